@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** An answer from the console API that was not 2xx, with the API's own message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  token: string;
+}
+
+/** Talks to console-api with a bearer token, so scripts need no session or CSRF dance. */
+export class ApiClient {
+  constructor(private readonly options: ApiClientOptions) {}
+
+  async request<T>(method: string, route: string, body?: unknown): Promise<T> {
+    const res = await fetch(new URL(route, this.options.baseUrl), {
+      method,
+      headers: {
+        authorization: `Bearer ${this.options.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const parsed: unknown = text ? safeJson(text) : undefined;
+    if (!res.ok) {
+      const err = (parsed ?? {}) as { error?: string; message?: string; fields?: Record<string, string> };
+      throw new ApiError(res.status, err.error ?? 'http_error', err.message ?? `${res.status} ${res.statusText}`, err.fields);
+    }
+    return parsed as T;
+  }
+
+  /** Follows cursors until the listing ends or `max` items were read. */
+  async listAll<T>(route: string, query: Record<string, string | undefined>, max = 10_000): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
+      params.set('limit', String(Math.min(500, max - items.length)));
+      if (cursor) params.set('cursor', cursor);
+      const page: { items: T[]; nextCursor?: string | null } = await this.request('GET', `${route}?${params}`);
+      items.push(...page.items);
+      cursor = page.nextCursor ?? null;
+    } while (cursor && items.length < max);
+    return items;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text };
+  }
+}
+
+export const tokenFileName = 'cli-token';
+
+/** CLOVER_TOKEN wins; else the token `clover standalone` left in its data directory. */
+export async function resolveApiClient(env: Record<string, string | undefined> = process.env): Promise<ApiClient> {
+  const baseUrl = env.CLOVER_URL || `http://127.0.0.1:${env.CLOVER_HTTP_PORT || 8080}`;
+  let token = env.CLOVER_TOKEN;
+  if (!token) {
+    const file = path.join(path.resolve(env.CLOVER_DATA_DIR || '.clover-data'), tokenFileName);
+    token = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (!token) {
+      throw new Error(`no API token: set CLOVER_TOKEN (create one in the console or with POST /api/auth/tokens), or run 'clover standalone' here first (it writes ${file})`);
+    }
+  }
+  return new ApiClient({ baseUrl, token });
+}

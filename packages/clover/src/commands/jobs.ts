@@ -1,0 +1,128 @@
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import type { ApiClient } from '../api-client.js';
+import { formatTable } from '../table.js';
+
+interface JobRow {
+  id: string;
+  name: string;
+  enabled: boolean;
+  schedule: { type: string; expr?: string; timezone?: string; at?: string; everyMs?: number };
+  lastRunAt?: string | null;
+  lastStatus?: string | null;
+  nextRunAt?: string | null;
+}
+
+export const jobsHelp = `clover jobs ls [--json] [--q TEXT] [--group G]
+clover jobs add --name NAME (--cron EXPR [--tz ZONE] | --every MS | --at ISO)
+                (--handler NAME | --shell COMMAND) [--payload JSON] [--group G]
+                [--timeout MS] [--retries N] [--disabled]
+clover jobs add --file job.json          (a JobInput as the API takes it)
+clover jobs rm ID
+clover jobs trigger ID`;
+
+function describeSchedule(s: JobRow['schedule']): string {
+  if (s.type === 'cron') return `cron ${s.expr} ${s.timezone ?? 'UTC'}`;
+  if (s.type === 'once') return `once ${s.at}`;
+  return `every ${s.everyMs} ms`;
+}
+
+export async function jobsCommand(api: ApiClient, argv: string[], out: (line: string) => void): Promise<void> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'ls': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, q: { type: 'string' }, group: { type: 'string' } } });
+      const jobs = await api.listAll<JobRow>('/api/jobs', { q: values.q, group: values.group });
+      if (values.json) return out(JSON.stringify(jobs, null, 2));
+      out(formatTable(
+        ['ID', 'NAME', 'SCHEDULE', 'ENABLED', 'LAST RUN', 'LAST STATUS', 'NEXT RUN'],
+        jobs.map((j) => [j.id, j.name, describeSchedule(j.schedule), j.enabled ? 'yes' : 'no', j.lastRunAt, j.lastStatus, j.nextRunAt]),
+      ));
+      return;
+    }
+    case 'add': {
+      const job = await jobInputFromArgs(rest);
+      const created = await api.request<JobRow>('POST', '/api/jobs', job);
+      out(created.id);
+      return;
+    }
+    case 'rm': {
+      const id = requireId(rest, 'rm');
+      await api.request('DELETE', `/api/jobs/${encodeURIComponent(id)}`);
+      out(`deleted ${id}`);
+      return;
+    }
+    case 'trigger': {
+      const id = requireId(rest, 'trigger');
+      await api.request('POST', `/api/jobs/${encodeURIComponent(id)}/trigger`);
+      out(`triggered ${id}`);
+      return;
+    }
+    default:
+      throw new UsageError(jobsHelp);
+  }
+}
+
+/** Bad command-line use: the message is the usage to print. */
+export class UsageError extends Error {}
+
+function requireId(args: string[], verb: string): string {
+  const id = args[0];
+  if (!id) throw new UsageError(`clover jobs ${verb} ID: the job id is missing`);
+  return id;
+}
+
+async function jobInputFromArgs(args: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      file: { type: 'string' },
+      name: { type: 'string' },
+      cron: { type: 'string' },
+      tz: { type: 'string' },
+      every: { type: 'string' },
+      at: { type: 'string' },
+      handler: { type: 'string' },
+      shell: { type: 'string' },
+      payload: { type: 'string' },
+      group: { type: 'string' },
+      timeout: { type: 'string' },
+      retries: { type: 'string' },
+      disabled: { type: 'boolean' },
+    },
+  });
+  if (values.file) return JSON.parse(await readFile(values.file, 'utf8')) as Record<string, unknown>;
+  if (!values.name) throw new UsageError('clover jobs add: --name is required');
+  const schedule = values.cron
+    ? { type: 'cron', expr: values.cron, timezone: values.tz ?? 'UTC' }
+    : values.every
+      ? { type: 'interval', everyMs: Number(values.every) }
+      : values.at
+        ? { type: 'once', at: values.at }
+        : undefined;
+  if (!schedule) throw new UsageError('clover jobs add: give one of --cron, --every or --at');
+  const kind = values.handler
+    ? { type: 'handler', name: values.handler }
+    : values.shell
+      ? { type: 'shell', command: '/bin/sh', args: ['-c', values.shell], env: {} }
+      : undefined;
+  if (!kind) throw new UsageError('clover jobs add: give one of --handler or --shell');
+  let payload: unknown = {};
+  if (values.payload) {
+    try {
+      payload = JSON.parse(values.payload);
+    } catch {
+      throw new UsageError('clover jobs add: --payload is not valid JSON');
+    }
+  }
+  return {
+    name: values.name,
+    ...(values.group ? { group: values.group } : {}),
+    schedule,
+    kind,
+    payload,
+    enabled: !values.disabled,
+    ...(values.timeout ? { timeoutMs: Number(values.timeout) } : {}),
+    ...(values.retries ? { retries: { max: Number(values.retries) } } : {}),
+  };
+}

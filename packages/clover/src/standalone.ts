@@ -1,0 +1,99 @@
+import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createZkClient, cloverPaths, type ZkClient } from '@clover/zk-kit';
+import { openStore, type Store } from '@clover/store';
+import { createLogger, type Logger } from '@clover/logging';
+import { DispatchServer } from '@clover/dispatch-server';
+import { Agent } from '@clover/scheduler-client';
+import { Monitor, createMailer } from '@clover/monitor';
+import { startConsoleServer, ensureAdmin, createApiToken } from '@clover/console-api';
+import { webDistDir } from '@clover/console-web';
+import { tokenFileName } from './api-client.js';
+import { registerDemoHandlers } from './demo-handlers.js';
+import type { StandaloneSettings } from './settings.js';
+
+export interface RunningStandalone {
+  consoleUrl: string;
+  adminPassword: string | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Every clover role in one process on embedded defaults: the in-process ZooKeeper tree, the
+ * SQLite store, a dispatch-server, a local agent, the monitor and the console. The roles talk
+ * to each other exactly as they do across machines (ZooKeeper paths, ZeroMQ over tcp), so what
+ * works here works distributed.
+ */
+export async function startStandalone(settings: StandaloneSettings, print: (line: string) => void = console.log): Promise<RunningStandalone> {
+  await mkdir(settings.dataDir, { recursive: true });
+  const paths = cloverPaths('/clover');
+  const logger = createLogger({ service: 'clover', node: settings.nodeId, logDir: settings.logDir });
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const fn of closers.reverse()) {
+      await fn().catch((err: unknown) => logger.error('error while closing', { err: String(err) }));
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const store: Store = await openStore({ dataDir: settings.dataDir });
+    closers.push(() => store.close());
+    const storeLogger: Logger = createLogger({ service: 'clover', node: settings.nodeId, logDir: settings.logDir, store });
+
+    // Each role gets its own session, as separate processes would: a role's ephemerals and
+    // election candidacy belong to it alone.
+    const session = async (): Promise<ZkClient> => {
+      const zk = createZkClient({ connect: 'memory:standalone' });
+      await zk.connect();
+      closers.push(() => zk.close());
+      return zk;
+    };
+
+    const dispatch = new DispatchServer({
+      zk: await session(), paths, store, logger: storeLogger.child({ role: 'dispatch' }),
+      id: `${settings.nodeId}-dispatch`, bind: settings.dispatchBind,
+    });
+    await dispatch.start();
+    closers.push(() => dispatch.close());
+
+    const agent = new Agent({
+      zk: await session(), paths, id: `${settings.nodeId}-agent`, groups: ['local'], tags: ['standalone'],
+      capacity: 8, logger: storeLogger.child({ role: 'agent' }),
+    });
+    registerDemoHandlers(agent);
+    await agent.start();
+    closers.push(() => agent.close());
+
+    const consoleUrl = `http://${settings.httpHost === '0.0.0.0' ? 'localhost' : settings.httpHost}:${settings.httpPort}`;
+    const monitor = new Monitor({
+      zk: await session(), paths, store, logger: storeLogger.child({ role: 'monitor' }),
+      id: `${settings.nodeId}-monitor`, consoleUrl,
+      mailer: createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom, store, logger: storeLogger }),
+    });
+    await monitor.start();
+    closers.push(() => monitor.close());
+
+    const admin = await ensureAdmin(store, settings.adminPassword);
+    const server = await startConsoleServer({
+      store, zk: await session(), paths, logger: storeLogger.child({ role: 'console' }),
+      port: settings.httpPort, host: settings.httpHost, webDir: webDistDir,
+    });
+    closers.push(() => server.close());
+
+    await writeCliToken(store, settings.dataDir);
+    return { consoleUrl, adminPassword: admin.generatedPassword ?? null, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Leaves an admin API token beside the store so `clover jobs ls` works here with no setup. */
+async function writeCliToken(store: Store, dataDir: string): Promise<void> {
+  const file = path.join(dataDir, tokenFileName);
+  const existing = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (existing) return;
+  const { token } = await createApiToken(store, { name: 'clover-cli', user: 'admin' });
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+}
