@@ -1,0 +1,62 @@
+import { SMTPServer } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+export interface SmtpSink {
+  readonly port: number;
+  readonly url: string;
+  /** Every mail received, parsed, in arrival order (kept across stop/start). */
+  readonly messages: ParsedMail[];
+  waitForMessages(n: number, timeoutMs?: number): Promise<ParsedMail[]>;
+  /** Closes the port, as an SMTP outage would; start() opens the same port again. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** A real SMTP server (the `smtp-server` package) that keeps what it receives for the test to read. */
+export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpSink> {
+  const port = opts.port ?? (await freePort());
+  const messages: ParsedMail[] = [];
+  let server: SMTPServer | null = null;
+
+  const start = async () => {
+    if (server) return;
+    const s = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        simpleParser(stream)
+          .then((mail) => {
+            messages.push(mail);
+            callback();
+          })
+          .catch((err: Error) => callback(err));
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+    });
+    s.on('error', () => {
+      /* a client dropping mid-session is not the test's failure */
+    });
+    server = s;
+  };
+
+  await start();
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    waitForMessages: (n, timeoutMs = 15_000) =>
+      waitFor(() => (messages.length >= n ? messages.slice() : undefined), { timeoutMs, message: `${n} mails at the SMTP sink (have ${messages.length})` }),
+    stop: async () => {
+      const s = server;
+      server = null;
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+    start,
+  };
+}

@@ -1,0 +1,30 @@
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  message?: string;
+}
+
+/**
+ * Polls until `fn` returns a truthy value without throwing, and returns that value. Tests wait
+ * for conditions, never for fixed times, so a slow shared machine only makes them slower.
+ */
+export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const intervalMs = opts.intervalMs ?? 50;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value as NonNullable<T>;
+      lastError = undefined;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const why = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.message ?? 'condition'}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,108 @@
+import { writeFile, mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort } from './ports.js';
+import { spawnProcess, type ChildHandle } from './process.js';
+import { tempDir } from './temp.js';
+import { waitFor } from './wait.js';
+
+export interface ZooKeeperHandle {
+  readonly connectString: string;
+  readonly port: number;
+  /** Stops the server (SIGTERM) keeping its port and data, e.g. to outlast session timeouts. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  start(): Promise<void>;
+  kill(): Promise<void>;
+  /** Stops it and removes its data. */
+  cleanup(): Promise<void>;
+}
+
+export interface ZooKeeperOptions {
+  /** ZooKeeper tick; the shortest session it grants is two ticks. */
+  tickTimeMs?: number;
+}
+
+const classpath = '/usr/share/java/*:/usr/share/zookeeper/lib/*';
+
+/** Answers ZooKeeper's `ruok` four-letter word: true when the server serves requests. */
+function ruok(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setTimeout(1000);
+    socket.on('connect', () => socket.write('ruok'));
+    socket.on('data', (d) => (answer += d.toString()));
+    socket.on('end', () => resolve(answer === 'imok'));
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** A real ZooKeeper 3.8 (Debian's package) on a free port with its own data directory. */
+export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKeeperHandle> {
+  const dir = await tempDir('clover-zk-');
+  const port = await freePort();
+  const tick = opts.tickTimeMs ?? 250;
+  const dataDir = path.join(dir.path, 'data');
+  await mkdir(dataDir, { recursive: true });
+  const cfg = path.join(dir.path, 'zoo.cfg');
+  await writeFile(cfg, [
+    `tickTime=${tick}`,
+    `dataDir=${dataDir}`,
+    `clientPort=${port}`,
+    'clientPortAddress=127.0.0.1',
+    'admin.enableServer=false',
+    '4lw.commands.whitelist=ruok,srvr,mntr',
+    // Tests use sessions of 1.5–4 s to see expiry quickly.
+    `minSessionTimeout=${Math.max(2 * tick, 500)}`,
+    'maxSessionTimeout=60000',
+    'maxClientCnxns=0',
+    'snapCount=100000',
+    'forceSync=no',
+    '',
+  ].join('\n'));
+  await writeFile(path.join(dir.path, 'log4j.properties'), 'log4j.rootLogger=WARN, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\nlog4j.appender.CONSOLE.layout.ConversionPattern=%d %p %c{1}: %m%n\n');
+
+  let child: ChildHandle | null = null;
+  const launch = async () => {
+    child = spawnProcess('java', [
+      '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
+      `-Dlog4j.configuration=file:${path.join(dir.path, 'log4j.properties')}`,
+      '-Dzookeeper.admin.enableServer=false',
+      '-cp', classpath, 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg,
+    ], { name: `zookeeper:${port}` });
+    const started = child;
+    await waitFor(async () => {
+      if (await ruok(port)) return true;
+      const exited = await Promise.race([started.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 0))]);
+      if (exited) throw new Error(`ZooKeeper exited during start-up:\n${started.output().slice(-3000)}`);
+      return false;
+    }, { timeoutMs: 60_000, intervalMs: 100, message: `ZooKeeper on port ${port}` }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${started.output().slice(-3000)}`);
+    });
+  };
+  const halt = async (signal: NodeJS.Signals) => {
+    const running = child;
+    child = null;
+    if (running) await running.kill(signal);
+  };
+
+  await launch();
+  return {
+    connectString: `127.0.0.1:${port}`,
+    port,
+    stop: () => halt('SIGTERM'),
+    start: async () => {
+      if (!child) await launch();
+    },
+    kill: () => halt('SIGKILL'),
+    cleanup: async () => {
+      await halt('SIGKILL');
+      await dir.cleanup();
+    },
+  };
+}
