@@ -1,0 +1,381 @@
+import type { ZodType } from 'zod';
+import { decodeJson, encodeJson } from './codec.js';
+import { ConnectionLossError, NodeExistsError, NoNodeError } from './errors.js';
+import type { CreateMode, Unsubscribe, WatchEvent, ZkClient, ZkConnectionState, ZkLogger, ZkStat } from './interfaces.js';
+import { joinPath, parentOf, assertPath } from './paths.js';
+import type { RawSession, SessionFactory } from './session.js';
+
+interface PersistentWatch {
+  listeners: Set<(e: WatchEvent) => void>;
+  nodeArmed: boolean;
+  childrenArmed: boolean;
+  /** The node's stat as last read: undefined before the first read, null while absent. */
+  lastStat: ZkStat | null | undefined;
+}
+
+export interface SessionClientOptions {
+  logger?: ZkLogger;
+  /**
+   * Disconnected for this long, the client treats its session as expired, as Curator does:
+   * the ensemble has (or soon will have) dropped its ephemerals, so it must not act as if
+   * it still held them, and it opens a new session as soon as it can.
+   */
+  sessionTimeoutMs?: number;
+}
+
+const silent: ZkLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The ZkClient every service uses, over any backend's raw sessions. It owns what ZooKeeper
+ * leaves to clients: a new session after expiry, the ephemerals this client made brought back
+ * in it, and watches that stay armed across events, reconnects and sessions.
+ */
+export class SessionClient implements ZkClient {
+  private session: RawSession | null = null;
+  private currentState: ZkConnectionState = 'disconnected';
+  private readonly stateListeners = new Set<(s: ZkConnectionState) => void>();
+  /** Non-sequential ephemerals made through this client, with their latest data. */
+  private readonly ephemerals = new Map<string, Buffer>();
+  private readonly watches = new Map<string, PersistentWatch>();
+  private closed = false;
+  private firstConnect: Promise<void> | null = null;
+  private generation = 0;
+  private hadSession = false;
+  private readonly logger: ZkLogger;
+  private readonly sessionTimeoutMs: number | undefined;
+  private disconnectTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly openSession: SessionFactory,
+    opts: SessionClientOptions = {},
+  ) {
+    this.logger = opts.logger ?? silent;
+    this.sessionTimeoutMs = opts.sessionTimeoutMs;
+  }
+
+  get sessionId(): string | null {
+    return this.session?.id ?? null;
+  }
+
+  /** The real backend's session id and password; tests use them to force a session's expiry. */
+  sessionCredentials(): [string, string] | null {
+    return this.session?.credentials?.() ?? null;
+  }
+
+  get state(): ZkConnectionState {
+    return this.currentState;
+  }
+
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('ZkClient is closed'));
+    if (!this.firstConnect) {
+      this.firstConnect = new Promise<void>((resolve) => {
+        const off = this.onState((s) => {
+          if (s === 'connected') {
+            off();
+            resolve();
+          }
+        });
+        this.startSession();
+      });
+    }
+    return this.firstConnect;
+  }
+
+  private startSession(): void {
+    const generation = ++this.generation;
+    let everConnected = false;
+    const mine = () => generation === this.generation && !this.closed;
+    const expire = () => {
+      if (!mine()) return;
+      this.clearDisconnectTimer();
+      this.logger.warn('ZooKeeper session expired; opening a new one', { sessionId: this.session?.id });
+      for (const w of this.watches.values()) w.nodeArmed = w.childrenArmed = false;
+      const old = this.session;
+      this.session = null;
+      this.generation++;
+      this.setState('expired');
+      void old?.close().catch(() => undefined);
+      // A short pause keeps a dead ensemble from being hammered in a tight loop.
+      setTimeout(() => {
+        if (!this.closed && this.session === null) this.startSession();
+      }, 100);
+    };
+    this.session = this.openSession({
+      connected: () => {
+        if (!mine()) return;
+        this.clearDisconnectTimer();
+        const isNewSession = !everConnected;
+        everConnected = true;
+        if (isNewSession && !this.hadSession) {
+          this.hadSession = true;
+          this.setState('connected');
+          this.armAll();
+          return;
+        }
+        if (isNewSession && this.hadSession) {
+          void this.restoreSession(generation).then(() => mine() && this.setState('connected'));
+        } else {
+          this.setState('connected');
+          // Same session: the server kept armed watches; arm those a disconnect cut short.
+          this.armAll();
+        }
+      },
+      disconnected: () => {
+        if (!mine()) return;
+        this.setState('disconnected');
+        if (this.sessionTimeoutMs && everConnected && !this.disconnectTimer) {
+          this.disconnectTimer = setTimeout(expire, this.sessionTimeoutMs);
+        }
+      },
+      expired: expire,
+    });
+  }
+
+  private clearDisconnectTimer(): void {
+    if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
+    this.disconnectTimer = null;
+  }
+
+  /** Brings back, in a new session, what the expired one held for this client. */
+  private async restoreSession(generation: number): Promise<void> {
+    for (const [path, data] of this.ephemerals) {
+      if (generation !== this.generation) return;
+      await this.recreateEphemeral(path, data);
+    }
+    this.armAll(true);
+  }
+
+  private async recreateEphemeral(path: string, data: Buffer): Promise<void> {
+    try {
+      await this.ensureParent(path);
+      await this.live().create(path, data, 'ephemeral');
+    } catch (err) {
+      if (!(err instanceof NodeExistsError)) {
+        this.logger.warn('could not re-create ephemeral', { path, err: String(err) });
+        return;
+      }
+      // Still held by the old session until the ensemble expires it: take it back then.
+      const stat = await this.exists(path).catch(() => null);
+      if (stat && stat.ephemeralOwner !== this.sessionId) {
+        const off = this.watch(path, (e) => {
+          if (e.type !== 'deleted') return;
+          off();
+          const latest = this.ephemerals.get(path);
+          if (latest) void this.recreateEphemeral(path, latest);
+        });
+      }
+    }
+  }
+
+  private setState(state: ZkConnectionState): void {
+    if (this.currentState === state) return;
+    this.currentState = state;
+    for (const l of [...this.stateListeners]) {
+      try {
+        l(state);
+      } catch (err) {
+        this.logger.error('state listener threw', { err: String(err) });
+      }
+    }
+  }
+
+  onState(listener: (s: ZkConnectionState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearDisconnectTimer();
+    const s = this.session;
+    this.session = null;
+    this.watches.clear();
+    this.ephemerals.clear();
+    if (s) await s.close().catch(() => undefined);
+    this.setState('closed');
+  }
+
+  private live(path?: string): RawSession {
+    if (!this.session || this.closed) throw new ConnectionLossError(path);
+    return this.session;
+  }
+
+  async create(path: string, data?: unknown, mode: CreateMode = 'persistent'): Promise<string> {
+    assertPath(path);
+    const buf = encodeJson(data);
+    const real = await this.live(path).create(path, buf, mode);
+    if (mode === 'ephemeral') this.ephemerals.set(real, buf);
+    return real;
+  }
+
+  async getRaw(path: string): Promise<{ data: Buffer; stat: ZkStat } | null> {
+    try {
+      return await this.live(path).get(path);
+    } catch (err) {
+      if (err instanceof NoNodeError) return null;
+      throw err;
+    }
+  }
+
+  async get<T = unknown>(path: string, schema?: ZodType<T>): Promise<{ data: T; stat: ZkStat } | null> {
+    const raw = await this.getRaw(path);
+    return raw && { data: decodeJson(path, raw.data, schema), stat: raw.stat };
+  }
+
+  set(path: string, data: unknown, expectedVersion = -1): Promise<ZkStat> {
+    return this.setRaw(path, encodeJson(data), expectedVersion);
+  }
+
+  async setRaw(path: string, data: Buffer, expectedVersion = -1): Promise<ZkStat> {
+    const stat = await this.live(path).set(path, data, expectedVersion);
+    if (this.ephemerals.has(path)) this.ephemerals.set(path, data);
+    return stat;
+  }
+
+  async delete(path: string, opts: { version?: number; recursive?: boolean } = {}): Promise<void> {
+    assertPath(path);
+    if (opts.recursive) {
+      let kids: string[] = [];
+      try {
+        kids = await this.live(path).children(path);
+      } catch (err) {
+        if (err instanceof NoNodeError) return;
+        throw err;
+      }
+      for (const kid of kids) await this.delete(joinPath(path, kid), { recursive: true });
+    }
+    this.ephemerals.delete(path);
+    try {
+      await this.live(path).delete(path, opts.version ?? -1);
+    } catch (err) {
+      if (opts.recursive && err instanceof NoNodeError) return;
+      throw err;
+    }
+  }
+
+  exists(path: string): Promise<ZkStat | null> {
+    return this.live(path).exists(path);
+  }
+
+  children(path: string): Promise<string[]> {
+    return this.live(path).children(path);
+  }
+
+  async ensurePath(path: string): Promise<void> {
+    assertPath(path);
+    if (path === '/') return;
+    if (await this.live(path).exists(path)) return;
+    await this.ensureParent(path);
+    try {
+      await this.live(path).create(path, Buffer.alloc(0), 'persistent');
+    } catch (err) {
+      if (!(err instanceof NodeExistsError)) throw err;
+    }
+  }
+
+  private async ensureParent(path: string): Promise<void> {
+    const parent = parentOf(path);
+    if (parent !== '/') await this.ensurePath(parent);
+  }
+
+  watch(path: string, listener: (e: WatchEvent) => void): Unsubscribe {
+    assertPath(path);
+    let w = this.watches.get(path);
+    if (!w) {
+      w = { listeners: new Set(), nodeArmed: false, childrenArmed: false, lastStat: undefined };
+      this.watches.set(path, w);
+    }
+    w.listeners.add(listener);
+    const ready = this.currentState === 'connected' ? this.arm(path) : Promise.resolve();
+    const unsubscribe = () => {
+      const cur = this.watches.get(path);
+      if (!cur) return;
+      cur.listeners.delete(listener);
+      // Armed one-shot watches still fire once; the disarmed entry then just drops them.
+      if (cur.listeners.size === 0) this.watches.delete(path);
+    };
+    return Object.assign(unsubscribe, { ready });
+  }
+
+  private armAll(announce = false): void {
+    for (const path of this.watches.keys()) {
+      void this.arm(path).then(() => {
+        if (!announce) return;
+        this.emit(path, { type: 'data', path });
+        this.emit(path, { type: 'children', path });
+      });
+    }
+  }
+
+  private emit(path: string, event: WatchEvent): void {
+    const w = this.watches.get(path);
+    if (!w) return;
+    for (const l of [...w.listeners]) {
+      try {
+        l(event);
+      } catch (err) {
+        this.logger.error('watch listener threw', { path, err: String(err) });
+      }
+    }
+  }
+
+  /**
+   * Sets the one-shot watches a persistent watch needs, then reads the node's stat and emits
+   * what changed since the last read. Notifications only say "look again": a change made
+   * between a notification and the re-arm is still seen, because the stat read comes after it.
+   */
+  private async arm(path: string): Promise<void> {
+    const w = this.watches.get(path);
+    const session = this.session;
+    if (!w || !session || this.closed) return;
+    const rearm = () => {
+      if (this.watches.get(path) === w) void this.arm(path);
+    };
+    try {
+      if (!w.childrenArmed) {
+        w.childrenArmed = true;
+        try {
+          await session.children(path, () => {
+            w.childrenArmed = false;
+            rearm();
+          });
+        } catch (err) {
+          w.childrenArmed = false;
+          if (!(err instanceof NoNodeError)) throw err;
+        }
+      }
+      let stat: ZkStat | null;
+      if (!w.nodeArmed) {
+        w.nodeArmed = true;
+        stat = await session.exists(path, () => {
+          w.nodeArmed = false;
+          rearm();
+        });
+      } else {
+        stat = await session.exists(path);
+      }
+      // The node appeared after the children watch was skipped: watch its children now.
+      if (stat && !w.childrenArmed) return this.arm(path);
+      this.diff(path, w, stat);
+    } catch (err) {
+      w.nodeArmed = w.childrenArmed = false;
+      if (!(err instanceof ConnectionLossError)) this.logger.warn('could not arm watch', { path, err: String(err) });
+    }
+  }
+
+  private diff(path: string, w: PersistentWatch, stat: ZkStat | null): void {
+    const last = w.lastStat;
+    w.lastStat = stat;
+    if (last === undefined) return;
+    if (last && (!stat || stat.ctime !== last.ctime)) this.emit(path, { type: 'deleted', path });
+    if (stat && (!last || stat.ctime !== last.ctime)) {
+      this.emit(path, { type: 'created', path });
+      return;
+    }
+    if (!stat || !last) return;
+    if (stat.version !== last.version) this.emit(path, { type: 'data', path });
+    if (stat.cversion !== last.cversion) this.emit(path, { type: 'children', path });
+  }
+}

@@ -1,0 +1,89 @@
+import type { ZodType } from 'zod';
+
+export type ZkConnectionState = 'connected' | 'disconnected' | 'expired' | 'closed';
+export type CreateMode = 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential';
+
+export interface ZkStat {
+  version: number;
+  cversion: number;
+  ctime: number;
+  mtime: number;
+  /** '0' when the node is persistent. */
+  ephemeralOwner: string;
+  numChildren: number;
+  dataLength: number;
+}
+
+export type WatchEventType = 'created' | 'data' | 'children' | 'deleted';
+export interface WatchEvent {
+  type: WatchEventType;
+  path: string;
+}
+
+/** The minimal logger zk-kit writes to; any winston-like logger fits. */
+export interface ZkLogger {
+  debug(message: string, context?: Record<string, unknown>): void;
+  info(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+  error(message: string, context?: Record<string, unknown>): void;
+}
+
+export interface ZkClient {
+  readonly sessionId: string | null;
+  readonly state: ZkConnectionState;
+  /** Resolves once the first session is connected. */
+  connect(): Promise<void>;
+  /** Ends the session (its ephemerals go); safe to call twice. */
+  close(): Promise<void>;
+  onState(listener: (state: ZkConnectionState) => void): () => void;
+  /** Creates a node holding `data` as JSON; returns its real path (sequential nodes get a suffix). */
+  create(path: string, data?: unknown, mode?: CreateMode): Promise<string>;
+  get<T = unknown>(path: string, schema?: ZodType<T>): Promise<{ data: T; stat: ZkStat } | null>;
+  getRaw(path: string): Promise<{ data: Buffer; stat: ZkStat } | null>;
+  /** Writes JSON data; BadVersionError when `expectedVersion` (if given) is not the node's version. */
+  set(path: string, data: unknown, expectedVersion?: number): Promise<ZkStat>;
+  setRaw(path: string, data: Buffer, expectedVersion?: number): Promise<ZkStat>;
+  delete(path: string, opts?: { version?: number; recursive?: boolean }): Promise<void>;
+  exists(path: string): Promise<ZkStat | null>;
+  children(path: string): Promise<string[]>;
+  /** Creates every missing persistent node along the path. */
+  ensurePath(path: string): Promise<void>;
+  /**
+   * A persistent subscription to a path: created, data, children and deleted events. It re-arms
+   * itself after every event and after reconnects and session expiry (then it also emits `data`
+   * and `children` once, since changes may have been missed while no session was watching).
+   */
+  watch(path: string, listener: (event: WatchEvent) => void): Unsubscribe;
+}
+
+/** Stops a watch; `ready` resolves once the watch is armed and has read the node's state. */
+export type Unsubscribe = (() => void) & { ready: Promise<void> };
+
+export interface ZkClientOptions {
+  /** 'host:port[,host:port]' for ZooKeeper; 'memory' or 'memory:<name>' for the in-process tree. */
+  connect: string;
+  sessionTimeoutMs?: number;
+  logger?: ZkLogger;
+}
+
+export type NodeKind = 'servers' | 'clients' | 'monitors';
+
+export interface NodeRecord {
+  kind: NodeKind;
+  id: string;
+  path: string;
+  data: Record<string, unknown>;
+  stat: ZkStat;
+}
+
+export interface ClusterConfig {
+  heartbeatIntervalMs: number;
+  deadTimeoutMs: Record<NodeKind, number>;
+}
+
+export interface JobChange {
+  seq: number;
+  jobId: string;
+  op: 'upsert' | 'delete' | 'trigger';
+  at: string;
+}

@@ -1,0 +1,148 @@
+import { createRequire } from 'node:module';
+import { BadVersionError, ConnectionLossError, NodeExistsError, NoNodeError, NotEmptyError, ZkError } from '../errors.js';
+import type { CreateMode, WatchEventType, ZkStat } from '../interfaces.js';
+import type { OneShotWatcher, RawSession, SessionEvents } from '../session.js';
+
+// The C-client binding is CommonJS with no types for its callback API.
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const ZooKeeper: any = require('zookeeper');
+
+const C = {
+  ZOK: 0,
+  ZCONNECTIONLOSS: -4,
+  ZOPERATIONTIMEOUT: -7,
+  ZNONODE: -101,
+  ZBADVERSION: -103,
+  ZNODEEXISTS: -110,
+  ZNOTEMPTY: -111,
+  ZSESSIONEXPIRED: -112,
+  ZCLOSING: -116,
+  EPHEMERAL: 1,
+  SEQUENCE: 2,
+  CREATED: 1,
+  DELETED: 2,
+  CHANGED: 3,
+  CHILD: 4,
+  EXPIRED_STATE: -112,
+} as const;
+
+interface NativeStat {
+  version: number;
+  cversion: number;
+  ctime: Date | number;
+  mtime: Date | number;
+  ephemeralOwner: string;
+  numChildren: number;
+  dataLength: number;
+}
+
+function toStat(s: NativeStat): ZkStat {
+  return {
+    version: s.version,
+    cversion: s.cversion,
+    ctime: Number(s.ctime instanceof Date ? s.ctime.getTime() : s.ctime),
+    mtime: Number(s.mtime instanceof Date ? s.mtime.getTime() : s.mtime),
+    ephemeralOwner: s.ephemeralOwner === '0000000000000000' || !s.ephemeralOwner ? '0' : s.ephemeralOwner,
+    numChildren: s.numChildren,
+    dataLength: s.dataLength,
+  };
+}
+
+function toError(rc: number, message: string, path: string): Error {
+  switch (rc) {
+    case C.ZNONODE:
+      return new NoNodeError(path);
+    case C.ZNODEEXISTS:
+      return new NodeExistsError(path);
+    case C.ZBADVERSION:
+      return new BadVersionError(path);
+    case C.ZNOTEMPTY:
+      return new NotEmptyError(path);
+    case C.ZCONNECTIONLOSS:
+    case C.ZOPERATIONTIMEOUT:
+    case C.ZSESSIONEXPIRED:
+    case C.ZCLOSING:
+      return new ConnectionLossError(path);
+    default:
+      return new ZkError(String(rc), message || `ZooKeeper error ${rc}`, path);
+  }
+}
+
+const eventTypes: Record<number, WatchEventType> = { [C.CREATED]: 'created', [C.DELETED]: 'deleted', [C.CHANGED]: 'data', [C.CHILD]: 'children' };
+
+/** One session of the real ZooKeeper through the npm `zookeeper` C-client binding. */
+export function openNativeSession(connect: string, sessionTimeoutMs: number, events: SessionEvents): RawSession {
+  const zk = new ZooKeeper({
+    connect,
+    timeout: sessionTimeoutMs,
+    debug_level: 1, // ZOO_LOG_LEVEL_ERROR: the C client is chatty on every reconnect
+    host_order_deterministic: false,
+    data_as_buffer: true,
+  });
+  let closing = false;
+  zk.on('connect', () => events.connected());
+  zk.on('connecting', () => events.disconnected());
+  zk.on('close', (_self: unknown, code: number) => {
+    if (!closing) events.expired();
+    void code;
+  });
+  zk.init({});
+
+  const call = <T>(fn: (cb: (rc: number, error: string, ...rest: unknown[]) => void) => void, path: string, pick: (...rest: unknown[]) => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      try {
+        fn((rc, error, ...rest) => (rc === C.ZOK ? resolve(pick(...rest)) : reject(toError(rc, error, path))));
+      } catch (err) {
+        reject(err instanceof Error && /closed|invalid state/i.test(err.message) ? new ConnectionLossError(path) : err);
+      }
+    });
+  const wrap = (watcher: OneShotWatcher) => (type: number, _state: number, path: string) => {
+    const t = eventTypes[type];
+    if (t) watcher({ type: t, path });
+  };
+
+  return {
+    get id() {
+      const id = zk.client_id as string | undefined;
+      return id && id !== '0' ? id : null;
+    },
+    create: (path, data, mode) => {
+      const flags = (mode.startsWith('ephemeral') ? C.EPHEMERAL : 0) | (mode.endsWith('sequential') ? C.SEQUENCE : 0);
+      return call<string>((cb) => zk.a_create(path, data, flags, cb), path, (p) => p as string);
+    },
+    get: (path, watcher) =>
+      call((cb) => (watcher ? zk.aw_get(path, wrap(watcher), cb) : zk.a_get(path, false, cb)), path, (stat, data) => ({
+        stat: toStat(stat as NativeStat),
+        data: data === null || data === undefined ? Buffer.alloc(0) : Buffer.isBuffer(data) ? data : Buffer.from(String(data)),
+      })),
+    exists: (path, watcher) =>
+      new Promise<ZkStat | null>((resolve, reject) => {
+        const cb = (rc: number, error: string, stat: NativeStat) => {
+          if (rc === C.ZOK) resolve(toStat(stat));
+          else if (rc === C.ZNONODE) resolve(null);
+          else reject(toError(rc, error, path));
+        };
+        try {
+          if (watcher) zk.aw_exists(path, wrap(watcher), cb);
+          else zk.a_exists(path, false, cb);
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    children: (path, watcher) =>
+      call((cb) => (watcher ? zk.aw_get_children(path, wrap(watcher), cb) : zk.a_get_children(path, false, cb)), path, (kids) => (kids as string[]) ?? []),
+    set: (path, data, version) => call((cb) => zk.a_set(path, data, version, cb), path, (stat) => toStat(stat as NativeStat)),
+    delete: (path, version) => call((cb) => zk.a_delete_(path, version, cb), path, () => undefined),
+    credentials: () => (zk.client_id ? [String(zk.client_id), String(zk.client_password)] : null),
+    close: async () => {
+      if (closing) return;
+      closing = true;
+      try {
+        zk.close();
+      } catch {
+        /* already closed by expiry */
+      }
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import type { JobChange, ZkClient, ZkLogger } from '../interfaces.js';
+import type { CloverPaths } from '../paths.js';
+import { joinPath } from '../paths.js';
+
+const prefix = 'c-';
+const retentionMs = 10 * 60_000;
+
+/** Announces a job write to every dispatch-server: a sequential child of paths.jobChanges. */
+export async function publishJobChange(zk: ZkClient, paths: CloverPaths, change: { jobId: string; op: JobChange['op'] }): Promise<void> {
+  await zk.ensurePath(paths.jobChanges);
+  await zk.create(joinPath(paths.jobChanges, prefix), { jobId: change.jobId, op: change.op, at: new Date().toISOString() }, 'persistent_sequential');
+}
+
+export interface JobChangeFeedOptions {
+  onChange(change: JobChange): void;
+  logger?: ZkLogger;
+}
+
+/**
+ * Delivers each job change published after start() exactly once, in order. Changes are
+ * sequential znodes rather than bumps of one node, so a burst of writes loses none of them.
+ */
+export class JobChangeFeed {
+  private lastSeq = -1;
+  private stop: (() => void) | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private busy: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly zk: ZkClient,
+    private readonly paths: CloverPaths,
+    private readonly opts: JobChangeFeedOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.stop) return;
+    await this.zk.ensurePath(this.paths.jobChanges);
+    const names = await this.zk.children(this.paths.jobChanges);
+    this.lastSeq = names.reduce((max, n) => Math.max(max, seq(n)), -1);
+    this.stop = this.zk.watch(this.paths.jobChanges, (e) => {
+      if (e.type === 'children') this.pull();
+    });
+    this.pruneTimer = setInterval(() => void this.prune(), 60_000);
+    this.pruneTimer.unref();
+    this.pull();
+  }
+
+  async close(): Promise<void> {
+    this.stop?.();
+    this.stop = null;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer = null;
+    await this.busy;
+  }
+
+  private pull(): void {
+    this.busy = this.busy.then(async () => {
+      if (!this.stop) return;
+      const names = await this.zk.children(this.paths.jobChanges).catch(() => [] as string[]);
+      const fresh = names.map((n) => ({ n, s: seq(n) })).filter((x) => x.s > this.lastSeq).sort((a, b) => a.s - b.s);
+      for (const { n, s } of fresh) {
+        const node = await this.zk.get<{ jobId?: string; op?: JobChange['op']; at?: string }>(joinPath(this.paths.jobChanges, n)).catch(() => null);
+        this.lastSeq = s;
+        if (!node?.data?.jobId || !node.data.op) continue;
+        try {
+          this.opts.onChange({ seq: s, jobId: node.data.jobId, op: node.data.op, at: node.data.at ?? new Date(node.stat.ctime).toISOString() });
+        } catch (err) {
+          this.opts.logger?.error('job change handler threw', { err: String(err), jobId: node.data.jobId });
+        }
+      }
+    });
+  }
+
+  private async prune(): Promise<void> {
+    const names = await this.zk.children(this.paths.jobChanges).catch(() => [] as string[]);
+    const cutoff = Date.now() - retentionMs;
+    for (const n of names) {
+      const path = joinPath(this.paths.jobChanges, n);
+      const stat = await this.zk.exists(path).catch(() => null);
+      if (stat && stat.ctime < cutoff) await this.zk.delete(path).catch(() => undefined);
+    }
+  }
+}
+
+function seq(name: string): number {
+  return name.startsWith(prefix) ? Number(name.slice(prefix.length)) : -1;
+}

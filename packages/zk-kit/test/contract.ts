@@ -1,0 +1,224 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { waitFor } from '@clover/testkit';
+import {
+  BadVersionError, InvalidDataError, JobChangeFeed, LeaderElection, NodeExistsError, NodeRegistry, NotEmptyError,
+  cloverPaths, publishJobChange, type JobChange, type WatchEvent, type ZkClient,
+} from '../src/index.js';
+
+export interface Backend {
+  /** A new connected client of the backend. */
+  client(): Promise<ZkClient>;
+  /** Ends a client's session the way a server would after its timeout. */
+  expire(client: ZkClient): Promise<void>;
+}
+
+let counter = 0;
+/** A fresh root per test so tests never see each other's nodes. */
+const freshRoot = () => `/t${process.pid}x${++counter}`;
+
+export function zkContract(name: string, makeBackend: () => Promise<Backend & { cleanup(): Promise<void> }>): void {
+  describe(`zk-kit contract: ${name}`, () => {
+    let backend: Backend & { cleanup(): Promise<void> };
+    const clients: ZkClient[] = [];
+    const client = async () => {
+      const c = await backend.client();
+      clients.push(c);
+      return c;
+    };
+    before(async () => {
+      backend = await makeBackend();
+    });
+    after(async () => {
+      for (const c of clients) await c.close();
+      await backend.cleanup();
+    });
+
+    test('CRUD on JSON znodes with schema checks and stats', async () => {
+      const zk = await client();
+      const root = freshRoot();
+      await zk.ensurePath(`${root}/a/b`);
+      assert.ok(await zk.exists(`${root}/a/b`));
+      const p = await zk.create(`${root}/a/b/n`, { x: 1 });
+      assert.equal(p, `${root}/a/b/n`);
+      const got = await zk.get(`${root}/a/b/n`, z.object({ x: z.number() }));
+      assert.deepEqual(got?.data, { x: 1 });
+      assert.equal(got?.stat.version, 0);
+      assert.equal(got?.stat.ephemeralOwner, '0');
+      await assert.rejects(zk.get(`${root}/a/b/n`, z.object({ x: z.string() })), InvalidDataError);
+      const stat = await zk.set(`${root}/a/b/n`, { x: 2 });
+      assert.equal(stat.version, 1);
+      assert.deepEqual((await zk.get(`${root}/a/b/n`))?.data, { x: 2 });
+      assert.deepEqual(await zk.children(`${root}/a/b`), ['n']);
+      await assert.rejects(zk.create(`${root}/a/b/n`, {}), NodeExistsError);
+      await assert.rejects(zk.delete(`${root}/a`), NotEmptyError);
+      await zk.delete(`${root}/a/b/n`);
+      assert.equal(await zk.get(`${root}/a/b/n`), null);
+      assert.equal(await zk.exists(`${root}/a/b/n`), null);
+      await zk.delete(root, { recursive: true });
+      assert.equal(await zk.exists(root), null);
+    });
+
+    test('a write with a stale version is a typed conflict', async () => {
+      const zk = await client();
+      const root = freshRoot();
+      await zk.ensurePath(root);
+      await zk.create(`${root}/v`, { n: 0 });
+      await zk.set(`${root}/v`, { n: 1 }, 0);
+      await assert.rejects(zk.set(`${root}/v`, { n: 2 }, 0), BadVersionError);
+      await assert.rejects(zk.delete(`${root}/v`, { version: 0 }), BadVersionError);
+      await zk.delete(`${root}/v`, { version: 1 });
+    });
+
+    test('sequential nodes get increasing 10-digit suffixes', async () => {
+      const zk = await client();
+      const root = freshRoot();
+      await zk.ensurePath(root);
+      const a = await zk.create(`${root}/s-`, null, 'persistent_sequential');
+      const b = await zk.create(`${root}/s-`, null, 'persistent_sequential');
+      assert.match(a, /\/s-\d{10}$/);
+      assert.ok(Number(b.slice(-10)) > Number(a.slice(-10)));
+    });
+
+    test('ephemerals go when their session closes, and another session sees it', async () => {
+      const owner = await client();
+      const other = await client();
+      const root = freshRoot();
+      await owner.ensurePath(root);
+      await owner.create(`${root}/e`, { me: 1 }, 'ephemeral');
+      assert.notEqual((await other.exists(`${root}/e`))?.ephemeralOwner, '0');
+      const events: WatchEvent[] = [];
+      await other.watch(`${root}/e`, (e) => events.push(e)).ready;
+      await owner.close();
+      await waitFor(async () => (await other.exists(`${root}/e`)) === null, { message: 'ephemeral gone' });
+      await waitFor(() => events.some((e) => e.type === 'deleted'), { message: 'deleted event' });
+    });
+
+    test('persistent watches fire for data, children, deletion and creation, again and again', async () => {
+      const zk = await client();
+      const writer = await client();
+      const root = freshRoot();
+      await zk.ensurePath(`${root}/w`);
+      const events: WatchEvent[] = [];
+      await zk.watch(`${root}/w`, (e) => events.push(e)).ready;
+      await writer.set(`${root}/w`, { n: 1 });
+      await waitFor(() => events.some((e) => e.type === 'data'), { message: 'data event' });
+      await writer.set(`${root}/w`, { n: 'again' });
+      await waitFor(() => events.filter((e) => e.type === 'data').length >= 2, { message: 'second data event (re-armed)' });
+      await writer.create(`${root}/w/c1`);
+      await waitFor(() => events.some((e) => e.type === 'children'), { message: 'children event' });
+      await writer.create(`${root}/w/c2`);
+      await waitFor(() => events.filter((e) => e.type === 'children').length >= 2, { message: 'second children event' });
+      await writer.delete(`${root}/w`, { recursive: true });
+      await waitFor(() => events.some((e) => e.type === 'deleted'), { message: 'deleted event' });
+      await writer.create(`${root}/w`);
+      await waitFor(() => events.some((e) => e.type === 'created'), { message: 'created event' });
+    });
+
+    test('after session expiry: a new session, ephemerals back, watches still firing', async () => {
+      const zk = await client();
+      const writer = await client();
+      const root = freshRoot();
+      await zk.ensurePath(root);
+      await zk.create(`${root}/mine`, { v: 1 }, 'ephemeral');
+      await zk.set(`${root}/mine`, { v: 2 });
+      const events: WatchEvent[] = [];
+      await zk.watch(root, (e) => events.push(e)).ready;
+      const states: string[] = [];
+      zk.onState((s) => states.push(s));
+      const oldSession = zk.sessionId;
+      await backend.expire(zk);
+      await waitFor(() => states.includes('expired'), { timeoutMs: 30_000, message: 'expired state' });
+      await waitFor(() => zk.state === 'connected' && zk.sessionId !== oldSession, { timeoutMs: 30_000, message: 'new session' });
+      const mine = await waitFor(() => writer.get(`${root}/mine`), { message: 'ephemeral re-created' });
+      assert.deepEqual(mine.data, { v: 2 });
+      assert.notEqual(mine.stat.ephemeralOwner, '0');
+      events.length = 0;
+      await writer.create(`${root}/after`);
+      await waitFor(() => events.some((e) => e.type === 'children'), { message: 'watch fires after expiry' });
+    });
+
+    test('leader election: exactly one leader, hand-over when the leader session ends', async () => {
+      const root = freshRoot();
+      const path = `${root}/election`;
+      const zks = [await client(), await client(), await client()];
+      const elections = zks.map((zk, i) => new LeaderElection(zk, { path, id: `n${i}`, data: { endpoint: `tcp://x:${i}` } }));
+      let maxLeaders = 0;
+      const sample = setInterval(() => {
+        maxLeaders = Math.max(maxLeaders, elections.filter((e) => e.isLeader).length);
+      }, 5);
+      try {
+        for (const e of elections) await e.start();
+        await waitFor(() => elections.filter((e) => e.isLeader).length === 1, { message: 'one leader' });
+        const first = elections.findIndex((e) => e.isLeader);
+        assert.equal(first, 0, 'the first candidate leads');
+        await zks[0]!.close();
+        await waitFor(() => elections[1]!.isLeader, { timeoutMs: 30_000, message: 'second candidate leads' });
+        assert.equal(elections[2]!.isLeader, false);
+        await elections[1]!.close();
+        await waitFor(() => elections[2]!.isLeader, { timeoutMs: 30_000, message: 'third candidate leads' });
+        assert.equal(maxLeaders, 1, 'never two leaders at once');
+      } finally {
+        clearInterval(sample);
+        for (const e of elections) await e.close();
+      }
+    });
+
+    test('an expired leader revokes at once and re-enters the election', async () => {
+      const root = freshRoot();
+      const path = `${root}/election`;
+      const a = await client();
+      const b = await client();
+      const ea = new LeaderElection(a, { path, id: 'a' });
+      const eb = new LeaderElection(b, { path, id: 'b' });
+      const seen: string[] = [];
+      ea.on('elected', () => seen.push('elected')).on('revoked', () => seen.push('revoked'));
+      await ea.start();
+      await eb.start();
+      await waitFor(() => ea.isLeader, { message: 'a leads' });
+      await backend.expire(a);
+      await waitFor(() => seen.includes('revoked'), { timeoutMs: 30_000, message: 'a revoked' });
+      await waitFor(() => eb.isLeader, { timeoutMs: 30_000, message: 'b leads' });
+      // a is back as a candidate in its new session.
+      await waitFor(async () => (await b.children(path)).length === 2, { timeoutMs: 30_000, message: 'a re-entered' });
+      assert.equal(ea.isLeader, false);
+      await ea.close();
+      await eb.close();
+    });
+
+    test('registry lists and watches nodes', async () => {
+      const zk = await client();
+      const paths = cloverPaths(freshRoot());
+      const registry = new NodeRegistry(zk, paths);
+      assert.deepEqual(await registry.list('clients'), []);
+      const seen: string[][] = [];
+      const stop = registry.watch('clients', (nodes) => seen.push(nodes.map((n) => n.id)));
+      await zk.ensurePath(paths.nodesOf('clients'));
+      await zk.create(paths.node('clients', 'a1'), { id: 'a1', beatAt: 1 }, 'ephemeral');
+      await zk.create(paths.node('clients', 'a2'), { id: 'a2', beatAt: 1 }, 'ephemeral');
+      const list = await registry.list('clients');
+      assert.deepEqual(list.map((n) => n.id), ['a1', 'a2']);
+      assert.equal(list[0]!.data.beatAt, 1);
+      await waitFor(() => seen.some((ids) => ids.join() === 'a1,a2'), { message: 'watch lists both' });
+      await zk.delete(paths.node('clients', 'a1'));
+      await waitFor(() => seen.at(-1)?.join() === 'a2', { message: 'watch sees a1 leave' });
+      stop();
+    });
+
+    test('job change feed delivers each change once, in order, from start on', async () => {
+      const writer = await client();
+      const reader = await client();
+      const paths = cloverPaths(freshRoot());
+      await publishJobChange(writer, paths, { jobId: 'before', op: 'upsert' });
+      const got: JobChange[] = [];
+      const feed = new JobChangeFeed(reader, paths, { onChange: (c) => got.push(c) });
+      await feed.start();
+      for (let i = 0; i < 20; i++) await publishJobChange(writer, paths, { jobId: `j${i}`, op: i % 2 ? 'upsert' : 'trigger' });
+      await waitFor(() => got.length >= 20, { message: '20 changes' });
+      assert.deepEqual(got.map((c) => c.jobId), Array.from({ length: 20 }, (_, i) => `j${i}`));
+      assert.equal(got[0]!.op, 'trigger');
+      await feed.close();
+    });
+  });
+}
