@@ -1,0 +1,127 @@
+import os from 'node:os';
+import { NodeExistsError, NoNodeError, type CloverPaths, type NodeKind, type ZkClient, type ZkLogger } from '@clover/zk-kit';
+
+export interface HeartbeatOptions {
+  zk: ZkClient;
+  paths: CloverPaths;
+  kind: NodeKind;
+  id: string;
+  version: string;
+  endpoint?: string;
+  /** How often beatAt/seq are rewritten (default 2 s). */
+  intervalMs?: number;
+  /** Extra fields for the znode, read at every beat: load, running, groups, handlers... */
+  info?: () => Record<string, unknown>;
+  clock?: () => number;
+  logger?: ZkLogger;
+}
+
+export interface HeartbeatData extends Record<string, unknown> {
+  id: string;
+  kind: NodeKind;
+  host: string;
+  pid: number;
+  version: string;
+  endpoint: string | null;
+  startedAt: number;
+  beatAt: number;
+  seq: number;
+  status: 'up' | 'leaving';
+}
+
+/**
+ * A process's presence in the cluster: an ephemeral znode at nodes/<kind>/<id> whose beatAt and
+ * seq advance every interval. The znode going away says the session died; the beat going stale
+ * says the process is hung while its ZooKeeper thread still keeps the session alive.
+ */
+export class Heartbeat {
+  readonly path: string;
+  private readonly clock: () => number;
+  private readonly intervalMs: number;
+  private readonly startedAt: number;
+  private seq = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private stopWatch: (() => void) | null = null;
+  private running = false;
+  private beating: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: HeartbeatOptions) {
+    this.path = opts.paths.node(opts.kind, opts.id);
+    this.clock = opts.clock ?? Date.now;
+    this.intervalMs = opts.intervalMs ?? 2000;
+    this.startedAt = this.clock();
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.opts.zk.ensurePath(this.opts.paths.nodesOf(this.opts.kind));
+    await this.beatNow();
+    // Someone deleted our node (an admin, or a monitor that thought us dead): come back.
+    this.stopWatch = this.opts.zk.watch(this.path, (e) => {
+      if (e.type === 'deleted' && this.running) void this.beatNow();
+    });
+    this.timer = setInterval(() => void this.beatNow(), this.intervalMs);
+  }
+
+  /** The data the next beat writes. */
+  snapshot(status: HeartbeatData['status'] = 'up'): HeartbeatData {
+    return {
+      ...(this.opts.info?.() ?? {}),
+      id: this.opts.id,
+      kind: this.opts.kind,
+      host: os.hostname(),
+      pid: process.pid,
+      version: this.opts.version,
+      endpoint: this.opts.endpoint ?? null,
+      startedAt: this.startedAt,
+      beatAt: this.clock(),
+      seq: this.seq,
+      status,
+    };
+  }
+
+  beatNow(): Promise<void> {
+    this.beating = this.beating.then(() => this.beat()).catch((err: unknown) => {
+      this.opts.logger?.warn('heartbeat failed', { path: this.path, err: String(err) });
+    });
+    return this.beating;
+  }
+
+  private async beat(): Promise<void> {
+    if (!this.running || this.opts.zk.state !== 'connected') return;
+    this.seq += 1;
+    const data = this.snapshot();
+    try {
+      await this.opts.zk.set(this.path, data);
+    } catch (err) {
+      if (!(err instanceof NoNodeError)) throw err;
+      try {
+        await this.opts.zk.create(this.path, data, 'ephemeral');
+        this.opts.logger?.info('registered', { path: this.path });
+      } catch (createErr) {
+        // A previous session of ours may still hold it until the ensemble expires it.
+        if (!(createErr instanceof NodeExistsError)) throw createErr;
+      }
+    }
+  }
+
+  /** Says 'leaving' (a clean stop, not a death), then removes the znode. Safe twice. */
+  async close(): Promise<void> {
+    if (!this.running) return;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.stopWatch?.();
+    this.stopWatch = null;
+    await this.beating;
+    this.running = false;
+    if (this.opts.zk.state !== 'connected') return;
+    try {
+      this.seq += 1;
+      await this.opts.zk.set(this.path, this.snapshot('leaving'));
+      await this.opts.zk.delete(this.path);
+    } catch (err) {
+      if (!(err instanceof NoNodeError)) this.opts.logger?.warn('could not remove heartbeat node', { path: this.path, err: String(err) });
+    }
+  }
+}

@@ -1,0 +1,1 @@
+export { Heartbeat, type HeartbeatOptions, type HeartbeatData } from './heartbeat.js';

@@ -1,0 +1,67 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startZooKeeper, waitFor, type ZooKeeperHandle } from '@clover/testkit';
+import { cloverPaths, createZkClient, type WatchEvent, type ZkClient } from '@clover/zk-kit';
+import { Heartbeat, type HeartbeatData } from '../src/index.js';
+
+let n = 0;
+function suite(name: string, connect: () => Promise<string>) {
+  describe(`heartbeat on ${name}`, () => {
+    const clients: ZkClient[] = [];
+    const client = async () => {
+      const zk = createZkClient({ connect: await connect(), sessionTimeoutMs: 4000 });
+      await zk.connect();
+      clients.push(zk);
+      return zk;
+    };
+    after(async () => {
+      for (const c of clients) await c.close();
+    });
+
+    test('registers, advances the beat, comes back after deletion, leaves cleanly on close', async () => {
+      const paths = cloverPaths(`/hb${process.pid}x${++n}`);
+      const zk = await client();
+      const other = await client();
+      let fake = 1_000;
+      const hb = new Heartbeat({ zk, paths, kind: 'clients', id: 'agent-1', version: '1.2.3', endpoint: 'tcp://h:1', intervalMs: 50, clock: () => fake, info: () => ({ running: 2, groups: ['g'] }) });
+      await hb.start();
+      const first = (await other.get<HeartbeatData>(hb.path))!;
+      assert.equal(first.data.id, 'agent-1');
+      assert.equal(first.data.kind, 'clients');
+      assert.equal(first.data.running, 2);
+      assert.deepEqual(first.data.groups, ['g']);
+      assert.equal(first.data.status, 'up');
+      assert.equal(first.data.pid, process.pid);
+      assert.notEqual(first.stat.ephemeralOwner, '0');
+      fake = 5_000;
+      const later = await waitFor(async () => {
+        const d = (await other.get<HeartbeatData>(hb.path))?.data;
+        return d && d.seq > first.data.seq && d.beatAt === 5_000 ? d : undefined;
+      }, { message: 'beat advances' });
+      assert.equal(later.startedAt, 1_000);
+
+      await other.delete(hb.path);
+      await waitFor(() => other.exists(hb.path), { message: 're-registered after deletion by another session' });
+
+      const events: WatchEvent[] = [];
+      const seenData: HeartbeatData[] = [];
+      await other.watch(hb.path, (e) => {
+        events.push(e);
+        if (e.type === 'data') void other.get<HeartbeatData>(hb.path).then((d) => d && seenData.push(d.data));
+      }).ready;
+      await hb.close();
+      await hb.close();
+      assert.equal(await other.exists(hb.path), null);
+      await waitFor(() => events.some((e) => e.type === 'deleted'), { message: 'deleted' });
+    });
+  });
+}
+
+suite('the in-process tree', async () => 'memory:heartbeat');
+
+let server: ZooKeeperHandle | null = null;
+suite('ZooKeeper 3.8', async () => {
+  server ??= await startZooKeeper();
+  return server.connectString;
+});
+after(async () => server?.cleanup());
