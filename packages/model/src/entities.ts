@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+export const contactInputSchema = z.object({
+  name: z.string().trim().min(1, 'name must not be empty').max(200),
+  email: z.email('must be an email address'),
+  phone: z.string().trim().max(50).optional(),
+  groups: z.array(z.string().trim().min(1)).default([]),
+  enabled: z.boolean().default(true),
+});
+export type ContactInput = z.input<typeof contactInputSchema>;
+export const contactSchema = contactInputSchema.extend({ id: z.string() });
+export type Contact = z.output<typeof contactSchema>;
+
+export const roleSchema = z.enum(['admin', 'operator', 'viewer']);
+export type Role = z.infer<typeof roleSchema>;
+export const userSchema = z.object({
+  name: z.string().trim().min(1).max(100).regex(/^[\w.@-]+$/, 'letters, digits, . _ @ - only'),
+  passwordHash: z.string(),
+  role: roleSchema,
+  createdAt: z.coerce.date(),
+});
+export type User = z.output<typeof userSchema>;
+
+export const sessionSchema = z.object({ id: z.string(), user: z.string(), csrf: z.string(), expiresAt: z.coerce.date() });
+export type Session = z.output<typeof sessionSchema>;
+
+export const apiTokenSchema = z.object({ id: z.string(), name: z.string(), hash: z.string(), user: z.string(), createdAt: z.coerce.date() });
+export type ApiToken = z.output<typeof apiTokenSchema>;
+
+export const incidentKindSchema = z.enum(['node_dead', 'job_failed']);
+export const incidentSchema = z.object({
+  id: z.string(),
+  kind: incidentKindSchema,
+  subject: z.string(),
+  nodeKind: z.string().nullable().default(null),
+  jobId: z.string().nullable().default(null),
+  runId: z.string().nullable().default(null),
+  openedAt: z.coerce.date(),
+  closedAt: z.coerce.date().nullable().default(null),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).default({}),
+  notifiedAt: z.coerce.date().nullable().default(null),
+  notifiedContacts: z.array(z.string()).default([]),
+  recoveryNotifiedAt: z.coerce.date().nullable().default(null),
+});
+export type Incident = z.output<typeof incidentSchema>;
+export type IncidentInput = z.input<typeof incidentSchema>;
+
+export const logLevelSchema = z.enum(['error', 'warn', 'info', 'debug']);
+export type LogLevel = z.infer<typeof logLevelSchema>;
+export const logLevelRank: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+export const logEntrySchema = z.object({
+  id: z.string(),
+  time: z.coerce.date(),
+  level: logLevelSchema,
+  source: z.string(),
+  node: z.string().nullable().default(null),
+  message: z.string(),
+  context: z.record(z.string(), z.unknown()).default({}),
+});
+export type LogEntry = z.output<typeof logEntrySchema>;
+export type LogEntryInput = Omit<z.input<typeof logEntrySchema>, 'id'>;
+
+export const outboxMailSchema = z.object({
+  id: z.string(),
+  createdAt: z.coerce.date(),
+  to: z.array(z.string()),
+  subject: z.string(),
+  text: z.string(),
+  html: z.string().nullable().default(null),
+  incidentIds: z.array(z.string()).default([]),
+});
+export type OutboxMail = z.output<typeof outboxMailSchema>;
+export type OutboxMailInput = Omit<z.input<typeof outboxMailSchema>, 'id' | 'createdAt'>;

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { CronError, isValidTimezone, parseCron } from './cron.js';
+
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+export const MAX_OUTPUT_BYTES = 8 * 1024;
+
+const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
+const timezone = z.string().default('UTC').refine(isValidTimezone, { message: 'unknown timezone (use an IANA name such as Europe/Berlin)' });
+
+export const cronScheduleSchema = z.object({
+  type: z.literal('cron'),
+  expr: z.string().superRefine((expr, ctx) => {
+    try {
+      parseCron(expr);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof CronError ? `bad cron rule: ${err.message}` : 'bad cron rule' });
+    }
+  }),
+  timezone,
+});
+export const onceScheduleSchema = z.object({ type: z.literal('once'), at: z.coerce.date() });
+export const intervalScheduleSchema = z.object({
+  type: z.literal('interval'),
+  everyMs: z.number().int().min(1000, 'an interval is at least 1000 ms'),
+  startAt: z.coerce.date().optional(),
+});
+export const scheduleSchema = z.discriminatedUnion('type', [cronScheduleSchema, onceScheduleSchema, intervalScheduleSchema]);
+export type Schedule = z.infer<typeof scheduleSchema>;
+
+export const targetSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('node'), nodeId: nonEmpty('target node id') }),
+  z.object({ type: z.literal('group'), group: nonEmpty('target group') }),
+  z.object({ type: z.literal('tags'), tags: z.array(nonEmpty('tag')).min(1, 'give at least one tag') }),
+  z.object({ type: z.literal('any') }),
+]);
+export type Target = z.infer<typeof targetSchema>;
+
+export const routingSchema = z.enum(['first', 'round_robin', 'random', 'least_busy', 'consistent_hash', 'failover', 'broadcast']);
+export type Routing = z.infer<typeof routingSchema>;
+
+export const jobKindSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('handler'), name: nonEmpty('handler name') }),
+  z.object({
+    type: z.literal('shell'),
+    command: nonEmpty('command'),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    cwd: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal('http'),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
+    url: z.url('must be an http(s) URL').refine((u) => /^https?:/.test(u), 'must be an http(s) URL'),
+    headers: z.record(z.string(), z.string()).default({}),
+    body: z.string().optional(),
+  }),
+]);
+export type JobKind = z.infer<typeof jobKindSchema>;
+
+export const payloadSchema = z.unknown().refine(
+  (v) => v === undefined || Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8') <= MAX_PAYLOAD_BYTES,
+  { message: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON` },
+);
+
+export const retriesSchema = z.object({
+  max: z.number().int().min(0).max(100).default(0),
+  backoffMs: z.number().int().min(0).default(1000),
+  factor: z.number().min(1).max(10).default(2),
+  maxBackoffMs: z.number().int().min(0).default(60_000),
+});
+export type RetryPolicy = z.infer<typeof retriesSchema>;
+
+export const concurrencySchema = z.enum(['allow', 'forbid', 'replace']);
+export const misfireSchema = z.enum(['fire_once', 'skip']);
+export const runStatusSchema = z.enum(['scheduled', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'lost', 'skipped', 'cancelled']);
+export type RunStatus = z.infer<typeof runStatusSchema>;
+export const terminalStatuses: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'lost', 'skipped', 'cancelled'];
+
+/** What a client sends to create or replace a job. */
+export const jobInputSchema = z.object({
+  name: nonEmpty('name').max(200),
+  description: z.string().max(2000).default(''),
+  group: z.string().trim().max(100).default('default'),
+  schedule: scheduleSchema,
+  enabled: z.boolean().default(true),
+  target: targetSchema.default({ type: 'any' }),
+  routing: routingSchema.default('round_robin'),
+  kind: jobKindSchema,
+  payload: payloadSchema.default({}),
+  timeoutMs: z.number().int().min(100).max(7 * 24 * 3600_000).default(60_000),
+  retries: retriesSchema.default({ max: 0, backoffMs: 1000, factor: 2, maxBackoffMs: 60_000 }),
+  concurrency: concurrencySchema.default('allow'),
+  misfire: misfireSchema.default('fire_once'),
+  window: z.object({ startAt: z.coerce.date().optional(), endAt: z.coerce.date().optional() }).default({}),
+  contacts: z.array(z.string()).default([]),
+  deleteWhenDone: z.boolean().default(true),
+});
+export type JobInput = z.input<typeof jobInputSchema>;
+export type JobSpec = z.output<typeof jobInputSchema>;
+
+/** A stored job: the spec plus what the server keeps. */
+export const jobSchema = jobInputSchema.extend({
+  id: z.string(),
+  createdAt: z.coerce.date(),
+  updatedAt: z.coerce.date(),
+  lastRunAt: z.coerce.date().nullable().default(null),
+  lastStatus: runStatusSchema.nullable().default(null),
+  nextRunAt: z.coerce.date().nullable().default(null),
+  runCount: z.number().int().default(0),
+  failureCount: z.number().int().default(0),
+});
+export type Job = z.output<typeof jobSchema>;
+
+/** The fields the scheduler maintains on a job. */
+export interface JobRunState {
+  lastRunAt?: Date | null;
+  lastStatus?: RunStatus | null;
+  nextRunAt?: Date | null;
+  runCountDelta?: number;
+  failureCountDelta?: number;
+}

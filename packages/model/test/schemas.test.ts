@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_OUTPUT_BYTES, ValidationError, fieldErrors, jobInputSchema, parseOrThrow, runSchema, truncateOutput, contactInputSchema } from '../src/index.js';
+
+const valid = { name: 'report', schedule: { type: 'cron', expr: '0 * * * * *' }, kind: { type: 'handler', name: 'report.daily' } };
+
+test('a minimal job gets its defaults', () => {
+  const job = parseOrThrow(jobInputSchema, valid);
+  assert.equal(job.schedule.type === 'cron' && job.schedule.timezone, 'UTC');
+  assert.deepEqual(job.target, { type: 'any' });
+  assert.equal(job.routing, 'round_robin');
+  assert.equal(job.concurrency, 'allow');
+  assert.equal(job.retries.max, 0);
+});
+
+test('each kind of bad input names its field', () => {
+  const cases: Array<[unknown, string, RegExp]> = [
+    [{ ...valid, schedule: { type: 'cron', expr: '* * 99 * *' } }, 'schedule.expr', /bad cron rule: day of month: 99 is outside 1-31/],
+    [{ ...valid, schedule: { type: 'cron', expr: '* * * * *', timezone: 'Mars/Olympus' } }, 'schedule.timezone', /unknown timezone/],
+    [{ ...valid, target: { type: 'group', group: '  ' } }, 'target.group', /must not be empty/],
+    [{ ...valid, payload: { blob: 'x'.repeat(70_000) } }, 'payload', /larger than 65536/],
+    [{ ...valid, name: '' }, 'name', /must not be empty/],
+    [{ ...valid, schedule: { type: 'interval', everyMs: 10 } }, 'schedule.everyMs', /at least 1000/],
+  ];
+  for (const [input, field, message] of cases) {
+    const r = jobInputSchema.safeParse(input);
+    assert.equal(r.success, false, field);
+    const fields = fieldErrors(r.error!);
+    assert.match(fields[field] ?? `(no ${field} in ${JSON.stringify(fields)})`, message);
+  }
+  assert.throws(() => parseOrThrow(contactInputSchema, { name: 'x', email: 'nope' }), (e: ValidationError) => /email/.test(e.fields.email ?? ''));
+});
+
+test('run output is bounded; truncation keeps the end', () => {
+  const long = 'a'.repeat(MAX_OUTPUT_BYTES) + 'THE END';
+  assert.equal(runSchema.safeParse({ id: 'r', jobId: 'j', scheduledAt: new Date(), status: 'failed', outputTail: long }).success, false);
+  const tail = truncateOutput(long);
+  assert.ok(tail.endsWith('THE END'));
+  assert.ok(Buffer.byteLength(tail) <= MAX_OUTPUT_BYTES);
+  const multi = truncateOutput('é'.repeat(MAX_OUTPUT_BYTES));
+  assert.ok(Buffer.byteLength(multi) <= MAX_OUTPUT_BYTES && !multi.includes('\uFFFD'));
+});
