@@ -1,0 +1,180 @@
+import type {
+  ApiToken, Contact, ContactInput, Incident, IncidentInput, Job, JobRunState, JobSpec, LogEntry, LogEntryInput, LogLevel,
+  OutboxMail, OutboxMailInput, Run, RunInput, RunPatch, RunStatus, Session, User,
+} from '@clover/model';
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass it back to get the next page. Null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface PageQuery {
+  cursor?: string | null;
+  /** Default 50, at most 1000. */
+  limit?: number;
+}
+
+export interface JobQuery extends PageQuery {
+  /** Text in the name or description. */
+  q?: string;
+  group?: string;
+  enabled?: boolean;
+}
+
+export interface JobRepository {
+  create(spec: JobSpec): Promise<Job>;
+  get(id: string): Promise<Job | null>;
+  /** Newest first. */
+  list(query?: JobQuery): Promise<Page<Job>>;
+  listEnabled(): Promise<Job[]>;
+  /** Replaces the spec; keeps id, createdAt and the scheduler's fields. */
+  replace(id: string, spec: JobSpec): Promise<Job | null>;
+  setEnabled(id: string, enabled: boolean): Promise<Job | null>;
+  /** What the scheduler maintains: last run, status, next run, counts (as deltas). */
+  recordRunState(id: string, state: JobRunState): Promise<void>;
+  /** Removes the job with its runs and counters. */
+  delete(id: string): Promise<boolean>;
+  counts(): Promise<{ total: number; enabled: number }>;
+}
+
+export interface RunQuery extends PageQuery {
+  jobId?: string;
+  status?: RunStatus;
+  node?: string;
+  from?: Date;
+  to?: Date;
+}
+
+export interface RunRepository {
+  /** DuplicateRunError when the id exists: another leader already fired that slot. */
+  insert(run: RunInput): Promise<Run>;
+  /** Many at once in one transaction (benchmarks, bulk imports); duplicates are errors. */
+  insertMany(runs: RunInput[]): Promise<void>;
+  update(id: string, patch: RunPatch): Promise<Run | null>;
+  get(id: string): Promise<Run | null>;
+  /** Newest scheduledAt first. */
+  list(query?: RunQuery): Promise<Page<Run>>;
+  /** Runs in scheduled, dispatched or running, optionally of one job or node. */
+  listActive(filter?: { jobId?: string; node?: string }): Promise<Run[]>;
+  deleteOlderThan(cutoff: Date): Promise<number>;
+}
+
+export type StatusCounts = Partial<Record<RunStatus, number>>;
+
+export interface CounterSummary {
+  hours: Array<{ hour: Date; counts: StatusCounts }>;
+  totals: StatusCounts;
+}
+
+/** Runs per (job, hour of scheduledAt, terminal status), kept on write so nobody counts runs. */
+export interface CounterRepository {
+  summary(query: { from: Date; to: Date; jobId?: string }): Promise<CounterSummary>;
+}
+
+export interface ContactRepository {
+  list(): Promise<Contact[]>;
+  get(id: string): Promise<Contact | null>;
+  create(input: ContactInput): Promise<Contact>;
+  update(id: string, input: ContactInput): Promise<Contact | null>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface UserRepository {
+  get(name: string): Promise<User | null>;
+  list(): Promise<User[]>;
+  /** DuplicateError when the name is taken. */
+  create(user: User): Promise<User>;
+  setPassword(name: string, passwordHash: string): Promise<boolean>;
+  delete(name: string): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+export interface SessionRepository {
+  create(session: Session): Promise<void>;
+  get(id: string): Promise<Session | null>;
+  delete(id: string): Promise<void>;
+  deleteExpired(now: Date): Promise<number>;
+}
+
+export interface TokenRepository {
+  create(token: ApiToken): Promise<void>;
+  findByHash(hash: string): Promise<ApiToken | null>;
+  list(): Promise<ApiToken[]>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface IncidentQuery extends PageQuery {
+  open?: boolean;
+  kind?: Incident['kind'];
+}
+
+export interface IncidentRepository {
+  open(input: Omit<IncidentInput, 'id'>): Promise<Incident>;
+  get(id: string): Promise<Incident | null>;
+  /** The open incident of this kind about this subject, if any. */
+  findOpen(kind: Incident['kind'], subject: string): Promise<Incident | null>;
+  /** Newest first. */
+  list(query?: IncidentQuery): Promise<Page<Incident>>;
+  /** Incidents whose opening mail has not gone out yet, oldest first. */
+  listUnnotified(): Promise<Incident[]>;
+  /** Closed incidents whose recovery mail has not gone out yet. */
+  listRecoveryUnnotified(): Promise<Incident[]>;
+  markNotified(id: string, contacts: string[], at: Date): Promise<void>;
+  markRecoveryNotified(id: string, at: Date): Promise<void>;
+  close(id: string, at: Date): Promise<Incident | null>;
+}
+
+export interface LogQuery extends PageQuery {
+  /** That level and the more severe ones. */
+  level?: LogLevel;
+  source?: string;
+  node?: string;
+  from?: Date;
+  to?: Date;
+  /** Text in the message. */
+  q?: string;
+}
+
+export interface LogRepository {
+  write(entries: LogEntryInput[]): Promise<void>;
+  /** Newest first. */
+  list(query?: LogQuery): Promise<Page<LogEntry>>;
+  deleteOlderThan(cutoff: Date): Promise<number>;
+}
+
+export interface OutboxRepository {
+  add(mail: OutboxMailInput): Promise<OutboxMail>;
+  /** Newest first. */
+  list(query?: PageQuery): Promise<Page<OutboxMail>>;
+}
+
+export interface Store {
+  readonly kind: 'embedded' | 'mongo';
+  jobs: JobRepository;
+  runs: RunRepository;
+  counters: CounterRepository;
+  contacts: ContactRepository;
+  users: UserRepository;
+  sessions: SessionRepository;
+  tokens: TokenRepository;
+  incidents: IncidentRepository;
+  logs: LogRepository;
+  outbox: OutboxRepository;
+  /** Removes runs and logs older than the retention; both stores also do it on their own. */
+  sweep(now?: Date): Promise<{ runs: number; logs: number }>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** MongoDB URL; when absent, the embedded SQLite store. */
+  mongoUrl?: string;
+  /** Embedded store directory (default ./.clover-data); the file is clover.db inside it. */
+  dataDir?: string;
+  /** Embedded store file, overriding dataDir. */
+  file?: string;
+  /** How long runs are kept (default 30 days). */
+  runRetentionMs?: number;
+  /** How long logs are kept (default 14 days). */
+  logRetentionMs?: number;
+}

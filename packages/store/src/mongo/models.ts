@@ -1,0 +1,61 @@
+import mongoose, { Schema, type Connection } from 'mongoose';
+
+const any = Schema.Types.Mixed;
+const opts = { versionKey: false as const, strict: false as const };
+
+/** Mongoose models on one connection: ids are `_id`, dates are Dates, nested values Mixed. */
+export function defineModels(conn: Connection, retention: { runsSec: number; logsSec: number }) {
+  const jobs = new Schema({ _id: String, name: String, description: String, group: String, enabled: Boolean, createdAt: Date, doc: any }, opts);
+  jobs.index({ enabled: 1 });
+  jobs.index({ group: 1, _id: -1 });
+
+  const runs = new Schema({
+    _id: String, jobId: String, scheduledAt: Date, dispatchedAt: Date, startedAt: Date, finishedAt: Date, node: String,
+    attempt: Number, trigger: String, status: String, exitCode: Number, outputTail: String, error: String,
+  }, opts);
+  runs.index({ jobId: 1, scheduledAt: -1, _id: -1 });
+  runs.index({ status: 1, scheduledAt: -1, _id: -1 });
+  runs.index({ node: 1, status: 1 });
+  runs.index({ scheduledAt: -1, _id: -1 });
+  // Retention: MongoDB removes old runs itself.
+  runs.index({ scheduledAt: 1 }, { expireAfterSeconds: retention.runsSec, name: 'runs_ttl' });
+
+  const counters = new Schema({ jobId: String, hour: Date, status: String, n: Number }, opts);
+  counters.index({ jobId: 1, hour: 1, status: 1 }, { unique: true });
+  counters.index({ hour: 1 });
+
+  const docs = new Schema({ _id: String, doc: any }, opts);
+  const users = new Schema({ _id: String, doc: any }, opts);
+  const sessions = new Schema({ _id: String, expiresAt: Date, doc: any }, opts);
+  sessions.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+  const tokens = new Schema({ _id: String, hash: { type: String, unique: true }, doc: any }, opts);
+
+  const incidents = new Schema({ _id: String, kind: String, subject: String, openedAt: Date, closedAt: Date, notifiedAt: Date, recoveryNotifiedAt: Date, doc: any }, opts);
+  incidents.index({ kind: 1, subject: 1, closedAt: 1 });
+  incidents.index({ openedAt: -1, _id: -1 });
+  incidents.index({ notifiedAt: 1 });
+
+  const logs = new Schema({ _id: String, time: Date, level: String, levelRank: Number, source: String, node: String, message: String, context: any }, opts);
+  logs.index({ time: -1, _id: -1 });
+  logs.index({ levelRank: 1, time: -1 });
+  logs.index({ time: 1 }, { expireAfterSeconds: retention.logsSec, name: 'logs_ttl' });
+
+  const outbox = new Schema({ _id: String, createdAt: Date, doc: any }, opts);
+  outbox.index({ createdAt: -1, _id: -1 });
+
+  return {
+    jobs: conn.model('Job', jobs, 'jobs'),
+    runs: conn.model('Run', runs, 'runs'),
+    counters: conn.model('RunCounter', counters, 'run_counters'),
+    contacts: conn.model('Contact', docs, 'contacts'),
+    users: conn.model('User', users, 'users'),
+    sessions: conn.model('Session', sessions, 'sessions'),
+    tokens: conn.model('ApiToken', tokens, 'api_tokens'),
+    incidents: conn.model('Incident', incidents, 'incidents'),
+    logs: conn.model('LogEntry', logs, 'logs'),
+    outbox: conn.model('OutboxMail', outbox, 'outbox'),
+  };
+}
+
+export type Models = ReturnType<typeof defineModels>;
+export { mongoose };

@@ -1,0 +1,372 @@
+import mongoose from 'mongoose';
+import {
+  apiTokenSchema, contactInputSchema, contactSchema, incidentSchema, jobSchema, logEntrySchema, logLevelRank, newId, outboxMailSchema,
+  runSchema, sessionSchema, terminalStatuses, userSchema,
+  type Incident, type Job, type LogEntry, type Run, type RunStatus,
+} from '@clover/model';
+import type { CounterSummary, Page, Store, StoreOptions, StatusCounts } from '../interfaces.js';
+import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
+import { DuplicateError, DuplicateRunError } from '../errors.js';
+import { defineModels } from './models.js';
+
+const day = 24 * 3600_000;
+const terminal = new Set<RunStatus>(terminalStatuses);
+const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Filter = Record<string, any>;
+
+function page<T, R extends { _id: string }>(rows: R[], limit: number, sortOf: (r: R) => number, map: (r: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const slice = rows.slice(0, limit);
+  const last = slice.at(-1);
+  return { items: slice.map(map), nextCursor: more && last ? encodeCursor(sortOf(last), last._id) : null };
+}
+
+function keyset(field: string, cursor: string | null | undefined): Filter {
+  if (!cursor) return {};
+  const c = decodeCursor(cursor);
+  const at = new Date(Number(c.sortValue));
+  return { $or: [{ [field]: { $lt: at } }, { [field]: at, _id: { $lt: c.id } }] };
+}
+
+/** The MongoDB store through mongoose, with the embedded store's behaviour (same contract suite). */
+export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }): Promise<Store> {
+  const conn = await mongoose.createConnection(opts.mongoUrl, { serverSelectionTimeoutMS: 10_000 }).asPromise();
+  const runRetentionMs = opts.runRetentionMs ?? 30 * day;
+  const logRetentionMs = opts.logRetentionMs ?? 14 * day;
+  const m = defineModels(conn, { runsSec: Math.round(runRetentionMs / 1000), logsSec: Math.round(logRetentionMs / 1000) });
+  await Promise.all(Object.values(m).map((model) => model.syncIndexes()));
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const toRun = (d: any): Run => runSchema.parse({ ...d, id: d._id });
+  const runDoc = (r: Run) => ({ _id: r.id, jobId: r.jobId, scheduledAt: r.scheduledAt, dispatchedAt: r.dispatchedAt, startedAt: r.startedAt, finishedAt: r.finishedAt, node: r.node, attempt: r.attempt, trigger: r.trigger, status: r.status, exitCode: r.exitCode, outputTail: r.outputTail, error: r.error });
+  const bump = async (run: Run, delta: number) => {
+    if (terminal.has(run.status)) await m.counters.updateOne({ jobId: run.jobId, hour: new Date(hourOf(run.scheduledAt.getTime())), status: run.status }, { $inc: { n: delta } }, { upsert: true });
+  };
+  const writeJob = (job: Job) => m.jobs.replaceOne({ _id: job.id }, { _id: job.id, name: job.name, description: job.description, group: job.group, enabled: job.enabled, createdAt: job.createdAt, doc: JSON.parse(JSON.stringify(job)) }, { upsert: true });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const toJob = (d: any): Job => jobSchema.parse(d.doc);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const toIncident = (d: any): Incident => incidentSchema.parse(d.doc);
+  const writeIncident = (i: Incident) => m.incidents.replaceOne({ _id: i.id }, { _id: i.id, kind: i.kind, subject: i.subject, openedAt: i.openedAt, closedAt: i.closedAt, notifiedAt: i.notifiedAt, recoveryNotifiedAt: i.recoveryNotifiedAt, doc: JSON.parse(JSON.stringify(i)) }, { upsert: true });
+  const mutateIncident = async (id: string, fn: (i: Incident) => Incident) => {
+    const d = await m.incidents.findById(id).lean();
+    if (!d) return null;
+    const next = fn(toIncident(d));
+    await writeIncident(next);
+    return next;
+  };
+  const getJob = async (id: string) => {
+    const d = await m.jobs.findById(id).lean();
+    return d ? toJob(d) : null;
+  };
+
+  const store: Store = {
+    kind: 'mongo',
+    jobs: {
+      async create(spec) {
+        const now = new Date();
+        const job = jobSchema.parse({ ...spec, id: newId('job'), createdAt: now, updatedAt: now });
+        await writeJob(job);
+        return job;
+      },
+      get: getJob,
+      async list(q = {}) {
+        const limit = pageLimit(q.limit);
+        const f: Filter = {};
+        if (q.q) f.$or = [{ name: { $regex: escapeRe(q.q), $options: 'i' } }, { description: { $regex: escapeRe(q.q), $options: 'i' } }];
+        if (q.group) f.group = q.group;
+        if (q.enabled !== undefined) f.enabled = q.enabled;
+        if (q.cursor) f._id = { $lt: decodeCursor(q.cursor).id };
+        const rows = await m.jobs.find(f).sort({ _id: -1 }).limit(limit + 1).lean();
+        return page(rows as Array<{ _id: string }>, limit, () => 0, toJob);
+      },
+      async listEnabled() {
+        return (await m.jobs.find({ enabled: true }).lean()).map(toJob);
+      },
+      async replace(id, spec) {
+        const cur = await getJob(id);
+        if (!cur) return null;
+        const job = jobSchema.parse({ ...spec, id, createdAt: cur.createdAt, updatedAt: new Date(), lastRunAt: cur.lastRunAt, lastStatus: cur.lastStatus, nextRunAt: null, runCount: cur.runCount, failureCount: cur.failureCount });
+        await writeJob(job);
+        return job;
+      },
+      async setEnabled(id, enabled) {
+        const cur = await getJob(id);
+        if (!cur) return null;
+        const job = { ...cur, enabled, updatedAt: new Date() };
+        await writeJob(job);
+        return job;
+      },
+      async recordRunState(id, s) {
+        const cur = await getJob(id);
+        if (!cur) return;
+        await writeJob({
+          ...cur,
+          ...(s.lastRunAt !== undefined ? { lastRunAt: s.lastRunAt } : {}),
+          ...(s.lastStatus !== undefined ? { lastStatus: s.lastStatus } : {}),
+          ...(s.nextRunAt !== undefined ? { nextRunAt: s.nextRunAt } : {}),
+          runCount: cur.runCount + (s.runCountDelta ?? 0),
+          failureCount: cur.failureCount + (s.failureCountDelta ?? 0),
+        });
+      },
+      async delete(id) {
+        const r = await m.jobs.deleteOne({ _id: id });
+        await m.runs.deleteMany({ jobId: id });
+        await m.counters.deleteMany({ jobId: id });
+        return r.deletedCount > 0;
+      },
+      async counts() {
+        const [total, enabled] = await Promise.all([m.jobs.countDocuments(), m.jobs.countDocuments({ enabled: true })]);
+        return { total, enabled };
+      },
+    },
+    runs: {
+      async insert(input) {
+        const run = runSchema.parse(input);
+        try {
+          await m.runs.create(runDoc(run));
+        } catch (err) {
+          if (isDup(err)) throw new DuplicateRunError(run.id);
+          throw err;
+        }
+        await bump(run, 1);
+        return run;
+      },
+      async insertMany(inputs) {
+        const runs = inputs.map((i) => runSchema.parse(i));
+        try {
+          await m.runs.insertMany(runs.map(runDoc), { ordered: true });
+        } catch (err) {
+          if (isDup(err)) throw new DuplicateRunError('(batch)');
+          throw err;
+        }
+        for (const r of runs) await bump(r, 1);
+      },
+      async update(id, patch) {
+        const before = await m.runs.findById(id).lean();
+        if (!before) return null;
+        const cur = toRun(before);
+        const next = runSchema.parse({ ...cur, ...patch, id: cur.id, jobId: cur.jobId, scheduledAt: cur.scheduledAt });
+        await m.runs.replaceOne({ _id: id }, runDoc(next));
+        if (cur.status !== next.status) {
+          await bump(cur, -1);
+          await bump(next, 1);
+        }
+        return next;
+      },
+      async get(id) {
+        const d = await m.runs.findById(id).lean();
+        return d ? toRun(d) : null;
+      },
+      async list(q = {}) {
+        const limit = pageLimit(q.limit);
+        const f: Filter = { ...keyset('scheduledAt', q.cursor) };
+        if (q.jobId) f.jobId = q.jobId;
+        if (q.status) f.status = q.status;
+        if (q.node) f.node = q.node;
+        if (q.from || q.to) f.scheduledAt = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
+        const rows = await m.runs.find(f).sort({ scheduledAt: -1, _id: -1 }).limit(limit + 1).lean();
+        return page(rows as Array<{ _id: string; scheduledAt: Date }>, limit, (r) => new Date(r.scheduledAt).getTime(), toRun);
+      },
+      async listActive(filter = {}) {
+        const f: Filter = { status: { $in: ['scheduled', 'dispatched', 'running'] } };
+        if (filter.jobId) f.jobId = filter.jobId;
+        if (filter.node) f.node = filter.node;
+        return (await m.runs.find(f).sort({ scheduledAt: 1 }).lean()).map(toRun);
+      },
+      async deleteOlderThan(cutoff) {
+        return (await m.runs.deleteMany({ scheduledAt: { $lt: cutoff } })).deletedCount;
+      },
+    },
+    counters: {
+      async summary(q): Promise<CounterSummary> {
+        const f: Filter = { hour: { $gte: new Date(hourOf(q.from.getTime())), $lt: q.to } };
+        if (q.jobId) f.jobId = q.jobId;
+        const rows = await m.counters.aggregate<{ _id: { hour: Date; status: RunStatus }; n: number }>([
+          { $match: f }, { $group: { _id: { hour: '$hour', status: '$status' }, n: { $sum: '$n' } } }, { $sort: { '_id.hour': 1 } },
+        ]);
+        const byHour = new Map<number, StatusCounts>();
+        const totals: StatusCounts = {};
+        for (const r of rows) {
+          if (!r.n) continue;
+          const h = new Date(r._id.hour).getTime();
+          const counts = byHour.get(h) ?? {};
+          counts[r._id.status] = (counts[r._id.status] ?? 0) + r.n;
+          byHour.set(h, counts);
+          totals[r._id.status] = (totals[r._id.status] ?? 0) + r.n;
+        }
+        return { hours: [...byHour].map(([hour, counts]) => ({ hour: new Date(hour), counts })), totals };
+      },
+    },
+    contacts: {
+      async list() {
+        return (await m.contacts.find().sort({ _id: 1 }).lean()).map((d) => contactSchema.parse(d.doc));
+      },
+      async get(id) {
+        const d = await m.contacts.findById(id).lean();
+        return d ? contactSchema.parse(d.doc) : null;
+      },
+      async create(input) {
+        const c = contactSchema.parse({ ...contactInputSchema.parse(input), id: newId('ct') });
+        await m.contacts.create({ _id: c.id, doc: c });
+        return c;
+      },
+      async update(id, input) {
+        const c = contactSchema.parse({ ...contactInputSchema.parse(input), id });
+        const r = await m.contacts.updateOne({ _id: id }, { doc: c });
+        return r.matchedCount ? c : null;
+      },
+      async delete(id) {
+        return (await m.contacts.deleteOne({ _id: id })).deletedCount > 0;
+      },
+    },
+    users: {
+      async get(name) {
+        const d = await m.users.findById(name).lean();
+        return d ? userSchema.parse(d.doc) : null;
+      },
+      async list() {
+        return (await m.users.find().sort({ _id: 1 }).lean()).map((d) => userSchema.parse(d.doc));
+      },
+      async create(user) {
+        const u = userSchema.parse(user);
+        try {
+          await m.users.create({ _id: u.name, doc: u });
+        } catch (err) {
+          if (isDup(err)) throw new DuplicateError(`user ${u.name}`);
+          throw err;
+        }
+        return u;
+      },
+      async setPassword(name, passwordHash) {
+        const d = await m.users.findById(name).lean();
+        if (!d) return false;
+        await m.users.updateOne({ _id: name }, { doc: { ...userSchema.parse(d.doc), passwordHash } });
+        return true;
+      },
+      async delete(name) {
+        return (await m.users.deleteOne({ _id: name })).deletedCount > 0;
+      },
+      async count() {
+        return m.users.countDocuments();
+      },
+    },
+    sessions: {
+      async create(s) {
+        await m.sessions.create({ _id: s.id, expiresAt: s.expiresAt, doc: s });
+      },
+      async get(id) {
+        const d = await m.sessions.findById(id).lean();
+        return d ? sessionSchema.parse(d.doc) : null;
+      },
+      async delete(id) {
+        await m.sessions.deleteOne({ _id: id });
+      },
+      async deleteExpired(now) {
+        return (await m.sessions.deleteMany({ expiresAt: { $lte: now } })).deletedCount;
+      },
+    },
+    tokens: {
+      async create(t) {
+        const token = apiTokenSchema.parse(t);
+        await m.tokens.create({ _id: token.id, hash: token.hash, doc: token });
+      },
+      async findByHash(hash) {
+        const d = await m.tokens.findOne({ hash }).lean();
+        return d ? apiTokenSchema.parse(d.doc) : null;
+      },
+      async list() {
+        return (await m.tokens.find().sort({ _id: 1 }).lean()).map((d) => apiTokenSchema.parse(d.doc));
+      },
+      async delete(id) {
+        return (await m.tokens.deleteOne({ _id: id })).deletedCount > 0;
+      },
+    },
+    incidents: {
+      async open(input) {
+        const i = incidentSchema.parse({ ...input, id: newId('inc') });
+        await writeIncident(i);
+        return i;
+      },
+      async get(id) {
+        const d = await m.incidents.findById(id).lean();
+        return d ? toIncident(d) : null;
+      },
+      async findOpen(kind, subject) {
+        const d = await m.incidents.findOne({ kind, subject, closedAt: null }).sort({ openedAt: -1 }).lean();
+        return d ? toIncident(d) : null;
+      },
+      async list(q = {}) {
+        const limit = pageLimit(q.limit);
+        const f: Filter = { ...keyset('openedAt', q.cursor) };
+        if (q.open !== undefined) f.closedAt = q.open ? null : { $ne: null };
+        if (q.kind) f.kind = q.kind;
+        const rows = await m.incidents.find(f).sort({ openedAt: -1, _id: -1 }).limit(limit + 1).lean();
+        return page(rows as Array<{ _id: string; openedAt: Date }>, limit, (r) => new Date(r.openedAt).getTime(), toIncident);
+      },
+      async listUnnotified() {
+        return (await m.incidents.find({ notifiedAt: null }).sort({ openedAt: 1 }).lean()).map(toIncident);
+      },
+      async listRecoveryUnnotified() {
+        return (await m.incidents.find({ closedAt: { $ne: null }, notifiedAt: { $ne: null }, recoveryNotifiedAt: null }).sort({ closedAt: 1 }).lean()).map(toIncident);
+      },
+      async markNotified(id, contacts, at) {
+        await mutateIncident(id, (i) => ({ ...i, notifiedAt: at, notifiedContacts: [...new Set([...i.notifiedContacts, ...contacts])] }));
+      },
+      async markRecoveryNotified(id, at) {
+        await mutateIncident(id, (i) => ({ ...i, recoveryNotifiedAt: at }));
+      },
+      close: (id, at) => mutateIncident(id, (i) => (i.closedAt ? i : { ...i, closedAt: at })),
+    },
+    logs: {
+      async write(entries) {
+        if (!entries.length) return;
+        await m.logs.insertMany(entries.map((input) => {
+          const e = logEntrySchema.parse({ ...input, id: newId('log') });
+          return { _id: e.id, time: e.time, level: e.level, levelRank: logLevelRank[e.level], source: e.source, node: e.node, message: e.message, context: e.context };
+        }));
+      },
+      async list(q = {}) {
+        const limit = pageLimit(q.limit);
+        const f: Filter = { ...keyset('time', q.cursor) };
+        if (q.level) f.levelRank = { $lte: logLevelRank[q.level] };
+        if (q.source) f.source = q.source;
+        if (q.node) f.node = q.node;
+        if (q.from || q.to) f.time = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
+        if (q.q) f.message = { $regex: escapeRe(q.q), $options: 'i' };
+        const rows = await m.logs.find(f).sort({ time: -1, _id: -1 }).limit(limit + 1).lean();
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        return page(rows as Array<any>, limit, (r) => new Date(r.time).getTime(), (r): LogEntry => logEntrySchema.parse({ ...r, id: r._id }));
+      },
+      async deleteOlderThan(cutoff) {
+        return (await m.logs.deleteMany({ time: { $lt: cutoff } })).deletedCount;
+      },
+    },
+    outbox: {
+      async add(input) {
+        const mail = outboxMailSchema.parse({ ...input, id: newId('mail'), createdAt: new Date() });
+        await m.outbox.create({ _id: mail.id, createdAt: mail.createdAt, doc: JSON.parse(JSON.stringify(mail)) });
+        return mail;
+      },
+      async list(q = {}) {
+        const limit = pageLimit(q.limit);
+        const rows = await m.outbox.find(keyset('createdAt', q.cursor)).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean();
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        return page(rows as Array<any>, limit, (r) => new Date(r.createdAt).getTime(), (r) => outboxMailSchema.parse(r.doc));
+      },
+    },
+    async sweep(now = new Date()) {
+      return {
+        runs: await store.runs.deleteOlderThan(new Date(now.getTime() - runRetentionMs)),
+        logs: await store.logs.deleteOlderThan(new Date(now.getTime() - logRetentionMs)),
+      };
+    },
+    async close() {
+      await conn.close();
+    },
+  };
+  return store;
+}

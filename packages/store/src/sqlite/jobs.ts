@@ -1,0 +1,114 @@
+import type Database from 'better-sqlite3';
+import { jobSchema, newId, type Job, type JobRunState, type JobSpec } from '@clover/model';
+import type { JobQuery, JobRepository, Page } from '../interfaces.js';
+import { decodeCursor, encodeCursor, pageLimit } from '../cursor.js';
+
+interface JobRow {
+  id: string;
+  doc: string;
+}
+
+const toJob = (row: JobRow): Job => jobSchema.parse(JSON.parse(row.doc));
+
+export class SqliteJobs implements JobRepository {
+  constructor(private readonly db: Database.Database) {}
+
+  private write(job: Job): void {
+    this.db
+      .prepare('INSERT INTO jobs (id, name, description, grp, enabled, created_at, doc) VALUES (@id, @name, @description, @grp, @enabled, @createdAt, @doc) ON CONFLICT (id) DO UPDATE SET name=@name, description=@description, grp=@grp, enabled=@enabled, doc=@doc')
+      .run({ id: job.id, name: job.name, description: job.description, grp: job.group, enabled: job.enabled ? 1 : 0, createdAt: job.createdAt.getTime(), doc: JSON.stringify(job) });
+  }
+
+  async create(spec: JobSpec): Promise<Job> {
+    const now = new Date();
+    const job = jobSchema.parse({ ...spec, id: newId('job'), createdAt: now, updatedAt: now });
+    this.write(job);
+    return job;
+  }
+
+  async get(id: string): Promise<Job | null> {
+    const row = this.db.prepare('SELECT id, doc FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  async list(query: JobQuery = {}): Promise<Page<Job>> {
+    const limit = pageLimit(query.limit);
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: limit + 1 };
+    if (query.q) {
+      where.push("(name LIKE @q ESCAPE '\\' OR description LIKE @q ESCAPE '\\')");
+      params.q = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    if (query.group) (where.push('grp = @grp'), (params.grp = query.group));
+    if (query.enabled !== undefined) (where.push('enabled = @enabled'), (params.enabled = query.enabled ? 1 : 0));
+    if (query.cursor) (where.push('id < @after'), (params.after = decodeCursor(query.cursor).id));
+    const rows = this.db
+      .prepare(`SELECT id, doc FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`)
+      .all(params) as JobRow[];
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit).map(toJob);
+    return { items, nextCursor: more ? encodeCursor(0, items.at(-1)!.id) : null };
+  }
+
+  async listEnabled(): Promise<Job[]> {
+    return (this.db.prepare('SELECT id, doc FROM jobs WHERE enabled = 1').all() as JobRow[]).map(toJob);
+  }
+
+  async replace(id: string, spec: JobSpec): Promise<Job | null> {
+    return this.db.transaction(() => {
+      const current = this.getSync(id);
+      if (!current) return null;
+      const job = jobSchema.parse({
+        ...spec, id, createdAt: current.createdAt, updatedAt: new Date(),
+        lastRunAt: current.lastRunAt, lastStatus: current.lastStatus, nextRunAt: null, runCount: current.runCount, failureCount: current.failureCount,
+      });
+      this.write(job);
+      return job;
+    }).immediate();
+  }
+
+  private getSync(id: string): Job | null {
+    const row = this.db.prepare('SELECT id, doc FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  async setEnabled(id: string, enabled: boolean): Promise<Job | null> {
+    return this.db.transaction(() => {
+      const current = this.getSync(id);
+      if (!current) return null;
+      const job = { ...current, enabled, updatedAt: new Date() };
+      this.write(job);
+      return job;
+    }).immediate();
+  }
+
+  async recordRunState(id: string, state: JobRunState): Promise<void> {
+    this.db.transaction(() => {
+      const current = this.getSync(id);
+      if (!current) return;
+      const job: Job = {
+        ...current,
+        ...(state.lastRunAt !== undefined ? { lastRunAt: state.lastRunAt } : {}),
+        ...(state.lastStatus !== undefined ? { lastStatus: state.lastStatus } : {}),
+        ...(state.nextRunAt !== undefined ? { nextRunAt: state.nextRunAt } : {}),
+        runCount: current.runCount + (state.runCountDelta ?? 0),
+        failureCount: current.failureCount + (state.failureCountDelta ?? 0),
+      };
+      this.write(job);
+    }).immediate();
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const gone = this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
+      this.db.prepare('DELETE FROM runs WHERE job_id = ?').run(id);
+      this.db.prepare('DELETE FROM run_counters WHERE job_id = ?').run(id);
+      return gone;
+    }).immediate();
+  }
+
+  async counts(): Promise<{ total: number; enabled: number }> {
+    const row = this.db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(enabled), 0) AS enabled FROM jobs').get() as { total: number; enabled: number };
+    return { total: row.total, enabled: row.enabled };
+  }
+}

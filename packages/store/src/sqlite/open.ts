@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Store, StoreOptions } from '../interfaces.js';
+import { SqliteCounters } from './counters.js';
+import { SqliteIncidents } from './incidents.js';
+import { SqliteJobs } from './jobs.js';
+import { SqliteLogs, SqliteOutbox } from './logs.js';
+import { SqliteContacts, SqliteSessions, SqliteTokens, SqliteUsers } from './people.js';
+import { SqliteRuns } from './runs.js';
+import { migrate } from './schema.js';
+
+const day = 24 * 3600_000;
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Several processes on one host may open the
+ * same file (the multi-process tests do), so nothing is cached in memory between calls and
+ * writers wait on each other through the busy timeout.
+ */
+export function openSqliteStore(opts: StoreOptions): Store {
+  const file = opts.file ?? path.join(path.resolve(opts.dataDir ?? '.clover-data'), 'clover.db');
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = OFF');
+  db.transaction(() => migrate(db)).immediate();
+
+  const runs = new SqliteRuns(db);
+  const logs = new SqliteLogs(db);
+  const runRetentionMs = opts.runRetentionMs ?? 30 * day;
+  const logRetentionMs = opts.logRetentionMs ?? 14 * day;
+  const sweep = async (now = new Date()) => ({
+    runs: await runs.deleteOlderThan(new Date(now.getTime() - runRetentionMs)),
+    logs: await logs.deleteOlderThan(new Date(now.getTime() - logRetentionMs)),
+  });
+  const sweeper = setInterval(() => void sweep().catch(() => undefined), 10 * 60_000);
+  sweeper.unref();
+  let closed = false;
+
+  return {
+    kind: 'embedded',
+    jobs: new SqliteJobs(db),
+    runs,
+    counters: new SqliteCounters(db),
+    contacts: new SqliteContacts(db),
+    users: new SqliteUsers(db),
+    sessions: new SqliteSessions(db),
+    tokens: new SqliteTokens(db),
+    incidents: new SqliteIncidents(db),
+    logs,
+    outbox: new SqliteOutbox(db),
+    sweep,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweeper);
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import type Database from 'better-sqlite3';
+import { runSchema, terminalStatuses, type Run, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
+import type { Page, RunQuery, RunRepository } from '../interfaces.js';
+import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
+import { DuplicateRunError } from '../errors.js';
+
+interface RunRow {
+  id: string;
+  job_id: string;
+  scheduled_at: number;
+  dispatched_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  node: string | null;
+  attempt: number;
+  trigger: Run['trigger'];
+  status: RunStatus;
+  exit_code: number | null;
+  output_tail: string;
+  error: string | null;
+}
+
+const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+const ms = (d: Date | null) => (d === null ? null : d.getTime());
+const terminal = new Set<RunStatus>(terminalStatuses);
+
+function toRun(r: RunRow): Run {
+  return {
+    id: r.id, jobId: r.job_id, scheduledAt: new Date(r.scheduled_at), dispatchedAt: date(r.dispatched_at), startedAt: date(r.started_at),
+    finishedAt: date(r.finished_at), node: r.node, attempt: r.attempt, trigger: r.trigger, status: r.status, exitCode: r.exit_code,
+    outputTail: r.output_tail, error: r.error,
+  };
+}
+
+function toRow(run: Run): RunRow {
+  return {
+    id: run.id, job_id: run.jobId, scheduled_at: run.scheduledAt.getTime(), dispatched_at: ms(run.dispatchedAt), started_at: ms(run.startedAt),
+    finished_at: ms(run.finishedAt), node: run.node, attempt: run.attempt, trigger: run.trigger, status: run.status, exit_code: run.exitCode,
+    output_tail: run.outputTail, error: run.error,
+  };
+}
+
+export class SqliteRuns implements RunRepository {
+  private readonly insertStmt: Database.Statement;
+  private readonly bumpStmt: Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.insertStmt = db.prepare(`INSERT INTO runs (id, job_id, scheduled_at, dispatched_at, started_at, finished_at, node, attempt, trigger, status, exit_code, output_tail, error)
+      VALUES (@id, @job_id, @scheduled_at, @dispatched_at, @started_at, @finished_at, @node, @attempt, @trigger, @status, @exit_code, @output_tail, @error)`);
+    this.bumpStmt = db.prepare('INSERT INTO run_counters (job_id, hour, status, n) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, hour, status) DO UPDATE SET n = n + excluded.n');
+  }
+
+  /** Counters follow runs into and out of terminal statuses, keyed by the slot's hour. */
+  private count(run: Run, delta: number): void {
+    if (terminal.has(run.status)) this.bumpStmt.run(run.jobId, hourOf(run.scheduledAt.getTime()), run.status, delta);
+  }
+
+  private insertSync(input: RunInput): Run {
+    const run = runSchema.parse(input);
+    try {
+      this.insertStmt.run(toRow(run));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new DuplicateRunError(run.id);
+      throw err;
+    }
+    this.count(run, 1);
+    return run;
+  }
+
+  async insert(input: RunInput): Promise<Run> {
+    return this.db.transaction(() => this.insertSync(input)).immediate();
+  }
+
+  async insertMany(inputs: RunInput[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const input of inputs) this.insertSync(input);
+    }).immediate();
+  }
+
+  private getSync(id: string): Run | null {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return row ? toRun(row) : null;
+  }
+
+  async update(id: string, patch: RunPatch): Promise<Run | null> {
+    return this.db.transaction(() => {
+      const current = this.getSync(id);
+      if (!current) return null;
+      const next = runSchema.parse({ ...current, ...patch, id: current.id, jobId: current.jobId, scheduledAt: current.scheduledAt });
+      const row = toRow(next);
+      this.db.prepare(`UPDATE runs SET dispatched_at=@dispatched_at, started_at=@started_at, finished_at=@finished_at, node=@node, attempt=@attempt,
+        trigger=@trigger, status=@status, exit_code=@exit_code, output_tail=@output_tail, error=@error WHERE id=@id`).run(row);
+      if (current.status !== next.status) {
+        this.count(current, -1);
+        this.count(next, 1);
+      }
+      return next;
+    }).immediate();
+  }
+
+  async get(id: string): Promise<Run | null> {
+    return this.getSync(id);
+  }
+
+  async list(query: RunQuery = {}): Promise<Page<Run>> {
+    const limit = pageLimit(query.limit);
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: limit + 1 };
+    if (query.jobId) (where.push('job_id = @jobId'), (params.jobId = query.jobId));
+    if (query.status) (where.push('status = @status'), (params.status = query.status));
+    if (query.node) (where.push('node = @node'), (params.node = query.node));
+    if (query.from) (where.push('scheduled_at >= @from'), (params.from = query.from.getTime()));
+    if (query.to) (where.push('scheduled_at < @to'), (params.to = query.to.getTime()));
+    if (query.cursor) {
+      const c = decodeCursor(query.cursor);
+      where.push('(scheduled_at < @cAt OR (scheduled_at = @cAt AND id < @cId))');
+      params.cAt = c.sortValue;
+      params.cId = c.id;
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY scheduled_at DESC, id DESC LIMIT @limit`)
+      .all(params) as RunRow[];
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { items: page.map(toRun), nextCursor: more && last ? encodeCursor(last.scheduled_at, last.id) : null };
+  }
+
+  async listActive(filter: { jobId?: string; node?: string } = {}): Promise<Run[]> {
+    const where = ["status IN ('scheduled', 'dispatched', 'running')"];
+    const params: Record<string, unknown> = {};
+    if (filter.jobId) (where.push('job_id = @jobId'), (params.jobId = filter.jobId));
+    if (filter.node) (where.push('node = @node'), (params.node = filter.node));
+    return (this.db.prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY scheduled_at`).all(params) as RunRow[]).map(toRun);
+  }
+
+  async deleteOlderThan(cutoff: Date): Promise<number> {
+    return this.db.prepare('DELETE FROM runs WHERE scheduled_at < ?').run(cutoff.getTime()).changes;
+  }
+}

@@ -1,0 +1,52 @@
+import type Database from 'better-sqlite3';
+
+/** The embedded store's tables. Dates are epoch milliseconds; nested values are JSON text. */
+export function migrate(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS jobs (
+      id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL, grp TEXT NOT NULL,
+      enabled INTEGER NOT NULL, created_at INTEGER NOT NULL, doc TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS jobs_enabled ON jobs (enabled);
+    CREATE INDEX IF NOT EXISTS jobs_group ON jobs (grp, id);
+
+    CREATE TABLE IF NOT EXISTS runs (
+      id TEXT PRIMARY KEY, job_id TEXT NOT NULL, scheduled_at INTEGER NOT NULL,
+      dispatched_at INTEGER, started_at INTEGER, finished_at INTEGER, node TEXT,
+      attempt INTEGER NOT NULL, trigger TEXT NOT NULL, status TEXT NOT NULL,
+      exit_code INTEGER, output_tail TEXT NOT NULL, error TEXT
+    );
+    CREATE INDEX IF NOT EXISTS runs_job_time ON runs (job_id, scheduled_at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS runs_status_time ON runs (status, scheduled_at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS runs_node_status ON runs (node, status);
+    CREATE INDEX IF NOT EXISTS runs_time ON runs (scheduled_at DESC, id DESC);
+
+    CREATE TABLE IF NOT EXISTS run_counters (
+      job_id TEXT NOT NULL, hour INTEGER NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
+      PRIMARY KEY (job_id, hour, status)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS run_counters_hour ON run_counters (hour);
+
+    CREATE TABLE IF NOT EXISTS contacts (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, doc TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+
+    CREATE TABLE IF NOT EXISTS incidents (
+      id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, opened_at INTEGER NOT NULL,
+      closed_at INTEGER, notified_at INTEGER, recovery_notified_at INTEGER, doc TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS incidents_open ON incidents (kind, subject, closed_at);
+    CREATE INDEX IF NOT EXISTS incidents_time ON incidents (opened_at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS incidents_unnotified ON incidents (notified_at) WHERE notified_at IS NULL;
+
+    CREATE TABLE IF NOT EXISTS logs (
+      id TEXT PRIMARY KEY, time INTEGER NOT NULL, level TEXT NOT NULL, level_rank INTEGER NOT NULL,
+      source TEXT NOT NULL, node TEXT, message TEXT NOT NULL, context TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS logs_time ON logs (time DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS logs_level_time ON logs (level_rank, time DESC);
+
+    CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, doc TEXT NOT NULL);
+  `);
+}

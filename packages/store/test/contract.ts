@@ -1,0 +1,243 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jobInputSchema, runId, type JobSpec, type RunInput } from '@clover/model';
+import { BadCursorError, DuplicateError, DuplicateRunError, type Store } from '../src/index.js';
+
+export interface StoreFactory {
+  open(): Promise<Store>;
+  /** A second store on the same data, as another process would open it (where the backend allows). */
+  openTwin?(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+const spec = (over: Partial<Record<string, unknown>> = {}): JobSpec =>
+  jobInputSchema.parse({ name: 'job', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' }, ...over });
+
+const run = (jobId: string, at: number, over: Partial<RunInput> = {}): RunInput => ({
+  id: runId(jobId, new Date(at)), jobId, scheduledAt: new Date(at), status: 'scheduled', ...over,
+});
+
+export function storeContract(name: string, makeFactory: () => Promise<StoreFactory>): void {
+  describe(`store contract: ${name}`, () => {
+    let factory: StoreFactory;
+    let store: Store;
+    before(async () => {
+      factory = await makeFactory();
+      store = await factory.open();
+    });
+    after(async () => {
+      await store?.close();
+      await factory?.cleanup();
+    });
+
+    test('jobs: create, get, list with filters and cursors, replace, enable, run state, counts', async () => {
+      const a = await store.jobs.create(spec({ name: 'alpha report', group: 'g1' }));
+      const b = await store.jobs.create(spec({ name: 'beta', description: 'nightly REPORT', enabled: false }));
+      assert.match(a.id, /^job_/);
+      assert.equal((await store.jobs.get(a.id))?.name, 'alpha report');
+      assert.equal(await store.jobs.get('job_missing'), null);
+      assert.deepEqual((await store.jobs.list({ q: 'report' })).items.map((j) => j.id).sort(), [a.id, b.id].sort());
+      assert.deepEqual((await store.jobs.list({ group: 'g1' })).items.map((j) => j.id), [a.id]);
+      assert.deepEqual((await store.jobs.list({ enabled: false })).items.map((j) => j.id), [b.id]);
+      const first = await store.jobs.list({ limit: 1 });
+      assert.equal(first.items.length, 1);
+      const second = await store.jobs.list({ limit: 1, cursor: first.nextCursor });
+      assert.notEqual(second.items[0]?.id, first.items[0]?.id);
+      assert.ok((await store.jobs.listEnabled()).some((j) => j.id === a.id));
+      assert.ok(!(await store.jobs.listEnabled()).some((j) => j.id === b.id));
+      await store.jobs.recordRunState(a.id, { lastRunAt: new Date(5000), lastStatus: 'succeeded', nextRunAt: new Date(6000), runCountDelta: 1 });
+      await store.jobs.recordRunState(a.id, { lastStatus: 'failed', runCountDelta: 1, failureCountDelta: 1 });
+      const ran = (await store.jobs.get(a.id))!;
+      assert.deepEqual([ran.runCount, ran.failureCount, ran.lastStatus, ran.lastRunAt?.getTime()], [2, 1, 'failed', 5000]);
+      const replaced = (await store.jobs.replace(a.id, spec({ name: 'alpha v2' })))!;
+      assert.equal(replaced.name, 'alpha v2');
+      assert.equal(replaced.runCount, 2, 'the scheduler fields survive an edit');
+      assert.equal(replaced.createdAt.getTime(), a.createdAt.getTime());
+      assert.equal((await store.jobs.setEnabled(b.id, true))?.enabled, true);
+      assert.equal(await store.jobs.replace('job_missing', spec()), null);
+      const counts = await store.jobs.counts();
+      assert.ok(counts.total >= 2 && counts.enabled >= 2);
+      await assert.rejects(store.jobs.list({ cursor: 'garbage!' }), BadCursorError);
+    });
+
+    test('runs: the unique slot key, transitions, active runs, counters that match', async () => {
+      const job = await store.jobs.create(spec());
+      const t0 = Date.UTC(2026, 0, 1, 10, 0, 0);
+      const r = await store.runs.insert(run(job.id, t0));
+      assert.equal(r.id, `${job.id}@2026-01-01T10:00:00.000Z`);
+      await assert.rejects(store.runs.insert(run(job.id, t0)), DuplicateRunError);
+      await store.runs.update(r.id, { status: 'dispatched', node: 'n1', dispatchedAt: new Date(t0 + 5) });
+      assert.deepEqual((await store.runs.listActive({ node: 'n1' })).map((x) => x.id), [r.id]);
+      await store.runs.update(r.id, { status: 'running', startedAt: new Date(t0 + 10) });
+      const done = (await store.runs.update(r.id, { status: 'succeeded', finishedAt: new Date(t0 + 20), exitCode: 0, outputTail: 'ok' }))!;
+      assert.equal(done.outputTail, 'ok');
+      assert.equal((await store.runs.listActive({ jobId: job.id })).length, 0);
+      assert.equal(await store.runs.update('nope', { status: 'failed' }), null);
+      // 30 more runs over two hours with a mix of outcomes.
+      const statuses = ['succeeded', 'failed', 'timed_out', 'lost', 'skipped'] as const;
+      const expected: Record<string, number> = { succeeded: 1 };
+      for (let i = 1; i <= 30; i++) {
+        const at = t0 + i * 4 * 60_000;
+        const status = statuses[i % statuses.length]!;
+        const x = await store.runs.insert(run(job.id, at));
+        await store.runs.update(x.id, { status });
+        expected[status] = (expected[status] ?? 0) + 1;
+      }
+      const summary = await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3 * 3600_000), jobId: job.id });
+      assert.deepEqual(summary.totals, expected);
+      const perHour = summary.hours.reduce((n, h) => n + Object.values(h.counts).reduce((a, b) => a + (b ?? 0), 0), 0);
+      assert.equal(perHour, 31);
+      assert.equal(summary.hours.length, 3);
+      // A status corrected after the fact moves its count.
+      const last = (await store.runs.list({ jobId: job.id, limit: 1 })).items[0]!;
+      await store.runs.update(last.id, { status: 'cancelled' });
+      const again = await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3 * 3600_000), jobId: job.id });
+      assert.equal(again.totals.cancelled, 1);
+      assert.equal(Object.values(again.totals).reduce((a, b) => a + (b ?? 0), 0), 31);
+    });
+
+    test('runs: cursor pagination over 10,000 runs sees each once, newest first; filters', async () => {
+      const job = await store.jobs.create(spec());
+      const t0 = Date.UTC(2025, 5, 1);
+      const batch: RunInput[] = [];
+      for (let i = 0; i < 10_000; i++) batch.push(run(job.id, t0 + Math.floor(i / 3) * 1000, { id: `${job.id}@${i}`, status: i % 2 ? 'failed' : 'succeeded', node: `n${i % 4}` }));
+      await store.runs.insertMany(batch);
+      const seen = new Set<string>();
+      let cursor: string | null = null;
+      let prev = Number.POSITIVE_INFINITY;
+      let pages = 0;
+      do {
+        const p: Awaited<ReturnType<Store['runs']['list']>> = await store.runs.list({ jobId: job.id, limit: 500, cursor });
+        for (const r of p.items) {
+          assert.ok(!seen.has(r.id), `seen twice: ${r.id}`);
+          assert.ok(r.scheduledAt.getTime() <= prev, 'newest first');
+          prev = r.scheduledAt.getTime();
+          seen.add(r.id);
+        }
+        cursor = p.nextCursor;
+        pages++;
+      } while (cursor);
+      assert.equal(seen.size, 10_000);
+      assert.equal(pages, 20);
+      let failedOnN1 = 0;
+      let c: string | null = null;
+      do {
+        const p: Awaited<ReturnType<Store['runs']['list']>> = await store.runs.list({ jobId: job.id, status: 'failed', node: 'n1', limit: 1000, cursor: c });
+        assert.ok(p.items.every((r) => r.status === 'failed' && r.node === 'n1'));
+        failedOnN1 += p.items.length;
+        c = p.nextCursor;
+      } while (c);
+      assert.equal(failedOnN1, 2500);
+      const window = await store.runs.list({ jobId: job.id, from: new Date(t0), to: new Date(t0 + 10_000), limit: 1000 });
+      assert.equal(window.items.length, 30);
+    });
+
+    test('retention removes old runs and logs, keeps new ones', async () => {
+      const job = await store.jobs.create(spec());
+      const now = Date.now();
+      await store.runs.insert(run(job.id, now - 40 * 24 * 3600_000));
+      await store.runs.insert(run(job.id, now - 1000));
+      await store.logs.write([
+        { time: new Date(now - 20 * 24 * 3600_000), level: 'error', source: 'test', message: 'old' },
+        { time: new Date(now), level: 'error', source: 'test', message: 'new' },
+      ]);
+      const swept = await store.sweep(new Date(now));
+      assert.ok(swept.runs >= 1 && swept.logs >= 1);
+      assert.equal((await store.runs.list({ jobId: job.id })).items.length, 1);
+      const logs = await store.logs.list({ source: 'test' });
+      assert.deepEqual(logs.items.map((l) => l.message), ['new']);
+    });
+
+    test('deleting a job removes its runs and counters', async () => {
+      const job = await store.jobs.create(spec());
+      const other = await store.jobs.create(spec());
+      const t0 = Date.UTC(2026, 2, 1);
+      const r = await store.runs.insert(run(job.id, t0));
+      await store.runs.update(r.id, { status: 'succeeded' });
+      const o = await store.runs.insert(run(other.id, t0));
+      await store.runs.update(o.id, { status: 'succeeded' });
+      assert.equal(await store.jobs.delete(job.id), true);
+      assert.equal(await store.jobs.get(job.id), null);
+      assert.equal(await store.runs.get(r.id), null);
+      assert.deepEqual((await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000), jobId: job.id })).totals, {});
+      assert.equal((await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000), jobId: other.id })).totals.succeeded, 1);
+      assert.equal(await store.jobs.delete(job.id), false);
+    });
+
+    test('contacts, users, sessions, tokens', async () => {
+      const c = await store.contacts.create({ name: 'Ann', email: 'ann@example.com', groups: ['ops'] });
+      assert.equal((await store.contacts.get(c.id))?.email, 'ann@example.com');
+      assert.equal((await store.contacts.update(c.id, { name: 'Ann B', email: 'annb@example.com', enabled: false }))?.enabled, false);
+      assert.ok((await store.contacts.list()).some((x) => x.id === c.id && x.name === 'Ann B'));
+      await assert.rejects(store.contacts.create({ name: 'x', email: 'not-an-email' }));
+      assert.equal(await store.contacts.delete(c.id), true);
+      assert.equal(await store.contacts.get(c.id), null);
+
+      const user = { name: 'ops1', passwordHash: 'h', role: 'operator' as const, createdAt: new Date() };
+      await store.users.create(user);
+      await assert.rejects(store.users.create(user), DuplicateError);
+      assert.equal((await store.users.get('ops1'))?.role, 'operator');
+      assert.equal(await store.users.setPassword('ops1', 'h2'), true);
+      assert.equal((await store.users.get('ops1'))?.passwordHash, 'h2');
+      assert.ok((await store.users.count()) >= 1);
+
+      await store.sessions.create({ id: 's1', user: 'ops1', csrf: 'c', expiresAt: new Date(Date.now() + 60_000) });
+      await store.sessions.create({ id: 's2', user: 'ops1', csrf: 'c', expiresAt: new Date(Date.now() - 1) });
+      assert.equal((await store.sessions.get('s1'))?.user, 'ops1');
+      assert.ok((await store.sessions.deleteExpired(new Date())) >= 1);
+      assert.equal(await store.sessions.get('s2'), null);
+      await store.sessions.delete('s1');
+      assert.equal(await store.sessions.get('s1'), null);
+
+      await store.tokens.create({ id: 't1', name: 'ci', hash: 'abc', user: 'ops1', createdAt: new Date() });
+      assert.equal((await store.tokens.findByHash('abc'))?.id, 't1');
+      assert.equal(await store.tokens.delete('t1'), true);
+      assert.equal(await store.tokens.findByHash('abc'), null);
+      assert.equal(await store.users.delete('ops1'), true);
+    });
+
+    test('incidents: open, find open, notify, close, recovery; logs by level and text; outbox', async () => {
+      const i = await store.incidents.open({ kind: 'node_dead', subject: 'agent-7', nodeKind: 'clients', openedAt: new Date(), message: 'agent-7 died', details: { host: 'h' } });
+      assert.equal((await store.incidents.findOpen('node_dead', 'agent-7'))?.id, i.id);
+      assert.ok((await store.incidents.listUnnotified()).some((x) => x.id === i.id));
+      await store.incidents.markNotified(i.id, ['a@example.com'], new Date());
+      assert.ok(!(await store.incidents.listUnnotified()).some((x) => x.id === i.id));
+      await store.incidents.close(i.id, new Date());
+      assert.equal(await store.incidents.findOpen('node_dead', 'agent-7'), null);
+      assert.ok((await store.incidents.listRecoveryUnnotified()).some((x) => x.id === i.id));
+      await store.incidents.markRecoveryNotified(i.id, new Date());
+      assert.ok(!(await store.incidents.listRecoveryUnnotified()).some((x) => x.id === i.id));
+      assert.ok((await store.incidents.list({ open: false })).items.some((x) => x.id === i.id));
+      assert.deepEqual((await store.incidents.get(i.id))?.notifiedContacts, ['a@example.com']);
+
+      const t = Date.now();
+      await store.logs.write([
+        { time: new Date(t), level: 'debug', source: 'svc', node: 'n1', message: 'chatter' },
+        { time: new Date(t + 1), level: 'warn', source: 'svc', node: 'n1', message: 'disk 91% full' },
+        { time: new Date(t + 2), level: 'error', source: 'svc', node: 'n2', message: 'job 42 failed', context: { code: 1 } },
+      ]);
+      const warnUp = await store.logs.list({ level: 'warn', source: 'svc' });
+      assert.deepEqual(warnUp.items.map((l) => l.message), ['job 42 failed', 'disk 91% full']);
+      assert.deepEqual((await store.logs.list({ q: '91%', source: 'svc' })).items.map((l) => l.node), ['n1']);
+      assert.deepEqual((await store.logs.list({ level: 'error', source: 'svc' })).items[0]?.context, { code: 1 });
+
+      const mail = await store.outbox.add({ to: ['a@example.com'], subject: 's', text: 't', incidentIds: [i.id] });
+      assert.equal((await store.outbox.list()).items[0]?.id, mail.id);
+    });
+
+    test('a second store on the same data sees the first one\'s writes at once', async (t) => {
+      if (!factory.openTwin) return t.skip('this backend has no second-process view');
+      const twin = await factory.openTwin();
+      try {
+        const job = await store.jobs.create(spec({ name: 'shared' }));
+        assert.equal((await twin.jobs.get(job.id))?.name, 'shared');
+        const r = await twin.runs.insert(run(job.id, Date.now()));
+        await assert.rejects(store.runs.insert(run(job.id, r.scheduledAt.getTime())), DuplicateRunError);
+        await twin.jobs.setEnabled(job.id, false);
+        assert.equal((await store.jobs.get(job.id))?.enabled, false);
+      } finally {
+        await twin.close();
+      }
+    });
+  });
+}
