@@ -1,0 +1,104 @@
+import * as zmq from 'zeromq';
+import { decode, encode } from './codec.js';
+import { silentLogger, type ProtocolLogger } from './logger.js';
+import type { Message } from './messages.js';
+import { MAX_BODY_BYTES } from './messages.js';
+
+export interface ClientCurve {
+  publicKey: string;
+  secretKey: string;
+  /** The dispatch-servers' public key. */
+  serverKey: string;
+}
+
+export interface DealerTransportOptions {
+  /** The agent's node id, used as its routing id. */
+  id: string;
+  onMessage(msg: Message): void;
+  curve?: ClientCurve;
+  logger?: ProtocolLogger;
+}
+
+/** The agent's end: one DEALER that follows the leader from endpoint to endpoint. */
+export class DealerTransport {
+  private readonly sock: zmq.Dealer;
+  private current: string | null = null;
+  private sending: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private loop: Promise<void>;
+  private readonly logger: ProtocolLogger;
+
+  constructor(private readonly opts: DealerTransportOptions) {
+    this.logger = opts.logger ?? silentLogger;
+    this.sock = new zmq.Dealer({
+      routingId: opts.id,
+      linger: 0,
+      // Queue nothing for a peer that is not there: a stale EXEC result is worse than none.
+      immediate: true,
+      maxMessageSize: MAX_BODY_BYTES + 64 * 1024,
+      reconnectInterval: 200,
+      reconnectMaxInterval: 2000,
+      ...(opts.curve ? { curvePublicKey: opts.curve.publicKey, curveSecretKey: opts.curve.secretKey, curveServerKey: opts.curve.serverKey } : {}),
+    });
+    this.loop = this.receive();
+  }
+
+  get endpoint(): string | null {
+    return this.current;
+  }
+
+  /** Points the socket at a new leader (or at none with null). */
+  connect(endpoint: string | null): void {
+    if (endpoint === this.current || this.closed) return;
+    if (this.current) {
+      try {
+        this.sock.disconnect(this.current);
+      } catch {
+        /* never connected */
+      }
+    }
+    this.current = endpoint;
+    if (endpoint) this.sock.connect(endpoint);
+  }
+
+  private async receive(): Promise<void> {
+    try {
+      for await (const frames of this.sock) {
+        let msg: Message;
+        try {
+          msg = decode(frames);
+        } catch (err) {
+          this.logger.warn('dropped a malformed frame from the server', { reason: String(err) });
+          continue;
+        }
+        try {
+          this.opts.onMessage(msg);
+        } catch (err) {
+          this.logger.error('message handler threw', { type: msg.type, err: String(err) });
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.logger.error('dealer receive loop ended', { err: String(err) });
+    }
+  }
+
+  send(msg: Message): Promise<boolean> {
+    const result = this.sending
+      .then(() => (this.closed || !this.current ? false : this.sock.send(encode(msg)).then(() => true)))
+      .catch((err: unknown) => {
+        this.logger.debug('send failed', { type: msg.type, err: String(err) });
+        return false;
+      });
+    this.sending = result;
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Let queued sends go out, but never wait on a peer that is not reading.
+    await Promise.race([this.sending.catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
+    this.sock.close();
+    await this.loop.catch(() => undefined);
+  }
+}

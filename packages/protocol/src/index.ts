@@ -1,0 +1,13 @@
+export * from './messages.js';
+export { encode, decode } from './codec.js';
+export { ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { RouterTransport, type RouterTransportOptions, type ServerCurve } from './router.js';
+export { DealerTransport, type DealerTransportOptions, type ClientCurve } from './dealer.js';
+export type { ProtocolLogger } from './logger.js';
+export { z85Encode } from './z85.js';
+import { curveKeyPair } from 'zeromq';
+
+/** A new CURVE key pair, Z85 text. */
+export function generateCurveKeyPair(): { publicKey: string; secretKey: string } {
+  return curveKeyPair();
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { jobKindSchema, MAX_OUTPUT_BYTES } from '@clover/model';
+
+export const PROTOCOL_VERSION = '1';
+/** Bodies above this are dropped unread: a frame this size is a bug or an attack. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const id = z.string().min(1).max(512);
+const epochMs = z.number().int().nonnegative();
+
+export const helloSchema = z.object({
+  agentId: id,
+  version: z.string().max(64),
+  handlers: z.array(z.string().max(200)).max(10_000),
+  capacity: z.number().int().min(1).max(100_000),
+  running: z.array(id).max(100_000),
+  groups: z.array(z.string().max(200)).max(1000),
+  tags: z.array(z.string().max(200)).max(1000),
+  shell: z.boolean(),
+  http: z.boolean(),
+});
+
+export const execSchema = z.object({
+  execId: id,
+  jobId: id,
+  jobName: z.string().max(200),
+  attempt: z.number().int().min(1),
+  kind: jobKindSchema,
+  payload: z.unknown(),
+  timeoutMs: z.number().int().positive(),
+  deadline: epochMs,
+  scheduledAt: epochMs,
+});
+
+export const ackSchema = z.object({
+  execId: id,
+  accepted: z.boolean(),
+  reason: z.enum(['duplicate', 'no_handler', 'at_capacity', 'unsupported', 'draining']).optional(),
+});
+
+export const startSchema = z.object({ execId: id, startedAt: epochMs });
+
+export const resultSchema = z.object({
+  execId: id,
+  status: z.enum(['succeeded', 'failed', 'timed_out', 'cancelled']),
+  exitCode: z.number().int().nullable(),
+  startedAt: epochMs,
+  finishedAt: epochMs,
+  outputTail: z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_OUTPUT_BYTES, `output tail over ${MAX_OUTPUT_BYTES} bytes`),
+  error: z.string().max(4096).nullable(),
+});
+
+export const cancelSchema = z.object({ execId: id, reason: z.enum(['timeout', 'replaced', 'requested', 'shutdown']) });
+export const pingSchema = z.object({ nonce: z.string().max(64), sentAt: epochMs });
+export const byeSchema = z.object({ reason: z.string().max(200) });
+
+export const messageSchemas = {
+  HELLO: helloSchema,
+  EXEC: execSchema,
+  ACK: ackSchema,
+  START: startSchema,
+  RESULT: resultSchema,
+  CANCEL: cancelSchema,
+  PING: pingSchema,
+  PONG: pingSchema,
+  BYE: byeSchema,
+} as const;
+
+export type MessageType = keyof typeof messageSchemas;
+export type Hello = z.infer<typeof helloSchema>;
+export type Exec = z.infer<typeof execSchema>;
+export type Ack = z.infer<typeof ackSchema>;
+export type Start = z.infer<typeof startSchema>;
+export type Result = z.infer<typeof resultSchema>;
+export type Cancel = z.infer<typeof cancelSchema>;
+export type Ping = z.infer<typeof pingSchema>;
+export type Bye = z.infer<typeof byeSchema>;
+
+/** One protocol message: its type and its checked body. */
+export type Message = { [K in MessageType]: { type: K; body: z.infer<(typeof messageSchemas)[K]> } }[MessageType];

@@ -1,0 +1,122 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as zmq from 'zeromq';
+import { freePort, waitFor } from '@clover/testkit';
+import { DealerTransport, ProtocolError, RouterTransport, decode, encode, generateCurveKeyPair, type Message } from '../src/index.js';
+
+const exec: Message = {
+  type: 'EXEC',
+  body: { execId: 'j@1', jobId: 'j', jobName: 'n', attempt: 1, kind: { type: 'handler', name: 'noop' }, payload: { a: 1 }, timeoutMs: 1000, deadline: 2, scheduledAt: 1 },
+};
+
+test('every message type survives a round trip', () => {
+  const all: Message[] = [
+    { type: 'HELLO', body: { agentId: 'a', version: '1', handlers: ['x'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true } },
+    exec,
+    { type: 'ACK', body: { execId: 'j@1', accepted: false, reason: 'duplicate' } },
+    { type: 'START', body: { execId: 'j@1', startedAt: 5 } },
+    { type: 'RESULT', body: { execId: 'j@1', status: 'failed', exitCode: 3, startedAt: 5, finishedAt: 6, outputTail: 'boom', error: 'exit 3' } },
+    { type: 'CANCEL', body: { execId: 'j@1', reason: 'timeout' } },
+    { type: 'PING', body: { nonce: 'n', sentAt: 1 } },
+    { type: 'PONG', body: { nonce: 'n', sentAt: 1 } },
+    { type: 'BYE', body: { reason: 'shutdown' } },
+  ];
+  for (const m of all) assert.deepEqual(decode(encode(m)), m);
+});
+
+test('bad frames are typed errors, never anything else', () => {
+  const [v, t, b] = encode(exec) as [Buffer, Buffer, Buffer];
+  const cases: Array<[Buffer[], string]> = [
+    [[v, t], 'frames'],
+    [[Buffer.from('9'), t, b], 'version'],
+    [[v, Buffer.from('NOPE'), b], 'type'],
+    [[v, t, Buffer.from('{"execId":')], 'json'],
+    [[v, t, Buffer.from('{"execId":"x"}')], 'schema'],
+    [[v, t, Buffer.alloc(2 * 1024 * 1024, 32)], 'size'],
+    [[v, Buffer.from('__proto__'), b], 'type'],
+  ];
+  for (const [frames, code] of cases) {
+    assert.throws(() => decode(frames), (e: unknown) => e instanceof ProtocolError && e.code === code, code);
+  }
+});
+
+const closers: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of closers.reverse()) await c();
+});
+
+test('router and dealer exchange messages; garbage leaves the router serving', async () => {
+  const port = await freePort();
+  const got: Array<[string, Message]> = [];
+  const router = new RouterTransport({ bind: `tcp://127.0.0.1:${port}`, onMessage: (p, m) => got.push([p, m]) });
+  await router.start();
+  closers.push(() => router.close());
+  const fromServer: Message[] = [];
+  const dealer = new DealerTransport({ id: 'agent-1', onMessage: (m) => fromServer.push(m) });
+  closers.push(() => dealer.close());
+  dealer.connect(`tcp://127.0.0.1:${port}`);
+  await waitFor(async () => {
+    await dealer.send({ type: 'PING', body: { nonce: 'x', sentAt: Date.now() } });
+    return got.length > 0;
+  }, { message: 'router hears the dealer' });
+  assert.equal(got[0]![0], 'agent-1');
+
+  // Garbage from a raw socket: wrong frame counts, junk bytes, a truncated body, an oversized frame.
+  const raw = new zmq.Dealer({ routingId: 'evil', linger: 0 });
+  raw.connect(`tcp://127.0.0.1:${port}`);
+  await raw.send([Buffer.from('garbage')]);
+  await raw.send([Buffer.from('1'), Buffer.from('EXEC'), Buffer.from('{"execId":"trunc')]);
+  await raw.send([Buffer.from('1'), Buffer.from('RESULT'), Buffer.from('{}')]);
+  await raw.send([Buffer.from('1'), Buffer.from('PING'), Buffer.alloc(3 * 1024 * 1024, 65)]);
+  await waitFor(() => (router.dropped.get('frames') ?? 0) >= 1 && (router.dropped.get('json') ?? 0) >= 1 && (router.dropped.get('schema') ?? 0) >= 1, { message: 'garbage dropped' });
+  raw.close();
+
+  assert.equal(await router.send('agent-1', exec), true);
+  await waitFor(() => fromServer.some((m) => m.type === 'EXEC'), { message: 'dealer hears EXEC' });
+  assert.equal(await router.send('nobody', exec), false, 'an unknown peer is reported, not silently dropped');
+  const before = got.length;
+  await dealer.send({ type: 'ACK', body: { execId: 'j@1', accepted: true } });
+  await waitFor(() => got.length > before, { message: 'still serving after garbage' });
+});
+
+test('the dealer follows a leader change to a new endpoint', async () => {
+  const [p1, p2] = [await freePort(), await freePort()];
+  const heard: string[] = [];
+  const r1 = new RouterTransport({ bind: `tcp://127.0.0.1:${p1}`, onMessage: () => heard.push('r1') });
+  const r2 = new RouterTransport({ bind: `tcp://127.0.0.1:${p2}`, onMessage: () => heard.push('r2') });
+  await r1.start();
+  await r2.start();
+  closers.push(() => r1.close(), () => r2.close());
+  const dealer = new DealerTransport({ id: 'agent-2', onMessage: () => undefined });
+  closers.push(() => dealer.close());
+  dealer.connect(`tcp://127.0.0.1:${p1}`);
+  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: '1', sentAt: 1 } }), heard.includes('r1')), { message: 'r1' });
+  dealer.connect(`tcp://127.0.0.1:${p2}`);
+  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: '2', sentAt: 1 } }), heard.includes('r2')), { message: 'r2' });
+});
+
+test('CURVE: a known key gets in, an unknown key does not', async () => {
+  const server = generateCurveKeyPair();
+  const good = generateCurveKeyPair();
+  const bad = generateCurveKeyPair();
+  const port = await freePort();
+  const from: string[] = [];
+  const router = new RouterTransport({ bind: `tcp://127.0.0.1:${port}`, onMessage: (p) => from.push(p), curve: { secretKey: server.secretKey, allowedClientKeys: [good.publicKey] } });
+  await router.start();
+  closers.push(() => router.close());
+  const intruder = new DealerTransport({ id: 'intruder', onMessage: () => undefined, curve: { ...bad, serverKey: server.publicKey } });
+  const friend = new DealerTransport({ id: 'friend', onMessage: () => undefined, curve: { ...good, serverKey: server.publicKey } });
+  closers.push(() => intruder.close(), () => friend.close());
+  intruder.connect(`tcp://127.0.0.1:${port}`);
+  friend.connect(`tcp://127.0.0.1:${port}`);
+  await waitFor(async () => {
+    await friend.send({ type: 'PING', body: { nonce: 'f', sentAt: 1 } });
+    void intruder.send({ type: 'PING', body: { nonce: 'i', sentAt: 1 } });
+    return from.includes('friend');
+  }, { message: 'friend heard' });
+  // Give the intruder the same chances again; none of its messages may arrive.
+  for (let i = 0; i < 10; i++) await Promise.race([intruder.send({ type: 'PING', body: { nonce: 'i', sentAt: 1 } }), new Promise((r) => setTimeout(r, 50))]);
+  await friend.send({ type: 'PING', body: { nonce: 'f2', sentAt: 1 } });
+  await waitFor(() => from.filter((p) => p === 'friend').length >= 2, { message: 'friend heard twice' });
+  assert.ok(!from.includes('intruder'));
+});
