@@ -1,0 +1,86 @@
+import winston from 'winston';
+import DailyRotateFile from 'winston-daily-rotate-file';
+import type { Store } from '@clover/store';
+import type { Logger } from './interfaces.js';
+import { StoreTransport } from './store-transport.js';
+
+export interface LoggerOptions {
+  /** Which service writes: dispatch-server, monitor, console, agent... */
+  service: string;
+  node?: string;
+  level?: 'error' | 'warn' | 'info' | 'debug';
+  /** Daily-rotated JSON-lines files <logDir>/<service>-YYYY-MM-DD.log, kept 14 days. */
+  logDir?: string;
+  /** warn and above also go to the store. */
+  store?: Pick<Store, 'logs'>;
+  /** Human-readable lines on stderr (default true). */
+  console?: boolean;
+}
+
+export interface ClosableLogger extends Logger {
+  /** Writes what is buffered (files, store) and releases the transports. */
+  close(): Promise<void>;
+}
+
+function wrap(w: winston.Logger, close: () => Promise<void>): ClosableLogger {
+  const at = (level: string) => (message: string, context?: Record<string, unknown>) => w.log(level, message, context ?? {});
+  return {
+    error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'),
+    child: (bindings) => wrap(w.child(bindings), close),
+    close,
+  };
+}
+
+/** The one logger factory every clover service uses. */
+export function createLogger(opts: LoggerOptions): ClosableLogger {
+  const transports: winston.transport[] = [];
+  if (opts.console ?? true) {
+    transports.push(new winston.transports.Console({
+      stderrLevels: ['error', 'warn', 'info', 'debug'],
+      format: winston.format.combine(
+        winston.format.timestamp(),
+        winston.format.printf(({ timestamp, level, message, service, node, ...rest }) => {
+          const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+          return `${String(timestamp)} ${level.toUpperCase().padEnd(5)} [${String(service)}${node ? `@${String(node)}` : ''}] ${String(message)}${extra}`;
+        }),
+      ),
+    }));
+  }
+  let file: DailyRotateFile | null = null;
+  if (opts.logDir) {
+    file = new DailyRotateFile({
+      dirname: opts.logDir, filename: `${opts.service}-%DATE%.log`, datePattern: 'YYYY-MM-DD', maxFiles: '14d',
+      format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    });
+    transports.push(file);
+  }
+  let storeTransport: StoreTransport | null = null;
+  if (opts.store) {
+    storeTransport = new StoreTransport(opts.store, { source: opts.service, node: opts.node });
+    transports.push(storeTransport);
+  }
+  const w = winston.createLogger({
+    level: opts.level ?? 'info',
+    defaultMeta: { service: opts.service, ...(opts.node ? { node: opts.node } : {}) },
+    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true })),
+    transports,
+  });
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      await storeTransport?.flush();
+      if (file) {
+        const f = file;
+        await new Promise<void>((resolve) => {
+          f.on('finish', () => resolve());
+          setTimeout(resolve, 1000).unref();
+          w.end();
+        });
+      } else {
+        w.end();
+      }
+    })();
+    return closing;
+  };
+  return wrap(w, close);
+}

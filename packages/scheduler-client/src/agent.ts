@@ -1,0 +1,205 @@
+import os from 'node:os';
+import { Heartbeat } from '@clover/heartbeat';
+import { DealerTransport, type Exec, type Message, type Result } from '@clover/protocol';
+import { cloverPaths, createZkClient, watchLeader, type CloverPaths, type ZkClient } from '@clover/zk-kit';
+import { runHandler } from './executors/handler.js';
+import { runHttp } from './executors/http.js';
+import { runShell, type ExecOutcome } from './executors/shell.js';
+import type { AgentLogger, AgentOptions, Handler } from './interfaces.js';
+import { OutputTail } from './output.js';
+import { RecentExecutions } from './recent.js';
+
+const silent: AgentLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const helloEveryMs = 5000;
+const resendResultsForMs = 60_000;
+
+/**
+ * An execution machine's agent, and the SDK an application embeds: it registers in ZooKeeper,
+ * follows the dispatch leader over ZeroMQ, and runs what it is sent within its capacity.
+ */
+export class Agent {
+  readonly id: string;
+  private readonly handlers = new Map<string, Handler>();
+  private readonly recent = new RecentExecutions();
+  private readonly logger: AgentLogger;
+  private readonly paths: CloverPaths;
+  private readonly capacity: number;
+  private zk: ZkClient | null = null;
+  private ownsZk = false;
+  private heartbeat: Heartbeat | null = null;
+  private transport: DealerTransport | null = null;
+  private stopLeaderWatch: (() => void) | null = null;
+  private helloTimer: NodeJS.Timeout | null = null;
+  private draining = false;
+  private started = false;
+  private closed = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly opts: AgentOptions) {
+    if (!opts.id || opts.id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${opts.id}"`);
+    this.id = opts.id;
+    this.logger = opts.logger ?? silent;
+    this.paths = opts.paths ?? cloverPaths();
+    this.capacity = opts.capacity ?? 4;
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new Error(`capacity must be a positive integer, got ${opts.capacity}`);
+  }
+
+  /** Serves jobs of kind `handler` with this name. Register before start(). */
+  register(name: string, handler: Handler): this {
+    if (!name) throw new Error('handler name must not be empty');
+    this.handlers.set(name, handler);
+    if (this.started) void this.hello();
+    return this;
+  }
+
+  get running(): number {
+    return this.recent.running().length;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (typeof this.opts.zk === 'string') {
+      this.zk = createZkClient({ connect: this.opts.zk, logger: this.logger });
+      this.ownsZk = true;
+    } else {
+      this.zk = this.opts.zk;
+    }
+    await this.zk.connect();
+    this.transport = new DealerTransport({ id: this.id, curve: this.opts.curve, logger: this.logger, onMessage: (m) => this.onMessage(m) });
+    this.heartbeat = new Heartbeat({
+      zk: this.zk, paths: this.paths, kind: 'clients', id: this.id, version: this.opts.version ?? '0.1.0',
+      intervalMs: this.opts.heartbeatIntervalMs, logger: this.logger,
+      info: () => ({
+        running: this.running, capacity: this.capacity, handlers: [...this.handlers.keys()],
+        groups: this.opts.groups ?? [], tags: this.opts.tags ?? [], load: os.loadavg()[0], draining: this.draining,
+      }),
+    });
+    await this.heartbeat.start();
+    this.stopLeaderWatch = watchLeader(this.zk, this.paths.electionDispatch, (leader) => {
+      const endpoint = typeof leader?.data.endpoint === 'string' ? leader.data.endpoint : null;
+      if (endpoint === this.transport?.endpoint) return;
+      this.logger.info(endpoint ? 'following dispatch leader' : 'no dispatch leader', { leader: leader?.id, endpoint });
+      this.transport?.connect(endpoint);
+      if (endpoint) void this.hello(true);
+    });
+    // HELLO doubles as a keepalive: a leader that restarted on the same endpoint learns of us.
+    this.helloTimer = setInterval(() => void this.hello(), helloEveryMs);
+    this.helloTimer.unref();
+  }
+
+  private async hello(resendResults = false): Promise<void> {
+    if (!this.transport?.endpoint || this.closed) return;
+    await this.transport.send({
+      type: 'HELLO',
+      body: {
+        agentId: this.id, version: this.opts.version ?? '0.1.0', handlers: [...this.handlers.keys()], capacity: this.capacity,
+        running: this.recent.running().map(([id]) => id), groups: this.opts.groups ?? [], tags: this.opts.tags ?? [],
+        shell: this.opts.shell ?? true, http: this.opts.http ?? true,
+      },
+    });
+    // A new leader may never have heard how recent executions ended.
+    if (resendResults) for (const r of this.recent.finishedSince(Date.now() - resendResultsForMs)) await this.transport.send({ type: 'RESULT', body: r });
+  }
+
+  private onMessage(msg: Message): void {
+    switch (msg.type) {
+      case 'EXEC':
+        this.onExec(msg.body);
+        return;
+      case 'CANCEL': {
+        const state = this.recent.get(msg.body.execId);
+        if (state?.phase === 'running') {
+          state.cancelReason = msg.body.reason;
+          state.controller.abort(msg.body.reason);
+        }
+        return;
+      }
+      case 'PING':
+        void this.transport?.send({ type: 'PONG', body: msg.body });
+        return;
+      case 'BYE':
+        this.logger.info('dispatch-server said goodbye', { reason: msg.body.reason });
+        return;
+      default:
+        this.logger.debug('ignored message', { type: msg.type });
+    }
+  }
+
+  private refuse(execId: string, reason: 'duplicate' | 'no_handler' | 'at_capacity' | 'unsupported' | 'draining'): void {
+    void this.transport?.send({ type: 'ACK', body: { execId, accepted: false, reason } });
+  }
+
+  private onExec(exec: Exec): void {
+    const seen = this.recent.get(exec.execId);
+    if (seen) {
+      // A re-delivery (lost ACK, new leader): never run it twice; repeat the outcome if known.
+      this.refuse(exec.execId, 'duplicate');
+      if (seen.phase === 'finished') void this.transport?.send({ type: 'RESULT', body: seen.result });
+      return;
+    }
+    if (this.draining) return this.refuse(exec.execId, 'draining');
+    if (exec.kind.type === 'handler' && !this.handlers.has(exec.kind.name)) return this.refuse(exec.execId, 'no_handler');
+    if ((exec.kind.type === 'shell' && this.opts.shell === false) || (exec.kind.type === 'http' && this.opts.http === false)) return this.refuse(exec.execId, 'unsupported');
+    if (this.running >= this.capacity) return this.refuse(exec.execId, 'at_capacity');
+    const controller = new AbortController();
+    this.recent.set(exec.execId, { phase: 'running', controller });
+    void this.transport?.send({ type: 'ACK', body: { execId: exec.execId, accepted: true } });
+    const task = this.execute(exec, controller).finally(() => this.inFlight.delete(task));
+    this.inFlight.add(task);
+  }
+
+  private async execute(exec: Exec, controller: AbortController): Promise<void> {
+    const startedAt = Date.now();
+    void this.transport?.send({ type: 'START', body: { execId: exec.execId, startedAt } });
+    const out = new OutputTail();
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      controller.abort('timeout');
+    }, Math.max(0, Math.min(exec.deadline - Date.now(), exec.timeoutMs)));
+    let outcome: ExecOutcome;
+    try {
+      const kind = exec.kind;
+      if (kind.type === 'handler') outcome = await runHandler(this.handlers.get(kind.name)!, exec, controller.signal, out);
+      else if (kind.type === 'shell') outcome = await runShell(kind, controller.signal, out);
+      else outcome = await runHttp(kind, controller.signal, out);
+    } catch (err) {
+      outcome = { exitCode: null, error: String(err) };
+    } finally {
+      clearTimeout(deadline);
+    }
+    const state = this.recent.get(exec.execId);
+    const cancelReason = state?.phase === 'running' ? state.cancelReason : undefined;
+    const status: Result['status'] = timedOut || cancelReason === 'timeout' ? 'timed_out' : controller.signal.aborted ? 'cancelled' : outcome.error ? 'failed' : 'succeeded';
+    const result: Result = {
+      execId: exec.execId, status, exitCode: outcome.exitCode, startedAt, finishedAt: Date.now(), outputTail: out.toString(),
+      error: status === 'timed_out' ? `deadline of ${exec.timeoutMs} ms exceeded` : status === 'cancelled' ? `cancelled (${String(cancelReason ?? controller.signal.reason)})` : outcome.error,
+    };
+    this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: result.finishedAt });
+    await this.transport?.send({ type: 'RESULT', body: result });
+  }
+
+  /** Stops taking work, lets running executions finish (up to the drain timeout), says BYE. Safe twice. */
+  async close(): Promise<void> {
+    if (this.closed || !this.started) return;
+    this.draining = true;
+    await this.heartbeat?.beatNow();
+    const drainMs = this.opts.drainTimeoutMs ?? 30_000;
+    const drained = Promise.all([...this.inFlight]);
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainMs).unref());
+    if ((await Promise.race([drained, timer])) === 'timeout') {
+      for (const [, s] of this.recent.running()) s.controller.abort('shutdown');
+      await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+    this.closed = true;
+    if (this.helloTimer) clearInterval(this.helloTimer);
+    this.stopLeaderWatch?.();
+    // The leader may be gone already: say goodbye, but do not wait on a peer that is not there.
+    const bye = this.transport?.send({ type: 'BYE', body: { reason: 'shutdown' } }).catch(() => undefined);
+    await Promise.race([bye, new Promise((r) => setTimeout(r, 500).unref())]);
+    await this.transport?.close();
+    await this.heartbeat?.close();
+    if (this.ownsZk) await this.zk?.close();
+  }
+}

@@ -1,0 +1,3 @@
+export { Agent } from './agent.js';
+export { registerDemoHandlers } from './demo-handlers.js';
+export type { AgentOptions, Handler, HandlerContext, AgentLogger } from './interfaces.js';

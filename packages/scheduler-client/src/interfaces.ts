@@ -1,0 +1,47 @@
+import type { CloverPaths, ZkClient } from '@clover/zk-kit';
+import type { ClientCurve } from '@clover/protocol';
+
+export interface AgentLogger {
+  debug(message: string, context?: Record<string, unknown>): void;
+  info(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+  error(message: string, context?: Record<string, unknown>): void;
+}
+
+/** What a registered handler gets for one execution. */
+export interface HandlerContext {
+  execId: string;
+  jobId: string;
+  jobName: string;
+  attempt: number;
+  payload: unknown;
+  scheduledAt: Date;
+  deadline: Date;
+  /** Aborted on deadline, cancel or shutdown: stop work and return. */
+  signal: AbortSignal;
+  /** Adds a line to the output tail the console shows. */
+  log(line: string): void;
+}
+
+export type Handler = (ctx: HandlerContext) => unknown;
+
+export interface AgentOptions {
+  /** A ZooKeeper connect string ('memory[:name]' for in-process), or a client the agent will not close. */
+  zk: string | ZkClient;
+  paths?: CloverPaths;
+  id: string;
+  groups?: string[];
+  tags?: string[];
+  /** Executions at once (default 4). */
+  capacity?: number;
+  /** Whether shell jobs may run here (default true). */
+  shell?: boolean;
+  /** Whether http jobs may run here (default true). */
+  http?: boolean;
+  curve?: ClientCurve;
+  logger?: AgentLogger;
+  heartbeatIntervalMs?: number;
+  /** How long close() waits for running executions (default 30 s). */
+  drainTimeoutMs?: number;
+  version?: string;
+}

@@ -1,0 +1,176 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { freePort, waitFor } from '@clover/testkit';
+import { RouterTransport, type Exec, type Message } from '@clover/protocol';
+import { LeaderElection, cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
+import { Agent, registerDemoHandlers } from '../src/index.js';
+
+const paths = cloverPaths('/agent-test');
+let zk: ZkClient;
+let leaderZk: ZkClient;
+let router: RouterTransport;
+let election: LeaderElection;
+const inbox: Array<[string, Message]> = [];
+let agent: Agent;
+let endpoint: string;
+
+async function serverAt(port: number, into: Array<[string, Message]>) {
+  const r = new RouterTransport({ bind: `tcp://127.0.0.1:${port}`, onMessage: (p, m) => into.push([p, m]) });
+  await r.start();
+  return r;
+}
+
+before(async () => {
+  zk = createZkClient({ connect: 'memory:agent-test' });
+  leaderZk = createZkClient({ connect: 'memory:agent-test' });
+  await zk.connect();
+  await leaderZk.connect();
+  const port = await freePort();
+  endpoint = `tcp://127.0.0.1:${port}`;
+  router = await serverAt(port, inbox);
+  election = new LeaderElection(leaderZk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint } });
+  await election.start();
+  agent = registerDemoHandlers(new Agent({ zk, paths, id: 'agent-a', capacity: 2, groups: ['g'], drainTimeoutMs: 2000 }));
+  agent.register('slow', async (ctx) => {
+    await new Promise((r) => setTimeout(r, 300));
+    return ctx.attempt;
+  });
+  await agent.start();
+  await waitFor(() => inbox.some(([p, m]) => p === 'agent-a' && m.type === 'HELLO'), { message: 'HELLO' });
+});
+
+after(async () => {
+  await agent.close();
+  await router.close();
+  await election.close();
+  await zk.close();
+  await leaderZk.close();
+});
+
+let seq = 0;
+function exec(kind: Exec['kind'], over: Partial<Exec> = {}): Exec {
+  const now = Date.now();
+  return { execId: `job@${++seq}`, jobId: 'job', jobName: 'job', attempt: 1, kind, payload: {}, timeoutMs: 10_000, deadline: now + 10_000, scheduledAt: now, ...over };
+}
+
+const find = <T extends Message['type']>(type: T, execId: string) =>
+  inbox.filter(([, m]) => m.type === type && (m.body as { execId?: string }).execId === execId).map(([, m]) => m as Extract<Message, { type: T }>);
+
+async function runToResult(e: Exec) {
+  await router.send('agent-a', { type: 'EXEC', body: e });
+  const [result] = await waitFor(() => { const r = find('RESULT', e.execId); return r.length ? r : undefined; }, { message: `RESULT of ${e.execId}` });
+  return result!.body;
+}
+
+test('HELLO says who the agent is; the heartbeat znode is there', async () => {
+  const hello = inbox.find(([, m]) => m.type === 'HELLO')![1] as Extract<Message, { type: 'HELLO' }>;
+  assert.deepEqual(hello.body.groups, ['g']);
+  assert.ok(hello.body.handlers.includes('echo'));
+  assert.equal(hello.body.capacity, 2);
+  const node = await zk.get<{ handlers: string[] }>(paths.node('clients', 'agent-a'));
+  assert.ok(node?.data.handlers.includes('slow'));
+});
+
+test('a handler runs: ACK, START, RESULT with its return value', async () => {
+  const e = exec({ type: 'handler', name: 'echo' }, { payload: { hi: 'there' } });
+  const r = await runToResult(e);
+  assert.equal(r.status, 'succeeded');
+  assert.equal(r.outputTail, '{"hi":"there"}');
+  assert.equal(find('ACK', e.execId)[0]?.body.accepted, true);
+  assert.equal(find('START', e.execId).length, 1);
+  const failed = await runToResult(exec({ type: 'handler', name: 'fail' }, { payload: { message: 'nope' } }));
+  assert.equal(failed.status, 'failed');
+  assert.equal(failed.error, 'nope');
+});
+
+test('a shell command: exit code and output tail', async () => {
+  const ok = await runToResult(exec({ type: 'shell', command: 'sh', args: ['-c', 'echo out; echo err >&2'], env: {} }));
+  assert.equal(ok.status, 'succeeded');
+  assert.match(ok.outputTail, /out/);
+  assert.match(ok.outputTail, /err/);
+  const bad = await runToResult(exec({ type: 'shell', command: 'sh', args: ['-c', 'exit 3'], env: {} }));
+  assert.deepEqual([bad.status, bad.exitCode], ['failed', 3]);
+  const long = await runToResult(exec({ type: 'shell', command: 'sh', args: ['-c', 'head -c 100000 /dev/zero | tr "\\0" x; echo END'], env: {} }));
+  assert.ok(long.outputTail.endsWith('END\n') && Buffer.byteLength(long.outputTail) <= 8192);
+});
+
+test('a deadline kills the whole process group and says timed_out', async () => {
+  const marker = `clover-sleep-${process.pid}-${Date.now()}`;
+  const r = await runToResult(exec({ type: 'shell', command: 'sh', args: ['-c', `exec -a ${marker} sleep 30 & sleep 30`], env: {} }, { timeoutMs: 500, deadline: Date.now() + 500 }));
+  assert.equal(r.status, 'timed_out');
+  const { execSync } = await import('node:child_process');
+  await waitFor(() => !execSync('ps -eo args').toString().includes(marker), { message: 'no process left behind' });
+});
+
+test('CANCEL stops a running execution', async () => {
+  const e = exec({ type: 'handler', name: 'sleep' }, { payload: { ms: 20_000 } });
+  await router.send('agent-a', { type: 'EXEC', body: e });
+  await waitFor(() => find('START', e.execId).length > 0, { message: 'started' });
+  await router.send('agent-a', { type: 'CANCEL', body: { execId: e.execId, reason: 'replaced' } });
+  const [r] = await waitFor(() => { const x = find('RESULT', e.execId); return x.length ? x : undefined; }, { message: 'cancelled result' });
+  assert.equal(r!.body.status, 'cancelled');
+});
+
+test('an http call: status decides the outcome', async () => {
+  const server = http.createServer((req, res) => {
+    res.statusCode = req.url === '/fail' ? 503 : 200;
+    res.end(`you asked ${req.method} ${req.url}`);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const ok = await runToResult(exec({ type: 'http', method: 'POST', url: `http://127.0.0.1:${port}/ok`, headers: {} }));
+    assert.equal(ok.status, 'succeeded');
+    assert.match(ok.outputTail, /you asked POST \/ok/);
+    const bad = await runToResult(exec({ type: 'http', method: 'GET', url: `http://127.0.0.1:${port}/fail`, headers: {} }));
+    assert.deepEqual([bad.status, bad.exitCode], ['failed', 503]);
+  } finally {
+    server.close();
+  }
+});
+
+test('a duplicate EXEC is acknowledged as such and runs once; its result is repeated', async () => {
+  let runs = 0;
+  agent.register('count', () => ++runs);
+  const e = exec({ type: 'handler', name: 'count' });
+  await runToResult(e);
+  await router.send('agent-a', { type: 'EXEC', body: e });
+  await waitFor(() => find('ACK', e.execId).some((a) => a.body.reason === 'duplicate'), { message: 'duplicate ACK' });
+  await waitFor(() => find('RESULT', e.execId).length === 2, { message: 'result repeated' });
+  assert.equal(runs, 1);
+});
+
+test('capacity: the third concurrent execution is refused', async () => {
+  const es = [1, 2, 3].map(() => exec({ type: 'handler', name: 'sleep' }, { payload: { ms: 500 } }));
+  for (const e of es) await router.send('agent-a', { type: 'EXEC', body: e });
+  await waitFor(() => es.every((e) => find('ACK', e.execId).length > 0), { message: 'three ACKs' });
+  assert.deepEqual(es.map((e) => find('ACK', e.execId)[0]!.body.accepted), [true, true, false]);
+  assert.equal(find('ACK', es[2]!.execId)[0]!.body.reason, 'at_capacity');
+  const missing = exec({ type: 'handler', name: 'no-such-handler' });
+  await router.send('agent-a', { type: 'EXEC', body: missing });
+  await waitFor(() => find('ACK', missing.execId)[0]?.body.reason === 'no_handler', { message: 'no_handler' });
+  await waitFor(() => es.slice(0, 2).every((e) => find('RESULT', e.execId).length > 0), { message: 'the two finish' });
+});
+
+test('a new leader: the agent follows it to its endpoint and says HELLO there', async () => {
+  const port = await freePort();
+  const inbox2: Array<[string, Message]> = [];
+  const router2 = await serverAt(port, inbox2);
+  const zk2 = createZkClient({ connect: 'memory:agent-test' });
+  await zk2.connect();
+  const e2 = new LeaderElection(zk2, { path: paths.electionDispatch, id: 'server-2', data: { endpoint: `tcp://127.0.0.1:${port}` } });
+  await e2.start();
+  try {
+    await election.close();
+    await waitFor(() => e2.isLeader, { message: 'server-2 leads' });
+    await waitFor(() => inbox2.some(([p, m]) => p === 'agent-a' && m.type === 'HELLO'), { message: 'HELLO at the new leader' });
+    const e = exec({ type: 'handler', name: 'noop' });
+    await router2.send('agent-a', { type: 'EXEC', body: e });
+    await waitFor(() => inbox2.some(([, m]) => m.type === 'RESULT' && m.body.execId === e.execId), { message: 'result at the new leader' });
+  } finally {
+    await e2.close();
+    await zk2.close();
+    await router2.close();
+  }
+});
