@@ -1,0 +1,60 @@
+import type { Hello } from '@clover/protocol';
+
+export interface AgentInfo {
+  id: string;
+  handlers: Set<string>;
+  groups: Set<string>;
+  tags: Set<string>;
+  capacity: number;
+  shell: boolean;
+  http: boolean;
+  /** Executions this server has in flight on the agent. */
+  inFlight: number;
+  lastHelloAt: number;
+  /** Executions the agent said it runs, in its last HELLO. */
+  running: Set<string>;
+}
+
+/**
+ * The agents this server can dispatch to: those that said HELLO over ZeroMQ and whose znode
+ * is alive in ZooKeeper. Either signal going away removes the agent.
+ */
+export class AgentDirectory {
+  private readonly agents = new Map<string, AgentInfo>();
+  private live: Set<string> | null = null;
+
+  constructor(private readonly onGone: (id: string) => void) {}
+
+  hello(h: Hello, now: number): AgentInfo {
+    const prev = this.agents.get(h.agentId);
+    const info: AgentInfo = {
+      id: h.agentId, handlers: new Set(h.handlers), groups: new Set(h.groups), tags: new Set(h.tags),
+      capacity: h.capacity, shell: h.shell, http: h.http, inFlight: prev?.inFlight ?? 0, lastHelloAt: now, running: new Set(h.running),
+    };
+    this.agents.set(h.agentId, info);
+    return info;
+  }
+
+  /** The ids with a live znode under nodes/clients; agents not among them are gone. */
+  setLive(ids: Iterable<string>): void {
+    this.live = new Set(ids);
+    for (const id of [...this.agents.keys()]) if (!this.live.has(id)) this.remove(id);
+  }
+
+  remove(id: string): void {
+    if (this.agents.delete(id)) this.onGone(id);
+  }
+
+  get(id: string): AgentInfo | undefined {
+    return this.agents.get(id);
+  }
+
+  /** Agents usable now, in a stable order (by id). */
+  usable(): AgentInfo[] {
+    return [...this.agents.values()].filter((a) => !this.live || this.live.has(a.id)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  clear(): void {
+    this.agents.clear();
+  }
+}

@@ -1,0 +1,6 @@
+export { DispatchServer, type DispatchServerOptions } from './server.js';
+export { FireTimer } from './timer.js';
+export { JobScheduler, nextSlot, latestSlotBetween } from './schedule.js';
+export { Router, matches } from './route.js';
+export { AgentDirectory, type AgentInfo } from './agents.js';
+export { defaultTimings, type TrackerTimings, type DispatchLogger } from './interfaces.js';

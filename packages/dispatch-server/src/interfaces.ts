@@ -1,0 +1,23 @@
+export interface DispatchLogger {
+  debug(message: string, context?: Record<string, unknown>): void;
+  info(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+  error(message: string, context?: Record<string, unknown>): void;
+}
+
+export const silentLogger: DispatchLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export type Clock = () => number;
+
+export interface TrackerTimings {
+  /** How long to wait for an ACK before sending EXEC again (default 1 s). */
+  ackTimeoutMs: number;
+  /** EXEC sends to one agent before giving up on it (default 3). */
+  maxExecSends: number;
+  /** Slack after a deadline before the server itself declares timed_out (default 1 s). */
+  deadlineGraceMs: number;
+  /** How long an adopted run (from a previous leader) may go unconfirmed by its agent (default 12 s). */
+  adoptGraceMs: number;
+}
+
+export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000 };

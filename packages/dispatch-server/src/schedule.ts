@@ -1,0 +1,121 @@
+import { nextFireTime, type Job } from '@clover/model';
+import type { Clock } from './interfaces.js';
+import { FireTimer } from './timer.js';
+
+export type FireTrigger = 'schedule' | 'misfire';
+
+/** The first slot strictly after `afterMs` inside the job's window, or null. */
+export function nextSlot(job: Job, afterMs: number): number | null {
+  let after = afterMs;
+  const start = job.window.startAt?.getTime();
+  if (start !== undefined && after < start - 1) after = start - 1;
+  const next = nextFireTime(job.schedule, new Date(after));
+  if (!next) return null;
+  const end = job.window.endAt?.getTime();
+  if (end !== undefined && next.getTime() > end) return null;
+  return next.getTime();
+}
+
+/** The latest slot in (fromMs, toMs], walking at most `cap` slots; null if none. */
+export function latestSlotBetween(job: Job, fromMs: number, toMs: number, cap = 100_000): number | null {
+  let latest: number | null = null;
+  let cursor = fromMs;
+  for (let i = 0; i < cap; i++) {
+    const s = nextSlot(job, cursor);
+    if (s === null || s > toMs) break;
+    latest = s;
+    cursor = s;
+  }
+  return latest;
+}
+
+/**
+ * The leader's job table: each enabled job armed at its next slot. On taking over it applies
+ * each job's misfire policy to the slots nobody fired while no leader was up.
+ */
+export class JobScheduler {
+  private readonly jobs = new Map<string, Job>();
+  private readonly timer: FireTimer;
+
+  constructor(
+    private readonly onFire: (job: Job, slotMs: number, trigger: FireTrigger) => void,
+    private readonly onArmed: (job: Job, nextMs: number | null) => void,
+    private readonly clock: Clock,
+  ) {
+    this.timer = new FireTimer((jobId, at) => this.due(jobId, at), clock);
+  }
+
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  job(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+
+  /** Arms every job as a new leader; returns the misfired slots it fired. */
+  load(jobs: Job[]): number {
+    this.clear();
+    const now = this.clock();
+    let misfired = 0;
+    for (const job of jobs) {
+      if (!job.enabled) continue;
+      this.jobs.set(job.id, job);
+      // The slot this job expected next: what the last leader armed, else the first after it was made.
+      const expected = job.nextRunAt?.getTime() ?? nextSlot(job, job.createdAt.getTime() - 1);
+      if (expected !== null && expected <= now && job.misfire === 'fire_once') {
+        const latest = latestSlotBetween(job, expected - 1, now);
+        if (latest !== null) {
+          misfired++;
+          this.onFire(job, latest, 'misfire');
+        }
+      }
+      this.armAfter(job, now);
+    }
+    return misfired;
+  }
+
+  /** A job was created or changed: re-arm just that job from now. */
+  upsert(job: Job): void {
+    if (!job.enabled) return this.remove(job.id);
+    this.jobs.set(job.id, job);
+    const now = this.clock();
+    // A one-shot whose time is already past when it arrives is a misfire of its only slot.
+    if (job.schedule.type === 'once' && job.schedule.at.getTime() <= now && job.lastRunAt === null) {
+      if (job.misfire === 'fire_once') this.onFire(job, job.schedule.at.getTime(), 'misfire');
+      this.timer.disarm(job.id);
+      this.onArmed(job, null);
+      return;
+    }
+    this.armAfter(job, now);
+  }
+
+  remove(jobId: string): void {
+    this.jobs.delete(jobId);
+    this.timer.disarm(jobId);
+  }
+
+  clear(): void {
+    this.jobs.clear();
+    this.timer.clear();
+  }
+
+  stop(): void {
+    this.jobs.clear();
+    this.timer.stop();
+  }
+
+  private armAfter(job: Job, afterMs: number): void {
+    const next = nextSlot(job, afterMs);
+    if (next === null) this.timer.disarm(job.id);
+    else this.timer.arm(job.id, next);
+    this.onArmed(job, next);
+  }
+
+  private due(jobId: string, at: number): void {
+    const job = this.jobs.get(jobId);
+    if (!job) return;
+    this.armAfter(job, at);
+    this.onFire(job, at, 'schedule');
+  }
+}

@@ -1,0 +1,234 @@
+import { Heartbeat } from '@clover/heartbeat';
+import type { Job, Run } from '@clover/model';
+import { RouterTransport, type Message, type ServerCurve } from '@clover/protocol';
+import type { Store } from '@clover/store';
+import { JobChangeFeed, LeaderElection, NodeRegistry, publishJobChange, type CloverPaths, type JobChange, type ZkClient } from '@clover/zk-kit';
+import { AgentDirectory } from './agents.js';
+import { fireJob } from './fire.js';
+import { defaultTimings, silentLogger, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
+import { Router } from './route.js';
+import { JobScheduler, type FireTrigger } from './schedule.js';
+import { RunTracker } from './track.js';
+
+export interface DispatchServerOptions {
+  zk: ZkClient;
+  paths: CloverPaths;
+  store: Store;
+  id: string;
+  /** ZeroMQ ROUTER bind endpoint, e.g. tcp://0.0.0.0:7710. */
+  bind: string;
+  /** The endpoint agents use to reach this server (default: bind, with 0.0.0.0 as 127.0.0.1). */
+  advertise?: string;
+  curve?: ServerCurve;
+  logger?: DispatchLogger;
+  clock?: Clock;
+  timings?: Partial<TrackerTimings>;
+  heartbeatIntervalMs?: number;
+  /** How long close() waits for running executions (default 10 s). */
+  drainTimeoutMs?: number;
+  version?: string;
+}
+
+/**
+ * The scheduling core. Every instance heartbeats, binds its ROUTER and stands in the election;
+ * only the leader fires. A leader that loses its ZooKeeper connection stops at once, and when
+ * it leads again it reloads the job table from the store and schedules by itself.
+ */
+export class DispatchServer {
+  private readonly logger: DispatchLogger;
+  private readonly clock: Clock;
+  private readonly transport: RouterTransport;
+  private readonly agents: AgentDirectory;
+  private readonly router = new Router();
+  private readonly tracker: RunTracker;
+  private readonly scheduler: JobScheduler;
+  private readonly heartbeat: Heartbeat;
+  private readonly election: LeaderElection;
+  private readonly feed: JobChangeFeed;
+  private readonly registry: NodeRegistry;
+  private stopRegistry: (() => void) | null = null;
+  private leading = false;
+  private leaderEpoch = 0;
+  private started = false;
+  private closed = false;
+  private work: Promise<unknown> = Promise.resolve();
+  readonly endpoint: string;
+  /** Counts for tests and benchmarks. */
+  readonly stats = { fired: 0, skippedDuplicates: 0, misfired: 0, electedAt: 0 as number };
+
+  constructor(private readonly opts: DispatchServerOptions) {
+    this.logger = opts.logger ?? silentLogger;
+    this.clock = opts.clock ?? Date.now;
+    this.endpoint = opts.advertise ?? opts.bind.replace('0.0.0.0', '127.0.0.1').replace('tcp://*:', 'tcp://127.0.0.1:');
+    this.agents = new AgentDirectory((id) => this.tracker.agentGone(id));
+    this.transport = new RouterTransport({ bind: opts.bind, curve: opts.curve, logger: this.logger, onMessage: (peer, msg) => this.onMessage(peer, msg) });
+    this.tracker = new RunTracker({
+      store: opts.store, send: (peer, msg) => this.transport.send(peer, msg), agents: this.agents, router: this.router, clock: this.clock,
+      logger: this.logger, timings: { ...defaultTimings, ...opts.timings }, onFinished: (job, run) => void this.onFinished(job, run),
+    });
+    this.scheduler = new JobScheduler((job, slot, trigger) => this.fire(job, slot, trigger), (job, next) => this.recordNext(job, next), this.clock);
+    this.heartbeat = new Heartbeat({
+      zk: opts.zk, paths: opts.paths, kind: 'servers', id: opts.id, version: opts.version ?? '0.1.0', endpoint: this.endpoint,
+      intervalMs: opts.heartbeatIntervalMs, logger: this.logger,
+      info: () => ({ role: 'dispatch', leader: this.leading, jobs: this.scheduler.size, running: this.tracker.size }),
+    });
+    this.election = new LeaderElection(opts.zk, { path: opts.paths.electionDispatch, id: opts.id, data: { endpoint: this.endpoint } });
+    this.feed = new JobChangeFeed(opts.zk, opts.paths, { onChange: (c) => this.onJobChange(c), logger: this.logger });
+    this.registry = new NodeRegistry(opts.zk, opts.paths);
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.opts.zk.connect();
+    await this.transport.start();
+    await this.heartbeat.start();
+    await this.feed.start();
+    this.stopRegistry = this.registry.watch('clients', (nodes) => this.agents.setLive(nodes.map((n) => n.id)));
+    this.election.on('elected', () => this.becomeLeader());
+    this.election.on('revoked', () => this.stepDown('leadership revoked'));
+    await this.election.start();
+    this.logger.info('dispatch-server started', { id: this.opts.id, endpoint: this.endpoint });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.work.then(fn, fn);
+    this.work = next.catch((err: unknown) => this.logger.error('dispatch work failed', { err: String(err) }));
+    return next;
+  }
+
+  private becomeLeader(): void {
+    const epoch = ++this.leaderEpoch;
+    this.leading = true;
+    this.stats.electedAt = this.clock();
+    this.logger.info('leading: loading jobs', { id: this.opts.id });
+    void this.serial(async () => {
+      if (!this.leading || epoch !== this.leaderEpoch) return;
+      const jobs = await this.opts.store.jobs.listEnabled();
+      if (!this.leading || epoch !== this.leaderEpoch) return;
+      this.stats.misfired += this.scheduler.load(jobs);
+      await this.adoptRuns(new Map(jobs.map((j) => [j.id, j])));
+      this.logger.info('leading', { jobs: jobs.length });
+    });
+  }
+
+  /** Runs a previous leader fired but never saw finish: dispatch the unsent, adopt the sent. */
+  private async adoptRuns(jobs: Map<string, Job>): Promise<void> {
+    for (const run of await this.opts.store.runs.listActive()) {
+      const job = jobs.get(run.jobId) ?? (await this.opts.store.jobs.get(run.jobId));
+      if (!job) continue;
+      if (run.status === 'scheduled') this.tracker.dispatch(job, run);
+      else this.tracker.adopt(job, run);
+    }
+  }
+
+  private stepDown(why: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.leaderEpoch++;
+    this.scheduler.clear();
+    // Shutting down, runs in flight are still ours to see finish; otherwise the next leader adopts them.
+    if (!this.closed) this.tracker.abandon();
+    this.logger.warn('stopped firing', { id: this.opts.id, why });
+  }
+
+  private fire(job: Job, slotMs: number, trigger: FireTrigger | 'manual'): void {
+    if (!this.leading) return;
+    this.stats.fired++;
+    void fireJob({ store: this.opts.store, tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger }, job, slotMs, trigger)
+      .then((runs) => {
+        if (!runs.length) this.stats.skippedDuplicates++;
+      })
+      .catch((err: unknown) => this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err: String(err) }));
+  }
+
+  private recordNext(job: Job, nextMs: number | null): void {
+    void this.opts.store.jobs.recordRunState(job.id, { nextRunAt: nextMs === null ? null : new Date(nextMs) }).catch((err: unknown) => {
+      this.logger.warn('could not record next run time', { jobId: job.id, err: String(err) });
+    });
+  }
+
+  private onJobChange(change: JobChange): void {
+    if (!this.leading) return;
+    const epoch = this.leaderEpoch;
+    void this.serial(async () => {
+      if (!this.leading || epoch !== this.leaderEpoch) return;
+      const job = await this.opts.store.jobs.get(change.jobId);
+      if (change.op === 'trigger') {
+        if (job) this.fire(job, this.clock(), 'manual');
+        return;
+      }
+      if (!job || !job.enabled || change.op === 'delete') {
+        this.scheduler.remove(change.jobId);
+        this.router.forget(change.jobId);
+        return;
+      }
+      this.scheduler.upsert(job);
+    });
+  }
+
+  private async onFinished(job: Job, run: Run): Promise<void> {
+    if (job.schedule.type !== 'once' || run.status !== 'succeeded') return;
+    // A one-shot that did its work needs no more runs: delete it (with its data) or retire it.
+    this.scheduler.remove(job.id);
+    try {
+      if (job.deleteWhenDone) await this.opts.store.jobs.delete(job.id);
+      else await this.opts.store.jobs.setEnabled(job.id, false);
+      await publishJobChange(this.opts.zk, this.opts.paths, { jobId: job.id, op: 'delete' }).catch(() => undefined);
+      this.logger.info(job.deleteWhenDone ? 'one-shot job done and deleted' : 'one-shot job done and disabled', { jobId: job.id });
+    } catch (err) {
+      this.logger.error('could not retire one-shot job', { jobId: job.id, err: String(err) });
+    }
+  }
+
+  private onMessage(peer: string, msg: Message): void {
+    switch (msg.type) {
+      case 'HELLO':
+        if (msg.body.agentId !== peer) {
+          this.logger.warn('HELLO with an agent id that is not its routing id; dropped', { peer, agentId: msg.body.agentId });
+          return;
+        }
+        this.agents.hello(msg.body, this.clock());
+        return;
+      case 'ACK':
+        this.tracker.onAck(peer, msg.body);
+        return;
+      case 'START':
+        this.tracker.onStart(peer, msg.body);
+        return;
+      case 'RESULT':
+        void this.tracker.onResult(peer, msg.body).catch((err: unknown) => this.logger.error('could not record result', { err: String(err) }));
+        return;
+      case 'PING':
+        void this.transport.send(peer, { type: 'PONG', body: msg.body });
+        return;
+      case 'BYE':
+        this.agents.remove(peer);
+        return;
+      default:
+        this.logger.debug('ignored message', { peer, type: msg.type });
+    }
+  }
+
+  /** Stops firing, lets running executions report (up to the drain timeout), leaves the cluster. Safe twice. */
+  async close(): Promise<void> {
+    if (this.closed || !this.started) return;
+    this.closed = true;
+    this.scheduler.stop();
+    // The standby takes over firing now; what runs here may still report to us while we drain.
+    await this.election.close();
+    this.leading = false;
+    await this.tracker.drain(this.opts.drainTimeoutMs ?? 10_000);
+    this.tracker.abandon();
+    this.stopRegistry?.();
+    await this.feed.close();
+    await this.work.catch(() => undefined);
+    await this.heartbeat.close();
+    await this.transport.close();
+    this.logger.info('dispatch-server stopped', { id: this.opts.id });
+  }
+}

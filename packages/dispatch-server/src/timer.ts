@@ -1,0 +1,107 @@
+/**
+ * One timer for every armed job: a min-heap of due times driven by a single setTimeout aligned
+ * to the earliest. node-cron keeps a timer (and a once-a-second check) per task; with 10,000
+ * jobs that is 10,000 wake-ups a second, while this wakes once per due slot.
+ */
+export class FireTimer {
+  private heap: Array<{ at: number; key: string }> = [];
+  private readonly armed = new Map<string, number>();
+  private timeout: NodeJS.Timeout | null = null;
+  private timeoutAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
+
+  constructor(
+    private readonly onDue: (key: string, at: number) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Arms (or re-arms) `key` at `at`; one pending time per key. */
+  arm(key: string, at: number): void {
+    this.armed.set(key, at);
+    this.push({ at, key });
+    this.schedule();
+  }
+
+  disarm(key: string): void {
+    this.armed.delete(key);
+  }
+
+  armedAt(key: string): number | undefined {
+    return this.armed.get(key);
+  }
+
+  get size(): number {
+    return this.armed.size;
+  }
+
+  clear(): void {
+    this.armed.clear();
+    this.heap = [];
+    if (this.timeout) clearTimeout(this.timeout);
+    this.timeout = null;
+    this.timeoutAt = Number.POSITIVE_INFINITY;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clear();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const top = this.heap[0];
+    if (!top) return;
+    if (this.timeout && top.at >= this.timeoutAt) return;
+    if (this.timeout) clearTimeout(this.timeout);
+    this.timeoutAt = top.at;
+    // setTimeout's maximum is ~24.8 days; a farther slot just re-checks then.
+    const delay = Math.min(Math.max(0, top.at - this.now()), 2 ** 31 - 1);
+    this.timeout = setTimeout(() => this.tick(), delay);
+  }
+
+  private tick(): void {
+    this.timeout = null;
+    this.timeoutAt = Number.POSITIVE_INFINITY;
+    const now = this.now();
+    for (;;) {
+      const top = this.heap[0];
+      if (!top || top.at > now) break;
+      this.pop();
+      // Stale entries (re-armed or disarmed since) are skipped here rather than searched out.
+      if (this.armed.get(top.key) !== top.at) continue;
+      this.armed.delete(top.key);
+      this.onDue(top.key, top.at);
+    }
+    this.schedule();
+  }
+
+  private push(e: { at: number; key: string }): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.at <= h[i]!.at) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (!h.length) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]!.at < h[m]!.at) m = l;
+      if (r < h.length && h[r]!.at < h[m]!.at) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+}

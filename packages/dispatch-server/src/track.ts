@@ -1,0 +1,287 @@
+import type { Job, Run, RunPatch, RunStatus } from '@clover/model';
+import type { Ack, Message, Result, Start } from '@clover/protocol';
+import type { Store } from '@clover/store';
+import type { AgentDirectory } from './agents.js';
+import type { Clock, DispatchLogger, TrackerTimings } from './interfaces.js';
+import type { Router } from './route.js';
+
+interface Flight {
+  job: Job;
+  run: Run;
+  /** Agents still to try, in routing order. */
+  candidates: string[];
+  agentId: string | null;
+  acked: boolean;
+  sends: number;
+  deadline: number;
+  refusals: string[];
+  ackTimer: NodeJS.Timeout | null;
+  deadlineTimer: NodeJS.Timeout | null;
+  /** Set for runs taken over from a previous leader until their agent confirms them. */
+  adoptTimer: NodeJS.Timeout | null;
+}
+
+export interface TrackerDeps {
+  store: Store;
+  send(peer: string, msg: Message): Promise<boolean>;
+  agents: AgentDirectory;
+  router: Router;
+  clock: Clock;
+  logger: DispatchLogger;
+  timings: TrackerTimings;
+  /** A run reached its final status (no retry left). */
+  onFinished(job: Job, run: Run): void;
+}
+
+const failed = new Set<RunStatus>(['failed', 'timed_out', 'lost']);
+
+/**
+ * Every execution from EXEC to its final status: ACK resends, refusals and failover to the
+ * next agent, deadlines, agents that vanish, and retries with backoff. Each transition is
+ * written to the store in order.
+ */
+export class RunTracker {
+  private readonly flights = new Map<string, Flight>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly writes = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly d: TrackerDeps) {}
+
+  get size(): number {
+    return this.flights.size;
+  }
+
+  activeRuns(jobId: string): Run[] {
+    return [...this.flights.values()].filter((f) => f.job.id === jobId).map((f) => f.run);
+  }
+
+  /** Writes run transitions one after another per run, so a late write never undoes a newer one. */
+  private persist(runId: string, patch: RunPatch): Promise<unknown> {
+    const prev = this.writes.get(runId) ?? Promise.resolve();
+    const next = prev.then(() => this.d.store.runs.update(runId, patch)).catch((err: unknown) => {
+      this.d.logger.error('could not record run transition', { runId, err: String(err) });
+    });
+    this.writes.set(runId, next);
+    void next.then(() => {
+      if (this.writes.get(runId) === next) this.writes.delete(runId);
+    });
+    return next;
+  }
+
+  /** Sends a run that is in the store as 'scheduled' to the first agent its routing picks. */
+  dispatch(job: Job, run: Run, order?: string[]): void {
+    const candidates = order ?? this.d.router.order(job, this.d.agents.usable()).map((a) => a.id);
+    const f: Flight = { job, run, candidates, agentId: null, acked: false, sends: 0, deadline: 0, refusals: [], ackTimer: null, deadlineTimer: null, adoptTimer: null };
+    this.flights.set(run.id, f);
+    this.tryNext(f);
+  }
+
+  /** Takes over a run a previous leader dispatched: it is trusted until its agent says otherwise. */
+  adopt(job: Job, run: Run): void {
+    const now = this.d.clock();
+    const f: Flight = {
+      job, run, candidates: [], agentId: run.node, acked: true, sends: 1, refusals: [],
+      deadline: (run.dispatchedAt?.getTime() ?? now) + job.timeoutMs, ackTimer: null, deadlineTimer: null, adoptTimer: null,
+    };
+    this.flights.set(run.id, f);
+    this.armDeadline(f);
+    f.adoptTimer = setTimeout(() => {
+      f.adoptTimer = null;
+      const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
+      if (this.flights.get(run.id) === f && (!agent || !agent.running.has(run.id))) {
+        this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` });
+      }
+    }, this.d.timings.adoptGraceMs);
+  }
+
+  private clearTimers(f: Flight): void {
+    for (const t of [f.ackTimer, f.deadlineTimer, f.adoptTimer]) if (t) clearTimeout(t);
+    f.ackTimer = f.deadlineTimer = f.adoptTimer = null;
+  }
+
+  private release(f: Flight): void {
+    if (!f.agentId) return;
+    const agent = this.d.agents.get(f.agentId);
+    if (agent && agent.inFlight > 0) agent.inFlight -= 1;
+  }
+
+  private tryNext(f: Flight): void {
+    this.clearTimers(f);
+    this.release(f);
+    const next = f.candidates.shift();
+    if (!next) {
+      const why = f.refusals.length ? `no agent accepted it (${f.refusals.join('; ')})` : 'no live agent matches the job\'s target and kind';
+      this.finish(f, 'failed', { error: why });
+      return;
+    }
+    const now = this.d.clock();
+    f.agentId = next;
+    f.acked = false;
+    f.sends = 0;
+    f.deadline = now + f.job.timeoutMs;
+    const agent = this.d.agents.get(next);
+    if (agent) agent.inFlight += 1;
+    f.run = { ...f.run, status: 'dispatched', node: next, dispatchedAt: new Date(now) };
+    void this.persist(f.run.id, { status: 'dispatched', node: next, dispatchedAt: new Date(now) });
+    this.sendExec(f);
+  }
+
+  private sendExec(f: Flight): void {
+    const agentId = f.agentId!;
+    f.sends += 1;
+    const k = f.job.kind;
+    void this.d.send(agentId, {
+      type: 'EXEC',
+      body: {
+        execId: f.run.id, jobId: f.job.id, jobName: f.job.name, attempt: f.run.attempt, kind: k, payload: f.job.payload ?? null,
+        timeoutMs: f.job.timeoutMs, deadline: f.deadline, scheduledAt: f.run.scheduledAt.getTime(),
+      },
+    }).then((sent) => {
+      if (!sent && this.flights.get(f.run.id) === f && f.agentId === agentId && !f.acked) {
+        f.refusals.push(`${agentId}: not connected`);
+        this.tryNext(f);
+      }
+    });
+    f.ackTimer = setTimeout(() => {
+      f.ackTimer = null;
+      if (this.flights.get(f.run.id) !== f || f.acked || f.agentId !== agentId) return;
+      if (f.sends < this.d.timings.maxExecSends) {
+        this.d.logger.debug('no ACK, sending EXEC again', { runId: f.run.id, agent: agentId, sends: f.sends });
+        this.sendExec(f);
+      } else if (f.job.routing === 'failover') {
+        f.refusals.push(`${agentId}: no ACK`);
+        this.tryNext(f);
+      } else {
+        this.finish(f, 'lost', { error: `agent ${agentId} did not acknowledge the execution` });
+      }
+    }, this.d.timings.ackTimeoutMs);
+  }
+
+  private armDeadline(f: Flight): void {
+    const delay = Math.max(0, f.deadline - this.d.clock()) + this.d.timings.deadlineGraceMs;
+    f.deadlineTimer = setTimeout(() => {
+      f.deadlineTimer = null;
+      if (this.flights.get(f.run.id) !== f) return;
+      if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: f.run.id, reason: 'timeout' } });
+      this.finish(f, 'timed_out', { error: `deadline of ${f.job.timeoutMs} ms exceeded` });
+    }, delay);
+  }
+
+  onAck(agentId: string, ack: Ack): void {
+    const f = this.flights.get(ack.execId);
+    if (!f || f.agentId !== agentId || f.acked) return;
+    // 'duplicate' means the agent already has it (our earlier ACK was lost): as good as yes.
+    if (ack.accepted || ack.reason === 'duplicate') {
+      f.acked = true;
+      if (f.ackTimer) clearTimeout(f.ackTimer);
+      f.ackTimer = null;
+      this.armDeadline(f);
+      return;
+    }
+    f.refusals.push(`${agentId}: ${ack.reason ?? 'refused'}`);
+    this.tryNext(f);
+  }
+
+  onStart(agentId: string, start: Start): void {
+    const f = this.flights.get(start.execId);
+    if (!f || f.agentId !== agentId) return;
+    if (!f.acked) this.onAck(agentId, { execId: start.execId, accepted: true });
+    f.run = { ...f.run, status: 'running', startedAt: new Date(start.startedAt) };
+    void this.persist(f.run.id, { status: 'running', startedAt: new Date(start.startedAt) });
+  }
+
+  async onResult(agentId: string, r: Result): Promise<void> {
+    const f = this.flights.get(r.execId);
+    const details = { exitCode: r.exitCode, outputTail: r.outputTail, error: r.error, startedAt: new Date(r.startedAt), finishedAt: new Date(r.finishedAt) };
+    if (f) {
+      if (f.agentId !== agentId) return;
+      this.finish(f, r.status, details);
+      return;
+    }
+    // A result for a run this server is not tracking: resent after a leader change, or for a
+    // run whose flight timed out here first. Record it only if the run is still open.
+    const run = await this.d.store.runs.get(r.execId);
+    if (!run || run.node !== agentId || !['dispatched', 'running', 'scheduled'].includes(run.status)) return;
+    const job = await this.d.store.jobs.get(run.jobId);
+    await this.complete(job, run, r.status, details);
+  }
+
+  /** An agent is gone (znode vanished, BYE): what it ran is lost, and retried if the job allows. */
+  agentGone(agentId: string): void {
+    for (const f of [...this.flights.values()]) {
+      if (f.agentId !== agentId) continue;
+      if (!f.acked && f.candidates.length) {
+        f.refusals.push(`${agentId}: gone`);
+        this.tryNext(f);
+      } else {
+        this.finish(f, 'lost', { error: `agent ${agentId} was lost` });
+      }
+    }
+  }
+
+  /** Stops a running run for good (concurrency 'replace'); no retry. */
+  cancel(runId: string, reason: 'replaced' | 'requested'): void {
+    const f = this.flights.get(runId);
+    if (!f) return;
+    if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: runId, reason } });
+    this.finish(f, 'cancelled', { error: `cancelled (${reason})` }, false);
+  }
+
+  private finish(f: Flight, status: Run['status'], details: RunPatch, retry = true): void {
+    this.clearTimers(f);
+    this.release(f);
+    this.flights.delete(f.run.id);
+    const attempt = f.run.attempt;
+    if (retry && failed.has(status) && attempt <= f.job.retries.max) {
+      const r = f.job.retries;
+      const backoff = Math.min(r.maxBackoffMs, r.backoffMs * r.factor ** (attempt - 1));
+      const run: Run = { ...f.run, status: 'scheduled', attempt: attempt + 1, trigger: 'retry', node: null, error: details.error ?? null };
+      this.d.logger.info('retrying run', { runId: run.id, attempt: run.attempt, backoffMs: backoff, after: status });
+      void this.persist(run.id, { status: 'scheduled', attempt: run.attempt, trigger: 'retry', node: null, error: run.error, exitCode: details.exitCode ?? null, outputTail: details.outputTail ?? '' });
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.dispatch(f.job, run);
+      }, backoff);
+      this.retryTimers.add(timer);
+      return;
+    }
+    void this.complete(f.job, f.run, status, details);
+  }
+
+  private async complete(job: Job | null, run: Run, status: Run['status'], details: RunPatch): Promise<void> {
+    const finishedAt = details.finishedAt ?? new Date(this.d.clock());
+    await this.persist(run.id, { ...details, status, finishedAt });
+    const final: Run = { ...run, ...details, status, finishedAt };
+    if (!job) return;
+    try {
+      await this.d.store.jobs.recordRunState(job.id, {
+        lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: failed.has(status) ? 1 : 0,
+      });
+      if (failed.has(status)) {
+        await this.d.store.incidents.open({
+          kind: 'job_failed', subject: job.id, jobId: job.id, runId: run.id, openedAt: finishedAt,
+          message: `job "${job.name}" ${status.replace('_', ' ')} on ${run.node ?? 'no agent'} after ${run.attempt} attempt(s): ${details.error ?? 'no error text'}`,
+          details: { node: run.node, attempt: run.attempt, exitCode: details.exitCode ?? null, outputTail: (details.outputTail ?? '').slice(-2000) },
+        });
+        this.d.logger.warn('run failed', { runId: run.id, jobId: job.id, status, node: run.node, error: details.error });
+      }
+    } catch (err) {
+      this.d.logger.error('could not record run outcome', { runId: run.id, err: String(err) });
+    }
+    this.d.onFinished(job, final);
+  }
+
+  /** Leadership lost: forget every flight (the next leader adopts them from the store). */
+  abandon(): void {
+    for (const f of this.flights.values()) this.clearTimers(f);
+    this.flights.clear();
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = this.d.clock() + timeoutMs;
+    while (this.flights.size > 0 && this.d.clock() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await Promise.all([...this.writes.values()]);
+  }
+}
