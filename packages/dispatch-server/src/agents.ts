@@ -11,6 +11,8 @@ export interface AgentInfo {
   /** Executions this server has in flight on the agent. */
   inFlight: number;
   lastHelloAt: number;
+  /** Last time anything arrived from the agent (HELLO, ACK, PONG, ...). */
+  lastSeenAt: number;
   /** Executions the agent said it runs, in its last HELLO. */
   running: Set<string>;
 }
@@ -29,16 +31,34 @@ export class AgentDirectory {
     const prev = this.agents.get(h.agentId);
     const info: AgentInfo = {
       id: h.agentId, handlers: new Set(h.handlers), groups: new Set(h.groups), tags: new Set(h.tags),
-      capacity: h.capacity, shell: h.shell, http: h.http, inFlight: prev?.inFlight ?? 0, lastHelloAt: now, running: new Set(h.running),
+      capacity: h.capacity, shell: h.shell, http: h.http, inFlight: prev?.inFlight ?? 0, lastHelloAt: now, lastSeenAt: now, running: new Set(h.running),
     };
     this.agents.set(h.agentId, info);
     return info;
   }
 
-  /** The ids with a live znode under nodes/clients; agents not among them are gone. */
+  /**
+   * The ids with a live znode under nodes/clients. An agent whose znode went away is gone; one
+   * whose HELLO beat its znode into our view is kept, just not usable until the znode shows.
+   */
   setLive(ids: Iterable<string>): void {
+    const before = this.live;
     this.live = new Set(ids);
-    for (const id of [...this.agents.keys()]) if (!this.live.has(id)) this.remove(id);
+    for (const id of [...this.agents.keys()]) if (before?.has(id) && !this.live.has(id)) this.remove(id);
+  }
+
+  seen(id: string, now: number): void {
+    const a = this.agents.get(id);
+    if (a) a.lastSeenAt = now;
+  }
+
+  /** Agents heard from last before `cutoff`. */
+  silentSince(cutoff: number): string[] {
+    return [...this.agents.values()].filter((a) => a.lastSeenAt < cutoff).map((a) => a.id);
+  }
+
+  ids(): string[] {
+    return [...this.agents.keys()];
   }
 
   remove(id: string): void {

@@ -34,7 +34,7 @@ export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Tr
     if (run) runs.push(run);
   }
   if (!runs.length) return [];
-  if (active.length > 0 && job.concurrency === 'replace') for (const r of active) d.tracker.cancel(r.id, 'replaced');
+  if (active.length > 0 && job.concurrency === 'replace') for (const r of active) d.tracker.cancel(r, 'replaced');
   for (const run of runs) {
     const node = job.routing === 'broadcast' ? run.id.slice(run.id.lastIndexOf('#') + 1) : undefined;
     d.tracker.dispatch(job, run, node ? [node] : undefined);

@@ -18,6 +18,12 @@ export interface TrackerTimings {
   deadlineGraceMs: number;
   /** How long an adopted run (from a previous leader) may go unconfirmed by its agent (default 12 s). */
   adoptGraceMs: number;
+  /** How long a fired run waits for a matching agent to appear before it fails (default 5 s). */
+  noAgentWaitMs: number;
+  /** How often the leader PINGs its agents (default 2 s). */
+  pingIntervalMs: number;
+  /** An agent silent this long (no HELLO, PONG or anything) is lost (default 10 s). */
+  agentSilenceMs: number;
 }
 
-export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000 };
+export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 5000, pingIntervalMs: 2000, agentSilenceMs: 10_000 };

@@ -47,6 +47,8 @@ export class DispatchServer {
   private readonly feed: JobChangeFeed;
   private readonly registry: NodeRegistry;
   private stopRegistry: (() => void) | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private readonly timings: TrackerTimings;
   private leading = false;
   private leaderEpoch = 0;
   private started = false;
@@ -62,9 +64,10 @@ export class DispatchServer {
     this.endpoint = opts.advertise ?? opts.bind.replace('0.0.0.0', '127.0.0.1').replace('tcp://*:', 'tcp://127.0.0.1:');
     this.agents = new AgentDirectory((id) => this.tracker.agentGone(id));
     this.transport = new RouterTransport({ bind: opts.bind, curve: opts.curve, logger: this.logger, onMessage: (peer, msg) => this.onMessage(peer, msg) });
+    this.timings = { ...defaultTimings, ...opts.timings };
     this.tracker = new RunTracker({
       store: opts.store, send: (peer, msg) => this.transport.send(peer, msg), agents: this.agents, router: this.router, clock: this.clock,
-      logger: this.logger, timings: { ...defaultTimings, ...opts.timings }, onFinished: (job, run) => void this.onFinished(job, run),
+      logger: this.logger, timings: this.timings, onFinished: (job, run) => void this.onFinished(job, run),
     });
     this.scheduler = new JobScheduler((job, slot, trigger) => this.fire(job, slot, trigger), (job, next) => this.recordNext(job, next), this.clock);
     this.heartbeat = new Heartbeat({
@@ -88,7 +91,13 @@ export class DispatchServer {
     await this.transport.start();
     await this.heartbeat.start();
     await this.feed.start();
-    this.stopRegistry = this.registry.watch('clients', (nodes) => this.agents.setLive(nodes.map((n) => n.id)));
+    this.stopRegistry = this.registry.watch('clients', (nodes) => {
+      this.agents.setLive(nodes.map((n) => n.id));
+      if (this.leading) this.tracker.agentsChanged();
+    });
+    // PONGs (and HELLOs) prove an agent is still there even while its ZooKeeper session lingers.
+    this.pingTimer = setInterval(() => this.pingAgents(), this.timings.pingIntervalMs);
+    this.pingTimer.unref();
     this.election.on('elected', () => this.becomeLeader());
     this.election.on('revoked', () => this.stepDown('leadership revoked'));
     await this.election.start();
@@ -146,6 +155,15 @@ export class DispatchServer {
       .catch((err: unknown) => this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err: String(err) }));
   }
 
+  private pingAgents(): void {
+    const now = this.clock();
+    for (const id of this.agents.silentSince(now - this.timings.agentSilenceMs)) {
+      this.logger.warn('agent silent too long; treating it as lost', { agent: id });
+      this.agents.remove(id);
+    }
+    for (const id of this.agents.ids()) void this.transport.send(id, { type: 'PING', body: { nonce: String(now), sentAt: now } });
+  }
+
   private recordNext(job: Job, nextMs: number | null): void {
     void this.opts.store.jobs.recordRunState(job.id, { nextRunAt: nextMs === null ? null : new Date(nextMs) }).catch((err: unknown) => {
       this.logger.warn('could not record next run time', { jobId: job.id, err: String(err) });
@@ -186,6 +204,7 @@ export class DispatchServer {
   }
 
   private onMessage(peer: string, msg: Message): void {
+    this.agents.seen(peer, this.clock());
     switch (msg.type) {
       case 'HELLO':
         if (msg.body.agentId !== peer) {
@@ -193,6 +212,7 @@ export class DispatchServer {
           return;
         }
         this.agents.hello(msg.body, this.clock());
+        if (this.leading) this.tracker.agentsChanged();
         return;
       case 'ACK':
         this.tracker.onAck(peer, msg.body);
@@ -224,6 +244,9 @@ export class DispatchServer {
     this.leading = false;
     await this.tracker.drain(this.opts.drainTimeoutMs ?? 10_000);
     this.tracker.abandon();
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    // Agents learn we are gone without waiting for ZooKeeper to tell them.
+    await Promise.all(this.agents.ids().map((id) => this.transport.send(id, { type: 'BYE', body: { reason: 'shutdown' } })));
     this.stopRegistry?.();
     await this.feed.close();
     await this.work.catch(() => undefined);

@@ -36,6 +36,19 @@ export interface TrackerDeps {
 const failed = new Set<RunStatus>(['failed', 'timed_out', 'lost']);
 
 /**
+ * The id an agent sees: the run id for the first attempt, with `~attempt` after. Agents drop
+ * an execution id they have seen, so each retry needs its own.
+ */
+export function execIdOf(run: Pick<Run, 'id' | 'attempt'>): string {
+  return run.attempt <= 1 ? run.id : `${run.id}~${run.attempt}`;
+}
+
+export function runIdOf(execId: string): string {
+  const i = execId.lastIndexOf('~');
+  return i > 0 && /^\d+$/.test(execId.slice(i + 1)) ? execId.slice(0, i) : execId;
+}
+
+/**
  * Every execution from EXEC to its final status: ACK resends, refusals and failover to the
  * next agent, deadlines, agents that vanish, and retries with backoff. Each transition is
  * written to the store in order.
@@ -44,6 +57,7 @@ export class RunTracker {
   private readonly flights = new Map<string, Flight>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly writes = new Map<string, Promise<unknown>>();
+  private readonly parked = new Map<string, { f: Flight; avoid: string[] }>();
 
   constructor(private readonly d: TrackerDeps) {}
 
@@ -68,12 +82,44 @@ export class RunTracker {
     return next;
   }
 
-  /** Sends a run that is in the store as 'scheduled' to the first agent its routing picks. */
-  dispatch(job: Job, run: Run, order?: string[]): void {
-    const candidates = order ?? this.d.router.order(job, this.d.agents.usable()).map((a) => a.id);
+  /**
+   * Sends a run that is in the store as 'scheduled' to the first agent its routing picks.
+   * Agents in `avoid` (where an earlier attempt failed) go to the back of the line.
+   */
+  dispatch(job: Job, run: Run, order?: string[], avoid: string[] = []): void {
+    let candidates = order ?? this.d.router.order(job, this.d.agents.usable()).map((a) => a.id);
+    if (avoid.length) candidates = [...candidates.filter((c) => !avoid.includes(c)), ...candidates.filter((c) => avoid.includes(c))];
     const f: Flight = { job, run, candidates, agentId: null, acked: false, sends: 0, deadline: 0, refusals: [], ackTimer: null, deadlineTimer: null, adoptTimer: null };
-    this.flights.set(run.id, f);
+    this.flights.set(execIdOf(run), f);
+    if (!candidates.length && !order && this.d.timings.noAgentWaitMs > 0) return this.park(f, avoid);
     this.tryNext(f);
+  }
+
+  /**
+   * No matching agent right now. Just after an election the agents are still finding the new
+   * leader, so the run waits (still 'scheduled') for a HELLO instead of failing at once.
+   */
+  private park(f: Flight, avoid: string[]): void {
+    f.adoptTimer = setTimeout(() => {
+      f.adoptTimer = null;
+      this.parked.delete(f.run.id);
+      if (this.flights.get(execIdOf(f.run)) !== f) return;
+      f.candidates = this.d.router.order(f.job, this.d.agents.usable()).map((a) => a.id);
+      this.tryNext(f);
+    }, this.d.timings.noAgentWaitMs);
+    this.parked.set(f.run.id, { f, avoid });
+  }
+
+  /** An agent said HELLO: runs waiting for one are routed again. */
+  agentsChanged(): void {
+    for (const [id, { f, avoid }] of [...this.parked]) {
+      const ok = this.d.router.order(f.job, this.d.agents.usable()).map((a) => a.id);
+      if (!ok.length) continue;
+      this.parked.delete(id);
+      this.clearTimers(f);
+      this.flights.delete(execIdOf(f.run));
+      this.dispatch(f.job, f.run, undefined, avoid);
+    }
   }
 
   /** Takes over a run a previous leader dispatched: it is trusted until its agent says otherwise. */
@@ -83,12 +129,12 @@ export class RunTracker {
       job, run, candidates: [], agentId: run.node, acked: true, sends: 1, refusals: [],
       deadline: (run.dispatchedAt?.getTime() ?? now) + job.timeoutMs, ackTimer: null, deadlineTimer: null, adoptTimer: null,
     };
-    this.flights.set(run.id, f);
+    this.flights.set(execIdOf(run), f);
     this.armDeadline(f);
     f.adoptTimer = setTimeout(() => {
       f.adoptTimer = null;
       const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
-      if (this.flights.get(run.id) === f && (!agent || !agent.running.has(run.id))) {
+      if (this.flights.get(execIdOf(run)) === f && (!agent || !agent.running.has(execIdOf(run)))) {
         this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` });
       }
     }, this.d.timings.adoptGraceMs);
@@ -133,18 +179,18 @@ export class RunTracker {
     void this.d.send(agentId, {
       type: 'EXEC',
       body: {
-        execId: f.run.id, jobId: f.job.id, jobName: f.job.name, attempt: f.run.attempt, kind: k, payload: f.job.payload ?? null,
+        execId: execIdOf(f.run), jobId: f.job.id, jobName: f.job.name, attempt: f.run.attempt, kind: k, payload: f.job.payload ?? null,
         timeoutMs: f.job.timeoutMs, deadline: f.deadline, scheduledAt: f.run.scheduledAt.getTime(),
       },
     }).then((sent) => {
-      if (!sent && this.flights.get(f.run.id) === f && f.agentId === agentId && !f.acked) {
+      if (!sent && this.flights.get(execIdOf(f.run)) === f && f.agentId === agentId && !f.acked) {
         f.refusals.push(`${agentId}: not connected`);
         this.tryNext(f);
       }
     });
     f.ackTimer = setTimeout(() => {
       f.ackTimer = null;
-      if (this.flights.get(f.run.id) !== f || f.acked || f.agentId !== agentId) return;
+      if (this.flights.get(execIdOf(f.run)) !== f || f.acked || f.agentId !== agentId) return;
       if (f.sends < this.d.timings.maxExecSends) {
         this.d.logger.debug('no ACK, sending EXEC again', { runId: f.run.id, agent: agentId, sends: f.sends });
         this.sendExec(f);
@@ -161,8 +207,8 @@ export class RunTracker {
     const delay = Math.max(0, f.deadline - this.d.clock()) + this.d.timings.deadlineGraceMs;
     f.deadlineTimer = setTimeout(() => {
       f.deadlineTimer = null;
-      if (this.flights.get(f.run.id) !== f) return;
-      if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: f.run.id, reason: 'timeout' } });
+      if (this.flights.get(execIdOf(f.run)) !== f) return;
+      if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: execIdOf(f.run), reason: 'timeout' } });
       this.finish(f, 'timed_out', { error: `deadline of ${f.job.timeoutMs} ms exceeded` });
     }, delay);
   }
@@ -199,9 +245,9 @@ export class RunTracker {
       return;
     }
     // A result for a run this server is not tracking: resent after a leader change, or for a
-    // run whose flight timed out here first. Record it only if the run is still open.
-    const run = await this.d.store.runs.get(r.execId);
-    if (!run || run.node !== agentId || !['dispatched', 'running', 'scheduled'].includes(run.status)) return;
+    // run whose flight timed out here first. Record it only if that attempt is still open.
+    const run = await this.d.store.runs.get(runIdOf(r.execId));
+    if (!run || execIdOf(run) !== r.execId || run.node !== agentId || !['dispatched', 'running'].includes(run.status)) return;
     const job = await this.d.store.jobs.get(run.jobId);
     await this.complete(job, run, r.status, details);
   }
@@ -220,17 +266,19 @@ export class RunTracker {
   }
 
   /** Stops a running run for good (concurrency 'replace'); no retry. */
-  cancel(runId: string, reason: 'replaced' | 'requested'): void {
-    const f = this.flights.get(runId);
+  cancel(run: Run, reason: 'replaced' | 'requested'): void {
+    const execId = execIdOf(run);
+    const f = this.flights.get(execId);
     if (!f) return;
-    if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: runId, reason } });
+    if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId, reason } });
     this.finish(f, 'cancelled', { error: `cancelled (${reason})` }, false);
   }
 
   private finish(f: Flight, status: Run['status'], details: RunPatch, retry = true): void {
     this.clearTimers(f);
+    this.parked.delete(f.run.id);
     this.release(f);
-    this.flights.delete(f.run.id);
+    this.flights.delete(execIdOf(f.run));
     const attempt = f.run.attempt;
     if (retry && failed.has(status) && attempt <= f.job.retries.max) {
       const r = f.job.retries;
@@ -238,9 +286,10 @@ export class RunTracker {
       const run: Run = { ...f.run, status: 'scheduled', attempt: attempt + 1, trigger: 'retry', node: null, error: details.error ?? null };
       this.d.logger.info('retrying run', { runId: run.id, attempt: run.attempt, backoffMs: backoff, after: status });
       void this.persist(run.id, { status: 'scheduled', attempt: run.attempt, trigger: 'retry', node: null, error: run.error, exitCode: details.exitCode ?? null, outputTail: details.outputTail ?? '' });
+      const tried = f.agentId ? [f.agentId] : [];
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
-        this.dispatch(f.job, run);
+        this.dispatch(f.job, run, undefined, tried);
       }, backoff);
       this.retryTimers.add(timer);
       return;
@@ -275,6 +324,7 @@ export class RunTracker {
   abandon(): void {
     for (const f of this.flights.values()) this.clearTimers(f);
     this.flights.clear();
+    this.parked.clear();
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
   }
