@@ -1,0 +1,90 @@
+import type { NodeKind, NodeRecord } from '@clover/zk-kit';
+
+export interface TrackedNode {
+  kind: NodeKind;
+  id: string;
+  path: string;
+  data: Record<string, unknown>;
+  seq: number;
+  /** Monitor-clock time the seq last moved (or the node was first seen). */
+  advancedAt: number;
+  dead: boolean;
+}
+
+export type Detection =
+  | { type: 'dead'; node: TrackedNode; reason: 'vanished' | 'silent'; silentForMs: number }
+  | { type: 'recovered'; node: TrackedNode };
+
+/**
+ * Decides who is dead from what ZooKeeper shows. A node is alive while its `seq` keeps moving
+ * as seen on the monitor's own clock, so a host whose clock is off (a beatAt an hour behind)
+ * is not called dead; a node whose seq stands still for the dead timeout is, even while its
+ * ZooKeeper session (a C thread) keeps the znode there. A znode gone without a 'leaving' last
+ * word is a death too.
+ */
+export class DeathDetector {
+  private readonly nodes = new Map<string, TrackedNode>();
+
+  private key(kind: NodeKind, id: string): string {
+    return `${kind}/${id}`;
+  }
+
+  /** The full current list of one kind; returns what changed. */
+  update(kind: NodeKind, records: NodeRecord[], now: number): Detection[] {
+    const out: Detection[] = [];
+    const present = new Set<string>();
+    for (const r of records) {
+      const k = this.key(kind, r.id);
+      present.add(k);
+      const seq = typeof r.data.seq === 'number' ? r.data.seq : -1;
+      const prev = this.nodes.get(k);
+      if (!prev || prev.dead) {
+        const node: TrackedNode = { kind, id: r.id, path: r.path, data: r.data, seq, advancedAt: now, dead: false };
+        this.nodes.set(k, node);
+        // A node that was declared dead and registers again has recovered.
+        if (prev?.dead) out.push({ type: 'recovered', node });
+        continue;
+      }
+      if (seq !== prev.seq) {
+        prev.seq = seq;
+        prev.advancedAt = now;
+      }
+      prev.data = r.data;
+    }
+    for (const [k, node] of this.nodes) {
+      if (node.kind !== kind || present.has(k)) continue;
+      if (node.dead) continue;
+      if (node.data.status === 'leaving') {
+        this.nodes.delete(k);
+        continue;
+      }
+      node.dead = true;
+      out.push({ type: 'dead', node, reason: 'vanished', silentForMs: now - node.advancedAt });
+    }
+    return out;
+  }
+
+  /** Nodes whose seq has not moved for their kind's dead timeout. */
+  check(now: number, deadTimeoutMs: Record<NodeKind, number>): Detection[] {
+    const out: Detection[] = [];
+    for (const node of this.nodes.values()) {
+      if (node.dead) continue;
+      const silent = now - node.advancedAt;
+      if (silent > deadTimeoutMs[node.kind]) {
+        node.dead = true;
+        out.push({ type: 'dead', node, reason: 'silent', silentForMs: silent });
+      }
+    }
+    return out;
+  }
+
+  /** Forget a dead node once its incident is handled and its znode gone for good. */
+  isDead(kind: NodeKind, id: string): boolean {
+    return this.nodes.get(this.key(kind, id))?.dead ?? false;
+  }
+
+  /** A fresh start for every node now present (a monitor taking over has no history). */
+  reset(): void {
+    this.nodes.clear();
+  }
+}

@@ -1,0 +1,142 @@
+import { Heartbeat } from '@clover/heartbeat';
+import type { Store } from '@clover/store';
+import { LeaderElection, NoNodeError, NodeRegistry, nodeKinds, readClusterConfig, type ClusterConfig, type CloverPaths, type NodeKind, type ZkClient } from '@clover/zk-kit';
+import { DeathDetector, type Detection } from './detect.js';
+import { IncidentBook } from './incident.js';
+import type { MonitorLogger } from './interfaces.js';
+import type { Mailer } from './mailer.js';
+import { Notifier } from './notify.js';
+
+export interface MonitorOptions {
+  zk: ZkClient;
+  paths: CloverPaths;
+  store: Store;
+  mailer: Mailer;
+  logger: MonitorLogger;
+  id: string;
+  clock?: () => number;
+  consoleUrl?: string;
+  quietPeriodMs?: number;
+  digestWindowMs?: number;
+  /** How often silent nodes are looked for (default 500 ms). */
+  checkIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  version?: string;
+}
+
+/**
+ * The watchdog. Every monitor watches the nodes; only the elected one acts: it removes dead
+ * nodes' znodes, opens and closes incidents, and mails. A standby keeps watching, so when it
+ * takes over it knows who vanished while it stood by.
+ */
+export class Monitor {
+  private readonly clock: () => number;
+  private readonly detector = new DeathDetector();
+  private readonly book: IncidentBook;
+  private readonly notifier: Notifier;
+  private readonly heartbeat: Heartbeat;
+  private readonly election: LeaderElection;
+  private readonly registry: NodeRegistry;
+  private config: ClusterConfig | null = null;
+  private stops: Array<() => void> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private mailTimer: NodeJS.Timeout | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Deaths seen while standing by, acted on if this monitor takes over. */
+  private standbyDeaths: Array<Extract<Detection, { type: 'dead' }>> = [];
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly o: MonitorOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.book = new IncidentBook(o.store, o.logger);
+    this.notifier = new Notifier({
+      store: o.store, mailer: o.mailer, logger: o.logger, clock: this.clock, consoleUrl: o.consoleUrl,
+      digestWindowMs: o.digestWindowMs ?? 2000, quietPeriodMs: o.quietPeriodMs ?? 5 * 60_000,
+    });
+    this.heartbeat = new Heartbeat({ zk: o.zk, paths: o.paths, kind: 'monitors', id: o.id, version: o.version ?? '0.1.0', intervalMs: o.heartbeatIntervalMs, logger: o.logger, info: () => ({ role: 'monitor', active: this.isActive }) });
+    this.election = new LeaderElection(o.zk, { path: o.paths.electionMonitor, id: o.id });
+    this.registry = new NodeRegistry(o.zk, o.paths);
+  }
+
+  get isActive(): boolean {
+    return this.election.isLeader;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.o.zk.connect();
+    this.config = await readClusterConfig(this.o.zk, this.o.paths);
+    this.stops.push(this.o.zk.watch(this.o.paths.config, () => {
+      void readClusterConfig(this.o.zk, this.o.paths).then((c) => (this.config = c)).catch(() => undefined);
+    }));
+    await this.heartbeat.start();
+    for (const kind of nodeKinds) {
+      this.stops.push(this.registry.watch(kind, (nodes) => this.handle(this.detector.update(kind, nodes, this.clock()))));
+    }
+    this.election.on('elected', () => {
+      this.o.logger.info('monitor active', { id: this.o.id });
+      const missed = this.standbyDeaths;
+      this.standbyDeaths = [];
+      this.handle(missed);
+    });
+    this.election.on('revoked', () => this.o.logger.warn('monitor standing by', { id: this.o.id }));
+    await this.election.start();
+    this.timer = setInterval(() => {
+      if (this.config) this.handle(this.detector.check(this.clock(), this.config.deadTimeoutMs));
+    }, this.o.checkIntervalMs ?? 500);
+    this.mailTimer = setInterval(() => {
+      if (this.isActive) this.serial(() => this.notifier.tick());
+    }, 500);
+  }
+
+  private serial(fn: () => Promise<unknown>): void {
+    this.queue = this.queue.then(fn).catch((err: unknown) => this.o.logger.error('monitor step failed', { err: String(err) }));
+  }
+
+  private handle(detections: Detection[]): void {
+    if (!detections.length) return;
+    if (!this.isActive) {
+      const now = this.clock();
+      const horizon = 5 * 60_000;
+      this.standbyDeaths = [...this.standbyDeaths.filter((d) => now - d.node.advancedAt < horizon), ...detections.filter((d): d is Extract<Detection, { type: 'dead' }> => d.type === 'dead')];
+      return;
+    }
+    this.serial(async () => {
+      for (const d of detections) {
+        if (d.type === 'dead') await this.onDeath(d);
+        else await this.book.closeRecovery(d.node.kind, d.node.id, new Date(this.clock()));
+      }
+    });
+  }
+
+  private async onDeath(d: Extract<Detection, { type: 'dead' }>): Promise<void> {
+    const { node } = d;
+    // Back already (a standby's old news): nothing to report.
+    if (!this.detector.isDead(node.kind, node.id)) return;
+    if (d.reason === 'silent') {
+      // Hung with its session alive: the znode would lie about it, so it goes.
+      try {
+        await this.o.zk.delete(node.path);
+      } catch (err) {
+        if (!(err instanceof NoNodeError)) throw err;
+      }
+    }
+    await this.book.openDeath(node, d.reason, d.silentForMs, new Date(this.clock()));
+  }
+
+  /** Safe twice. */
+  async close(): Promise<void> {
+    if (this.closed || !this.started) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.mailTimer) clearInterval(this.mailTimer);
+    for (const stop of this.stops) stop();
+    await this.election.close();
+    await this.queue;
+    await this.heartbeat.close();
+  }
+}
+
+export type { NodeKind };

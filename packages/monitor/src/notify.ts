@@ -1,0 +1,112 @@
+import type { Contact, Incident } from '@clover/model';
+import type { Store } from '@clover/store';
+import type { Mail, Mailer } from './mailer.js';
+import { openingMail, recoveryMail } from './templates.js';
+import type { MonitorLogger } from './interfaces.js';
+
+export interface NotifierOptions {
+  store: Store;
+  mailer: Mailer;
+  logger: MonitorLogger;
+  clock: () => number;
+  consoleUrl?: string;
+  /** Incidents opened within this window of each other go out as one digest (default 2 s). */
+  digestWindowMs: number;
+  /** After a mail about a subject, no other mail about it for this long (default 5 min). */
+  quietPeriodMs: number;
+}
+
+/**
+ * Mails incidents to the people on call from what the store says is still unmailed, so a
+ * restart or a monitor failover picks up exactly where the last one stopped. A burst of
+ * incidents becomes one digest per contact; a flapping node mails once per quiet period;
+ * a failed send stays pending and is tried again with backoff.
+ */
+export class Notifier {
+  private readonly lastMailed = new Map<string, number>();
+  private failures = 0;
+  private nextAttemptAt = 0;
+
+  constructor(private readonly o: NotifierOptions) {}
+
+  private async recipients(incidents: Incident[]): Promise<Map<string, Incident[]>> {
+    const contacts = (await this.o.store.contacts.list()).filter((c) => c.enabled);
+    const byEmail = new Map<string, Incident[]>();
+    for (const i of incidents) {
+      let to: Contact[] = contacts;
+      if (i.kind === 'job_failed' && i.jobId) {
+        // A job's own contacts when it names any; else everyone on call.
+        const job = await this.o.store.jobs.get(i.jobId);
+        const named = contacts.filter((c) => job?.contacts.includes(c.id));
+        if (named.length) to = named;
+      }
+      for (const c of to) byEmail.set(c.email, [...(byEmail.get(c.email) ?? []), i]);
+    }
+    return byEmail;
+  }
+
+  /** One pass: returns how many mails went out. */
+  async tick(): Promise<number> {
+    const now = this.o.clock();
+    if (now < this.nextAttemptAt) return 0;
+    let sent = 0;
+    try {
+      sent += await this.sendOpenings(now);
+      sent += await this.sendRecoveries();
+      this.failures = 0;
+    } catch (err) {
+      this.failures++;
+      const backoff = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6));
+      this.nextAttemptAt = now + backoff;
+      this.o.logger.error('could not send incident mail; will retry', { err: err instanceof Error ? err.message : String(err), retryInMs: backoff, failures: this.failures });
+    }
+    return sent;
+  }
+
+  private async sendOpenings(now: number): Promise<number> {
+    const pending = await this.o.store.incidents.listUnnotified();
+    if (!pending.length) return 0;
+    const newest = Math.max(...pending.map((i) => i.openedAt.getTime()));
+    const oldest = Math.min(...pending.map((i) => i.openedAt.getTime()));
+    // Wait for a burst to settle, but never hold a mail back for long.
+    if (now - newest < this.o.digestWindowMs && now - oldest < 5 * this.o.digestWindowMs) return 0;
+    const quiet: Incident[] = [];
+    const loud: Incident[] = [];
+    for (const i of pending) {
+      const last = this.lastMailed.get(i.subject);
+      (last !== undefined && now - last < this.o.quietPeriodMs ? quiet : loud).push(i);
+    }
+    for (const i of quiet) {
+      await this.o.store.incidents.markNotified(i.id, [], new Date(now));
+      this.o.logger.info('incident not mailed: quiet period', { incident: i.id, subject: i.subject });
+    }
+    if (!loud.length) return 0;
+    const byEmail = await this.recipients(loud);
+    const delivered = new Map<string, string[]>();
+    for (const [email, incidents] of byEmail) {
+      await this.deliver(openingMail([email], incidents, this.o.consoleUrl));
+      for (const i of incidents) delivered.set(i.id, [...(delivered.get(i.id) ?? []), email]);
+    }
+    for (const i of loud) {
+      await this.o.store.incidents.markNotified(i.id, delivered.get(i.id) ?? [], new Date(this.o.clock()));
+      this.lastMailed.set(i.subject, now);
+    }
+    return byEmail.size;
+  }
+
+  private async sendRecoveries(): Promise<number> {
+    const pending = (await this.o.store.incidents.listRecoveryUnnotified()).filter((i) => i.kind === 'node_dead');
+    if (!pending.length) return 0;
+    // Tell those who were told of the death.
+    const byEmail = new Map<string, Incident[]>();
+    for (const i of pending) for (const email of i.notifiedContacts) byEmail.set(email, [...(byEmail.get(email) ?? []), i]);
+    for (const [email, incidents] of byEmail) await this.deliver(recoveryMail([email], incidents, this.o.consoleUrl));
+    for (const i of pending) await this.o.store.incidents.markRecoveryNotified(i.id, new Date(this.o.clock()));
+    return byEmail.size;
+  }
+
+  private async deliver(mail: Mail): Promise<void> {
+    await this.o.mailer.send(mail);
+    this.o.logger.info('mail sent', { to: mail.to, subject: mail.subject, via: this.o.mailer.kind });
+  }
+}
