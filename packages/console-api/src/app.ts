@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import cookieParser from 'cookie-parser';
+import type { Logger } from '@clover/logging';
+import type { Store } from '@clover/store';
+import type { CloverPaths, ZkClient } from '@clover/zk-kit';
+import { authenticate } from './auth/sessions.js';
+import { LoginThrottle } from './auth/throttle.js';
+import type { ApiDeps } from './deps.js';
+import { ApiError, errorHandler } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import { authRoutes } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import { nodeRoutes } from './routes/nodes.js';
+import { contactRoutes, historyRoutes } from './routes/records.js';
+import { statsRoutes } from './routes/stats.js';
+
+export const consoleApiVersion = '0.1.0';
+
+export interface ConsoleAppOptions {
+  store: Store;
+  zk: ZkClient;
+  paths: CloverPaths;
+  logger: Logger;
+  /** The built console-web; omitted, only /api is served. */
+  webDir?: string;
+  throttle?: LoginThrottle;
+  clock?: () => number;
+  /** Behind a reverse proxy, so req.ip and req.secure are the client's. */
+  trustProxy?: boolean;
+}
+
+export function createConsoleApp(o: ConsoleAppOptions): Express {
+  const clock = o.clock ?? Date.now;
+  const deps: ApiDeps = {
+    store: o.store, zk: o.zk, paths: o.paths, logger: o.logger, throttle: o.throttle ?? new LoginThrottle(),
+    version: consoleApiVersion, startedAt: clock(), clock,
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', o.trustProxy ?? false);
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    next();
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '256kb' }));
+  api.use(cookieParser());
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  const openapi = openApiDocument(consoleApiVersion);
+  api.get('/openapi.json', (_req, res) => void res.json(openapi));
+  api.use(healthRoutes(deps));
+  api.use(authenticate(o.store));
+  api.use(authRoutes(deps));
+  api.use(statsRoutes(deps));
+  api.use(nodeRoutes(deps));
+  api.use(jobRoutes(deps));
+  api.use(historyRoutes(deps));
+  api.use(contactRoutes(deps));
+  api.use((req) => {
+    throw new ApiError('not_found', `no such endpoint: ${req.method} /api${req.path}`);
+  });
+  api.use(errorHandler(o.logger));
+  app.use('/api', api);
+
+  if (o.webDir && existsSync(path.join(o.webDir, 'index.html'))) {
+    const index = path.join(o.webDir, 'index.html');
+    app.use(express.static(o.webDir, { index: false, maxAge: '1h' }));
+    // Client-side routes: every other GET gets the app.
+    app.use((req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? res.sendFile(index) : next()));
+  } else {
+    app.get('/', (_req, res) => void res.type('text').send('clover console API: the web console is not built (pnpm build); the API is under /api'));
+  }
+  return app;
+}

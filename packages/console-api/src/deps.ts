@@ -1,0 +1,16 @@
+import type { Logger } from '@clover/logging';
+import type { Store } from '@clover/store';
+import type { CloverPaths, ZkClient } from '@clover/zk-kit';
+import type { LoginThrottle } from './auth/throttle.js';
+
+/** What every route module works with. */
+export interface ApiDeps {
+  store: Store;
+  zk: ZkClient;
+  paths: CloverPaths;
+  logger: Logger;
+  throttle: LoginThrottle;
+  version: string;
+  startedAt: number;
+  clock: () => number;
+}

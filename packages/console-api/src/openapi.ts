@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { contactInputSchema, contactSchema, incidentSchema, jobInputSchema, jobSchema, logEntrySchema, outboxMailSchema, runSchema, scheduleSchema } from '@clover/model';
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+interface Op { summary: string; role?: string; body?: string; answer?: string; list?: boolean; status?: number; params?: string[] }
+
+const schemas = {
+  Job: jobSchema, JobInput: jobInputSchema, Schedule: scheduleSchema, Run: runSchema, Contact: contactSchema,
+  ContactInput: contactInputSchema, Incident: incidentSchema, LogEntry: logEntrySchema, OutboxMail: outboxMailSchema,
+};
+
+const ops: Record<string, Partial<Record<Method, Op>>> = {
+  '/api/health': { get: { summary: 'liveness of the console, its store and ZooKeeper' } },
+  '/api/auth/login': { post: { summary: 'log in; sets clover_session and clover_csrf cookies' } },
+  '/api/auth/logout': { post: { summary: 'log out', role: 'any' } },
+  '/api/auth/me': { get: { summary: 'who is logged in', role: 'any' } },
+  '/api/auth/tokens': { post: { summary: 'create an API token (shown once)', role: 'admin', status: 201 } },
+  '/api/stats': { get: { summary: 'dashboard figures from the hourly counters', role: 'viewer', params: ['hours'] } },
+  '/api/nodes': { get: { summary: 'every znode under the clover root', role: 'viewer' } },
+  '/api/nodes/data': {
+    get: { summary: 'one znode', role: 'viewer', params: ['path'] },
+    put: { summary: 'replace a znode\'s data (version-checked)', role: 'admin', params: ['path'] },
+    delete: { summary: 'delete a znode recursively', role: 'admin', params: ['path', 'confirm'] },
+  },
+  '/api/jobs': {
+    get: { summary: 'list jobs', role: 'viewer', answer: 'Job', list: true, params: ['q', 'group', 'enabled', 'cursor', 'limit'] },
+    post: { summary: 'create a job', role: 'operator', body: 'JobInput', answer: 'Job', status: 201 },
+  },
+  '/api/jobs/{id}': {
+    get: { summary: 'a job and its next 10 fire times', role: 'viewer' },
+    put: { summary: 'replace or patch a job', role: 'operator', body: 'JobInput', answer: 'Job' },
+    delete: { summary: 'delete a job with its runs and counters', role: 'operator' },
+  },
+  '/api/jobs/{id}/enable': { post: { summary: 'enable a job', role: 'operator', answer: 'Job' } },
+  '/api/jobs/{id}/disable': { post: { summary: 'disable a job', role: 'operator', answer: 'Job' } },
+  '/api/jobs/{id}/trigger': { post: { summary: 'fire a job once now', role: 'operator', status: 202 } },
+  '/api/cron/preview': { post: { summary: 'next fire times of a schedule', role: 'viewer' } },
+  '/api/runs': { get: { summary: 'runs, newest first', role: 'viewer', answer: 'Run', list: true, params: ['jobId', 'status', 'node', 'from', 'to', 'cursor', 'limit'] } },
+  '/api/runs/{id}': { get: { summary: 'one run with its output tail', role: 'viewer', answer: 'Run' } },
+  '/api/contacts': {
+    get: { summary: 'contacts', role: 'viewer', answer: 'Contact', list: true },
+    post: { summary: 'add a contact', role: 'operator', body: 'ContactInput', answer: 'Contact', status: 201 },
+  },
+  '/api/contacts/{id}': {
+    put: { summary: 'change a contact', role: 'operator', body: 'ContactInput', answer: 'Contact' },
+    delete: { summary: 'delete a contact', role: 'operator' },
+  },
+  '/api/logs': { get: { summary: 'log entries of the cluster (warn and above)', role: 'viewer', answer: 'LogEntry', list: true, params: ['level', 'source', 'node', 'from', 'to', 'q', 'cursor', 'limit'] } },
+  '/api/incidents': { get: { summary: 'incidents', role: 'viewer', answer: 'Incident', list: true, params: ['open', 'kind', 'cursor', 'limit'] } },
+  '/api/outbox': { get: { summary: 'mails kept when no SMTP is configured', role: 'viewer', answer: 'OutboxMail', list: true, params: ['cursor', 'limit'] } },
+  '/api/users': {
+    get: { summary: 'users', role: 'admin' },
+    post: { summary: 'add a user', role: 'admin', status: 201 },
+  },
+  '/api/users/{name}': { delete: { summary: 'delete a user', role: 'admin' } },
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errorSchema = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' }, fields: { type: 'object', additionalProperties: { type: 'string' } } } };
+
+/** OpenAPI 3.1 from the same zod schemas the API validates with, so the two cannot drift. */
+export function openApiDocument(version: string): object {
+  const components: Record<string, unknown> = { Error: errorSchema };
+  for (const [name, schema] of Object.entries(schemas)) {
+    components[name] = z.toJSONSchema(schema, { io: name.endsWith('Input') ? 'input' : 'output', unrepresentable: 'any', target: 'draft-2020-12' });
+  }
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, methods] of Object.entries(ops)) {
+    paths[path] = {};
+    for (const [method, op] of Object.entries(methods) as Array<[Method, Op]>) {
+      const answer = op.answer ? (op.list ? { type: 'object', properties: { items: { type: 'array', items: ref(op.answer) }, nextCursor: { type: ['string', 'null'] } } } : ref(op.answer)) : { type: 'object' };
+      const parameters = [
+        ...[...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+        ...(op.params ?? []).map((name) => ({ name, in: 'query', required: name === 'path', schema: { type: 'string' } })),
+      ];
+      paths[path][method] = {
+        summary: op.summary,
+        ...(op.role ? { description: `role: ${op.role}`, security: [{ session: [] }, { token: [] }] } : {}),
+        ...(parameters.length ? { parameters } : {}),
+        ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+        responses: {
+          [String(op.status ?? 200)]: { description: 'ok', content: { 'application/json': { schema: answer } } },
+          default: { description: 'error', content: { 'application/json': { schema: ref('Error') } } },
+        },
+      };
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'clover console API', version },
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: {
+        session: { type: 'apiKey', in: 'cookie', name: 'clover_session', description: 'writes also need X-CSRF-Token = the clover_csrf cookie' },
+        token: { type: 'http', scheme: 'bearer' },
+      },
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { jobInputSchema, nextFireTimes, parseOrThrow, scheduleSchema, type Job, type JobSpec } from '@clover/model';
+import { publishJobChange, type JobChange } from '@clover/zk-kit';
+import type { ApiDeps } from '../deps.js';
+import { ApiError, notFound } from '../errors.js';
+import { requirePrincipal, requireRole } from '../auth/principal.js';
+import { booleanText, pageQuery, parseQuery } from '../query.js';
+
+const listQuery = pageQuery.extend({ q: z.string().optional(), group: z.string().optional(), enabled: booleanText });
+const specKeys = Object.keys(jobInputSchema.shape) as Array<keyof JobSpec>;
+
+function specOf(job: Job): JobSpec {
+  const spec: Record<string, unknown> = {};
+  for (const k of specKeys) spec[k] = job[k];
+  return spec as JobSpec;
+}
+
+function upcoming(job: Pick<Job, 'schedule' | 'window'>, from: Date, count = 10): string[] {
+  const end = job.window.endAt?.getTime() ?? Infinity;
+  const start = job.window.startAt && job.window.startAt > from ? new Date(job.window.startAt.getTime() - 1) : from;
+  return nextFireTimes(job.schedule, start, count).filter((t) => t.getTime() <= end).map((t) => t.toISOString());
+}
+
+export function jobRoutes(d: ApiDeps): Router {
+  const r = Router();
+
+  // Every write is announced on the change feed; the leading dispatch-server re-arms that job.
+  const announce = async (jobId: string, op: JobChange['op']) => {
+    try {
+      await publishJobChange(d.zk, d.paths, { jobId, op });
+    } catch (err) {
+      // The store already holds the change; the dispatch-server's periodic resync picks it up.
+      d.logger.error('could not announce a job change through ZooKeeper', { jobId, op, err: String(err) });
+      if (op === 'trigger') throw new ApiError('internal', 'ZooKeeper is unreachable; the job was not triggered');
+    }
+  };
+
+  const load = async (id: string) => {
+    const job = await d.store.jobs.get(id);
+    if (!job) throw notFound(`job ${id}`);
+    return job;
+  };
+
+  r.get('/jobs', requireRole('viewer'), async (req, res) => {
+    const q = parseQuery(listQuery, req.query);
+    res.json(await d.store.jobs.list(q));
+  });
+
+  r.post('/jobs', requireRole('operator'), async (req, res) => {
+    const spec = parseOrThrow(jobInputSchema, req.body);
+    const job = await d.store.jobs.create(spec);
+    await announce(job.id, 'upsert');
+    d.logger.info('job created', { jobId: job.id, name: job.name, by: requirePrincipal(res).name });
+    res.status(201).json(job);
+  });
+
+  r.get('/jobs/:id', requireRole('viewer'), async (req, res) => {
+    const job = await load(req.params.id as string);
+    res.json({ job, nextFireTimes: job.enabled ? upcoming(job, new Date(d.clock())) : [] });
+  });
+
+  r.put('/jobs/:id', requireRole('operator'), async (req, res) => {
+    const current = await load(req.params.id as string);
+    if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body)) throw new ApiError('bad_request', 'send the job (or the fields to change) as a JSON object');
+    // A partial body changes only the fields it names.
+    const spec = parseOrThrow(jobInputSchema, { ...specOf(current), ...(req.body as object) });
+    const job = await d.store.jobs.replace(current.id, spec);
+    if (!job) throw notFound(`job ${current.id}`);
+    await announce(job.id, 'upsert');
+    res.json(job);
+  });
+
+  r.delete('/jobs/:id', requireRole('operator'), async (req, res) => {
+    const id = req.params.id as string;
+    if (!(await d.store.jobs.delete(id))) throw notFound(`job ${id}`);
+    await announce(id, 'delete');
+    d.logger.info('job deleted', { jobId: id, by: requirePrincipal(res).name });
+    res.json({ ok: true });
+  });
+
+  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+    r.post(`/jobs/:id/${action}`, requireRole('operator'), async (req, res) => {
+      const job = await d.store.jobs.setEnabled(req.params.id as string, enabled);
+      if (!job) throw notFound(`job ${String(req.params.id)}`);
+      await announce(job.id, 'upsert');
+      res.json(job);
+    });
+  }
+
+  r.post('/jobs/:id/trigger', requireRole('operator'), async (req, res) => {
+    const job = await load(req.params.id as string);
+    await announce(job.id, 'trigger');
+    d.logger.info('job triggered by hand', { jobId: job.id, by: requirePrincipal(res).name });
+    res.status(202).json({ ok: true });
+  });
+
+  r.post('/cron/preview', requireRole('viewer'), (req, res) => {
+    const body = parseOrThrow(z.object({ schedule: scheduleSchema }), req.body);
+    res.json({ nextFireTimes: upcoming({ schedule: body.schedule, window: {} }, new Date(d.clock())) });
+  });
+
+  return r;
+}

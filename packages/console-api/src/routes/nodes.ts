@@ -1,0 +1,108 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { parseOrThrow } from '@clover/model';
+import { joinPath, nodeKinds, type ZkStat } from '@clover/zk-kit';
+import type { ApiDeps } from '../deps.js';
+import { ApiError, notFound } from '../errors.js';
+import { requireRole } from '../auth/principal.js';
+import { parseQuery } from '../query.js';
+
+// The change feed and the election hold many short-lived children: listed as counts, not walked.
+const maxNodes = 5000;
+const pathQuery = z.object({ path: z.string().min(1, 'give the node path') });
+const deleteQuery = pathQuery.extend({ confirm: z.string().optional() });
+const putBody = z.object({ data: z.unknown(), version: z.number({ message: 'give the version you read' }).int().min(0) });
+
+export interface NodeView {
+  path: string;
+  kind: string;
+  id: string;
+  data: unknown;
+  raw: string;
+  version: number;
+  ephemeral: boolean;
+  ageMs: number | null;
+  children: number;
+  mtime: string;
+}
+
+export function nodeRoutes(d: ApiDeps): Router {
+  const r = Router();
+  const root = d.paths.root;
+
+  const inside = (path: string): string => {
+    const clean = path.replace(/\/+$/, '') || '/';
+    if (clean !== root && !clean.startsWith(`${root}/`)) throw new ApiError('bad_request', `only nodes under ${root} can be read or changed here`, { path: `must start with ${root}` });
+    if (clean.includes('//') || clean.split('/').some((s) => s === '.' || s === '..')) throw new ApiError('bad_request', 'invalid path', { path: 'invalid ZooKeeper path' });
+    return clean;
+  };
+
+  const view = async (path: string): Promise<NodeView | null> => {
+    const node = await d.zk.getRaw(path);
+    if (!node) return null;
+    return describe(path, node.data, node.stat, root, d.clock());
+  };
+
+  r.get('/nodes', requireRole('viewer'), async (_req, res) => {
+    const items: NodeView[] = [];
+    const walk = async (path: string): Promise<void> => {
+      if (items.length >= maxNodes) return;
+      const node = await view(path);
+      if (!node) return;
+      items.push(node);
+      if (path === d.paths.jobChanges || path.startsWith(`${root}/election/`)) return;
+      const kids = await d.zk.children(path).catch(() => [] as string[]);
+      for (const child of kids.sort()) await walk(joinPath(path, child));
+    };
+    await walk(root);
+    res.json({ items, truncated: items.length >= maxNodes });
+  });
+
+  r.get('/nodes/data', requireRole('viewer'), async (req, res) => {
+    const path = inside(parseQuery(pathQuery, req.query).path);
+    const node = await view(path);
+    if (!node) throw notFound(`node ${path}`);
+    res.json(node);
+  });
+
+  r.put('/nodes/data', requireRole('admin'), async (req, res) => {
+    const path = inside(parseQuery(pathQuery, req.query).path);
+    const body = parseOrThrow(putBody, req.body);
+    if (body.data === undefined) throw new ApiError('validation_failed', 'some fields are invalid', { data: 'give the new data (any JSON value)' });
+    await d.zk.set(path, body.data, body.version);
+    d.logger.info('node data changed from the console', { path, by: res.locals.principal?.name });
+    res.json(await view(path));
+  });
+
+  r.delete('/nodes/data', requireRole('admin'), async (req, res) => {
+    const q = parseQuery(deleteQuery, req.query);
+    const path = inside(q.path);
+    if (path === root) throw new ApiError('bad_request', 'the clover root cannot be deleted from the console');
+    if (q.confirm !== q.path) throw new ApiError('bad_request', 'confirm the deletion: pass confirm=<the same path>', { confirm: 'must equal path' });
+    if (!(await d.zk.exists(path))) throw notFound(`node ${path}`);
+    await d.zk.delete(path, { recursive: true });
+    d.logger.warn('node deleted from the console', { path, by: res.locals.principal?.name });
+    res.json({ ok: true });
+  });
+
+  return r;
+}
+
+function describe(path: string, raw: Buffer, stat: ZkStat, root: string, now: number): NodeView {
+  const text = raw.toString('utf8');
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON (written by another tool): the raw text is still shown.
+  }
+  const rel = path.slice(root.length + 1).split('/');
+  const kind = rel[0] === 'nodes' && rel.length === 3 && (nodeKinds as readonly string[]).includes(rel[1]!) ? rel[1]! : 'other';
+  const beat = data && typeof data === 'object' ? (data as { beatAt?: unknown }).beatAt : undefined;
+  const beatAt = typeof beat === 'number' ? beat : typeof beat === 'string' ? Date.parse(beat) : NaN;
+  return {
+    path, kind, id: path.slice(path.lastIndexOf('/') + 1) || '/', data, raw: text, version: stat.version,
+    ephemeral: stat.ephemeralOwner !== '0' && stat.ephemeralOwner !== '', ageMs: Number.isFinite(beatAt) ? Math.max(0, now - beatAt) : null,
+    children: stat.numChildren, mtime: new Date(stat.mtime).toISOString(),
+  };
+}

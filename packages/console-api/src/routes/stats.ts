@@ -1,0 +1,63 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Run, RunStatus } from '@clover/model';
+import { nodeKinds } from '@clover/zk-kit';
+import type { ApiDeps } from '../deps.js';
+import { requireRole } from '../auth/principal.js';
+import { parseQuery } from '../query.js';
+
+const statsQuery = z.object({ hours: z.coerce.number().int().min(1, 'at least 1').max(24 * 31, 'at most 744').default(24) });
+const charted = ['succeeded', 'failed', 'timed_out', 'lost'] as const;
+const failures: RunStatus[] = ['failed', 'timed_out', 'lost'];
+
+/** The dashboard: answered from the hourly counters and a few indexed reads, never by counting runs. */
+export function statsRoutes(d: ApiDeps): Router {
+  const r = Router();
+  r.get('/stats', requireRole('viewer'), async (req, res) => {
+    const { hours } = parseQuery(statsQuery, req.query);
+    const hourMs = 3600_000;
+    const to = new Date(Math.floor(d.clock() / hourMs) * hourMs + hourMs);
+    const from = new Date(to.getTime() - hours * hourMs);
+    const [summary, jobCounts, nodes, recent, incidents] = await Promise.all([
+      d.store.counters.summary({ from, to }),
+      d.store.jobs.counts(),
+      countNodes(d),
+      Promise.all(failures.map((status) => d.store.runs.list({ status, limit: 10 }))),
+      d.store.incidents.list({ open: true, limit: 20 }),
+    ]);
+    const byHour = new Map(summary.hours.map((h) => [h.hour.getTime(), h.counts]));
+    const runsOverTime = [];
+    for (let t = from.getTime(); t < to.getTime(); t += hourMs) {
+      const counts = byHour.get(t) ?? {};
+      const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
+      const row: Record<string, number | string> = { hour: new Date(t).toISOString() };
+      for (const s of charted) row[s] = counts[s] ?? 0;
+      row.other = total - charted.reduce((a, s) => a + (counts[s] ?? 0), 0);
+      runsOverTime.push(row);
+    }
+    const ok = summary.totals.succeeded ?? 0;
+    const bad = failures.reduce((a, s) => a + (summary.totals[s] ?? 0), 0);
+    const recentFailures: Run[] = recent.flatMap((p) => p.items)
+      .sort((a, b) => (b.finishedAt ?? b.scheduledAt).getTime() - (a.finishedAt ?? a.scheduledAt).getTime())
+      .slice(0, 10);
+    res.json({
+      hours,
+      runsByStatus: summary.totals,
+      successRate: ok + bad ? ok / (ok + bad) : null,
+      runsOverTime,
+      nodes,
+      jobs: { total: jobCounts.total, enabled: jobCounts.enabled, disabled: jobCounts.total - jobCounts.enabled },
+      recentFailures,
+      openIncidents: incidents.items,
+    });
+  });
+  return r;
+}
+
+async function countNodes(d: ApiDeps): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  await Promise.all(nodeKinds.map(async (kind) => {
+    out[kind] = await d.zk.children(d.paths.nodesOf(kind)).then((c) => c.length, () => 0);
+  }));
+  return out;
+}

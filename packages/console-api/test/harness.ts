@@ -1,0 +1,94 @@
+import { createLogger } from '@clover/logging';
+import { openStore, type Store } from '@clover/store';
+import { tempDir, type TempDir } from '@clover/testkit';
+import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
+import { hashPassword, startConsoleServer, LoginThrottle, type RunningConsole } from '../src/index.js';
+
+export const paths = cloverPaths('/clover');
+
+export interface Harness {
+  url: string;
+  store: Store;
+  zk: ZkClient;
+  close(): Promise<void>;
+}
+
+/** A console on a free port over an embedded store in a temp dir and the given ZooKeeper. */
+export async function startHarness(connect: string): Promise<Harness> {
+  const dir: TempDir = await tempDir('clover-console-');
+  const store = await openStore({ dataDir: dir.path });
+  const zk = createZkClient({ connect, sessionTimeoutMs: 5000 });
+  await zk.connect();
+  const logger = createLogger({ service: 'console', node: 'test', console: false, store });
+  for (const [name, role] of [['admin', 'admin'], ['olga', 'operator'], ['vic', 'viewer']] as const) {
+    await store.users.create({ name, role, passwordHash: await hashPassword(`${name}-password`), createdAt: new Date() });
+  }
+  const server: RunningConsole = await startConsoleServer({ store, zk, paths, logger, port: 0, throttle: new LoginThrottle(5, 15 * 60_000) });
+  return {
+    url: server.url, store, zk,
+    async close() {
+      await server.close();
+      await zk.close();
+      await logger.close();
+      await store.close();
+      await dir.cleanup();
+    },
+  };
+}
+
+export interface Answer<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** A browser-like client: keeps cookies and sends the CSRF header on writes unless told not to. */
+export class Client {
+  private cookies = new Map<string, string>();
+  bearer?: string;
+
+  constructor(private readonly base: string) {}
+
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  async call<T = any>(method: string, route: string, body?: unknown, opts: { csrf?: boolean; headers?: Record<string, string>; raw?: string } = {}): Promise<Answer<T>> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
+    if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
+    const csrf = this.cookies.get('clover_csrf');
+    if (opts.csrf !== false && csrf && method !== 'GET') headers['x-csrf-token'] = csrf;
+    const res = await fetch(`${this.base}${route}`, { method, headers, body: opts.raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const [k, v] = pair!.split('=');
+      if (/Expires=Thu, 01 Jan 1970/i.test(line) || v === '') this.cookies.delete(k!.trim());
+      else this.cookies.set(k!.trim(), v!.trim());
+    }
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+
+  async login(name: string, password = `${name}-password`): Promise<Answer> {
+    return this.call('POST', '/api/auth/login', { username: name, password });
+  }
+}
+
+export async function loggedIn(base: string, name: string): Promise<Client> {
+  const c = new Client(base);
+  const r = await c.login(name);
+  if (r.status !== 200) throw new Error(`login ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+  return c;
+}
+
+export const everySecondJob = (name = 'tick') => ({
+  name, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' }, target: { type: 'any' },
+});

@@ -1,0 +1,86 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Heartbeat } from '@clover/heartbeat';
+import { startZooKeeper, type ZooKeeperHandle } from '@clover/testkit';
+import { createZkClient, type ZkClient } from '@clover/zk-kit';
+import { loggedIn, paths, startHarness, type Client, type Harness } from './harness.js';
+
+// The nodes endpoints against both ZooKeeper backends: the in-process tree and a real server.
+for (const backend of ['memory', 'zookeeper'] as const) {
+  describe(`nodes over ${backend}`, () => {
+    let zkServer: ZooKeeperHandle | undefined;
+    let h: Harness;
+    let admin: Client;
+    let viewer: Client;
+    let agentZk: ZkClient;
+    let beat: Heartbeat;
+
+    before(async () => {
+      let connect = `memory:nodes-${randomUUID()}`;
+      if (backend === 'zookeeper') {
+        zkServer = await startZooKeeper();
+        connect = zkServer.connectString;
+      }
+      h = await startHarness(connect);
+      admin = await loggedIn(h.url, 'admin');
+      viewer = await loggedIn(h.url, 'vic');
+      agentZk = createZkClient({ connect, sessionTimeoutMs: 5000 });
+      await agentZk.connect();
+      beat = new Heartbeat({ zk: agentZk, paths, kind: 'clients', id: 'agent-1', version: 'test', endpoint: 'tcp://127.0.0.1:1', intervalMs: 200 });
+      await beat.start();
+      await h.zk.ensurePath(`${paths.root}/scratch`);
+      await h.zk.create(`${paths.root}/scratch/note`, { owner: 'ops', level: 1 });
+    });
+    after(async () => {
+      await beat?.close();
+      await agentZk?.close();
+      await h?.close();
+      await zkServer?.cleanup();
+    });
+
+    test('the tree lists heartbeating nodes with their data and age', async () => {
+      const r = await viewer.call('GET', '/api/nodes');
+      assert.equal(r.status, 200);
+      const agent = r.body.items.find((n: { path: string }) => n.path === paths.node('clients', 'agent-1'));
+      assert.ok(agent, JSON.stringify(r.body.items.map((n: { path: string }) => n.path)));
+      assert.equal(agent.kind, 'clients');
+      assert.equal(agent.id, 'agent-1');
+      assert.equal(agent.ephemeral, true);
+      assert.equal(agent.data.kind, 'clients');
+      assert.ok(agent.ageMs !== null && agent.ageMs < 60_000);
+      assert.equal(r.body.items[0].path, paths.root, 'depth-first from the root');
+      const stats = await viewer.call('GET', '/api/stats');
+      assert.equal(stats.body.nodes.clients, 1);
+    });
+
+    test('update is version-checked; a stale version is a 409', async () => {
+      const path = `${paths.root}/scratch/note`;
+      const read = await viewer.call('GET', `/api/nodes/data?path=${encodeURIComponent(path)}`);
+      assert.deepEqual(read.body.data, { owner: 'ops', level: 1 });
+      const put = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, { data: { owner: 'ops', level: 2 }, version: read.body.version });
+      assert.equal(put.status, 200);
+      assert.equal(put.body.data.level, 2);
+      assert.equal((await h.zk.get(path))?.data && ((await h.zk.get<{ level: number }>(path))!.data.level), 2);
+      const stale = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, { data: { level: 3 }, version: read.body.version });
+      assert.equal(stale.status, 409);
+      assert.equal(stale.body.error, 'conflict');
+      const outside = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent('/zookeeper/quota')}`, { data: 1, version: 0 });
+      assert.equal(outside.status, 400);
+      assert.match(outside.body.fields.path, /must start with \/clover/);
+      assert.equal((await admin.call('GET', `/api/nodes/data?path=${encodeURIComponent(`${paths.root}/nope`)}`)).status, 404);
+    });
+
+    test('delete needs a matching confirm and removes the subtree', async () => {
+      const path = `${paths.root}/scratch`;
+      const unconfirmed = await admin.call('DELETE', `/api/nodes/data?path=${encodeURIComponent(path)}`);
+      assert.equal(unconfirmed.status, 400);
+      assert.equal(unconfirmed.body.fields.confirm, 'must equal path');
+      assert.ok(await h.zk.exists(path));
+      const done = await admin.call('DELETE', `/api/nodes/data?path=${encodeURIComponent(path)}&confirm=${encodeURIComponent(path)}`);
+      assert.equal(done.status, 200);
+      assert.equal(await h.zk.exists(path), null);
+      assert.equal((await admin.call('DELETE', `/api/nodes/data?path=${paths.root}&confirm=${paths.root}`)).status, 400, 'never the root');
+    });
+  });
+}
