@@ -4,12 +4,11 @@ import { createZkClient, cloverPaths, type ZkClient } from '@clover/zk-kit';
 import { openStore, type Store } from '@clover/store';
 import { createLogger, type Logger } from '@clover/logging';
 import { DispatchServer } from '@clover/dispatch-server';
-import { Agent } from '@clover/scheduler-client';
+import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
 import { Monitor, createMailer } from '@clover/monitor';
 import { startConsoleServer, ensureAdmin, createApiToken } from '@clover/console-api';
 import { webDistDir } from '@clover/console-web';
 import { tokenFileName } from './api-client.js';
-import { registerDemoHandlers } from './demo-handlers.js';
 import type { StandaloneSettings } from './settings.js';
 
 export interface RunningStandalone {
@@ -74,7 +73,7 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
     await monitor.start();
     closers.push(() => monitor.close());
 
-    const admin = await ensureAdmin(store, settings.adminPassword);
+    const admin = await ensureAdmin(store, settings.adminPassword || undefined);
     const server = await startConsoleServer({
       store, zk: await session(), paths, logger: storeLogger.child({ role: 'console' }),
       port: settings.httpPort, host: settings.httpHost, webDir: webDistDir,
