@@ -5,19 +5,19 @@
  *
  * Seeds 1,000 jobs and 1,000,000 finished runs (72 hours of history) with
  * `store.runs.insertMany`, the store's bulk path (one transaction per batch, counters kept on
- * write like every other insert), then times the reads behind GET /api/stats. Target stated by
- * the product: the dashboard answers in under 200 ms.
- *
- * TODO(console-api): when @clover/console-api exports startConsoleServer, also time
- * GET /api/stats over HTTP (ensureAdmin + createApiToken → Bearer token), p50/p95 over 50
- * requests. Until then this times the store reads that endpoint is made of.
+ * write like every other insert), then times GET /api/stats over HTTP against the real console
+ * API (an admin from ensureAdmin, a bearer token from createApiToken; the in-process ZooKeeper
+ * tree for the node counts) and, apart, the store reads that endpoint is made of. Target stated
+ * by the product: the dashboard answers in under 200 ms.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createApiToken, ensureAdmin, startConsoleServer, type RunningConsole } from '@clover/console-api';
 import { jobInputSchema, runId, type Job, type RunInput, type RunStatus } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
+import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 
 const JOBS = 1000;
 const RUNS = 1_000_000;
@@ -55,10 +55,14 @@ async function timed(reps: number, fn: () => Promise<unknown>): Promise<{ first:
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+const quiet = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet };
+
 async function main(): Promise<void> {
   const started = performance.now();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'clover-dashboard-bench-'));
   let store: Store | null = null;
+  let zk: ZkClient | null = null;
+  let consoleServer: RunningConsole | null = null;
   try {
     store = await openStore({ dataDir: dir });
     const now = Date.now();
@@ -111,15 +115,35 @@ async function main(): Promise<void> {
     const counters = await timed(REPS, () => store!.counters.summary(window()));
     rows.push([`counters.summary, 24 h (${fmt(inWindow)} runs)`, `first ${fmt(counters.first, 1)} ms, p50 ${fmt(counters.p50, 1)} ms, p95 ${fmt(counters.p95, 1)} ms`]);
 
-    // Everything GET /api/stats reads from the store, the way a handler would: in parallel.
-    const stats = await timed(REPS, () => Promise.all([
-      store!.counters.summary(window()),
+    // Everything GET /api/stats reads from the store, as its handler does: in parallel.
+    const statsWindow = () => {
+      const to = new Date(Math.floor(Date.now() / HOUR) * HOUR + HOUR);
+      return { from: new Date(to.getTime() - 24 * HOUR), to };
+    };
+    const reads = await timed(REPS, () => Promise.all([
+      store!.counters.summary(statsWindow()),
       store!.jobs.counts(),
-      store!.runs.list({ status: 'failed', limit: 10 }),
-      store!.incidents.list({ open: true }),
+      ...(['failed', 'timed_out', 'lost'] as const).map((status) => store!.runs.list({ status, limit: 10 })),
+      store!.incidents.list({ open: true, limit: 20 }),
     ]));
-    rows.push(['/api/stats store reads (counters, job counts, 10 failures, open incidents)', `first ${fmt(stats.first, 1)} ms, p50 ${fmt(stats.p50, 1)} ms, p95 ${fmt(stats.p95, 1)} ms`]);
-    rows.push(['GET /api/stats over HTTP', 'not measured: @clover/console-api has no startConsoleServer yet']);
+    rows.push(['store reads behind /api/stats', `first ${fmt(reads.first, 1)} ms, p50 ${fmt(reads.p50, 1)} ms, p95 ${fmt(reads.p95, 1)} ms`]);
+
+    // The endpoint itself, over HTTP, authenticated like a script: a bearer token.
+    zk = createZkClient({ connect: `memory:dashboard-bench-${process.pid}` });
+    await zk.connect();
+    consoleServer = await startConsoleServer({ store, zk, paths: cloverPaths('/clover'), logger: quiet, port: 0 });
+    await ensureAdmin(store, 'bench-password');
+    const { token } = await createApiToken(store, { name: 'bench', user: 'admin' });
+    const url = `${consoleServer.url}/api/stats`;
+    const http = await timed(REPS, async () => {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 200, `GET /api/stats answered ${res.status}`);
+      const body = (await res.json()) as { runsOverTime: unknown[]; runsByStatus: Record<string, number> };
+      assert.equal(body.runsOverTime.length, 24);
+    });
+    rows.push(['GET /api/stats over HTTP (bearer token)', `first ${fmt(http.first, 1)} ms, p50 ${fmt(http.p50, 1)} ms, p95 ${fmt(http.p95, 1)} ms`]);
+    await consoleServer.close();
+    consoleServer = null;
 
     const week = await timed(REPS, () => store!.counters.summary({ from: new Date(now - 7 * 24 * HOUR), to: new Date(now) }));
     rows.push(['counters.summary, 7 days (all 1,000,000 runs)', `first ${fmt(week.first, 1)} ms, p50 ${fmt(week.p50, 1)} ms, p95 ${fmt(week.p95, 1)} ms`]);
@@ -133,9 +157,11 @@ async function main(): Promise<void> {
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log(`\nclover dashboard: ${fmt(JOBS)} jobs, ${fmt(RUNS)} runs in the embedded store (${os.cpus().length} cores, node ${process.version})\n`);
     for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
-    const verdict = stats.p95 < TARGET_MS ? 'meets' : 'MISSES';
-    console.log(`\n  ${verdict} the ${TARGET_MS} ms dashboard target (store reads p95 ${fmt(stats.p95, 1)} ms); total bench time ${fmt((performance.now() - started) / 1000, 0)} s\n`);
+    const verdict = http.p95 < TARGET_MS ? 'meets' : 'MISSES';
+    console.log(`\n  ${verdict} the ${TARGET_MS} ms dashboard target (GET /api/stats p95 ${fmt(http.p95, 1)} ms); total bench time ${fmt((performance.now() - started) / 1000, 0)} s\n`);
   } finally {
+    await consoleServer?.close();
+    await zk?.close();
     await store?.close();
     await rm(dir, { recursive: true, force: true });
   }
