@@ -1,0 +1,103 @@
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError, onUnauthenticated } from './api/client';
+import type { User } from './api/types';
+import { AuthProvider } from './auth';
+import { Layout } from './components/Layout';
+import { NotifyProvider } from './components/notify';
+import { ErrorBanner } from './components/ui';
+import { I18nProvider, useT } from './i18n';
+import { matchPath, useLocation } from './lib/router';
+import { ContactsPage } from './pages/Contacts';
+import { DashboardPage } from './pages/Dashboard';
+import { IncidentsPage } from './pages/Incidents';
+import { JobDetailPage } from './pages/JobDetail';
+import { JobEditPage } from './pages/JobEdit';
+import { JobsPage } from './pages/Jobs';
+import { LoginPage } from './pages/Login';
+import { LogsPage } from './pages/Logs';
+import { NodesPage } from './pages/Nodes';
+import { OutboxPage } from './pages/Outbox';
+import { RunsPage } from './pages/Runs';
+
+export function App() {
+  return (
+    <I18nProvider>
+      <NotifyProvider>
+        <Session />
+      </NotifyProvider>
+    </I18nProvider>
+  );
+}
+
+type SessionState = { state: 'checking' } | { state: 'out'; expired?: boolean } | { state: 'in'; user: User } | { state: 'error'; error: unknown };
+
+function Session() {
+  const t = useT();
+  const [session, setSession] = useState<SessionState>({ state: 'checking' });
+
+  const check = useCallback(async () => {
+    try {
+      const { user } = await api.me();
+      setSession({ state: 'in', user });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) setSession({ state: 'out' });
+      else setSession({ state: 'error', error: err });
+    }
+  }, []);
+
+  useEffect(() => {
+    void check();
+    onUnauthenticated(() => setSession({ state: 'out', expired: true }));
+    return () => onUnauthenticated(null);
+  }, [check]);
+
+  const logout = useCallback(() => {
+    api.logout().catch(() => {}).finally(() => setSession({ state: 'out' }));
+  }, []);
+
+  switch (session.state) {
+    case 'checking':
+      return <div className="splash">{t('common.loading')}</div>;
+    case 'error':
+      return (
+        <div className="splash">
+          <ErrorBanner error={session.error} />
+          <button type="button" onClick={() => void check()}>
+            {t('common.retry')}
+          </button>
+        </div>
+      );
+    case 'out':
+      return <LoginPage expired={session.expired} onLogin={(user) => setSession({ state: 'in', user })} />;
+    case 'in':
+      return (
+        <AuthProvider value={{ user: session.user, logout }}>
+          <Layout>
+            <Routes />
+          </Layout>
+        </AuthProvider>
+      );
+  }
+}
+
+function Routes() {
+  const { path } = useLocation();
+  const t = useT();
+  let m: Record<string, string> | null;
+  if (path === '/' || path === '') return <DashboardPage />;
+  if (matchPath('/nodes', path)) return <NodesPage />;
+  if (matchPath('/jobs', path)) return <JobsPage />;
+  if (matchPath('/jobs/new', path)) return <JobEditPage />;
+  if ((m = matchPath('/jobs/:id/edit', path))) return <JobEditPage key={m.id} id={m.id} />;
+  if ((m = matchPath('/jobs/:id', path))) return <JobDetailPage key={m.id} id={m.id!} />;
+  if (matchPath('/runs', path)) return <RunsPage />;
+  if (matchPath('/contacts', path)) return <ContactsPage />;
+  if (matchPath('/logs', path)) return <LogsPage />;
+  if (matchPath('/incidents', path)) return <IncidentsPage />;
+  if (matchPath('/outbox', path)) return <OutboxPage />;
+  return (
+    <div className="empty" data-testid="not-found">
+      {t('common.notFound')}
+    </div>
+  );
+}

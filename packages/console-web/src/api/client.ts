@@ -1,0 +1,154 @@
+import type {
+  ApiErrorBody, Contact, ContactInput, Health, Incident, Items, Job, JobDetail, JobInput, LogEntry, OutboxMail, Page, Run,
+  Schedule, Stats, User, ZNode,
+} from './types';
+
+export const CSRF_COOKIE = 'clover_csrf';
+export const CSRF_HEADER = 'X-CSRF-Token';
+
+/** A failed call: the API's `{ error, message, fields }` plus the HTTP status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: Record<string, string> = {},
+    readonly retryAfterSec: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** The message for one field path (`schedule.expr`), if the server named it. */
+  field(path: string): string | undefined {
+    return this.fields[path];
+  }
+}
+
+/** Reads one cookie from `document.cookie` (or the given cookie string). */
+export function readCookie(name: string, cookies: string = typeof document === 'undefined' ? '' : document.cookie): string | undefined {
+  for (const part of cookies.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() !== name) continue;
+    const value = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+type QueryValue = string | number | boolean | null | undefined;
+
+/** `?a=1&b=x` from the defined, non-empty values; '' when there are none. */
+export function qs(params: Record<string, QueryValue>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') continue;
+    search.set(key, String(value));
+  }
+  const s = search.toString();
+  return s ? `?${s}` : '';
+}
+
+let unauthenticated: (() => void) | null = null;
+/** Called when a request (other than login / me) answers 401: the session is gone. */
+export function onUnauthenticated(handler: (() => void) | null): void {
+  unauthenticated = handler;
+}
+
+export interface RequestOptions { body?: unknown; signal?: AbortSignal }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (!SAFE_METHODS.has(method.toUpperCase())) {
+    const csrf = readCookie(CSRF_COOKIE);
+    if (csrf) headers[CSRF_HEADER] = csrf;
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      credentials: 'same-origin',
+      signal: options.signal,
+    });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network', err instanceof Error ? err.message : String(err));
+  }
+  const text = await res.text();
+  let json: unknown = undefined;
+  if (text) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+  }
+  if (!res.ok) {
+    const body = (json && typeof json === 'object' ? json : {}) as Partial<ApiErrorBody>;
+    const retryAfter = res.headers.get('Retry-After');
+    const error = new ApiError(
+      res.status,
+      typeof body.error === 'string' ? body.error : `http_${res.status}`,
+      typeof body.message === 'string' && body.message ? body.message : `${res.status} ${res.statusText}`.trim(),
+      body.fields && typeof body.fields === 'object' ? body.fields : {},
+      retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) : null,
+    );
+    if (res.status === 401 && !path.startsWith('/api/auth/')) unauthenticated?.();
+    throw error;
+  }
+  return json as T;
+}
+
+const enc = encodeURIComponent;
+
+export interface JobQuery { q?: string; group?: string; enabled?: boolean | ''; cursor?: string | null; limit?: number }
+export interface RunQuery { jobId?: string; status?: string; node?: string; from?: string; to?: string; cursor?: string | null; limit?: number }
+export interface LogQuery { level?: string; source?: string; node?: string; q?: string; from?: string; to?: string; cursor?: string | null; limit?: number }
+
+/** Every endpoint of docs/console-api.md the console uses. */
+export const api = {
+  health: () => request<Health>('GET', '/api/health'),
+
+  login: (username: string, password: string) => request<{ user: User }>('POST', '/api/auth/login', { body: { username, password } }),
+  logout: () => request<{ ok: true }>('POST', '/api/auth/logout'),
+  me: () => request<{ user: User }>('GET', '/api/auth/me'),
+
+  stats: (hours = 24) => request<Stats>('GET', `/api/stats${qs({ hours })}`),
+
+  nodes: () => request<Items<ZNode>>('GET', '/api/nodes'),
+  node: (path: string) => request<ZNode>('GET', `/api/nodes/data${qs({ path })}`),
+  putNode: (path: string, data: unknown, version: number) => request<ZNode>('PUT', `/api/nodes/data${qs({ path })}`, { body: { data, version } }),
+  deleteNode: (path: string, confirm: string) => request<{ ok: true }>('DELETE', `/api/nodes/data${qs({ path, confirm })}`),
+
+  jobs: (q: JobQuery = {}) => request<Page<Job>>('GET', `/api/jobs${qs({ ...q })}`),
+  job: (id: string) => request<JobDetail>('GET', `/api/jobs/${enc(id)}`),
+  createJob: (input: JobInput) => request<Job>('POST', '/api/jobs', { body: input }),
+  updateJob: (id: string, input: Partial<JobInput>) => request<Job>('PUT', `/api/jobs/${enc(id)}`, { body: input }),
+  deleteJob: (id: string) => request<{ ok: true }>('DELETE', `/api/jobs/${enc(id)}`),
+  enableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/enable`),
+  disableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/disable`),
+  triggerJob: (id: string) => request<{ ok: true }>('POST', `/api/jobs/${enc(id)}/trigger`),
+  cronPreview: (schedule: Schedule, signal?: AbortSignal) => request<{ nextFireTimes: string[] }>('POST', '/api/cron/preview', { body: { schedule }, signal }),
+
+  runs: (q: RunQuery = {}) => request<Page<Run>>('GET', `/api/runs${qs({ ...q })}`),
+  run: (id: string) => request<Run>('GET', `/api/runs/${enc(id)}`),
+
+  contacts: () => request<Items<Contact>>('GET', '/api/contacts'),
+  createContact: (input: ContactInput) => request<Contact>('POST', '/api/contacts', { body: input }),
+  updateContact: (id: string, input: ContactInput) => request<Contact>('PUT', `/api/contacts/${enc(id)}`, { body: input }),
+  deleteContact: (id: string) => request<{ ok: true }>('DELETE', `/api/contacts/${enc(id)}`),
+
+  logs: (q: LogQuery = {}) => request<Page<LogEntry>>('GET', `/api/logs${qs({ ...q })}`),
+  incidents: (q: { open?: boolean | ''; cursor?: string | null; limit?: number } = {}) => request<Page<Incident>>('GET', `/api/incidents${qs({ ...q })}`),
+  outbox: (q: { cursor?: string | null; limit?: number } = {}) => request<Page<OutboxMail>>('GET', `/api/outbox${qs({ ...q })}`),
+};

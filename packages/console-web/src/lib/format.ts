@@ -1,0 +1,109 @@
+import type { Translate } from '../i18n';
+import type { Job, JobKind, Run, Schedule, Target } from '../api/types';
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** `2025-01-31 14:05:09` in the browser's time zone; '—' for nothing. */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** `HH:00` of an hour bucket, local time. */
+export function formatHour(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${pad(d.getHours())}:00`;
+}
+
+export function browserTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+/** A short duration: 850ms, 12s, 3m 20s, 2h 5m, 4d 3h. */
+export function formatDuration(ms: number | null | undefined, t: Translate): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  const abs = Math.max(0, ms);
+  if (abs < 1000) return t('unit.ms', { n: Math.round(abs) });
+  const s = Math.floor(abs / 1000);
+  if (s < 60) return t('unit.s', { n: s });
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${t('unit.m', { n: m })} ${t('unit.s', { n: s % 60 })}`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${t('unit.h', { n: h })} ${t('unit.m', { n: m % 60 })}`;
+  const d = Math.floor(h / 24);
+  return `${t('unit.d', { n: d })} ${t('unit.h', { n: h % 24 })}`;
+}
+
+/** "12s ago" / "in 3m" relative to `now`. */
+export function formatRelative(iso: string | null | undefined, now: number, t: Translate): string {
+  if (!iso) return '—';
+  const at = new Date(iso).getTime();
+  if (Number.isNaN(at)) return iso;
+  const diff = at - now;
+  return diff >= 0 ? t('time.in', { d: formatDuration(diff, t) }) : t('time.ago', { d: formatDuration(-diff, t) });
+}
+
+export function runDuration(run: Pick<Run, 'startedAt' | 'finishedAt'>): number | null {
+  if (!run.startedAt || !run.finishedAt) return null;
+  return new Date(run.finishedAt).getTime() - new Date(run.startedAt).getTime();
+}
+
+export function scheduleSummary(s: Schedule, t: Translate): string {
+  switch (s.type) {
+    case 'cron':
+      return `${s.expr} (${s.timezone ?? 'UTC'})`;
+    case 'once':
+      return t('schedule.summary.once', { at: formatTime(s.at) });
+    case 'interval':
+      return t('schedule.summary.interval', { d: formatDuration(s.everyMs, t) });
+  }
+}
+
+export function targetSummary(target: Target, t: Translate): string {
+  switch (target.type) {
+    case 'any':
+      return t('target.any');
+    case 'node':
+      return `${t('target.node')}: ${target.nodeId}`;
+    case 'group':
+      return `${t('target.group')}: ${target.group}`;
+    case 'tags':
+      return `${t('target.tags')}: ${target.tags.join(', ')}`;
+  }
+}
+
+export function kindSummary(kind: JobKind): string {
+  switch (kind.type) {
+    case 'handler':
+      return `handler ${kind.name}`;
+    case 'shell':
+      return `$ ${[kind.command, ...(kind.args ?? [])].join(' ')}`;
+    case 'http':
+      return `${kind.method ?? 'GET'} ${kind.url}`;
+  }
+}
+
+export function jobLabel(job: Pick<Job, 'name' | 'id'> | undefined, id: string): string {
+  return job ? job.name : id;
+}
+
+export function json(value: unknown): string {
+  if (value === undefined) return '';
+  try {
+    return JSON.stringify(value, null, 2);
+  } catch {
+    return String(value);
+  }
+}
+
+export function percent(rate: number | null | undefined): string {
+  if (rate === null || rate === undefined || !Number.isFinite(rate)) return '—';
+  return `${(rate * 100).toFixed(rate >= 0.999 || rate === 0 ? 0 : 1)}%`;
+}

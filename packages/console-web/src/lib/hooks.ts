@@ -1,0 +1,153 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+
+export interface AsyncState<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  reload: () => Promise<void>;
+  setData: (data: T) => void;
+}
+
+/**
+ * Loads `fn()` when `deps` change; `reload()` loads again keeping the old data on screen.
+ * With `pollMs`, reloads on that period (the dashboard's 5 s refresh).
+ */
+export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], pollMs?: number): AsyncState<T> {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const fnRef = useRef(fn);
+  fnRef.current = fn;
+  const seq = useRef(0);
+  const alive = useRef(true);
+
+  const reload = useCallback(async () => {
+    const mine = ++seq.current;
+    setLoading(true);
+    try {
+      const value = await fnRef.current();
+      if (alive.current && mine === seq.current) {
+        setData(value);
+        setError(null);
+      }
+    } catch (err) {
+      if (alive.current && mine === seq.current) setError(err);
+    } finally {
+      if (alive.current && mine === seq.current) setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    alive.current = true;
+    return () => {
+      alive.current = false;
+    };
+  }, []);
+
+  useEffect(() => {
+    setData(undefined);
+    void reload();
+    if (!pollMs) return;
+    const timer = setInterval(() => void reload(), pollMs);
+    return () => clearInterval(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, pollMs]);
+
+  return { data, error, loading, reload, setData };
+}
+
+export interface PagedState<T> {
+  items: T[];
+  nextCursor: string | null;
+  error: unknown;
+  loading: boolean;
+  loaded: boolean;
+  loadMore: () => Promise<void>;
+  /** Re-reads from the top, keeping as many rows as are on screen. */
+  refresh: () => Promise<void>;
+}
+
+const PAGE = 50;
+
+/** A cursor-paginated list (`{ items, nextCursor }`), reset when `deps` change. */
+export function usePaged<T>(
+  fetchPage: (cursor: string | null, limit: number) => Promise<{ items: T[]; nextCursor: string | null }>,
+  deps: readonly unknown[],
+  pollMs?: number,
+): PagedState<T> {
+  const [items, setItems] = useState<T[]>([]);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [loaded, setLoaded] = useState(false);
+  const fetchRef = useRef(fetchPage);
+  fetchRef.current = fetchPage;
+  const seq = useRef(0);
+  const count = useRef(0);
+  const cursorRef = useRef<string | null>(null);
+
+  const load = useCallback(async (mode: 'reset' | 'more' | 'refresh') => {
+    const mine = ++seq.current;
+    setLoading(true);
+    try {
+      const limit = mode === 'refresh' ? Math.min(500, Math.max(PAGE, count.current)) : PAGE;
+      const page = await fetchRef.current(mode === 'more' ? cursorRef.current : null, limit);
+      if (mine !== seq.current) return;
+      setItems((old) => {
+        const next = mode === 'more' ? [...old, ...page.items] : page.items;
+        count.current = next.length;
+        return next;
+      });
+      cursorRef.current = page.nextCursor ?? null;
+      setNextCursor(page.nextCursor ?? null);
+      setError(null);
+      setLoaded(true);
+    } catch (err) {
+      if (mine === seq.current) setError(err);
+    } finally {
+      if (mine === seq.current) setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    count.current = 0;
+    cursorRef.current = null;
+    setItems([]);
+    setLoaded(false);
+    void load('reset');
+    if (!pollMs) return;
+    const timer = setInterval(() => void load('refresh'), pollMs);
+    return () => clearInterval(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, pollMs]);
+
+  return {
+    items,
+    nextCursor,
+    error,
+    loading,
+    loaded,
+    loadMore: useCallback(() => load('more'), [load]),
+    refresh: useCallback(() => load('refresh'), [load]),
+  };
+}
+
+/** `value`, once it has stopped changing for `ms`. */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [current, setCurrent] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setCurrent(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return current;
+}
+
+/** A clock that ticks every `ms`, for "x seconds ago" labels. */
+export function useNow(ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(timer);
+  }, [ms]);
+  return now;
+}

@@ -1,0 +1,111 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError } from '../api/client';
+import type { Contact, Job, JobInput } from '../api/types';
+import { useCan } from '../auth';
+import { JobForm } from '../components/JobForm';
+import { useNotify } from '../components/notify';
+import { ErrorBanner, Loading, PageHeader } from '../components/ui';
+import { useT } from '../i18n';
+import { buildJobInput, emptyJobForm, jobToForm, type ClientErrors, type JobFormState } from '../lib/jobForm';
+import { useAsync } from '../lib/hooks';
+import { forgetJobNames } from '../lib/jobNames';
+import { Link, navigate } from '../lib/router';
+
+/** Create (`/jobs/new`) or edit (`/jobs/:id/edit`) a job. */
+export function JobEditPage({ id }: { id?: string | undefined }) {
+  const t = useT();
+  const can = useCan();
+  const existing = useAsync(() => (id ? api.job(id) : Promise.resolve(null)), [id]);
+  const contacts = useAsync(() => api.contacts().then((r) => r.items), []);
+
+  if (id && existing.error) {
+    return (
+      <div>
+        <PageHeader title={t('job.editTitle')} />
+        <ErrorBanner error={existing.error} />
+      </div>
+    );
+  }
+  if (id && !existing.data) return <Loading />;
+  return (
+    <JobEditor
+      key={id ?? 'new'}
+      job={existing.data?.job ?? null}
+      contacts={contacts.data ?? []}
+      readOnly={!can.operate}
+      onSaved={(job) => navigate(`/jobs/${encodeURIComponent(job.id)}`)}
+    />
+  );
+}
+
+export function JobEditor({
+  job, contacts, readOnly, onSaved, save = (input, j) => (j ? api.updateJob(j.id, input) : api.createJob(input)),
+}: {
+  job: Job | null;
+  contacts: Contact[];
+  readOnly?: boolean;
+  onSaved: (job: Job) => void;
+  save?: (input: JobInput, job: Job | null) => Promise<Job>;
+}) {
+  const t = useT();
+  const notify = useNotify();
+  const [form, setForm] = useState<JobFormState>(() => (job ? jobToForm(job) : emptyJobForm()));
+  const [clientErrors, setClientErrors] = useState<ClientErrors>({});
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    setClientErrors({});
+  }, [form.scheduleType, form.kindType]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (busy || readOnly) return;
+    const { input, errors } = buildJobInput(form);
+    setClientErrors(errors);
+    setError(null);
+    if (!input) return;
+    setBusy(true);
+    try {
+      const saved = await save(input, job);
+      forgetJobNames();
+      notify(job ? t('job.saved') : t('job.created'));
+      onSaved(saved);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+
+  const serverFields = error instanceof ApiError ? error.fields : {};
+  const cancelTo = job ? `/jobs/${encodeURIComponent(job.id)}` : '/jobs';
+  return (
+    <form onSubmit={(e) => void submit(e)} noValidate data-testid="job-form">
+      <PageHeader title={job ? t('job.editTitleNamed', { name: job.name }) : t('job.newTitle')}>
+        <Link to={cancelTo} className="button" data-testid="job-cancel">
+          {t('common.cancel')}
+        </Link>
+        <button type="submit" className="primary" disabled={busy || readOnly} data-testid="job-save">
+          {busy ? t('common.saving') : job ? t('common.save') : t('job.create')}
+        </button>
+      </PageHeader>
+      {error != null && <ErrorBanner error={error instanceof ApiError ? new ApiError(error.status, error.code, error.message, unshownFields(error.fields)) : error} testId="job-form-error" />}
+      <JobForm form={form} onChange={setForm} clientErrors={clientErrors} serverFields={serverFields} contacts={contacts} />
+      <div className="form-foot">
+        <button type="submit" className="primary" disabled={busy || readOnly} data-testid="job-save-bottom">
+          {busy ? t('common.saving') : job ? t('common.save') : t('job.create')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** Field errors that no control of the form shows (they go into the banner instead). */
+const SHOWN = [
+  'name', 'description', 'group', 'schedule.expr', 'schedule.timezone', 'schedule.at', 'schedule.everyMs', 'target.nodeId',
+  'target.group', 'target.tags', 'routing', 'kind.name', 'kind.command', 'kind.args', 'kind.cwd', 'kind.method', 'kind.url',
+  'kind.body', 'payload', 'timeoutMs', 'retries.max', 'retries.backoffMs', 'concurrency', 'misfire', 'contacts',
+];
+function unshownFields(fields: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(fields).filter(([k]) => !SHOWN.some((s) => k === s || k.startsWith(`${s}.`))));
+}

@@ -1,0 +1,242 @@
+import { useMemo, useState } from 'react';
+import { api, ApiError } from '../api/client';
+import type { NodeKind, ZNode } from '../api/types';
+import { useCan } from '../auth';
+import { useNotify } from '../components/notify';
+import { ConfirmDialog, Empty, ErrorBanner, Field, JsonView, Loading, Modal, PageHeader, Props, errorText } from '../components/ui';
+import { useT, type MessageKey } from '../i18n';
+import { formatDuration, json } from '../lib/format';
+import { useAsync } from '../lib/hooks';
+
+const KINDS: NodeKind[] = ['servers', 'clients', 'monitors', 'other'];
+export const NODES_REFRESH_MS = 5000;
+
+export function NodesPage() {
+  const t = useT();
+  const can = useCan();
+  const nodes = useAsync(() => api.nodes(), [], NODES_REFRESH_MS);
+  const [kind, setKind] = useState<NodeKind | ''>('');
+  const [text, setText] = useState('');
+  const [viewing, setViewing] = useState<ZNode | null>(null);
+  const [editing, setEditing] = useState<ZNode | null>(null);
+  const [deleting, setDeleting] = useState<ZNode | null>(null);
+  const notify = useNotify();
+
+  const items = useMemo(() => {
+    const all = nodes.data?.items ?? [];
+    const needle = text.trim().toLowerCase();
+    return all.filter((n) => (!kind || n.kind === kind) && (!needle || n.path.toLowerCase().includes(needle) || n.raw.toLowerCase().includes(needle)));
+  }, [nodes.data, kind, text]);
+
+  return (
+    <div data-testid="page-nodes">
+      <PageHeader title={t('nodes.title')}>
+        <button type="button" onClick={() => void nodes.reload()} data-testid="nodes-refresh">
+          {t('common.refresh')}
+        </button>
+      </PageHeader>
+      <div className="filters">
+        <label>
+          {t('nodes.kind')}
+          <select value={kind} onChange={(e) => setKind(e.target.value as NodeKind | '')} data-testid="nodes-kind-filter">
+            <option value="">{t('common.all')}</option>
+            {KINDS.map((k) => (
+              <option key={k} value={k}>
+                {t(`nodes.kind.${k}` as MessageKey)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('common.search')}
+          <input value={text} onChange={(e) => setText(e.target.value)} placeholder={t('nodes.searchPlaceholder')} data-testid="nodes-search" />
+        </label>
+        <span className="muted small">{t('common.autoRefresh', { n: NODES_REFRESH_MS / 1000 })}</span>
+      </div>
+      <ErrorBanner error={nodes.error} />
+      {!nodes.data && !nodes.error && <Loading />}
+      {nodes.data && items.length === 0 && <Empty testId="nodes-empty">{t('nodes.empty')}</Empty>}
+      {items.length > 0 && (
+        <table className="table" data-testid="nodes-table">
+          <thead>
+            <tr>
+              <th>{t('nodes.path')}</th>
+              <th>{t('nodes.kind')}</th>
+              <th>{t('nodes.id')}</th>
+              <th>{t('nodes.heartbeatAge')}</th>
+              <th>{t('nodes.ephemeral')}</th>
+              <th className="num">{t('nodes.version')}</th>
+              <th className="num">{t('nodes.children')}</th>
+              <th className="actions">{t('common.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((n) => (
+              <tr key={n.path} data-testid="node-row" data-path={n.path}>
+                <td className="mono">
+                  <span style={{ paddingLeft: `${Math.max(0, n.path.split('/').length - 3) * 12}px` }}>{n.path}</span>
+                </td>
+                <td>{t(`nodes.kind.${n.kind}` as MessageKey)}</td>
+                <td className="mono">{n.id}</td>
+                <td className={ageClass(n.ageMs)}>{n.ageMs === null ? '—' : formatDuration(n.ageMs, t)}</td>
+                <td>{n.ephemeral ? t('common.yes') : t('common.no')}</td>
+                <td className="num">{n.version}</td>
+                <td className="num">{n.children}</td>
+                <td className="actions">
+                  <button type="button" className="small" onClick={() => setViewing(n)} data-testid="node-view">
+                    {t('common.view')}
+                  </button>
+                  {can.admin && (
+                    <>
+                      <button type="button" className="small" onClick={() => setEditing(n)} data-testid="node-edit">
+                        {t('common.edit')}
+                      </button>
+                      <button type="button" className="small danger" onClick={() => setDeleting(n)} data-testid="node-delete">
+                        {t('common.delete')}
+                      </button>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {viewing && (
+        <Modal title={viewing.path} onClose={() => setViewing(null)} testId="node-view-dialog" wide>
+          <Props
+            rows={[
+              [t('nodes.kind'), t(`nodes.kind.${viewing.kind}` as MessageKey)],
+              [t('nodes.version'), viewing.version],
+              [t('nodes.ephemeral'), viewing.ephemeral ? t('common.yes') : t('common.no')],
+              [t('nodes.heartbeatAge'), viewing.ageMs === null ? '—' : formatDuration(viewing.ageMs, t)],
+            ]}
+          />
+          <h3>{t('nodes.data')}</h3>
+          <JsonView value={viewing.data !== null ? viewing.data : viewing.raw || t('nodes.noData')} testId="node-data" />
+        </Modal>
+      )}
+      {editing && (
+        <NodeEditDialog
+          node={editing}
+          onClose={() => setEditing(null)}
+          onSaved={() => {
+            notify(t('nodes.saved'));
+            setEditing(null);
+            void nodes.reload();
+          }}
+        />
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={t('nodes.deleteTitle')}
+          message={deleting.children > 0 ? t('nodes.deleteMessageRecursive', { path: deleting.path, n: deleting.children }) : t('nodes.deleteMessage', { path: deleting.path })}
+          typeToConfirm={deleting.path}
+          onConfirm={async () => {
+            await api.deleteNode(deleting.path, deleting.path);
+            notify(t('nodes.deleted'));
+            void nodes.reload();
+          }}
+          onClose={() => setDeleting(null)}
+        />
+      )}
+    </div>
+  );
+}
+
+function ageClass(ageMs: number | null): string {
+  if (ageMs === null) return 'muted';
+  if (ageMs > 30_000) return 'text-bad';
+  if (ageMs > 10_000) return 'text-warn';
+  return '';
+}
+
+function initialText(node: ZNode): string {
+  if (node.data !== null && node.data !== undefined) return json(node.data);
+  return node.raw ?? '';
+}
+
+export function NodeEditDialog({ node, onClose, onSaved }: { node: ZNode; onClose: () => void; onSaved: (node: ZNode) => void }) {
+  const t = useT();
+  const [text, setText] = useState(() => initialText(node));
+  const [version, setVersion] = useState(String(node.version));
+  const [jsonError, setJsonError] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [conflict, setConflict] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const save = async () => {
+    setError(null);
+    setConflict(false);
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+      setJsonError(null);
+    } catch (err) {
+      setJsonError(t('nodes.badJson', { message: err instanceof Error ? err.message : String(err) }));
+      return;
+    }
+    const v = Number(version);
+    if (!Number.isInteger(v)) {
+      setError(new Error(t('form.error.number')));
+      return;
+    }
+    setBusy(true);
+    try {
+      const saved = await api.putNode(node.path, data, v);
+      onSaved(saved);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) setConflict(true);
+      else setError(err);
+      setBusy(false);
+    }
+  };
+
+  const reload = async () => {
+    try {
+      const fresh = await api.node(node.path);
+      setText(initialText(fresh));
+      setVersion(String(fresh.version));
+      setConflict(false);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const fields = error instanceof ApiError ? error.fields : {};
+  return (
+    <Modal
+      title={t('nodes.editTitle', { path: node.path })}
+      onClose={onClose}
+      testId="node-edit-dialog"
+      wide
+      footer={
+        <>
+          <button type="button" onClick={onClose} data-testid="node-cancel">
+            {t('common.cancel')}
+          </button>
+          <button type="button" className="primary" disabled={busy} onClick={() => void save()} data-testid="node-save">
+            {t('common.save')}
+          </button>
+        </>
+      }
+    >
+      {conflict && (
+        <div className="banner banner-error" role="alert" data-testid="node-conflict">
+          <span>{t('nodes.conflict')}</span>
+          <button type="button" className="small" onClick={() => void reload()} data-testid="node-reload">
+            {t('nodes.reload')}
+          </button>
+        </div>
+      )}
+      {error != null && <div className="banner banner-error" role="alert" data-testid="node-error">{errorText(error, t)}</div>}
+      <Field label={t('nodes.dataJson')} htmlFor="node-data" error={jsonError ?? fields.data} testId="node-data">
+        <textarea id="node-data" className="code" rows={16} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} data-testid="node-data-input" />
+      </Field>
+      <Field label={t('nodes.version')} htmlFor="node-version" hint={t('nodes.versionHint')} error={fields.version}>
+        <input id="node-version" type="number" value={version} onChange={(e) => setVersion(e.target.value)} data-testid="node-version-input" className="narrow" />
+      </Field>
+    </Modal>
+  );
+}

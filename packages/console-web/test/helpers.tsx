@@ -1,0 +1,41 @@
+import { render, type RenderResult } from '@testing-library/react';
+import type { ReactElement } from 'react';
+import { vi } from 'vitest';
+import { I18nProvider, type Lang } from '../src/i18n';
+
+export function renderWithI18n(ui: ReactElement, lang: Lang = 'en'): RenderResult {
+  return render(<I18nProvider initial={lang}>{ui}</I18nProvider>);
+}
+
+export interface FakeCall { url: string; method: string; headers: Record<string, string>; body: unknown }
+
+/**
+ * A stand-in for window.fetch at the unit level: records each call and answers with what
+ * `respond` returns ({ status, body, headers }).
+ */
+export function fakeFetch(respond: (call: FakeCall) => { status?: number; body?: unknown; headers?: Record<string, string> } | Promise<{ status?: number; body?: unknown; headers?: Record<string, string> }>) {
+  const calls: FakeCall[] = [];
+  const fn = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((v, k) => {
+      headers[k] = v;
+    });
+    const call: FakeCall = {
+      url: String(input),
+      method: (init.method ?? 'GET').toUpperCase(),
+      headers,
+      body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
+    };
+    calls.push(call);
+    if (init.signal?.aborted) throw new DOMException('aborted', 'AbortError');
+    const r = await respond(call);
+    const status = r.status ?? 200;
+    return new Response(r.body === undefined ? null : JSON.stringify(r.body), {
+      status,
+      statusText: status === 200 ? 'OK' : 'Error',
+      headers: { 'content-type': 'application/json', ...(r.headers ?? {}) },
+    });
+  });
+  vi.stubGlobal('fetch', fn);
+  return { fn, calls };
+}
