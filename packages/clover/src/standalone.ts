@@ -2,7 +2,7 @@ import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createZkClient, cloverPaths, type ZkClient } from '@clover/zk-kit';
 import { openStore, type Store } from '@clover/store';
-import { createLogger, type Logger } from '@clover/logging';
+import { createLogger } from '@clover/logging';
 import { DispatchServer } from '@clover/dispatch-server';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
 import { Monitor, createMailer } from '@clover/monitor';
@@ -38,7 +38,9 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
   try {
     const store: Store = await openStore({ dataDir: settings.dataDir });
     closers.push(() => store.close());
-    const storeLogger: Logger = createLogger({ service: 'clover', node: settings.nodeId, logDir: settings.logDir, store });
+    const storeLogger = createLogger({ service: 'clover', node: settings.nodeId, logDir: settings.logDir, store });
+    // Closed before the store (closers run in reverse), so its last entries are written.
+    closers.push(() => storeLogger.close());
 
     // Each role gets its own session, as separate processes would: a role's ephemerals and
     // election candidacy belong to it alone.

@@ -1,0 +1,82 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
+import { ApiClient, main, readStandaloneSettings, startStandalone, type RunningStandalone } from '../src/index.js';
+import { jobsCommand } from '../src/commands/jobs.js';
+import { nodesCommand } from '../src/commands/nodes.js';
+import { runsCommand } from '../src/commands/runs.js';
+
+let dir: TempDir;
+let running: RunningStandalone;
+let api: ApiClient;
+
+before(async () => {
+  dir = await tempDir('clover-cli-');
+  const settings = readStandaloneSettings({
+    CLOVER_DATA_DIR: dir.path, CLOVER_HTTP_PORT: String(await freePort()),
+    CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`, CLOVER_NODE_ID: 'cli-test',
+  });
+  running = await startStandalone(settings, () => undefined);
+  const token = (await readFile(path.join(dir.path, 'cli-token'), 'utf8')).trim();
+  api = new ApiClient({ baseUrl: running.consoleUrl, token });
+});
+after(async () => {
+  await running?.close();
+  await dir?.cleanup();
+});
+
+async function run(cmd: typeof jobsCommand, argv: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  await cmd(api, argv, (l) => void lines.push(l));
+  return lines;
+}
+
+test('a first start generates the admin password and leaves a CLI token', () => {
+  assert.match(running.adminPassword ?? '', /^\S{12,}$/);
+});
+
+test('jobs add, ls, trigger, runs ls, nodes ls and rm against standalone', async () => {
+  const [id] = await run(jobsCommand, ['add', '--name', 'cli-echo', '--cron', '0 0 3 * * *', '--tz', 'Europe/Berlin', '--handler', 'echo', '--payload', '{"from":"cli"}']);
+  assert.match(id!, /^job_/);
+  const table = (await run(jobsCommand, ['ls'])).join('\n');
+  assert.match(table, /cli-echo/);
+  assert.match(table, /cron 0 0 3 \* \* \* Europe\/Berlin/);
+  const listed = JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')) as Array<{ id: string; payload: unknown }>;
+  assert.deepEqual(listed.find((j) => j.id === id)?.payload, { from: 'cli' });
+
+  assert.deepEqual(await run(jobsCommand, ['trigger', id!]), [`triggered ${id}`]);
+  await waitFor(async () => (await run(runsCommand, ['ls', '--job', id!, '--status', 'succeeded'])).join('\n').includes('cli-test-agent'), { timeoutMs: 20_000, message: 'the triggered run succeeded on the local agent' });
+
+  const nodes = (await run(nodesCommand, ['ls'])).join('\n');
+  for (const kind of ['cli-test-dispatch', 'cli-test-agent', 'cli-test-monitor']) assert.match(nodes, new RegExp(kind));
+
+  assert.deepEqual(await run(jobsCommand, ['rm', id!]), [`deleted ${id}`]);
+  await assert.rejects(run(jobsCommand, ['rm', id!]), /not found/);
+});
+
+test('bad input: a clear message, nothing created', async () => {
+  await assert.rejects(run(jobsCommand, ['add', '--name', 'x', '--cron', '61 * * * * *', '--handler', 'echo']), (err: Error & { fields?: Record<string, string> }) => {
+    assert.match(err.fields?.['schedule.expr'] ?? '', /bad cron rule/);
+    return true;
+  });
+  await assert.rejects(run(jobsCommand, ['add', '--name', 'x', '--handler', 'echo']), /give one of --cron, --every or --at/);
+  assert.equal(JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')).length, 0);
+});
+
+test('exit codes: 2 for bad usage or a bad setting, 0 for help', async () => {
+  const saved = process.env.CLOVER_HTTP_PORT;
+  const quiet = { log: console.log, error: console.error };
+  console.log = console.error = () => undefined;
+  try {
+    assert.equal(await main(['frobnicate']), 2);
+    assert.equal(await main(['--help']), 0);
+    process.env.CLOVER_HTTP_PORT = 'eighty';
+    assert.equal(await main(['standalone']), 2);
+  } finally {
+    Object.assign(console, quiet);
+    if (saved === undefined) delete process.env.CLOVER_HTTP_PORT;
+    else process.env.CLOVER_HTTP_PORT = saved;
+  }
+});
