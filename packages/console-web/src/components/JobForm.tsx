@@ -95,27 +95,33 @@ export function JobForm({
             timezoneError={err('schedule.timezone')}
           />
         )}
-        {form.scheduleType === 'once' && (
-          <div className="row">
-            <Field label={t('job.onceAt')} htmlFor="job-once-at" error={err('schedule.at')} hint={t('job.localTimeHint', { zone: browserTimeZone() })} testId="job-once-at">
-              <input id="job-once-at" type="datetime-local" step={1} value={form.onceAt} onChange={(e) => set('onceAt', e.target.value)} data-testid="job-once-at" />
-            </Field>
-            <div className="field field-check">
-              <label>
-                <input type="checkbox" checked={form.deleteWhenDone} onChange={(e) => set('deleteWhenDone', e.target.checked)} data-testid="job-delete-when-done" />
-                {t('job.deleteWhenDone')}
-              </label>
+        {form.scheduleType !== 'cron' && (
+          <div className="schedule-grid">
+            <div>
+              {form.scheduleType === 'once' && (
+                <div className="row">
+                  <Field label={t('job.onceAt')} htmlFor="job-once-at" error={err('schedule.at')} hint={t('job.localTimeHint', { zone: browserTimeZone() })} testId="job-once-at">
+                    <input id="job-once-at" type="datetime-local" step={1} value={form.onceAt} onChange={(e) => set('onceAt', e.target.value)} data-testid="job-once-at" />
+                  </Field>
+                  <div className="field field-check">
+                    <label>
+                      <input type="checkbox" checked={form.deleteWhenDone} onChange={(e) => set('deleteWhenDone', e.target.checked)} data-testid="job-delete-when-done" />
+                      {t('job.deleteWhenDone')}
+                    </label>
+                  </div>
+                </div>
+              )}
+              {form.scheduleType === 'interval' && (
+                <div className="row">
+                  <Field label={t('job.intervalSeconds')} htmlFor="job-interval-seconds" error={err('schedule.everyMs')} testId="job-interval-seconds">
+                    {text('intervalSeconds', 'job-interval-seconds', { type: 'number', min: 1, step: 1, className: 'narrow' })}
+                  </Field>
+                </div>
+            )}
             </div>
+            <SchedulePreview schedule={previewSchedule} />
           </div>
         )}
-        {form.scheduleType === 'interval' && (
-          <div className="row">
-            <Field label={t('job.intervalSeconds')} htmlFor="job-interval-seconds" error={err('schedule.everyMs')} testId="job-interval-seconds">
-              {text('intervalSeconds', 'job-interval-seconds', { type: 'number', min: 1, step: 1, className: 'narrow' })}
-            </Field>
-          </div>
-        )}
-        {form.scheduleType !== 'cron' && <SchedulePreview schedule={previewSchedule} />}
       </Section>
 
       <Section title={t('job.section.target')}>

@@ -13,8 +13,8 @@ const SERIES: { key: keyof Omit<RunsOverTimeBucket, 'hour'>; color: string; labe
 /** Stacked hourly bars as inline SVG: no chart library. */
 export function RunsChart({ buckets }: { buckets: RunsOverTimeBucket[] }) {
   const t = useT();
-  const width = 720;
-  const height = 160;
+  const width = 1200;
+  const height = 170;
   const left = 34;
   const bottom = 18;
   const top = 8;

@@ -134,7 +134,7 @@ export function CronField({
 }) {
   const t = useT();
   return (
-    <>
+    <div className="schedule-grid">
       <div className="row">
         <Field label={t('job.cronExpr')} htmlFor="job-cron-expr" error={exprError} hint={t('job.cronHint')} testId="job-cron-expr">
           <input
@@ -157,6 +157,6 @@ export function CronField({
         </Field>
       </div>
       <SchedulePreview schedule={expr.trim() ? { type: 'cron', expr: expr.trim(), timezone: timezone.trim() || 'UTC' } : null} delayMs={delayMs} />
-    </>
+    </div>
   );
 }

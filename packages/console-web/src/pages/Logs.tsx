@@ -71,10 +71,10 @@ export function LogsPage() {
         <table className="table logs" data-testid="logs-table">
           <thead>
             <tr>
-              <th>{t('logs.time')}</th>
-              <th>{t('logs.level')}</th>
-              <th>{t('logs.source')}</th>
-              <th>{t('logs.node')}</th>
+              <th className="shrink">{t('logs.time')}</th>
+              <th className="shrink">{t('logs.level')}</th>
+              <th className="shrink">{t('logs.source')}</th>
+              <th className="shrink">{t('logs.node')}</th>
               <th>{t('logs.message')}</th>
             </tr>
           </thead>
