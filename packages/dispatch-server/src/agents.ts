@@ -47,6 +47,11 @@ export class AgentDirectory {
     for (const id of [...this.agents.keys()]) if (before?.has(id) && !this.live.has(id)) this.remove(id);
   }
 
+  /** The ids with a live znode, or null before ZooKeeper's first answer. */
+  liveIds(): ReadonlySet<string> | null {
+    return this.live;
+  }
+
   seen(id: string, now: number): void {
     const a = this.agents.get(id);
     if (a) a.lastSeenAt = now;

@@ -35,10 +35,8 @@ export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Tr
   }
   if (!runs.length) return [];
   if (active.length > 0 && job.concurrency === 'replace') for (const r of active) d.tracker.cancel(r, 'replaced');
-  for (const run of runs) {
-    const node = job.routing === 'broadcast' ? run.id.slice(run.id.lastIndexOf('#') + 1) : undefined;
-    d.tracker.dispatch(job, run, node ? [node] : undefined);
-  }
+  // A broadcast run goes to its own agent only (the tracker reads it from the run id).
+  for (const run of runs) d.tracker.dispatch(job, run);
   return runs;
 }
 

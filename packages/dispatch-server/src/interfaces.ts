@@ -24,6 +24,11 @@ export interface TrackerTimings {
   pingIntervalMs: number;
   /** An agent silent this long (no HELLO, PONG or anything) is lost (default 10 s). */
   agentSilenceMs: number;
+  /**
+   * A new leader holds its first fires until every agent registered in ZooKeeper has said
+   * HELLO to it, or this long (default 3 s): routing and broadcast then see all the agents.
+   */
+  electionSettleMs: number;
 }
 
-export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 5000, pingIntervalMs: 2000, agentSilenceMs: 10_000 };
+export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 5000, pingIntervalMs: 2000, agentSilenceMs: 10_000, electionSettleMs: 3000 };

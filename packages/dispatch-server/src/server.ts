@@ -51,12 +51,17 @@ export class DispatchServer {
   private readonly timings: TrackerTimings;
   private leading = false;
   private leaderEpoch = 0;
+  /** False from an election until the agents have said HELLO (or the settle time ran out). */
+  private settled = true;
+  private settleTimer: NodeJS.Timeout | null = null;
+  /** Fires and dispatches held while not settled, in order. */
+  private held: Array<() => void> = [];
   private started = false;
   private closed = false;
   private work: Promise<unknown> = Promise.resolve();
   readonly endpoint: string;
   /** Counts for tests and benchmarks. */
-  readonly stats = { fired: 0, skippedDuplicates: 0, misfired: 0, electedAt: 0 as number };
+  readonly stats = { fired: 0, skippedDuplicates: 0, misfired: 0, electedAt: 0, settledAt: 0 };
 
   constructor(private readonly opts: DispatchServerOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -94,6 +99,7 @@ export class DispatchServer {
     this.stopRegistry = this.registry.watch('clients', (nodes) => {
       this.agents.setLive(nodes.map((n) => n.id));
       if (this.leading) this.tracker.agentsChanged();
+      this.checkSettled();
     });
     // PONGs (and HELLOs) prove an agent is still there even while its ZooKeeper session lingers.
     this.pingTimer = setInterval(() => this.pingAgents(), this.timings.pingIntervalMs);
@@ -113,26 +119,65 @@ export class DispatchServer {
   private becomeLeader(): void {
     const epoch = ++this.leaderEpoch;
     this.leading = true;
+    this.settled = false;
     this.stats.electedAt = this.clock();
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.settle(epoch, 'settle time ran out'), this.timings.electionSettleMs);
     this.logger.info('leading: loading jobs', { id: this.opts.id });
     void this.serial(async () => {
       if (!this.leading || epoch !== this.leaderEpoch) return;
       const jobs = await this.opts.store.jobs.listEnabled();
+      const active = await this.opts.store.runs.listActive();
       if (!this.leading || epoch !== this.leaderEpoch) return;
+      // First what the last leader left in flight, then the slots it missed: a misfire fired
+      // here must never be taken for a run to adopt (and sent a second time).
+      const byId = new Map<string, Job | null>(jobs.map((j) => [j.id, j]));
+      for (const run of active) if (!byId.has(run.jobId)) byId.set(run.jobId, await this.opts.store.jobs.get(run.jobId));
+      if (!this.leading || epoch !== this.leaderEpoch) return;
+      this.adoptRuns(active, byId);
       this.stats.misfired += this.scheduler.load(jobs);
-      await this.adoptRuns(new Map(jobs.map((j) => [j.id, j])));
-      this.logger.info('leading', { jobs: jobs.length });
+      this.logger.info('leading', { jobs: jobs.length, adopted: active.length });
     });
+    this.checkSettled();
   }
 
   /** Runs a previous leader fired but never saw finish: dispatch the unsent, adopt the sent. */
-  private async adoptRuns(jobs: Map<string, Job>): Promise<void> {
-    for (const run of await this.opts.store.runs.listActive()) {
-      const job = jobs.get(run.jobId) ?? (await this.opts.store.jobs.get(run.jobId));
+  private adoptRuns(active: Run[], jobs: Map<string, Job | null>): void {
+    for (const run of active) {
+      const job = jobs.get(run.jobId);
       if (!job) continue;
-      if (run.status === 'scheduled') this.tracker.dispatch(job, run);
+      if (run.status === 'scheduled') this.whenSettled(() => this.tracker.dispatch(job, run));
       else this.tracker.adopt(job, run);
     }
+  }
+
+  private whenSettled(fn: () => void): void {
+    if (this.settled) fn();
+    else this.held.push(fn);
+  }
+
+  /**
+   * A new leader fires once the agents have found it: every agent with a live znode has said
+   * HELLO. Until then routing would see only the quickest agents (a 'first' or
+   * 'consistent_hash' job would move, a broadcast would miss some).
+   */
+  private checkSettled(): void {
+    if (this.settled || !this.leading) return;
+    const live = this.agents.liveIds();
+    if (live && [...live].every((id) => this.agents.get(id))) this.settle(this.leaderEpoch, 'every live agent said HELLO');
+  }
+
+  private settle(epoch: number, why: string): void {
+    if (this.settled || !this.leading || epoch !== this.leaderEpoch) return;
+    this.settled = true;
+    this.stats.settledAt = this.clock();
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    const held = this.held;
+    this.held = [];
+    this.logger.info('dispatching', { why, agents: this.agents.usable().length, waitedMs: this.stats.settledAt - this.stats.electedAt, held: held.length });
+    for (const fn of held) fn();
+    this.tracker.agentsChanged();
   }
 
   private stepDown(why: string): void {
@@ -140,13 +185,24 @@ export class DispatchServer {
     this.leading = false;
     this.leaderEpoch++;
     this.scheduler.clear();
-    // Shutting down, runs in flight are still ours to see finish; otherwise the next leader adopts them.
-    if (!this.closed) this.tracker.abandon();
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    this.held = [];
+    // Shutting down, runs in flight are still ours to see finish; otherwise the next leader
+    // adopts them, and the agents follow it: should this server lead again, they say HELLO anew.
+    if (!this.closed) {
+      this.tracker.abandon();
+      this.agents.clear();
+    }
     this.logger.warn('stopped firing', { id: this.opts.id, why });
   }
 
   private fire(job: Job, slotMs: number, trigger: FireTrigger | 'manual'): void {
     if (!this.leading) return;
+    if (!this.settled) {
+      this.held.push(() => this.fire(job, slotMs, trigger));
+      return;
+    }
     this.stats.fired++;
     void fireJob({ store: this.opts.store, tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger }, job, slotMs, trigger)
       .then((runs) => {
@@ -213,6 +269,7 @@ export class DispatchServer {
         }
         this.agents.hello(msg.body, this.clock());
         if (this.leading) this.tracker.agentsChanged();
+        this.checkSettled();
         return;
       case 'ACK':
         this.tracker.onAck(peer, msg.body);
@@ -245,6 +302,7 @@ export class DispatchServer {
     await this.tracker.drain(this.opts.drainTimeoutMs ?? 10_000);
     this.tracker.abandon();
     if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.settleTimer) clearTimeout(this.settleTimer);
     // Agents learn we are gone without waiting for ZooKeeper to tell them.
     await Promise.all(this.agents.ids().map((id) => this.transport.send(id, { type: 'BYE', body: { reason: 'shutdown' } })));
     this.stopRegistry?.();

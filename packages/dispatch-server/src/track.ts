@@ -19,6 +19,8 @@ interface Flight {
   deadlineTimer: NodeJS.Timeout | null;
   /** Set for runs taken over from a previous leader until their agent confirms them. */
   adoptTimer: NodeJS.Timeout | null;
+  /** Taken over from a previous leader (built from the store, not dispatched here). */
+  adopted?: boolean;
 }
 
 export interface TrackerDeps {
@@ -46,6 +48,13 @@ export function execIdOf(run: Pick<Run, 'id' | 'attempt'>): string {
 export function runIdOf(execId: string): string {
   const i = execId.lastIndexOf('~');
   return i > 0 && /^\d+$/.test(execId.slice(i + 1)) ? execId.slice(0, i) : execId;
+}
+
+/** The agent a broadcast run belongs to (`jobId@slot#node`); null for every other routing. */
+export function pinnedNode(job: Pick<Job, 'routing'>, run: Pick<Run, 'id'>): string | null {
+  if (job.routing !== 'broadcast') return null;
+  const i = run.id.lastIndexOf('#');
+  return i > 0 ? run.id.slice(i + 1) : null;
 }
 
 /**
@@ -84,15 +93,30 @@ export class RunTracker {
 
   /**
    * Sends a run that is in the store as 'scheduled' to the first agent its routing picks.
-   * Agents in `avoid` (where an earlier attempt failed) go to the back of the line.
+   * Agents in `avoid` (where an earlier attempt failed) go to the back of the line. A run this
+   * tracker already has in flight is left alone: one execution id, one flight.
    */
   dispatch(job: Job, run: Run, order?: string[], avoid: string[] = []): void {
-    let candidates = order ?? this.d.router.order(job, this.d.agents.usable()).map((a) => a.id);
-    if (avoid.length) candidates = [...candidates.filter((c) => !avoid.includes(c)), ...candidates.filter((c) => avoid.includes(c))];
+    if (this.flights.has(execIdOf(run))) {
+      this.d.logger.debug('run already in flight here; not dispatched again', { runId: run.id, attempt: run.attempt });
+      return;
+    }
+    const pinned = pinnedNode(job, run);
+    let candidates = order ?? this.candidatesFor(job, run);
+    if (avoid.length && !pinned) candidates = [...candidates.filter((c) => !avoid.includes(c)), ...candidates.filter((c) => avoid.includes(c))];
     const f: Flight = { job, run, candidates, agentId: null, acked: false, sends: 0, deadline: 0, refusals: [], ackTimer: null, deadlineTimer: null, adoptTimer: null };
     this.flights.set(execIdOf(run), f);
-    if (!candidates.length && !order && this.d.timings.noAgentWaitMs > 0) return this.park(f, avoid);
+    // No agent to take it yet (or not the one agent a broadcast run belongs to): wait a little for a HELLO.
+    const waiting = pinned ? !this.d.agents.usable().some((a) => a.id === pinned) : !candidates.length && !order;
+    if (waiting && this.d.timings.noAgentWaitMs > 0) return this.park(f, avoid);
     this.tryNext(f);
+  }
+
+  /** Where a run may go: a broadcast run only to its own agent, any other by the job's routing. */
+  private candidatesFor(job: Job, run: Run): string[] {
+    const pinned = pinnedNode(job, run);
+    if (pinned) return [pinned];
+    return this.d.router.order(job, this.d.agents.usable()).map((a) => a.id);
   }
 
   /**
@@ -104,7 +128,7 @@ export class RunTracker {
       f.adoptTimer = null;
       this.parked.delete(f.run.id);
       if (this.flights.get(execIdOf(f.run)) !== f) return;
-      f.candidates = this.d.router.order(f.job, this.d.agents.usable()).map((a) => a.id);
+      f.candidates = this.candidatesFor(f.job, f.run);
       this.tryNext(f);
     }, this.d.timings.noAgentWaitMs);
     this.parked.set(f.run.id, { f, avoid });
@@ -112,9 +136,10 @@ export class RunTracker {
 
   /** An agent said HELLO: runs waiting for one are routed again. */
   agentsChanged(): void {
+    const usable = new Set(this.d.agents.usable().map((a) => a.id));
     for (const [id, { f, avoid }] of [...this.parked]) {
-      const ok = this.d.router.order(f.job, this.d.agents.usable()).map((a) => a.id);
-      if (!ok.length) continue;
+      const pinned = pinnedNode(f.job, f.run);
+      if (pinned ? !usable.has(pinned) : !this.candidatesFor(f.job, f.run).length) continue;
       this.parked.delete(id);
       this.clearTimers(f);
       this.flights.delete(execIdOf(f.run));
@@ -124,20 +149,40 @@ export class RunTracker {
 
   /** Takes over a run a previous leader dispatched: it is trusted until its agent says otherwise. */
   adopt(job: Job, run: Run): void {
+    const execId = execIdOf(run);
+    if (this.flights.has(execId)) return;
     const now = this.d.clock();
     const f: Flight = {
-      job, run, candidates: [], agentId: run.node, acked: true, sends: 1, refusals: [],
+      job, run, candidates: [], agentId: run.node, acked: true, sends: 1, refusals: [], adopted: true,
       deadline: (run.dispatchedAt?.getTime() ?? now) + job.timeoutMs, ackTimer: null, deadlineTimer: null, adoptTimer: null,
     };
-    this.flights.set(execIdOf(run), f);
+    this.flights.set(execId, f);
     this.armDeadline(f);
     f.adoptTimer = setTimeout(() => {
       f.adoptTimer = null;
       const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
-      if (this.flights.get(execIdOf(run)) === f && (!agent || !agent.running.has(execIdOf(run)))) {
-        this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` });
-      }
+      if (this.flights.get(execId) !== f || agent?.running.has(execId)) return;
+      void this.ifStillOpen(f, () => this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` }));
     }, this.d.timings.adoptGraceMs);
+  }
+
+  /**
+   * An adopted flight was built from a read of the store that its result may have overtaken (a
+   * RESULT resent to this leader and recorded before the flight existed). Before calling such
+   * a run lost or timed out, look again: if the store already has it finished, just let go.
+   */
+  private async ifStillOpen(f: Flight, then: () => void): Promise<void> {
+    const execId = execIdOf(f.run);
+    const current = f.adopted ? await this.d.store.runs.get(f.run.id).catch(() => f.run) : f.run;
+    if (this.flights.get(execId) !== f) return;
+    if (!current || execIdOf(current) !== execId || !['dispatched', 'running'].includes(current.status)) {
+      this.d.logger.debug('adopted run already finished in the store; letting go', { runId: f.run.id, status: current?.status });
+      this.clearTimers(f);
+      this.release(f);
+      this.flights.delete(execId);
+      return;
+    }
+    then();
   }
 
   private clearTimers(f: Flight): void {
@@ -168,8 +213,12 @@ export class RunTracker {
     const agent = this.d.agents.get(next);
     if (agent) agent.inFlight += 1;
     f.run = { ...f.run, status: 'dispatched', node: next, dispatchedAt: new Date(now) };
-    void this.persist(f.run.id, { status: 'dispatched', node: next, dispatchedAt: new Date(now) });
-    this.sendExec(f);
+    // The store learns where the run goes before the agent does: a leader that takes over after a
+    // crash right here sees 'dispatched' to this agent and adopts it, rather than sending the
+    // same execution id to a second agent.
+    void this.persist(f.run.id, { status: 'dispatched', node: next, dispatchedAt: new Date(now) }).then(() => {
+      if (this.flights.get(execIdOf(f.run)) === f && f.agentId === next && f.sends === 0 && !f.acked) this.sendExec(f);
+    });
   }
 
   private sendExec(f: Flight): void {
@@ -208,8 +257,10 @@ export class RunTracker {
     f.deadlineTimer = setTimeout(() => {
       f.deadlineTimer = null;
       if (this.flights.get(execIdOf(f.run)) !== f) return;
-      if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: execIdOf(f.run), reason: 'timeout' } });
-      this.finish(f, 'timed_out', { error: `deadline of ${f.job.timeoutMs} ms exceeded` });
+      void this.ifStillOpen(f, () => {
+        if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: execIdOf(f.run), reason: 'timeout' } });
+        this.finish(f, 'timed_out', { error: `deadline of ${f.job.timeoutMs} ms exceeded` });
+      });
     }, delay);
   }
 
@@ -312,7 +363,7 @@ export class RunTracker {
           message: `job "${job.name}" ${status.replace('_', ' ')} on ${run.node ?? 'no agent'} after ${run.attempt} attempt(s): ${details.error ?? 'no error text'}`,
           details: { node: run.node, attempt: run.attempt, exitCode: details.exitCode ?? null, outputTail: (details.outputTail ?? '').slice(-2000) },
         });
-        this.d.logger.warn('run failed', { runId: run.id, jobId: job.id, status, node: run.node, error: details.error });
+        this.d.logger.warn('run failed', { runId: run.id, jobId: job.id, status, agent: run.node, error: details.error });
       }
     } catch (err) {
       this.d.logger.error('could not record run outcome', { runId: run.id, err: String(err) });

@@ -1,0 +1,99 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jobInputSchema, type Job, type Run } from '@clover/model';
+import { openStore, type Store } from '@clover/store';
+import { freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
+import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
+import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
+import { DispatchServer } from '../src/index.js';
+
+// Taking over: jobs whose slots went by while no server led, and agents that are already
+// waiting for a leader when one is elected. In-process ZooKeeper tree, real ZeroMQ, embedded store.
+const zkName = `election-${process.pid}`;
+const paths = cloverPaths('/clover');
+let dir: TempDir;
+let store: Store;
+const agents: Agent[] = [];
+const zks: ZkClient[] = [];
+const servers: DispatchServer[] = [];
+const executions: Array<{ agent: string; execId: string }> = [];
+
+async function zk(): Promise<ZkClient> {
+  const c = createZkClient({ connect: `memory:${zkName}` });
+  await c.connect();
+  zks.push(c);
+  return c;
+}
+
+async function startServer(id: string, electionSettleMs = 3000): Promise<DispatchServer> {
+  const s = new DispatchServer({ zk: await zk(), paths, store, id, bind: `tcp://127.0.0.1:${await freePort()}`, timings: { electionSettleMs }, drainTimeoutMs: 1000 });
+  servers.push(s);
+  await s.start();
+  await waitFor(() => s.isLeader, { message: `${id} leads` });
+  return s;
+}
+
+before(async () => {
+  dir = await tempDir('clover-election-');
+  store = await openStore({ dataDir: dir.path });
+  for (const id of ['agent-1', 'agent-2']) {
+    const a = registerDemoHandlers(new Agent({ zk: await zk(), paths, id, capacity: 8, drainTimeoutMs: 1000 }));
+    a.register('record', (ctx) => void executions.push({ agent: id, execId: ctx.execId }));
+    await a.start();
+    agents.push(a);
+  }
+});
+
+after(async () => {
+  for (const s of servers) await s.close();
+  for (const a of agents) await a.close();
+  for (const c of zks) await c.close();
+  await store?.close();
+  await dir?.cleanup();
+});
+
+/** A job that last expected a slot 5 s ago: the leader that takes over finds it missed. */
+async function missedJob(input: Record<string, unknown>): Promise<Job> {
+  const now = Date.now();
+  const job = await store.jobs.create(jobInputSchema.parse({
+    schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'record' }, misfire: 'fire_once',
+    window: { endAt: new Date(Math.floor(now / 1000) * 1000) }, ...input,
+  }));
+  await store.jobs.recordRunState(job.id, { nextRunAt: new Date(Math.floor(now / 1000) * 1000 - 5000) });
+  return job;
+}
+
+async function runsOf(jobId: string): Promise<Run[]> {
+  return (await store.runs.list({ jobId, limit: 1000 })).items;
+}
+
+test('a new leader fires each missed job once, routed over every agent that was waiting for it', async () => {
+  const rr = await missedJob({ name: 'rr', routing: 'round_robin' });
+  const first = await missedJob({ name: 'first', routing: 'first' });
+  const all = await missedJob({ name: 'all', routing: 'broadcast' });
+  const server = await startServer('server-1');
+  await waitFor(async () => {
+    const done = (r: Run[], n: number) => r.length === n && r.every((x) => x.status === 'succeeded');
+    return done(await runsOf(rr.id), 1) && done(await runsOf(first.id), 1) && done(await runsOf(all.id), 2);
+  }, { timeoutMs: 10_000, message: 'one misfire run each, two for the broadcast' });
+  const ids = executions.map((e) => e.execId);
+  assert.equal(new Set(ids).size, ids.length, `no execution ran twice: ${ids.join(', ')}`);
+  assert.equal(ids.length, 4);
+  assert.ok([...(await runsOf(rr.id)), ...(await runsOf(first.id)), ...(await runsOf(all.id))].every((r) => r.trigger === 'misfire'));
+  assert.equal((await runsOf(first.id))[0]!.node, 'agent-1', '"first" is the first agent by id, not the quickest to say HELLO');
+  assert.deepEqual((await runsOf(all.id)).map((r) => r.node).sort(), ['agent-1', 'agent-2'], 'the broadcast reached both agents');
+  assert.ok(server.stats.settledAt >= server.stats.electedAt);
+  await server.close();
+});
+
+test('a registered agent that never says HELLO holds a new leader back only for the settle time', async () => {
+  const ghostZk = await zk();
+  await ghostZk.create(paths.node('clients', 'agent-0-ghost'), { id: 'agent-0-ghost', beatAt: Date.now(), seq: 1 }, 'ephemeral');
+  const job = await missedJob({ name: 'late', routing: 'first' });
+  executions.length = 0;
+  const server = await startServer('server-2', 800);
+  const [run] = await waitFor(async () => { const r = (await runsOf(job.id)).filter((x) => x.status === 'succeeded'); return r.length ? r : null; }, { timeoutMs: 10_000, message: 'the misfire ran' });
+  assert.equal(run!.node, 'agent-1');
+  assert.ok(server.stats.settledAt - server.stats.electedAt >= 700, `it waited for the ghost: ${server.stats.settledAt - server.stats.electedAt} ms`);
+  await ghostZk.close();
+});

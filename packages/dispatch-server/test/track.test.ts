@@ -1,0 +1,105 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jobInputSchema, runId, type Job, type Run } from '@clover/model';
+import type { Message } from '@clover/protocol';
+import { openStore, type Store } from '@clover/store';
+import { tempDir, waitFor, type TempDir } from '@clover/testkit';
+import { AgentDirectory } from '../src/agents.js';
+import { defaultTimings, silentLogger, type TrackerTimings } from '../src/interfaces.js';
+import { Router } from '../src/route.js';
+import { RunTracker, execIdOf } from '../src/track.js';
+
+// The run tracker on its own: the real embedded store, fake agents that are just ids in the
+// directory, and a send() that records what would go over ZeroMQ.
+let dir: TempDir;
+let store: Store;
+
+before(async () => {
+  dir = await tempDir('clover-track-');
+  store = await openStore({ dataDir: dir.path });
+});
+
+after(async () => {
+  await store?.close();
+  await dir?.cleanup();
+});
+
+let seq = 0;
+async function setup(over: Record<string, unknown> = {}, timings: Partial<TrackerTimings> = {}) {
+  const job: Job = await store.jobs.create(jobInputSchema.parse({ name: `t${++seq}`, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, ...over }));
+  const sent: Array<{ peer: string; msg: Message; storedStatus: string | undefined; storedNode: string | null | undefined }> = [];
+  const agents = new AgentDirectory(() => undefined);
+  for (const id of ['agent-a', 'agent-b']) {
+    agents.hello({ agentId: id, version: '1', handlers: ['h'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true }, Date.now());
+  }
+  agents.setLive(['agent-a', 'agent-b']);
+  const finished: Run[] = [];
+  const tracker = new RunTracker({
+    store, agents, router: new Router(), clock: Date.now, logger: silentLogger,
+    timings: { ...defaultTimings, ackTimeoutMs: 5000, ...timings },
+    onFinished: (_job, run) => finished.push(run),
+    async send(peer, msg) {
+      // What the store says about the run at the moment the EXEC leaves.
+      const run = msg.type === 'EXEC' ? await store.runs.get(msg.body.execId.replace(/~\d+$/, '')) : null;
+      sent.push({ peer, msg, storedStatus: run?.status, storedNode: run?.node });
+      return true;
+    },
+  });
+  const slot = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000 * seq);
+  return { job, tracker, sent, agents, finished, slot };
+}
+
+const execs = <T extends { msg: Message }>(sent: T[]): T[] => sent.filter((s) => s.msg.type === 'EXEC');
+
+test('a run already in flight is not dispatched again; the store says dispatched (and where) before the EXEC leaves', async () => {
+  const { job, tracker, sent, slot } = await setup();
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.dispatch(job, run);
+  // A new leader once did exactly this: it fired a misfire, then "adopted" the same fresh run.
+  tracker.dispatch(job, run);
+  await waitFor(() => execs(sent).length >= 1);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(execs(sent).length, 1, 'one EXEC for one execution id');
+  assert.equal(sent[0]!.storedStatus, 'dispatched');
+  assert.equal(sent[0]!.storedNode, sent[0]!.peer);
+  tracker.abandon();
+});
+
+test('a broadcast run and its retries stay on their own agent', async () => {
+  const { job, tracker, sent, slot } = await setup({ routing: 'broadcast', retries: { max: 1, backoffMs: 10 } });
+  const run = await store.runs.insert({ id: runId(job.id, slot, 'agent-b'), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.dispatch(job, run);
+  await waitFor(() => execs(sent).length === 1);
+  assert.equal(sent[0]!.peer, 'agent-b');
+  tracker.onAck('agent-b', { execId: execIdOf(run), accepted: true });
+  await tracker.onResult('agent-b', { execId: execIdOf(run), status: 'failed', exitCode: 1, startedAt: Date.now(), finishedAt: Date.now(), outputTail: '', error: 'boom' });
+  await waitFor(() => execs(sent).length === 2, { message: 'the retry' });
+  const retry = execs(sent)[1]!;
+  assert.equal(retry.peer, 'agent-b', 'the retry of agent-b\'s broadcast run goes to agent-b, not to another agent');
+  assert.equal(retry.msg.type === 'EXEC' && retry.msg.body.attempt, 2);
+  tracker.abandon();
+});
+
+test('an adopted run whose result the store already has is let go, not declared lost', async () => {
+  const { job, tracker, finished, slot } = await setup({}, { adoptGraceMs: 50 });
+  const id = runId(job.id, slot);
+  await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  const stale = (await store.runs.update(id, { status: 'running', node: 'agent-a', dispatchedAt: new Date(), startedAt: new Date() }))!;
+  // The agent's resent RESULT was recorded after the new leader read its active runs.
+  await store.runs.update(id, { status: 'succeeded', finishedAt: new Date() });
+  tracker.adopt(job, stale);
+  await waitFor(() => tracker.size === 0, { timeoutMs: 2000, message: 'the adopted flight let go' });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await store.runs.get(id))!.status, 'succeeded');
+  assert.equal(finished.length, 0);
+});
+
+test('an adopted run its agent never confirms is lost', async () => {
+  const { job, tracker, finished, slot } = await setup({}, { adoptGraceMs: 50 });
+  const id = runId(job.id, slot);
+  await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  const run = (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date() }))!;
+  tracker.adopt(job, run);
+  await waitFor(async () => (await store.runs.get(id))!.status === 'lost', { timeoutMs: 2000, message: 'lost' });
+  await waitFor(() => finished.length === 1);
+});
