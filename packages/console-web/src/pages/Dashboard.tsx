@@ -141,6 +141,7 @@ function RecentFailures({ runs }: { runs: Run[] }) {
 function OpenIncidents({ incidents }: { incidents: Incident[] }) {
   const t = useT();
   const now = useNow(5000);
+  const names = useJobNames();
   if (!incidents.length) return <Empty testId="empty-incidents">{t('dashboard.noIncidents')}</Empty>;
   return (
     <table className="table">
@@ -154,12 +155,14 @@ function OpenIncidents({ incidents }: { incidents: Incident[] }) {
       </thead>
       <tbody>
         {incidents.map((i) => (
-          <tr key={i.id}>
+          <tr key={i.id} data-testid="incident-row">
             <td className="nowrap" title={formatTime(i.openedAt)}>
               {formatRelative(i.openedAt, now, t)}
             </td>
-            <td>{t(`incidents.kind.${i.kind}` as MessageKey)}</td>
-            <td>{i.subject}</td>
+            <td className="nowrap">{t(`incidents.kind.${i.kind}` as MessageKey)}</td>
+            <td className="ellipsis" title={i.subject}>
+              {i.jobId ? <Link to={`/jobs/${encodeURIComponent(i.jobId)}`}>{names.get(i.jobId) ?? i.subject}</Link> : i.subject}
+            </td>
             <td className="ellipsis" title={i.message}>
               {i.message}
             </td>

@@ -86,8 +86,8 @@ export function LogsPage() {
                   <td>
                     <span className={`badge badge-${LEVEL_CLASS[l.level] ?? 'idle'}`}>{t(`level.${l.level}` as MessageKey)}</span>
                   </td>
-                  <td>{l.source}</td>
-                  <td className="mono">{l.node ?? '—'}</td>
+                  <td className="nowrap">{l.source}</td>
+                  <td className="mono nowrap">{l.node ?? '—'}</td>
                   <td className="log-message">{l.message}</td>
                 </tr>
                 {open.has(l.id) && (

@@ -87,14 +87,14 @@ export function NodesPage() {
                     {t('common.view')}
                   </button>
                   {can.admin && (
-                    <>
-                      <button type="button" className="small" onClick={() => setEditing(n)} data-testid="node-edit">
-                        {t('common.edit')}
-                      </button>
-                      <button type="button" className="small danger" onClick={() => setDeleting(n)} data-testid="node-delete">
-                        {t('common.delete')}
-                      </button>
-                    </>
+                    <button type="button" className="small" onClick={() => setEditing(n)} data-testid="node-edit">
+                      {t('common.edit')}
+                    </button>
+                  )}
+                  {can.admin && !isRoot(n.path) && (
+                    <button type="button" className="small danger" onClick={() => setDeleting(n)} data-testid="node-delete">
+                      {t('common.delete')}
+                    </button>
                   )}
                 </td>
               </tr>
@@ -143,6 +143,9 @@ export function NodesPage() {
     </div>
   );
 }
+
+/** The clover root itself (`/clover`): the API refuses to delete it. */
+const isRoot = (path: string) => path.split('/').length === 2;
 
 function ageClass(ageMs: number | null): string {
   if (ageMs === null) return 'muted';

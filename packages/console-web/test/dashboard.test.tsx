@@ -1,0 +1,90 @@
+import { act, cleanup, screen } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Stats } from '../src/api/types';
+import { DASHBOARD_REFRESH_MS, DashboardPage } from '../src/pages/Dashboard';
+import { fakeFetch, renderWithI18n } from './helpers';
+
+const hour = (i: number) => new Date(Date.UTC(2030, 0, 1, i)).toISOString();
+const emptyStats: Stats = {
+  runsByStatus: {},
+  successRate: null,
+  runsOverTime: Array.from({ length: 24 }, (_, i) => ({ hour: hour(i), succeeded: 0, failed: 0, timed_out: 0, lost: 0, other: 0 })),
+  nodes: { servers: 1, clients: 2, monitors: 1 },
+  jobs: { total: 0, enabled: 0, disabled: 0 },
+  recentFailures: [],
+  openIncidents: [],
+};
+
+async function flush(ms = 0) {
+  await act(async () => {
+    await vi.advanceTimersByTimeAsync(ms);
+  });
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  cleanup();
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+describe('dashboard', () => {
+  it('an empty system: friendly empty states, no error', async () => {
+    fakeFetch((c) => (c.url.startsWith('/api/stats') ? { body: emptyStats } : { body: { items: [], nextCursor: null } }));
+    renderWithI18n(<DashboardPage />);
+    await flush();
+    expect(screen.getByTestId('empty-runs').textContent).toMatch(/No runs/);
+    expect(screen.getByTestId('empty-failures')).toBeTruthy();
+    expect(screen.getByTestId('empty-incidents')).toBeTruthy();
+    expect(screen.queryByTestId('error-banner')).toBeNull();
+    expect(screen.queryByTestId('runs-chart')).toBeNull();
+    expect(screen.getByTestId('stat-clients').textContent).toContain('2');
+    expect(screen.getByTestId('stat-success-rate').textContent).toContain('—');
+  });
+
+  it('polls /api/stats every 5 s and draws what comes back', async () => {
+    let n = 0;
+    const { calls } = fakeFetch((c) => {
+      if (!c.url.startsWith('/api/stats')) return { body: { items: [], nextCursor: null } };
+      n += 1;
+      if (n === 1) return { body: emptyStats };
+      return {
+        body: {
+          ...emptyStats,
+          runsByStatus: { succeeded: 9, failed: 1 },
+          successRate: 0.9,
+          runsOverTime: emptyStats.runsOverTime.map((b, i) => (i === 23 ? { ...b, succeeded: 9, failed: 1 } : b)),
+        },
+      };
+    });
+    renderWithI18n(<DashboardPage />);
+    await flush();
+    const statsCalls = () => calls.filter((c) => c.url.startsWith('/api/stats'));
+    expect(statsCalls()).toHaveLength(1);
+    expect(statsCalls()[0]!.url).toBe('/api/stats?hours=24');
+    await flush(DASHBOARD_REFRESH_MS - 10);
+    expect(statsCalls()).toHaveLength(1);
+    await flush(10);
+    expect(statsCalls()).toHaveLength(2);
+    expect(screen.getByTestId('stat-success-rate').textContent).toContain('90.0%');
+    expect(screen.getByTestId('runs-chart').querySelectorAll('rect[fill]').length).toBeGreaterThanOrEqual(2);
+    await flush(DASHBOARD_REFRESH_MS);
+    expect(statsCalls()).toHaveLength(3);
+  });
+
+  it('a failed refresh keeps the last figures and says why', async () => {
+    let fail = false;
+    fakeFetch((c) => {
+      if (!c.url.startsWith('/api/stats')) return { body: { items: [], nextCursor: null } };
+      return fail ? { status: 500, body: { error: 'internal', message: 'internal error' } } : { body: emptyStats };
+    });
+    renderWithI18n(<DashboardPage />);
+    await flush();
+    fail = true;
+    await flush(DASHBOARD_REFRESH_MS);
+    expect(screen.getByTestId('error-banner').textContent).toContain('internal error');
+    expect(screen.getByTestId('stat-clients').textContent).toContain('2');
+  });
+});
