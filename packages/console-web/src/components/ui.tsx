@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import type { RunStatus } from '../api/types';
 import { useT, type MessageKey } from '../i18n';
@@ -249,4 +249,17 @@ export function Props({ rows }: { rows: [ReactNode, ReactNode][] }) {
       ))}
     </dl>
   );
+}
+
+/** Click and keyboard (Enter / Space) handlers for a clickable table row. */
+export function activate(fn: () => void) {
+  return {
+    onClick: fn,
+    onKeyDown: (e: ReactKeyboardEvent<HTMLElement>) => {
+      if (e.target !== e.currentTarget || (e.key !== 'Enter' && e.key !== ' ')) return;
+      e.preventDefault();
+      fn();
+    },
+    tabIndex: 0,
+  };
 }

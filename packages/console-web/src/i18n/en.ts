@@ -71,7 +71,7 @@ export const en = {
   'dashboard.noRuns': 'No runs in the last 24 hours yet. Create a job to get started.',
   'dashboard.noRunsChart': 'Nothing ran in the last 24 hours.',
   'dashboard.openIncidents': 'Open incidents',
-  'dashboard.other': 'Other',
+  'dashboard.other': 'other',
   'dashboard.recentFailures': 'Recent failures',
   'dashboard.runsByStatus': 'Runs by status (24 h)',
   'dashboard.runsLast24h': '{n} runs in 24 h',

@@ -79,10 +79,10 @@ export function targetSummary(target: Target, t: Translate): string {
   }
 }
 
-export function kindSummary(kind: JobKind): string {
+export function kindSummary(kind: JobKind, t: Translate): string {
   switch (kind.type) {
     case 'handler':
-      return `handler ${kind.name}`;
+      return `${t('kind.handler')}: ${kind.name}`;
     case 'shell':
       return `$ ${[kind.command, ...(kind.args ?? [])].join(' ')}`;
     case 'http':

@@ -3,7 +3,7 @@ import { api } from '../api/client';
 import type { Incident, Run, RunStatus, Stats } from '../api/types';
 import { RunDetailModal } from '../components/RunDetail';
 import { RunsChart } from '../components/RunsChart';
-import { Empty, ErrorBanner, Loading, PageHeader, StatusBadge } from '../components/ui';
+import { Empty, ErrorBanner, Loading, PageHeader, StatusBadge, activate } from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
 import { useAsync, useNow } from '../lib/hooks';
 import { formatRelative, formatTime, percent } from '../lib/format';
@@ -116,7 +116,7 @@ function RecentFailures({ runs }: { runs: Run[] }) {
         </thead>
         <tbody>
           {runs.map((r) => (
-            <tr key={r.id} className="clickable" onClick={() => setOpen(r.id)} data-testid="failure-row">
+            <tr key={r.id} className="clickable" {...activate(() => setOpen(r.id))} data-testid="failure-row">
               <td className="nowrap">{formatTime(r.scheduledAt)}</td>
               <td>
                 <Link to={`/jobs/${encodeURIComponent(r.jobId)}`} onClick={(e) => e.stopPropagation()}>

@@ -1,6 +1,6 @@
 import { Fragment, useState } from 'react';
 import { api } from '../api/client';
-import { Badge, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props } from '../components/ui';
+import { Badge, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props, activate } from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
 import { formatDuration, formatTime } from '../lib/format';
 import { usePaged } from '../lib/hooks';
@@ -45,7 +45,7 @@ export function IncidentsPage() {
           <tbody>
             {incidents.items.map((i) => (
               <Fragment key={i.id}>
-                <tr className="clickable" onClick={() => setOpen(open === i.id ? null : i.id)} data-testid="incident-row">
+                <tr className="clickable" {...activate(() => setOpen(open === i.id ? null : i.id))} data-testid="incident-row">
                   <td className="nowrap mono">{formatTime(i.openedAt)}</td>
                   <td>{t(`incidents.kind.${i.kind}` as MessageKey)}</td>
                   <td className="mono">{i.subject}</td>

@@ -4,7 +4,7 @@ import type { Job } from '../api/types';
 import { useCan } from '../auth';
 import { useNotify } from '../components/notify';
 import { RunDetailModal } from '../components/RunDetail';
-import { Badge, ConfirmDialog, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props, StatusBadge, errorText } from '../components/ui';
+import { Badge, ConfirmDialog, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props, StatusBadge, errorText, activate } from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
 import { formatDuration, formatRelative, formatTime, kindSummary, runDuration, scheduleSummary, targetSummary } from '../lib/format';
 import { useAsync, useNow, usePaged } from '../lib/hooks';
@@ -133,7 +133,7 @@ export function JobDetailPage({ id }: { id: string }) {
             </thead>
             <tbody>
               {runs.items.map((r) => (
-                <tr key={r.id} className="clickable" onClick={() => setOpenRun(r.id)} data-testid="run-row" data-run-id={r.id} data-status={r.status}>
+                <tr key={r.id} className="clickable" {...activate(() => setOpenRun(r.id))} data-testid="run-row" data-run-id={r.id} data-status={r.status}>
                   <td className="nowrap mono">{formatTime(r.scheduledAt)}</td>
                   <td>
                     <StatusBadge status={r.status} />
@@ -184,7 +184,7 @@ function JobProps({ job }: { job: Job }) {
         [t('job.schedule'), <span key="s" className="mono">{scheduleSummary(job.schedule, t)}</span>],
         [t('job.target'), targetSummary(job.target, t)],
         [t('job.routing'), t(`routing.${job.routing}` as MessageKey)],
-        [t('job.kind'), <span key="k" className="mono">{kindSummary(job.kind)}</span>],
+        [t('job.kind'), <span key="k" className="mono">{kindSummary(job.kind, t)}</span>],
         [t('job.timeout'), formatDuration(job.timeoutMs, t)],
         [t('job.retries'), r.max ? t('job.retriesSummary', { max: r.max, backoff: formatDuration(r.backoffMs, t), factor: r.factor }) : t('job.noRetries')],
         [t('job.concurrency'), t(`concurrency.${job.concurrency}` as MessageKey)],

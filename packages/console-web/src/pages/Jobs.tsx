@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api } from '../api/client';
 import { useCan } from '../auth';
-import { Badge, Empty, ErrorBanner, LoadMore, Loading, PageHeader, StatusBadge } from '../components/ui';
+import { Badge, Empty, ErrorBanner, LoadMore, Loading, PageHeader, StatusBadge, activate } from '../components/ui';
 import { useT } from '../i18n';
 import { useDebounced, useNow, usePaged } from '../lib/hooks';
 import { formatRelative, formatTime, kindSummary, scheduleSummary } from '../lib/format';
@@ -83,7 +83,7 @@ export function JobsPage() {
           </thead>
           <tbody>
             {jobs.items.map((j) => (
-              <tr key={j.id} className="clickable" onClick={() => navigate(`/jobs/${encodeURIComponent(j.id)}`)} data-testid="job-row" data-job-id={j.id} data-job-name={j.name}>
+              <tr key={j.id} className="clickable" {...activate(() => navigate(`/jobs/${encodeURIComponent(j.id)}`))} data-testid="job-row" data-job-id={j.id} data-job-name={j.name}>
                 <td>
                   <Link to={`/jobs/${encodeURIComponent(j.id)}`} onClick={(e) => e.stopPropagation()} className="strong">
                     {j.name}
@@ -92,7 +92,7 @@ export function JobsPage() {
                 </td>
                 <td>{j.group}</td>
                 <td className="mono small">{scheduleSummary(j.schedule, t)}</td>
-                <td className="mono small ellipsis">{kindSummary(j.kind)}</td>
+                <td className="mono small ellipsis">{kindSummary(j.kind, t)}</td>
                 <td>{j.enabled ? <Badge kind="ok">{t('jobs.on')}</Badge> : <Badge kind="idle">{t('jobs.off')}</Badge>}</td>
                 <td>
                   <StatusBadge status={j.lastStatus} />

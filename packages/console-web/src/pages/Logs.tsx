@@ -1,7 +1,7 @@
 import { Fragment, useState } from 'react';
 import { api } from '../api/client';
 import { LOG_LEVELS, type LogLevel } from '../api/types';
-import { Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader } from '../components/ui';
+import { Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, activate } from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
 import { formatTime } from '../lib/format';
 import { useDebounced, usePaged } from '../lib/hooks';
@@ -81,7 +81,7 @@ export function LogsPage() {
           <tbody>
             {logs.items.map((l) => (
               <Fragment key={l.id}>
-                <tr className={`clickable${open.has(l.id) ? ' open' : ''}`} onClick={() => toggle(l.id)} data-testid="log-row" data-level={l.level} aria-expanded={open.has(l.id)}>
+                <tr className={`clickable${open.has(l.id) ? ' open' : ''}`} {...activate(() => toggle(l.id))} data-testid="log-row" data-level={l.level} aria-expanded={open.has(l.id)}>
                   <td className="nowrap mono">{formatTime(l.time)}</td>
                   <td>
                     <span className={`badge badge-${LEVEL_CLASS[l.level] ?? 'idle'}`}>{t(`level.${l.level}` as MessageKey)}</span>

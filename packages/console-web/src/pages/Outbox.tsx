@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api } from '../api/client';
 import type { OutboxMail } from '../api/types';
-import { Empty, ErrorBanner, LoadMore, Loading, Modal, PageHeader, Props } from '../components/ui';
+import { Empty, ErrorBanner, LoadMore, Loading, Modal, PageHeader, Props, activate } from '../components/ui';
 import { useT } from '../i18n';
 import { formatTime } from '../lib/format';
 import { usePaged } from '../lib/hooks';
@@ -32,7 +32,7 @@ export function OutboxPage() {
           </thead>
           <tbody>
             {mails.items.map((m) => (
-              <tr key={m.id} className="clickable" onClick={() => setOpen(m)} data-testid="outbox-row">
+              <tr key={m.id} className="clickable" {...activate(() => setOpen(m))} data-testid="outbox-row">
                 <td className="nowrap mono">{formatTime(m.createdAt)}</td>
                 <td>{m.to.join(', ')}</td>
                 <td>{m.subject}</td>

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { api } from '../api/client';
 import { RUN_STATUSES } from '../api/types';
 import { RunDetailModal } from '../components/RunDetail';
-import { Empty, ErrorBanner, LoadMore, Loading, PageHeader, StatusBadge } from '../components/ui';
+import { Empty, ErrorBanner, LoadMore, Loading, PageHeader, StatusBadge, activate } from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
 import { formatDuration, formatTime, runDuration } from '../lib/format';
 import { useDebounced, usePaged } from '../lib/hooks';
@@ -75,7 +75,7 @@ export function RunsPage() {
           </thead>
           <tbody>
             {runs.items.map((r) => (
-              <tr key={r.id} className="clickable" onClick={() => setOpen(r.id)} data-testid="run-row" data-run-id={r.id} data-status={r.status}>
+              <tr key={r.id} className="clickable" {...activate(() => setOpen(r.id))} data-testid="run-row" data-run-id={r.id} data-status={r.status}>
                 <td className="nowrap mono">{formatTime(r.scheduledAt)}</td>
                 <td>
                   <Link to={`/jobs/${encodeURIComponent(r.jobId)}`} onClick={(e) => e.stopPropagation()}>
