@@ -207,6 +207,24 @@ step('jobs: listed, searchable', async () => {
   await byId('jobs-search').fill('');
 });
 
+step('jobs: edit keeps what the form does not show', async () => {
+  await page.locator('[data-testid=job-row][data-job-name="e2e-echo"]').click();
+  await byId('job-edit').click();
+  await byId('job-form').waitFor();
+  assert.equal(await byId('job-cron-expr').inputValue(), '0 0 3 * * *');
+  assert.equal(await byId('job-timezone').inputValue(), 'Asia/Shanghai');
+  await byId('job-description').fill('edited by the console e2e test');
+  await byId('job-retries').fill('2');
+  await byId('job-save').click();
+  await byId('page-job').waitFor();
+  await waitForText(byId('page-job'), 'edited by the console e2e test');
+  const { job } = await api.call<{ job: { description: string; retries: { max: number }; payload: unknown; schedule: unknown } }>('GET', `/api/jobs/${encodeURIComponent(echoJobId)}`);
+  assert.equal(job.description, 'edited by the console e2e test');
+  assert.equal(job.retries.max, 2);
+  assert.deepEqual(job.payload, { hello: 'e2e' });
+  assert.deepEqual(job.schedule, { type: 'cron', expr: '0 0 3 * * *', timezone: 'Asia/Shanghai' });
+});
+
 step('jobs: trigger now, the run appears and succeeds', async () => {
   await nav('jobs');
   await page.locator('[data-testid=job-row][data-job-name="e2e-echo"]').click();
