@@ -38,9 +38,15 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
   try {
     const store: Store = await openStore({ dataDir: settings.dataDir });
     closers.push(() => store.close());
-    const storeLogger = createLogger({ service: 'clover', node: settings.nodeId, logDir: settings.logDir, store });
-    // Closed before the store (closers run in reverse), so its last entries are written.
-    closers.push(() => storeLogger.close());
+    // One logger per role, named as in a cluster, so the console's Logs page can tell the
+    // dispatch-server's entries from the agent's. Closed before the store (closers run in
+    // reverse), so their last entries are written.
+    const roleLogger = (service: string, node: string) => {
+      const l = createLogger({ service, node, logDir: settings.logDir, store });
+      closers.push(() => l.close());
+      return l;
+    };
+    const ids = { dispatch: `${settings.nodeId}-dispatch`, agent: `${settings.nodeId}-agent`, monitor: `${settings.nodeId}-monitor`, console: `${settings.nodeId}-console` };
 
     // Each role gets its own session, as separate processes would: a role's ephemerals and
     // election candidacy belong to it alone.
@@ -52,32 +58,33 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
     };
 
     const dispatch = new DispatchServer({
-      zk: await session(), paths, store, logger: storeLogger.child({ role: 'dispatch' }),
-      id: `${settings.nodeId}-dispatch`, bind: settings.dispatchBind,
+      zk: await session(), paths, store, logger: roleLogger('dispatch-server', ids.dispatch),
+      id: ids.dispatch, bind: settings.dispatchBind,
     });
     await dispatch.start();
     closers.push(() => dispatch.close());
 
     const agent = new Agent({
-      zk: await session(), paths, id: `${settings.nodeId}-agent`, groups: ['local'], tags: ['standalone'],
-      capacity: 8, logger: storeLogger.child({ role: 'agent' }),
+      zk: await session(), paths, id: ids.agent, groups: ['local'], tags: ['standalone'],
+      capacity: 8, logger: roleLogger('scheduler-client', ids.agent),
     });
     registerDemoHandlers(agent);
     await agent.start();
     closers.push(() => agent.close());
 
     const consoleUrl = `http://${settings.httpHost === '0.0.0.0' ? 'localhost' : settings.httpHost}:${settings.httpPort}`;
+    const monitorLogger = roleLogger('monitor', ids.monitor);
     const monitor = new Monitor({
-      zk: await session(), paths, store, logger: storeLogger.child({ role: 'monitor' }),
-      id: `${settings.nodeId}-monitor`, consoleUrl,
-      mailer: createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom, store, logger: storeLogger }),
+      zk: await session(), paths, store, logger: monitorLogger,
+      id: ids.monitor, consoleUrl,
+      mailer: createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom, store, logger: monitorLogger }),
     });
     await monitor.start();
     closers.push(() => monitor.close());
 
     const admin = await ensureAdmin(store, settings.adminPassword || undefined);
     const server = await startConsoleServer({
-      store, zk: await session(), paths, logger: storeLogger.child({ role: 'console' }),
+      store, zk: await session(), paths, logger: roleLogger('console', ids.console),
       port: settings.httpPort, host: settings.httpHost, webDir: webDistDir,
     });
     closers.push(() => server.close());
