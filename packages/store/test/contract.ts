@@ -132,11 +132,15 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal(window.items.length, 30);
     });
 
-    test('retention removes old runs and logs, keeps new ones', async () => {
+    test('retention removes old runs, their counters and old logs, keeps new ones', async () => {
       const job = await store.jobs.create(spec());
       const now = Date.now();
-      await store.runs.insert(run(job.id, now - 40 * 24 * 3600_000));
-      await store.runs.insert(run(job.id, now - 1000));
+      const old = await store.runs.insert(run(job.id, now - 40 * 24 * 3600_000));
+      await store.runs.update(old.id, { status: 'failed' });
+      const fresh = await store.runs.insert(run(job.id, now - 1000));
+      await store.runs.update(fresh.id, { status: 'succeeded' });
+      const all = { from: new Date(now - 50 * 24 * 3600_000), to: new Date(now + 3600_000), jobId: job.id };
+      assert.deepEqual((await store.counters.summary(all)).totals, { failed: 1, succeeded: 1 });
       await store.logs.write([
         { time: new Date(now - 20 * 24 * 3600_000), level: 'error', source: 'test', message: 'old' },
         { time: new Date(now), level: 'error', source: 'test', message: 'new' },
@@ -146,6 +150,7 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal((await store.runs.list({ jobId: job.id })).items.length, 1);
       const logs = await store.logs.list({ source: 'test' });
       assert.deepEqual(logs.items.map((l) => l.message), ['new']);
+      assert.deepEqual((await store.counters.summary(all)).totals, { succeeded: 1 }, 'the old hour\'s counters went with its runs');
     });
 
     test('deleting a job removes its runs and counters', async () => {

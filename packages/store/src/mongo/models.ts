@@ -22,7 +22,8 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
 
   const counters = new Schema({ jobId: String, hour: Date, status: String, n: Number }, opts);
   counters.index({ jobId: 1, hour: 1, status: 1 }, { unique: true });
-  counters.index({ hour: 1 });
+  // An hour's counters expire an hour after its last runs do, so retention keeps them in step.
+  counters.index({ hour: 1 }, { expireAfterSeconds: retention.runsSec + 3600, name: 'counters_ttl' });
 
   const docs = new Schema({ _id: String, doc: any }, opts);
   const users = new Schema({ _id: String, doc: any }, opts);

@@ -177,7 +177,9 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
         if (filter.node) f.node = filter.node;
         return (await m.runs.find(f).sort({ scheduledAt: 1 }).lean()).map(toRun);
       },
+      /** Retention: the runs and the counter hours wholly before the cutoff go together. */
       async deleteOlderThan(cutoff) {
+        await m.counters.deleteMany({ hour: { $lt: new Date(hourOf(cutoff.getTime())) } });
         return (await m.runs.deleteMany({ scheduledAt: { $lt: cutoff } })).deletedCount;
       },
     },

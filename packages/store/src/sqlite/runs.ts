@@ -134,7 +134,11 @@ export class SqliteRuns implements RunRepository {
     return (this.db.prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY scheduled_at`).all(params) as RunRow[]).map(toRun);
   }
 
+  /** Retention: the runs and the counter hours wholly before the cutoff go together. */
   async deleteOlderThan(cutoff: Date): Promise<number> {
-    return this.db.prepare('DELETE FROM runs WHERE scheduled_at < ?').run(cutoff.getTime()).changes;
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM run_counters WHERE hour < ?').run(hourOf(cutoff.getTime()));
+      return this.db.prepare('DELETE FROM runs WHERE scheduled_at < ?').run(cutoff.getTime()).changes;
+    })();
   }
 }
