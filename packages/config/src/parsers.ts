@@ -23,6 +23,21 @@ export function integer(env: string, opts: Opts<number> & { min?: number; max?: 
   };
 }
 
+const truthy = new Set(['true', '1', 'yes', 'on']);
+const falsy = new Set(['false', '0', 'no', 'off']);
+
+export function boolean(env: string, opts: Opts<boolean>): Setting<boolean> {
+  return {
+    env, ...opts,
+    parse: (raw, name) => {
+      const v = raw.trim().toLowerCase();
+      if (truthy.has(v)) return true;
+      if (falsy.has(v)) return false;
+      throw new SettingError(name, `expected true or false, got "${raw}"`);
+    },
+  };
+}
+
 export function port(env: string, opts: Opts<number>): Setting<number> {
   return integer(env, { ...opts, min: 0, max: 65535 });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SettingError, endpoint, helpFor, integer, list, readSettings, text, url, zkConnect } from '../src/index.js';
+import { SettingError, boolean, endpoint, helpFor, integer, list, readSettings, text, url, zkConnect } from '../src/index.js';
 
 const spec = {
   zk: zkConnect('CLOVER_ZK', { help: 'ZooKeeper', required: true }),
@@ -12,11 +12,13 @@ const spec = {
   groups: list('CLOVER_GROUPS', { help: 'groups', fallback: [] }),
   smtp: url('CLOVER_SMTP_URL', { help: 'smtp', schemes: ['smtp', 'smtps'] }),
   id: text('CLOVER_NODE_ID', { help: 'id', fallback: () => 'computed' }),
+  shell: boolean('CLOVER_ALLOW_SHELL', { help: 'shell', fallback: true }),
 };
 
 test('defaults, parsing, and the environment over the file', () => {
   const s = readSettings(spec, { CLOVER_ZK: 'zk1:2181,zk2:2181', CLOVER_GROUPS: 'a, b,,c', CLOVER_CAPACITY: '8' });
-  assert.deepEqual(s, { zk: 'zk1:2181,zk2:2181', bind: 'tcp://127.0.0.1:7710', capacity: 8, groups: ['a', 'b', 'c'], smtp: undefined, id: 'computed' });
+  assert.deepEqual(s, { zk: 'zk1:2181,zk2:2181', bind: 'tcp://127.0.0.1:7710', capacity: 8, groups: ['a', 'b', 'c'], smtp: undefined, id: 'computed', shell: true });
+  assert.equal(readSettings(spec, { CLOVER_ZK: 'memory', CLOVER_ALLOW_SHELL: 'off' }).shell, false);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
   const file = path.join(dir, 'clover.json');
   writeFileSync(file, JSON.stringify({ CLOVER_ZK: 'file:2181', CLOVER_CAPACITY: 2 }));
@@ -32,6 +34,7 @@ test('a bad or missing setting names itself', () => {
     [{ CLOVER_ZK: 'memory', CLOVER_DISPATCH_BIND: 'localhost:1' }, /CLOVER_DISPATCH_BIND: expected tcp:\/\/host:port/],
     [{ CLOVER_ZK: 'memory', CLOVER_SMTP_URL: 'http://x' }, /CLOVER_SMTP_URL: expected a smtp or smtps URL/],
     [{ CLOVER_ZK: 'memory', CLOVER_CONFIG: '/nonexistent.json' }, /CLOVER_CONFIG: cannot read/],
+    [{ CLOVER_ZK: 'memory', CLOVER_ALLOW_SHELL: 'maybe' }, /CLOVER_ALLOW_SHELL: expected true or false/],
   ];
   for (const [env, re] of bad) assert.throws(() => readSettings(spec, env), (e: Error) => e instanceof SettingError && re.test(e.message), String(re));
   assert.match(helpFor(spec), /CLOVER_DISPATCH_BIND\s+bind \[default: "tcp:\/\/127.0.0.1:7710"\]/);

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { integer, list, optionalText, runBin, text, zkConnect, zkRoot, type SettingsOf } from '@clover/config';
+import { boolean, integer, list, optionalText, runBin, text, zkConnect, zkRoot, type SettingsOf } from '@clover/config';
 import { createLogger } from '@clover/logging';
 import { cloverPaths, createZkClient } from '@clover/zk-kit';
 import { Agent } from './agent.js';
@@ -13,6 +13,9 @@ export const agentSettings = {
   groups: list('CLOVER_GROUPS', { help: 'groups this agent serves (comma-separated)', fallback: [] }),
   tags: list('CLOVER_TAGS', { help: 'tags of this agent (comma-separated)', fallback: [] }),
   capacity: integer('CLOVER_CAPACITY', { help: 'executions at once', fallback: 4, min: 1, max: 10_000 }),
+  allowShell: boolean('CLOVER_ALLOW_SHELL', { help: 'run shell jobs here (any command the leader sends, as this user)', fallback: true }),
+  allowHttp: boolean('CLOVER_ALLOW_HTTP', { help: 'run http jobs here', fallback: true }),
+  drainTimeoutMs: integer('CLOVER_DRAIN_TIMEOUT_MS', { help: 'on SIGTERM, wait this long for running executions', fallback: 30_000, min: 0 }),
   heartbeatMs: integer('CLOVER_HEARTBEAT_MS', { help: 'heartbeat interval', fallback: 2000, min: 100 }),
   logDir: optionalText('CLOVER_LOG_DIR', 'directory for daily-rotated JSON log files'),
   curvePublicKey: optionalText('CLOVER_CURVE_PUBLIC_KEY', 'this agent\'s CURVE public key (Z85)'),
@@ -28,7 +31,7 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>) {
     : undefined;
   const agent = registerDemoHandlers(new Agent({
     zk, paths: cloverPaths(s.zkRoot), id: s.id, groups: s.groups, tags: s.tags, capacity: s.capacity,
-    heartbeatIntervalMs: s.heartbeatMs, curve, logger,
+    heartbeatIntervalMs: s.heartbeatMs, curve, logger, shell: s.allowShell, http: s.allowHttp, drainTimeoutMs: s.drainTimeoutMs,
   }));
   await agent.start();
   logger.info('agent started', { id: s.id, groups: s.groups, capacity: s.capacity });
