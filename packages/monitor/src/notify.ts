@@ -95,7 +95,7 @@ export class Notifier {
   }
 
   private async sendRecoveries(): Promise<number> {
-    const pending = (await this.o.store.incidents.listRecoveryUnnotified()).filter((i) => i.kind === 'node_dead');
+    const pending = await this.o.store.incidents.listRecoveryUnnotified();
     if (!pending.length) return 0;
     // Tell those who were told of the death.
     const byEmail = new Map<string, Incident[]>();

@@ -40,6 +40,9 @@ export function openingMail(to: string[], incidents: Incident[], consoleUrl?: st
 export function recoveryMail(to: string[], incidents: Incident[], consoleUrl?: string): Mail {
   const names = incidents.map((i) => i.subject);
   const subject = incidents.length === 1 ? `[clover] recovered: ${names[0]}` : `[clover] ${incidents.length} recovered: ${names.slice(0, 5).join(', ')}`;
-  const intro = incidents.map((i) => `${i.subject} is back (down ${secs((i.closedAt?.getTime() ?? Date.now()) - i.openedAt.getTime())}).`).join(' ');
+  const intro = incidents.map((i) => {
+    const span = secs((i.closedAt?.getTime() ?? Date.now()) - i.openedAt.getTime());
+    return i.kind === 'job_failed' ? `job ${i.subject} succeeded again (failing for ${span}).` : `${i.subject} is back (down ${span}).`;
+  }).join(' ');
   return { to, subject, ...body(incidents, intro, consoleUrl), incidentIds: incidents.map((i) => i.id) };
 }

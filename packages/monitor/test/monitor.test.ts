@@ -20,7 +20,7 @@ let sink: SmtpSink;
 let dir: TempDir;
 let store: Store;
 let admin: ZkClient;
-const monitors: Array<{ monitor: Monitor; zk: ZkClient }> = [];
+const monitors: Array<{ monitor: Monitor; zk: ZkClient; logger: { close(): Promise<void> } }> = [];
 const children: ChildHandle[] = [];
 let logDir: string;
 
@@ -38,7 +38,7 @@ async function startMonitor(id: string) {
   const mailer = createMailer({ smtpUrl: sink.url, from: 'clover@test', store });
   const monitor = new Monitor({ zk, paths, store, mailer, logger, id, consoleUrl: 'http://console.test', digestWindowMs: 1000, quietPeriodMs: 0, heartbeatIntervalMs: 300 });
   await monitor.start();
-  monitors.push({ monitor, zk });
+  monitors.push({ monitor, zk, logger });
   return { monitor, zk };
 }
 
@@ -65,6 +65,7 @@ after(async () => {
   for (const m of monitors) {
     await m.monitor.close().catch(() => undefined);
     await m.zk.close().catch(() => undefined);
+    await m.logger.close();
   }
   await admin?.close();
   await store?.close();
@@ -182,4 +183,10 @@ test('a job failure reported by a dispatch-server mails the job\'s own contacts'
   assert.equal(mailsAbout(job.id).length, 1, 'only the job\'s contact');
   assert.equal(mails[0]!.to && 'text' in mails[0]!.to ? mails[0]!.to.text : '', 'ann@example.com');
   assert.match(mails[0]!.text ?? '', /exit code 2/);
+
+  // The job succeeds again: a dispatch-server closes the incident; its contact hears once.
+  const open = await store.incidents.findOpen('job_failed', job.id);
+  await store.incidents.close(open!.id, new Date());
+  await waitFor(() => mailsAbout(`recovered: ${job.id}`).length === 1, { timeoutMs: 15_000, message: 'job recovery mail' });
+  assert.match(mailsAbout(`recovered: ${job.id}`)[0]!.text ?? '', /succeeded again/);
 });
