@@ -246,7 +246,13 @@ export class DispatchServer {
   }
 
   private async onFinished(job: Job, run: Run): Promise<void> {
-    if (job.schedule.type !== 'once' || run.status !== 'succeeded') return;
+    if (job.schedule.type !== 'once') return;
+    if (job.routing === 'broadcast') {
+      // Done when every agent's run is: retiring at the first would delete the others' runs under them.
+      if (this.tracker.busy(job.id)) return;
+      const runs = (await this.opts.store.runs.list({ jobId: job.id, limit: 1000 })).items;
+      if (this.tracker.busy(job.id) || !runs.every((r) => r.status === 'succeeded')) return;
+    } else if (run.status !== 'succeeded') return;
     // A one-shot that did its work needs no more runs: delete it (with its data) or retire it.
     this.scheduler.remove(job.id);
     try {
@@ -303,8 +309,11 @@ export class DispatchServer {
     this.tracker.abandon();
     if (this.pingTimer) clearInterval(this.pingTimer);
     if (this.settleTimer) clearTimeout(this.settleTimer);
-    // Agents learn we are gone without waiting for ZooKeeper to tell them.
-    await Promise.all(this.agents.ids().map((id) => this.transport.send(id, { type: 'BYE', body: { reason: 'shutdown' } })));
+    // Agents learn we are gone without waiting for ZooKeeper to tell them. Most have left for
+    // the new leader by now, and a ROUTER with no peer at all never finishes a send: say
+    // goodbye, but never wait on it for more than a moment.
+    const byes = Promise.all(this.agents.ids().map((id) => this.transport.send(id, { type: 'BYE', body: { reason: 'shutdown' } })));
+    await Promise.race([byes, new Promise((r) => setTimeout(r, 500).unref())]);
     this.stopRegistry?.();
     await this.feed.close();
     await this.work.catch(() => undefined);

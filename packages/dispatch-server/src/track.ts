@@ -64,9 +64,12 @@ export function pinnedNode(job: Pick<Job, 'routing'>, run: Pick<Run, 'id'>): str
  */
 export class RunTracker {
   private readonly flights = new Map<string, Flight>();
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Retries waiting out their backoff, with their job's id. */
+  private readonly retryTimers = new Map<NodeJS.Timeout, string>();
   private readonly writes = new Map<string, Promise<unknown>>();
   private readonly parked = new Map<string, { f: Flight; avoid: string[] }>();
+  /** Execution ids whose outcome is being written: a second RESULT for one is a repeat. */
+  private readonly completing = new Set<string>();
 
   constructor(private readonly d: TrackerDeps) {}
 
@@ -78,10 +81,19 @@ export class RunTracker {
     return [...this.flights.values()].filter((f) => f.job.id === jobId).map((f) => f.run);
   }
 
-  /** Writes run transitions one after another per run, so a late write never undoes a newer one. */
-  private persist(runId: string, patch: RunPatch): Promise<unknown> {
+  /** Whether any run of the job is in flight here or waiting to be retried. */
+  busy(jobId: string): boolean {
+    return this.activeRuns(jobId).length > 0 || [...this.retryTimers.values()].includes(jobId);
+  }
+
+  /**
+   * Writes run transitions one after another per run, so a late write never undoes a newer one.
+   * `also` is issued in the same turn as the run's write (nothing of this process in between),
+   * for the writes that belong with it: the job's counters with a run's final status.
+   */
+  private persist(runId: string, patch: RunPatch, also?: () => Promise<unknown>): Promise<unknown> {
     const prev = this.writes.get(runId) ?? Promise.resolve();
-    const next = prev.then(() => this.d.store.runs.update(runId, patch)).catch((err: unknown) => {
+    const next = prev.then(() => Promise.all([this.d.store.runs.update(runId, patch), also?.()])).catch((err: unknown) => {
       this.d.logger.error('could not record run transition', { runId, err: String(err) });
     });
     this.writes.set(runId, next);
@@ -296,11 +308,18 @@ export class RunTracker {
       return;
     }
     // A result for a run this server is not tracking: resent after a leader change, or for a
-    // run whose flight timed out here first. Record it only if that attempt is still open.
-    const run = await this.d.store.runs.get(runIdOf(r.execId));
-    if (!run || execIdOf(run) !== r.execId || run.node !== agentId || !['dispatched', 'running'].includes(run.status)) return;
-    const job = await this.d.store.jobs.get(run.jobId);
-    await this.complete(job, run, r.status, details);
+    // run whose flight timed out here first. Record it only if that attempt is still open, and
+    // only once: an agent that follows a new leader sends a held RESULT and then repeats it.
+    if (this.completing.has(r.execId)) return;
+    this.completing.add(r.execId);
+    try {
+      const run = await this.d.store.runs.get(runIdOf(r.execId));
+      if (!run || execIdOf(run) !== r.execId || run.node !== agentId || !['dispatched', 'running'].includes(run.status)) return;
+      const job = await this.d.store.jobs.get(run.jobId);
+      await this.complete(job, run, r.status, details);
+    } finally {
+      this.completing.delete(r.execId);
+    }
   }
 
   /** An agent is gone (znode vanished, BYE): what it ran is lost, and retried if the job allows. */
@@ -336,38 +355,46 @@ export class RunTracker {
       const backoff = Math.min(r.maxBackoffMs, r.backoffMs * r.factor ** (attempt - 1));
       const run: Run = { ...f.run, status: 'scheduled', attempt: attempt + 1, trigger: 'retry', node: null, error: details.error ?? null };
       this.d.logger.info('retrying run', { runId: run.id, attempt: run.attempt, backoffMs: backoff, after: status });
-      void this.persist(run.id, { status: 'scheduled', attempt: run.attempt, trigger: 'retry', node: null, error: run.error, exitCode: details.exitCode ?? null, outputTail: details.outputTail ?? '' });
+      // Until the store has the next attempt, a repeated RESULT of this one must not be recorded.
+      const execId = execIdOf(f.run);
+      this.completing.add(execId);
+      void this.persist(run.id, { status: 'scheduled', attempt: run.attempt, trigger: 'retry', node: null, error: run.error, exitCode: details.exitCode ?? null, outputTail: details.outputTail ?? '' })
+        .finally(() => this.completing.delete(execId));
       const tried = f.agentId ? [f.agentId] : [];
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
         this.dispatch(f.job, run, undefined, tried);
       }, backoff);
-      this.retryTimers.add(timer);
+      this.retryTimers.set(timer, f.job.id);
       return;
     }
     void this.complete(f.job, f.run, status, details);
   }
 
   private async complete(job: Job | null, run: Run, status: Run['status'], details: RunPatch): Promise<void> {
+    const execId = execIdOf(run);
+    const mine = !this.completing.has(execId);
+    this.completing.add(execId);
     const finishedAt = details.finishedAt ?? new Date(this.d.clock());
-    await this.persist(run.id, { ...details, status, finishedAt });
     const final: Run = { ...run, ...details, status, finishedAt };
-    if (!job) return;
+    const isFailure = failed.has(status);
     try {
-      await this.d.store.jobs.recordRunState(job.id, {
-        lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: failed.has(status) ? 1 : 0,
-      });
-      if (failed.has(status)) {
-        await this.d.store.incidents.open({
+      // The run's final status, the job's counters and the failure incident go to the store
+      // together. They are separate writes (the store has no transaction across them), so a
+      // crash right between them can still leave the job's counters one run short.
+      await this.persist(run.id, { ...details, status, finishedAt }, job ? () => Promise.all([
+        this.d.store.jobs.recordRunState(job.id, { lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: isFailure ? 1 : 0 }),
+        isFailure ? this.d.store.incidents.open({
           kind: 'job_failed', subject: job.id, jobId: job.id, runId: run.id, openedAt: finishedAt,
           message: `job "${job.name}" ${status.replace('_', ' ')} on ${run.node ?? 'no agent'} after ${run.attempt} attempt(s): ${details.error ?? 'no error text'}`,
           details: { node: run.node, attempt: run.attempt, exitCode: details.exitCode ?? null, outputTail: (details.outputTail ?? '').slice(-2000) },
-        });
-        this.d.logger.warn('run failed', { runId: run.id, jobId: job.id, status, agent: run.node, error: details.error });
-      }
-    } catch (err) {
-      this.d.logger.error('could not record run outcome', { runId: run.id, err: String(err) });
+        }) : undefined,
+      ]) : undefined);
+    } finally {
+      if (mine) this.completing.delete(execId);
     }
+    if (!job) return;
+    if (isFailure) this.d.logger.warn('run failed', { runId: run.id, jobId: job.id, status, agent: run.node, error: details.error });
     this.d.onFinished(job, final);
   }
 
@@ -376,7 +403,7 @@ export class RunTracker {
     for (const f of this.flights.values()) this.clearTimers(f);
     this.flights.clear();
     this.parked.clear();
-    for (const t of this.retryTimers) clearTimeout(t);
+    for (const t of this.retryTimers.keys()) clearTimeout(t);
     this.retryTimers.clear();
   }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { jobInputSchema, type Job, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import { freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
-import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
+import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
 import { DispatchServer } from '../src/index.js';
 
@@ -17,6 +17,7 @@ const agents: Agent[] = [];
 const zks: ZkClient[] = [];
 const servers: DispatchServer[] = [];
 const executions: Array<{ agent: string; execId: string }> = [];
+const finishedAt = new Map<string, number>();
 
 async function zk(): Promise<ZkClient> {
   const c = createZkClient({ connect: `memory:${zkName}` });
@@ -26,7 +27,7 @@ async function zk(): Promise<ZkClient> {
 }
 
 async function startServer(id: string, electionSettleMs = 3000): Promise<DispatchServer> {
-  const s = new DispatchServer({ zk: await zk(), paths, store, id, bind: `tcp://127.0.0.1:${await freePort()}`, timings: { electionSettleMs }, drainTimeoutMs: 1000 });
+  const s = new DispatchServer({ zk: await zk(), paths, store, id, bind: `tcp://127.0.0.1:${await freePort()}`, timings: { electionSettleMs }, drainTimeoutMs: 1500 });
   servers.push(s);
   await s.start();
   await waitFor(() => s.isLeader, { message: `${id} leads` });
@@ -39,6 +40,12 @@ before(async () => {
   for (const id of ['agent-1', 'agent-2']) {
     const a = registerDemoHandlers(new Agent({ zk: await zk(), paths, id, capacity: 8, drainTimeoutMs: 1000 }));
     a.register('record', (ctx) => void executions.push({ agent: id, execId: ctx.execId }));
+    // Quick on agent-1, slow on agent-2.
+    a.register('uneven', async (ctx) => {
+      await new Promise((r) => setTimeout(r, id === 'agent-2' ? 1000 : 0));
+      finishedAt.set(id, Date.now());
+      return ctx.attempt;
+    });
     await a.start();
     agents.push(a);
   }
@@ -96,4 +103,30 @@ test('a registered agent that never says HELLO holds a new leader back only for 
   assert.equal(run!.node, 'agent-1');
   assert.ok(server.stats.settledAt - server.stats.electedAt >= 700, `it waited for the ghost: ${server.stats.settledAt - server.stats.electedAt} ms`);
   await ghostZk.close();
+});
+
+test('a broadcast one-shot is retired when every agent\'s run is done, not at the first', async () => {
+  const server = servers.at(-1)!;
+  assert.ok(server.isLeader);
+  const job = await store.jobs.create(jobInputSchema.parse({
+    name: 'everywhere-once', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'uneven' }, routing: 'broadcast', deleteWhenDone: true,
+  }));
+  await publishJobChange(zks[0]!, paths, { jobId: job.id, op: 'upsert' });
+  const goneAt = await waitFor(async () => ((await store.jobs.get(job.id)) === null ? Date.now() : null), { timeoutMs: 10_000, intervalMs: 20, message: 'the one-shot deleted' });
+  assert.ok(finishedAt.has('agent-1') && finishedAt.has('agent-2'), 'it ran on both agents');
+  assert.ok(finishedAt.get('agent-2')! <= goneAt, 'deleted only after the slow agent finished');
+});
+
+test('close() with a run in flight returns even when every agent has already left', async () => {
+  // Closing hands the lead over (here: to nobody), the agents disconnect, the drain runs out,
+  // and the goodbyes go to agents that are gone: they must not hold the shutdown.
+  const server = servers.at(-1)!;
+  const job = await store.jobs.create(jobInputSchema.parse({
+    name: 'outlives-the-server', schedule: { type: 'once', at: new Date(Date.now() + 200) }, kind: { type: 'handler', name: 'sleep' }, payload: { ms: 3000 }, deleteWhenDone: false,
+  }));
+  await publishJobChange(zks[0]!, paths, { jobId: job.id, op: 'upsert' });
+  await waitFor(async () => (await runsOf(job.id))[0]?.status === 'running', { message: 'running' });
+  const closed = server.close().then(() => 'closed');
+  const outcome = await Promise.race([closed, new Promise((r) => setTimeout(() => r('still closing after 15 s'), 15_000).unref())]);
+  assert.equal(outcome, 'closed');
 });

@@ -103,3 +103,36 @@ test('an adopted run its agent never confirms is lost', async () => {
   await waitFor(async () => (await store.runs.get(id))!.status === 'lost', { timeoutMs: 2000, message: 'lost' });
   await waitFor(() => finished.length === 1);
 });
+
+const result = (execId: string, status: 'succeeded' | 'failed') => ({ execId, status, exitCode: status === 'failed' ? 1 : 0, startedAt: Date.now(), finishedAt: Date.now(), outputTail: '', error: status === 'failed' ? 'boom' : null });
+
+test('a RESULT repeated while the first is being recorded counts once', async () => {
+  // An agent that follows a new leader sends the RESULT it held, then repeats its recent ones.
+  const { job, tracker, sent, slot } = await setup();
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.dispatch(job, run);
+  await waitFor(() => execs(sent).length === 1);
+  const agent = sent[0]!.peer;
+  tracker.onAck(agent, { execId: run.id, accepted: true });
+  await Promise.all([tracker.onResult(agent, result(run.id, 'succeeded')), tracker.onResult(agent, result(run.id, 'succeeded')), tracker.onResult(agent, result(run.id, 'succeeded'))]);
+  await waitFor(async () => (await store.runs.get(run.id))!.status === 'succeeded');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await store.jobs.get(job.id))!.runCount, 1);
+});
+
+test('a repeated RESULT of a failed attempt does not undo its retry', async () => {
+  const { job, tracker, sent, slot } = await setup({ retries: { max: 1, backoffMs: 100 } });
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.dispatch(job, run);
+  await waitFor(() => execs(sent).length === 1);
+  const agent = sent[0]!.peer;
+  tracker.onAck(agent, { execId: run.id, accepted: true });
+  await Promise.all([tracker.onResult(agent, result(run.id, 'failed')), tracker.onResult(agent, result(run.id, 'failed'))]);
+  await waitFor(() => execs(sent).length === 2, { message: 'the retry' });
+  const stored = (await store.runs.get(run.id))!;
+  assert.equal(stored.attempt, 2);
+  assert.equal(stored.status, 'dispatched');
+  const j = (await store.jobs.get(job.id))!;
+  assert.deepEqual([j.runCount, j.failureCount], [0, 0], 'nothing counted before the last attempt ends');
+  tracker.abandon();
+});
