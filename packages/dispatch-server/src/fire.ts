@@ -28,16 +28,22 @@ export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Tr
     return [];
   }
   const targets = job.routing === 'broadcast' ? d.router.order(job, d.agents.usable()).map((a) => a.id) : [null];
-  const runs: Run[] = [];
+  const runs: Array<{ run: Run; order: string[] }> = [];
   for (const node of targets) {
-    const run = await insertOnce(d, { id: runId(job.id, scheduledAt, node ?? undefined), jobId: job.id, scheduledAt, trigger, status: 'scheduled' });
-    if (run) runs.push(run);
+    // Routed before it is written: the row goes in as dispatched to its first agent (the store
+    // knows where before the EXEC leaves, in one write), or as scheduled when no agent is usable.
+    const id = runId(job.id, scheduledAt, node ?? undefined);
+    const order = d.tracker.route(job, id);
+    const first = order[0];
+    const run = await insertOnce(d, first
+      ? { id, jobId: job.id, scheduledAt, trigger, status: 'dispatched', node: first, dispatchedAt: new Date(d.tracker.now()) }
+      : { id, jobId: job.id, scheduledAt, trigger, status: 'scheduled' });
+    if (run) runs.push({ run, order });
   }
   if (!runs.length) return [];
   if (active.length > 0 && job.concurrency === 'replace') for (const r of active) d.tracker.cancel(r, 'replaced');
-  // A broadcast run goes to its own agent only (the tracker reads it from the run id).
-  for (const run of runs) d.tracker.dispatch(job, run);
-  return runs;
+  for (const { run, order } of runs) d.tracker.dispatch(job, run, order.length ? order : undefined, [], true);
+  return runs.map((r) => r.run);
 }
 
 async function insertOnce(d: FireDeps, input: Parameters<Store['runs']['insert']>[0]): Promise<Run | null> {

@@ -12,7 +12,11 @@ export type Clock = () => number;
 export interface TrackerTimings {
   /** How long to wait for an ACK before sending EXEC again (default 1 s). */
   ackTimeoutMs: number;
-  /** EXEC sends to one agent before giving up on it (default 3). */
+  /**
+   * EXEC sends to one agent, unacknowledged, before giving up on it (default 3) — when it has
+   * gone silent. An agent that keeps talking is busy, not gone: it gets the EXEC again, less
+   * and less often, until the run's deadline.
+   */
   maxExecSends: number;
   /** Slack after a deadline before the server itself declares timed_out (default 1 s). */
   deadlineGraceMs: number;
@@ -29,6 +33,8 @@ export interface TrackerTimings {
    * HELLO to it, or this long (default 3 s): routing and broadcast then see all the agents.
    */
   electionSettleMs: number;
+  /** A run still going this long after its START is written 'running'; a quicker one only gets its final write (default 500 ms). */
+  runningWriteDelayMs: number;
 }
 
-export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 5000, pingIntervalMs: 2000, agentSilenceMs: 10_000, electionSettleMs: 3000 };
+export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 5000, pingIntervalMs: 2000, agentSilenceMs: 10_000, electionSettleMs: 3000, runningWriteDelayMs: 500 };

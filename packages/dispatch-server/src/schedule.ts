@@ -39,7 +39,8 @@ export class JobScheduler {
 
   constructor(
     private readonly onFire: (job: Job, slotMs: number, trigger: FireTrigger) => void,
-    private readonly onArmed: (job: Job, nextMs: number | null) => void,
+    /** `firing`: the job fires at this moment too (its run's outcome can carry the next time). */
+    private readonly onArmed: (job: Job, nextMs: number | null, firing: boolean) => void,
     private readonly clock: Clock,
   ) {
     this.timer = new FireTimer((jobId, at) => this.due(jobId, at), clock);
@@ -84,7 +85,7 @@ export class JobScheduler {
     if (job.schedule.type === 'once' && job.schedule.at.getTime() <= now && job.lastRunAt === null) {
       if (job.misfire === 'fire_once') this.onFire(job, job.schedule.at.getTime(), 'misfire');
       this.timer.disarm(job.id);
-      this.onArmed(job, null);
+      this.onArmed(job, null, false);
       return;
     }
     this.armAfter(job, now);
@@ -105,17 +106,22 @@ export class JobScheduler {
     this.timer.stop();
   }
 
-  private armAfter(job: Job, afterMs: number): void {
+  /** The slot the job is armed at, if any. */
+  nextAt(jobId: string): number | undefined {
+    return this.timer.armedAt(jobId);
+  }
+
+  private armAfter(job: Job, afterMs: number, firing = false): void {
     const next = nextSlot(job, afterMs);
     if (next === null) this.timer.disarm(job.id);
     else this.timer.arm(job.id, next);
-    this.onArmed(job, next);
+    this.onArmed(job, next, firing);
   }
 
   private due(jobId: string, at: number): void {
     const job = this.jobs.get(jobId);
     if (!job) return;
-    this.armAfter(job, at);
+    this.armAfter(job, at, true);
     this.onFire(job, at, 'schedule');
   }
 }

@@ -73,8 +73,12 @@ export class DispatchServer {
     this.tracker = new RunTracker({
       store: opts.store, send: (peer, msg) => this.transport.send(peer, msg), agents: this.agents, router: this.router, clock: this.clock,
       logger: this.logger, timings: this.timings, onFinished: (job, run) => void this.onFinished(job, run),
+      nextRunAt: (jobId) => {
+        const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
+        return at === undefined ? undefined : new Date(at);
+      },
     });
-    this.scheduler = new JobScheduler((job, slot, trigger) => this.fire(job, slot, trigger), (job, next) => this.recordNext(job, next), this.clock);
+    this.scheduler = new JobScheduler((job, slot, trigger) => this.fire(job, slot, trigger), (job, next, firing) => this.recordNext(job, next, firing), this.clock);
     this.heartbeat = new Heartbeat({
       zk: opts.zk, paths: opts.paths, kind: 'servers', id: opts.id, version: opts.version ?? '0.1.0', endpoint: this.endpoint,
       intervalMs: opts.heartbeatIntervalMs, logger: this.logger,
@@ -206,7 +210,11 @@ export class DispatchServer {
     this.stats.fired++;
     void fireJob({ store: this.opts.store, tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger }, job, slotMs, trigger)
       .then((runs) => {
-        if (!runs.length) this.stats.skippedDuplicates++;
+        if (runs.length) return;
+        // Nothing to run (a duplicate slot, or skipped by the concurrency policy): no outcome will carry the next run time.
+        this.stats.skippedDuplicates++;
+        const next = this.scheduler.nextAt(job.id);
+        if (trigger === 'schedule' && next !== undefined) this.recordNext(job, next);
       })
       .catch((err: unknown) => this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err: String(err) }));
   }
@@ -220,7 +228,14 @@ export class DispatchServer {
     for (const id of this.agents.ids()) void this.transport.send(id, { type: 'PING', body: { nonce: String(now), sentAt: now } });
   }
 
-  private recordNext(job: Job, nextMs: number | null): void {
+  /**
+   * The job's next run time, for the console (and as where a new leader starts looking for
+   * missed slots: an old value only makes it look further back, the slot's unique key stops
+   * a repeat). A job that fires now gets it with its run's outcome, in the same store write as
+   * its counters, rather than in a write of its own at every fire.
+   */
+  private recordNext(job: Job, nextMs: number | null, firing = false): void {
+    if (firing && nextMs !== null) return;
     void this.opts.store.jobs.recordRunState(job.id, { nextRunAt: nextMs === null ? null : new Date(nextMs) }).catch((err: unknown) => {
       this.logger.warn('could not record next run time', { jobId: job.id, err: String(err) });
     });

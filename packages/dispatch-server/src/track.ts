@@ -21,6 +21,12 @@ interface Flight {
   adoptTimer: NodeJS.Timeout | null;
   /** Taken over from a previous leader (built from the store, not dispatched here). */
   adopted?: boolean;
+  /** The deferred write of 'running'. */
+  startTimer?: NodeJS.Timeout | null;
+  /** When the last EXEC left the transport. */
+  sentAt: number;
+  /** The wait for an ACK from a busy agent, doubling (0: the plain ACK timeout). */
+  ackBackoff: number;
 }
 
 export interface TrackerDeps {
@@ -33,6 +39,8 @@ export interface TrackerDeps {
   timings: TrackerTimings;
   /** A run reached its final status (no retry left). */
   onFinished(job: Job, run: Run): void;
+  /** The job's next slot as armed now, written with a run's outcome (undefined: leave it). */
+  nextRunAt?(jobId: string): Date | undefined;
 }
 
 const failed = new Set<RunStatus>(['failed', 'timed_out', 'lost']);
@@ -50,6 +58,55 @@ export function runIdOf(execId: string): string {
   return i > 0 && /^\d+$/.test(execId.slice(i + 1)) ? execId.slice(0, i) : execId;
 }
 
+/** Flights by execution id, and by job (a fire asks for its job's runs: no scan of them all). */
+class Flights {
+  private readonly byExec = new Map<string, Flight>();
+  private readonly byJob = new Map<string, Set<Flight>>();
+
+  get size(): number {
+    return this.byExec.size;
+  }
+
+  get(execId: string): Flight | undefined {
+    return this.byExec.get(execId);
+  }
+
+  has(execId: string): boolean {
+    return this.byExec.has(execId);
+  }
+
+  set(execId: string, f: Flight): void {
+    const prev = this.byExec.get(execId);
+    if (prev) this.byJob.get(prev.job.id)?.delete(prev);
+    this.byExec.set(execId, f);
+    let set = this.byJob.get(f.job.id);
+    if (!set) this.byJob.set(f.job.id, (set = new Set()));
+    set.add(f);
+  }
+
+  delete(execId: string): void {
+    const f = this.byExec.get(execId);
+    if (!f) return;
+    this.byExec.delete(execId);
+    const set = this.byJob.get(f.job.id);
+    set?.delete(f);
+    if (set && !set.size) this.byJob.delete(f.job.id);
+  }
+
+  ofJob(jobId: string): Iterable<Flight> {
+    return this.byJob.get(jobId) ?? [];
+  }
+
+  values(): IterableIterator<Flight> {
+    return this.byExec.values();
+  }
+
+  clear(): void {
+    this.byExec.clear();
+    this.byJob.clear();
+  }
+}
+
 /** The agent a broadcast run belongs to (`jobId@slot#node`); null for every other routing. */
 export function pinnedNode(job: Pick<Job, 'routing'>, run: Pick<Run, 'id'>): string | null {
   if (job.routing !== 'broadcast') return null;
@@ -63,7 +120,7 @@ export function pinnedNode(job: Pick<Job, 'routing'>, run: Pick<Run, 'id'>): str
  * written to the store in order.
  */
 export class RunTracker {
-  private readonly flights = new Map<string, Flight>();
+  private readonly flights = new Flights();
   /** Retries waiting out their backoff, with their job's id. */
   private readonly retryTimers = new Map<NodeJS.Timeout, string>();
   private readonly writes = new Map<string, Promise<unknown>>();
@@ -78,7 +135,7 @@ export class RunTracker {
   }
 
   activeRuns(jobId: string): Run[] {
-    return [...this.flights.values()].filter((f) => f.job.id === jobId).map((f) => f.run);
+    return [...this.flights.ofJob(jobId)].map((f) => f.run);
   }
 
   /** Whether any run of the job is in flight here or waiting to be retried. */
@@ -108,7 +165,7 @@ export class RunTracker {
    * Agents in `avoid` (where an earlier attempt failed) go to the back of the line. A run this
    * tracker already has in flight is left alone: one execution id, one flight.
    */
-  dispatch(job: Job, run: Run, order?: string[], avoid: string[] = []): void {
+  dispatch(job: Job, run: Run, order?: string[], avoid: string[] = [], recorded = false): void {
     if (this.flights.has(execIdOf(run))) {
       this.d.logger.debug('run already in flight here; not dispatched again', { runId: run.id, attempt: run.attempt });
       return;
@@ -116,12 +173,26 @@ export class RunTracker {
     const pinned = pinnedNode(job, run);
     let candidates = order ?? this.candidatesFor(job, run);
     if (avoid.length && !pinned) candidates = [...candidates.filter((c) => !avoid.includes(c)), ...candidates.filter((c) => avoid.includes(c))];
-    const f: Flight = { job, run, candidates, agentId: null, acked: false, sends: 0, deadline: 0, refusals: [], ackTimer: null, deadlineTimer: null, adoptTimer: null };
+    const f: Flight = { job, run, candidates, agentId: null, acked: false, sends: 0, deadline: 0, refusals: [], ackTimer: null, deadlineTimer: null, adoptTimer: null, sentAt: 0, ackBackoff: 0 };
     this.flights.set(execIdOf(run), f);
     // No agent to take it yet (or not the one agent a broadcast run belongs to): wait a little for a HELLO.
     const waiting = pinned ? !this.d.agents.usable().some((a) => a.id === pinned) : !candidates.length && !order;
     if (waiting && this.d.timings.noAgentWaitMs > 0) return this.park(f, avoid);
-    this.tryNext(f);
+    this.tryNext(f, recorded && run.status === 'dispatched' && run.node === candidates[0]);
+  }
+
+  /**
+   * The agents a new run would be offered to, in order (none usable now: empty). A fire asks
+   * first, so the run's row can be written as dispatched to the first of them in one go.
+   */
+  route(job: Job, runId: string): string[] {
+    const pinned = pinnedNode(job, { id: runId });
+    if (pinned) return this.d.agents.usable().some((a) => a.id === pinned) ? [pinned] : [];
+    return this.d.router.order(job, this.d.agents.usable()).map((a) => a.id);
+  }
+
+  now(): number {
+    return this.d.clock();
   }
 
   /** Where a run may go: a broadcast run only to its own agent, any other by the job's routing. */
@@ -165,7 +236,7 @@ export class RunTracker {
     if (this.flights.has(execId)) return;
     const now = this.d.clock();
     const f: Flight = {
-      job, run, candidates: [], agentId: run.node, acked: true, sends: 1, refusals: [], adopted: true,
+      job, run, candidates: [], agentId: run.node, acked: true, sends: 1, refusals: [], adopted: true, sentAt: 0, ackBackoff: 0,
       deadline: (run.dispatchedAt?.getTime() ?? now) + job.timeoutMs, ackTimer: null, deadlineTimer: null, adoptTimer: null,
     };
     this.flights.set(execId, f);
@@ -198,8 +269,8 @@ export class RunTracker {
   }
 
   private clearTimers(f: Flight): void {
-    for (const t of [f.ackTimer, f.deadlineTimer, f.adoptTimer]) if (t) clearTimeout(t);
-    f.ackTimer = f.deadlineTimer = f.adoptTimer = null;
+    for (const t of [f.ackTimer, f.deadlineTimer, f.adoptTimer, f.startTimer]) if (t) clearTimeout(t);
+    f.ackTimer = f.deadlineTimer = f.adoptTimer = f.startTimer = null;
   }
 
   private release(f: Flight): void {
@@ -208,7 +279,8 @@ export class RunTracker {
     if (agent && agent.inFlight > 0) agent.inFlight -= 1;
   }
 
-  private tryNext(f: Flight): void {
+  /** `recorded`: the store already has the run dispatched to the first candidate (written with the run itself). */
+  private tryNext(f: Flight, recorded = false): void {
     this.clearTimers(f);
     this.release(f);
     const next = f.candidates.shift();
@@ -217,13 +289,15 @@ export class RunTracker {
       this.finish(f, 'failed', { error: why });
       return;
     }
-    const now = this.d.clock();
+    const now = recorded ? (f.run.dispatchedAt?.getTime() ?? this.d.clock()) : this.d.clock();
     f.agentId = next;
     f.acked = false;
     f.sends = 0;
+    f.ackBackoff = 0;
     f.deadline = now + f.job.timeoutMs;
     const agent = this.d.agents.get(next);
     if (agent) agent.inFlight += 1;
+    if (recorded) return this.sendExec(f);
     f.run = { ...f.run, status: 'dispatched', node: next, dispatchedAt: new Date(now) };
     // The store learns where the run goes before the agent does: a leader that takes over after a
     // crash right here sees 'dispatched' to this agent and adopts it, rather than sending the
@@ -235,33 +309,62 @@ export class RunTracker {
 
   private sendExec(f: Flight): void {
     const agentId = f.agentId!;
+    const execId = execIdOf(f.run);
     f.sends += 1;
     const k = f.job.kind;
     void this.d.send(agentId, {
       type: 'EXEC',
       body: {
-        execId: execIdOf(f.run), jobId: f.job.id, jobName: f.job.name, attempt: f.run.attempt, kind: k, payload: f.job.payload ?? null,
+        execId, jobId: f.job.id, jobName: f.job.name, attempt: f.run.attempt, kind: k, payload: f.job.payload ?? null,
         timeoutMs: f.job.timeoutMs, deadline: f.deadline, scheduledAt: f.run.scheduledAt.getTime(),
       },
     }).then((sent) => {
-      if (!sent && this.flights.get(execIdOf(f.run)) === f && f.agentId === agentId && !f.acked) {
+      if (this.flights.get(execId) !== f || f.agentId !== agentId || f.acked) return;
+      if (!sent) {
         f.refusals.push(`${agentId}: not connected`);
         this.tryNext(f);
+        return;
       }
+      // The wait for the ACK starts when the EXEC has left, not when it was queued here.
+      f.sentAt = this.d.clock();
+      this.armAck(f, agentId, f.ackBackoff || this.d.timings.ackTimeoutMs);
     });
+  }
+
+  /**
+   * No ACK in time. An agent answers in order, so one that has sent us anything since the EXEC
+   * left is alive and working through a backlog: the run is late, not lost (declaring it lost
+   * would run it a second time on a retry while the first still runs). It gets the EXEC again,
+   * less and less often, until the run's deadline. An agent silent since the EXEC left is given
+   * up after `maxExecSends`: the next agent for 'failover' routing, else the run is lost.
+   */
+  private armAck(f: Flight, agentId: string, waitMs: number): void {
+    if (f.ackTimer) clearTimeout(f.ackTimer);
     f.ackTimer = setTimeout(() => {
       f.ackTimer = null;
       if (this.flights.get(execIdOf(f.run)) !== f || f.acked || f.agentId !== agentId) return;
-      if (f.sends < this.d.timings.maxExecSends) {
-        this.d.logger.debug('no ACK, sending EXEC again', { runId: f.run.id, agent: agentId, sends: f.sends });
+      const now = this.d.clock();
+      const agent = this.d.agents.get(agentId);
+      const talking = agent !== undefined && agent.lastSeenAt > f.sentAt;
+      if (talking && now < f.deadline + this.d.timings.deadlineGraceMs) {
+        // Busy: our EXEC is in its queue. Quick resends would only add to that queue; send
+        // again now and then (in case the EXEC itself went missing), the wait doubling.
+        f.ackBackoff = Math.min((f.ackBackoff || this.d.timings.ackTimeoutMs) * 2, Math.max(this.d.timings.ackTimeoutMs, f.deadline - now));
+        this.d.logger.debug('no ACK yet from a busy agent; waiting longer', { runId: f.run.id, agent: agentId, sends: f.sends, waitMs: f.ackBackoff });
+        this.sendExec(f);
+      } else if (talking) {
+        void this.d.send(agentId, { type: 'CANCEL', body: { execId: execIdOf(f.run), reason: 'timeout' } });
+        this.finish(f, 'timed_out', { error: `deadline of ${f.job.timeoutMs} ms passed and agent ${agentId} never acknowledged the execution` });
+      } else if (f.sends < this.d.timings.maxExecSends) {
+        this.d.logger.debug('no ACK and nothing else from the agent, sending EXEC again', { runId: f.run.id, agent: agentId, sends: f.sends });
         this.sendExec(f);
       } else if (f.job.routing === 'failover') {
         f.refusals.push(`${agentId}: no ACK`);
         this.tryNext(f);
       } else {
-        this.finish(f, 'lost', { error: `agent ${agentId} did not acknowledge the execution` });
+        this.finish(f, 'lost', { error: `agent ${agentId} did not acknowledge the execution and went silent` });
       }
-    }, this.d.timings.ackTimeoutMs);
+    }, waitMs);
   }
 
   private armDeadline(f: Flight): void {
@@ -296,7 +399,13 @@ export class RunTracker {
     if (!f || f.agentId !== agentId) return;
     if (!f.acked) this.onAck(agentId, { execId: start.execId, accepted: true });
     f.run = { ...f.run, status: 'running', startedAt: new Date(start.startedAt) };
-    void this.persist(f.run.id, { status: 'running', startedAt: new Date(start.startedAt) });
+    // Most runs are over in moments: their final write carries startedAt, and a store write
+    // for 'running' is only worth it for a run still going a little later.
+    if (f.startTimer) return;
+    f.startTimer = setTimeout(() => {
+      f.startTimer = null;
+      if (this.flights.get(start.execId) === f) void this.persist(f.run.id, { status: 'running', startedAt: new Date(start.startedAt) });
+    }, this.d.timings.runningWriteDelayMs);
   }
 
   async onResult(agentId: string, r: Result): Promise<void> {
@@ -378,12 +487,16 @@ export class RunTracker {
     const finishedAt = details.finishedAt ?? new Date(this.d.clock());
     const final: Run = { ...run, ...details, status, finishedAt };
     const isFailure = failed.has(status);
+    const nextRunAt = job ? this.d.nextRunAt?.(job.id) : undefined;
     try {
       // The run's final status, the job's counters and the failure incident go to the store
       // together. They are separate writes (the store has no transaction across them), so a
       // crash right between them can still leave the job's counters one run short.
       await this.persist(run.id, { ...details, status, finishedAt }, job ? () => Promise.all([
-        this.d.store.jobs.recordRunState(job.id, { lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: isFailure ? 1 : 0 }),
+        this.d.store.jobs.recordRunState(job.id, {
+          lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: isFailure ? 1 : 0,
+          ...(nextRunAt ? { nextRunAt } : {}),
+        }),
         isFailure ? this.d.store.incidents.open({
           kind: 'job_failed', subject: job.id, jobId: job.id, runId: run.id, openedAt: finishedAt,
           message: `job "${job.name}" ${status.replace('_', ' ')} on ${run.node ?? 'no agent'} after ${run.attempt} attempt(s): ${details.error ?? 'no error text'}`,

@@ -136,3 +136,38 @@ test('a repeated RESULT of a failed attempt does not undo its retry', async () =
   assert.deepEqual([j.runCount, j.failureCount], [0, 0], 'nothing counted before the last attempt ends');
   tracker.abandon();
 });
+
+test('no ACK from an agent that keeps talking: the run waits (EXEC resent, less often), it is not lost', async () => {
+  const { job, tracker, sent, agents, slot } = await setup({ routing: 'first' }, { ackTimeoutMs: 50, maxExecSends: 2 });
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  // agent-a is busy: its ACK is far behind, but PONGs and other runs' messages keep coming.
+  const chatter = setInterval(() => agents.seen('agent-a', Date.now()), 10);
+  try {
+    tracker.dispatch(job, run);
+    await waitFor(() => execs(sent).length >= 4, { timeoutMs: 5000, message: 'EXEC resent while waiting' });
+    assert.equal((await store.runs.get(run.id))!.status, 'dispatched', 'still waiting for its ACK, not lost');
+    tracker.onAck('agent-a', { execId: run.id, accepted: true });
+    await tracker.onResult('agent-a', result(run.id, 'succeeded'));
+    await waitFor(async () => (await store.runs.get(run.id))!.status === 'succeeded');
+    assert.ok(execs(sent).every((e) => e.peer === 'agent-a'));
+  } finally {
+    clearInterval(chatter);
+  }
+});
+
+test('no ACK from an agent gone silent: lost after the resends (another agent for failover routing)', async () => {
+  const { job, tracker, sent, agents, slot } = await setup({ routing: 'first' }, { ackTimeoutMs: 50, maxExecSends: 2 });
+  agents.seen('agent-a', Date.now() - 60_000);
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.dispatch(job, run);
+  const lost = await waitFor(async () => { const r = (await store.runs.get(run.id))!; return r.status === 'lost' ? r : null; }, { timeoutMs: 5000, message: 'lost' });
+  assert.match(lost.error ?? '', /went silent/);
+  assert.equal(execs(sent).length, 2);
+
+  const fo = await setup({ routing: 'failover' }, { ackTimeoutMs: 50, maxExecSends: 2 });
+  fo.agents.seen('agent-a', Date.now() - 60_000);
+  const run2 = await store.runs.insert({ id: runId(fo.job.id, fo.slot), jobId: fo.job.id, scheduledAt: fo.slot, status: 'scheduled' });
+  fo.tracker.dispatch(fo.job, run2);
+  await waitFor(() => execs(fo.sent).some((e) => e.peer === 'agent-b'), { timeoutMs: 5000, message: 'failed over to agent-b' });
+  fo.tracker.abandon();
+});
