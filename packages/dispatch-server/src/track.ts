@@ -497,11 +497,7 @@ export class RunTracker {
           lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: isFailure ? 1 : 0,
           ...(nextRunAt ? { nextRunAt } : {}),
         }),
-        isFailure ? this.d.store.incidents.open({
-          kind: 'job_failed', subject: job.id, jobId: job.id, runId: run.id, openedAt: finishedAt,
-          message: `job "${job.name}" ${status.replace('_', ' ')} on ${run.node ?? 'no agent'} after ${run.attempt} attempt(s): ${details.error ?? 'no error text'}`,
-          details: { node: run.node, attempt: run.attempt, exitCode: details.exitCode ?? null, outputTail: (details.outputTail ?? '').slice(-2000) },
-        }) : undefined,
+        this.recordIncident(job, run, status, details, finishedAt),
       ]) : undefined);
     } finally {
       if (mine) this.completing.delete(execId);
@@ -509,6 +505,26 @@ export class RunTracker {
     if (!job) return;
     if (isFailure) this.d.logger.warn('run failed', { runId: run.id, jobId: job.id, status, agent: run.node, error: details.error });
     this.d.onFinished(job, final);
+  }
+
+  /**
+   * One open incident per failing job, not one per failed run: a job failing every second
+   * would otherwise bury the incident list. Its next success closes it, which the monitor
+   * turns into one "succeeded again" mail.
+   */
+  private async recordIncident(job: Job, run: Run, status: Run['status'], details: RunPatch, at: Date): Promise<void> {
+    if (!failed.has(status) && status !== 'succeeded') return;
+    const open = await this.d.store.incidents.findOpen('job_failed', job.id);
+    if (status === 'succeeded') {
+      if (open) await this.d.store.incidents.close(open.id, at);
+      return;
+    }
+    if (open) return;
+    await this.d.store.incidents.open({
+      kind: 'job_failed', subject: job.id, jobId: job.id, runId: run.id, openedAt: at,
+      message: `job "${job.name}" ${status.replace('_', ' ')} on ${run.node ?? 'no agent'} after ${run.attempt} attempt(s): ${details.error ?? 'no error text'}`,
+      details: { node: run.node, attempt: run.attempt, exitCode: details.exitCode ?? null, outputTail: (details.outputTail ?? '').slice(-2000) },
+    });
   }
 
   /** Leadership lost: forget every flight (the next leader adopts them from the store). */

@@ -133,6 +133,20 @@ test('a shell job past its deadline is killed and recorded timed_out; a failing 
   assert.equal(executions.length, 3);
 });
 
+test('a failing job has one open incident however often it fails; its next success closes it', async () => {
+  const job = await createJob({ name: 'failing', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'fail' } });
+  await waitFor(async () => (await runsOf(job.id)).filter((r) => r.status === 'failed').length >= 3, { timeoutMs: 15_000, message: 'three failed runs' });
+  const incidents = async () => (await store.incidents.list({ kind: 'job_failed', limit: 500 })).items.filter((i) => i.jobId === job.id);
+  assert.equal((await incidents()).length, 1, 'one incident for the failing job');
+  assert.equal((await incidents())[0]!.closedAt, null);
+  const { id: _id, createdAt: _c, updatedAt: _u, lastRunAt: _l, lastStatus: _s, nextRunAt: _n, runCount: _r, failureCount: _f, ...spec } = (await store.jobs.get(job.id))!;
+  await store.jobs.replace(job.id, { ...spec, kind: { type: 'handler', name: 'echo' } });
+  await publishJobChange(zks[0]!, paths, { jobId: job.id, op: 'upsert' });
+  await waitFor(async () => (await incidents())[0]!.closedAt !== null, { timeoutMs: 15_000, message: 'closed by a success' });
+  await disable(job.id);
+  assert.equal((await incidents()).length, 1, 'still one');
+});
+
 test('forbid skips a fire while one runs; replace cancels the running one', async () => {
   const forbid = await createJob({ name: 'forbid', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'sleep' }, payload: { ms: 2500 }, concurrency: 'forbid' });
   await waitFor(async () => (await runsOf(forbid.id)).some((r) => r.status === 'skipped'), { timeoutMs: 15_000, message: 'a skipped run' });
