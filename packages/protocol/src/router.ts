@@ -44,6 +44,9 @@ export class RouterTransport {
       maxMessageSize: MAX_BODY_BYTES + 64 * 1024,
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
+      // With no peer connected at all a mandatory ROUTER never turns writable, and sends are
+      // chained in order: without a bound, one send to an empty socket would stall every later one.
+      sendTimeout: 2000,
       ...(opts.curve ? { curveServer: true, curveSecretKey: opts.curve.secretKey, zapDomain: this.zapDomain! } : {}),
     });
   }
@@ -90,7 +93,9 @@ export class RouterTransport {
     const result = this.sending.then(
       () => (this.closed ? false : this.sock.send(frames).then(() => true)),
     ).catch((err: unknown) => {
-      if ((err as { code?: string }).code !== 'EHOSTUNREACH') this.logger.warn('send failed', { peer: peerId, type: msg.type, err: String(err) });
+      const code = (err as { code?: string }).code;
+      if (code === 'EAGAIN') this.logger.debug('send timed out: no peer is reading', { peer: peerId, type: msg.type });
+      else if (code !== 'EHOSTUNREACH') this.logger.warn('send failed', { peer: peerId, type: msg.type, err: String(err) });
       return false;
     });
     this.sending = result;

@@ -120,3 +120,21 @@ test('CURVE: a known key gets in, an unknown key does not', async () => {
   await waitFor(() => from.filter((p) => p === 'friend').length >= 2, { message: 'friend heard twice' });
   assert.ok(!from.includes('intruder'));
 });
+
+test('a send while no agent is connected gives up instead of stalling the sends behind it', async () => {
+  const port = await freePort();
+  const router = new RouterTransport({ bind: `tcp://127.0.0.1:${port}`, onMessage: () => undefined });
+  await router.start();
+  closers.push(() => router.close());
+  // Nobody connected: the first send must end (false), and so must the one queued behind it.
+  const first = router.send('ghost', exec);
+  const second = router.send('ghost', exec);
+  assert.deepEqual(await Promise.all([first, second]), [false, false]);
+  // Once an agent is there, sends to it go through.
+  const got: Message[] = [];
+  const dealer = new DealerTransport({ id: 'late', onMessage: (m) => got.push(m) });
+  closers.push(() => dealer.close());
+  dealer.connect(`tcp://127.0.0.1:${port}`);
+  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: 'x', sentAt: 1 } }), true));
+  await waitFor(async () => (await router.send('late', exec)) && got.length > 0, { message: 'delivered to the late agent' });
+});
