@@ -255,11 +255,12 @@ export class SessionClient implements ZkClient {
     }
   }
 
-  exists(path: string): Promise<ZkStat | null> {
+  // async, so a closed or disconnected client rejects rather than throws at the call.
+  async exists(path: string): Promise<ZkStat | null> {
     return this.live(path).exists(path);
   }
 
-  children(path: string): Promise<string[]> {
+  async children(path: string): Promise<string[]> {
     return this.live(path).children(path);
   }
 

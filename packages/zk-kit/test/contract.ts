@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { waitFor } from '@clover/testkit';
 import {
-  BadVersionError, InvalidDataError, JobChangeFeed, LeaderElection, NodeExistsError, NodeRegistry, NotEmptyError,
+  BadVersionError, ConnectionLossError, InvalidDataError, JobChangeFeed, LeaderElection, NodeExistsError, NodeRegistry, NotEmptyError,
   cloverPaths, publishJobChange, type JobChange, type WatchEvent, type ZkClient,
 } from '../src/index.js';
 
@@ -58,6 +58,20 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       assert.equal(await zk.exists(`${root}/a/b/n`), null);
       await zk.delete(root, { recursive: true });
       assert.equal(await zk.exists(root), null);
+    });
+
+    test('a closed client rejects every call; none throws at the call site', async () => {
+      const zk = await backend.client();
+      await zk.close();
+      const calls: Array<() => Promise<unknown>> = [
+        () => zk.exists('/x'), () => zk.children('/x'), () => zk.get('/x'), () => zk.set('/x', 1),
+        () => zk.create('/x', 1), () => zk.delete('/x'), () => zk.ensurePath('/x/y'),
+      ];
+      for (const call of calls) {
+        let pending: Promise<unknown> | undefined;
+        assert.doesNotThrow(() => { pending = call(); });
+        await assert.rejects(pending!, ConnectionLossError);
+      }
     });
 
     test('a write with a stale version is a typed conflict', async () => {

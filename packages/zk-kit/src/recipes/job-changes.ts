@@ -25,6 +25,7 @@ export class JobChangeFeed {
   private stop: (() => void) | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private busy: Promise<void> = Promise.resolve();
+  private pruning: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly zk: ZkClient,
@@ -40,7 +41,9 @@ export class JobChangeFeed {
     this.stop = this.zk.watch(this.paths.jobChanges, (e) => {
       if (e.type === 'children') this.pull();
     });
-    this.pruneTimer = setInterval(() => void this.prune(), 60_000);
+    this.pruneTimer = setInterval(() => {
+      this.pruning = this.prune().catch(() => undefined);
+    }, 60_000);
     this.pruneTimer.unref();
     this.pull();
   }
@@ -50,7 +53,7 @@ export class JobChangeFeed {
     this.stop = null;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.pruneTimer = null;
-    await this.busy;
+    await Promise.all([this.busy, this.pruning]);
   }
 
   private pull(): void {
@@ -75,6 +78,7 @@ export class JobChangeFeed {
     const names = await this.zk.children(this.paths.jobChanges).catch(() => [] as string[]);
     const cutoff = Date.now() - retentionMs;
     for (const n of names) {
+      if (!this.stop) return;
       const path = joinPath(this.paths.jobChanges, n);
       const stat = await this.zk.exists(path).catch(() => null);
       if (stat && stat.ctime < cutoff) await this.zk.delete(path).catch(() => undefined);
