@@ -53,7 +53,7 @@ export class Agent {
   }
 
   get running(): number {
-    return this.recent.running().length;
+    return this.recent.runningCount;
   }
 
   async start(): Promise<void> {

@@ -1,44 +1,47 @@
 import type { Result } from '@clover/protocol';
 
 export type ExecState = { phase: 'running'; controller: AbortController; cancelReason?: string } | { phase: 'finished'; result: Result; finishedAt: number };
+type Running = Extract<ExecState, { phase: 'running' }>;
+type Finished = Extract<ExecState, { phase: 'finished' }>;
 
 /**
- * Executions this agent has seen, bounded: a re-delivered EXEC (a lost ACK, a new leader) is
- * recognised by its id and never runs twice.
+ * Executions this agent has seen, so a re-delivered EXEC (a lost ACK, a new leader) is
+ * recognised by its id and never runs twice. Running ones are all kept; finished ones are kept
+ * up to `max`, oldest forgotten first. Two maps, so every call is O(1) whatever the backlog.
  */
 export class RecentExecutions {
-  private readonly map = new Map<string, ExecState>();
+  private readonly active = new Map<string, Running>();
+  private readonly done = new Map<string, Finished>();
 
   constructor(private readonly max = 10_000) {}
 
   get(execId: string): ExecState | undefined {
-    return this.map.get(execId);
+    return this.active.get(execId) ?? this.done.get(execId);
   }
 
   set(execId: string, state: ExecState): void {
-    this.map.delete(execId);
-    this.map.set(execId, state);
-    while (this.map.size > this.max) {
-      const oldest = this.map.keys().next().value as string;
-      if (this.map.get(oldest)?.phase === 'running') {
-        // Never forget a running execution; move it to the young end.
-        const s = this.map.get(oldest)!;
-        this.map.delete(oldest);
-        this.map.set(oldest, s);
-        if ([...this.map.values()].every((v) => v.phase === 'running')) break;
-        continue;
-      }
-      this.map.delete(oldest);
+    if (state.phase === 'running') {
+      this.done.delete(execId);
+      this.active.set(execId, state);
+      return;
     }
+    this.active.delete(execId);
+    this.done.delete(execId);
+    this.done.set(execId, state);
+    while (this.done.size > this.max) this.done.delete(this.done.keys().next().value as string);
   }
 
-  running(): Array<[string, Extract<ExecState, { phase: 'running' }>]> {
-    return [...this.map].filter((e): e is [string, Extract<ExecState, { phase: 'running' }>] => e[1].phase === 'running');
+  get runningCount(): number {
+    return this.active.size;
+  }
+
+  running(): Array<[string, Running]> {
+    return [...this.active];
   }
 
   finishedSince(ms: number): Result[] {
     const out: Result[] = [];
-    for (const s of this.map.values()) if (s.phase === 'finished' && s.finishedAt >= ms) out.push(s.result);
+    for (const s of this.done.values()) if (s.finishedAt >= ms) out.push(s.result);
     return out;
   }
 }

@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Result } from '@clover/protocol';
+import { RecentExecutions } from '../src/recent.js';
+
+const result = (execId: string, finishedAt: number): Result => ({ execId, status: 'succeeded', exitCode: 0, startedAt: finishedAt - 1, finishedAt, outputTail: '', error: null });
+
+test('finished executions are kept up to the bound, oldest forgotten; running ones never', () => {
+  const recent = new RecentExecutions(3);
+  recent.set('long', { phase: 'running', controller: new AbortController() });
+  for (let i = 0; i < 5; i++) recent.set(`e${i}`, { phase: 'finished', result: result(`e${i}`, i), finishedAt: i });
+  assert.equal(recent.get('e0'), undefined);
+  assert.equal(recent.get('e1'), undefined);
+  assert.equal(recent.get('e4')?.phase, 'finished');
+  assert.equal(recent.get('long')?.phase, 'running', 'a running execution outlives the bound');
+  assert.equal(recent.runningCount, 1);
+  assert.deepEqual(recent.finishedSince(3).map((r) => r.execId), ['e3', 'e4']);
+  recent.set('long', { phase: 'finished', result: result('long', 9), finishedAt: 9 });
+  assert.equal(recent.runningCount, 0);
+  assert.equal(recent.get('long')?.phase, 'finished');
+  assert.equal(recent.get('e2'), undefined, 'finishing pushed the oldest out');
+});
