@@ -1,0 +1,69 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jobInputSchema, type Run } from '@clover/model';
+import { openStore, type Store } from '@clover/store';
+import { freePort, startZooKeeper, tempDir, waitFor, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
+import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
+import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
+import { DispatchServer } from '../src/index.js';
+
+// The failure ElasticJob users lose schedules to: the leader's ZooKeeper goes away for longer
+// than the session timeout. clover's leader must stop firing the moment it is disconnected
+// (another server may lead by now) and, once ZooKeeper is back, lead and fire again by itself.
+const paths = cloverPaths('/clover');
+const sessionTimeoutMs = 3000;
+let zkServer: ZooKeeperHandle;
+let dir: TempDir;
+let store: Store;
+let server: DispatchServer;
+let agent: Agent;
+const clients: ZkClient[] = [];
+
+async function zk(): Promise<ZkClient> {
+  const c = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs });
+  await c.connect();
+  clients.push(c);
+  return c;
+}
+
+before(async () => {
+  zkServer = await startZooKeeper();
+  dir = await tempDir('clover-outage-');
+  store = await openStore({ dataDir: dir.path });
+  server = new DispatchServer({ zk: await zk(), paths, store, id: 'server-1', bind: `tcp://127.0.0.1:${await freePort()}`, timings: { ackTimeoutMs: 300, electionSettleMs: 1000 } });
+  await server.start();
+  agent = registerDemoHandlers(new Agent({ zk: await zk(), paths, id: 'agent-1', capacity: 8, drainTimeoutMs: 1000, heartbeatIntervalMs: 300 }));
+  await agent.start();
+  await waitFor(() => server.isLeader, { timeoutMs: 20_000, message: 'leads' });
+});
+
+after(async () => {
+  await server?.close();
+  await agent?.close();
+  for (const c of clients) await c.close();
+  await store?.close();
+  await zkServer?.cleanup();
+  await dir?.cleanup();
+});
+
+test('ZooKeeper gone longer than the session: the leader stops firing at once, then leads and fires again by itself', async () => {
+  const job = await store.jobs.create(jobInputSchema.parse({ name: 'tick', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' }, misfire: 'skip' }));
+  await publishJobChange(clients[0]!, paths, { jobId: job.id, op: 'upsert' });
+  const runs = async (): Promise<Run[]> => (await store.runs.list({ jobId: job.id, limit: 1000 })).items;
+  await waitFor(async () => (await runs()).filter((r) => r.status === 'succeeded').length >= 2, { timeoutMs: 20_000, message: 'fires before the outage' });
+
+  const stoppedAt = Date.now();
+  await zkServer.stop();
+  await waitFor(() => !server.isLeader, { timeoutMs: 5000, message: 'steps down when disconnected' });
+  // Longer than the session timeout: the session is gone for good.
+  await new Promise((r) => setTimeout(r, sessionTimeoutMs + 2000));
+  const restartedAt = Date.now();
+  const duringOutage = (await runs()).filter((r) => r.scheduledAt.getTime() > stoppedAt + 1000 && r.scheduledAt.getTime() < restartedAt);
+  assert.deepEqual(duringOutage.map((r) => r.id), [], 'nothing fired while it could not know it still led');
+
+  await zkServer.start();
+  await waitFor(() => server.isLeader, { timeoutMs: 30_000, message: 'leads again in a new session' });
+  await waitFor(async () => (await runs()).some((r) => r.status === 'succeeded' && r.scheduledAt.getTime() > restartedAt), { timeoutMs: 30_000, message: 'fires again after the outage' });
+  const ids = (await runs()).map((r) => r.id);
+  assert.equal(new Set(ids).size, ids.length);
+});
