@@ -1,4 +1,4 @@
-import { runId, type Job, type Run } from '@clover/model';
+import { runId, type Job, type Run, type RunInput } from '@clover/model';
 import { DuplicateRunError, type Store } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
 import type { DispatchLogger } from './interfaces.js';
@@ -9,6 +9,8 @@ export type Trigger = Run['trigger'];
 
 export interface FireDeps {
   store: Store;
+  /** Writes one run row; batched by the server (see RunInsertBatch). */
+  insertRun(input: RunInput): Promise<Run>;
   tracker: RunTracker;
   agents: AgentDirectory;
   router: Router;
@@ -46,9 +48,9 @@ export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Tr
   return runs.map((r) => r.run);
 }
 
-async function insertOnce(d: FireDeps, input: Parameters<Store['runs']['insert']>[0]): Promise<Run | null> {
+async function insertOnce(d: FireDeps, input: RunInput): Promise<Run | null> {
   try {
-    return await d.store.runs.insert(input);
+    return await d.insertRun(input);
   } catch (err) {
     if (err instanceof DuplicateRunError) {
       d.logger.debug('slot already fired', { runId: input.id });

@@ -4,6 +4,7 @@ import { RouterTransport, type Message, type ServerCurve } from '@clover/protoco
 import type { Store } from '@clover/store';
 import { JobChangeFeed, LeaderElection, NodeRegistry, publishJobChange, type CloverPaths, type JobChange, type ZkClient } from '@clover/zk-kit';
 import { AgentDirectory } from './agents.js';
+import { StoreWriteBatch } from './write-batch.js';
 import { fireJob } from './fire.js';
 import { defaultTimings, silentLogger, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
 import { Router } from './route.js';
@@ -41,6 +42,7 @@ export class DispatchServer {
   private readonly agents: AgentDirectory;
   private readonly router = new Router();
   private readonly tracker: RunTracker;
+  private readonly writes: StoreWriteBatch;
   private readonly scheduler: JobScheduler;
   private readonly heartbeat: Heartbeat;
   private readonly election: LeaderElection;
@@ -70,9 +72,10 @@ export class DispatchServer {
     this.agents = new AgentDirectory((id) => this.tracker.agentGone(id));
     this.transport = new RouterTransport({ bind: opts.bind, curve: opts.curve, logger: this.logger, onMessage: (peer, msg) => this.onMessage(peer, msg) });
     this.timings = { ...defaultTimings, ...opts.timings };
+    this.writes = new StoreWriteBatch(opts.store);
     this.tracker = new RunTracker({
       store: opts.store, send: (peer, msg) => this.transport.send(peer, msg), agents: this.agents, router: this.router, clock: this.clock,
-      logger: this.logger, timings: this.timings, onFinished: (job, run) => void this.onFinished(job, run),
+      logger: this.logger, timings: this.timings, writes: this.writes, onFinished: (job, run) => void this.onFinished(job, run),
       nextRunAt: (jobId) => {
         const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
         return at === undefined ? undefined : new Date(at);
@@ -208,7 +211,7 @@ export class DispatchServer {
       return;
     }
     this.stats.fired++;
-    void fireJob({ store: this.opts.store, tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger }, job, slotMs, trigger)
+    void fireJob({ store: this.opts.store, insertRun: (input) => this.writes.insertRun(input), tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger }, job, slotMs, trigger)
       .then((runs) => {
         if (runs.length) return;
         // Nothing to run (a duplicate slot, or skipped by the concurrency policy): no outcome will carry the next run time.

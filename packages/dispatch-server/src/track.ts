@@ -4,6 +4,7 @@ import type { Store } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
 import type { Clock, DispatchLogger, TrackerTimings } from './interfaces.js';
 import type { Router } from './route.js';
+import type { StoreWriteBatch } from './write-batch.js';
 
 interface Flight {
   job: Job;
@@ -41,6 +42,8 @@ export interface TrackerDeps {
   onFinished(job: Job, run: Run): void;
   /** The job's next slot as armed now, written with a run's outcome (undefined: leave it). */
   nextRunAt?(jobId: string): Date | undefined;
+  /** Batches run transitions and job run states (the server's StoreWriteBatch); default: the store, one write each. */
+  writes?: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
 }
 
 const failed = new Set<RunStatus>(['failed', 'timed_out', 'lost']);
@@ -128,7 +131,14 @@ export class RunTracker {
   /** Execution ids whose outcome is being written: a second RESULT for one is a repeat. */
   private readonly completing = new Set<string>();
 
-  constructor(private readonly d: TrackerDeps) {}
+  private readonly batch: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
+
+  constructor(private readonly d: TrackerDeps) {
+    this.batch = d.writes ?? {
+      updateRun: (id, patch) => d.store.runs.update(id, patch),
+      recordRunState: (id, state) => d.store.jobs.recordRunState(id, state),
+    };
+  }
 
   get size(): number {
     return this.flights.size;
@@ -150,7 +160,7 @@ export class RunTracker {
    */
   private persist(runId: string, patch: RunPatch, also?: () => Promise<unknown>): Promise<unknown> {
     const prev = this.writes.get(runId) ?? Promise.resolve();
-    const next = prev.then(() => Promise.all([this.d.store.runs.update(runId, patch), also?.()])).catch((err: unknown) => {
+    const next = prev.then(() => Promise.all([this.batch.updateRun(runId, patch), also?.()])).catch((err: unknown) => {
       this.d.logger.error('could not record run transition', { runId, err: String(err) });
     });
     this.writes.set(runId, next);
@@ -493,7 +503,7 @@ export class RunTracker {
       // together. They are separate writes (the store has no transaction across them), so a
       // crash right between them can still leave the job's counters one run short.
       await this.persist(run.id, { ...details, status, finishedAt }, job ? () => Promise.all([
-        this.d.store.jobs.recordRunState(job.id, {
+        this.batch.recordRunState(job.id, {
           lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: isFailure ? 1 : 0,
           ...(nextRunAt ? { nextRunAt } : {}),
         }),

@@ -2,6 +2,7 @@ import type {
   ApiToken, Contact, ContactInput, Incident, IncidentInput, Job, JobRunState, JobSpec, LogEntry, LogEntryInput, LogLevel,
   OutboxMail, OutboxMailInput, Run, RunInput, RunPatch, RunStatus, Session, User,
 } from '@clover/model';
+import type { DuplicateRunError } from './errors.js';
 
 export interface Page<T> {
   items: T[];
@@ -33,6 +34,8 @@ export interface JobRepository {
   setEnabled(id: string, enabled: boolean): Promise<Job | null>;
   /** What the scheduler maintains: last run, status, next run, counts (as deltas). */
   recordRunState(id: string, state: JobRunState): Promise<void>;
+  /** Many recordRunState calls in order, in one transaction where the store has them. */
+  recordRunStates(items: Array<{ id: string; state: JobRunState }>): Promise<void>;
   /** Removes the job with its runs and counters. */
   delete(id: string): Promise<boolean>;
   counts(): Promise<{ total: number; enabled: number }>;
@@ -51,7 +54,15 @@ export interface RunRepository {
   insert(run: RunInput): Promise<Run>;
   /** Many at once in one transaction (benchmarks, bulk imports); duplicates are errors. */
   insertMany(runs: RunInput[]): Promise<void>;
+  /**
+   * Inserts each run, in one transaction where the store has them, and answers for each on its
+   * own: the stored Run, or a DuplicateRunError when that slot exists (the others still go in).
+   * A dispatch-server writes a second's burst of fires this way.
+   */
+  insertEach(runs: RunInput[]): Promise<Array<Run | DuplicateRunError>>;
   update(id: string, patch: RunPatch): Promise<Run | null>;
+  /** Many updates in order, in one transaction where the store has them; null for a missing run. */
+  updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>>;
   get(id: string): Promise<Run | null>;
   /** Newest scheduledAt first. */
   list(query?: RunQuery): Promise<Page<Run>>;

@@ -49,6 +49,14 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       await store.jobs.recordRunState(a.id, { lastStatus: 'failed', runCountDelta: 1, failureCountDelta: 1 });
       const ran = (await store.jobs.get(a.id))!;
       assert.deepEqual([ran.runCount, ran.failureCount, ran.lastStatus, ran.lastRunAt?.getTime()], [2, 1, 'failed', 5000]);
+      await store.jobs.recordRunStates([
+        { id: a.id, state: { lastStatus: 'succeeded', runCountDelta: 1 } },
+        { id: 'no-such-job', state: { runCountDelta: 1 } },
+        { id: a.id, state: { lastStatus: 'timed_out', lastRunAt: new Date(7000), runCountDelta: 1, failureCountDelta: 1 } },
+      ]);
+      const batched = (await store.jobs.get(a.id))!;
+      assert.deepEqual([batched.runCount, batched.failureCount, batched.lastStatus, batched.lastRunAt?.getTime()], [4, 2, 'timed_out', 7000], 'in order, a missing job skipped');
+      await store.jobs.recordRunState(a.id, { runCountDelta: -2, failureCountDelta: -1 });
       const replaced = (await store.jobs.replace(a.id, spec({ name: 'alpha v2' })))!;
       assert.equal(replaced.name, 'alpha v2');
       assert.equal(replaced.runCount, 2, 'the scheduler fields survive an edit');
@@ -60,6 +68,20 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       await assert.rejects(store.jobs.list({ cursor: 'garbage!' }), BadCursorError);
     });
 
+    test('runs: insertEach answers per slot, a duplicate among them keeping the others', async () => {
+      const job = await store.jobs.create(spec());
+      const t0 = Date.UTC(2026, 0, 2, 10, 0, 0);
+      await store.runs.insert(run(job.id, t0 + 1000));
+      const out = await store.runs.insertEach([run(job.id, t0), run(job.id, t0 + 1000), { ...run(job.id, t0 + 2000), status: 'skipped' }]);
+      assert.equal(out.length, 3);
+      assert.equal((out[0] as { id: string }).id, `${job.id}@2026-01-02T10:00:00.000Z`);
+      assert.ok(out[1] instanceof DuplicateRunError);
+      assert.ok(!(out[2] instanceof DuplicateRunError));
+      assert.equal((await store.runs.list({ jobId: job.id })).items.length, 3);
+      const totals = (await store.counters.summary({ from: new Date(t0 - 3600_000), to: new Date(t0 + 3600_000), jobId: job.id })).totals;
+      assert.deepEqual(totals, { skipped: 1 }, 'a terminal run written this way is counted');
+    });
+
     test('runs: the unique slot key, transitions, active runs, counters that match', async () => {
       const job = await store.jobs.create(spec());
       const t0 = Date.UTC(2026, 0, 1, 10, 0, 0);
@@ -68,7 +90,9 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       await assert.rejects(store.runs.insert(run(job.id, t0)), DuplicateRunError);
       await store.runs.update(r.id, { status: 'dispatched', node: 'n1', dispatchedAt: new Date(t0 + 5) });
       assert.deepEqual((await store.runs.listActive({ node: 'n1' })).map((x) => x.id), [r.id]);
-      await store.runs.update(r.id, { status: 'running', startedAt: new Date(t0 + 10) });
+      const [running, missing] = await store.runs.updateEach([{ id: r.id, patch: { status: 'running', startedAt: new Date(t0 + 10) } }, { id: 'nope', patch: { status: 'failed' } }]);
+      assert.equal(running?.status, 'running');
+      assert.equal(missing, null);
       const done = (await store.runs.update(r.id, { status: 'succeeded', finishedAt: new Date(t0 + 20), exitCode: 0, outputTail: 'ok' }))!;
       assert.equal(done.outputTail, 'ok');
       assert.equal((await store.runs.listActive({ jobId: job.id })).length, 0);

@@ -100,6 +100,9 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
         await writeJob(job);
         return job;
       },
+      async recordRunStates(items) {
+        for (const i of items) await store.jobs.recordRunState(i.id, i.state);
+      },
       async recordRunState(id, s) {
         const cur = await getJob(id);
         if (!cur) return;
@@ -135,6 +138,18 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
         await bump(run, 1);
         return run;
       },
+      async insertEach(inputs) {
+        const out: Array<Run | DuplicateRunError> = [];
+        for (const input of inputs) {
+          try {
+            out.push(await store.runs.insert(input));
+          } catch (err) {
+            if (!(err instanceof DuplicateRunError)) throw err;
+            out.push(err);
+          }
+        }
+        return out;
+      },
       async insertMany(inputs) {
         const runs = inputs.map((i) => runSchema.parse(i));
         try {
@@ -144,6 +159,11 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
           throw err;
         }
         for (const r of runs) await bump(r, 1);
+      },
+      async updateEach(items) {
+        const out: Array<Run | null> = [];
+        for (const i of items) out.push(await store.runs.update(i.id, i.patch));
+        return out;
       },
       async update(id, patch) {
         const before = await m.runs.findById(id).lean();

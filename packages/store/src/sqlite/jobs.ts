@@ -83,7 +83,17 @@ export class SqliteJobs implements JobRepository {
   }
 
   async recordRunState(id: string, state: JobRunState): Promise<void> {
+    this.db.transaction(() => this.recordRunStateSync(id, state)).immediate();
+  }
+
+  async recordRunStates(items: Array<{ id: string; state: JobRunState }>): Promise<void> {
     this.db.transaction(() => {
+      for (const i of items) this.recordRunStateSync(i.id, i.state);
+    }).immediate();
+  }
+
+  private recordRunStateSync(id: string, state: JobRunState): void {
+    {
       const current = this.getSync(id);
       if (!current) return;
       const job: Job = {
@@ -95,7 +105,7 @@ export class SqliteJobs implements JobRepository {
         failureCount: current.failureCount + (state.failureCountDelta ?? 0),
       };
       this.write(job);
-    }).immediate();
+    }
   }
 
   async delete(id: string): Promise<boolean> {

@@ -77,13 +77,32 @@ export class SqliteRuns implements RunRepository {
     }).immediate();
   }
 
+  async insertEach(inputs: RunInput[]): Promise<Array<Run | DuplicateRunError>> {
+    return this.db.transaction(() => inputs.map((input) => {
+      try {
+        return this.insertSync(input);
+      } catch (err) {
+        if (err instanceof DuplicateRunError) return err;
+        throw err;
+      }
+    })).immediate();
+  }
+
   private getSync(id: string): Run | null {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
   async update(id: string, patch: RunPatch): Promise<Run | null> {
-    return this.db.transaction(() => {
+    return this.db.transaction(() => this.updateSync(id, patch)).immediate();
+  }
+
+  async updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>> {
+    return this.db.transaction(() => items.map((i) => this.updateSync(i.id, i.patch))).immediate();
+  }
+
+  private updateSync(id: string, patch: RunPatch): Run | null {
+    {
       const current = this.getSync(id);
       if (!current) return null;
       const next = runSchema.parse({ ...current, ...patch, id: current.id, jobId: current.jobId, scheduledAt: current.scheduledAt });
@@ -95,7 +114,7 @@ export class SqliteRuns implements RunRepository {
         this.count(next, 1);
       }
       return next;
-    }).immediate();
+    }
   }
 
   async get(id: string): Promise<Run | null> {
