@@ -4,6 +4,7 @@ import { RouterTransport, type Message, type ServerCurve } from '@clover/protoco
 import type { Store } from '@clover/store';
 import { JobChangeFeed, LeaderElection, NodeRegistry, publishJobChange, type CloverPaths, type JobChange, type ZkClient } from '@clover/zk-kit';
 import { AgentDirectory } from './agents.js';
+import { LatenessMeter } from './lateness.js';
 import { StoreWriteBatch } from './write-batch.js';
 import { fireJob } from './fire.js';
 import { defaultTimings, silentLogger, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
@@ -43,6 +44,7 @@ export class DispatchServer {
   private readonly router = new Router();
   private readonly tracker: RunTracker;
   private readonly writes: StoreWriteBatch;
+  private readonly lateness: LatenessMeter;
   private readonly scheduler: JobScheduler;
   private readonly heartbeat: Heartbeat;
   private readonly election: LeaderElection;
@@ -73,9 +75,10 @@ export class DispatchServer {
     this.transport = new RouterTransport({ bind: opts.bind, curve: opts.curve, logger: this.logger, onMessage: (peer, msg) => this.onMessage(peer, msg) });
     this.timings = { ...defaultTimings, ...opts.timings };
     this.writes = new StoreWriteBatch(opts.store);
+    this.lateness = new LatenessMeter(this.clock);
     this.tracker = new RunTracker({
       store: opts.store, send: (peer, msg) => this.transport.send(peer, msg), agents: this.agents, router: this.router, clock: this.clock,
-      logger: this.logger, timings: this.timings, writes: this.writes, onFinished: (job, run) => void this.onFinished(job, run),
+      logger: this.logger, timings: this.timings, writes: this.writes, onExecSent: (ms) => this.lateness.record(ms), onFinished: (job, run) => void this.onFinished(job, run),
       nextRunAt: (jobId) => {
         const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
         return at === undefined ? undefined : new Date(at);
@@ -85,7 +88,7 @@ export class DispatchServer {
     this.heartbeat = new Heartbeat({
       zk: opts.zk, paths: opts.paths, kind: 'servers', id: opts.id, version: opts.version ?? '0.1.0', endpoint: this.endpoint,
       intervalMs: opts.heartbeatIntervalMs, logger: this.logger,
-      info: () => ({ role: 'dispatch', leader: this.leading, jobs: this.scheduler.size, running: this.tracker.size }),
+      info: () => ({ role: 'dispatch', leader: this.leading, jobs: this.scheduler.size, running: this.tracker.size, execLatenessMs: this.lateness.snapshot() }),
     });
     this.election = new LeaderElection(opts.zk, { path: opts.paths.electionDispatch, id: opts.id, data: { endpoint: this.endpoint } });
     this.feed = new JobChangeFeed(opts.zk, opts.paths, { onChange: (c) => this.onJobChange(c), logger: this.logger });

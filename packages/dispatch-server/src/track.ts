@@ -42,6 +42,8 @@ export interface TrackerDeps {
   onFinished(job: Job, run: Run): void;
   /** The job's next slot as armed now, written with a run's outcome (undefined: leave it). */
   nextRunAt?(jobId: string): Date | undefined;
+  /** Told how late each scheduled first EXEC left (the server's LatenessMeter). */
+  onExecSent?(lateMs: number): void;
   /** Batches run transitions and job run states (the server's StoreWriteBatch); default: the store, one write each. */
   writes?: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
 }
@@ -337,6 +339,7 @@ export class RunTracker {
       }
       // The wait for the ACK starts when the EXEC has left, not when it was queued here.
       f.sentAt = this.d.clock();
+      if (f.sends === 1 && f.run.attempt === 1 && f.run.trigger === 'schedule') this.d.onExecSent?.(f.sentAt - f.run.scheduledAt.getTime());
       this.armAck(f, agentId, f.ackBackoff || this.d.timings.ackTimeoutMs);
     });
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobSchema, type Job } from '@clover/model';
-import { FireTimer, JobScheduler, Router, latestSlotBetween, type AgentInfo } from '../src/index.js';
+import { FireTimer, JobScheduler, LatenessMeter, Router, latestSlotBetween, type AgentInfo } from '../src/index.js';
 
 const job = (over: Record<string, unknown> = {}): Job =>
   jobSchema.parse({ id: 'j1', name: 'j', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, createdAt: new Date(0), updatedAt: new Date(0), ...over });
@@ -58,4 +58,19 @@ test('misfire on taking over: fire_once fires the latest missed slot once, skip 
   s.stop();
   assert.equal(latestSlotBetween(job(), now - 3000, now), now);
   assert.equal(latestSlotBetween(job({ window: { endAt: new Date(now - 2000) } }), now - 3000, now), now - 2000);
+});
+
+test('the lateness meter: percentiles of the last full minute and since start', () => {
+  let now = 0;
+  const m = new LatenessMeter(() => now);
+  for (let i = 1; i <= 100; i++) m.record(i);
+  assert.deepEqual(m.snapshot().lastMinute, { count: 100, p50: 50, p99: 99, max: 100 }, 'the minute running, before the first is over');
+  now = 60_000;
+  m.record(5000);
+  const s = m.snapshot();
+  assert.deepEqual(s.lastMinute, { count: 100, p50: 50, p99: 99, max: 100 }, 'the last full minute');
+  assert.equal(s.sinceStart.count, 101);
+  assert.equal(s.sinceStart.max, 5000);
+  now = 300_000;
+  assert.deepEqual(m.snapshot().lastMinute, { count: 0, p50: null, p99: null, max: null }, 'quiet minutes are empty');
 });
