@@ -242,7 +242,9 @@ export class DispatchServer {
    */
   private recordNext(job: Job, nextMs: number | null, firing = false): void {
     if (firing && nextMs !== null) return;
-    void this.opts.store.jobs.recordRunState(job.id, { nextRunAt: nextMs === null ? null : new Date(nextMs) }).catch((err: unknown) => {
+    // Batched: a new leader arming 10,000 jobs writes their next run times in a few
+    // transactions, not 10,000 while it should be firing.
+    void this.writes.recordRunState(job.id, { nextRunAt: nextMs === null ? null : new Date(nextMs) }).catch((err: unknown) => {
       this.logger.warn('could not record next run time', { jobId: job.id, err: String(err) });
     });
   }
