@@ -1,5 +1,5 @@
 import { runId, type Job, type Run, type RunInput } from '@clover/model';
-import { DuplicateRunError, type Store } from '@clover/store';
+import { DuplicateRunError } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
 import type { DispatchLogger } from './interfaces.js';
 import type { Router } from './route.js';
@@ -8,8 +8,7 @@ import type { RunTracker } from './track.js';
 export type Trigger = Run['trigger'];
 
 export interface FireDeps {
-  store: Store;
-  /** Writes one run row; batched by the server (see RunInsertBatch). */
+  /** Writes one run row; the server batches these (StoreWriteBatch). */
   insertRun(input: RunInput): Promise<Run>;
   tracker: RunTracker;
   agents: AgentDirectory;

@@ -6,7 +6,7 @@ import { JobChangeFeed, LeaderElection, NodeRegistry, publishJobChange, type Clo
 import { AgentDirectory } from './agents.js';
 import { LatenessMeter } from './lateness.js';
 import { StoreWriteBatch } from './write-batch.js';
-import { fireJob } from './fire.js';
+import { fireJob, type FireDeps } from './fire.js';
 import { defaultTimings, silentLogger, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
 import { Router } from './route.js';
 import { JobScheduler, type FireTrigger } from './schedule.js';
@@ -45,6 +45,7 @@ export class DispatchServer {
   private readonly tracker: RunTracker;
   private readonly writes: StoreWriteBatch;
   private readonly lateness: LatenessMeter;
+  private readonly fireDeps: FireDeps;
   private readonly scheduler: JobScheduler;
   private readonly heartbeat: Heartbeat;
   private readonly election: LeaderElection;
@@ -84,6 +85,7 @@ export class DispatchServer {
         return at === undefined ? undefined : new Date(at);
       },
     });
+    this.fireDeps = { insertRun: (input) => this.writes.insertRun(input), tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger };
     this.scheduler = new JobScheduler((job, slot, trigger) => this.fire(job, slot, trigger), (job, next, firing) => this.recordNext(job, next, firing), this.clock);
     this.heartbeat = new Heartbeat({
       zk: opts.zk, paths: opts.paths, kind: 'servers', id: opts.id, version: opts.version ?? '0.1.0', endpoint: this.endpoint,
@@ -214,7 +216,7 @@ export class DispatchServer {
       return;
     }
     this.stats.fired++;
-    void fireJob({ store: this.opts.store, insertRun: (input) => this.writes.insertRun(input), tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger }, job, slotMs, trigger)
+    void fireJob(this.fireDeps, job, slotMs, trigger)
       .then((runs) => {
         if (runs.length) return;
         // Nothing to run (a duplicate slot, or skipped by the concurrency policy): no outcome will carry the next run time.
