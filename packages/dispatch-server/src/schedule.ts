@@ -1,4 +1,4 @@
-import { nextFireTime, type Job } from '@clover/model';
+import { nextFireTimeInWindow, type Job } from '@clover/model';
 import type { Clock } from './interfaces.js';
 import { FireTimer } from './timer.js';
 
@@ -6,14 +6,7 @@ export type FireTrigger = 'schedule' | 'misfire';
 
 /** The first slot strictly after `afterMs` inside the job's window, or null. */
 export function nextSlot(job: Job, afterMs: number): number | null {
-  let after = afterMs;
-  const start = job.window.startAt?.getTime();
-  if (start !== undefined && after < start - 1) after = start - 1;
-  const next = nextFireTime(job.schedule, new Date(after));
-  if (!next) return null;
-  const end = job.window.endAt?.getTime();
-  if (end !== undefined && next.getTime() > end) return null;
-  return next.getTime();
+  return nextFireTimeInWindow(job.schedule, job.window, new Date(afterMs))?.getTime() ?? null;
 }
 
 /** The latest slot in (fromMs, toMs], walking at most `cap` slots; null if none. */

@@ -43,3 +43,18 @@ export function nextFireTimes(schedule: Schedule, after: Date, count: number): D
   }
   return out;
 }
+
+export interface FireWindow {
+  startAt?: Date;
+  endAt?: Date;
+}
+
+/** The first fire time strictly after `after` that falls inside a job's start/end window, or null. */
+export function nextFireTimeInWindow(schedule: Schedule, window: FireWindow, after: Date): Date | null {
+  const start = window.startAt?.getTime();
+  const from = start !== undefined && after.getTime() < start - 1 ? new Date(start - 1) : after;
+  const next = nextFireTime(schedule, from);
+  if (!next) return null;
+  const end = window.endAt?.getTime();
+  return end !== undefined && next.getTime() > end ? null : next;
+}

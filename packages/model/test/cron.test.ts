@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CronError, nextFireTimes, parseCron } from '../src/index.js';
+import { CronError, nextFireTimeInWindow, nextFireTimes, parseCron } from '../src/index.js';
 
 const iso = (ds: Date[]) => ds.map((d) => d.toISOString());
 
@@ -46,4 +46,15 @@ test('bad rules say what is wrong', () => {
   assert.throws(() => parseCron('* * * * FOO'), /day of week: "FOO" is not a number or a name/);
   assert.throws(() => parseCron('*/0 * * * *'), /step "0"/);
   assert.throws(() => parseCron('5-1 * * * *'), /runs backwards/);
+});
+
+test('fire times inside a start/end window: none before the start, none after the end', () => {
+  const every10s = { type: 'cron' as const, expr: '*/10 * * * * *', timezone: 'UTC' };
+  const window = { startAt: new Date('2026-01-01T00:00:20Z'), endAt: new Date('2026-01-01T00:00:40Z') };
+  const at = (iso: string) => nextFireTimeInWindow(every10s, window, new Date(iso))?.toISOString() ?? null;
+  assert.equal(at('2026-01-01T00:00:00Z'), '2026-01-01T00:00:20.000Z', 'the start itself is a slot');
+  assert.equal(at('2026-01-01T00:00:20Z'), '2026-01-01T00:00:30.000Z');
+  assert.equal(at('2026-01-01T00:00:30Z'), '2026-01-01T00:00:40.000Z', 'the end itself is a slot');
+  assert.equal(at('2026-01-01T00:00:40Z'), null);
+  assert.equal(nextFireTimeInWindow(every10s, {}, new Date('2026-01-01T00:00:40Z'))?.toISOString(), '2026-01-01T00:00:50.000Z');
 });

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { jobInputSchema, nextFireTimes, parseOrThrow, scheduleSchema, type Job, type JobSpec } from '@clover/model';
+import { jobInputSchema, nextFireTimeInWindow, parseOrThrow, scheduleSchema, type Job, type JobSpec } from '@clover/model';
 import { publishJobChange, type JobChange } from '@clover/zk-kit';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -17,9 +17,9 @@ function specOf(job: Job): JobSpec {
 }
 
 function upcoming(job: Pick<Job, 'schedule' | 'window'>, from: Date, count = 10): string[] {
-  const end = job.window.endAt?.getTime() ?? Infinity;
-  const start = job.window.startAt && job.window.startAt > from ? new Date(job.window.startAt.getTime() - 1) : from;
-  return nextFireTimes(job.schedule, start, count).filter((t) => t.getTime() <= end).map((t) => t.toISOString());
+  const out: string[] = [];
+  for (let t = nextFireTimeInWindow(job.schedule, job.window, from); t && out.length < count; t = nextFireTimeInWindow(job.schedule, job.window, t)) out.push(t.toISOString());
+  return out;
 }
 
 export function jobRoutes(d: ApiDeps): Router {
@@ -30,7 +30,8 @@ export function jobRoutes(d: ApiDeps): Router {
     try {
       await publishJobChange(d.zk, d.paths, { jobId, op });
     } catch (err) {
-      // The store already holds the change; the dispatch-server's periodic resync picks it up.
+      // The store already holds the change, but the leader learns of it only when a leader next
+      // loads its jobs (there is no periodic resync), so the failure is logged as an error.
       d.logger.error('could not announce a job change through ZooKeeper', { jobId, op, err: String(err) });
       if (op === 'trigger') throw new ApiError('internal', 'ZooKeeper is unreachable; the job was not triggered');
     }
