@@ -48,7 +48,9 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       await store.jobs.recordRunState(a.id, { lastRunAt: new Date(5000), lastStatus: 'succeeded', nextRunAt: new Date(6000), runCountDelta: 1 });
       await store.jobs.recordRunState(a.id, { lastStatus: 'failed', runCountDelta: 1, failureCountDelta: 1 });
       const ran = (await store.jobs.get(a.id))!;
-      assert.deepEqual([ran.runCount, ran.failureCount, ran.lastStatus, ran.lastRunAt?.getTime()], [2, 1, 'failed', 5000]);
+      assert.deepEqual([ran.runCount, ran.failureCount, ran.lastStatus, ran.lastRunAt?.getTime(), ran.nextRunAt?.getTime()], [2, 1, 'failed', 5000, 6000]);
+      await store.jobs.recordRunState(a.id, { nextRunAt: null });
+      assert.equal((await store.jobs.get(a.id))!.nextRunAt, null, 'a job with no next run says so');
       await store.jobs.recordRunStates([
         { id: a.id, state: { lastStatus: 'succeeded', runCountDelta: 1 } },
         { id: 'no-such-job', state: { runCountDelta: 1 } },
