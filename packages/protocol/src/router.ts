@@ -25,7 +25,6 @@ export interface RouterTransportOptions {
  */
 export class RouterTransport {
   private readonly sock: zmq.Router;
-  private sending: Promise<unknown> = Promise.resolve();
   private closed = false;
   private loop: Promise<void> | null = null;
   private readonly logger: ProtocolLogger;
@@ -44,9 +43,13 @@ export class RouterTransport {
       maxMessageSize: MAX_BODY_BYTES + 64 * 1024,
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
-      // With no peer connected at all a mandatory ROUTER never turns writable, and sends are
-      // chained in order: without a bound, one send to an empty socket would stall every later one.
-      sendTimeout: 2000,
+      // Every send is attempted at once and never waits: a peer that is gone (EHOSTUNREACH) or
+      // not reading (EAGAIN, its queue full) is a failed send the caller fails over from. With
+      // any other timeout zeromq.js puts a send off to a later turn of the event loop after
+      // every 512 operations done without waiting (to let other work in), and a busy receive
+      // loop does that many a second: a second's EXECs then waited behind that turn's ACKs,
+      // RESULTs and store writes, up to 40 ms late (bench/dispatch-minute.bench.ts).
+      sendTimeout: 0,
       ...(opts.curve ? { curveServer: true, curveSecretKey: opts.curve.secretKey, zapDomain: this.zapDomain! } : {}),
     });
   }
@@ -87,26 +90,26 @@ export class RouterTransport {
     }
   }
 
-  /** Resolves false when the peer is not connected (ROUTER mandatory), so callers can fail over. */
-  send(peerId: string, msg: Message): Promise<boolean> {
-    const frames = [Buffer.from(peerId, 'utf8'), ...encode(msg)];
-    const result = this.sending.then(
-      () => (this.closed ? false : this.sock.send(frames).then(() => true)),
-    ).catch((err: unknown) => {
+  /**
+   * Hands the message to the socket now, in call order. Resolves false when the peer is not
+   * connected (ROUTER mandatory) or not reading, so callers can fail over.
+   */
+  async send(peerId: string, msg: Message): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      await this.sock.send([Buffer.from(peerId, 'utf8'), ...encode(msg)]);
+      return true;
+    } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'EAGAIN') this.logger.debug('send timed out: no peer is reading', { peer: peerId, type: msg.type });
+      if (code === 'EAGAIN') this.logger.debug('send dropped: the peer is not reading (its queue is full)', { peer: peerId, type: msg.type });
       else if (code !== 'EHOSTUNREACH') this.logger.warn('send failed', { peer: peerId, type: msg.type, err: String(err) });
       return false;
-    });
-    this.sending = result;
-    return result;
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Let queued sends go out, but never wait on a peer that is not reading.
-    await Promise.race([this.sending.catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
     this.sock.close();
     await this.loop?.catch(() => undefined);
     if (this.zapDomain) forgetCurveDomain(this.zapDomain);
