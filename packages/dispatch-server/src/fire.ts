@@ -1,4 +1,4 @@
-import { runId, type Job, type Run, type RunInput } from '@clover/model';
+import { runId, type Job, type Run, type RunInput, type RunPatch } from '@clover/model';
 import { DuplicateRunError } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
 import type { DispatchLogger } from './interfaces.js';
@@ -10,42 +10,89 @@ export type Trigger = Run['trigger'];
 export interface FireDeps {
   /** Writes one run row; the server batches these (StoreWriteBatch). */
   insertRun(input: RunInput): Promise<Run>;
+  updateRun(id: string, patch: RunPatch): Promise<Run | null>;
+  /** Resolves at the slot: true if this server still leads then (else the next leader has the run). */
+  untilSlot(slotMs: number): Promise<boolean>;
+  /** The job as it stands at its slot, or null if it was removed or no longer fires at that slot. */
+  jobAtSlot(job: Job, slotMs: number): Job | null;
   tracker: RunTracker;
   agents: AgentDirectory;
   router: Router;
   logger: DispatchLogger;
 }
 
+interface Claim {
+  run: Run;
+  /** The agents to offer it to, in order; the row already says the first. */
+  order: string[];
+}
+
 /**
- * One firing of a job: the run row is written first, under the slot's unique key, so a second
- * leader firing the same slot after a failover hits the key and stops there. Then the job's
- * concurrency policy, then dispatch.
+ * One firing of a job. The run row is written first, under the slot's unique key, so a second
+ * leader firing the same slot after a failover hits the key and stops there. A slot handed over
+ * ahead of its time (the scheduler's lead) is claimed ahead: the row is written, and at the slot
+ * only the EXEC is left to send, so a busy second's store writes never make its runs late.
+ * Then the job's concurrency policy, then dispatch.
  */
 export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): Promise<Run[]> {
+  // A run going now may be over by the slot: a policy that looks at running runs waits to look then.
+  if (job.concurrency !== 'allow' && d.tracker.activeRuns(job.id).length > 0 && slotMs > d.tracker.now()) {
+    const atSlot = (await d.untilSlot(slotMs)) ? d.jobAtSlot(job, slotMs) : null;
+    if (!atSlot) return [];
+    job = atSlot;
+  }
   const scheduledAt = new Date(slotMs);
   const active = d.tracker.activeRuns(job.id);
   if (active.length > 0 && job.concurrency === 'forbid') {
-    await insertOnce(d, { id: runId(job.id, scheduledAt), jobId: job.id, scheduledAt, trigger, status: 'skipped', error: `skipped: ${active.length} run(s) of this job still running (concurrency forbid)` });
+    await insertOnce(d, { id: runId(job.id, scheduledAt), jobId: job.id, scheduledAt, trigger, status: 'skipped', error: forbidden(active.length) });
     return [];
   }
+  const claims = await claim(d, job, slotMs, trigger);
+  if (!claims.length) return [];
+  if (slotMs > d.tracker.now()) {
+    // Leadership lost meanwhile: the rows say where each run goes, and the next leader adopts them.
+    if (!(await d.untilSlot(slotMs))) return [];
+    const atSlot = d.jobAtSlot(job, slotMs);
+    if (!atSlot) return skip(d, claims, 'skipped: the job was disabled, deleted or rescheduled before its slot');
+    job = atSlot;
+    // A run started since the claim (a manual trigger) counts for the policy too.
+    const now = d.tracker.activeRuns(job.id);
+    if (now.length > 0 && job.concurrency === 'forbid') return skip(d, claims, forbidden(now.length));
+  }
+  if (job.concurrency === 'replace') for (const r of d.tracker.activeRuns(job.id)) d.tracker.cancel(r, 'replaced');
+  for (const { run, order } of claims) d.tracker.dispatch(job, run, order.length ? order : undefined, [], true);
+  return claims.map((c) => c.run);
+}
+
+/** Writes the slot's rows: one per matching agent for a broadcast, else one. None when the slot was taken. */
+async function claim(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): Promise<Claim[]> {
+  const scheduledAt = new Date(slotMs);
   const targets = job.routing === 'broadcast' ? d.router.order(job, d.agents.usable()).map((a) => a.id) : [null];
-  const runs: Array<{ run: Run; order: string[] }> = [];
+  const claims: Claim[] = [];
   for (const node of targets) {
     // Routed before it is written: the row goes in as dispatched to its first agent (the store
     // knows where before the EXEC leaves, in one write), or as scheduled when no agent is usable.
+    // A claim made ahead is stamped with the slot: the EXEC leaves then, not now.
     const id = runId(job.id, scheduledAt, node ?? undefined);
     const order = d.tracker.route(job, id);
     const first = order[0];
+    const dispatchedAt = new Date(Math.max(slotMs, d.tracker.now()));
     const run = await insertOnce(d, first
-      ? { id, jobId: job.id, scheduledAt, trigger, status: 'dispatched', node: first, dispatchedAt: new Date(d.tracker.now()) }
+      ? { id, jobId: job.id, scheduledAt, trigger, status: 'dispatched', node: first, dispatchedAt }
       : { id, jobId: job.id, scheduledAt, trigger, status: 'scheduled' });
-    if (run) runs.push({ run, order });
+    if (run) claims.push({ run, order });
   }
-  if (!runs.length) return [];
-  if (active.length > 0 && job.concurrency === 'replace') for (const r of active) d.tracker.cancel(r, 'replaced');
-  for (const { run, order } of runs) d.tracker.dispatch(job, run, order.length ? order : undefined, [], true);
-  return runs.map((r) => r.run);
+  return claims;
 }
+
+async function skip(d: FireDeps, claims: Claim[], error: string): Promise<Run[]> {
+  await Promise.all(claims.map((c) => d.updateRun(c.run.id, { status: 'skipped', error }).catch((err: unknown) => {
+    d.logger.warn('could not record a claimed run as skipped', { runId: c.run.id, err: String(err) });
+  })));
+  return [];
+}
+
+const forbidden = (n: number) => `skipped: ${n} run(s) of this job still running (concurrency forbid)`;
 
 async function insertOnce(d: FireDeps, input: RunInput): Promise<Run | null> {
   try {

@@ -25,18 +25,24 @@ export function latestSlotBetween(job: Job, fromMs: number, toMs: number, cap = 
 /**
  * The leader's job table: each enabled job armed at its next slot. On taking over it applies
  * each job's misfire policy to the slots nobody fired while no leader was up.
+ *
+ * A slot is handed to `onFire` `leadMs` before its time, so its run can be claimed in the store
+ * ahead and only the EXEC is left for the moment itself.
  */
 export class JobScheduler {
   private readonly jobs = new Map<string, Job>();
   private readonly timer: FireTimer;
+  /** The latest slot handed out per job: a job re-armed inside the lead never gets it twice. */
+  private readonly handedOut = new Map<string, number>();
 
   constructor(
     private readonly onFire: (job: Job, slotMs: number, trigger: FireTrigger) => void,
     /** `firing`: the job fires at this moment too (its run's outcome can carry the next time). */
     private readonly onArmed: (job: Job, nextMs: number | null, firing: boolean) => void,
     private readonly clock: Clock,
+    leadMs = 0,
   ) {
-    this.timer = new FireTimer((jobId, at) => this.due(jobId, at), clock);
+    this.timer = new FireTimer((jobId, at) => this.due(jobId, at), clock, leadMs);
   }
 
   get size(): number {
@@ -81,21 +87,23 @@ export class JobScheduler {
       this.onArmed(job, null, false);
       return;
     }
-    this.armAfter(job, now);
+    this.armAfter(job, Math.max(now, this.handedOut.get(job.id) ?? now));
   }
 
   remove(jobId: string): void {
     this.jobs.delete(jobId);
+    this.handedOut.delete(jobId);
     this.timer.disarm(jobId);
   }
 
   clear(): void {
     this.jobs.clear();
+    this.handedOut.clear();
     this.timer.clear();
   }
 
+  /** No more slots are handed out; the job table stays for the fires already under way. */
   stop(): void {
-    this.jobs.clear();
     this.timer.stop();
   }
 
@@ -114,6 +122,7 @@ export class JobScheduler {
   private due(jobId: string, at: number): void {
     const job = this.jobs.get(jobId);
     if (!job) return;
+    this.handedOut.set(jobId, at);
     this.armAfter(job, at, true);
     this.onFire(job, at, 'schedule');
   }

@@ -9,7 +9,8 @@ import { StoreWriteBatch } from './write-batch.js';
 import { fireJob, type FireDeps } from './fire.js';
 import { defaultTimings, silentLogger, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
 import { Router } from './route.js';
-import { JobScheduler, type FireTrigger } from './schedule.js';
+import { JobScheduler, nextSlot, type FireTrigger } from './schedule.js';
+import { SlotGate } from './slot-gate.js';
 import { RunTracker } from './track.js';
 
 export interface DispatchServerOptions {
@@ -28,6 +29,11 @@ export interface DispatchServerOptions {
   heartbeatIntervalMs?: number;
   /** How long close() waits for running executions (default 10 s). */
   drainTimeoutMs?: number;
+  /**
+   * How long before its slot a fire's run is written (default 100 ms), so that at the slot only
+   * the EXEC is left to send. 0 writes at the slot, and the EXEC waits for the write.
+   */
+  claimAheadMs?: number;
   version?: string;
 }
 
@@ -47,6 +53,9 @@ export class DispatchServer {
   private readonly lateness: LatenessMeter;
   private readonly fireDeps: FireDeps;
   private readonly scheduler: JobScheduler;
+  private readonly gate: SlotGate;
+  /** Fires under way (claimed, waiting for their slot, or being written): close() lets them finish. */
+  private readonly firing = new Set<Promise<unknown>>();
   private readonly heartbeat: Heartbeat;
   private readonly election: LeaderElection;
   private readonly feed: JobChangeFeed;
@@ -85,8 +94,25 @@ export class DispatchServer {
         return at === undefined ? undefined : new Date(at);
       },
     });
-    this.fireDeps = { insertRun: (input) => this.writes.insertRun(input), tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger };
-    this.scheduler = new JobScheduler((job, slot, trigger) => this.fire(job, slot, trigger), (job, next, firing) => this.recordNext(job, next, firing), this.clock);
+    this.gate = new SlotGate(this.clock);
+    this.fireDeps = {
+      insertRun: (input) => this.writes.insertRun(input),
+      updateRun: (id, patch) => this.writes.updateRun(id, patch),
+      untilSlot: async (slotMs) => {
+        const epoch = this.leaderEpoch;
+        await this.gate.until(slotMs);
+        return this.leading && epoch === this.leaderEpoch;
+      },
+      jobAtSlot: (job, slotMs) => {
+        const current = this.scheduler.job(job.id);
+        if (!current) return null;
+        return current === job || nextSlot(current, slotMs - 1) === slotMs ? current : null;
+      },
+      tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger,
+    };
+    this.scheduler = new JobScheduler(
+      (job, slot, trigger) => this.fire(job, slot, trigger), (job, next, firing) => this.recordNext(job, next, firing), this.clock, opts.claimAheadMs ?? 100,
+    );
     this.heartbeat = new Heartbeat({
       zk: opts.zk, paths: opts.paths, kind: 'servers', id: opts.id, version: opts.version ?? '0.1.0', endpoint: this.endpoint,
       intervalMs: opts.heartbeatIntervalMs, logger: this.logger,
@@ -197,6 +223,8 @@ export class DispatchServer {
     this.leading = false;
     this.leaderEpoch++;
     this.scheduler.clear();
+    // Fires claimed ahead stop waiting for their slot: their rows go to the next leader.
+    this.gate.openAll();
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.settleTimer = null;
     this.held = [];
@@ -216,15 +244,17 @@ export class DispatchServer {
       return;
     }
     this.stats.fired++;
-    void fireJob(this.fireDeps, job, slotMs, trigger)
+    const firing = fireJob(this.fireDeps, job, slotMs, trigger)
       .then((runs) => {
-        if (runs.length) return;
+        if (runs.length || !this.leading) return;
         // Nothing to run (a duplicate slot, or skipped by the concurrency policy): no outcome will carry the next run time.
         this.stats.skippedDuplicates++;
         const next = this.scheduler.nextAt(job.id);
         if (trigger === 'schedule' && next !== undefined) this.recordNext(job, next);
       })
-      .catch((err: unknown) => this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err: String(err) }));
+      .catch((err: unknown) => this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err: String(err) }))
+      .finally(() => this.firing.delete(firing));
+    this.firing.add(firing);
   }
 
   private pingAgents(): void {
@@ -299,7 +329,10 @@ export class DispatchServer {
           return;
         }
         this.agents.hello(msg.body, this.clock());
-        if (this.leading) this.tracker.agentsChanged();
+        if (this.leading) {
+          this.tracker.agentsChanged();
+          this.tracker.agentSaidHello(peer);
+        }
         this.checkSettled();
         return;
       case 'ACK':
@@ -326,7 +359,10 @@ export class DispatchServer {
   async close(): Promise<void> {
     if (this.closed || !this.started) return;
     this.closed = true;
+    // No more slots handed out; those already claimed go out at their slot (a moment away)
+    // while this server still leads, rather than being left to the next leader to find.
     this.scheduler.stop();
+    await Promise.race([Promise.allSettled([...this.firing]), new Promise((r) => setTimeout(r, 2000).unref())]);
     // The standby takes over firing now; what runs here may still report to us while we drain.
     await this.election.close();
     this.leading = false;

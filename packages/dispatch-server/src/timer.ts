@@ -2,6 +2,9 @@
  * One timer for every armed job: a min-heap of due times driven by a single setTimeout aligned
  * to the earliest. node-cron keeps a timer (and a once-a-second check) per task; with 10,000
  * jobs that is 10,000 wake-ups a second, while this wakes once per due slot.
+ *
+ * With a lead, a key is handed out `leadMs` before its time (with the time itself), for work
+ * that must be done by then.
  */
 export class FireTimer {
   private heap: Array<{ at: number; key: string }> = [];
@@ -13,6 +16,7 @@ export class FireTimer {
   constructor(
     private readonly onDue: (key: string, at: number) => void,
     private readonly now: () => number = Date.now,
+    private readonly leadMs = 0,
   ) {}
 
   /** Arms (or re-arms) `key` at `at`; one pending time per key. */
@@ -55,7 +59,7 @@ export class FireTimer {
     if (this.timeout) clearTimeout(this.timeout);
     this.timeoutAt = top.at;
     // setTimeout's maximum is ~24.8 days; a farther slot just re-checks then.
-    const delay = Math.min(Math.max(0, top.at - this.now()), 2 ** 31 - 1);
+    const delay = Math.min(Math.max(0, top.at - this.leadMs - this.now()), 2 ** 31 - 1);
     this.timeout = setTimeout(() => this.tick(), delay);
   }
 
@@ -65,7 +69,7 @@ export class FireTimer {
     const now = this.now();
     for (;;) {
       const top = this.heap[0];
-      if (!top || top.at > now) break;
+      if (!top || top.at - this.leadMs > now) break;
       this.pop();
       // Stale entries (re-armed or disarmed since) are skipped here rather than searched out.
       if (this.armed.get(top.key) !== top.at) continue;

@@ -22,6 +22,8 @@ interface Flight {
   adoptTimer: NodeJS.Timeout | null;
   /** Taken over from a previous leader (built from the store, not dispatched here). */
   adopted?: boolean;
+  /** An adopted run its agent, having said HELLO, did not list: looked at again shortly. */
+  redeliverTimer?: NodeJS.Timeout | null;
   /** The deferred write of 'running'. */
   startTimer?: NodeJS.Timeout | null;
   /** When the last EXEC left the transport. */
@@ -49,6 +51,15 @@ export interface TrackerDeps {
 }
 
 const failed = new Set<RunStatus>(['failed', 'timed_out', 'lost']);
+
+/**
+ * Agents repeat the RESULTs of the last minute to a new leader (scheduler-client's
+ * resendResultsForMs) and remember far more execution ids than that: an adopted run younger
+ * than this that its agent neither runs nor reports was never delivered, and is safe to send.
+ */
+const redeliverWithinMs = 60_000;
+/** After an agent's HELLO, the wait for the RESULTs it repeats before judging its adopted runs. */
+const redeliverAfterHelloMs = 1000;
 
 /**
  * The id an agent sees: the run id for the first attempt, with `~attempt` after. Agents drop
@@ -253,12 +264,45 @@ export class RunTracker {
     };
     this.flights.set(execId, f);
     this.armDeadline(f);
+    if (f.agentId && this.d.agents.get(f.agentId)) this.recheckAdopted(f);
     f.adoptTimer = setTimeout(() => {
       f.adoptTimer = null;
       const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
       if (this.flights.get(execId) !== f || agent?.running.has(execId)) return;
       void this.ifStillOpen(f, () => this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` }));
     }, this.d.timings.adoptGraceMs);
+  }
+
+  /**
+   * An agent said HELLO to this leader, listing what it runs; the RESULTs of what it finished
+   * follow. Its adopted runs that are in neither were never delivered: a leader that claimed a
+   * slot ahead (or wrote a run as dispatched) and died before its EXEC left. They are sent now,
+   * under the same execution id, so an agent that did see one answers 'duplicate' rather than
+   * running it twice.
+   */
+  agentSaidHello(agentId: string): void {
+    for (const f of this.flights.values()) if (f.adopted && f.agentId === agentId) this.recheckAdopted(f);
+  }
+
+  private recheckAdopted(f: Flight): void {
+    if (f.redeliverTimer) return;
+    f.redeliverTimer = setTimeout(() => {
+      f.redeliverTimer = null;
+      const execId = execIdOf(f.run);
+      const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
+      const dispatchedAt = f.run.dispatchedAt?.getTime() ?? 0;
+      if (this.flights.get(execId) !== f || !f.adopted || !agent || agent.running.has(execId) || f.run.status === 'running') return;
+      if (this.d.clock() - dispatchedAt > redeliverWithinMs) return;
+      void this.ifStillOpen(f, () => {
+        if (this.flights.get(execId) !== f || !f.adopted || agent.running.has(execId)) return;
+        this.d.logger.info('adopted run was never delivered to its agent; sending it now', { runId: f.run.id, agent: f.agentId });
+        this.clearTimers(f);
+        f.adopted = false;
+        f.acked = false;
+        f.sends = 0;
+        this.sendExec(f);
+      });
+    }, redeliverAfterHelloMs);
   }
 
   /**
@@ -281,8 +325,8 @@ export class RunTracker {
   }
 
   private clearTimers(f: Flight): void {
-    for (const t of [f.ackTimer, f.deadlineTimer, f.adoptTimer, f.startTimer]) if (t) clearTimeout(t);
-    f.ackTimer = f.deadlineTimer = f.adoptTimer = f.startTimer = null;
+    for (const t of [f.ackTimer, f.deadlineTimer, f.adoptTimer, f.startTimer, f.redeliverTimer]) if (t) clearTimeout(t);
+    f.ackTimer = f.deadlineTimer = f.adoptTimer = f.startTimer = f.redeliverTimer = null;
   }
 
   private release(f: Flight): void {

@@ -47,7 +47,7 @@ before(async () => {
   dir = await tempDir('clover-dispatch-');
   store = await openStore({ dataDir: dir.path });
   endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  server = new DispatchServer({ zk: await zk(), paths, store, id: 'server-1', bind: endpoint, timings: { ackTimeoutMs: 300, adoptGraceMs: 2000 } });
+  server = new DispatchServer({ zk: await zk(), paths, store, id: 'server-1', bind: endpoint, timings: { ackTimeoutMs: 300, adoptGraceMs: 2000 }, claimAheadMs: 400 });
   await server.start();
   await waitFor(() => server.isLeader, { message: 'leads' });
   await startAgent('agent-1', ['blue']);
@@ -110,6 +110,18 @@ test('a once job runs once and is gone with its runs', async () => {
   const job = await createJob({ name: 'once', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'echo' } });
   await waitFor(async () => (await store.jobs.get(job.id)) === null, { message: 'once job deleted' });
   assert.equal((await runsOf(job.id)).length, 0);
+});
+
+test('a fire is claimed in the store ahead of its slot, and its handler starts at the slot, not before', async () => {
+  executions = [];
+  const at = new Date(Math.ceil((Date.now() + 1500) / 1000) * 1000);
+  const job = await createJob({ name: 'ahead', schedule: { type: 'once', at }, kind: { type: 'handler', name: 'record' }, deleteWhenDone: false });
+  const seenAt = await waitFor(async () => ((await runsOf(job.id)).length ? Date.now() : undefined), { intervalMs: 10, message: 'the run row' });
+  assert.ok(seenAt < at.getTime(), `the row is in the store before the slot (seen ${at.getTime() - seenAt} ms ahead)`);
+  const run = await waitFor(async () => (await runsOf(job.id)).find((r) => r.status === 'succeeded'), { message: 'the run succeeded' });
+  assert.equal(run.dispatchedAt?.getTime(), at.getTime(), 'stamped with the slot it leaves at');
+  const ran = executions.find((e) => e.execId === run.id);
+  assert.ok(ran && ran.at >= at.getTime(), 'the handler never starts before its time');
 });
 
 test('trigger now fires a manual run', async () => {

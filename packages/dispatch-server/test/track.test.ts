@@ -104,6 +104,32 @@ test('an adopted run its agent never confirms is lost', async () => {
   await waitFor(() => finished.length === 1);
 });
 
+test('an adopted run its agent neither runs nor reported after saying HELLO was never delivered: sent under the same id, run once', async () => {
+  // A leader claimed the slot ahead (row written as dispatched to agent-a) and died before the EXEC left.
+  const { job, tracker, sent, agents, slot } = await setup({}, { adoptGraceMs: 20_000 });
+  const id = runId(job.id, slot);
+  await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  const run = (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date() }))!;
+  // Its sibling really is running on agent-b, which says so.
+  const id2 = runId(job.id, new Date(slot.getTime() - 60_000));
+  await store.runs.insert({ id: id2, jobId: job.id, scheduledAt: new Date(slot.getTime() - 60_000), status: 'scheduled' });
+  const running = (await store.runs.update(id2, { status: 'dispatched', node: 'agent-b', dispatchedAt: new Date() }))!;
+  agents.hello({ agentId: 'agent-b', version: '1', handlers: ['h'], capacity: 4, running: [id2], groups: [], tags: [], shell: true, http: true }, Date.now());
+  tracker.adopt(job, run);
+  tracker.adopt(job, running);
+  tracker.agentSaidHello('agent-b');
+  await waitFor(() => execs(sent).length === 1, { timeoutMs: 5000, message: 'the undelivered run sent' });
+  assert.equal(sent[0]!.peer, 'agent-a');
+  assert.equal(sent[0]!.msg.type === 'EXEC' && sent[0]!.msg.body.execId, id, 'the same execution id: an agent that had it answers duplicate');
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(execs(sent).length, 1, 'the run its agent listed is left alone');
+  tracker.onAck('agent-a', { execId: id, accepted: true });
+  await tracker.onResult('agent-a', result(id, 'succeeded'));
+  await waitFor(async () => (await store.runs.get(id))!.status === 'succeeded', { message: 'succeeded' });
+  assert.equal((await store.runs.get(id2))!.status, 'dispatched', 'still running on agent-b');
+  tracker.abandon();
+});
+
 const result = (execId: string, status: 'succeeded' | 'failed') => ({ execId, status, exitCode: status === 'failed' ? 1 : 0, startedAt: Date.now(), finishedAt: Date.now(), outputTail: '', error: status === 'failed' ? 'boom' : null });
 
 test('a RESULT repeated while the first is being recorded counts once', async () => {

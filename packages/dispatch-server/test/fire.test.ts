@@ -1,0 +1,189 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jobSchema, runSchema, type Job, type Run, type RunInput, type RunPatch } from '@clover/model';
+import { AgentDirectory, FireTimer, JobScheduler, Router } from '../src/index.js';
+import { fireJob, type FireDeps } from '../src/fire.js';
+import { SlotGate } from '../src/slot-gate.js';
+import type { RunTracker } from '../src/track.js';
+
+// fireJob's decisions, around a tracker that only records what it is asked: the store, the
+// sockets and the agents are the integration tests' (dispatch.test.ts).
+const job = (over: Record<string, unknown> = {}): Job =>
+  jobSchema.parse({ id: 'j1', name: 'j', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, createdAt: new Date(0), updatedAt: new Date(0), ...over });
+
+const slot = Date.UTC(2026, 0, 1, 0, 0, 10);
+
+function harness(opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job | null; leadingAtSlot?: boolean } = {}) {
+  let now = opts.now ?? slot - 100;
+  let active = opts.active ?? [];
+  let reachSlot!: () => void;
+  const slotReached = new Promise<void>((r) => (reachSlot = r));
+  const log: string[] = [];
+  const inserted: RunInput[] = [];
+  const updated: Array<{ id: string; patch: RunPatch }> = [];
+  const dispatched: Array<{ job: Job; run: Run; order?: string[] }> = [];
+  const tracker = {
+    now: () => now,
+    activeRuns: () => active,
+    route: () => ['agent-1', 'agent-2'],
+    dispatch: (j: Job, run: Run, order?: string[]) => {
+      log.push('dispatch');
+      dispatched.push({ job: j, run, order });
+    },
+    cancel: (run: Run) => log.push(`cancel ${run.id}`),
+  } as unknown as RunTracker;
+  const deps: FireDeps = {
+    insertRun: async (input) => {
+      log.push('insert');
+      inserted.push(input);
+      return runSchema.parse({ attempt: 1, ...input });
+    },
+    updateRun: async (id, patch) => {
+      log.push('update');
+      updated.push({ id, patch });
+      return null;
+    },
+    untilSlot: async () => {
+      log.push('wait');
+      await slotReached;
+      now = slot;
+      return opts.leadingAtSlot ?? true;
+    },
+    jobAtSlot: (j) => (opts.atSlot ? opts.atSlot(j) : j),
+    tracker, agents: new AgentDirectory(() => undefined), router: new Router(), logger: { debug() {}, info() {}, warn() {}, error() {} },
+  };
+  return {
+    deps, log, inserted, updated, dispatched, reachSlot,
+    setActive: (runs: Run[]) => (active = runs),
+  };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+const running = (id: string) => runSchema.parse({ id, jobId: 'j1', scheduledAt: new Date(slot - 1000), trigger: 'schedule', status: 'running', attempt: 1 });
+
+test('a slot handed over ahead is claimed ahead: the row first, stamped with the slot; the dispatch only at the slot', async () => {
+  const h = harness();
+  const fired = fireJob(h.deps, job(), slot, 'schedule');
+  await settle();
+  assert.deepEqual(h.log, ['insert', 'wait'], 'claimed, then waiting');
+  assert.equal(h.inserted[0]!.status, 'dispatched');
+  assert.equal(h.inserted[0]!.node, 'agent-1');
+  assert.equal((h.inserted[0]!.dispatchedAt as Date | undefined)?.getTime(), slot, 'the EXEC leaves at the slot, not at the claim');
+  h.reachSlot();
+  const runs = await fired;
+  assert.deepEqual(h.log, ['insert', 'wait', 'dispatch']);
+  assert.equal(runs.length, 1);
+  assert.deepEqual(h.dispatched[0]!.order, ['agent-1', 'agent-2']);
+});
+
+test('a job disabled, deleted or rescheduled inside the lead: its claimed run is recorded skipped, never sent', async () => {
+  const h = harness({ atSlot: () => null });
+  const fired = fireJob(h.deps, job(), slot, 'schedule');
+  await settle();
+  h.reachSlot();
+  assert.deepEqual(await fired, []);
+  assert.deepEqual(h.log, ['insert', 'wait', 'update']);
+  assert.equal(h.updated[0]!.patch.status, 'skipped');
+  assert.match(h.updated[0]!.patch.error ?? '', /before its slot/);
+});
+
+test('the job as it stands at the slot is the one dispatched (a payload changed inside the lead)', async () => {
+  const changed = job({ payload: { v: 2 } });
+  const h = harness({ atSlot: () => changed });
+  const fired = fireJob(h.deps, job(), slot, 'schedule');
+  await settle();
+  h.reachSlot();
+  await fired;
+  assert.equal(h.dispatched[0]!.job, changed);
+});
+
+test('leadership lost inside the lead: nothing is sent or rewritten (the next leader adopts the row)', async () => {
+  const h = harness({ leadingAtSlot: false });
+  const fired = fireJob(h.deps, job(), slot, 'schedule');
+  await settle();
+  h.reachSlot();
+  assert.deepEqual(await fired, []);
+  assert.deepEqual(h.log, ['insert', 'wait']);
+});
+
+test('forbid looks at running runs at the slot: one that ends inside the lead does not skip the fire', async () => {
+  const h = harness({ active: [running('j1@earlier')] });
+  const fired = fireJob(h.deps, job({ concurrency: 'forbid' }), slot, 'schedule');
+  await settle();
+  assert.deepEqual(h.log, ['wait'], 'nothing claimed while a run might still end in time');
+  h.setActive([]);
+  h.reachSlot();
+  assert.equal((await fired).length, 1);
+  assert.deepEqual(h.log, ['wait', 'insert', 'dispatch']);
+});
+
+test('forbid with a run still going at the slot writes the slot skipped; replace cancels it and dispatches', async () => {
+  const still = running('j1@earlier');
+  const f = harness({ active: [still] });
+  const forbidden = fireJob(f.deps, job({ concurrency: 'forbid' }), slot, 'schedule');
+  f.reachSlot();
+  assert.deepEqual(await forbidden, []);
+  assert.equal(f.inserted[0]!.status, 'skipped');
+  const r = harness({ active: [still] });
+  const replaced = fireJob(r.deps, job({ concurrency: 'replace' }), slot, 'schedule');
+  r.reachSlot();
+  assert.equal((await replaced).length, 1);
+  assert.deepEqual(r.log, ['wait', 'insert', 'cancel j1@earlier', 'dispatch']);
+});
+
+test('a slot already past (a misfire, a manual trigger) is written and sent at once', async () => {
+  const h = harness({ now: slot + 5000 });
+  const runs = await fireJob(h.deps, job(), slot, 'misfire');
+  assert.equal(runs.length, 1);
+  assert.deepEqual(h.log, ['insert', 'dispatch']);
+  assert.equal((h.inserted[0]!.dispatchedAt as Date | undefined)?.getTime(), slot + 5000);
+});
+
+test('the timer with a lead hands a key out early, with its own time', async () => {
+  const got: Array<[string, number, number]> = [];
+  const t = new FireTimer((k, at) => got.push([k, at, Date.now()]), Date.now, 60);
+  const at = Date.now() + 100;
+  t.arm('a', at);
+  await new Promise((r) => setTimeout(r, 160));
+  t.stop();
+  assert.equal(got.length, 1);
+  assert.equal(got[0]![1], at);
+  assert.ok(got[0]![2] < at, 'handed out before its time');
+});
+
+test('a job re-armed inside the lead (changed just after its slot was handed out) does not get that slot again', () => {
+  let now = slot - 50;
+  const fired: number[] = [];
+  let armedNext: number | null = null;
+  const s = new JobScheduler((j, at) => {
+    fired.push(at);
+    if (fired.length === 1) s.upsert(job({ payload: { v: 2 } }));
+  }, (_j, next) => (armedNext = next), () => now, 100);
+  s.load([job({ nextRunAt: new Date(slot) })]);
+  // load arms the slot 50 ms away: inside the 100 ms lead, so the timer hands it out on its next turn.
+  return new Promise<void>((resolve) => setTimeout(() => {
+    const next = s.nextAt('j1');
+    s.stop();
+    assert.deepEqual(fired, [slot]);
+    assert.equal(next, slot + 1000);
+    assert.equal(armedNext, slot + 1000);
+    resolve();
+  }, 30));
+});
+
+test('the slot gate: one timer per slot time, never early, and opened at once on demand', async () => {
+  const gate = new SlotGate();
+  const at = Date.now() + 40;
+  const woke: number[] = [];
+  const waits = [1, 2, 3].map(() => gate.until(at).then(() => woke.push(Date.now())));
+  assert.equal(gate.size, 1);
+  await Promise.all(waits);
+  assert.ok(woke.every((t) => t >= at));
+  assert.equal(gate.size, 0);
+  let opened = false;
+  const far = gate.until(Date.now() + 60_000).then(() => (opened = true));
+  gate.openAll();
+  await far;
+  assert.ok(opened);
+  await gate.until(Date.now() - 1);
+});
