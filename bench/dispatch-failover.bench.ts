@@ -7,7 +7,9 @@
  * point of a second, then measure from the kill
  *   - elected: the standby's candidate znode is the lowest (ZooKeeper expired the dead
  *     leader's session: this is the session timeout at work),
- *   - first fire: the first run row the new leader wrote (its `dispatchedAt`),
+ *   - first fire: the first run row the new leader wrote (its `dispatchedAt`; rows the dead
+ *     leader claimed ahead of their slot carry that slot, at most CLOVER_CLAIM_AHEAD_MS (100 ms)
+ *     after the kill, and are left out),
  *   - first result: the first run finished by an agent after the kill and recorded,
  * and how the seconds nobody fired were handled (each job's gap fired once, as a misfire).
  * The killed server is started again as the standby before the next repetition.
@@ -23,6 +25,9 @@ import { jobInputSchema, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import { freePort, spawnProcess, startZooKeeper, tempDir, waitFor, type ChildHandle } from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, readLeader } from '@clover/zk-kit';
+
+/** The servers' CLOVER_CLAIM_AHEAD_MS (their default). */
+const claimAheadMs = 100;
 
 const configs = (process.env.SESSIONS ?? '3000:5,10000:2').split(',').map((c) => c.split(':').map(Number) as [number, number]);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -106,7 +111,7 @@ try {
       }, { timeoutMs: sessionTimeoutMs * 3 + 10_000, intervalMs: 10, message: 'a new leader' });
       const electedAt = Date.now();
       const firstFire = await waitFor(async () => {
-        const after = (await runsSince(ids, killedAt - 60_000)).filter((r) => r.dispatchedAt && r.dispatchedAt.getTime() > killedAt);
+        const after = (await runsSince(ids, killedAt - 60_000)).filter((r) => r.dispatchedAt && r.dispatchedAt.getTime() > killedAt + claimAheadMs);
         return after.length ? Math.min(...after.map((r) => r.dispatchedAt!.getTime())) : null;
       }, { timeoutMs: 30_000, intervalMs: 20, message: 'a fire by the new leader' });
       const firstResult = await waitFor(async () => {

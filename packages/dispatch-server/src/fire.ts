@@ -11,8 +11,12 @@ export interface FireDeps {
   /** Writes one run row; the server batches these (StoreWriteBatch). */
   insertRun(input: RunInput): Promise<Run>;
   updateRun(id: string, patch: RunPatch): Promise<Run | null>;
-  /** Resolves at the slot: true if this server still leads then (else the next leader has the run). */
-  untilSlot(slotMs: number): Promise<boolean>;
+  /** This server's current term as leader: a fire belongs to the term it started in. */
+  term(): number;
+  /** Whether that term is still going (else the next leader has the fire's rows). */
+  leads(term: number): boolean;
+  /** Resolves at the slot (at once if it has passed, or when leadership is lost). */
+  untilSlot(slotMs: number): Promise<void>;
   /** The job as it stands at its slot, or null if it was removed or no longer fires at that slot. */
   jobAtSlot(job: Job, slotMs: number): Job | null;
   tracker: RunTracker;
@@ -35,9 +39,12 @@ interface Claim {
  * Then the job's concurrency policy, then dispatch.
  */
 export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): Promise<Run[]> {
+  const term = d.term();
+  const ahead = slotMs > d.tracker.now();
   // A run going now may be over by the slot: a policy that looks at running runs waits to look then.
-  if (job.concurrency !== 'allow' && d.tracker.activeRuns(job.id).length > 0 && slotMs > d.tracker.now()) {
-    const atSlot = (await d.untilSlot(slotMs)) ? d.jobAtSlot(job, slotMs) : null;
+  if (ahead && job.concurrency !== 'allow' && d.tracker.activeRuns(job.id).length > 0) {
+    await d.untilSlot(slotMs);
+    const atSlot = d.leads(term) ? d.jobAtSlot(job, slotMs) : null;
     if (!atSlot) return [];
     job = atSlot;
   }
@@ -49,9 +56,11 @@ export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Tr
   }
   const claims = await claim(d, job, slotMs, trigger);
   if (!claims.length) return [];
-  if (slotMs > d.tracker.now()) {
-    // Leadership lost meanwhile: the rows say where each run goes, and the next leader adopts them.
-    if (!(await d.untilSlot(slotMs))) return [];
+  if (ahead) {
+    // Judged again at the slot, even when the claim took longer than the lead. Leadership lost
+    // meanwhile: the rows say where each run goes, and the next leader adopts them.
+    await d.untilSlot(slotMs);
+    if (!d.leads(term)) return [];
     const atSlot = d.jobAtSlot(job, slotMs);
     if (!atSlot) return skip(d, claims, 'skipped: the job was disabled, deleted or rescheduled before its slot');
     job = atSlot;

@@ -54,6 +54,7 @@ export class DispatchServer {
   private readonly fireDeps: FireDeps;
   private readonly scheduler: JobScheduler;
   private readonly gate: SlotGate;
+  private readonly claimAheadMs: number;
   /** Fires under way (claimed, waiting for their slot, or being written): close() lets them finish. */
   private readonly firing = new Set<Promise<unknown>>();
   private readonly heartbeat: Heartbeat;
@@ -98,11 +99,9 @@ export class DispatchServer {
     this.fireDeps = {
       insertRun: (input) => this.writes.insertRun(input),
       updateRun: (id, patch) => this.writes.updateRun(id, patch),
-      untilSlot: async (slotMs) => {
-        const epoch = this.leaderEpoch;
-        await this.gate.until(slotMs);
-        return this.leading && epoch === this.leaderEpoch;
-      },
+      term: () => this.leaderEpoch,
+      leads: (term) => this.leading && term === this.leaderEpoch,
+      untilSlot: (slotMs) => this.gate.until(slotMs),
       jobAtSlot: (job, slotMs) => {
         const current = this.scheduler.job(job.id);
         if (!current) return null;
@@ -110,8 +109,9 @@ export class DispatchServer {
       },
       tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger,
     };
+    this.claimAheadMs = opts.claimAheadMs ?? 100;
     this.scheduler = new JobScheduler(
-      (job, slot, trigger) => this.fire(job, slot, trigger), (job, next, firing) => this.recordNext(job, next, firing), this.clock, opts.claimAheadMs ?? 100,
+      (job, slot, trigger) => this.fire(job, slot, trigger), (job, next, firing) => this.recordNext(job, next, firing), this.clock, this.claimAheadMs,
     );
     this.heartbeat = new Heartbeat({
       zk: opts.zk, paths: opts.paths, kind: 'servers', id: opts.id, version: opts.version ?? '0.1.0', endpoint: this.endpoint,
@@ -184,7 +184,13 @@ export class DispatchServer {
     for (const run of active) {
       const job = jobs.get(run.jobId);
       if (!job) continue;
-      if (run.status === 'scheduled') this.whenSettled(() => this.tracker.dispatch(job, run));
+      if (run.status === 'scheduled') {
+        // Written by a leader that claimed its slot ahead and died: it still leaves at its slot.
+        const epoch = this.leaderEpoch;
+        void this.gate.until(run.scheduledAt.getTime()).then(() => {
+          if (this.leading && epoch === this.leaderEpoch) this.whenSettled(() => this.tracker.dispatch(job, run));
+        });
+      }
       else this.tracker.adopt(job, run);
     }
   }
@@ -362,17 +368,17 @@ export class DispatchServer {
     // No more slots handed out; those already claimed go out at their slot (a moment away)
     // while this server still leads, rather than being left to the next leader to find.
     this.scheduler.stop();
-    await Promise.race([Promise.allSettled([...this.firing]), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([Promise.allSettled([...this.firing]), new Promise((r) => setTimeout(r, this.claimAheadMs + 2000).unref())]);
     // The standby takes over firing now; what runs here may still report to us while we drain.
     await this.election.close();
     this.leading = false;
+    this.tracker.retire();
     await this.tracker.drain(this.opts.drainTimeoutMs ?? 10_000);
     this.tracker.abandon();
     if (this.pingTimer) clearInterval(this.pingTimer);
     if (this.settleTimer) clearTimeout(this.settleTimer);
     // Agents learn we are gone without waiting for ZooKeeper to tell them. Most have left for
-    // the new leader by now, and a ROUTER with no peer at all never finishes a send: say
-    // goodbye, but never wait on it for more than a moment.
+    // the new leader by now: say goodbye, but never wait on it for more than a moment.
     const byes = Promise.all(this.agents.ids().map((id) => this.transport.send(id, { type: 'BYE', body: { reason: 'shutdown' } })));
     await Promise.race([byes, new Promise((r) => setTimeout(r, 500).unref())]);
     this.stopRegistry?.();

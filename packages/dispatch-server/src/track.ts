@@ -145,6 +145,7 @@ export class RunTracker {
   private readonly completing = new Set<string>();
 
   private readonly batch: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
+  private retiring = false;
 
   constructor(private readonly d: TrackerDeps) {
     this.batch = d.writes ?? {
@@ -286,23 +287,42 @@ export class RunTracker {
 
   private recheckAdopted(f: Flight): void {
     if (f.redeliverTimer) return;
+    // Never before its slot: a leader that claimed it ahead may have died well before it was due.
+    const wait = Math.max(redeliverAfterHelloMs, f.run.scheduledAt.getTime() - this.d.clock());
     f.redeliverTimer = setTimeout(() => {
       f.redeliverTimer = null;
       const execId = execIdOf(f.run);
-      const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
+      const agentId = f.agentId;
+      const agent = agentId ? this.d.agents.get(agentId) : undefined;
       const dispatchedAt = f.run.dispatchedAt?.getTime() ?? 0;
       if (this.flights.get(execId) !== f || !f.adopted || !agent || agent.running.has(execId) || f.run.status === 'running') return;
       if (this.d.clock() - dispatchedAt > redeliverWithinMs) return;
-      void this.ifStillOpen(f, () => {
-        if (this.flights.get(execId) !== f || !f.adopted || agent.running.has(execId)) return;
-        this.d.logger.info('adopted run was never delivered to its agent; sending it now', { runId: f.run.id, agent: f.agentId });
+      void this.ifStillOpen(f, (current) => {
+        if (this.flights.get(execId) !== f || !f.adopted || f.agentId !== agentId || agent.running.has(execId)) return;
+        if (current.status !== 'dispatched' || current.node !== agentId) {
+          // Moved on since the leader read it (started, or sent elsewhere by the old leader while
+          // it drained): follow the store and judge it on that agent's HELLO.
+          f.run = current;
+          f.agentId = current.node;
+          return;
+        }
+        this.d.logger.info('adopted run was never delivered to its agent; sending it now', { runId: f.run.id, agent: agentId });
         this.clearTimers(f);
         f.adopted = false;
         f.acked = false;
         f.sends = 0;
         this.sendExec(f);
       });
-    }, redeliverAfterHelloMs);
+    }, wait);
+  }
+
+  /**
+   * This server gave up the lead and is draining: what it has in flight may still ACK and
+   * report here, but it no longer resends or moves a run to another agent. The agents follow
+   * the new leader, which adopts these runs from the store and delivers any that never arrived.
+   */
+  retire(): void {
+    this.retiring = true;
   }
 
   /**
@@ -310,7 +330,7 @@ export class RunTracker {
    * RESULT resent to this leader and recorded before the flight existed). Before calling such
    * a run lost or timed out, look again: if the store already has it finished, just let go.
    */
-  private async ifStillOpen(f: Flight, then: () => void): Promise<void> {
+  private async ifStillOpen(f: Flight, then: (current: Run) => void): Promise<void> {
     const execId = execIdOf(f.run);
     const current = f.adopted ? await this.d.store.runs.get(f.run.id).catch(() => f.run) : f.run;
     if (this.flights.get(execId) !== f) return;
@@ -321,7 +341,7 @@ export class RunTracker {
       this.flights.delete(execId);
       return;
     }
-    then();
+    then(current);
   }
 
   private clearTimers(f: Flight): void {
@@ -375,7 +395,7 @@ export class RunTracker {
         timeoutMs: f.job.timeoutMs, deadline: f.deadline, scheduledAt: f.run.scheduledAt.getTime(),
       },
     }).then((sent) => {
-      if (this.flights.get(execId) !== f || f.agentId !== agentId || f.acked) return;
+      if (this.flights.get(execId) !== f || f.agentId !== agentId || f.acked || this.retiring) return;
       if (!sent) {
         f.refusals.push(`${agentId}: not connected`);
         this.tryNext(f);
@@ -399,7 +419,7 @@ export class RunTracker {
     if (f.ackTimer) clearTimeout(f.ackTimer);
     f.ackTimer = setTimeout(() => {
       f.ackTimer = null;
-      if (this.flights.get(execIdOf(f.run)) !== f || f.acked || f.agentId !== agentId) return;
+      if (this.flights.get(execIdOf(f.run)) !== f || f.acked || f.agentId !== agentId || this.retiring) return;
       const now = this.d.clock();
       const agent = this.d.agents.get(agentId);
       const talking = agent !== undefined && agent.lastSeenAt > f.sentAt;

@@ -13,8 +13,9 @@ const job = (over: Record<string, unknown> = {}): Job =>
 
 const slot = Date.UTC(2026, 0, 1, 0, 0, 10);
 
-function harness(opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job | null; leadingAtSlot?: boolean } = {}) {
+function harness(opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job | null; leadingAtSlot?: boolean; slowClaim?: boolean } = {}) {
   let now = opts.now ?? slot - 100;
+  let leading = true;
   let active = opts.active ?? [];
   let reachSlot!: () => void;
   const slotReached = new Promise<void>((r) => (reachSlot = r));
@@ -36,6 +37,8 @@ function harness(opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job 
     insertRun: async (input) => {
       log.push('insert');
       inserted.push(input);
+      // A claim write that took longer than the lead.
+      if (opts.slowClaim) now = slot + 10;
       return runSchema.parse({ attempt: 1, ...input });
     },
     updateRun: async (id, patch) => {
@@ -43,11 +46,14 @@ function harness(opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job 
       updated.push({ id, patch });
       return null;
     },
+    term: () => 7,
+    leads: (term) => leading && term === 7,
     untilSlot: async () => {
       log.push('wait');
+      if (now >= slot) return;
       await slotReached;
       now = slot;
-      return opts.leadingAtSlot ?? true;
+      leading = opts.leadingAtSlot ?? true;
     },
     jobAtSlot: (j) => (opts.atSlot ? opts.atSlot(j) : j),
     tracker, agents: new AgentDirectory(() => undefined), router: new Router(), logger: { debug() {}, info() {}, warn() {}, error() {} },
@@ -87,6 +93,12 @@ test('a job disabled, deleted or rescheduled inside the lead: its claimed run is
   assert.match(h.updated[0]!.patch.error ?? '', /before its slot/);
 });
 
+test('a claim that took longer than the lead is still judged at the slot', async () => {
+  const h = harness({ slowClaim: true, atSlot: () => null });
+  assert.deepEqual(await fireJob(h.deps, job(), slot, 'schedule'), []);
+  assert.deepEqual(h.log, ['insert', 'wait', 'update'], 'the job went away while its row was being written: skipped, not sent');
+});
+
 test('the job as it stands at the slot is the one dispatched (a payload changed inside the lead)', async () => {
   const changed = job({ payload: { v: 2 } });
   const h = harness({ atSlot: () => changed });
@@ -114,7 +126,7 @@ test('forbid looks at running runs at the slot: one that ends inside the lead do
   h.setActive([]);
   h.reachSlot();
   assert.equal((await fired).length, 1);
-  assert.deepEqual(h.log, ['wait', 'insert', 'dispatch']);
+  assert.deepEqual(h.log, ['wait', 'insert', 'wait', 'dispatch'], 'judged again after the claim (the slot has come: no waiting)');
 });
 
 test('forbid with a run still going at the slot writes the slot skipped; replace cancels it and dispatches', async () => {
@@ -128,7 +140,7 @@ test('forbid with a run still going at the slot writes the slot skipped; replace
   const replaced = fireJob(r.deps, job({ concurrency: 'replace' }), slot, 'schedule');
   r.reachSlot();
   assert.equal((await replaced).length, 1);
-  assert.deepEqual(r.log, ['wait', 'insert', 'cancel j1@earlier', 'dispatch']);
+  assert.deepEqual(r.log, ['wait', 'insert', 'wait', 'cancel j1@earlier', 'dispatch']);
 });
 
 test('a slot already past (a misfire, a manual trigger) is written and sent at once', async () => {

@@ -20,3 +20,17 @@ test('finished executions are kept up to the bound, oldest forgotten; running on
   assert.equal(recent.get('long')?.phase, 'finished');
   assert.equal(recent.get('e2'), undefined, 'finishing pushed the oldest out');
 });
+
+test('every execution finished within keepMs is remembered however many there were, up to max', () => {
+  let now = 1_000_000;
+  const recent = new RecentExecutions(3, 60_000, 8, () => now);
+  for (let i = 0; i < 6; i++) recent.set(`b${i}`, { phase: 'finished', result: result(`b${i}`, now), finishedAt: now });
+  assert.ok([0, 1, 2, 3, 4, 5].every((i) => recent.get(`b${i}`)?.phase === 'finished'), 'a burst beyond keep, all young: all kept');
+  for (let i = 6; i < 10; i++) recent.set(`b${i}`, { phase: 'finished', result: result(`b${i}`, now), finishedAt: now });
+  assert.equal(recent.get('b1'), undefined, 'but never more than max');
+  assert.equal(recent.get('b2')?.phase, 'finished');
+  now += 61_000;
+  recent.set('late', { phase: 'finished', result: result('late', now), finishedAt: now });
+  assert.equal(recent.get('b6'), undefined, 'once old, only the newest keep stay');
+  assert.deepEqual(['b8', 'b9', 'late'].map((id) => recent.get(id)?.phase), ['finished', 'finished', 'finished']);
+});

@@ -2,7 +2,7 @@ import mongoose from 'mongoose';
 import {
   apiTokenSchema, contactInputSchema, contactSchema, incidentSchema, jobSchema, logEntrySchema, logLevelRank, newId, outboxMailSchema,
   runSchema, sessionSchema, terminalStatuses, userSchema,
-  type Incident, type Job, type LogEntry, type Run, type RunStatus,
+  type Incident, type Job, type JobRunState, type LogEntry, type Run, type RunStatus,
 } from '@clover/model';
 import type { CounterSummary, Page, Store, StoreOptions, StatusCounts } from '../interfaces.js';
 import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
@@ -48,6 +48,18 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
   const writeJob = (job: Job) => m.jobs.replaceOne({ _id: job.id }, { _id: job.id, name: job.name, description: job.description, group: job.group, enabled: job.enabled, createdAt: job.createdAt, doc: JSON.parse(JSON.stringify(job)) }, { upsert: true });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const toJob = (d: any): Job => jobSchema.parse(d.doc);
+  /** The job document's run-state fields, written where writeJob puts them (dates as ISO text). */
+  const runStateUpdate = (s: JobRunState) => {
+    const $set: Record<string, unknown> = {};
+    const $inc: Record<string, number> = {};
+    if (s.lastRunAt !== undefined) $set['doc.lastRunAt'] = s.lastRunAt?.toISOString() ?? null;
+    if (s.lastStatus !== undefined) $set['doc.lastStatus'] = s.lastStatus;
+    if (s.nextRunAt !== undefined) $set['doc.nextRunAt'] = s.nextRunAt?.toISOString() ?? null;
+    if (s.runCountDelta) $inc['doc.runCount'] = s.runCountDelta;
+    if (s.failureCountDelta) $inc['doc.failureCount'] = s.failureCountDelta;
+    const update = { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($inc).length ? { $inc } : {}) };
+    return Object.keys(update).length ? update : null;
+  };
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const toIncident = (d: any): Incident => incidentSchema.parse(d.doc);
   const writeIncident = (i: Incident) => m.incidents.replaceOne({ _id: i.id }, { _id: i.id, kind: i.kind, subject: i.subject, openedAt: i.openedAt, closedAt: i.closedAt, notifiedAt: i.notifiedAt, recoveryNotifiedAt: i.recoveryNotifiedAt, doc: JSON.parse(JSON.stringify(i)) }, { upsert: true });
@@ -100,20 +112,18 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
         await writeJob(job);
         return job;
       },
+      // In place ($set, $inc): a read-modify-replace would undo an edit made in between, bring
+      // back a job deleted in between, and lose increments of two flushes running at once.
       async recordRunStates(items) {
-        for (const i of items) await store.jobs.recordRunState(i.id, i.state);
+        const ops = items.flatMap((i) => {
+          const update = runStateUpdate(i.state);
+          return update ? [{ updateOne: { filter: { _id: i.id }, update } }] : [];
+        });
+        if (ops.length) await m.jobs.bulkWrite(ops, { ordered: true });
       },
       async recordRunState(id, s) {
-        const cur = await getJob(id);
-        if (!cur) return;
-        await writeJob({
-          ...cur,
-          ...(s.lastRunAt !== undefined ? { lastRunAt: s.lastRunAt } : {}),
-          ...(s.lastStatus !== undefined ? { lastStatus: s.lastStatus } : {}),
-          ...(s.nextRunAt !== undefined ? { nextRunAt: s.nextRunAt } : {}),
-          runCount: cur.runCount + (s.runCountDelta ?? 0),
-          failureCount: cur.failureCount + (s.failureCountDelta ?? 0),
-        });
+        const update = runStateUpdate(s);
+        if (update) await m.jobs.updateOne({ _id: id }, update);
       },
       async delete(id) {
         const r = await m.jobs.deleteOne({ _id: id });

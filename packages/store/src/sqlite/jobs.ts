@@ -109,7 +109,8 @@ export class SqliteJobs implements JobRepository {
     if (state.nextRunAt !== undefined) set('nextRunAt', state.nextRunAt?.toISOString() ?? null);
     for (const [field, delta] of [['runCount', state.runCountDelta], ['failureCount', state.failureCountDelta]] as const) {
       if (!delta) continue;
-      sets.push(`'$.${field}', COALESCE(json_extract(doc, '$.${field}'), 0) + @${field}`);
+      // A JS number binds as a REAL: cast, or the document's counters turn into 3.0.
+      sets.push(`'$.${field}', CAST(COALESCE(json_extract(doc, '$.${field}'), 0) + @${field} AS INTEGER)`);
       params[field] = delta;
     }
     if (sets.length) this.db.prepare(`UPDATE jobs SET doc = json_set(doc, ${sets.join(', ')}) WHERE id = @id`).run(params);
