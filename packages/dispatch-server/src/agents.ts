@@ -15,6 +15,12 @@ export interface AgentInfo {
   lastSeenAt: number;
   /** Executions the agent said it runs, in its last HELLO. */
   running: Set<string>;
+  /** Numbers the messages it answers in order (EXEC by an ACK, PING by a PONG) as they are sent. */
+  sentSeq: number;
+  /** The highest of those answered: the agent has read everything sent before it. */
+  answeredSeq: number;
+  /** The last PING sent to it. */
+  ping: { nonce: string; seq: number } | null;
 }
 
 /**
@@ -32,6 +38,7 @@ export class AgentDirectory {
     const info: AgentInfo = {
       id: h.agentId, handlers: new Set(h.handlers), groups: new Set(h.groups), tags: new Set(h.tags),
       capacity: h.capacity, shell: h.shell, http: h.http, inFlight: prev?.inFlight ?? 0, lastHelloAt: now, lastSeenAt: now, running: new Set(h.running),
+      sentSeq: prev?.sentSeq ?? 0, answeredSeq: prev?.answeredSeq ?? 0, ping: prev?.ping ?? null,
     };
     this.agents.set(h.agentId, info);
     return info;
@@ -55,6 +62,21 @@ export class AgentDirectory {
   seen(id: string, now: number): void {
     const a = this.agents.get(id);
     if (a) a.lastSeenAt = now;
+  }
+
+  /**
+   * The number of a message the agent answers in order (EXEC, PING), taken just before it is
+   * handed to the socket (sends are immediate, so this is the order it reads them in).
+   */
+  nextSeq(id: string): number {
+    const a = this.agents.get(id);
+    return a ? ++a.sentSeq : 0;
+  }
+
+  /** The agent answered message `seq`: it has read everything sent to it before. */
+  answered(id: string, seq: number): void {
+    const a = this.agents.get(id);
+    if (a && seq > a.answeredSeq) a.answeredSeq = seq;
   }
 
   /** Agents heard from last before `cutoff`. */

@@ -269,7 +269,11 @@ export class DispatchServer {
       this.logger.warn('agent silent too long; treating it as lost', { agent: id });
       this.agents.remove(id);
     }
-    for (const id of this.agents.ids()) void this.transport.send(id, { type: 'PING', body: { nonce: String(now), sentAt: now } });
+    for (const id of this.agents.ids()) {
+      const agent = this.agents.get(id)!;
+      agent.ping = { nonce: `${now}-${agent.sentSeq + 1}`, seq: this.agents.nextSeq(id) };
+      void this.transport.send(id, { type: 'PING', body: { nonce: agent.ping.nonce, sentAt: now } });
+    }
   }
 
   /**
@@ -353,6 +357,12 @@ export class DispatchServer {
       case 'PING':
         void this.transport.send(peer, { type: 'PONG', body: msg.body });
         return;
+      case 'PONG': {
+        // Answered in order: every EXEC sent before that PING has been read by now.
+        const ping = this.agents.get(peer)?.ping;
+        if (ping && ping.nonce === msg.body.nonce) this.agents.answered(peer, ping.seq);
+        return;
+      }
       case 'BYE':
         this.agents.remove(peer);
         return;

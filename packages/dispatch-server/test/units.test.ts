@@ -7,7 +7,7 @@ const job = (over: Record<string, unknown> = {}): Job =>
   jobSchema.parse({ id: 'j1', name: 'j', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, createdAt: new Date(0), updatedAt: new Date(0), ...over });
 
 const agent = (id: string, over: Partial<AgentInfo> = {}): AgentInfo => ({
-  id, handlers: new Set(['h']), groups: new Set(), tags: new Set(), capacity: 4, shell: true, http: true, inFlight: 0, lastHelloAt: 0, lastSeenAt: 0, running: new Set(), ...over,
+  id, handlers: new Set(['h']), groups: new Set(), tags: new Set(), capacity: 4, shell: true, http: true, inFlight: 0, lastHelloAt: 0, lastSeenAt: 0, running: new Set(), sentSeq: 0, answeredSeq: 0, ping: null, ...over,
 });
 
 test('the timer fires keys in due order, once each, skipping re-armed and disarmed keys', async () => {
