@@ -83,8 +83,12 @@ try {
   await waitFor(async () => (await store.runs.list({ jobId: probe.id })).items.filter((r) => r.status === 'succeeded').length === 2, { timeoutMs: 30_000, message: 'the probe ran on both agents' });
 
   console.log(`dispatch-throughput: 1 dispatch-server process → 2 agent processes over ZeroMQ tcp, embedded store, real ZooKeeper; ${seconds} s per step, Node ${process.version}`);
+  // Writing a job and announcing it costs 2 ms on a fast machine and 5 or more on a slow one;
+  // each step learns from the last, so the window still starts after its set-up.
+  let setupMsPerJob = 5;
   for (const n of rates) {
-    const from = Math.ceil((Date.now() + 4000 + n * 2) / 1000) * 1000;
+    const setupStart = Date.now();
+    const from = Math.ceil((Date.now() + 4000 + n * setupMsPerJob) / 1000) * 1000;
     const to = from + seconds * 1000;
     const ids = new Set<string>();
     for (let i = 0; i < n; i++) {
@@ -95,6 +99,7 @@ try {
       ids.add(job.id);
       await publishJobChange(zk, paths, { jobId: job.id, op: 'upsert' });
     }
+    setupMsPerJob = Math.max(setupMsPerJob, (1.5 * (Date.now() - setupStart)) / n);
     if (Date.now() > from - 500) console.log(`  (set-up of ${n} jobs ran into the window; the first slots may be misfires)`);
     await new Promise((r) => setTimeout(r, Math.max(0, from - Date.now())));
     const cpu0 = cpuSeconds(server.pid);
