@@ -25,9 +25,7 @@ import { jobInputSchema, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import { freePort, spawnProcess, startZooKeeper, tempDir, waitFor, type ChildHandle } from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, readLeader } from '@clover/zk-kit';
-
-/** The servers' CLOVER_CLAIM_AHEAD_MS (their default). */
-const claimAheadMs = 100;
+import { defaultClaimAheadMs as claimAheadMs } from '@clover/dispatch-server';
 
 const configs = (process.env.SESSIONS ?? '3000:5,10000:2').split(',').map((c) => c.split(':').map(Number) as [number, number]);
 const here = path.dirname(fileURLToPath(import.meta.url));

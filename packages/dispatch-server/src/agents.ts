@@ -79,6 +79,21 @@ export class AgentDirectory {
     if (a && seq > a.answeredSeq) a.answeredSeq = seq;
   }
 
+  /** Numbers a PING about to be sent; its nonce, for the PONG to name (null: unknown agent). */
+  pingSent(id: string, now: number): string | null {
+    const a = this.agents.get(id);
+    if (!a) return null;
+    const seq = this.nextSeq(id);
+    a.ping = { nonce: `${now}-${seq}`, seq };
+    return a.ping.nonce;
+  }
+
+  /** A PONG came: answered in order, so every EXEC sent before its PING has been read. */
+  pongReceived(id: string, nonce: string): void {
+    const ping = this.agents.get(id)?.ping;
+    if (ping && ping.nonce === nonce) this.answered(id, ping.seq);
+  }
+
   /** Agents heard from last before `cutoff`. */
   silentSince(cutoff: number): string[] {
     return [...this.agents.values()].filter((a) => a.lastSeenAt < cutoff).map((a) => a.id);

@@ -3,5 +3,5 @@ export { FireTimer } from './timer.js';
 export { JobScheduler, nextSlot, latestSlotBetween } from './schedule.js';
 export { Router, matches } from './route.js';
 export { AgentDirectory, type AgentInfo } from './agents.js';
-export { defaultTimings, type TrackerTimings, type DispatchLogger } from './interfaces.js';
+export { defaultClaimAheadMs, defaultTimings, type TrackerTimings, type DispatchLogger } from './interfaces.js';
 export { LatenessMeter, type LatenessFigures } from './lateness.js';

@@ -4,6 +4,7 @@ import { endpoint, integer, list, optionalText, runBin, text, url, zkConnect, zk
 import { createLogger } from '@clover/logging';
 import { openStore } from '@clover/store';
 import { cloverPaths, createZkClient } from '@clover/zk-kit';
+import { defaultClaimAheadMs } from './interfaces.js';
 import { DispatchServer } from './server.js';
 
 export const dispatchSettings = {
@@ -17,7 +18,7 @@ export const dispatchSettings = {
   id: text('CLOVER_NODE_ID', { help: 'this server\'s node id', fallback: () => `${os.hostname()}-${process.pid}` }),
   heartbeatMs: integer('CLOVER_HEARTBEAT_MS', { help: 'heartbeat interval', fallback: 2000, min: 100 }),
   ackTimeoutMs: integer('CLOVER_ACK_TIMEOUT_MS', { help: 'wait for an ACK before sending EXEC again', fallback: 1000, min: 50 }),
-  claimAheadMs: integer('CLOVER_CLAIM_AHEAD_MS', { help: 'how long before its slot a fire\'s run is written, so the EXEC leaves on time', fallback: 100, min: 0, max: 1000 }),
+  claimAheadMs: integer('CLOVER_CLAIM_AHEAD_MS', { help: 'how long before its slot a fire\'s run is written, so the EXEC leaves on time', fallback: defaultClaimAheadMs, min: 0, max: 1000 }),
   logDir: optionalText('CLOVER_LOG_DIR', 'directory for daily-rotated JSON log files'),
   curveSecretKey: optionalText('CLOVER_CURVE_SECRET_KEY', 'this server\'s CURVE secret key (Z85); enables encryption'),
   curveAllowedKeys: list('CLOVER_CURVE_ALLOWED_KEYS', { help: 'agent CURVE public keys allowed in (comma-separated Z85)', fallback: [] }),

@@ -7,7 +7,7 @@ import { AgentDirectory } from './agents.js';
 import { LatenessMeter } from './lateness.js';
 import { StoreWriteBatch } from './write-batch.js';
 import { fireJob, type FireDeps } from './fire.js';
-import { defaultTimings, silentLogger, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
+import { defaultClaimAheadMs, defaultTimings, silentLogger, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
 import { Router } from './route.js';
 import { JobScheduler, nextSlot, type FireTrigger } from './schedule.js';
 import { SlotGate } from './slot-gate.js';
@@ -100,7 +100,7 @@ export class DispatchServer {
       insertRun: (input) => this.writes.insertRun(input),
       updateRun: (id, patch) => this.writes.updateRun(id, patch),
       term: () => this.leaderEpoch,
-      leads: (term) => this.leading && term === this.leaderEpoch,
+      leads: (term) => this.leadsIn(term),
       untilSlot: (slotMs) => this.gate.until(slotMs),
       jobAtSlot: (job, slotMs) => {
         const current = this.scheduler.job(job.id);
@@ -109,7 +109,7 @@ export class DispatchServer {
       },
       tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger,
     };
-    this.claimAheadMs = opts.claimAheadMs ?? 100;
+    this.claimAheadMs = opts.claimAheadMs ?? defaultClaimAheadMs;
     this.scheduler = new JobScheduler(
       (job, slot, trigger) => this.fire(job, slot, trigger), (job, next, firing) => this.recordNext(job, next, firing), this.clock, this.claimAheadMs,
     );
@@ -163,15 +163,15 @@ export class DispatchServer {
     this.settleTimer = setTimeout(() => this.settle(epoch, 'settle time ran out'), this.timings.electionSettleMs);
     this.logger.info('leading: loading jobs', { id: this.opts.id });
     void this.serial(async () => {
-      if (!this.leading || epoch !== this.leaderEpoch) return;
+      if (!this.leadsIn(epoch)) return;
       const jobs = await this.opts.store.jobs.listEnabled();
       const active = await this.opts.store.runs.listActive();
-      if (!this.leading || epoch !== this.leaderEpoch) return;
+      if (!this.leadsIn(epoch)) return;
       // First what the last leader left in flight, then the slots it missed: a misfire fired
       // here must never be taken for a run to adopt (and sent a second time).
       const byId = new Map<string, Job | null>(jobs.map((j) => [j.id, j]));
       for (const run of active) if (!byId.has(run.jobId)) byId.set(run.jobId, await this.opts.store.jobs.get(run.jobId));
-      if (!this.leading || epoch !== this.leaderEpoch) return;
+      if (!this.leadsIn(epoch)) return;
       this.adoptRuns(active, byId);
       this.stats.misfired += this.scheduler.load(jobs);
       this.logger.info('leading', { jobs: jobs.length, adopted: active.length });
@@ -186,13 +186,18 @@ export class DispatchServer {
       if (!job) continue;
       if (run.status === 'scheduled') {
         // Written by a leader that claimed its slot ahead and died: it still leaves at its slot.
-        const epoch = this.leaderEpoch;
+        const term = this.leaderEpoch;
         void this.gate.until(run.scheduledAt.getTime()).then(() => {
-          if (this.leading && epoch === this.leaderEpoch) this.whenSettled(() => this.tracker.dispatch(job, run));
+          if (this.leadsIn(term)) this.whenSettled(() => this.tracker.dispatch(job, run));
         });
       }
       else this.tracker.adopt(job, run);
     }
+  }
+
+  /** Whether the term of leadership `term` is still going. */
+  private leadsIn(term: number): boolean {
+    return this.leading && term === this.leaderEpoch;
   }
 
   private whenSettled(fn: () => void): void {
@@ -212,7 +217,7 @@ export class DispatchServer {
   }
 
   private settle(epoch: number, why: string): void {
-    if (this.settled || !this.leading || epoch !== this.leaderEpoch) return;
+    if (this.settled || !this.leadsIn(epoch)) return;
     this.settled = true;
     this.stats.settledAt = this.clock();
     if (this.settleTimer) clearTimeout(this.settleTimer);
@@ -270,9 +275,8 @@ export class DispatchServer {
       this.agents.remove(id);
     }
     for (const id of this.agents.ids()) {
-      const agent = this.agents.get(id)!;
-      agent.ping = { nonce: `${now}-${agent.sentSeq + 1}`, seq: this.agents.nextSeq(id) };
-      void this.transport.send(id, { type: 'PING', body: { nonce: agent.ping.nonce, sentAt: now } });
+      const nonce = this.agents.pingSent(id, now);
+      if (nonce) void this.transport.send(id, { type: 'PING', body: { nonce, sentAt: now } });
     }
   }
 
@@ -295,7 +299,7 @@ export class DispatchServer {
     if (!this.leading) return;
     const epoch = this.leaderEpoch;
     void this.serial(async () => {
-      if (!this.leading || epoch !== this.leaderEpoch) return;
+      if (!this.leadsIn(epoch)) return;
       const job = await this.opts.store.jobs.get(change.jobId);
       if (change.op === 'trigger') {
         if (job) this.fire(job, this.clock(), 'manual');
@@ -357,12 +361,9 @@ export class DispatchServer {
       case 'PING':
         void this.transport.send(peer, { type: 'PONG', body: msg.body });
         return;
-      case 'PONG': {
-        // Answered in order: every EXEC sent before that PING has been read by now.
-        const ping = this.agents.get(peer)?.ping;
-        if (ping && ping.nonce === msg.body.nonce) this.agents.answered(peer, ping.seq);
+      case 'PONG':
+        this.agents.pongReceived(peer, msg.body.nonce);
         return;
-      }
       case 'BYE':
         this.agents.remove(peer);
         return;
