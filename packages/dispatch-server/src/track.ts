@@ -1,7 +1,8 @@
-import type { Job, Run, RunPatch, RunStatus } from '@clover/model';
+import { failureStatuses, type Job, type Run, type RunPatch, type RunStatus } from '@clover/model';
 import type { Ack, Message, Result, Start } from '@clover/protocol';
 import type { Store } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
+import { FailureIncidents } from './failure-incidents.js';
 import type { Clock, DispatchLogger, TrackerTimings } from './interfaces.js';
 import type { Router } from './route.js';
 import type { StoreWriteBatch } from './write-batch.js';
@@ -52,7 +53,7 @@ export interface TrackerDeps {
   writes?: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
 }
 
-const failed = new Set<RunStatus>(['failed', 'timed_out', 'lost']);
+const failed = new Set<RunStatus>(failureStatuses);
 
 /**
  * Agents repeat the RESULTs of the last minute to a new leader (scheduler-client's
@@ -156,8 +157,10 @@ export class RunTracker {
 
   private readonly batch: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
   private retiring = false;
+  private readonly incidents: FailureIncidents;
 
   constructor(private readonly d: TrackerDeps) {
+    this.incidents = new FailureIncidents(d.store, d.clock);
     this.batch = d.writes ?? {
       updateRun: (id, patch) => d.store.runs.update(id, patch),
       recordRunState: (id, state) => d.store.jobs.recordRunState(id, state),
@@ -487,6 +490,7 @@ export class RunTracker {
       if (f.ackTimer) clearTimeout(f.ackTimer);
       f.ackTimer = null;
       this.armDeadline(f);
+      if (ack.startedAt !== undefined) this.started(f, ack.startedAt);
       return;
     }
     f.refusals.push(`${agentId}: ${ack.reason ?? 'refused'}`);
@@ -497,13 +501,17 @@ export class RunTracker {
     const f = this.flights.get(start.execId);
     if (!f || f.agentId !== agentId) return;
     if (!f.acked) this.onAck(agentId, { execId: start.execId, accepted: true });
-    f.run = { ...f.run, status: 'running', startedAt: new Date(start.startedAt) };
+    this.started(f, start.startedAt);
+  }
+
+  private started(f: Flight, startedAt: number): void {
+    f.run = { ...f.run, status: 'running', startedAt: new Date(startedAt) };
     // Most runs are over in moments: their final write carries startedAt, and a store write
     // for 'running' is only worth it for a run still going a little later.
     if (f.startTimer) return;
     f.startTimer = setTimeout(() => {
       f.startTimer = null;
-      if (this.flights.get(start.execId) === f) void this.persist(f.run.id, { status: 'running', startedAt: new Date(start.startedAt) });
+      if (this.flights.get(execIdOf(f.run)) === f) void this.persist(f.run.id, { status: 'running', startedAt: new Date(startedAt) });
     }, this.d.timings.runningWriteDelayMs);
   }
 
@@ -512,6 +520,8 @@ export class RunTracker {
     const details = { exitCode: r.exitCode, outputTail: r.outputTail, error: r.error, startedAt: new Date(r.startedAt), finishedAt: new Date(r.finishedAt) };
     if (f) {
       if (f.agentId !== agentId) return;
+      // A run over before its ACK went out is answered by its RESULT alone, in the ACK's place.
+      if (!f.acked && f.execSeq) this.d.agents.answered(agentId, f.execSeq);
       this.finish(f, r.status, details);
       return;
     }
@@ -596,7 +606,7 @@ export class RunTracker {
           lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: isFailure ? 1 : 0,
           ...(nextRunAt ? { nextRunAt } : {}),
         }),
-        this.recordIncident(job, run, status, details, finishedAt),
+        this.incidents.record(job, run, status, details, finishedAt),
       ]) : undefined);
       this.recorded.set(execId, true);
       if (this.recorded.size > recordedKept) this.recorded.delete(this.recorded.keys().next().value as string);
@@ -606,26 +616,6 @@ export class RunTracker {
     if (!job) return;
     if (isFailure) this.d.logger.warn('run failed', { runId: run.id, jobId: job.id, status, agent: run.node, error: details.error });
     this.d.onFinished(job, final);
-  }
-
-  /**
-   * One open incident per failing job, not one per failed run: a job failing every second
-   * would otherwise bury the incident list. Its next success closes it, which the monitor
-   * turns into one "succeeded again" mail.
-   */
-  private async recordIncident(job: Job, run: Run, status: Run['status'], details: RunPatch, at: Date): Promise<void> {
-    if (!failed.has(status) && status !== 'succeeded') return;
-    const open = await this.d.store.incidents.findOpen('job_failed', job.id);
-    if (status === 'succeeded') {
-      if (open) await this.d.store.incidents.close(open.id, at);
-      return;
-    }
-    if (open) return;
-    await this.d.store.incidents.open({
-      kind: 'job_failed', subject: job.id, jobId: job.id, runId: run.id, openedAt: at,
-      message: `job "${job.name}" ${status.replace('_', ' ')} on ${run.node ?? 'no agent'} after ${run.attempt} attempt(s): ${details.error ?? 'no error text'}`,
-      details: { node: run.node, attempt: run.attempt, exitCode: details.exitCode ?? null, outputTail: (details.outputTail ?? '').slice(-2000) },
-    });
   }
 
   /** Leadership lost: forget every flight (the next leader adopts them from the store). */

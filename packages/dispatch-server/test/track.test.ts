@@ -186,6 +186,30 @@ test('no ACK from an agent that keeps talking: the run waits, not resent while t
   }
 });
 
+test('an ACK carrying its start marks the run running; a RESULT in place of the ACK answers its EXEC', async () => {
+  const { job, tracker, sent, agents, slot } = await setup({ routing: 'first' }, { runningWriteDelayMs: 20 });
+  const long = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.dispatch(job, long);
+  await waitFor(() => execs(sent).length === 1);
+  const startedAt = Date.now() - 5;
+  tracker.onAck('agent-a', { execId: long.id, accepted: true, startedAt });
+  const running = await waitFor(async () => { const r = (await store.runs.get(long.id))!; return r.status === 'running' ? r : null; }, { message: 'written running' });
+  assert.equal(running.startedAt?.getTime(), startedAt);
+
+  const quickSlot = new Date(slot.getTime() - 500);
+  const quick = await store.runs.insert({ id: runId(job.id, quickSlot), jobId: job.id, scheduledAt: quickSlot, status: 'scheduled' });
+  tracker.dispatch(job, quick);
+  await waitFor(() => execs(sent).length === 2);
+  const seq = agents.get('agent-a')!.sentSeq;
+  assert.ok(agents.get('agent-a')!.answeredSeq < seq);
+  await tracker.onResult('agent-a', result(quick.id, 'succeeded'));
+  assert.equal(agents.get('agent-a')!.answeredSeq, seq, 'the agent has read that EXEC and all before it');
+  await waitFor(async () => (await store.runs.get(quick.id))!.status === 'succeeded', { message: 'recorded without an ACK' });
+  await tracker.onResult('agent-a', result(long.id, 'succeeded'));
+  await waitFor(async () => (await store.runs.get(long.id))!.status === 'succeeded');
+  assert.equal(execs(sent).length, 2, 'nothing sent again');
+});
+
 test('no ACK from an agent gone silent: lost after the resends (another agent for failover routing)', async () => {
   const { job, tracker, sent, agents, slot } = await setup({ routing: 'first' }, { ackTimeoutMs: 50, maxExecSends: 2 });
   agents.seen('agent-a', Date.now() - 60_000);

@@ -23,7 +23,11 @@ export interface ClosableLogger extends Logger {
 }
 
 function wrap(w: winston.Logger, close: () => Promise<void>): ClosableLogger {
-  const at = (level: string) => (message: string, context?: Record<string, unknown>) => w.log(level, message, context ?? {});
+  // winston builds and pipes an entry before any transport drops it by level: a debug line in a
+  // hot path cost a busy dispatch-server ~3% of its CPU with debug off.
+  const at = (level: string) => (message: string, context?: Record<string, unknown>) => {
+    if (w.isLevelEnabled(level)) w.log(level, message, context ?? {});
+  };
   return {
     error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'),
     child: (bindings) => wrap(w.child(bindings), close),

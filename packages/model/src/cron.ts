@@ -16,12 +16,12 @@ export class CronError extends Error {
 }
 
 export interface CronRule {
-  seconds: Set<number>;
-  minutes: Set<number>;
-  hours: Set<number>;
-  days: Set<number>;
-  months: Set<number>;
-  weekdays: Set<number>;
+  seconds: ReadonlySet<number>;
+  minutes: ReadonlySet<number>;
+  hours: ReadonlySet<number>;
+  days: ReadonlySet<number>;
+  months: ReadonlySet<number>;
+  weekdays: ReadonlySet<number>;
   daysRestricted: boolean;
   weekdaysRestricted: boolean;
   source: string;
@@ -189,8 +189,13 @@ function dayMatches(rule: CronRule, year: number, month: number, day: number): b
   return true;
 }
 
-function sorted(set: Set<number>): number[] {
-  return [...set].sort((a, b) => a - b);
+// A parsed rule's sets never change, and a busy leader asks for thousands of next times a second.
+const sortedOf = new WeakMap<ReadonlySet<number>, number[]>();
+
+function sorted(set: ReadonlySet<number>): number[] {
+  let values = sortedOf.get(set);
+  if (!values) sortedOf.set(set, (values = [...set].sort((a, b) => a - b)));
+  return values;
 }
 
 /**

@@ -75,6 +75,8 @@ export const misfireSchema = z.enum(['fire_once', 'skip']);
 export const runStatusSchema = z.enum(['scheduled', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'lost', 'skipped', 'cancelled']);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 export const terminalStatuses: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'lost', 'skipped', 'cancelled'];
+/** The outcomes that count as a job failing: its failure count, retries and failure incidents. */
+export const failureStatuses: readonly RunStatus[] = ['failed', 'timed_out', 'lost'];
 
 /** What a client sends to create or replace a job. */
 export const jobInputSchema = z.object({

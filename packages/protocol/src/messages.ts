@@ -36,6 +36,8 @@ export const ackSchema = z.object({
   execId: id,
   accepted: z.boolean(),
   reason: z.enum(['duplicate', 'no_handler', 'at_capacity', 'unsupported', 'draining']).optional(),
+  /** Accepted and already running since then: no START follows. */
+  startedAt: epochMs.optional(),
 });
 
 export const startSchema = z.object({ execId: id, startedAt: epochMs });

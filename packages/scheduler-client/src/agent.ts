@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Heartbeat } from '@clover/heartbeat';
 import { DealerTransport, type Exec, type Message, type Result } from '@clover/protocol';
 import { cloverPaths, createZkClient, watchLeader, type CloverPaths, type ZkClient } from '@clover/zk-kit';
+import { OrderedAnswers } from './answers.js';
 import { runHandler } from './executors/handler.js';
 import { runHttp } from './executors/http.js';
 import { runShell, type ExecOutcome } from './executors/shell.js';
@@ -34,6 +35,9 @@ export class Agent {
   private started = false;
   private closed = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly answers = new OrderedAnswers((msg) => void this.transport?.send(msg));
+  /** Accepted executions whose answer has not gone out yet: their RESULT goes in its place. */
+  private readonly unanswered = new Set<string>();
 
   constructor(private readonly opts: AgentOptions) {
     if (!opts.id || opts.id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${opts.id}"`);
@@ -116,7 +120,7 @@ export class Agent {
         return;
       }
       case 'PING':
-        void this.transport?.send({ type: 'PONG', body: msg.body });
+        this.answers.push(() => ({ type: 'PONG', body: msg.body }));
         return;
       case 'BYE':
         this.logger.info('dispatch-server said goodbye', { reason: msg.body.reason });
@@ -127,7 +131,7 @@ export class Agent {
   }
 
   private refuse(execId: string, reason: 'duplicate' | 'no_handler' | 'at_capacity' | 'unsupported' | 'draining'): void {
-    void this.transport?.send({ type: 'ACK', body: { execId, accepted: false, reason } });
+    this.answers.push(() => ({ type: 'ACK', body: { execId, accepted: false, reason } }));
   }
 
   private onExec(exec: Exec): void {
@@ -135,7 +139,7 @@ export class Agent {
     if (seen) {
       // A re-delivery (lost ACK, new leader): never run it twice; repeat the outcome if known.
       this.refuse(exec.execId, 'duplicate');
-      if (seen.phase === 'finished') void this.transport?.send({ type: 'RESULT', body: seen.result });
+      if (seen.phase === 'finished') this.answers.push(() => ({ type: 'RESULT', body: seen.result }));
       return;
     }
     if (this.draining) return this.refuse(exec.execId, 'draining');
@@ -144,14 +148,18 @@ export class Agent {
     if (this.running >= this.capacity) return this.refuse(exec.execId, 'at_capacity');
     const controller = new AbortController();
     this.recent.set(exec.execId, { phase: 'running', controller });
-    void this.transport?.send({ type: 'ACK', body: { execId: exec.execId, accepted: true } });
-    const task = this.execute(exec, controller).finally(() => this.inFlight.delete(task));
+    const startedAt = Date.now();
+    this.unanswered.add(exec.execId);
+    this.answers.push(() => {
+      this.unanswered.delete(exec.execId);
+      const state = this.recent.get(exec.execId);
+      return state?.phase === 'finished' ? { type: 'RESULT', body: state.result } : { type: 'ACK', body: { execId: exec.execId, accepted: true, startedAt } };
+    });
+    const task = this.execute(exec, controller, startedAt).finally(() => this.inFlight.delete(task));
     this.inFlight.add(task);
   }
 
-  private async execute(exec: Exec, controller: AbortController): Promise<void> {
-    const startedAt = Date.now();
-    void this.transport?.send({ type: 'START', body: { execId: exec.execId, startedAt } });
+  private async execute(exec: Exec, controller: AbortController, startedAt: number): Promise<void> {
     const out = new OutputTail();
     let timedOut = false;
     const deadline = setTimeout(() => {
@@ -177,7 +185,7 @@ export class Agent {
       error: status === 'timed_out' ? `deadline of ${exec.timeoutMs} ms exceeded` : status === 'cancelled' ? `cancelled (${String(cancelReason ?? controller.signal.reason)})` : outcome.error,
     };
     this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: result.finishedAt });
-    await this.transport?.send({ type: 'RESULT', body: result });
+    if (!this.unanswered.has(exec.execId)) await this.transport?.send({ type: 'RESULT', body: result });
   }
 
   /** Stops taking work, lets running executions finish (up to the drain timeout), says BYE. Safe twice. */
@@ -193,6 +201,8 @@ export class Agent {
       await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => setTimeout(r, 2000).unref())]);
     }
     this.closed = true;
+    // Results still waiting to answer their EXEC go before the BYE, or the leader counts them lost.
+    this.answers.flush();
     if (this.helloTimer) clearInterval(this.helloTimer);
     this.stopLeaderWatch?.();
     // The leader may be gone already: say goodbye, but do not wait on a peer that is not there.

@@ -72,13 +72,24 @@ test('HELLO says who the agent is; the heartbeat znode is there', async () => {
   assert.ok(node?.data.handlers.includes('slow'));
 });
 
-test('a handler runs: ACK, START, RESULT with its return value', async () => {
+test('a handler runs: a quick one is answered by its RESULT alone, a longer one by an ACK with its start, then its RESULT', async () => {
   const e = exec({ type: 'handler', name: 'echo' }, { payload: { hi: 'there' } });
   const r = await runToResult(e);
   assert.equal(r.status, 'succeeded');
   assert.equal(r.outputTail, '{"hi":"there"}');
-  assert.equal(find('ACK', e.execId)[0]?.body.accepted, true);
-  assert.equal(find('START', e.execId).length, 1);
+  assert.equal(find('ACK', e.execId).length, 0, 'over before its ACK went out: the RESULT stands for it');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(find('RESULT', e.execId).length, 1, 'one RESULT');
+  const before = Date.now();
+  const slow = exec({ type: 'handler', name: 'slow' });
+  await router.send('agent-a', { type: 'EXEC', body: slow });
+  const [ack] = await waitFor(() => { const a = find('ACK', slow.execId); return a.length ? a : undefined; }, { message: 'ACK of the slow one' });
+  assert.equal(ack!.body.accepted, true);
+  assert.ok(ack!.body.startedAt! >= before && ack!.body.startedAt! <= Date.now(), 'the ACK says when it started');
+  assert.equal(find('RESULT', slow.execId).length, 0, 'the ACK came before the end');
+  const done = await waitFor(() => find('RESULT', slow.execId)[0]?.body, { message: 'RESULT of the slow one' });
+  assert.equal(done.startedAt, ack!.body.startedAt);
+  assert.equal(find('START', slow.execId).length + find('START', e.execId).length, 0, 'no START: the ACK carries it');
   const failed = await runToResult(exec({ type: 'handler', name: 'fail' }, { payload: { message: 'nope' } }));
   assert.equal(failed.status, 'failed');
   assert.equal(failed.error, 'nope');
@@ -106,7 +117,7 @@ test('a deadline kills the whole process group and says timed_out', async () => 
 test('CANCEL stops a running execution', async () => {
   const e = exec({ type: 'handler', name: 'sleep' }, { payload: { ms: 20_000 } });
   await router.send('agent-a', { type: 'EXEC', body: e });
-  await waitFor(() => find('START', e.execId).length > 0, { message: 'started' });
+  await waitFor(() => find('ACK', e.execId)[0]?.body.startedAt !== undefined, { message: 'started' });
   await router.send('agent-a', { type: 'CANCEL', body: { execId: e.execId, reason: 'replaced' } });
   const [r] = await waitFor(() => { const x = find('RESULT', e.execId); return x.length ? x : undefined; }, { message: 'cancelled result' });
   assert.equal(r!.body.status, 'cancelled');
@@ -139,6 +150,26 @@ test('a duplicate EXEC is acknowledged as such and runs once; its result is repe
   await waitFor(() => find('ACK', e.execId).some((a) => a.body.reason === 'duplicate'), { message: 'duplicate ACK' });
   await waitFor(() => find('RESULT', e.execId).length === 2, { message: 'result repeated' });
   assert.equal(runs, 1);
+});
+
+test('answers go in the order their EXEC or PING arrived, whatever kind each is', async () => {
+  const first = exec({ type: 'handler', name: 'slow' });
+  const quick = exec({ type: 'handler', name: 'noop' });
+  const missing = exec({ type: 'handler', name: 'no-such-handler' });
+  const last = exec({ type: 'handler', name: 'slow' });
+  const nonce = `order-${Date.now()}`;
+  const from = inbox.length;
+  await router.send('agent-a', { type: 'EXEC', body: first });
+  await router.send('agent-a', { type: 'PING', body: { nonce, sentAt: Date.now() } });
+  await router.send('agent-a', { type: 'EXEC', body: quick });
+  await router.send('agent-a', { type: 'EXEC', body: missing });
+  await router.send('agent-a', { type: 'EXEC', body: last });
+  const answers = () => inbox.slice(from).map(([, m]) => m).filter((m) => m.type !== 'HELLO' && !(m.type === 'RESULT' && [first.execId, last.execId].includes(m.body.execId)));
+  await waitFor(() => answers().length >= 5, { message: 'five answers' });
+  assert.deepEqual(answers().map((m) => `${m.type} ${'execId' in m.body ? m.body.execId : (m.body as { nonce: string }).nonce}`), [
+    `ACK ${first.execId}`, `PONG ${nonce}`, `RESULT ${quick.execId}`, `ACK ${missing.execId}`, `ACK ${last.execId}`,
+  ]);
+  await waitFor(() => find('RESULT', last.execId).length && find('RESULT', first.execId).length, { message: 'both slow ones finish' });
 });
 
 test('capacity: the third concurrent execution is refused', async () => {

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Run, RunStatus } from '@clover/model';
+import { failureStatuses as failures, type Run } from '@clover/model';
 import { nodeKinds } from '@clover/zk-kit';
 import type { ApiDeps } from '../deps.js';
 import { requireRole } from '../auth/principal.js';
@@ -8,7 +8,6 @@ import { parseQuery } from '../query.js';
 
 const statsQuery = z.object({ hours: z.coerce.number().int().min(1, 'at least 1').max(24 * 31, 'at most 744').default(24) });
 const charted = ['succeeded', 'failed', 'timed_out', 'lost'] as const;
-const failures: RunStatus[] = ['failed', 'timed_out', 'lost'];
 
 /** The dashboard: answered from the hourly counters and a few indexed reads, never by counting runs. */
 export function statsRoutes(d: ApiDeps): Router {
