@@ -36,7 +36,8 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
   };
 
   try {
-    const store: Store = await openStore({ dataDir: settings.dataDir });
+    // This process is the dispatch-server, the store's busy writer.
+    const store: Store = await openStore({ dataDir: settings.dataDir, backgroundCheckpoint: true });
     closers.push(() => store.close());
     // One logger per role, named as in a cluster, so the console's Logs page can tell the
     // dispatch-server's entries from the agent's. Closed before the store (closers run in

@@ -25,7 +25,7 @@ export const dispatchSettings = {
 };
 
 export async function startDispatch(s: SettingsOf<typeof dispatchSettings>) {
-  const store = await openStore({ mongoUrl: s.mongoUrl, dataDir: s.dataDir });
+  const store = await openStore({ mongoUrl: s.mongoUrl, dataDir: s.dataDir, backgroundCheckpoint: true });
   const logger = createLogger({ service: 'dispatch-server', node: s.id, logDir: s.logDir, store });
   const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger });
   const server = new DispatchServer({

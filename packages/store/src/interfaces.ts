@@ -188,4 +188,9 @@ export interface StoreOptions {
   runRetentionMs?: number;
   /** How long logs are kept (default 14 days). */
   logRetentionMs?: number;
+  /**
+   * Embedded store: checkpoint the write-ahead log from a worker thread rather than in the
+   * writer's commits. For the one busy writer (a dispatch-server); default false.
+   */
+  backgroundCheckpoint?: boolean;
 }

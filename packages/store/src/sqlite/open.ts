@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from '../interfaces.js';
+import { startBackgroundCheckpointer } from './checkpointer.js';
 import { SqliteCounters } from './counters.js';
 import { SqliteIncidents } from './incidents.js';
 import { SqliteJobs } from './jobs.js';
@@ -27,6 +28,14 @@ export function openSqliteStore(opts: StoreOptions): Store {
   db.pragma('foreign_keys = OFF');
   db.transaction(() => migrate(db)).immediate();
   cachePreparedStatements(db);
+  let checkpointer: ReturnType<typeof startBackgroundCheckpointer> | null = null;
+  if (opts.backgroundCheckpoint) {
+    // The worker checkpoints every 250 ms, but a log the writer keeps growing is never wholly
+    // copied while it writes; past 10,000 pages a commit here copies the little left, and the
+    // log starts over.
+    db.pragma('wal_autocheckpoint = 10000');
+    checkpointer = startBackgroundCheckpointer(file, 250, (message) => console.error(`clover store: background checkpoint failed: ${message}`));
+  }
 
   const runs = new SqliteRuns(db);
   const logs = new SqliteLogs(db);
@@ -57,6 +66,7 @@ export function openSqliteStore(opts: StoreOptions): Store {
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
+      await checkpointer?.stop();
       db.close();
     },
   };
