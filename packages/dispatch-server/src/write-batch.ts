@@ -9,11 +9,11 @@ interface Pending<I, O> {
 
 /**
  * Collects the store writes of one turn of the event loop (new run rows, run transitions, job
- * run states) and sends each kind to the store as one call, one transaction on SQLite. A busy
- * second fires its slots in one timer tick and their results come back close together: one
- * commit per kind per turn instead of one per write took a leader on two cores from ~2,300 to
- * ~5,400 recorded executions/s (bench/dispatch-throughput.bench.ts). Each caller still gets
- * its own answer, in order.
+ * run states) and sends them to the store as one call, one transaction on SQLite. A busy
+ * second fires its slots in one timer tick and their results come back close together: a
+ * commit per turn instead of one per write took a leader on two cores from ~2,300 to ~5,400
+ * recorded executions/s (bench/dispatch-throughput.bench.ts, 11-24 VM). Each caller still
+ * gets its own answer, in order.
  */
 export class StoreWriteBatch {
   private inserts: Array<Pending<RunInput, Run>> = [];
@@ -21,7 +21,7 @@ export class StoreWriteBatch {
   private states: Array<Pending<{ id: string; state: JobRunState }, void>> = [];
   private scheduled = false;
 
-  constructor(private readonly store: Pick<Store, 'runs' | 'jobs'>) {}
+  constructor(private readonly store: Pick<Store, 'writeRuns'>) {}
 
   /** Rejects with DuplicateRunError when the slot exists. */
   insertRun(input: RunInput): Promise<Run> {
@@ -53,24 +53,13 @@ export class StoreWriteBatch {
     this.updates = [];
     this.states = [];
     // Rows before their transitions: a run inserted and updated in one turn needs that order.
-    if (inserts.length) {
-      await settle(inserts, () => this.store.runs.insertEach(inserts.map((p) => p.input)), (r) => r instanceof Error);
+    try {
+      const out = await this.store.writeRuns({ inserts: inserts.map((p) => p.input), updates: updates.map((p) => p.input), jobStates: states.map((p) => p.input) });
+      out.inserted.forEach((r, i) => (r instanceof Error ? inserts[i]!.reject(r) : inserts[i]!.resolve(r)));
+      out.updated.forEach((r, i) => updates[i]!.resolve(r));
+      for (const p of states) p.resolve();
+    } catch (err) {
+      for (const p of [...inserts, ...updates, ...states]) p.reject(err);
     }
-    if (updates.length) await settle(updates, () => this.store.runs.updateEach(updates.map((p) => p.input)));
-    if (states.length) {
-      await settle(states, async () => {
-        await this.store.jobs.recordRunStates(states.map((p) => p.input));
-        return states.map(() => undefined);
-      });
-    }
-  }
-}
-
-async function settle<I, O>(batch: Array<Pending<I, O>>, write: () => Promise<Array<O | Error>>, failed: (r: O | Error) => boolean = () => false): Promise<void> {
-  try {
-    const results = await write();
-    results.forEach((r, i) => (failed(r) ? batch[i]!.reject(r) : batch[i]!.resolve(r as O)));
-  } catch (err) {
-    for (const p of batch) p.reject(err);
   }
 }

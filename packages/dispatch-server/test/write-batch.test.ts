@@ -4,26 +4,30 @@ import { DuplicateRunError, openStore } from '@clover/store';
 import { tempDir } from '@clover/testkit';
 import { StoreWriteBatch } from '../src/write-batch.js';
 
-test('writes of one turn go to the store as one call per kind, rows before transitions; each caller gets its own answer', async () => {
+test('writes of one turn go to the store as one call, rows before transitions before job states; each caller gets its own answer', async () => {
   const dir = await tempDir('clover-batch-');
   const store = await openStore({ dataDir: dir.path });
   try {
-    const calls: number[] = [];
+    const calls: string[] = [];
     // Counts the store calls; the writes themselves go to the real embedded store.
-    const insertEach = store.runs.insertEach.bind(store.runs);
-    store.runs.insertEach = (inputs) => (calls.push(inputs.length), insertEach(inputs));
+    const writeRuns = store.writeRuns.bind(store);
+    store.writeRuns = (w) => (calls.push(`${w.inserts.length}/${w.updates.length}/${w.jobStates.length}`), writeRuns(w));
     const batch = new StoreWriteBatch(store);
     const slot = (s: number) => ({ id: `j@2026-01-01T00:00:0${s}.000Z`, jobId: 'j', scheduledAt: new Date(Date.UTC(2026, 0, 1, 0, 0, s)), status: 'scheduled' as const });
     await store.runs.insert(slot(1));
     const answers = await Promise.allSettled([batch.insertRun(slot(0)), batch.insertRun(slot(1)), batch.insertRun(slot(2))]);
-    assert.deepEqual(calls, [3], 'one store call for the turn');
+    assert.deepEqual(calls, ['3/0/0'], 'one store call for the turn');
     assert.equal(answers[0].status, 'fulfilled');
     assert.ok(answers[1].status === 'rejected' && answers[1].reason instanceof DuplicateRunError, 'the fired slot is a duplicate');
     assert.equal(answers[2].status, 'fulfilled');
     // A row and its transition in the same turn: the row is there first.
-    const [, moved] = await Promise.all([batch.insertRun(slot(3)), batch.updateRun(slot(3).id, { status: 'dispatched', node: 'a1' })]);
+    const job = await store.jobs.create({ name: 'b', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } } as never);
+    const [, moved] = await Promise.all([
+      batch.insertRun(slot(3)), batch.updateRun(slot(3).id, { status: 'succeeded', node: 'a1' }), batch.recordRunState(job.id, { lastStatus: 'succeeded', runCountDelta: 1 }),
+    ]);
     assert.equal(moved?.node, 'a1');
-    assert.deepEqual(calls, [3, 1], 'a later turn is its own batch');
+    assert.deepEqual(calls, ['3/0/0', '1/1/1'], 'a later turn is its own batch, all three kinds in one call');
+    assert.deepEqual([(await store.jobs.get(job.id))?.runCount, (await store.counters.summary({ from: new Date(0), to: new Date(Date.UTC(2027, 0)) })).totals.succeeded], [1, 1]);
     assert.equal(await batch.updateRun('j@nope', { status: 'failed' }), null);
   } finally {
     await store.close();

@@ -160,6 +160,19 @@ export interface OutboxRepository {
   list(query?: PageQuery): Promise<Page<OutboxMail>>;
 }
 
+/** A dispatch-server's writes of one moment, applied in this order. */
+export interface RunWrites {
+  inserts: RunInput[];
+  updates: Array<{ id: string; patch: RunPatch }>;
+  jobStates: Array<{ id: string; state: JobRunState }>;
+}
+
+/** Per insert: the stored Run or a DuplicateRunError; per update: the Run, or null when missing. */
+export interface RunWriteResults {
+  inserted: Array<Run | DuplicateRunError>;
+  updated: Array<Run | null>;
+}
+
 export interface Store {
   readonly kind: 'embedded' | 'mongo';
   jobs: JobRepository;
@@ -172,6 +185,11 @@ export interface Store {
   incidents: IncidentRepository;
   logs: LogRepository;
   outbox: OutboxRepository;
+  /**
+   * runs.insertEach, runs.updateEach and jobs.recordRunStates in one go: one transaction on the
+   * embedded store (one commit, not three), one after another on MongoDB.
+   */
+  writeRuns(writes: RunWrites): Promise<RunWriteResults>;
   /** Removes runs and logs older than the retention; both stores also do it on their own. */
   sweep(now?: Date): Promise<{ runs: number; logs: number }>;
   close(): Promise<void>;

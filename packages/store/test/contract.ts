@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jobInputSchema, runId, type JobSpec, type RunInput } from '@clover/model';
+import { jobInputSchema, runId, type JobSpec, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
 import { BadCursorError, DuplicateError, DuplicateRunError, type Store } from '../src/index.js';
 
 export interface StoreFactory {
@@ -84,6 +84,28 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.deepEqual(totals, { skipped: 1 }, 'a terminal run written this way is counted');
     });
 
+    test('writeRuns: new rows, then their transitions, then job states, each answered in order', async () => {
+      const job = await store.jobs.create(spec());
+      const t0 = Date.UTC(2026, 0, 3, 10, 0, 0);
+      await store.runs.insert(run(job.id, t0));
+      const out = await store.writeRuns({
+        inserts: [run(job.id, t0), run(job.id, t0 + 1000)],
+        updates: [
+          { id: `${job.id}@2026-01-03T10:00:01.000Z`, patch: { status: 'succeeded', node: 'n1', finishedAt: new Date(t0 + 1500) } },
+          { id: 'nope', patch: { status: 'failed' } },
+        ],
+        jobStates: [{ id: job.id, state: { lastRunAt: new Date(t0 + 1000), lastStatus: 'succeeded', runCountDelta: 1 } }],
+      });
+      assert.ok(out.inserted[0] instanceof DuplicateRunError, 'the slot written before is a duplicate');
+      assert.equal((out.inserted[1] as { status: string }).status, 'scheduled');
+      assert.deepEqual(out.updated.map((r) => r?.status ?? null), ['succeeded', null], 'the row inserted in the same call is there to update');
+      const j = (await store.jobs.get(job.id))!;
+      assert.deepEqual([j.runCount, j.lastStatus, j.lastRunAt?.getTime()], [1, 'succeeded', t0 + 1000]);
+      const totals = (await store.counters.summary({ from: new Date(t0 - 3600_000), to: new Date(t0 + 3600_000), jobId: job.id })).totals;
+      assert.deepEqual(totals, { succeeded: 1 });
+      assert.deepEqual(await store.writeRuns({ inserts: [], updates: [], jobStates: [] }), { inserted: [], updated: [] });
+    });
+
     test('runs: the unique slot key, transitions, active runs, counters that match', async () => {
       const job = await store.jobs.create(spec());
       const t0 = Date.UTC(2026, 0, 1, 10, 0, 0);
@@ -120,6 +142,33 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       const again = await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3 * 3600_000), jobId: job.id });
       assert.equal(again.totals.cancelled, 1);
       assert.equal(Object.values(again.totals).reduce((a, b) => a + (b ?? 0), 0), 31);
+    });
+
+    test('runs: a patch writes only what it gives, never the slot; a bad one writes nothing; counters follow', async () => {
+      const job = await store.jobs.create(spec());
+      const t0 = Date.UTC(2026, 3, 1, 8, 0, 0);
+      const r = await store.runs.insert(run(job.id, t0));
+      const dispatched = (await store.runs.update(r.id, { status: 'dispatched', node: 'n1', dispatchedAt: new Date(t0 + 5), error: 'an earlier try' }))!;
+      const slot = { id: 'run_other', jobId: 'job_other', scheduledAt: new Date(0) };
+      const running = (await store.runs.update(r.id, { status: 'running', startedAt: new Date(t0 + 10), error: null, ...slot } as RunPatch))!;
+      assert.deepEqual(running, { ...dispatched, status: 'running', startedAt: new Date(t0 + 10), error: null });
+      assert.deepEqual(await store.runs.get(r.id), running, 'what update answers is what was stored');
+
+      await assert.rejects(store.runs.update(r.id, { status: 'succeeded', finishedAt: new Date(t0 + 20), attempt: 0 }), { name: 'ZodError' });
+      await assert.rejects(store.runs.update(r.id, { status: 'finished' as RunStatus }), { name: 'ZodError' });
+      assert.deepEqual(await store.runs.get(r.id), running, 'nothing of a rejected patch is written');
+
+      const hour = { from: new Date(t0), to: new Date(t0 + 3600_000), jobId: job.id };
+      await store.runs.update(r.id, { status: 'failed' });
+      assert.deepEqual((await store.counters.summary(hour)).totals, { failed: 1 });
+      await store.runs.update(r.id, { status: 'timed_out' });
+      assert.deepEqual((await store.counters.summary(hour)).totals, { timed_out: 1 }, 'terminal to terminal moves the count');
+      await store.runs.update(r.id, { exitCode: 3 });
+      assert.deepEqual((await store.counters.summary(hour)).totals, { timed_out: 1 }, 'no status, no move');
+      await store.runs.update(r.id, { status: 'scheduled', attempt: 2, node: null });
+      assert.deepEqual((await store.counters.summary(hour)).totals, {}, 'back out of a terminal status, out of the count');
+      const again = (await store.runs.get(r.id))!;
+      assert.deepEqual([again.status, again.attempt, again.node, again.exitCode], ['scheduled', 2, null, 3]);
     });
 
     test('runs: cursor pagination over 10,000 runs sees each once, newest first; filters', async () => {

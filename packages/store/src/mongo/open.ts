@@ -390,6 +390,13 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
         return page(rows as Array<any>, limit, (r) => new Date(r.createdAt).getTime(), (r) => outboxMailSchema.parse(r.doc));
       },
     },
+    // MongoDB without a replica set has no transaction across collections: each kind in turn.
+    async writeRuns(w) {
+      const inserted = w.inserts.length ? await store.runs.insertEach(w.inserts) : [];
+      const updated = w.updates.length ? await store.runs.updateEach(w.updates) : [];
+      if (w.jobStates.length) await store.jobs.recordRunStates(w.jobStates);
+      return { inserted, updated };
+    },
     async sweep(now = new Date()) {
       return {
         runs: await store.runs.deleteOlderThan(new Date(now.getTime() - runRetentionMs)),

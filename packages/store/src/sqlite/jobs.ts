@@ -87,9 +87,12 @@ export class SqliteJobs implements JobRepository {
   }
 
   async recordRunStates(items: Array<{ id: string; state: JobRunState }>): Promise<void> {
-    this.db.transaction(() => {
-      for (const i of items) this.recordRunStateSync(i.id, i.state);
-    }).immediate();
+    this.db.transaction(() => this.recordRunStatesSync(items)).immediate();
+  }
+
+  /** Inside the caller's transaction (the store's writeRuns). */
+  recordRunStatesSync(items: Array<{ id: string; state: JobRunState }>): void {
+    for (const i of items) this.recordRunStateSync(i.id, i.state);
   }
 
   /**

@@ -26,6 +26,10 @@ export function openSqliteStore(opts: StoreOptions): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = OFF');
+  // SQLite's default page cache is 2 MiB: a leader's run indexes outgrow it within minutes and
+  // every insert and update then reads pages back from the OS. 64 MiB (a ceiling, filled as
+  // used) took a dispatch-server from 3,232 to 3,968 recorded executions/s (11-30 VM).
+  db.pragma('cache_size = -65536');
   db.transaction(() => migrate(db)).immediate();
   cachePreparedStatements(db);
   let checkpointer: ReturnType<typeof startBackgroundCheckpointer> | null = null;
@@ -38,6 +42,7 @@ export function openSqliteStore(opts: StoreOptions): Store {
   }
 
   const runs = new SqliteRuns(db);
+  const jobs = new SqliteJobs(db);
   const logs = new SqliteLogs(db);
   const runRetentionMs = opts.runRetentionMs ?? 30 * day;
   const logRetentionMs = opts.logRetentionMs ?? 14 * day;
@@ -51,7 +56,7 @@ export function openSqliteStore(opts: StoreOptions): Store {
 
   return {
     kind: 'embedded',
-    jobs: new SqliteJobs(db),
+    jobs,
     runs,
     counters: new SqliteCounters(db),
     contacts: new SqliteContacts(db),
@@ -61,6 +66,14 @@ export function openSqliteStore(opts: StoreOptions): Store {
     incidents: new SqliteIncidents(db),
     logs,
     outbox: new SqliteOutbox(db),
+    async writeRuns(w) {
+      return db.transaction(() => {
+        const inserted = runs.insertEachSync(w.inserts);
+        const updated = runs.updateEachSync(w.updates);
+        jobs.recordRunStatesSync(w.jobStates);
+        return { inserted, updated };
+      }).immediate();
+    },
     sweep,
     async close() {
       if (closed) return;
