@@ -3,6 +3,7 @@ import type { Ack, Message, Result, Start } from '@clover/protocol';
 import type { Store } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
 import { FailureIncidents } from './failure-incidents.js';
+import { RecentIds } from './recent-ids.js';
 import type { Clock, DispatchLogger, TrackerTimings } from './interfaces.js';
 import type { Router } from './route.js';
 import type { StoreWriteBatch } from './write-batch.js';
@@ -153,7 +154,7 @@ export class RunTracker {
    * agent answering a resent EXEC with the outcome it already sent) is then dropped here
    * instead of costing two store reads; under a backlog nearly every run was repeated so.
    */
-  private readonly recorded = new Map<string, true>();
+  private readonly recorded = new RecentIds(recordedKept);
 
   private readonly batch: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
   private retiring = false;
@@ -608,8 +609,7 @@ export class RunTracker {
         }),
         this.incidents.record(job, run, status, details, finishedAt),
       ]) : undefined);
-      this.recorded.set(execId, true);
-      if (this.recorded.size > recordedKept) this.recorded.delete(this.recorded.keys().next().value as string);
+      this.recorded.add(execId);
     } finally {
       if (mine) this.completing.delete(execId);
     }

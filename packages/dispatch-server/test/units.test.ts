@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobSchema, type Job } from '@clover/model';
 import { FireTimer, JobScheduler, LatenessMeter, Router, latestSlotBetween, type AgentInfo } from '../src/index.js';
+import { RecentIds } from '../src/recent-ids.js';
 
 const job = (over: Record<string, unknown> = {}): Job =>
   jobSchema.parse({ id: 'j1', name: 'j', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, createdAt: new Date(0), updatedAt: new Date(0), ...over });
@@ -73,4 +74,15 @@ test('the lateness meter: percentiles of the last full minute and since start', 
   assert.equal(s.sinceStart.max, 5000);
   now = 300_000;
   assert.deepEqual(m.snapshot().lastMinute, { count: 0, p50: null, p99: null, max: null }, 'quiet minutes are empty');
+});
+
+test('recent ids: the last max added are known, the oldest forgotten first, a repeat added once', () => {
+  const ids = new RecentIds(3);
+  for (const id of ['a', 'b', 'a', 'c']) ids.add(id);
+  assert.deepEqual(['a', 'b', 'c'].map((id) => ids.has(id)), [true, true, true]);
+  ids.add('d');
+  assert.deepEqual(['a', 'b', 'c', 'd'].map((id) => ids.has(id)), [false, true, true, true]);
+  for (let i = 0; i < 10_000; i++) ids.add(`x${i}`);
+  assert.equal(ids.size, 3);
+  assert.deepEqual(['x9997', 'x9998', 'x9999', 'x9996', 'd'].map((id) => ids.has(id)), [true, true, true, false, false]);
 });

@@ -11,11 +11,16 @@ type Finished = Extract<ExecState, { phase: 'finished' }>;
  * forgotten first, never more than `max`. A new leader sends an adopted run that its agent
  * neither runs nor reports if it was dispatched under a minute ago (dispatch-server's
  * redeliverWithinMs): the agent must still know every id it finished in that time, however
- * many it runs a second. Two maps, so every call is O(1) amortised whatever the backlog.
+ * many it runs a second. Every call is O(1) amortised whatever the backlog: the finished ones
+ * are forgotten from a queue in the order they finished, not by iterating the map from its
+ * oldest key, which V8 makes walk every entry deleted before it (~50 µs a call at 100,000).
  */
 export class RecentExecutions {
   private readonly active = new Map<string, Running>();
   private readonly done = new Map<string, Finished>();
+  /** The finished ones in the order they finished; an id finished again is met twice, the first time stale. */
+  private order: Array<[string, Finished]> = [];
+  private head = 0;
 
   constructor(
     private readonly keep = 10_000,
@@ -35,12 +40,20 @@ export class RecentExecutions {
       return;
     }
     this.active.delete(execId);
-    this.done.delete(execId);
     this.done.set(execId, state);
+    this.order.push([execId, state]);
     const old = this.clock() - this.keepMs;
-    for (const [id, d] of this.done) {
-      if (this.done.size <= this.keep || (this.done.size <= this.max && d.finishedAt >= old)) break;
-      this.done.delete(id);
+    while (this.head < this.order.length) {
+      const [id, d] = this.order[this.head]!;
+      const current = this.done.get(id) === d;
+      if (current && (this.done.size <= this.keep || (this.done.size <= this.max && d.finishedAt >= old))) break;
+      if (current) this.done.delete(id);
+      this.head++;
+    }
+    // Drop the forgotten front now and then, in one copy, rather than shift() at every call.
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 

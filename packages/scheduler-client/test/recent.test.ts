@@ -34,3 +34,15 @@ test('every execution finished within keepMs is remembered however many there we
   assert.equal(recent.get('b6'), undefined, 'once old, only the newest keep stay');
   assert.deepEqual(['b8', 'b9', 'late'].map((id) => recent.get(id)?.phase), ['finished', 'finished', 'finished']);
 });
+
+test('an execution finished again counts from its latest finish; thousands forgotten in turn keep the bound', () => {
+  const recent = new RecentExecutions(2);
+  recent.set('a', { phase: 'finished', result: result('a', 1), finishedAt: 1 });
+  recent.set('b', { phase: 'finished', result: result('b', 2), finishedAt: 2 });
+  recent.set('a', { phase: 'finished', result: result('a', 3), finishedAt: 3 });
+  recent.set('c', { phase: 'finished', result: result('c', 4), finishedAt: 4 });
+  assert.deepEqual(['a', 'b', 'c'].map((id) => recent.get(id)?.phase), ['finished', undefined, 'finished'], 'b is the oldest now, not a');
+  for (let i = 0; i < 5000; i++) recent.set(`x${i}`, { phase: 'finished', result: result(`x${i}`, 10 + i), finishedAt: 10 + i });
+  assert.deepEqual(['x4998', 'x4999', 'x4997', 'c'].map((id) => recent.get(id)?.phase), ['finished', 'finished', undefined, undefined]);
+  assert.deepEqual(recent.finishedSince(0).map((r) => r.execId), ['x4998', 'x4999']);
+});
