@@ -118,7 +118,7 @@ export class DispatchServer {
       intervalMs: opts.heartbeatIntervalMs, logger: this.logger,
       info: () => ({ role: 'dispatch', leader: this.leading, jobs: this.scheduler.size, running: this.tracker.size, execLatenessMs: this.lateness.snapshot() }),
     });
-    this.election = new LeaderElection(opts.zk, { path: opts.paths.electionDispatch, id: opts.id, data: { endpoint: this.endpoint } });
+    this.election = new LeaderElection(opts.zk, { path: opts.paths.electionDispatch, id: opts.id, data: { endpoint: this.endpoint, batch: true } });
     this.feed = new JobChangeFeed(opts.zk, opts.paths, { onChange: (c) => this.onJobChange(c), logger: this.logger });
     this.registry = new NodeRegistry(opts.zk, opts.paths);
   }
@@ -343,6 +343,7 @@ export class DispatchServer {
           return;
         }
         this.agents.hello(msg.body, this.clock());
+        this.transport.setBatching(peer, msg.body.batch === true);
         if (this.leading) {
           this.tracker.agentsChanged();
           this.tracker.agentSaidHello(peer);

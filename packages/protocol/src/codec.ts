@@ -1,5 +1,5 @@
 import { ProtocolError } from './errors.js';
-import { MAX_BODY_BYTES, PROTOCOL_VERSION, messageSchemas, type Message, type MessageType } from './messages.js';
+import { MAX_BODY_BYTES, MAX_BODIES, PROTOCOL_VERSION, messageSchemas, type Message, type MessageType } from './messages.js';
 
 const versionFrame = Buffer.from(PROTOCOL_VERSION);
 const typeFrames = new Map<string, Buffer>(Object.keys(messageSchemas).map((t) => [t, Buffer.from(t)]));
@@ -9,25 +9,56 @@ export function encode(msg: Message): Buffer[] {
   return [versionFrame, typeFrames.get(msg.type)!, Buffer.from(JSON.stringify(msg.body), 'utf8')];
 }
 
-/** Checks every frame and the body's schema; throws ProtocolError for anything else. */
+/**
+ * Messages of one type as one ZeroMQ message, `[version, type, body, body, …]`, for a peer
+ * that reads them (see docs/protocol.md, Several bodies). At most MAX_BODIES.
+ */
+export function encodeBatch(msgs: Message[]): Buffer[] {
+  if (!msgs.length || msgs.length > MAX_BODIES || msgs.some((m) => m.type !== msgs[0]!.type)) throw new Error(`a batch is 1 to ${MAX_BODIES} messages of one type`);
+  return [versionFrame, typeFrames.get(msgs[0]!.type)!, ...msgs.map((m) => Buffer.from(JSON.stringify(m.body), 'utf8'))];
+}
+
+/** Exactly one message, `[version, type, body]`; throws ProtocolError for anything else. */
 export function decode(frames: Buffer[]): Message {
   if (frames.length !== 3) throw new ProtocolError('frames', `expected 3 frames, got ${frames.length}`);
-  const [version, type, body] = frames as [Buffer, Buffer, Buffer];
+  const { messages, dropped } = decodeAll(frames);
+  if (dropped[0]) throw dropped[0];
+  return messages[0]!;
+}
+
+/**
+ * Every body of a message of one or several bodies. A bad version, type or frame count drops
+ * the whole message (one error); a bad body drops only itself, the others are kept.
+ */
+export function decodeAll(frames: Buffer[]): { messages: Message[]; dropped: ProtocolError[] } {
+  if (frames.length < 3 || frames.length > MAX_BODIES + 2) throw new ProtocolError('frames', `expected 3 to ${MAX_BODIES + 2} frames, got ${frames.length}`);
+  const [version, type] = frames as [Buffer, Buffer];
   if (!version.equals(versionFrame)) throw new ProtocolError('version', `unsupported protocol version "${version.toString('utf8', 0, 16)}"`);
   const typeName = type.toString('utf8');
   if (!Object.hasOwn(messageSchemas, typeName)) throw new ProtocolError('type', `unknown message type "${typeName.slice(0, 32)}"`);
-  if (body.length > MAX_BODY_BYTES) throw new ProtocolError('size', `body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new ProtocolError('json', `${typeName} body is not JSON`);
-  }
   const schema = messageSchemas[typeName as MessageType];
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const detail = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
-    throw new ProtocolError('schema', `${typeName} body does not match its schema: ${detail}`);
+  const messages: Message[] = [];
+  const dropped: ProtocolError[] = [];
+  for (let i = 2; i < frames.length; i++) {
+    const body = frames[i]!;
+    if (body.length > MAX_BODY_BYTES) {
+      dropped.push(new ProtocolError('size', `body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}`));
+      continue;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      dropped.push(new ProtocolError('json', `${typeName} body is not JSON`));
+      continue;
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+      dropped.push(new ProtocolError('schema', `${typeName} body does not match its schema: ${detail}`));
+      continue;
+    }
+    messages.push({ type: typeName, body: parsed.data } as Message);
   }
-  return { type: typeName, body: parsed.data } as Message;
+  return { messages, dropped };
 }

@@ -1,8 +1,8 @@
 import * as zmq from 'zeromq';
-import { decode, encode } from './codec.js';
+import { decodeAll, encode, encodeBatch } from './codec.js';
 import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
-import { MAX_BODY_BYTES } from './messages.js';
+import { MAX_BODIES, MAX_BODY_BYTES } from './messages.js';
 
 export interface ClientCurve {
   publicKey: string;
@@ -19,6 +19,9 @@ export interface DealerTransportOptions {
   logger?: ProtocolLogger;
 }
 
+/** Bodies handled in a row before the receive loop lets the event loop turn. */
+const yieldEvery = 256;
+
 /** The agent's end: one DEALER that follows the leader from endpoint to endpoint. */
 export class DealerTransport {
   private readonly sock: zmq.Dealer;
@@ -27,6 +30,10 @@ export class DealerTransport {
   private closed = false;
   private loop: Promise<void>;
   private readonly logger: ProtocolLogger;
+  /** The leader followed now reads messages of several bodies (its election znode says so). */
+  batching = false;
+  /** ZeroMQ messages received and the clover messages (bodies) they carried. */
+  readonly received = { messages: 0, bodies: 0 };
 
   constructor(private readonly opts: DealerTransportOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -62,19 +69,30 @@ export class DealerTransport {
   }
 
   private async receive(): Promise<void> {
+    let handled = 0;
     try {
       for await (const frames of this.sock) {
-        let msg: Message;
+        let decoded: ReturnType<typeof decodeAll>;
         try {
-          msg = decode(frames);
+          decoded = decodeAll(frames);
         } catch (err) {
           this.logger.warn('dropped a malformed frame from the server', { reason: String(err) });
           continue;
         }
-        try {
-          this.opts.onMessage(msg);
-        } catch (err) {
-          this.logger.error('message handler threw', { type: msg.type, err: String(err) });
+        this.received.messages++;
+        this.received.bodies += decoded.messages.length;
+        for (const err of decoded.dropped) this.logger.warn('dropped a malformed frame from the server', { reason: String(err) });
+        for (const msg of decoded.messages) {
+          try {
+            this.opts.onMessage(msg);
+          } catch (err) {
+            this.logger.error('message handler threw', { type: msg.type, err: String(err) });
+          }
+        }
+        // As on the router: answers (sent at the end of a turn) and timers get their turn.
+        if ((handled += decoded.messages.length) >= yieldEvery) {
+          handled = 0;
+          await new Promise((resolve) => setImmediate(resolve));
         }
       }
     } catch (err) {
@@ -83,10 +101,31 @@ export class DealerTransport {
   }
 
   send(msg: Message): Promise<boolean> {
+    return this.sendFrames(msg.type, () => encode(msg));
+  }
+
+  /**
+   * Several messages in order: to a leader that reads several bodies, consecutive ones of one
+   * type as one ZeroMQ message (a turn's answers), else one by one.
+   */
+  sendAll(msgs: Message[]): Promise<boolean> {
+    if (!this.batching) return Promise.all(msgs.map((m) => this.send(m))).then((sent) => sent.every(Boolean));
+    const sends: Array<Promise<boolean>> = [];
+    for (let i = 0; i < msgs.length; ) {
+      let j = i + 1;
+      while (j < msgs.length && j - i < MAX_BODIES && msgs[j]!.type === msgs[i]!.type) j++;
+      const group = msgs.slice(i, j);
+      sends.push(this.sendFrames(group[0]!.type, () => encodeBatch(group)));
+      i = j;
+    }
+    return Promise.all(sends).then((sent) => sent.every(Boolean));
+  }
+
+  private sendFrames(type: string, frames: () => Buffer[]): Promise<boolean> {
     const result = this.sending
-      .then(() => (this.closed || !this.current ? false : this.sock.send(encode(msg)).then(() => true)))
+      .then(() => (this.closed || !this.current ? false : this.sock.send(frames()).then(() => true)))
       .catch((err: unknown) => {
-        this.logger.debug('send failed', { type: msg.type, err: String(err) });
+        this.logger.debug('send failed', { type, err: String(err) });
         return false;
       });
     this.sending = result;

@@ -1,5 +1,5 @@
 export * from './messages.js';
-export { encode, decode } from './codec.js';
+export { encode, encodeBatch, decode, decodeAll } from './codec.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { RouterTransport, type RouterTransportOptions, type ServerCurve } from './router.js';
 export { DealerTransport, type DealerTransportOptions, type ClientCurve } from './dealer.js';

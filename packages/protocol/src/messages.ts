@@ -4,6 +4,8 @@ import { jobKindSchema, MAX_OUTPUT_BYTES } from '@clover/model';
 export const PROTOCOL_VERSION = '1';
 /** Bodies above this are dropped unread: a frame this size is a bug or an attack. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Bodies one message may carry, for a peer that reads several (docs/protocol.md). */
+export const MAX_BODIES = 1000;
 
 const id = z.string().min(1).max(512);
 const epochMs = z.number().int().nonnegative();
@@ -18,6 +20,8 @@ export const helloSchema = z.object({
   tags: z.array(z.string().max(200)).max(1000),
   shell: z.boolean(),
   http: z.boolean(),
+  /** The agent reads messages of several bodies. */
+  batch: z.boolean().optional(),
 });
 
 export const execSchema = z.object({

@@ -1,9 +1,9 @@
 import * as zmq from 'zeromq';
-import { decode, encode } from './codec.js';
+import { decodeAll, encode, encodeBatch } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
-import { MAX_BODY_BYTES } from './messages.js';
+import { MAX_BODIES, MAX_BODY_BYTES } from './messages.js';
 import { allowCurveClients, forgetCurveDomain } from './zap.js';
 
 export interface ServerCurve {
@@ -19,6 +19,9 @@ export interface RouterTransportOptions {
   logger?: ProtocolLogger;
 }
 
+/** Bodies handled in a row before the receive loop lets the event loop turn. */
+const yieldEvery = 256;
+
 /**
  * The dispatch-server's end: a ROUTER addressing each agent by its routing id (the node id).
  * A frame that is not a clover message is logged and dropped; the loop never dies of one.
@@ -31,6 +34,13 @@ export class RouterTransport {
   private readonly zapDomain: string | null;
   /** Frames dropped as malformed, by reason; exposed for tests and metrics. */
   readonly dropped = new Map<string, number>();
+  /** ZeroMQ messages received and the clover messages (bodies) they carried. */
+  readonly received = { messages: 0, bodies: 0 };
+  /** Peers that read messages of several bodies (their HELLO said so). */
+  private readonly batching = new Set<string>();
+  /** Per batching peer, what this turn sent it, in order, until the end of the turn. */
+  private readonly outbox = new Map<string, Array<{ msg: Message; done(sent: boolean): void }>>();
+  private flushQueued = false;
 
   constructor(private readonly opts: RouterTransportOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -65,29 +75,51 @@ export class RouterTransport {
   }
 
   private async receive(): Promise<void> {
+    let handled = 0;
     try {
       for await (const frames of this.sock) {
         const [peer, ...rest] = frames;
         if (!peer) continue;
         const peerId = peer.toString('utf8');
-        let msg: Message;
+        let decoded: ReturnType<typeof decodeAll>;
         try {
-          msg = decode(rest);
+          decoded = decodeAll(rest);
         } catch (err) {
-          const code = err instanceof ProtocolError ? err.code : 'unknown';
-          this.dropped.set(code, (this.dropped.get(code) ?? 0) + 1);
-          this.logger.warn('dropped a malformed frame', { peer: peerId.slice(0, 64), reason: err instanceof Error ? err.message : String(err) });
+          this.drop(peerId, err);
           continue;
         }
-        try {
-          this.opts.onMessage(peerId, msg);
-        } catch (err) {
-          this.logger.error('message handler threw', { peer: peerId, type: msg.type, err: String(err) });
+        this.received.messages++;
+        this.received.bodies += decoded.messages.length;
+        for (const err of decoded.dropped) this.drop(peerId, err);
+        for (const msg of decoded.messages) {
+          try {
+            this.opts.onMessage(peerId, msg);
+          } catch (err) {
+            this.logger.error('message handler threw', { peer: peerId, type: msg.type, err: String(err) });
+          }
+        }
+        // Messages already queued are read without a turn of the event loop in between, and
+        // one can carry a thousand bodies: let timers (a slot's EXECs) and writes in now and then.
+        if ((handled += decoded.messages.length) >= yieldEvery) {
+          handled = 0;
+          await new Promise((resolve) => setImmediate(resolve));
         }
       }
     } catch (err) {
       if (!this.closed) this.logger.error('router receive loop ended', { err: String(err) });
     }
+  }
+
+  private drop(peerId: string, err: unknown): void {
+    const code = err instanceof ProtocolError ? err.code : 'unknown';
+    this.dropped.set(code, (this.dropped.get(code) ?? 0) + 1);
+    this.logger.warn('dropped a malformed frame', { peer: peerId.slice(0, 64), reason: err instanceof Error ? err.message : String(err) });
+  }
+
+  /** Whether the peer reads messages of several bodies; from its HELLO. */
+  setBatching(peerId: string, on: boolean): void {
+    if (on) this.batching.add(peerId);
+    else this.batching.delete(peerId);
   }
 
   /**
@@ -96,13 +128,45 @@ export class RouterTransport {
    */
   async send(peerId: string, msg: Message): Promise<boolean> {
     if (this.closed) return false;
+    if (!this.batching.has(peerId)) return this.sendFrames(peerId, msg.type, encode(msg));
+    // To a peer that reads several bodies, a turn's messages go out together at its end (a
+    // slot's EXECs to one agent as one message): per message, ZeroMQ's send costs more than
+    // the encoding. Still in call order: consecutive ones of one type share a message.
+    return new Promise<boolean>((done) => {
+      let queue = this.outbox.get(peerId);
+      if (!queue) this.outbox.set(peerId, (queue = []));
+      queue.push({ msg, done });
+      if (this.flushQueued) return;
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    });
+  }
+
+  /** Synchronous: every send is attempted here and now, so a later flush cannot overtake it. */
+  private flush(): void {
+    this.flushQueued = false;
+    const outbox = [...this.outbox];
+    this.outbox.clear();
+    for (const [peerId, queue] of outbox) {
+      for (let i = 0; i < queue.length; ) {
+        let j = i + 1;
+        while (j < queue.length && j - i < MAX_BODIES && queue[j]!.msg.type === queue[i]!.msg.type) j++;
+        const group = queue.slice(i, j);
+        const sent = this.closed ? Promise.resolve(false) : this.sendFrames(peerId, group[0]!.msg.type, encodeBatch(group.map((g) => g.msg)));
+        void sent.then((ok) => group.forEach((g) => g.done(ok)));
+        i = j;
+      }
+    }
+  }
+
+  private async sendFrames(peerId: string, type: string, frames: Buffer[]): Promise<boolean> {
     try {
-      await this.sock.send([Buffer.from(peerId, 'utf8'), ...encode(msg)]);
+      await this.sock.send([Buffer.from(peerId, 'utf8'), ...frames]);
       return true;
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'EAGAIN') this.logger.debug('send dropped: the peer is not reading (its queue is full)', { peer: peerId, type: msg.type });
-      else if (code !== 'EHOSTUNREACH') this.logger.warn('send failed', { peer: peerId, type: msg.type, err: String(err) });
+      if (code === 'EAGAIN') this.logger.debug('send dropped: the peer is not reading (its queue is full)', { peer: peerId, type });
+      else if (code !== 'EHOSTUNREACH') this.logger.warn('send failed', { peer: peerId, type, err: String(err) });
       return false;
     }
   }

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { freePort, waitFor } from '@clover/testkit';
-import { DealerTransport, ProtocolError, RouterTransport, decode, encode, generateCurveKeyPair, type Message } from '../src/index.js';
+import { DealerTransport, ProtocolError, RouterTransport, decode, decodeAll, encode, encodeBatch, generateCurveKeyPair, type Message } from '../src/index.js';
 
 const exec: Message = {
   type: 'EXEC',
@@ -40,25 +40,42 @@ test('bad frames are typed errors, never anything else', () => {
   }
 });
 
+test('several bodies in one message: each checked on its own, a bad one dropped alone', () => {
+  const results: Message[] = [1, 2, 3].map((n) => ({ type: 'RESULT', body: { execId: `j@${n}`, status: 'succeeded', exitCode: 0, startedAt: n, finishedAt: n, outputTail: '', error: null } }));
+  const frames = encodeBatch(results);
+  assert.equal(frames.length, 5);
+  assert.deepEqual(decodeAll(frames).messages, results);
+  const [v, t, b1, , b3] = frames as [Buffer, Buffer, Buffer, Buffer, Buffer];
+  const out = decodeAll([v, t, b1, Buffer.from('{"execId":'), Buffer.from('{"execId":"x"}'), b3]);
+  assert.deepEqual(out.messages.map((m) => (m.body as { execId: string }).execId), ['j@1', 'j@3']);
+  assert.deepEqual(out.dropped.map((e) => e.code), ['json', 'schema']);
+  assert.throws(() => decode(frames), (e: unknown) => e instanceof ProtocolError && e.code === 'frames', 'decode takes exactly one');
+  assert.throws(() => decodeAll([v, t, ...Array<Buffer>(1001).fill(b1)]), (e: unknown) => e instanceof ProtocolError && e.code === 'frames');
+  assert.throws(() => encodeBatch([results[0]!, exec]), /one type/);
+});
+
 const closers: Array<() => Promise<void>> = [];
 after(async () => {
   for (const c of closers.reverse()) await c();
 });
 
-test('router and dealer exchange messages; garbage leaves the router serving', async () => {
+/** A router and a dealer connected to it, each recording what it receives. */
+async function connectedPair(agentId: string) {
   const port = await freePort();
   const got: Array<[string, Message]> = [];
   const router = new RouterTransport({ bind: `tcp://127.0.0.1:${port}`, onMessage: (p, m) => got.push([p, m]) });
   await router.start();
   closers.push(() => router.close());
   const fromServer: Message[] = [];
-  const dealer = new DealerTransport({ id: 'agent-1', onMessage: (m) => fromServer.push(m) });
+  const dealer = new DealerTransport({ id: agentId, onMessage: (m) => fromServer.push(m) });
   closers.push(() => dealer.close());
   dealer.connect(`tcp://127.0.0.1:${port}`);
-  await waitFor(async () => {
-    await dealer.send({ type: 'PING', body: { nonce: 'x', sentAt: Date.now() } });
-    return got.length > 0;
-  }, { message: 'router hears the dealer' });
+  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: 'x', sentAt: Date.now() } }), got.length > 0), { message: 'router hears the dealer' });
+  return { port, router, dealer, got, fromServer };
+}
+
+test('router and dealer exchange messages; garbage leaves the router serving', async () => {
+  const { port, router, dealer, got, fromServer } = await connectedPair('agent-1');
   assert.equal(got[0]![0], 'agent-1');
 
   // Garbage from a raw socket: wrong frame counts, junk bytes, a truncated body, an oversized frame.
@@ -77,6 +94,33 @@ test('router and dealer exchange messages; garbage leaves the router serving', a
   const before = got.length;
   await dealer.send({ type: 'ACK', body: { execId: 'j@1', accepted: true } });
   await waitFor(() => got.length > before, { message: 'still serving after garbage' });
+});
+
+test('batching: only with a peer that reads several bodies; the messages of a turn, of one type, go as one, in order', async () => {
+  const { router, dealer, got, fromServer } = await connectedPair('agent-b');
+  const execs = [1, 2, 3].map((n): Message => ({ type: 'EXEC', body: { ...(exec.body as object), execId: `j@${n}` } as Extract<Message, { type: 'EXEC' }>['body'] }));
+  const ping: Message = { type: 'PING', body: { nonce: 'p', sentAt: 1 } };
+
+  // Not a batching peer: one message each.
+  assert.deepEqual(await Promise.all([...execs, ping].map((m) => router.send('agent-b', m))), [true, true, true, true]);
+  await waitFor(() => fromServer.length === 4, { message: 'four, one by one' });
+  assert.deepEqual([dealer.received.messages, dealer.received.bodies], [4, 4]);
+
+  router.setBatching('agent-b', true);
+  assert.deepEqual(await Promise.all([...execs, ping, execs[0]!].map((m) => router.send('agent-b', m))), [true, true, true, true, true]);
+  await waitFor(() => fromServer.length === 9, { message: 'five more' });
+  assert.deepEqual([dealer.received.messages, dealer.received.bodies], [7, 9], 'three EXECs as one message, then the PING, then the last EXEC');
+  assert.deepEqual(fromServer.slice(4).map((m) => m.type === 'EXEC' ? m.body.execId : m.type), ['j@1', 'j@2', 'j@3', 'PING', 'j@1'], 'in order');
+
+  const before = router.received.messages;
+  const results: Message[] = [1, 2].map((n) => ({ type: 'RESULT', body: { execId: `j@${n}`, status: 'succeeded', exitCode: 0, startedAt: n, finishedAt: n, outputTail: '', error: null } }));
+  await dealer.sendAll([...results, { type: 'PONG', body: { nonce: 'p', sentAt: 1 } }]);
+  await waitFor(() => router.received.messages === before + 3, { message: 'a leader that does not read several: one by one' });
+  dealer.batching = true;
+  await dealer.sendAll([...results, { type: 'PONG', body: { nonce: 'p', sentAt: 1 } }]);
+  await waitFor(() => router.received.messages === before + 5, { message: 'two messages: the RESULTs, the PONG' });
+  assert.equal(router.received.bodies - got.length, 0, 'every body handed on');
+  assert.deepEqual(got.slice(-3).map(([, m]) => m.type), ['RESULT', 'RESULT', 'PONG']);
 });
 
 test('the dealer follows a leader change to a new endpoint', async () => {

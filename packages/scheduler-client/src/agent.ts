@@ -35,7 +35,7 @@ export class Agent {
   private started = false;
   private closed = false;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly answers = new OrderedAnswers((msg) => void this.transport?.send(msg));
+  private readonly answers = new OrderedAnswers((msgs) => void this.transport?.sendAll(msgs));
   /** Accepted executions whose answer has not gone out yet: their RESULT goes in its place. */
   private readonly unanswered = new Set<string>();
 
@@ -82,6 +82,7 @@ export class Agent {
     await this.heartbeat.start();
     this.stopLeaderWatch = watchLeader(this.zk, this.paths.electionDispatch, (leader) => {
       const endpoint = typeof leader?.data.endpoint === 'string' ? leader.data.endpoint : null;
+      if (this.transport) this.transport.batching = leader?.data.batch === true;
       if (endpoint === this.transport?.endpoint) return;
       this.logger.info(endpoint ? 'following dispatch leader' : 'no dispatch leader', { leader: leader?.id, endpoint });
       this.transport?.connect(endpoint);
@@ -99,7 +100,7 @@ export class Agent {
       body: {
         agentId: this.id, version: this.opts.version ?? '0.1.0', handlers: [...this.handlers.keys()], capacity: this.capacity,
         running: this.recent.running().map(([id]) => id), groups: this.opts.groups ?? [], tags: this.opts.tags ?? [],
-        shell: this.opts.shell ?? true, http: this.opts.http ?? true,
+        shell: this.opts.shell ?? true, http: this.opts.http ?? true, batch: true,
       },
     });
     // A new leader may never have heard how recent executions ended.

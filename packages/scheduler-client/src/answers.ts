@@ -11,7 +11,8 @@ export class OrderedAnswers {
   private queue: Array<() => Message> = [];
   private scheduled = false;
 
-  constructor(private readonly send: (msg: Message) => void) {}
+  /** `send` gets a turn's answers together, so it may put those of one type in one message. */
+  constructor(private readonly send: (msgs: Message[]) => void) {}
 
   push(answer: () => Message): void {
     this.queue.push(answer);
@@ -25,6 +26,6 @@ export class OrderedAnswers {
     this.scheduled = false;
     const queue = this.queue;
     this.queue = [];
-    for (const answer of queue) this.send(answer());
+    if (queue.length) this.send(queue.map((answer) => answer()));
   }
 }

@@ -190,7 +190,8 @@ test('a new leader: the agent follows it to its endpoint and says HELLO there', 
   const router2 = await serverAt(port, inbox2);
   const zk2 = createZkClient({ connect: 'memory:agent-test' });
   await zk2.connect();
-  const e2 = new LeaderElection(zk2, { path: paths.electionDispatch, id: 'server-2', data: { endpoint: `tcp://127.0.0.1:${port}` } });
+  // This leader reads messages of several bodies, and says so in its election znode.
+  const e2 = new LeaderElection(zk2, { path: paths.electionDispatch, id: 'server-2', data: { endpoint: `tcp://127.0.0.1:${port}`, batch: true } });
   await e2.start();
   try {
     await election.close();
@@ -199,6 +200,16 @@ test('a new leader: the agent follows it to its endpoint and says HELLO there', 
     const e = exec({ type: 'handler', name: 'noop' });
     await router2.send('agent-a', { type: 'EXEC', body: e });
     await waitFor(() => inbox2.some(([, m]) => m.type === 'RESULT' && m.body.execId === e.execId), { message: 'result at the new leader' });
+    // The agent said it reads several bodies; two EXECs (its capacity) go as one message and
+    // their quick RESULTs come back as one.
+    const hello = inbox2.find(([, m]) => m.type === 'HELLO')![1] as Extract<Message, { type: 'HELLO' }>;
+    assert.equal(hello.body.batch, true);
+    router2.setBatching('agent-a', true);
+    const two = [1, 2].map(() => exec({ type: 'handler', name: 'noop' }));
+    const before = { ...router2.received };
+    await Promise.all(two.map((x) => router2.send('agent-a', { type: 'EXEC', body: x })));
+    await waitFor(() => two.every((x) => inbox2.some(([, m]) => m.type === 'RESULT' && m.body.execId === x.execId)), { message: 'two results' });
+    assert.deepEqual([router2.received.messages - before.messages, router2.received.bodies - before.bodies], [1, 2], 'one message of two RESULTs');
   } finally {
     await e2.close();
     await zk2.close();
