@@ -6,17 +6,33 @@ import { decodeCursor, encodeCursor, pageLimit } from '../cursor.js';
 interface JobRow {
   id: string;
   doc: string;
+  last_run_at: string | null;
+  last_status: string | null;
+  next_run_at: string | null;
+  run_count: number;
+  failure_count: number;
 }
 
-const toJob = (row: JobRow): Job => jobSchema.parse(JSON.parse(row.doc));
+/** Every read of a job takes its run state from the columns (see schema.ts), not the document. */
+const jobColumns = 'id, doc, last_run_at, last_status, next_run_at, run_count, failure_count';
+
+const toJob = (row: JobRow): Job => jobSchema.parse({
+  ...JSON.parse(row.doc), lastRunAt: row.last_run_at, lastStatus: row.last_status, nextRunAt: row.next_run_at, runCount: row.run_count, failureCount: row.failure_count,
+});
 
 export class SqliteJobs implements JobRepository {
   constructor(private readonly db: Database.Database) {}
 
   private write(job: Job): void {
     this.db
-      .prepare('INSERT INTO jobs (id, name, description, grp, enabled, created_at, doc) VALUES (@id, @name, @description, @grp, @enabled, @createdAt, @doc) ON CONFLICT (id) DO UPDATE SET name=@name, description=@description, grp=@grp, enabled=@enabled, doc=@doc')
-      .run({ id: job.id, name: job.name, description: job.description, grp: job.group, enabled: job.enabled ? 1 : 0, createdAt: job.createdAt.getTime(), doc: JSON.stringify(job) });
+      .prepare(`INSERT INTO jobs (id, name, description, grp, enabled, created_at, doc, last_run_at, last_status, next_run_at, run_count, failure_count)
+        VALUES (@id, @name, @description, @grp, @enabled, @createdAt, @doc, @lastRunAt, @lastStatus, @nextRunAt, @runCount, @failureCount)
+        ON CONFLICT (id) DO UPDATE SET name=@name, description=@description, grp=@grp, enabled=@enabled, doc=@doc, last_run_at=@lastRunAt,
+        last_status=@lastStatus, next_run_at=@nextRunAt, run_count=@runCount, failure_count=@failureCount`)
+      .run({
+        id: job.id, name: job.name, description: job.description, grp: job.group, enabled: job.enabled ? 1 : 0, createdAt: job.createdAt.getTime(), doc: JSON.stringify(job),
+        lastRunAt: job.lastRunAt?.toISOString() ?? null, lastStatus: job.lastStatus, nextRunAt: job.nextRunAt?.toISOString() ?? null, runCount: job.runCount, failureCount: job.failureCount,
+      });
   }
 
   async create(spec: JobSpec): Promise<Job> {
@@ -27,7 +43,7 @@ export class SqliteJobs implements JobRepository {
   }
 
   async get(id: string): Promise<Job | null> {
-    const row = this.db.prepare('SELECT id, doc FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const row = this.db.prepare(`SELECT ${jobColumns} FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
     return row ? toJob(row) : null;
   }
 
@@ -43,7 +59,7 @@ export class SqliteJobs implements JobRepository {
     if (query.enabled !== undefined) (where.push('enabled = @enabled'), (params.enabled = query.enabled ? 1 : 0));
     if (query.cursor) (where.push('id < @after'), (params.after = decodeCursor(query.cursor).id));
     const rows = this.db
-      .prepare(`SELECT id, doc FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`)
+      .prepare(`SELECT ${jobColumns} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`)
       .all(params) as JobRow[];
     const more = rows.length > limit;
     const items = rows.slice(0, limit).map(toJob);
@@ -51,7 +67,7 @@ export class SqliteJobs implements JobRepository {
   }
 
   async listEnabled(): Promise<Job[]> {
-    return (this.db.prepare('SELECT id, doc FROM jobs WHERE enabled = 1').all() as JobRow[]).map(toJob);
+    return (this.db.prepare(`SELECT ${jobColumns} FROM jobs WHERE enabled = 1`).all() as JobRow[]).map(toJob);
   }
 
   async replace(id: string, spec: JobSpec): Promise<Job | null> {
@@ -68,7 +84,7 @@ export class SqliteJobs implements JobRepository {
   }
 
   private getSync(id: string): Job | null {
-    const row = this.db.prepare('SELECT id, doc FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    const row = this.db.prepare(`SELECT ${jobColumns} FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
     return row ? toJob(row) : null;
   }
 
@@ -95,28 +111,23 @@ export class SqliteJobs implements JobRepository {
     for (const i of items) this.recordRunStateSync(i.id, i.state);
   }
 
-  /**
-   * Edits the stored document in place (json_set): a busy leader records thousands of these a
-   * second, and reading, validating and rewriting each whole job cost ~0.2 ms apiece and most
-   * of the garbage its process made.
-   */
+  /** Only the given fields, in the run-state columns; the counts by adding the deltas. */
   private recordRunStateSync(id: string, state: JobRunState): void {
     const sets: string[] = [];
     const params: Record<string, unknown> = { id };
-    const set = (field: keyof Job, value: unknown) => {
-      sets.push(`'$.${field}', @${field}`);
-      params[field] = value;
+    const set = (column: string, value: unknown) => {
+      sets.push(`${column} = @${column}`);
+      params[column] = value;
     };
-    if (state.lastRunAt !== undefined) set('lastRunAt', state.lastRunAt?.toISOString() ?? null);
-    if (state.lastStatus !== undefined) set('lastStatus', state.lastStatus);
-    if (state.nextRunAt !== undefined) set('nextRunAt', state.nextRunAt?.toISOString() ?? null);
-    for (const [field, delta] of [['runCount', state.runCountDelta], ['failureCount', state.failureCountDelta]] as const) {
+    if (state.lastRunAt !== undefined) set('last_run_at', state.lastRunAt?.toISOString() ?? null);
+    if (state.lastStatus !== undefined) set('last_status', state.lastStatus);
+    if (state.nextRunAt !== undefined) set('next_run_at', state.nextRunAt?.toISOString() ?? null);
+    for (const [column, delta] of [['run_count', state.runCountDelta], ['failure_count', state.failureCountDelta]] as const) {
       if (!delta) continue;
-      // A JS number binds as a REAL: cast, or the document's counters turn into 3.0.
-      sets.push(`'$.${field}', CAST(COALESCE(json_extract(doc, '$.${field}'), 0) + @${field} AS INTEGER)`);
-      params[field] = delta;
+      sets.push(`${column} = ${column} + @${column}`);
+      params[column] = delta;
     }
-    if (sets.length) this.db.prepare(`UPDATE jobs SET doc = json_set(doc, ${sets.join(', ')}) WHERE id = @id`).run(params);
+    if (sets.length) this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = @id`).run(params);
   }
 
   async delete(id: string): Promise<boolean> {

@@ -49,4 +49,26 @@ export function migrate(db: Database.Database): void {
 
     CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, doc TEXT NOT NULL);
   `);
+  addJobRunStateColumns(db);
+}
+
+/**
+ * What the scheduler writes at every run (last run, status, next run, counts) lives in columns
+ * beside the job's document, which holds what users edit: a busy leader updates thousands of
+ * jobs a second, and editing the JSON in place (json_set) cost twice a column update. A file
+ * from before them gets the columns, filled from the documents, when it is opened.
+ */
+function addJobRunStateColumns(db: Database.Database): void {
+  const have = new Set((db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>).map((c) => c.name));
+  if (have.has('run_count')) return;
+  db.exec(`
+    ALTER TABLE jobs ADD COLUMN last_run_at TEXT;
+    ALTER TABLE jobs ADD COLUMN last_status TEXT;
+    ALTER TABLE jobs ADD COLUMN next_run_at TEXT;
+    ALTER TABLE jobs ADD COLUMN run_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN failure_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE jobs SET last_run_at = json_extract(doc, '$.lastRunAt'), last_status = json_extract(doc, '$.lastStatus'),
+      next_run_at = json_extract(doc, '$.nextRunAt'), run_count = COALESCE(json_extract(doc, '$.runCount'), 0),
+      failure_count = COALESCE(json_extract(doc, '$.failureCount'), 0);
+  `);
 }

@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { jobSchema } from '@clover/model';
+import { tempDir } from '@clover/testkit';
+import { openStore } from '../src/index.js';
+
+test('a file from before the run-state columns: opened, its jobs keep their last run, status and counts', async () => {
+  const dir = await tempDir('clover-migrate-');
+  const file = path.join(dir.path, 'clover.db');
+  // The jobs table as it was, with a job whose run state is only in its document.
+  const job = jobSchema.parse({
+    id: 'job_old', name: 'old', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, createdAt: new Date(0), updatedAt: new Date(0),
+    lastRunAt: new Date(5000), lastStatus: 'failed', nextRunAt: new Date(6000), runCount: 7, failureCount: 2,
+  });
+  const old = new Database(file);
+  old.exec(`CREATE TABLE jobs (id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL, grp TEXT NOT NULL,
+    enabled INTEGER NOT NULL, created_at INTEGER NOT NULL, doc TEXT NOT NULL)`);
+  old.prepare('INSERT INTO jobs VALUES (?, ?, ?, ?, 1, 0, ?)').run(job.id, job.name, job.description, job.group, JSON.stringify(job));
+  old.close();
+  const store = await openStore({ file });
+  try {
+    const read = (await store.jobs.get(job.id))!;
+    assert.deepEqual([read.lastRunAt?.getTime(), read.lastStatus, read.nextRunAt?.getTime(), read.runCount, read.failureCount], [5000, 'failed', 6000, 7, 2]);
+    await store.jobs.recordRunState(job.id, { lastRunAt: new Date(7000), lastStatus: 'succeeded', runCountDelta: 1 });
+    const after = (await store.jobs.get(job.id))!;
+    assert.deepEqual([after.lastRunAt?.getTime(), after.lastStatus, after.runCount, after.failureCount], [7000, 'succeeded', 8, 2]);
+    assert.equal((await store.jobs.listEnabled()).find((j) => j.id === job.id)?.runCount, 8);
+  } finally {
+    await store.close();
+  }
+  // Opened again: the columns are there already, nothing is filled twice.
+  const again = await openStore({ file });
+  try {
+    assert.equal((await again.jobs.get(job.id))?.runCount, 8);
+  } finally {
+    await again.close();
+    await dir.cleanup();
+  }
+});
