@@ -10,7 +10,7 @@ export type Trigger = Run['trigger'];
 export interface FireDeps {
   /** Writes one run row; the server batches these (StoreWriteBatch). */
   insertRun(input: RunInput): Promise<Run>;
-  updateRun(id: string, patch: RunPatch): Promise<Run | null>;
+  updateRun(id: string, patch: RunPatch): Promise<boolean>;
   /** This server's current term as leader: a fire belongs to the term it started in. */
   term(): number;
   /** Whether that term is still going (else the next leader has the fire's rows). */

@@ -163,7 +163,7 @@ export class RunTracker {
   constructor(private readonly d: TrackerDeps) {
     this.incidents = new FailureIncidents(d.store, d.clock);
     this.batch = d.writes ?? {
-      updateRun: (id, patch) => d.store.runs.update(id, patch),
+      updateRun: async (id, patch) => (await d.store.runs.update(id, patch)) !== null,
       recordRunState: (id, state) => d.store.jobs.recordRunState(id, state),
     };
   }

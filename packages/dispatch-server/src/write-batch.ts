@@ -17,7 +17,7 @@ interface Pending<I, O> {
  */
 export class StoreWriteBatch {
   private inserts: Array<Pending<RunInput, Run>> = [];
-  private updates: Array<Pending<{ id: string; patch: RunPatch }, Run | null>> = [];
+  private updates: Array<Pending<{ id: string; patch: RunPatch }, boolean>> = [];
   private states: Array<Pending<{ id: string; state: JobRunState }, void>> = [];
   private scheduled = false;
 
@@ -28,7 +28,8 @@ export class StoreWriteBatch {
     return this.queue(this.inserts, input);
   }
 
-  updateRun(id: string, patch: RunPatch): Promise<Run | null> {
+  /** Resolves false when the run is not in the store. */
+  updateRun(id: string, patch: RunPatch): Promise<boolean> {
     return this.queue(this.updates, { id, patch });
   }
 

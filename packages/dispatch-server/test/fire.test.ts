@@ -44,7 +44,7 @@ function harness(opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job 
     updateRun: async (id, patch) => {
       log.push('update');
       updated.push({ id, patch });
-      return null;
+      return true;
     },
     term: () => 7,
     leads: (term) => leading && term === 7,

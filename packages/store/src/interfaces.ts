@@ -167,10 +167,10 @@ export interface RunWrites {
   jobStates: Array<{ id: string; state: JobRunState }>;
 }
 
-/** Per insert: the stored Run or a DuplicateRunError; per update: the Run, or null when missing. */
+/** Per insert: the stored Run or a DuplicateRunError; per update: whether the run was there. */
 export interface RunWriteResults {
   inserted: Array<Run | DuplicateRunError>;
-  updated: Array<Run | null>;
+  updated: boolean[];
 }
 
 export interface Store {

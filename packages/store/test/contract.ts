@@ -98,7 +98,9 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       });
       assert.ok(out.inserted[0] instanceof DuplicateRunError, 'the slot written before is a duplicate');
       assert.equal((out.inserted[1] as { status: string }).status, 'scheduled');
-      assert.deepEqual(out.updated.map((r) => r?.status ?? null), ['succeeded', null], 'the row inserted in the same call is there to update');
+      assert.deepEqual(out.updated, [true, false], 'the row inserted in the same call is there to update; a missing one is said');
+      const moved = (await store.runs.get(`${job.id}@2026-01-03T10:00:01.000Z`))!;
+      assert.deepEqual([moved.status, moved.node, moved.finishedAt?.getTime(), moved.attempt], ['succeeded', 'n1', t0 + 1500, 1], 'the patch written, the rest kept');
       const j = (await store.jobs.get(job.id))!;
       assert.deepEqual([j.runCount, j.lastStatus, j.lastRunAt?.getTime()], [1, 'succeeded', t0 + 1000]);
       const totals = (await store.counters.summary({ from: new Date(t0 - 3600_000), to: new Date(t0 + 3600_000), jobId: job.id })).totals;

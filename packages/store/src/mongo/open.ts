@@ -393,7 +393,7 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
     // MongoDB without a replica set has no transaction across collections: each kind in turn.
     async writeRuns(w) {
       const inserted = w.inserts.length ? await store.runs.insertEach(w.inserts) : [];
-      const updated = w.updates.length ? await store.runs.updateEach(w.updates) : [];
+      const updated = w.updates.length ? (await store.runs.updateEach(w.updates)).map((r) => r !== null) : [];
       if (w.jobStates.length) await store.jobs.recordRunStates(w.jobStates);
       return { inserted, updated };
     },

@@ -70,7 +70,7 @@ export function openSqliteStore(opts: StoreOptions): Store {
     async writeRuns(w) {
       return db.transaction(() => {
         const inserted = runs.insertEachSync(w.inserts);
-        const updated = runs.updateEachSync(w.updates);
+        const updated = runs.updateFoundEachSync(w.updates);
         jobs.recordRunStatesSync(w.jobStates);
         return { inserted, updated };
       }).immediate();

@@ -136,7 +136,21 @@ export class SqliteRuns implements RunRepository {
   }
 
   private updateSync(id: string, patch: RunPatch): Run | null {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    const next = this.patchSync(id, patch, '*');
+    return next ? toRun(next) : null;
+  }
+
+  /**
+   * For the store's writeRuns, whose caller only needs to know the run was there: reading the
+   * whole row back and building it (~7 µs of an update's ~25) is left out.
+   */
+  updateFoundEachSync(items: Array<{ id: string; patch: RunPatch }>): boolean[] {
+    return items.map((i) => this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status') !== null);
+  }
+
+  /** The row after the patch: whole with '*', else just the columns read. */
+  private patchSync(id: string, patch: RunPatch, columns: '*' | 'id, job_id, scheduled_at, status'): RunRow | null {
+    const row = this.db.prepare(`SELECT ${columns} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
     if (!row) return null;
     const valid = patchSchema.parse(patch);
     const changes: Partial<Record<keyof RunRow, unknown>> = {};
@@ -148,7 +162,7 @@ export class SqliteRuns implements RunRepository {
       changes[column] = value instanceof Date ? value.getTime() : value;
       given |= 1 << i;
     });
-    if (!given) return toRun(row);
+    if (!given) return row;
     // The old row plus the changes is what gets written, so it is what is returned: reading it
     // back (UPDATE ... RETURNING) measured slower than this.
     const next = { ...row, ...changes } as RunRow;
@@ -157,7 +171,7 @@ export class SqliteRuns implements RunRepository {
       this.count(row.job_id, row.scheduled_at, row.status, -1);
       this.count(row.job_id, row.scheduled_at, next.status, 1);
     }
-    return toRun(next);
+    return next;
   }
 
   async get(id: string): Promise<Run | null> {
