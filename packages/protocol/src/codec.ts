@@ -18,6 +18,20 @@ export function encodeBatch(msgs: Message[]): Buffer[] {
   return [versionFrame, typeFrames.get(msgs[0]!.type)!, ...msgs.map((m) => Buffer.from(JSON.stringify(m.body), 'utf8'))];
 }
 
+/**
+ * Consecutive items of one message type, at most MAX_BODIES a group: what a peer that reads
+ * several bodies gets as one message each, in the order given.
+ */
+export function batchesOf<T>(items: T[], typeOf: (item: T) => string): T[][] {
+  const groups: T[][] = [];
+  for (const item of items) {
+    const last = groups.at(-1);
+    if (last && last.length < MAX_BODIES && typeOf(last[0]!) === typeOf(item)) last.push(item);
+    else groups.push([item]);
+  }
+  return groups;
+}
+
 /** Exactly one message, `[version, type, body]`; throws ProtocolError for anything else. */
 export function decode(frames: Buffer[]): Message {
   if (frames.length !== 3) throw new ProtocolError('frames', `expected 3 frames, got ${frames.length}`);

@@ -1,8 +1,9 @@
 import * as zmq from 'zeromq';
-import { decodeAll, encode, encodeBatch } from './codec.js';
+import { batchesOf, decodeAll, encode, encodeBatch } from './codec.js';
 import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
-import { MAX_BODIES, MAX_BODY_BYTES } from './messages.js';
+import { MAX_BODY_BYTES } from './messages.js';
+import { turnTaker } from './turns.js';
 
 export interface ClientCurve {
   publicKey: string;
@@ -18,9 +19,6 @@ export interface DealerTransportOptions {
   curve?: ClientCurve;
   logger?: ProtocolLogger;
 }
-
-/** Bodies handled in a row before the receive loop lets the event loop turn. */
-const yieldEvery = 256;
 
 /** The agent's end: one DEALER that follows the leader from endpoint to endpoint. */
 export class DealerTransport {
@@ -69,7 +67,7 @@ export class DealerTransport {
   }
 
   private async receive(): Promise<void> {
-    let handled = 0;
+    const pauseAfter = turnTaker();
     try {
       for await (const frames of this.sock) {
         let decoded: ReturnType<typeof decodeAll>;
@@ -89,11 +87,8 @@ export class DealerTransport {
             this.logger.error('message handler threw', { type: msg.type, err: String(err) });
           }
         }
-        // As on the router: answers (sent at the end of a turn) and timers get their turn.
-        if ((handled += decoded.messages.length) >= yieldEvery) {
-          handled = 0;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
+        const pause = pauseAfter(decoded.messages.length);
+        if (pause) await pause;
       }
     } catch (err) {
       if (!this.closed) this.logger.error('dealer receive loop ended', { err: String(err) });
@@ -109,15 +104,7 @@ export class DealerTransport {
    * type as one ZeroMQ message (a turn's answers), else one by one.
    */
   sendAll(msgs: Message[]): Promise<boolean> {
-    if (!this.batching) return Promise.all(msgs.map((m) => this.send(m))).then((sent) => sent.every(Boolean));
-    const sends: Array<Promise<boolean>> = [];
-    for (let i = 0; i < msgs.length; ) {
-      let j = i + 1;
-      while (j < msgs.length && j - i < MAX_BODIES && msgs[j]!.type === msgs[i]!.type) j++;
-      const group = msgs.slice(i, j);
-      sends.push(this.sendFrames(group[0]!.type, () => encodeBatch(group)));
-      i = j;
-    }
+    const sends = this.batching ? batchesOf(msgs, (m) => m.type).map((group) => this.sendFrames(group[0]!.type, () => encodeBatch(group))) : msgs.map((m) => this.send(m));
     return Promise.all(sends).then((sent) => sent.every(Boolean));
   }
 

@@ -1,9 +1,10 @@
 import * as zmq from 'zeromq';
-import { decodeAll, encode, encodeBatch } from './codec.js';
+import { batchesOf, decodeAll, encode, encodeBatch } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
-import { MAX_BODIES, MAX_BODY_BYTES } from './messages.js';
+import { MAX_BODY_BYTES } from './messages.js';
+import { turnTaker } from './turns.js';
 import { allowCurveClients, forgetCurveDomain } from './zap.js';
 
 export interface ServerCurve {
@@ -18,9 +19,6 @@ export interface RouterTransportOptions {
   curve?: ServerCurve;
   logger?: ProtocolLogger;
 }
-
-/** Bodies handled in a row before the receive loop lets the event loop turn. */
-const yieldEvery = 256;
 
 /**
  * The dispatch-server's end: a ROUTER addressing each agent by its routing id (the node id).
@@ -75,7 +73,7 @@ export class RouterTransport {
   }
 
   private async receive(): Promise<void> {
-    let handled = 0;
+    const pauseAfter = turnTaker();
     try {
       for await (const frames of this.sock) {
         const [peer, ...rest] = frames;
@@ -98,12 +96,8 @@ export class RouterTransport {
             this.logger.error('message handler threw', { peer: peerId, type: msg.type, err: String(err) });
           }
         }
-        // Messages already queued are read without a turn of the event loop in between, and
-        // one can carry a thousand bodies: let timers (a slot's EXECs) and writes in now and then.
-        if ((handled += decoded.messages.length) >= yieldEvery) {
-          handled = 0;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
+        const pause = pauseAfter(decoded.messages.length);
+        if (pause) await pause;
       }
     } catch (err) {
       if (!this.closed) this.logger.error('router receive loop ended', { err: String(err) });
@@ -148,13 +142,9 @@ export class RouterTransport {
     const outbox = [...this.outbox];
     this.outbox.clear();
     for (const [peerId, queue] of outbox) {
-      for (let i = 0; i < queue.length; ) {
-        let j = i + 1;
-        while (j < queue.length && j - i < MAX_BODIES && queue[j]!.msg.type === queue[i]!.msg.type) j++;
-        const group = queue.slice(i, j);
+      for (const group of batchesOf(queue, (q) => q.msg.type)) {
         const sent = this.closed ? Promise.resolve(false) : this.sendFrames(peerId, group[0]!.msg.type, encodeBatch(group.map((g) => g.msg)));
         void sent.then((ok) => group.forEach((g) => g.done(ok)));
-        i = j;
       }
     }
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { freePort, waitFor } from '@clover/testkit';
 import { DealerTransport, ProtocolError, RouterTransport, decode, decodeAll, encode, encodeBatch, generateCurveKeyPair, type Message } from '../src/index.js';
+import { batchesOf } from '../src/codec.js';
 
 const exec: Message = {
   type: 'EXEC',
@@ -52,6 +53,9 @@ test('several bodies in one message: each checked on its own, a bad one dropped 
   assert.throws(() => decode(frames), (e: unknown) => e instanceof ProtocolError && e.code === 'frames', 'decode takes exactly one');
   assert.throws(() => decodeAll([v, t, ...Array<Buffer>(1001).fill(b1)]), (e: unknown) => e instanceof ProtocolError && e.code === 'frames');
   assert.throws(() => encodeBatch([results[0]!, exec]), /one type/);
+  // What goes as one message: a run of one type, cut at MAX_BODIES.
+  const types = [...Array<string>(1001).fill('RESULT'), 'PONG', 'RESULT'];
+  assert.deepEqual(batchesOf(types, (t) => t).map((g) => `${g.length} ${g[0]}`), ['1000 RESULT', '1 RESULT', '1 PONG', '1 RESULT']);
 });
 
 const closers: Array<() => Promise<void>> = [];
