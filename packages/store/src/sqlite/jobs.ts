@@ -24,14 +24,16 @@ export class SqliteJobs implements JobRepository {
   constructor(private readonly db: Database.Database) {}
 
   private write(job: Job): void {
+    // The run state is kept in its columns only: a copy in the document would go stale at the first run.
+    const { lastRunAt, lastStatus, nextRunAt, runCount, failureCount, ...doc } = job;
     this.db
       .prepare(`INSERT INTO jobs (id, name, description, grp, enabled, created_at, doc, last_run_at, last_status, next_run_at, run_count, failure_count)
         VALUES (@id, @name, @description, @grp, @enabled, @createdAt, @doc, @lastRunAt, @lastStatus, @nextRunAt, @runCount, @failureCount)
         ON CONFLICT (id) DO UPDATE SET name=@name, description=@description, grp=@grp, enabled=@enabled, doc=@doc, last_run_at=@lastRunAt,
         last_status=@lastStatus, next_run_at=@nextRunAt, run_count=@runCount, failure_count=@failureCount`)
       .run({
-        id: job.id, name: job.name, description: job.description, grp: job.group, enabled: job.enabled ? 1 : 0, createdAt: job.createdAt.getTime(), doc: JSON.stringify(job),
-        lastRunAt: job.lastRunAt?.toISOString() ?? null, lastStatus: job.lastStatus, nextRunAt: job.nextRunAt?.toISOString() ?? null, runCount: job.runCount, failureCount: job.failureCount,
+        id: job.id, name: job.name, description: job.description, grp: job.group, enabled: job.enabled ? 1 : 0, createdAt: job.createdAt.getTime(), doc: JSON.stringify(doc),
+        lastRunAt: lastRunAt?.toISOString() ?? null, lastStatus, nextRunAt: nextRunAt?.toISOString() ?? null, runCount, failureCount,
       });
   }
 
