@@ -1,5 +1,6 @@
 export { freePort } from './ports.js';
 export { waitFor, type WaitOptions } from './wait.js';
+export { within, cleanUp, followCursor, type CleanupStep } from './bounded.js';
 export { tempDir, type TempDir } from './temp.js';
 export { spawnProcess, type ChildHandle, type SpawnOptions } from './process.js';
 export { startZooKeeper, type ZooKeeperHandle, type ZooKeeperOptions } from './zookeeper.js';

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 
 export interface ChildHandle {
   readonly pid: number;
@@ -6,8 +7,19 @@ export interface ChildHandle {
   /** Everything the child wrote to stdout and stderr so far. */
   output(): string;
   waitForOutput(re: RegExp, timeoutMs?: number): Promise<string>;
-  /** Sends the signal and resolves with the exit code once the child is gone. */
-  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Sends the signal and resolves with the exit code once the child is gone. A child still there
+   * after `timeoutMs` (default 30 s) gets SIGKILL (its whole process group) and the call rejects
+   * saying so: a child that ignores SIGTERM fails the test instead of holding it. Whatever the
+   * child left running in its process group is killed once it has exited.
+   */
+  kill(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+  /**
+   * Resolves with the exit code once the child exits by itself; rejects after `timeoutMs` (default
+   * 30 s), killing its process group so it does not outlive the test.
+   */
+  waitForExit(timeoutMs?: number): Promise<number | null>;
+  /** Settles when the child exits, with no deadline: await waitForExit() or kill() instead. */
   readonly exited: Promise<number | null>;
 }
 
@@ -27,14 +39,29 @@ function installExitHook(): void {
   exitHookInstalled = true;
   // A failed assertion must not leave ZooKeeper or agents running behind the test run.
   process.on('exit', () => {
-    for (const child of live) {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }
+    for (const child of live) killGroup(child);
   });
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** The group's processes the child left behind, if any (after the child itself has exited). */
+function sweepGroup(pid: number | undefined): void {
+  try {
+    if (pid) process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* nothing left */
+  }
 }
 
 export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {}): ChildHandle {
@@ -48,6 +75,12 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
     detached: true,
   });
   live.add(child);
+  // Neither the child nor its pipes keep this process alive: a test that fails before it ends
+  // the child must still let the test file exit (the exit hook above then kills the child).
+  // Every wait on the child carries a timer of its own, which keeps the process up meanwhile.
+  child.unref();
+  (child.stdout as Socket | null)?.unref?.();
+  (child.stderr as Socket | null)?.unref?.();
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer) => {
@@ -59,22 +92,51 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
+  let done = false;
   const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code, signal) => {
+    const finish = (code: number | null) => {
+      if (done) return;
+      // Set before the waiters run: a waitForOutput still waiting fails now, not at its deadline.
+      done = true;
       live.delete(child);
       for (const w of waiters) w();
-      resolve(code ?? (signal ? null : 0));
+      resolve(code);
+    };
+    child.once('exit', (code, signal) => {
+      const result = code ?? (signal ? null : 0);
+      // The pipes may still hold its last output: wait for them to end ('close'), but not for
+      // a grandchild that keeps them open.
+      const late = setTimeout(() => finish(result), 1000);
+      child.once('close', () => {
+        clearTimeout(late);
+        finish(result);
+      });
     });
     child.once('error', (err) => {
       out += `\nspawn error: ${err.message}\n`;
-      live.delete(child);
-      resolve(null);
+      finish(null);
     });
   });
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
+  const tail = () => out.slice(-4000);
+  /** The exit code, or 'late' once `timeoutMs` passed first. */
+  const exitWithin = async (timeoutMs: number): Promise<number | null | 'late'> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+    });
+    try {
+      return await Promise.race([exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  /** SIGKILLs the group and waits (bounded) for the exit; the error says what was waited for. */
+  const giveUp = async (why: string): Promise<never> => {
+    killGroup(child);
+    const after = await exitWithin(5_000);
+    const still = after === 'late' ? ' and it was still there 5 s after SIGKILL' : '; killed its process group';
+    throw new Error(`${name} ${why}${still}; output:\n${tail()}`);
+  };
 
   return {
     pid: child.pid ?? -1,
@@ -90,12 +152,12 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
             resolve(m[0]);
           } else if (done) {
             cleanup();
-            reject(new Error(`${name} exited before printing ${re}; output:\n${out.slice(-4000)}`));
+            reject(new Error(`${name} exited before printing ${re}; output:\n${tail()}`));
           }
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`${name} did not print ${re} within ${timeoutMs} ms; output:\n${out.slice(-4000)}`));
+          reject(new Error(`${name} did not print ${re} within ${timeoutMs} ms; output:\n${tail()}`));
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -105,7 +167,7 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
         check();
       });
     },
-    async kill(signal = 'SIGTERM') {
+    async kill(signal = 'SIGTERM', timeoutMs = 30_000) {
       if (!done && child.pid) {
         try {
           // SIGKILL takes the whole group (a dead machine); other signals go to the process
@@ -116,7 +178,15 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
           /* already gone */
         }
       }
-      return exited;
+      const code = await exitWithin(timeoutMs);
+      if (code === 'late') return giveUp(`did not exit within ${timeoutMs} ms of ${signal}`);
+      sweepGroup(child.pid);
+      return code;
+    },
+    async waitForExit(timeoutMs = 30_000) {
+      const code = await exitWithin(timeoutMs);
+      if (code === 'late') return giveUp(`did not exit within ${timeoutMs} ms`);
+      return code;
     },
   };
 }

@@ -26,6 +26,9 @@ export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpS
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      // stop() is an outage: connections a client keeps open (a pooled mailer) are cut after 1 s
+      // instead of the default 30 s, so stop() neither waits on them nor lets them linger.
+      closeTimeout: 1000,
       onData(stream, _session, callback) {
         simpleParser(stream)
           .then((mail) => {

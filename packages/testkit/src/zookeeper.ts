@@ -81,7 +81,10 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
       const exited = await Promise.race([started.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 0))]);
       if (exited) throw new Error(`ZooKeeper exited during start-up:\n${started.output().slice(-3000)}`);
       return false;
-    }, { timeoutMs: 60_000, intervalMs: 100, message: `ZooKeeper on port ${port}` }).catch((err: Error) => {
+    }, { timeoutMs: 60_000, intervalMs: 100, message: `ZooKeeper on port ${port}` }).catch(async (err: Error) => {
+      // A server that never came up must not stay behind, holding its port and the test run.
+      child = null;
+      await started.kill('SIGKILL', 10_000).catch(() => undefined);
       throw new Error(`${err.message}\n${started.output().slice(-3000)}`);
     });
   };
@@ -91,7 +94,12 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
     if (running) await running.kill(signal);
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    await dir.cleanup();
+    throw err;
+  }
   return {
     connectString: `127.0.0.1:${port}`,
     port,
