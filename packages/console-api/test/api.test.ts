@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { followCursor } from '@clover/testkit';
 import { JobChangeFeed, type JobChange } from '@clover/zk-kit';
 import { hashPassword } from '../src/index.js';
 import { Client, everySecondJob, loggedIn, paths, startHarness, type Harness } from './harness.js';
@@ -173,13 +174,8 @@ describe('jobs', () => {
 
   test('list filters by text and state and pages by cursor', async () => {
     for (let i = 0; i < 7; i++) await operator.call('POST', '/api/jobs', { ...everySecondJob(`page-${i}`), enabled: i % 2 === 0 });
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const r: { body: { items: Array<{ name: string }>; nextCursor: string | null } } = await viewer.call('GET', `/api/jobs?q=page-&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      seen.push(...r.body.items.map((j) => j.name));
-      cursor = r.body.nextCursor;
-    } while (cursor);
+    const pages = await followCursor(async (cursor) => (await viewer.call<{ items: Array<{ name: string }>; nextCursor: string | null }>('GET', `/api/jobs?q=page-&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).body, { maxPages: 10, what: 'the jobs named page-' });
+    const seen = pages.flatMap((p) => p.items.map((j) => j.name));
     assert.equal(seen.length, 7);
     assert.equal(new Set(seen).size, 7);
     assert.equal((await viewer.call('GET', '/api/jobs?q=page-&enabled=false')).body.items.length, 3);

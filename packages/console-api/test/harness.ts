@@ -1,6 +1,6 @@
 import { createLogger } from '@clover/logging';
 import { openStore, type Store } from '@clover/store';
-import { tempDir, type TempDir } from '@clover/testkit';
+import { cleanUp, tempDir, within, type TempDir } from '@clover/testkit';
 import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { hashPassword, startConsoleServer, LoginThrottle, type RunningConsole } from '../src/index.js';
 
@@ -18,22 +18,24 @@ export async function startHarness(connect: string): Promise<Harness> {
   const dir: TempDir = await tempDir('clover-console-');
   const store = await openStore({ dataDir: dir.path });
   const zk = createZkClient({ connect, sessionTimeoutMs: 5000 });
-  await zk.connect();
   const logger = createLogger({ service: 'console', node: 'test', console: false, store });
-  for (const [name, role] of [['admin', 'admin'], ['olga', 'operator'], ['vic', 'viewer']] as const) {
-    await store.users.create({ name, role, passwordHash: await hashPassword(`${name}-password`), createdAt: new Date() });
+  let server: RunningConsole | undefined;
+  const close = () => cleanUp([
+    ['console server', () => server?.close()], ['zk', () => zk.close()], ['logger', () => logger.close()],
+    ['store', () => store.close()], ['temp dir', () => dir.cleanup()],
+  ]);
+  try {
+    await within(zk.connect(), 20_000, `a ZooKeeper session at ${connect}`);
+    for (const [name, role] of [['admin', 'admin'], ['olga', 'operator'], ['vic', 'viewer']] as const) {
+      await store.users.create({ name, role, passwordHash: await hashPassword(`${name}-password`), createdAt: new Date() });
+    }
+    server = await startConsoleServer({ store, zk, paths, logger, port: 0, throttle: new LoginThrottle(5, 15 * 60_000) });
+  } catch (err) {
+    // A half-started harness closes what it opened: nobody else holds it to close it.
+    await close().catch(() => undefined);
+    throw err;
   }
-  const server: RunningConsole = await startConsoleServer({ store, zk, paths, logger, port: 0, throttle: new LoginThrottle(5, 15 * 60_000) });
-  return {
-    url: server.url, store, zk,
-    async close() {
-      await server.close();
-      await zk.close();
-      await logger.close();
-      await store.close();
-      await dir.cleanup();
-    },
-  };
+  return { url: server.url, store, zk, close };
 }
 
 export interface Answer<T = any> {
@@ -60,7 +62,11 @@ export class Client {
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     const csrf = this.cookies.get('clover_csrf');
     if (opts.csrf !== false && csrf && method !== 'GET') headers['x-csrf-token'] = csrf;
-    const res = await fetch(`${this.base}${route}`, { method, headers, body: opts.raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+    // A console that never answers fails the call after 15 s, not after undici's 5 minutes.
+    const res = await fetch(`${this.base}${route}`, { method, headers, body: opts.raw ?? (body === undefined ? undefined : JSON.stringify(body)), signal: AbortSignal.timeout(15_000) })
+      .catch((err: Error) => {
+        throw err.name === 'TimeoutError' ? new Error(`timed out after 15000 ms waiting for ${method} ${route} to answer`) : err;
+      });
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const [k, v] = pair!.split('=');

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Heartbeat } from '@clover/heartbeat';
-import { startZooKeeper, type ZooKeeperHandle } from '@clover/testkit';
+import { cleanUp, startZooKeeper, within, type ZooKeeperHandle } from '@clover/testkit';
 import { createZkClient, type ZkClient } from '@clover/zk-kit';
 import { loggedIn, paths, startHarness, type Client, type Harness } from './harness.js';
 
@@ -26,18 +26,15 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       admin = await loggedIn(h.url, 'admin');
       viewer = await loggedIn(h.url, 'vic');
       agentZk = createZkClient({ connect, sessionTimeoutMs: 5000 });
-      await agentZk.connect();
+      await within(agentZk.connect(), 20_000, `a ZooKeeper session at ${connect}`);
       beat = new Heartbeat({ zk: agentZk, paths, kind: 'clients', id: 'agent-1', version: 'test', endpoint: 'tcp://127.0.0.1:1', intervalMs: 200 });
       await beat.start();
       await h.zk.ensurePath(`${paths.root}/scratch`);
       await h.zk.create(`${paths.root}/scratch/note`, { owner: 'ops', level: 1 });
     });
-    after(async () => {
-      await beat?.close();
-      await agentZk?.close();
-      await h?.close();
-      await zkServer?.cleanup();
-    });
+    after(() => cleanUp([
+      ['heartbeat', () => beat?.close()], ['agent zk', () => agentZk?.close()], ['harness', () => h?.close()], ['ZooKeeper', () => zkServer?.cleanup()],
+    ]));
 
     test('the tree lists heartbeating nodes with their data and age', async () => {
       const r = await viewer.call('GET', '/api/nodes');
