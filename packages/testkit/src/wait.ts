@@ -7,6 +7,8 @@ export interface WaitOptions {
 /**
  * Polls until `fn` returns a truthy value without throwing, and returns that value. Tests wait
  * for conditions, never for fixed times, so a slow shared machine only makes them slower.
+ * A call of `fn` that never settles counts against the deadline too: a hung probe must fail the
+ * test, not hold the whole run.
  */
 export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -15,7 +17,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
   let lastError: unknown;
   for (;;) {
     try {
-      const value = await fn();
+      const value = await settleBy(fn(), deadline);
       if (value) return value as NonNullable<T>;
       lastError = undefined;
     } catch (err) {
@@ -26,5 +28,22 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.message ?? 'condition'}${why}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+const pastDeadline = Symbol('past deadline');
+
+async function settleBy<T>(value: T | Promise<T>, deadline: number): Promise<T> {
+  if (!(value instanceof Promise)) return value;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof pastDeadline>((resolve) => {
+    timer = setTimeout(() => resolve(pastDeadline), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    const result = await Promise.race([value, late]);
+    if (result === pastDeadline) throw new Error('a check did not settle before the deadline');
+    return result as T;
+  } finally {
+    clearTimeout(timer);
   }
 }

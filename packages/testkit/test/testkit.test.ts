@@ -68,6 +68,17 @@ function fourLetter(port: number, word: string): Promise<string> {
   });
 }
 
+test('waitFor fails at its deadline even when a check never settles', async () => {
+  const started = Date.now();
+  await assert.rejects(
+    waitFor(() => new Promise<boolean>(() => undefined), { timeoutMs: 300, message: 'a hung check' }),
+    /timed out after 300 ms waiting for a hung check: last error: a check did not settle/,
+  );
+  assert.ok(Date.now() - started < 5_000, 'gave up near its deadline');
+  let calls = 0;
+  assert.equal(await waitFor(() => ++calls >= 3 && 'ok', { intervalMs: 1 }), 'ok');
+});
+
 const gone = (pid: number) => {
   try {
     process.kill(pid, 0);

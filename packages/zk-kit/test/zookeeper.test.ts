@@ -63,24 +63,54 @@ test('the server down for longer than the session timeout: expiry, new session, 
 /**
  * Ends a real session from outside: a second connection joins it with its id and password and
  * closes it. The owner may win its connection back before the close goes out (the server keeps
- * the newer connection of a session), so this repeats until the owner is in a new session.
+ * the newer connection of a session), so this repeats until the owner has seen its expiry.
+ * Every wait is bounded: a twin joining a session that is already gone never connects, and the
+ * owner learns of the expiry only when it reconnects, which can take a few seconds.
  */
 async function forceExpiry(zk: ZkClient, connect: string): Promise<void> {
+  const original = zk.sessionId;
+  let sawExpiry = false;
+  let states: string[] = [];
+  const off = zk.onState((s) => {
+    states.push(s);
+    if (s === 'expired') sawExpiry = true;
+  });
+  const done = () => sawExpiry || zk.sessionId !== original;
+  // The owner reconnected into the same session before the twin's close went out.
+  const wonBack = () => states.includes('disconnected') && states.at(-1) === 'connected';
+  try {
+    for (let attempt = 0; attempt < 10 && !done(); attempt++) {
+      states = [];
+      const [idHex, password] = await sessionCredentials(zk);
+      await joinAndClose(connect, idHex, password);
+      await waitFor(() => done() || wonBack(), { timeoutMs: 15_000 }).catch(() => undefined);
+    }
+  } finally {
+    off();
+  }
+  if (!done()) throw new Error(`session ${original} did not expire after 10 attempts`);
+}
+
+/** Connects a twin to a session and closes it; gives up after 10 s if the session is gone. */
+async function joinAndClose(connect: string, idHex: string, password: string): Promise<void> {
   const { createRequire } = await import('node:module');
   const require = createRequire(import.meta.url);
   const ZooKeeper = require('zookeeper');
-  const original = zk.sessionId;
-  for (let attempt = 0; attempt < 5 && zk.sessionId === original; attempt++) {
-    const [idHex, password] = await sessionCredentials(zk);
-    await new Promise<void>((resolve) => {
-      const twin = new ZooKeeper({ connect, timeout: 4000, debug_level: 1, client_id: idHex, client_password: password });
-      twin.on('connect', () => {
-        twin.close();
-        resolve();
-      });
-      twin.init({});
-    });
-    await waitFor(() => zk.sessionId !== original, { timeoutMs: 3000 }).catch(() => undefined);
+  const twin = new ZooKeeper({ connect, timeout: 4000, debug_level: 1, client_id: idHex, client_password: password });
+  await new Promise<void>((resolve) => {
+    const giveUp = setTimeout(resolve, 10_000);
+    const finish = () => {
+      clearTimeout(giveUp);
+      resolve();
+    };
+    twin.on('connect', finish);
+    twin.on('close', finish);
+    twin.init({});
+  });
+  try {
+    twin.close();
+  } catch {
+    // already closed by the server's expiry
   }
 }
 
