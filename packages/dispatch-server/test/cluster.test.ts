@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
 import { jobInputSchema, type Job, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
-import { freePort, spawnProcess, startZooKeeper, tempDir, waitFor, type ChildHandle, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
+import { cleanUp, followCursor, freePort, spawnProcess, startZooKeeper, tempDir, waitFor, within, type ChildHandle, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, readLeader, type ZkClient } from '@clover/zk-kit';
 
 // The whole cluster as separate processes: a real ZooKeeper, two dispatch-servers (the real
@@ -74,14 +74,8 @@ async function createJob(input: Record<string, unknown>): Promise<Job> {
 }
 
 async function runsOf(jobId: string): Promise<Run[]> {
-  const out: Run[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = await store.runs.list({ jobId, limit: 1000, cursor });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
+  const pages = await followCursor((cursor) => store.runs.list({ jobId, limit: 1000, cursor }), { maxPages: 100, what: `the runs of ${jobId}` });
+  return pages.flatMap((p) => p.items);
 }
 
 const terminal = (r: Run) => !['scheduled', 'dispatched', 'running'].includes(r.status);
@@ -109,7 +103,7 @@ before(async () => {
   recordFile = path.join(dir.path, 'executions.jsonl');
   store = await openStore({ dataDir: dir.path });
   zk = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 10_000 });
-  await zk.connect();
+  await within(zk.connect(), 20_000, 'the test\'s ZooKeeper session');
   await Promise.all([startServer('server-1'), startServer('server-2')]);
   await Promise.all(agentIds.map((id) => startAgent(id)));
   await waitFor(async () => (await zk.children(paths.electionDispatch)).length === 2, { timeoutMs: 20_000, message: 'both servers in the election' });
@@ -128,12 +122,12 @@ after(async () => {
     if (existsSync(recordFile)) writeFileSync(path.join(keep, 'executions.jsonl'), readFileSync(recordFile));
     if (store) writeFileSync(path.join(keep, 'runs.json'), JSON.stringify((await store.runs.list({ limit: 1000 })).items));
   }
-  await Promise.all([...agents.values()].map((c) => c.kill('SIGTERM')));
-  await Promise.all([...servers.values()].map((s) => s.child.kill('SIGTERM')));
-  await zk?.close();
-  await store?.close();
-  await zkServer?.cleanup();
-  await dir?.cleanup();
+  // kill() is bounded: a process that does not drain on SIGTERM is SIGKILLed and named.
+  await cleanUp([
+    ...[...agents].map(([id, c]) => [id, () => c.kill('SIGTERM')] as const),
+    ...[...servers].map(([id, s]) => [id, () => s.child.kill('SIGTERM')] as const),
+    ['zk', () => zk?.close()], ['store', () => store?.close()], ['ZooKeeper', () => zkServer?.cleanup()], ['temp dir', () => dir?.cleanup()],
+  ], { timeoutMs: 45_000 });
 });
 
 const allowed: Record<string, (node: string) => boolean> = {
@@ -331,24 +325,28 @@ test('garbage, truncated and oversized frames to the leader\'s ROUTER are logged
   const id = (await leaderId())!;
   const leader = servers.get(id)!;
   // Queued frames go out only while the socket is open: close it once the leader has read them.
-  const raw = new zmq.Dealer({ routingId: 'vandal', linger: 1000 });
-  raw.connect(leader.endpoint);
-  await raw.send([Buffer.from('\x00\xff garbage')]);
-  await raw.send([Buffer.from('1'), Buffer.from('HELLO'), Buffer.from('{"agentId":"van')]);
-  await raw.send([Buffer.from('1'), Buffer.from('RESULT'), Buffer.from('{"execId":1}')]);
-  await raw.send([Buffer.from('1'), Buffer.from('EXEC'), Buffer.alloc(3 * 1024 * 1024, 120)]);
-  await leader.child.waitForOutput(/dropped a malformed frame/, 10_000);
-  raw.close();
+  // sendTimeout: a send that cannot be queued fails instead of waiting; closed on every path.
+  const raw = new zmq.Dealer({ routingId: 'vandal', linger: 1000, sendTimeout: 10_000 });
+  try {
+    raw.connect(leader.endpoint);
+    await raw.send([Buffer.from('\x00\xff garbage')]);
+    await raw.send([Buffer.from('1'), Buffer.from('HELLO'), Buffer.from('{"agentId":"van')]);
+    await raw.send([Buffer.from('1'), Buffer.from('RESULT'), Buffer.from('{"execId":1}')]);
+    await raw.send([Buffer.from('1'), Buffer.from('EXEC'), Buffer.alloc(3 * 1024 * 1024, 120)]);
+    await leader.child.waitForOutput(/dropped a malformed frame/, 10_000);
+  } finally {
+    raw.close();
+  }
   const job = await createJob({ name: 'after-garbage', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'noop' }, deleteWhenDone: false });
   await waitFor(async () => (await runsOf(job.id))[0]?.status === 'succeeded', { timeoutMs: 15_000, message: 'still dispatching' });
   assert.equal(await leaderId(), id, 'the same process still leads');
 });
 
 test('the bin: --help lists the settings, a bad setting exits 2 naming it', async () => {
-  const help = spawnProcess(process.execPath, [...tsx(serverBin), '--help'], { cwd: repo });
-  assert.equal(await help.exited, 0);
+  const help = spawnProcess(process.execPath, [...tsx(serverBin), '--help'], { cwd: repo, name: 'dispatch-server --help' });
+  assert.equal(await help.waitForExit(30_000), 0);
   for (const name of ['CLOVER_ZK', 'CLOVER_MONGO_URL', 'CLOVER_DISPATCH_BIND', 'CLOVER_DISPATCH_ADVERTISE', 'CLOVER_NODE_ID', 'CLOVER_DATA_DIR']) assert.match(help.output(), new RegExp(name));
-  const bad = spawnProcess(process.execPath, tsx(serverBin), { cwd: repo, env: { CLOVER_ZK: zkServer.connectString, CLOVER_DISPATCH_BIND: 'not an endpoint' } });
-  assert.equal(await bad.exited, 2);
+  const bad = spawnProcess(process.execPath, tsx(serverBin), { cwd: repo, name: 'dispatch-server with a bad bind', env: { CLOVER_ZK: zkServer.connectString, CLOVER_DISPATCH_BIND: 'not an endpoint' } });
+  assert.equal(await bad.waitForExit(30_000), 2);
   assert.match(bad.output(), /CLOVER_DISPATCH_BIND/);
 });

@@ -4,7 +4,7 @@ import * as zmq from 'zeromq';
 import { jobInputSchema, type Run } from '@clover/model';
 import { DealerTransport, type Message } from '@clover/protocol';
 import { openStore, type Store } from '@clover/store';
-import { freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
+import { cleanUp, freePort, tempDir, waitFor, within, type TempDir } from '@clover/testkit';
 import { MemoryZkServer, cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
 import { DispatchServer } from '../src/index.js';
@@ -58,16 +58,19 @@ before(async () => {
 });
 
 after(async () => {
-  const step = async (name: string, fn: () => Promise<unknown>) => {
+  const step = (name: string, fn: () => Promise<unknown>) => [name, async () => {
     const t = Date.now();
     await fn();
     if (process.env.CLOVER_TEST_DEBUG) console.log(`# after: ${name} ${Date.now() - t} ms`);
-  };
-  await step('server', () => server?.close());
-  for (const a of agents) await step(`agent ${a.id}`, () => a.close());
-  for (const c of zks) await step('zk', () => c.close());
-  await step('store', () => store?.close());
-  await step('dir', () => dir?.cleanup());
+  }] as const;
+  // Every step runs, each bounded, even past one that fails: an open socket would hold the file.
+  await cleanUp([
+    step('server', async () => server?.close()),
+    ...agents.map((a) => step(`agent ${a.id}`, () => a.close())),
+    ...zks.map((c) => step('zk', () => c.close())),
+    step('store', async () => store?.close()),
+    step('dir', async () => dir?.cleanup()),
+  ]);
 });
 
 async function createJob(input: Record<string, unknown>) {
@@ -193,8 +196,9 @@ test('a lost ACK is resent and the execution runs once', async () => {
     },
   });
   t.connect(endpoint);
-  await t.send({ type: 'HELLO', body: { agentId: id, version: '1', handlers: ['deaf'], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false } });
   try {
+    // The transport queues nothing for an absent peer: this send waits for the connection.
+    await within(t.send({ type: 'HELLO', body: { agentId: id, version: '1', handlers: ['deaf'], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false } }), 10_000, 'the deaf agent\'s HELLO to go out');
     const job = await createJob({ name: 'deaf', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'deaf' }, deleteWhenDone: false });
     const [run] = await waitFor(async () => { const r = (await runsOf(job.id)).filter((x) => x.status === 'succeeded'); return r.length ? r : undefined; }, { message: 'succeeds after the resend' });
     assert.equal(run!.node, id);
@@ -225,13 +229,16 @@ test('an agent lost mid-run: the run is lost and, with retries, succeeds on anot
 });
 
 test('garbage, truncated and oversized frames leave the server running', async () => {
-  const raw = new zmq.Dealer({ routingId: 'vandal', linger: 0 });
-  raw.connect(endpoint);
-  await raw.send([Buffer.from('\x00\xff garbage')]);
-  await raw.send([Buffer.from('1'), Buffer.from('HELLO'), Buffer.from('{"agentId":"van')]);
-  await raw.send([Buffer.from('1'), Buffer.from('RESULT'), Buffer.from('{"execId":1}')]);
-  await raw.send([Buffer.from('1'), Buffer.from('EXEC'), Buffer.alloc(4 * 1024 * 1024, 120)]);
-  raw.close();
+  const raw = new zmq.Dealer({ routingId: 'vandal', linger: 0, sendTimeout: 10_000 });
+  try {
+    raw.connect(endpoint);
+    await raw.send([Buffer.from('\x00\xff garbage')]);
+    await raw.send([Buffer.from('1'), Buffer.from('HELLO'), Buffer.from('{"agentId":"van')]);
+    await raw.send([Buffer.from('1'), Buffer.from('RESULT'), Buffer.from('{"execId":1}')]);
+    await raw.send([Buffer.from('1'), Buffer.from('EXEC'), Buffer.alloc(4 * 1024 * 1024, 120)]);
+  } finally {
+    raw.close();
+  }
   const job = await createJob({ name: 'after-garbage', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'noop' }, deleteWhenDone: false });
   await waitFor(async () => (await runsOf(job.id))[0]?.status === 'succeeded', { message: 'still dispatching' });
   assert.ok(server.isLeader);

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobInputSchema, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
-import { freePort, startZooKeeper, tempDir, waitFor, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
+import { cleanUp, freePort, startZooKeeper, tempDir, waitFor, within, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
 import { DispatchServer } from '../src/index.js';
@@ -21,8 +21,8 @@ const clients: ZkClient[] = [];
 
 async function zk(): Promise<ZkClient> {
   const c = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs });
-  await c.connect();
   clients.push(c);
+  await within(c.connect(), 20_000, 'a ZooKeeper session');
   return c;
 }
 
@@ -37,14 +37,11 @@ before(async () => {
   await waitFor(() => server.isLeader, { timeoutMs: 20_000, message: 'leads' });
 });
 
-after(async () => {
-  await server?.close();
-  await agent?.close();
-  for (const c of clients) await c.close();
-  await store?.close();
-  await zkServer?.cleanup();
-  await dir?.cleanup();
-});
+after(() => cleanUp([
+  ['server', () => server?.close()], ['agent', () => agent?.close()],
+  ...clients.map((c, i) => [`zk ${i}`, () => c.close()] as const),
+  ['store', () => store?.close()], ['ZooKeeper', () => zkServer?.cleanup()], ['temp dir', () => dir?.cleanup()],
+]));
 
 test('ZooKeeper gone longer than the session: the leader stops firing at once, then leads and fires again by itself', async () => {
   const job = await store.jobs.create(jobInputSchema.parse({ name: 'tick', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' }, misfire: 'skip' }));

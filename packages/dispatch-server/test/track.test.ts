@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobInputSchema, runId, type Job, type Run } from '@clover/model';
 import type { Message } from '@clover/protocol';
@@ -24,6 +24,13 @@ after(async () => {
   await dir?.cleanup();
 });
 
+// A test that fails before its tracker is let go would leave the tracker's timers (up to the
+// job's 60 s deadline) holding the file open.
+const trackers: RunTracker[] = [];
+afterEach(() => {
+  for (const t of trackers.splice(0)) t.abandon();
+});
+
 let seq = 0;
 async function setup(over: Record<string, unknown> = {}, timings: Partial<TrackerTimings> = {}) {
   const job: Job = await store.jobs.create(jobInputSchema.parse({ name: `t${++seq}`, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, ...over }));
@@ -45,6 +52,7 @@ async function setup(over: Record<string, unknown> = {}, timings: Partial<Tracke
       return true;
     },
   });
+  trackers.push(tracker);
   const slot = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000 * seq);
   return { job, tracker, sent, agents, finished, slot };
 }
