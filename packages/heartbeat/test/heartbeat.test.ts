@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startZooKeeper, waitFor, type ZooKeeperHandle } from '@clover/testkit';
+import { cleanUp, startZooKeeper, waitFor, within, type ZooKeeperHandle } from '@clover/testkit';
 import { cloverPaths, createZkClient, type WatchEvent, type ZkClient } from '@clover/zk-kit';
 import { Heartbeat, type HeartbeatData } from '../src/index.js';
 
@@ -10,21 +10,21 @@ function suite(name: string, connect: () => Promise<string>) {
     const clients: ZkClient[] = [];
     const client = async () => {
       const zk = createZkClient({ connect: await connect(), sessionTimeoutMs: 4000 });
-      await zk.connect();
       clients.push(zk);
+      await within(zk.connect(), 20_000, `a ZooKeeper session on ${name}`);
       return zk;
     };
-    after(async () => {
-      for (const c of clients) await c.close();
-    });
+    after(() => cleanUp(clients.map((c, i) => [`zk ${i}`, () => c.close()] as const)));
 
-    test('registers, advances the beat, comes back after deletion, leaves cleanly on close', async () => {
+    test('registers, advances the beat, comes back after deletion, leaves cleanly on close', async (t) => {
       const paths = cloverPaths(`/hb${process.pid}x${++n}`);
       const zk = await client();
       const other = await client();
       let fake = 1_000;
       const hb = new Heartbeat({ zk, paths, kind: 'clients', id: 'agent-1', version: '1.2.3', endpoint: 'tcp://h:1', intervalMs: 50, clock: () => fake, info: () => ({ running: 2, groups: ['g'] }) });
       await hb.start();
+      // Its beat timer keeps the file alive: closed however the test ends (close is idempotent).
+      t.after(() => hb.close());
       const first = (await other.get<HeartbeatData>(hb.path))!;
       assert.equal(first.data.id, 'agent-1');
       assert.equal(first.data.kind, 'clients');

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger } from '@clover/logging';
 import { jobInputSchema } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
-import { spawnProcess, startSmtpSink, startZooKeeper, tempDir, waitFor, type ChildHandle, type SmtpSink, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
+import { cleanUp, spawnProcess, startSmtpSink, startZooKeeper, tempDir, waitFor, within, type ChildHandle, type SmtpSink, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
 import { cloverPaths, createZkClient, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
 import { Monitor, createMailer } from '../src/index.js';
 
@@ -37,8 +37,9 @@ async function startMonitor(id: string) {
   const logger = createLogger({ service: 'monitor', node: id, logDir, store, console: false });
   const mailer = createMailer({ smtpUrl: sink.url, from: 'clover@test', store });
   const monitor = new Monitor({ zk, paths, store, mailer, logger, id, consoleUrl: 'http://console.test', digestWindowMs: 1000, quietPeriodMs: 0, heartbeatIntervalMs: 300 });
-  await monitor.start();
+  // Listed before it starts: a start that fails still leaves its client for the after hook to close.
   monitors.push({ monitor, zk, logger });
+  await within(monitor.start(), 30_000, `monitor ${id} to start`);
   return { monitor, zk };
 }
 
@@ -54,25 +55,22 @@ before(async () => {
   await store.contacts.create({ name: 'Bob', email: 'bob@example.com' });
   await store.contacts.create({ name: 'Off', email: 'off@example.com', enabled: false });
   admin = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
-  await admin.connect();
+  await within(admin.connect(), 20_000, 'the admin ZooKeeper session');
   await writeClusterConfig(admin, paths, { heartbeatIntervalMs: 300, deadTimeoutMs: { servers: deadTimeoutMs, clients: deadTimeoutMs, monitors: deadTimeoutMs } });
   const first = await startMonitor('monitor-a');
   await waitFor(() => first.monitor.isActive, { message: 'monitor-a active' });
 });
 
-after(async () => {
-  for (const c of children) await c.kill('SIGKILL');
-  for (const m of monitors) {
-    await m.monitor.close().catch(() => undefined);
-    await m.zk.close().catch(() => undefined);
-    await m.logger.close();
-  }
-  await admin?.close();
-  await store?.close();
-  await sink?.stop();
-  await zkServer?.cleanup();
-  await dir?.cleanup();
-});
+after(() => cleanUp([
+  ...children.map((c) => [`process ${c.name}`, () => c.kill('SIGKILL')] as const),
+  ...monitors.flatMap((m, i) => [
+    [`monitor ${i}`, () => m.monitor.close().catch(() => undefined)],
+    [`monitor ${i} zk`, () => m.zk.close().catch(() => undefined)],
+    [`monitor ${i} logger`, () => m.logger.close()],
+  ] as const),
+  ['admin zk', () => admin?.close()], ['store', () => store?.close()], ['SMTP sink', () => sink?.stop()],
+  ['ZooKeeper', () => zkServer?.cleanup()], ['temp dir', () => dir?.cleanup()],
+]));
 
 async function ready(child: ChildHandle, id: string) {
   await child.waitForOutput(/ready/, 30_000);
@@ -94,8 +92,9 @@ test('an agent killed with SIGKILL: one incident, one mail to each enabled conta
   assert.equal(incidents.length, 1);
   assert.deepEqual(incidents[0]!.notifiedContacts.sort(), ['ann@example.com', 'bob@example.com']);
   assert.ok(await admin.exists(paths.node('clients', 'agent-bystander')), 'nothing else deleted');
-  const files = readdirSync(logDir).filter((f) => f.startsWith('monitor-'));
-  await waitFor(() => files.some((f) => readFileSync(path.join(logDir, f), 'utf8').includes('"node":"agent-kill"')), { message: 'incident in the log file' });
+  // The directory is read on every try: the file may appear (or rotate) after the first look.
+  const logged = () => readdirSync(logDir).filter((f) => f.startsWith('monitor-')).some((f) => readFileSync(path.join(logDir, f), 'utf8').includes('"node":"agent-kill"'));
+  await waitFor(logged, { message: 'incident in the log file' });
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(mailsAbout('agent-kill').length, 2, 'no more mails for it');
 

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
-import { freePort, waitFor } from '@clover/testkit';
+import { cleanUp, freePort, waitFor, within } from '@clover/testkit';
 import { DealerTransport, ProtocolError, RouterTransport, decode, decodeAll, encode, encodeBatch, generateCurveKeyPair, type Message } from '../src/index.js';
 import { batchesOf } from '../src/codec.js';
 
@@ -59,9 +59,7 @@ test('several bodies in one message: each checked on its own, a bad one dropped 
 });
 
 const closers: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+after(() => cleanUp([...closers].reverse().map((c, i) => [`closer ${i} (last opened first)`, c] as const)));
 
 /** A router and a dealer connected to it, each recording what it receives. */
 async function connectedPair(agentId: string) {
@@ -83,14 +81,17 @@ test('router and dealer exchange messages; garbage leaves the router serving', a
   assert.equal(got[0]![0], 'agent-1');
 
   // Garbage from a raw socket: wrong frame counts, junk bytes, a truncated body, an oversized frame.
-  const raw = new zmq.Dealer({ routingId: 'evil', linger: 0 });
-  raw.connect(`tcp://127.0.0.1:${port}`);
-  await raw.send([Buffer.from('garbage')]);
-  await raw.send([Buffer.from('1'), Buffer.from('EXEC'), Buffer.from('{"execId":"trunc')]);
-  await raw.send([Buffer.from('1'), Buffer.from('RESULT'), Buffer.from('{}')]);
-  await raw.send([Buffer.from('1'), Buffer.from('PING'), Buffer.alloc(3 * 1024 * 1024, 65)]);
-  await waitFor(() => (router.dropped.get('frames') ?? 0) >= 1 && (router.dropped.get('json') ?? 0) >= 1 && (router.dropped.get('schema') ?? 0) >= 1, { message: 'garbage dropped' });
-  raw.close();
+  const raw = new zmq.Dealer({ routingId: 'evil', linger: 0, sendTimeout: 10_000 });
+  try {
+    raw.connect(`tcp://127.0.0.1:${port}`);
+    await raw.send([Buffer.from('garbage')]);
+    await raw.send([Buffer.from('1'), Buffer.from('EXEC'), Buffer.from('{"execId":"trunc')]);
+    await raw.send([Buffer.from('1'), Buffer.from('RESULT'), Buffer.from('{}')]);
+    await raw.send([Buffer.from('1'), Buffer.from('PING'), Buffer.alloc(3 * 1024 * 1024, 65)]);
+    await waitFor(() => (router.dropped.get('frames') ?? 0) >= 1 && (router.dropped.get('json') ?? 0) >= 1 && (router.dropped.get('schema') ?? 0) >= 1, { message: 'garbage dropped' });
+  } finally {
+    raw.close();
+  }
 
   assert.equal(await router.send('agent-1', exec), true);
   await waitFor(() => fromServer.some((m) => m.type === 'EXEC'), { message: 'dealer hears EXEC' });
@@ -177,7 +178,8 @@ test('a send while no agent is connected gives up instead of stalling the sends 
   // Nobody connected: the first send must end (false), and so must the one queued behind it.
   const first = router.send('ghost', exec);
   const second = router.send('ghost', exec);
-  assert.deepEqual(await Promise.all([first, second]), [false, false]);
+  // What this test guards against is a stall: it fails at a deadline instead of hanging.
+  assert.deepEqual(await within(Promise.all([first, second]), 10_000, 'the two sends to an absent agent to give up'), [false, false]);
   // Once an agent is there, sends to it go through.
   const got: Message[] = [];
   const dealer = new DealerTransport({ id: 'late', onMessage: (m) => got.push(m) });

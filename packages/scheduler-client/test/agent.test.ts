@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { freePort, waitFor } from '@clover/testkit';
+import { once } from 'node:events';
+import { cleanUp, freePort, waitFor, within } from '@clover/testkit';
 import { RouterTransport, type Exec, type Message } from '@clover/protocol';
 import { LeaderElection, cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '../src/index.js';
@@ -40,13 +41,11 @@ before(async () => {
   await waitFor(() => inbox.some(([p, m]) => p === 'agent-a' && m.type === 'HELLO'), { message: 'HELLO' });
 });
 
-after(async () => {
-  await agent.close();
-  await router.close();
-  await election.close();
-  await zk.close();
-  await leaderZk.close();
-});
+// Every close runs, each bounded, even when before() stopped half-way or one close fails.
+after(() => cleanUp([
+  ['agent', () => agent?.close()], ['router', () => router?.close()], ['election', () => election?.close()],
+  ['zk', () => zk?.close()], ['leader zk', () => leaderZk?.close()],
+]));
 
 let seq = 0;
 function exec(kind: Exec['kind'], over: Partial<Exec> = {}): Exec {
@@ -128,7 +127,9 @@ test('an http call: status decides the outcome', async () => {
     res.statusCode = req.url === '/fail' ? 503 : 200;
     res.end(`you asked ${req.method} ${req.url}`);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  // once() rejects on 'error' (a listen that fails) instead of waiting for 'listening' for ever.
+  server.listen(0, '127.0.0.1');
+  await within(once(server, 'listening'), 10_000, 'the test HTTP server to listen');
   const port = (server.address() as { port: number }).port;
   try {
     const ok = await runToResult(exec({ type: 'http', method: 'POST', url: `http://127.0.0.1:${port}/ok`, headers: {} }));
@@ -137,7 +138,11 @@ test('an http call: status decides the outcome', async () => {
     const bad = await runToResult(exec({ type: 'http', method: 'GET', url: `http://127.0.0.1:${port}/fail`, headers: {} }));
     assert.deepEqual([bad.status, bad.exitCode], ['failed', 503]);
   } finally {
+    // close() waits for keep-alive connections (the agent's fetch keeps one): end them too.
+    const closed = once(server, 'close');
     server.close();
+    server.closeAllConnections();
+    await within(closed, 10_000, 'the test HTTP server to close');
   }
 });
 
@@ -211,8 +216,6 @@ test('a new leader: the agent follows it to its endpoint and says HELLO there', 
     await waitFor(() => two.every((x) => inbox2.some(([, m]) => m.type === 'RESULT' && m.body.execId === x.execId)), { message: 'two results' });
     assert.deepEqual([router2.received.messages - before.messages, router2.received.bodies - before.bodies], [1, 2], 'one message of two RESULTs');
   } finally {
-    await e2.close();
-    await zk2.close();
-    await router2.close();
+    await cleanUp([['election 2', () => e2.close()], ['zk 2', () => zk2.close()], ['router 2', () => router2.close()]]);
   }
 });
