@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
+import { cleanUp, freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { ApiClient, main, readStandaloneSettings, startStandalone, type RunningStandalone } from '../src/index.js';
 import { jobsCommand } from '../src/commands/jobs.js';
 import { nodesCommand } from '../src/commands/nodes.js';
@@ -22,10 +22,7 @@ before(async () => {
   const token = (await readFile(path.join(dir.path, 'cli-token'), 'utf8')).trim();
   api = new ApiClient({ baseUrl: running.consoleUrl, token });
 });
-after(async () => {
-  await running?.close();
-  await dir?.cleanup();
-});
+after(() => cleanUp([['standalone', () => running?.close()], ['temp dir', () => dir?.cleanup()]]));
 
 async function run(cmd: typeof jobsCommand, argv: string[]): Promise<string[]> {
   const lines: string[] = [];

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { cleanUp, followCursor } from '@clover/testkit';
 import { jobInputSchema, runId, type JobSpec, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
 import { BadCursorError, DuplicateError, DuplicateRunError, type Store } from '../src/index.js';
 
@@ -25,10 +26,7 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       factory = await makeFactory();
       store = await factory.open();
     });
-    after(async () => {
-      await store?.close();
-      await factory?.cleanup();
-    });
+    after(() => cleanUp([['store', () => store?.close()], ['factory', () => factory?.cleanup()]]));
 
     test('jobs: create, get, list with filters and cursors, replace, enable, run state, counts', async () => {
       const a = await store.jobs.create(spec({ name: 'alpha report', group: 'g1' }));
@@ -180,31 +178,21 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       for (let i = 0; i < 10_000; i++) batch.push(run(job.id, t0 + Math.floor(i / 3) * 1000, { id: `${job.id}@${i}`, status: i % 2 ? 'failed' : 'succeeded', node: `n${i % 4}` }));
       await store.runs.insertMany(batch);
       const seen = new Set<string>();
-      let cursor: string | null = null;
       let prev = Number.POSITIVE_INFINITY;
-      let pages = 0;
-      do {
-        const p: Awaited<ReturnType<Store['runs']['list']>> = await store.runs.list({ jobId: job.id, limit: 500, cursor });
-        for (const r of p.items) {
-          assert.ok(!seen.has(r.id), `seen twice: ${r.id}`);
-          assert.ok(r.scheduledAt.getTime() <= prev, 'newest first');
-          prev = r.scheduledAt.getTime();
-          seen.add(r.id);
-        }
-        cursor = p.nextCursor;
-        pages++;
-      } while (cursor);
+      // followCursor fails on a cursor that comes back or never ends, instead of paging for ever.
+      const pages = await followCursor((cursor) => store.runs.list({ jobId: job.id, limit: 500, cursor }), { maxPages: 100, what: 'the 10,000 runs' });
+      for (const r of pages.flatMap((p) => p.items)) {
+        assert.ok(!seen.has(r.id), `seen twice: ${r.id}`);
+        assert.ok(r.scheduledAt.getTime() <= prev, 'newest first');
+        prev = r.scheduledAt.getTime();
+        seen.add(r.id);
+      }
       assert.equal(seen.size, 10_000);
-      assert.equal(pages, 20);
-      let failedOnN1 = 0;
-      let c: string | null = null;
-      do {
-        const p: Awaited<ReturnType<Store['runs']['list']>> = await store.runs.list({ jobId: job.id, status: 'failed', node: 'n1', limit: 1000, cursor: c });
-        assert.ok(p.items.every((r) => r.status === 'failed' && r.node === 'n1'));
-        failedOnN1 += p.items.length;
-        c = p.nextCursor;
-      } while (c);
-      assert.equal(failedOnN1, 2500);
+      assert.equal(pages.length, 20);
+      const failedPages = await followCursor((cursor) => store.runs.list({ jobId: job.id, status: 'failed', node: 'n1', limit: 1000, cursor }), { maxPages: 100, what: 'the failed runs on n1' });
+      const failedOnN1 = failedPages.flatMap((p) => p.items);
+      assert.ok(failedOnN1.every((r) => r.status === 'failed' && r.node === 'n1'));
+      assert.equal(failedOnN1.length, 2500);
       const window = await store.runs.list({ jobId: job.id, from: new Date(t0), to: new Date(t0 + 10_000), limit: 1000 });
       assert.equal(window.items.length, 30);
     });

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { waitFor } from '@clover/testkit';
+import { cleanUp, waitFor } from '@clover/testkit';
 import {
   BadVersionError, ConnectionLossError, InvalidDataError, JobChangeFeed, LeaderElection, NodeExistsError, NodeRegistry, NotEmptyError,
   cloverPaths, publishJobChange, type JobChange, type WatchEvent, type ZkClient,
@@ -30,10 +30,8 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
     before(async () => {
       backend = await makeBackend();
     });
-    after(async () => {
-      for (const c of clients) await c.close();
-      await backend.cleanup();
-    });
+    // Every client closes and the backend (a real ZooKeeper process) goes, past any failure.
+    after(() => cleanUp([...clients.map((c, i) => [`client ${i}`, () => c.close()] as const), ['backend', () => backend?.cleanup()]]));
 
     test('CRUD on JSON znodes with schema checks and stats', async () => {
       const zk = await client();
