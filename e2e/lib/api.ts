@@ -1,3 +1,16 @@
+/**
+ * fetch with a deadline: undici waits up to 5 minutes for the headers of a server that accepted
+ * the connection and never answers (a process starting up or hung).
+ */
+async function fetchWithin(url: URL, init: RequestInit, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    if (err instanceof Error && err.name === 'TimeoutError') throw new Error(`timed out after ${timeoutMs} ms waiting for ${init.method ?? 'GET'} ${url} to answer`);
+    throw err;
+  }
+}
+
 /** A console-api session the way the browser holds one: the session cookie plus the CSRF header. */
 export class ConsoleSession {
   private cookies = new Map<string, string>();
@@ -16,7 +29,7 @@ export class ConsoleSession {
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     const csrf = this.cookies.get('clover_csrf');
     if (csrf && method !== 'GET') headers['x-csrf-token'] = decodeURIComponent(csrf);
-    const res = await fetch(new URL(route, this.baseUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetchWithin(new URL(route, this.baseUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, 15_000);
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair!.indexOf('=');
@@ -33,7 +46,9 @@ export async function waitForHealth(baseUrl: string, timeoutMs = 60_000): Promis
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(new URL('/api/health', baseUrl));
+      // Each try ends by the deadline too: one hung request must not outlast it.
+      const res = await fetchWithin(new URL('/api/health', baseUrl), {}, Math.max(1, Math.min(5_000, deadline - Date.now())));
+      await res.body?.cancel();
       if (res.ok) return;
       last = `status ${res.status}`;
     } catch (err) {

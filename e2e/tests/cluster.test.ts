@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  freePort, spawnProcess, startSmtpSink, startZooKeeper, tempDir, waitFor,
+  cleanUp, freePort, spawnProcess, startSmtpSink, startZooKeeper, tempDir, waitFor, within,
   type ChildHandle, type SmtpSink, type TempDir, type ZooKeeperHandle,
 } from '@clover/testkit';
 import { cloverPaths, createZkClient, readLeader, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
@@ -39,7 +39,7 @@ before(async () => {
   sink = await startSmtpSink();
   dir = await tempDir('clover-cluster-');
   admin = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
-  await admin.connect();
+  await within(admin.connect(), 20_000, 'the admin ZooKeeper session');
   await writeClusterConfig(admin, paths, { heartbeatIntervalMs: 500, deadTimeoutMs: { servers: deadTimeoutMs, clients: deadTimeoutMs, monitors: deadTimeoutMs } });
   const httpPort = await freePort();
   baseUrl = `http://127.0.0.1:${httpPort}`;
@@ -64,13 +64,10 @@ before(async () => {
   }
 });
 
-after(async () => {
-  for (const p of procs.values()) await p.kill('SIGKILL');
-  await admin?.close();
-  await sink?.stop();
-  await zkServer?.cleanup();
-  await dir?.cleanup();
-});
+after(() => cleanUp([
+  ...[...procs].map(([id, p]) => [id, () => p.kill('SIGKILL')] as const),
+  ['admin zk', () => admin?.close()], ['SMTP sink', () => sink?.stop()], ['ZooKeeper', () => zkServer?.cleanup()], ['temp dir', () => dir?.cleanup()],
+]));
 
 test('jobs created through the console run on both agents; leader and agent deaths are handed over, mailed and shown', async () => {
   const api = await ConsoleSession.login(baseUrl, 'admin', 'cluster-admin-pw');

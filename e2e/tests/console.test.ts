@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { freePort, spawnProcess, tempDir, waitFor, type ChildHandle, type TempDir } from '@clover/testkit';
+import { cleanUp, freePort, spawnProcess, tempDir, waitFor, within, type ChildHandle, type TempDir } from '@clover/testkit';
 import { ConsoleSession, waitForHealth } from '../lib/api.js';
 import { launchBrowser, openConsolePage, screenshot, type ConsolePage } from '../lib/browser.js';
 
@@ -17,6 +17,7 @@ let data: TempDir;
 let proc: ChildHandle;
 let baseUrl: string;
 let browser: Browser;
+let launching: Promise<Browser> | undefined;
 let cp: ConsolePage;
 let page: Page;
 let api: ConsoleSession;
@@ -37,19 +38,24 @@ before(async () => {
       CLOVER_ADMIN_PASSWORD: password,
     },
   });
-  const [b] = await Promise.all([launchBrowser(), proc.waitForOutput(/console at http/, 60_000)]);
-  browser = b;
+  // Kept so the after hook can close a browser whose launch finished after the server failed to
+  // start (Promise.all rejects at once, and the browser would be left running).
+  launching = launchBrowser();
+  [browser] = await Promise.all([launching, proc.waitForOutput(/console at http/, 60_000)]);
   await waitForHealth(baseUrl);
   api = await ConsoleSession.login(baseUrl, 'admin', password);
   cp = await openConsolePage(browser, baseUrl);
   page = cp.page;
 });
 
-after(async () => {
-  await browser?.close().catch(() => {});
-  if (proc) await proc.kill('SIGTERM');
-  await data?.cleanup();
-});
+after(() => cleanUp([
+  ['chromium', async () => {
+    const b = browser ?? (await launching?.catch(() => undefined));
+    await within(b?.close() ?? Promise.resolve(), 20_000, 'chromium to close').catch(() => {});
+  }],
+  ['standalone', () => proc?.kill('SIGTERM')],
+  ['temp dir', () => data?.cleanup()],
+]));
 
 /** One test; its screenshot is taken whether it passes or not. */
 function step(name: string, fn: () => Promise<void>): void {
