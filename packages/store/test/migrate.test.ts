@@ -39,3 +39,24 @@ test('a file from before the run-state columns: opened, its jobs keep their last
     await dir.cleanup();
   }
 });
+
+test('a file with the old run indexes: opened, they are replaced by the ones status changes do not move', async () => {
+  const dir = await tempDir('clover-migrate-');
+  const file = path.join(dir.path, 'clover.db');
+  try {
+    await (await openStore({ file })).close();
+    const old = new Database(file);
+    old.exec(`DROP INDEX runs_unsucceeded_time; DROP INDEX runs_node_time;
+      CREATE INDEX runs_status_time ON runs (status, scheduled_at DESC, id DESC);
+      CREATE INDEX runs_node_status ON runs (node, status);`);
+    old.close();
+    const store = await openStore({ file });
+    await store.close();
+    const reopened = new Database(file, { readonly: true });
+    const names = (reopened.prepare('PRAGMA index_list(runs)').all() as Array<{ name: string }>).map((i) => i.name).filter((n) => !n.startsWith('sqlite_'));
+    reopened.close();
+    assert.deepEqual(names.sort(), ['runs_job_time', 'runs_node_time', 'runs_time', 'runs_unsucceeded_time']);
+  } finally {
+    await dir.cleanup();
+  }
+});

@@ -15,7 +15,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   }, opts);
   runs.index({ jobId: 1, scheduledAt: -1, _id: -1 });
   runs.index({ status: 1, scheduledAt: -1, _id: -1 });
-  runs.index({ node: 1, status: 1 });
+  runs.index({ node: 1, scheduledAt: -1, _id: -1 });
   runs.index({ scheduledAt: -1, _id: -1 });
   // Retention: MongoDB removes old runs itself.
   runs.index({ scheduledAt: 1 }, { expireAfterSeconds: retention.runsSec, name: 'runs_ttl' });

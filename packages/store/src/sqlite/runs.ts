@@ -3,6 +3,7 @@ import { runSchema, terminalStatuses, type Run, type RunInput, type RunPatch, ty
 import type { Page, RunQuery, RunRepository } from '../interfaces.js';
 import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
 import { DuplicateRunError } from '../errors.js';
+import { unsucceeded } from './schema.js';
 
 interface RunRow {
   id: string;
@@ -183,7 +184,11 @@ export class SqliteRuns implements RunRepository {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: limit + 1 };
     if (query.jobId) (where.push('job_id = @jobId'), (params.jobId = query.jobId));
-    if (query.status) (where.push('status = @status'), (params.status = query.status));
+    if (query.status) {
+      where.push('status = @status');
+      params.status = query.status;
+      if (query.status !== 'succeeded') where.push(unsucceeded);
+    }
     if (query.node) (where.push('node = @node'), (params.node = query.node));
     if (query.from) (where.push('scheduled_at >= @from'), (params.from = query.from.getTime()));
     if (query.to) (where.push('scheduled_at < @to'), (params.to = query.to.getTime()));
@@ -203,10 +208,12 @@ export class SqliteRuns implements RunRepository {
   }
 
   async listActive(filter: { jobId?: string; node?: string } = {}): Promise<Run[]> {
-    const where = ["status IN ('scheduled', 'dispatched', 'running')"];
+    const where = ["status IN ('scheduled', 'dispatched', 'running')", unsucceeded];
     const params: Record<string, unknown> = {};
-    if (filter.jobId) (where.push('job_id = @jobId'), (params.jobId = filter.jobId));
-    if (filter.node) (where.push('node = @node'), (params.node = filter.node));
+    // Open runs are few, so they are found through the status index; the unary + keeps SQLite
+    // from walking every run of the job or node instead (it cannot know how few are open).
+    if (filter.jobId) (where.push('+job_id = @jobId'), (params.jobId = filter.jobId));
+    if (filter.node) (where.push('+node = @node'), (params.node = filter.node));
     return (this.db.prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY scheduled_at`).all(params) as RunRow[]).map(toRun);
   }
 
