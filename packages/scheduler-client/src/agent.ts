@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Heartbeat } from '@clover/heartbeat';
 import { DealerTransport, type Exec, type Message, type Result } from '@clover/protocol';
 import { cloverPaths, createZkClient, watchLeader, type CloverPaths, type ZkClient } from '@clover/zk-kit';
+import { ExecAbort } from './abort.js';
 import { OrderedAnswers } from './answers.js';
 import { runHandler } from './executors/handler.js';
 import { runHttp } from './executors/http.js';
@@ -116,7 +117,7 @@ export class Agent {
         const state = this.recent.get(msg.body.execId);
         if (state?.phase === 'running') {
           state.cancelReason = msg.body.reason;
-          state.controller.abort(msg.body.reason);
+          state.abort.abort(msg.body.reason);
         }
         return;
       }
@@ -147,8 +148,8 @@ export class Agent {
     if (exec.kind.type === 'handler' && !this.handlers.has(exec.kind.name)) return this.refuse(exec.execId, 'no_handler');
     if ((exec.kind.type === 'shell' && this.opts.shell === false) || (exec.kind.type === 'http' && this.opts.http === false)) return this.refuse(exec.execId, 'unsupported');
     if (this.running >= this.capacity) return this.refuse(exec.execId, 'at_capacity');
-    const controller = new AbortController();
-    this.recent.set(exec.execId, { phase: 'running', controller });
+    const abort = new ExecAbort();
+    this.recent.set(exec.execId, { phase: 'running', abort });
     const startedAt = Date.now();
     this.unanswered.add(exec.execId);
     this.answers.push(() => {
@@ -156,23 +157,23 @@ export class Agent {
       const state = this.recent.get(exec.execId);
       return state?.phase === 'finished' ? { type: 'RESULT', body: state.result } : { type: 'ACK', body: { execId: exec.execId, accepted: true, startedAt } };
     });
-    const task = this.execute(exec, controller, startedAt).finally(() => this.inFlight.delete(task));
+    const task = this.execute(exec, abort, startedAt).finally(() => this.inFlight.delete(task));
     this.inFlight.add(task);
   }
 
-  private async execute(exec: Exec, controller: AbortController, startedAt: number): Promise<void> {
+  private async execute(exec: Exec, abort: ExecAbort, startedAt: number): Promise<void> {
     const out = new OutputTail();
     let timedOut = false;
     const deadline = setTimeout(() => {
       timedOut = true;
-      controller.abort('timeout');
+      abort.abort('timeout');
     }, Math.max(0, Math.min(exec.deadline - Date.now(), exec.timeoutMs)));
     let outcome: ExecOutcome;
     try {
       const kind = exec.kind;
-      if (kind.type === 'handler') outcome = await runHandler(this.handlers.get(kind.name)!, exec, controller.signal, out);
-      else if (kind.type === 'shell') outcome = await runShell(kind, controller.signal, out);
-      else outcome = await runHttp(kind, controller.signal, out);
+      if (kind.type === 'handler') outcome = await runHandler(this.handlers.get(kind.name)!, exec, abort, out);
+      else if (kind.type === 'shell') outcome = await runShell(kind, abort.signal, out);
+      else outcome = await runHttp(kind, abort.signal, out);
     } catch (err) {
       outcome = { exitCode: null, error: String(err) };
     } finally {
@@ -180,10 +181,10 @@ export class Agent {
     }
     const state = this.recent.get(exec.execId);
     const cancelReason = state?.phase === 'running' ? state.cancelReason : undefined;
-    const status: Result['status'] = timedOut || cancelReason === 'timeout' ? 'timed_out' : controller.signal.aborted ? 'cancelled' : outcome.error ? 'failed' : 'succeeded';
+    const status: Result['status'] = timedOut || cancelReason === 'timeout' ? 'timed_out' : abort.aborted ? 'cancelled' : outcome.error ? 'failed' : 'succeeded';
     const result: Result = {
       execId: exec.execId, status, exitCode: outcome.exitCode, startedAt, finishedAt: Date.now(), outputTail: out.toString(),
-      error: status === 'timed_out' ? `deadline of ${exec.timeoutMs} ms exceeded` : status === 'cancelled' ? `cancelled (${String(cancelReason ?? controller.signal.reason)})` : outcome.error,
+      error: status === 'timed_out' ? `deadline of ${exec.timeoutMs} ms exceeded` : status === 'cancelled' ? `cancelled (${String(cancelReason ?? abort.reason)})` : outcome.error,
     };
     this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: result.finishedAt });
     if (!this.unanswered.has(exec.execId)) await this.transport?.send({ type: 'RESULT', body: result });
@@ -198,7 +199,7 @@ export class Agent {
     const drained = Promise.all([...this.inFlight]);
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainMs).unref());
     if ((await Promise.race([drained, timer])) === 'timeout') {
-      for (const [, s] of this.recent.running()) s.controller.abort('shutdown');
+      for (const [, s] of this.recent.running()) s.abort.abort('shutdown');
       await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => setTimeout(r, 2000).unref())]);
     }
     this.closed = true;

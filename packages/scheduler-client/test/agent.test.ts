@@ -37,6 +37,8 @@ before(async () => {
     await new Promise((r) => setTimeout(r, 300));
     return ctx.attempt;
   });
+  // Never looks at its signal and never ends by itself.
+  agent.register('deaf', () => new Promise<void>((resolve) => deafOnes.push(resolve)));
   await agent.start();
   await waitFor(() => inbox.some(([p, m]) => p === 'agent-a' && m.type === 'HELLO'), { message: 'HELLO' });
 });
@@ -48,6 +50,7 @@ after(() => cleanUp([
 ]));
 
 let seq = 0;
+const deafOnes: Array<() => void> = [];
 function exec(kind: Exec['kind'], over: Partial<Exec> = {}): Exec {
   const now = Date.now();
   return { execId: `job@${++seq}`, jobId: 'job', jobName: 'job', attempt: 1, kind, payload: {}, timeoutMs: 10_000, deadline: now + 10_000, scheduledAt: now, ...over };
@@ -120,6 +123,21 @@ test('CANCEL stops a running execution', async () => {
   await router.send('agent-a', { type: 'CANCEL', body: { execId: e.execId, reason: 'replaced' } });
   const [r] = await waitFor(() => { const x = find('RESULT', e.execId); return x.length ? x : undefined; }, { message: 'cancelled result' });
   assert.equal(r!.body.status, 'cancelled');
+});
+
+test('CANCEL and the deadline end a handler that never reads its signal', async () => {
+  try {
+    const e = exec({ type: 'handler', name: 'deaf' });
+    await router.send('agent-a', { type: 'EXEC', body: e });
+    await waitFor(() => find('ACK', e.execId)[0]?.body.startedAt !== undefined, { message: 'started' });
+    await router.send('agent-a', { type: 'CANCEL', body: { execId: e.execId, reason: 'requested' } });
+    const cancelled = await waitFor(() => find('RESULT', e.execId)[0]?.body, { message: 'cancelled result' });
+    assert.deepEqual([cancelled.status, cancelled.error], ['cancelled', 'cancelled (requested)']);
+    const late = await runToResult(exec({ type: 'handler', name: 'deaf' }, { timeoutMs: 300, deadline: Date.now() + 300 }));
+    assert.deepEqual([late.status, late.error], ['timed_out', 'deadline of 300 ms exceeded']);
+  } finally {
+    for (const resolve of deafOnes.splice(0)) resolve();
+  }
 });
 
 test('an http call: status decides the outcome', async () => {

@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Result } from '@clover/protocol';
 import { RecentExecutions } from '../src/recent.js';
+import { ExecAbort } from '../src/abort.js';
 
 const result = (execId: string, finishedAt: number): Result => ({ execId, status: 'succeeded', exitCode: 0, startedAt: finishedAt - 1, finishedAt, outputTail: '', error: null });
 
 test('finished executions are kept up to the bound, oldest forgotten; running ones never', () => {
   const recent = new RecentExecutions(3);
-  recent.set('long', { phase: 'running', controller: new AbortController() });
+  recent.set('long', { phase: 'running', abort: new ExecAbort() });
   for (let i = 0; i < 5; i++) recent.set(`e${i}`, { phase: 'finished', result: result(`e${i}`, i), finishedAt: i });
   assert.equal(recent.get('e0'), undefined);
   assert.equal(recent.get('e1'), undefined);
