@@ -1,3 +1,5 @@
+import { within } from './bounded.js';
+
 export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
@@ -17,7 +19,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
   let lastError: unknown;
   for (;;) {
     try {
-      const value = await settleBy(fn(), deadline);
+      const value = await within(fn, Math.max(0, deadline - Date.now()), 'the check to settle');
       if (value) return value as NonNullable<T>;
       lastError = undefined;
     } catch (err) {
@@ -28,22 +30,5 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${opts.message ?? 'condition'}${why}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-const pastDeadline = Symbol('past deadline');
-
-async function settleBy<T>(value: T | Promise<T>, deadline: number): Promise<T> {
-  if (!(value instanceof Promise)) return value;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<typeof pastDeadline>((resolve) => {
-    timer = setTimeout(() => resolve(pastDeadline), Math.max(0, deadline - Date.now()));
-  });
-  try {
-    const result = await Promise.race([value, late]);
-    if (result === pastDeadline) throw new Error('a check did not settle before the deadline');
-    return result as T;
-  } finally {
-    clearTimeout(timer);
   }
 }
