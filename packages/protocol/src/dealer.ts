@@ -1,9 +1,9 @@
 import * as zmq from 'zeromq';
-import { batchesOf, decodeAll, encode, encodeBatch } from './codec.js';
+import { batchesOf, encode, encodeBatch } from './codec.js';
+import { bodyDeliverer, type BodySink } from './deliver.js';
 import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
 import { MAX_BODY_BYTES } from './messages.js';
-import { turnTaker } from './turns.js';
 
 export interface ClientCurve {
   publicKey: string;
@@ -67,27 +67,15 @@ export class DealerTransport {
   }
 
   private async receive(): Promise<void> {
-    const pauseAfter = turnTaker();
+    const deliver = bodyDeliverer(this.received);
+    const sink: BodySink = {
+      dropped: (err) => this.logger.warn('dropped a malformed frame from the server', { reason: String(err) }),
+      message: (msg) => this.opts.onMessage(msg),
+      threw: (msg, err) => this.logger.error('message handler threw', { type: msg.type, err: String(err) }),
+    };
     try {
       for await (const frames of this.sock) {
-        let decoded: ReturnType<typeof decodeAll>;
-        try {
-          decoded = decodeAll(frames);
-        } catch (err) {
-          this.logger.warn('dropped a malformed frame from the server', { reason: String(err) });
-          continue;
-        }
-        this.received.messages++;
-        this.received.bodies += decoded.messages.length;
-        for (const err of decoded.dropped) this.logger.warn('dropped a malformed frame from the server', { reason: String(err) });
-        for (const msg of decoded.messages) {
-          try {
-            this.opts.onMessage(msg);
-          } catch (err) {
-            this.logger.error('message handler threw', { type: msg.type, err: String(err) });
-          }
-        }
-        const pause = pauseAfter(decoded.messages.length);
+        const pause = deliver(frames, sink);
         if (pause) await pause;
       }
     } catch (err) {

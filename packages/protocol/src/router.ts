@@ -1,10 +1,10 @@
 import * as zmq from 'zeromq';
-import { batchesOf, decodeAll, encode, encodeBatch } from './codec.js';
+import { batchesOf, encode, encodeBatch } from './codec.js';
+import { bodyDeliverer } from './deliver.js';
 import { ProtocolError } from './errors.js';
 import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
 import { MAX_BODY_BYTES } from './messages.js';
-import { turnTaker } from './turns.js';
 import { allowCurveClients, forgetCurveDomain } from './zap.js';
 
 export interface ServerCurve {
@@ -73,30 +73,17 @@ export class RouterTransport {
   }
 
   private async receive(): Promise<void> {
-    const pauseAfter = turnTaker();
+    const deliver = bodyDeliverer(this.received);
     try {
       for await (const frames of this.sock) {
         const [peer, ...rest] = frames;
         if (!peer) continue;
         const peerId = peer.toString('utf8');
-        let decoded: ReturnType<typeof decodeAll>;
-        try {
-          decoded = decodeAll(rest);
-        } catch (err) {
-          this.drop(peerId, err);
-          continue;
-        }
-        this.received.messages++;
-        this.received.bodies += decoded.messages.length;
-        for (const err of decoded.dropped) this.drop(peerId, err);
-        for (const msg of decoded.messages) {
-          try {
-            this.opts.onMessage(peerId, msg);
-          } catch (err) {
-            this.logger.error('message handler threw', { peer: peerId, type: msg.type, err: String(err) });
-          }
-        }
-        const pause = pauseAfter(decoded.messages.length);
+        const pause = deliver(rest, {
+          dropped: (err) => this.drop(peerId, err),
+          message: (msg) => this.opts.onMessage(peerId, msg),
+          threw: (msg, err) => this.logger.error('message handler threw', { peer: peerId, type: msg.type, err: String(err) }),
+        });
         if (pause) await pause;
       }
     } catch (err) {
