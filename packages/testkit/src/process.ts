@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { within } from './bounded.js';
 
 export interface ChildHandle {
   readonly pid: number;
@@ -52,15 +53,6 @@ function killGroup(child: ChildProcess): void {
     } catch {
       /* already gone */
     }
-  }
-}
-
-/** The group's processes the child left behind, if any (after the child itself has exited). */
-function sweepGroup(pid: number | undefined): void {
-  try {
-    if (pid) process.kill(-pid, 'SIGKILL');
-  } catch {
-    /* nothing left */
   }
 }
 
@@ -119,17 +111,7 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
   });
   const tail = () => out.slice(-4000);
   /** The exit code, or 'late' once `timeoutMs` passed first. */
-  const exitWithin = async (timeoutMs: number): Promise<number | null | 'late'> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), timeoutMs);
-    });
-    try {
-      return await Promise.race([exited, late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const exitWithin = (timeoutMs: number): Promise<number | null | 'late'> => within(exited, timeoutMs, `${name} to exit`).catch((): 'late' => 'late');
   /** SIGKILLs the group and waits (bounded) for the exit; the error says what was waited for. */
   const giveUp = async (why: string): Promise<never> => {
     killGroup(child);
@@ -180,7 +162,8 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
       }
       const code = await exitWithin(timeoutMs);
       if (code === 'late') return giveUp(`did not exit within ${timeoutMs} ms of ${signal}`);
-      sweepGroup(child.pid);
+      // Whatever the child left running in its group goes too.
+      killGroup(child);
       return code;
     },
     async waitForExit(timeoutMs = 30_000) {
