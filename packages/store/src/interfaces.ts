@@ -175,6 +175,8 @@ export interface RunWriteResults {
 
 export interface Store {
   readonly kind: 'embedded' | 'mongo';
+  /** What serves it, for logs: `SQLite 3.x`, `MongoDB 7.0.14`, `FerretDB 1.24.2 (wire 7.0.42)`. */
+  readonly server: string;
   jobs: JobRepository;
   runs: RunRepository;
   counters: CounterRepository;
@@ -206,6 +208,14 @@ export interface StoreOptions {
   runRetentionMs?: number;
   /** How long logs are kept (default 14 days). */
   logRetentionMs?: number;
+  /**
+   * How often the store removes what its retention let expire (ms, default 600,000): always on
+   * the embedded store; on MongoDB only where the server has no TTL indexes (FerretDB), since
+   * MongoDB's own TTL monitor does it otherwise.
+   */
+  sweepIntervalMs?: number;
+  /** MongoDB: the driver's connection pool size (`maxPoolSize`, default the driver's 100). */
+  mongoPoolSize?: number;
   /**
    * Embedded store: checkpoint the write-ahead log from a worker thread rather than in the
    * writer's commits. For the one busy writer (a dispatch-server); default false.

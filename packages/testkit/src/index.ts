@@ -5,3 +5,4 @@ export { tempDir, type TempDir } from './temp.js';
 export { spawnProcess, type ChildHandle, type SpawnOptions } from './process.js';
 export { startZooKeeper, type ZooKeeperHandle, type ZooKeeperOptions } from './zookeeper.js';
 export { startSmtpSink, type SmtpSink } from './smtp.js';
+export { startMongo, buildMongoServer, type MongoHandle, type MongoOptions } from './mongo.js';

@@ -3,8 +3,13 @@ import mongoose, { Schema, type Connection } from 'mongoose';
 const any = Schema.Types.Mixed;
 const opts = { versionKey: false as const, strict: false as const };
 
-/** Mongoose models on one connection: ids are `_id`, dates are Dates, nested values Mixed. */
-export function defineModels(conn: Connection, retention: { runsSec: number; logsSec: number }) {
+/**
+ * Mongoose models on one connection: ids are `_id`, dates are Dates, nested values Mixed.
+ * `retention.ttl` false (a server without TTL indexes, see capabilities.ts) keeps the same keys
+ * as plain indexes: the store's own sweeper then deletes by them.
+ */
+export function defineModels(conn: Connection, retention: { runsSec: number; logsSec: number; ttl: boolean }) {
+  const expiring = (seconds: number, name: string) => (retention.ttl ? { expireAfterSeconds: seconds, name } : { name: `${name}_sweep` });
   const jobs = new Schema({ _id: String, name: String, description: String, group: String, enabled: Boolean, createdAt: Date, doc: any }, opts);
   jobs.index({ enabled: 1 });
   jobs.index({ group: 1, _id: -1 });
@@ -17,18 +22,18 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   runs.index({ status: 1, scheduledAt: -1, _id: -1 });
   runs.index({ node: 1, scheduledAt: -1, _id: -1 });
   runs.index({ scheduledAt: -1, _id: -1 });
-  // Retention: MongoDB removes old runs itself.
-  runs.index({ scheduledAt: 1 }, { expireAfterSeconds: retention.runsSec, name: 'runs_ttl' });
+  // Retention: MongoDB removes old runs itself; elsewhere the store's sweeper does.
+  runs.index({ scheduledAt: 1 }, expiring(retention.runsSec, 'runs_ttl'));
 
   const counters = new Schema({ jobId: String, hour: Date, status: String, n: Number }, opts);
   counters.index({ jobId: 1, hour: 1, status: 1 }, { unique: true });
   // An hour's counters expire an hour after its last runs do, so retention keeps them in step.
-  counters.index({ hour: 1 }, { expireAfterSeconds: retention.runsSec + 3600, name: 'counters_ttl' });
+  counters.index({ hour: 1 }, expiring(retention.runsSec + 3600, 'counters_ttl'));
 
   const docs = new Schema({ _id: String, doc: any }, opts);
   const users = new Schema({ _id: String, doc: any }, opts);
   const sessions = new Schema({ _id: String, expiresAt: Date, doc: any }, opts);
-  sessions.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+  sessions.index({ expiresAt: 1 }, expiring(0, 'sessions_ttl'));
   const tokens = new Schema({ _id: String, hash: { type: String, unique: true }, doc: any }, opts);
 
   const incidents = new Schema({ _id: String, kind: String, subject: String, openedAt: Date, closedAt: Date, notifiedAt: Date, recoveryNotifiedAt: Date, doc: any }, opts);
@@ -39,7 +44,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   const logs = new Schema({ _id: String, time: Date, level: String, levelRank: Number, source: String, node: String, message: String, context: any }, opts);
   logs.index({ time: -1, _id: -1 });
   logs.index({ levelRank: 1, time: -1 });
-  logs.index({ time: 1 }, { expireAfterSeconds: retention.logsSec, name: 'logs_ttl' });
+  logs.index({ time: 1 }, expiring(retention.logsSec, 'logs_ttl'));
 
   const outbox = new Schema({ _id: String, createdAt: Date, doc: any }, opts);
   outbox.index({ createdAt: -1, _id: -1 });

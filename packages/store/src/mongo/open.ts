@@ -1,4 +1,4 @@
-import mongoose from 'mongoose';
+import mongoose, { type Connection } from 'mongoose';
 import {
   apiTokenSchema, contactInputSchema, contactSchema, incidentSchema, jobSchema, logEntrySchema, logLevelRank, newId, outboxMailSchema,
   runSchema, sessionSchema, terminalStatuses, userSchema,
@@ -7,6 +7,7 @@ import {
 import type { CounterSummary, Page, Store, StoreOptions, StatusCounts } from '../interfaces.js';
 import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
 import { DuplicateError, DuplicateRunError } from '../errors.js';
+import { probeServer } from './capabilities.js';
 import { defineModels } from './models.js';
 
 const day = 24 * 3600_000;
@@ -33,10 +34,22 @@ function keyset(field: string, cursor: string | null | undefined): Filter {
 
 /** The MongoDB store through mongoose, with the embedded store's behaviour (same contract suite). */
 export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }): Promise<Store> {
-  const conn = await mongoose.createConnection(opts.mongoUrl, { serverSelectionTimeoutMS: 10_000 }).asPromise();
+  const conn = mongoose.createConnection(opts.mongoUrl, { serverSelectionTimeoutMS: 10_000, ...(opts.mongoPoolSize ? { maxPoolSize: opts.mongoPoolSize } : {}) });
+  try {
+    return await buildMongoStore(conn, opts);
+  } catch (err) {
+    // A store that fails to open must not leave its connection (and the process) behind.
+    await conn.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mongoUrl: string }): Promise<Store> {
+  const conn = await connecting.asPromise();
+  const caps = await probeServer(conn);
   const runRetentionMs = opts.runRetentionMs ?? 30 * day;
   const logRetentionMs = opts.logRetentionMs ?? 14 * day;
-  const m = defineModels(conn, { runsSec: Math.round(runRetentionMs / 1000), logsSec: Math.round(logRetentionMs / 1000) });
+  const m = defineModels(conn, { runsSec: Math.round(runRetentionMs / 1000), logsSec: Math.round(logRetentionMs / 1000), ttl: caps.ttlIndexes });
   await Promise.all(Object.values(m).map((model) => model.syncIndexes()));
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -75,8 +88,10 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
     return d ? toJob(d) : null;
   };
 
+  let closing: Promise<void> | null = null;
   const store: Store = {
     kind: 'mongo',
+    server: caps.server,
     jobs: {
       async create(spec) {
         const now = new Date();
@@ -398,14 +413,22 @@ export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }):
       return { inserted, updated };
     },
     async sweep(now = new Date()) {
-      return {
+      const swept = {
         runs: await store.runs.deleteOlderThan(new Date(now.getTime() - runRetentionMs)),
         logs: await store.logs.deleteOlderThan(new Date(now.getTime() - logRetentionMs)),
       };
+      if (!caps.ttlIndexes) await store.sessions.deleteExpired(now);
+      return swept;
     },
-    async close() {
-      await conn.close();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        if (sweeper) clearInterval(sweeper);
+        await conn.close();
+      })()),
   };
+  // Without TTL indexes nothing else removes expired runs, logs and sessions: sweep on a timer,
+  // as the embedded store does.
+  const sweeper = caps.ttlIndexes ? null : setInterval(() => void store.sweep().catch(() => undefined), opts.sweepIntervalMs ?? 10 * 60_000);
+  sweeper?.unref();
   return store;
 }

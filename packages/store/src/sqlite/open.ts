@@ -51,12 +51,13 @@ export function openSqliteStore(opts: StoreOptions): Store {
     runs: await runs.deleteOlderThan(new Date(now.getTime() - runRetentionMs)),
     logs: await logs.deleteOlderThan(new Date(now.getTime() - logRetentionMs)),
   });
-  const sweeper = setInterval(() => void sweep().catch(() => undefined), 10 * 60_000);
+  const sweeper = setInterval(() => void sweep().catch(() => undefined), opts.sweepIntervalMs ?? 10 * 60_000);
   sweeper.unref();
   let closed = false;
 
   return {
     kind: 'embedded',
+    server: `SQLite ${(db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v}`,
     jobs,
     runs,
     counters: new SqliteCounters(db),
