@@ -52,15 +52,23 @@ export interface RunQuery extends PageQuery {
 export interface RunRepository {
   /** DuplicateRunError when the id exists: another leader already fired that slot. */
   insert(run: RunInput): Promise<Run>;
-  /** Many at once in one transaction (benchmarks, bulk imports); duplicates are errors. */
-  insertMany(runs: RunInput[]): Promise<void>;
+  /**
+   * Many at once (bulk imports, benchmarks): every run whose id is new goes in, with its counts;
+   * the ids that existed already are answered in `duplicates`, in input order, and change nothing.
+   */
+  insertMany(runs: RunInput[]): Promise<InsertManyResult>;
   /**
    * Inserts each run, in one transaction where the store has them, and answers for each on its
    * own: the stored Run, or a DuplicateRunError when that slot exists (the others still go in).
    * A dispatch-server writes a second's burst of fires this way.
    */
   insertEach(runs: RunInput[]): Promise<Array<Run | DuplicateRunError>>;
-  update(id: string, patch: RunPatch): Promise<Run | null>;
+  /**
+   * Applies the patch; `jobState` (optional) is what this transition means for the run's job
+   * (its counts, last status): written with the run, both or neither, exactly once, even when the
+   * writer dies between the two writes (see `Store.reconcile`).
+   */
+  update(id: string, patch: RunPatch, jobState?: JobRunState): Promise<Run | null>;
   /** Many updates in order, in one transaction where the store has them; null for a missing run. */
   updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>>;
   get(id: string): Promise<Run | null>;
@@ -69,6 +77,12 @@ export interface RunRepository {
   /** Runs in scheduled, dispatched or running, optionally of one job or node. */
   listActive(filter?: { jobId?: string; node?: string }): Promise<Run[]>;
   deleteOlderThan(cutoff: Date): Promise<number>;
+}
+
+export interface InsertManyResult {
+  inserted: number;
+  /** Ids that were already stored, in input order. */
+  duplicates: string[];
 }
 
 export type StatusCounts = Partial<Record<RunStatus, number>>;
@@ -160,10 +174,22 @@ export interface OutboxRepository {
   list(query?: PageQuery): Promise<Page<OutboxMail>>;
 }
 
+/** One run transition in `RunWrites`. */
+export interface RunUpdate {
+  id: string;
+  patch: RunPatch;
+  /**
+   * What the transition means for the run's job (a final status: `runCountDelta: 1`, ...),
+   * applied with the run and exactly once, as `RunRepository.update`'s `jobState`.
+   */
+  jobState?: JobRunState;
+}
+
 /** A dispatch-server's writes of one moment, applied in this order. */
 export interface RunWrites {
   inserts: RunInput[];
-  updates: Array<{ id: string; patch: RunPatch }>;
+  updates: RunUpdate[];
+  /** Job states that belong to no run transition (a next run time), applied after the updates. */
   jobStates: Array<{ id: string; state: JobRunState }>;
 }
 
@@ -192,6 +218,14 @@ export interface Store {
    * embedded store (one commit, not three), one after another on MongoDB.
    */
   writeRuns(writes: RunWrites): Promise<RunWriteResults>;
+  /**
+   * Finishes what a writer that died between two writes left half done: a run's final status
+   * written but not yet its hourly counters or its job's counts. The embedded store writes them in
+   * one transaction and has nothing to finish; MongoDB (no transactions without a replica set)
+   * keeps the pending counts on the run document and applies them idempotently. Called when the
+   * store opens and by a dispatch-server that becomes leader. Answers how many runs it finished.
+   */
+  reconcile(): Promise<{ runs: number }>;
   /** Removes runs and logs older than the retention; both stores also do it on their own. */
   sweep(now?: Date): Promise<{ runs: number; logs: number }>;
   close(): Promise<void>;
@@ -216,6 +250,17 @@ export interface StoreOptions {
   sweepIntervalMs?: number;
   /** MongoDB: the driver's connection pool size (`maxPoolSize`, default the driver's 100). */
   mongoPoolSize?: number;
+  /**
+   * MongoDB: `reconcile()` leaves alone a batch of run writes younger than this (ms, default
+   * 30,000), taking it for a live writer's; a dead writer's is a ZooKeeper session old by the time
+   * a new leader looks.
+   */
+  reconcileAfterMs?: number;
+  /**
+   * Testing only: called between the writes of a batch of runs on MongoDB (`tallied`,
+   * `runs-written`, `counted`), so a test can kill the writer there.
+   */
+  faultPoint?: (step: 'tallied' | 'runs-written' | 'counted') => void;
   /**
    * Embedded store: checkpoint the write-ahead log from a worker thread rather than in the
    * writer's commits. For the one busy writer (a dispatch-server); default false.

@@ -30,6 +30,10 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   // An hour's counters expire an hour after its last runs do, so retention keeps them in step.
   counters.index({ hour: 1 }, expiring(retention.runsSec + 3600, 'counters_ttl'));
 
+  // Write-ahead records of run batches whose counts are being applied (runs.ts); short-lived.
+  const tallies = new Schema({ _id: String, at: Date, shares: any }, opts);
+  tallies.index({ at: 1 });
+
   const docs = new Schema({ _id: String, doc: any }, opts);
   const users = new Schema({ _id: String, doc: any }, opts);
   const sessions = new Schema({ _id: String, expiresAt: Date, doc: any }, opts);
@@ -52,6 +56,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   return {
     jobs: conn.model('Job', jobs, 'jobs'),
     runs: conn.model('Run', runs, 'runs'),
+    tallies: conn.model('RunTally', tallies, 'run_tallies'),
     counters: conn.model('RunCounter', counters, 'run_counters'),
     contacts: conn.model('Contact', docs, 'contacts'),
     users: conn.model('User', users, 'users'),

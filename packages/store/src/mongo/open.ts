@@ -1,17 +1,19 @@
 import mongoose, { type Connection } from 'mongoose';
 import {
   apiTokenSchema, contactInputSchema, contactSchema, incidentSchema, jobSchema, logEntrySchema, logLevelRank, newId, outboxMailSchema,
-  runSchema, sessionSchema, terminalStatuses, userSchema,
-  type Incident, type Job, type JobRunState, type LogEntry, type Run, type RunStatus,
+  sessionSchema, userSchema,
+  type Incident, type Job, type LogEntry, type RunStatus,
 } from '@clover/model';
 import type { CounterSummary, Page, Store, StoreOptions, StatusCounts } from '../interfaces.js';
 import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
-import { DuplicateError, DuplicateRunError } from '../errors.js';
+import { DuplicateError } from '../errors.js';
 import { probeServer } from './capabilities.js';
 import { defineModels } from './models.js';
+import { jobStateUpdate } from './job-state.js';
+import { decodeKeys, encodeKeys } from './keys.js';
+import { MongoRuns } from './runs.js';
 
 const day = 24 * 3600_000;
-const terminal = new Set<RunStatus>(terminalStatuses);
 const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -52,30 +54,17 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
   const m = defineModels(conn, { runsSec: Math.round(runRetentionMs / 1000), logsSec: Math.round(logRetentionMs / 1000), ttl: caps.ttlIndexes });
   await Promise.all(Object.values(m).map((model) => model.syncIndexes()));
 
+  // $set, not a replace: the job's `ops` (tallies applied to it, see runs.ts) must survive an edit.
+  const writeJob = (job: Job) =>
+    m.jobs.updateOne(
+      { _id: job.id },
+      { $set: { name: job.name, description: job.description, group: job.group, enabled: job.enabled, createdAt: job.createdAt, doc: encodeKeys(JSON.parse(JSON.stringify(job))) } },
+      { upsert: true },
+    );
+  const toJob = (d: { doc?: unknown }): Job => jobSchema.parse(decodeKeys(d.doc));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const toRun = (d: any): Run => runSchema.parse({ ...d, id: d._id });
-  const runDoc = (r: Run) => ({ _id: r.id, jobId: r.jobId, scheduledAt: r.scheduledAt, dispatchedAt: r.dispatchedAt, startedAt: r.startedAt, finishedAt: r.finishedAt, node: r.node, attempt: r.attempt, trigger: r.trigger, status: r.status, exitCode: r.exitCode, outputTail: r.outputTail, error: r.error });
-  const bump = async (run: Run, delta: number) => {
-    if (terminal.has(run.status)) await m.counters.updateOne({ jobId: run.jobId, hour: new Date(hourOf(run.scheduledAt.getTime())), status: run.status }, { $inc: { n: delta } }, { upsert: true });
-  };
-  const writeJob = (job: Job) => m.jobs.replaceOne({ _id: job.id }, { _id: job.id, name: job.name, description: job.description, group: job.group, enabled: job.enabled, createdAt: job.createdAt, doc: JSON.parse(JSON.stringify(job)) }, { upsert: true });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const toJob = (d: any): Job => jobSchema.parse(d.doc);
-  /** The job document's run-state fields, written where writeJob puts them (dates as ISO text). */
-  const runStateUpdate = (s: JobRunState) => {
-    const $set: Record<string, unknown> = {};
-    const $inc: Record<string, number> = {};
-    if (s.lastRunAt !== undefined) $set['doc.lastRunAt'] = s.lastRunAt?.toISOString() ?? null;
-    if (s.lastStatus !== undefined) $set['doc.lastStatus'] = s.lastStatus;
-    if (s.nextRunAt !== undefined) $set['doc.nextRunAt'] = s.nextRunAt?.toISOString() ?? null;
-    if (s.runCountDelta) $inc['doc.runCount'] = s.runCountDelta;
-    if (s.failureCountDelta) $inc['doc.failureCount'] = s.failureCountDelta;
-    const update = { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($inc).length ? { $inc } : {}) };
-    return Object.keys(update).length ? update : null;
-  };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const toIncident = (d: any): Incident => incidentSchema.parse(d.doc);
-  const writeIncident = (i: Incident) => m.incidents.replaceOne({ _id: i.id }, { _id: i.id, kind: i.kind, subject: i.subject, openedAt: i.openedAt, closedAt: i.closedAt, notifiedAt: i.notifiedAt, recoveryNotifiedAt: i.recoveryNotifiedAt, doc: JSON.parse(JSON.stringify(i)) }, { upsert: true });
+  const toIncident = (d: any): Incident => incidentSchema.parse(decodeKeys(d.doc));
+  const writeIncident = (i: Incident) => m.incidents.replaceOne({ _id: i.id }, { _id: i.id, kind: i.kind, subject: i.subject, openedAt: i.openedAt, closedAt: i.closedAt, notifiedAt: i.notifiedAt, recoveryNotifiedAt: i.recoveryNotifiedAt, doc: encodeKeys(JSON.parse(JSON.stringify(i))) }, { upsert: true });
   const mutateIncident = async (id: string, fn: (i: Incident) => Incident) => {
     const d = await m.incidents.findById(id).lean();
     if (!d) return null;
@@ -83,6 +72,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
     await writeIncident(next);
     return next;
   };
+  const runs = new MongoRuns(m, { ...(opts.reconcileAfterMs !== undefined ? { reconcileAfterMs: opts.reconcileAfterMs } : {}), ...(opts.faultPoint ? { faultPoint: opts.faultPoint } : {}) });
   const getJob = async (id: string) => {
     const d = await m.jobs.findById(id).lean();
     return d ? toJob(d) : null;
@@ -108,7 +98,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         if (q.enabled !== undefined) f.enabled = q.enabled;
         if (q.cursor) f._id = { $lt: decodeCursor(q.cursor).id };
         const rows = await m.jobs.find(f).sort({ _id: -1 }).limit(limit + 1).lean();
-        return page(rows as Array<{ _id: string }>, limit, () => 0, toJob);
+        return page(rows as Array<{ _id: string; doc?: unknown }>, limit, () => 0, toJob);
       },
       async listEnabled() {
         return (await m.jobs.find({ enabled: true }).lean()).map(toJob);
@@ -131,13 +121,13 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       // back a job deleted in between, and lose increments of two flushes running at once.
       async recordRunStates(items) {
         const ops = items.flatMap((i) => {
-          const update = runStateUpdate(i.state);
+          const update = jobStateUpdate(i.state);
           return update ? [{ updateOne: { filter: { _id: i.id }, update } }] : [];
         });
         if (ops.length) await m.jobs.bulkWrite(ops, { ordered: true });
       },
       async recordRunState(id, s) {
-        const update = runStateUpdate(s);
+        const update = jobStateUpdate(s);
         if (update) await m.jobs.updateOne({ _id: id }, update);
       },
       async delete(id) {
@@ -151,83 +141,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         return { total, enabled };
       },
     },
-    runs: {
-      async insert(input) {
-        const run = runSchema.parse(input);
-        try {
-          await m.runs.create(runDoc(run));
-        } catch (err) {
-          if (isDup(err)) throw new DuplicateRunError(run.id);
-          throw err;
-        }
-        await bump(run, 1);
-        return run;
-      },
-      async insertEach(inputs) {
-        const out: Array<Run | DuplicateRunError> = [];
-        for (const input of inputs) {
-          try {
-            out.push(await store.runs.insert(input));
-          } catch (err) {
-            if (!(err instanceof DuplicateRunError)) throw err;
-            out.push(err);
-          }
-        }
-        return out;
-      },
-      async insertMany(inputs) {
-        const runs = inputs.map((i) => runSchema.parse(i));
-        try {
-          await m.runs.insertMany(runs.map(runDoc), { ordered: true });
-        } catch (err) {
-          if (isDup(err)) throw new DuplicateRunError('(batch)');
-          throw err;
-        }
-        for (const r of runs) await bump(r, 1);
-      },
-      async updateEach(items) {
-        const out: Array<Run | null> = [];
-        for (const i of items) out.push(await store.runs.update(i.id, i.patch));
-        return out;
-      },
-      async update(id, patch) {
-        const before = await m.runs.findById(id).lean();
-        if (!before) return null;
-        const cur = toRun(before);
-        const next = runSchema.parse({ ...cur, ...patch, id: cur.id, jobId: cur.jobId, scheduledAt: cur.scheduledAt });
-        await m.runs.replaceOne({ _id: id }, runDoc(next));
-        if (cur.status !== next.status) {
-          await bump(cur, -1);
-          await bump(next, 1);
-        }
-        return next;
-      },
-      async get(id) {
-        const d = await m.runs.findById(id).lean();
-        return d ? toRun(d) : null;
-      },
-      async list(q = {}) {
-        const limit = pageLimit(q.limit);
-        const f: Filter = { ...keyset('scheduledAt', q.cursor) };
-        if (q.jobId) f.jobId = q.jobId;
-        if (q.status) f.status = q.status;
-        if (q.node) f.node = q.node;
-        if (q.from || q.to) f.scheduledAt = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
-        const rows = await m.runs.find(f).sort({ scheduledAt: -1, _id: -1 }).limit(limit + 1).lean();
-        return page(rows as Array<{ _id: string; scheduledAt: Date }>, limit, (r) => new Date(r.scheduledAt).getTime(), toRun);
-      },
-      async listActive(filter = {}) {
-        const f: Filter = { status: { $in: ['scheduled', 'dispatched', 'running'] } };
-        if (filter.jobId) f.jobId = filter.jobId;
-        if (filter.node) f.node = filter.node;
-        return (await m.runs.find(f).sort({ scheduledAt: 1 }).lean()).map(toRun);
-      },
-      /** Retention: the runs and the counter hours wholly before the cutoff go together. */
-      async deleteOlderThan(cutoff) {
-        await m.counters.deleteMany({ hour: { $lt: new Date(hourOf(cutoff.getTime())) } });
-        return (await m.runs.deleteMany({ scheduledAt: { $lt: cutoff } })).deletedCount;
-      },
-    },
+    runs,
     counters: {
       async summary(q): Promise<CounterSummary> {
         const f: Filter = { hour: { $gte: new Date(hourOf(q.from.getTime())), $lt: q.to } };
@@ -250,11 +164,11 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
     },
     contacts: {
       async list() {
-        return (await m.contacts.find().sort({ _id: 1 }).lean()).map((d) => contactSchema.parse(d.doc));
+        return (await m.contacts.find().sort({ _id: 1 }).lean()).map((d) => contactSchema.parse(decodeKeys(d.doc)));
       },
       async get(id) {
         const d = await m.contacts.findById(id).lean();
-        return d ? contactSchema.parse(d.doc) : null;
+        return d ? contactSchema.parse(decodeKeys(d.doc)) : null;
       },
       async create(input) {
         const c = contactSchema.parse({ ...contactInputSchema.parse(input), id: newId('ct') });
@@ -319,7 +233,12 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
     tokens: {
       async create(t) {
         const token = apiTokenSchema.parse(t);
-        await m.tokens.create({ _id: token.id, hash: token.hash, doc: token });
+        try {
+          await m.tokens.create({ _id: token.id, hash: token.hash, doc: token });
+        } catch (err) {
+          if (isDup(err)) throw new DuplicateError(`token ${token.id}`);
+          throw err;
+        }
       },
       async findByHash(hash) {
         const d = await m.tokens.findOne({ hash }).lean();
@@ -373,7 +292,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         if (!entries.length) return;
         await m.logs.insertMany(entries.map((input) => {
           const e = logEntrySchema.parse({ ...input, id: newId('log') });
-          return { _id: e.id, time: e.time, level: e.level, levelRank: logLevelRank[e.level], source: e.source, node: e.node, message: e.message, context: e.context };
+          return { _id: e.id, time: e.time, level: e.level, levelRank: logLevelRank[e.level], source: e.source, node: e.node, message: e.message, context: encodeKeys(e.context) };
         }));
       },
       async list(q = {}) {
@@ -386,7 +305,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         if (q.q) f.message = { $regex: escapeRe(q.q), $options: 'i' };
         const rows = await m.logs.find(f).sort({ time: -1, _id: -1 }).limit(limit + 1).lean();
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        return page(rows as Array<any>, limit, (r) => new Date(r.time).getTime(), (r): LogEntry => logEntrySchema.parse({ ...r, id: r._id }));
+        return page(rows as Array<any>, limit, (r) => new Date(r.time).getTime(), (r): LogEntry => logEntrySchema.parse({ ...r, context: decodeKeys(r.context), id: r._id }));
       },
       async deleteOlderThan(cutoff) {
         return (await m.logs.deleteMany({ time: { $lt: cutoff } })).deletedCount;
@@ -395,23 +314,20 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
     outbox: {
       async add(input) {
         const mail = outboxMailSchema.parse({ ...input, id: newId('mail'), createdAt: new Date() });
-        await m.outbox.create({ _id: mail.id, createdAt: mail.createdAt, doc: JSON.parse(JSON.stringify(mail)) });
+        await m.outbox.create({ _id: mail.id, createdAt: mail.createdAt, doc: encodeKeys(JSON.parse(JSON.stringify(mail))) });
         return mail;
       },
       async list(q = {}) {
         const limit = pageLimit(q.limit);
         const rows = await m.outbox.find(keyset('createdAt', q.cursor)).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean();
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        return page(rows as Array<any>, limit, (r) => new Date(r.createdAt).getTime(), (r) => outboxMailSchema.parse(r.doc));
+        return page(rows as Array<any>, limit, (r) => new Date(r.createdAt).getTime(), (r) => outboxMailSchema.parse(decodeKeys(r.doc)));
       },
     },
-    // MongoDB without a replica set has no transaction across collections: each kind in turn.
-    async writeRuns(w) {
-      const inserted = w.inserts.length ? await store.runs.insertEach(w.inserts) : [];
-      const updated = w.updates.length ? (await store.runs.updateEach(w.updates)).map((r) => r !== null) : [];
-      if (w.jobStates.length) await store.jobs.recordRunStates(w.jobStates);
-      return { inserted, updated };
-    },
+    // No transaction across collections here (none without a replica set, none on FerretDB):
+    // runs.ts writes a run's status with its pending counts and applies them idempotently.
+    writeRuns: (w) => runs.writeRuns(w, (items) => store.jobs.recordRunStates(items)),
+    reconcile: () => runs.reconcile(),
     async sweep(now = new Date()) {
       const swept = {
         runs: await store.runs.deleteOlderThan(new Date(now.getTime() - runRetentionMs)),
@@ -423,12 +339,18 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
     close: () =>
       (closing ??= (async () => {
         if (sweeper) clearInterval(sweeper);
-        await conn.close();
+        try {
+          await runs.flush();
+        } finally {
+          await conn.close();
+        }
       })()),
   };
   // Without TTL indexes nothing else removes expired runs, logs and sessions: sweep on a timer,
   // as the embedded store does.
   const sweeper = caps.ttlIndexes ? null : setInterval(() => void store.sweep().catch(() => undefined), opts.sweepIntervalMs ?? 10 * 60_000);
   sweeper?.unref();
+  // A writer that died between a run's status and its counts left them pending: finish them.
+  await runs.reconcile();
   return store;
 }

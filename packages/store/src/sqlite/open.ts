@@ -42,8 +42,8 @@ export function openSqliteStore(opts: StoreOptions): Store {
     checkpointer = startBackgroundCheckpointer(file, 1000, (message) => console.error(`clover store: background checkpoint failed: ${message}`));
   }
 
-  const runs = new SqliteRuns(db);
   const jobs = new SqliteJobs(db);
+  const runs = new SqliteRuns(db, (jobId, state) => jobs.recordRunStatesSync([{ id: jobId, state }]));
   const logs = new SqliteLogs(db);
   const runRetentionMs = opts.runRetentionMs ?? 30 * day;
   const logRetentionMs = opts.logRetentionMs ?? 14 * day;
@@ -76,6 +76,8 @@ export function openSqliteStore(opts: StoreOptions): Store {
         return { inserted, updated };
       }).immediate();
     },
+    // One transaction holds a run's status and its job's counts: nothing is ever left half done.
+    reconcile: async () => ({ runs: 0 }),
     sweep,
     async close() {
       if (closed) return;

@@ -84,7 +84,12 @@ export class SqliteTokens implements TokenRepository {
   constructor(private readonly db: Database.Database) {}
   async create(token: ApiToken): Promise<void> {
     const t = apiTokenSchema.parse(token);
-    this.db.prepare('INSERT INTO tokens (id, hash, doc) VALUES (?, ?, ?)').run(t.id, t.hash, JSON.stringify(t));
+    try {
+      this.db.prepare('INSERT INTO tokens (id, hash, doc) VALUES (?, ?, ?)').run(t.id, t.hash, JSON.stringify(t));
+    } catch (err) {
+      if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new DuplicateError(`token ${t.id}`);
+      throw err;
+    }
   }
   async findByHash(hash: string): Promise<ApiToken | null> {
     return doc(this.db.prepare('SELECT doc FROM tokens WHERE hash = ?').get(hash), (v) => apiTokenSchema.parse(v));

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { runSchema, terminalStatuses, type Run, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
-import type { Page, RunQuery, RunRepository } from '../interfaces.js';
+import { runSchema, terminalStatuses, type JobRunState, type Run, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
+import type { InsertManyResult, Page, RunQuery, RunRepository, RunUpdate } from '../interfaces.js';
 import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
 import { DuplicateRunError } from '../errors.js';
 import { unsucceeded } from './schema.js';
@@ -69,7 +69,14 @@ export class SqliteRuns implements RunRepository {
   private readonly insertStmt: Database.Statement;
   private readonly bumpStmt: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  /**
+   * @param recordJobState applies a transition's job state inside the caller's transaction (the
+   *   jobs repository's), so a run's final status and its job's counts commit together.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly recordJobState: (jobId: string, state: JobRunState) => void,
+  ) {
     this.insertStmt = db.prepare(`INSERT INTO runs (id, job_id, scheduled_at, dispatched_at, started_at, finished_at, node, attempt, trigger, status, exit_code, output_tail, error)
       VALUES (@id, @job_id, @scheduled_at, @dispatched_at, @started_at, @finished_at, @node, @attempt, @trigger, @status, @exit_code, @output_tail, @error)`);
     this.bumpStmt = db.prepare('INSERT INTO run_counters (job_id, hour, status, n) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, hour, status) DO UPDATE SET n = n + excluded.n');
@@ -96,9 +103,11 @@ export class SqliteRuns implements RunRepository {
     return this.db.transaction(() => this.insertSync(input)).immediate();
   }
 
-  async insertMany(inputs: RunInput[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const input of inputs) this.insertSync(input);
+  async insertMany(inputs: RunInput[]): Promise<InsertManyResult> {
+    return this.db.transaction(() => {
+      const duplicates: string[] = [];
+      for (const out of this.insertEachSync(inputs)) if (out instanceof DuplicateRunError) duplicates.push(out.runId);
+      return { inserted: inputs.length - duplicates.length, duplicates };
     }).immediate();
   }
 
@@ -123,8 +132,12 @@ export class SqliteRuns implements RunRepository {
     return row ? toRun(row) : null;
   }
 
-  async update(id: string, patch: RunPatch): Promise<Run | null> {
-    return this.db.transaction(() => this.updateSync(id, patch)).immediate();
+  async update(id: string, patch: RunPatch, jobState?: JobRunState): Promise<Run | null> {
+    return this.db.transaction(() => {
+      const run = this.updateSync(id, patch);
+      if (run && jobState) this.recordJobState(run.jobId, jobState);
+      return run;
+    }).immediate();
   }
 
   async updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>> {
@@ -145,8 +158,12 @@ export class SqliteRuns implements RunRepository {
    * For the store's writeRuns, whose caller only needs to know the run was there: reading the
    * whole row back and building it (~7 µs of an update's ~25) is left out.
    */
-  updateFoundEachSync(items: Array<{ id: string; patch: RunPatch }>): boolean[] {
-    return items.map((i) => this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status') !== null);
+  updateFoundEachSync(items: RunUpdate[]): boolean[] {
+    return items.map((i) => {
+      const row = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status');
+      if (row && i.jobState) this.recordJobState(row.job_id, i.jobState);
+      return row !== null;
+    });
   }
 
   /** The row after the patch: whole with '*', else just the columns read. */

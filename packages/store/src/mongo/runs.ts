@@ -1,0 +1,409 @@
+import { randomUUID } from 'node:crypto';
+import { runSchema, terminalStatuses, type JobRunState, type Run, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
+import type { AnyBulkWriteOperation } from 'mongoose';
+import type { InsertManyResult, Page, RunQuery, RunRepository, RunUpdate, RunWriteResults, RunWrites } from '../interfaces.js';
+import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
+import { DuplicateRunError } from '../errors.js';
+import type { Models } from './models.js';
+import { jobStateUpdate } from './job-state.js';
+
+/*
+ * Counts that follow runs, without transactions.
+ *
+ * A run's move into or out of a terminal status changes two other documents: the hourly counter
+ * of (job, hour, status), and (for a final status) the job's counts. MongoDB without a replica
+ * set, and FerretDB, have no transaction across documents, so a writer that dies between those
+ * writes would leave counts and runs disagreeing for ever. Instead each batch of run writes is a
+ * *tally*, written ahead like a log record:
+ *
+ *   1. the tally (an id, and each run's share of the counter and job changes) is inserted into
+ *      `run_tallies`;
+ *   2. the runs are written, each carrying the tally's id in its `tally` field (one document
+ *      each, so a run and its mark are atomic);
+ *   3. the shares are added up per counter and per job, and each sum is applied idempotently: the
+ *      counter or job document records the tally id in its `ops` array in the same update, and an
+ *      update whose id is there already matches nothing (a counter's upsert then hits the unique
+ *      key, which also means "applied");
+ *   4. the tally is deleted, then its id pulled from the `ops` arrays.
+ *
+ * A writer that dies leaves its tally in `run_tallies`: `reconcile()` (at open, and by a new
+ * leader) keeps the shares of the runs whose `tally` mark says step 2 reached them, and applies
+ * those, which changes only what step 3 had not. One id per batch keeps `ops` arrays short
+ * (FerretDB ignores `$slice`), and step 4 travels in the next batch's commands (or a short
+ * timer's), so a busy writer sends two more commands a batch, not a write per run. Nothing is
+ * written to a run twice: FerretDB 1.x on SQLite scans the whole collection for every update
+ * (measured: ~4 ms an update at 1,000 runs, ~20-35 ms at 5,000), so clean-up writes to runs
+ * would cost more than the runs themselves. This store's writes are serialised: a transition
+ * reads the run before it writes it.
+ */
+
+/** One counted change: `delta` runs of `status` in the job's hour. */
+interface CounterChange {
+  jobId: string;
+  hour: Date;
+  status: RunStatus;
+  delta: number;
+}
+
+/** One run's share of a tally. */
+interface Share {
+  runId: string;
+  /** Its place in the batch: job states are applied in this order (the last status wins). */
+  seq: number;
+  counters: CounterChange[];
+  job: { jobId: string; state: JobRunState } | null;
+}
+
+/** A batch's shares, applied under one id (`run_tallies` documents). */
+interface Tally {
+  _id: string;
+  /** When the writer began it (ms): reconcile leaves a live writer's young tallies alone. */
+  at: Date;
+  shares: Share[];
+}
+
+interface RunDoc {
+  _id: string;
+  jobId: string;
+  scheduledAt: Date;
+  status: RunStatus;
+  tally?: string;
+  [field: string]: unknown;
+}
+
+const terminal = new Set<RunStatus>(terminalStatuses);
+const patchSchema = runSchema.omit({ id: true, jobId: true, scheduledAt: true }).partial();
+const patchFields = Object.keys(patchSchema.shape) as Array<keyof RunPatch>;
+type Filter = Record<string, unknown>;
+
+const runDoc = (r: Run): RunDoc => ({
+  _id: r.id, jobId: r.jobId, scheduledAt: r.scheduledAt, dispatchedAt: r.dispatchedAt, startedAt: r.startedAt, finishedAt: r.finishedAt, node: r.node,
+  attempt: r.attempt, trigger: r.trigger, status: r.status, exitCode: r.exitCode, outputTail: r.outputTail, error: r.error,
+});
+const toRun = (d: RunDoc): Run => runSchema.parse({ ...d, id: d._id });
+
+/** The counter changes of a run moving from one status to another (none unless one is terminal). */
+function countsOf(jobId: string, scheduledAt: Date, from: RunStatus | null, to: RunStatus): CounterChange[] {
+  if (from === to) return [];
+  const hour = new Date(hourOf(scheduledAt.getTime()));
+  const out: CounterChange[] = [];
+  if (from && terminal.has(from)) out.push({ jobId, hour, status: from, delta: -1 });
+  if (terminal.has(to)) out.push({ jobId, hour, status: to, delta: 1 });
+  return out;
+}
+
+const isDupKey = (e: { code?: number }) => e.code === 11000;
+
+export interface MongoRunsOptions {
+  /**
+   * How long an applied tally may wait for the next batch to carry its clean-up (step 4) before
+   * a timer sends it alone (ms, default 200).
+   */
+  settleDelayMs?: number;
+  /**
+   * A tally younger than this (ms, default 30,000) is taken for a live writer's and left alone by
+   * `reconcile()`; a dead writer's is at least a ZooKeeper session old when a new leader looks.
+   */
+  reconcileAfterMs?: number;
+  /** Called between steps (`tallied`, `runs-written`, `counted`): fault injection for tests. */
+  faultPoint?: (step: 'tallied' | 'runs-written' | 'counted') => void;
+}
+
+/** The runs repository of the MongoDB store, with `writeRuns` and `reconcile` (see the top of this file). */
+export class MongoRuns implements RunRepository {
+  /** Tallies applied whose clean-up (step 4) has not been sent yet. */
+  private applied: Tally[] = [];
+  private settleTimer: NodeJS.Timeout | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly settleDelayMs: number;
+  private readonly reconcileAfterMs: number;
+
+  constructor(
+    private readonly m: Models,
+    private readonly opts: MongoRunsOptions = {},
+  ) {
+    this.settleDelayMs = opts.settleDelayMs ?? 200;
+    this.reconcileAfterMs = opts.reconcileAfterMs ?? 30_000;
+  }
+
+  /** Runs `work` after every write before it: reads-then-writes of one run never interleave. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  insert(input: RunInput): Promise<Run> {
+    return this.serial(async () => {
+      const [out] = await this.insertNow([input]);
+      if (out instanceof DuplicateRunError) throw out;
+      return out!;
+    });
+  }
+
+  insertEach(inputs: RunInput[]): Promise<Array<Run | DuplicateRunError>> {
+    return this.serial(() => this.insertNow(inputs));
+  }
+
+  async insertMany(inputs: RunInput[]): Promise<InsertManyResult> {
+    const out = await this.insertEach(inputs);
+    const duplicates = out.filter((o): o is DuplicateRunError => o instanceof DuplicateRunError).map((e) => e.runId);
+    return { inserted: out.length - duplicates.length, duplicates };
+  }
+
+  update(id: string, patch: RunPatch, jobState?: JobRunState): Promise<Run | null> {
+    return this.serial(async () => (await this.updateNow([{ id, patch, ...(jobState ? { jobState } : {}) }]))[0]!);
+  }
+
+  updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>> {
+    return this.serial(() => this.updateNow(items));
+  }
+
+  /** Inserts, then updates, then job states, as one serialised batch. */
+  writeRuns(w: RunWrites, recordJobStates: (items: RunWrites['jobStates']) => Promise<void>): Promise<RunWriteResults> {
+    return this.serial(async () => {
+      const inserted = w.inserts.length ? await this.insertNow(w.inserts) : [];
+      const updated = w.updates.length ? (await this.updateNow(w.updates)).map((r) => r !== null) : [];
+      if (w.jobStates.length) await recordJobStates(w.jobStates);
+      return { inserted, updated };
+    });
+  }
+
+  /** New rows in one unordered insert (a duplicate costs only itself), their counts as a tally. */
+  private async insertNow(inputs: RunInput[]): Promise<Array<Run | DuplicateRunError>> {
+    const runs = inputs.map((i) => runSchema.parse(i));
+    const tally: Tally = { _id: randomUUID(), at: new Date(), shares: [] };
+    const docs = runs.map((run, seq) => {
+      const doc = runDoc(run);
+      const counters = countsOf(run.jobId, run.scheduledAt, null, run.status);
+      if (counters.length) {
+        doc.tally = tally._id;
+        tally.shares.push({ runId: run.id, seq, counters, job: null });
+      }
+      return doc;
+    });
+    const begun = tally.shares.length > 0;
+    if (begun) await this.begin(tally);
+    const dup = new Set<number>();
+    try {
+      await this.m.runs.collection.insertMany(docs as never[], { ordered: false });
+    } catch (err) {
+      const errors = (err as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
+      if (!errors?.length || !errors.every(isDupKey)) throw err;
+      for (const e of errors) dup.add(e.index);
+    }
+    this.opts.faultPoint?.('runs-written');
+    // A duplicate was not written: its share is no count of this tally.
+    const dupIds = new Set([...dup].map((i) => runs[i]!.id));
+    tally.shares = tally.shares.filter((s) => !dupIds.has(s.runId));
+    await this.count(begun ? [tally] : []);
+    return runs.map((run, i) => (dup.has(i) ? new DuplicateRunError(run.id) : run));
+  }
+
+  /**
+   * Every update in order (a run may appear twice), from one read of the runs they name. A patch
+   * writes only the fields it gives.
+   */
+  private async updateNow(items: RunUpdate[]): Promise<Array<Run | null>> {
+    const ids = [...new Set(items.map((i) => i.id))];
+    const rows = (await this.m.runs.collection.find(ids.length === 1 ? { _id: ids[0] } : ({ _id: { $in: ids } } as Filter)).toArray()) as unknown as RunDoc[];
+    const current = new Map<string, Run>();
+    for (const row of rows) current.set(row._id, toRun(row));
+    const tally: Tally = { _id: randomUUID(), at: new Date(), shares: [] };
+    const out = items.map(({ id, patch, jobState }, seq) => {
+      const cur = current.get(id);
+      if (!cur) return null;
+      const valid = patchSchema.parse(patch);
+      const changes: Partial<Run> = {};
+      // Judged on the patch itself: the parsed one has every absent field filled with its default.
+      for (const f of patchFields) if (patch[f] !== undefined) (changes as Record<string, unknown>)[f] = valid[f];
+      const next: Run = { ...cur, ...changes };
+      const counters = countsOf(next.jobId, next.scheduledAt, cur.status, next.status);
+      if (counters.length || jobState) tally.shares.push({ runId: id, seq, counters, job: jobState ? { jobId: next.jobId, state: jobState } : null });
+      current.set(id, next);
+      return next;
+    });
+    const marked = new Set(tally.shares.map((s) => s.runId));
+    const ops: AnyBulkWriteOperation[] = [];
+    for (const id of ids) {
+      const run = current.get(id);
+      if (!run) continue;
+      const doc = runDoc(run);
+      if (marked.has(id)) doc.tally = tally._id;
+      ops.push({ replaceOne: { filter: { _id: id }, replacement: doc } });
+    }
+    if (tally.shares.length) await this.begin(tally);
+    if (ops.length) await this.m.runs.bulkWrite(ops as never[], { ordered: true });
+    this.opts.faultPoint?.('runs-written');
+    await this.count(tally.shares.length ? [tally] : []);
+    return out;
+  }
+
+  /** Step 1. */
+  private async begin(tally: Tally): Promise<void> {
+    await this.m.tallies.collection.insertOne(tally as never);
+    this.opts.faultPoint?.('tallied');
+  }
+
+  /**
+   * Step 3 for these tallies, with step 4 of the ones before folded into the same commands:
+   * their tallies deleted first, then their ids pulled.
+   */
+  private async count(tallies: Tally[]): Promise<void> {
+    const settling = this.applied;
+    this.applied = [];
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    if (settling.length) await this.m.tallies.collection.deleteMany({ _id: { $in: settling.map((t) => t._id) } } as Filter);
+    const counterOps: AnyBulkWriteOperation[] = [];
+    const jobOps: AnyBulkWriteOperation[] = [];
+    for (const t of settling) {
+      for (const c of sumCounters(t.shares)) counterOps.push({ updateOne: { filter: { jobId: c.jobId, hour: c.hour, status: c.status }, update: { $pull: { ops: t._id } } } });
+      for (const jobId of new Set(t.shares.flatMap((s) => (s.job ? [s.job.jobId] : [])))) jobOps.push({ updateOne: { filter: { _id: jobId }, update: { $pull: { ops: t._id } } } });
+    }
+    for (const t of tallies) {
+      for (const c of sumCounters(t.shares)) if (c.delta) counterOps.push(counterIncrement(t._id, c));
+      for (const [jobId, state] of sumJobStates(t.shares)) {
+        const update = jobStateUpdate(state);
+        // A missing job (deleted since) matches nothing: its counts went with it.
+        if (update) jobOps.push({ updateOne: { filter: { _id: jobId, ops: { $ne: t._id } }, update: { ...update, $push: { ops: t._id } } } });
+      }
+    }
+    if (counterOps.length) await this.bulkCounters(counterOps);
+    if (jobOps.length) await this.m.jobs.bulkWrite(jobOps as never[], { ordered: false });
+    if (tallies.length) this.opts.faultPoint?.('counted');
+    this.applied = tallies;
+    if (tallies.length) {
+      this.settleTimer = setTimeout(() => void this.serial(() => this.count([])).catch(() => undefined), this.settleDelayMs);
+      this.settleTimer.unref();
+    }
+  }
+
+  /**
+   * Counter changes, unordered. An upsert that hits the unique key means the tally id is in that
+   * counter already (applied before), unless another writer created the counter at that moment:
+   * each such op is tried once more without upsert, which tells the two apart.
+   */
+  private async bulkCounters(ops: AnyBulkWriteOperation[]): Promise<void> {
+    try {
+      await this.m.counters.bulkWrite(ops as never[], { ordered: false });
+    } catch (err) {
+      const errors = (err as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
+      if (!errors?.length || !errors.every(isDupKey)) throw err;
+      const again = errors.map((e) => {
+        const op = ops[e.index] as { updateOne: { filter: Filter; update: Filter } };
+        return { updateOne: { filter: op.updateOne.filter, update: op.updateOne.update } };
+      });
+      await this.m.counters.bulkWrite(again as never[], { ordered: false });
+    }
+  }
+
+  /**
+   * Applies what dead writers' tallies left undone: for each tally older than
+   * `reconcileAfterMs`, the shares of the runs its mark reached, then deletes it.
+   */
+  reconcile(now = new Date()): Promise<{ runs: number }> {
+    return this.serial(async () => {
+      if (this.applied.length) await this.count([]);
+      const left = (await this.m.tallies.collection.find({ at: { $lt: new Date(now.getTime() - this.reconcileAfterMs) } } as Filter).toArray()) as unknown as Tally[];
+      let runs = 0;
+      for (const t of left) {
+        const ids = [...new Set(t.shares.map((s) => s.runId))];
+        const marks = (await this.m.runs.collection.find({ _id: { $in: ids } } as Filter, { projection: { tally: 1 } }).toArray()) as unknown as Array<{ _id: string; tally?: string }>;
+        const reached = new Set(marks.filter((r) => r.tally === t._id).map((r) => r._id));
+        const shares = t.shares.filter((s) => reached.has(s.runId)).map((s) => ({ ...s, counters: s.counters.map((c) => ({ ...c, hour: new Date(c.hour) })) }));
+        runs += reached.size;
+        await this.count([{ ...t, shares }]);
+      }
+      if (this.applied.length) await this.count([]);
+      return { runs };
+    });
+  }
+
+  /** Sends the clean-up of applied tallies now (close). */
+  flush(): Promise<void> {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    return this.serial(() => (this.applied.length ? this.count([]) : Promise.resolve()));
+  }
+
+  async get(id: string): Promise<Run | null> {
+    const d = (await this.m.runs.collection.findOne({ _id: id } as Filter)) as unknown as RunDoc | null;
+    return d ? toRun(d) : null;
+  }
+
+  async list(q: RunQuery = {}): Promise<Page<Run>> {
+    const limit = pageLimit(q.limit);
+    const f: Filter = {};
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      const at = new Date(Number(c.sortValue));
+      f.$or = [{ scheduledAt: { $lt: at } }, { scheduledAt: at, _id: { $lt: c.id } }];
+    }
+    if (q.jobId) f.jobId = q.jobId;
+    if (q.status) f.status = q.status;
+    if (q.node) f.node = q.node;
+    if (q.from || q.to) f.scheduledAt = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
+    const rows = (await this.m.runs.find(f).sort({ scheduledAt: -1, _id: -1 }).limit(limit + 1).lean()) as unknown as RunDoc[];
+    const more = rows.length > limit;
+    const slice = rows.slice(0, limit);
+    const last = slice.at(-1);
+    return { items: slice.map(toRun), nextCursor: more && last ? encodeCursor(new Date(last.scheduledAt).getTime(), last._id) : null };
+  }
+
+  async listActive(filter: { jobId?: string; node?: string } = {}): Promise<Run[]> {
+    const f: Filter = { status: { $in: ['scheduled', 'dispatched', 'running'] } };
+    if (filter.jobId) f.jobId = filter.jobId;
+    if (filter.node) f.node = filter.node;
+    return ((await this.m.runs.find(f).sort({ scheduledAt: 1 }).lean()) as unknown as RunDoc[]).map(toRun);
+  }
+
+  /** Retention: the runs and the counter hours wholly before the cutoff go together. */
+  async deleteOlderThan(cutoff: Date): Promise<number> {
+    await this.m.counters.deleteMany({ hour: { $lt: new Date(hourOf(cutoff.getTime())) } });
+    return (await this.m.runs.deleteMany({ scheduledAt: { $lt: cutoff } })).deletedCount;
+  }
+}
+
+/** Step 2 for one counter: `$inc` and the tally id, unless the id is there already. */
+function counterIncrement(op: string, c: CounterChange): AnyBulkWriteOperation {
+  return {
+    updateOne: {
+      filter: { jobId: c.jobId, hour: c.hour, status: c.status, ops: { $ne: op } },
+      update: { $inc: { n: c.delta }, $push: { ops: op } },
+      upsert: true,
+    },
+  };
+}
+
+/** A tally's counter changes added up per (job, hour, status). */
+function sumCounters(shares: Share[]): CounterChange[] {
+  const sums = new Map<string, CounterChange>();
+  for (const s of shares) {
+    for (const c of s.counters) {
+      const hour = new Date(c.hour);
+      const key = `${c.jobId}|${hour.getTime()}|${c.status}`;
+      const sum = sums.get(key);
+      if (sum) sum.delta += c.delta;
+      else sums.set(key, { jobId: c.jobId, hour, status: c.status, delta: c.delta });
+    }
+  }
+  return [...sums.values()];
+}
+
+/** A tally's job states per job, in batch order: counts added up, the last given value of each field kept. */
+function sumJobStates(shares: Share[]): Map<string, JobRunState> {
+  const out = new Map<string, JobRunState>();
+  for (const s of [...shares].sort((a, b) => a.seq - b.seq)) {
+    if (!s.job) continue;
+    const acc = out.get(s.job.jobId) ?? {};
+    const st = s.job.state;
+    if (st.lastRunAt !== undefined) acc.lastRunAt = st.lastRunAt;
+    if (st.lastStatus !== undefined) acc.lastStatus = st.lastStatus;
+    if (st.nextRunAt !== undefined) acc.nextRunAt = st.nextRunAt;
+    if (st.runCountDelta) acc.runCountDelta = (acc.runCountDelta ?? 0) + st.runCountDelta;
+    if (st.failureCountDelta) acc.failureCountDelta = (acc.failureCountDelta ?? 0) + st.failureCountDelta;
+    out.set(s.job.jobId, acc);
+  }
+  return out;
+}
