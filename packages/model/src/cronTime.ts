@@ -120,9 +120,18 @@ export function nextCronTime(rule: CronRule, tz: string, afterMs: number, detail
   let cursor = Math.floor(afterMs / 1000) * 1000 + 1000;
   toCivil(Math.floor(cursor / 86400_000));
   const lastYear = civil.year + HORIZON_YEARS;
+  let gapChecked = false;
   for (;;) {
     zone.locate(cursor);
     const offset = zone.offset;
+    // Starting exactly as a jump lands: the skipped times just before it fire now, if any.
+    if (!gapChecked && cursor === zone.segStart && rule.fixedHour && zone.prevOffset < offset) {
+      const skipped = nextWallSlot(rule, cursor + zone.prevOffset, lastYear);
+      if (skipped >= 0 && skipped < cursor + offset) {
+        if (detail) detail.shifted = 'gap';
+        return cursor;
+      }
+    }
     const wall = nextWallSlot(rule, cursor + offset, lastYear);
     if (wall < 0) return null;
     const at = wall - offset;
@@ -147,5 +156,6 @@ export function nextCronTime(rule: CronRule, tz: string, afterMs: number, detail
       return end;
     }
     cursor = end;
+    gapChecked = true;
   }
 }
