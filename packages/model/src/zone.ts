@@ -74,8 +74,9 @@ function intlOffset(tz: string, epochMs: number): number {
 
 /**
  * One zone's offsets. `locate(t)` fills the segment fields for the span of constant offset
- * holding instant `t`; a chunk edge inside a span shows up as a segment end whose next offset
- * is the same, which callers treat as no change at all.
+ * holding instant `t`, from one change to the next even across chunk edges (so a fold or gap
+ * next to an edge shows whole); a span longer than a chunk shows up cut at an edge, with the
+ * same offset on both sides, which callers treat as no change at all.
  */
 export class ZoneOffsets {
   readonly name: string;
@@ -107,24 +108,45 @@ export class ZoneOffsets {
     const at = chunk.at;
     let i = 0;
     while (i < at.length && at[i]! <= t) i++;
-    this.segStart = i === 0 ? chunk.start : at[i - 1]!;
-    this.segEnd = i < at.length ? at[i]! : chunk.end;
     this.offset = chunk.offsets[i]!;
-    this.prevOffset = i > 0 ? chunk.offsets[i - 1]! : this.offsetAtChunked(chunk.start - 1);
-    this.nextOffset = i < at.length ? chunk.offsets[i + 1]! : this.offsetAtChunked(chunk.end);
+    // A span runs from a real change to the next, across chunk edges, so that a fold or gap
+    // next to an edge still shows as one.
+    if (i > 0) {
+      this.segStart = at[i - 1]!;
+      this.prevOffset = chunk.offsets[i - 1]!;
+    } else {
+      const before = this.chunkAt(chunk.start - 1);
+      const n = before.at.length;
+      const last = before.offsets[n]!;
+      if (last !== this.offset || n === 0) {
+        // A change right at the edge, or no change in the chunk before either.
+        this.segStart = chunk.start;
+        this.prevOffset = last;
+      } else {
+        this.segStart = before.at[n - 1]!;
+        this.prevOffset = before.offsets[n - 1]!;
+      }
+    }
+    if (i < at.length) {
+      this.segEnd = at[i]!;
+      this.nextOffset = chunk.offsets[i + 1]!;
+    } else {
+      const after = this.chunkAt(chunk.end);
+      const first = after.offsets[0]!;
+      if (first !== this.offset || after.at.length === 0) {
+        this.segEnd = chunk.end;
+        this.nextOffset = first;
+      } else {
+        this.segEnd = after.at[0]!;
+        this.nextOffset = after.offsets[1]!;
+      }
+    }
   }
 
   /** The zone's offset (ms) at instant `t`. */
   offsetAt(t: number): number {
     this.locate(t);
     return this.offset;
-  }
-
-  private offsetAtChunked(t: number): number {
-    const chunk = this.chunkAt(t);
-    let i = 0;
-    while (i < chunk.at.length && chunk.at[i]! <= t) i++;
-    return chunk.offsets[i]!;
   }
 
   private chunkAt(t: number): Chunk {
