@@ -181,6 +181,8 @@ export const en = {
   'job.misfire': 'Missed fire times',
   'job.name': 'Name',
   'job.newTitle': 'New job',
+  'fire.dstFold': 'Daylight saving time: this clock time happens twice that night',
+  'fire.dstGap': 'Daylight saving time: the clock skips this time that night, so it fires as the clock jumps forward',
   'job.nextFireTimes': 'Next fire times',
   'job.noContacts': 'No contacts yet. Add some on the Contacts page to be mailed when this job fails.',
   'job.noNextFire': 'The schedule has no more fire times.',

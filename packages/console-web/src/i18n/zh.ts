@@ -180,6 +180,8 @@ export const zh: Messages = {
   'job.misfire': '错过的触发时间',
   'job.name': '名称',
   'job.newTitle': '新建任务',
+  'fire.dstFold': '夏令时：当晚这个时刻会出现两次',
+  'fire.dstGap': '夏令时：当晚时钟跳过了这个时刻，任务在时钟向前跳变时触发',
   'job.nextFireTimes': '接下来的触发时间',
   'job.noContacts': '还没有联系人。在“联系人”页面添加后，任务失败时会发邮件通知。',
   'job.noNextFire': '该计划不会再触发。',
