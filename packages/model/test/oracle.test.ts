@@ -136,5 +136,5 @@ test('the engine agrees with croner on a generated corpus, differing only where 
     { numRuns: Number(process.env.ORACLE_RUNS ?? 3000) },
   );
   console.log(`compared ${compared} rule/zone/start cases against croner: ${acrossChange} with fires within 3 h of an offset change compared, ${filtered} with the fixed-hour classification difference; ${refused} rules croner refused`);
-  assert.ok(acrossChange > compared / 10, 'the corpus reaches DST changes');
+  assert.ok(acrossChange > compared / 20, 'the corpus reaches DST changes');
 });

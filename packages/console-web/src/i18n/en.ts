@@ -151,7 +151,7 @@ export const en = {
   'job.created': 'Job created.',
   'job.createdAt': 'Created',
   'job.cronExpr': 'Cron rule',
-  'job.cronHint': '[second] minute hour day month weekday, e.g. 0 */5 * * * * (5 fields: second 0)',
+  'job.cronHint': '[second] minute hour day month weekday, e.g. 0 */5 * * * * (5 fields: second 0); Quartz L, W, 5L, 5#3 and @daily work too',
   'job.definition': 'Definition',
   'job.deleteMessage': 'Delete the job “{name}”? Its runs and counters are deleted too.',
   'job.deleteTitle': 'Delete job',

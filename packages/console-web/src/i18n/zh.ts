@@ -150,7 +150,7 @@ export const zh: Messages = {
   'job.created': '任务已创建。',
   'job.createdAt': '创建时间',
   'job.cronExpr': 'Cron 规则',
-  'job.cronHint': '[秒] 分 时 日 月 周，例如 0 */5 * * * *（5 个字段时秒为 0）',
+  'job.cronHint': '[秒] 分 时 日 月 周，例如 0 */5 * * * *（5 个字段时秒为 0）；也支持 Quartz 的 L、W、5L、5#3 和 @daily',
   'job.definition': '定义',
   'job.deleteMessage': '删除任务“{name}”？其运行记录和计数也会一并删除。',
   'job.deleteTitle': '删除任务',
