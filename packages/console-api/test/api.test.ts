@@ -159,6 +159,7 @@ describe('jobs', () => {
   test('validation names the field: bad cron, unknown timezone, empty target, oversized payload', async () => {
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
       [{ schedule: { type: 'cron', expr: '61 * * * * *' } }, 'schedule.expr', /bad cron rule/],
+      [{ schedule: { type: 'cron', expr: '0 0 0 31 4 *' } }, 'schedule.expr', /bad cron rule: the rule can never fire/],
       [{ schedule: { type: 'cron', expr: '* * * * * *', timezone: 'Mars/Olympus' } }, 'schedule.timezone', /unknown timezone/],
       [{ target: { type: 'group', group: '' } }, 'target.group', /must not be empty/],
       [{ payload: { blob: 'x'.repeat(70 * 1024) } }, 'payload', /./],
@@ -190,6 +191,30 @@ describe('jobs', () => {
     const bad = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: 'every day' } });
     assert.equal(bad.status, 400);
     assert.match(bad.body.fields['schedule.expr'], /bad cron rule/);
+    const never = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 0 0 31 4 *' } });
+    assert.equal(never.status, 400);
+    assert.match(never.body.fields['schedule.expr'], /can never fire/);
+  });
+
+  test('cron preview says which fires DST moved', async () => {
+    // The last Sunday of March is the EU's spring-forward day: 02:30 never happens in Berlin and fires at 03:00 CEST.
+    const spring = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 30 2 ? 3 0L', timezone: 'Europe/Berlin' } });
+    assert.equal(spring.status, 200);
+    assert.equal(spring.body.fires.length, 10);
+    for (const fire of spring.body.fires) {
+      assert.equal(fire.shifted, 'gap');
+      assert.match(fire.at, /T01:00:00\.000Z$/, '03:00 CEST');
+    }
+    assert.deepEqual(spring.body.nextFireTimes, spring.body.fires.map((f: { at: string }) => f.at));
+    // The last Sunday of October: 02:30 happens twice and an hourly rule fires at both; 03:30 once.
+    const fall = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 30 2,3 ? 10 0L', timezone: 'Europe/Berlin' } });
+    const [first, second] = fall.body.fires;
+    assert.deepEqual([first.shifted, second.shifted], ['fold', undefined], 'a fixed hour fires once at the first pass of 02:30, then 03:30');
+    assert.equal(Date.parse(second.at) - Date.parse(first.at), 2 * 3600_000);
+    const hourly = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 30 * ? 10 0L', timezone: 'Europe/Berlin' } });
+    const folded = hourly.body.fires.filter((f: { shifted?: string }) => f.shifted === 'fold');
+    assert.equal(folded.length, 2, 'both passes of 02:30');
+    assert.equal(Date.parse(folded[1].at) - Date.parse(folded[0].at), 3600_000);
   });
 
   test('viewers cannot write jobs; operators cannot touch nodes or users', async () => {

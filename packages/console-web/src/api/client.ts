@@ -1,6 +1,6 @@
 import type {
   ApiErrorBody, Contact, ContactInput, Health, Incident, Items, Job, JobDetail, JobInput, LogEntry, OutboxMail, Page, Run,
-  Schedule, Stats, User, ZNode,
+  Schedule, Stats, UpcomingFire, User, ZNode,
 } from './types';
 
 export const CSRF_COOKIE = 'clover_csrf';
@@ -138,7 +138,7 @@ export const api = {
   enableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/enable`),
   disableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/disable`),
   triggerJob: (id: string) => request<{ ok: true }>('POST', `/api/jobs/${enc(id)}/trigger`),
-  cronPreview: (schedule: Schedule, signal?: AbortSignal) => request<{ nextFireTimes: string[] }>('POST', '/api/cron/preview', { body: { schedule }, signal }),
+  cronPreview: (schedule: Schedule, signal?: AbortSignal) => request<{ nextFireTimes: string[]; fires?: UpcomingFire[] }>('POST', '/api/cron/preview', { body: { schedule }, signal }),
 
   runs: (q: RunQuery = {}) => request<Page<Run>>('GET', `/api/runs${qs({ ...q })}`),
   run: (id: string) => request<Run>('GET', `/api/runs/${enc(id)}`),
