@@ -29,14 +29,15 @@ export interface JobChangeFeedOptions {
  * Self-healing: the folder is watched too. When it is deleted, or deleted and re-created, its
  * sequence numbers start again at 0 (ZooKeeper numbers children by the parent's cversion), so
  * the feed re-creates the folder, starts counting again from the new folder's first child, logs
- * a warning and calls `onReset`. A new folder is told from the old one by its creation time and
- * by a child version that went back; a `deleted` event seen in between also counts.
+ * a warning and calls `onReset`. A new folder is told from the old one by its stat (a creation
+ * time of its own, or a child version that went back), never by watch events alone: a late
+ * `deleted` event about a folder already replaced must not start the count again (and deliver
+ * changes twice).
  */
 export class JobChangeFeed {
   private lastSeq = -1;
   /** The folder whose sequence lastSeq counts in: its creation time and child version. */
   private folder: { ctime: number; cversion: number } | null = null;
-  private folderLost = false;
   private stop: (() => void) | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private busy: Promise<void> = Promise.resolve();
@@ -56,7 +57,6 @@ export class JobChangeFeed {
     this.lastSeq = names.reduce((max, n) => Math.max(max, seq(n)), -1);
     this.folder = stat && { ctime: stat.ctime, cversion: stat.cversion };
     this.stop = this.zk.watch(this.paths.jobChanges, (e) => {
-      if (e.type === 'deleted') this.folderLost = true;
       if (e.type !== 'data') this.pull();
     });
     this.pruneTimer = setInterval(() => {
@@ -96,17 +96,17 @@ export class JobChangeFeed {
   /** Re-creates a deleted folder, and starts counting again in a folder that is not the one read before. */
   private async checkFolder(): Promise<void> {
     let stat: ZkStat | null = await this.zk.exists(this.paths.jobChanges);
+    let lost = false;
     if (!stat) {
-      this.folderLost = true;
+      lost = true;
       await this.zk.ensurePath(this.paths.jobChanges);
       stat = await this.zk.exists(this.paths.jobChanges);
       if (!stat) return;
     }
     const known = this.folder;
-    const replaced = this.folderLost || (known !== null && (stat.ctime !== known.ctime || stat.cversion < known.cversion));
+    const replaced = lost || (known !== null && (stat.ctime !== known.ctime || stat.cversion < known.cversion));
     this.folder = { ctime: stat.ctime, cversion: stat.cversion };
     if (!replaced) return;
-    this.folderLost = false;
     this.lastSeq = -1;
     this.opts.logger?.warn('the job change folder was deleted or replaced; reading the new one from its start', { path: this.paths.jobChanges });
     try {
