@@ -20,7 +20,7 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   '/api/nodes/data': {
     get: { summary: 'one znode', role: 'viewer', params: ['path'] },
     put: { summary: 'replace a znode\'s data (version-checked)', role: 'admin', params: ['path'] },
-    delete: { summary: 'delete a znode recursively', role: 'admin', params: ['path', 'confirm'] },
+    delete: { summary: 'delete a znode recursively; clover\'s structural znodes answer 409 structural_node unless force=true', role: 'admin', params: ['path', 'confirm', 'force'] },
   },
   '/api/jobs': {
     get: { summary: 'list jobs', role: 'viewer', answer: 'Job', list: true, params: ['q', 'group', 'enabled', 'cursor', 'limit'] },

@@ -128,7 +128,9 @@ export const api = {
   nodes: () => request<Items<ZNode>>('GET', '/api/nodes'),
   node: (path: string) => request<ZNode>('GET', `/api/nodes/data${qs({ path })}`),
   putNode: (path: string, data: unknown, version: number) => request<ZNode>('PUT', `/api/nodes/data${qs({ path })}`, { body: { data, version } }),
-  deleteNode: (path: string, confirm: string) => request<{ ok: true }>('DELETE', `/api/nodes/data${qs({ path, confirm })}`),
+  /** force: delete one of clover's structural znodes anyway (the API answers 409 structural_node without it). */
+  deleteNode: (path: string, confirm: string, force = false) =>
+    request<{ ok: true; recreated?: boolean }>('DELETE', `/api/nodes/data${qs({ path, confirm, ...(force ? { force: 'true' } : {}) })}`),
 
   jobs: (q: JobQuery = {}) => request<Page<Job>>('GET', `/api/jobs${qs({ ...q })}`),
   job: (id: string) => request<JobDetail>('GET', `/api/jobs/${enc(id)}`),
