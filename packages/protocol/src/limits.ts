@@ -10,6 +10,8 @@ import { MAX_OUTPUT_BYTES } from '@clover/model';
 export const LIMITS = {
   /** Ids: exec, job and agent ids (`id` in docs/protocol.md). */
   idChars: 512,
+  /** An agent id is also its ZeroMQ routing id, which libzmq caps at 255 bytes (ZMQ_ROUTING_ID). */
+  routingIdBytes: 255,
   /** HELLO `version`. */
   versionChars: 64,
   /** One handler name, group or tag in HELLO; EXEC `jobName`. */
