@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { AgentLogger } from '../interfaces.js';
 
 /**
- * The reaper's program, for POSIX `sh` (dash, bash, busybox): it reads `+<pgid>` and `-<pgid>`
+ * The reaper's program, for POSIX `sh` (dash, bash, busybox): it reads `+ <pgid>` and `- <pgid>`
  * lines from its stdin, the agent's end of a pipe, and keeps the set of process groups that
  * are running. When the pipe reaches end of file, which the kernel makes happen whatever way
  * the agent died (exit, crash, SIGKILL, the OOM killer), it SIGKILLs every group still in the
@@ -40,8 +40,14 @@ export class GroupReaper {
   private readonly live = new Set<number>();
   private closed = false;
 
-  /** `shell`: the POSIX shell to run the reaper with (default `/bin/sh`). */
-  constructor(private readonly logger: AgentLogger, private readonly shell = '/bin/sh') {}
+  /**
+   * `shell`: the POSIX shell to run the reaper with (default `/bin/sh`); `clock`: epoch ms
+   * (default Date.now), which tells a reaper that died at once (not restarted) from one that ran.
+   */
+  constructor(
+    private readonly logger: AgentLogger,
+    private readonly opts: { shell?: string; clock?: () => number } = {},
+  ) {}
 
   /** The reaper's pid, once started; for tests and logs. */
   get pid(): number | null {
@@ -53,13 +59,13 @@ export class GroupReaper {
     if (this.closed) return;
     this.live.add(pgid);
     const child = this.child ?? this.start();
-    if (child) this.write(child, `+${pgid}`);
+    if (child) this.write(child, `+ ${pgid}`);
   }
 
   /** The group has ended (and been swept): no longer the reaper's to kill. */
   forget(pgid: number): void {
     if (!this.live.delete(pgid) || !this.child) return;
-    this.write(this.child, `-${pgid}`);
+    this.write(this.child, `- ${pgid}`);
   }
 
   /**
@@ -75,7 +81,7 @@ export class GroupReaper {
   private start(): ChildProcess | null {
     let child: ChildProcess;
     try {
-      child = spawn(this.shell, ['-c', program], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+      child = spawn(this.opts.shell ?? '/bin/sh', ['-c', program], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     } catch (err) {
       this.logger.warn('could not start the process-group reaper: shell executions will not die with this agent', { err: String(err) });
       return null;
@@ -85,13 +91,14 @@ export class GroupReaper {
     (child.stdin as Socket | null)?.unref?.();
     child.stdin!.on('error', () => undefined);
     child.once('error', (err) => this.logger.warn('the process-group reaper failed to start', { err: String(err) }));
-    const startedAt = Date.now();
+    const clock = this.opts.clock ?? Date.now;
+    const startedAt = clock();
     child.once('exit', (code, signal) => {
       if (this.child !== child) return;
       this.child = null;
       if (this.closed) return;
       // One that dies at once (no shell there, say) is not started again in a loop.
-      const again = Date.now() - startedAt > 1000;
+      const again = clock() - startedAt > 1000;
       this.logger.warn(again ? 'the process-group reaper exited; starting another' : 'the process-group reaper died at start; shell executions will not die with this agent', { code, signal });
       if (!again) {
         this.closed = true;
@@ -100,7 +107,7 @@ export class GroupReaper {
       // Hand what still runs to a new reaper at once: those groups must not lose their guard.
       if (this.live.size) {
         const next = this.start();
-        if (next) for (const pgid of this.live) this.write(next, `+${pgid}`);
+        if (next) for (const pgid of this.live) this.write(next, `+ ${pgid}`);
       }
     });
     this.child = child;
