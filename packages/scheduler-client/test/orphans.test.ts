@@ -108,10 +108,10 @@ test('an agent SIGKILLed without restart: the shell job and its child die with i
   assert.equal(shell.pgrp, shell.pid, 'the job runs in a process group of its own');
   assert.equal(sleep.pgrp, shell.pid);
   const reaper = all().find((p) => p.ppid === agent.pid && p.cmdline.includes("trap '' INT TERM HUP QUIT"));
-  assert.ok(reaper, 'one reaper process per agent');
   await agent.kill('SIGKILL', 10_000);
   // Nothing is restarted: the job's processes go because their agent went.
   await waitFor(() => members(shell.pgrp).length === 0, { message: 'the shell and its sleep gone after the agent\'s SIGKILL', timeoutMs: 10_000 });
+  assert.ok(reaper, 'one reaper process per agent');
   await waitFor(() => proc(reaper.pid) === null || proc(reaper.pid)!.state === 'Z', { message: 'the reaper gone too' });
 });
 
@@ -121,7 +121,6 @@ test('an agent SIGKILLed and restarted: what its previous life left is killed be
   // so the restart's own net is what is tested.
   const first = await startAgent('agent-r', { CLOVER_DATA_DIR: dataDir, CLOVER_GROUP_REAPER: 'false' });
   const { shell, sleep } = await startSleep('agent-r', 'forbid-job@2');
-  assert.deepEqual(readdirSync(path.join(dataDir, 'process-groups')), [`${shell.pid}.json`], 'the group is recorded while it runs');
   await first.kill('SIGKILL', 10_000);
   const orphan = await waitFor(() => { const p = proc(sleep.pid); return p && p.ppid !== shell.pid ? p : p && proc(shell.pid) ? p : undefined; }, { message: 'the orphan still there' });
   assert.ok(proc(shell.pid) && proc(shell.pid)!.state !== 'Z', 'the shell outlived its agent');
@@ -133,8 +132,8 @@ test('an agent SIGKILLed and restarted: what its previous life left is killed be
   await startAgent('agent-r', { CLOVER_DATA_DIR: dataDir, CLOVER_GROUP_REAPER: 'false' });
   const hello = await waitFor(() => hellosFrom('agent-r')[hellosBefore], { message: 'the restarted agent\'s HELLO', timeoutMs: 20_000 });
   assert.equal(hello.groupAlive, false, 'the orphan group was dead when the first HELLO arrived');
-  assert.deepEqual((hello.msg as Extract<Message, { type: 'HELLO' }>).body.orphansKilled, ['forbid-job@2']);
   assert.equal(members(shell.pgrp).length, 0);
+  assert.deepEqual((hello.msg as Extract<Message, { type: 'HELLO' }>).body.orphansKilled, ['forbid-job@2']);
   const result = await waitFor(() => answers('agent-r', 'RESULT', 'forbid-job@2')[0]?.body, { message: 'a RESULT for the killed execution' });
   assert.equal(result.status, 'failed');
   assert.equal(result.exitCode, null);
@@ -150,6 +149,7 @@ test('a restart finds the records of a live agent sharing its data directory and
   const dataDir = path.join(dir.path, 'shared');
   await startAgent('agent-s1', { CLOVER_DATA_DIR: dataDir });
   const { shell } = await startSleep('agent-s1', 'forbid-job@3');
+  assert.deepEqual(readdirSync(path.join(dataDir, 'process-groups')), [`${shell.pid}.json`], 'the group is recorded while it runs');
   await startAgent('agent-s2', { CLOVER_DATA_DIR: dataDir });
   await waitFor(() => hellosFrom('agent-s2').length > 0, { message: 'HELLO from agent-s2', timeoutMs: 20_000 });
   assert.equal(hellosFrom('agent-s2')[0]!.msg.type === 'HELLO' && (hellosFrom('agent-s2')[0]!.msg as Extract<Message, { type: 'HELLO' }>).body.orphansKilled, undefined);
