@@ -111,7 +111,8 @@ export class GroupRecords {
         drop(file);
         continue;
       }
-      if (r.bootId === this.boot && r.agentPid !== process.pid && processStartTime(r.agentPid) === r.agentStartTime) continue;
+      // Its agent still runs (another agent sharing the directory, or this very life): not ours to judge.
+      if (r.bootId === this.boot && processStartTime(r.agentPid) === r.agentStartTime) continue;
       let ours = false;
       if (r.bootId === this.boot) {
         const leader = processStartTime(r.pgid);
