@@ -44,10 +44,13 @@ test('a sweep kills a group its dead agent left, and leaves alone a pid reused b
   write(data, { pgid: otherBoot, bootId: 'another-boot' });
   write(data, { pgid: liveOwners, agentPid: process.pid, agentStartTime: Number(stat(process.pid)[19]) });
   writeFileSync(path.join(data, 'process-groups', 'junk.json'), '{not json');
+  const badId = sleeper();
+  write(data, { pgid: badId, execId: 'x'.repeat(600) });
   const found = await new GroupRecords(data, 'a', silent).sweep();
   assert.deepEqual(found.map((f) => [f.pgid, f.killed]).sort(), [[left, true], [otherBoot, false], [reused, false]].sort());
   assert.equal(alive(left), false);
   assert.ok(alive(reused) && alive(otherBoot) && alive(liveOwners));
+  assert.ok(alive(badId), 'a record whose exec id breaks the protocol\'s bound is dropped as unreadable, never acted on');
   assert.deepEqual(readdirSync(path.join(data, 'process-groups')), [`${liveOwners}.json`], 'swept records removed; the live agent\'s kept');
 });
 

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { LIMITS } from '@clover/protocol';
 import type { AgentLogger } from '../interfaces.js';
 import { bootId, groupMembers, processStartTime } from './proc.js';
 
@@ -105,7 +106,9 @@ export class GroupRecords {
       let r: GroupRecord;
       try {
         r = JSON.parse(readFileSync(file, 'utf8')) as GroupRecord;
-        if (typeof r.execId !== 'string' || !Number.isInteger(r.pgid) || r.pgid <= 1) throw new Error('not a record');
+        // What it holds goes into a RESULT and a HELLO: checked against the protocol's bounds here.
+        if (typeof r.execId !== 'string' || r.execId.length < 1 || r.execId.length > LIMITS.idChars || !Number.isInteger(r.pgid) || r.pgid <= 1) throw new Error('not a record');
+        if (!Number.isInteger(r.startedAt) || r.startedAt < 0) r.startedAt = Date.now();
       } catch (err) {
         this.logger.warn('dropped an unreadable process-group record', { file, err: String(err) });
         drop(file);
