@@ -10,11 +10,13 @@ import type { AgentLogger } from '../interfaces.js';
  * set, then exits. Builtins only (read, case, parameter expansion, kill): no fork per line.
  * It ignores INT, TERM, HUP and QUIT so that a signal aimed at the agent's terminal or service
  * does not take it down before it has done its one job. `kill -9 -N` rather than `kill -- -N`:
- * dash's kill has no `--`.
+ * dash's kill has no `--`. Anything but a group id above 1 is ignored: `kill -9 -1` would kill
+ * every process of the user.
  */
 const program = `trap '' INT TERM HUP QUIT
 groups=' '
 while read -r op pgid; do
+  case $pgid in ''|*[!0-9]*|0|1) continue ;; esac
   case $op in
     +) groups="$groups$pgid " ;;
     -) case $groups in *" $pgid "*) groups="\${groups%% $pgid *} \${groups#* $pgid }" ;; esac ;;
