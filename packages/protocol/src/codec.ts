@@ -1,4 +1,5 @@
 import { ProtocolError } from './errors.js';
+import { peekExecutionId } from './peek.js';
 import { MAX_BODY_BYTES, MAX_BODIES, PROTOCOL_VERSION, messageSchemas, type Message, type MessageType } from './messages.js';
 
 const versionFrame = Buffer.from(PROTOCOL_VERSION);
@@ -69,7 +70,8 @@ export function decodeAll(frames: Buffer[]): { messages: Message[]; dropped: Pro
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const detail = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
-      dropped.push(new ProtocolError('schema', `${typeName} body does not match its schema: ${detail}`));
+      const execId = peekExecutionId(body) ?? undefined;
+      dropped.push(new ProtocolError('schema', `${typeName} body${execId ? ` for ${execId}` : ''} does not match its schema: ${detail}`, typeName, execId));
       continue;
     }
     messages.push({ type: typeName, body: parsed.data } as Message);
