@@ -22,7 +22,12 @@ export interface TrackerTimings {
   deadlineGraceMs: number;
   /** How long an adopted run (from a previous leader) may go unconfirmed by its agent (default 12 s). */
   adoptGraceMs: number;
-  /** How long a fired run waits for a matching agent to appear before it fails (default 5 s). */
+  /**
+   * How long a run that finds no live agent matching its target and kind waits for one to say
+   * HELLO, in ms (default 5000; `CLOVER_NO_AGENT_WAIT_MS`). It stays `scheduled` meanwhile and
+   * goes to the first matching agent that says HELLO; at the bound it ends `failed` with "no
+   * live agent matches the job's target and kind (waited N ms ...)". 0: fails at once.
+   */
   noAgentWaitMs: number;
   /** How often the leader PINGs its agents (default 2 s). */
   pingIntervalMs: number;

@@ -56,20 +56,20 @@ export function decodeAll(frames: Buffer[]): { messages: Message[]; dropped: Pro
   for (let i = 2; i < frames.length; i++) {
     const body = frames[i]!;
     if (body.length > MAX_BODY_BYTES) {
-      dropped.push(new ProtocolError('size', `body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}`));
+      dropped.push(new ProtocolError('size', `body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}`, { type: typeName, body }));
       continue;
     }
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
     } catch {
-      dropped.push(new ProtocolError('json', `${typeName} body is not JSON`));
+      dropped.push(new ProtocolError('json', `${typeName} body is not JSON`, { type: typeName, body }));
       continue;
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const detail = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
-      dropped.push(new ProtocolError('schema', `${typeName} body does not match its schema: ${detail}`));
+      dropped.push(new ProtocolError('schema', `${typeName} body does not match its schema: ${detail}`, { type: typeName, body }));
       continue;
     }
     messages.push({ type: typeName, body: parsed.data } as Message);

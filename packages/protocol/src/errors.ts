@@ -5,6 +5,11 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: ProtocolErrorCode,
     message: string,
+    /**
+     * For one body of a known type that failed (`size`, `json`, `schema`): its type and raw
+     * bytes, so a receiver can still tell which execution it was about (see peek.ts).
+     */
+    readonly dropped?: { type: string; body: Buffer },
   ) {
     super(message);
     this.name = 'ProtocolError';

@@ -1,6 +1,7 @@
 export * from './messages.js';
 export { encode, encodeBatch, decode, decodeAll } from './codec.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { peekDropped, type DroppedBody } from './peek.js';
 export { RouterTransport, type RouterTransportOptions, type ServerCurve } from './router.js';
 export { DealerTransport, type DealerTransportOptions, type ClientCurve } from './dealer.js';
 export type { ProtocolLogger } from './logger.js';

@@ -16,6 +16,11 @@ export interface ServerCurve {
 export interface RouterTransportOptions {
   bind: string;
   onMessage(peerId: string, msg: Message): void;
+  /**
+   * Told of every frame or body dropped as malformed, after it is logged (optional). A body of
+   * a known type carries its raw bytes (`err.dropped`): peekDropped reads what it was about.
+   */
+  onDropped?(peerId: string, err: ProtocolError): void;
   curve?: ServerCurve;
   logger?: ProtocolLogger;
 }
@@ -95,6 +100,13 @@ export class RouterTransport {
     const code = err instanceof ProtocolError ? err.code : 'unknown';
     this.dropped.set(code, (this.dropped.get(code) ?? 0) + 1);
     this.logger.warn('dropped a malformed frame', { peer: peerId.slice(0, 64), reason: err instanceof Error ? err.message : String(err) });
+    if (err instanceof ProtocolError && this.opts.onDropped) {
+      try {
+        this.opts.onDropped(peerId, err);
+      } catch (e) {
+        this.logger.error('dropped-frame handler threw', { peer: peerId.slice(0, 64), err: String(e) });
+      }
+    }
   }
 
   /** Whether the peer reads messages of several bodies; from its HELLO. */
