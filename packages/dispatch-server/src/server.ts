@@ -131,6 +131,11 @@ export class DispatchServer {
     return this.leading;
   }
 
+  /** Whether a run of the job is in flight here, waiting for an agent, or waiting out a retry's backoff. */
+  busy(jobId: string): boolean {
+    return this.tracker.busy(jobId);
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
