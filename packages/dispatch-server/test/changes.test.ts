@@ -42,7 +42,7 @@ test('the issue: a job with retries deleted while its first attempt runs: the at
   await waitFor(async () => (await m.lines()).length === 1, { message: 'the first attempt started' });
   await c.deleteJob(job.id);
   // Before the fix the run stayed in flight for its 3 s, then three more attempts (~16 s).
-  await waitFor(() => !c.server.busy(job.id), { timeoutMs: 2500, message: 'nothing of the job left in flight or waiting to retry' });
+  await waitFor(() => !c.server.busy(job.id), { message: 'nothing of the job left in flight or waiting to retry' });
   await waitFor(() => agent.running === 0, { message: 'the agent stopped the execution (CANCEL)' });
   // Past the first attempt's end and the backoff: nothing more may run.
   await pause(3500);
@@ -56,7 +56,7 @@ test('a job deleted while a retry waits out its backoff: the retry never runs', 
   const job = await c.createJob({ name: 'deleted-in-backoff', schedule: { type: 'once', at: soon() }, kind: sh(`echo start >> ${m.file}; exit 1`), retries: { max: 3, backoffMs: 3000 }, deleteWhenDone: false });
   await retryPending(job.id, 2);
   await c.deleteJob(job.id);
-  await waitFor(() => !c.server.busy(job.id), { timeoutMs: 2500, message: 'the pending retry dropped' });
+  await waitFor(() => !c.server.busy(job.id), { message: 'the pending retry dropped' });
   await pause(3500);
   assert.deepEqual(await m.lines(), ['start']);
   assert.equal(await c.store.incidents.findOpen('job_failed', job.id), null);
@@ -75,7 +75,7 @@ test('a job disabled while a retry waits: the retry is recorded cancelled, namin
   const job = await c.createJob({ name: 'disabled-in-backoff', schedule: { type: 'once', at: soon() }, kind: sh(`echo start >> ${m.file}; echo boom >&2; exit 3`), retries: { max: 2, backoffMs: 3000 }, deleteWhenDone: false });
   await retryPending(job.id, 2);
   await c.setEnabled(job.id, false);
-  const run = await waitFor(async () => (await c.runsOf(job.id)).find((r) => r.status === 'cancelled'), { timeoutMs: 2500, message: 'the retry recorded cancelled' });
+  const run = await waitFor(async () => (await c.runsOf(job.id)).find((r) => r.status === 'cancelled'), { message: 'the retry recorded cancelled' });
   assert.equal(run.attempt, 1);
   assert.match(run.error ?? '', /^retry cancelled: the job was disabled \(attempt 1 ended failed/);
   await pause(3500);
