@@ -352,7 +352,7 @@ export class DispatchServer {
         await this.tracker.stopJob(change.jobId, job ? 'disabled' : 'deleted');
         return;
       }
-      this.tracker.jobResumed(job.id);
+      this.tracker.jobChanged(job);
       this.scheduler.upsert(job);
     });
   }

@@ -730,9 +730,13 @@ export class RunTracker {
     }
   }
 
-  /** The job is enabled (again) or was edited: its runs may be retried as usual. */
-  jobResumed(jobId: string): void {
-    this.halted.delete(jobId);
+  /**
+   * The job is enabled (again) or was edited: its runs may be retried as usual, and those going
+   * now are retried by its retry policy as it stands (each keeps the EXEC it was sent).
+   */
+  jobChanged(job: Job): void {
+    this.halted.delete(job.id);
+    for (const f of this.flights.ofJob(job.id)) f.job = { ...f.job, retries: job.retries };
   }
 
   /** Leadership lost: forget every flight (the next leader adopts them from the store). */

@@ -139,3 +139,22 @@ test('a fire that finds no agent waits for one (noAgentWaitMs) and goes to the f
   assert.equal(run.status, 'succeeded');
   assert.equal(run.node, 'agent-late');
 });
+
+test('retries raised while a run goes on: it is retried by the policy as it stands when it ends', async () => {
+  const m = marksFile();
+  const job = await c.createJob({ name: 'retries-raised', schedule: { type: 'once', at: soon() }, kind: sh(`echo start >> ${m.file}; sleep 1; exit 1`), retries: { max: 0 }, deleteWhenDone: false });
+  await waitFor(async () => (await m.lines()).length === 1, { message: 'started' });
+  await c.editJob(job.id, (spec) => ({ ...spec, retries: { max: 1, backoffMs: 100 } }));
+  const run = await waitFor(async () => (await c.runsOf(job.id)).find((r) => r.status === 'failed' && r.attempt === 2), { timeoutMs: 15_000, message: 'the second attempt failed too' });
+  assert.equal(run.trigger, 'retry');
+  assert.deepEqual(await m.lines(), ['start', 'start']);
+});
+
+test('a timeout raised while a retry waits: the retry runs with the new timeout', async () => {
+  const job = await c.createJob({ name: 'timeout-raised', schedule: { type: 'once', at: soon() }, kind: { type: 'handler', name: 'sleep' }, payload: { ms: 1500 }, timeoutMs: 500, retries: { max: 1, backoffMs: 2000 }, deleteWhenDone: false });
+  await retryPending(job.id, 2);
+  await c.editJob(job.id, (spec) => ({ ...spec, timeoutMs: 10_000 }));
+  const run = await waitFor(async () => (await c.runsOf(job.id)).find((r) => ['succeeded', 'failed', 'timed_out'].includes(r.status)), { timeoutMs: 20_000, message: 'the retry over' });
+  assert.equal(run.status, 'succeeded');
+  assert.equal(run.attempt, 2);
+});
