@@ -24,7 +24,8 @@ export interface TrackerTimings {
   adoptGraceMs: number;
   /**
    * How long a run that finds no live agent matching its target and kind waits for one to say
-   * HELLO, in ms (default 5000; `CLOVER_NO_AGENT_WAIT_MS`). It stays `scheduled` meanwhile and
+   * HELLO, in ms (default 10,000, two of the agents' 5 s HELLO periods, so an agent this leader
+   * lost sight of, or that has yet to find it, is back in time; `CLOVER_NO_AGENT_WAIT_MS`). It stays `scheduled` meanwhile and
    * goes to the first matching agent that says HELLO; at the bound it ends `failed` with "no
    * live agent matches the job's target and kind (waited N ms ...)". 0: fails at once.
    */
@@ -45,4 +46,4 @@ export interface TrackerTimings {
 /** How long before its slot a fire's run is written (DispatchServerOptions.claimAheadMs). */
 export const defaultClaimAheadMs = 100;
 
-export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 5000, pingIntervalMs: 2000, agentSilenceMs: 10_000, electionSettleMs: 3000, runningWriteDelayMs: 500 };
+export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 10_000, pingIntervalMs: 2000, agentSilenceMs: 10_000, electionSettleMs: 3000, runningWriteDelayMs: 500 };

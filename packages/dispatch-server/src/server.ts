@@ -37,6 +37,9 @@ export interface DispatchServerOptions {
   version?: string;
 }
 
+/** Jobs read per page when a new leader loads the job table (the store's largest page). */
+const loadPageSize = 1000;
+
 /**
  * The scheduling core. Every instance heartbeats, binds its ROUTER and stands in the election;
  * only the leader fires. A leader that loses its ZooKeeper connection stops at once, and when
@@ -78,7 +81,7 @@ export class DispatchServer {
   private work: Promise<unknown> = Promise.resolve();
   readonly endpoint: string;
   /** Counts for tests and benchmarks. */
-  readonly stats = { fired: 0, skippedDuplicates: 0, misfired: 0, electedAt: 0, settledAt: 0 };
+  readonly stats = { fired: 0, skippedDuplicates: 0, misfired: 0, electedAt: 0, settledAt: 0, loadedJobs: 0 };
 
   constructor(private readonly opts: DispatchServerOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -174,7 +177,8 @@ export class DispatchServer {
     this.logger.info('leading: loading jobs', { id: this.opts.id });
     void this.serial(async () => {
       if (!this.leadsIn(epoch)) return;
-      const jobs = await this.opts.store.jobs.listEnabled();
+      const jobs = await this.loadEnabledJobs(epoch);
+      if (!jobs) return;
       const active = await this.opts.store.runs.listActive();
       if (!this.leadsIn(epoch)) return;
       // First what the last leader left in flight, then the slots it missed: a misfire fired
@@ -184,9 +188,31 @@ export class DispatchServer {
       if (!this.leadsIn(epoch)) return;
       this.adoptRuns(active, byId);
       this.stats.misfired += this.scheduler.load(jobs);
+      this.stats.loadedJobs = jobs.length;
       this.logger.info('leading', { jobs: jobs.length, adopted: active.length });
     });
     this.checkSettled();
+  }
+
+  /**
+   * The enabled jobs, read a page at a time with a turn of the event loop between pages; null
+   * if the term ended meanwhile. Reading them in one call (`listEnabled`) held the event loop
+   * for the whole read, 8.5 s for 100,000 jobs on the embedded store: the ZooKeeper client,
+   * which runs on that loop, missed its pings, the session was lost, the lead with it, and the
+   * next term began with the same read, over and over (bench/dispatch-minute.bench.ts with
+   * JOBS=100000: every run failed while the agent was up). Paged, the longest hold is a page.
+   */
+  private async loadEnabledJobs(term: number): Promise<Job[] | null> {
+    const jobs: Job[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await this.opts.store.jobs.list({ limit: loadPageSize, cursor });
+      for (const job of page.items) if (job.enabled) jobs.push(job);
+      cursor = page.nextCursor;
+      await new Promise((r) => setImmediate(r));
+      if (!this.leadsIn(term)) return null;
+    } while (cursor);
+    return jobs;
   }
 
   /** Runs a previous leader fired but never saw finish: dispatch the unsent, adopt the sent. */

@@ -29,7 +29,10 @@ export interface Cluster {
 
 export const paths = cloverPaths('/clover');
 
-export async function startCluster(name: string, opts: Pick<DispatchServerOptions, 'timings' | 'claimAheadMs'> = {}): Promise<Cluster> {
+export async function startCluster(
+  name: string,
+  opts: Pick<DispatchServerOptions, 'timings' | 'claimAheadMs'> & { beforeStart?: (store: Store) => Promise<void> } = {},
+): Promise<Cluster> {
   const zkName = `${name}-${process.pid}`;
   const zks: ZkClient[] = [];
   const agents: Agent[] = [];
@@ -43,7 +46,8 @@ export async function startCluster(name: string, opts: Pick<DispatchServerOption
   const store = await openStore({ dataDir: dir.path });
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const admin = await zk();
-  const server = new DispatchServer({ zk: await zk(), paths, store, id: `${name}-server`, bind: endpoint, ...opts, timings: { ackTimeoutMs: 300, adoptGraceMs: 2000, ...opts.timings } });
+  const { beforeStart, ...serverOpts } = opts;
+  const server = new DispatchServer({ zk: await zk(), paths, store, id: `${name}-server`, bind: endpoint, ...serverOpts, timings: { ackTimeoutMs: 300, adoptGraceMs: 2000, ...opts.timings } });
   const c: Cluster = {
     dir, store, server, endpoint, zk,
     async startAgent(id, o = {}) {
@@ -85,6 +89,7 @@ export async function startCluster(name: string, opts: Pick<DispatchServerOption
     },
   };
   try {
+    await beforeStart?.(store);
     await server.start();
     await waitFor(() => server.isLeader, { message: 'leads' });
   } catch (err) {

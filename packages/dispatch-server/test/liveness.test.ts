@@ -74,3 +74,22 @@ test('a leader whose event loop is held longer than agentSilenceMs keeps its age
   const run = await waitFor(async () => (await cluster!.runsOf(job.id)).find((r) => !['scheduled', 'dispatched', 'running'].includes(r.status)), { message: 'the run over' });
   assert.equal(run.status, 'succeeded', run.error ?? '');
 });
+
+test('a new leader reads its job table a page at a time: every enabled job of several pages is armed, no disabled one', async () => {
+  let enabled = 0;
+  const big = await startCluster('load', {
+    async beforeStart(s) {
+      for (let i = 0; i < 2345 + 7; i++) {
+        const job = await s.jobs.create(jobInputSchema.parse({ name: `far-${i}`, schedule: { type: 'cron', expr: '0 0 0 1 1 *' }, kind: { type: 'handler', name: 'noop' }, enabled: i >= 7 }));
+        if (job.enabled) enabled++;
+      }
+    },
+  });
+  try {
+    await waitFor(() => big.server.stats.loadedJobs > 0, { message: 'the job table loaded' });
+    assert.equal(big.server.stats.loadedJobs, 2345);
+    assert.equal(enabled, 2345);
+  } finally {
+    await big.close();
+  }
+});
