@@ -126,7 +126,9 @@ try {
   if (toStartWarm.length) console.log(line(`  handler start, warm-up`, toStartWarm) + ` (the first ${warmup} s)`);
   console.log(`missed slots ${missed}, duplicated ${duplicated}; server peak RSS ${peakRss.toFixed(0)} MB`);
   // Regression check (issue 13): a busy leader must never lose sight of its live agent.
-  const noAgent = runs.filter((r) => r.status === 'failed' && /no live agent/.test(r.error ?? '')).length;
+  // Both ways a run fails without an agent: none there ("no live agent ..."), or none that took it
+  // ("no agent accepted it (agent-1: not connected)", what a leader that lost its session saw).
+  const noAgent = runs.filter((r) => r.status === 'failed' && /^no live agent|^no agent accepted it/.test(r.error ?? '')).length;
   console.log(`runs failed for want of an agent: ${noAgent}`);
 } finally {
   for (const c of children.reverse()) await c.kill('SIGTERM');
