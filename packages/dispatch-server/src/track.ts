@@ -181,6 +181,8 @@ export class RunTracker {
 
   private readonly batch: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
   private retiring = false;
+  /** Counts abandon() calls: work begun before one is not this tracker's any more. */
+  private term = 0;
   private readonly incidents: FailureIncidents;
 
   constructor(private readonly d: TrackerDeps) {
@@ -668,8 +670,10 @@ export class RunTracker {
    * current kind, payload, timeout, target and routing.
    */
   private async retryNow(p: PendingRetry, tried: string[]): Promise<void> {
+    const term = this.term;
     const job = await (this.d.currentJob ?? ((id: string) => this.d.store.jobs.get(id)))(p.jobId);
-    if (this.retiring) return;
+    // Leadership lost (or shutting down) while reading: the next leader has the run from the store.
+    if (this.retiring || term !== this.term) return;
     if (!job) return this.dropRetry(p, null, 'deleted');
     if (!job.enabled) return this.dropRetry(p, job, 'disabled');
     if (p.run.attempt > job.retries.max + 1) {
@@ -741,6 +745,9 @@ export class RunTracker {
 
   /** Leadership lost: forget every flight (the next leader adopts them from the store). */
   abandon(): void {
+    this.term++;
+    // A job disabled now may be enabled before this server leads again, unseen.
+    this.halted.clear();
     for (const f of this.flights.values()) this.clearTimers(f);
     this.flights.clear();
     this.parked.clear();
