@@ -137,7 +137,7 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
 
 // Started first, stopped last: the MongoDB half's server (its database dropped or its process gone).
 const mongo = await mongoForTest('clover_cluster');
-after(() => ('cleanup' in mongo ? mongo.cleanup() : undefined));
+after(() => cleanUp([['MongoDB', () => ('cleanup' in mongo ? mongo.cleanup() : undefined)]]));
 
 clusterScenario('one SQLite file', {});
 if ('skip' in mongo) {

@@ -76,7 +76,7 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
 
 // Started first, stopped last: the MongoDB half's server (its database dropped or its process gone).
 const mongo = await mongoForTest('clover_cli');
-after(() => ('cleanup' in mongo ? mongo.cleanup() : undefined));
+after(() => cleanUp([['MongoDB', () => ('cleanup' in mongo ? mongo.cleanup() : undefined)]]));
 
 cliSuite('the embedded store');
 if ('skip' in mongo) {

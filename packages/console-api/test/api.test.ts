@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { followCursor } from '@clover/testkit';
+import { cleanUp, followCursor } from '@clover/testkit';
 import { JobChangeFeed, type JobChange } from '@clover/zk-kit';
 import { hashPassword } from '../src/index.js';
 import {
@@ -300,7 +300,7 @@ function apiSuite(storeName: string, store: HarnessStore): void {
 
 // Started first, stopped last: the MongoDB half's server (its database dropped or its process gone).
 const mongo = await mongoBackend('clover_console_api');
-after(() => mongo.cleanup());
+after(() => cleanUp([['MongoDB', () => mongo.cleanup()]]));
 
 for (const backend of [embeddedBackend, mongo.backend]) {
   if ('skip' in backend) describe(`console API on ${backend.name}`, { skip: backend.skip }, () => {});

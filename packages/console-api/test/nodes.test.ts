@@ -10,7 +10,7 @@ import { embeddedBackend, loggedIn, mongoBackend, paths, startHarness, type Clie
 // (as in `clover standalone`), and a real server on MongoDB (as in a cluster; the embedded store
 // when no MongoDB can be had outside CI, which mongoBackend says in a line).
 const mongo = await mongoBackend('clover_console_nodes');
-after(() => mongo.cleanup());
+after(() => cleanUp([['MongoDB', () => mongo.cleanup()]]));
 const storeFor = { memory: embeddedBackend, zookeeper: 'skip' in mongo.backend ? embeddedBackend : mongo.backend };
 
 for (const backend of ['memory', 'zookeeper'] as const) {
