@@ -32,13 +32,12 @@ export async function mongoForTest(prefix: string, opts: MongoOptions = {}): Pro
   const name = `${prefix}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const given = process.env.CLOVER_TEST_MONGO_URL;
   if (given) {
-    const url = new URL(given);
-    url.pathname = `/${name}`;
+    const databaseUrl = withDatabase(given, name);
     let dropped: Promise<void> | null = null;
     return {
-      databaseUrl: url.toString(),
+      databaseUrl,
       server: 'CLOVER_TEST_MONGO_URL',
-      cleanup: () => (dropped ??= dropDatabase(url.toString())),
+      cleanup: () => (dropped ??= dropDatabase(databaseUrl, name)),
     };
   }
   let server: MongoHandle;
@@ -52,13 +51,24 @@ export async function mongoForTest(prefix: string, opts: MongoOptions = {}): Pro
   return { databaseUrl: server.databaseUrl(name), server: server.server, cleanup: () => server.stop() };
 }
 
-async function dropDatabase(url: string): Promise<void> {
+/**
+ * The URL with its database replaced by `name`, options kept. Not through `URL`: a replica set's
+ * `mongodb://h1:27017,h2:27017/?replicaSet=rs0` names several hosts, which WHATWG URLs refuse.
+ * (Connection string format: https://www.mongodb.com/docs/manual/reference/connection-string/)
+ */
+function withDatabase(url: string, name: string): string {
+  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?(\?.*)?$/.exec(url);
+  if (!m) throw new Error(`CLOVER_TEST_MONGO_URL is not a MongoDB connection string: ${url}`);
+  return `${m[1]}/${name}${m[2] ?? ''}`;
+}
+
+async function dropDatabase(url: string, name: string): Promise<void> {
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000 });
   try {
     await within(async () => {
       await client.connect();
       await client.db().dropDatabase();
-    }, 15_000, `dropping the test database ${new URL(url).pathname.slice(1)}`);
+    }, 15_000, `dropping the test database ${name}`);
   } finally {
     await client.close().catch(() => undefined);
   }

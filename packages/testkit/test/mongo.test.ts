@@ -80,3 +80,10 @@ test('no server to be had: outside CI a one-line skip saying why, in CI an error
   assert.doesNotMatch(outside.skip, /\n/, 'one line');
   await assert.rejects(withEnv({ ...broken, CI: 'true' }, () => mongoForTest('clover_kit', { startTimeoutMs: 5000 })));
 });
+
+test('mongoForTest keeps the hosts and options of CLOVER_TEST_MONGO_URL, a replica set\'s several hosts too', async () => {
+  const urls = await withEnv({ CLOVER_TEST_MONGO_URL: 'mongodb://db1:27017,db2:27017/admin?replicaSet=rs0' }, async () => got(await mongoForTest('clover_kit')).databaseUrl);
+  assert.match(urls, new RegExp(`^mongodb://db1:27017,db2:27017/clover_kit_${process.pid}_[0-9a-f]{6}\\?replicaSet=rs0$`));
+  started.pop(); // nothing was created on those hosts: nothing to drop
+  await withEnv({ CLOVER_TEST_MONGO_URL: 'http://nope' }, () => assert.rejects(mongoForTest('clover_kit'), /not a MongoDB connection string/));
+});
