@@ -7,11 +7,18 @@ import {
   JobChangeFeed, LeaderElection, createZkClient, publishJobChange, readLeader, structuralPaths, watchClusterConfig, writeClusterConfig,
   type ClusterConfig, type JobChange, type ZkClient,
 } from '@clover/zk-kit';
-import { loggedIn, paths, startHarness, type Client, type Harness } from './harness.js';
+import { embeddedBackend, loggedIn, mongoBackend, paths, startHarness, type Client, type Harness } from './harness.js';
 
-// The nodes endpoints against both ZooKeeper backends: the in-process tree and a real server.
+// The nodes endpoints against both ZooKeeper backends: the in-process tree on the embedded store
+// (as in `clover standalone`), and a real server on MongoDB (as in a cluster; the embedded store
+// when no MongoDB can be had outside CI, which mongoBackend says in a line).
+const mongo = await mongoBackend('clover_console_nodes');
+after(() => cleanUp([['MongoDB', () => mongo.cleanup()]]));
+const storeFor = { memory: embeddedBackend, zookeeper: 'skip' in mongo.backend ? embeddedBackend : mongo.backend };
+
 for (const backend of ['memory', 'zookeeper'] as const) {
-  describe(`nodes over ${backend}`, () => {
+  const store = storeFor[backend];
+  describe(`nodes over ${backend}, store ${store.name}`, () => {
     let zkServer: ZooKeeperHandle | undefined;
     let h: Harness;
     let admin: Client;
@@ -25,7 +32,7 @@ for (const backend of ['memory', 'zookeeper'] as const) {
         zkServer = await startZooKeeper();
         connect = zkServer.connectString;
       }
-      h = await startHarness(connect);
+      h = await startHarness(connect, 'store' in store ? store.store : undefined);
       admin = await loggedIn(h.url, 'admin');
       viewer = await loggedIn(h.url, 'vic');
       agentZk = createZkClient({ connect, sessionTimeoutMs: 5000 });
