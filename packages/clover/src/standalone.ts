@@ -68,7 +68,7 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
 
     const agent = new Agent({
       zk: await session(), paths, id: ids.agent, groups: ['local'], tags: ['standalone'],
-      capacity: 8, logger: roleLogger('agent', ids.agent),
+      capacity: 8, dataDir: settings.dataDir, logger: roleLogger('agent', ids.agent),
     });
     registerDemoHandlers(agent);
     await agent.start();

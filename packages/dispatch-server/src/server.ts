@@ -126,7 +126,7 @@ export class DispatchServer {
       info: () => ({ role: 'dispatch', leader: this.leading, jobs: this.scheduler.size, running: this.tracker.size, execLatenessMs: this.lateness.snapshot() }),
     });
     this.election = new LeaderElection(opts.zk, { path: opts.paths.electionDispatch, id: opts.id, data: { endpoint: this.endpoint, batch: true } });
-    this.feed = new JobChangeFeed(opts.zk, opts.paths, { onChange: (c) => this.onJobChange(c), logger: this.logger });
+    this.feed = new JobChangeFeed(opts.zk, opts.paths, { onChange: (c) => this.onJobChange(c), onReset: () => this.reloadJobs(), logger: this.logger });
     this.registry = new NodeRegistry(opts.zk, opts.paths);
   }
 
@@ -380,6 +380,32 @@ export class DispatchServer {
       }
       this.tracker.jobChanged(job);
       this.scheduler.upsert(job);
+    });
+  }
+
+  /**
+   * The change feed's folder was deleted behind its back (zk-kit JobChangeFeed `onReset`): the
+   * changes published there and not read yet are gone, so a leader reads its job table again.
+   * New and edited jobs (another `updatedAt`) are armed as an `upsert` change arms them; a job
+   * armed here that is no longer enabled goes through onJobChange, which reads it and stops its
+   * work as a delete or disable would. A follower needs nothing: it reads the table when elected.
+   */
+  private reloadJobs(): void {
+    if (!this.leading) return;
+    const epoch = this.leaderEpoch;
+    this.logger.warn('job change feed was reset: reloading the jobs', { id: this.opts.id });
+    void this.serial(async () => {
+      const jobs = await this.loadEnabledJobs(epoch);
+      if (!jobs) return;
+      const enabled = new Set(jobs.map((j) => j.id));
+      for (const job of jobs) {
+        if (this.scheduler.job(job.id)?.updatedAt.getTime() === job.updatedAt.getTime()) continue;
+        this.tracker.jobChanged(job);
+        this.scheduler.upsert(job);
+      }
+      const at = new Date(this.clock()).toISOString();
+      for (const id of this.scheduler.ids()) if (!enabled.has(id)) this.onJobChange({ seq: -1, jobId: id, op: 'upsert', at });
+      this.logger.info('jobs reloaded after the feed reset', { jobs: jobs.length });
     });
   }
 

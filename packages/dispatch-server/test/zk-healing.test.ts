@@ -79,3 +79,11 @@ test('/clover/jobs/changes deleted: a job created afterwards still reaches the l
   const job = await createJob('after-the-feed-went');
   await waitFor(async () => (await succeededSince(job.id, deletedAt)).length >= 2, { timeoutMs: 30_000, message: 'the new job fires' });
 });
+
+test('/clover/jobs/changes deleted before the leader read a change: the feed resets and the leader reloads its jobs, so a job whose change was lost still fires', async () => {
+  // Written to the store, its change never read: what a change left in the deleted folder is.
+  const job = await store.jobs.create(jobInputSchema.parse({ name: 'change-lost', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'record' } }));
+  const since = Date.now();
+  await admin.delete(paths.jobChanges, { recursive: true });
+  await waitFor(async () => (await succeededSince(job.id, since)).length >= 2, { timeoutMs: 30_000, message: 'the job whose change was lost fires after the reload' });
+});
