@@ -323,6 +323,29 @@ step('nodes: a stale edit is refused, an edit saves, a delete needs the path typ
   }, { timeoutMs: 10_000, message: 'the agent re-registered (a new znode)' });
 });
 
+step('nodes: deleting /clover/election/dispatch asks twice, says what happens, and dispatch goes on by itself', async () => {
+  // An every-second job, running before the deletion.
+  const job = await api.call<{ id: string }>('POST', '/api/jobs', { name: 'e2e-heal', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' } });
+  type RunRow = { status: string; scheduledAt: string };
+  const succeededSince = async (since: number) =>
+    (await api.call<{ items: RunRow[] }>('GET', `/api/runs?jobId=${encodeURIComponent(job.id)}&limit=200`)).items.filter((r) => r.status === 'succeeded' && Date.parse(r.scheduledAt) >= since).length;
+  await waitFor(async () => (await succeededSince(0)) >= 2, { timeoutMs: 20_000, message: 'runs before the deletion' });
+
+  await nav('nodes');
+  const row = page.locator('[data-testid=node-row][data-path="/clover/election/dispatch"]');
+  await row.getByTestId('node-delete').click();
+  await byId('confirm-input').fill('/clover/election/dispatch');
+  await byId('confirm-ok').click();
+  const warning = await waitForText(byId('node-structural-warning'), 'the leader steps down');
+  assert.match(warning, /part of clover's own structure/);
+  assert.equal(await textOf(byId('confirm-ok')), 'Delete anyway');
+  await byId('confirm-ok').click();
+  await toast('re-create what they need');
+  const deletedAt = Date.now();
+  await waitFor(async () => (await succeededSince(deletedAt + 1000)) >= 3, { timeoutMs: 30_000, message: 'three runs succeed after the deletion' });
+  await api.call('DELETE', `/api/jobs/${encodeURIComponent(job.id)}`);
+});
+
 step('i18n: 中文 everywhere, kept across a reload', async () => {
   await nav('nodes');
   await byId('lang-zh').click();

@@ -19,9 +19,10 @@ export interface RunningStandalone {
 
 /**
  * Every clover role in one process on embedded defaults: the in-process ZooKeeper tree, the
- * SQLite store, a dispatch-server, a local agent, the monitor and the console. The roles talk
- * to each other exactly as they do across machines (ZooKeeper paths, ZeroMQ over tcp), so what
- * works here works distributed.
+ * SQLite store (MongoDB instead when `settings.mongoUrl` is set, as in the cluster bins), a
+ * dispatch-server, a local agent, the monitor and the console. The roles talk to each other
+ * exactly as they do across machines (ZooKeeper paths, ZeroMQ over tcp), so what works here
+ * works distributed.
  */
 export async function startStandalone(settings: StandaloneSettings, print: (line: string) => void = console.log): Promise<RunningStandalone> {
   await mkdir(settings.dataDir, { recursive: true });
@@ -37,7 +38,7 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
 
   try {
     // This process is the dispatch-server, the store's busy writer.
-    const store: Store = await openStore({ dataDir: settings.dataDir, backgroundCheckpoint: true });
+    const store: Store = await openStore({ mongoUrl: settings.mongoUrl, dataDir: settings.dataDir, backgroundCheckpoint: true });
     closers.push(() => store.close());
     // One logger per role, named as in a cluster, so the console's Logs page can tell the
     // dispatch-server's entries from the agent's. Closed before the store (closers run in
@@ -67,7 +68,7 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
 
     const agent = new Agent({
       zk: await session(), paths, id: ids.agent, groups: ['local'], tags: ['standalone'],
-      capacity: 8, logger: roleLogger('agent', ids.agent),
+      capacity: 8, dataDir: settings.dataDir, logger: roleLogger('agent', ids.agent),
     });
     registerDemoHandlers(agent);
     await agent.start();

@@ -1,66 +1,90 @@
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cleanUp, freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
+import { cleanUp, freePort, mongoForTest, tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { ApiClient, main, readStandaloneSettings, startStandalone, type RunningStandalone } from '../src/index.js';
 import { jobsCommand } from '../src/commands/jobs.js';
 import { nodesCommand } from '../src/commands/nodes.js';
 import { runsCommand } from '../src/commands/runs.js';
 
-let dir: TempDir;
-let running: RunningStandalone;
-let api: ApiClient;
+/**
+ * The CLI against `clover standalone` on one store: the embedded one (no `mongoUrl`), or MongoDB
+ * at a database URL. A standalone of its own per store, closed after whatever the outcome.
+ */
+function cliSuite(storeName: string, mongoUrl?: string): void {
+  describe(`CLI against standalone on ${storeName}`, () => {
+    let dir: TempDir;
+    let running: RunningStandalone;
+    let api: ApiClient;
 
-before(async () => {
-  dir = await tempDir('clover-cli-');
-  const settings = readStandaloneSettings({
-    CLOVER_DATA_DIR: dir.path, CLOVER_HTTP_PORT: String(await freePort()),
-    CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`, CLOVER_NODE_ID: 'cli-test',
+    before(async () => {
+      dir = await tempDir('clover-cli-');
+      const settings = readStandaloneSettings({
+        CLOVER_DATA_DIR: dir.path, CLOVER_HTTP_PORT: String(await freePort()),
+        CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`, CLOVER_NODE_ID: 'cli-test',
+        ...(mongoUrl ? { CLOVER_MONGO_URL: mongoUrl } : {}),
+      });
+      running = await startStandalone(settings, () => undefined);
+      const token = (await readFile(path.join(dir.path, 'cli-token'), 'utf8')).trim();
+      api = new ApiClient({ baseUrl: running.consoleUrl, token });
+    });
+    after(() => cleanUp([['standalone', () => running?.close()], ['temp dir', () => dir?.cleanup()]]));
+
+    async function run(cmd: typeof jobsCommand, argv: string[]): Promise<string[]> {
+      const lines: string[] = [];
+      await cmd(api, argv, (l) => void lines.push(l));
+      return lines;
+    }
+
+    test('a first start generates the admin password and leaves a CLI token', () => {
+      assert.match(running.adminPassword ?? '', /^\S{12,}$/);
+      // CLOVER_MONGO_URL is obeyed: the SQLite file exists exactly when no MongoDB was given.
+      assert.equal(existsSync(path.join(dir.path, 'clover.db')), !mongoUrl, `the store in use is ${storeName}`);
+    });
+
+    test('jobs add, ls, trigger, runs ls, nodes ls and rm against standalone', async () => {
+      const [id] = await run(jobsCommand, ['add', '--name', 'cli-echo', '--cron', '0 0 3 * * *', '--tz', 'Europe/Berlin', '--handler', 'echo', '--payload', '{"from":"cli"}']);
+      assert.match(id!, /^job_/);
+      const table = (await run(jobsCommand, ['ls'])).join('\n');
+      assert.match(table, /cli-echo/);
+      assert.match(table, /cron 0 0 3 \* \* \* Europe\/Berlin/);
+      const listed = JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')) as Array<{ id: string; payload: unknown }>;
+      assert.deepEqual(listed.find((j) => j.id === id)?.payload, { from: 'cli' });
+
+      assert.deepEqual(await run(jobsCommand, ['trigger', id!]), [`triggered ${id}`]);
+      await waitFor(async () => (await run(runsCommand, ['ls', '--job', id!, '--status', 'succeeded'])).join('\n').includes('cli-test-agent'), { timeoutMs: 20_000, message: 'the triggered run succeeded on the local agent' });
+
+      const nodes = (await run(nodesCommand, ['ls'])).join('\n');
+      for (const kind of ['cli-test-dispatch', 'cli-test-agent', 'cli-test-monitor']) assert.match(nodes, new RegExp(kind));
+
+      assert.deepEqual(await run(jobsCommand, ['rm', id!]), [`deleted ${id}`]);
+      await assert.rejects(run(jobsCommand, ['rm', id!]), /not found/);
+    });
+
+    test('bad input: a clear message, nothing created', async () => {
+      await assert.rejects(run(jobsCommand, ['add', '--name', 'x', '--cron', '61 * * * * *', '--handler', 'echo']), (err: Error & { fields?: Record<string, string> }) => {
+        assert.match(err.fields?.['schedule.expr'] ?? '', /bad cron rule/);
+        return true;
+      });
+      await assert.rejects(run(jobsCommand, ['add', '--name', 'x', '--handler', 'echo']), /give one of --cron, --every or --at/);
+      assert.equal(JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')).length, 0);
+    });
   });
-  running = await startStandalone(settings, () => undefined);
-  const token = (await readFile(path.join(dir.path, 'cli-token'), 'utf8')).trim();
-  api = new ApiClient({ baseUrl: running.consoleUrl, token });
-});
-after(() => cleanUp([['standalone', () => running?.close()], ['temp dir', () => dir?.cleanup()]]));
-
-async function run(cmd: typeof jobsCommand, argv: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  await cmd(api, argv, (l) => void lines.push(l));
-  return lines;
 }
 
-test('a first start generates the admin password and leaves a CLI token', () => {
-  assert.match(running.adminPassword ?? '', /^\S{12,}$/);
-});
+// Started first, stopped last: the MongoDB half's server (its database dropped or its process gone).
+const mongo = await mongoForTest('clover_cli');
+after(() => cleanUp([['MongoDB', () => ('cleanup' in mongo ? mongo.cleanup() : undefined)]]));
 
-test('jobs add, ls, trigger, runs ls, nodes ls and rm against standalone', async () => {
-  const [id] = await run(jobsCommand, ['add', '--name', 'cli-echo', '--cron', '0 0 3 * * *', '--tz', 'Europe/Berlin', '--handler', 'echo', '--payload', '{"from":"cli"}']);
-  assert.match(id!, /^job_/);
-  const table = (await run(jobsCommand, ['ls'])).join('\n');
-  assert.match(table, /cli-echo/);
-  assert.match(table, /cron 0 0 3 \* \* \* Europe\/Berlin/);
-  const listed = JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')) as Array<{ id: string; payload: unknown }>;
-  assert.deepEqual(listed.find((j) => j.id === id)?.payload, { from: 'cli' });
-
-  assert.deepEqual(await run(jobsCommand, ['trigger', id!]), [`triggered ${id}`]);
-  await waitFor(async () => (await run(runsCommand, ['ls', '--job', id!, '--status', 'succeeded'])).join('\n').includes('cli-test-agent'), { timeoutMs: 20_000, message: 'the triggered run succeeded on the local agent' });
-
-  const nodes = (await run(nodesCommand, ['ls'])).join('\n');
-  for (const kind of ['cli-test-dispatch', 'cli-test-agent', 'cli-test-monitor']) assert.match(nodes, new RegExp(kind));
-
-  assert.deepEqual(await run(jobsCommand, ['rm', id!]), [`deleted ${id}`]);
-  await assert.rejects(run(jobsCommand, ['rm', id!]), /not found/);
-});
-
-test('bad input: a clear message, nothing created', async () => {
-  await assert.rejects(run(jobsCommand, ['add', '--name', 'x', '--cron', '61 * * * * *', '--handler', 'echo']), (err: Error & { fields?: Record<string, string> }) => {
-    assert.match(err.fields?.['schedule.expr'] ?? '', /bad cron rule/);
-    return true;
-  });
-  await assert.rejects(run(jobsCommand, ['add', '--name', 'x', '--handler', 'echo']), /give one of --cron, --every or --at/);
-  assert.equal(JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')).length, 0);
-});
+cliSuite('the embedded store');
+if ('skip' in mongo) {
+  console.log(`# SKIP CLI against standalone on MongoDB: ${mongo.skip}`);
+  describe('CLI against standalone on MongoDB', { skip: mongo.skip }, () => {});
+} else {
+  cliSuite(`MongoDB (${mongo.server})`, mongo.databaseUrl);
+}
 
 test('exit codes: 2 for bad usage or a bad setting, 0 for help', async () => {
   const saved = process.env.CLOVER_HTTP_PORT;

@@ -6,11 +6,11 @@ import type { Logger } from '@clover/logging';
 
 export type ErrorCode =
   | 'bad_request' | 'validation_failed' | 'unauthenticated' | 'forbidden' | 'csrf_failed'
-  | 'not_found' | 'conflict' | 'too_many_requests' | 'internal';
+  | 'not_found' | 'conflict' | 'structural_node' | 'too_many_requests' | 'internal';
 
 const statusOf: Record<ErrorCode, number> = {
   bad_request: 400, validation_failed: 400, unauthenticated: 401, forbidden: 403, csrf_failed: 403,
-  not_found: 404, conflict: 409, too_many_requests: 429, internal: 500,
+  not_found: 404, conflict: 409, structural_node: 409, too_many_requests: 429, internal: 500,
 };
 
 /** An error the API answers with as `{ error, message, fields? }`. */

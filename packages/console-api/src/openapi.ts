@@ -20,7 +20,7 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   '/api/nodes/data': {
     get: { summary: 'one znode', role: 'viewer', params: ['path'] },
     put: { summary: 'replace a znode\'s data (version-checked)', role: 'admin', params: ['path'] },
-    delete: { summary: 'delete a znode recursively', role: 'admin', params: ['path', 'confirm'] },
+    delete: { summary: 'delete a znode recursively; clover\'s structural znodes answer 409 structural_node unless force=true', role: 'admin', params: ['path', 'confirm', 'force'] },
   },
   '/api/jobs': {
     get: { summary: 'list jobs', role: 'viewer', answer: 'Job', list: true, params: ['q', 'group', 'enabled', 'cursor', 'limit'] },
@@ -34,7 +34,7 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   '/api/jobs/{id}/enable': { post: { summary: 'enable a job', role: 'operator', answer: 'Job' } },
   '/api/jobs/{id}/disable': { post: { summary: 'disable a job', role: 'operator', answer: 'Job' } },
   '/api/jobs/{id}/trigger': { post: { summary: 'fire a job once now', role: 'operator', status: 202 } },
-  '/api/cron/preview': { post: { summary: 'next fire times of a schedule', role: 'viewer' } },
+  '/api/cron/preview': { post: { summary: 'next fire times of a schedule: nextFireTimes, and fires ({ at, shifted?: gap | fold } when DST moved one)', role: 'viewer' } },
   '/api/runs': { get: { summary: 'runs, newest first', role: 'viewer', answer: 'Run', list: true, params: ['jobId', 'status', 'node', 'from', 'to', 'cursor', 'limit'] } },
   '/api/runs/{id}': { get: { summary: 'one run with its output tail', role: 'viewer', answer: 'Run' } },
   '/api/contacts': {

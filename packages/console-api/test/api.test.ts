@@ -1,289 +1,333 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { followCursor } from '@clover/testkit';
+import { cleanUp, followCursor } from '@clover/testkit';
 import { JobChangeFeed, type JobChange } from '@clover/zk-kit';
 import { hashPassword } from '../src/index.js';
-import { Client, everySecondJob, loggedIn, paths, startHarness, type Harness } from './harness.js';
+import {
+  Client, embeddedBackend, everySecondJob, loggedIn, mongoBackend, paths, startHarness, type Harness, type HarnessStore,
+} from './harness.js';
 
-let h: Harness;
-let admin: Client;
-let operator: Client;
-let viewer: Client;
+/**
+ * The whole API suite on one store: a console of its own over it, the same tests word for word,
+ * so what the console promises is proven on the embedded store and on MongoDB alike.
+ */
+function apiSuite(storeName: string, store: HarnessStore): void {
+  describe(`console API on ${storeName}`, () => {
+    let h: Harness;
+    let admin: Client;
+    let operator: Client;
+    let viewer: Client;
 
-before(async () => {
-  h = await startHarness(`memory:console-${randomUUID()}`);
-  admin = await loggedIn(h.url, 'admin');
-  operator = await loggedIn(h.url, 'olga');
-  viewer = await loggedIn(h.url, 'vic');
-});
-after(() => h?.close());
+    before(async () => {
+      h = await startHarness(`memory:console-${randomUUID()}`, store);
+      admin = await loggedIn(h.url, 'admin');
+      operator = await loggedIn(h.url, 'olga');
+      viewer = await loggedIn(h.url, 'vic');
+    });
+    after(() => h?.close());
 
-describe('health, discovery and errors', () => {
-  test('health answers without a login', async () => {
-    const r = await new Client(h.url).call('GET', '/api/health');
-    assert.equal(r.status, 200);
-    assert.equal(r.body.status, 'ok');
-    assert.equal(r.body.zk, 'connected');
-    assert.equal(r.body.store, 'ok');
+    describe('health, discovery and errors', () => {
+      test('health answers without a login', async () => {
+        const r = await new Client(h.url).call('GET', '/api/health');
+        assert.equal(r.status, 200);
+        assert.equal(r.body.status, 'ok');
+        assert.equal(r.body.zk, 'connected');
+        assert.equal(r.body.store, 'ok');
+      });
+
+      test('the OpenAPI document is generated from the model schemas', async () => {
+        const r = await new Client(h.url).call('GET', '/api/openapi.json');
+        assert.equal(r.status, 200);
+        assert.equal(r.body.openapi, '3.1.0');
+        assert.ok(r.body.paths['/api/jobs'].post);
+        assert.ok(r.body.components.schemas.JobInput.properties.schedule, 'JobInput has a schedule');
+        assert.ok(r.body.components.schemas.Run.properties.status.enum.includes('timed_out'));
+      });
+
+      test('unknown endpoints, bad JSON and anonymous reads get clear JSON errors', async () => {
+        assert.deepEqual((await admin.call('GET', '/api/nope')).body.error, 'not_found');
+        const bad = await admin.call('POST', '/api/jobs', undefined, { raw: '{"name": ' });
+        assert.equal(bad.status, 400);
+        assert.equal(bad.body.error, 'bad_request');
+        const anon = await new Client(h.url).call('GET', '/api/jobs');
+        assert.equal(anon.status, 401);
+        assert.equal(anon.body.error, 'unauthenticated');
+      });
+    });
+
+    describe('auth', () => {
+      test('login sets an httpOnly session cookie and a readable CSRF cookie; me and logout work', async () => {
+        const c = new Client(h.url);
+        const r = await c.login('vic');
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.body.user, { name: 'vic', role: 'viewer' });
+        const cookies = r.headers.getSetCookie();
+        assert.ok(cookies.some((s) => s.startsWith('clover_session=') && /HttpOnly/i.test(s) && /SameSite=Strict/i.test(s)));
+        assert.ok(cookies.some((s) => s.startsWith('clover_csrf=') && !/HttpOnly/i.test(s)));
+        assert.equal((await c.call('GET', '/api/auth/me')).body.user.name, 'vic');
+        assert.equal((await c.call('POST', '/api/auth/logout')).status, 200);
+        assert.equal((await c.call('GET', '/api/auth/me')).status, 401);
+      });
+
+      test('a wrong password is 401; the sixth failure in a row is 429 with Retry-After', async () => {
+        await h.store.users.create({ name: 'target', role: 'viewer', passwordHash: await hashPassword('right-password'), createdAt: new Date() });
+        const c = new Client(h.url);
+        for (let i = 0; i < 5; i++) {
+          const r = await c.login('target', 'wrong');
+          assert.equal(r.status, 401);
+          assert.equal(r.body.message, 'wrong user name or password');
+        }
+        const blocked = await c.login('target', 'right-password');
+        assert.equal(blocked.status, 429, 'even the right password waits');
+        assert.equal(blocked.body.error, 'too_many_requests');
+        assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+        assert.equal((await new Client(h.url).login('olga')).status, 200, 'other users are not locked out');
+      });
+
+      test('a cookie-authenticated write without the CSRF header is refused', async () => {
+        const r = await operator.call('POST', '/api/contacts', { name: 'x', email: 'x@example.com' }, { csrf: false });
+        assert.equal(r.status, 403);
+        assert.equal(r.body.error, 'csrf_failed');
+        const wrong = await operator.call('POST', '/api/contacts', { name: 'x', email: 'x@example.com' }, { csrf: false, headers: { 'x-csrf-token': 'forged' } });
+        assert.equal(wrong.status, 403);
+        assert.equal((await h.store.contacts.list()).filter((c) => c.name === 'x').length, 0, 'nothing written');
+      });
+
+      test('API tokens authenticate scripts without cookies or CSRF; unknown tokens are 401', async () => {
+        const made = await admin.call('POST', '/api/auth/tokens', { name: 'ci' });
+        assert.equal(made.status, 201);
+        assert.match(made.body.token, /^clv_/);
+        const script = new Client(h.url);
+        script.bearer = made.body.token;
+        assert.equal((await script.call('GET', '/api/auth/me')).body.user.name, 'admin');
+        const job = await script.call('POST', '/api/jobs', everySecondJob('from-script'));
+        assert.equal(job.status, 201);
+        script.bearer = 'clv_forged';
+        assert.equal((await script.call('GET', '/api/jobs')).status, 401);
+        assert.equal((await operator.call('POST', '/api/auth/tokens', { name: 'nope' })).status, 403);
+      });
+
+      test('users: admins add and remove them; others may not', async () => {
+        assert.equal((await operator.call('GET', '/api/users')).status, 403);
+        const short = await admin.call('POST', '/api/users', { name: 'new', password: 'short', role: 'viewer' });
+        assert.equal(short.status, 400);
+        assert.equal(short.body.fields.password, 'at least 8 characters');
+        assert.equal((await admin.call('POST', '/api/users', { name: 'newbie', password: 'long-enough', role: 'operator' })).status, 201);
+        assert.equal((await admin.call('POST', '/api/users', { name: 'newbie', password: 'long-enough', role: 'operator' })).status, 409);
+        assert.equal((await new Client(h.url).login('newbie', 'long-enough')).body.user.role, 'operator');
+        assert.ok((await admin.call('GET', '/api/users')).body.items.some((u: { name: string }) => u.name === 'newbie'));
+        assert.equal((await admin.call('DELETE', '/api/users/newbie')).status, 200);
+        assert.equal((await admin.call('DELETE', '/api/users/admin')).status, 400, 'not yourself');
+      });
+    });
+
+    describe('jobs', () => {
+      const changes: JobChange[] = [];
+      let feed: JobChangeFeed;
+      before(async () => {
+        feed = new JobChangeFeed(h.zk, paths, { onChange: (c) => void changes.push(c) });
+        await feed.start();
+      });
+      after(() => feed.close());
+
+      const waitChange = async (jobId: string, op: string) => {
+        for (let i = 0; i < 100; i++) {
+          if (changes.some((c) => c.jobId === jobId && c.op === op)) return;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.fail(`no ${op} announced for ${jobId}`);
+      };
+
+      test('create, read with the next ten fire times, patch, disable/enable, trigger, delete; each announced', async () => {
+        const created = await operator.call('POST', '/api/jobs', { ...everySecondJob('report'), description: 'daily report', schedule: { type: 'cron', expr: '0 30 9 * * *', timezone: 'Asia/Shanghai' } });
+        assert.equal(created.status, 201);
+        const id: string = created.body.id;
+        await waitChange(id, 'upsert');
+        const read = await viewer.call('GET', `/api/jobs/${id}`);
+        assert.equal(read.body.job.name, 'report');
+        assert.equal(read.body.nextFireTimes.length, 10);
+        assert.match(read.body.nextFireTimes[0], /T01:30:00\.000Z$/, '09:30 in Shanghai is 01:30 UTC');
+        const patched = await operator.call('PUT', `/api/jobs/${id}`, { description: 'changed' });
+        assert.equal(patched.status, 200);
+        assert.equal(patched.body.description, 'changed');
+        assert.equal(patched.body.schedule.expr, '0 30 9 * * *', 'untouched fields stay');
+        assert.equal((await operator.call('POST', `/api/jobs/${id}/disable`)).body.enabled, false);
+        assert.deepEqual((await viewer.call('GET', `/api/jobs/${id}`)).body.nextFireTimes, []);
+        assert.equal((await operator.call('POST', `/api/jobs/${id}/enable`)).body.enabled, true);
+        assert.equal((await operator.call('POST', `/api/jobs/${id}/trigger`)).status, 202);
+        await waitChange(id, 'trigger');
+        await h.store.runs.insert({ id: `${id}@2026-01-01T00:00:00.000Z`, jobId: id, scheduledAt: new Date('2026-01-01T00:00:00Z'), status: 'succeeded' });
+        assert.equal((await operator.call('DELETE', `/api/jobs/${id}`)).status, 200);
+        await waitChange(id, 'delete');
+        assert.equal((await viewer.call('GET', `/api/jobs/${id}`)).status, 404);
+        assert.equal((await h.store.runs.list({ jobId: id })).items.length, 0, 'its runs went with it');
+      });
+
+      test('validation names the field: bad cron, unknown timezone, empty target, oversized payload', async () => {
+        const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+          [{ schedule: { type: 'cron', expr: '61 * * * * *' } }, 'schedule.expr', /bad cron rule/],
+          [{ schedule: { type: 'cron', expr: '0 0 0 31 4 *' } }, 'schedule.expr', /bad cron rule: the rule can never fire/],
+          [{ schedule: { type: 'cron', expr: '* * * * * *', timezone: 'Mars/Olympus' } }, 'schedule.timezone', /unknown timezone/],
+          [{ target: { type: 'group', group: '' } }, 'target.group', /must not be empty/],
+          [{ payload: { blob: 'x'.repeat(70 * 1024) } }, 'payload', /./],
+          [{ name: '' }, 'name', /must not be empty/],
+        ];
+        for (const [patch, field, message] of cases) {
+          const r = await operator.call('POST', '/api/jobs', { ...everySecondJob(), ...patch });
+          assert.equal(r.status, 400, field);
+          assert.equal(r.body.error, 'validation_failed');
+          assert.match(r.body.fields[field] ?? '', message, `${field}: ${JSON.stringify(r.body.fields)}`);
+        }
+      });
+
+      test('list filters by text and state and pages by cursor', async () => {
+        for (let i = 0; i < 7; i++) await operator.call('POST', '/api/jobs', { ...everySecondJob(`page-${i}`), enabled: i % 2 === 0 });
+        const pages = await followCursor(async (cursor) => (await viewer.call<{ items: Array<{ name: string }>; nextCursor: string | null }>('GET', `/api/jobs?q=page-&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).body, { maxPages: 10, what: 'the jobs named page-' });
+        const seen = pages.flatMap((p) => p.items.map((j) => j.name));
+        assert.equal(seen.length, 7);
+        assert.equal(new Set(seen).size, 7);
+        assert.equal((await viewer.call('GET', '/api/jobs?q=page-&enabled=false')).body.items.length, 3);
+        assert.equal((await viewer.call('GET', '/api/jobs?limit=0')).body.fields.limit, 'at least 1');
+        assert.equal((await viewer.call('GET', '/api/jobs?cursor=garbage')).status, 400);
+      });
+
+      test('cron preview answers fire times or the field message', async () => {
+        const ok = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '*/15 * * * * *' } });
+        assert.equal(ok.body.nextFireTimes.length, 10);
+        assert.equal(Date.parse(ok.body.nextFireTimes[1]) - Date.parse(ok.body.nextFireTimes[0]), 15_000);
+        const bad = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: 'every day' } });
+        assert.equal(bad.status, 400);
+        assert.match(bad.body.fields['schedule.expr'], /bad cron rule/);
+        const never = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 0 0 31 4 *' } });
+        assert.equal(never.status, 400);
+        assert.match(never.body.fields['schedule.expr'], /can never fire/);
+      });
+
+      test('cron preview says which fires DST moved', async () => {
+        // The last Sunday of March is the EU's spring-forward day: 02:30 never happens in Berlin and fires at 03:00 CEST.
+        const spring = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 30 2 ? 3 0L', timezone: 'Europe/Berlin' } });
+        assert.equal(spring.status, 200);
+        assert.equal(spring.body.fires.length, 10);
+        for (const fire of spring.body.fires) {
+          assert.equal(fire.shifted, 'gap');
+          assert.match(fire.at, /T01:00:00\.000Z$/, '03:00 CEST');
+        }
+        assert.deepEqual(spring.body.nextFireTimes, spring.body.fires.map((f: { at: string }) => f.at));
+        // The last Sunday of October: 02:30 happens twice and an hourly rule fires at both; 03:30 once.
+        const fall = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 30 2,3 ? 10 0L', timezone: 'Europe/Berlin' } });
+        const [first, second] = fall.body.fires;
+        assert.deepEqual([first.shifted, second.shifted], ['fold', undefined], 'a fixed hour fires once at the first pass of 02:30, then 03:30');
+        assert.equal(Date.parse(second.at) - Date.parse(first.at), 2 * 3600_000);
+        const hourly = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 30 * ? 10 0L', timezone: 'Europe/Berlin' } });
+        const folded = hourly.body.fires.filter((f: { shifted?: string }) => f.shifted === 'fold');
+        assert.equal(folded.length, 2, 'both passes of 02:30');
+        assert.equal(Date.parse(folded[1].at) - Date.parse(folded[0].at), 3600_000);
+      });
+
+      test('viewers cannot write jobs; operators cannot touch nodes or users', async () => {
+        assert.equal((await viewer.call('POST', '/api/jobs', everySecondJob())).status, 403);
+        const any = (await viewer.call('GET', '/api/jobs')).body.items[0];
+        assert.equal((await viewer.call('POST', `/api/jobs/${any.id}/trigger`)).status, 403);
+        assert.equal((await viewer.call('DELETE', `/api/jobs/${any.id}`)).status, 403);
+        assert.equal((await viewer.call('POST', '/api/contacts', { name: 'v', email: 'v@example.com' })).status, 403);
+        const forbidden = await operator.call('PUT', `/api/nodes/data?path=${paths.config}`, { data: {}, version: 0 });
+        assert.equal(forbidden.status, 403);
+        assert.match(forbidden.body.message, /admin/);
+        assert.equal((await operator.call('DELETE', `/api/nodes/data?path=${paths.config}&confirm=${paths.config}`)).status, 403);
+      });
+    });
+
+    describe('runs, stats, logs, incidents, outbox', () => {
+      let jobId: string;
+      before(async () => {
+        jobId = (await operator.call('POST', '/api/jobs', everySecondJob('history'))).body.id;
+        const hour = Math.floor(Date.now() / 3600_000) * 3600_000;
+        const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed', 'timed_out', 'lost'] as const;
+        for (let i = 0; i < statuses.length; i++) {
+          const scheduledAt = new Date(hour + i * 1000);
+          const id = `${jobId}@${scheduledAt.toISOString()}`;
+          await h.store.runs.insert({ id, jobId, scheduledAt, status: 'scheduled' });
+          await h.store.runs.update(id, { status: statuses[i], node: i % 2 ? 'agent-b' : 'agent-a', finishedAt: new Date(scheduledAt.getTime() + 500), outputTail: `out ${i}`, error: statuses[i] === 'succeeded' ? null : 'boom' });
+        }
+        await h.store.logs.write([
+          { time: new Date(), level: 'error', source: 'dispatch', node: 'server-1', message: 'agent agent-b vanished', context: { runs: 2 } },
+          { time: new Date(), level: 'warn', source: 'monitor', node: 'mon-1', message: 'slow beat', context: {} },
+          { time: new Date(), level: 'info', source: 'console', node: 'c', message: 'hello', context: {} },
+        ]);
+        await h.store.incidents.open({ kind: 'node_dead', subject: 'agent-b', nodeKind: 'clients', openedAt: new Date(), message: 'agent-b is dead' });
+        await h.store.outbox.add({ to: ['ann@example.com'], subject: '[clover] client agent-b is dead', text: 'agent-b' });
+      });
+
+      test('runs filter by job, status and node; one run carries its output', async () => {
+        const all = await viewer.call('GET', `/api/runs?jobId=${jobId}`);
+        assert.equal(all.body.items.length, 6);
+        assert.ok(all.body.items[0].scheduledAt > all.body.items[5].scheduledAt, 'newest first');
+        assert.equal((await viewer.call('GET', `/api/runs?jobId=${jobId}&status=failed`)).body.items.length, 1);
+        assert.equal((await viewer.call('GET', `/api/runs?jobId=${jobId}&node=agent-b`)).body.items.length, 3);
+        assert.equal((await viewer.call('GET', '/api/runs?status=exploded')).body.error, 'validation_failed');
+        const one = await viewer.call('GET', `/api/runs/${encodeURIComponent(all.body.items[0].id)}`);
+        assert.equal(one.body.outputTail, 'out 5');
+        assert.equal((await viewer.call('GET', `/api/runs/${encodeURIComponent(`${jobId}@nope`)}`)).status, 404);
+      });
+
+      test('stats come from the counters: statuses, success rate, the hour chart, jobs and failures', async () => {
+        const r = await viewer.call('GET', '/api/stats?hours=6');
+        assert.equal(r.status, 200);
+        assert.ok(r.body.runsByStatus.succeeded >= 3);
+        assert.equal(r.body.runsOverTime.length, 6);
+        const last = r.body.runsOverTime.at(-1);
+        assert.ok(last.succeeded >= 3 && last.failed >= 1 && last.timed_out >= 1 && last.lost >= 1, JSON.stringify(last));
+        assert.ok(r.body.successRate > 0 && r.body.successRate < 1);
+        assert.ok(r.body.jobs.total >= 1);
+        assert.ok(r.body.recentFailures.some((run: { jobId: string }) => run.jobId === jobId));
+        assert.ok(r.body.openIncidents.some((i: { subject: string }) => i.subject === 'agent-b'));
+        assert.deepEqual(Object.keys(r.body.nodes).sort(), ['clients', 'monitors', 'servers']);
+      });
+
+      test('logs filter by level-and-above, source, node and text', async () => {
+        const errors = await viewer.call('GET', '/api/logs?level=error');
+        assert.ok(errors.body.items.every((l: { level: string }) => l.level === 'error'));
+        assert.ok(errors.body.items.some((l: { message: string }) => l.message === 'agent agent-b vanished'));
+        const warnUp = await viewer.call('GET', '/api/logs?level=warn');
+        assert.ok(warnUp.body.items.some((l: { level: string }) => l.level === 'warn'));
+        assert.ok(!warnUp.body.items.some((l: { level: string }) => l.level === 'info'));
+        assert.equal((await viewer.call('GET', '/api/logs?source=monitor&q=slow')).body.items.length, 1);
+        assert.equal((await viewer.call('GET', '/api/logs?node=server-1')).body.items[0].context.runs, 2);
+        assert.equal((await viewer.call('GET', '/api/logs?level=fatal')).status, 400);
+      });
+
+      test('incidents and the outbox list', async () => {
+        assert.ok((await viewer.call('GET', '/api/incidents?open=true')).body.items.some((i: { subject: string }) => i.subject === 'agent-b'));
+        assert.equal((await viewer.call('GET', '/api/incidents?open=maybe')).status, 400);
+        assert.equal((await viewer.call('GET', '/api/outbox')).body.items[0].to[0], 'ann@example.com');
+      });
+    });
+
+    describe('contacts', () => {
+      test('create, update, delete with field validation', async () => {
+        const bad = await operator.call('POST', '/api/contacts', { name: 'Ann', email: 'not-an-email' });
+        assert.equal(bad.status, 400);
+        assert.equal(bad.body.fields.email, 'must be an email address');
+        const made = await operator.call('POST', '/api/contacts', { name: 'Ann', email: 'ann@example.com', groups: ['ops'] });
+        assert.equal(made.status, 201);
+        assert.equal(made.body.enabled, true);
+        const changed = await operator.call('PUT', `/api/contacts/${made.body.id}`, { name: 'Ann Lee', email: 'ann@example.com', enabled: false });
+        assert.equal(changed.body.name, 'Ann Lee');
+        assert.equal(changed.body.enabled, false);
+        assert.ok((await viewer.call('GET', '/api/contacts')).body.items.some((c: { name: string }) => c.name === 'Ann Lee'));
+        assert.equal((await operator.call('DELETE', `/api/contacts/${made.body.id}`)).status, 200);
+        assert.equal((await operator.call('DELETE', `/api/contacts/${made.body.id}`)).status, 404);
+      });
+    });
   });
+}
 
-  test('the OpenAPI document is generated from the model schemas', async () => {
-    const r = await new Client(h.url).call('GET', '/api/openapi.json');
-    assert.equal(r.status, 200);
-    assert.equal(r.body.openapi, '3.1.0');
-    assert.ok(r.body.paths['/api/jobs'].post);
-    assert.ok(r.body.components.schemas.JobInput.properties.schedule, 'JobInput has a schedule');
-    assert.ok(r.body.components.schemas.Run.properties.status.enum.includes('timed_out'));
-  });
+// Started first, stopped last: the MongoDB half's server (its database dropped or its process gone).
+const mongo = await mongoBackend('clover_console_api');
+after(() => cleanUp([['MongoDB', () => mongo.cleanup()]]));
 
-  test('unknown endpoints, bad JSON and anonymous reads get clear JSON errors', async () => {
-    assert.deepEqual((await admin.call('GET', '/api/nope')).body.error, 'not_found');
-    const bad = await admin.call('POST', '/api/jobs', undefined, { raw: '{"name": ' });
-    assert.equal(bad.status, 400);
-    assert.equal(bad.body.error, 'bad_request');
-    const anon = await new Client(h.url).call('GET', '/api/jobs');
-    assert.equal(anon.status, 401);
-    assert.equal(anon.body.error, 'unauthenticated');
-  });
-});
-
-describe('auth', () => {
-  test('login sets an httpOnly session cookie and a readable CSRF cookie; me and logout work', async () => {
-    const c = new Client(h.url);
-    const r = await c.login('vic');
-    assert.equal(r.status, 200);
-    assert.deepEqual(r.body.user, { name: 'vic', role: 'viewer' });
-    const cookies = r.headers.getSetCookie();
-    assert.ok(cookies.some((s) => s.startsWith('clover_session=') && /HttpOnly/i.test(s) && /SameSite=Strict/i.test(s)));
-    assert.ok(cookies.some((s) => s.startsWith('clover_csrf=') && !/HttpOnly/i.test(s)));
-    assert.equal((await c.call('GET', '/api/auth/me')).body.user.name, 'vic');
-    assert.equal((await c.call('POST', '/api/auth/logout')).status, 200);
-    assert.equal((await c.call('GET', '/api/auth/me')).status, 401);
-  });
-
-  test('a wrong password is 401; the sixth failure in a row is 429 with Retry-After', async () => {
-    await h.store.users.create({ name: 'target', role: 'viewer', passwordHash: await hashPassword('right-password'), createdAt: new Date() });
-    const c = new Client(h.url);
-    for (let i = 0; i < 5; i++) {
-      const r = await c.login('target', 'wrong');
-      assert.equal(r.status, 401);
-      assert.equal(r.body.message, 'wrong user name or password');
-    }
-    const blocked = await c.login('target', 'right-password');
-    assert.equal(blocked.status, 429, 'even the right password waits');
-    assert.equal(blocked.body.error, 'too_many_requests');
-    assert.ok(Number(blocked.headers.get('retry-after')) > 0);
-    assert.equal((await new Client(h.url).login('olga')).status, 200, 'other users are not locked out');
-  });
-
-  test('a cookie-authenticated write without the CSRF header is refused', async () => {
-    const r = await operator.call('POST', '/api/contacts', { name: 'x', email: 'x@example.com' }, { csrf: false });
-    assert.equal(r.status, 403);
-    assert.equal(r.body.error, 'csrf_failed');
-    const wrong = await operator.call('POST', '/api/contacts', { name: 'x', email: 'x@example.com' }, { csrf: false, headers: { 'x-csrf-token': 'forged' } });
-    assert.equal(wrong.status, 403);
-    assert.equal((await h.store.contacts.list()).filter((c) => c.name === 'x').length, 0, 'nothing written');
-  });
-
-  test('API tokens authenticate scripts without cookies or CSRF; unknown tokens are 401', async () => {
-    const made = await admin.call('POST', '/api/auth/tokens', { name: 'ci' });
-    assert.equal(made.status, 201);
-    assert.match(made.body.token, /^clv_/);
-    const script = new Client(h.url);
-    script.bearer = made.body.token;
-    assert.equal((await script.call('GET', '/api/auth/me')).body.user.name, 'admin');
-    const job = await script.call('POST', '/api/jobs', everySecondJob('from-script'));
-    assert.equal(job.status, 201);
-    script.bearer = 'clv_forged';
-    assert.equal((await script.call('GET', '/api/jobs')).status, 401);
-    assert.equal((await operator.call('POST', '/api/auth/tokens', { name: 'nope' })).status, 403);
-  });
-
-  test('users: admins add and remove them; others may not', async () => {
-    assert.equal((await operator.call('GET', '/api/users')).status, 403);
-    const short = await admin.call('POST', '/api/users', { name: 'new', password: 'short', role: 'viewer' });
-    assert.equal(short.status, 400);
-    assert.equal(short.body.fields.password, 'at least 8 characters');
-    assert.equal((await admin.call('POST', '/api/users', { name: 'newbie', password: 'long-enough', role: 'operator' })).status, 201);
-    assert.equal((await admin.call('POST', '/api/users', { name: 'newbie', password: 'long-enough', role: 'operator' })).status, 409);
-    assert.equal((await new Client(h.url).login('newbie', 'long-enough')).body.user.role, 'operator');
-    assert.ok((await admin.call('GET', '/api/users')).body.items.some((u: { name: string }) => u.name === 'newbie'));
-    assert.equal((await admin.call('DELETE', '/api/users/newbie')).status, 200);
-    assert.equal((await admin.call('DELETE', '/api/users/admin')).status, 400, 'not yourself');
-  });
-});
-
-describe('jobs', () => {
-  const changes: JobChange[] = [];
-  let feed: JobChangeFeed;
-  before(async () => {
-    feed = new JobChangeFeed(h.zk, paths, { onChange: (c) => void changes.push(c) });
-    await feed.start();
-  });
-  after(() => feed.close());
-
-  const waitChange = async (jobId: string, op: string) => {
-    for (let i = 0; i < 100; i++) {
-      if (changes.some((c) => c.jobId === jobId && c.op === op)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.fail(`no ${op} announced for ${jobId}`);
-  };
-
-  test('create, read with the next ten fire times, patch, disable/enable, trigger, delete; each announced', async () => {
-    const created = await operator.call('POST', '/api/jobs', { ...everySecondJob('report'), description: 'daily report', schedule: { type: 'cron', expr: '0 30 9 * * *', timezone: 'Asia/Shanghai' } });
-    assert.equal(created.status, 201);
-    const id: string = created.body.id;
-    await waitChange(id, 'upsert');
-    const read = await viewer.call('GET', `/api/jobs/${id}`);
-    assert.equal(read.body.job.name, 'report');
-    assert.equal(read.body.nextFireTimes.length, 10);
-    assert.match(read.body.nextFireTimes[0], /T01:30:00\.000Z$/, '09:30 in Shanghai is 01:30 UTC');
-    const patched = await operator.call('PUT', `/api/jobs/${id}`, { description: 'changed' });
-    assert.equal(patched.status, 200);
-    assert.equal(patched.body.description, 'changed');
-    assert.equal(patched.body.schedule.expr, '0 30 9 * * *', 'untouched fields stay');
-    assert.equal((await operator.call('POST', `/api/jobs/${id}/disable`)).body.enabled, false);
-    assert.deepEqual((await viewer.call('GET', `/api/jobs/${id}`)).body.nextFireTimes, []);
-    assert.equal((await operator.call('POST', `/api/jobs/${id}/enable`)).body.enabled, true);
-    assert.equal((await operator.call('POST', `/api/jobs/${id}/trigger`)).status, 202);
-    await waitChange(id, 'trigger');
-    await h.store.runs.insert({ id: `${id}@2026-01-01T00:00:00.000Z`, jobId: id, scheduledAt: new Date('2026-01-01T00:00:00Z'), status: 'succeeded' });
-    assert.equal((await operator.call('DELETE', `/api/jobs/${id}`)).status, 200);
-    await waitChange(id, 'delete');
-    assert.equal((await viewer.call('GET', `/api/jobs/${id}`)).status, 404);
-    assert.equal((await h.store.runs.list({ jobId: id })).items.length, 0, 'its runs went with it');
-  });
-
-  test('validation names the field: bad cron, unknown timezone, empty target, oversized payload', async () => {
-    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-      [{ schedule: { type: 'cron', expr: '61 * * * * *' } }, 'schedule.expr', /bad cron rule/],
-      [{ schedule: { type: 'cron', expr: '* * * * * *', timezone: 'Mars/Olympus' } }, 'schedule.timezone', /unknown timezone/],
-      [{ target: { type: 'group', group: '' } }, 'target.group', /must not be empty/],
-      [{ payload: { blob: 'x'.repeat(70 * 1024) } }, 'payload', /./],
-      [{ name: '' }, 'name', /must not be empty/],
-    ];
-    for (const [patch, field, message] of cases) {
-      const r = await operator.call('POST', '/api/jobs', { ...everySecondJob(), ...patch });
-      assert.equal(r.status, 400, field);
-      assert.equal(r.body.error, 'validation_failed');
-      assert.match(r.body.fields[field] ?? '', message, `${field}: ${JSON.stringify(r.body.fields)}`);
-    }
-  });
-
-  test('list filters by text and state and pages by cursor', async () => {
-    for (let i = 0; i < 7; i++) await operator.call('POST', '/api/jobs', { ...everySecondJob(`page-${i}`), enabled: i % 2 === 0 });
-    const pages = await followCursor(async (cursor) => (await viewer.call<{ items: Array<{ name: string }>; nextCursor: string | null }>('GET', `/api/jobs?q=page-&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).body, { maxPages: 10, what: 'the jobs named page-' });
-    const seen = pages.flatMap((p) => p.items.map((j) => j.name));
-    assert.equal(seen.length, 7);
-    assert.equal(new Set(seen).size, 7);
-    assert.equal((await viewer.call('GET', '/api/jobs?q=page-&enabled=false')).body.items.length, 3);
-    assert.equal((await viewer.call('GET', '/api/jobs?limit=0')).body.fields.limit, 'at least 1');
-    assert.equal((await viewer.call('GET', '/api/jobs?cursor=garbage')).status, 400);
-  });
-
-  test('cron preview answers fire times or the field message', async () => {
-    const ok = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '*/15 * * * * *' } });
-    assert.equal(ok.body.nextFireTimes.length, 10);
-    assert.equal(Date.parse(ok.body.nextFireTimes[1]) - Date.parse(ok.body.nextFireTimes[0]), 15_000);
-    const bad = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: 'every day' } });
-    assert.equal(bad.status, 400);
-    assert.match(bad.body.fields['schedule.expr'], /bad cron rule/);
-  });
-
-  test('viewers cannot write jobs; operators cannot touch nodes or users', async () => {
-    assert.equal((await viewer.call('POST', '/api/jobs', everySecondJob())).status, 403);
-    const any = (await viewer.call('GET', '/api/jobs')).body.items[0];
-    assert.equal((await viewer.call('POST', `/api/jobs/${any.id}/trigger`)).status, 403);
-    assert.equal((await viewer.call('DELETE', `/api/jobs/${any.id}`)).status, 403);
-    assert.equal((await viewer.call('POST', '/api/contacts', { name: 'v', email: 'v@example.com' })).status, 403);
-    const forbidden = await operator.call('PUT', `/api/nodes/data?path=${paths.config}`, { data: {}, version: 0 });
-    assert.equal(forbidden.status, 403);
-    assert.match(forbidden.body.message, /admin/);
-    assert.equal((await operator.call('DELETE', `/api/nodes/data?path=${paths.config}&confirm=${paths.config}`)).status, 403);
-  });
-});
-
-describe('runs, stats, logs, incidents, outbox', () => {
-  let jobId: string;
-  before(async () => {
-    jobId = (await operator.call('POST', '/api/jobs', everySecondJob('history'))).body.id;
-    const hour = Math.floor(Date.now() / 3600_000) * 3600_000;
-    const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed', 'timed_out', 'lost'] as const;
-    for (let i = 0; i < statuses.length; i++) {
-      const scheduledAt = new Date(hour + i * 1000);
-      const id = `${jobId}@${scheduledAt.toISOString()}`;
-      await h.store.runs.insert({ id, jobId, scheduledAt, status: 'scheduled' });
-      await h.store.runs.update(id, { status: statuses[i], node: i % 2 ? 'agent-b' : 'agent-a', finishedAt: new Date(scheduledAt.getTime() + 500), outputTail: `out ${i}`, error: statuses[i] === 'succeeded' ? null : 'boom' });
-    }
-    await h.store.logs.write([
-      { time: new Date(), level: 'error', source: 'dispatch', node: 'server-1', message: 'agent agent-b vanished', context: { runs: 2 } },
-      { time: new Date(), level: 'warn', source: 'monitor', node: 'mon-1', message: 'slow beat', context: {} },
-      { time: new Date(), level: 'info', source: 'console', node: 'c', message: 'hello', context: {} },
-    ]);
-    await h.store.incidents.open({ kind: 'node_dead', subject: 'agent-b', nodeKind: 'clients', openedAt: new Date(), message: 'agent-b is dead' });
-    await h.store.outbox.add({ to: ['ann@example.com'], subject: '[clover] client agent-b is dead', text: 'agent-b' });
-  });
-
-  test('runs filter by job, status and node; one run carries its output', async () => {
-    const all = await viewer.call('GET', `/api/runs?jobId=${jobId}`);
-    assert.equal(all.body.items.length, 6);
-    assert.ok(all.body.items[0].scheduledAt > all.body.items[5].scheduledAt, 'newest first');
-    assert.equal((await viewer.call('GET', `/api/runs?jobId=${jobId}&status=failed`)).body.items.length, 1);
-    assert.equal((await viewer.call('GET', `/api/runs?jobId=${jobId}&node=agent-b`)).body.items.length, 3);
-    assert.equal((await viewer.call('GET', '/api/runs?status=exploded')).body.error, 'validation_failed');
-    const one = await viewer.call('GET', `/api/runs/${encodeURIComponent(all.body.items[0].id)}`);
-    assert.equal(one.body.outputTail, 'out 5');
-    assert.equal((await viewer.call('GET', `/api/runs/${encodeURIComponent(`${jobId}@nope`)}`)).status, 404);
-  });
-
-  test('stats come from the counters: statuses, success rate, the hour chart, jobs and failures', async () => {
-    const r = await viewer.call('GET', '/api/stats?hours=6');
-    assert.equal(r.status, 200);
-    assert.ok(r.body.runsByStatus.succeeded >= 3);
-    assert.equal(r.body.runsOverTime.length, 6);
-    const last = r.body.runsOverTime.at(-1);
-    assert.ok(last.succeeded >= 3 && last.failed >= 1 && last.timed_out >= 1 && last.lost >= 1, JSON.stringify(last));
-    assert.ok(r.body.successRate > 0 && r.body.successRate < 1);
-    assert.ok(r.body.jobs.total >= 1);
-    assert.ok(r.body.recentFailures.some((run: { jobId: string }) => run.jobId === jobId));
-    assert.ok(r.body.openIncidents.some((i: { subject: string }) => i.subject === 'agent-b'));
-    assert.deepEqual(Object.keys(r.body.nodes).sort(), ['clients', 'monitors', 'servers']);
-  });
-
-  test('logs filter by level-and-above, source, node and text', async () => {
-    const errors = await viewer.call('GET', '/api/logs?level=error');
-    assert.ok(errors.body.items.every((l: { level: string }) => l.level === 'error'));
-    assert.ok(errors.body.items.some((l: { message: string }) => l.message === 'agent agent-b vanished'));
-    const warnUp = await viewer.call('GET', '/api/logs?level=warn');
-    assert.ok(warnUp.body.items.some((l: { level: string }) => l.level === 'warn'));
-    assert.ok(!warnUp.body.items.some((l: { level: string }) => l.level === 'info'));
-    assert.equal((await viewer.call('GET', '/api/logs?source=monitor&q=slow')).body.items.length, 1);
-    assert.equal((await viewer.call('GET', '/api/logs?node=server-1')).body.items[0].context.runs, 2);
-    assert.equal((await viewer.call('GET', '/api/logs?level=fatal')).status, 400);
-  });
-
-  test('incidents and the outbox list', async () => {
-    assert.ok((await viewer.call('GET', '/api/incidents?open=true')).body.items.some((i: { subject: string }) => i.subject === 'agent-b'));
-    assert.equal((await viewer.call('GET', '/api/incidents?open=maybe')).status, 400);
-    assert.equal((await viewer.call('GET', '/api/outbox')).body.items[0].to[0], 'ann@example.com');
-  });
-});
-
-describe('contacts', () => {
-  test('create, update, delete with field validation', async () => {
-    const bad = await operator.call('POST', '/api/contacts', { name: 'Ann', email: 'not-an-email' });
-    assert.equal(bad.status, 400);
-    assert.equal(bad.body.fields.email, 'must be an email address');
-    const made = await operator.call('POST', '/api/contacts', { name: 'Ann', email: 'ann@example.com', groups: ['ops'] });
-    assert.equal(made.status, 201);
-    assert.equal(made.body.enabled, true);
-    const changed = await operator.call('PUT', `/api/contacts/${made.body.id}`, { name: 'Ann Lee', email: 'ann@example.com', enabled: false });
-    assert.equal(changed.body.name, 'Ann Lee');
-    assert.equal(changed.body.enabled, false);
-    assert.ok((await viewer.call('GET', '/api/contacts')).body.items.some((c: { name: string }) => c.name === 'Ann Lee'));
-    assert.equal((await operator.call('DELETE', `/api/contacts/${made.body.id}`)).status, 200);
-    assert.equal((await operator.call('DELETE', `/api/contacts/${made.body.id}`)).status, 404);
-  });
-});
+for (const backend of [embeddedBackend, mongo.backend]) {
+  if ('skip' in backend) describe(`console API on ${backend.name}`, { skip: backend.skip }, () => {});
+  else apiSuite(backend.name, backend.store);
+}

@@ -1,6 +1,6 @@
 import { createLogger } from '@clover/logging';
 import { openStore, type Store } from '@clover/store';
-import { cleanUp, tempDir, within, type TempDir } from '@clover/testkit';
+import { cleanUp, mongoForTest, tempDir, within, type TempDir } from '@clover/testkit';
 import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { hashPassword, startConsoleServer, LoginThrottle, type RunningConsole } from '../src/index.js';
 
@@ -13,10 +13,41 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A console on a free port over an embedded store in a temp dir and the given ZooKeeper. */
-export async function startHarness(connect: string): Promise<Harness> {
+/** Which store a harness opens: the embedded one in a temp dir of its own, or MongoDB at a database URL. */
+export type HarnessStore = { kind: 'embedded' } | { kind: 'mongo'; url: string };
+
+/** A store a suite runs on, named for the suite's title, or why it cannot (`skip`, one line). */
+export type StoreBackend = { name: string; store: HarnessStore } | { name: string; skip: string };
+
+export const embeddedBackend: StoreBackend = { name: 'the embedded store', store: { kind: 'embedded' } };
+
+/**
+ * MongoDB for a suite (`mongoForTest`: the server of CLOVER_TEST_MONGO_URL, else FerretDB), one
+ * database per test file; outside CI, a skip when no server can be had. Call `cleanup` in the
+ * file's `after` hook: it drops the database or stops FerretDB.
+ */
+export async function mongoBackend(prefix: string): Promise<{ backend: StoreBackend; cleanup(): Promise<void> }> {
+  const mongo = await mongoForTest(prefix);
+  if ('skip' in mongo) {
+    console.log(`# SKIP the MongoDB half of this suite: ${mongo.skip}`);
+    return { backend: { name: 'MongoDB', skip: mongo.skip }, cleanup: async () => undefined };
+  }
+  return { backend: { name: `MongoDB (${mongo.server})`, store: { kind: 'mongo', url: mongo.databaseUrl } }, cleanup: () => mongo.cleanup() };
+}
+
+/**
+ * A console on a free port over the given store (default: embedded, in a temp dir) and the given
+ * ZooKeeper. The MongoDB database is the caller's: it outlives the harness, so the caller drops it.
+ */
+export async function startHarness(connect: string, storeChoice: HarnessStore = { kind: 'embedded' }): Promise<Harness> {
   const dir: TempDir = await tempDir('clover-console-');
-  const store = await openStore({ dataDir: dir.path });
+  let store: Store;
+  try {
+    store = await openStore(storeChoice.kind === 'mongo' ? { mongoUrl: storeChoice.url } : { dataDir: dir.path });
+  } catch (err) {
+    await dir.cleanup();
+    throw err;
+  }
   const zk = createZkClient({ connect, sessionTimeoutMs: 5000 });
   const logger = createLogger({ service: 'console', node: 'test', console: false, store });
   let server: RunningConsole | undefined;

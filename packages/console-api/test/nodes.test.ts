@@ -2,13 +2,23 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Heartbeat } from '@clover/heartbeat';
-import { cleanUp, startZooKeeper, within, type ZooKeeperHandle } from '@clover/testkit';
-import { createZkClient, type ZkClient } from '@clover/zk-kit';
-import { loggedIn, paths, startHarness, type Client, type Harness } from './harness.js';
+import { cleanUp, startZooKeeper, waitFor, within, type ZooKeeperHandle } from '@clover/testkit';
+import {
+  JobChangeFeed, LeaderElection, createZkClient, publishJobChange, readLeader, structuralPaths, watchClusterConfig, writeClusterConfig,
+  type ClusterConfig, type JobChange, type ZkClient,
+} from '@clover/zk-kit';
+import { embeddedBackend, loggedIn, mongoBackend, paths, startHarness, type Client, type Harness } from './harness.js';
 
-// The nodes endpoints against both ZooKeeper backends: the in-process tree and a real server.
+// The nodes endpoints against both ZooKeeper backends: the in-process tree on the embedded store
+// (as in `clover standalone`), and a real server on MongoDB (as in a cluster; the embedded store
+// when no MongoDB can be had outside CI, which mongoBackend says in a line).
+const mongo = await mongoBackend('clover_console_nodes');
+after(() => cleanUp([['MongoDB', () => mongo.cleanup()]]));
+const storeFor = { memory: embeddedBackend, zookeeper: 'skip' in mongo.backend ? embeddedBackend : mongo.backend };
+
 for (const backend of ['memory', 'zookeeper'] as const) {
-  describe(`nodes over ${backend}`, () => {
+  const store = storeFor[backend];
+  describe(`nodes over ${backend}, store ${store.name}`, () => {
     let zkServer: ZooKeeperHandle | undefined;
     let h: Harness;
     let admin: Client;
@@ -22,7 +32,7 @@ for (const backend of ['memory', 'zookeeper'] as const) {
         zkServer = await startZooKeeper();
         connect = zkServer.connectString;
       }
-      h = await startHarness(connect);
+      h = await startHarness(connect, 'store' in store ? store.store : undefined);
       admin = await loggedIn(h.url, 'admin');
       viewer = await loggedIn(h.url, 'vic');
       agentZk = createZkClient({ connect, sessionTimeoutMs: 5000 });
@@ -77,7 +87,71 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       const done = await admin.call('DELETE', `/api/nodes/data?path=${encodeURIComponent(path)}&confirm=${encodeURIComponent(path)}`);
       assert.equal(done.status, 200);
       assert.equal(await h.zk.exists(path), null);
-      assert.equal((await admin.call('DELETE', `/api/nodes/data?path=${paths.root}&confirm=${paths.root}`)).status, 400, 'never the root');
+      const rootRefused = await admin.call('DELETE', `/api/nodes/data?path=${paths.root}&confirm=${paths.root}`);
+      assert.equal(rootRefused.status, 409, 'not the root without force');
+      assert.ok(await h.zk.exists(paths.root));
+    });
+
+    test("clover's structural nodes: refused without force=true, saying what would happen; forced, and every recipe heals", async (t) => {
+      // The recipes of a running cluster, on the agent's session: election, change feed, config, heartbeat.
+      const dispatch = new LeaderElection(agentZk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint: 'tcp://127.0.0.1:7710' } });
+      const monitorElection = new LeaderElection(agentZk, { path: paths.electionMonitor, id: 'monitor-1' });
+      let elected = 0;
+      dispatch.on('elected', () => void elected++);
+      const changes: JobChange[] = [];
+      const feed = new JobChangeFeed(agentZk, paths, { onChange: (c) => void changes.push(c) });
+      await writeClusterConfig(h.zk, paths, { heartbeatIntervalMs: 700, deadTimeoutMs: { servers: 5000, clients: 5000, monitors: 5000 } });
+      const configs: ClusterConfig[] = [];
+      const stopConfig = watchClusterConfig(agentZk, paths, (c) => void configs.push(c));
+      t.after(() => cleanUp([['config watch', async () => stopConfig()], ['feed', () => feed.close()], ['dispatch election', () => dispatch.close()], ['monitor election', () => monitorElection.close()]]));
+      await dispatch.start();
+      await monitorElection.start();
+      await feed.start();
+      await stopConfig.ready;
+      await waitFor(() => dispatch.isLeader, { message: 'server-1 leads' });
+      const del = (path: string, force?: boolean) =>
+        admin.call('DELETE', `/api/nodes/data?path=${encodeURIComponent(path)}&confirm=${encodeURIComponent(path)}${force ? '&force=true' : ''}`);
+
+      // Folders of roles this test does not run (servers', monitors' heartbeats) as a cluster has them.
+      for (const s of structuralPaths(paths)) await h.zk.ensurePath(s.path);
+      for (const s of structuralPaths(paths)) {
+        const refused = await del(s.path);
+        assert.equal(refused.status, 409, `${s.path} refused`);
+        assert.equal(refused.body.error, 'structural_node');
+        assert.ok(refused.body.message.includes(s.onDelete), `the message says what happens: ${refused.body.message}`);
+        assert.match(refused.body.message, /force=true/);
+        assert.ok(await h.zk.exists(s.path), `${s.path} still there`);
+      }
+      const viewerTry = await viewer.call('DELETE', `/api/nodes/data?path=${encodeURIComponent(paths.electionDispatch)}&confirm=${encodeURIComponent(paths.electionDispatch)}&force=true`);
+      assert.equal(viewerTry.status, 403, 'force is for admins only');
+      const refusedDispatch = await del(paths.electionDispatch);
+      assert.match(refusedDispatch.body.message, /leader steps down/);
+
+      // Forced: the issue's example. Dispatch comes back by itself: a leader again, found by readers.
+      const electedBefore = elected;
+      assert.equal((await del(paths.electionDispatch, true)).status, 200);
+      await waitFor(() => elected > electedBefore && dispatch.isLeader, { message: 'elected again after the forced deletion' });
+      assert.equal((await readLeader(h.zk, paths.electionDispatch))?.data.endpoint, 'tcp://127.0.0.1:7710');
+
+      assert.equal((await del(paths.jobChanges, true)).status, 200);
+      await publishJobChange(h.zk, paths, { jobId: 'after-forced-delete', op: 'upsert' });
+      await waitFor(() => changes.some((c) => c.jobId === 'after-forced-delete'), { message: 'the feed sees a change after its folder was deleted' });
+
+      assert.equal((await del(paths.config, true)).status, 200);
+      await waitFor(() => configs.at(-1)?.heartbeatIntervalMs === 2000, { message: 'config back to its defaults' });
+
+      assert.equal((await del(paths.nodesOf('clients'), true)).status, 200);
+      await waitFor(() => h.zk.exists(paths.node('clients', 'agent-1')), { message: 'heartbeat back' });
+
+      // Everything at once.
+      const electedBeforeRoot = elected;
+      const rootGone = await del(paths.root, true);
+      assert.equal(rootGone.status, 200, JSON.stringify(rootGone.body));
+      await waitFor(() => elected > electedBeforeRoot && dispatch.isLeader, { message: 'elected again after the root went' });
+      await waitFor(() => h.zk.exists(paths.node('clients', 'agent-1')), { message: 'heartbeat back after the root went' });
+      await waitFor(async () => (await readLeader(h.zk, paths.electionMonitor))?.id === 'monitor-1', { message: 'monitor election back' });
+      await publishJobChange(h.zk, paths, { jobId: 'after-root', op: 'trigger' });
+      await waitFor(() => changes.some((c) => c.jobId === 'after-root'), { message: 'the feed after the root went' });
     });
   });
 }

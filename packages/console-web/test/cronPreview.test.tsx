@@ -91,6 +91,29 @@ describe('cron field preview', () => {
     expect(screen.getByTestId('cron-preview-error').textContent).toBe('unknown timezone');
   });
 
+  it('a fire that DST moved carries a note saying how, in English and in Chinese', async () => {
+    const fires = [
+      { at: '2027-03-27T01:30:00.000Z' },
+      { at: '2027-03-28T01:00:00.000Z', shifted: 'gap' },
+      { at: '2027-10-31T00:30:00.000Z', shifted: 'fold' },
+    ];
+    fakeFetch(() => ({ body: { nextFireTimes: fires.map((f) => f.at), fires } }));
+    renderWithI18n(<Harness initial="0 30 2 * * *" />);
+    await advance(PREVIEW_DEBOUNCE_MS);
+    const rows = screen.getAllByTestId('cron-preview-time');
+    expect(rows.map((r) => r.querySelector('[data-testid="fire-dst-note"]')?.getAttribute('data-shifted') ?? null)).toEqual([null, 'gap', 'fold']);
+    expect(rows[1]!.textContent).toContain('the clock skips this time that night, so it fires as the clock jumps forward');
+    expect(rows[2]!.textContent).toContain('this clock time happens twice that night');
+    cleanup();
+
+    renderWithI18n(<Harness initial="0 30 2 * * *" />, 'zh');
+    await advance(PREVIEW_DEBOUNCE_MS);
+    const zhRows = screen.getAllByTestId('cron-preview-time');
+    expect(zhRows[1]!.textContent).toContain('当晚时钟跳过了这个时刻');
+    expect(zhRows[2]!.textContent).toContain('当晚这个时刻会出现两次');
+    expect(zhRows[0]!.querySelector('[data-testid="fire-dst-note"]')).toBeNull();
+  });
+
   it('an answer that arrives after a newer keystroke is dropped', async () => {
     let release: (() => void) | null = null;
     fakeFetch(async (c) => {

@@ -22,7 +22,13 @@ export interface TrackerTimings {
   deadlineGraceMs: number;
   /** How long an adopted run (from a previous leader) may go unconfirmed by its agent (default 12 s). */
   adoptGraceMs: number;
-  /** How long a fired run waits for a matching agent to appear before it fails (default 5 s). */
+  /**
+   * How long a run that finds no live agent matching its target and kind waits for one to say
+   * HELLO, in ms (default 10,000, two of the agents' 5 s HELLO periods, so an agent this leader
+   * lost sight of, or that has yet to find it, is back in time; `CLOVER_NO_AGENT_WAIT_MS`). It stays `scheduled` meanwhile and
+   * goes to the first matching agent that says HELLO; at the bound it ends `failed` with "no
+   * live agent matches the job's target and kind (waited N ms ...)". 0: fails at once.
+   */
   noAgentWaitMs: number;
   /** How often the leader PINGs its agents (default 2 s). */
   pingIntervalMs: number;
@@ -40,4 +46,4 @@ export interface TrackerTimings {
 /** How long before its slot a fire's run is written (DispatchServerOptions.claimAheadMs). */
 export const defaultClaimAheadMs = 100;
 
-export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 5000, pingIntervalMs: 2000, agentSilenceMs: 10_000, electionSettleMs: 3000, runningWriteDelayMs: 500 };
+export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 10_000, pingIntervalMs: 2000, agentSilenceMs: 10_000, electionSettleMs: 3000, runningWriteDelayMs: 500 };

@@ -4,7 +4,7 @@ import { endpoint, integer, list, optionalText, runBin, text, url, zkConnect, zk
 import { createLogger } from '@clover/logging';
 import { openStore } from '@clover/store';
 import { cloverPaths, createZkClient } from '@clover/zk-kit';
-import { defaultClaimAheadMs } from './interfaces.js';
+import { defaultClaimAheadMs, defaultTimings } from './interfaces.js';
 import { DispatchServer } from './server.js';
 
 export const dispatchSettings = {
@@ -19,6 +19,7 @@ export const dispatchSettings = {
   heartbeatMs: integer('CLOVER_HEARTBEAT_MS', { help: 'heartbeat interval', fallback: 2000, min: 100 }),
   ackTimeoutMs: integer('CLOVER_ACK_TIMEOUT_MS', { help: 'wait for an ACK before sending EXEC again', fallback: 1000, min: 50 }),
   claimAheadMs: integer('CLOVER_CLAIM_AHEAD_MS', { help: 'how long before its slot a fire\'s run is written, so the EXEC leaves on time', fallback: defaultClaimAheadMs, min: 0, max: 1000 }),
+  noAgentWaitMs: integer('CLOVER_NO_AGENT_WAIT_MS', { help: 'how long a fired run waits for a live agent matching its target and kind before it fails', fallback: defaultTimings.noAgentWaitMs, min: 0, max: 3_600_000 }),
   logDir: optionalText('CLOVER_LOG_DIR', 'directory for daily-rotated JSON log files'),
   curveSecretKey: optionalText('CLOVER_CURVE_SECRET_KEY', 'this server\'s CURVE secret key (Z85); enables encryption'),
   curveAllowedKeys: list('CLOVER_CURVE_ALLOWED_KEYS', { help: 'agent CURVE public keys allowed in (comma-separated Z85)', fallback: [] }),
@@ -30,7 +31,7 @@ export async function startDispatch(s: SettingsOf<typeof dispatchSettings>) {
   const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger });
   const server = new DispatchServer({
     zk, paths: cloverPaths(s.zkRoot), store, logger, id: s.id, bind: s.bind, advertise: s.advertise,
-    heartbeatIntervalMs: s.heartbeatMs, claimAheadMs: s.claimAheadMs, timings: { ackTimeoutMs: s.ackTimeoutMs },
+    heartbeatIntervalMs: s.heartbeatMs, claimAheadMs: s.claimAheadMs, timings: { ackTimeoutMs: s.ackTimeoutMs, noAgentWaitMs: s.noAgentWaitMs },
     curve: s.curveSecretKey ? { secretKey: s.curveSecretKey, allowedClientKeys: s.curveAllowedKeys } : undefined,
   });
   await server.start();

@@ -53,6 +53,11 @@ export class JobScheduler {
     return this.jobs.get(id);
   }
 
+  /** The ids of the jobs armed now. */
+  ids(): string[] {
+    return [...this.jobs.keys()];
+  }
+
   /** Arms every job as a new leader; returns the misfired slots it fired. */
   load(jobs: Job[]): number {
     this.clear();

@@ -1,6 +1,6 @@
 import { Heartbeat } from '@clover/heartbeat';
 import type { Job, Run } from '@clover/model';
-import { RouterTransport, type Message, type ServerCurve } from '@clover/protocol';
+import { RouterTransport, type Message, type ProtocolError, type ServerCurve } from '@clover/protocol';
 import type { Store } from '@clover/store';
 import { JobChangeFeed, LeaderElection, NodeRegistry, publishJobChange, type CloverPaths, type JobChange, type ZkClient } from '@clover/zk-kit';
 import { AgentDirectory } from './agents.js';
@@ -37,6 +37,9 @@ export interface DispatchServerOptions {
   version?: string;
 }
 
+/** Jobs read per page when a new leader loads the job table (the store's largest page). */
+const loadPageSize = 1000;
+
 /**
  * The scheduling core. Every instance heartbeats, binds its ROUTER and stands in the election;
  * only the leader fires. A leader that loses its ZooKeeper connection stops at once, and when
@@ -63,6 +66,8 @@ export class DispatchServer {
   private readonly registry: NodeRegistry;
   private stopRegistry: (() => void) | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
+  /** When pingAgents last ran: how late it runs tells how long the event loop was held. */
+  private lastPingAt = 0;
   private readonly timings: TrackerTimings;
   private leading = false;
   private leaderEpoch = 0;
@@ -76,14 +81,16 @@ export class DispatchServer {
   private work: Promise<unknown> = Promise.resolve();
   readonly endpoint: string;
   /** Counts for tests and benchmarks. */
-  readonly stats = { fired: 0, skippedDuplicates: 0, misfired: 0, electedAt: 0, settledAt: 0 };
+  readonly stats = { fired: 0, skippedDuplicates: 0, misfired: 0, electedAt: 0, settledAt: 0, loadedJobs: 0 };
 
   constructor(private readonly opts: DispatchServerOptions) {
     this.logger = opts.logger ?? silentLogger;
     this.clock = opts.clock ?? Date.now;
     this.endpoint = opts.advertise ?? opts.bind.replace('0.0.0.0', '127.0.0.1').replace('tcp://*:', 'tcp://127.0.0.1:');
     this.agents = new AgentDirectory((id) => this.tracker.agentGone(id));
-    this.transport = new RouterTransport({ bind: opts.bind, curve: opts.curve, logger: this.logger, onMessage: (peer, msg) => this.onMessage(peer, msg) });
+    this.transport = new RouterTransport({
+      bind: opts.bind, curve: opts.curve, logger: this.logger, onMessage: (peer, msg) => this.onMessage(peer, msg), onInvalid: (peer, err) => this.onInvalid(peer, err),
+    });
     this.timings = { ...defaultTimings, ...opts.timings };
     this.writes = new StoreWriteBatch(opts.store);
     this.lateness = new LatenessMeter(this.clock);
@@ -119,12 +126,17 @@ export class DispatchServer {
       info: () => ({ role: 'dispatch', leader: this.leading, jobs: this.scheduler.size, running: this.tracker.size, execLatenessMs: this.lateness.snapshot() }),
     });
     this.election = new LeaderElection(opts.zk, { path: opts.paths.electionDispatch, id: opts.id, data: { endpoint: this.endpoint, batch: true } });
-    this.feed = new JobChangeFeed(opts.zk, opts.paths, { onChange: (c) => this.onJobChange(c), logger: this.logger });
+    this.feed = new JobChangeFeed(opts.zk, opts.paths, { onChange: (c) => this.onJobChange(c), onReset: () => this.reloadJobs(), logger: this.logger });
     this.registry = new NodeRegistry(opts.zk, opts.paths);
   }
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** Whether a run of the job is in flight here, waiting for an agent, or waiting out a retry's backoff. */
+  busy(jobId: string): boolean {
+    return this.tracker.busy(jobId);
   }
 
   async start(): Promise<void> {
@@ -135,11 +147,12 @@ export class DispatchServer {
     await this.heartbeat.start();
     await this.feed.start();
     this.stopRegistry = this.registry.watch('clients', (nodes) => {
-      this.agents.setLive(nodes.map((n) => n.id));
+      for (const id of this.agents.setLive(nodes.map((n) => n.id))) void this.confirmAgentGone(id);
       if (this.leading) this.tracker.agentsChanged();
       this.checkSettled();
     });
     // PONGs (and HELLOs) prove an agent is still there even while its ZooKeeper session lingers.
+    this.lastPingAt = this.clock();
     this.pingTimer = setInterval(() => this.pingAgents(), this.timings.pingIntervalMs);
     this.pingTimer.unref();
     this.election.on('elected', () => this.becomeLeader());
@@ -164,7 +177,8 @@ export class DispatchServer {
     this.logger.info('leading: loading jobs', { id: this.opts.id });
     void this.serial(async () => {
       if (!this.leadsIn(epoch)) return;
-      const jobs = await this.opts.store.jobs.listEnabled();
+      const jobs = await this.loadEnabledJobs(epoch);
+      if (!jobs) return;
       const active = await this.opts.store.runs.listActive();
       if (!this.leadsIn(epoch)) return;
       // First what the last leader left in flight, then the slots it missed: a misfire fired
@@ -174,9 +188,31 @@ export class DispatchServer {
       if (!this.leadsIn(epoch)) return;
       this.adoptRuns(active, byId);
       this.stats.misfired += this.scheduler.load(jobs);
+      this.stats.loadedJobs = jobs.length;
       this.logger.info('leading', { jobs: jobs.length, adopted: active.length });
     });
     this.checkSettled();
+  }
+
+  /**
+   * The enabled jobs, read a page at a time with a turn of the event loop between pages; null
+   * if the term ended meanwhile. Reading them in one call (`listEnabled`) held the event loop
+   * for the whole read, 8.5 s for 100,000 jobs on the embedded store: the ZooKeeper client,
+   * which runs on that loop, missed its pings, the session was lost, the lead with it, and the
+   * next term began with the same read, over and over (bench/dispatch-minute.bench.ts with
+   * JOBS=100000: every run failed while the agent was up). Paged, the longest hold is a page.
+   */
+  private async loadEnabledJobs(term: number): Promise<Job[] | null> {
+    const jobs: Job[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await this.opts.store.jobs.list({ limit: loadPageSize, cursor });
+      for (const job of page.items) if (job.enabled) jobs.push(job);
+      cursor = page.nextCursor;
+      await new Promise((r) => setImmediate(r));
+      if (!this.leadsIn(term)) return null;
+    } while (cursor);
+    return jobs;
   }
 
   /** Runs a previous leader fired but never saw finish: dispatch the unsent, adopt the sent. */
@@ -254,6 +290,8 @@ export class DispatchServer {
       this.held.push(() => this.fire(job, slotMs, trigger));
       return;
     }
+    // A fire held until the agents said HELLO, for a job removed meanwhile.
+    if (trigger !== 'manual' && !this.scheduler.job(job.id)) return;
     this.stats.fired++;
     const firing = fireJob(this.fireDeps, job, slotMs, trigger)
       .then((runs) => {
@@ -268,8 +306,35 @@ export class DispatchServer {
     this.firing.add(firing);
   }
 
+  /**
+   * An agent left the registry's list. The list is read child by child after a watch fires,
+   * and under load one read can fail or come back after a newer one: its znode is read once
+   * more, and the agent removed only if it is really not there (or a later list agrees).
+   */
+  private async confirmAgentGone(id: string): Promise<void> {
+    const stat = await this.opts.zk.exists(this.opts.paths.node('clients', id)).catch(() => undefined);
+    if (stat === undefined) {
+      // ZooKeeper did not answer: the agent's silence (agentSilenceMs) decides instead.
+      this.logger.warn('could not confirm that an agent left ZooKeeper; keeping it until it goes silent', { agent: id });
+      return;
+    }
+    // Still there (the list was stale), or listed again since.
+    if (stat !== null || this.agents.liveIds()?.has(id)) return;
+    if (this.agents.get(id)) this.logger.warn('agent znode gone; treating it as lost', { agent: id });
+    this.agents.remove(id);
+  }
+
   private pingAgents(): void {
     const now = this.clock();
+    // Timers run before the socket is read: after a long hold of the event loop (a burst of
+    // work, a major GC) every agent's messages are still waiting unread. That is the leader's
+    // deafness, not the agents' silence.
+    const heldMs = now - this.lastPingAt - this.timings.pingIntervalMs;
+    this.lastPingAt = now;
+    if (heldMs > this.timings.pingIntervalMs) {
+      this.logger.warn('event loop was held; agent silence not judged this time', { heldMs });
+      this.agents.excuse(heldMs + this.timings.pingIntervalMs);
+    }
     for (const id of this.agents.silentSince(now - this.timings.agentSilenceMs)) {
       this.logger.warn('agent silent too long; treating it as lost', { agent: id });
       this.agents.remove(id);
@@ -305,12 +370,42 @@ export class DispatchServer {
         if (job) this.fire(job, this.clock(), 'manual');
         return;
       }
+      // The rule for each change is in the README ("Changes reach work in flight").
       if (!job || !job.enabled || change.op === 'delete') {
+        // Not fired again; fires claimed ahead are skipped at their slot (fire.ts, jobAtSlot).
         this.scheduler.remove(change.jobId);
         this.router.forget(change.jobId);
+        await this.tracker.stopJob(change.jobId, job ? 'disabled' : 'deleted');
         return;
       }
+      this.tracker.jobChanged(job);
       this.scheduler.upsert(job);
+    });
+  }
+
+  /**
+   * The change feed's folder was deleted behind its back (zk-kit JobChangeFeed `onReset`): the
+   * changes published there and not read yet are gone, so a leader reads its job table again.
+   * New and edited jobs (another `updatedAt`) are armed as an `upsert` change arms them; a job
+   * armed here that is no longer enabled goes through onJobChange, which reads it and stops its
+   * work as a delete or disable would. A follower needs nothing: it reads the table when elected.
+   */
+  private reloadJobs(): void {
+    if (!this.leading) return;
+    const epoch = this.leaderEpoch;
+    this.logger.warn('job change feed was reset: reloading the jobs', { id: this.opts.id });
+    void this.serial(async () => {
+      const jobs = await this.loadEnabledJobs(epoch);
+      if (!jobs) return;
+      const enabled = new Set(jobs.map((j) => j.id));
+      for (const job of jobs) {
+        if (this.scheduler.job(job.id)?.updatedAt.getTime() === job.updatedAt.getTime()) continue;
+        this.tracker.jobChanged(job);
+        this.scheduler.upsert(job);
+      }
+      const at = new Date(this.clock()).toISOString();
+      for (const id of this.scheduler.ids()) if (!enabled.has(id)) this.onJobChange({ seq: -1, jobId: id, op: 'upsert', at });
+      this.logger.info('jobs reloaded after the feed reset', { jobs: jobs.length });
     });
   }
 
@@ -371,6 +466,17 @@ export class DispatchServer {
       default:
         this.logger.debug('ignored message', { peer, type: msg.type });
     }
+  }
+
+  /**
+   * A body dropped as malformed. A RESULT that names an execution still settles it: the run
+   * ends `failed` at once, its error saying what was wrong with the answer (and how the agent's
+   * own error text began), rather than `timed_out` at its deadline with the real error lost.
+   */
+  private onInvalid(peer: string, err: ProtocolError): void {
+    if (err.messageType !== 'RESULT' || !err.execId) return;
+    const why = `the agent's RESULT was refused: ${err.message}${err.reportedError ? `; the agent's error began: ${err.reportedError}` : ''}`;
+    void this.tracker.onBadResult(peer, err.execId, why).catch((e: unknown) => this.logger.error('could not record a refused result', { peer, err: String(e) }));
   }
 
   /** Stops firing, lets running executions report (up to the drain timeout), leaves the cluster. Safe twice. */

@@ -34,6 +34,8 @@ interface Flight {
   execSeq?: number;
   /** The wait for an ACK from a busy agent, doubling (0: the plain ACK timeout). */
   ackBackoff: number;
+  /** How long it waited for a matching agent (noAgentWaitMs) before its first candidate was looked for again. */
+  waitedMs?: number;
 }
 
 export interface TrackerDeps {
@@ -52,7 +54,26 @@ export interface TrackerDeps {
   onExecSent?(lateMs: number): void;
   /** Batches run transitions and job run states (the server's StoreWriteBatch); default: the store, one write each. */
   writes?: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
+  /**
+   * The job as it stands now, read when a retry's backoff is over (a retry follows the job's
+   * latest edit, and never runs for a job deleted or disabled meanwhile). Default: the store.
+   */
+  currentJob?(jobId: string): Promise<Job | null>;
 }
+
+/** A retry waiting out its backoff: the next attempt's run, and how the attempt before ended. */
+interface PendingRetry {
+  jobId: string;
+  run: Run;
+  /** The failed attempt's outcome: the run's final one if no retry follows after all. */
+  prev: { attempt: number; status: RunStatus; details: RunPatch };
+}
+
+/** Why a job's work in flight was stopped (see stopJob). */
+export type JobStop = 'disabled' | 'deleted';
+
+/** Jobs remembered as stopped; the oldest is forgotten past this many. */
+const haltedKept = 100_000;
 
 const failed = new Set<RunStatus>(failureStatuses);
 
@@ -143,8 +164,10 @@ export function pinnedNode(job: Pick<Job, 'routing'>, run: Pick<Run, 'id'>): str
  */
 export class RunTracker {
   private readonly flights = new Flights();
-  /** Retries waiting out their backoff, with their job's id. */
-  private readonly retryTimers = new Map<NodeJS.Timeout, string>();
+  /** Retries waiting out their backoff. */
+  private readonly retryTimers = new Map<NodeJS.Timeout, PendingRetry>();
+  /** Jobs disabled or deleted since their runs were fired: no retry follows, and a deleted job gets no counters or incident. */
+  private readonly halted = new Map<string, JobStop>();
   private readonly writes = new Map<string, Promise<unknown>>();
   private readonly parked = new Map<string, { f: Flight; avoid: string[] }>();
   /** Execution ids whose outcome is being written: a second RESULT for one is a repeat. */
@@ -158,6 +181,8 @@ export class RunTracker {
 
   private readonly batch: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
   private retiring = false;
+  /** Counts abandon() calls: work begun before one is not this tracker's any more. */
+  private term = 0;
   private readonly incidents: FailureIncidents;
 
   constructor(private readonly d: TrackerDeps) {
@@ -178,7 +203,7 @@ export class RunTracker {
 
   /** Whether any run of the job is in flight here or waiting to be retried. */
   busy(jobId: string): boolean {
-    return this.activeRuns(jobId).length > 0 || [...this.retryTimers.values()].includes(jobId);
+    return this.activeRuns(jobId).length > 0 || [...this.retryTimers.values()].some((r) => r.jobId === jobId);
   }
 
   /**
@@ -250,6 +275,7 @@ export class RunTracker {
       this.parked.delete(f.run.id);
       if (this.flights.get(execIdOf(f.run)) !== f) return;
       f.candidates = this.candidatesFor(f.job, f.run);
+      f.waitedMs = this.d.timings.noAgentWaitMs;
       this.tryNext(f);
     }, this.d.timings.noAgentWaitMs);
     this.parked.set(f.run.id, { f, avoid });
@@ -375,7 +401,8 @@ export class RunTracker {
     this.release(f);
     const next = f.candidates.shift();
     if (!next) {
-      const why = f.refusals.length ? `no agent accepted it (${f.refusals.join('; ')})` : 'no live agent matches the job\'s target and kind';
+      const waited = f.waitedMs !== undefined ? ` (waited ${f.waitedMs} ms for one to say HELLO: noAgentWaitMs)` : '';
+      const why = f.refusals.length ? `no agent accepted it (${f.refusals.join('; ')})` : `no live agent matches the job's target and kind${waited}`;
       this.finish(f, 'failed', { error: why });
       return;
     }
@@ -541,6 +568,19 @@ export class RunTracker {
     }
   }
 
+  /**
+   * The agent answered an execution with a RESULT that failed validation (`why` says how): the
+   * attempt is over on the agent, but what it said cannot be trusted, so it ends `failed` now,
+   * with `why` as its error (retried if the job allows), instead of waiting out its deadline.
+   * Only for an execution this agent holds, here or (after a leader change) in the store.
+   */
+  async onBadResult(agentId: string, execId: string, why: string): Promise<void> {
+    const now = this.d.clock();
+    const f = this.flights.get(execId);
+    const startedAt = f?.run.startedAt?.getTime() ?? now;
+    await this.onResult(agentId, { execId, status: 'failed', exitCode: null, startedAt, finishedAt: now, outputTail: '', error: why });
+  }
+
   /** An agent is gone (znode vanished, BYE): what it ran is lost, and retried if the job allows. */
   agentGone(agentId: string): void {
     for (const f of [...this.flights.values()]) {
@@ -569,7 +609,7 @@ export class RunTracker {
     this.release(f);
     this.flights.delete(execIdOf(f.run));
     const attempt = f.run.attempt;
-    if (retry && failed.has(status) && attempt <= f.job.retries.max) {
+    if (retry && failed.has(status) && attempt <= f.job.retries.max && !this.halted.has(f.job.id)) {
       const r = f.job.retries;
       const backoff = Math.min(r.maxBackoffMs, r.backoffMs * r.factor ** (attempt - 1));
       const run: Run = { ...f.run, status: 'scheduled', attempt: attempt + 1, trigger: 'retry', node: null, error: details.error ?? null };
@@ -580,17 +620,21 @@ export class RunTracker {
       void this.persist(run.id, { status: 'scheduled', attempt: run.attempt, trigger: 'retry', node: null, error: run.error, exitCode: details.exitCode ?? null, outputTail: details.outputTail ?? '' })
         .finally(() => this.completing.delete(execId));
       const tried = f.agentId ? [f.agentId] : [];
+      const pending: PendingRetry = { jobId: f.job.id, run, prev: { attempt, status, details } };
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
-        this.dispatch(f.job, run, undefined, tried);
+        void this.retryNow(pending, tried).catch((err: unknown) => this.d.logger.error('could not retry run', { runId: run.id, err: String(err) }));
       }, backoff);
-      this.retryTimers.set(timer, f.job.id);
+      this.retryTimers.set(timer, pending);
       return;
     }
     void this.complete(f.job, f.run, status, details);
   }
 
   private async complete(job: Job | null, run: Run, status: Run['status'], details: RunPatch): Promise<void> {
+    // A deleted job has no counters to keep and no incident to open: only the run row, if the
+    // store still has it.
+    if (job && this.halted.get(job.id) === 'deleted') job = null;
     const execId = execIdOf(run);
     const mine = !this.completing.has(execId);
     this.completing.add(execId);
@@ -618,8 +662,92 @@ export class RunTracker {
     this.d.onFinished(job, final);
   }
 
+  /**
+   * A retry's backoff is over: it follows the job as it stands now, read from the store. A job
+   * deleted meanwhile gets its run recorded `cancelled` (where the row is still there); a job
+   * disabled meanwhile, likewise; a job whose `retries.max` no longer allows this attempt
+   * keeps the last attempt's outcome as final. Otherwise the attempt goes out with the job's
+   * current kind, payload, timeout, target and routing.
+   */
+  private async retryNow(p: PendingRetry, tried: string[]): Promise<void> {
+    const term = this.term;
+    const job = await (this.d.currentJob ?? ((id: string) => this.d.store.jobs.get(id)))(p.jobId);
+    // Leadership lost (or shutting down) while reading: the next leader has the run from the store.
+    if (this.retiring || term !== this.term) return;
+    if (!job) return this.dropRetry(p, null, 'deleted');
+    if (!job.enabled) return this.dropRetry(p, job, 'disabled');
+    if (p.run.attempt > job.retries.max + 1) {
+      // The policy was lowered under this run: the attempt that failed was its last.
+      return this.complete(job, { ...p.run, attempt: p.prev.attempt }, p.prev.status, { ...p.prev.details, attempt: p.prev.attempt });
+    }
+    this.dispatch(job, p.run, undefined, tried);
+  }
+
+  /** A pending retry that will not be sent: recorded `cancelled`, naming how the attempt before it ended. */
+  private dropRetry(p: PendingRetry, job: Job | null, why: JobStop): Promise<void> {
+    const error = `retry cancelled: the job was ${why} (attempt ${p.prev.attempt} ended ${p.prev.status}${p.prev.details.error ? `: ${p.prev.details.error}` : ''})`;
+    this.d.logger.info('retry cancelled', { runId: p.run.id, why });
+    return this.complete(job, { ...p.run, attempt: p.prev.attempt }, 'cancelled', { ...p.prev.details, attempt: p.prev.attempt, error });
+  }
+
+  /**
+   * The job was disabled or deleted (the change feed said so). Its pending retries and the runs
+   * still waiting for an agent are recorded `cancelled` and never sent; runs it has going go on
+   * to their end, with no retry after. A deleted job's running executions are stopped too:
+   * CANCEL to their agent, and the run recorded `cancelled` at once, where the store still has
+   * its row (console-api deletes a job with its runs before it announces the delete, so usually
+   * none is left); its job counters are not written, no incident is opened for it from now on,
+   * and the `job_failed` incident it has open is closed. Resolves when all that is written.
+   */
+  async stopJob(jobId: string, why: JobStop): Promise<void> {
+    this.halted.delete(jobId);
+    this.halted.set(jobId, why);
+    if (this.halted.size > haltedKept) this.halted.delete(this.halted.keys().next().value!);
+    const done: Array<Promise<unknown>> = [];
+    const retries = [...this.retryTimers].filter(([, p]) => p.jobId === jobId);
+    for (const [timer] of retries) {
+      clearTimeout(timer);
+      this.retryTimers.delete(timer);
+    }
+    if (retries.length) {
+      // A disabled job's runs still count in its figures; a deleted one has none.
+      const job = why === 'deleted' ? null : await this.d.store.jobs.get(jobId).catch(() => null);
+      for (const [, p] of retries) done.push(this.dropRetry(p, job, why));
+    }
+    for (const f of [...this.flights.ofJob(jobId)]) {
+      const unsent = this.parked.has(f.run.id) || (f.sends === 0 && !f.adopted);
+      if (unsent) this.finish(f, 'cancelled', { error: `cancelled before it was sent: the job was ${why}` }, false);
+      else if (why === 'deleted') {
+        if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: execIdOf(f.run), reason: 'requested' } });
+        this.finish(f, 'cancelled', { error: 'cancelled: the job was deleted' }, false);
+      }
+    }
+    await Promise.all(done);
+    if (why !== 'deleted') return;
+    // Outcomes of this job's runs already on their way to the store (one may open an incident).
+    await Promise.all([...this.writes].filter(([runId]) => runId.startsWith(`${jobId}@`)).map(([, w]) => w));
+    for (let i = 0; i < 10; i++) {
+      const open = await this.d.store.incidents.findOpen('job_failed', jobId);
+      if (!open) break;
+      await this.d.store.incidents.close(open.id, new Date(this.d.clock()));
+      this.d.logger.info('closed the incident of a deleted job', { jobId, incident: open.id });
+    }
+  }
+
+  /**
+   * The job is enabled (again) or was edited: its runs may be retried as usual, and those going
+   * now are retried by its retry policy as it stands (each keeps the EXEC it was sent).
+   */
+  jobChanged(job: Job): void {
+    this.halted.delete(job.id);
+    for (const f of this.flights.ofJob(job.id)) f.job = { ...f.job, retries: job.retries };
+  }
+
   /** Leadership lost: forget every flight (the next leader adopts them from the store). */
   abandon(): void {
+    this.term++;
+    // A job disabled now may be enabled before this server leads again, unseen.
+    this.halted.clear();
     for (const f of this.flights.values()) this.clearTimers(f);
     this.flights.clear();
     this.parked.clear();

@@ -234,3 +234,33 @@ test('no ACK from an agent gone silent: lost after the resends (another agent fo
   await waitFor(() => execs(fo.sent).some((e) => e.peer === 'agent-b'), { timeoutMs: 5000, message: 'failed over to agent-b' });
   fo.tracker.abandon();
 });
+
+test('a job deleted while its run is acknowledged (its row still in the store): CANCEL to the agent, the row cancelled, no counters, no incident; a waiting run of a disabled job is cancelled unsent', async () => {
+  const { job, tracker, sent, slot } = await setup({ routing: 'first', retries: { max: 2, backoffMs: 10 } });
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.dispatch(job, run);
+  await waitFor(() => execs(sent).length === 1);
+  tracker.onAck('agent-a', { execId: run.id, accepted: true, startedAt: Date.now() });
+  await tracker.stopJob(job.id, 'deleted');
+  const cancel = sent.find((s) => s.msg.type === 'CANCEL');
+  assert.deepEqual(cancel && { peer: cancel.peer, body: cancel.msg.body }, { peer: 'agent-a', body: { execId: run.id, reason: 'requested' } });
+  const row = (await store.runs.get(run.id))!;
+  assert.deepEqual([row.status, row.error], ['cancelled', 'cancelled: the job was deleted']);
+  // The agent's own RESULT for it, after: nothing more happens (no retry, no counters).
+  await tracker.onResult('agent-a', result(run.id, 'failed'));
+  assert.equal(tracker.busy(job.id), false);
+  const j = (await store.jobs.get(job.id))!;
+  assert.deepEqual([j.runCount, j.failureCount], [0, 0]);
+  assert.equal(await store.incidents.findOpen('job_failed', job.id), null);
+
+  const d = await setup({ target: { type: 'node', nodeId: 'nobody' } }, { noAgentWaitMs: 60_000 });
+  const waiting = await store.runs.insert({ id: runId(d.job.id, d.slot), jobId: d.job.id, scheduledAt: d.slot, status: 'scheduled' });
+  d.tracker.dispatch(d.job, waiting);
+  assert.equal(d.tracker.busy(d.job.id), true, 'waiting for an agent');
+  await store.jobs.setEnabled(d.job.id, false);
+  await d.tracker.stopJob(d.job.id, 'disabled');
+  assert.equal(d.tracker.busy(d.job.id), false);
+  const w = (await store.runs.get(waiting.id))!;
+  assert.deepEqual([w.status, w.error], ['cancelled', 'cancelled before it was sent: the job was disabled']);
+  assert.equal(execs(d.sent).length, 0);
+});

@@ -35,3 +35,24 @@ test('writes of one turn go to the store as one call, rows before transitions be
     await dir.cleanup();
   }
 });
+
+test('a turn of 12,000 job run states (a new leader arming its jobs) goes in transactions of at most 5,000, in order, every caller answered', async () => {
+  const dir = await tempDir('clover-batch-');
+  const store = await openStore({ dataDir: dir.path });
+  try {
+    const calls: number[] = [];
+    const writeRuns = store.writeRuns.bind(store);
+    store.writeRuns = (w) => (calls.push(w.jobStates.length), writeRuns(w));
+    const job = await store.jobs.create({ name: 'many', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } } as never);
+    const batch = new StoreWriteBatch(store);
+    const last = new Date(Date.UTC(2026, 0, 1, 3, 20));
+    await Promise.all(Array.from({ length: 12_000 }, (_, i) => batch.recordRunState(job.id, { runCountDelta: 1, nextRunAt: i === 11_999 ? last : new Date(Date.UTC(2026, 0, 1, 0, 0, i % 60)) })));
+    assert.deepEqual(calls, [5000, 5000, 2000]);
+    const stored = await store.jobs.get(job.id);
+    assert.equal(stored?.runCount, 12_000);
+    assert.equal(stored?.nextRunAt?.getTime(), last.getTime(), 'the last written last');
+  } finally {
+    await store.close();
+    await dir.cleanup();
+  }
+});

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { NodeExistsError, NoNodeError, type CloverPaths, type NodeKind, type ZkClient, type ZkLogger } from '@clover/zk-kit';
+import { NodeExistsError, NoNodeError, parentOf, type CloverPaths, type NodeKind, type ZkClient, type ZkLogger } from '@clover/zk-kit';
 
 export interface HeartbeatOptions {
   zk: ZkClient;
@@ -33,6 +33,12 @@ export interface HeartbeatData extends Record<string, unknown> {
  * A process's presence in the cluster: an ephemeral znode at nodes/<kind>/<id> whose beatAt and
  * seq advance every interval. The znode going away says the session died; the beat going stale
  * says the process is hung while its ZooKeeper thread still keeps the session alive.
+ *
+ * Self-healing: the znode is watched. Deleted behind our back (by a monitor that thought us
+ * dead, from the console, by zkCli, with its kind folder or the whole root), it is written back
+ * at once, folders included. Overwritten by anyone else, it is rewritten at once rather than at
+ * the next beat. Replaced by a persistent node of the same name (it would outlive us and lie
+ * about our death), it is deleted and created again as our ephemeral.
  */
 export class Heartbeat {
   readonly path: string;
@@ -44,6 +50,8 @@ export class Heartbeat {
   private stopWatch: (() => void) | null = null;
   private running = false;
   private beating: Promise<void> = Promise.resolve();
+  /** The znode version our last write left: a data event at any other version is someone else's. */
+  private writtenVersion = -1;
 
   constructor(private readonly opts: HeartbeatOptions) {
     this.path = opts.paths.node(opts.kind, opts.id);
@@ -59,7 +67,9 @@ export class Heartbeat {
     await this.beatNow();
     // Someone deleted our node (an admin, or a monitor that thought us dead): come back.
     this.stopWatch = this.opts.zk.watch(this.path, (e) => {
-      if (e.type === 'deleted' && this.running) void this.beatNow();
+      if (!this.running) return;
+      if (e.type === 'deleted') void this.beatNow();
+      else if (e.type === 'data' || e.type === 'created') void this.healIfChanged();
     });
     this.timer = setInterval(() => void this.beatNow(), this.intervalMs);
   }
@@ -88,21 +98,44 @@ export class Heartbeat {
     return this.beating;
   }
 
+  /** Beats at once when the znode's version is not the one our last write left. */
+  private async healIfChanged(): Promise<void> {
+    const stat = await this.opts.zk.exists(this.path).catch(() => null);
+    if (stat && stat.version !== this.writtenVersion) await this.beatNow();
+  }
+
   private async beat(): Promise<void> {
     if (!this.running || this.opts.zk.state !== 'connected') return;
     this.seq += 1;
     const data = this.snapshot();
     try {
-      await this.opts.zk.set(this.path, data);
+      const stat = await this.opts.zk.set(this.path, data);
+      this.writtenVersion = stat.version;
+      if (stat.ephemeralOwner !== '0') return;
+      // A persistent node under our name would outlive this process: make it ours again.
+      this.opts.logger?.warn('heartbeat node was replaced by a persistent node; re-creating it as ephemeral', { path: this.path });
+      await this.opts.zk.delete(this.path, { version: stat.version });
     } catch (err) {
       if (!(err instanceof NoNodeError)) throw err;
+    }
+    await this.register(data);
+  }
+
+  /** Creates the ephemeral znode, and its folders when they were deleted too. */
+  private async register(data: HeartbeatData): Promise<void> {
+    try {
       try {
         await this.opts.zk.create(this.path, data, 'ephemeral');
-        this.opts.logger?.info('registered', { path: this.path });
-      } catch (createErr) {
-        // A previous session of ours may still hold it until the ensemble expires it.
-        if (!(createErr instanceof NodeExistsError)) throw createErr;
+      } catch (err) {
+        if (!(err instanceof NoNodeError)) throw err;
+        await this.opts.zk.ensurePath(parentOf(this.path));
+        await this.opts.zk.create(this.path, data, 'ephemeral');
       }
+      this.writtenVersion = 0;
+      this.opts.logger?.info('registered', { path: this.path });
+    } catch (createErr) {
+      // A previous session of ours may still hold it until the ensemble expires it.
+      if (!(createErr instanceof NodeExistsError)) throw createErr;
     }
   }
 

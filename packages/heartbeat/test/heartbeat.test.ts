@@ -54,6 +54,36 @@ function suite(name: string, connect: () => Promise<string>) {
       assert.equal(await other.exists(hb.path), null);
       await waitFor(() => events.some((e) => e.type === 'deleted'), { message: 'deleted' });
     });
+
+    test('self-healing: its kind folder, the whole root, garbage data or a persistent impostor are all undone by the heartbeat itself', async (t) => {
+      const paths = cloverPaths(`/hb${process.pid}x${++n}`);
+      const zk = await client();
+      const other = await client();
+      // A long interval: every repair below comes from the watch, not from the next timed beat.
+      const hb = new Heartbeat({ zk, paths, kind: 'clients', id: 'agent-h', version: '1.0.0', intervalMs: 3_600_000 });
+      await hb.start();
+      t.after(() => hb.close());
+      const isOurs = async () => {
+        const node = await other.get<HeartbeatData>(hb.path).catch(() => null);
+        return node && node.data?.id === 'agent-h' && node.stat.ephemeralOwner !== '0' ? node : undefined;
+      };
+
+      await other.delete(paths.nodesOf('clients'), { recursive: true });
+      const afterFolder = await waitFor(isOurs, { message: 'heartbeat back after its kind folder was deleted' });
+      assert.equal(afterFolder.data.status, 'up');
+
+      await other.delete(paths.root, { recursive: true });
+      await waitFor(isOurs, { message: 'heartbeat back after the whole root was deleted' });
+
+      await other.setRaw(hb.path, Buffer.from('not json at all'));
+      const healed = await waitFor(isOurs, { message: 'garbage overwritten with the heartbeat' });
+      assert.equal(healed.data.kind, 'clients');
+
+      await other.delete(hb.path);
+      await other.create(hb.path, { id: 'impostor' }, 'persistent');
+      const back = await waitFor(isOurs, { message: 'a persistent impostor replaced by our ephemeral' });
+      assert.notEqual(back.stat.ephemeralOwner, '0');
+    });
   });
 }
 

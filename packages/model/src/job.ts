@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CronError, isValidTimezone, parseCron } from './cron.js';
+import { CronError, parseCron } from './cron.js';
+import { isValidTimezone } from './zone.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 8 * 1024;

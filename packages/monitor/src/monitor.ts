@@ -1,6 +1,6 @@
 import { Heartbeat } from '@clover/heartbeat';
 import type { Store } from '@clover/store';
-import { LeaderElection, NoNodeError, NodeRegistry, nodeKinds, readClusterConfig, type ClusterConfig, type CloverPaths, type NodeKind, type ZkClient } from '@clover/zk-kit';
+import { LeaderElection, NoNodeError, NodeRegistry, nodeKinds, watchClusterConfig, type ClusterConfig, type CloverPaths, type NodeKind, type ZkClient } from '@clover/zk-kit';
 import { DeathDetector, type Detection } from './detect.js';
 import { IncidentBook } from './incident.js';
 import type { MonitorLogger } from './interfaces.js';
@@ -67,10 +67,11 @@ export class Monitor {
     if (this.started) return;
     this.started = true;
     await this.o.zk.connect();
-    this.config = await readClusterConfig(this.o.zk, this.o.paths);
-    this.stops.push(this.o.zk.watch(this.o.paths.config, () => {
-      void readClusterConfig(this.o.zk, this.o.paths).then((c) => (this.config = c)).catch(() => undefined);
-    }));
+    // A deleted or garbled config gives the defaults (logged), never a monitor that keeps stale
+    // settings or cannot start; a later valid write is picked up.
+    const stopConfig = watchClusterConfig(this.o.zk, this.o.paths, (c) => (this.config = c), { logger: this.o.logger });
+    this.stops.push(stopConfig);
+    await stopConfig.ready;
     await this.heartbeat.start();
     for (const kind of nodeKinds) {
       this.stops.push(this.registry.watch(kind, (nodes) => this.handle(this.detector.update(kind, nodes, this.clock()))));

@@ -1,7 +1,14 @@
 import { ProtocolError } from './errors.js';
+import { peekExecutionId } from './peek.js';
+import { truncateField } from './limits.js';
 import { MAX_BODY_BYTES, MAX_BODIES, PROTOCOL_VERSION, messageSchemas, type Message, type MessageType } from './messages.js';
 
 const versionFrame = Buffer.from(PROTOCOL_VERSION);
+/**
+ * How much of a schema-refused body's own `error` text its ProtocolError keeps (`reportedError`):
+ * enough for a person to see what failed, bounded so one bad answer cannot grow a run's record.
+ */
+const REPORTED_ERROR_CHARS = 1000;
 const typeFrames = new Map<string, Buffer>(Object.keys(messageSchemas).map((t) => [t, Buffer.from(t)]));
 
 /** `[version, type, JSON body]`. */
@@ -69,7 +76,10 @@ export function decodeAll(frames: Buffer[]): { messages: Message[]; dropped: Pro
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const detail = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
-      dropped.push(new ProtocolError('schema', `${typeName} body does not match its schema: ${detail}`));
+      const execId = peekExecutionId(json) ?? undefined;
+      const ownError = (json as { error?: unknown } | null)?.error;
+      const reportedError = typeof ownError === 'string' ? truncateField(ownError, REPORTED_ERROR_CHARS) : undefined;
+      dropped.push(new ProtocolError('schema', `${typeName} body${execId ? ` for ${execId}` : ''} does not match its schema: ${detail}`, typeName, execId, reportedError));
       continue;
     }
     messages.push({ type: typeName, body: parsed.data } as Message);

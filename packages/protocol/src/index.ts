@@ -1,4 +1,6 @@
 export * from './messages.js';
+export { LIMITS, truncateField } from './limits.js';
+export { peekExecutionId } from './peek.js';
 export { encode, encodeBatch, decode, decodeAll } from './codec.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { RouterTransport, type RouterTransportOptions, type ServerCurve } from './router.js';

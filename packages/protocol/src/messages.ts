@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { jobKindSchema, MAX_OUTPUT_BYTES } from '@clover/model';
+import { jobKindSchema } from '@clover/model';
+import { LIMITS } from './limits.js';
 
 export const PROTOCOL_VERSION = '1';
 /** Bodies above this are dropped unread: a frame this size is a bug or an attack. */
@@ -7,27 +8,33 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Bodies one message may carry, for a peer that reads several (docs/protocol.md). */
 export const MAX_BODIES = 1000;
 
-const id = z.string().min(1).max(512);
+const id = z.string().min(1).max(LIMITS.idChars);
+const name = z.string().max(LIMITS.nameChars);
 const epochMs = z.number().int().nonnegative();
 
 export const helloSchema = z.object({
   agentId: id,
-  version: z.string().max(64),
-  handlers: z.array(z.string().max(200)).max(10_000),
-  capacity: z.number().int().min(1).max(100_000),
-  running: z.array(id).max(100_000),
-  groups: z.array(z.string().max(200)).max(1000),
-  tags: z.array(z.string().max(200)).max(1000),
+  version: z.string().max(LIMITS.versionChars),
+  handlers: z.array(name).max(LIMITS.handlers),
+  capacity: z.number().int().min(1).max(LIMITS.capacity),
+  running: z.array(id).max(LIMITS.capacity),
+  groups: z.array(name).max(LIMITS.labels),
+  tags: z.array(name).max(LIMITS.labels),
   shell: z.boolean(),
   http: z.boolean(),
   /** The agent reads messages of several bodies. */
   batch: z.boolean().optional(),
+  /**
+   * Exec ids whose process groups the agent's previous life left running and this life killed
+   * before its first HELLO (docs/protocol.md, HELLO). Absent when there were none.
+   */
+  orphansKilled: z.array(id).max(LIMITS.orphansKilled).optional(),
 });
 
 export const execSchema = z.object({
   execId: id,
   jobId: id,
-  jobName: z.string().max(200),
+  jobName: name,
   attempt: z.number().int().min(1),
   kind: jobKindSchema,
   payload: z.unknown(),
@@ -52,13 +59,13 @@ export const resultSchema = z.object({
   exitCode: z.number().int().nullable(),
   startedAt: epochMs,
   finishedAt: epochMs,
-  outputTail: z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_OUTPUT_BYTES, `output tail over ${MAX_OUTPUT_BYTES} bytes`),
-  error: z.string().max(4096).nullable(),
+  outputTail: z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= LIMITS.outputTailBytes, `output tail over ${LIMITS.outputTailBytes} bytes`),
+  error: z.string().max(LIMITS.errorChars).nullable(),
 });
 
 export const cancelSchema = z.object({ execId: id, reason: z.enum(['timeout', 'replaced', 'requested', 'shutdown']) });
-export const pingSchema = z.object({ nonce: z.string().max(64), sentAt: epochMs });
-export const byeSchema = z.object({ reason: z.string().max(200) });
+export const pingSchema = z.object({ nonce: z.string().max(LIMITS.nonceChars), sentAt: epochMs });
+export const byeSchema = z.object({ reason: z.string().max(LIMITS.reasonChars) });
 
 export const messageSchemas = {
   HELLO: helloSchema,

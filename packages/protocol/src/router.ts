@@ -16,6 +16,13 @@ export interface ServerCurve {
 export interface RouterTransportOptions {
   bind: string;
   onMessage(peerId: string, msg: Message): void;
+  /**
+   * Called after a malformed frame or body from `peerId` was logged and dropped (with its
+   * ProtocolError: `code`, and `messageType`/`execId` when the body was JSON of a known type
+   * that failed its schema), so the server can resolve the run such an answer names. A throw
+   * here is logged; the loop goes on. Default: nothing beyond the log and `dropped`.
+   */
+  onInvalid?(peerId: string, err: ProtocolError): void;
   curve?: ServerCurve;
   logger?: ProtocolLogger;
 }
@@ -95,6 +102,12 @@ export class RouterTransport {
     const code = err instanceof ProtocolError ? err.code : 'unknown';
     this.dropped.set(code, (this.dropped.get(code) ?? 0) + 1);
     this.logger.warn('dropped a malformed frame', { peer: peerId.slice(0, 64), reason: err instanceof Error ? err.message : String(err) });
+    if (!this.opts.onInvalid || !(err instanceof ProtocolError)) return;
+    try {
+      this.opts.onInvalid(peerId, err);
+    } catch (thrown) {
+      this.logger.error('onInvalid threw', { peer: peerId.slice(0, 64), err: String(thrown) });
+    }
   }
 
   /** Whether the peer reads messages of several bodies; from its HELLO. */

@@ -1,15 +1,18 @@
 import os from 'node:os';
 import { Heartbeat } from '@clover/heartbeat';
-import { DealerTransport, type Exec, type Message, type Result } from '@clover/protocol';
+import { DealerTransport, LIMITS, truncateField, type Exec, type Message, type Result } from '@clover/protocol';
 import { cloverPaths, createZkClient, watchLeader, type CloverPaths, type ZkClient } from '@clover/zk-kit';
 import { ExecAbort } from './abort.js';
 import { OrderedAnswers } from './answers.js';
 import { runHandler } from './executors/handler.js';
 import { runHttp } from './executors/http.js';
-import { runShell, type ExecOutcome } from './executors/shell.js';
+import { runShell, type ExecOutcome, type GroupWatch } from './executors/shell.js';
 import type { AgentLogger, AgentOptions, Handler } from './interfaces.js';
+import { GroupReaper } from './orphans/reaper.js';
+import { GroupRecords, type LeftBehind } from './orphans/records.js';
 import { OutputTail } from './output.js';
 import { RecentExecutions } from './recent.js';
+import { checkAgentOptions, checkHandlerName } from './limits.js';
 
 const silent: AgentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const helloEveryMs = 5000;
@@ -39,6 +42,13 @@ export class Agent {
   private readonly answers = new OrderedAnswers((msgs) => void this.transport?.sendAll(msgs));
   /** Accepted executions whose answer has not gone out yet: their RESULT goes in its place. */
   private readonly unanswered = new Set<string>();
+  /** Kills the shell executions' process groups when this process dies, however it dies. */
+  private readonly reaper: GroupReaper | null;
+  /** The same groups on disk, for the next life of this agent to find (with a data directory). */
+  private readonly records: GroupRecords | null;
+  /** Exec ids whose groups an earlier life left and this start killed; told in HELLO for a while. */
+  private orphansKilled: string[] = [];
+  private startedAt = 0;
 
   constructor(private readonly opts: AgentOptions) {
     if (!opts.id || opts.id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${opts.id}"`);
@@ -46,12 +56,14 @@ export class Agent {
     this.logger = opts.logger ?? silent;
     this.paths = opts.paths ?? cloverPaths();
     this.capacity = opts.capacity ?? 4;
-    if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new Error(`capacity must be a positive integer, got ${opts.capacity}`);
+    checkAgentOptions(opts, this.capacity);
+    this.reaper = opts.groupReaper === false ? null : new GroupReaper(this.logger);
+    this.records = opts.dataDir ? new GroupRecords(opts.dataDir, this.id, this.logger) : null;
   }
 
   /** Serves jobs of kind `handler` with this name. Register before start(). */
   register(name: string, handler: Handler): this {
-    if (!name) throw new Error('handler name must not be empty');
+    checkHandlerName(name, this.handlers.has(name) ? this.handlers.size : this.handlers.size + 1);
     this.handlers.set(name, handler);
     if (this.started) void this.hello();
     return this;
@@ -64,6 +76,10 @@ export class Agent {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.startedAt = Date.now();
+    // Before anything can reach a leader: what an earlier life left running is killed, so no
+    // execution of it outlives it unnoticed, and its outcome is the first thing said.
+    if (this.records) this.reportLeftBehind(await this.records.sweep());
     if (typeof this.opts.zk === 'string') {
       this.zk = createZkClient({ connect: this.opts.zk, logger: this.logger });
       this.ownsZk = true;
@@ -94,14 +110,33 @@ export class Agent {
     this.helloTimer.unref();
   }
 
+  /**
+   * Each execution an earlier life was running when it died becomes a finished one of this
+   * life: a `failed` RESULT saying what happened, sent after the first HELLO to each leader
+   * (within resendResultsForMs) and repeated for a re-delivered EXEC, which is refused as a
+   * duplicate: a crash never makes an execution run twice on this agent.
+   */
+  private reportLeftBehind(found: LeftBehind[]): void {
+    const now = Date.now();
+    for (const f of found) {
+      const error = f.killed
+        ? `the agent stopped while this ran; at its restart it killed process group ${f.pgid}, which was still running`
+        : `the agent stopped while this ran; nothing of it (process group ${f.pgid}) was left at its restart`;
+      const result: Result = { execId: f.execId, status: 'failed', exitCode: null, startedAt: f.startedAt, finishedAt: now, outputTail: '', error: truncateField(error, LIMITS.errorChars) };
+      if (!this.recent.get(f.execId)) this.recent.set(f.execId, { phase: 'finished', result, finishedAt: now });
+    }
+    this.orphansKilled = found.filter((f) => f.killed).map((f) => f.execId).slice(0, LIMITS.orphansKilled);
+  }
+
   private async hello(resendResults = false): Promise<void> {
     if (!this.transport?.endpoint || this.closed) return;
+    const orphansKilled = this.orphansKilled.length && Date.now() - this.startedAt < resendResultsForMs ? { orphansKilled: this.orphansKilled } : {};
     await this.transport.send({
       type: 'HELLO',
       body: {
         agentId: this.id, version: this.opts.version ?? '0.1.0', handlers: [...this.handlers.keys()], capacity: this.capacity,
         running: this.recent.running().map(([id]) => id), groups: this.opts.groups ?? [], tags: this.opts.tags ?? [],
-        shell: this.opts.shell ?? true, http: this.opts.http ?? true, batch: true,
+        shell: this.opts.shell ?? true, http: this.opts.http ?? true, batch: true, ...orphansKilled,
       },
     });
     // A new leader may never have heard how recent executions ended.
@@ -172,10 +207,10 @@ export class Agent {
     try {
       const kind = exec.kind;
       if (kind.type === 'handler') outcome = await runHandler(this.handlers.get(kind.name)!, exec, abort, out);
-      else if (kind.type === 'shell') outcome = await runShell(kind, abort.signal, out);
+      else if (kind.type === 'shell') outcome = await runShell(kind, abort.signal, out, this.groupWatch(exec.execId, startedAt));
       else outcome = await runHttp(kind, abort.signal, out);
     } catch (err) {
-      outcome = { exitCode: null, error: String(err) };
+      outcome = { exitCode: null, error: `the agent failed to run it: ${String(err)}` };
     } finally {
       clearTimeout(deadline);
     }
@@ -186,8 +221,26 @@ export class Agent {
       execId: exec.execId, status, exitCode: outcome.exitCode, startedAt, finishedAt: Date.now(), outputTail: out.toString(),
       error: status === 'timed_out' ? `deadline of ${exec.timeoutMs} ms exceeded` : status === 'cancelled' ? `cancelled (${String(cancelReason ?? abort.reason)})` : outcome.error,
     };
+    // The executors bound their reasons; this guards the agent's own and any executor added later.
+    if (result.error !== null) result.error = truncateField(result.error, LIMITS.errorChars);
     this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: result.finishedAt });
     if (!this.unanswered.has(exec.execId)) await this.transport?.send({ type: 'RESULT', body: result });
+  }
+
+  /** The reaper and the data directory's records follow a shell execution's process group. */
+  private groupWatch(execId: string, startedAt: number): GroupWatch | undefined {
+    const { reaper, records } = this;
+    if (!reaper && !records) return undefined;
+    return {
+      started: (pgid) => {
+        reaper?.watch(pgid);
+        records?.add(execId, pgid, startedAt);
+      },
+      ended: (pgid) => {
+        records?.remove(pgid);
+        reaper?.forget(pgid);
+      },
+    };
   }
 
   /** Stops taking work, lets running executions finish (up to the drain timeout), says BYE. Safe twice. */
@@ -211,6 +264,7 @@ export class Agent {
     const bye = this.transport?.send({ type: 'BYE', body: { reason: 'shutdown' } }).catch(() => undefined);
     await Promise.race([bye, new Promise((r) => setTimeout(r, 500).unref())]);
     await this.transport?.close();
+    this.reaper?.close();
     await this.heartbeat?.close();
     if (this.ownsZk) await this.zk?.close();
   }

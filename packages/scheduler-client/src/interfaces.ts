@@ -43,5 +43,20 @@ export interface AgentOptions {
   heartbeatIntervalMs?: number;
   /** How long close() waits for running executions (default 30 s). */
   drainTimeoutMs?: number;
+  /** Reported in HELLO and the heartbeat; at most LIMITS.versionChars (64) characters. */
   version?: string;
+  /**
+   * A directory this agent may write to (created if missing). With it, each running shell
+   * execution's process group is recorded under `<dataDir>/process-groups/`, and start() kills
+   * what an earlier life of the agent left running there before its first HELLO, and reports
+   * it (Linux: it reads /proc). Default: none, nothing recorded.
+   */
+  dataDir?: string;
+  /**
+   * Whether the process groups of shell executions die with the agent, whatever its death, even
+   * SIGKILL (default true): one `sh` helper per agent kills them when the agent's pipe to it
+   * closes. Turn off only where no `/bin/sh` exists; the data directory's records still catch
+   * them at the next start.
+   */
+  groupReaper?: boolean;
 }

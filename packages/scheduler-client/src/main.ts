@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { boolean, integer, list, optionalText, runBin, text, zkConnect, zkRoot, type SettingsOf } from '@clover/config';
 import { createLogger } from '@clover/logging';
 import { cloverPaths, createZkClient } from '@clover/zk-kit';
@@ -17,6 +18,8 @@ export const agentSettings = {
   allowHttp: boolean('CLOVER_ALLOW_HTTP', { help: 'run http jobs here', fallback: true }),
   drainTimeoutMs: integer('CLOVER_DRAIN_TIMEOUT_MS', { help: 'on SIGTERM, wait this long for running executions', fallback: 30_000, min: 0 }),
   heartbeatMs: integer('CLOVER_HEARTBEAT_MS', { help: 'heartbeat interval', fallback: 2000, min: 100 }),
+  dataDir: text('CLOVER_DATA_DIR', { help: 'where running shell executions are recorded, so a restart kills what a crash left running', fallback: () => path.resolve('.clover-data') }),
+  groupReaper: boolean('CLOVER_GROUP_REAPER', { help: 'kill the process groups of shell executions when the agent dies, whatever its death (needs /bin/sh)', fallback: true }),
   logDir: optionalText('CLOVER_LOG_DIR', 'directory for daily-rotated JSON log files'),
   curvePublicKey: optionalText('CLOVER_CURVE_PUBLIC_KEY', 'this agent\'s CURVE public key (Z85)'),
   curveSecretKey: optionalText('CLOVER_CURVE_SECRET_KEY', 'this agent\'s CURVE secret key (Z85)'),
@@ -32,6 +35,7 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>) {
   const agent = registerDemoHandlers(new Agent({
     zk, paths: cloverPaths(s.zkRoot), id: s.id, groups: s.groups, tags: s.tags, capacity: s.capacity,
     heartbeatIntervalMs: s.heartbeatMs, curve, logger, shell: s.allowShell, http: s.allowHttp, drainTimeoutMs: s.drainTimeoutMs,
+    dataDir: path.resolve(s.dataDir), groupReaper: s.groupReaper,
   }));
   await agent.start();
   logger.info('agent started', { id: s.id, groups: s.groups, capacity: s.capacity });

@@ -1,13 +1,17 @@
-import { MAX_OUTPUT_BYTES, truncateOutput } from '@clover/model';
+import { truncateOutput } from '@clover/model';
+import { LIMITS } from '@clover/protocol';
 
-/** Keeps the last bytes of an execution's output, where the errors usually are. */
+/**
+ * Keeps the last bytes of an execution's output, where the errors usually are: at most the
+ * RESULT's `outputTail` bound (LIMITS.outputTailBytes of UTF-8), never a split character.
+ */
 export class OutputTail {
   private text = '';
 
   append(chunk: string): void {
     this.text += chunk;
     // Trim in batches: re-cutting on every small chunk would be quadratic.
-    if (this.text.length > 4 * MAX_OUTPUT_BYTES) this.text = truncateOutput(this.text);
+    if (this.text.length > 4 * LIMITS.outputTailBytes) this.text = truncateOutput(this.text, LIMITS.outputTailBytes);
   }
 
   line(line: string): void {
@@ -15,6 +19,6 @@ export class OutputTail {
   }
 
   toString(): string {
-    return truncateOutput(this.text);
+    return truncateOutput(this.text, LIMITS.outputTailBytes);
   }
 }

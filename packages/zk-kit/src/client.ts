@@ -1,9 +1,12 @@
 import type { ZodType } from 'zod';
 import { decodeJson, encodeJson } from './codec.js';
-import { ConnectionLossError, NodeExistsError, NoNodeError } from './errors.js';
+import { ConnectionLossError, NodeExistsError, NoNodeError, NotEmptyError } from './errors.js';
 import type { CreateMode, Unsubscribe, WatchEvent, ZkClient, ZkConnectionState, ZkLogger, ZkStat } from './interfaces.js';
 import { joinPath, parentOf, assertPath } from './paths.js';
 import type { RawSession, SessionFactory } from './session.js';
+
+/** How many times a recursive delete lists and deletes again when children keep appearing. */
+const recursiveDeletePasses = 10;
 
 interface PersistentWatch {
   listeners: Set<(e: WatchEvent) => void>;
@@ -236,22 +239,28 @@ export class SessionClient implements ZkClient {
 
   async delete(path: string, opts: { version?: number; recursive?: boolean } = {}): Promise<void> {
     assertPath(path);
-    if (opts.recursive) {
-      let kids: string[] = [];
+    // A recursive delete races whoever writes below it (clover's recipes re-create their nodes
+    // at once): a child that appeared after the listing is deleted in a further pass, a few times.
+    for (let pass = 1; ; pass++) {
+      if (opts.recursive) {
+        let kids: string[] = [];
+        try {
+          kids = await this.live(path).children(path);
+        } catch (err) {
+          if (err instanceof NoNodeError) return;
+          throw err;
+        }
+        for (const kid of kids) await this.delete(joinPath(path, kid), { recursive: true });
+      }
+      this.ephemerals.delete(path);
       try {
-        kids = await this.live(path).children(path);
+        await this.live(path).delete(path, opts.version ?? -1);
+        return;
       } catch (err) {
-        if (err instanceof NoNodeError) return;
+        if (opts.recursive && err instanceof NoNodeError) return;
+        if (opts.recursive && err instanceof NotEmptyError && pass < recursiveDeletePasses) continue;
         throw err;
       }
-      for (const kid of kids) await this.delete(joinPath(path, kid), { recursive: true });
-    }
-    this.ephemerals.delete(path);
-    try {
-      await this.live(path).delete(path, opts.version ?? -1);
-    } catch (err) {
-      if (opts.recursive && err instanceof NoNodeError) return;
-      throw err;
     }
   }
 

@@ -6,6 +6,7 @@ import {
   BadVersionError, ConnectionLossError, InvalidDataError, JobChangeFeed, LeaderElection, NodeExistsError, NodeRegistry, NotEmptyError,
   cloverPaths, publishJobChange, type JobChange, type WatchEvent, type ZkClient,
 } from '../src/index.js';
+import { healingContract } from './healing.js';
 
 export interface Backend {
   /** A new connected client of the backend. */
@@ -232,5 +233,7 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       assert.equal(got[0]!.op, 'trigger');
       await feed.close();
     });
+
+    healingContract(client, freshRoot);
   });
 }

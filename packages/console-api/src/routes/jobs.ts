@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { jobInputSchema, nextFireTimeInWindow, parseOrThrow, scheduleSchema, type Job, type JobSpec } from '@clover/model';
+import { jobInputSchema, parseOrThrow, previewFireTimes, scheduleSchema, type DstShift, type Job, type JobSpec } from '@clover/model';
 import { publishJobChange, type JobChange } from '@clover/zk-kit';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -16,10 +16,19 @@ function specOf(job: Job): JobSpec {
   return spec as JobSpec;
 }
 
-function upcoming(job: Pick<Job, 'schedule' | 'window'>, from: Date, count = 10): string[] {
-  const out: string[] = [];
-  for (let t = nextFireTimeInWindow(job.schedule, job.window, from); t && out.length < count; t = nextFireTimeInWindow(job.schedule, job.window, t)) out.push(t.toISOString());
-  return out;
+/** One upcoming fire as the API sends it; `shifted` only when DST moved it (see the model's nextCronTime). */
+interface UpcomingFire {
+  at: string;
+  shifted?: DstShift;
+}
+
+/**
+ * The next `count` fires: `nextFireTimes` (ISO strings, as before) and `fires`, the same times
+ * each with `shifted: 'gap' | 'fold'` when DST moved it, so the console can say so.
+ */
+function upcoming(job: Pick<Job, 'schedule' | 'window'>, from: Date, count = 10): { nextFireTimes: string[]; fires: UpcomingFire[] } {
+  const fires = previewFireTimes(job.schedule, job.window, from, count).map(({ at, shifted }): UpcomingFire => (shifted ? { at: at.toISOString(), shifted } : { at: at.toISOString() }));
+  return { nextFireTimes: fires.map((f) => f.at), fires };
 }
 
 export function jobRoutes(d: ApiDeps): Router {
@@ -58,7 +67,7 @@ export function jobRoutes(d: ApiDeps): Router {
 
   r.get('/jobs/:id', requireRole('viewer'), async (req, res) => {
     const job = await load(req.params.id as string);
-    res.json({ job, nextFireTimes: job.enabled ? upcoming(job, new Date(d.clock())) : [] });
+    res.json({ job, ...(job.enabled ? upcoming(job, new Date(d.clock())) : { nextFireTimes: [], fires: [] }) });
   });
 
   r.put('/jobs/:id', requireRole('operator'), async (req, res) => {
@@ -98,7 +107,7 @@ export function jobRoutes(d: ApiDeps): Router {
 
   r.post('/cron/preview', requireRole('viewer'), (req, res) => {
     const body = parseOrThrow(z.object({ schedule: scheduleSchema }), req.body);
-    res.json({ nextFireTimes: upcoming({ schedule: body.schedule, window: {} }, new Date(d.clock())) });
+    res.json(upcoming({ schedule: body.schedule, window: {} }, new Date(d.clock())));
   });
 
   return r;

@@ -1,16 +1,17 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { parseOrThrow } from '@clover/model';
-import { joinPath, nodeKinds, type ZkStat } from '@clover/zk-kit';
+import { NotEmptyError, joinPath, nodeKinds, structuralPath, type ZkStat } from '@clover/zk-kit';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import { requireRole } from '../auth/principal.js';
-import { parseQuery } from '../query.js';
+import { booleanText, parseQuery } from '../query.js';
 
 // The change feed and the election hold many short-lived children: listed as counts, not walked.
 const maxNodes = 5000;
 const pathQuery = z.object({ path: z.string().min(1, 'give the node path') });
-const deleteQuery = pathQuery.extend({ confirm: z.string().optional() });
+// force=true: delete one of clover's structural znodes anyway (zk-kit's structuralPaths).
+const deleteQuery = pathQuery.extend({ confirm: z.string().optional(), force: booleanText });
 const putBody = z.object({ data: z.unknown(), version: z.number({ message: 'give the version you read' }).int().min(0) });
 
 export interface NodeView {
@@ -77,12 +78,24 @@ export function nodeRoutes(d: ApiDeps): Router {
   r.delete('/nodes/data', requireRole('admin'), async (req, res) => {
     const q = parseQuery(deleteQuery, req.query);
     const path = inside(q.path);
-    if (path === root) throw new ApiError('bad_request', 'the clover root cannot be deleted from the console');
     if (q.confirm !== q.path) throw new ApiError('bad_request', 'confirm the deletion: pass confirm=<the same path>', { confirm: 'must equal path' });
     if (!(await d.zk.exists(path))) throw notFound(`node ${path}`);
-    await d.zk.delete(path, { recursive: true });
-    d.logger.warn('node deleted from the console', { path, by: res.locals.principal?.name });
-    res.json({ ok: true });
+    // clover's own folders: a deletion disturbs the running cluster (each recipe heals, but work
+    // in flight notices), so it takes a second, explicit decision that has read what follows.
+    const structural = structuralPath(d.paths, path);
+    if (structural && !q.force) {
+      throw new ApiError('structural_node', `${path} is clover's own structure (${structural.role}). Deleting it ${structural.onDelete}. Delete it anyway only if you mean to: repeat with force=true.`, { force: 'pass force=true to delete a structural node' });
+    }
+    try {
+      await d.zk.delete(path, { recursive: true });
+    } catch (err) {
+      // The running recipes write their nodes back as fast as they go (they heal themselves), so
+      // a structural folder may never be empty for the last step: every node it held was deleted.
+      if (!(structural && err instanceof NotEmptyError)) throw err;
+    }
+    const back = structural ? (await d.zk.exists(path)) !== null : false;
+    d.logger.warn(structural ? 'structural node deleted from the console (forced)' : 'node deleted from the console', { path, by: res.locals.principal?.name, recreated: back });
+    res.json({ ok: true, recreated: back });
   });
 
   return r;

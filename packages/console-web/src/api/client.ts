@@ -1,6 +1,6 @@
 import type {
   ApiErrorBody, Contact, ContactInput, Health, Incident, Items, Job, JobDetail, JobInput, LogEntry, OutboxMail, Page, Run,
-  Schedule, Stats, User, ZNode,
+  Schedule, Stats, UpcomingFire, User, ZNode,
 } from './types';
 
 export const CSRF_COOKIE = 'clover_csrf';
@@ -128,7 +128,9 @@ export const api = {
   nodes: () => request<Items<ZNode>>('GET', '/api/nodes'),
   node: (path: string) => request<ZNode>('GET', `/api/nodes/data${qs({ path })}`),
   putNode: (path: string, data: unknown, version: number) => request<ZNode>('PUT', `/api/nodes/data${qs({ path })}`, { body: { data, version } }),
-  deleteNode: (path: string, confirm: string) => request<{ ok: true }>('DELETE', `/api/nodes/data${qs({ path, confirm })}`),
+  /** force: delete one of clover's structural znodes anyway (the API answers 409 structural_node without it). */
+  deleteNode: (path: string, confirm: string, force = false) =>
+    request<{ ok: true; recreated?: boolean }>('DELETE', `/api/nodes/data${qs({ path, confirm, ...(force ? { force: 'true' } : {}) })}`),
 
   jobs: (q: JobQuery = {}) => request<Page<Job>>('GET', `/api/jobs${qs({ ...q })}`),
   job: (id: string) => request<JobDetail>('GET', `/api/jobs/${enc(id)}`),
@@ -138,7 +140,7 @@ export const api = {
   enableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/enable`),
   disableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/disable`),
   triggerJob: (id: string) => request<{ ok: true }>('POST', `/api/jobs/${enc(id)}/trigger`),
-  cronPreview: (schedule: Schedule, signal?: AbortSignal) => request<{ nextFireTimes: string[] }>('POST', '/api/cron/preview', { body: { schedule }, signal }),
+  cronPreview: (schedule: Schedule, signal?: AbortSignal) => request<{ nextFireTimes: string[]; fires?: UpcomingFire[] }>('POST', '/api/cron/preview', { body: { schedule }, signal }),
 
   runs: (q: RunQuery = {}) => request<Page<Run>>('GET', `/api/runs${qs({ ...q })}`),
   run: (id: string) => request<Run>('GET', `/api/runs/${enc(id)}`),

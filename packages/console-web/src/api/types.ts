@@ -72,7 +72,12 @@ export interface Job extends Required<Omit<JobInput, 'payload' | 'retries' | 'wi
   failureCount: number;
 }
 
-export interface JobDetail { job: Job; nextFireTimes: string[] }
+/** How daylight saving time moved a fire: `gap` (a skipped wall time, fired as the clock jumps), `fold` (a wall time that happens twice). */
+export type DstShift = 'gap' | 'fold';
+/** An upcoming fire as the API sends it; `shifted` only when DST moved it. */
+export interface UpcomingFire { at: string; shifted?: DstShift }
+
+export interface JobDetail { job: Job; nextFireTimes: string[]; fires?: UpcomingFire[] }
 
 export interface Run {
   id: string;

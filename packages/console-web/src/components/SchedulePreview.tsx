@@ -1,16 +1,17 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api/client';
-import type { Schedule } from '../api/types';
+import type { Schedule, UpcomingFire } from '../api/types';
 import { useT } from '../i18n';
 import { browserTimeZone, formatTime } from '../lib/format';
+import { DstNote, firesOf } from './DstNote';
 import { Field } from './ui';
 
 export const PREVIEW_DEBOUNCE_MS = 300;
 
 type PreviewState =
   | { status: 'idle' }
-  | { status: 'pending'; times: string[] }
-  | { status: 'ok'; times: string[] }
+  | { status: 'pending'; times: UpcomingFire[] }
+  | { status: 'ok'; times: UpcomingFire[] }
   | { status: 'error'; message: string };
 
 /** The message to show for a rejected schedule: the field's own message when the server names one. */
@@ -35,7 +36,8 @@ function inZone(iso: string, timeZone: string): string {
 
 /**
  * Next fire times of `schedule` from POST /api/cron/preview, asked for once the schedule has not
- * changed for 300 ms; an older answer never replaces a newer one.
+ * changed for 300 ms; an older answer never replaces a newer one. A fire that daylight saving
+ * time moved carries a note saying how (DstNote).
  */
 export function SchedulePreview({ schedule, delayMs = PREVIEW_DEBOUNCE_MS }: { schedule: Schedule | null; delayMs?: number }) {
   const t = useT();
@@ -52,7 +54,7 @@ export function SchedulePreview({ schedule, delayMs = PREVIEW_DEBOUNCE_MS }: { s
     const timer = setTimeout(() => {
       api.cronPreview(JSON.parse(key) as Schedule, ctrl.signal).then(
         (r) => {
-          if (!ctrl.signal.aborted) setState({ status: 'ok', times: r.nextFireTimes ?? [] });
+          if (!ctrl.signal.aborted) setState({ status: 'ok', times: firesOf(r) });
         },
         (err: unknown) => {
           if (ctrl.signal.aborted) return;
@@ -91,11 +93,14 @@ export function SchedulePreview({ schedule, delayMs = PREVIEW_DEBOUNCE_MS }: { s
             </tr>
           </thead>
           <tbody>
-            {state.times.map((iso, i) => (
-              <tr key={iso} data-testid="cron-preview-time" data-iso={iso}>
+            {state.times.map((fire, i) => (
+              <tr key={fire.at} data-testid="cron-preview-time" data-iso={fire.at}>
                 <td className="muted">{i + 1}</td>
-                <td className="mono">{formatTime(iso)}</td>
-                {showZone && <td className="mono">{inZone(iso, zone)}</td>}
+                <td className="mono">{formatTime(fire.at)}</td>
+                {showZone && <td className="mono">{inZone(fire.at, zone)}</td>}
+                <td>
+                  <DstNote fire={fire} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -3,6 +3,7 @@ import { api } from '../api/client';
 import type { Job } from '../api/types';
 import { useCan } from '../auth';
 import { useNotify } from '../components/notify';
+import { DstNote, firesOf } from '../components/DstNote';
 import { RunDetailModal } from '../components/RunDetail';
 import { Badge, ConfirmDialog, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props, StatusBadge, errorText, activate } from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
@@ -48,7 +49,8 @@ export function JobDetailPage({ id }: { id: string }) {
     );
   }
   if (!detail.data) return <Loading />;
-  const { job, nextFireTimes } = detail.data;
+  const { job } = detail.data;
+  const nextFireTimes = firesOf(detail.data);
 
   return (
     <div data-testid="page-job" data-job-id={job.id}>
@@ -90,11 +92,14 @@ export function JobDetailPage({ id }: { id: string }) {
           ) : (
             <table className="table compact" data-testid="job-next-fire-times">
               <tbody>
-                {nextFireTimes.map((iso, i) => (
-                  <tr key={iso} data-testid="next-fire-time">
+                {nextFireTimes.map((fire, i) => (
+                  <tr key={fire.at} data-testid="next-fire-time">
                     <td className="muted">{i + 1}</td>
-                    <td className="mono">{formatTime(iso)}</td>
-                    <td className="muted">{formatRelative(iso, now, t)}</td>
+                    <td className="mono">{formatTime(fire.at)}</td>
+                    <td className="muted">{formatRelative(fire.at, now, t)}</td>
+                    <td>
+                      <DstNote fire={fire} />
+                    </td>
                   </tr>
                 ))}
               </tbody>

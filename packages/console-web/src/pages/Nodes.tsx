@@ -20,6 +20,8 @@ export function NodesPage() {
   const [viewing, setViewing] = useState<ZNode | null>(null);
   const [editing, setEditing] = useState<ZNode | null>(null);
   const [deleting, setDeleting] = useState<ZNode | null>(null);
+  /** A structural node the API refused to delete, with its warning: the second, forced confirmation. */
+  const [forcing, setForcing] = useState<{ node: ZNode; warning: string } | null>(null);
   const notify = useNotify();
 
   const items = useMemo(() => {
@@ -91,7 +93,7 @@ export function NodesPage() {
                       {t('common.edit')}
                     </button>
                   )}
-                  {can.admin && !isRoot(n.path) && (
+                  {can.admin && (
                     <button type="button" className="small danger" onClick={() => setDeleting(n)} data-testid="node-delete">
                       {t('common.delete')}
                     </button>
@@ -133,19 +135,44 @@ export function NodesPage() {
           message={deleting.children > 0 ? t('nodes.deleteMessageRecursive', { path: deleting.path, n: deleting.children }) : t('nodes.deleteMessage', { path: deleting.path })}
           typeToConfirm={deleting.path}
           onConfirm={async () => {
-            await api.deleteNode(deleting.path, deleting.path);
+            try {
+              await api.deleteNode(deleting.path, deleting.path);
+            } catch (err) {
+              // One of clover's own folders: the API says what deleting it does; ask again.
+              if (err instanceof ApiError && err.code === 'structural_node') {
+                setForcing({ node: deleting, warning: err.message });
+                return;
+              }
+              throw err;
+            }
             notify(t('nodes.deleted'));
             void nodes.reload();
           }}
           onClose={() => setDeleting(null)}
         />
       )}
+      {forcing && (
+        <ConfirmDialog
+          title={t('nodes.structuralTitle')}
+          message={
+            <span data-testid="node-structural-warning">
+              {t('nodes.structuralMessage', { path: forcing.node.path })}
+              <br />
+              <em>{forcing.warning}</em>
+            </span>
+          }
+          confirmLabel={t('nodes.deleteAnyway')}
+          onConfirm={async () => {
+            await api.deleteNode(forcing.node.path, forcing.node.path, true);
+            notify(t('nodes.deletedStructural'));
+            void nodes.reload();
+          }}
+          onClose={() => setForcing(null)}
+        />
+      )}
     </div>
   );
 }
-
-/** The clover root itself (`/clover`): the API refuses to delete it. */
-const isRoot = (path: string) => path.split('/').length === 2;
 
 function ageClass(ageMs: number | null): string {
   if (ageMs === null) return 'muted';

@@ -2,7 +2,7 @@ import type { Exec } from '@clover/protocol';
 import type { ExecAbort } from '../abort.js';
 import type { Handler } from '../interfaces.js';
 import type { OutputTail } from '../output.js';
-import type { ExecOutcome } from './shell.js';
+import { describeError, describeStack, failed, succeeded, type ExecOutcome } from './outcome.js';
 
 /** Runs a registered function; its return value, if any, goes to the output as JSON. */
 export async function runHandler(handler: Handler, exec: Exec, abort: ExecAbort, out: OutputTail): Promise<ExecOutcome> {
@@ -10,7 +10,7 @@ export async function runHandler(handler: Handler, exec: Exec, abort: ExecAbort,
     // The context's signal is a getter: an AbortSignal is only made for a handler that reads it.
     const ctx = {
       execId: exec.execId, jobId: exec.jobId, jobName: exec.jobName, attempt: exec.attempt, payload: exec.payload,
-      scheduledAt: new Date(exec.scheduledAt), deadline: new Date(exec.deadline), log: (line: string) => out.line(line),
+      scheduledAt: new Date(exec.scheduledAt), deadline: new Date(exec.deadline), log: (line: string) => out.line(String(line)),
       get signal() {
         return abort.signal;
       },
@@ -19,12 +19,12 @@ export async function runHandler(handler: Handler, exec: Exec, abort: ExecAbort,
       abort.onAbort(() => reject(new Error('aborted')));
       Promise.resolve().then(() => handler(ctx)).then(resolve, reject);
     });
-    if (value !== undefined) out.append(typeof value === 'string' ? value : JSON.stringify(value));
-    return { exitCode: 0, error: null };
+    if (value !== undefined) out.append(typeof value === 'string' ? value : String(JSON.stringify(value)));
+    return succeeded;
   } catch (err) {
     if (abort.aborted) return { exitCode: null, error: 'aborted' };
-    const message = err instanceof Error ? err.message : String(err);
-    out.line(err instanceof Error && err.stack ? err.stack : message);
-    return { exitCode: 1, error: message };
+    out.line(describeStack(err));
+    // A handler's message may be any length; the RESULT's error field is bounded.
+    return failed(1, describeError(err));
   }
 }

@@ -1,18 +1,39 @@
 import type { Exec } from '@clover/protocol';
+import { LIMITS } from '@clover/protocol';
 import type { OutputTail } from '../output.js';
-import type { ExecOutcome } from './shell.js';
+import { describeError, failed, succeeded, type ExecOutcome } from './outcome.js';
 
 type HttpKind = Extract<Exec['kind'], { type: 'http' }>;
 
-/** One HTTP call; a status of 400 or more is a failure, the body tail is the output. */
+/**
+ * One HTTP call. A status of 400 or more is a failure whose error is the status line and the
+ * start of the body (a server usually says why there), bounded to LIMITS.errorChars; the output
+ * is the status line and the end of the body. The body is read as a stream, so a huge one costs
+ * at most the two bounds in memory, not its size.
+ */
 export async function runHttp(kind: HttpKind, signal: AbortSignal, out: OutputTail): Promise<ExecOutcome> {
   try {
     const res = await fetch(kind.url, { method: kind.method, headers: kind.headers, body: kind.body, signal });
-    out.line(`HTTP ${res.status} ${res.statusText}`);
-    out.append(await res.text());
-    return res.status >= 400 ? { exitCode: res.status, error: `HTTP ${res.status}` } : { exitCode: 0, error: null };
+    const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+    out.line(status);
+    let head = '';
+    if (res.body) {
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        const text = decoder.decode(chunk, { stream: true });
+        if (head.length <= LIMITS.errorChars) head += text.slice(0, LIMITS.errorChars + 1 - head.length);
+        out.append(text);
+      }
+      const rest = decoder.decode();
+      if (head.length <= LIMITS.errorChars) head += rest;
+      out.append(rest);
+    }
+    if (res.status < 400) return succeeded;
+    const said = head.trim();
+    return failed(res.status, said ? `${status}: ${said}` : status);
   } catch (err) {
     if (signal.aborted) return { exitCode: null, error: 'aborted' };
-    return { exitCode: null, error: `request failed: ${err instanceof Error ? err.message : String(err)}` };
+    const cause = err instanceof Error && err.cause !== undefined ? ` (${describeError(err.cause)})` : '';
+    return failed(null, `request failed: ${describeError(err)}${cause}`);
   }
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import type { ClusterConfig, ZkClient } from '../interfaces.js';
+import { InvalidDataError } from '../errors.js';
+import type { ClusterConfig, NodeKind, ZkClient, ZkLogger } from '../interfaces.js';
 import type { CloverPaths } from '../paths.js';
+import { nodeKinds } from '../paths.js';
 
 export const defaultClusterConfig: ClusterConfig = {
   heartbeatIntervalMs: 2000,
@@ -8,19 +10,97 @@ export const defaultClusterConfig: ClusterConfig = {
 };
 
 const positive = z.number().int().positive();
-const configSchema = z.object({
-  heartbeatIntervalMs: positive.optional(),
-  deadTimeoutMs: z.object({ servers: positive.optional(), clients: positive.optional(), monitors: positive.optional() }).partial().optional(),
-}).nullable();
 
-/** The cluster settings at paths.config, with defaults for whatever is absent. */
-export async function readClusterConfig(zk: ZkClient, paths: CloverPaths): Promise<ClusterConfig> {
-  const node = await zk.get(paths.config, configSchema);
-  const data = node?.data ?? {};
-  return {
-    heartbeatIntervalMs: data.heartbeatIntervalMs ?? defaultClusterConfig.heartbeatIntervalMs,
-    deadTimeoutMs: { ...defaultClusterConfig.deadTimeoutMs, ...(data.deadTimeoutMs ?? {}) },
+export interface ClusterConfigOptions {
+  /** Told (warn) about every setting that was unreadable and fell back to its default. */
+  logger?: ZkLogger;
+}
+
+/**
+ * The cluster settings at paths.config, with defaults for whatever is absent.
+ *
+ * Self-healing: the node is anyone's to edit (console, zkCli), so bad data never stops a reader.
+ * A missing node gives the defaults; data that is not JSON, or not an object, gives the defaults
+ * with a warning; a single setting that is not a positive integer (ms) falls back to its default
+ * with a warning naming it, and the valid ones are kept. Nothing here throws InvalidDataError;
+ * only a lost connection rejects.
+ */
+export async function readClusterConfig(zk: ZkClient, paths: CloverPaths, opts: ClusterConfigOptions = {}): Promise<ClusterConfig> {
+  let data: unknown = null;
+  try {
+    data = (await zk.get(paths.config))?.data ?? null;
+  } catch (err) {
+    if (!(err instanceof InvalidDataError)) throw err;
+    opts.logger?.warn('cluster config is not JSON; using the defaults', { path: paths.config });
+    return structuredClone(defaultClusterConfig);
+  }
+  return parseClusterConfig(data, (problem) => opts.logger?.warn(`cluster config ${problem}; using the default`, { path: paths.config }));
+}
+
+/** Takes each valid setting from `data` and the default for every other, telling `warn` which fell back. */
+function parseClusterConfig(data: unknown, warn: (problem: string) => void): ClusterConfig {
+  const config = structuredClone(defaultClusterConfig);
+  if (data === null) return config;
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    warn('is not an object');
+    return config;
+  }
+  const d = data as Record<string, unknown>;
+  if (d.heartbeatIntervalMs !== undefined) {
+    const v = positive.safeParse(d.heartbeatIntervalMs);
+    if (v.success) config.heartbeatIntervalMs = v.data;
+    else warn('heartbeatIntervalMs is not a positive integer');
+  }
+  if (d.deadTimeoutMs !== undefined) {
+    const dead = d.deadTimeoutMs;
+    if (typeof dead !== 'object' || dead === null || Array.isArray(dead)) warn('deadTimeoutMs is not an object');
+    else {
+      for (const kind of nodeKinds) {
+        const raw = (dead as Partial<Record<NodeKind, unknown>>)[kind];
+        if (raw === undefined) continue;
+        const v = positive.safeParse(raw);
+        if (v.success) config.deadTimeoutMs[kind] = v.data;
+        else warn(`deadTimeoutMs.${kind} is not a positive integer`);
+      }
+    }
+  }
+  return config;
+}
+
+/**
+ * Follows the cluster settings: calls `listener` with them once read, then after every write,
+ * deletion or re-creation of paths.config, and after a session expiry (changes may have been
+ * missed). Reads go through readClusterConfig, so a deleted or garbled node gives the defaults
+ * (with a warning) and a later valid write is picked up. A read that fails for want of a
+ * connection is retried by the watch's next event. Returns a stop function; `ready` resolves
+ * after the first read.
+ */
+export function watchClusterConfig(
+  zk: ZkClient,
+  paths: CloverPaths,
+  listener: (config: ClusterConfig) => void,
+  opts: ClusterConfigOptions = {},
+): (() => void) & { ready: Promise<void> } {
+  let stopped = false;
+  let reading: Promise<void> = Promise.resolve();
+  const read = () => {
+    reading = reading.then(async () => {
+      if (stopped) return;
+      try {
+        const config = await readClusterConfig(zk, paths, opts);
+        if (!stopped) listener(config);
+      } catch (err) {
+        opts.logger?.warn('could not read the cluster config', { path: paths.config, err: String(err) });
+      }
+    });
+    return reading;
   };
+  const stopWatch = zk.watch(paths.config, () => void read());
+  const ready = stopWatch.ready.then(() => read());
+  return Object.assign(() => {
+    stopped = true;
+    stopWatch();
+  }, { ready });
 }
 
 export async function writeClusterConfig(zk: ZkClient, paths: CloverPaths, config: ClusterConfig): Promise<void> {

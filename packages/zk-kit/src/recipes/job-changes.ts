@@ -1,4 +1,4 @@
-import type { JobChange, ZkClient, ZkLogger } from '../interfaces.js';
+import type { JobChange, ZkClient, ZkLogger, ZkStat } from '../interfaces.js';
 import type { CloverPaths } from '../paths.js';
 import { joinPath } from '../paths.js';
 
@@ -13,15 +13,31 @@ export async function publishJobChange(zk: ZkClient, paths: CloverPaths, change:
 
 export interface JobChangeFeedOptions {
   onChange(change: JobChange): void;
+  /**
+   * Called when the feed's folder was deleted (or replaced) behind its back: changes published
+   * in the old folder and not yet read are gone, so a consumer that must not miss any reloads
+   * what the changes describe. The feed goes on by itself either way.
+   */
+  onReset?(): void;
   logger?: ZkLogger;
 }
 
 /**
  * Delivers each job change published after start() exactly once, in order. Changes are
  * sequential znodes rather than bumps of one node, so a burst of writes loses none of them.
+ *
+ * Self-healing: the folder is watched too. When it is deleted, or deleted and re-created, its
+ * sequence numbers start again at 0 (ZooKeeper numbers children by the parent's cversion), so
+ * the feed re-creates the folder, starts counting again from the new folder's first child, logs
+ * a warning and calls `onReset`. A new folder is told from the old one by its stat (a creation
+ * time of its own, or a child version that went back), never by watch events alone: a late
+ * `deleted` event about a folder already replaced must not start the count again (and deliver
+ * changes twice).
  */
 export class JobChangeFeed {
   private lastSeq = -1;
+  /** The folder whose sequence lastSeq counts in: its creation time and child version. */
+  private folder: { ctime: number; cversion: number } | null = null;
   private stop: (() => void) | null = null;
   private pruneTimer: NodeJS.Timeout | null = null;
   private busy: Promise<void> = Promise.resolve();
@@ -36,10 +52,12 @@ export class JobChangeFeed {
   async start(): Promise<void> {
     if (this.stop) return;
     await this.zk.ensurePath(this.paths.jobChanges);
+    const stat = await this.zk.exists(this.paths.jobChanges);
     const names = await this.zk.children(this.paths.jobChanges);
     this.lastSeq = names.reduce((max, n) => Math.max(max, seq(n)), -1);
+    this.folder = stat && { ctime: stat.ctime, cversion: stat.cversion };
     this.stop = this.zk.watch(this.paths.jobChanges, (e) => {
-      if (e.type === 'children') this.pull();
+      if (e.type !== 'data') this.pull();
     });
     this.pruneTimer = setInterval(() => {
       this.pruning = this.prune().catch(() => undefined);
@@ -59,6 +77,7 @@ export class JobChangeFeed {
   private pull(): void {
     this.busy = this.busy.then(async () => {
       if (!this.stop) return;
+      await this.checkFolder().catch((err: unknown) => this.opts.logger?.warn('could not check the job change folder', { path: this.paths.jobChanges, err: String(err) }));
       const names = await this.zk.children(this.paths.jobChanges).catch(() => [] as string[]);
       const fresh = names.map((n) => ({ n, s: seq(n) })).filter((x) => x.s > this.lastSeq).sort((a, b) => a.s - b.s);
       for (const { n, s } of fresh) {
@@ -72,6 +91,29 @@ export class JobChangeFeed {
         }
       }
     });
+  }
+
+  /** Re-creates a deleted folder, and starts counting again in a folder that is not the one read before. */
+  private async checkFolder(): Promise<void> {
+    let stat: ZkStat | null = await this.zk.exists(this.paths.jobChanges);
+    let lost = false;
+    if (!stat) {
+      lost = true;
+      await this.zk.ensurePath(this.paths.jobChanges);
+      stat = await this.zk.exists(this.paths.jobChanges);
+      if (!stat) return;
+    }
+    const known = this.folder;
+    const replaced = lost || (known !== null && (stat.ctime !== known.ctime || stat.cversion < known.cversion));
+    this.folder = { ctime: stat.ctime, cversion: stat.cversion };
+    if (!replaced) return;
+    this.lastSeq = -1;
+    this.opts.logger?.warn('the job change folder was deleted or replaced; reading the new one from its start', { path: this.paths.jobChanges });
+    try {
+      this.opts.onReset?.();
+    } catch (err) {
+      this.opts.logger?.error('job change reset handler threw', { err: String(err) });
+    }
   }
 
   private async prune(): Promise<void> {

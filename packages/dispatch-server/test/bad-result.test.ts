@@ -1,0 +1,48 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DealerTransport, type Message } from '@clover/protocol';
+import { waitFor, within } from '@clover/testkit';
+import { paths, startCluster, type Cluster } from './harness.js';
+
+// "Oversized answers", the server's side: a RESULT that fails validation but names a run the
+// server knows still ends that run, failed, at once, saying what was wrong with the answer.
+let c: Cluster;
+before(async () => {
+  c = await startCluster('bad-result');
+});
+after(async () => {
+  await c?.close();
+});
+
+test('a RESULT with a 5,000-character error ends its run failed at once, naming the violation, not timed_out at its deadline', async () => {
+  const id = 'raw-agent';
+  const zk = await c.zk();
+  await zk.ensurePath(paths.nodesOf('clients'));
+  await zk.create(paths.node('clients', id), { id, beatAt: Date.now(), seq: 1 }, 'ephemeral');
+  const longError = `Error: ${'x'.repeat(4993)}`;
+  const t: DealerTransport = new DealerTransport({
+    id,
+    onMessage: (m: Message) => {
+      if (m.type !== 'EXEC') return;
+      const startedAt = Date.now();
+      void t.send({ type: 'ACK', body: { execId: m.body.execId, accepted: true, startedAt } });
+      // What an agent without bounds on its fields sends for a handler that threw a long message.
+      void t.send({ type: 'RESULT', body: { execId: m.body.execId, status: 'failed', exitCode: null, startedAt, finishedAt: Date.now(), outputTail: '', error: longError } });
+    },
+  });
+  t.connect(c.endpoint);
+  try {
+    await within(t.send({ type: 'HELLO', body: { agentId: id, version: '1', handlers: ['raw'], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false } }), 10_000, 'the HELLO to go out');
+    const job = await c.createJob({ name: 'long-error', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'raw' }, timeoutMs: 60_000, deleteWhenDone: false });
+    // Its deadline is 60 s away: before the fix it sat dispatched until then and ended timed_out.
+    const run = await waitFor(async () => (await c.runsOf(job.id)).find((r) => !['scheduled', 'dispatched', 'running'].includes(r.status)), { message: 'the run over' });
+    assert.equal(run.status, 'failed');
+    assert.equal(run.node, id);
+    assert.match(run.error ?? '', /^the agent's RESULT was refused: RESULT body for \S+ does not match its schema: error: .*4096/);
+    assert.match(run.error ?? '', /the agent's error began: Error: x{100}/);
+    assert.ok((run.error ?? '').length < 2000, 'the recorded error is bounded');
+  } finally {
+    await t.close();
+    await zk.delete(paths.node('clients', id)).catch(() => undefined);
+  }
+});

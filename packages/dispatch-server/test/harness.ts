@@ -1,0 +1,100 @@
+import { jobInputSchema, type Job, type Run } from '@clover/model';
+import { openStore, type Store } from '@clover/store';
+import { cleanUp, freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
+import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
+import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
+import { DispatchServer, type DispatchServerOptions } from '../src/index.js';
+
+/**
+ * One dispatch-server in this process with real agents: real ZeroMQ over tcp, the embedded
+ * store in a temp dir, the in-process ZooKeeper tree (its own, by name). What console-api does
+ * to a job (write the store, then announce the change) is done here the same way.
+ */
+export interface Cluster {
+  dir: TempDir;
+  store: Store;
+  server: DispatchServer;
+  endpoint: string;
+  zk(): Promise<ZkClient>;
+  startAgent(id: string, opts?: { groups?: string[]; capacity?: number }): Promise<Agent>;
+  createJob(input: Record<string, unknown>): Promise<Job>;
+  /** Replaces the job's spec with `edit` applied, and announces it. */
+  editJob(jobId: string, edit: (spec: Record<string, unknown>) => Record<string, unknown>): Promise<void>;
+  setEnabled(jobId: string, enabled: boolean): Promise<void>;
+  /** As console-api deletes: the job with its runs from the store, then the change. */
+  deleteJob(jobId: string): Promise<void>;
+  runsOf(jobId: string): Promise<Run[]>;
+  close(): Promise<void>;
+}
+
+export const paths = cloverPaths('/clover');
+
+export async function startCluster(
+  name: string,
+  opts: Pick<DispatchServerOptions, 'timings' | 'claimAheadMs'> & { beforeStart?: (store: Store) => Promise<void> } = {},
+): Promise<Cluster> {
+  const zkName = `${name}-${process.pid}`;
+  const zks: ZkClient[] = [];
+  const agents: Agent[] = [];
+  const zk = async () => {
+    const c = createZkClient({ connect: `memory:${zkName}` });
+    await c.connect();
+    zks.push(c);
+    return c;
+  };
+  const dir = await tempDir(`clover-${name}-`);
+  const store = await openStore({ dataDir: dir.path });
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const admin = await zk();
+  const { beforeStart, ...serverOpts } = opts;
+  const server = new DispatchServer({ zk: await zk(), paths, store, id: `${name}-server`, bind: endpoint, ...serverOpts, timings: { ackTimeoutMs: 300, adoptGraceMs: 2000, ...opts.timings } });
+  const c: Cluster = {
+    dir, store, server, endpoint, zk,
+    async startAgent(id, o = {}) {
+      const a = registerDemoHandlers(new Agent({ zk: await zk(), paths, id, groups: o.groups ?? [], capacity: o.capacity ?? 8, drainTimeoutMs: 1000 }));
+      agents.push(a);
+      await a.start();
+      return a;
+    },
+    async createJob(input) {
+      const job = await store.jobs.create(jobInputSchema.parse(input));
+      await publishJobChange(admin, paths, { jobId: job.id, op: 'upsert' });
+      return job;
+    },
+    async editJob(jobId, edit) {
+      const { id: _id, createdAt: _c, updatedAt: _u, lastRunAt: _l, lastStatus: _s, nextRunAt: _n, runCount: _r, failureCount: _f, ...spec } = (await store.jobs.get(jobId))!;
+      await store.jobs.replace(jobId, jobInputSchema.parse(edit(spec as Record<string, unknown>)));
+      await publishJobChange(admin, paths, { jobId, op: 'upsert' });
+    },
+    async setEnabled(jobId, enabled) {
+      await store.jobs.setEnabled(jobId, enabled);
+      await publishJobChange(admin, paths, { jobId, op: 'upsert' });
+    },
+    async deleteJob(jobId) {
+      await store.jobs.delete(jobId);
+      await publishJobChange(admin, paths, { jobId, op: 'delete' });
+    },
+    async runsOf(jobId) {
+      return (await store.runs.list({ jobId, limit: 1000 })).items;
+    },
+    async close() {
+      // Every step runs, each bounded, even past one that fails: an open socket would hold the file.
+      await cleanUp([
+        ['server', () => server.close()],
+        ...agents.map((a) => [`agent ${a.id}`, () => a.close()] as const),
+        ...zks.map((z) => ['zk', () => z.close()] as const),
+        ['store', () => store.close()],
+        ['dir', () => dir.cleanup()],
+      ]);
+    },
+  };
+  try {
+    await beforeStart?.(store);
+    await server.start();
+    await waitFor(() => server.isLeader, { message: 'leads' });
+  } catch (err) {
+    await c.close();
+    throw err;
+  }
+  return c;
+}

@@ -1,0 +1,95 @@
+import { after, afterEach, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jobInputSchema, runId, type Run } from '@clover/model';
+import { openStore, type Store } from '@clover/store';
+import { tempDir, waitFor, type TempDir } from '@clover/testkit';
+import { AgentDirectory } from '../src/agents.js';
+import { defaultTimings, silentLogger } from '../src/interfaces.js';
+import { Router } from '../src/route.js';
+import { RunTracker } from '../src/track.js';
+import { startCluster, type Cluster } from './harness.js';
+
+// "A busy leader never loses sight of a live agent", and the rule for a fire that finds none.
+const hello = (agentId: string) => ({ agentId, version: '1', handlers: ['h'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true });
+
+test('an agent the registry view dropped is usable again at its next HELLO', () => {
+  const gone: string[] = [];
+  const agents = new AgentDirectory((id) => gone.push(id));
+  agents.hello(hello('agent-a'), 1000);
+  assert.deepEqual(agents.setLive(['agent-a']), []);
+  // A list read under load comes back without it: the caller checks, and removes it.
+  assert.deepEqual(agents.setLive([]), ['agent-a']);
+  agents.remove('agent-a');
+  assert.deepEqual(gone, ['agent-a']);
+  // The view still lacks it (its watch was lost with that list), but the agent says HELLO.
+  agents.hello(hello('agent-a'), 6000);
+  assert.deepEqual(agents.usable().map((a) => a.id), ['agent-a']);
+});
+
+let dir: TempDir;
+let store: Store;
+let cluster: Cluster | undefined;
+const trackers: RunTracker[] = [];
+before(async () => {
+  dir = await tempDir('clover-liveness-');
+  store = await openStore({ dataDir: dir.path });
+});
+afterEach(() => {
+  for (const t of trackers.splice(0)) t.abandon();
+});
+after(async () => {
+  await cluster?.close();
+  await store?.close();
+  await dir?.cleanup();
+});
+
+test('a fire that finds no agent and none appears fails after noAgentWaitMs, saying so', async () => {
+  const clock = () => Date.now();
+  const job = await store.jobs.create(jobInputSchema.parse({ name: 'nobody', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } }));
+  const finished: Run[] = [];
+  const tracker = new RunTracker({
+    store, agents: new AgentDirectory(() => undefined), router: new Router(), clock, logger: silentLogger,
+    timings: { ...defaultTimings, noAgentWaitMs: 300 }, onFinished: (_j, run) => finished.push(run), send: async () => true,
+  });
+  trackers.push(tracker);
+  const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  const firedAt = clock();
+  tracker.dispatch(job, run);
+  const done = await waitFor(() => finished[0], { message: 'the run over' });
+  assert.equal(done.status, 'failed');
+  assert.equal(done.error, "no live agent matches the job's target and kind (waited 300 ms for one to say HELLO: noAgentWaitMs)");
+  assert.ok(done.finishedAt!.getTime() - firedAt >= 300, 'not before the bound');
+  assert.equal((await store.runs.get(run.id))?.status, 'failed');
+});
+
+test('a leader whose event loop is held longer than agentSilenceMs keeps its agents: the run on one succeeds, not lost', async () => {
+  cluster = await startCluster('liveness', { timings: { pingIntervalMs: 200, agentSilenceMs: 1000 } });
+  const agent = await cluster.startAgent('steady');
+  const job = await cluster.createJob({ name: 'long', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'sleep' }, payload: { ms: 3000 }, deleteWhenDone: false });
+  await waitFor(() => agent.running === 1, { message: 'running on the agent' });
+  // The whole process (leader and agent alike) held, as a burst of work holds a busy leader.
+  const until = Date.now() + 2500;
+  while (Date.now() < until) { /* held */ }
+  const run = await waitFor(async () => (await cluster!.runsOf(job.id)).find((r) => !['scheduled', 'dispatched', 'running'].includes(r.status)), { message: 'the run over' });
+  assert.equal(run.status, 'succeeded', run.error ?? '');
+});
+
+test('a new leader reads its job table a page at a time: every enabled job of several pages is armed, no disabled one', async () => {
+  let enabled = 0;
+  const big = await startCluster('load', {
+    async beforeStart(s) {
+      for (let i = 0; i < 2345 + 7; i++) {
+        const job = await s.jobs.create(jobInputSchema.parse({ name: `far-${i}`, schedule: { type: 'cron', expr: '0 0 0 1 1 *' }, kind: { type: 'handler', name: 'noop' }, enabled: i >= 7 }));
+        if (job.enabled) enabled++;
+      }
+    },
+  });
+  try {
+    await waitFor(() => big.server.stats.loadedJobs > 0, { message: 'the job table loaded' });
+    assert.equal(big.server.stats.loadedJobs, 2345);
+    assert.equal(enabled, 2345);
+  } finally {
+    await big.close();
+  }
+});
