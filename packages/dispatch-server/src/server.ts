@@ -177,6 +177,12 @@ export class DispatchServer {
     this.logger.info('leading: loading jobs', { id: this.opts.id });
     void this.serial(async () => {
       if (!this.leadsIn(epoch)) return;
+      // Counts a dead leader left half written (MongoDB: its last tallies) are finished first.
+      const reconciled = await this.opts.store.reconcile().catch((err: unknown) => {
+        this.logger.error('could not reconcile run counts', { err: String(err) });
+        return { runs: 0 };
+      });
+      if (reconciled.runs) this.logger.warn('finished run counts a previous writer left half written', { runs: reconciled.runs });
       const jobs = await this.loadEnabledJobs(epoch);
       if (!jobs) return;
       const active = await this.opts.store.runs.listActive();

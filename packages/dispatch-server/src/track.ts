@@ -1,4 +1,4 @@
-import { failureStatuses, type Job, type Run, type RunPatch, type RunStatus } from '@clover/model';
+import { failureStatuses, type Job, type JobRunState, type Run, type RunPatch, type RunStatus } from '@clover/model';
 import type { Ack, Message, Result, Start } from '@clover/protocol';
 import type { Store } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
@@ -188,7 +188,7 @@ export class RunTracker {
   constructor(private readonly d: TrackerDeps) {
     this.incidents = new FailureIncidents(d.store, d.clock);
     this.batch = d.writes ?? {
-      updateRun: async (id, patch) => (await d.store.runs.update(id, patch)) !== null,
+      updateRun: async (id, patch, jobState) => (await d.store.runs.update(id, patch, jobState)) !== null,
       recordRunState: (id, state) => d.store.jobs.recordRunState(id, state),
     };
   }
@@ -211,9 +211,9 @@ export class RunTracker {
    * `also` is issued in the same turn as the run's write (nothing of this process in between),
    * for the writes that belong with it: the job's counters with a run's final status.
    */
-  private persist(runId: string, patch: RunPatch, also?: () => Promise<unknown>): Promise<unknown> {
+  private persist(runId: string, patch: RunPatch, also?: () => Promise<unknown>, jobState?: JobRunState): Promise<unknown> {
     const prev = this.writes.get(runId) ?? Promise.resolve();
-    const next = prev.then(() => Promise.all([this.batch.updateRun(runId, patch), also?.()])).catch((err: unknown) => {
+    const next = prev.then(() => Promise.all([this.batch.updateRun(runId, patch, jobState), also?.()])).catch((err: unknown) => {
       this.d.logger.error('could not record run transition', { runId, err: String(err) });
     });
     this.writes.set(runId, next);
@@ -643,16 +643,13 @@ export class RunTracker {
     const isFailure = failed.has(status);
     const nextRunAt = job ? this.d.nextRunAt?.(job.id) : undefined;
     try {
-      // The run's final status, the job's counters and the failure incident go to the store
-      // together. They are separate writes (the store has no transaction across them), so a
-      // crash right between them can still leave the job's counters one run short.
-      await this.persist(run.id, { ...details, status, finishedAt }, job ? () => Promise.all([
-        this.batch.recordRunState(job.id, {
-          lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: isFailure ? 1 : 0,
-          ...(nextRunAt ? { nextRunAt } : {}),
-        }),
-        this.incidents.record(job, run, status, details, finishedAt),
-      ]) : undefined);
+      // The job's counts travel with the run's final status (RunUpdate.jobState): the store
+      // writes both or neither, exactly once, even if this process dies between its writes
+      // (one transaction on SQLite; a tally that reconcile() finishes on MongoDB).
+      const jobState: JobRunState | undefined = job
+        ? { lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: isFailure ? 1 : 0, ...(nextRunAt ? { nextRunAt } : {}) }
+        : undefined;
+      await this.persist(run.id, { ...details, status, finishedAt }, job ? () => this.incidents.record(job, run, status, details, finishedAt) : undefined, jobState);
       this.recorded.add(execId);
     } finally {
       if (mine) this.completing.delete(execId);

@@ -1,5 +1,5 @@
 import type { JobRunState, Run, RunInput, RunPatch } from '@clover/model';
-import type { Store } from '@clover/store';
+import type { RunUpdate, Store } from '@clover/store';
 
 interface Pending<I, O> {
   input: I;
@@ -20,7 +20,7 @@ const maxStatesPerFlush = 5000;
 
 export class StoreWriteBatch {
   private inserts: Array<Pending<RunInput, Run>> = [];
-  private updates: Array<Pending<{ id: string; patch: RunPatch }, boolean>> = [];
+  private updates: Array<Pending<RunUpdate, boolean>> = [];
   private states: Array<Pending<{ id: string; state: JobRunState }, void>> = [];
   private scheduled = false;
 
@@ -31,9 +31,12 @@ export class StoreWriteBatch {
     return this.queue(this.inserts, input);
   }
 
-  /** Resolves false when the run is not in the store. */
-  updateRun(id: string, patch: RunPatch): Promise<boolean> {
-    return this.queue(this.updates, { id, patch });
+  /**
+   * Resolves false when the run is not in the store. `jobState` (a final status's counts) is
+   * written with the run, both or neither (see `RunUpdate.jobState` in @clover/store).
+   */
+  updateRun(id: string, patch: RunPatch, jobState?: JobRunState): Promise<boolean> {
+    return this.queue(this.updates, jobState ? { id, patch, jobState } : { id, patch });
   }
 
   recordRunState(id: string, state: JobRunState): Promise<void> {

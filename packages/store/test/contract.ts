@@ -301,6 +301,55 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal((await store.outbox.list()).items[0]?.id, mail.id);
     });
 
+    test('free-form maps keep keys with "." and "$" as they were (env, headers, details, context)', async () => {
+      const odd = { 'a.b': '1', $x: '2', 'c$d.e': '3', '%2E': '4', plain: '5' };
+      const shell = await store.jobs.create(spec({ kind: { type: 'shell', command: 'true', env: odd } }));
+      assert.deepEqual((await store.jobs.get(shell.id))?.kind, { ...shell.kind, env: odd });
+      const edited = (await store.jobs.replace(shell.id, spec({ kind: { type: 'shell', command: 'false', env: { 'x.y': 'z' } } })))!;
+      assert.deepEqual((await store.jobs.get(shell.id))?.kind, edited.kind);
+      const http = await store.jobs.create(spec({ kind: { type: 'http', url: 'http://127.0.0.1:9/', headers: { 'x.trace': 't', $auth: 'a' } } }));
+      assert.deepEqual(((await store.jobs.get(http.id))?.kind as { headers: unknown }).headers, { 'x.trace': 't', $auth: 'a' });
+      assert.ok((await store.jobs.list({ limit: 1000 })).items.some((j) => j.id === http.id), 'listing decodes too');
+      const inc = await store.incidents.open({ kind: 'node_dead', subject: 'odd-keys', nodeKind: 'clients', openedAt: new Date(), message: 'm', details: { 'host.name': 'h', $where: { 'n.e.s.t': 1 } } });
+      assert.deepEqual((await store.incidents.get(inc.id))?.details, { 'host.name': 'h', $where: { 'n.e.s.t': 1 } });
+      await store.incidents.markNotified(inc.id, ['a@example.com'], new Date());
+      assert.deepEqual((await store.incidents.get(inc.id))?.details, { 'host.name': 'h', $where: { 'n.e.s.t': 1 } }, 'kept through an update');
+      await store.logs.write([{ time: new Date(), level: 'error', source: 'odd-keys', message: 'm', context: { 'req.id': 7, $op: ['a.b'] } }]);
+      assert.deepEqual((await store.logs.list({ source: 'odd-keys' })).items[0]?.context, { 'req.id': 7, $op: ['a.b'] });
+    });
+
+    test('runs.insertMany puts in every new run and names the duplicates; their counts only', async () => {
+      const job = await store.jobs.create(spec());
+      const t0 = Date.UTC(2026, 6, 1, 9, 0, 0);
+      await store.runs.insert(run(job.id, t0 + 1000, { status: 'succeeded' }));
+      const out = await store.runs.insertMany([run(job.id, t0, { status: 'failed' }), run(job.id, t0 + 1000, { status: 'failed' }), run(job.id, t0 + 2000, { status: 'succeeded' })]);
+      assert.deepEqual(out, { inserted: 2, duplicates: [`${job.id}@2026-07-01T09:00:01.000Z`] });
+      assert.equal((await store.runs.list({ jobId: job.id })).items.length, 3);
+      assert.equal((await store.runs.get(`${job.id}@2026-07-01T09:00:01.000Z`))?.status, 'succeeded', 'the stored run is untouched');
+      const totals = (await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000), jobId: job.id })).totals;
+      assert.deepEqual(totals, { succeeded: 2, failed: 1 });
+    });
+
+    test('a run update carries its job state: both written, once', async () => {
+      const job = await store.jobs.create(spec());
+      const t0 = Date.UTC(2026, 6, 2, 9, 0, 0);
+      const r = await store.runs.insert(run(job.id, t0));
+      await store.runs.update(r.id, { status: 'failed' }, { lastStatus: 'failed', lastRunAt: new Date(t0), runCountDelta: 1, failureCountDelta: 1 });
+      const out = await store.writeRuns({ inserts: [], updates: [{ id: r.id, patch: { status: 'timed_out' }, jobState: { lastStatus: 'timed_out' } }, { id: 'nope', patch: { status: 'failed' }, jobState: { runCountDelta: 1 } }], jobStates: [] });
+      assert.deepEqual(out.updated, [true, false], 'a missing run carries no job state');
+      const j = (await store.jobs.get(job.id))!;
+      assert.deepEqual([j.runCount, j.failureCount, j.lastStatus, j.lastRunAt?.getTime()], [1, 1, 'timed_out', t0]);
+      assert.deepEqual((await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000), jobId: job.id })).totals, { timed_out: 1 });
+      assert.deepEqual(await store.reconcile(), { runs: 0 }, 'nothing left half done by a live writer');
+    });
+
+    test('tokens: a taken id or hash is a DuplicateError', async () => {
+      await store.tokens.create({ id: 'tdup', name: 'ci', hash: 'hash-dup', user: 'ops1', createdAt: new Date() });
+      await assert.rejects(store.tokens.create({ id: 'tdup', name: 'ci2', hash: 'other', user: 'ops1', createdAt: new Date() }), DuplicateError);
+      await assert.rejects(store.tokens.create({ id: 'tdup2', name: 'ci3', hash: 'hash-dup', user: 'ops1', createdAt: new Date() }), DuplicateError);
+      assert.equal(await store.tokens.delete('tdup'), true);
+    });
+
     test('a second store on the same data sees the first one\'s writes at once', async (t) => {
       if (!factory.openTwin) return t.skip('this backend has no second-process view');
       const twin = await factory.openTwin();

@@ -43,7 +43,7 @@ export function openSqliteStore(opts: StoreOptions): Store {
   }
 
   const jobs = new SqliteJobs(db);
-  const runs = new SqliteRuns(db, (jobId, state) => jobs.recordRunStatesSync([{ id: jobId, state }]));
+  const runs = new SqliteRuns(db, (jobId, state) => jobs.recordRunStatesSync([{ id: jobId, state }]), opts.faultPoint);
   const logs = new SqliteLogs(db);
   const runRetentionMs = opts.runRetentionMs ?? 30 * day;
   const logRetentionMs = opts.logRetentionMs ?? 14 * day;

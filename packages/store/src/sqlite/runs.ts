@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { runSchema, terminalStatuses, type JobRunState, type Run, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
-import type { InsertManyResult, Page, RunQuery, RunRepository, RunUpdate } from '../interfaces.js';
+import type { InsertManyResult, Page, RunQuery, RunRepository, RunUpdate, StoreOptions } from '../interfaces.js';
 import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
 import { DuplicateRunError } from '../errors.js';
 import { unsucceeded } from './schema.js';
@@ -76,6 +76,7 @@ export class SqliteRuns implements RunRepository {
   constructor(
     private readonly db: Database.Database,
     private readonly recordJobState: (jobId: string, state: JobRunState) => void,
+    private readonly faultPoint?: StoreOptions['faultPoint'],
   ) {
     this.insertStmt = db.prepare(`INSERT INTO runs (id, job_id, scheduled_at, dispatched_at, started_at, finished_at, node, attempt, trigger, status, exit_code, output_tail, error)
       VALUES (@id, @job_id, @scheduled_at, @dispatched_at, @started_at, @finished_at, @node, @attempt, @trigger, @status, @exit_code, @output_tail, @error)`);
@@ -135,6 +136,7 @@ export class SqliteRuns implements RunRepository {
   async update(id: string, patch: RunPatch, jobState?: JobRunState): Promise<Run | null> {
     return this.db.transaction(() => {
       const run = this.updateSync(id, patch);
+      this.faultPoint?.('runs-written');
       if (run && jobState) this.recordJobState(run.jobId, jobState);
       return run;
     }).immediate();
@@ -161,7 +163,11 @@ export class SqliteRuns implements RunRepository {
   updateFoundEachSync(items: RunUpdate[]): boolean[] {
     return items.map((i) => {
       const row = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status');
-      if (row && i.jobState) this.recordJobState(row.job_id, i.jobState);
+      if (row && i.jobState) {
+        // Inside the transaction: a writer killed here leaves neither write.
+        this.faultPoint?.('runs-written');
+        this.recordJobState(row.job_id, i.jobState);
+      }
       return row !== null;
     });
   }
