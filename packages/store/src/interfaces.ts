@@ -257,6 +257,13 @@ export interface StoreOptions {
    */
   reconcileAfterMs?: number;
   /**
+   * MongoDB, for benchmarks and diagnosis: a file where the store keeps the count of commands it
+   * has sent, by command name, as JSON (`{"total": n, "byName": {"insert": n, ...}}`), rewritten
+   * every second and at close. Counted with the driver's command monitoring
+   * (`monitorCommands`, `commandStarted`). Default: `CLOVER_MONGO_COMMAND_COUNT_FILE`, else off.
+   */
+  commandCountFile?: string;
+  /**
    * Testing only: called between the writes of a batch of runs on MongoDB (`tallied`,
    * `runs-written`, `counted`), so a test can kill the writer there.
    */

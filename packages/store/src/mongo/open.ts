@@ -8,6 +8,7 @@ import type { CounterSummary, Page, Store, StoreOptions, StatusCounts } from '..
 import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
 import { DuplicateError } from '../errors.js';
 import { probeServer } from './capabilities.js';
+import { countCommands } from './command-count.js';
 import { defineModels } from './models.js';
 import { jobStateUpdate } from './job-state.js';
 import { decodeKeys, encodeKeys } from './keys.js';
@@ -36,9 +37,18 @@ function keyset(field: string, cursor: string | null | undefined): Filter {
 
 /** The MongoDB store through mongoose, with the embedded store's behaviour (same contract suite). */
 export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }): Promise<Store> {
-  const conn = mongoose.createConnection(opts.mongoUrl, { serverSelectionTimeoutMS: 10_000, ...(opts.mongoPoolSize ? { maxPoolSize: opts.mongoPoolSize } : {}) });
+  const countFile = opts.commandCountFile ?? process.env.CLOVER_MONGO_COMMAND_COUNT_FILE;
+  const conn = mongoose.createConnection(opts.mongoUrl, {
+    serverSelectionTimeoutMS: 10_000,
+    ...(opts.mongoPoolSize ? { maxPoolSize: opts.mongoPoolSize } : {}),
+    ...(countFile ? { monitorCommands: true } : {}),
+  });
   try {
-    return await buildMongoStore(conn, opts);
+    const counting = countFile ? countCommands(conn, countFile) : null;
+    const store = await buildMongoStore(conn, opts);
+    if (!counting) return store;
+    const close = store.close.bind(store);
+    return Object.assign(store, { close: () => close().finally(() => counting.stop()) });
   } catch (err) {
     // A store that fails to open must not leave its connection (and the process) behind.
     await conn.close().catch(() => undefined);
