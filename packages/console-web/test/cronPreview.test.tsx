@@ -1,9 +1,9 @@
 import { act, cleanup, fireEvent, screen } from '@testing-library/react';
 import { useState } from 'react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CronField, PREVIEW_DEBOUNCE_MS } from '../src/components/SchedulePreview';
 import { formatTime } from '../src/lib/format';
-import { fakeFetch, renderWithI18n } from './helpers';
+import { fakeFetch, renderWithI18n, useFakeTimersPerTest } from './helpers';
 
 function Harness({ initial = '0 * * * * *' }: { initial?: string }) {
   const [expr, setExpr] = useState(initial);
@@ -20,14 +20,7 @@ async function advance(ms: number) {
   });
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+useFakeTimersPerTest();
 
 describe('cron field preview', () => {
   it('waits 300 ms after the last keystroke, asks once with the latest rule, and lists the times', async () => {

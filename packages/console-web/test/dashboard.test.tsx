@@ -1,8 +1,8 @@
-import { act, cleanup, screen } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { act, screen } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
 import type { Stats } from '../src/api/types';
 import { DASHBOARD_REFRESH_MS, DashboardPage } from '../src/pages/Dashboard';
-import { fakeFetch, renderWithI18n } from './helpers';
+import { fakeFetch, renderWithI18n, useFakeTimersPerTest } from './helpers';
 
 const hour = (i: number) => new Date(Date.UTC(2030, 0, 1, i)).toISOString();
 const emptyStats: Stats = {
@@ -21,14 +21,7 @@ async function flush(ms = 0) {
   });
 }
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+useFakeTimersPerTest();
 
 describe('dashboard', () => {
   it('an empty system: friendly empty states, no error', async () => {

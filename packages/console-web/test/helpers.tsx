@@ -1,10 +1,26 @@
-import { render, type RenderResult } from '@testing-library/react';
+import { cleanup, render, type RenderResult } from '@testing-library/react';
 import type { ReactElement } from 'react';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { I18nProvider, type Lang } from '../src/i18n';
 
 export function renderWithI18n(ui: ReactElement, lang: Lang = 'en'): RenderResult {
   return render(<I18nProvider initial={lang}>{ui}</I18nProvider>);
+}
+
+/**
+ * Each test of the file runs on vitest's fake timers (debounces and refresh intervals are advanced,
+ * not waited for); after each, the DOM is unmounted, real timers come back and stubbed globals
+ * (fetch) are restored.
+ */
+export function useFakeTimersPerTest(): void {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    cleanup();
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
 }
 
 export interface FakeCall { url: string; method: string; headers: Record<string, string>; body: unknown }

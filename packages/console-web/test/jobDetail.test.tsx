@@ -1,8 +1,8 @@
-import { act, cleanup, screen } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { act, screen } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
 import type { Job } from '../src/api/types';
 import { JobDetailPage } from '../src/pages/JobDetail';
-import { fakeFetch, renderWithI18n } from './helpers';
+import { fakeFetch, renderWithI18n, useFakeTimersPerTest } from './helpers';
 
 const job: Job = {
   id: 'job_1', name: 'nightly', description: '', group: 'default',
@@ -13,14 +13,7 @@ const job: Job = {
   lastRunAt: null, lastStatus: null, nextRunAt: null, runCount: 0, failureCount: 0,
 } as Job;
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+useFakeTimersPerTest();
 
 describe('job page', () => {
   it('notes the next fire times that DST moved', async () => {
