@@ -124,12 +124,18 @@ export class Heartbeat {
   /** Creates the ephemeral znode, and its folders when they were deleted too. */
   private async register(data: HeartbeatData): Promise<void> {
     try {
-      try {
-        await this.opts.zk.create(this.path, data, 'ephemeral');
-      } catch (err) {
-        if (!(err instanceof NoNodeError)) throw err;
-        await this.opts.zk.ensurePath(parentOf(this.path));
-        await this.opts.zk.create(this.path, data, 'ephemeral');
+      // Whoever deletes the folders may still be at it (a recursive delete makes several passes):
+      // a folder made here can go again before the node is in it, so make them again, a few times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.opts.zk.create(this.path, data, 'ephemeral');
+          break;
+        } catch (err) {
+          if (!(err instanceof NoNodeError) || attempt >= 10) throw err;
+          await this.opts.zk.ensurePath(parentOf(this.path)).catch((e: unknown) => {
+            if (!(e instanceof NoNodeError)) throw e;
+          });
+        }
       }
       this.writtenVersion = 0;
       this.opts.logger?.info('registered', { path: this.path });

@@ -336,12 +336,12 @@ export class SessionClient implements ZkClient {
    * what changed since the last read. Notifications only say "look again": a change made
    * between a notification and the re-arm is still seen, because the stat read comes after it.
    */
-  private async arm(path: string): Promise<void> {
+  private async arm(path: string, nodeNotified = false): Promise<void> {
     const w = this.watches.get(path);
     const session = this.session;
     if (!w || !session || this.closed) return;
-    const rearm = () => {
-      if (this.watches.get(path) === w) void this.arm(path);
+    const rearm = (fromNode = false) => {
+      if (this.watches.get(path) === w) void this.arm(path, fromNode);
     };
     try {
       if (!w.childrenArmed) {
@@ -361,24 +361,32 @@ export class SessionClient implements ZkClient {
         w.nodeArmed = true;
         stat = await session.exists(path, () => {
           w.nodeArmed = false;
-          rearm();
+          rearm(true);
         });
       } else {
         stat = await session.exists(path);
       }
       // The node appeared after the children watch was skipped: watch its children now.
-      if (stat && !w.childrenArmed) return this.arm(path);
-      this.diff(path, w, stat);
+      if (stat && !w.childrenArmed) return this.arm(path, nodeNotified);
+      this.diff(path, w, stat, nodeNotified);
     } catch (err) {
       w.nodeArmed = w.childrenArmed = false;
       if (!(err instanceof ConnectionLossError)) this.logger.warn('could not arm watch', { path, err: String(err) });
     }
   }
 
-  private diff(path: string, w: PersistentWatch, stat: ZkStat | null): void {
+  private diff(path: string, w: PersistentWatch, stat: ZkStat | null, nodeNotified = false): void {
     const last = w.lastStat;
     w.lastStat = stat;
     if (last === undefined) return;
+    // A watch on a missing node fires only when it is created: missing again at the read means it
+    // was created and deleted in between (a heartbeat re-registering while a recursive delete
+    // still runs), and a listener that heals on 'deleted' must hear of it.
+    if (nodeNotified && !last && !stat) {
+      this.emit(path, { type: 'created', path });
+      this.emit(path, { type: 'deleted', path });
+      return;
+    }
     if (last && (!stat || stat.ctime !== last.ctime)) this.emit(path, { type: 'deleted', path });
     if (stat && (!last || stat.ctime !== last.ctime)) {
       this.emit(path, { type: 'created', path });
