@@ -343,6 +343,27 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.deepEqual(await store.reconcile(), { runs: 0 }, 'nothing left half done by a live writer');
     });
 
+    test('a batch of 250 transitions with their job states, and 120 job states alone, in one call each', async () => {
+      // FerretDB deadlocked on an update command of 100 statements or more: batches go in chunks.
+      const jobs = await Promise.all(Array.from({ length: 5 }, () => store.jobs.create(spec())));
+      const t0 = Date.UTC(2026, 6, 3, 9, 0, 0);
+      const inputs = Array.from({ length: 250 }, (_, i) => run(jobs[i % 5]!.id, t0 + Math.floor(i / 5) * 1000));
+      const inserted = await store.writeRuns({ inserts: inputs, updates: [], jobStates: [] });
+      assert.equal(inserted.inserted.filter((r) => !(r instanceof DuplicateRunError)).length, 250);
+      const out = await store.writeRuns({
+        inserts: [],
+        updates: inputs.map((r, i) => ({ id: r.id, patch: { status: i % 10 ? 'succeeded' : 'failed' } as RunPatch, jobState: { runCountDelta: 1, failureCountDelta: i % 10 ? 0 : 1 } })),
+        jobStates: Array.from({ length: 120 }, (_, i) => ({ id: jobs[i % 5]!.id, state: { nextRunAt: new Date(t0 + i) } })),
+      });
+      assert.equal(out.updated.filter(Boolean).length, 250);
+      for (const [i, j] of jobs.entries()) {
+        const got = (await store.jobs.get(j.id))!;
+        assert.deepEqual([got.runCount, got.failureCount, got.nextRunAt?.getTime()], [50, i === 0 ? 25 : 0, t0 + 115 + i]);
+      }
+      const totals = (await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000) })).totals;
+      assert.ok((totals.succeeded ?? 0) >= 225 && (totals.failed ?? 0) >= 25);
+    });
+
     test('tokens: a taken id or hash is a DuplicateError', async () => {
       await store.tokens.create({ id: 'tdup', name: 'ci', hash: 'hash-dup', user: 'ops1', createdAt: new Date() });
       await assert.rejects(store.tokens.create({ id: 'tdup', name: 'ci2', hash: 'other', user: 'ops1', createdAt: new Date() }), DuplicateError);

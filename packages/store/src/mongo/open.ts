@@ -8,6 +8,7 @@ import type { CounterSummary, Page, Store, StoreOptions, StatusCounts } from '..
 import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
 import { DuplicateError } from '../errors.js';
 import { probeServer } from './capabilities.js';
+import { bulkWriteInChunks } from './chunks.js';
 import { countCommands } from './command-count.js';
 import { defineModels } from './models.js';
 import { jobStateUpdate } from './job-state.js';
@@ -134,7 +135,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           const update = jobStateUpdate(i.state);
           return update ? [{ updateOne: { filter: { _id: i.id }, update } }] : [];
         });
-        if (ops.length) await m.jobs.bulkWrite(ops, { ordered: true });
+        if (ops.length) await bulkWriteInChunks(m.jobs, ops, true);
       },
       async recordRunState(id, s) {
         const update = jobStateUpdate(s);

@@ -5,6 +5,7 @@ import type { InsertManyResult, Page, RunQuery, RunRepository, RunUpdate, RunWri
 import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
 import { DuplicateRunError } from '../errors.js';
 import type { Models } from './models.js';
+import { bulkWriteInChunks } from './chunks.js';
 import { jobStateUpdate } from './job-state.js';
 
 /*
@@ -233,7 +234,7 @@ export class MongoRuns implements RunRepository {
       ops.push({ replaceOne: { filter: { _id: id }, replacement: doc } });
     }
     if (tally.shares.length) await this.begin(tally);
-    if (ops.length) await this.m.runs.bulkWrite(ops as never[], { ordered: true });
+    if (ops.length) await bulkWriteInChunks(this.m.runs, ops, true);
     this.opts.faultPoint?.('runs-written');
     await this.count(tally.shares.length ? [tally] : []);
     return out;
@@ -270,7 +271,7 @@ export class MongoRuns implements RunRepository {
       }
     }
     if (counterOps.length) await this.bulkCounters(counterOps);
-    if (jobOps.length) await this.m.jobs.bulkWrite(jobOps as never[], { ordered: false });
+    if (jobOps.length) await bulkWriteInChunks(this.m.jobs, jobOps, false);
     if (tallies.length) this.opts.faultPoint?.('counted');
     this.applied = tallies;
     if (tallies.length) {
@@ -286,7 +287,7 @@ export class MongoRuns implements RunRepository {
    */
   private async bulkCounters(ops: AnyBulkWriteOperation[]): Promise<void> {
     try {
-      await this.m.counters.bulkWrite(ops as never[], { ordered: false });
+      await bulkWriteInChunks(this.m.counters, ops, false);
     } catch (err) {
       const errors = (err as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
       if (!errors?.length || !errors.every(isDupKey)) throw err;
@@ -294,7 +295,7 @@ export class MongoRuns implements RunRepository {
         const op = ops[e.index] as { updateOne: { filter: Filter; update: Filter } };
         return { updateOne: { filter: op.updateOne.filter, update: op.updateOne.update } };
       });
-      await this.m.counters.bulkWrite(again as never[], { ordered: false });
+      await bulkWriteInChunks(this.m.counters, again, false);
     }
   }
 
