@@ -35,7 +35,13 @@ import { jobStateUpdate } from './job-state.js';
  * written to a run twice: FerretDB 1.x on SQLite scans the whole collection for every update
  * (measured: ~4 ms an update at 1,000 runs, ~20-35 ms at 5,000), so clean-up writes to runs
  * would cost more than the runs themselves. This store's writes are serialised: a transition
- * reads the run before it writes it.
+ * reads the run before it writes it. Across processes nothing serialises them, which holds while
+ * the leading dispatch-server is the one writer of runs (console-api and the monitor only read
+ * them; console-api's job delete removes them).
+ *
+ * Step 4 deletes the tally before it pulls the id: the other order would let a writer killed in
+ * between have its tally applied a second time. The cost is that such a death leaves the id in
+ * the `ops` arrays for good, a few bytes that no update matches again.
  */
 
 /** One counted change: `delta` runs of `status` in the job's hour. */
