@@ -158,7 +158,25 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal((await operator.call('POST', `/api/jobs/${id}/trigger`)).status, 202);
         await waitChange(id, 'trigger');
         await h.store.runs.insert({ id: `${id}@2026-01-01T00:00:00.000Z`, jobId: id, scheduledAt: new Date('2026-01-01T00:00:00Z'), status: 'succeeded' });
-        assert.equal((await operator.call('DELETE', `/api/jobs/${id}`)).status, 200);
+        await h.store.runs.insert({ id: `${id}@2026-01-01T00:00:01.000Z`, jobId: id, scheduledAt: new Date('2026-01-01T00:00:01Z'), status: 'running', node: 'a1' });
+        await h.store.runs.insert({ id: `${id}@2026-01-01T00:00:02.000Z`, jobId: id, scheduledAt: new Date('2026-01-01T00:00:02Z'), status: 'scheduled' });
+        // What the store holds of the job's runs at the moment its data is deleted.
+        const atDelete: Array<[string, string, string | null]> = [];
+        const realDelete = h.store.jobs.delete.bind(h.store.jobs);
+        h.store.jobs.delete = async (jobId) => {
+          for (const r of (await h.store.runs.list({ jobId })).items) atDelete.push([r.id.slice(-13), r.status, r.error]);
+          return realDelete(jobId);
+        };
+        try {
+          assert.equal((await operator.call('DELETE', `/api/jobs/${id}`)).status, 200);
+        } finally {
+          h.store.jobs.delete = realDelete;
+        }
+        assert.deepEqual(atDelete.sort(), [
+          ['00:00:00.000Z', 'succeeded', null],
+          ['00:00:01.000Z', 'cancelled', 'cancelled: the job was deleted by olga'],
+          ['00:00:02.000Z', 'cancelled', 'cancelled: the job was deleted by olga'],
+        ], 'work in flight recorded cancelled before the job\'s data goes; finished runs untouched');
         await waitChange(id, 'delete');
         assert.equal((await viewer.call('GET', `/api/jobs/${id}`)).status, 404);
         assert.equal((await h.store.runs.list({ jobId: id })).items.length, 0, 'its runs went with it');

@@ -83,9 +83,19 @@ export function jobRoutes(d: ApiDeps): Router {
 
   r.delete('/jobs/:id', requireRole('operator'), async (req, res) => {
     const id = req.params.id as string;
+    const by = requirePrincipal(res).name;
+    // Its work in flight is recorded `cancelled` before the job's data goes (dispatch-server
+    // README, "Changes reach work in flight"): a delete that stops half way (MongoDB has no
+    // transaction across the job, its runs and its counters) leaves no run of a deleted job
+    // `running` for ever. The leader hears the delete through the change feed and sends CANCEL
+    // to the agents still running them.
+    const finishedAt = new Date(d.clock());
+    for (const run of await d.store.runs.listActive({ jobId: id })) {
+      await d.store.runs.update(run.id, { status: 'cancelled', finishedAt, error: `cancelled: the job was deleted by ${by}` });
+    }
     if (!(await d.store.jobs.delete(id))) throw notFound(`job ${id}`);
     await announce(id, 'delete');
-    d.logger.info('job deleted', { jobId: id, by: requirePrincipal(res).name });
+    d.logger.info('job deleted', { jobId: id, by });
     res.json({ ok: true });
   });
 
