@@ -222,7 +222,8 @@ export interface Store {
    * Finishes what a writer that died between two writes left half done: a run's final status
    * written but not yet its hourly counters or its job's counts. The embedded store writes them in
    * one transaction and has nothing to finish; MongoDB (no transactions without a replica set)
-   * keeps the pending counts on the run document and applies them idempotently. Called when the
+   * writes each batch's counts ahead as a tally in `run_tallies` and applies them idempotently,
+   * so this applies what a dead writer's tallies left undone (src/mongo/runs.ts). Called when the
    * store opens and by a dispatch-server that becomes leader. Answers how many runs it finished.
    */
   reconcile(): Promise<{ runs: number }>;

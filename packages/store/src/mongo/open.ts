@@ -4,8 +4,8 @@ import {
   sessionSchema, userSchema,
   type Incident, type Job, type LogEntry, type RunStatus,
 } from '@clover/model';
-import type { CounterSummary, Page, Store, StoreOptions, StatusCounts } from '../interfaces.js';
-import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
+import type { CounterSummary, Store, StoreOptions, StatusCounts } from '../interfaces.js';
+import { decodeCursor, hourOf, pageLimit } from '../cursor.js';
 import { DuplicateError } from '../errors.js';
 import { probeServer } from './capabilities.js';
 import { bulkWriteInChunks } from './chunks.js';
@@ -14,27 +14,10 @@ import { defineModels } from './models.js';
 import { jobStateUpdate } from './job-state.js';
 import { decodeKeys, encodeKeys } from './keys.js';
 import { MongoRuns } from './runs.js';
+import { isDuplicateKey, keyset, page, type Filter } from './queries.js';
 
 const day = 24 * 3600_000;
-const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Filter = Record<string, any>;
-
-function page<T, R extends { _id: string }>(rows: R[], limit: number, sortOf: (r: R) => number, map: (r: R) => T): Page<T> {
-  const more = rows.length > limit;
-  const slice = rows.slice(0, limit);
-  const last = slice.at(-1);
-  return { items: slice.map(map), nextCursor: more && last ? encodeCursor(sortOf(last), last._id) : null };
-}
-
-function keyset(field: string, cursor: string | null | undefined): Filter {
-  if (!cursor) return {};
-  const c = decodeCursor(cursor);
-  const at = new Date(Number(c.sortValue));
-  return { $or: [{ [field]: { $lt: at } }, { [field]: at, _id: { $lt: c.id } }] };
-}
 
 /** The MongoDB store through mongoose, with the embedded store's behaviour (same contract suite). */
 export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }): Promise<Store> {
@@ -208,7 +191,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         try {
           await m.users.create({ _id: u.name, doc: u });
         } catch (err) {
-          if (isDup(err)) throw new DuplicateError(`user ${u.name}`);
+          if (isDuplicateKey(err)) throw new DuplicateError(`user ${u.name}`);
           throw err;
         }
         return u;
@@ -247,7 +230,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         try {
           await m.tokens.create({ _id: token.id, hash: token.hash, doc: token });
         } catch (err) {
-          if (isDup(err)) throw new DuplicateError(`token ${token.id}`);
+          if (isDuplicateKey(err)) throw new DuplicateError(`token ${token.id}`);
           throw err;
         }
       },
@@ -336,7 +319,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       },
     },
     // No transaction across collections here (none without a replica set, none on FerretDB):
-    // runs.ts writes a run's status with its pending counts and applies them idempotently.
+    // runs.ts writes each batch's counts ahead as a tally and applies them idempotently.
     writeRuns: (w) => runs.writeRuns(w, (items) => store.jobs.recordRunStates(items)),
     reconcile: () => runs.reconcile(),
     async sweep(now = new Date()) {

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { runSchema, terminalStatuses, type JobRunState, type Run, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { InsertManyResult, Page, RunQuery, RunRepository, RunUpdate, RunWriteResults, RunWrites } from '../interfaces.js';
-import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
+import { hourOf, pageLimit } from '../cursor.js';
 import { DuplicateRunError } from '../errors.js';
 import type { Models } from './models.js';
 import { bulkWriteInChunks } from './chunks.js';
 import { jobStateUpdate } from './job-state.js';
+import { duplicateIndexes, keyset, page, type Filter } from './queries.js';
 
 /*
  * Counts that follow runs, without transactions.
@@ -81,7 +82,6 @@ interface RunDoc {
 const terminal = new Set<RunStatus>(terminalStatuses);
 const patchSchema = runSchema.omit({ id: true, jobId: true, scheduledAt: true }).partial();
 const patchFields = Object.keys(patchSchema.shape) as Array<keyof RunPatch>;
-type Filter = Record<string, unknown>;
 
 const runDoc = (r: Run): RunDoc => ({
   _id: r.id, jobId: r.jobId, scheduledAt: r.scheduledAt, dispatchedAt: r.dispatchedAt, startedAt: r.startedAt, finishedAt: r.finishedAt, node: r.node,
@@ -99,7 +99,6 @@ function countsOf(jobId: string, scheduledAt: Date, from: RunStatus | null, to: 
   return out;
 }
 
-const isDupKey = (e: { code?: number }) => e.code === 11000;
 
 export interface MongoRunsOptions {
   /**
@@ -195,9 +194,7 @@ export class MongoRuns implements RunRepository {
     try {
       await this.m.runs.collection.insertMany(docs as never[], { ordered: false });
     } catch (err) {
-      const errors = (err as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
-      if (!errors?.length || !errors.every(isDupKey)) throw err;
-      for (const e of errors) dup.add(e.index);
+      for (const i of duplicateIndexes(err)) dup.add(i);
     }
     this.opts.faultPoint?.('runs-written');
     // A duplicate was not written: its share is no count of this tally.
@@ -295,10 +292,8 @@ export class MongoRuns implements RunRepository {
     try {
       await bulkWriteInChunks(this.m.counters, ops, false);
     } catch (err) {
-      const errors = (err as { writeErrors?: Array<{ index: number; code?: number }> }).writeErrors;
-      if (!errors?.length || !errors.every(isDupKey)) throw err;
-      const again = errors.map((e) => {
-        const op = ops[e.index] as { updateOne: { filter: Filter; update: Filter } };
+      const again = duplicateIndexes(err).map((i) => {
+        const op = ops[i] as { updateOne: { filter: Filter; update: Filter } };
         return { updateOne: { filter: op.updateOne.filter, update: op.updateOne.update } };
       });
       await bulkWriteInChunks(this.m.counters, again, false);
@@ -341,21 +336,13 @@ export class MongoRuns implements RunRepository {
 
   async list(q: RunQuery = {}): Promise<Page<Run>> {
     const limit = pageLimit(q.limit);
-    const f: Filter = {};
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor);
-      const at = new Date(Number(c.sortValue));
-      f.$or = [{ scheduledAt: { $lt: at } }, { scheduledAt: at, _id: { $lt: c.id } }];
-    }
+    const f: Filter = { ...keyset('scheduledAt', q.cursor) };
     if (q.jobId) f.jobId = q.jobId;
     if (q.status) f.status = q.status;
     if (q.node) f.node = q.node;
     if (q.from || q.to) f.scheduledAt = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
     const rows = (await this.m.runs.find(f).sort({ scheduledAt: -1, _id: -1 }).limit(limit + 1).lean()) as unknown as RunDoc[];
-    const more = rows.length > limit;
-    const slice = rows.slice(0, limit);
-    const last = slice.at(-1);
-    return { items: slice.map(toRun), nextCursor: more && last ? encodeCursor(new Date(last.scheduledAt).getTime(), last._id) : null };
+    return page(rows, limit, (r) => new Date(r.scheduledAt).getTime(), toRun);
   }
 
   async listActive(filter: { jobId?: string; node?: string } = {}): Promise<Run[]> {
