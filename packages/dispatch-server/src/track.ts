@@ -52,8 +52,8 @@ export interface TrackerDeps {
   nextRunAt?(jobId: string): Date | undefined;
   /** Told how late each scheduled first EXEC left (the server's LatenessMeter). */
   onExecSent?(lateMs: number): void;
-  /** Batches run transitions and job run states (the server's StoreWriteBatch); default: the store, one write each. */
-  writes?: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
+  /** Batches run transitions with their job run states (the server's StoreWriteBatch); default: the store, one write each. */
+  writes?: Pick<StoreWriteBatch, 'updateRun'>;
   /**
    * The job as it stands now, read when a retry's backoff is over (a retry follows the job's
    * latest edit, and never runs for a job deleted or disabled meanwhile). Default: the store.
@@ -179,7 +179,7 @@ export class RunTracker {
    */
   private readonly recorded = new RecentIds(recordedKept);
 
-  private readonly batch: Pick<StoreWriteBatch, 'updateRun' | 'recordRunState'>;
+  private readonly batch: Pick<StoreWriteBatch, 'updateRun'>;
   private retiring = false;
   /** Counts abandon() calls: work begun before one is not this tracker's any more. */
   private term = 0;
@@ -189,7 +189,6 @@ export class RunTracker {
     this.incidents = new FailureIncidents(d.store, d.clock);
     this.batch = d.writes ?? {
       updateRun: async (id, patch, jobState) => (await d.store.runs.update(id, patch, jobState)) !== null,
-      recordRunState: (id, state) => d.store.jobs.recordRunState(id, state),
     };
   }
 
@@ -208,8 +207,8 @@ export class RunTracker {
 
   /**
    * Writes run transitions one after another per run, so a late write never undoes a newer one.
-   * `also` is issued in the same turn as the run's write (nothing of this process in between),
-   * for the writes that belong with it: the job's counters with a run's final status.
+   * `jobState` (a final status's counts) is written with the run, both or neither; `also` is
+   * issued in the same turn as the run's write, for what belongs beside it (a failure incident).
    */
   private persist(runId: string, patch: RunPatch, also?: () => Promise<unknown>, jobState?: JobRunState): Promise<unknown> {
     const prev = this.writes.get(runId) ?? Promise.resolve();

@@ -7,6 +7,9 @@ interface Pending<I, O> {
   reject(err: unknown): void;
 }
 
+/** Job run states written per transaction at most (5,000: ~120 ms on the embedded store). */
+const maxStatesPerFlush = 5000;
+
 /**
  * Collects the store writes of one turn of the event loop (new run rows, run transitions, job
  * run states) and sends them to the store as one call, one transaction on SQLite. A busy
@@ -15,9 +18,6 @@ interface Pending<I, O> {
  * recorded executions/s (bench/dispatch-throughput.bench.ts, 11-24 VM). Each caller still
  * gets its own answer, in order.
  */
-/** Job run states written per transaction at most (5,000: ~120 ms on the embedded store). */
-const maxStatesPerFlush = 5000;
-
 export class StoreWriteBatch {
   private inserts: Array<Pending<RunInput, Run>> = [];
   private updates: Array<Pending<RunUpdate, boolean>> = [];

@@ -89,10 +89,9 @@ export function jobRoutes(d: ApiDeps): Router {
     // transaction across the job, its runs and its counters) leaves no run of a deleted job
     // `running` for ever. The leader hears the delete through the change feed and sends CANCEL
     // to the agents still running them.
-    const finishedAt = new Date(d.clock());
-    for (const run of await d.store.runs.listActive({ jobId: id })) {
-      await d.store.runs.update(run.id, { status: 'cancelled', finishedAt, error: `cancelled: the job was deleted by ${by}` });
-    }
+    const patch = { status: 'cancelled', finishedAt: new Date(d.clock()), error: `cancelled: the job was deleted by ${by}` } as const;
+    const active = await d.store.runs.listActive({ jobId: id });
+    if (active.length) await d.store.runs.updateEach(active.map((run) => ({ id: run.id, patch })));
     if (!(await d.store.jobs.delete(id))) throw notFound(`job ${id}`);
     await announce(id, 'delete');
     d.logger.info('job deleted', { jobId: id, by });
