@@ -40,11 +40,22 @@ const router = new RouterTransport({
 });
 await router.start();
 
-const wrapper = '"$@" & c=$!; ( while kill -0 "$AGENT_PID" 2>/dev/null; do sleep 1; done; kill -9 0 ) </dev/null >/dev/null 2>&1 & w=$!; wait $c; r=$?; kill $w 2>/dev/null; exit $r';
+const wrapper =
+  '"$@" & c=$!; ( while kill -0 "$AGENT_PID" 2>/dev/null; do sleep 1; done; kill -9 0 ) </dev/null >/dev/null 2>&1 & w=$!; wait $c; r=$?; kill $w 2>/dev/null; exit $r';
 let seq = 0;
 function exec(agentId: string, kind: Exec['kind']): { body: Exec; done: Promise<void> } {
   const now = Date.now();
-  const body: Exec = { execId: `${agentId}@${++seq}`, jobId: 'j', jobName: 'j', attempt: 1, kind, payload: {}, timeoutMs: 60_000, deadline: now + 60_000, scheduledAt: now };
+  const body: Exec = {
+    execId: `${agentId}@${++seq}`,
+    jobId: 'j',
+    jobName: 'j',
+    attempt: 1,
+    kind,
+    payload: {},
+    timeoutMs: 60_000,
+    deadline: now + 60_000,
+    scheduledAt: now,
+  };
   const done = new Promise<void>((resolve) => results.set(body.execId, resolve));
   return { body, done };
 }
@@ -63,7 +74,11 @@ async function perExecution(label: string, groupReaper: boolean, wrapped: boolea
     ? { type: 'shell', command: 'sh', args: ['-c', wrapper, 'wrapper', 'true'], env: { AGENT_PID: String(process.pid) } }
     : { type: 'shell', command: 'true', args: [], env: {} };
   const latencies: number[] = [];
-  for (let i = 0; i < 20; i++) { const e = exec(id, kind); await router.send(id, { type: 'EXEC', body: e.body }); await e.done; }
+  for (let i = 0; i < 20; i++) {
+    const e = exec(id, kind);
+    await router.send(id, { type: 'EXEC', body: e.body });
+    await e.done;
+  }
   let t0 = performance.now();
   for (let i = 0; i < runs; i++) {
     const e = exec(id, kind);
@@ -84,7 +99,9 @@ async function perExecution(label: string, groupReaper: boolean, wrapped: boolea
   }
   await Promise.all(inFlight);
   const parallel = runs / ((performance.now() - t0) / 1000);
-  console.log(`${label.padEnd(26)} one at a time: p50 ${fmt(pct(latencies, 50))} ms, p99 ${fmt(pct(latencies, 99))} ms, ${serial.toFixed(0)}/s; 4 at a time: ${parallel.toFixed(0)}/s`);
+  console.log(
+    `${label.padEnd(26)} one at a time: p50 ${fmt(pct(latencies, 50))} ms, p99 ${fmt(pct(latencies, 99))} ms, ${serial.toFixed(0)}/s; 4 at a time: ${parallel.toFixed(0)}/s`,
+  );
   await agent.close();
   await election.close();
   await zk.close();
@@ -105,7 +122,9 @@ function groupAlive(pgid: number): boolean {
       const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(f[2]) === pgid && f[0] !== 'Z') return true;
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return false;
 }
@@ -118,7 +137,9 @@ function findGroup(marker: string): number | null {
         const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
         return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
       }
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return null;
 }
@@ -126,7 +147,10 @@ function findGroup(marker: string): number | null {
 const gone: number[] = [];
 for (let k = 0; k < kills; k++) {
   const id = `agent-kill-${k}`;
-  const child = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', path.join(here, 'fixtures/orphan-agent.ts')], { name: id, env: { ENDPOINT: endpoint, NODE_ID: id } });
+  const child = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', path.join(here, 'fixtures/orphan-agent.ts')], {
+    name: id,
+    env: { ENDPOINT: endpoint, NODE_ID: id },
+  });
   await child.waitForOutput(/ready/, 30_000);
   await waitFor(() => hellos.has(id), { message: `HELLO from ${id}`, timeoutMs: 20_000 });
   const marker = `bench-orphan-${process.pid}-${k}`;

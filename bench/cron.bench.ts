@@ -48,15 +48,17 @@ const coldBegan = performance.now();
 nextCronTime(coldRule, 'Europe/Paris', start);
 const coldMs = performance.now() - coldBegan;
 const yearBegan = performance.now();
-for (let t = start; t < start + 365 * 86400_000; ) t = nextCronTime(coldRule, 'Europe/Lisbon', t)!;
+for (let t = start; t < start + 365 * 86400_000;) t = nextCronTime(coldRule, 'Europe/Lisbon', t)!;
 const yearMs = performance.now() - yearBegan;
-console.log(`first next fire time in a zone not used before: ${coldMs.toFixed(1)} ms; a year of daily fires in another: ${yearMs.toFixed(1)} ms`);
+console.log(
+  `first next fire time in a zone not used before: ${coldMs.toFixed(1)} ms; a year of daily fires in another: ${yearMs.toFixed(1)} ms`,
+);
 console.log(`cron engine, next fire times per second (${rounds} rounds of ${budgetMs} ms; node ${process.version})`);
 console.log('| rule | zone | nextCronTime | nextFireTime | croner nextRun | clover ÷ croner |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 // Cache the ten years' offsets first: a leader computes near-future times, whose chunks stay cached.
 const daily = parseCron('0 0 12 * * *');
-for (const tz of zones) for (let t = start; t < wrapAt; ) t = nextCronTime(daily, tz, t)!;
+for (const tz of zones) for (let t = start; t < wrapAt;) t = nextCronTime(daily, tz, t)!;
 for (const expr of rules) {
   const rule = parseCron(expr);
   for (const tz of zones) {
@@ -65,6 +67,8 @@ for (const expr of rules) {
     const wrapped = range((t) => nextFireTime(schedule, new Date(t))?.getTime() ?? start);
     const job = new Cron(expr, { timezone: tz, paused: true });
     const oracle = range((t) => job.nextRun(new Date(t))?.getTime() ?? start);
-    console.log(`| \`${expr}\` | ${tz} | ${span(engine)} | ${span(wrapped)} | ${span(oracle)} | ${Math.round(wrapped[0] / oracle[1])}–${Math.round(wrapped[1] / oracle[0])}× |`);
+    console.log(
+      `| \`${expr}\` | ${tz} | ${span(engine)} | ${span(wrapped)} | ${span(oracle)} | ${Math.round(wrapped[0] / oracle[1])}–${Math.round(wrapped[1] / oracle[0])}× |`,
+    );
   }
 }

@@ -70,9 +70,16 @@ async function main(): Promise<void> {
 
     const jobs: Job[] = [];
     for (let j = 0; j < JOBS; j++) {
-      jobs.push(await store.jobs.create(jobInputSchema.parse({
-        name: `job-${j}`, group: `g${j % 20}`, schedule: { type: 'cron', expr: '*/5 * * * *' }, kind: { type: 'shell', command: 'true' },
-      })));
+      jobs.push(
+        await store.jobs.create(
+          jobInputSchema.parse({
+            name: `job-${j}`,
+            group: `g${j % 20}`,
+            schedule: { type: 'cron', expr: '*/5 * * * *' },
+            kind: { type: 'shell', command: 'true' },
+          }),
+        ),
+      );
     }
 
     // 1,000 runs per job, one every 259 s, the newest at most ~22 minutes ago: 72 hours of
@@ -89,9 +96,16 @@ async function main(): Promise<void> {
         const slot = now - 300_000 - (perJob - 1 - k) * stepMs + j * 250;
         const status = outcome((k * 37 + j * 11) % 100); // every job sees every outcome
         batch.push({
-          id: runId(job.id, new Date(slot)), jobId: job.id, scheduledAt: new Date(slot), status, node: nodes[i % nodes.length]!,
-          dispatchedAt: new Date(slot + 5), startedAt: new Date(slot + 20), finishedAt: new Date(slot + 1500),
-          exitCode: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null, outputTail: status === 'succeeded' ? 'ok\n' : 'exit code 1\n',
+          id: runId(job.id, new Date(slot)),
+          jobId: job.id,
+          scheduledAt: new Date(slot),
+          status,
+          node: nodes[i % nodes.length]!,
+          dispatchedAt: new Date(slot + 5),
+          startedAt: new Date(slot + 20),
+          finishedAt: new Date(slot + 1500),
+          exitCode: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
+          outputTail: status === 'succeeded' ? 'ok\n' : 'exit code 1\n',
           error: status === 'succeeded' ? null : status,
         });
         if (batch.length === BATCH) {
@@ -102,9 +116,18 @@ async function main(): Promise<void> {
     }
     if (batch.length) await store.runs.insertMany(batch);
     const seedMs = performance.now() - t;
-    rows.push([`seed: runs.insertMany, batches of ${fmt(BATCH)}`, `${fmt(RUNS / (seedMs / 1000))} runs/s (${fmt(seedMs / 1000, 1)} s for ${fmt(RUNS)})`]);
+    rows.push([
+      `seed: runs.insertMany, batches of ${fmt(BATCH)}`,
+      `${fmt(RUNS / (seedMs / 1000))} runs/s (${fmt(seedMs / 1000, 1)} s for ${fmt(RUNS)})`,
+    ]);
     for (let n = 0; n < 5; n++) {
-      await store.incidents.open({ kind: 'job_failed', subject: jobs[n]!.id, jobId: jobs[n]!.id, openedAt: new Date(now - n * HOUR), message: 'job failed' });
+      await store.incidents.open({
+        kind: 'job_failed',
+        subject: jobs[n]!.id,
+        jobId: jobs[n]!.id,
+        openedAt: new Date(now - n * HOUR),
+        message: 'job failed',
+      });
     }
 
     const window = () => ({ from: new Date(now - 24 * HOUR), to: new Date(now) });
@@ -113,20 +136,28 @@ async function main(): Promise<void> {
     assert.ok(inWindow > 300_000 && inWindow < 360_000, `about a third of the runs are in the window, got ${inWindow}`);
 
     const counters = await timed(REPS, () => store!.counters.summary(window()));
-    rows.push([`counters.summary, 24 h (${fmt(inWindow)} runs)`, `first ${fmt(counters.first, 1)} ms, p50 ${fmt(counters.p50, 1)} ms, p95 ${fmt(counters.p95, 1)} ms`]);
+    rows.push([
+      `counters.summary, 24 h (${fmt(inWindow)} runs)`,
+      `first ${fmt(counters.first, 1)} ms, p50 ${fmt(counters.p50, 1)} ms, p95 ${fmt(counters.p95, 1)} ms`,
+    ]);
 
     // Everything GET /api/stats reads from the store, as its handler does: in parallel.
     const statsWindow = () => {
       const to = new Date(Math.floor(Date.now() / HOUR) * HOUR + HOUR);
       return { from: new Date(to.getTime() - 24 * HOUR), to };
     };
-    const reads = await timed(REPS, () => Promise.all([
-      store!.counters.summary(statsWindow()),
-      store!.jobs.counts(),
-      ...(['failed', 'timed_out', 'lost'] as const).map((status) => store!.runs.list({ status, limit: 10 })),
-      store!.incidents.list({ open: true, limit: 20 }),
-    ]));
-    rows.push(['store reads behind /api/stats', `first ${fmt(reads.first, 1)} ms, p50 ${fmt(reads.p50, 1)} ms, p95 ${fmt(reads.p95, 1)} ms`]);
+    const reads = await timed(REPS, () =>
+      Promise.all([
+        store!.counters.summary(statsWindow()),
+        store!.jobs.counts(),
+        ...(['failed', 'timed_out', 'lost'] as const).map((status) => store!.runs.list({ status, limit: 10 })),
+        store!.incidents.list({ open: true, limit: 20 }),
+      ]),
+    );
+    rows.push([
+      'store reads behind /api/stats',
+      `first ${fmt(reads.first, 1)} ms, p50 ${fmt(reads.p50, 1)} ms, p95 ${fmt(reads.p95, 1)} ms`,
+    ]);
 
     // The endpoint itself, over HTTP, authenticated like a script: a bearer token.
     zk = createZkClient({ connect: `memory:dashboard-bench-${process.pid}` });
@@ -141,24 +172,39 @@ async function main(): Promise<void> {
       const body = (await res.json()) as { runsOverTime: unknown[]; runsByStatus: Record<string, number> };
       assert.equal(body.runsOverTime.length, 24);
     });
-    rows.push(['GET /api/stats over HTTP (bearer token)', `first ${fmt(http.first, 1)} ms, p50 ${fmt(http.p50, 1)} ms, p95 ${fmt(http.p95, 1)} ms`]);
+    rows.push([
+      'GET /api/stats over HTTP (bearer token)',
+      `first ${fmt(http.first, 1)} ms, p50 ${fmt(http.p50, 1)} ms, p95 ${fmt(http.p95, 1)} ms`,
+    ]);
     await consoleServer.close();
     consoleServer = null;
 
     const week = await timed(REPS, () => store!.counters.summary({ from: new Date(now - 7 * 24 * HOUR), to: new Date(now) }));
-    rows.push(['counters.summary, 7 days (all 1,000,000 runs)', `first ${fmt(week.first, 1)} ms, p50 ${fmt(week.p50, 1)} ms, p95 ${fmt(week.p95, 1)} ms`]);
+    rows.push([
+      'counters.summary, 7 days (all 1,000,000 runs)',
+      `first ${fmt(week.first, 1)} ms, p50 ${fmt(week.p50, 1)} ms, p95 ${fmt(week.p95, 1)} ms`,
+    ]);
 
     await store.close();
     store = null;
     const file = path.join(dir, 'clover.db');
-    const bytes = (await stat(file)).size + (await stat(`${file}-wal`).then((s) => s.size, () => 0));
+    const bytes =
+      (await stat(file)).size +
+      (await stat(`${file}-wal`).then(
+        (s) => s.size,
+        () => 0,
+      ));
     rows.push(['store file (db + wal)', `${fmt(bytes / 2 ** 20, 0)} MiB`]);
 
     const width = Math.max(...rows.map(([k]) => k.length));
-    console.log(`\nclover dashboard: ${fmt(JOBS)} jobs, ${fmt(RUNS)} runs in the embedded store (${os.cpus().length} cores, node ${process.version})\n`);
+    console.log(
+      `\nclover dashboard: ${fmt(JOBS)} jobs, ${fmt(RUNS)} runs in the embedded store (${os.cpus().length} cores, node ${process.version})\n`,
+    );
     for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
     const verdict = http.p95 < TARGET_MS ? 'meets' : 'MISSES';
-    console.log(`\n  ${verdict} the ${TARGET_MS} ms dashboard target (GET /api/stats p95 ${fmt(http.p95, 1)} ms); total bench time ${fmt((performance.now() - started) / 1000, 0)} s\n`);
+    console.log(
+      `\n  ${verdict} the ${TARGET_MS} ms dashboard target (GET /api/stats p95 ${fmt(http.p95, 1)} ms); total bench time ${fmt((performance.now() - started) / 1000, 0)} s\n`,
+    );
   } finally {
     await consoleServer?.close();
     await zk?.close();

@@ -57,38 +57,66 @@ try {
   const created = Date.now();
   for (let i = 0; i < jobs; i++) {
     const second = i % 60;
-    const job = await store.jobs.create(jobInputSchema.parse({
-      name: `minute-${i}`, schedule: { type: 'cron', expr: `${second} * * * * *` }, kind: { type: 'handler', name: 'noop' },
-      window: { startAt: new Date(start), endAt: new Date(to - 1) }, deleteWhenDone: false,
-    }));
-    for (let t = Math.ceil((start - second * 1000) / 60_000) * 60_000 + second * 1000; t < to; t += 60_000) expected.add(`${job.id}@${new Date(t).toISOString()}`);
+    const job = await store.jobs.create(
+      jobInputSchema.parse({
+        name: `minute-${i}`,
+        schedule: { type: 'cron', expr: `${second} * * * * *` },
+        kind: { type: 'handler', name: 'noop' },
+        window: { startAt: new Date(start), endAt: new Date(to - 1) },
+        deleteWhenDone: false,
+      }),
+    );
+    for (let t = Math.ceil((start - second * 1000) / 60_000) * 60_000 + second * 1000; t < to; t += 60_000)
+      expected.add(`${job.id}@${new Date(t).toISOString()}`);
   }
-  console.log(`dispatch-minute: ${jobs.toLocaleString()} jobs written in ${((Date.now() - created) / 1000).toFixed(1)} s; warm-up from ${new Date(start).toISOString()}, window ${new Date(from).toISOString()} + ${seconds} s; ${expected.size.toLocaleString()} slots expected`);
+  console.log(
+    `dispatch-minute: ${jobs.toLocaleString()} jobs written in ${((Date.now() - created) / 1000).toFixed(1)} s; warm-up from ${new Date(start).toISOString()}, window ${new Date(from).toISOString()} + ${seconds} s; ${expected.size.toLocaleString()} slots expected`,
+  );
 
   const server = spawnProcess(process.execPath, [...prof, '--conditions=source', '--import', 'tsx', serverBin], {
-    name: 'server', cwd: here,
-    env: { CLOVER_ZK: zkServer.connectString, CLOVER_DATA_DIR: dir.path, CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`, CLOVER_NODE_ID: 'bench-server' },
+    name: 'server',
+    cwd: here,
+    env: {
+      CLOVER_ZK: zkServer.connectString,
+      CLOVER_DATA_DIR: dir.path,
+      CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
+      CLOVER_NODE_ID: 'bench-server',
+    },
   });
   children.push(server);
   await server.waitForOutput(/leading/, 60_000);
-  const agent = spawnProcess(process.execPath, [...(process.env.BENCH_PROF_AGENT ? prof : []), '--conditions=source', '--import', 'tsx', agentBin], {
-    name: 'agent', cwd: here, env: { CLOVER_ZK: zkServer.connectString, CLOVER_NODE_ID: 'agent-1', CLOVER_CAPACITY: '10000' },
-  });
+  const agent = spawnProcess(
+    process.execPath,
+    [...(process.env.BENCH_PROF_AGENT ? prof : []), '--conditions=source', '--import', 'tsx', agentBin],
+    {
+      name: 'agent',
+      cwd: here,
+      env: { CLOVER_ZK: zkServer.connectString, CLOVER_NODE_ID: 'agent-1', CLOVER_CAPACITY: '10000' },
+    },
+  );
   children.push(agent);
   await agent.waitForOutput(/agent started/, 60_000);
   if (Date.now() > start) console.log('  (set-up ran into the warm-up: its first slots are late)');
 
   let peakRss = 0;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, rssMb(server.pid)); }, 1000);
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, rssMb(server.pid));
+  }, 1000);
   await new Promise((r) => setTimeout(r, Math.max(0, to - Date.now())));
-  await waitFor(async () => (await store.runs.listActive()).length === 0, { timeoutMs: 60_000, intervalMs: 500, message: 'every run finished' }).catch((e: unknown) => console.log(`  ${String(e)}`));
+  await waitFor(async () => (await store.runs.listActive()).length === 0, {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+    message: 'every run finished',
+  }).catch((e: unknown) => console.log(`  ${String(e)}`));
   clearInterval(sampler);
   // The server's own figures: slot → EXEC handed to the socket, from its heartbeat data.
   const zk = createZkClient({ connect: zkServer.connectString });
   await zk.connect();
   await new Promise((r) => setTimeout(r, 2500));
   type Figures = { count: number; p50: number; p99: number; max: number };
-  const beat = await zk.get<{ execLatenessMs?: { sinceStart: Figures; lastMinute: Figures } }>(cloverPaths('/clover').node('servers', 'bench-server'));
+  const beat = await zk.get<{ execLatenessMs?: { sinceStart: Figures; lastMinute: Figures } }>(
+    cloverPaths('/clover').node('servers', 'bench-server'),
+  );
   await zk.close();
   const sent = beat?.data.execLatenessMs;
 
@@ -110,14 +138,25 @@ try {
   const late = (r: Run) => r.startedAt!.getTime() - r.scheduledAt.getTime();
   const measured = ok.filter((r) => r.scheduledAt.getTime() >= from);
   const toStart = measured.map(late).sort((a, b) => a - b);
-  const toStartWarm = ok.filter((r) => r.scheduledAt.getTime() < from).map(late).sort((a, b) => a - b);
+  const toStartWarm = ok
+    .filter((r) => r.scheduledAt.getTime() < from)
+    .map(late)
+    .sort((a, b) => a - b);
   const line = (name: string, v: number[]) => `${name.padEnd(28)} p50 ${at(v, 0.5)} ms   p99 ${at(v, 0.99)} ms   max ${v.at(-1)} ms`;
-  const figures = (name: string, f: Figures) => `${name.padEnd(28)} p50 ${f.p50} ms   p99 ${f.p99} ms   max ${f.max} ms   (${f.count} EXECs)`;
+  const figures = (name: string, f: Figures) =>
+    `${name.padEnd(28)} p50 ${f.p50} ms   p99 ${f.p99} ms   max ${f.max} ms   (${f.count} EXECs)`;
   // A second's runs leave together, so lateness moves by the second: the latest ones say when.
   const bySecond = new Map<number, number>();
   for (const r of measured) bySecond.set(r.scheduledAt.getTime(), Math.max(bySecond.get(r.scheduledAt.getTime()) ?? 0, late(r)));
-  const latestSeconds = [...bySecond].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([t, ms]) => `+${(t - from) / 1000} s: ${ms} ms`);
-  console.log(`runs ${runs.length.toLocaleString()} (${Object.entries(byStatus).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  const latestSeconds = [...bySecond]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([t, ms]) => `+${(t - from) / 1000} s: ${ms} ms`);
+  console.log(
+    `runs ${runs.length.toLocaleString()} (${Object.entries(byStatus)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+  );
   console.log(`claimed ahead of their slot: ${claimedAhead.toLocaleString()} of ${runs.length.toLocaleString()} runs`);
   if (sent) console.log(figures('slot → EXEC sent (server)', sent.lastMinute) + ", the server's last full minute");
   console.log(line('slot → handler start (agent)', toStart) + `, the ${seconds} s window`);

@@ -15,7 +15,16 @@ import { JobScheduler } from '@clover/dispatch-server';
 const sizes = (process.env.JOBS ?? '1000,10000').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 
-interface Figures { jobs: number; expected: number; fires: number; p50: number; p99: number; max: number; cpuMs: number; lastOfSecondP50: number }
+interface Figures {
+  jobs: number;
+  expected: number;
+  fires: number;
+  p50: number;
+  p99: number;
+  max: number;
+  cpuMs: number;
+  lastOfSecondP50: number;
+}
 
 const at = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
@@ -23,10 +32,17 @@ async function run(n: number): Promise<Figures> {
   const from = Math.ceil(Date.now() / 1000) * 1000 + 2000;
   const to = from + seconds * 1000;
   const created = new Date(from - 10_000);
-  const jobs: Job[] = Array.from({ length: n }, (_, i) => jobSchema.parse({
-    id: `job-${i}`, name: `every-second-${i}`, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' },
-    window: { startAt: new Date(from), endAt: new Date(to - 1000) }, createdAt: created, updatedAt: created,
-  }));
+  const jobs: Job[] = Array.from({ length: n }, (_, i) =>
+    jobSchema.parse({
+      id: `job-${i}`,
+      name: `every-second-${i}`,
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'noop' },
+      window: { startAt: new Date(from), endAt: new Date(to - 1000) },
+      createdAt: created,
+      updatedAt: created,
+    }),
+  );
   const lateness: number[] = [];
   // Per second, how late its last fire was: the spread within one second's batch.
   const lastOfSecond = new Map<number, number>();
@@ -48,8 +64,14 @@ async function run(n: number): Promise<Figures> {
   lateness.sort((a, b) => a - b);
   const lasts = [...lastOfSecond.values()].sort((a, b) => a - b);
   return {
-    jobs: n, expected: n * seconds, fires: lateness.length, p50: at(lateness, 0.5), p99: at(lateness, 0.99), max: lateness.at(-1) ?? NaN,
-    cpuMs: (cpu.user + cpu.system) / 1000, lastOfSecondP50: at(lasts, 0.5),
+    jobs: n,
+    expected: n * seconds,
+    fires: lateness.length,
+    p50: at(lateness, 0.5),
+    p99: at(lateness, 0.99),
+    max: lateness.at(-1) ?? NaN,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    lastOfSecondP50: at(lasts, 0.5),
   };
 }
 
@@ -59,6 +81,6 @@ for (const n of sizes) {
   const f = await run(n);
   console.log(
     `${fmt(f.jobs)} jobs: ${fmt(f.fires)} of ${fmt(f.expected)} fires; late p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms; ` +
-    `last fire of each second p50 ${f.lastOfSecondP50} ms; CPU ${fmt(f.cpuMs)} ms (${((f.cpuMs / (seconds * 1000)) * 100).toFixed(1)}% of a core)`,
+      `last fire of each second p50 ${f.lastOfSecondP50} ms; CPU ${fmt(f.cpuMs)} ms (${((f.cpuMs / (seconds * 1000)) * 100).toFixed(1)}% of a core)`,
   );
 }

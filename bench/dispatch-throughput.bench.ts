@@ -37,11 +37,23 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jobInputSchema, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
-import { freePort, spawnProcess, startMongo, startZooKeeper, tempDir, waitFor, within, type ChildHandle, type MongoHandle, type ZooKeeperHandle } from '@clover/testkit';
+import {
+  freePort,
+  spawnProcess,
+  startMongo,
+  startZooKeeper,
+  tempDir,
+  waitFor,
+  within,
+  type ChildHandle,
+  type MongoHandle,
+  type ZooKeeperHandle,
+} from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange } from '@clover/zk-kit';
 
 type Kind = 'sqlite' | 'mongo';
-const kinds: Kind[] = ({ sqlite: ['sqlite'], mongo: ['mongo'], both: ['sqlite', 'mongo'] } as Record<string, Kind[]>)[process.env.STORE ?? 'sqlite'] ?? [];
+const kinds: Kind[] =
+  ({ sqlite: ['sqlite'], mongo: ['mongo'], both: ['sqlite', 'mongo'] } as Record<string, Kind[]>)[process.env.STORE ?? 'sqlite'] ?? [];
 if (kinds.length === 0) throw new Error(`STORE must be sqlite, mongo or both, not ${process.env.STORE}`);
 const rates = (process.env.RATES ?? '250,500,1000,2000,3000').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
@@ -80,7 +92,10 @@ function childPid(comm: string): number {
   throw new Error(`no child process named ${comm}`);
 }
 
-interface Counts { total: number; byName: Record<string, number> }
+interface Counts {
+  total: number;
+  byName: Record<string, number>;
+}
 const readCounts = (file: string): Counts => JSON.parse(readFileSync(file, 'utf8')) as Counts;
 
 /** One step's figures on one store, by row label. */
@@ -124,22 +139,47 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
     const title = kind === 'mongo' ? `MongoDB via ${mongo!.server}` : 'embedded SQLite';
     await zk.connect();
     server = spawnProcess(process.execPath, [...prof, '--conditions=source', '--import', 'tsx', serverBin], {
-      name: `server-${kind}`, cwd: here,
-      env: { CLOVER_ZK: zkServer.connectString, CLOVER_ZK_ROOT: root, ...storeEnv, CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`, CLOVER_NODE_ID: `bench-server-${kind}` },
+      name: `server-${kind}`,
+      cwd: here,
+      env: {
+        CLOVER_ZK: zkServer.connectString,
+        CLOVER_ZK_ROOT: root,
+        ...storeEnv,
+        CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
+        CLOVER_NODE_ID: `bench-server-${kind}`,
+      },
     });
     await server.waitForOutput(/leading/, 30_000);
     for (const id of ['agent-1', 'agent-2']) {
       const child = spawnProcess(process.execPath, [...prof, '--conditions=source', '--import', 'tsx', agentBin], {
-        name: `${id}-${kind}`, cwd: here,
-        env: { CLOVER_ZK: zkServer.connectString, CLOVER_ZK_ROOT: root, CLOVER_NODE_ID: id, CLOVER_CAPACITY: '10000', CLOVER_HEARTBEAT_MS: '2000' },
+        name: `${id}-${kind}`,
+        cwd: here,
+        env: {
+          CLOVER_ZK: zkServer.connectString,
+          CLOVER_ZK_ROOT: root,
+          CLOVER_NODE_ID: id,
+          CLOVER_CAPACITY: '10000',
+          CLOVER_HEARTBEAT_MS: '2000',
+        },
       });
       agents.push(child);
       await child.waitForOutput(/agent started/, 30_000);
     }
     // The agents are usable once they said HELLO: a probe run tells us.
-    const probe = await store.jobs.create(jobInputSchema.parse({ name: 'probe', schedule: { type: 'once', at: new Date(Date.now() + 200) }, kind: { type: 'handler', name: 'noop' }, routing: 'broadcast', deleteWhenDone: false }));
+    const probe = await store.jobs.create(
+      jobInputSchema.parse({
+        name: 'probe',
+        schedule: { type: 'once', at: new Date(Date.now() + 200) },
+        kind: { type: 'handler', name: 'noop' },
+        routing: 'broadcast',
+        deleteWhenDone: false,
+      }),
+    );
     await publishJobChange(zk, paths, { jobId: probe.id, op: 'upsert' });
-    await waitFor(async () => (await store!.runs.list({ jobId: probe.id })).items.filter((r) => r.status === 'succeeded').length === 2, { timeoutMs: 30_000, message: 'the probe ran on both agents' });
+    await waitFor(async () => (await store!.runs.list({ jobId: probe.id })).items.filter((r) => r.status === 'succeeded').length === 2, {
+      timeoutMs: 30_000,
+      message: 'the probe ran on both agents',
+    });
 
     // Writing a job and announcing it costs 2 ms on a fast machine and 5 or more on a slow one;
     // each step learns from the last, so the window still starts after its set-up. On FerretDB a
@@ -155,16 +195,24 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
       const to = from + seconds * 1000;
       const ids = new Set<string>();
       for (let i = 0; i < n; i++) {
-        const job = await store.jobs.create(jobInputSchema.parse({
-          name: `rate-${n}-${i}`, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' }, routing: 'round_robin',
-          window: { startAt: new Date(from), endAt: new Date(to - 1000) }, deleteWhenDone: false,
-        }));
+        const job = await store.jobs.create(
+          jobInputSchema.parse({
+            name: `rate-${n}-${i}`,
+            schedule: { type: 'cron', expr: '* * * * * *' },
+            kind: { type: 'handler', name: 'noop' },
+            routing: 'round_robin',
+            window: { startAt: new Date(from), endAt: new Date(to - 1000) },
+            deleteWhenDone: false,
+          }),
+        );
         ids.add(job.id);
         await publishJobChange(zk, paths, { jobId: job.id, op: 'upsert' });
       }
       step.set('set-up (jobs written and announced)', `${fmt((Date.now() - setupStart) / 1000, 1)} s for ${fmt(n)} jobs`);
       setupMsPerJob = Math.max(setupMsPerJob, (1.5 * (Date.now() - setupStart)) / n);
-      progress(`${title}, ${n}/s: ${n} jobs written in ${fmt((Date.now() - setupStart) / 1000, 1)} s; window from ${new Date(from).toISOString()}`);
+      progress(
+        `${title}, ${n}/s: ${n} jobs written in ${fmt((Date.now() - setupStart) / 1000, 1)} s; window from ${new Date(from).toISOString()}`,
+      );
       if (Date.now() > from - 500) notes.push(`${title}, ${n}/s: set-up of ${n} jobs ran into the window; the first slots may be misfires`);
       // The count file is rewritten each second: read it once the set-up's commands are in.
       await sleep(Math.max(0, from - Date.now() - 1100));
@@ -178,7 +226,12 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
       const samples: Array<{ t: number; server: number; ferret: number; commands: number }> = [];
       const sampler = setInterval(() => {
         try {
-          samples.push({ t: Date.now() - from, server: cpuSeconds(server!.pid), ferret: ferretPid ? cpuSeconds(ferretPid) : 0, commands: mongo ? readCounts(countFile).total : 0 });
+          samples.push({
+            t: Date.now() - from,
+            server: cpuSeconds(server!.pid),
+            ferret: ferretPid ? cpuSeconds(ferretPid) : 0,
+            commands: mongo ? readCounts(countFile).total : 0,
+          });
         } catch {
           // a process ended: the step is over
         }
@@ -192,23 +245,30 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
       let sentLast = counts0?.total ?? 0;
       let sentChangedAt = Date.now();
       let stalled = false;
-      const storedAt = await waitFor(async () => {
-        if (mongo) {
-          const sent = readCounts(countFile).total;
-          if (sent !== sentLast) [sentLast, sentChangedAt] = [sent, Date.now()];
-          if (Date.now() - sentChangedAt > stallMs) {
-            stalled = true;
-            return Date.now();
+      const storedAt = await waitFor(
+        async () => {
+          if (mongo) {
+            const sent = readCounts(countFile).total;
+            if (sent !== sentLast) [sentLast, sentChangedAt] = [sent, Date.now()];
+            if (Date.now() - sentChangedAt > stallMs) {
+              stalled = true;
+              return Date.now();
+            }
           }
-        }
-        if (Date.now() < lastSlot) return 0;
-        // Bounded, so that a stalled FerretDB lets the next check see the stall.
-        return within(async () => {
-          const last = await store!.runs.list({ from: new Date(lastSlot), to: new Date(to), limit: 1000, cursor: null });
-          if (last.items.filter((r) => ids.has(r.jobId)).length < Math.min(n, 1000)) return 0;
-          return (await store!.runs.listActive()).some((r) => ids.has(r.jobId)) ? 0 : Date.now();
-        }, 10_000, 'the runs to be read').catch(() => 0);
-      }, { timeoutMs: seconds * 1000 + 120_000, intervalMs: kind === 'mongo' ? 1000 : 200, message: `${expected} runs recorded` }).catch((err: unknown) => {
+          if (Date.now() < lastSlot) return 0;
+          // Bounded, so that a stalled FerretDB lets the next check see the stall.
+          return within(
+            async () => {
+              const last = await store!.runs.list({ from: new Date(lastSlot), to: new Date(to), limit: 1000, cursor: null });
+              if (last.items.filter((r) => ids.has(r.jobId)).length < Math.min(n, 1000)) return 0;
+              return (await store!.runs.listActive()).some((r) => ids.has(r.jobId)) ? 0 : Date.now();
+            },
+            10_000,
+            'the runs to be read',
+          ).catch(() => 0);
+        },
+        { timeoutMs: seconds * 1000 + 120_000, intervalMs: kind === 'mongo' ? 1000 : 200, message: `${expected} runs recorded` },
+      ).catch((err: unknown) => {
         notes.push(`${title}, ${n}/s: ${String(err).split('\n')[0]}`);
         return Date.now();
       });
@@ -220,9 +280,17 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
       await sleep(1100);
       const counts1 = mongo ? readCounts(countFile) : null;
       if (stalled) {
-        const names = Object.entries(counts1!.byName).map(([k, v]) => [k, v - (counts0!.byName[k] ?? 0)] as const).filter(([, v]) => v > 0);
-        step.set('runs', `FerretDB stopped answering: no command completed for ${fmt(stallMs / 1000)} s (FerretDB CPU ${fmt(ferretCpu, 2)} s in the whole step)`);
-        step.set('commands sent in the window before the stall', `${fmt(counts1!.total - counts0!.total)} (${names.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`);
+        const names = Object.entries(counts1!.byName)
+          .map(([k, v]) => [k, v - (counts0!.byName[k] ?? 0)] as const)
+          .filter(([, v]) => v > 0);
+        step.set(
+          'runs',
+          `FerretDB stopped answering: no command completed for ${fmt(stallMs / 1000)} s (FerretDB CPU ${fmt(ferretCpu, 2)} s in the whole step)`,
+        );
+        step.set(
+          'commands sent in the window before the stall',
+          `${fmt(counts1!.total - counts0!.total)} (${names.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`,
+        );
         notes.push(`${title}, ${n}/s: FerretDB stalled; the step's figures cannot be read from it`);
         steps.push(step);
         break;
@@ -233,12 +301,23 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
       const ok = runs.filter((r) => r.status === 'succeeded');
       const recorded = runs.filter((r) => r.finishedAt !== null).length;
       const errors = new Map<string, number>();
-      for (const r of runs) if (r.status !== 'succeeded') errors.set((r.error ?? '').replace(/agent-\d/, 'agent-N'), (errors.get((r.error ?? '').replace(/agent-\d/, 'agent-N')) ?? 0) + 1);
-      if (process.env.BENCH_DEBUG) console.log(errors, agents.map((a) => a.output().slice(-1500)));
+      for (const r of runs)
+        if (r.status !== 'succeeded')
+          errors.set((r.error ?? '').replace(/agent-\d/, 'agent-N'), (errors.get((r.error ?? '').replace(/agent-\d/, 'agent-N')) ?? 0) + 1);
+      if (process.env.BENCH_DEBUG)
+        console.log(
+          errors,
+          agents.map((a) => a.output().slice(-1500)),
+        );
       const toExec = ok.map((r) => r.dispatchedAt!.getTime() - r.scheduledAt.getTime()).sort((a, b) => a - b);
       const toEnd = ok.map((r) => r.finishedAt!.getTime() - r.scheduledAt.getTime()).sort((a, b) => a - b);
       const spanMs = storedAt - from + 1000;
-      step.set('runs', `${fmt(runs.length)} of ${fmt(expected)} (${Object.entries(byStatus).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`);
+      step.set(
+        'runs',
+        `${fmt(runs.length)} of ${fmt(expected)} (${Object.entries(byStatus)
+          .map(([k, v]) => `${k} ${fmt(v)}`)
+          .join(', ')})`,
+      );
       step.set('executions/s recorded', `${fmt(ok.length / (spanMs / 1000))} (succeeded runs / ${fmt(spanMs / 1000, 1)} s)`);
       step.set('slot→dispatched p50 / p99 / max', `${fmt(at(toExec, 0.5))} / ${fmt(at(toExec, 0.99))} / ${fmt(toExec.at(-1) ?? NaN)} ms`);
       step.set('slot→done on agent p50 / p99', `${fmt(at(toEnd, 0.5))} / ${fmt(at(toEnd, 0.99))} ms`);
@@ -247,8 +326,14 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
       step.set('CPU (of a core): server / agents', `${share(cpu)} / ${share(agentsCpu)}`);
       if (counts0 && counts1) {
         const sent = counts1.total - counts0.total;
-        const names = Object.entries(counts1.byName).map(([k, v]) => [k, v - (counts0.byName[k] ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
-        step.set('commands sent per recorded execution', `${fmt(sent / Math.max(1, recorded), 3)} (${fmt(sent)} commands / ${fmt(recorded)} recorded)`);
+        const names = Object.entries(counts1.byName)
+          .map(([k, v]) => [k, v - (counts0.byName[k] ?? 0)] as const)
+          .filter(([, v]) => v > 0)
+          .sort((a, b) => b[1] - a[1]);
+        step.set(
+          'commands sent per recorded execution',
+          `${fmt(sent / Math.max(1, recorded), 3)} (${fmt(sent)} commands / ${fmt(recorded)} recorded)`,
+        );
         step.set('  by command', names.map(([k, v]) => `${k} ${fmt(v)}`).join(', '));
         step.set('CPU (of a core): FerretDB', share(ferretCpu));
         // The timeline: how the rate of commands and each process's CPU move as the runs pile up.
@@ -257,9 +342,13 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
           const a = samples[i - 1]!;
           const b = samples[i]!;
           const dt = (b.t - a.t) / 1000;
-          line.push(`${fmt(b.t / 1000)}s ${fmt(((b.server - a.server) * 100) / dt)}/${fmt(((b.ferret - a.ferret) * 100) / dt)}%/${fmt((b.commands - a.commands) / dt)}c`);
+          line.push(
+            `${fmt(b.t / 1000)}s ${fmt(((b.server - a.server) * 100) / dt)}/${fmt(((b.ferret - a.ferret) * 100) / dt)}%/${fmt((b.commands - a.commands) / dt)}c`,
+          );
         }
-        notes.push(`${title}, ${n}/s, every 2 s from the window's start: seconds server-CPU/FerretDB-CPU/commands-per-s: ${line.join(' · ')}`);
+        notes.push(
+          `${title}, ${n}/s, every 2 s from the window's start: seconds server-CPU/FerretDB-CPU/commands-per-s: ${line.join(' · ')}`,
+        );
       }
       steps.push(step);
     }
@@ -280,13 +369,24 @@ const results: Array<Awaited<ReturnType<typeof bench>>> = [];
 try {
   for (const kind of kinds) {
     // One store failing (FerretDB stalled, see the README) still leaves the other's figures.
-    results.push(await bench(kind, zkServer).catch((err: unknown) => ({ title: kind, steps: [], notes: [`${kind}: failed: ${String(err).split('\n')[0]}`] })));
+    results.push(
+      await bench(kind, zkServer).catch((err: unknown) => ({
+        title: kind,
+        steps: [],
+        notes: [`${kind}: failed: ${String(err).split('\n')[0]}`],
+      })),
+    );
   }
 } finally {
   await zkServer.cleanup();
 }
 
-console.log(`\ndispatch-throughput: 1 dispatch-server process → 2 agent processes over ZeroMQ tcp, real ZooKeeper; ${seconds} s per step, Node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `\ndispatch-throughput: 1 dispatch-server process → 2 agent processes over ZeroMQ tcp, real ZooKeeper; ${seconds} s per step, Node ${process.version}, ${os.cpus().length} cores, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 rates.forEach((n, i) => {
   const labels = [...new Set(results.flatMap((r) => [...(r.steps[i]?.keys() ?? [])]))];
   const table = [['', ...results.map((r) => r.title)], ...labels.map((l) => [l, ...results.map((r) => r.steps[i]?.get(l) ?? '-')])];

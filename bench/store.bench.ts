@@ -28,7 +28,8 @@ import { openStore, type Store } from '@clover/store';
 import { startMongo, tempDir, type MongoHandle } from '@clover/testkit';
 
 type Kind = 'sqlite' | 'mongo';
-const kinds: Kind[] = ({ sqlite: ['sqlite'], mongo: ['mongo'], both: ['sqlite', 'mongo'] } as Record<string, Kind[]>)[process.env.STORE ?? 'sqlite'] ?? [];
+const kinds: Kind[] =
+  ({ sqlite: ['sqlite'], mongo: ['mongo'], both: ['sqlite', 'mongo'] } as Record<string, Kind[]>)[process.env.STORE ?? 'sqlite'] ?? [];
 if (kinds.length === 0) throw new Error(`STORE must be sqlite, mongo or both, not ${process.env.STORE}`);
 const runsOf = (kind: Kind) => Number(process.env.RUNS ?? (kind === 'sqlite' ? 100_000 : 1_000));
 const PER_JOB = 500;
@@ -96,9 +97,16 @@ async function measure(kind: Kind): Promise<{ rows: Rows; title: string }> {
 
     const jobs: Job[] = [];
     for (let j = 0; j < JOBS; j++) {
-      jobs.push(await store.jobs.create(jobInputSchema.parse({
-        name: `job-${j}`, group: `g${j % 10}`, schedule: { type: 'cron', expr: '*/5 * * * *' }, kind: { type: 'handler', name: 'noop' },
-      })));
+      jobs.push(
+        await store.jobs.create(
+          jobInputSchema.parse({
+            name: `job-${j}`,
+            group: `g${j % 10}`,
+            schedule: { type: 'cron', expr: '*/5 * * * *' },
+            kind: { type: 'handler', name: 'noop' },
+          }),
+        ),
+      );
     }
 
     // 500 runs per job (fewer when RUNS is small), one every 216 s, the newest a minute ago: 30 hours
@@ -133,13 +141,22 @@ async function measure(kind: Kind): Promise<{ rows: Rows; title: string }> {
       await store.runs.update(id, { status: 'running', startedAt: new Date(slot + 20) });
       const status = outcome((Math.floor(i / JOBS) * 37 + (i % JOBS) * 11) % 100); // every job sees every outcome
       await store.runs.update(id, {
-        status, finishedAt: new Date(slot + 1500), exitCode: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
-        outputTail: status === 'succeeded' ? 'ok\n' : 'Error: something went wrong\n    at handler (job.js:12:7)\n', error: status === 'succeeded' ? null : status,
+        status,
+        finishedAt: new Date(slot + 1500),
+        exitCode: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
+        outputTail: status === 'succeeded' ? 'ok\n' : 'Error: something went wrong\n    at handler (job.js:12:7)\n',
+        error: status === 'succeeded' ? null : status,
       });
     }
     const transitionMs = performance.now() - t;
-    rows.set('runs.update (status transitions)', `${fmt((3 * total) / (transitionMs / 1000))}/s (${fmt(total / (transitionMs / 1000))} runs/s through 3 each)`);
-    rows.set('  commands sent per transition', kind === 'mongo' ? fmt(((await commandsSent(countFile)) - commands1) / (3 * total), 2) : '-');
+    rows.set(
+      'runs.update (status transitions)',
+      `${fmt((3 * total) / (transitionMs / 1000))}/s (${fmt(total / (transitionMs / 1000))} runs/s through 3 each)`,
+    );
+    rows.set(
+      '  commands sent per transition',
+      kind === 'mongo' ? fmt(((await commandsSent(countFile)) - commands1) / (3 * total), 2) : '-',
+    );
 
     // The dashboard read: runs by status per hour over the last 24 h.
     const window = { from: new Date(now - 24 * HOUR), to: new Date(now) };
@@ -147,13 +164,21 @@ async function measure(kind: Kind): Promise<{ rows: Rows; title: string }> {
     const inWindow = Object.values(summary.totals).reduce((a, b) => a + (b ?? 0), 0);
     let expected = 0;
     for (let p: string | null = null, first = true; first || p; first = false) {
-      const page: Awaited<ReturnType<Store['runs']['list']>> = await store.runs.list({ from: new Date(Math.floor(window.from.getTime() / HOUR) * HOUR), to: window.to, limit: 1000, cursor: p });
+      const page: Awaited<ReturnType<Store['runs']['list']>> = await store.runs.list({
+        from: new Date(Math.floor(window.from.getTime() / HOUR) * HOUR),
+        to: window.to,
+        limit: 1000,
+        cursor: p,
+      });
       expected += page.items.length;
       p = page.nextCursor;
     }
     assert.equal(inWindow, expected, 'the counters agree with the runs they count');
     const dash = await timed(REPS, () => store!.counters.summary({ from: new Date(now - 24 * HOUR), to: new Date(now) }));
-    rows.set('counters.summary, 24 h', `p50 ${fmt(dash.p50, 2)} ms, p95 ${fmt(dash.p95, 2)} ms (${summary.hours.length} h, ${fmt(inWindow)} runs)`);
+    rows.set(
+      'counters.summary, 24 h',
+      `p50 ${fmt(dash.p50, 2)} ms, p95 ${fmt(dash.p95, 2)} ms (${summary.hours.length} h, ${fmt(inWindow)} runs)`,
+    );
 
     // Runs of one job, newest first: the first page, and page 6 reached through cursors.
     const firstPage = await timed(REPS, (i) => store!.runs.list({ jobId: jobs[(i + JOBS) % JOBS]!.id, limit: 50 }));
@@ -177,7 +202,12 @@ async function measure(kind: Kind): Promise<{ rows: Rows; title: string }> {
     store = null;
     if (kind === 'sqlite') {
       const file = path.join(dir.path, 'clover.db');
-      const bytes = (await stat(file)).size + (await stat(`${file}-wal`).then((s) => s.size, () => 0));
+      const bytes =
+        (await stat(file)).size +
+        (await stat(`${file}-wal`).then(
+          (s) => s.size,
+          () => 0,
+        ));
       rows.set('store file (db + wal)', `${fmt(bytes / 2 ** 20, 1)} MiB`);
     } else {
       rows.set('store file (db + wal)', '-');
@@ -197,7 +227,12 @@ for (const kind of kinds) results.push(await measure(kind));
 const labels = [...new Set(results.flatMap((r) => [...r.rows.keys()]))];
 const table = [['', ...results.map((r) => r.title)], ...labels.map((l) => [l, ...results.map((r) => r.rows.get(l) ?? '-')])];
 const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-console.log(`\nclover store bench (${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
+console.log(
+  `\nclover store bench (${os.cpus().length} cores, node ${process.version}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')})\n`,
+);
 for (const row of table) console.log(`  ${row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`.trimEnd());
 if (kinds.includes('mongo')) {
   console.log(`

@@ -10,7 +10,14 @@ const sizes = (process.env.JOBS ?? '1000,5000').split(',').map(Number);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const schedule: Schedule = { type: 'cron', expr: '* * * * * *', timezone: 'UTC' };
 
-interface Figures { fires: number; expected: number; p50: number; p99: number; max: number; cpuMs: number }
+interface Figures {
+  fires: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  max: number;
+  cpuMs: number;
+}
 
 function summarize(lateness: number[], expected: number, cpu: NodeJS.CpuUsage): Figures {
   const sorted = lateness.sort((a, b) => a - b);
@@ -27,11 +34,17 @@ async function alignedWindow(): Promise<{ from: number; to: number }> {
 async function withNodeCron(n: number): Promise<Figures> {
   const { from, to } = await alignedWindow();
   const lateness: number[] = [];
-  const tasks = Array.from({ length: n }, () => cron.schedule('* * * * * *', () => {
-    const now = Date.now();
-    const slot = Math.floor(now / 1000) * 1000;
-    if (slot >= from && slot < to) lateness.push(now - slot);
-  }, { timezone: 'UTC' }));
+  const tasks = Array.from({ length: n }, () =>
+    cron.schedule(
+      '* * * * * *',
+      () => {
+        const now = Date.now();
+        const slot = Math.floor(now / 1000) * 1000;
+        if (slot >= from && slot < to) lateness.push(now - slot);
+      },
+      { timezone: 'UTC' },
+    ),
+  );
   await new Promise((r) => setTimeout(r, from - Date.now()));
   const cpu0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, to - Date.now() + 500));
@@ -64,6 +77,8 @@ for (const n of sizes) {
 console.log(`every-second cron jobs for ${seconds} s, one process, ${new Date().toISOString().slice(0, 10)}`);
 console.log('scheduler        jobs    fires/expected   late p50   late p99   late max   CPU ms');
 for (const [name, n, f] of rows) {
-  console.log(`${name.padEnd(15)} ${String(n).padStart(5)}   ${`${f.fires}/${f.expected}`.padStart(14)}   ${f.p50.toFixed(0).padStart(5)} ms   ${f.p99.toFixed(0).padStart(5)} ms   ${f.max.toFixed(0).padStart(5)} ms   ${f.cpuMs.toFixed(0).padStart(6)}`);
+  console.log(
+    `${name.padEnd(15)} ${String(n).padStart(5)}   ${`${f.fires}/${f.expected}`.padStart(14)}   ${f.p50.toFixed(0).padStart(5)} ms   ${f.p99.toFixed(0).padStart(5)} ms   ${f.max.toFixed(0).padStart(5)} ms   ${f.cpuMs.toFixed(0).padStart(6)}`,
+  );
 }
 process.exit(0);

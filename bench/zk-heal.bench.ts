@@ -28,7 +28,11 @@ try {
   const raw = await client();
 
   // Election: the lone dispatch leader's folder deleted; until 'elected' fires again.
-  const election = new LeaderElection(await client(), { path: paths.electionDispatch, id: 'server-1', data: { endpoint: 'tcp://127.0.0.1:1' } });
+  const election = new LeaderElection(await client(), {
+    path: paths.electionDispatch,
+    id: 'server-1',
+    data: { endpoint: 'tcp://127.0.0.1:1' },
+  });
   let elected = 0;
   election.on('elected', () => void elected++);
   await election.start();

@@ -6,7 +6,8 @@ async function fetchWithin(url: URL, init: RequestInit, timeoutMs: number): Prom
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    if (err instanceof Error && err.name === 'TimeoutError') throw new Error(`timed out after ${timeoutMs} ms waiting for ${init.method ?? 'GET'} ${url} to answer`);
+    if (err instanceof Error && err.name === 'TimeoutError')
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${init.method ?? 'GET'} ${url} to answer`);
     throw err;
   }
 }
@@ -29,7 +30,11 @@ export class ConsoleSession {
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     const csrf = this.cookies.get('clover_csrf');
     if (csrf && method !== 'GET') headers['x-csrf-token'] = decodeURIComponent(csrf);
-    const res = await fetchWithin(new URL(route, this.baseUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, 15_000);
+    const res = await fetchWithin(
+      new URL(route, this.baseUrl),
+      { method, headers, body: body === undefined ? undefined : JSON.stringify(body) },
+      15_000,
+    );
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const eq = pair!.indexOf('=');

@@ -4,8 +4,19 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  cleanUp, freePort, mongoForTest, spawnProcess, startSmtpSink, startZooKeeper, tempDir, waitFor, within,
-  type ChildHandle, type SmtpSink, type TempDir, type ZooKeeperHandle,
+  cleanUp,
+  freePort,
+  mongoForTest,
+  spawnProcess,
+  startSmtpSink,
+  startZooKeeper,
+  tempDir,
+  waitFor,
+  within,
+  type ChildHandle,
+  type SmtpSink,
+  type TempDir,
+  type ZooKeeperHandle,
 } from '@clover/testkit';
 import { cloverPaths, createZkClient, readLeader, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
 import { ConsoleSession, waitForHealth } from '../lib/api.js';
@@ -19,8 +30,18 @@ const bin = (pkg: string) => path.join(repoRoot, 'packages', pkg, 'dist/bin.js')
 const paths = cloverPaths('/clover');
 const deadTimeoutMs = 4000;
 
-interface Run { id: string; status: string; node: string | null; scheduledAt: string }
-interface Incident { subject: string; kind: string; closedAt: string | null; notifiedAt: string | null }
+interface Run {
+  id: string;
+  status: string;
+  node: string | null;
+  scheduledAt: string;
+}
+interface Incident {
+  subject: string;
+  kind: string;
+  closedAt: string | null;
+  notifiedAt: string | null;
+}
 
 /**
  * The whole-cluster scenario on one shared store: a cluster of its own (ZooKeeper, SMTP sink,
@@ -49,7 +70,10 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
       dir = await tempDir('clover-cluster-');
       admin = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
       await within(admin.connect(), 20_000, 'the admin ZooKeeper session');
-      await writeClusterConfig(admin, paths, { heartbeatIntervalMs: 500, deadTimeoutMs: { servers: deadTimeoutMs, clients: deadTimeoutMs, monitors: deadTimeoutMs } });
+      await writeClusterConfig(admin, paths, {
+        heartbeatIntervalMs: 500,
+        deadTimeoutMs: { servers: deadTimeoutMs, clients: deadTimeoutMs, monitors: deadTimeoutMs },
+      });
       const httpPort = await freePort();
       baseUrl = `http://127.0.0.1:${httpPort}`;
       common = {
@@ -62,36 +86,59 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
       };
       start('dispatch-1', 'dispatch-server', { CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}` });
       start('dispatch-2', 'dispatch-server', { CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}` });
-      start('monitor-1', 'monitor', { CLOVER_SMTP_URL: sink.url, CLOVER_MAIL_FROM: 'clover@cluster.test', CLOVER_CONSOLE_URL: baseUrl, CLOVER_DIGEST_WINDOW_MS: '500' });
+      start('monitor-1', 'monitor', {
+        CLOVER_SMTP_URL: sink.url,
+        CLOVER_MAIL_FROM: 'clover@cluster.test',
+        CLOVER_CONSOLE_URL: baseUrl,
+        CLOVER_DIGEST_WINDOW_MS: '500',
+      });
       start('agent-1', 'scheduler-client', { CLOVER_GROUPS: 'workers' });
       start('agent-2', 'scheduler-client', { CLOVER_GROUPS: 'workers' });
-      start('console', 'console-api', { CLOVER_HTTP_PORT: String(httpPort), CLOVER_HTTP_HOST: '127.0.0.1', CLOVER_ADMIN_PASSWORD: 'cluster-admin-pw' });
+      start('console', 'console-api', {
+        CLOVER_HTTP_PORT: String(httpPort),
+        CLOVER_HTTP_HOST: '127.0.0.1',
+        CLOVER_ADMIN_PASSWORD: 'cluster-admin-pw',
+      });
       await waitForHealth(baseUrl, 60_000);
       for (const id of ['agent-1', 'agent-2']) {
         await waitFor(() => admin.exists(paths.node('clients', id)), { timeoutMs: 30_000, message: `${id} registered` });
       }
     });
 
-    after(() => cleanUp([
-      ...[...procs].map(([id, p]) => [id, () => p.kill('SIGKILL')] as const),
-      ['admin zk', () => admin?.close()], ['SMTP sink', () => sink?.stop()], ['ZooKeeper', () => zkServer?.cleanup()], ['temp dir', () => dir?.cleanup()],
-    ]));
+    after(() =>
+      cleanUp([
+        ...[...procs].map(([id, p]) => [id, () => p.kill('SIGKILL')] as const),
+        ['admin zk', () => admin?.close()],
+        ['SMTP sink', () => sink?.stop()],
+        ['ZooKeeper', () => zkServer?.cleanup()],
+        ['temp dir', () => dir?.cleanup()],
+      ]),
+    );
 
     test('jobs created through the console run on both agents; leader and agent deaths are handed over, mailed and shown', async () => {
       const api = await ConsoleSession.login(baseUrl, 'admin', 'cluster-admin-pw');
       await api.call('POST', '/api/contacts', { name: 'Ops', email: 'ops@cluster.test' });
-      const job = (routing: string, name: string) => api.call<{ id: string }>('POST', '/api/jobs', {
-        name, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'echo' },
-        target: { type: 'group', group: 'workers' }, routing, retries: { max: 2, backoffMs: 200 },
-      });
+      const job = (routing: string, name: string) =>
+        api.call<{ id: string }>('POST', '/api/jobs', {
+          name,
+          schedule: { type: 'cron', expr: '* * * * * *' },
+          kind: { type: 'handler', name: 'echo' },
+          target: { type: 'group', group: 'workers' },
+          routing,
+          retries: { max: 2, backoffMs: 200 },
+        });
       const broadcast = await job('broadcast', 'fan-out');
       const spread = await job('round_robin', 'spread');
-      const runsOf = async (jobId: string) => (await api.call<{ items: Run[] }>('GET', `/api/runs?jobId=${encodeURIComponent(jobId)}&limit=500`)).items;
-      const nodesThatRan = async (jobId: string, since = 0) => new Set((await runsOf(jobId))
-        .filter((r) => r.status === 'succeeded' && Date.parse(r.scheduledAt) > since).map((r) => r.node));
+      const runsOf = async (jobId: string) =>
+        (await api.call<{ items: Run[] }>('GET', `/api/runs?jobId=${encodeURIComponent(jobId)}&limit=500`)).items;
+      const nodesThatRan = async (jobId: string, since = 0) =>
+        new Set((await runsOf(jobId)).filter((r) => r.status === 'succeeded' && Date.parse(r.scheduledAt) > since).map((r) => r.node));
 
       // Both agents serve both jobs.
-      await waitFor(async () => (await nodesThatRan(broadcast.id)).size === 2, { timeoutMs: 30_000, message: 'broadcast runs on both agents' });
+      await waitFor(async () => (await nodesThatRan(broadcast.id)).size === 2, {
+        timeoutMs: 30_000,
+        message: 'broadcast runs on both agents',
+      });
       await waitFor(async () => (await nodesThatRan(spread.id)).size === 2, { timeoutMs: 30_000, message: 'round robin over both agents' });
 
       // The leading dispatch-server dies: the other takes over and fires on.
@@ -100,29 +147,53 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
       const survivor = leader.id === 'dispatch-1' ? 'dispatch-2' : 'dispatch-1';
       const killedAt = Date.now();
       await procs.get(leader.id)!.kill('SIGKILL');
-      await waitFor(async () => (await readLeader(admin, paths.electionDispatch))?.id === survivor, { timeoutMs: 30_000, message: `${survivor} leads` });
-      await waitFor(async () => (await nodesThatRan(spread.id, killedAt + deadTimeoutMs)).size > 0, { timeoutMs: 30_000, message: 'runs after the hand-over' });
-      await waitFor(() => sink.messages.some((m) => (m.subject ?? '').includes(`server ${leader.id} is dead`)), { timeoutMs: 30_000, message: 'mail about the dead server' });
+      await waitFor(async () => (await readLeader(admin, paths.electionDispatch))?.id === survivor, {
+        timeoutMs: 30_000,
+        message: `${survivor} leads`,
+      });
+      await waitFor(async () => (await nodesThatRan(spread.id, killedAt + deadTimeoutMs)).size > 0, {
+        timeoutMs: 30_000,
+        message: 'runs after the hand-over',
+      });
+      await waitFor(() => sink.messages.some((m) => (m.subject ?? '').includes(`server ${leader.id} is dead`)), {
+        timeoutMs: 30_000,
+        message: 'mail about the dead server',
+      });
 
       // Then an agent dies: its node goes, an incident opens, the contact is mailed, work moves to the other.
       const agentKilledAt = Date.now();
       await procs.get('agent-2')!.kill('SIGKILL');
-      const mail = await waitFor(() => sink.messages.find((m) => (m.subject ?? '').includes('client agent-2 is dead')), { timeoutMs: 30_000, message: 'mail about agent-2' });
+      const mail = await waitFor(() => sink.messages.find((m) => (m.subject ?? '').includes('client agent-2 is dead')), {
+        timeoutMs: 30_000,
+        message: 'mail about agent-2',
+      });
       assert.equal(mail.to && 'text' in mail.to ? mail.to.text : '', 'ops@cluster.test');
       assert.match(mail.text ?? '', new RegExp(baseUrl.replace(/[.:/]/g, '\\$&')), 'the mail links to the console');
-      const incidents = await waitFor(async () => {
-        const open = (await api.call<{ items: Incident[] }>('GET', '/api/incidents?open=true')).items;
-        return open.some((i) => i.subject === 'agent-2' && i.kind === 'node_dead' && i.notifiedAt) ? open : undefined;
-      }, { timeoutMs: 10_000, message: 'the console shows the incident, mailed' });
-      assert.ok(incidents.some((i) => i.subject === leader.id), 'and the dead server');
+      const incidents = await waitFor(
+        async () => {
+          const open = (await api.call<{ items: Incident[] }>('GET', '/api/incidents?open=true')).items;
+          return open.some((i) => i.subject === 'agent-2' && i.kind === 'node_dead' && i.notifiedAt) ? open : undefined;
+        },
+        { timeoutMs: 10_000, message: 'the console shows the incident, mailed' },
+      );
+      assert.ok(
+        incidents.some((i) => i.subject === leader.id),
+        'and the dead server',
+      );
       const nodes = (await api.call<{ items: Array<{ path: string }> }>('GET', '/api/nodes')).items.map((n) => n.path);
       assert.ok(!nodes.includes(paths.node('clients', 'agent-2')), 'the dead agent is gone from the tree');
       assert.ok(nodes.includes(paths.node('clients', 'agent-1')));
-      assert.ok(!nodes.includes(paths.node('servers', leader.id)) && nodes.includes(paths.node('servers', survivor)), 'the hand-over shows in the tree');
-      await waitFor(async () => {
-        const later = (await runsOf(spread.id)).filter((r) => Date.parse(r.scheduledAt) > agentKilledAt + deadTimeoutMs + 1000);
-        return later.length >= 3 && later.every((r) => r.node === 'agent-1' || r.status !== 'succeeded');
-      }, { timeoutMs: 30_000, message: 'work moves to agent-1' });
+      assert.ok(
+        !nodes.includes(paths.node('servers', leader.id)) && nodes.includes(paths.node('servers', survivor)),
+        'the hand-over shows in the tree',
+      );
+      await waitFor(
+        async () => {
+          const later = (await runsOf(spread.id)).filter((r) => Date.parse(r.scheduledAt) > agentKilledAt + deadTimeoutMs + 1000);
+          return later.length >= 3 && later.every((r) => r.node === 'agent-1' || r.status !== 'succeeded');
+        },
+        { timeoutMs: 30_000, message: 'work moves to agent-1' },
+      );
 
       // No slot ran twice: one run per (job, second) for the round-robin job.
       const ids = (await runsOf(spread.id)).map((r) => r.id);

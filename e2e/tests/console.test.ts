@@ -22,7 +22,11 @@ let cp: ConsolePage;
 let page: Page;
 let api: ConsoleSession;
 
-interface ZNode { path: string; version: number; data: unknown }
+interface ZNode {
+  path: string;
+  version: number;
+  data: unknown;
+}
 
 before(async () => {
   data = await tempDir('clover-console-');
@@ -48,14 +52,19 @@ before(async () => {
   page = cp.page;
 });
 
-after(() => cleanUp([
-  ['chromium', async () => {
-    const b = browser ?? (await launching?.catch(() => undefined));
-    await within(b?.close() ?? Promise.resolve(), 20_000, 'chromium to close').catch(() => {});
-  }],
-  ['standalone', () => proc?.kill('SIGTERM')],
-  ['temp dir', () => data?.cleanup()],
-]));
+after(() =>
+  cleanUp([
+    [
+      'chromium',
+      async () => {
+        const b = browser ?? (await launching?.catch(() => undefined));
+        await within(b?.close() ?? Promise.resolve(), 20_000, 'chromium to close').catch(() => {});
+      },
+    ],
+    ['standalone', () => proc?.kill('SIGTERM')],
+    ['temp dir', () => data?.cleanup()],
+  ]),
+);
 
 /** One test; its screenshot is taken whether it passes or not. */
 function step(name: string, fn: () => Promise<void>): void {
@@ -77,10 +86,13 @@ async function textOf(l: Locator): Promise<string> {
 /** Waits until the locator's text matches (playwright-core has no expect()). */
 async function waitForText(l: Locator, want: string | RegExp, timeoutMs = 15_000): Promise<string> {
   let last = '';
-  await waitFor(async () => {
-    last = (await l.count()) ? await textOf(l.first()) : '';
-    return typeof want === 'string' ? last.includes(want) : want.test(last);
-  }, { timeoutMs, message: `text ${String(want)} (last seen: "${last}")` });
+  await waitFor(
+    async () => {
+      last = (await l.count()) ? await textOf(l.first()) : '';
+      return typeof want === 'string' ? last.includes(want) : want.test(last);
+    },
+    { timeoutMs, message: `text ${String(want)} (last seen: "${last}")` },
+  );
   return last;
 }
 
@@ -107,7 +119,17 @@ async function createJob(name: string, handler: string, payload: unknown): Promi
   await byId('job-cron-expr').fill('0 0 3 * * *');
   await byId('job-timezone').fill('Asia/Shanghai');
   // 03:00 in Shanghai is 19:00 UTC: the preview is for this rule and zone, not a stale one.
-  await waitFor(async () => (await page.locator('[data-testid=cron-preview-time]').first().getAttribute('data-iso').catch(() => null))?.endsWith('T19:00:00.000Z'), { message: 'preview of 0 0 3 * * * in Asia/Shanghai' });
+  await waitFor(
+    async () =>
+      (
+        await page
+          .locator('[data-testid=cron-preview-time]')
+          .first()
+          .getAttribute('data-iso')
+          .catch(() => null)
+      )?.endsWith('T19:00:00.000Z'),
+    { message: 'preview of 0 0 3 * * * in Asia/Shanghai' },
+  );
   await waitForCount(byId('cron-preview-time'), 10);
   await byId('job-handler-name').fill(handler);
   await byId('job-payload').fill(JSON.stringify(payload));
@@ -176,7 +198,10 @@ step('contacts: add (with a field error first), edit, delete', async () => {
   await byId('contact-save').click();
   await waitForText(row, '+1 555 0100');
   const stored = await api.call<{ items: Array<{ name: string; phone?: string; groups: string[] }> }>('GET', '/api/contacts');
-  assert.deepEqual(stored.items.map((c) => [c.name, c.phone, c.groups]), [['E2E Person', '+1 555 0100', ['ops', 'e2e']]]);
+  assert.deepEqual(
+    stored.items.map((c) => [c.name, c.phone, c.groups]),
+    [['E2E Person', '+1 555 0100', ['ops', 'e2e']]],
+  );
 
   await row.getByTestId('contact-delete').click();
   await byId('confirm-ok').click();
@@ -195,7 +220,10 @@ step('jobs: the form previews cron times, creates the job, shows its next fire t
   echoJobId = await createJob('e2e-echo', 'echo', { hello: 'e2e' });
   await waitForCount(byId('next-fire-time'), 10);
   assert.match(await textOf(byId('next-fire-time').first()), /19:00:00/);
-  const detail = await api.call<{ job: { name: string; schedule: unknown; kind: unknown; payload: unknown } }>('GET', `/api/jobs/${encodeURIComponent(echoJobId)}`);
+  const detail = await api.call<{ job: { name: string; schedule: unknown; kind: unknown; payload: unknown } }>(
+    'GET',
+    `/api/jobs/${encodeURIComponent(echoJobId)}`,
+  );
   assert.deepEqual(detail.job.schedule, { type: 'cron', expr: '0 0 3 * * *', timezone: 'Asia/Shanghai' });
   assert.deepEqual(detail.job.kind, { type: 'handler', name: 'echo' });
   assert.deepEqual(detail.job.payload, { hello: 'e2e' });
@@ -224,7 +252,10 @@ step('jobs: edit keeps what the form does not show', async () => {
   await byId('job-save').click();
   await byId('page-job').waitFor();
   await waitForText(byId('page-job'), 'edited by the console e2e test');
-  const { job } = await api.call<{ job: { description: string; retries: { max: number }; payload: unknown; schedule: unknown } }>('GET', `/api/jobs/${encodeURIComponent(echoJobId)}`);
+  const { job } = await api.call<{ job: { description: string; retries: { max: number }; payload: unknown; schedule: unknown } }>(
+    'GET',
+    `/api/jobs/${encodeURIComponent(echoJobId)}`,
+  );
   assert.equal(job.description, 'edited by the console e2e test');
   assert.equal(job.retries.max, 2);
   assert.deepEqual(job.payload, { hello: 'e2e' });
@@ -268,11 +299,14 @@ step('logs: a failing job leaves an entry; its context names the error', async (
   await byId('logs-text').fill('run failed');
   // The filters apply after a 300 ms pause: wait for the filtered list, not the one before it.
   const entry = page.locator('[data-testid=log-row]', { hasText: 'run failed' }).first();
-  await waitFor(async () => {
-    if (await entry.count()) return true;
-    await byId('logs-refresh').click();
-    return false;
-  }, { timeoutMs: 20_000, intervalMs: 1000, message: 'a "run failed" log entry' });
+  await waitFor(
+    async () => {
+      if (await entry.count()) return true;
+      await byId('logs-refresh').click();
+      return false;
+    },
+    { timeoutMs: 20_000, intervalMs: 1000, message: 'a "run failed" log entry' },
+  );
   assert.ok(['warn', 'error'].includes((await entry.getAttribute('data-level')) ?? ''));
   await entry.click();
   const context = await waitForText(byId('log-context'), 'e2e boom');
@@ -289,7 +323,10 @@ step('nodes: a stale edit is refused, an edit saves, a delete needs the path typ
   // The agent's heartbeat rewrites its node: once it has, saving the version we read is a 409.
   await agentRow.getByTestId('node-edit').click();
   const readVersion = Number(await byId('node-version-input').inputValue());
-  await waitFor(async () => (await api.call<ZNode>('GET', nodeUrl(agentPath))).version > readVersion, { timeoutMs: 10_000, message: 'a heartbeat after the read' });
+  await waitFor(async () => (await api.call<ZNode>('GET', nodeUrl(agentPath))).version > readVersion, {
+    timeoutMs: 10_000,
+    message: 'a heartbeat after the read',
+  });
   await byId('node-save').click();
   await waitForText(byId('node-conflict'), 'changed by someone else');
   await byId('node-reload').click();
@@ -317,18 +354,27 @@ step('nodes: a stale edit is refused, an edit saves, a delete needs the path typ
   await byId('confirm-input').fill(agentPath);
   await byId('confirm-ok').click();
   await toast('Node deleted.');
-  await waitFor(async () => {
-    const again = await api.call<ZNode>('GET', nodeUrl(agentPath)).catch(() => null);
-    return again !== null && again.version < before.version;
-  }, { timeoutMs: 10_000, message: 'the agent re-registered (a new znode)' });
+  await waitFor(
+    async () => {
+      const again = await api.call<ZNode>('GET', nodeUrl(agentPath)).catch(() => null);
+      return again !== null && again.version < before.version;
+    },
+    { timeoutMs: 10_000, message: 'the agent re-registered (a new znode)' },
+  );
 });
 
 step('nodes: deleting /clover/election/dispatch asks twice, says what happens, and dispatch goes on by itself', async () => {
   // An every-second job, running before the deletion.
-  const job = await api.call<{ id: string }>('POST', '/api/jobs', { name: 'e2e-heal', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' } });
+  const job = await api.call<{ id: string }>('POST', '/api/jobs', {
+    name: 'e2e-heal',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'noop' },
+  });
   type RunRow = { status: string; scheduledAt: string };
   const succeededSince = async (since: number) =>
-    (await api.call<{ items: RunRow[] }>('GET', `/api/runs?jobId=${encodeURIComponent(job.id)}&limit=200`)).items.filter((r) => r.status === 'succeeded' && Date.parse(r.scheduledAt) >= since).length;
+    (await api.call<{ items: RunRow[] }>('GET', `/api/runs?jobId=${encodeURIComponent(job.id)}&limit=200`)).items.filter(
+      (r) => r.status === 'succeeded' && Date.parse(r.scheduledAt) >= since,
+    ).length;
   await waitFor(async () => (await succeededSince(0)) >= 2, { timeoutMs: 20_000, message: 'runs before the deletion' });
 
   await nav('nodes');
@@ -342,7 +388,10 @@ step('nodes: deleting /clover/election/dispatch asks twice, says what happens, a
   await byId('confirm-ok').click();
   await toast('re-create what they need');
   const deletedAt = Date.now();
-  await waitFor(async () => (await succeededSince(deletedAt + 1000)) >= 3, { timeoutMs: 30_000, message: 'three runs succeed after the deletion' });
+  await waitFor(async () => (await succeededSince(deletedAt + 1000)) >= 3, {
+    timeoutMs: 30_000,
+    message: 'three runs succeed after the deletion',
+  });
   await api.call('DELETE', `/api/jobs/${encodeURIComponent(job.id)}`);
 });
 
@@ -359,5 +408,9 @@ step('i18n: 中文 everywhere, kept across a reload', async () => {
   assert.equal(await textOf(byId('page-title')), '仪表盘');
   await byId('runs-by-status').waitFor();
   await byId('runs-chart').waitFor();
-  assert.deepEqual(cp.errors.filter((e) => e.startsWith('pageerror')), [], 'no uncaught errors in the page');
+  assert.deepEqual(
+    cp.errors.filter((e) => e.startsWith('pageerror')),
+    [],
+    'no uncaught errors in the page',
+  );
 });

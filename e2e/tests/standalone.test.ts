@@ -9,7 +9,11 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 // What `pnpm start` runs once turbo has built the tree (the test suite builds it first).
 const cloverBin = path.join(repoRoot, 'packages/clover/dist/bin.js');
 
-interface Run { id: string; status: string; jobId: string }
+interface Run {
+  id: string;
+  status: string;
+  jobId: string;
+}
 
 test('clover standalone: a job runs every second and survives a restart', async () => {
   const data = await tempDir('clover-standalone-');
@@ -38,10 +42,14 @@ test('clover standalone: a job runs every second and survives a restart', async 
     target: { type: 'any' },
   });
 
-  const succeeded = async (min: number) => waitFor(async () => {
-    const page = await admin.call<{ items: Run[] }>('GET', `/api/runs?jobId=${encodeURIComponent(job.id)}&status=succeeded&limit=500`);
-    return page.items.length >= min ? page.items : undefined;
-  }, { timeoutMs: 30_000, message: `${min} succeeded runs of ${job.id}` });
+  const succeeded = async (min: number) =>
+    waitFor(
+      async () => {
+        const page = await admin.call<{ items: Run[] }>('GET', `/api/runs?jobId=${encodeURIComponent(job.id)}&status=succeeded&limit=500`);
+        return page.items.length >= min ? page.items : undefined;
+      },
+      { timeoutMs: 30_000, message: `${min} succeeded runs of ${job.id}` },
+    );
 
   const before = await succeeded(3);
   assert.ok(before.every((r) => r.jobId === job.id));
@@ -52,14 +60,24 @@ test('clover standalone: a job runs every second and survives a restart', async 
   await proc.waitForOutput(/console at http/, 60_000);
   await waitForHealth(baseUrl);
   const again = await ConsoleSession.login(baseUrl, 'admin', 'e2e-admin-password');
-  const detail = await again.call<{ job: { id: string; name: string }; nextFireTimes: string[] }>('GET', `/api/jobs/${encodeURIComponent(job.id)}`);
+  const detail = await again.call<{ job: { id: string; name: string }; nextFireTimes: string[] }>(
+    'GET',
+    `/api/jobs/${encodeURIComponent(job.id)}`,
+  );
   assert.equal(detail.job.name, 'every-second');
   assert.equal(detail.nextFireTimes.length, 10);
   const history = await again.call<{ items: Run[] }>('GET', `/api/runs?jobId=${encodeURIComponent(job.id)}&limit=500`);
-  for (const run of before) assert.ok(history.items.some((r) => r.id === run.id), `run ${run.id} kept across the restart`);
+  for (const run of before)
+    assert.ok(
+      history.items.some((r) => r.id === run.id),
+      `run ${run.id} kept across the restart`,
+    );
   // And it keeps firing after the restart.
-  await waitFor(async () => {
-    const page = await again.call<{ items: Run[] }>('GET', `/api/runs?jobId=${encodeURIComponent(job.id)}&status=succeeded&limit=500`);
-    return page.items.length > before.length;
-  }, { timeoutMs: 30_000, message: 'runs after the restart' });
+  await waitFor(
+    async () => {
+      const page = await again.call<{ items: Run[] }>('GET', `/api/runs?jobId=${encodeURIComponent(job.id)}&status=succeeded&limit=500`);
+      return page.items.length > before.length;
+    },
+    { timeoutMs: 30_000, message: 'runs after the restart' },
+  );
 });

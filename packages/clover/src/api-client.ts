@@ -76,7 +76,9 @@ export async function resolveApiClient(env: Record<string, string | undefined> =
     const file = path.join(path.resolve(env.CLOVER_DATA_DIR || '.clover-data'), tokenFileName);
     token = (await readFile(file, 'utf8').catch(() => '')).trim();
     if (!token) {
-      throw new Error(`no API token: set CLOVER_TOKEN (create one in the console or with POST /api/auth/tokens), or run 'clover standalone' here first (it writes ${file})`);
+      throw new Error(
+        `no API token: set CLOVER_TOKEN (create one in the console or with POST /api/auth/tokens), or run 'clover standalone' here first (it writes ${file})`,
+      );
     }
   }
   return new ApiClient({ baseUrl, token });

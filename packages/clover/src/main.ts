@@ -51,7 +51,9 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof ApiError) {
-      const fields = Object.entries(err.fields).map(([f, m]) => `\n  ${f}: ${m}`).join('');
+      const fields = Object.entries(err.fields)
+        .map(([f, m]) => `\n  ${f}: ${m}`)
+        .join('');
       console.error(`${err.message}${fields}`);
       return 1;
     }

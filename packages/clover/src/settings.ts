@@ -7,15 +7,21 @@ export { SettingError };
 /** Standalone mode's settings, on the same scheme as every clover bin (env or CLOVER_CONFIG file). */
 export const standaloneSpec = {
   dataDir: text('CLOVER_DATA_DIR', { help: 'where the embedded store and logs live', fallback: () => path.resolve('.clover-data') }),
-  mongoUrl: url('CLOVER_MONGO_URL', { help: 'MongoDB URL; unset: the embedded store in CLOVER_DATA_DIR', schemes: ['mongodb', 'mongodb+srv'] }),
+  mongoUrl: url('CLOVER_MONGO_URL', {
+    help: 'MongoDB URL; unset: the embedded store in CLOVER_DATA_DIR',
+    schemes: ['mongodb', 'mongodb+srv'],
+  }),
   httpPort: port('CLOVER_HTTP_PORT', { help: 'console port', fallback: 8080 }),
   httpHost: text('CLOVER_HTTP_HOST', { help: 'console address', fallback: '127.0.0.1' }),
   dispatchBind: endpoint('CLOVER_DISPATCH_BIND', { help: 'ZeroMQ endpoint of the dispatch-server', fallback: 'tcp://127.0.0.1:7710' }),
   adminPassword: text('CLOVER_ADMIN_PASSWORD', { help: 'password of the first admin; unset: generated and printed once', fallback: '' }),
-  smtpUrl: url('CLOVER_SMTP_URL', { help: 'smtp://user:pass@host:port; unset: mails go to the console outbox', schemes: ['smtp', 'smtps'] }),
+  smtpUrl: url('CLOVER_SMTP_URL', {
+    help: 'smtp://user:pass@host:port; unset: mails go to the console outbox',
+    schemes: ['smtp', 'smtps'],
+  }),
   mailFrom: text('CLOVER_MAIL_FROM', { help: 'sender address', fallback: 'clover@localhost' }),
   logDir: text('CLOVER_LOG_DIR', { help: 'log files', fallback: '' }),
-  nodeId: text('CLOVER_NODE_ID', { help: 'id prefix of this process\'s nodes', fallback: () => `${os.hostname()}-standalone` }),
+  nodeId: text('CLOVER_NODE_ID', { help: "id prefix of this process's nodes", fallback: () => `${os.hostname()}-standalone` }),
 };
 
 export type StandaloneSettings = SettingsOf<typeof standaloneSpec>;

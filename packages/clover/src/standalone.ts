@@ -24,7 +24,10 @@ export interface RunningStandalone {
  * exactly as they do across machines (ZooKeeper paths, ZeroMQ over tcp), so what works here
  * works distributed.
  */
-export async function startStandalone(settings: StandaloneSettings, print: (line: string) => void = console.log): Promise<RunningStandalone> {
+export async function startStandalone(
+  settings: StandaloneSettings,
+  print: (line: string) => void = console.log,
+): Promise<RunningStandalone> {
   await mkdir(settings.dataDir, { recursive: true });
   const paths = cloverPaths('/clover');
   const logger = createLogger({ service: 'clover', node: settings.nodeId, logDir: settings.logDir });
@@ -48,7 +51,12 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
       closers.push(() => l.close());
       return l;
     };
-    const ids = { dispatch: `${settings.nodeId}-dispatch`, agent: `${settings.nodeId}-agent`, monitor: `${settings.nodeId}-monitor`, console: `${settings.nodeId}-console` };
+    const ids = {
+      dispatch: `${settings.nodeId}-dispatch`,
+      agent: `${settings.nodeId}-agent`,
+      monitor: `${settings.nodeId}-monitor`,
+      console: `${settings.nodeId}-console`,
+    };
 
     // Each role gets its own session, as separate processes would: a role's ephemerals and
     // election candidacy belong to it alone.
@@ -60,15 +68,25 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
     };
 
     const dispatch = new DispatchServer({
-      zk: await session(), paths, store, logger: roleLogger('dispatch-server', ids.dispatch),
-      id: ids.dispatch, bind: settings.dispatchBind,
+      zk: await session(),
+      paths,
+      store,
+      logger: roleLogger('dispatch-server', ids.dispatch),
+      id: ids.dispatch,
+      bind: settings.dispatchBind,
     });
     await dispatch.start();
     closers.push(() => dispatch.close());
 
     const agent = new Agent({
-      zk: await session(), paths, id: ids.agent, groups: ['local'], tags: ['standalone'],
-      capacity: 8, dataDir: settings.dataDir, logger: roleLogger('agent', ids.agent),
+      zk: await session(),
+      paths,
+      id: ids.agent,
+      groups: ['local'],
+      tags: ['standalone'],
+      capacity: 8,
+      dataDir: settings.dataDir,
+      logger: roleLogger('agent', ids.agent),
     });
     registerDemoHandlers(agent);
     await agent.start();
@@ -77,8 +95,12 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
     const consoleUrl = `http://${settings.httpHost === '0.0.0.0' ? 'localhost' : settings.httpHost}:${settings.httpPort}`;
     const monitorLogger = roleLogger('monitor', ids.monitor);
     const monitor = new Monitor({
-      zk: await session(), paths, store, logger: monitorLogger,
-      id: ids.monitor, consoleUrl,
+      zk: await session(),
+      paths,
+      store,
+      logger: monitorLogger,
+      id: ids.monitor,
+      consoleUrl,
       mailer: createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom, store, logger: monitorLogger }),
     });
     await monitor.start();
@@ -86,8 +108,13 @@ export async function startStandalone(settings: StandaloneSettings, print: (line
 
     const admin = await ensureAdmin(store, settings.adminPassword || undefined);
     const server = await startConsoleServer({
-      store, zk: await session(), paths, logger: roleLogger('console', ids.console),
-      port: settings.httpPort, host: settings.httpHost, webDir: webDistDir,
+      store,
+      zk: await session(),
+      paths,
+      logger: roleLogger('console', ids.console),
+      port: settings.httpPort,
+      host: settings.httpHost,
+      webDir: webDistDir,
     });
     closers.push(() => server.close());
 

@@ -22,15 +22,22 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
     before(async () => {
       dir = await tempDir('clover-cli-');
       const settings = readStandaloneSettings({
-        CLOVER_DATA_DIR: dir.path, CLOVER_HTTP_PORT: String(await freePort()),
-        CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`, CLOVER_NODE_ID: 'cli-test',
+        CLOVER_DATA_DIR: dir.path,
+        CLOVER_HTTP_PORT: String(await freePort()),
+        CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
+        CLOVER_NODE_ID: 'cli-test',
         ...(mongoUrl ? { CLOVER_MONGO_URL: mongoUrl } : {}),
       });
       running = await startStandalone(settings, () => undefined);
       const token = (await readFile(path.join(dir.path, 'cli-token'), 'utf8')).trim();
       api = new ApiClient({ baseUrl: running.consoleUrl, token });
     });
-    after(() => cleanUp([['standalone', () => running?.close()], ['temp dir', () => dir?.cleanup()]]));
+    after(() =>
+      cleanUp([
+        ['standalone', () => running?.close()],
+        ['temp dir', () => dir?.cleanup()],
+      ]),
+    );
 
     async function run(cmd: typeof jobsCommand, argv: string[]): Promise<string[]> {
       const lines: string[] = [];
@@ -45,7 +52,19 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
     });
 
     test('jobs add, ls, trigger, runs ls, nodes ls and rm against standalone', async () => {
-      const [id] = await run(jobsCommand, ['add', '--name', 'cli-echo', '--cron', '0 0 3 * * *', '--tz', 'Europe/Berlin', '--handler', 'echo', '--payload', '{"from":"cli"}']);
+      const [id] = await run(jobsCommand, [
+        'add',
+        '--name',
+        'cli-echo',
+        '--cron',
+        '0 0 3 * * *',
+        '--tz',
+        'Europe/Berlin',
+        '--handler',
+        'echo',
+        '--payload',
+        '{"from":"cli"}',
+      ]);
       assert.match(id!, /^job_/);
       const table = (await run(jobsCommand, ['ls'])).join('\n');
       assert.match(table, /cli-echo/);
@@ -54,7 +73,10 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
       assert.deepEqual(listed.find((j) => j.id === id)?.payload, { from: 'cli' });
 
       assert.deepEqual(await run(jobsCommand, ['trigger', id!]), [`triggered ${id}`]);
-      await waitFor(async () => (await run(runsCommand, ['ls', '--job', id!, '--status', 'succeeded'])).join('\n').includes('cli-test-agent'), { timeoutMs: 20_000, message: 'the triggered run succeeded on the local agent' });
+      await waitFor(
+        async () => (await run(runsCommand, ['ls', '--job', id!, '--status', 'succeeded'])).join('\n').includes('cli-test-agent'),
+        { timeoutMs: 20_000, message: 'the triggered run succeeded on the local agent' },
+      );
 
       const nodes = (await run(nodesCommand, ['ls'])).join('\n');
       for (const kind of ['cli-test-dispatch', 'cli-test-agent', 'cli-test-monitor']) assert.match(nodes, new RegExp(kind));
@@ -64,10 +86,13 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
     });
 
     test('bad input: a clear message, nothing created', async () => {
-      await assert.rejects(run(jobsCommand, ['add', '--name', 'x', '--cron', '61 * * * * *', '--handler', 'echo']), (err: Error & { fields?: Record<string, string> }) => {
-        assert.match(err.fields?.['schedule.expr'] ?? '', /bad cron rule/);
-        return true;
-      });
+      await assert.rejects(
+        run(jobsCommand, ['add', '--name', 'x', '--cron', '61 * * * * *', '--handler', 'echo']),
+        (err: Error & { fields?: Record<string, string> }) => {
+          assert.match(err.fields?.['schedule.expr'] ?? '', /bad cron rule/);
+          return true;
+        },
+      );
       await assert.rejects(run(jobsCommand, ['add', '--name', 'x', '--handler', 'echo']), /give one of --cron, --every or --at/);
       assert.equal(JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')).length, 0);
     });

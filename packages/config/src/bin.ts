@@ -8,7 +8,13 @@ export interface Closeable {
  * The life of a clover bin: --help, settings validated before anything starts (exit 2 naming a
  * bad one), then run until SIGTERM or SIGINT, when it drains through close() and exits 0.
  */
-export async function runBin<S extends Spec>(opts: { name: string; about: string; spec: S; argv?: string[]; start(settings: SettingsOf<S>): Promise<Closeable> }): Promise<void> {
+export async function runBin<S extends Spec>(opts: {
+  name: string;
+  about: string;
+  spec: S;
+  argv?: string[];
+  start(settings: SettingsOf<S>): Promise<Closeable>;
+}): Promise<void> {
   const argv = opts.argv ?? process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(`${opts.name}: ${opts.about}\n\n${helpFor(opts.spec)}`);

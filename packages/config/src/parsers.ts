@@ -12,12 +12,14 @@ export function optionalText(env: string, help: string): Setting<string | undefi
 
 export function integer(env: string, opts: Opts<number> & { min?: number; max?: number }): Setting<number> {
   return {
-    env, ...opts,
+    env,
+    ...opts,
     parse: (raw, name) => {
       const n = Number(raw);
       const min = opts.min ?? Number.MIN_SAFE_INTEGER;
       const max = opts.max ?? Number.MAX_SAFE_INTEGER;
-      if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) throw new SettingError(name, `expected a whole number from ${min} to ${max}, got "${raw}"`);
+      if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max)
+        throw new SettingError(name, `expected a whole number from ${min} to ${max}, got "${raw}"`);
       return n;
     },
   };
@@ -28,7 +30,8 @@ const falsy = new Set(['false', '0', 'no', 'off']);
 
 export function boolean(env: string, opts: Opts<boolean>): Setting<boolean> {
   return {
-    env, ...opts,
+    env,
+    ...opts,
     parse: (raw, name) => {
       const v = raw.trim().toLowerCase();
       if (truthy.has(v)) return true;
@@ -44,9 +47,11 @@ export function port(env: string, opts: Opts<number>): Setting<number> {
 
 export function endpoint(env: string, opts: Opts<string>): Setting<string> {
   return {
-    env, ...opts,
+    env,
+    ...opts,
     parse: (raw, name) => {
-      if (!/^tcp:\/\/[^\s:/]+:\d{1,5}$/.test(raw) && !/^tcp:\/\/\*:\d{1,5}$/.test(raw)) throw new SettingError(name, `expected tcp://host:port, got "${raw}"`);
+      if (!/^tcp:\/\/[^\s:/]+:\d{1,5}$/.test(raw) && !/^tcp:\/\/\*:\d{1,5}$/.test(raw))
+        throw new SettingError(name, `expected tcp://host:port, got "${raw}"`);
       return raw;
     },
   };
@@ -54,7 +59,10 @@ export function endpoint(env: string, opts: Opts<string>): Setting<string> {
 
 export function url(env: string, opts: Opts<string | undefined> & { schemes: string[] }): Setting<string | undefined> {
   return {
-    env, help: opts.help, fallback: opts.fallback, required: opts.required,
+    env,
+    help: opts.help,
+    fallback: opts.fallback,
+    required: opts.required,
     parse: (raw, name) => {
       let u: URL;
       try {
@@ -62,19 +70,29 @@ export function url(env: string, opts: Opts<string | undefined> & { schemes: str
       } catch {
         throw new SettingError(name, `expected a URL, got "${raw}"`);
       }
-      if (!opts.schemes.includes(u.protocol.slice(0, -1))) throw new SettingError(name, `expected a ${opts.schemes.join(' or ')} URL, got "${raw}"`);
+      if (!opts.schemes.includes(u.protocol.slice(0, -1)))
+        throw new SettingError(name, `expected a ${opts.schemes.join(' or ')} URL, got "${raw}"`);
       return raw;
     },
   };
 }
 
 export function list(env: string, opts: Opts<string[]>): Setting<string[]> {
-  return { env, ...opts, parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean) };
+  return {
+    env,
+    ...opts,
+    parse: (raw) =>
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+  };
 }
 
 export function zkConnect(env: string, opts: Opts<string>): Setting<string> {
   return {
-    env, ...opts,
+    env,
+    ...opts,
     parse: (raw, name) => {
       if (raw === 'memory' || raw.startsWith('memory:')) return raw;
       if (!/^[^\s,]+:\d+(,[^\s,]+:\d+)*(\/\S*)?$/.test(raw)) throw new SettingError(name, `expected host:port[,host:port], got "${raw}"`);
@@ -85,7 +103,8 @@ export function zkConnect(env: string, opts: Opts<string>): Setting<string> {
 
 export function zkRoot(env: string, opts: Opts<string>): Setting<string> {
   return {
-    env, ...opts,
+    env,
+    ...opts,
     parse: (raw, name) => {
       if (!/^(\/[\w.-]+)+$/.test(raw)) throw new SettingError(name, `expected a path like /clover, got "${raw}"`);
       return raw;

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 
 /** A setting the operator got wrong; the message names the variable and what it wants. */
 export class SettingError extends Error {
-  constructor(readonly setting: string, detail: string) {
+  constructor(
+    readonly setting: string,
+    detail: string,
+  ) {
     super(`${setting}: ${detail}`);
     this.name = 'SettingError';
   }
@@ -54,7 +57,14 @@ function readConfigFile(file: string): Record<string, string> {
 
 export function helpFor(spec: Spec): string {
   const rows = Object.values(spec).map((s) => {
-    const def = typeof s.fallback === 'function' ? '(computed)' : s.fallback === undefined ? (s.required ? '(required)' : '(unset)') : JSON.stringify(s.fallback);
+    const def =
+      typeof s.fallback === 'function'
+        ? '(computed)'
+        : s.fallback === undefined
+          ? s.required
+            ? '(required)'
+            : '(unset)'
+          : JSON.stringify(s.fallback);
     return `  ${s.env.padEnd(26)} ${s.help} [default: ${def}]`;
   });
   return `Settings (environment variables, or a JSON file named by CLOVER_CONFIG):\n${rows.join('\n')}`;

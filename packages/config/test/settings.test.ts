@@ -17,7 +17,15 @@ const spec = {
 
 test('defaults, parsing, and the environment over the file', () => {
   const s = readSettings(spec, { CLOVER_ZK: 'zk1:2181,zk2:2181', CLOVER_GROUPS: 'a, b,,c', CLOVER_CAPACITY: '8' });
-  assert.deepEqual(s, { zk: 'zk1:2181,zk2:2181', bind: 'tcp://127.0.0.1:7710', capacity: 8, groups: ['a', 'b', 'c'], smtp: undefined, id: 'computed', shell: true });
+  assert.deepEqual(s, {
+    zk: 'zk1:2181,zk2:2181',
+    bind: 'tcp://127.0.0.1:7710',
+    capacity: 8,
+    groups: ['a', 'b', 'c'],
+    smtp: undefined,
+    id: 'computed',
+    shell: true,
+  });
   assert.equal(readSettings(spec, { CLOVER_ZK: 'memory', CLOVER_ALLOW_SHELL: 'off' }).shell, false);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
   const file = path.join(dir, 'clover.json');
@@ -36,6 +44,11 @@ test('a bad or missing setting names itself', () => {
     [{ CLOVER_ZK: 'memory', CLOVER_CONFIG: '/nonexistent.json' }, /CLOVER_CONFIG: cannot read/],
     [{ CLOVER_ZK: 'memory', CLOVER_ALLOW_SHELL: 'maybe' }, /CLOVER_ALLOW_SHELL: expected true or false/],
   ];
-  for (const [env, re] of bad) assert.throws(() => readSettings(spec, env), (e: Error) => e instanceof SettingError && re.test(e.message), String(re));
+  for (const [env, re] of bad)
+    assert.throws(
+      () => readSettings(spec, env),
+      (e: Error) => e instanceof SettingError && re.test(e.message),
+      String(re),
+    );
   assert.match(helpFor(spec), /CLOVER_DISPATCH_BIND\s+bind \[default: "tcp:\/\/127.0.0.1:7710"\]/);
 });

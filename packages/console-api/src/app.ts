@@ -35,8 +35,14 @@ export interface ConsoleAppOptions {
 export function createConsoleApp(o: ConsoleAppOptions): Express {
   const clock = o.clock ?? Date.now;
   const deps: ApiDeps = {
-    store: o.store, zk: o.zk, paths: o.paths, logger: o.logger, throttle: o.throttle ?? new LoginThrottle(),
-    version: consoleApiVersion, startedAt: clock(), clock,
+    store: o.store,
+    zk: o.zk,
+    paths: o.paths,
+    logger: o.logger,
+    throttle: o.throttle ?? new LoginThrottle(),
+    version: consoleApiVersion,
+    startedAt: clock(),
+    clock,
   };
   const app = express();
   app.disable('x-powered-by');
@@ -77,7 +83,10 @@ export function createConsoleApp(o: ConsoleAppOptions): Express {
     // Client-side routes: every other GET gets the app.
     app.use((req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? res.sendFile(index) : next()));
   } else {
-    app.get('/', (_req, res) => void res.type('text').send('clover console API: the web console is not built (pnpm build); the API is under /api'));
+    app.get(
+      '/',
+      (_req, res) => void res.type('text').send('clover console API: the web console is not built (pnpm build); the API is under /api'),
+    );
   }
   return app;
 }

@@ -5,12 +5,28 @@ import { BadVersionError, NoNodeError, NotEmptyError, NodeExistsError } from '@c
 import type { Logger } from '@clover/logging';
 
 export type ErrorCode =
-  | 'bad_request' | 'validation_failed' | 'unauthenticated' | 'forbidden' | 'csrf_failed'
-  | 'not_found' | 'conflict' | 'structural_node' | 'too_many_requests' | 'internal';
+  | 'bad_request'
+  | 'validation_failed'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'csrf_failed'
+  | 'not_found'
+  | 'conflict'
+  | 'structural_node'
+  | 'too_many_requests'
+  | 'internal';
 
 const statusOf: Record<ErrorCode, number> = {
-  bad_request: 400, validation_failed: 400, unauthenticated: 401, forbidden: 403, csrf_failed: 403,
-  not_found: 404, conflict: 409, structural_node: 409, too_many_requests: 429, internal: 500,
+  bad_request: 400,
+  validation_failed: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  csrf_failed: 403,
+  not_found: 404,
+  conflict: 409,
+  structural_node: 409,
+  too_many_requests: 429,
+  internal: 500,
 };
 
 /** An error the API answers with as `{ error, message, fields? }`. */
@@ -54,7 +70,12 @@ export function toApiError(err: unknown): ApiError {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const api = toApiError(err);
-    if (api.code === 'internal') logger.error('request failed', { method: req.method, path: req.path, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+    if (api.code === 'internal')
+      logger.error('request failed', {
+        method: req.method,
+        path: req.path,
+        err: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
     for (const [k, v] of Object.entries(api.headers)) res.setHeader(k, v);
     res.status(api.status).json({ error: api.code, message: api.message, ...(api.fields ? { fields: api.fields } : {}) });
   };

@@ -1,12 +1,37 @@
 import { z } from 'zod';
-import { contactInputSchema, contactSchema, incidentSchema, jobInputSchema, jobSchema, logEntrySchema, outboxMailSchema, runSchema, scheduleSchema } from '@clover/model';
+import {
+  contactInputSchema,
+  contactSchema,
+  incidentSchema,
+  jobInputSchema,
+  jobSchema,
+  logEntrySchema,
+  outboxMailSchema,
+  runSchema,
+  scheduleSchema,
+} from '@clover/model';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
-interface Op { summary: string; role?: string; body?: string; answer?: string; list?: boolean; status?: number; params?: string[] }
+interface Op {
+  summary: string;
+  role?: string;
+  body?: string;
+  answer?: string;
+  list?: boolean;
+  status?: number;
+  params?: string[];
+}
 
 const schemas = {
-  Job: jobSchema, JobInput: jobInputSchema, Schedule: scheduleSchema, Run: runSchema, Contact: contactSchema,
-  ContactInput: contactInputSchema, Incident: incidentSchema, LogEntry: logEntrySchema, OutboxMail: outboxMailSchema,
+  Job: jobSchema,
+  JobInput: jobInputSchema,
+  Schedule: scheduleSchema,
+  Run: runSchema,
+  Contact: contactSchema,
+  ContactInput: contactInputSchema,
+  Incident: incidentSchema,
+  LogEntry: logEntrySchema,
+  OutboxMail: outboxMailSchema,
 };
 
 const ops: Record<string, Partial<Record<Method, Op>>> = {
@@ -19,8 +44,12 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   '/api/nodes': { get: { summary: 'every znode under the clover root', role: 'viewer' } },
   '/api/nodes/data': {
     get: { summary: 'one znode', role: 'viewer', params: ['path'] },
-    put: { summary: 'replace a znode\'s data (version-checked)', role: 'admin', params: ['path'] },
-    delete: { summary: 'delete a znode recursively; clover\'s structural znodes answer 409 structural_node unless force=true', role: 'admin', params: ['path', 'confirm', 'force'] },
+    put: { summary: "replace a znode's data (version-checked)", role: 'admin', params: ['path'] },
+    delete: {
+      summary: "delete a znode recursively; clover's structural znodes answer 409 structural_node unless force=true",
+      role: 'admin',
+      params: ['path', 'confirm', 'force'],
+    },
   },
   '/api/jobs': {
     get: { summary: 'list jobs', role: 'viewer', answer: 'Job', list: true, params: ['q', 'group', 'enabled', 'cursor', 'limit'] },
@@ -34,8 +63,21 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   '/api/jobs/{id}/enable': { post: { summary: 'enable a job', role: 'operator', answer: 'Job' } },
   '/api/jobs/{id}/disable': { post: { summary: 'disable a job', role: 'operator', answer: 'Job' } },
   '/api/jobs/{id}/trigger': { post: { summary: 'fire a job once now', role: 'operator', status: 202 } },
-  '/api/cron/preview': { post: { summary: 'next fire times of a schedule: nextFireTimes, and fires ({ at, shifted?: gap | fold } when DST moved one)', role: 'viewer' } },
-  '/api/runs': { get: { summary: 'runs, newest first', role: 'viewer', answer: 'Run', list: true, params: ['jobId', 'status', 'node', 'from', 'to', 'cursor', 'limit'] } },
+  '/api/cron/preview': {
+    post: {
+      summary: 'next fire times of a schedule: nextFireTimes, and fires ({ at, shifted?: gap | fold } when DST moved one)',
+      role: 'viewer',
+    },
+  },
+  '/api/runs': {
+    get: {
+      summary: 'runs, newest first',
+      role: 'viewer',
+      answer: 'Run',
+      list: true,
+      params: ['jobId', 'status', 'node', 'from', 'to', 'cursor', 'limit'],
+    },
+  },
   '/api/runs/{id}': { get: { summary: 'one run with its output tail', role: 'viewer', answer: 'Run' } },
   '/api/contacts': {
     get: { summary: 'contacts', role: 'viewer', answer: 'Contact', list: true },
@@ -45,9 +87,27 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
     put: { summary: 'change a contact', role: 'operator', body: 'ContactInput', answer: 'Contact' },
     delete: { summary: 'delete a contact', role: 'operator' },
   },
-  '/api/logs': { get: { summary: 'log entries of the cluster (warn and above)', role: 'viewer', answer: 'LogEntry', list: true, params: ['level', 'source', 'node', 'from', 'to', 'q', 'cursor', 'limit'] } },
-  '/api/incidents': { get: { summary: 'incidents', role: 'viewer', answer: 'Incident', list: true, params: ['open', 'kind', 'cursor', 'limit'] } },
-  '/api/outbox': { get: { summary: 'mails kept when no SMTP is configured', role: 'viewer', answer: 'OutboxMail', list: true, params: ['cursor', 'limit'] } },
+  '/api/logs': {
+    get: {
+      summary: 'log entries of the cluster (warn and above)',
+      role: 'viewer',
+      answer: 'LogEntry',
+      list: true,
+      params: ['level', 'source', 'node', 'from', 'to', 'q', 'cursor', 'limit'],
+    },
+  },
+  '/api/incidents': {
+    get: { summary: 'incidents', role: 'viewer', answer: 'Incident', list: true, params: ['open', 'kind', 'cursor', 'limit'] },
+  },
+  '/api/outbox': {
+    get: {
+      summary: 'mails kept when no SMTP is configured',
+      role: 'viewer',
+      answer: 'OutboxMail',
+      list: true,
+      params: ['cursor', 'limit'],
+    },
+  },
   '/api/users': {
     get: { summary: 'users', role: 'admin' },
     post: { summary: 'add a user', role: 'admin', status: 201 },
@@ -56,19 +116,35 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const errorSchema = { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' }, fields: { type: 'object', additionalProperties: { type: 'string' } } } };
+const errorSchema = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    fields: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+};
 
 /** OpenAPI 3.1 from the same zod schemas the API validates with, so the two cannot drift. */
 export function openApiDocument(version: string): object {
   const components: Record<string, unknown> = { Error: errorSchema };
   for (const [name, schema] of Object.entries(schemas)) {
-    components[name] = z.toJSONSchema(schema, { io: name.endsWith('Input') ? 'input' : 'output', unrepresentable: 'any', target: 'draft-2020-12' });
+    components[name] = z.toJSONSchema(schema, {
+      io: name.endsWith('Input') ? 'input' : 'output',
+      unrepresentable: 'any',
+      target: 'draft-2020-12',
+    });
   }
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, methods] of Object.entries(ops)) {
     paths[path] = {};
     for (const [method, op] of Object.entries(methods) as Array<[Method, Op]>) {
-      const answer = op.answer ? (op.list ? { type: 'object', properties: { items: { type: 'array', items: ref(op.answer) }, nextCursor: { type: ['string', 'null'] } } } : ref(op.answer)) : { type: 'object' };
+      const answer = op.answer
+        ? op.list
+          ? { type: 'object', properties: { items: { type: 'array', items: ref(op.answer) }, nextCursor: { type: ['string', 'null'] } } }
+          : ref(op.answer)
+        : { type: 'object' };
       const parameters = [
         ...[...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
         ...(op.params ?? []).map((name) => ({ name, in: 'query', required: name === 'path', schema: { type: 'string' } })),
@@ -92,7 +168,12 @@ export function openApiDocument(version: string): object {
     components: {
       schemas: components,
       securitySchemes: {
-        session: { type: 'apiKey', in: 'cookie', name: 'clover_session', description: 'writes also need X-CSRF-Token = the clover_csrf cookie' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'clover_session',
+          description: 'writes also need X-CSRF-Token = the clover_csrf cookie',
+        },
         token: { type: 'http', scheme: 'bearer' },
       },
     },

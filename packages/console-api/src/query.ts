@@ -8,7 +8,10 @@ export const pageQuery = z.object({
 });
 
 export const optionalDate = z.coerce.date({ message: 'expected an ISO date-time' }).optional();
-export const booleanText = z.enum(['true', 'false'], { message: 'expected true or false' }).transform((v) => v === 'true').optional();
+export const booleanText = z
+  .enum(['true', 'false'], { message: 'expected true or false' })
+  .transform((v) => v === 'true')
+  .optional();
 
 /** Parses a query string object; a bad value is a 400 naming the parameter. */
 export function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {

@@ -30,11 +30,14 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
   return {
     url: `http://${shown}:${port}`,
     port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Browsers keep idle connections open; a drain must not wait on them.
-      server.closeIdleConnections();
-      setTimeout(() => { for (const s of sockets) s.destroy(); }, 2000).unref();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Browsers keep idle connections open; a drain must not wait on them.
+        server.closeIdleConnections();
+        setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, 2000).unref();
+      }),
   };
 }

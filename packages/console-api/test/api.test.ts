@@ -5,7 +5,15 @@ import { cleanUp, followCursor } from '@clover/testkit';
 import { JobChangeFeed, type JobChange } from '@clover/zk-kit';
 import { hashPassword } from '../src/index.js';
 import {
-  Client, embeddedBackend, everySecondJob, loggedIn, mongoBackend, paths, startHarness, type Harness, type HarnessStore,
+  Client,
+  embeddedBackend,
+  everySecondJob,
+  loggedIn,
+  mongoBackend,
+  paths,
+  startHarness,
+  type Harness,
+  type HarnessStore,
 } from './harness.js';
 
 /**
@@ -71,7 +79,12 @@ function apiSuite(storeName: string, store: HarnessStore): void {
       });
 
       test('a wrong password is 401; the sixth failure in a row is 429 with Retry-After', async () => {
-        await h.store.users.create({ name: 'target', role: 'viewer', passwordHash: await hashPassword('right-password'), createdAt: new Date() });
+        await h.store.users.create({
+          name: 'target',
+          role: 'viewer',
+          passwordHash: await hashPassword('right-password'),
+          createdAt: new Date(),
+        });
         const c = new Client(h.url);
         for (let i = 0; i < 5; i++) {
           const r = await c.login('target', 'wrong');
@@ -89,7 +102,12 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         const r = await operator.call('POST', '/api/contacts', { name: 'x', email: 'x@example.com' }, { csrf: false });
         assert.equal(r.status, 403);
         assert.equal(r.body.error, 'csrf_failed');
-        const wrong = await operator.call('POST', '/api/contacts', { name: 'x', email: 'x@example.com' }, { csrf: false, headers: { 'x-csrf-token': 'forged' } });
+        const wrong = await operator.call(
+          'POST',
+          '/api/contacts',
+          { name: 'x', email: 'x@example.com' },
+          { csrf: false, headers: { 'x-csrf-token': 'forged' } },
+        );
         assert.equal(wrong.status, 403);
         assert.equal((await h.store.contacts.list()).filter((c) => c.name === 'x').length, 0, 'nothing written');
       });
@@ -140,7 +158,11 @@ function apiSuite(storeName: string, store: HarnessStore): void {
       };
 
       test('create, read with the next ten fire times, patch, disable/enable, trigger, delete; each announced', async () => {
-        const created = await operator.call('POST', '/api/jobs', { ...everySecondJob('report'), description: 'daily report', schedule: { type: 'cron', expr: '0 30 9 * * *', timezone: 'Asia/Shanghai' } });
+        const created = await operator.call('POST', '/api/jobs', {
+          ...everySecondJob('report'),
+          description: 'daily report',
+          schedule: { type: 'cron', expr: '0 30 9 * * *', timezone: 'Asia/Shanghai' },
+        });
         assert.equal(created.status, 201);
         const id: string = created.body.id;
         await waitChange(id, 'upsert');
@@ -157,9 +179,25 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal((await operator.call('POST', `/api/jobs/${id}/enable`)).body.enabled, true);
         assert.equal((await operator.call('POST', `/api/jobs/${id}/trigger`)).status, 202);
         await waitChange(id, 'trigger');
-        await h.store.runs.insert({ id: `${id}@2026-01-01T00:00:00.000Z`, jobId: id, scheduledAt: new Date('2026-01-01T00:00:00Z'), status: 'succeeded' });
-        await h.store.runs.insert({ id: `${id}@2026-01-01T00:00:01.000Z`, jobId: id, scheduledAt: new Date('2026-01-01T00:00:01Z'), status: 'running', node: 'a1' });
-        await h.store.runs.insert({ id: `${id}@2026-01-01T00:00:02.000Z`, jobId: id, scheduledAt: new Date('2026-01-01T00:00:02Z'), status: 'scheduled' });
+        await h.store.runs.insert({
+          id: `${id}@2026-01-01T00:00:00.000Z`,
+          jobId: id,
+          scheduledAt: new Date('2026-01-01T00:00:00Z'),
+          status: 'succeeded',
+        });
+        await h.store.runs.insert({
+          id: `${id}@2026-01-01T00:00:01.000Z`,
+          jobId: id,
+          scheduledAt: new Date('2026-01-01T00:00:01Z'),
+          status: 'running',
+          node: 'a1',
+        });
+        await h.store.runs.insert({
+          id: `${id}@2026-01-01T00:00:02.000Z`,
+          jobId: id,
+          scheduledAt: new Date('2026-01-01T00:00:02Z'),
+          status: 'scheduled',
+        });
         // What the store holds of the job's runs at the moment its data is deleted.
         const atDelete: Array<[string, string, string | null]> = [];
         const realDelete = h.store.jobs.delete.bind(h.store.jobs);
@@ -172,11 +210,15 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         } finally {
           h.store.jobs.delete = realDelete;
         }
-        assert.deepEqual(atDelete.sort(), [
-          ['00:00:00.000Z', 'succeeded', null],
-          ['00:00:01.000Z', 'cancelled', 'cancelled: the job was deleted by olga'],
-          ['00:00:02.000Z', 'cancelled', 'cancelled: the job was deleted by olga'],
-        ], 'work in flight recorded cancelled before the job\'s data goes; finished runs untouched');
+        assert.deepEqual(
+          atDelete.sort(),
+          [
+            ['00:00:00.000Z', 'succeeded', null],
+            ['00:00:01.000Z', 'cancelled', 'cancelled: the job was deleted by olga'],
+            ['00:00:02.000Z', 'cancelled', 'cancelled: the job was deleted by olga'],
+          ],
+          "work in flight recorded cancelled before the job's data goes; finished runs untouched",
+        );
         await waitChange(id, 'delete');
         assert.equal((await viewer.call('GET', `/api/jobs/${id}`)).status, 404);
         assert.equal((await h.store.runs.list({ jobId: id })).items.length, 0, 'its runs went with it');
@@ -201,7 +243,16 @@ function apiSuite(storeName: string, store: HarnessStore): void {
 
       test('list filters by text and state and pages by cursor', async () => {
         for (let i = 0; i < 7; i++) await operator.call('POST', '/api/jobs', { ...everySecondJob(`page-${i}`), enabled: i % 2 === 0 });
-        const pages = await followCursor(async (cursor) => (await viewer.call<{ items: Array<{ name: string }>; nextCursor: string | null }>('GET', `/api/jobs?q=page-&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).body, { maxPages: 10, what: 'the jobs named page-' });
+        const pages = await followCursor(
+          async (cursor) =>
+            (
+              await viewer.call<{ items: Array<{ name: string }>; nextCursor: string | null }>(
+                'GET',
+                `/api/jobs?q=page-&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+              )
+            ).body,
+          { maxPages: 10, what: 'the jobs named page-' },
+        );
         const seen = pages.flatMap((p) => p.items.map((j) => j.name));
         assert.equal(seen.length, 7);
         assert.equal(new Set(seen).size, 7);
@@ -224,20 +275,33 @@ function apiSuite(storeName: string, store: HarnessStore): void {
 
       test('cron preview says which fires DST moved', async () => {
         // The last Sunday of March is the EU's spring-forward day: 02:30 never happens in Berlin and fires at 03:00 CEST.
-        const spring = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 30 2 ? 3 0L', timezone: 'Europe/Berlin' } });
+        const spring = await viewer.call('POST', '/api/cron/preview', {
+          schedule: { type: 'cron', expr: '0 30 2 ? 3 0L', timezone: 'Europe/Berlin' },
+        });
         assert.equal(spring.status, 200);
         assert.equal(spring.body.fires.length, 10);
         for (const fire of spring.body.fires) {
           assert.equal(fire.shifted, 'gap');
           assert.match(fire.at, /T01:00:00\.000Z$/, '03:00 CEST');
         }
-        assert.deepEqual(spring.body.nextFireTimes, spring.body.fires.map((f: { at: string }) => f.at));
+        assert.deepEqual(
+          spring.body.nextFireTimes,
+          spring.body.fires.map((f: { at: string }) => f.at),
+        );
         // The last Sunday of October: 02:30 happens twice and an hourly rule fires at both; 03:30 once.
-        const fall = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 30 2,3 ? 10 0L', timezone: 'Europe/Berlin' } });
+        const fall = await viewer.call('POST', '/api/cron/preview', {
+          schedule: { type: 'cron', expr: '0 30 2,3 ? 10 0L', timezone: 'Europe/Berlin' },
+        });
         const [first, second] = fall.body.fires;
-        assert.deepEqual([first.shifted, second.shifted], ['fold', undefined], 'a fixed hour fires once at the first pass of 02:30, then 03:30');
+        assert.deepEqual(
+          [first.shifted, second.shifted],
+          ['fold', undefined],
+          'a fixed hour fires once at the first pass of 02:30, then 03:30',
+        );
         assert.equal(Date.parse(second.at) - Date.parse(first.at), 2 * 3600_000);
-        const hourly = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 30 * ? 10 0L', timezone: 'Europe/Berlin' } });
+        const hourly = await viewer.call('POST', '/api/cron/preview', {
+          schedule: { type: 'cron', expr: '0 30 * ? 10 0L', timezone: 'Europe/Berlin' },
+        });
         const folded = hourly.body.fires.filter((f: { shifted?: string }) => f.shifted === 'fold');
         assert.equal(folded.length, 2, 'both passes of 02:30');
         assert.equal(Date.parse(folded[1].at) - Date.parse(folded[0].at), 3600_000);
@@ -266,14 +330,33 @@ function apiSuite(storeName: string, store: HarnessStore): void {
           const scheduledAt = new Date(hour + i * 1000);
           const id = `${jobId}@${scheduledAt.toISOString()}`;
           await h.store.runs.insert({ id, jobId, scheduledAt, status: 'scheduled' });
-          await h.store.runs.update(id, { status: statuses[i], node: i % 2 ? 'agent-b' : 'agent-a', finishedAt: new Date(scheduledAt.getTime() + 500), outputTail: `out ${i}`, error: statuses[i] === 'succeeded' ? null : 'boom' });
+          await h.store.runs.update(id, {
+            status: statuses[i],
+            node: i % 2 ? 'agent-b' : 'agent-a',
+            finishedAt: new Date(scheduledAt.getTime() + 500),
+            outputTail: `out ${i}`,
+            error: statuses[i] === 'succeeded' ? null : 'boom',
+          });
         }
         await h.store.logs.write([
-          { time: new Date(), level: 'error', source: 'dispatch', node: 'server-1', message: 'agent agent-b vanished', context: { runs: 2 } },
+          {
+            time: new Date(),
+            level: 'error',
+            source: 'dispatch',
+            node: 'server-1',
+            message: 'agent agent-b vanished',
+            context: { runs: 2 },
+          },
           { time: new Date(), level: 'warn', source: 'monitor', node: 'mon-1', message: 'slow beat', context: {} },
           { time: new Date(), level: 'info', source: 'console', node: 'c', message: 'hello', context: {} },
         ]);
-        await h.store.incidents.open({ kind: 'node_dead', subject: 'agent-b', nodeKind: 'clients', openedAt: new Date(), message: 'agent-b is dead' });
+        await h.store.incidents.open({
+          kind: 'node_dead',
+          subject: 'agent-b',
+          nodeKind: 'clients',
+          openedAt: new Date(),
+          message: 'agent-b is dead',
+        });
         await h.store.outbox.add({ to: ['ann@example.com'], subject: '[clover] client agent-b is dead', text: 'agent-b' });
       });
 
@@ -316,7 +399,9 @@ function apiSuite(storeName: string, store: HarnessStore): void {
       });
 
       test('incidents and the outbox list', async () => {
-        assert.ok((await viewer.call('GET', '/api/incidents?open=true')).body.items.some((i: { subject: string }) => i.subject === 'agent-b'));
+        assert.ok(
+          (await viewer.call('GET', '/api/incidents?open=true')).body.items.some((i: { subject: string }) => i.subject === 'agent-b'),
+        );
         assert.equal((await viewer.call('GET', '/api/incidents?open=maybe')).status, 400);
         assert.equal((await viewer.call('GET', '/api/outbox')).body.items[0].to[0], 'ann@example.com');
       });
@@ -330,7 +415,11 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         const made = await operator.call('POST', '/api/contacts', { name: 'Ann', email: 'ann@example.com', groups: ['ops'] });
         assert.equal(made.status, 201);
         assert.equal(made.body.enabled, true);
-        const changed = await operator.call('PUT', `/api/contacts/${made.body.id}`, { name: 'Ann Lee', email: 'ann@example.com', enabled: false });
+        const changed = await operator.call('PUT', `/api/contacts/${made.body.id}`, {
+          name: 'Ann Lee',
+          email: 'ann@example.com',
+          enabled: false,
+        });
         assert.equal(changed.body.name, 'Ann Lee');
         assert.equal(changed.body.enabled, false);
         assert.ok((await viewer.call('GET', '/api/contacts')).body.items.some((c: { name: string }) => c.name === 'Ann Lee'));

@@ -32,7 +32,10 @@ export async function mongoBackend(prefix: string): Promise<{ backend: StoreBack
     console.log(`# SKIP the MongoDB half of this suite: ${mongo.skip}`);
     return { backend: { name: 'MongoDB', skip: mongo.skip }, cleanup: async () => undefined };
   }
-  return { backend: { name: `MongoDB (${mongo.server})`, store: { kind: 'mongo', url: mongo.databaseUrl } }, cleanup: () => mongo.cleanup() };
+  return {
+    backend: { name: `MongoDB (${mongo.server})`, store: { kind: 'mongo', url: mongo.databaseUrl } },
+    cleanup: () => mongo.cleanup(),
+  };
 }
 
 /**
@@ -51,13 +54,21 @@ export async function startHarness(connect: string, storeChoice: HarnessStore = 
   const zk = createZkClient({ connect, sessionTimeoutMs: 5000 });
   const logger = createLogger({ service: 'console', node: 'test', console: false, store });
   let server: RunningConsole | undefined;
-  const close = () => cleanUp([
-    ['console server', () => server?.close()], ['zk', () => zk.close()], ['logger', () => logger.close()],
-    ['store', () => store.close()], ['temp dir', () => dir.cleanup()],
-  ]);
+  const close = () =>
+    cleanUp([
+      ['console server', () => server?.close()],
+      ['zk', () => zk.close()],
+      ['logger', () => logger.close()],
+      ['store', () => store.close()],
+      ['temp dir', () => dir.cleanup()],
+    ]);
   try {
     await within(zk.connect(), 20_000, `a ZooKeeper session at ${connect}`);
-    for (const [name, role] of [['admin', 'admin'], ['olga', 'operator'], ['vic', 'viewer']] as const) {
+    for (const [name, role] of [
+      ['admin', 'admin'],
+      ['olga', 'operator'],
+      ['vic', 'viewer'],
+    ] as const) {
       await store.users.create({ name, role, passwordHash: await hashPassword(`${name}-password`), createdAt: new Date() });
     }
     server = await startConsoleServer({ store, zk, paths, logger, port: 0, throttle: new LoginThrottle(5, 15 * 60_000) });
@@ -86,7 +97,12 @@ export class Client {
     return this.cookies.get(name);
   }
 
-  async call<T = any>(method: string, route: string, body?: unknown, opts: { csrf?: boolean; headers?: Record<string, string>; raw?: string } = {}): Promise<Answer<T>> {
+  async call<T = any>(
+    method: string,
+    route: string,
+    body?: unknown,
+    opts: { csrf?: boolean; headers?: Record<string, string>; raw?: string } = {},
+  ): Promise<Answer<T>> {
     const headers: Record<string, string> = { ...opts.headers };
     if (body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -94,10 +110,14 @@ export class Client {
     const csrf = this.cookies.get('clover_csrf');
     if (opts.csrf !== false && csrf && method !== 'GET') headers['x-csrf-token'] = csrf;
     // A console that never answers fails the call after 15 s, not after undici's 5 minutes.
-    const res = await fetch(`${this.base}${route}`, { method, headers, body: opts.raw ?? (body === undefined ? undefined : JSON.stringify(body)), signal: AbortSignal.timeout(15_000) })
-      .catch((err: Error) => {
-        throw err.name === 'TimeoutError' ? new Error(`timed out after 15000 ms waiting for ${method} ${route} to answer`) : err;
-      });
+    const res = await fetch(`${this.base}${route}`, {
+      method,
+      headers,
+      body: opts.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+      signal: AbortSignal.timeout(15_000),
+    }).catch((err: Error) => {
+      throw err.name === 'TimeoutError' ? new Error(`timed out after 15000 ms waiting for ${method} ${route} to answer`) : err;
+    });
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const [k, v] = pair!.split('=');
@@ -127,5 +147,8 @@ export async function loggedIn(base: string, name: string): Promise<Client> {
 }
 
 export const everySecondJob = (name = 'tick') => ({
-  name, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' }, target: { type: 'any' },
+  name,
+  schedule: { type: 'cron', expr: '* * * * * *' },
+  kind: { type: 'handler', name: 'noop' },
+  target: { type: 'any' },
 });

@@ -4,8 +4,17 @@ import { randomUUID } from 'node:crypto';
 import { Heartbeat } from '@clover/heartbeat';
 import { cleanUp, startZooKeeper, waitFor, within, type ZooKeeperHandle } from '@clover/testkit';
 import {
-  JobChangeFeed, LeaderElection, createZkClient, publishJobChange, readLeader, structuralPaths, watchClusterConfig, writeClusterConfig,
-  type ClusterConfig, type JobChange, type ZkClient,
+  JobChangeFeed,
+  LeaderElection,
+  createZkClient,
+  publishJobChange,
+  readLeader,
+  structuralPaths,
+  watchClusterConfig,
+  writeClusterConfig,
+  type ClusterConfig,
+  type JobChange,
+  type ZkClient,
 } from '@clover/zk-kit';
 import { embeddedBackend, loggedIn, mongoBackend, paths, startHarness, type Client, type Harness } from './harness.js';
 
@@ -37,14 +46,27 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       viewer = await loggedIn(h.url, 'vic');
       agentZk = createZkClient({ connect, sessionTimeoutMs: 5000 });
       await within(agentZk.connect(), 20_000, `a ZooKeeper session at ${connect}`);
-      beat = new Heartbeat({ zk: agentZk, paths, kind: 'clients', id: 'agent-1', version: 'test', endpoint: 'tcp://127.0.0.1:1', intervalMs: 200 });
+      beat = new Heartbeat({
+        zk: agentZk,
+        paths,
+        kind: 'clients',
+        id: 'agent-1',
+        version: 'test',
+        endpoint: 'tcp://127.0.0.1:1',
+        intervalMs: 200,
+      });
       await beat.start();
       await h.zk.ensurePath(`${paths.root}/scratch`);
       await h.zk.create(`${paths.root}/scratch/note`, { owner: 'ops', level: 1 });
     });
-    after(() => cleanUp([
-      ['heartbeat', () => beat?.close()], ['agent zk', () => agentZk?.close()], ['harness', () => h?.close()], ['ZooKeeper', () => zkServer?.cleanup()],
-    ]));
+    after(() =>
+      cleanUp([
+        ['heartbeat', () => beat?.close()],
+        ['agent zk', () => agentZk?.close()],
+        ['harness', () => h?.close()],
+        ['ZooKeeper', () => zkServer?.cleanup()],
+      ]),
+    );
 
     test('the tree lists heartbeating nodes with their data and age', async () => {
       const r = await viewer.call('GET', '/api/nodes');
@@ -65,11 +87,17 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       const path = `${paths.root}/scratch/note`;
       const read = await viewer.call('GET', `/api/nodes/data?path=${encodeURIComponent(path)}`);
       assert.deepEqual(read.body.data, { owner: 'ops', level: 1 });
-      const put = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, { data: { owner: 'ops', level: 2 }, version: read.body.version });
+      const put = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, {
+        data: { owner: 'ops', level: 2 },
+        version: read.body.version,
+      });
       assert.equal(put.status, 200);
       assert.equal(put.body.data.level, 2);
-      assert.equal((await h.zk.get(path))?.data && ((await h.zk.get<{ level: number }>(path))!.data.level), 2);
-      const stale = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, { data: { level: 3 }, version: read.body.version });
+      assert.equal((await h.zk.get(path))?.data && (await h.zk.get<{ level: number }>(path))!.data.level, 2);
+      const stale = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, {
+        data: { level: 3 },
+        version: read.body.version,
+      });
       assert.equal(stale.status, 409);
       assert.equal(stale.body.error, 'conflict');
       const outside = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent('/zookeeper/quota')}`, { data: 1, version: 0 });
@@ -94,7 +122,11 @@ for (const backend of ['memory', 'zookeeper'] as const) {
 
     test("clover's structural nodes: refused without force=true, saying what would happen; forced, and every recipe heals", async (t) => {
       // The recipes of a running cluster, on the agent's session: election, change feed, config, heartbeat.
-      const dispatch = new LeaderElection(agentZk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint: 'tcp://127.0.0.1:7710' } });
+      const dispatch = new LeaderElection(agentZk, {
+        path: paths.electionDispatch,
+        id: 'server-1',
+        data: { endpoint: 'tcp://127.0.0.1:7710' },
+      });
       const monitorElection = new LeaderElection(agentZk, { path: paths.electionMonitor, id: 'monitor-1' });
       let elected = 0;
       dispatch.on('elected', () => void elected++);
@@ -103,14 +135,24 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       await writeClusterConfig(h.zk, paths, { heartbeatIntervalMs: 700, deadTimeoutMs: { servers: 5000, clients: 5000, monitors: 5000 } });
       const configs: ClusterConfig[] = [];
       const stopConfig = watchClusterConfig(agentZk, paths, (c) => void configs.push(c));
-      t.after(() => cleanUp([['config watch', async () => stopConfig()], ['feed', () => feed.close()], ['dispatch election', () => dispatch.close()], ['monitor election', () => monitorElection.close()]]));
+      t.after(() =>
+        cleanUp([
+          ['config watch', async () => stopConfig()],
+          ['feed', () => feed.close()],
+          ['dispatch election', () => dispatch.close()],
+          ['monitor election', () => monitorElection.close()],
+        ]),
+      );
       await dispatch.start();
       await monitorElection.start();
       await feed.start();
       await stopConfig.ready;
       await waitFor(() => dispatch.isLeader, { message: 'server-1 leads' });
       const del = (path: string, force?: boolean) =>
-        admin.call('DELETE', `/api/nodes/data?path=${encodeURIComponent(path)}&confirm=${encodeURIComponent(path)}${force ? '&force=true' : ''}`);
+        admin.call(
+          'DELETE',
+          `/api/nodes/data?path=${encodeURIComponent(path)}&confirm=${encodeURIComponent(path)}${force ? '&force=true' : ''}`,
+        );
 
       // Folders of roles this test does not run (servers', monitors' heartbeats) as a cluster has them.
       for (const s of structuralPaths(paths)) await h.zk.ensurePath(s.path);
@@ -122,7 +164,10 @@ for (const backend of ['memory', 'zookeeper'] as const) {
         assert.match(refused.body.message, /force=true/);
         assert.ok(await h.zk.exists(s.path), `${s.path} still there`);
       }
-      const viewerTry = await viewer.call('DELETE', `/api/nodes/data?path=${encodeURIComponent(paths.electionDispatch)}&confirm=${encodeURIComponent(paths.electionDispatch)}&force=true`);
+      const viewerTry = await viewer.call(
+        'DELETE',
+        `/api/nodes/data?path=${encodeURIComponent(paths.electionDispatch)}&confirm=${encodeURIComponent(paths.electionDispatch)}&force=true`,
+      );
       assert.equal(viewerTry.status, 403, 'force is for admins only');
       const refusedDispatch = await del(paths.electionDispatch);
       assert.match(refusedDispatch.body.message, /leader steps down/);
@@ -135,7 +180,9 @@ for (const backend of ['memory', 'zookeeper'] as const) {
 
       assert.equal((await del(paths.jobChanges, true)).status, 200);
       await publishJobChange(h.zk, paths, { jobId: 'after-forced-delete', op: 'upsert' });
-      await waitFor(() => changes.some((c) => c.jobId === 'after-forced-delete'), { message: 'the feed sees a change after its folder was deleted' });
+      await waitFor(() => changes.some((c) => c.jobId === 'after-forced-delete'), {
+        message: 'the feed sees a change after its folder was deleted',
+      });
 
       assert.equal((await del(paths.config, true)).status, 200);
       await waitFor(() => configs.at(-1)?.heartbeatIntervalMs === 2000, { message: 'config back to its defaults' });

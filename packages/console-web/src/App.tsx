@@ -29,7 +29,8 @@ export function App() {
   );
 }
 
-type SessionState = { state: 'checking' } | { state: 'out'; expired?: boolean } | { state: 'in'; user: User } | { state: 'error'; error: unknown };
+type SessionState =
+  { state: 'checking' } | { state: 'out'; expired?: boolean } | { state: 'in'; user: User } | { state: 'error'; error: unknown };
 
 function Session() {
   const t = useT();
@@ -52,7 +53,10 @@ function Session() {
   }, [check]);
 
   const logout = useCallback(() => {
-    api.logout().catch(() => {}).finally(() => setSession({ state: 'out' }));
+    api
+      .logout()
+      .catch(() => {})
+      .finally(() => setSession({ state: 'out' }));
   }, []);
 
   switch (session.state) {

@@ -1,7 +1,10 @@
 import { createContext, useContext, type ReactNode } from 'react';
 import type { Role, User } from './api/types';
 
-interface Auth { user: User; logout: () => void }
+interface Auth {
+  user: User;
+  logout: () => void;
+}
 
 const AuthContext = createContext<Auth | null>(null);
 
@@ -20,6 +23,6 @@ export function useAuth(): Auth {
 /** What the signed-in user may do (docs/console-api.md "Roles"); the server checks again. */
 export function useCan(): { operate: boolean; admin: boolean } {
   const auth = useContext(AuthContext);
-  const r = auth ? rank[auth.user.role] ?? 0 : 0;
+  const r = auth ? (rank[auth.user.role] ?? 0) : 0;
   return { operate: r >= rank.operator, admin: r >= rank.admin };
 }

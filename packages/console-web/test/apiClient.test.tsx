@@ -66,9 +66,15 @@ describe('api client', () => {
   it('turns an error body into an ApiError with code, message and fields', async () => {
     fakeFetch(() => ({
       status: 400,
-      body: { error: 'validation_failed', message: 'the job is not valid', fields: { 'schedule.expr': 'bad cron rule', name: 'name must not be empty' } },
+      body: {
+        error: 'validation_failed',
+        message: 'the job is not valid',
+        fields: { 'schedule.expr': 'bad cron rule', name: 'name must not be empty' },
+      },
     }));
-    const err = await api.createJob({ name: '', schedule: { type: 'cron', expr: 'x' }, kind: { type: 'handler', name: 'h' } }).catch((e: unknown) => e);
+    const err = await api
+      .createJob({ name: '', schedule: { type: 'cron', expr: 'x' }, kind: { type: 'handler', name: 'h' } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     const e = err as ApiError;
     expect(e.status).toBe(400);
@@ -84,15 +90,21 @@ describe('api client', () => {
     expect(e.status).toBe(429);
     expect(e.retryAfterSec).toBe(600);
 
-    vi.stubGlobal('fetch', vi.fn(async () => new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' })));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' })),
+    );
     const g = (await api.health().catch((x: unknown) => x)) as ApiError;
     expect(g.status).toBe(502);
     expect(g.code).toBe('http_502');
     expect(g.message).toBe('502 Bad Gateway');
 
-    vi.stubGlobal('fetch', vi.fn(async () => {
-      throw new TypeError('Failed to fetch');
-    }));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => {
+        throw new TypeError('Failed to fetch');
+      }),
+    );
     const n = (await api.health().catch((x: unknown) => x)) as ApiError;
     expect(n.status).toBe(0);
     expect(n.code).toBe('network');

@@ -56,7 +56,11 @@ describe('cron field preview', () => {
       if (expr.includes('99'))
         return {
           status: 400,
-          body: { error: 'validation_failed', message: 'invalid schedule', fields: { 'schedule.expr': 'bad cron rule: minute: 99 is outside 0-59' } },
+          body: {
+            error: 'validation_failed',
+            message: 'invalid schedule',
+            fields: { 'schedule.expr': 'bad cron rule: minute: 99 is outside 0-59' },
+          },
         };
       return { body: { nextFireTimes: TIMES } };
     });
@@ -74,7 +78,9 @@ describe('cron field preview', () => {
   it('falls back to the error message when no field is named, and previews the time zone', async () => {
     const { calls } = fakeFetch((c) => {
       const tz = (c.body as { schedule: { timezone: string } }).schedule.timezone;
-      return tz === 'Mars/Base' ? { status: 400, body: { error: 'bad_request', message: 'unknown timezone' } } : { body: { nextFireTimes: TIMES } };
+      return tz === 'Mars/Base'
+        ? { status: 400, body: { error: 'bad_request', message: 'unknown timezone' } }
+        : { body: { nextFireTimes: TIMES } };
     });
     renderWithI18n(<Harness />);
     await advance(PREVIEW_DEBOUNCE_MS);
@@ -94,7 +100,11 @@ describe('cron field preview', () => {
     renderWithI18n(<Harness initial="0 30 2 * * *" />);
     await advance(PREVIEW_DEBOUNCE_MS);
     const rows = screen.getAllByTestId('cron-preview-time');
-    expect(rows.map((r) => r.querySelector('[data-testid="fire-dst-note"]')?.getAttribute('data-shifted') ?? null)).toEqual([null, 'gap', 'fold']);
+    expect(rows.map((r) => r.querySelector('[data-testid="fire-dst-note"]')?.getAttribute('data-shifted') ?? null)).toEqual([
+      null,
+      'gap',
+      'fold',
+    ]);
     expect(rows[1]!.textContent).toContain('the clock skips this time that night, so it fires as the clock jumps forward');
     expect(rows[2]!.textContent).toContain('this clock time happens twice that night');
     cleanup();

@@ -23,13 +23,24 @@ export function useFakeTimersPerTest(): void {
   });
 }
 
-export interface FakeCall { url: string; method: string; headers: Record<string, string>; body: unknown }
+export interface FakeCall {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
 
 /**
  * A stand-in for window.fetch at the unit level: records each call and answers with what
  * `respond` returns ({ status, body, headers }).
  */
-export function fakeFetch(respond: (call: FakeCall) => { status?: number; body?: unknown; headers?: Record<string, string> } | Promise<{ status?: number; body?: unknown; headers?: Record<string, string> }>) {
+export function fakeFetch(
+  respond: (
+    call: FakeCall,
+  ) =>
+    | { status?: number; body?: unknown; headers?: Record<string, string> }
+    | Promise<{ status?: number; body?: unknown; headers?: Record<string, string> }>,
+) {
   const calls: FakeCall[] = [];
   const fn = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
     const headers: Record<string, string> = {};

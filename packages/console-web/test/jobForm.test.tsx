@@ -57,13 +57,38 @@ describe('buildJobInput', () => {
   });
 
   it('once, interval, node and tags targets, shell and http kinds', () => {
-    const once = buildJobInput(form({ name: 'o', scheduleType: 'once', onceAt: '2031-05-06T07:08:09', deleteWhenDone: false, targetType: 'node', targetNode: 'client-7', kindType: 'shell', shellCommand: 'backup.sh', shellArgs: '--full\n\n--to=/tmp/a b\n', shellCwd: '/srv' })).input!;
+    const once = buildJobInput(
+      form({
+        name: 'o',
+        scheduleType: 'once',
+        onceAt: '2031-05-06T07:08:09',
+        deleteWhenDone: false,
+        targetType: 'node',
+        targetNode: 'client-7',
+        kindType: 'shell',
+        shellCommand: 'backup.sh',
+        shellArgs: '--full\n\n--to=/tmp/a b\n',
+        shellCwd: '/srv',
+      }),
+    ).input!;
     expect(once.schedule).toEqual({ type: 'once', at: new Date(2031, 4, 6, 7, 8, 9).toISOString() });
     expect(once.deleteWhenDone).toBe(false);
     expect(once.target).toEqual({ type: 'node', nodeId: 'client-7' });
     expect(once.kind).toEqual({ type: 'shell', command: 'backup.sh', args: ['--full', '--to=/tmp/a b'], cwd: '/srv' });
 
-    const every = buildJobInput(form({ name: 'i', scheduleType: 'interval', intervalSeconds: '90', targetType: 'tags', targetTags: 'gpu, eu-west  linux', kindType: 'http', httpMethod: 'POST', httpUrl: ' https://example.com/hook ', httpBody: '{"a":1}' })).input!;
+    const every = buildJobInput(
+      form({
+        name: 'i',
+        scheduleType: 'interval',
+        intervalSeconds: '90',
+        targetType: 'tags',
+        targetTags: 'gpu, eu-west  linux',
+        kindType: 'http',
+        httpMethod: 'POST',
+        httpUrl: ' https://example.com/hook ',
+        httpBody: '{"a":1}',
+      }),
+    ).input!;
     expect(every.schedule).toEqual({ type: 'interval', everyMs: 90_000 });
     expect(every.target).toEqual({ type: 'tags', tags: ['gpu', 'eu-west', 'linux'] });
     expect(every.kind).toEqual({ type: 'http', method: 'POST', url: 'https://example.com/hook', body: '{"a":1}' });
@@ -77,7 +102,9 @@ describe('buildJobInput', () => {
   it('reports what the form can see by itself under the server field paths', () => {
     expect(buildJobInput(form({ payload: '{bad' })).errors).toEqual({ payload: 'form.error.json' });
     expect(buildJobInput(form({ scheduleType: 'once', onceAt: '' })).errors).toEqual({ 'schedule.at': 'form.error.date' });
-    expect(buildJobInput(form({ scheduleType: 'interval', intervalSeconds: 'x' })).errors).toEqual({ 'schedule.everyMs': 'form.error.number' });
+    expect(buildJobInput(form({ scheduleType: 'interval', intervalSeconds: 'x' })).errors).toEqual({
+      'schedule.everyMs': 'form.error.number',
+    });
     const r = buildJobInput(form({ timeoutSeconds: '', retriesMax: 'a' }));
     expect(r.input).toBeNull();
     expect(r.errors).toEqual({ timeoutMs: 'form.error.number', 'retries.max': 'form.error.number' });
@@ -85,22 +112,49 @@ describe('buildJobInput', () => {
 
   it('an edited job goes back with the fields the form does not show', () => {
     const job: Job = {
-      id: 'j1', name: 'sync', description: 'd', group: 'g', enabled: false,
+      id: 'j1',
+      name: 'sync',
+      description: 'd',
+      group: 'g',
+      enabled: false,
       schedule: { type: 'interval', everyMs: 5000, startAt: '2030-01-01T00:00:00.000Z' },
-      target: { type: 'tags', tags: ['a', 'b'] }, routing: 'broadcast',
+      target: { type: 'tags', tags: ['a', 'b'] },
+      routing: 'broadcast',
       kind: { type: 'http', method: 'PUT', url: 'https://h/x', headers: { Authorization: 'Bearer x' }, body: 'b' },
-      payload: { k: 1 }, timeoutMs: 1500, retries: { max: 2, backoffMs: 500, factor: 3, maxBackoffMs: 9000 },
-      concurrency: 'replace', misfire: 'skip', window: { endAt: '2031-01-01T00:00:00.000Z' }, contacts: ['c9'], deleteWhenDone: true,
-      createdAt: '', updatedAt: '', lastRunAt: null, lastStatus: null, nextRunAt: null, runCount: 0, failureCount: 0,
+      payload: { k: 1 },
+      timeoutMs: 1500,
+      retries: { max: 2, backoffMs: 500, factor: 3, maxBackoffMs: 9000 },
+      concurrency: 'replace',
+      misfire: 'skip',
+      window: { endAt: '2031-01-01T00:00:00.000Z' },
+      contacts: ['c9'],
+      deleteWhenDone: true,
+      createdAt: '',
+      updatedAt: '',
+      lastRunAt: null,
+      lastStatus: null,
+      nextRunAt: null,
+      runCount: 0,
+      failureCount: 0,
     };
     const { input } = buildJobInput(jobToForm(job));
     expect(input).toEqual({
-      name: 'sync', description: 'd', group: 'g', enabled: false,
+      name: 'sync',
+      description: 'd',
+      group: 'g',
+      enabled: false,
       schedule: { type: 'interval', everyMs: 5000, startAt: '2030-01-01T00:00:00.000Z' },
-      target: { type: 'tags', tags: ['a', 'b'] }, routing: 'broadcast',
+      target: { type: 'tags', tags: ['a', 'b'] },
+      routing: 'broadcast',
       kind: { type: 'http', method: 'PUT', url: 'https://h/x', headers: { Authorization: 'Bearer x' }, body: 'b' },
-      payload: { k: 1 }, timeoutMs: 1500, retries: { max: 2, backoffMs: 500, factor: 3, maxBackoffMs: 9000 },
-      concurrency: 'replace', misfire: 'skip', window: { endAt: '2031-01-01T00:00:00.000Z' }, contacts: ['c9'], deleteWhenDone: true,
+      payload: { k: 1 },
+      timeoutMs: 1500,
+      retries: { max: 2, backoffMs: 500, factor: 3, maxBackoffMs: 9000 },
+      concurrency: 'replace',
+      misfire: 'skip',
+      window: { endAt: '2031-01-01T00:00:00.000Z' },
+      contacts: ['c9'],
+      deleteWhenDone: true,
     });
   });
 
@@ -112,7 +166,12 @@ describe('buildJobInput', () => {
   });
 
   it('contact input', () => {
-    expect(contactInput({ name: ' Ann ', email: ' ann@example.com ', phone: ' ', groups: 'ops, db ,', enabled: false })).toEqual({ name: 'Ann', email: 'ann@example.com', groups: ['ops', 'db'], enabled: false });
+    expect(contactInput({ name: ' Ann ', email: ' ann@example.com ', phone: ' ', groups: 'ops, db ,', enabled: false })).toEqual({
+      name: 'Ann',
+      email: 'ann@example.com',
+      groups: ['ops', 'db'],
+      enabled: false,
+    });
     expect(contactInput({ name: 'B', email: 'b@x.io', phone: '+1 555', groups: '', enabled: true }).phone).toBe('+1 555');
   });
 });

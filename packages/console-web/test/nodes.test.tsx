@@ -7,9 +7,30 @@ import type { Lang } from '../src/i18n';
 import { NodesPage } from '../src/pages/Nodes';
 import { fakeFetch, renderWithI18n, type FakeCall } from './helpers';
 
-const election: ZNode = { path: '/clover/election/dispatch', kind: 'other', id: 'dispatch', data: null, raw: '', version: 0, ephemeral: false, ageMs: null, children: 1 };
-const note: ZNode = { path: '/clover/scratch', kind: 'other', id: 'scratch', data: { a: 1 }, raw: '{"a":1}', version: 0, ephemeral: false, ageMs: null, children: 0 };
-const warning = '/clover/election/dispatch is clover\'s own structure (dispatch-server election). Deleting it ends the dispatch election: the leader steps down. Delete it anyway only if you mean to: repeat with force=true.';
+const election: ZNode = {
+  path: '/clover/election/dispatch',
+  kind: 'other',
+  id: 'dispatch',
+  data: null,
+  raw: '',
+  version: 0,
+  ephemeral: false,
+  ageMs: null,
+  children: 1,
+};
+const note: ZNode = {
+  path: '/clover/scratch',
+  kind: 'other',
+  id: 'scratch',
+  data: { a: 1 },
+  raw: '{"a":1}',
+  version: 0,
+  ephemeral: false,
+  ageMs: null,
+  children: 0,
+};
+const warning =
+  "/clover/election/dispatch is clover's own structure (dispatch-server election). Deleting it ends the dispatch election: the leader steps down. Delete it anyway only if you mean to: repeat with force=true.";
 
 afterEach(() => {
   cleanup();
@@ -22,7 +43,11 @@ function fakeApi(): FakeCall[] {
     if (c.method === 'GET') return { body: { items: [election, note], truncated: false } };
     const url = new URL(c.url, 'http://console');
     const structural = url.searchParams.get('path') === election.path;
-    if (structural && url.searchParams.get('force') !== 'true') return { status: 409, body: { error: 'structural_node', message: warning, fields: { force: 'pass force=true to delete a structural node' } } };
+    if (structural && url.searchParams.get('force') !== 'true')
+      return {
+        status: 409,
+        body: { error: 'structural_node', message: warning, fields: { force: 'pass force=true to delete a structural node' } },
+      };
     return { body: { ok: true, recreated: structural } };
   });
   return calls;
@@ -54,16 +79,17 @@ async function askToDelete(path: string) {
   await settle();
 }
 
-const deletes = (calls: FakeCall[]) => calls.filter((c) => c.method === 'DELETE').map((c) => new URL(c.url, 'http://console').searchParams.get('force'));
+const deletes = (calls: FakeCall[]) =>
+  calls.filter((c) => c.method === 'DELETE').map((c) => new URL(c.url, 'http://console').searchParams.get('force'));
 
-describe('nodes page: deleting clover\'s own structure', () => {
+describe("nodes page: deleting clover's own structure", () => {
   it('shows the server\'s warning and deletes only after a second "delete anyway"', async () => {
     const calls = fakeApi();
     renderAs('admin');
     await askToDelete(election.path);
     expect(deletes(calls)).toEqual([null]);
     const shown = screen.getByTestId('node-structural-warning').textContent!;
-    expect(shown).toContain('part of clover\'s own structure');
+    expect(shown).toContain("part of clover's own structure");
     expect(shown).toContain('the leader steps down');
     expect(screen.getByTestId('confirm-ok').textContent).toBe('Delete anyway');
     fireEvent.click(screen.getByTestId('confirm-ok'));

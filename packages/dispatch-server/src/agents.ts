@@ -36,9 +36,20 @@ export class AgentDirectory {
   hello(h: Hello, now: number): AgentInfo {
     const prev = this.agents.get(h.agentId);
     const info: AgentInfo = {
-      id: h.agentId, handlers: new Set(h.handlers), groups: new Set(h.groups), tags: new Set(h.tags),
-      capacity: h.capacity, shell: h.shell, http: h.http, inFlight: prev?.inFlight ?? 0, lastHelloAt: now, lastSeenAt: now, running: new Set(h.running),
-      sentSeq: prev?.sentSeq ?? 0, answeredSeq: prev?.answeredSeq ?? 0, ping: prev?.ping ?? null,
+      id: h.agentId,
+      handlers: new Set(h.handlers),
+      groups: new Set(h.groups),
+      tags: new Set(h.tags),
+      capacity: h.capacity,
+      shell: h.shell,
+      http: h.http,
+      inFlight: prev?.inFlight ?? 0,
+      lastHelloAt: now,
+      lastSeenAt: now,
+      running: new Set(h.running),
+      sentSeq: prev?.sentSeq ?? 0,
+      answeredSeq: prev?.answeredSeq ?? 0,
+      ping: prev?.ping ?? null,
     };
     this.agents.set(h.agentId, info);
     return info;

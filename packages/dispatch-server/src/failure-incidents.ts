@@ -25,7 +25,10 @@ export class FailureIncidents {
   /** Jobs opened while a reload was reading, which its result must not drop. */
   private openedDuringLoad = new Set<string>();
 
-  constructor(private readonly store: Pick<Store, 'incidents'>, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: Pick<Store, 'incidents'>,
+    private readonly clock: Clock,
+  ) {}
 
   async record(job: Job, run: Run, status: RunStatus, details: RunPatch, at: Date): Promise<void> {
     if (status === 'succeeded') return this.succeeded(job.id, at);
@@ -34,9 +37,18 @@ export class FailureIncidents {
     this.markOpen(job.id);
     if (open) return;
     await this.store.incidents.open({
-      kind: 'job_failed', subject: job.id, jobId: job.id, runId: run.id, openedAt: at,
+      kind: 'job_failed',
+      subject: job.id,
+      jobId: job.id,
+      runId: run.id,
+      openedAt: at,
       message: `job "${job.name}" ${status.replace('_', ' ')} on ${run.node ?? 'no agent'} after ${run.attempt} attempt(s): ${details.error ?? 'no error text'}`,
-      details: { node: run.node, attempt: run.attempt, exitCode: details.exitCode ?? null, outputTail: (details.outputTail ?? '').slice(-2000) },
+      details: {
+        node: run.node,
+        attempt: run.attempt,
+        exitCode: details.exitCode ?? null,
+        outputTail: (details.outputTail ?? '').slice(-2000),
+      },
     });
   }
 

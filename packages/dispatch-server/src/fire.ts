@@ -51,7 +51,14 @@ export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Tr
   const scheduledAt = new Date(slotMs);
   const active = d.tracker.activeRuns(job.id);
   if (active.length > 0 && job.concurrency === 'forbid') {
-    await insertOnce(d, { id: runId(job.id, scheduledAt), jobId: job.id, scheduledAt, trigger, status: 'skipped', error: forbidden(active.length) });
+    await insertOnce(d, {
+      id: runId(job.id, scheduledAt),
+      jobId: job.id,
+      scheduledAt,
+      trigger,
+      status: 'skipped',
+      error: forbidden(active.length),
+    });
     return [];
   }
   const claims = await claim(d, job, slotMs, trigger);
@@ -86,18 +93,25 @@ async function claim(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): P
     const order = d.tracker.route(job, id);
     const first = order[0];
     const dispatchedAt = new Date(Math.max(slotMs, d.tracker.now()));
-    const run = await insertOnce(d, first
-      ? { id, jobId: job.id, scheduledAt, trigger, status: 'dispatched', node: first, dispatchedAt }
-      : { id, jobId: job.id, scheduledAt, trigger, status: 'scheduled' });
+    const run = await insertOnce(
+      d,
+      first
+        ? { id, jobId: job.id, scheduledAt, trigger, status: 'dispatched', node: first, dispatchedAt }
+        : { id, jobId: job.id, scheduledAt, trigger, status: 'scheduled' },
+    );
     if (run) claims.push({ run, order });
   }
   return claims;
 }
 
 async function skip(d: FireDeps, claims: Claim[], error: string): Promise<Run[]> {
-  await Promise.all(claims.map((c) => d.updateRun(c.run.id, { status: 'skipped', error }).catch((err: unknown) => {
-    d.logger.warn('could not record a claimed run as skipped', { runId: c.run.id, err: String(err) });
-  })));
+  await Promise.all(
+    claims.map((c) =>
+      d.updateRun(c.run.id, { status: 'skipped', error }).catch((err: unknown) => {
+        d.logger.warn('could not record a claimed run as skipped', { runId: c.run.id, err: String(err) });
+      }),
+    ),
+  );
   return [];
 }
 

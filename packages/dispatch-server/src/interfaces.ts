@@ -46,4 +46,14 @@ export interface TrackerTimings {
 /** How long before its slot a fire's run is written (DispatchServerOptions.claimAheadMs). */
 export const defaultClaimAheadMs = 100;
 
-export const defaultTimings: TrackerTimings = { ackTimeoutMs: 1000, maxExecSends: 3, deadlineGraceMs: 1000, adoptGraceMs: 12_000, noAgentWaitMs: 10_000, pingIntervalMs: 2000, agentSilenceMs: 10_000, electionSettleMs: 3000, runningWriteDelayMs: 500 };
+export const defaultTimings: TrackerTimings = {
+  ackTimeoutMs: 1000,
+  maxExecSends: 3,
+  deadlineGraceMs: 1000,
+  adoptGraceMs: 12_000,
+  noAgentWaitMs: 10_000,
+  pingIntervalMs: 2000,
+  agentSilenceMs: 10_000,
+  electionSettleMs: 3000,
+  runningWriteDelayMs: 500,
+};

@@ -21,7 +21,10 @@ export class LatenessMeter {
   private max = { sinceStart: 0, current: 0, previous: 0 };
   private windowStart: number;
 
-  constructor(private readonly clock: () => number = Date.now, private readonly windowMs = 60_000) {
+  constructor(
+    private readonly clock: () => number = Date.now,
+    private readonly windowMs = 60_000,
+  ) {
     this.windowStart = clock();
   }
 
@@ -38,7 +41,9 @@ export class LatenessMeter {
   /** The last full minute (or the one running, before the first is over) and everything since start. */
   snapshot(): { lastMinute: LatenessFigures; sinceStart: LatenessFigures } {
     this.rotate();
-    const minute = this.previous.some((n) => n > 0) ? { h: this.previous, max: this.max.previous } : { h: this.current, max: this.max.current };
+    const minute = this.previous.some((n) => n > 0)
+      ? { h: this.previous, max: this.max.previous }
+      : { h: this.current, max: this.max.current };
     return { lastMinute: figures(minute.h, minute.max), sinceStart: figures(this.sinceStart, this.max.sinceStart) };
   }
 

@@ -2,7 +2,15 @@ import { Heartbeat } from '@clover/heartbeat';
 import type { Job, Run } from '@clover/model';
 import { RouterTransport, type Message, type ProtocolError, type ServerCurve } from '@clover/protocol';
 import type { Store } from '@clover/store';
-import { JobChangeFeed, LeaderElection, NodeRegistry, publishJobChange, type CloverPaths, type JobChange, type ZkClient } from '@clover/zk-kit';
+import {
+  JobChangeFeed,
+  LeaderElection,
+  NodeRegistry,
+  publishJobChange,
+  type CloverPaths,
+  type JobChange,
+  type ZkClient,
+} from '@clover/zk-kit';
 import { AgentDirectory } from './agents.js';
 import { LatenessMeter } from './lateness.js';
 import { StoreWriteBatch } from './write-batch.js';
@@ -89,14 +97,26 @@ export class DispatchServer {
     this.endpoint = opts.advertise ?? opts.bind.replace('0.0.0.0', '127.0.0.1').replace('tcp://*:', 'tcp://127.0.0.1:');
     this.agents = new AgentDirectory((id) => this.tracker.agentGone(id));
     this.transport = new RouterTransport({
-      bind: opts.bind, curve: opts.curve, logger: this.logger, onMessage: (peer, msg) => this.onMessage(peer, msg), onInvalid: (peer, err) => this.onInvalid(peer, err),
+      bind: opts.bind,
+      curve: opts.curve,
+      logger: this.logger,
+      onMessage: (peer, msg) => this.onMessage(peer, msg),
+      onInvalid: (peer, err) => this.onInvalid(peer, err),
     });
     this.timings = { ...defaultTimings, ...opts.timings };
     this.writes = new StoreWriteBatch(opts.store);
     this.lateness = new LatenessMeter(this.clock);
     this.tracker = new RunTracker({
-      store: opts.store, send: (peer, msg) => this.transport.send(peer, msg), agents: this.agents, router: this.router, clock: this.clock,
-      logger: this.logger, timings: this.timings, writes: this.writes, onExecSent: (ms) => this.lateness.record(ms), onFinished: (job, run) => void this.onFinished(job, run),
+      store: opts.store,
+      send: (peer, msg) => this.transport.send(peer, msg),
+      agents: this.agents,
+      router: this.router,
+      clock: this.clock,
+      logger: this.logger,
+      timings: this.timings,
+      writes: this.writes,
+      onExecSent: (ms) => this.lateness.record(ms),
+      onFinished: (job, run) => void this.onFinished(job, run),
       nextRunAt: (jobId) => {
         const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
         return at === undefined ? undefined : new Date(at);
@@ -114,19 +134,45 @@ export class DispatchServer {
         if (!current) return null;
         return current === job || nextSlot(current, slotMs - 1) === slotMs ? current : null;
       },
-      tracker: this.tracker, agents: this.agents, router: this.router, logger: this.logger,
+      tracker: this.tracker,
+      agents: this.agents,
+      router: this.router,
+      logger: this.logger,
     };
     this.claimAheadMs = opts.claimAheadMs ?? defaultClaimAheadMs;
     this.scheduler = new JobScheduler(
-      (job, slot, trigger) => this.fire(job, slot, trigger), (job, next, firing) => this.recordNext(job, next, firing), this.clock, this.claimAheadMs,
+      (job, slot, trigger) => this.fire(job, slot, trigger),
+      (job, next, firing) => this.recordNext(job, next, firing),
+      this.clock,
+      this.claimAheadMs,
     );
     this.heartbeat = new Heartbeat({
-      zk: opts.zk, paths: opts.paths, kind: 'servers', id: opts.id, version: opts.version ?? '0.1.0', endpoint: this.endpoint,
-      intervalMs: opts.heartbeatIntervalMs, logger: this.logger,
-      info: () => ({ role: 'dispatch', leader: this.leading, jobs: this.scheduler.size, running: this.tracker.size, execLatenessMs: this.lateness.snapshot() }),
+      zk: opts.zk,
+      paths: opts.paths,
+      kind: 'servers',
+      id: opts.id,
+      version: opts.version ?? '0.1.0',
+      endpoint: this.endpoint,
+      intervalMs: opts.heartbeatIntervalMs,
+      logger: this.logger,
+      info: () => ({
+        role: 'dispatch',
+        leader: this.leading,
+        jobs: this.scheduler.size,
+        running: this.tracker.size,
+        execLatenessMs: this.lateness.snapshot(),
+      }),
     });
-    this.election = new LeaderElection(opts.zk, { path: opts.paths.electionDispatch, id: opts.id, data: { endpoint: this.endpoint, batch: true } });
-    this.feed = new JobChangeFeed(opts.zk, opts.paths, { onChange: (c) => this.onJobChange(c), onReset: () => this.reloadJobs(), logger: this.logger });
+    this.election = new LeaderElection(opts.zk, {
+      path: opts.paths.electionDispatch,
+      id: opts.id,
+      data: { endpoint: this.endpoint, batch: true },
+    });
+    this.feed = new JobChangeFeed(opts.zk, opts.paths, {
+      onChange: (c) => this.onJobChange(c),
+      onReset: () => this.reloadJobs(),
+      logger: this.logger,
+    });
     this.registry = new NodeRegistry(opts.zk, opts.paths);
   }
 
@@ -232,8 +278,7 @@ export class DispatchServer {
         void this.gate.until(run.scheduledAt.getTime()).then(() => {
           if (this.leadsIn(term)) this.whenSettled(() => this.tracker.dispatch(job, run));
         });
-      }
-      else this.tracker.adopt(job, run);
+      } else this.tracker.adopt(job, run);
     }
   }
 
@@ -266,7 +311,12 @@ export class DispatchServer {
     this.settleTimer = null;
     const held = this.held;
     this.held = [];
-    this.logger.info('dispatching', { why, agents: this.agents.usable().length, waitedMs: this.stats.settledAt - this.stats.electedAt, held: held.length });
+    this.logger.info('dispatching', {
+      why,
+      agents: this.agents.usable().length,
+      waitedMs: this.stats.settledAt - this.stats.electedAt,
+      held: held.length,
+    });
     for (const fn of held) fn();
     this.tracker.agentsChanged();
   }
@@ -307,7 +357,9 @@ export class DispatchServer {
         const next = this.scheduler.nextAt(job.id);
         if (trigger === 'schedule' && next !== undefined) this.recordNext(job, next);
       })
-      .catch((err: unknown) => this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err: String(err) }))
+      .catch((err: unknown) =>
+        this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err: String(err) }),
+      )
       .finally(() => this.firing.delete(firing));
     this.firing.add(firing);
   }
@@ -458,7 +510,9 @@ export class DispatchServer {
         this.tracker.onStart(peer, msg.body);
         return;
       case 'RESULT':
-        void this.tracker.onResult(peer, msg.body).catch((err: unknown) => this.logger.error('could not record result', { err: String(err) }));
+        void this.tracker
+          .onResult(peer, msg.body)
+          .catch((err: unknown) => this.logger.error('could not record result', { err: String(err) }));
         return;
       case 'PING':
         void this.transport.send(peer, { type: 'PONG', body: msg.body });
@@ -482,7 +536,9 @@ export class DispatchServer {
   private onInvalid(peer: string, err: ProtocolError): void {
     if (err.messageType !== 'RESULT' || !err.execId) return;
     const why = `the agent's RESULT was refused: ${err.message}${err.reportedError ? `; the agent's error began: ${err.reportedError}` : ''}`;
-    void this.tracker.onBadResult(peer, err.execId, why).catch((e: unknown) => this.logger.error('could not record a refused result', { peer, err: String(e) }));
+    void this.tracker
+      .onBadResult(peer, err.execId, why)
+      .catch((e: unknown) => this.logger.error('could not record a refused result', { peer, err: String(e) }));
   }
 
   /** Stops firing, lets running executions report (up to the drain timeout), leaves the cluster. Safe twice. */

@@ -35,12 +35,15 @@ export class SlotGate {
   }
 
   private arm(atMs: number): NodeJS.Timeout {
-    return setTimeout(() => {
-      // Timers run on the monotonic clock, slots on the wall clock: never let a run go early.
-      const w = this.waiting.get(atMs);
-      if (w && atMs > this.clock()) w.timer = this.arm(atMs);
-      else this.open(atMs);
-    }, Math.max(0, atMs - this.clock()));
+    return setTimeout(
+      () => {
+        // Timers run on the monotonic clock, slots on the wall clock: never let a run go early.
+        const w = this.waiting.get(atMs);
+        if (w && atMs > this.clock()) w.timer = this.arm(atMs);
+        else this.open(atMs);
+      },
+      Math.max(0, atMs - this.clock()),
+    );
   }
 
   private open(atMs: number): void {

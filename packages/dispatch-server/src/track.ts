@@ -212,9 +212,11 @@ export class RunTracker {
    */
   private persist(runId: string, patch: RunPatch, also?: () => Promise<unknown>, jobState?: JobRunState): Promise<unknown> {
     const prev = this.writes.get(runId) ?? Promise.resolve();
-    const next = prev.then(() => Promise.all([this.batch.updateRun(runId, patch, jobState), also?.()])).catch((err: unknown) => {
-      this.d.logger.error('could not record run transition', { runId, err: String(err) });
-    });
+    const next = prev
+      .then(() => Promise.all([this.batch.updateRun(runId, patch, jobState), also?.()]))
+      .catch((err: unknown) => {
+        this.d.logger.error('could not record run transition', { runId, err: String(err) });
+      });
     this.writes.set(runId, next);
     void next.then(() => {
       if (this.writes.get(runId) === next) this.writes.delete(runId);
@@ -234,8 +236,23 @@ export class RunTracker {
     }
     const pinned = pinnedNode(job, run);
     let candidates = order ?? this.candidatesFor(job, run);
-    if (avoid.length && !pinned) candidates = [...candidates.filter((c) => !avoid.includes(c)), ...candidates.filter((c) => avoid.includes(c))];
-    const f: Flight = { job, run, candidates, agentId: null, acked: false, sends: 0, deadline: 0, refusals: [], ackTimer: null, deadlineTimer: null, adoptTimer: null, sentAt: 0, ackBackoff: 0 };
+    if (avoid.length && !pinned)
+      candidates = [...candidates.filter((c) => !avoid.includes(c)), ...candidates.filter((c) => avoid.includes(c))];
+    const f: Flight = {
+      job,
+      run,
+      candidates,
+      agentId: null,
+      acked: false,
+      sends: 0,
+      deadline: 0,
+      refusals: [],
+      ackTimer: null,
+      deadlineTimer: null,
+      adoptTimer: null,
+      sentAt: 0,
+      ackBackoff: 0,
+    };
     this.flights.set(execIdOf(run), f);
     // No agent to take it yet (or not the one agent a broadcast run belongs to): wait a little for a HELLO.
     const waiting = pinned ? !this.d.agents.usable().some((a) => a.id === pinned) : !candidates.length && !order;
@@ -299,8 +316,20 @@ export class RunTracker {
     if (this.flights.has(execId)) return;
     const now = this.d.clock();
     const f: Flight = {
-      job, run, candidates: [], agentId: run.node, acked: true, sends: 1, refusals: [], adopted: true, sentAt: 0, ackBackoff: 0,
-      deadline: (run.dispatchedAt?.getTime() ?? now) + job.timeoutMs, ackTimer: null, deadlineTimer: null, adoptTimer: null,
+      job,
+      run,
+      candidates: [],
+      agentId: run.node,
+      acked: true,
+      sends: 1,
+      refusals: [],
+      adopted: true,
+      sentAt: 0,
+      ackBackoff: 0,
+      deadline: (run.dispatchedAt?.getTime() ?? now) + job.timeoutMs,
+      ackTimer: null,
+      deadlineTimer: null,
+      adoptTimer: null,
     };
     this.flights.set(execId, f);
     this.armDeadline(f);
@@ -309,7 +338,9 @@ export class RunTracker {
       f.adoptTimer = null;
       const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
       if (this.flights.get(execId) !== f || agent?.running.has(execId)) return;
-      void this.ifStillOpen(f, () => this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` }));
+      void this.ifStillOpen(f, () =>
+        this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` }),
+      );
     }, this.d.timings.adoptGraceMs);
   }
 
@@ -401,7 +432,9 @@ export class RunTracker {
     const next = f.candidates.shift();
     if (!next) {
       const waited = f.waitedMs !== undefined ? ` (waited ${f.waitedMs} ms for one to say HELLO: noAgentWaitMs)` : '';
-      const why = f.refusals.length ? `no agent accepted it (${f.refusals.join('; ')})` : `no live agent matches the job's target and kind${waited}`;
+      const why = f.refusals.length
+        ? `no agent accepted it (${f.refusals.join('; ')})`
+        : `no live agent matches the job's target and kind${waited}`;
       this.finish(f, 'failed', { error: why });
       return;
     }
@@ -429,24 +462,34 @@ export class RunTracker {
     f.sends += 1;
     const k = f.job.kind;
     f.execSeq = this.d.agents.nextSeq(agentId);
-    void this.d.send(agentId, {
-      type: 'EXEC',
-      body: {
-        execId, jobId: f.job.id, jobName: f.job.name, attempt: f.run.attempt, kind: k, payload: f.job.payload ?? null,
-        timeoutMs: f.job.timeoutMs, deadline: f.deadline, scheduledAt: f.run.scheduledAt.getTime(),
-      },
-    }).then((sent) => {
-      if (this.flights.get(execId) !== f || f.agentId !== agentId || f.acked || this.retiring) return;
-      if (!sent) {
-        f.refusals.push(`${agentId}: not connected`);
-        this.tryNext(f);
-        return;
-      }
-      // The wait for the ACK starts when the EXEC has left, not when it was queued here.
-      f.sentAt = this.d.clock();
-      if (f.sends === 1 && f.run.attempt === 1 && f.run.trigger === 'schedule') this.d.onExecSent?.(f.sentAt - f.run.scheduledAt.getTime());
-      this.armAck(f, agentId, f.ackBackoff || this.d.timings.ackTimeoutMs);
-    });
+    void this.d
+      .send(agentId, {
+        type: 'EXEC',
+        body: {
+          execId,
+          jobId: f.job.id,
+          jobName: f.job.name,
+          attempt: f.run.attempt,
+          kind: k,
+          payload: f.job.payload ?? null,
+          timeoutMs: f.job.timeoutMs,
+          deadline: f.deadline,
+          scheduledAt: f.run.scheduledAt.getTime(),
+        },
+      })
+      .then((sent) => {
+        if (this.flights.get(execId) !== f || f.agentId !== agentId || f.acked || this.retiring) return;
+        if (!sent) {
+          f.refusals.push(`${agentId}: not connected`);
+          this.tryNext(f);
+          return;
+        }
+        // The wait for the ACK starts when the EXEC has left, not when it was queued here.
+        f.sentAt = this.d.clock();
+        if (f.sends === 1 && f.run.attempt === 1 && f.run.trigger === 'schedule')
+          this.d.onExecSent?.(f.sentAt - f.run.scheduledAt.getTime());
+        this.armAck(f, agentId, f.ackBackoff || this.d.timings.ackTimeoutMs);
+      });
   }
 
   /**
@@ -471,7 +514,11 @@ export class RunTracker {
       if (talking && now < f.deadline + this.d.timings.deadlineGraceMs) {
         const ackMs = this.d.timings.ackTimeoutMs;
         if (agent.answeredSeq > (f.execSeq ?? 0)) {
-          this.d.logger.debug('agent answered later messages but not this EXEC; sending it again', { runId: f.run.id, agent: agentId, sends: f.sends });
+          this.d.logger.debug('agent answered later messages but not this EXEC; sending it again', {
+            runId: f.run.id,
+            agent: agentId,
+            sends: f.sends,
+          });
           f.ackBackoff = 0;
           this.sendExec(f);
           return;
@@ -482,9 +529,15 @@ export class RunTracker {
         this.armAck(f, agentId, f.ackBackoff);
       } else if (talking) {
         void this.d.send(agentId, { type: 'CANCEL', body: { execId: execIdOf(f.run), reason: 'timeout' } });
-        this.finish(f, 'timed_out', { error: `deadline of ${f.job.timeoutMs} ms passed and agent ${agentId} never acknowledged the execution` });
+        this.finish(f, 'timed_out', {
+          error: `deadline of ${f.job.timeoutMs} ms passed and agent ${agentId} never acknowledged the execution`,
+        });
       } else if (f.sends < this.d.timings.maxExecSends) {
-        this.d.logger.debug('no ACK and nothing else from the agent, sending EXEC again', { runId: f.run.id, agent: agentId, sends: f.sends });
+        this.d.logger.debug('no ACK and nothing else from the agent, sending EXEC again', {
+          runId: f.run.id,
+          agent: agentId,
+          sends: f.sends,
+        });
         this.sendExec(f);
       } else if (f.job.routing === 'failover') {
         f.refusals.push(`${agentId}: no ACK`);
@@ -544,7 +597,13 @@ export class RunTracker {
 
   async onResult(agentId: string, r: Result): Promise<void> {
     const f = this.flights.get(r.execId);
-    const details = { exitCode: r.exitCode, outputTail: r.outputTail, error: r.error, startedAt: new Date(r.startedAt), finishedAt: new Date(r.finishedAt) };
+    const details = {
+      exitCode: r.exitCode,
+      outputTail: r.outputTail,
+      error: r.error,
+      startedAt: new Date(r.startedAt),
+      finishedAt: new Date(r.finishedAt),
+    };
     if (f) {
       if (f.agentId !== agentId) return;
       // A run over before its ACK went out is answered by its RESULT alone, in the ACK's place.
@@ -616,13 +675,22 @@ export class RunTracker {
       // Until the store has the next attempt, a repeated RESULT of this one must not be recorded.
       const execId = execIdOf(f.run);
       this.completing.add(execId);
-      void this.persist(run.id, { status: 'scheduled', attempt: run.attempt, trigger: 'retry', node: null, error: run.error, exitCode: details.exitCode ?? null, outputTail: details.outputTail ?? '' })
-        .finally(() => this.completing.delete(execId));
+      void this.persist(run.id, {
+        status: 'scheduled',
+        attempt: run.attempt,
+        trigger: 'retry',
+        node: null,
+        error: run.error,
+        exitCode: details.exitCode ?? null,
+        outputTail: details.outputTail ?? '',
+      }).finally(() => this.completing.delete(execId));
       const tried = f.agentId ? [f.agentId] : [];
       const pending: PendingRetry = { jobId: f.job.id, run, prev: { attempt, status, details } };
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
-        void this.retryNow(pending, tried).catch((err: unknown) => this.d.logger.error('could not retry run', { runId: run.id, err: String(err) }));
+        void this.retryNow(pending, tried).catch((err: unknown) =>
+          this.d.logger.error('could not retry run', { runId: run.id, err: String(err) }),
+        );
       }, backoff);
       this.retryTimers.set(timer, pending);
       return;
@@ -646,9 +714,20 @@ export class RunTracker {
       // writes both or neither, exactly once, even if this process dies between its writes
       // (one transaction on SQLite; a tally that reconcile() finishes on MongoDB).
       const jobState: JobRunState | undefined = job
-        ? { lastRunAt: run.scheduledAt, lastStatus: status, runCountDelta: 1, failureCountDelta: isFailure ? 1 : 0, ...(nextRunAt ? { nextRunAt } : {}) }
+        ? {
+            lastRunAt: run.scheduledAt,
+            lastStatus: status,
+            runCountDelta: 1,
+            failureCountDelta: isFailure ? 1 : 0,
+            ...(nextRunAt ? { nextRunAt } : {}),
+          }
         : undefined;
-      await this.persist(run.id, { ...details, status, finishedAt }, job ? () => this.incidents.record(job, run, status, details, finishedAt) : undefined, jobState);
+      await this.persist(
+        run.id,
+        { ...details, status, finishedAt },
+        job ? () => this.incidents.record(job, run, status, details, finishedAt) : undefined,
+        jobState,
+      );
       this.recorded.add(execId);
     } finally {
       if (mine) this.completing.delete(execId);

@@ -67,7 +67,11 @@ export class StoreWriteBatch {
     }
     // Rows before their transitions: a run inserted and updated in one turn needs that order.
     try {
-      const out = await this.store.writeRuns({ inserts: inserts.map((p) => p.input), updates: updates.map((p) => p.input), jobStates: states.map((p) => p.input) });
+      const out = await this.store.writeRuns({
+        inserts: inserts.map((p) => p.input),
+        updates: updates.map((p) => p.input),
+        jobStates: states.map((p) => p.input),
+      });
       out.inserted.forEach((r, i) => (r instanceof Error ? inserts[i]!.reject(r) : inserts[i]!.resolve(r)));
       out.updated.forEach((r, i) => updates[i]!.resolve(r));
       for (const p of states) p.resolve();

@@ -27,15 +27,42 @@ test('a RESULT with a 5,000-character error ends its run failed at once, naming 
       const startedAt = Date.now();
       void t.send({ type: 'ACK', body: { execId: m.body.execId, accepted: true, startedAt } });
       // What an agent without bounds on its fields sends for a handler that threw a long message.
-      void t.send({ type: 'RESULT', body: { execId: m.body.execId, status: 'failed', exitCode: null, startedAt, finishedAt: Date.now(), outputTail: '', error: longError } });
+      void t.send({
+        type: 'RESULT',
+        body: {
+          execId: m.body.execId,
+          status: 'failed',
+          exitCode: null,
+          startedAt,
+          finishedAt: Date.now(),
+          outputTail: '',
+          error: longError,
+        },
+      });
     },
   });
   t.connect(c.endpoint);
   try {
-    await within(t.send({ type: 'HELLO', body: { agentId: id, version: '1', handlers: ['raw'], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false } }), 10_000, 'the HELLO to go out');
-    const job = await c.createJob({ name: 'long-error', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'raw' }, timeoutMs: 60_000, deleteWhenDone: false });
+    await within(
+      t.send({
+        type: 'HELLO',
+        body: { agentId: id, version: '1', handlers: ['raw'], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false },
+      }),
+      10_000,
+      'the HELLO to go out',
+    );
+    const job = await c.createJob({
+      name: 'long-error',
+      schedule: { type: 'once', at: new Date(Date.now() + 300) },
+      kind: { type: 'handler', name: 'raw' },
+      timeoutMs: 60_000,
+      deleteWhenDone: false,
+    });
     // Its deadline is 60 s away: before the fix it sat dispatched until then and ended timed_out.
-    const run = await waitFor(async () => (await c.runsOf(job.id)).find((r) => !['scheduled', 'dispatched', 'running'].includes(r.status)), { message: 'the run over' });
+    const run = await waitFor(
+      async () => (await c.runsOf(job.id)).find((r) => !['scheduled', 'dispatched', 'running'].includes(r.status)),
+      { message: 'the run over' },
+    );
     assert.equal(run.status, 'failed');
     assert.equal(run.node, id);
     assert.match(run.error ?? '', /^the agent's RESULT was refused: RESULT body for \S+ does not match its schema: error: .*4096/);

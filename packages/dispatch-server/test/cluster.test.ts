@@ -6,7 +6,19 @@ import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
 import { jobInputSchema, type Job, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
-import { cleanUp, followCursor, freePort, spawnProcess, startZooKeeper, tempDir, waitFor, within, type ChildHandle, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
+import {
+  cleanUp,
+  followCursor,
+  freePort,
+  spawnProcess,
+  startZooKeeper,
+  tempDir,
+  waitFor,
+  within,
+  type ChildHandle,
+  type TempDir,
+  type ZooKeeperHandle,
+} from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, readLeader, type ZkClient } from '@clover/zk-kit';
 
 // The whole cluster as separate processes: a real ZooKeeper, two dispatch-servers (the real
@@ -42,8 +54,12 @@ async function startServer(id: string): Promise<void> {
     name: id,
     cwd: repo,
     env: {
-      CLOVER_ZK: zkServer.connectString, CLOVER_DATA_DIR: dir.path, CLOVER_DISPATCH_BIND: endpoint, CLOVER_NODE_ID: id,
-      CLOVER_ZK_SESSION_TIMEOUT_MS: String(sessionTimeoutMs), CLOVER_HEARTBEAT_MS: '500',
+      CLOVER_ZK: zkServer.connectString,
+      CLOVER_DATA_DIR: dir.path,
+      CLOVER_DISPATCH_BIND: endpoint,
+      CLOVER_NODE_ID: id,
+      CLOVER_ZK_SESSION_TIMEOUT_MS: String(sessionTimeoutMs),
+      CLOVER_HEARTBEAT_MS: '500',
     },
   });
   servers.set(id, { child, endpoint });
@@ -55,8 +71,12 @@ async function startAgent(id: string): Promise<void> {
     name: id,
     cwd: repo,
     env: {
-      CLOVER_ZK: zkServer.connectString, CLOVER_NODE_ID: id, CLOVER_RECORD_FILE: recordFile, CLOVER_ZK_SESSION_TIMEOUT_MS: String(sessionTimeoutMs),
-      CLOVER_GROUPS: agentSpec[id]!.groups, CLOVER_TAGS: agentSpec[id]!.tags,
+      CLOVER_ZK: zkServer.connectString,
+      CLOVER_NODE_ID: id,
+      CLOVER_RECORD_FILE: recordFile,
+      CLOVER_ZK_SESSION_TIMEOUT_MS: String(sessionTimeoutMs),
+      CLOVER_GROUPS: agentSpec[id]!.groups,
+      CLOVER_TAGS: agentSpec[id]!.tags,
     },
   });
   agents.set(id, child);
@@ -74,7 +94,10 @@ async function createJob(input: Record<string, unknown>): Promise<Job> {
 }
 
 async function runsOf(jobId: string): Promise<Run[]> {
-  const pages = await followCursor((cursor) => store.runs.list({ jobId, limit: 1000, cursor }), { maxPages: 100, what: `the runs of ${jobId}` });
+  const pages = await followCursor((cursor) => store.runs.list({ jobId, limit: 1000, cursor }), {
+    maxPages: 100,
+    what: `the runs of ${jobId}`,
+  });
   return pages.flatMap((p) => p.items);
 }
 
@@ -83,7 +106,10 @@ const terminal = (r: Run) => !['scheduled', 'dispatched', 'running'].includes(r.
 /** Every execution the agents started, from their record file. */
 function executions(): Array<{ execId: string; agent: string; attempt: number }> {
   if (!existsSync(recordFile)) return [];
-  return readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { execId: string; agent: string; attempt: number });
+  return readFileSync(recordFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { execId: string; agent: string; attempt: number });
 }
 
 /** The next whole second at least `leadMs` from now. */
@@ -103,13 +129,25 @@ before(async () => {
   recordFile = path.join(dir.path, 'executions.jsonl');
   store = await openStore({ dataDir: dir.path });
   zk = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 10_000 });
-  await within(zk.connect(), 20_000, 'the test\'s ZooKeeper session');
+  await within(zk.connect(), 20_000, "the test's ZooKeeper session");
   await Promise.all([startServer('server-1'), startServer('server-2')]);
   await Promise.all(agentIds.map((id) => startAgent(id)));
-  await waitFor(async () => (await zk.children(paths.electionDispatch)).length === 2, { timeoutMs: 20_000, message: 'both servers in the election' });
+  await waitFor(async () => (await zk.children(paths.electionDispatch)).length === 2, {
+    timeoutMs: 20_000,
+    message: 'both servers in the election',
+  });
   // The leader can dispatch once every agent has said HELLO: a broadcast probe reaches all three.
-  const probe = await createJob({ name: 'probe', schedule: { type: 'once', at: new Date(Date.now() + 500) }, kind: { type: 'handler', name: 'noop' }, routing: 'broadcast', deleteWhenDone: false });
-  await waitFor(async () => (await runsOf(probe.id)).filter((r) => r.status === 'succeeded').length === 3, { timeoutMs: 30_000, message: 'a broadcast probe succeeded on all three agents' });
+  const probe = await createJob({
+    name: 'probe',
+    schedule: { type: 'once', at: new Date(Date.now() + 500) },
+    kind: { type: 'handler', name: 'noop' },
+    routing: 'broadcast',
+    deleteWhenDone: false,
+  });
+  await waitFor(async () => (await runsOf(probe.id)).filter((r) => r.status === 'succeeded').length === 3, {
+    timeoutMs: 30_000,
+    message: 'a broadcast probe succeeded on all three agents',
+  });
 });
 
 after(async () => {
@@ -123,11 +161,17 @@ after(async () => {
     if (store) writeFileSync(path.join(keep, 'runs.json'), JSON.stringify((await store.runs.list({ limit: 1000 })).items));
   }
   // kill() is bounded: a process that does not drain on SIGTERM is SIGKILLed and named.
-  await cleanUp([
-    ...[...agents].map(([id, c]) => [id, () => c.kill('SIGTERM')] as const),
-    ...[...servers].map(([id, s]) => [id, () => s.child.kill('SIGTERM')] as const),
-    ['zk', () => zk?.close()], ['store', () => store?.close()], ['ZooKeeper', () => zkServer?.cleanup()], ['temp dir', () => dir?.cleanup()],
-  ], { timeoutMs: 45_000 });
+  await cleanUp(
+    [
+      ...[...agents].map(([id, c]) => [id, () => c.kill('SIGTERM')] as const),
+      ...[...servers].map(([id, s]) => [id, () => s.child.kill('SIGTERM')] as const),
+      ['zk', () => zk?.close()],
+      ['store', () => store?.close()],
+      ['ZooKeeper', () => zkServer?.cleanup()],
+      ['temp dir', () => dir?.cleanup()],
+    ],
+    { timeoutMs: 45_000 },
+  );
 });
 
 const allowed: Record<string, (node: string) => boolean> = {
@@ -154,7 +198,10 @@ const targets: Record<string, unknown> = {
  */
 function assertCounted(name: string, runCount: number, runs: Run[]): void {
   const detail = runs.map((r) => `${iso(r.scheduledAt.getTime()).slice(17, 19)} ${r.trigger} ${r.node}`).join(', ');
-  assert.ok(runCount === runs.length || runCount === runs.length - 1, `${name}: the job counts ${runCount} of its ${runs.length} runs: ${detail}`);
+  assert.ok(
+    runCount === runs.length || runCount === runs.length - 1,
+    `${name}: the job counts ${runCount} of its ${runs.length} runs: ${detail}`,
+  );
   if (runCount !== runs.length) console.log(`# ${name}: counter one short after the SIGKILL (${runCount} of ${runs.length})`);
 }
 
@@ -181,44 +228,82 @@ test('2 servers, 3 agents, leader SIGKILLed mid-window: every slot of every-seco
   for (let i = 0; i < 14; i++) {
     const target = targetNames[i % targetNames.length]!;
     const job = await createJob({
-      name: `every-second-${i}`, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'record' },
-      routing: routings[i % routings.length], target: targets[target], misfire: i % 2 === 0 ? 'fire_once' : 'skip', window,
+      name: `every-second-${i}`,
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'record' },
+      routing: routings[i % routings.length],
+      target: targets[target],
+      misfire: i % 2 === 0 ? 'fire_once' : 'skip',
+      window,
     });
     jobs.push({ job, target });
   }
   const broadcast = await createJob({
-    name: 'broadcast', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'record' }, routing: 'broadcast', misfire: 'fire_once', window,
+    name: 'broadcast',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'record' },
+    routing: 'broadcast',
+    misfire: 'fire_once',
+    window,
   });
   // One long run in flight across the hand-over: the new leader must adopt it, not lose or repeat it.
-  const long = await createJob({ name: 'long', schedule: { type: 'once', at: new Date(start + 1000) }, kind: { type: 'handler', name: 'record' }, payload: { ms: 7000 }, deleteWhenDone: false });
+  const long = await createJob({
+    name: 'long',
+    schedule: { type: 'once', at: new Date(start + 1000) },
+    kind: { type: 'handler', name: 'record' },
+    payload: { ms: 7000 },
+    deleteWhenDone: false,
+  });
   // And one that finishes while no server leads: its agent hands the result to the next leader.
-  const gap = await createJob({ name: 'ends-in-gap', schedule: { type: 'once', at: new Date(start + 1000) }, kind: { type: 'handler', name: 'record' }, payload: { ms: 4500 }, deleteWhenDone: false });
+  const gap = await createJob({
+    name: 'ends-in-gap',
+    schedule: { type: 'once', at: new Date(start + 1000) },
+    kind: { type: 'handler', name: 'record' },
+    payload: { ms: 4500 },
+    deleteWhenDone: false,
+  });
   const all = [...jobs.map((j) => j.job), broadcast];
 
   // The old leader fires the first five slots of every job, and the long run is running.
   const lastBefore = start + 4000;
-  await waitFor(async () => {
-    for (const job of all) if (!(await runsOf(job.id)).some((r) => r.scheduledAt.getTime() === lastBefore)) return false;
-    return (await runsOf(long.id))[0]?.status === 'running' && (await runsOf(gap.id))[0]?.status === 'running';
-  }, { timeoutMs: lastBefore - Date.now() + 20_000, intervalMs: 100, message: 'the first leader fired five slots of every job and started the long runs' });
+  await waitFor(
+    async () => {
+      for (const job of all) if (!(await runsOf(job.id)).some((r) => r.scheduledAt.getTime() === lastBefore)) return false;
+      return (await runsOf(long.id))[0]?.status === 'running' && (await runsOf(gap.id))[0]?.status === 'running';
+    },
+    {
+      timeoutMs: lastBefore - Date.now() + 20_000,
+      intervalMs: 100,
+      message: 'the first leader fired five slots of every job and started the long runs',
+    },
+  );
 
   const old = (await leaderId())!;
   const killedAt = Date.now();
   await servers.get(old)!.child.kill('SIGKILL');
-  const next = await waitFor(async () => {
-    const id = await leaderId();
-    return id && id !== old ? id : null;
-  }, { timeoutMs: sessionTimeoutMs + 10_000, intervalMs: 20, message: 'a new leader after the SIGKILL' });
+  const next = await waitFor(
+    async () => {
+      const id = await leaderId();
+      return id && id !== old ? id : null;
+    },
+    { timeoutMs: sessionTimeoutMs + 10_000, intervalMs: 20, message: 'a new leader after the SIGKILL' },
+  );
   const tookOverMs = Date.now() - killedAt;
   console.log(`# failover: ${next} leads ${tookOverMs} ms after SIGKILL of ${old} (session timeout ${sessionTimeoutMs} ms)`);
   // Behaviour, not speed: the standby is elected once ZooKeeper expires the dead leader's session, not later.
-  assert.ok(tookOverMs < sessionTimeoutMs * 3, `the standby took over ${tookOverMs} ms after the kill, the session timeout is ${sessionTimeoutMs} ms`);
+  assert.ok(
+    tookOverMs < sessionTimeoutMs * 3,
+    `the standby took over ${tookOverMs} ms after the kill, the session timeout is ${sessionTimeoutMs} ms`,
+  );
 
-  await waitFor(async () => {
-    if (Date.now() < end + 1000) return false;
-    for (const job of [...all, long, gap]) if (!(await runsOf(job.id)).every(terminal)) return false;
-    return (await runsOf(long.id))[0]?.status === 'succeeded' && (await runsOf(gap.id))[0]?.status === 'succeeded';
-  }, { timeoutMs: end - Date.now() + 30_000, intervalMs: 500, message: 'every run finished' });
+  await waitFor(
+    async () => {
+      if (Date.now() < end + 1000) return false;
+      for (const job of [...all, long, gap]) if (!(await runsOf(job.id)).every(terminal)) return false;
+      return (await runsOf(long.id))[0]?.status === 'succeeded' && (await runsOf(gap.id))[0]?.status === 'succeeded';
+    },
+    { timeoutMs: end - Date.now() + 30_000, intervalMs: 500, message: 'every run finished' },
+  );
 
   const execIds = executions().map((e) => e.execId);
   assert.deepEqual(twice(), [], 'no execution ran twice');
@@ -289,39 +374,68 @@ test('an agent SIGKILLed mid-run: its runs become lost; retried on another agent
   const leader = (await leaderId())!;
   // 'first' over the blue group is agent-a (the first by id): both land on the victim.
   const retried = await createJob({
-    name: 'survivor', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'record' },
-    routing: 'first', target: { type: 'group', group: 'blue' }, payload: { firstAttemptMs: 60_000 },
-    retries: { max: 1, backoffMs: 200 }, deleteWhenDone: false,
+    name: 'survivor',
+    schedule: { type: 'once', at: new Date(Date.now() + 300) },
+    kind: { type: 'handler', name: 'record' },
+    routing: 'first',
+    target: { type: 'group', group: 'blue' },
+    payload: { firstAttemptMs: 60_000 },
+    retries: { max: 1, backoffMs: 200 },
+    deleteWhenDone: false,
   });
   const doomed = await createJob({
-    name: 'doomed', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'record' },
-    target: { type: 'node', nodeId: 'agent-a' }, payload: { ms: 60_000 }, deleteWhenDone: false,
+    name: 'doomed',
+    schedule: { type: 'once', at: new Date(Date.now() + 300) },
+    kind: { type: 'handler', name: 'record' },
+    target: { type: 'node', nodeId: 'agent-a' },
+    payload: { ms: 60_000 },
+    deleteWhenDone: false,
   });
-  const [first] = await waitFor(async () => {
-    const r = [(await runsOf(retried.id))[0], (await runsOf(doomed.id))[0]];
-    return r.every((x) => x?.status === 'running') ? r : null;
-  }, { timeoutMs: 15_000, message: 'both running' });
+  const [first] = await waitFor(
+    async () => {
+      const r = [(await runsOf(retried.id))[0], (await runsOf(doomed.id))[0]];
+      return r.every((x) => x?.status === 'running') ? r : null;
+    },
+    { timeoutMs: 15_000, message: 'both running' },
+  );
   assert.equal(first!.node, 'agent-a');
   await agents.get('agent-a')!.kill('SIGKILL');
 
-  const done = await waitFor(async () => (await runsOf(retried.id)).find((r) => r.status === 'succeeded'), { timeoutMs: 30_000, message: 'the retry succeeded' });
+  const done = await waitFor(async () => (await runsOf(retried.id)).find((r) => r.status === 'succeeded'), {
+    timeoutMs: 30_000,
+    message: 'the retry succeeded',
+  });
   assert.equal(done.attempt, 2);
   assert.equal(done.trigger, 'retry');
   assert.equal(done.node, 'agent-b');
   const attempts = executions().filter((e) => e.execId.startsWith(first!.id));
-  assert.deepEqual(attempts.map((a) => [a.agent, a.attempt]), [['agent-a', 1], ['agent-b', 2]]);
+  assert.deepEqual(
+    attempts.map((a) => [a.agent, a.attempt]),
+    [
+      ['agent-a', 1],
+      ['agent-b', 2],
+    ],
+  );
   // The first attempt ended 'lost' before the retry: the leader says so.
-  await servers.get(leader)!.child.waitForOutput(new RegExp(`retrying run .*"runId":"${first!.id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}".*"after":"lost"`), 10_000);
+  await servers
+    .get(leader)!
+    .child.waitForOutput(
+      new RegExp(`retrying run .*"runId":"${first!.id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}".*"after":"lost"`),
+      10_000,
+    );
 
   const lost = await waitFor(async () => (await runsOf(doomed.id)).find(terminal), { timeoutMs: 30_000, message: 'the doomed run ended' });
   assert.equal(lost.status, 'lost');
   assert.match(lost.error ?? '', /agent-a/);
-  const incident = await waitFor(async () => (await store.incidents.list({ kind: 'job_failed' })).items.find((i) => i.jobId === doomed.id), { message: 'a job_failed incident' });
+  const incident = await waitFor(
+    async () => (await store.incidents.list({ kind: 'job_failed' })).items.find((i) => i.jobId === doomed.id),
+    { message: 'a job_failed incident' },
+  );
   assert.equal(incident.runId, lost.id);
   assert.equal((await store.jobs.get(doomed.id))!.lastStatus, 'lost');
 });
 
-test('garbage, truncated and oversized frames to the leader\'s ROUTER are logged and dropped; it keeps dispatching', async () => {
+test("garbage, truncated and oversized frames to the leader's ROUTER are logged and dropped; it keeps dispatching", async () => {
   const id = (await leaderId())!;
   const leader = servers.get(id)!;
   // Queued frames go out only while the socket is open: close it once the leader has read them.
@@ -337,7 +451,12 @@ test('garbage, truncated and oversized frames to the leader\'s ROUTER are logged
   } finally {
     raw.close();
   }
-  const job = await createJob({ name: 'after-garbage', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'noop' }, deleteWhenDone: false });
+  const job = await createJob({
+    name: 'after-garbage',
+    schedule: { type: 'once', at: new Date(Date.now() + 300) },
+    kind: { type: 'handler', name: 'noop' },
+    deleteWhenDone: false,
+  });
   await waitFor(async () => (await runsOf(job.id))[0]?.status === 'succeeded', { timeoutMs: 15_000, message: 'still dispatching' });
   assert.equal(await leaderId(), id, 'the same process still leads');
 });
@@ -345,8 +464,20 @@ test('garbage, truncated and oversized frames to the leader\'s ROUTER are logged
 test('the bin: --help lists the settings, a bad setting exits 2 naming it', async () => {
   const help = spawnProcess(process.execPath, [...tsx(serverBin), '--help'], { cwd: repo, name: 'dispatch-server --help' });
   assert.equal(await help.waitForExit(30_000), 0);
-  for (const name of ['CLOVER_ZK', 'CLOVER_MONGO_URL', 'CLOVER_DISPATCH_BIND', 'CLOVER_DISPATCH_ADVERTISE', 'CLOVER_NODE_ID', 'CLOVER_DATA_DIR']) assert.match(help.output(), new RegExp(name));
-  const bad = spawnProcess(process.execPath, tsx(serverBin), { cwd: repo, name: 'dispatch-server with a bad bind', env: { CLOVER_ZK: zkServer.connectString, CLOVER_DISPATCH_BIND: 'not an endpoint' } });
+  for (const name of [
+    'CLOVER_ZK',
+    'CLOVER_MONGO_URL',
+    'CLOVER_DISPATCH_BIND',
+    'CLOVER_DISPATCH_ADVERTISE',
+    'CLOVER_NODE_ID',
+    'CLOVER_DATA_DIR',
+  ])
+    assert.match(help.output(), new RegExp(name));
+  const bad = spawnProcess(process.execPath, tsx(serverBin), {
+    cwd: repo,
+    name: 'dispatch-server with a bad bind',
+    env: { CLOVER_ZK: zkServer.connectString, CLOVER_DISPATCH_BIND: 'not an endpoint' },
+  });
   assert.equal(await bad.waitForExit(30_000), 2);
   assert.match(bad.output(), /CLOVER_DISPATCH_BIND/);
 });

@@ -47,22 +47,39 @@ before(async () => {
   dir = await tempDir('clover-dispatch-');
   store = await openStore({ dataDir: dir.path });
   endpoint = `tcp://127.0.0.1:${await freePort()}`;
-  server = new DispatchServer({ zk: await zk(), paths, store, id: 'server-1', bind: endpoint, timings: { ackTimeoutMs: 300, adoptGraceMs: 2000 }, claimAheadMs: 400 });
+  server = new DispatchServer({
+    zk: await zk(),
+    paths,
+    store,
+    id: 'server-1',
+    bind: endpoint,
+    timings: { ackTimeoutMs: 300, adoptGraceMs: 2000 },
+    claimAheadMs: 400,
+  });
   await server.start();
   await waitFor(() => server.isLeader, { message: 'leads' });
   await startAgent('agent-1', ['blue']);
   await startAgent('agent-2', ['green']);
   // Agents are usable once their HELLO arrived; a first job tells us so.
-  const probe = await createJob({ name: 'probe', schedule: { type: 'once', at: new Date(Date.now() + 200) }, kind: { type: 'handler', name: 'noop' }, deleteWhenDone: false });
+  const probe = await createJob({
+    name: 'probe',
+    schedule: { type: 'once', at: new Date(Date.now() + 200) },
+    kind: { type: 'handler', name: 'noop' },
+    deleteWhenDone: false,
+  });
   await waitFor(async () => (await store.runs.list({ jobId: probe.id })).items[0]?.status === 'succeeded', { message: 'probe ran' });
 });
 
 after(async () => {
-  const step = (name: string, fn: () => Promise<unknown>) => [name, async () => {
-    const t = Date.now();
-    await fn();
-    if (process.env.CLOVER_TEST_DEBUG) console.log(`# after: ${name} ${Date.now() - t} ms`);
-  }] as const;
+  const step = (name: string, fn: () => Promise<unknown>) =>
+    [
+      name,
+      async () => {
+        const t = Date.now();
+        await fn();
+        if (process.env.CLOVER_TEST_DEBUG) console.log(`# after: ${name} ${Date.now() - t} ms`);
+      },
+    ] as const;
   // Every step runs, each bounded, even past one that fails: an open socket would hold the file.
   await cleanUp([
     step('server', async () => server?.close()),
@@ -90,13 +107,31 @@ async function disable(jobId: string) {
 
 test('cron jobs fire every second, one run per slot, each on an agent the target allows', async () => {
   executions = [];
-  const blue = await createJob({ name: 'blue', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'record' }, target: { type: 'group', group: 'blue' } });
-  const any = await createJob({ name: 'rr', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'record' }, routing: 'round_robin' });
-  await waitFor(async () => (await runsOf(blue.id)).filter((r) => r.status === 'succeeded').length >= 4 && (await runsOf(any.id)).filter((r) => r.status === 'succeeded').length >= 4, { timeoutMs: 20_000, message: '4 runs each' });
+  const blue = await createJob({
+    name: 'blue',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'record' },
+    target: { type: 'group', group: 'blue' },
+  });
+  const any = await createJob({
+    name: 'rr',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'record' },
+    routing: 'round_robin',
+  });
+  await waitFor(
+    async () =>
+      (await runsOf(blue.id)).filter((r) => r.status === 'succeeded').length >= 4 &&
+      (await runsOf(any.id)).filter((r) => r.status === 'succeeded').length >= 4,
+    { timeoutMs: 20_000, message: '4 runs each' },
+  );
   await disable(blue.id);
   await disable(any.id);
   const blueRuns = await runsOf(blue.id);
-  assert.ok(blueRuns.every((r) => r.node === 'agent-1'), 'blue runs only on agent-1');
+  assert.ok(
+    blueRuns.every((r) => r.node === 'agent-1'),
+    'blue runs only on agent-1',
+  );
   const slots = blueRuns.map((r) => r.scheduledAt.getTime());
   assert.equal(new Set(slots).size, slots.length, 'one run per slot');
   assert.ok(slots.every((s) => s % 1000 === 0));
@@ -110,7 +145,11 @@ test('cron jobs fire every second, one run per slot, each on an agent the target
 });
 
 test('a once job runs once and is gone with its runs', async () => {
-  const job = await createJob({ name: 'once', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'echo' } });
+  const job = await createJob({
+    name: 'once',
+    schedule: { type: 'once', at: new Date(Date.now() + 300) },
+    kind: { type: 'handler', name: 'echo' },
+  });
   await waitFor(async () => (await store.jobs.get(job.id)) === null, { message: 'once job deleted' });
   assert.equal((await runsOf(job.id)).length, 0);
 });
@@ -118,8 +157,16 @@ test('a once job runs once and is gone with its runs', async () => {
 test('a fire is claimed in the store ahead of its slot, and its handler starts at the slot, not before', async () => {
   executions = [];
   const at = new Date(Math.ceil((Date.now() + 1500) / 1000) * 1000);
-  const job = await createJob({ name: 'ahead', schedule: { type: 'once', at }, kind: { type: 'handler', name: 'record' }, deleteWhenDone: false });
-  const seenAt = await waitFor(async () => ((await runsOf(job.id)).length ? Date.now() : undefined), { intervalMs: 10, message: 'the run row' });
+  const job = await createJob({
+    name: 'ahead',
+    schedule: { type: 'once', at },
+    kind: { type: 'handler', name: 'record' },
+    deleteWhenDone: false,
+  });
+  const seenAt = await waitFor(async () => ((await runsOf(job.id)).length ? Date.now() : undefined), {
+    intervalMs: 10,
+    message: 'the run row',
+  });
   assert.ok(seenAt < at.getTime(), `the row is in the store before the slot (seen ${at.getTime() - seenAt} ms ahead)`);
   const run = await waitFor(async () => (await runsOf(job.id)).find((r) => r.status === 'succeeded'), { message: 'the run succeeded' });
   assert.equal(run.dispatchedAt?.getTime(), at.getTime(), 'stamped with the slot it leaves at');
@@ -128,33 +175,88 @@ test('a fire is claimed in the store ahead of its slot, and its handler starts a
 });
 
 test('trigger now fires a manual run', async () => {
-  const job = await createJob({ name: 'manual', schedule: { type: 'cron', expr: '0 0 1 1 *' }, kind: { type: 'handler', name: 'echo' }, payload: { x: 1 } });
+  const job = await createJob({
+    name: 'manual',
+    schedule: { type: 'cron', expr: '0 0 1 1 *' },
+    kind: { type: 'handler', name: 'echo' },
+    payload: { x: 1 },
+  });
   await publishJobChange(zks[0]!, paths, { jobId: job.id, op: 'trigger' });
-  const [run] = await waitFor(async () => { const r = (await runsOf(job.id)).filter((x) => x.status === 'succeeded'); return r.length ? r : undefined; }, { message: 'manual run' });
+  const [run] = await waitFor(
+    async () => {
+      const r = (await runsOf(job.id)).filter((x) => x.status === 'succeeded');
+      return r.length ? r : undefined;
+    },
+    { message: 'manual run' },
+  );
   assert.equal(run!.trigger, 'manual');
   assert.equal(run!.outputTail, '{"x":1}');
 });
 
 test('a shell job past its deadline is killed and recorded timed_out; a failing job retries with backoff', async () => {
-  const slow = await createJob({ name: 'slow', schedule: { type: 'once', at: new Date(Date.now() + 200) }, kind: { type: 'shell', command: 'sh', args: ['-c', 'sleep 30'] }, timeoutMs: 500, deleteWhenDone: false });
-  const [t] = await waitFor(async () => { const r = (await runsOf(slow.id)).filter((x) => x.status === 'timed_out'); return r.length ? r : undefined; }, { message: 'timed_out' });
+  const slow = await createJob({
+    name: 'slow',
+    schedule: { type: 'once', at: new Date(Date.now() + 200) },
+    kind: { type: 'shell', command: 'sh', args: ['-c', 'sleep 30'] },
+    timeoutMs: 500,
+    deleteWhenDone: false,
+  });
+  const [t] = await waitFor(
+    async () => {
+      const r = (await runsOf(slow.id)).filter((x) => x.status === 'timed_out');
+      return r.length ? r : undefined;
+    },
+    { message: 'timed_out' },
+  );
   assert.match(t!.error ?? '', /deadline/);
-  assert.ok((await store.incidents.list({ open: true })).items.some((i) => i.jobId === slow.id), 'a job_failed incident for the monitor to mail');
+  assert.ok(
+    (await store.incidents.list({ open: true })).items.some((i) => i.jobId === slow.id),
+    'a job_failed incident for the monitor to mail',
+  );
 
   executions = [];
-  const flaky = await createJob({ name: 'flaky', schedule: { type: 'once', at: new Date(Date.now() + 200) }, kind: { type: 'handler', name: 'flaky' }, retries: { max: 3, backoffMs: 100, factor: 2 }, deleteWhenDone: false });
-  const [ok] = await waitFor(async () => { const r = (await runsOf(flaky.id)).filter((x) => x.status === 'succeeded'); return r.length ? r : undefined; }, { timeoutMs: 15_000, message: 'flaky succeeds' });
+  const flaky = await createJob({
+    name: 'flaky',
+    schedule: { type: 'once', at: new Date(Date.now() + 200) },
+    kind: { type: 'handler', name: 'flaky' },
+    retries: { max: 3, backoffMs: 100, factor: 2 },
+    deleteWhenDone: false,
+  });
+  const [ok] = await waitFor(
+    async () => {
+      const r = (await runsOf(flaky.id)).filter((x) => x.status === 'succeeded');
+      return r.length ? r : undefined;
+    },
+    { timeoutMs: 15_000, message: 'flaky succeeds' },
+  );
   assert.equal(ok!.attempt, 3);
   assert.equal(executions.length, 3);
 });
 
 test('a failing job has one open incident however often it fails; its next success closes it', async () => {
-  const job = await createJob({ name: 'failing', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'fail' } });
-  await waitFor(async () => (await runsOf(job.id)).filter((r) => r.status === 'failed').length >= 3, { timeoutMs: 15_000, message: 'three failed runs' });
+  const job = await createJob({
+    name: 'failing',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'fail' },
+  });
+  await waitFor(async () => (await runsOf(job.id)).filter((r) => r.status === 'failed').length >= 3, {
+    timeoutMs: 15_000,
+    message: 'three failed runs',
+  });
   const incidents = async () => (await store.incidents.list({ kind: 'job_failed', limit: 500 })).items.filter((i) => i.jobId === job.id);
   assert.equal((await incidents()).length, 1, 'one incident for the failing job');
   assert.equal((await incidents())[0]!.closedAt, null);
-  const { id: _id, createdAt: _c, updatedAt: _u, lastRunAt: _l, lastStatus: _s, nextRunAt: _n, runCount: _r, failureCount: _f, ...spec } = (await store.jobs.get(job.id))!;
+  const {
+    id: _id,
+    createdAt: _c,
+    updatedAt: _u,
+    lastRunAt: _l,
+    lastStatus: _s,
+    nextRunAt: _n,
+    runCount: _r,
+    failureCount: _f,
+    ...spec
+  } = (await store.jobs.get(job.id))!;
   await store.jobs.replace(job.id, { ...spec, kind: { type: 'handler', name: 'echo' } });
   await publishJobChange(zks[0]!, paths, { jobId: job.id, op: 'upsert' });
   await waitFor(async () => (await incidents())[0]!.closedAt !== null, { timeoutMs: 15_000, message: 'closed by a success' });
@@ -163,11 +265,26 @@ test('a failing job has one open incident however often it fails; its next succe
 });
 
 test('forbid skips a fire while one runs; replace cancels the running one', async () => {
-  const forbid = await createJob({ name: 'forbid', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'sleep' }, payload: { ms: 2500 }, concurrency: 'forbid' });
+  const forbid = await createJob({
+    name: 'forbid',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'sleep' },
+    payload: { ms: 2500 },
+    concurrency: 'forbid',
+  });
   await waitFor(async () => (await runsOf(forbid.id)).some((r) => r.status === 'skipped'), { timeoutMs: 15_000, message: 'a skipped run' });
   await disable(forbid.id);
-  const replace = await createJob({ name: 'replace', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'sleep' }, payload: { ms: 2500 }, concurrency: 'replace' });
-  await waitFor(async () => (await runsOf(replace.id)).some((r) => r.status === 'cancelled'), { timeoutMs: 15_000, message: 'a cancelled run' });
+  const replace = await createJob({
+    name: 'replace',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'sleep' },
+    payload: { ms: 2500 },
+    concurrency: 'replace',
+  });
+  await waitFor(async () => (await runsOf(replace.id)).some((r) => r.status === 'cancelled'), {
+    timeoutMs: 15_000,
+    message: 'a cancelled run',
+  });
   await disable(replace.id);
   const skipped = (await runsOf(forbid.id)).filter((r) => r.status === 'skipped');
   assert.ok(skipped.every((r) => /concurrency forbid/.test(r.error ?? '')));
@@ -192,15 +309,44 @@ test('a lost ACK is resent and the execution runs once', async () => {
         return;
       }
       void t.send({ type: 'ACK', body: { execId: m.body.execId, accepted: false, reason: 'duplicate' } });
-      void t.send({ type: 'RESULT', body: { execId: m.body.execId, status: 'succeeded', exitCode: 0, startedAt: Date.now(), finishedAt: Date.now(), outputTail: 'once', error: null } });
+      void t.send({
+        type: 'RESULT',
+        body: {
+          execId: m.body.execId,
+          status: 'succeeded',
+          exitCode: 0,
+          startedAt: Date.now(),
+          finishedAt: Date.now(),
+          outputTail: 'once',
+          error: null,
+        },
+      });
     },
   });
   t.connect(endpoint);
   try {
     // The transport queues nothing for an absent peer: this send waits for the connection.
-    await within(t.send({ type: 'HELLO', body: { agentId: id, version: '1', handlers: ['deaf'], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false } }), 10_000, 'the deaf agent\'s HELLO to go out');
-    const job = await createJob({ name: 'deaf', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'deaf' }, deleteWhenDone: false });
-    const [run] = await waitFor(async () => { const r = (await runsOf(job.id)).filter((x) => x.status === 'succeeded'); return r.length ? r : undefined; }, { message: 'succeeds after the resend' });
+    await within(
+      t.send({
+        type: 'HELLO',
+        body: { agentId: id, version: '1', handlers: ['deaf'], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false },
+      }),
+      10_000,
+      "the deaf agent's HELLO to go out",
+    );
+    const job = await createJob({
+      name: 'deaf',
+      schedule: { type: 'once', at: new Date(Date.now() + 300) },
+      kind: { type: 'handler', name: 'deaf' },
+      deleteWhenDone: false,
+    });
+    const [run] = await waitFor(
+      async () => {
+        const r = (await runsOf(job.id)).filter((x) => x.status === 'succeeded');
+        return r.length ? r : undefined;
+      },
+      { message: 'succeeds after the resend' },
+    );
     assert.equal(run!.node, id);
     assert.equal(ran, 1);
     assert.ok(execs >= 2, 'EXEC was sent again');
@@ -213,16 +359,38 @@ test('a lost ACK is resent and the execution runs once', async () => {
 test('an agent lost mid-run: the run is lost and, with retries, succeeds on another agent', async () => {
   // Sorts before agent-1, so routing 'first' in group blue picks it first.
   const doomed = await startAgent('agent-0-doomed', ['blue']);
-  doomed.register('hang', async (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))));
+  doomed.register(
+    'hang',
+    async (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+  );
   await waitFor(async () => (await zks[0]!.children(paths.nodesOf('clients'))).includes('agent-0-doomed'));
   executions = [];
-  const job = await createJob({ name: 'survivor', schedule: { type: 'once', at: new Date(Date.now() + 500) }, kind: { type: 'handler', name: 'record' }, routing: 'first', retries: { max: 2, backoffMs: 100 }, deleteWhenDone: false, target: { type: 'group', group: 'blue' } });
+  const job = await createJob({
+    name: 'survivor',
+    schedule: { type: 'once', at: new Date(Date.now() + 500) },
+    kind: { type: 'handler', name: 'record' },
+    routing: 'first',
+    retries: { max: 2, backoffMs: 100 },
+    deleteWhenDone: false,
+    target: { type: 'group', group: 'blue' },
+  });
   // agent-doomed sorts first: stall it on 'record' so the first attempt hangs there, then kill its session.
-  doomed.register('record', async (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))));
-  await waitFor(async () => (await runsOf(job.id))[0]?.node === 'agent-0-doomed' && (await runsOf(job.id))[0]?.status === 'running', { message: 'running on the doomed agent' });
+  doomed.register(
+    'record',
+    async (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+  );
+  await waitFor(async () => (await runsOf(job.id))[0]?.node === 'agent-0-doomed' && (await runsOf(job.id))[0]?.status === 'running', {
+    message: 'running on the doomed agent',
+  });
   const doomedZk = zks[zks.length - 1]!;
   MemoryZkServer.get(zkName).expireSession(doomedZk.sessionId!);
-  const [run] = await waitFor(async () => { const r = (await runsOf(job.id)).filter((x) => x.status === 'succeeded'); return r.length ? r : undefined; }, { timeoutMs: 15_000, message: 'succeeds elsewhere' });
+  const [run] = await waitFor(
+    async () => {
+      const r = (await runsOf(job.id)).filter((x) => x.status === 'succeeded');
+      return r.length ? r : undefined;
+    },
+    { timeoutMs: 15_000, message: 'succeeds elsewhere' },
+  );
   assert.equal(run!.node, 'agent-1');
   assert.equal(run!.attempt, 2);
   await doomed.close();
@@ -239,7 +407,12 @@ test('garbage, truncated and oversized frames leave the server running', async (
   } finally {
     raw.close();
   }
-  const job = await createJob({ name: 'after-garbage', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'noop' }, deleteWhenDone: false });
+  const job = await createJob({
+    name: 'after-garbage',
+    schedule: { type: 'once', at: new Date(Date.now() + 300) },
+    kind: { type: 'handler', name: 'noop' },
+    deleteWhenDone: false,
+  });
   await waitFor(async () => (await runsOf(job.id))[0]?.status === 'succeeded', { message: 'still dispatching' });
   assert.ok(server.isLeader);
 });

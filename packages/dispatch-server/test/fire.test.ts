@@ -9,11 +9,21 @@ import type { RunTracker } from '../src/track.js';
 // fireJob's decisions, around a tracker that only records what it is asked: the store, the
 // sockets and the agents are the integration tests' (dispatch.test.ts).
 const job = (over: Record<string, unknown> = {}): Job =>
-  jobSchema.parse({ id: 'j1', name: 'j', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, createdAt: new Date(0), updatedAt: new Date(0), ...over });
+  jobSchema.parse({
+    id: 'j1',
+    name: 'j',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'h' },
+    createdAt: new Date(0),
+    updatedAt: new Date(0),
+    ...over,
+  });
 
 const slot = Date.UTC(2026, 0, 1, 0, 0, 10);
 
-function harness(opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job | null; leadingAtSlot?: boolean; slowClaim?: boolean } = {}) {
+function harness(
+  opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job | null; leadingAtSlot?: boolean; slowClaim?: boolean } = {},
+) {
   let now = opts.now ?? slot - 100;
   let leading = true;
   let active = opts.active ?? [];
@@ -56,16 +66,25 @@ function harness(opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job 
       leading = opts.leadingAtSlot ?? true;
     },
     jobAtSlot: (j) => (opts.atSlot ? opts.atSlot(j) : j),
-    tracker, agents: new AgentDirectory(() => undefined), router: new Router(), logger: { debug() {}, info() {}, warn() {}, error() {} },
+    tracker,
+    agents: new AgentDirectory(() => undefined),
+    router: new Router(),
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
   };
   return {
-    deps, log, inserted, updated, dispatched, reachSlot,
+    deps,
+    log,
+    inserted,
+    updated,
+    dispatched,
+    reachSlot,
     setActive: (runs: Run[]) => (active = runs),
   };
 }
 
 const settle = () => new Promise((r) => setImmediate(r));
-const running = (id: string) => runSchema.parse({ id, jobId: 'j1', scheduledAt: new Date(slot - 1000), trigger: 'schedule', status: 'running', attempt: 1 });
+const running = (id: string) =>
+  runSchema.parse({ id, jobId: 'j1', scheduledAt: new Date(slot - 1000), trigger: 'schedule', status: 'running', attempt: 1 });
 
 test('a slot handed over ahead is claimed ahead: the row first, stamped with the slot; the dispatch only at the slot', async () => {
   const h = harness();
@@ -167,20 +186,27 @@ test('a job re-armed inside the lead (changed just after its slot was handed out
   let now = slot - 50;
   const fired: number[] = [];
   let armedNext: number | null = null;
-  const s = new JobScheduler((j, at) => {
-    fired.push(at);
-    if (fired.length === 1) s.upsert(job({ payload: { v: 2 } }));
-  }, (_j, next) => (armedNext = next), () => now, 100);
+  const s = new JobScheduler(
+    (j, at) => {
+      fired.push(at);
+      if (fired.length === 1) s.upsert(job({ payload: { v: 2 } }));
+    },
+    (_j, next) => (armedNext = next),
+    () => now,
+    100,
+  );
   s.load([job({ nextRunAt: new Date(slot) })]);
   // load arms the slot 50 ms away: inside the 100 ms lead, so the timer hands it out on its next turn.
-  return new Promise<void>((resolve) => setTimeout(() => {
-    const next = s.nextAt('j1');
-    s.stop();
-    assert.deepEqual(fired, [slot]);
-    assert.equal(next, slot + 1000);
-    assert.equal(armedNext, slot + 1000);
-    resolve();
-  }, 30));
+  return new Promise<void>((resolve) =>
+    setTimeout(() => {
+      const next = s.nextAt('j1');
+      s.stop();
+      assert.deepEqual(fired, [slot]);
+      assert.equal(next, slot + 1000);
+      assert.equal(armedNext, slot + 1000);
+      resolve();
+    }, 30),
+  );
 });
 
 test('the slot gate: one timer per slot time, never early, and opened at once on demand', async () => {

@@ -47,11 +47,25 @@ export async function startCluster(
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const admin = await zk();
   const { beforeStart, ...serverOpts } = opts;
-  const server = new DispatchServer({ zk: await zk(), paths, store, id: `${name}-server`, bind: endpoint, ...serverOpts, timings: { ackTimeoutMs: 300, adoptGraceMs: 2000, ...opts.timings } });
+  const server = new DispatchServer({
+    zk: await zk(),
+    paths,
+    store,
+    id: `${name}-server`,
+    bind: endpoint,
+    ...serverOpts,
+    timings: { ackTimeoutMs: 300, adoptGraceMs: 2000, ...opts.timings },
+  });
   const c: Cluster = {
-    dir, store, server, endpoint, zk,
+    dir,
+    store,
+    server,
+    endpoint,
+    zk,
     async startAgent(id, o = {}) {
-      const a = registerDemoHandlers(new Agent({ zk: await zk(), paths, id, groups: o.groups ?? [], capacity: o.capacity ?? 8, drainTimeoutMs: 1000 }));
+      const a = registerDemoHandlers(
+        new Agent({ zk: await zk(), paths, id, groups: o.groups ?? [], capacity: o.capacity ?? 8, drainTimeoutMs: 1000 }),
+      );
       agents.push(a);
       await a.start();
       return a;
@@ -62,7 +76,17 @@ export async function startCluster(
       return job;
     },
     async editJob(jobId, edit) {
-      const { id: _id, createdAt: _c, updatedAt: _u, lastRunAt: _l, lastStatus: _s, nextRunAt: _n, runCount: _r, failureCount: _f, ...spec } = (await store.jobs.get(jobId))!;
+      const {
+        id: _id,
+        createdAt: _c,
+        updatedAt: _u,
+        lastRunAt: _l,
+        lastStatus: _s,
+        nextRunAt: _n,
+        runCount: _r,
+        failureCount: _f,
+        ...spec
+      } = (await store.jobs.get(jobId))!;
       await store.jobs.replace(jobId, jobInputSchema.parse(edit(spec as Record<string, unknown>)));
       await publishJobChange(admin, paths, { jobId, op: 'upsert' });
     },

@@ -10,7 +10,17 @@ import { RunTracker } from '../src/track.js';
 import { startCluster, type Cluster } from './harness.js';
 
 // "A busy leader never loses sight of a live agent", and the rule for a fire that finds none.
-const hello = (agentId: string) => ({ agentId, version: '1', handlers: ['h'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true });
+const hello = (agentId: string) => ({
+  agentId,
+  version: '1',
+  handlers: ['h'],
+  capacity: 4,
+  running: [],
+  groups: [],
+  tags: [],
+  shell: true,
+  http: true,
+});
 
 test('an agent the registry view dropped is usable again at its next HELLO', () => {
   const gone: string[] = [];
@@ -23,7 +33,10 @@ test('an agent the registry view dropped is usable again at its next HELLO', () 
   assert.deepEqual(gone, ['agent-a']);
   // The view still lacks it (its watch was lost with that list), but the agent says HELLO.
   agents.hello(hello('agent-a'), 6000);
-  assert.deepEqual(agents.usable().map((a) => a.id), ['agent-a']);
+  assert.deepEqual(
+    agents.usable().map((a) => a.id),
+    ['agent-a'],
+  );
 });
 
 let dir: TempDir;
@@ -45,11 +58,19 @@ after(async () => {
 
 test('a fire that finds no agent and none appears fails after noAgentWaitMs, saying so', async () => {
   const clock = () => Date.now();
-  const job = await store.jobs.create(jobInputSchema.parse({ name: 'nobody', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } }));
+  const job = await store.jobs.create(
+    jobInputSchema.parse({ name: 'nobody', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } }),
+  );
   const finished: Run[] = [];
   const tracker = new RunTracker({
-    store, agents: new AgentDirectory(() => undefined), router: new Router(), clock, logger: silentLogger,
-    timings: { ...defaultTimings, noAgentWaitMs: 300 }, onFinished: (_j, run) => finished.push(run), send: async () => true,
+    store,
+    agents: new AgentDirectory(() => undefined),
+    router: new Router(),
+    clock,
+    logger: silentLogger,
+    timings: { ...defaultTimings, noAgentWaitMs: 300 },
+    onFinished: (_j, run) => finished.push(run),
+    send: async () => true,
   });
   trackers.push(tracker);
   const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -66,12 +87,23 @@ test('a fire that finds no agent and none appears fails after noAgentWaitMs, say
 test('a leader whose event loop is held longer than agentSilenceMs keeps its agents: the run on one succeeds, not lost', async () => {
   cluster = await startCluster('liveness', { timings: { pingIntervalMs: 200, agentSilenceMs: 1000 } });
   const agent = await cluster.startAgent('steady');
-  const job = await cluster.createJob({ name: 'long', schedule: { type: 'once', at: new Date(Date.now() + 300) }, kind: { type: 'handler', name: 'sleep' }, payload: { ms: 3000 }, deleteWhenDone: false });
+  const job = await cluster.createJob({
+    name: 'long',
+    schedule: { type: 'once', at: new Date(Date.now() + 300) },
+    kind: { type: 'handler', name: 'sleep' },
+    payload: { ms: 3000 },
+    deleteWhenDone: false,
+  });
   await waitFor(() => agent.running === 1, { message: 'running on the agent' });
   // The whole process (leader and agent alike) held, as a burst of work holds a busy leader.
   const until = Date.now() + 2500;
-  while (Date.now() < until) { /* held */ }
-  const run = await waitFor(async () => (await cluster!.runsOf(job.id)).find((r) => !['scheduled', 'dispatched', 'running'].includes(r.status)), { message: 'the run over' });
+  while (Date.now() < until) {
+    /* held */
+  }
+  const run = await waitFor(
+    async () => (await cluster!.runsOf(job.id)).find((r) => !['scheduled', 'dispatched', 'running'].includes(r.status)),
+    { message: 'the run over' },
+  );
   assert.equal(run.status, 'succeeded', run.error ?? '');
 });
 
@@ -80,7 +112,14 @@ test('a new leader reads its job table a page at a time: every enabled job of se
   const big = await startCluster('load', {
     async beforeStart(s) {
       for (let i = 0; i < 2345 + 7; i++) {
-        const job = await s.jobs.create(jobInputSchema.parse({ name: `far-${i}`, schedule: { type: 'cron', expr: '0 0 0 1 1 *' }, kind: { type: 'handler', name: 'noop' }, enabled: i >= 7 }));
+        const job = await s.jobs.create(
+          jobInputSchema.parse({
+            name: `far-${i}`,
+            schedule: { type: 'cron', expr: '0 0 0 1 1 *' },
+            kind: { type: 'handler', name: 'noop' },
+            enabled: i >= 7,
+          }),
+        );
         if (job.enabled) enabled++;
       }
     },

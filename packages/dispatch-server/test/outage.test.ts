@@ -30,24 +30,48 @@ before(async () => {
   zkServer = await startZooKeeper();
   dir = await tempDir('clover-outage-');
   store = await openStore({ dataDir: dir.path });
-  server = new DispatchServer({ zk: await zk(), paths, store, id: 'server-1', bind: `tcp://127.0.0.1:${await freePort()}`, timings: { ackTimeoutMs: 300, electionSettleMs: 1000 } });
+  server = new DispatchServer({
+    zk: await zk(),
+    paths,
+    store,
+    id: 'server-1',
+    bind: `tcp://127.0.0.1:${await freePort()}`,
+    timings: { ackTimeoutMs: 300, electionSettleMs: 1000 },
+  });
   await server.start();
-  agent = registerDemoHandlers(new Agent({ zk: await zk(), paths, id: 'agent-1', capacity: 8, drainTimeoutMs: 1000, heartbeatIntervalMs: 300 }));
+  agent = registerDemoHandlers(
+    new Agent({ zk: await zk(), paths, id: 'agent-1', capacity: 8, drainTimeoutMs: 1000, heartbeatIntervalMs: 300 }),
+  );
   await agent.start();
   await waitFor(() => server.isLeader, { timeoutMs: 20_000, message: 'leads' });
 });
 
-after(() => cleanUp([
-  ['server', () => server?.close()], ['agent', () => agent?.close()],
-  ...clients.map((c, i) => [`zk ${i}`, () => c.close()] as const),
-  ['store', () => store?.close()], ['ZooKeeper', () => zkServer?.cleanup()], ['temp dir', () => dir?.cleanup()],
-]));
+after(() =>
+  cleanUp([
+    ['server', () => server?.close()],
+    ['agent', () => agent?.close()],
+    ...clients.map((c, i) => [`zk ${i}`, () => c.close()] as const),
+    ['store', () => store?.close()],
+    ['ZooKeeper', () => zkServer?.cleanup()],
+    ['temp dir', () => dir?.cleanup()],
+  ]),
+);
 
 test('ZooKeeper gone longer than the session: the leader stops firing at once, then leads and fires again by itself', async () => {
-  const job = await store.jobs.create(jobInputSchema.parse({ name: 'tick', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' }, misfire: 'skip' }));
+  const job = await store.jobs.create(
+    jobInputSchema.parse({
+      name: 'tick',
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'noop' },
+      misfire: 'skip',
+    }),
+  );
   await publishJobChange(clients[0]!, paths, { jobId: job.id, op: 'upsert' });
   const runs = async (): Promise<Run[]> => (await store.runs.list({ jobId: job.id, limit: 1000 })).items;
-  await waitFor(async () => (await runs()).filter((r) => r.status === 'succeeded').length >= 2, { timeoutMs: 20_000, message: 'fires before the outage' });
+  await waitFor(async () => (await runs()).filter((r) => r.status === 'succeeded').length >= 2, {
+    timeoutMs: 20_000,
+    message: 'fires before the outage',
+  });
 
   const stoppedAt = Date.now();
   await zkServer.stop();
@@ -56,11 +80,18 @@ test('ZooKeeper gone longer than the session: the leader stops firing at once, t
   await new Promise((r) => setTimeout(r, sessionTimeoutMs + 2000));
   const restartedAt = Date.now();
   const duringOutage = (await runs()).filter((r) => r.scheduledAt.getTime() > stoppedAt + 1000 && r.scheduledAt.getTime() < restartedAt);
-  assert.deepEqual(duringOutage.map((r) => r.id), [], 'nothing fired while it could not know it still led');
+  assert.deepEqual(
+    duringOutage.map((r) => r.id),
+    [],
+    'nothing fired while it could not know it still led',
+  );
 
   await zkServer.start();
   await waitFor(() => server.isLeader, { timeoutMs: 30_000, message: 'leads again in a new session' });
-  await waitFor(async () => (await runs()).some((r) => r.status === 'succeeded' && r.scheduledAt.getTime() > restartedAt), { timeoutMs: 30_000, message: 'fires again after the outage' });
+  await waitFor(async () => (await runs()).some((r) => r.status === 'succeeded' && r.scheduledAt.getTime() > restartedAt), {
+    timeoutMs: 30_000,
+    message: 'fires again after the outage',
+  });
   const ids = (await runs()).map((r) => r.id);
   assert.equal(new Set(ids).size, ids.length);
 });

@@ -33,16 +33,30 @@ afterEach(() => {
 
 let seq = 0;
 async function setup(over: Record<string, unknown> = {}, timings: Partial<TrackerTimings> = {}) {
-  const job: Job = await store.jobs.create(jobInputSchema.parse({ name: `t${++seq}`, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, ...over }));
+  const job: Job = await store.jobs.create(
+    jobInputSchema.parse({
+      name: `t${++seq}`,
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'h' },
+      ...over,
+    }),
+  );
   const sent: Array<{ peer: string; msg: Message; storedStatus: string | undefined; storedNode: string | null | undefined }> = [];
   const agents = new AgentDirectory(() => undefined);
   for (const id of ['agent-a', 'agent-b']) {
-    agents.hello({ agentId: id, version: '1', handlers: ['h'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true }, Date.now());
+    agents.hello(
+      { agentId: id, version: '1', handlers: ['h'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true },
+      Date.now(),
+    );
   }
   agents.setLive(['agent-a', 'agent-b']);
   const finished: Run[] = [];
   const tracker = new RunTracker({
-    store, agents, router: new Router(), clock: Date.now, logger: silentLogger,
+    store,
+    agents,
+    router: new Router(),
+    clock: Date.now,
+    logger: silentLogger,
     timings: { ...defaultTimings, ackTimeoutMs: 5000, ...timings },
     onFinished: (_job, run) => finished.push(run),
     async send(peer, msg) {
@@ -80,10 +94,18 @@ test('a broadcast run and its retries stay on their own agent', async () => {
   await waitFor(() => execs(sent).length === 1);
   assert.equal(sent[0]!.peer, 'agent-b');
   tracker.onAck('agent-b', { execId: execIdOf(run), accepted: true });
-  await tracker.onResult('agent-b', { execId: execIdOf(run), status: 'failed', exitCode: 1, startedAt: Date.now(), finishedAt: Date.now(), outputTail: '', error: 'boom' });
+  await tracker.onResult('agent-b', {
+    execId: execIdOf(run),
+    status: 'failed',
+    exitCode: 1,
+    startedAt: Date.now(),
+    finishedAt: Date.now(),
+    outputTail: '',
+    error: 'boom',
+  });
   await waitFor(() => execs(sent).length === 2, { message: 'the retry' });
   const retry = execs(sent)[1]!;
-  assert.equal(retry.peer, 'agent-b', 'the retry of agent-b\'s broadcast run goes to agent-b, not to another agent');
+  assert.equal(retry.peer, 'agent-b', "the retry of agent-b's broadcast run goes to agent-b, not to another agent");
   assert.equal(retry.msg.type === 'EXEC' && retry.msg.body.attempt, 2);
   tracker.abandon();
 });
@@ -122,13 +144,20 @@ test('an adopted run its agent neither runs nor reported after saying HELLO was 
   const id2 = runId(job.id, new Date(slot.getTime() - 60_000));
   await store.runs.insert({ id: id2, jobId: job.id, scheduledAt: new Date(slot.getTime() - 60_000), status: 'scheduled' });
   const running = (await store.runs.update(id2, { status: 'dispatched', node: 'agent-b', dispatchedAt: new Date() }))!;
-  agents.hello({ agentId: 'agent-b', version: '1', handlers: ['h'], capacity: 4, running: [id2], groups: [], tags: [], shell: true, http: true }, Date.now());
+  agents.hello(
+    { agentId: 'agent-b', version: '1', handlers: ['h'], capacity: 4, running: [id2], groups: [], tags: [], shell: true, http: true },
+    Date.now(),
+  );
   tracker.adopt(job, run);
   tracker.adopt(job, running);
   tracker.agentSaidHello('agent-b');
   await waitFor(() => execs(sent).length === 1, { timeoutMs: 5000, message: 'the undelivered run sent' });
   assert.equal(sent[0]!.peer, 'agent-a');
-  assert.equal(sent[0]!.msg.type === 'EXEC' && sent[0]!.msg.body.execId, id, 'the same execution id: an agent that had it answers duplicate');
+  assert.equal(
+    sent[0]!.msg.type === 'EXEC' && sent[0]!.msg.body.execId,
+    id,
+    'the same execution id: an agent that had it answers duplicate',
+  );
   await new Promise((r) => setTimeout(r, 1200));
   assert.equal(execs(sent).length, 1, 'the run its agent listed is left alone');
   tracker.onAck('agent-a', { execId: id, accepted: true });
@@ -138,7 +167,15 @@ test('an adopted run its agent neither runs nor reported after saying HELLO was 
   tracker.abandon();
 });
 
-const result = (execId: string, status: 'succeeded' | 'failed') => ({ execId, status, exitCode: status === 'failed' ? 1 : 0, startedAt: Date.now(), finishedAt: Date.now(), outputTail: '', error: status === 'failed' ? 'boom' : null });
+const result = (execId: string, status: 'succeeded' | 'failed') => ({
+  execId,
+  status,
+  exitCode: status === 'failed' ? 1 : 0,
+  startedAt: Date.now(),
+  finishedAt: Date.now(),
+  outputTail: '',
+  error: status === 'failed' ? 'boom' : null,
+});
 
 test('a RESULT repeated while the first is being recorded counts once', async () => {
   // An agent that follows a new leader sends the RESULT it held, then repeats its recent ones.
@@ -148,7 +185,11 @@ test('a RESULT repeated while the first is being recorded counts once', async ()
   await waitFor(() => execs(sent).length === 1);
   const agent = sent[0]!.peer;
   tracker.onAck(agent, { execId: run.id, accepted: true });
-  await Promise.all([tracker.onResult(agent, result(run.id, 'succeeded')), tracker.onResult(agent, result(run.id, 'succeeded')), tracker.onResult(agent, result(run.id, 'succeeded'))]);
+  await Promise.all([
+    tracker.onResult(agent, result(run.id, 'succeeded')),
+    tracker.onResult(agent, result(run.id, 'succeeded')),
+    tracker.onResult(agent, result(run.id, 'succeeded')),
+  ]);
   await waitFor(async () => (await store.runs.get(run.id))!.status === 'succeeded');
   await new Promise((r) => setTimeout(r, 50));
   assert.equal((await store.jobs.get(job.id))!.runCount, 1);
@@ -201,7 +242,13 @@ test('an ACK carrying its start marks the run running; a RESULT in place of the 
   await waitFor(() => execs(sent).length === 1);
   const startedAt = Date.now() - 5;
   tracker.onAck('agent-a', { execId: long.id, accepted: true, startedAt });
-  const running = await waitFor(async () => { const r = (await store.runs.get(long.id))!; return r.status === 'running' ? r : null; }, { message: 'written running' });
+  const running = await waitFor(
+    async () => {
+      const r = (await store.runs.get(long.id))!;
+      return r.status === 'running' ? r : null;
+    },
+    { message: 'written running' },
+  );
   assert.equal(running.startedAt?.getTime(), startedAt);
 
   const quickSlot = new Date(slot.getTime() - 500);
@@ -223,7 +270,13 @@ test('no ACK from an agent gone silent: lost after the resends (another agent fo
   agents.seen('agent-a', Date.now() - 60_000);
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
   tracker.dispatch(job, run);
-  const lost = await waitFor(async () => { const r = (await store.runs.get(run.id))!; return r.status === 'lost' ? r : null; }, { timeoutMs: 5000, message: 'lost' });
+  const lost = await waitFor(
+    async () => {
+      const r = (await store.runs.get(run.id))!;
+      return r.status === 'lost' ? r : null;
+    },
+    { timeoutMs: 5000, message: 'lost' },
+  );
   assert.match(lost.error ?? '', /went silent/);
   assert.equal(execs(sent).length, 2);
 
@@ -243,7 +296,10 @@ test('a job deleted while its run is acknowledged (its row still in the store): 
   tracker.onAck('agent-a', { execId: run.id, accepted: true, startedAt: Date.now() });
   await tracker.stopJob(job.id, 'deleted');
   const cancel = sent.find((s) => s.msg.type === 'CANCEL');
-  assert.deepEqual(cancel && { peer: cancel.peer, body: cancel.msg.body }, { peer: 'agent-a', body: { execId: run.id, reason: 'requested' } });
+  assert.deepEqual(cancel && { peer: cancel.peer, body: cancel.msg.body }, {
+    peer: 'agent-a',
+    body: { execId: run.id, reason: 'requested' },
+  });
   const row = (await store.runs.get(run.id))!;
   assert.deepEqual([row.status, row.error], ['cancelled', 'cancelled: the job was deleted']);
   // The agent's own RESULT for it, after: nothing more happens (no retry, no counters).

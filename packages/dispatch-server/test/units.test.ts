@@ -5,10 +5,32 @@ import { FireTimer, JobScheduler, LatenessMeter, Router, latestSlotBetween, type
 import { RecentIds } from '../src/recent-ids.js';
 
 const job = (over: Record<string, unknown> = {}): Job =>
-  jobSchema.parse({ id: 'j1', name: 'j', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, createdAt: new Date(0), updatedAt: new Date(0), ...over });
+  jobSchema.parse({
+    id: 'j1',
+    name: 'j',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'h' },
+    createdAt: new Date(0),
+    updatedAt: new Date(0),
+    ...over,
+  });
 
 const agent = (id: string, over: Partial<AgentInfo> = {}): AgentInfo => ({
-  id, handlers: new Set(['h']), groups: new Set(), tags: new Set(), capacity: 4, shell: true, http: true, inFlight: 0, lastHelloAt: 0, lastSeenAt: 0, running: new Set(), sentSeq: 0, answeredSeq: 0, ping: null, ...over,
+  id,
+  handlers: new Set(['h']),
+  groups: new Set(),
+  tags: new Set(),
+  capacity: 4,
+  shell: true,
+  http: true,
+  inFlight: 0,
+  lastHelloAt: 0,
+  lastSeenAt: 0,
+  running: new Set(),
+  sentSeq: 0,
+  answeredSeq: 0,
+  ping: null,
+  ...over,
 });
 
 test('the timer fires keys in due order, once each, skipping re-armed and disarmed keys', async () => {
@@ -28,27 +50,57 @@ test('the timer fires keys in due order, once each, skipping re-armed and disarm
 });
 
 test('routing strategies order the matching agents', () => {
-  const agents = [agent('a1'), agent('a2', { groups: new Set(['g']) }), agent('a3', { tags: new Set(['gpu', 'x']), inFlight: 3 }), agent('a4', { handlers: new Set() })];
+  const agents = [
+    agent('a1'),
+    agent('a2', { groups: new Set(['g']) }),
+    agent('a3', { tags: new Set(['gpu', 'x']), inFlight: 3 }),
+    agent('a4', { handlers: new Set() }),
+  ];
   const r = new Router(() => 0.99);
-  assert.deepEqual(r.order(job({ routing: 'first' }), agents).map((a) => a.id), ['a1', 'a2', 'a3']);
+  assert.deepEqual(
+    r.order(job({ routing: 'first' }), agents).map((a) => a.id),
+    ['a1', 'a2', 'a3'],
+  );
   const rr = job({ routing: 'round_robin' });
-  assert.deepEqual([0, 1, 2, 3].map(() => r.order(rr, agents)[0]!.id), ['a1', 'a2', 'a3', 'a1']);
+  assert.deepEqual(
+    [0, 1, 2, 3].map(() => r.order(rr, agents)[0]!.id),
+    ['a1', 'a2', 'a3', 'a1'],
+  );
   assert.equal(r.order(job({ routing: 'random' }), agents)[0]!.id, 'a3');
-  assert.deepEqual(r.order(job({ routing: 'least_busy' }), agents).map((a) => a.id), ['a1', 'a2', 'a3']);
-  assert.deepEqual(r.order(job({ target: { type: 'group', group: 'g' } }), agents).map((a) => a.id), ['a2']);
-  assert.deepEqual(r.order(job({ target: { type: 'tags', tags: ['gpu'] } }), agents).map((a) => a.id), ['a3']);
+  assert.deepEqual(
+    r.order(job({ routing: 'least_busy' }), agents).map((a) => a.id),
+    ['a1', 'a2', 'a3'],
+  );
+  assert.deepEqual(
+    r.order(job({ target: { type: 'group', group: 'g' } }), agents).map((a) => a.id),
+    ['a2'],
+  );
+  assert.deepEqual(
+    r.order(job({ target: { type: 'tags', tags: ['gpu'] } }), agents).map((a) => a.id),
+    ['a3'],
+  );
   assert.deepEqual(r.order(job({ target: { type: 'node', nodeId: 'a4' } }), agents), [], 'a4 does not serve the handler');
   // Consistent hashing: the same agent for the same job, and removing another agent does not move it.
   const ch = job({ id: 'stable-job', routing: 'consistent_hash' });
   const owner = r.order(ch, agents)[0]!.id;
   assert.equal(r.order(ch, agents)[0]!.id, owner);
-  assert.equal(r.order(ch, agents.filter((a) => a.id === owner || a.id === 'a4'))[0]!.id, owner);
+  assert.equal(
+    r.order(
+      ch,
+      agents.filter((a) => a.id === owner || a.id === 'a4'),
+    )[0]!.id,
+    owner,
+  );
 });
 
 test('misfire on taking over: fire_once fires the latest missed slot once, skip fires none', () => {
   const now = Date.UTC(2026, 0, 1, 0, 0, 10);
   const fired: Array<[string, number, string]> = [];
-  const s = new JobScheduler((j, at, trig) => fired.push([j.id, at, trig]), () => undefined, () => now);
+  const s = new JobScheduler(
+    (j, at, trig) => fired.push([j.id, at, trig]),
+    () => undefined,
+    () => now,
+  );
   s.load([
     job({ id: 'once-missed', misfire: 'fire_once', nextRunAt: new Date(now - 5000) }),
     job({ id: 'skip-missed', misfire: 'skip', nextRunAt: new Date(now - 5000) }),
@@ -79,10 +131,19 @@ test('the lateness meter: percentiles of the last full minute and since start', 
 test('recent ids: the last max added are known, the oldest forgotten first, a repeat added once', () => {
   const ids = new RecentIds(3);
   for (const id of ['a', 'b', 'a', 'c']) ids.add(id);
-  assert.deepEqual(['a', 'b', 'c'].map((id) => ids.has(id)), [true, true, true]);
+  assert.deepEqual(
+    ['a', 'b', 'c'].map((id) => ids.has(id)),
+    [true, true, true],
+  );
   ids.add('d');
-  assert.deepEqual(['a', 'b', 'c', 'd'].map((id) => ids.has(id)), [false, true, true, true]);
+  assert.deepEqual(
+    ['a', 'b', 'c', 'd'].map((id) => ids.has(id)),
+    [false, true, true, true],
+  );
   for (let i = 0; i < 10_000; i++) ids.add(`x${i}`);
   assert.equal(ids.size, 3);
-  assert.deepEqual(['x9997', 'x9998', 'x9999', 'x9996', 'd'].map((id) => ids.has(id)), [true, true, true, false, false]);
+  assert.deepEqual(
+    ['x9997', 'x9998', 'x9999', 'x9996', 'd'].map((id) => ids.has(id)),
+    [true, true, true, false, false],
+  );
 });

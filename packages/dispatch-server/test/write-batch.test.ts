@@ -13,7 +13,12 @@ test('writes of one turn go to the store as one call, rows before transitions be
     const writeRuns = store.writeRuns.bind(store);
     store.writeRuns = (w) => (calls.push(`${w.inserts.length}/${w.updates.length}/${w.jobStates.length}`), writeRuns(w));
     const batch = new StoreWriteBatch(store);
-    const slot = (s: number) => ({ id: `j@2026-01-01T00:00:0${s}.000Z`, jobId: 'j', scheduledAt: new Date(Date.UTC(2026, 0, 1, 0, 0, s)), status: 'scheduled' as const });
+    const slot = (s: number) => ({
+      id: `j@2026-01-01T00:00:0${s}.000Z`,
+      jobId: 'j',
+      scheduledAt: new Date(Date.UTC(2026, 0, 1, 0, 0, s)),
+      status: 'scheduled' as const,
+    });
     await store.runs.insert(slot(1));
     const answers = await Promise.allSettled([batch.insertRun(slot(0)), batch.insertRun(slot(1)), batch.insertRun(slot(2))]);
     assert.deepEqual(calls, ['3/0/0'], 'one store call for the turn');
@@ -21,14 +26,26 @@ test('writes of one turn go to the store as one call, rows before transitions be
     assert.ok(answers[1].status === 'rejected' && answers[1].reason instanceof DuplicateRunError, 'the fired slot is a duplicate');
     assert.equal(answers[2].status, 'fulfilled');
     // A row and its transition in the same turn: the row is there first.
-    const job = await store.jobs.create({ name: 'b', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } } as never);
+    const job = await store.jobs.create({
+      name: 'b',
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'h' },
+    } as never);
     const [, moved] = await Promise.all([
-      batch.insertRun(slot(3)), batch.updateRun(slot(3).id, { status: 'succeeded', node: 'a1' }), batch.recordRunState(job.id, { lastStatus: 'succeeded', runCountDelta: 1 }),
+      batch.insertRun(slot(3)),
+      batch.updateRun(slot(3).id, { status: 'succeeded', node: 'a1' }),
+      batch.recordRunState(job.id, { lastStatus: 'succeeded', runCountDelta: 1 }),
     ]);
     assert.equal(moved, true);
     assert.equal((await store.runs.get(slot(3).id))?.node, 'a1');
     assert.deepEqual(calls, ['3/0/0', '1/1/1'], 'a later turn is its own batch, all three kinds in one call');
-    assert.deepEqual([(await store.jobs.get(job.id))?.runCount, (await store.counters.summary({ from: new Date(0), to: new Date(Date.UTC(2027, 0)) })).totals.succeeded], [1, 1]);
+    assert.deepEqual(
+      [
+        (await store.jobs.get(job.id))?.runCount,
+        (await store.counters.summary({ from: new Date(0), to: new Date(Date.UTC(2027, 0)) })).totals.succeeded,
+      ],
+      [1, 1],
+    );
     assert.equal(await batch.updateRun('j@nope', { status: 'failed' }), false);
   } finally {
     await store.close();
@@ -43,10 +60,18 @@ test('a turn of 12,000 job run states (a new leader arming its jobs) goes in tra
     const calls: number[] = [];
     const writeRuns = store.writeRuns.bind(store);
     store.writeRuns = (w) => (calls.push(w.jobStates.length), writeRuns(w));
-    const job = await store.jobs.create({ name: 'many', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } } as never);
+    const job = await store.jobs.create({
+      name: 'many',
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'h' },
+    } as never);
     const batch = new StoreWriteBatch(store);
     const last = new Date(Date.UTC(2026, 0, 1, 3, 20));
-    await Promise.all(Array.from({ length: 12_000 }, (_, i) => batch.recordRunState(job.id, { runCountDelta: 1, nextRunAt: i === 11_999 ? last : new Date(Date.UTC(2026, 0, 1, 0, 0, i % 60)) })));
+    await Promise.all(
+      Array.from({ length: 12_000 }, (_, i) =>
+        batch.recordRunState(job.id, { runCountDelta: 1, nextRunAt: i === 11_999 ? last : new Date(Date.UTC(2026, 0, 1, 0, 0, i % 60)) }),
+      ),
+    );
     assert.deepEqual(calls, [5000, 5000, 2000]);
     const stored = await store.jobs.get(job.id);
     assert.equal(stored?.runCount, 12_000);

@@ -32,7 +32,15 @@ before(async () => {
   dir = await tempDir('clover-zk-healing-');
   store = await openStore({ dataDir: dir.path });
   admin = await zk();
-  server = new DispatchServer({ zk: await zk(), paths, store, id: 'server-1', bind: `tcp://127.0.0.1:${await freePort()}`, timings: { electionSettleMs: 1000 }, drainTimeoutMs: 1500 });
+  server = new DispatchServer({
+    zk: await zk(),
+    paths,
+    store,
+    id: 'server-1',
+    bind: `tcp://127.0.0.1:${await freePort()}`,
+    timings: { electionSettleMs: 1000 },
+    drainTimeoutMs: 1500,
+  });
   await server.start();
   await waitFor(() => server.isLeader, { timeoutMs: 20_000, message: 'server-1 leads' });
   agent = new Agent({ zk: await zk(), paths, id: 'agent-1', capacity: 8, drainTimeoutMs: 1000 });
@@ -40,14 +48,21 @@ before(async () => {
   await agent.start();
 });
 
-after(() => cleanUp([
-  ['server', () => server?.close()], ['agent', () => agent?.close()],
-  ...zks.map((c, i) => [`zk ${i}`, () => c.close()] as const),
-  ['store', () => store?.close()], ['temp dir', () => dir?.cleanup()], ['ZooKeeper', () => zkServer?.cleanup()],
-]));
+after(() =>
+  cleanUp([
+    ['server', () => server?.close()],
+    ['agent', () => agent?.close()],
+    ...zks.map((c, i) => [`zk ${i}`, () => c.close()] as const),
+    ['store', () => store?.close()],
+    ['temp dir', () => dir?.cleanup()],
+    ['ZooKeeper', () => zkServer?.cleanup()],
+  ]),
+);
 
 async function createJob(name: string) {
-  const job = await store.jobs.create(jobInputSchema.parse({ name, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'record' } }));
+  const job = await store.jobs.create(
+    jobInputSchema.parse({ name, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'record' } }),
+  );
   await publishJobChange(admin, paths, { jobId: job.id, op: 'upsert' });
   return job;
 }
@@ -59,12 +74,18 @@ async function succeededSince(jobId: string, since: number): Promise<Run[]> {
 
 test('/clover/election/dispatch deleted as the Nodes page does it: a leader is elected again, agents find it, and every-second runs keep succeeding', async () => {
   const job = await createJob('every-second');
-  await waitFor(async () => (await succeededSince(job.id, 0)).length >= 2, { timeoutMs: 20_000, message: 'runs succeed before the deletion' });
+  await waitFor(async () => (await succeededSince(job.id, 0)).length >= 2, {
+    timeoutMs: 20_000,
+    message: 'runs succeed before the deletion',
+  });
 
   await admin.delete(paths.electionDispatch, { recursive: true });
   const deletedAt = Date.now();
   // Slots after the deletion still run to success: dispatch did not stop until a restart.
-  await waitFor(async () => (await succeededSince(job.id, deletedAt + 1000)).length >= 3, { timeoutMs: 30_000, message: 'three runs after the deletion succeed' });
+  await waitFor(async () => (await succeededSince(job.id, deletedAt + 1000)).length >= 3, {
+    timeoutMs: 30_000,
+    message: 'three runs after the deletion succeed',
+  });
   assert.equal(server.isLeader, true);
   const leader = await readLeader(admin, paths.electionDispatch);
   assert.equal(leader?.id, 'server-1', 'the election folder and the candidate are back');
@@ -82,8 +103,17 @@ test('/clover/jobs/changes deleted: a job created afterwards still reaches the l
 
 test('/clover/jobs/changes deleted before the leader read a change: the feed resets and the leader reloads its jobs, so a job whose change was lost still fires', async () => {
   // Written to the store, its change never read: what a change left in the deleted folder is.
-  const job = await store.jobs.create(jobInputSchema.parse({ name: 'change-lost', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'record' } }));
+  const job = await store.jobs.create(
+    jobInputSchema.parse({
+      name: 'change-lost',
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'record' },
+    }),
+  );
   const since = Date.now();
   await admin.delete(paths.jobChanges, { recursive: true });
-  await waitFor(async () => (await succeededSince(job.id, since)).length >= 2, { timeoutMs: 30_000, message: 'the job whose change was lost fires after the reload' });
+  await waitFor(async () => (await succeededSince(job.id, since)).length >= 2, {
+    timeoutMs: 30_000,
+    message: 'the job whose change was lost fires after the reload',
+  });
 });

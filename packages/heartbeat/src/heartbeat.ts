@@ -92,9 +92,11 @@ export class Heartbeat {
   }
 
   beatNow(): Promise<void> {
-    this.beating = this.beating.then(() => this.beat()).catch((err: unknown) => {
-      this.opts.logger?.warn('heartbeat failed', { path: this.path, err: String(err) });
-    });
+    this.beating = this.beating
+      .then(() => this.beat())
+      .catch((err: unknown) => {
+        this.opts.logger?.warn('heartbeat failed', { path: this.path, err: String(err) });
+      });
     return this.beating;
   }
 

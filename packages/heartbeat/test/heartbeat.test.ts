@@ -21,7 +21,17 @@ function suite(name: string, connect: () => Promise<string>) {
       const zk = await client();
       const other = await client();
       let fake = 1_000;
-      const hb = new Heartbeat({ zk, paths, kind: 'clients', id: 'agent-1', version: '1.2.3', endpoint: 'tcp://h:1', intervalMs: 50, clock: () => fake, info: () => ({ running: 2, groups: ['g'] }) });
+      const hb = new Heartbeat({
+        zk,
+        paths,
+        kind: 'clients',
+        id: 'agent-1',
+        version: '1.2.3',
+        endpoint: 'tcp://h:1',
+        intervalMs: 50,
+        clock: () => fake,
+        info: () => ({ running: 2, groups: ['g'] }),
+      });
       await hb.start();
       // Its beat timer keeps the file alive: closed however the test ends (close is idempotent).
       t.after(() => hb.close());
@@ -34,10 +44,13 @@ function suite(name: string, connect: () => Promise<string>) {
       assert.equal(first.data.pid, process.pid);
       assert.notEqual(first.stat.ephemeralOwner, '0');
       fake = 5_000;
-      const later = await waitFor(async () => {
-        const d = (await other.get<HeartbeatData>(hb.path))?.data;
-        return d && d.seq > first.data.seq && d.beatAt === 5_000 ? d : undefined;
-      }, { message: 'beat advances' });
+      const later = await waitFor(
+        async () => {
+          const d = (await other.get<HeartbeatData>(hb.path))?.data;
+          return d && d.seq > first.data.seq && d.beatAt === 5_000 ? d : undefined;
+        },
+        { message: 'beat advances' },
+      );
       assert.equal(later.startedAt, 1_000);
 
       await other.delete(hb.path);

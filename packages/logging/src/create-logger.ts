@@ -29,7 +29,10 @@ function wrap(w: winston.Logger, close: () => Promise<void>): ClosableLogger {
     if (w.isLevelEnabled(level)) w.log(level, message, context ?? {});
   };
   return {
-    error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'),
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
     child: (bindings) => wrap(w.child(bindings), close),
     close,
   };
@@ -39,21 +42,26 @@ function wrap(w: winston.Logger, close: () => Promise<void>): ClosableLogger {
 export function createLogger(opts: LoggerOptions): ClosableLogger {
   const transports: winston.transport[] = [];
   if (opts.console ?? true) {
-    transports.push(new winston.transports.Console({
-      stderrLevels: ['error', 'warn', 'info', 'debug'],
-      format: winston.format.combine(
-        winston.format.timestamp(),
-        winston.format.printf(({ timestamp, level, message, service, node, ...rest }) => {
-          const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-          return `${String(timestamp)} ${level.toUpperCase().padEnd(5)} [${String(service)}${node ? `@${String(node)}` : ''}] ${String(message)}${extra}`;
-        }),
-      ),
-    }));
+    transports.push(
+      new winston.transports.Console({
+        stderrLevels: ['error', 'warn', 'info', 'debug'],
+        format: winston.format.combine(
+          winston.format.timestamp(),
+          winston.format.printf(({ timestamp, level, message, service, node, ...rest }) => {
+            const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+            return `${String(timestamp)} ${level.toUpperCase().padEnd(5)} [${String(service)}${node ? `@${String(node)}` : ''}] ${String(message)}${extra}`;
+          }),
+        ),
+      }),
+    );
   }
   let file: DailyRotateFile | null = null;
   if (opts.logDir) {
     file = new DailyRotateFile({
-      dirname: opts.logDir, filename: `${opts.service}-%DATE%.log`, datePattern: 'YYYY-MM-DD', maxFiles: '14d',
+      dirname: opts.logDir,
+      filename: `${opts.service}-%DATE%.log`,
+      datePattern: 'YYYY-MM-DD',
+      maxFiles: '14d',
       format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
     });
     transports.push(file);

@@ -13,7 +13,10 @@ export class StoreTransport extends Transport {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: Pick<Store, 'logs'>, private readonly defaults: { source: string; node?: string }) {
+  constructor(
+    private readonly store: Pick<Store, 'logs'>,
+    private readonly defaults: { source: string; node?: string },
+  ) {
     super({ level: 'warn' });
   }
 
@@ -25,8 +28,11 @@ export class StoreTransport extends Transport {
       for (const [k, v] of Object.entries(rest)) if (typeof k === 'string') context[k] = v instanceof Error ? v.message : v;
       this.queue.push({
         time: new Date(typeof timestamp === 'string' ? timestamp : Date.now()),
-        level: lvl, source: String(service ?? this.defaults.source), node: (node as string | undefined) ?? this.defaults.node ?? null,
-        message: String(message), context,
+        level: lvl,
+        source: String(service ?? this.defaults.source),
+        node: (node as string | undefined) ?? this.defaults.node ?? null,
+        message: String(message),
+        context,
       });
       if (this.queue.length >= 100) void this.flush();
       else if (!this.timer) this.timer = setTimeout(() => void this.flush(), 200);
@@ -40,9 +46,11 @@ export class StoreTransport extends Transport {
     const batch = this.queue;
     this.queue = [];
     if (!batch.length) return this.flushing;
-    this.flushing = this.flushing.then(() => this.store.logs.write(batch)).catch((err: unknown) => {
-      process.stderr.write(`clover logging: could not write ${batch.length} entries to the store: ${String(err)}\n`);
-    });
+    this.flushing = this.flushing
+      .then(() => this.store.logs.write(batch))
+      .catch((err: unknown) => {
+        process.stderr.write(`clover logging: could not write ${batch.length} entries to the store: ${String(err)}\n`);
+      });
     return this.flushing;
   }
 

@@ -19,16 +19,28 @@ test('JSON lines in a daily file; warn and above in the store; child bindings', 
     assert.equal(files.length, 1);
     assert.match(files[0]!, /^monitor-\d{4}-\d{2}-\d{2}\.log$/);
     // The rotating file stream flushes on its own schedule after close.
-    const lines = await waitFor(() => {
-      const text = readFileSync(path.join(dir.path, 'logs', files[0]!), 'utf8').trim();
-      const parsed = text ? text.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
-      return parsed.length >= 2 ? parsed : undefined;
-    }, { message: 'two lines in the log file' });
-    assert.deepEqual(lines.map((l) => l.message), ['started', 'job failed']);
+    const lines = await waitFor(
+      () => {
+        const text = readFileSync(path.join(dir.path, 'logs', files[0]!), 'utf8').trim();
+        const parsed = text ? text.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+        return parsed.length >= 2 ? parsed : undefined;
+      },
+      { message: 'two lines in the log file' },
+    );
+    assert.deepEqual(
+      lines.map((l) => l.message),
+      ['started', 'job failed'],
+    );
     assert.equal(lines[1]!.jobId, 'j1');
     assert.equal(lines[1]!.level, 'error');
-    const stored = await waitFor(async () => { const p = await store.logs.list({ source: 'monitor' }); return p.items.length ? p.items : undefined; });
-    assert.deepEqual(stored.map((e) => [e.level, e.message, e.node, e.context.jobId]), [['error', 'job failed', 'm1', 'j1']]);
+    const stored = await waitFor(async () => {
+      const p = await store.logs.list({ source: 'monitor' });
+      return p.items.length ? p.items : undefined;
+    });
+    assert.deepEqual(
+      stored.map((e) => [e.level, e.message, e.node, e.context.jobId]),
+      [['error', 'job failed', 'm1', 'j1']],
+    );
   } finally {
     await store.close();
     await dir.cleanup();
@@ -36,7 +48,13 @@ test('JSON lines in a daily file; warn and above in the store; child bindings', 
 });
 
 test('a failing store never throws into the caller', async () => {
-  const broken = { logs: { write: async () => { throw new Error('disk on fire'); } } } as never;
+  const broken = {
+    logs: {
+      write: async () => {
+        throw new Error('disk on fire');
+      },
+    },
+  } as never;
   const logger = createLogger({ service: 'x', store: broken, console: false });
   logger.error('one');
   logger.warn('two');

@@ -170,7 +170,16 @@ function parseQuartzItem(item: string, spec: FieldSpec, out: Field): boolean {
 }
 
 function parseField(field: string, spec: FieldSpec): Field {
-  const out: Field = { values: new Set(), restricted: true, wild: false, lastDayOffsets: [], nearestWeekdays: [], lastWeekday: false, lastOfWeekdays: 0, nthWeekdays: [] };
+  const out: Field = {
+    values: new Set(),
+    restricted: true,
+    wild: false,
+    lastDayOffsets: [],
+    nearestWeekdays: [],
+    lastWeekday: false,
+    lastOfWeekdays: 0,
+    nthWeekdays: [],
+  };
   const isWeekday = spec.name === 'day of week';
   for (const part of field.split(',')) {
     if (part === '') throw new CronError(`${spec.name}: empty list item in "${field}"`);
@@ -179,7 +188,8 @@ function parseField(field: string, spec: FieldSpec): Field {
     if (extra !== undefined) throw new CronError(`${spec.name}: "${part}" has more than one '/'`);
     let step = 1;
     if (stepPart !== undefined) {
-      if (!/^\d+$/.test(stepPart) || Number(stepPart) === 0) throw new CronError(`${spec.name}: step "${stepPart}" must be a positive number`);
+      if (!/^\d+$/.test(stepPart) || Number(stepPart) === 0)
+        throw new CronError(`${spec.name}: step "${stepPart}" must be a positive number`);
       step = Number(stepPart);
       out.wild = true;
     }
@@ -227,7 +237,6 @@ function bitsOf(values: ReadonlySet<number>): number {
   return bits;
 }
 
-
 /** Bits 1..dim of a month. */
 function monthDays(dim: number): number {
   return dim === 31 ? -2 : (1 << (dim + 1)) - 2;
@@ -262,7 +271,7 @@ export function dayMask(rule: CronRule, year: number, month: number): number {
   }
   for (let w = 0; w < 7; w++) if ((rule.lastOfWeekdays >> w) & 1) dow |= 1 << (dim - ((wdLast - w + 7) % 7));
   for (const code of rule.nthWeekdays) {
-    const d = 1 + ((((code >> 3) - wdFirst) % 7) + 7) % 7 + 7 * ((code & 7) - 1);
+    const d = 1 + (((((code >> 3) - wdFirst) % 7) + 7) % 7) + 7 * ((code & 7) - 1);
     if (d <= dim) dow |= 1 << d;
   }
   let mask: number;
@@ -289,10 +298,19 @@ export function compileCron(expr: string): CronRule {
   }
   const given = text.split(/\s+/);
   if (given.length !== 5 && given.length !== 6) {
-    throw new CronError(`a cron rule has 5 fields (minute hour day month weekday) or 6 (with seconds first); "${expr}" has ${given.length}`);
+    throw new CronError(
+      `a cron rule has 5 fields (minute hour day month weekday) or 6 (with seconds first); "${expr}" has ${given.length}`,
+    );
   }
   const fields = given.length === 6 ? given : ['0', ...given];
-  const [seconds, minutes, hours, days, months, weekdays] = fields.map((f, i) => parseField(f, specs[i]!)) as [Field, Field, Field, Field, Field, Field];
+  const [seconds, minutes, hours, days, months, weekdays] = fields.map((f, i) => parseField(f, specs[i]!)) as [
+    Field,
+    Field,
+    Field,
+    Field,
+    Field,
+    Field,
+  ];
   return {
     source: expr,
     fields,

@@ -14,7 +14,12 @@ export type Contact = z.output<typeof contactSchema>;
 export const roleSchema = z.enum(['admin', 'operator', 'viewer']);
 export type Role = z.infer<typeof roleSchema>;
 export const userSchema = z.object({
-  name: z.string().trim().min(1).max(100).regex(/^[\w.@-]+$/, 'letters, digits, . _ @ - only'),
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[\w.@-]+$/, 'letters, digits, . _ @ - only'),
   passwordHash: z.string(),
   role: roleSchema,
   createdAt: z.coerce.date(),
@@ -24,7 +29,13 @@ export type User = z.output<typeof userSchema>;
 export const sessionSchema = z.object({ id: z.string(), user: z.string(), csrf: z.string(), expiresAt: z.coerce.date() });
 export type Session = z.output<typeof sessionSchema>;
 
-export const apiTokenSchema = z.object({ id: z.string(), name: z.string(), hash: z.string(), user: z.string(), createdAt: z.coerce.date() });
+export const apiTokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  hash: z.string(),
+  user: z.string(),
+  createdAt: z.coerce.date(),
+});
 export type ApiToken = z.output<typeof apiTokenSchema>;
 
 export const incidentKindSchema = z.enum(['node_dead', 'job_failed']);

@@ -12,12 +12,19 @@ export function fieldErrors(error: ZodError): Record<string, string> {
 
 export class ValidationError extends Error {
   constructor(readonly fields: Record<string, string>) {
-    super(`invalid: ${Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    super(
+      `invalid: ${Object.entries(fields)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')}`,
+    );
     this.name = 'ValidationError';
   }
 }
 
-export function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: ZodError } }, value: unknown): T {
+export function parseOrThrow<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: ZodError } },
+  value: unknown,
+): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new ValidationError(fieldErrors(r.error));
   return r.data;

@@ -6,7 +6,10 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 8 * 1024;
 
 const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
-const timezone = z.string().default('UTC').refine(isValidTimezone, { message: 'unknown timezone (use an IANA name such as Europe/Berlin)' });
+const timezone = z
+  .string()
+  .default('UTC')
+  .refine(isValidTimezone, { message: 'unknown timezone (use an IANA name such as Europe/Berlin)' });
 
 export const cronScheduleSchema = z.object({
   type: z.literal('cron'),
@@ -58,10 +61,11 @@ export const jobKindSchema = z.discriminatedUnion('type', [
 ]);
 export type JobKind = z.infer<typeof jobKindSchema>;
 
-export const payloadSchema = z.unknown().refine(
-  (v) => v === undefined || Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8') <= MAX_PAYLOAD_BYTES,
-  { message: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON` },
-);
+export const payloadSchema = z
+  .unknown()
+  .refine((v) => v === undefined || Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8') <= MAX_PAYLOAD_BYTES, {
+    message: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON`,
+  });
 
 export const retriesSchema = z.object({
   max: z.number().int().min(0).max(100).default(0),
@@ -73,7 +77,17 @@ export type RetryPolicy = z.infer<typeof retriesSchema>;
 
 export const concurrencySchema = z.enum(['allow', 'forbid', 'replace']);
 export const misfireSchema = z.enum(['fire_once', 'skip']);
-export const runStatusSchema = z.enum(['scheduled', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'lost', 'skipped', 'cancelled']);
+export const runStatusSchema = z.enum([
+  'scheduled',
+  'dispatched',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'lost',
+  'skipped',
+  'cancelled',
+]);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 export const terminalStatuses: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'lost', 'skipped', 'cancelled'];
 /** The outcomes that count as a job failing: its failure count, retries and failure incidents. */
@@ -90,7 +104,12 @@ export const jobInputSchema = z.object({
   routing: routingSchema.default('round_robin'),
   kind: jobKindSchema,
   payload: payloadSchema.default({}),
-  timeoutMs: z.number().int().min(100).max(7 * 24 * 3600_000).default(60_000),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(7 * 24 * 3600_000)
+    .default(60_000),
   retries: retriesSchema.default({ max: 0, backoffMs: 1000, factor: 2, maxBackoffMs: 60_000 }),
   concurrency: concurrencySchema.default('allow'),
   misfire: misfireSchema.default('fire_once'),

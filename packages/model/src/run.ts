@@ -15,7 +15,10 @@ export const runSchema = z.object({
   trigger: runTriggerSchema.default('schedule'),
   status: runStatusSchema,
   exitCode: z.number().int().nullable().default(null),
-  outputTail: z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_OUTPUT_BYTES, `output is larger than ${MAX_OUTPUT_BYTES} bytes`).default(''),
+  outputTail: z
+    .string()
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_OUTPUT_BYTES, `output is larger than ${MAX_OUTPUT_BYTES} bytes`)
+    .default(''),
   error: z.string().nullable().default(null),
 });
 export type Run = z.output<typeof runSchema>;

@@ -81,7 +81,11 @@ export interface PreviewFire {
 export function previewFireTimes(schedule: Schedule, window: FireWindow, after: Date, count: number): PreviewFire[] {
   const out: PreviewFire[] = [];
   const detail: CronFireDetail = { shifted: null };
-  for (let t = nextFireTimeInWindow(schedule, window, after, detail); t && out.length < count; t = nextFireTimeInWindow(schedule, window, t, detail)) {
+  for (
+    let t = nextFireTimeInWindow(schedule, window, after, detail);
+    t && out.length < count;
+    t = nextFireTimeInWindow(schedule, window, t, detail)
+  ) {
     out.push({ at: t, shifted: detail.shifted });
   }
   return out;

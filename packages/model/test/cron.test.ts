@@ -36,12 +36,19 @@ test('a stored rule that can never fire has no next time (new ones are refused: 
   const at = new Date('2026-05-01T00:00:00Z');
   assert.deepEqual(iso(nextFireTimes({ type: 'once', at }, new Date('2026-04-01T00:00:00Z'), 3)), [at.toISOString()]);
   assert.deepEqual(nextFireTimes({ type: 'once', at }, at, 3), []);
-  const every = nextFireTimes({ type: 'interval', everyMs: 5000, startAt: new Date('2026-01-01T00:00:00Z') }, new Date('2026-01-01T00:00:07Z'), 2);
+  const every = nextFireTimes(
+    { type: 'interval', everyMs: 5000, startAt: new Date('2026-01-01T00:00:00Z') },
+    new Date('2026-01-01T00:00:07Z'),
+    2,
+  );
   assert.deepEqual(iso(every), ['2026-01-01T00:00:10.000Z', '2026-01-01T00:00:15.000Z']);
 });
 
 test('bad rules say what is wrong', () => {
-  assert.throws(() => parseCron('* * *'), (e: Error) => e instanceof CronError && /5 fields/.test(e.message));
+  assert.throws(
+    () => parseCron('* * *'),
+    (e: Error) => e instanceof CronError && /5 fields/.test(e.message),
+  );
   assert.throws(() => parseCron('61 * * * *'), /minute: 61 is outside 0-59/);
   assert.throws(() => parseCron('* * * * FOO'), /day of week: "FOO" is not a number or a name/);
   assert.throws(() => parseCron('*/0 * * * *'), /step "0"/);

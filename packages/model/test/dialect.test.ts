@@ -9,11 +9,28 @@ const fires = (expr: string, after: string, count: number) =>
 
 test('SUN closing a weekday range is 7: SAT-SUN, MON-SUN, FRI-SUN', () => {
   // 2027-01-01 is a Friday.
-  assert.deepEqual(fires('0 30 0 * * SAT-SUN', '2027-01-01T00:00:00Z', 3), ['2027-01-02T00:30:00', '2027-01-03T00:30:00', '2027-01-09T00:30:00']);
-  assert.deepEqual(fires('0 30 0 * * MON-SUN', '2027-01-01T00:00:00Z', 3), ['2027-01-01T00:30:00', '2027-01-02T00:30:00', '2027-01-03T00:30:00']);
-  assert.deepEqual(fires('0 30 0 * * FRI-SUN', '2027-01-02T00:00:00Z', 4), ['2027-01-02T00:30:00', '2027-01-03T00:30:00', '2027-01-08T00:30:00', '2027-01-09T00:30:00']);
+  assert.deepEqual(fires('0 30 0 * * SAT-SUN', '2027-01-01T00:00:00Z', 3), [
+    '2027-01-02T00:30:00',
+    '2027-01-03T00:30:00',
+    '2027-01-09T00:30:00',
+  ]);
+  assert.deepEqual(fires('0 30 0 * * MON-SUN', '2027-01-01T00:00:00Z', 3), [
+    '2027-01-01T00:30:00',
+    '2027-01-02T00:30:00',
+    '2027-01-03T00:30:00',
+  ]);
+  assert.deepEqual(fires('0 30 0 * * FRI-SUN', '2027-01-02T00:00:00Z', 4), [
+    '2027-01-02T00:30:00',
+    '2027-01-03T00:30:00',
+    '2027-01-08T00:30:00',
+    '2027-01-09T00:30:00',
+  ]);
   assert.deepEqual(fires('30 0 * * 6-7', '2027-01-01T00:00:00Z', 2), ['2027-01-02T00:30:00', '2027-01-03T00:30:00']);
-  assert.deepEqual(fires('0 0 * * SUN-SUN', '2027-01-01T00:00:00Z', 2), ['2027-01-03T00:00:00', '2027-01-10T00:00:00'], 'SUN-SUN is Sunday alone');
+  assert.deepEqual(
+    fires('0 0 * * SUN-SUN', '2027-01-01T00:00:00Z', 2),
+    ['2027-01-03T00:00:00', '2027-01-10T00:00:00'],
+    'SUN-SUN is Sunday alone',
+  );
   assert.throws(() => parseCron('0 0 * * SAT-FRI'), /runs backwards/);
 });
 
@@ -42,7 +59,11 @@ test('LW: the last weekday of the month', () => {
 test('5L: the last Friday; 5#3: the third Friday (cron numbering, 5 = FRI)', () => {
   assert.deepEqual(fires('0 0 0 ? * 5L', '2027-01-01T00:00:00Z', 3), ['2027-01-29T00:00:00', '2027-02-26T00:00:00', '2027-03-26T00:00:00']);
   assert.deepEqual(fires('0 0 0 ? * FRIL', '2027-01-01T00:00:00Z', 1), ['2027-01-29T00:00:00']);
-  assert.deepEqual(fires('0 0 0 ? * 5#3', '2027-01-01T00:00:00Z', 3), ['2027-01-15T00:00:00', '2027-02-19T00:00:00', '2027-03-19T00:00:00']);
+  assert.deepEqual(fires('0 0 0 ? * 5#3', '2027-01-01T00:00:00Z', 3), [
+    '2027-01-15T00:00:00',
+    '2027-02-19T00:00:00',
+    '2027-03-19T00:00:00',
+  ]);
   assert.deepEqual(fires('0 0 0 ? * FRI#3', '2027-01-01T00:00:00Z', 1), ['2027-01-15T00:00:00']);
   // A fifth Friday only in months that have one: 2027-01 (29th), then 2027-04 (30th).
   assert.deepEqual(fires('0 0 0 ? * 5#5', '2027-01-01T00:00:00Z', 2), ['2027-01-29T00:00:00', '2027-04-30T00:00:00']);
@@ -75,7 +96,10 @@ test('L, W and # outside the day fields are errors that say so', () => {
 });
 
 test('a rule that can never fire (0 0 0 31 4 *) is refused with a field error that says so', () => {
-  assert.throws(() => parseCron('0 0 0 31 4 *'), (e: Error) => e instanceof CronError && /can never fire/.test(e.message));
+  assert.throws(
+    () => parseCron('0 0 0 31 4 *'),
+    (e: Error) => e instanceof CronError && /can never fire/.test(e.message),
+  );
   assert.throws(() => parseCron('0 0 30 2 *'), /can never fire/);
   assert.throws(() => parseCron('0 0 0 31W 4,6,9,11 ?'), /can never fire/);
   assert.doesNotThrow(() => parseCron('0 0 0 29 2 *'), 'leap days happen');

@@ -22,9 +22,22 @@ import { Cron } from 'croner';
 import { nextFireTimes } from '../src/index.js';
 
 const zones = [
-  'UTC', 'America/New_York', 'Europe/Berlin', 'Europe/London', 'Australia/Melbourne', 'Australia/Lord_Howe',
-  'America/Santiago', 'America/Havana', 'Asia/Beirut', 'Pacific/Chatham', 'America/St_Johns', 'Africa/Casablanca',
-  'Asia/Tehran', 'America/Sao_Paulo', 'Asia/Kolkata', 'Pacific/Auckland',
+  'UTC',
+  'America/New_York',
+  'Europe/Berlin',
+  'Europe/London',
+  'Australia/Melbourne',
+  'Australia/Lord_Howe',
+  'America/Santiago',
+  'America/Havana',
+  'Asia/Beirut',
+  'Pacific/Chatham',
+  'America/St_Johns',
+  'Africa/Casablanca',
+  'Asia/Tehran',
+  'America/Sao_Paulo',
+  'Asia/Kolkata',
+  'Pacific/Auckland',
 ];
 const FROM = Date.UTC(2020, 0, 1);
 const TO = Date.UTC(2031, 0, 1);
@@ -66,30 +79,55 @@ const int = (lo: number, hi: number) => fc.integer({ min: lo, max: hi });
 const step = fc.constantFrom(2, 3, 5, 7, 10, 15, 20, 30);
 /** A seconds or minutes field. */
 const sixty = fc.oneof(
-  { arbitrary: fc.constant('0'), weight: 6 }, { arbitrary: int(0, 59).map(String), weight: 2 }, fc.constant('*'), step.map((n) => `*/${n}`), int(0, 59).map(String),
-  fc.tuple(int(0, 29), int(30, 59)).map(([a, b]) => `${a},${b}`), fc.tuple(int(0, 29), int(30, 59)).map(([a, b]) => `${a}-${b}`),
-  fc.tuple(int(0, 29), int(30, 59), step).map(([a, b, n]) => `${a}-${b}/${n}`), fc.tuple(int(0, 59), step).map(([a, n]) => `${a}/${n}`),
+  { arbitrary: fc.constant('0'), weight: 6 },
+  { arbitrary: int(0, 59).map(String), weight: 2 },
+  fc.constant('*'),
+  step.map((n) => `*/${n}`),
+  int(0, 59).map(String),
+  fc.tuple(int(0, 29), int(30, 59)).map(([a, b]) => `${a},${b}`),
+  fc.tuple(int(0, 29), int(30, 59)).map(([a, b]) => `${a}-${b}`),
+  fc.tuple(int(0, 29), int(30, 59), step).map(([a, b, n]) => `${a}-${b}/${n}`),
+  fc.tuple(int(0, 59), step).map(([a, n]) => `${a}/${n}`),
 );
 // Hours mostly at night, where offsets change.
 const hourValue = fc.oneof(int(0, 3), int(0, 23));
 const hour = fc.oneof(
-  fc.constant('*'), fc.constantFrom(2, 3, 4, 6).map((n) => `*/${n}`), hourValue.map(String),
-  fc.tuple(hourValue, hourValue).filter(([a, b]) => a !== b).map(([a, b]) => `${a},${b}`),
-  fc.tuple(int(0, 3), int(1, 6)).map(([a, n]) => `${a}-${a + n}`), fc.tuple(int(0, 3), int(1, 23)).map(([a, n]) => `${a}-23/${n}`),
+  fc.constant('*'),
+  fc.constantFrom(2, 3, 4, 6).map((n) => `*/${n}`),
+  hourValue.map(String),
+  fc
+    .tuple(hourValue, hourValue)
+    .filter(([a, b]) => a !== b)
+    .map(([a, b]) => `${a},${b}`),
+  fc.tuple(int(0, 3), int(1, 6)).map(([a, n]) => `${a}-${a + n}`),
+  fc.tuple(int(0, 3), int(1, 23)).map(([a, n]) => `${a}-23/${n}`),
 );
 const dayOfMonth = fc.oneof(
-  { arbitrary: fc.constantFrom('*', '?'), weight: 8 }, int(1, 31).map(String), fc.tuple(int(1, 14), int(15, 31)).map(([a, b]) => `${a},${b}`),
-  fc.tuple(int(1, 14), int(15, 31)).map(([a, b]) => `${a}-${b}`), step.filter((n) => n < 16).map((n) => `*/${n}`),
-  fc.constant('L'), int(1, 31).map((d) => `${d}W`), fc.constant('LW'), fc.constant('1,L'),
+  { arbitrary: fc.constantFrom('*', '?'), weight: 8 },
+  int(1, 31).map(String),
+  fc.tuple(int(1, 14), int(15, 31)).map(([a, b]) => `${a},${b}`),
+  fc.tuple(int(1, 14), int(15, 31)).map(([a, b]) => `${a}-${b}`),
+  step.filter((n) => n < 16).map((n) => `*/${n}`),
+  fc.constant('L'),
+  int(1, 31).map((d) => `${d}W`),
+  fc.constant('LW'),
+  fc.constant('1,L'),
 );
 const month = fc.oneof(
-  { arbitrary: fc.constant('*'), weight: 8 }, int(1, 12).map(String), fc.tuple(int(1, 6), int(7, 12)).map(([a, b]) => `${a}-${b}`),
+  { arbitrary: fc.constant('*'), weight: 8 },
+  int(1, 12).map(String),
+  fc.tuple(int(1, 6), int(7, 12)).map(([a, b]) => `${a}-${b}`),
   fc.constantFrom('MAR,APR,SEP,OCT,NOV', 'JAN-JUN', '*/2', 'FEB'),
 );
 const dayName = fc.constantFrom('SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT');
 const dayOfWeek = fc.oneof(
-  { arbitrary: fc.constantFrom('*', '?'), weight: 8 }, int(0, 7).map(String), dayName, fc.constantFrom('MON-FRI', 'SAT-SUN', 'MON-SUN', 'FRI-SUN', '1-5', '6-7', 'SUN,WED'),
-  int(0, 6).map((w) => `${w}L`), fc.tuple(int(0, 6), int(1, 5)).map(([w, k]) => `${w}#${k}`), fc.tuple(dayName, int(1, 4)).map(([w, k]) => `${w}#${k}`),
+  { arbitrary: fc.constantFrom('*', '?'), weight: 8 },
+  int(0, 7).map(String),
+  dayName,
+  fc.constantFrom('MON-FRI', 'SAT-SUN', 'MON-SUN', 'FRI-SUN', '1-5', '6-7', 'SUN,WED'),
+  int(0, 6).map((w) => `${w}L`),
+  fc.tuple(int(0, 6), int(1, 5)).map(([w, k]) => `${w}#${k}`),
+  fc.tuple(dayName, int(1, 4)).map(([w, k]) => `${w}#${k}`),
 );
 const rule = fc.tuple(sixty, sixty, hour, dayOfMonth, month, dayOfWeek).map((f) => f.join(' '));
 
@@ -98,7 +136,9 @@ const zoneAndStart = fc.constantFrom(...zones).chain((tz) => {
   const anywhere = int(FROM, TO - 400 * 86400_000);
   if (at.length === 0) return fc.tuple(fc.constant(tz), anywhere);
   // From 1 s to ~3 days before a change, log-uniform, so every-second rules and daily rules both reach it.
-  const nearDst = fc.tuple(fc.constantFrom(...at), fc.double({ min: 0, max: 18, noNaN: true })).map(([t, u]) => t - Math.floor(2 ** u) * 1000);
+  const nearDst = fc
+    .tuple(fc.constantFrom(...at), fc.double({ min: 0, max: 18, noNaN: true }))
+    .map(([t, u]) => t - Math.floor(2 ** u) * 1000);
   return fc.tuple(fc.constant(tz), fc.oneof({ arbitrary: anywhere, weight: 1 }, { arbitrary: nearDst, weight: 3 }));
 });
 
@@ -131,10 +171,16 @@ test('the engine agrees with croner on a generated corpus, differing only where 
       compared++;
       if (classesDiffer) filtered++;
       if (a.some((t) => nearChange(tz, t))) acrossChange++;
-      assert.deepEqual(a.map((t) => new Date(t).toISOString()), b.map((t) => new Date(t).toISOString()), `${expr} in ${tz} after ${new Date(start).toISOString()}`);
+      assert.deepEqual(
+        a.map((t) => new Date(t).toISOString()),
+        b.map((t) => new Date(t).toISOString()),
+        `${expr} in ${tz} after ${new Date(start).toISOString()}`,
+      );
     }),
     { numRuns: Number(process.env.ORACLE_RUNS ?? 3000) },
   );
-  console.log(`compared ${compared} rule/zone/start cases against croner: ${acrossChange} with fires within 3 h of an offset change compared, ${filtered} with the fixed-hour classification difference; ${refused} rules croner refused`);
+  console.log(
+    `compared ${compared} rule/zone/start cases against croner: ${acrossChange} with fires within 3 h of an offset change compared, ${filtered} with the fixed-hour classification difference; ${refused} rules croner refused`,
+  );
   assert.ok(acrossChange > compared / 20, 'the corpus reaches DST changes');
 });

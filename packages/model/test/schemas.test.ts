@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_OUTPUT_BYTES, ValidationError, fieldErrors, jobInputSchema, parseOrThrow, runSchema, truncateOutput, contactInputSchema } from '../src/index.js';
+import {
+  MAX_OUTPUT_BYTES,
+  ValidationError,
+  fieldErrors,
+  jobInputSchema,
+  parseOrThrow,
+  runSchema,
+  truncateOutput,
+  contactInputSchema,
+} from '../src/index.js';
 
 const valid = { name: 'report', schedule: { type: 'cron', expr: '0 * * * * *' }, kind: { type: 'handler', name: 'report.daily' } };
 
@@ -28,7 +37,10 @@ test('each kind of bad input names its field', () => {
     const fields = fieldErrors(r.error!);
     assert.match(fields[field] ?? `(no ${field} in ${JSON.stringify(fields)})`, message);
   }
-  assert.throws(() => parseOrThrow(contactInputSchema, { name: 'x', email: 'nope' }), (e: ValidationError) => /email/.test(e.fields.email ?? ''));
+  assert.throws(
+    () => parseOrThrow(contactInputSchema, { name: 'x', email: 'nope' }),
+    (e: ValidationError) => /email/.test(e.fields.email ?? ''),
+  );
 });
 
 test('run output is bounded; truncation keeps the end', () => {

@@ -4,7 +4,20 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { zoneOffsets } from '../src/zone.js';
 
-const zones = ['America/New_York', 'Europe/Berlin', 'Australia/Lord_Howe', 'America/Santiago', 'America/Havana', 'Asia/Beirut', 'Pacific/Chatham', 'Africa/Casablanca', 'Asia/Kolkata', 'Pacific/Apia', 'Europe/Moscow', 'UTC'];
+const zones = [
+  'America/New_York',
+  'Europe/Berlin',
+  'Australia/Lord_Howe',
+  'America/Santiago',
+  'America/Havana',
+  'Asia/Beirut',
+  'Pacific/Chatham',
+  'Africa/Casablanca',
+  'Asia/Kolkata',
+  'Pacific/Apia',
+  'Europe/Moscow',
+  'UTC',
+];
 const formats = new Map<string, Intl.DateTimeFormat>();
 
 /** Offset in ms from Intl's "GMT+hh:mm[:ss]" name. */
@@ -18,7 +31,7 @@ function intlOffset(tz: string, t: number): number {
   return (m[1] === '-' ? -1 : 1) * ((Number(m[2]) * 60 + Number(m[3])) * 60 + Number(m[4] ?? 0)) * 1000;
 }
 
-test('a located span holds the instant, has Intl\'s offset, and ends at real changes', () => {
+test("a located span holds the instant, has Intl's offset, and ends at real changes", () => {
   fc.assert(
     fc.property(fc.constantFrom(...zones), fc.integer({ min: 0, max: Date.UTC(2040, 0, 1) / 1000 }), (tz, s) => {
       const t = s * 1000;

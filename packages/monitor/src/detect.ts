@@ -12,8 +12,7 @@ export interface TrackedNode {
 }
 
 export type Detection =
-  | { type: 'dead'; node: TrackedNode; reason: 'vanished' | 'silent'; silentForMs: number }
-  | { type: 'recovered'; node: TrackedNode };
+  { type: 'dead'; node: TrackedNode; reason: 'vanished' | 'silent'; silentForMs: number } | { type: 'recovered'; node: TrackedNode };
 
 /**
  * Decides who is dead from what ZooKeeper shows. A node is alive while its `seq` keeps moving

@@ -18,9 +18,21 @@ export class IncidentBook {
     const activeRuns = node.kind === 'clients' ? (await this.store.runs.listActive({ node: node.id })).map((r) => r.id) : [];
     const running = Array.isArray(d.running) ? d.running : activeRuns;
     const incident = await this.store.incidents.open({
-      kind: 'node_dead', subject: node.id, nodeKind: node.kind, openedAt: at,
+      kind: 'node_dead',
+      subject: node.id,
+      nodeKind: node.kind,
+      openedAt: at,
       message: `${node.kind.replace(/s$/, '')} ${node.id} on ${String(d.host ?? 'unknown host')} is dead: ${reason === 'silent' ? `heartbeat silent for ${(silentForMs / 1000).toFixed(1)} s` : 'its ZooKeeper session ended without a clean stop'}`,
-      details: { host: d.host ?? null, pid: d.pid ?? null, endpoint: d.endpoint ?? null, lastBeatAt: d.beatAt ?? null, silentForMs, reason, running: activeRuns.length ? activeRuns : running, version: d.version ?? null },
+      details: {
+        host: d.host ?? null,
+        pid: d.pid ?? null,
+        endpoint: d.endpoint ?? null,
+        lastBeatAt: d.beatAt ?? null,
+        silentForMs,
+        reason,
+        running: activeRuns.length ? activeRuns : running,
+        version: d.version ?? null,
+      },
     });
     this.logger.error('node dead', { incident: incident.id, kind: node.kind, node: node.id, reason, silentForMs, host: d.host });
     return incident;

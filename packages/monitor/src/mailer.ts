@@ -30,7 +30,13 @@ export function createMailer(opts: MailerOptions): Mailer {
     return {
       kind: 'outbox',
       async send(mail) {
-        await opts.store.outbox.add({ to: mail.to, subject: mail.subject, text: mail.text, html: mail.html ?? null, incidentIds: mail.incidentIds });
+        await opts.store.outbox.add({
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html ?? null,
+          incidentIds: mail.incidentIds,
+        });
       },
       async close() {},
     };

@@ -1,6 +1,16 @@
 import { Heartbeat } from '@clover/heartbeat';
 import type { Store } from '@clover/store';
-import { LeaderElection, NoNodeError, NodeRegistry, nodeKinds, watchClusterConfig, type ClusterConfig, type CloverPaths, type NodeKind, type ZkClient } from '@clover/zk-kit';
+import {
+  LeaderElection,
+  NoNodeError,
+  NodeRegistry,
+  nodeKinds,
+  watchClusterConfig,
+  type ClusterConfig,
+  type CloverPaths,
+  type NodeKind,
+  type ZkClient,
+} from '@clover/zk-kit';
 import { DeathDetector, type Detection } from './detect.js';
 import { IncidentBook } from './incident.js';
 import type { MonitorLogger } from './interfaces.js';
@@ -51,10 +61,24 @@ export class Monitor {
     this.clock = o.clock ?? Date.now;
     this.book = new IncidentBook(o.store, o.logger);
     this.notifier = new Notifier({
-      store: o.store, mailer: o.mailer, logger: o.logger, clock: this.clock, consoleUrl: o.consoleUrl,
-      digestWindowMs: o.digestWindowMs ?? 2000, quietPeriodMs: o.quietPeriodMs ?? 5 * 60_000,
+      store: o.store,
+      mailer: o.mailer,
+      logger: o.logger,
+      clock: this.clock,
+      consoleUrl: o.consoleUrl,
+      digestWindowMs: o.digestWindowMs ?? 2000,
+      quietPeriodMs: o.quietPeriodMs ?? 5 * 60_000,
     });
-    this.heartbeat = new Heartbeat({ zk: o.zk, paths: o.paths, kind: 'monitors', id: o.id, version: o.version ?? '0.1.0', intervalMs: o.heartbeatIntervalMs, logger: o.logger, info: () => ({ role: 'monitor', active: this.isActive }) });
+    this.heartbeat = new Heartbeat({
+      zk: o.zk,
+      paths: o.paths,
+      kind: 'monitors',
+      id: o.id,
+      version: o.version ?? '0.1.0',
+      intervalMs: o.heartbeatIntervalMs,
+      logger: o.logger,
+      info: () => ({ role: 'monitor', active: this.isActive }),
+    });
     this.election = new LeaderElection(o.zk, { path: o.paths.electionMonitor, id: o.id });
     this.registry = new NodeRegistry(o.zk, o.paths);
   }
@@ -101,7 +125,10 @@ export class Monitor {
     if (!this.isActive) {
       const now = this.clock();
       const horizon = 5 * 60_000;
-      this.standbyDeaths = [...this.standbyDeaths.filter((d) => now - d.node.advancedAt < horizon), ...detections.filter((d): d is Extract<Detection, { type: 'dead' }> => d.type === 'dead')];
+      this.standbyDeaths = [
+        ...this.standbyDeaths.filter((d) => now - d.node.advancedAt < horizon),
+        ...detections.filter((d): d is Extract<Detection, { type: 'dead' }> => d.type === 'dead'),
+      ];
       return;
     }
     this.serial(async () => {

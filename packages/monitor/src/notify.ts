@@ -58,7 +58,11 @@ export class Notifier {
       this.failures++;
       const backoff = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6));
       this.nextAttemptAt = now + backoff;
-      this.o.logger.error('could not send incident mail; will retry', { err: err instanceof Error ? err.message : String(err), retryInMs: backoff, failures: this.failures });
+      this.o.logger.error('could not send incident mail; will retry', {
+        err: err instanceof Error ? err.message : String(err),
+        retryInMs: backoff,
+        failures: this.failures,
+      });
     }
     return sent;
   }

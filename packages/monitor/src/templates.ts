@@ -7,42 +7,74 @@ const secs = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1
 function facts(i: Incident): Array<[string, string]> {
   const d = i.details as Record<string, unknown>;
   if (i.kind === 'job_failed') {
-    return [['job', i.jobId ?? i.subject], ['run', i.runId ?? '-'], ['node', String(d.node ?? '-')], ['attempt', String(d.attempt ?? '-')], ['when', i.openedAt.toISOString()]];
+    return [
+      ['job', i.jobId ?? i.subject],
+      ['run', i.runId ?? '-'],
+      ['node', String(d.node ?? '-')],
+      ['attempt', String(d.attempt ?? '-')],
+      ['when', i.openedAt.toISOString()],
+    ];
   }
   const running = Array.isArray(d.running) ? (d.running as unknown[]).join(', ') : '';
   return [
-    ['node', `${String(i.nodeKind ?? '')}/${i.subject}`], ['host', String(d.host ?? '-')], ['pid', String(d.pid ?? '-')], ['endpoint', String(d.endpoint ?? '-')],
-    ['declared dead', i.openedAt.toISOString()], ['last beat', typeof d.lastBeatAt === 'number' ? new Date(d.lastBeatAt).toISOString() : '-'],
-    ['silent for', secs(d.silentForMs)], ['why', d.reason === 'silent' ? 'heartbeat stopped advancing (process hung?)' : 'its ZooKeeper session ended'],
+    ['node', `${String(i.nodeKind ?? '')}/${i.subject}`],
+    ['host', String(d.host ?? '-')],
+    ['pid', String(d.pid ?? '-')],
+    ['endpoint', String(d.endpoint ?? '-')],
+    ['declared dead', i.openedAt.toISOString()],
+    ['last beat', typeof d.lastBeatAt === 'number' ? new Date(d.lastBeatAt).toISOString() : '-'],
+    ['silent for', secs(d.silentForMs)],
+    ['why', d.reason === 'silent' ? 'heartbeat stopped advancing (process hung?)' : 'its ZooKeeper session ended'],
     ['was running', running || 'nothing'],
   ];
 }
 
 function title(i: Incident): string {
-  return i.kind === 'job_failed' ? `job ${i.jobId ?? i.subject} failed` : `${String(i.nodeKind ?? 'node').replace(/s$/, '')} ${i.subject} is dead`;
+  return i.kind === 'job_failed'
+    ? `job ${i.jobId ?? i.subject} failed`
+    : `${String(i.nodeKind ?? 'node').replace(/s$/, '')} ${i.subject} is dead`;
 }
 
 function body(incidents: Incident[], intro: string, consoleUrl?: string): { text: string; html: string } {
-  const text = [intro, '', ...incidents.flatMap((i) => [`* ${title(i)}: ${i.message}`, ...facts(i).map(([k, v]) => `    ${k}: ${v}`), '']),
-    consoleUrl ? `Console: ${consoleUrl}` : ''].join('\n');
-  const html = `<p>${esc(intro)}</p>${incidents.map((i) => `<h3>${esc(title(i))}</h3><p>${esc(i.message)}</p><table>${facts(i).map(([k, v]) => `<tr><th align="left">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`).join('')}${consoleUrl ? `<p><a href="${esc(consoleUrl)}">Open the clover console</a></p>` : ''}`;
+  const text = [
+    intro,
+    '',
+    ...incidents.flatMap((i) => [`* ${title(i)}: ${i.message}`, ...facts(i).map(([k, v]) => `    ${k}: ${v}`), '']),
+    consoleUrl ? `Console: ${consoleUrl}` : '',
+  ].join('\n');
+  const html = `<p>${esc(intro)}</p>${incidents
+    .map(
+      (i) =>
+        `<h3>${esc(title(i))}</h3><p>${esc(i.message)}</p><table>${facts(i)
+          .map(([k, v]) => `<tr><th align="left">${esc(k)}</th><td>${esc(v)}</td></tr>`)
+          .join('')}</table>`,
+    )
+    .join('')}${consoleUrl ? `<p><a href="${esc(consoleUrl)}">Open the clover console</a></p>` : ''}`;
   return { text, html };
 }
 
 export function openingMail(to: string[], incidents: Incident[], consoleUrl?: string): Mail {
-  const subject = incidents.length === 1
-    ? `[clover] ${title(incidents[0]!)}`
-    : `[clover] ${incidents.length} incidents: ${incidents.slice(0, 5).map((i) => i.subject).join(', ')}${incidents.length > 5 ? ', …' : ''}`;
-  const intro = incidents.length === 1 ? 'clover opened an incident.' : `clover opened ${incidents.length} incidents at about the same time.`;
+  const subject =
+    incidents.length === 1
+      ? `[clover] ${title(incidents[0]!)}`
+      : `[clover] ${incidents.length} incidents: ${incidents
+          .slice(0, 5)
+          .map((i) => i.subject)
+          .join(', ')}${incidents.length > 5 ? ', …' : ''}`;
+  const intro =
+    incidents.length === 1 ? 'clover opened an incident.' : `clover opened ${incidents.length} incidents at about the same time.`;
   return { to, subject, ...body(incidents, intro, consoleUrl), incidentIds: incidents.map((i) => i.id) };
 }
 
 export function recoveryMail(to: string[], incidents: Incident[], consoleUrl?: string): Mail {
   const names = incidents.map((i) => i.subject);
-  const subject = incidents.length === 1 ? `[clover] recovered: ${names[0]}` : `[clover] ${incidents.length} recovered: ${names.slice(0, 5).join(', ')}`;
-  const intro = incidents.map((i) => {
-    const span = secs((i.closedAt?.getTime() ?? Date.now()) - i.openedAt.getTime());
-    return i.kind === 'job_failed' ? `job ${i.subject} succeeded again (failing for ${span}).` : `${i.subject} is back (down ${span}).`;
-  }).join(' ');
+  const subject =
+    incidents.length === 1 ? `[clover] recovered: ${names[0]}` : `[clover] ${incidents.length} recovered: ${names.slice(0, 5).join(', ')}`;
+  const intro = incidents
+    .map((i) => {
+      const span = secs((i.closedAt?.getTime() ?? Date.now()) - i.openedAt.getTime());
+      return i.kind === 'job_failed' ? `job ${i.subject} succeeded again (failing for ${span}).` : `${i.subject} is back (down ${span}).`;
+    })
+    .join(' ');
   return { to, subject, ...body(incidents, intro, consoleUrl), incidentIds: incidents.map((i) => i.id) };
 }

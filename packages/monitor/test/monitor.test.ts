@@ -6,7 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { createLogger } from '@clover/logging';
 import { jobInputSchema } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
-import { cleanUp, spawnProcess, startSmtpSink, startZooKeeper, tempDir, waitFor, within, type ChildHandle, type SmtpSink, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
+import {
+  cleanUp,
+  spawnProcess,
+  startSmtpSink,
+  startZooKeeper,
+  tempDir,
+  waitFor,
+  within,
+  type ChildHandle,
+  type SmtpSink,
+  type TempDir,
+  type ZooKeeperHandle,
+} from '@clover/testkit';
 import { cloverPaths, createZkClient, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
 import { Monitor, createMailer } from '../src/index.js';
 
@@ -26,7 +38,9 @@ let logDir: string;
 
 function node(id: string, env: Record<string, string> = {}): ChildHandle {
   const child = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
-    name: id, cwd: path.join(here, '..'), env: { CLOVER_ZK: zkServer.connectString, NODE_ID: id, ...env },
+    name: id,
+    cwd: path.join(here, '..'),
+    env: { CLOVER_ZK: zkServer.connectString, NODE_ID: id, ...env },
   });
   children.push(child);
   return child;
@@ -36,7 +50,18 @@ async function startMonitor(id: string) {
   const zk = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 3000 });
   const logger = createLogger({ service: 'monitor', node: id, logDir, store, console: false });
   const mailer = createMailer({ smtpUrl: sink.url, from: 'clover@test', store });
-  const monitor = new Monitor({ zk, paths, store, mailer, logger, id, consoleUrl: 'http://console.test', digestWindowMs: 1000, quietPeriodMs: 0, heartbeatIntervalMs: 300 });
+  const monitor = new Monitor({
+    zk,
+    paths,
+    store,
+    mailer,
+    logger,
+    id,
+    consoleUrl: 'http://console.test',
+    digestWindowMs: 1000,
+    quietPeriodMs: 0,
+    heartbeatIntervalMs: 300,
+  });
   // Listed before it starts: a start that fails still leaves its client for the after hook to close.
   monitors.push({ monitor, zk, logger });
   await within(monitor.start(), 30_000, `monitor ${id} to start`);
@@ -56,21 +81,32 @@ before(async () => {
   await store.contacts.create({ name: 'Off', email: 'off@example.com', enabled: false });
   admin = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
   await within(admin.connect(), 20_000, 'the admin ZooKeeper session');
-  await writeClusterConfig(admin, paths, { heartbeatIntervalMs: 300, deadTimeoutMs: { servers: deadTimeoutMs, clients: deadTimeoutMs, monitors: deadTimeoutMs } });
+  await writeClusterConfig(admin, paths, {
+    heartbeatIntervalMs: 300,
+    deadTimeoutMs: { servers: deadTimeoutMs, clients: deadTimeoutMs, monitors: deadTimeoutMs },
+  });
   const first = await startMonitor('monitor-a');
   await waitFor(() => first.monitor.isActive, { message: 'monitor-a active' });
 });
 
-after(() => cleanUp([
-  ...children.map((c) => [`process ${c.name}`, () => c.kill('SIGKILL')] as const),
-  ...monitors.flatMap((m, i) => [
-    [`monitor ${i}`, () => m.monitor.close().catch(() => undefined)],
-    [`monitor ${i} zk`, () => m.zk.close().catch(() => undefined)],
-    [`monitor ${i} logger`, () => m.logger.close()],
-  ] as const),
-  ['admin zk', () => admin?.close()], ['store', () => store?.close()], ['SMTP sink', () => sink?.stop()],
-  ['ZooKeeper', () => zkServer?.cleanup()], ['temp dir', () => dir?.cleanup()],
-]));
+after(() =>
+  cleanUp([
+    ...children.map((c) => [`process ${c.name}`, () => c.kill('SIGKILL')] as const),
+    ...monitors.flatMap(
+      (m, i) =>
+        [
+          [`monitor ${i}`, () => m.monitor.close().catch(() => undefined)],
+          [`monitor ${i} zk`, () => m.zk.close().catch(() => undefined)],
+          [`monitor ${i} logger`, () => m.logger.close()],
+        ] as const,
+    ),
+    ['admin zk', () => admin?.close()],
+    ['store', () => store?.close()],
+    ['SMTP sink', () => sink?.stop()],
+    ['ZooKeeper', () => zkServer?.cleanup()],
+    ['temp dir', () => dir?.cleanup()],
+  ]),
+);
 
 async function ready(child: ChildHandle, id: string) {
   await child.waitForOutput(/ready/, 30_000);
@@ -83,8 +119,14 @@ test('an agent killed with SIGKILL: one incident, one mail to each enabled conta
   const other = node('agent-bystander');
   await ready(other, 'agent-bystander');
   await agent.kill('SIGKILL');
-  const mails = await waitFor(() => { const m = mailsAbout('agent-kill'); return m.length >= 2 ? m : undefined; }, { timeoutMs: deadTimeoutMs + 10_000, message: 'two mails' });
-  assert.deepEqual(mails.map((m) => m.to && 'text' in m.to ? m.to.text : '').sort(), ['ann@example.com', 'bob@example.com']);
+  const mails = await waitFor(
+    () => {
+      const m = mailsAbout('agent-kill');
+      return m.length >= 2 ? m : undefined;
+    },
+    { timeoutMs: deadTimeoutMs + 10_000, message: 'two mails' },
+  );
+  assert.deepEqual(mails.map((m) => (m.to && 'text' in m.to ? m.to.text : '')).sort(), ['ann@example.com', 'bob@example.com']);
   assert.match(mails[0]!.subject ?? '', /client agent-kill is dead/);
   assert.match(mails[0]!.text ?? '', /http:\/\/console\.test/);
   assert.match(mails[0]!.html || '', /<table>/);
@@ -93,7 +135,10 @@ test('an agent killed with SIGKILL: one incident, one mail to each enabled conta
   assert.deepEqual(incidents[0]!.notifiedContacts.sort(), ['ann@example.com', 'bob@example.com']);
   assert.ok(await admin.exists(paths.node('clients', 'agent-bystander')), 'nothing else deleted');
   // The directory is read on every try: the file may appear (or rotate) after the first look.
-  const logged = () => readdirSync(logDir).filter((f) => f.startsWith('monitor-')).some((f) => readFileSync(path.join(logDir, f), 'utf8').includes('"node":"agent-kill"'));
+  const logged = () =>
+    readdirSync(logDir)
+      .filter((f) => f.startsWith('monitor-'))
+      .some((f) => readFileSync(path.join(logDir, f), 'utf8').includes('"node":"agent-kill"'));
   await waitFor(logged, { message: 'incident in the log file' });
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(mailsAbout('agent-kill').length, 2, 'no more mails for it');
@@ -102,7 +147,7 @@ test('an agent killed with SIGKILL: one incident, one mail to each enabled conta
   const again = node('agent-kill');
   await ready(again, 'agent-kill');
   await waitFor(() => mailsAbout('recovered: agent-kill').length >= 2, { timeoutMs: 15_000, message: 'recovery mails' });
-  assert.equal((await store.incidents.findOpen('node_dead', 'agent-kill')), null);
+  assert.equal(await store.incidents.findOpen('node_dead', 'agent-kill'), null);
   await again.kill('SIGTERM');
   await other.kill('SIGTERM');
 });
@@ -134,7 +179,12 @@ test('ten agents killed at once: one digest mail per contact', async () => {
   for (let i = 0; i < ids.length; i++) await ready(procs[i]!, ids[i]!);
   const before = sink.messages.length;
   await Promise.all(procs.map((p) => p.kill('SIGKILL')));
-  await waitFor(async () => (await store.incidents.list({ open: true, limit: 100 })).items.filter((i) => i.subject.startsWith('rack-') && i.notifiedAt).length === 10, { timeoutMs: 20_000, message: 'ten notified incidents' });
+  await waitFor(
+    async () =>
+      (await store.incidents.list({ open: true, limit: 100 })).items.filter((i) => i.subject.startsWith('rack-') && i.notifiedAt).length ===
+      10,
+    { timeoutMs: 20_000, message: 'ten notified incidents' },
+  );
   const digests = sink.messages.slice(before).filter((m) => /rack-/.test(m.subject ?? ''));
   assert.equal(digests.length, 2, `one per contact, got: ${digests.map((m) => m.subject).join(' | ')}`);
   assert.match(digests[0]!.subject ?? '', /10 incidents/);
@@ -162,24 +212,43 @@ test('the active monitor dies: the standby takes over without mailing the same i
   // A crash: the session ends without the monitor saying goodbye.
   await active.zk.close();
   await waitFor(() => standby.monitor.isActive, { timeoutMs: 15_000, message: 'standby takes over' });
-  await waitFor(() => sink.messages.some((m) => /monitor monitor-a is dead/.test(m.subject ?? '')), { timeoutMs: 15_000, message: 'the dead monitor is reported' });
+  await waitFor(() => sink.messages.some((m) => /monitor monitor-a is dead/.test(m.subject ?? '')), {
+    timeoutMs: 15_000,
+    message: 'the dead monitor is reported',
+  });
   assert.equal(mailsAbout('agent-failover').length, 2, 'no second mail for the same incident');
 });
 
-test('a job failure reported by a dispatch-server mails the job\'s own contacts', async () => {
+test("a job failure reported by a dispatch-server mails the job's own contacts", async () => {
   const ann = (await store.contacts.list()).find((c) => c.name === 'Ann')!;
-  const job = await store.jobs.create(jobInputSchema.parse({
-    name: 'nightly-report', schedule: { type: 'cron', expr: '0 0 3 * * *' }, target: { type: 'group', group: 'default' },
-    kind: { type: 'handler', name: 'report' }, contacts: [ann.id],
-  }));
+  const job = await store.jobs.create(
+    jobInputSchema.parse({
+      name: 'nightly-report',
+      schedule: { type: 'cron', expr: '0 0 3 * * *' },
+      target: { type: 'group', group: 'default' },
+      kind: { type: 'handler', name: 'report' },
+      contacts: [ann.id],
+    }),
+  );
   // What a dispatch-server writes when the last attempt of a run failed.
   await store.incidents.open({
-    kind: 'job_failed', subject: job.id, jobId: job.id, runId: `${job.id}@2026-11-24T03:00:00.000Z`, openedAt: new Date(),
-    message: 'job "nightly-report" failed on agent-1 after 3 attempt(s): exit code 2', details: { node: 'agent-1', attempt: 3 },
+    kind: 'job_failed',
+    subject: job.id,
+    jobId: job.id,
+    runId: `${job.id}@2026-11-24T03:00:00.000Z`,
+    openedAt: new Date(),
+    message: 'job "nightly-report" failed on agent-1 after 3 attempt(s): exit code 2',
+    details: { node: 'agent-1', attempt: 3 },
   });
-  const mails = await waitFor(() => { const m = mailsAbout(job.id); return m.length ? m : undefined; }, { timeoutMs: 15_000, message: 'job failure mail' });
+  const mails = await waitFor(
+    () => {
+      const m = mailsAbout(job.id);
+      return m.length ? m : undefined;
+    },
+    { timeoutMs: 15_000, message: 'job failure mail' },
+  );
   await new Promise((r) => setTimeout(r, 1500));
-  assert.equal(mailsAbout(job.id).length, 1, 'only the job\'s contact');
+  assert.equal(mailsAbout(job.id).length, 1, "only the job's contact");
   assert.equal(mails[0]!.to && 'text' in mails[0]!.to ? mails[0]!.to.text : '', 'ann@example.com');
   assert.match(mails[0]!.text ?? '', /exit code 2/);
 

@@ -21,7 +21,8 @@ export function encode(msg: Message): Buffer[] {
  * that reads them (see docs/protocol.md, Several bodies). At most MAX_BODIES.
  */
 export function encodeBatch(msgs: Message[]): Buffer[] {
-  if (!msgs.length || msgs.length > MAX_BODIES || msgs.some((m) => m.type !== msgs[0]!.type)) throw new Error(`a batch is 1 to ${MAX_BODIES} messages of one type`);
+  if (!msgs.length || msgs.length > MAX_BODIES || msgs.some((m) => m.type !== msgs[0]!.type))
+    throw new Error(`a batch is 1 to ${MAX_BODIES} messages of one type`);
   return [versionFrame, typeFrames.get(msgs[0]!.type)!, ...msgs.map((m) => Buffer.from(JSON.stringify(m.body), 'utf8'))];
 }
 
@@ -52,9 +53,11 @@ export function decode(frames: Buffer[]): Message {
  * the whole message (one error); a bad body drops only itself, the others are kept.
  */
 export function decodeAll(frames: Buffer[]): { messages: Message[]; dropped: ProtocolError[] } {
-  if (frames.length < 3 || frames.length > MAX_BODIES + 2) throw new ProtocolError('frames', `expected 3 to ${MAX_BODIES + 2} frames, got ${frames.length}`);
+  if (frames.length < 3 || frames.length > MAX_BODIES + 2)
+    throw new ProtocolError('frames', `expected 3 to ${MAX_BODIES + 2} frames, got ${frames.length}`);
   const [version, type] = frames as [Buffer, Buffer];
-  if (!version.equals(versionFrame)) throw new ProtocolError('version', `unsupported protocol version "${version.toString('utf8', 0, 16)}"`);
+  if (!version.equals(versionFrame))
+    throw new ProtocolError('version', `unsupported protocol version "${version.toString('utf8', 0, 16)}"`);
   const typeName = type.toString('utf8');
   if (!Object.hasOwn(messageSchemas, typeName)) throw new ProtocolError('type', `unknown message type "${typeName.slice(0, 32)}"`);
   const schema = messageSchemas[typeName as MessageType];
@@ -75,11 +78,22 @@ export function decodeAll(frames: Buffer[]): { messages: Message[]; dropped: Pro
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      const detail = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+      const detail = parsed.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+        .join('; ');
       const execId = peekExecutionId(json) ?? undefined;
       const ownError = (json as { error?: unknown } | null)?.error;
       const reportedError = typeof ownError === 'string' ? truncateField(ownError, REPORTED_ERROR_CHARS) : undefined;
-      dropped.push(new ProtocolError('schema', `${typeName} body${execId ? ` for ${execId}` : ''} does not match its schema: ${detail}`, typeName, execId, reportedError));
+      dropped.push(
+        new ProtocolError(
+          'schema',
+          `${typeName} body${execId ? ` for ${execId}` : ''} does not match its schema: ${detail}`,
+          typeName,
+          execId,
+          reportedError,
+        ),
+      );
       continue;
     }
     messages.push({ type: typeName, body: parsed.data } as Message);

@@ -43,7 +43,9 @@ export class DealerTransport {
       maxMessageSize: MAX_BODY_BYTES + 64 * 1024,
       reconnectInterval: 200,
       reconnectMaxInterval: 2000,
-      ...(opts.curve ? { curvePublicKey: opts.curve.publicKey, curveSecretKey: opts.curve.secretKey, curveServerKey: opts.curve.serverKey } : {}),
+      ...(opts.curve
+        ? { curvePublicKey: opts.curve.publicKey, curveSecretKey: opts.curve.secretKey, curveServerKey: opts.curve.serverKey }
+        : {}),
     });
     this.loop = this.receive();
   }
@@ -92,7 +94,9 @@ export class DealerTransport {
    * type as one ZeroMQ message (a turn's answers), else one by one.
    */
   sendAll(msgs: Message[]): Promise<boolean> {
-    const sends = this.batching ? batchesOf(msgs, (m) => m.type).map((group) => this.sendFrames(group[0]!.type, () => encodeBatch(group))) : msgs.map((m) => this.send(m));
+    const sends = this.batching
+      ? batchesOf(msgs, (m) => m.type).map((group) => this.sendFrames(group[0]!.type, () => encodeBatch(group)))
+      : msgs.map((m) => this.send(m));
     return Promise.all(sends).then((sent) => sent.every(Boolean));
   }
 

@@ -59,7 +59,9 @@ export const resultSchema = z.object({
   exitCode: z.number().int().nullable(),
   startedAt: epochMs,
   finishedAt: epochMs,
-  outputTail: z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= LIMITS.outputTailBytes, `output tail over ${LIMITS.outputTailBytes} bytes`),
+  outputTail: z
+    .string()
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= LIMITS.outputTailBytes, `output tail over ${LIMITS.outputTailBytes} bytes`),
   error: z.string().max(LIMITS.errorChars).nullable(),
 });
 

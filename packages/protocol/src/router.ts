@@ -143,7 +143,9 @@ export class RouterTransport {
     this.outbox.clear();
     for (const [peerId, queue] of outbox) {
       for (const group of batchesOf(queue, (q) => q.msg.type)) {
-        const sent = this.closed ? Promise.resolve(false) : this.sendFrames(peerId, group[0]!.msg.type, encodeBatch(group.map((g) => g.msg)));
+        const sent = this.closed
+          ? Promise.resolve(false)
+          : this.sendFrames(peerId, group[0]!.msg.type, encodeBatch(group.map((g) => g.msg)));
         void sent.then((ok) => group.forEach((g) => g.done(ok)));
       }
     }

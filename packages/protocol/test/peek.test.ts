@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LIMITS, ProtocolError, decode, decodeAll, encode } from '../src/index.js';
 
-const result = (error: string) => encode({ type: 'RESULT', body: { execId: 'job@1~2', status: 'failed', exitCode: 1, startedAt: 1, finishedAt: 2, outputTail: '', error } });
+const result = (error: string) =>
+  encode({
+    type: 'RESULT',
+    body: { execId: 'job@1~2', status: 'failed', exitCode: 1, startedAt: 1, finishedAt: 2, outputTail: '', error },
+  });
 
 test("a RESULT dropped for its schema still names its execution and keeps the start of the agent's own error", () => {
   const { messages, dropped } = decodeAll(result(`Error: ${'e'.repeat(4993)}`));
@@ -19,7 +23,10 @@ test('reportedError: the error text whole when short, absent when the body has n
   const body = JSON.parse(bad[2]!.toString('utf8')) as Record<string, unknown>;
   body.exitCode = 'one';
   bad[2] = Buffer.from(JSON.stringify(body));
-  assert.throws(() => decode(bad), (e: unknown) => e instanceof ProtocolError && e.execId === 'job@1~2' && e.reportedError === 'short');
+  assert.throws(
+    () => decode(bad),
+    (e: unknown) => e instanceof ProtocolError && e.execId === 'job@1~2' && e.reportedError === 'short',
+  );
   const noError = decodeAll([bad[0]!, bad[1]!, Buffer.from(JSON.stringify({ execId: 'job@1~2' }))]).dropped[0]!;
   assert.deepEqual([noError.code, noError.execId, noError.reportedError], ['schema', 'job@1~2', undefined]);
   const notJson = decodeAll([bad[0]!, bad[1]!, Buffer.from('{"execId":')]).dropped[0]!;

@@ -2,21 +2,47 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { cleanUp, freePort, waitFor, within } from '@clover/testkit';
-import { DealerTransport, ProtocolError, RouterTransport, decode, decodeAll, encode, encodeBatch, generateCurveKeyPair, type Message } from '../src/index.js';
+import {
+  DealerTransport,
+  ProtocolError,
+  RouterTransport,
+  decode,
+  decodeAll,
+  encode,
+  encodeBatch,
+  generateCurveKeyPair,
+  type Message,
+} from '../src/index.js';
 import { batchesOf } from '../src/codec.js';
 
 const exec: Message = {
   type: 'EXEC',
-  body: { execId: 'j@1', jobId: 'j', jobName: 'n', attempt: 1, kind: { type: 'handler', name: 'noop' }, payload: { a: 1 }, timeoutMs: 1000, deadline: 2, scheduledAt: 1 },
+  body: {
+    execId: 'j@1',
+    jobId: 'j',
+    jobName: 'n',
+    attempt: 1,
+    kind: { type: 'handler', name: 'noop' },
+    payload: { a: 1 },
+    timeoutMs: 1000,
+    deadline: 2,
+    scheduledAt: 1,
+  },
 };
 
 test('every message type survives a round trip', () => {
   const all: Message[] = [
-    { type: 'HELLO', body: { agentId: 'a', version: '1', handlers: ['x'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true } },
+    {
+      type: 'HELLO',
+      body: { agentId: 'a', version: '1', handlers: ['x'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true },
+    },
     exec,
     { type: 'ACK', body: { execId: 'j@1', accepted: false, reason: 'duplicate' } },
     { type: 'START', body: { execId: 'j@1', startedAt: 5 } },
-    { type: 'RESULT', body: { execId: 'j@1', status: 'failed', exitCode: 3, startedAt: 5, finishedAt: 6, outputTail: 'boom', error: 'exit 3' } },
+    {
+      type: 'RESULT',
+      body: { execId: 'j@1', status: 'failed', exitCode: 3, startedAt: 5, finishedAt: 6, outputTail: 'boom', error: 'exit 3' },
+    },
     { type: 'CANCEL', body: { execId: 'j@1', reason: 'timeout' } },
     { type: 'PING', body: { nonce: 'n', sentAt: 1 } },
     { type: 'PONG', body: { nonce: 'n', sentAt: 1 } },
@@ -37,25 +63,48 @@ test('bad frames are typed errors, never anything else', () => {
     [[v, Buffer.from('__proto__'), b], 'type'],
   ];
   for (const [frames, code] of cases) {
-    assert.throws(() => decode(frames), (e: unknown) => e instanceof ProtocolError && e.code === code, code);
+    assert.throws(
+      () => decode(frames),
+      (e: unknown) => e instanceof ProtocolError && e.code === code,
+      code,
+    );
   }
 });
 
 test('several bodies in one message: each checked on its own, a bad one dropped alone', () => {
-  const results: Message[] = [1, 2, 3].map((n) => ({ type: 'RESULT', body: { execId: `j@${n}`, status: 'succeeded', exitCode: 0, startedAt: n, finishedAt: n, outputTail: '', error: null } }));
+  const results: Message[] = [1, 2, 3].map((n) => ({
+    type: 'RESULT',
+    body: { execId: `j@${n}`, status: 'succeeded', exitCode: 0, startedAt: n, finishedAt: n, outputTail: '', error: null },
+  }));
   const frames = encodeBatch(results);
   assert.equal(frames.length, 5);
   assert.deepEqual(decodeAll(frames).messages, results);
   const [v, t, b1, , b3] = frames as [Buffer, Buffer, Buffer, Buffer, Buffer];
   const out = decodeAll([v, t, b1, Buffer.from('{"execId":'), Buffer.from('{"execId":"x"}'), b3]);
-  assert.deepEqual(out.messages.map((m) => (m.body as { execId: string }).execId), ['j@1', 'j@3']);
-  assert.deepEqual(out.dropped.map((e) => e.code), ['json', 'schema']);
-  assert.throws(() => decode(frames), (e: unknown) => e instanceof ProtocolError && e.code === 'frames', 'decode takes exactly one');
-  assert.throws(() => decodeAll([v, t, ...Array<Buffer>(1001).fill(b1)]), (e: unknown) => e instanceof ProtocolError && e.code === 'frames');
+  assert.deepEqual(
+    out.messages.map((m) => (m.body as { execId: string }).execId),
+    ['j@1', 'j@3'],
+  );
+  assert.deepEqual(
+    out.dropped.map((e) => e.code),
+    ['json', 'schema'],
+  );
+  assert.throws(
+    () => decode(frames),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'frames',
+    'decode takes exactly one',
+  );
+  assert.throws(
+    () => decodeAll([v, t, ...Array<Buffer>(1001).fill(b1)]),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'frames',
+  );
   assert.throws(() => encodeBatch([results[0]!, exec]), /one type/);
   // What goes as one message: a run of one type, cut at MAX_BODIES.
   const types = [...Array<string>(1001).fill('RESULT'), 'PONG', 'RESULT'];
-  assert.deepEqual(batchesOf(types, (t) => t).map((g) => `${g.length} ${g[0]}`), ['1000 RESULT', '1 RESULT', '1 PONG', '1 RESULT']);
+  assert.deepEqual(
+    batchesOf(types, (t) => t).map((g) => `${g.length} ${g[0]}`),
+    ['1000 RESULT', '1 RESULT', '1 PONG', '1 RESULT'],
+  );
 });
 
 const closers: Array<() => Promise<void>> = [];
@@ -72,7 +121,9 @@ async function connectedPair(agentId: string) {
   const dealer = new DealerTransport({ id: agentId, onMessage: (m) => fromServer.push(m) });
   closers.push(() => dealer.close());
   dealer.connect(`tcp://127.0.0.1:${port}`);
-  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: 'x', sentAt: Date.now() } }), got.length > 0), { message: 'router hears the dealer' });
+  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: 'x', sentAt: Date.now() } }), got.length > 0), {
+    message: 'router hears the dealer',
+  });
   return { port, router, dealer, got, fromServer };
 }
 
@@ -88,7 +139,10 @@ test('router and dealer exchange messages; garbage leaves the router serving', a
     await raw.send([Buffer.from('1'), Buffer.from('EXEC'), Buffer.from('{"execId":"trunc')]);
     await raw.send([Buffer.from('1'), Buffer.from('RESULT'), Buffer.from('{}')]);
     await raw.send([Buffer.from('1'), Buffer.from('PING'), Buffer.alloc(3 * 1024 * 1024, 65)]);
-    await waitFor(() => (router.dropped.get('frames') ?? 0) >= 1 && (router.dropped.get('json') ?? 0) >= 1 && (router.dropped.get('schema') ?? 0) >= 1, { message: 'garbage dropped' });
+    await waitFor(
+      () => (router.dropped.get('frames') ?? 0) >= 1 && (router.dropped.get('json') ?? 0) >= 1 && (router.dropped.get('schema') ?? 0) >= 1,
+      { message: 'garbage dropped' },
+    );
   } finally {
     raw.close();
   }
@@ -103,7 +157,10 @@ test('router and dealer exchange messages; garbage leaves the router serving', a
 
 test('batching: only with a peer that reads several bodies; the messages of a turn, of one type, go as one, in order', async () => {
   const { router, dealer, got, fromServer } = await connectedPair('agent-b');
-  const execs = [1, 2, 3].map((n): Message => ({ type: 'EXEC', body: { ...(exec.body as object), execId: `j@${n}` } as Extract<Message, { type: 'EXEC' }>['body'] }));
+  const execs = [1, 2, 3].map((n): Message => ({
+    type: 'EXEC',
+    body: { ...(exec.body as object), execId: `j@${n}` } as Extract<Message, { type: 'EXEC' }>['body'],
+  }));
   const ping: Message = { type: 'PING', body: { nonce: 'p', sentAt: 1 } };
 
   // Not a batching peer: one message each.
@@ -114,18 +171,32 @@ test('batching: only with a peer that reads several bodies; the messages of a tu
   router.setBatching('agent-b', true);
   assert.deepEqual(await Promise.all([...execs, ping, execs[0]!].map((m) => router.send('agent-b', m))), [true, true, true, true, true]);
   await waitFor(() => fromServer.length === 9, { message: 'five more' });
-  assert.deepEqual([dealer.received.messages, dealer.received.bodies], [7, 9], 'three EXECs as one message, then the PING, then the last EXEC');
-  assert.deepEqual(fromServer.slice(4).map((m) => m.type === 'EXEC' ? m.body.execId : m.type), ['j@1', 'j@2', 'j@3', 'PING', 'j@1'], 'in order');
+  assert.deepEqual(
+    [dealer.received.messages, dealer.received.bodies],
+    [7, 9],
+    'three EXECs as one message, then the PING, then the last EXEC',
+  );
+  assert.deepEqual(
+    fromServer.slice(4).map((m) => (m.type === 'EXEC' ? m.body.execId : m.type)),
+    ['j@1', 'j@2', 'j@3', 'PING', 'j@1'],
+    'in order',
+  );
 
   const before = router.received.messages;
-  const results: Message[] = [1, 2].map((n) => ({ type: 'RESULT', body: { execId: `j@${n}`, status: 'succeeded', exitCode: 0, startedAt: n, finishedAt: n, outputTail: '', error: null } }));
+  const results: Message[] = [1, 2].map((n) => ({
+    type: 'RESULT',
+    body: { execId: `j@${n}`, status: 'succeeded', exitCode: 0, startedAt: n, finishedAt: n, outputTail: '', error: null },
+  }));
   await dealer.sendAll([...results, { type: 'PONG', body: { nonce: 'p', sentAt: 1 } }]);
   await waitFor(() => router.received.messages === before + 3, { message: 'a leader that does not read several: one by one' });
   dealer.batching = true;
   await dealer.sendAll([...results, { type: 'PONG', body: { nonce: 'p', sentAt: 1 } }]);
   await waitFor(() => router.received.messages === before + 5, { message: 'two messages: the RESULTs, the PONG' });
   assert.equal(router.received.bodies - got.length, 0, 'every body handed on');
-  assert.deepEqual(got.slice(-3).map(([, m]) => m.type), ['RESULT', 'RESULT', 'PONG']);
+  assert.deepEqual(
+    got.slice(-3).map(([, m]) => m.type),
+    ['RESULT', 'RESULT', 'PONG'],
+  );
 });
 
 test('the dealer follows a leader change to a new endpoint', async () => {
@@ -135,13 +206,20 @@ test('the dealer follows a leader change to a new endpoint', async () => {
   const r2 = new RouterTransport({ bind: `tcp://127.0.0.1:${p2}`, onMessage: () => heard.push('r2') });
   await r1.start();
   await r2.start();
-  closers.push(() => r1.close(), () => r2.close());
+  closers.push(
+    () => r1.close(),
+    () => r2.close(),
+  );
   const dealer = new DealerTransport({ id: 'agent-2', onMessage: () => undefined });
   closers.push(() => dealer.close());
   dealer.connect(`tcp://127.0.0.1:${p1}`);
-  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: '1', sentAt: 1 } }), heard.includes('r1')), { message: 'r1' });
+  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: '1', sentAt: 1 } }), heard.includes('r1')), {
+    message: 'r1',
+  });
   dealer.connect(`tcp://127.0.0.1:${p2}`);
-  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: '2', sentAt: 1 } }), heard.includes('r2')), { message: 'r2' });
+  await waitFor(async () => (await dealer.send({ type: 'PING', body: { nonce: '2', sentAt: 1 } }), heard.includes('r2')), {
+    message: 'r2',
+  });
 });
 
 test('CURVE: a known key gets in, an unknown key does not', async () => {
@@ -150,21 +228,32 @@ test('CURVE: a known key gets in, an unknown key does not', async () => {
   const bad = generateCurveKeyPair();
   const port = await freePort();
   const from: string[] = [];
-  const router = new RouterTransport({ bind: `tcp://127.0.0.1:${port}`, onMessage: (p) => from.push(p), curve: { secretKey: server.secretKey, allowedClientKeys: [good.publicKey] } });
+  const router = new RouterTransport({
+    bind: `tcp://127.0.0.1:${port}`,
+    onMessage: (p) => from.push(p),
+    curve: { secretKey: server.secretKey, allowedClientKeys: [good.publicKey] },
+  });
   await router.start();
   closers.push(() => router.close());
   const intruder = new DealerTransport({ id: 'intruder', onMessage: () => undefined, curve: { ...bad, serverKey: server.publicKey } });
   const friend = new DealerTransport({ id: 'friend', onMessage: () => undefined, curve: { ...good, serverKey: server.publicKey } });
-  closers.push(() => intruder.close(), () => friend.close());
+  closers.push(
+    () => intruder.close(),
+    () => friend.close(),
+  );
   intruder.connect(`tcp://127.0.0.1:${port}`);
   friend.connect(`tcp://127.0.0.1:${port}`);
-  await waitFor(async () => {
-    await friend.send({ type: 'PING', body: { nonce: 'f', sentAt: 1 } });
-    void intruder.send({ type: 'PING', body: { nonce: 'i', sentAt: 1 } });
-    return from.includes('friend');
-  }, { message: 'friend heard' });
+  await waitFor(
+    async () => {
+      await friend.send({ type: 'PING', body: { nonce: 'f', sentAt: 1 } });
+      void intruder.send({ type: 'PING', body: { nonce: 'i', sentAt: 1 } });
+      return from.includes('friend');
+    },
+    { message: 'friend heard' },
+  );
   // Give the intruder the same chances again; none of its messages may arrive.
-  for (let i = 0; i < 10; i++) await Promise.race([intruder.send({ type: 'PING', body: { nonce: 'i', sentAt: 1 } }), new Promise((r) => setTimeout(r, 50))]);
+  for (let i = 0; i < 10; i++)
+    await Promise.race([intruder.send({ type: 'PING', body: { nonce: 'i', sentAt: 1 } }), new Promise((r) => setTimeout(r, 50))]);
   await friend.send({ type: 'PING', body: { nonce: 'f2', sentAt: 1 } });
   await waitFor(() => from.filter((p) => p === 'friend').length >= 2, { message: 'friend heard twice' });
   assert.ok(!from.includes('intruder'));

@@ -89,11 +89,21 @@ export class Agent {
     await this.zk.connect();
     this.transport = new DealerTransport({ id: this.id, curve: this.opts.curve, logger: this.logger, onMessage: (m) => this.onMessage(m) });
     this.heartbeat = new Heartbeat({
-      zk: this.zk, paths: this.paths, kind: 'clients', id: this.id, version: this.opts.version ?? '0.1.0',
-      intervalMs: this.opts.heartbeatIntervalMs, logger: this.logger,
+      zk: this.zk,
+      paths: this.paths,
+      kind: 'clients',
+      id: this.id,
+      version: this.opts.version ?? '0.1.0',
+      intervalMs: this.opts.heartbeatIntervalMs,
+      logger: this.logger,
       info: () => ({
-        running: this.running, capacity: this.capacity, handlers: [...this.handlers.keys()],
-        groups: this.opts.groups ?? [], tags: this.opts.tags ?? [], load: os.loadavg()[0], draining: this.draining,
+        running: this.running,
+        capacity: this.capacity,
+        handlers: [...this.handlers.keys()],
+        groups: this.opts.groups ?? [],
+        tags: this.opts.tags ?? [],
+        load: os.loadavg()[0],
+        draining: this.draining,
       }),
     });
     await this.heartbeat.start();
@@ -122,25 +132,46 @@ export class Agent {
       const error = f.killed
         ? `the agent stopped while this ran; at its restart it killed process group ${f.pgid}, which was still running`
         : `the agent stopped while this ran; nothing of it (process group ${f.pgid}) was left at its restart`;
-      const result: Result = { execId: f.execId, status: 'failed', exitCode: null, startedAt: f.startedAt, finishedAt: now, outputTail: '', error: truncateField(error, LIMITS.errorChars) };
+      const result: Result = {
+        execId: f.execId,
+        status: 'failed',
+        exitCode: null,
+        startedAt: f.startedAt,
+        finishedAt: now,
+        outputTail: '',
+        error: truncateField(error, LIMITS.errorChars),
+      };
       if (!this.recent.get(f.execId)) this.recent.set(f.execId, { phase: 'finished', result, finishedAt: now });
     }
-    this.orphansKilled = found.filter((f) => f.killed).map((f) => f.execId).slice(0, LIMITS.orphansKilled);
+    this.orphansKilled = found
+      .filter((f) => f.killed)
+      .map((f) => f.execId)
+      .slice(0, LIMITS.orphansKilled);
   }
 
   private async hello(resendResults = false): Promise<void> {
     if (!this.transport?.endpoint || this.closed) return;
-    const orphansKilled = this.orphansKilled.length && Date.now() - this.startedAt < resendResultsForMs ? { orphansKilled: this.orphansKilled } : {};
+    const orphansKilled =
+      this.orphansKilled.length && Date.now() - this.startedAt < resendResultsForMs ? { orphansKilled: this.orphansKilled } : {};
     await this.transport.send({
       type: 'HELLO',
       body: {
-        agentId: this.id, version: this.opts.version ?? '0.1.0', handlers: [...this.handlers.keys()], capacity: this.capacity,
-        running: this.recent.running().map(([id]) => id), groups: this.opts.groups ?? [], tags: this.opts.tags ?? [],
-        shell: this.opts.shell ?? true, http: this.opts.http ?? true, batch: true, ...orphansKilled,
+        agentId: this.id,
+        version: this.opts.version ?? '0.1.0',
+        handlers: [...this.handlers.keys()],
+        capacity: this.capacity,
+        running: this.recent.running().map(([id]) => id),
+        groups: this.opts.groups ?? [],
+        tags: this.opts.tags ?? [],
+        shell: this.opts.shell ?? true,
+        http: this.opts.http ?? true,
+        batch: true,
+        ...orphansKilled,
       },
     });
     // A new leader may never have heard how recent executions ended.
-    if (resendResults) for (const r of this.recent.finishedSince(Date.now() - resendResultsForMs)) await this.transport.send({ type: 'RESULT', body: r });
+    if (resendResults)
+      for (const r of this.recent.finishedSince(Date.now() - resendResultsForMs)) await this.transport.send({ type: 'RESULT', body: r });
   }
 
   private onMessage(msg: Message): void {
@@ -181,7 +212,8 @@ export class Agent {
     }
     if (this.draining) return this.refuse(exec.execId, 'draining');
     if (exec.kind.type === 'handler' && !this.handlers.has(exec.kind.name)) return this.refuse(exec.execId, 'no_handler');
-    if ((exec.kind.type === 'shell' && this.opts.shell === false) || (exec.kind.type === 'http' && this.opts.http === false)) return this.refuse(exec.execId, 'unsupported');
+    if ((exec.kind.type === 'shell' && this.opts.shell === false) || (exec.kind.type === 'http' && this.opts.http === false))
+      return this.refuse(exec.execId, 'unsupported');
     if (this.running >= this.capacity) return this.refuse(exec.execId, 'at_capacity');
     const abort = new ExecAbort();
     this.recent.set(exec.execId, { phase: 'running', abort });
@@ -190,7 +222,9 @@ export class Agent {
     this.answers.push(() => {
       this.unanswered.delete(exec.execId);
       const state = this.recent.get(exec.execId);
-      return state?.phase === 'finished' ? { type: 'RESULT', body: state.result } : { type: 'ACK', body: { execId: exec.execId, accepted: true, startedAt } };
+      return state?.phase === 'finished'
+        ? { type: 'RESULT', body: state.result }
+        : { type: 'ACK', body: { execId: exec.execId, accepted: true, startedAt } };
     });
     const task = this.execute(exec, abort, startedAt).finally(() => this.inFlight.delete(task));
     this.inFlight.add(task);
@@ -199,10 +233,13 @@ export class Agent {
   private async execute(exec: Exec, abort: ExecAbort, startedAt: number): Promise<void> {
     const out = new OutputTail();
     let timedOut = false;
-    const deadline = setTimeout(() => {
-      timedOut = true;
-      abort.abort('timeout');
-    }, Math.max(0, Math.min(exec.deadline - Date.now(), exec.timeoutMs)));
+    const deadline = setTimeout(
+      () => {
+        timedOut = true;
+        abort.abort('timeout');
+      },
+      Math.max(0, Math.min(exec.deadline - Date.now(), exec.timeoutMs)),
+    );
     let outcome: ExecOutcome;
     try {
       const kind = exec.kind;
@@ -216,10 +253,21 @@ export class Agent {
     }
     const state = this.recent.get(exec.execId);
     const cancelReason = state?.phase === 'running' ? state.cancelReason : undefined;
-    const status: Result['status'] = timedOut || cancelReason === 'timeout' ? 'timed_out' : abort.aborted ? 'cancelled' : outcome.error ? 'failed' : 'succeeded';
+    const status: Result['status'] =
+      timedOut || cancelReason === 'timeout' ? 'timed_out' : abort.aborted ? 'cancelled' : outcome.error ? 'failed' : 'succeeded';
     const result: Result = {
-      execId: exec.execId, status, exitCode: outcome.exitCode, startedAt, finishedAt: Date.now(), outputTail: out.toString(),
-      error: status === 'timed_out' ? `deadline of ${exec.timeoutMs} ms exceeded` : status === 'cancelled' ? `cancelled (${String(cancelReason ?? abort.reason)})` : outcome.error,
+      execId: exec.execId,
+      status,
+      exitCode: outcome.exitCode,
+      startedAt,
+      finishedAt: Date.now(),
+      outputTail: out.toString(),
+      error:
+        status === 'timed_out'
+          ? `deadline of ${exec.timeoutMs} ms exceeded`
+          : status === 'cancelled'
+            ? `cancelled (${String(cancelReason ?? abort.reason)})`
+            : outcome.error,
     };
     // The executors bound their reasons; this guards the agent's own and any executor added later.
     if (result.error !== null) result.error = truncateField(result.error, LIMITS.errorChars);

@@ -11,15 +11,20 @@ export function checkAgentOptions(opts: AgentOptions, capacity: number): void {
   const id = opts.id;
   if (!id || id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${id}"`);
   if (id.length > LIMITS.idChars || Buffer.byteLength(id, 'utf8') > LIMITS.routingIdBytes) {
-    throw new Error(`agent id is its ZeroMQ routing id: at most ${LIMITS.routingIdBytes} bytes as UTF-8, got ${Buffer.byteLength(id, 'utf8')}`);
+    throw new Error(
+      `agent id is its ZeroMQ routing id: at most ${LIMITS.routingIdBytes} bytes as UTF-8, got ${Buffer.byteLength(id, 'utf8')}`,
+    );
   }
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > LIMITS.capacity) throw new Error(`capacity must be an integer from 1 to ${LIMITS.capacity}, got ${opts.capacity}`);
-  if ((opts.version ?? '').length > LIMITS.versionChars) throw new Error(`version must be at most ${LIMITS.versionChars} characters, got ${opts.version!.length}`);
+  if (!Number.isInteger(capacity) || capacity < 1 || capacity > LIMITS.capacity)
+    throw new Error(`capacity must be an integer from 1 to ${LIMITS.capacity}, got ${opts.capacity}`);
+  if ((opts.version ?? '').length > LIMITS.versionChars)
+    throw new Error(`version must be at most ${LIMITS.versionChars} characters, got ${opts.version!.length}`);
   for (const key of ['groups', 'tags'] as const) {
     const list = opts[key] ?? [];
     if (list.length > LIMITS.labels) throw new Error(`${key}: at most ${LIMITS.labels}, got ${list.length}`);
     const long = list.find((x) => typeof x !== 'string' || x.length > LIMITS.nameChars);
-    if (long !== undefined) throw new Error(`${key}: each must be a string of at most ${LIMITS.nameChars} characters, got "${String(long).slice(0, 40)}…"`);
+    if (long !== undefined)
+      throw new Error(`${key}: each must be a string of at most ${LIMITS.nameChars} characters, got "${String(long).slice(0, 40)}…"`);
   }
 }
 

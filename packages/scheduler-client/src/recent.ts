@@ -1,7 +1,8 @@
 import type { Result } from '@clover/protocol';
 import type { ExecAbort } from './abort.js';
 
-export type ExecState = { phase: 'running'; abort: ExecAbort; cancelReason?: string } | { phase: 'finished'; result: Result; finishedAt: number };
+export type ExecState =
+  { phase: 'running'; abort: ExecAbort; cancelReason?: string } | { phase: 'finished'; result: Result; finishedAt: number };
 type Running = Extract<ExecState, { phase: 'running' }>;
 type Finished = Extract<ExecState, { phase: 'finished' }>;
 

@@ -44,24 +44,48 @@ before(async () => {
 });
 
 // Every close runs, each bounded, even when before() stopped half-way or one close fails.
-after(() => cleanUp([
-  ['agent', () => agent?.close()], ['router', () => router?.close()], ['election', () => election?.close()],
-  ['zk', () => zk?.close()], ['leader zk', () => leaderZk?.close()],
-]));
+after(() =>
+  cleanUp([
+    ['agent', () => agent?.close()],
+    ['router', () => router?.close()],
+    ['election', () => election?.close()],
+    ['zk', () => zk?.close()],
+    ['leader zk', () => leaderZk?.close()],
+  ]),
+);
 
 let seq = 0;
 const deafOnes: Array<() => void> = [];
 function exec(kind: Exec['kind'], over: Partial<Exec> = {}): Exec {
   const now = Date.now();
-  return { execId: `job@${++seq}`, jobId: 'job', jobName: 'job', attempt: 1, kind, payload: {}, timeoutMs: 10_000, deadline: now + 10_000, scheduledAt: now, ...over };
+  return {
+    execId: `job@${++seq}`,
+    jobId: 'job',
+    jobName: 'job',
+    attempt: 1,
+    kind,
+    payload: {},
+    timeoutMs: 10_000,
+    deadline: now + 10_000,
+    scheduledAt: now,
+    ...over,
+  };
 }
 
 const find = <T extends Message['type']>(type: T, execId: string) =>
-  inbox.filter(([, m]) => m.type === type && (m.body as { execId?: string }).execId === execId).map(([, m]) => m as Extract<Message, { type: T }>);
+  inbox
+    .filter(([, m]) => m.type === type && (m.body as { execId?: string }).execId === execId)
+    .map(([, m]) => m as Extract<Message, { type: T }>);
 
 async function runToResult(e: Exec) {
   await router.send('agent-a', { type: 'EXEC', body: e });
-  const [result] = await waitFor(() => { const r = find('RESULT', e.execId); return r.length ? r : undefined; }, { message: `RESULT of ${e.execId}` });
+  const [result] = await waitFor(
+    () => {
+      const r = find('RESULT', e.execId);
+      return r.length ? r : undefined;
+    },
+    { message: `RESULT of ${e.execId}` },
+  );
   return result!.body;
 }
 
@@ -85,7 +109,13 @@ test('a handler runs: a quick one is answered by its RESULT alone, a longer one 
   const before = Date.now();
   const slow = exec({ type: 'handler', name: 'slow' });
   await router.send('agent-a', { type: 'EXEC', body: slow });
-  const [ack] = await waitFor(() => { const a = find('ACK', slow.execId); return a.length ? a : undefined; }, { message: 'ACK of the slow one' });
+  const [ack] = await waitFor(
+    () => {
+      const a = find('ACK', slow.execId);
+      return a.length ? a : undefined;
+    },
+    { message: 'ACK of the slow one' },
+  );
   assert.equal(ack!.body.accepted, true);
   assert.ok(ack!.body.startedAt! >= before && ack!.body.startedAt! <= Date.now(), 'the ACK says when it started');
   assert.equal(find('RESULT', slow.execId).length, 0, 'the ACK came before the end');
@@ -104,13 +134,20 @@ test('a shell command: exit code and output tail', async () => {
   assert.match(ok.outputTail, /err/);
   const bad = await runToResult(exec({ type: 'shell', command: 'sh', args: ['-c', 'exit 3'], env: {} }));
   assert.deepEqual([bad.status, bad.exitCode], ['failed', 3]);
-  const long = await runToResult(exec({ type: 'shell', command: 'sh', args: ['-c', 'head -c 100000 /dev/zero | tr "\\0" x; echo END'], env: {} }));
+  const long = await runToResult(
+    exec({ type: 'shell', command: 'sh', args: ['-c', 'head -c 100000 /dev/zero | tr "\\0" x; echo END'], env: {} }),
+  );
   assert.ok(long.outputTail.endsWith('END\n') && Buffer.byteLength(long.outputTail) <= 8192);
 });
 
 test('a deadline kills the whole process group and says timed_out', async () => {
   const marker = `clover-sleep-${process.pid}-${Date.now()}`;
-  const r = await runToResult(exec({ type: 'shell', command: 'sh', args: ['-c', `exec -a ${marker} sleep 30 & sleep 30`], env: {} }, { timeoutMs: 500, deadline: Date.now() + 500 }));
+  const r = await runToResult(
+    exec(
+      { type: 'shell', command: 'sh', args: ['-c', `exec -a ${marker} sleep 30 & sleep 30`], env: {} },
+      { timeoutMs: 500, deadline: Date.now() + 500 },
+    ),
+  );
   assert.equal(r.status, 'timed_out');
   const { execSync } = await import('node:child_process');
   await waitFor(() => !execSync('ps -eo args').toString().includes(marker), { message: 'no process left behind' });
@@ -121,7 +158,13 @@ test('CANCEL stops a running execution', async () => {
   await router.send('agent-a', { type: 'EXEC', body: e });
   await waitFor(() => find('ACK', e.execId)[0]?.body.startedAt !== undefined, { message: 'started' });
   await router.send('agent-a', { type: 'CANCEL', body: { execId: e.execId, reason: 'replaced' } });
-  const [r] = await waitFor(() => { const x = find('RESULT', e.execId); return x.length ? x : undefined; }, { message: 'cancelled result' });
+  const [r] = await waitFor(
+    () => {
+      const x = find('RESULT', e.execId);
+      return x.length ? x : undefined;
+    },
+    { message: 'cancelled result' },
+  );
   assert.equal(r!.body.status, 'cancelled');
 });
 
@@ -187,11 +230,16 @@ test('answers go in the order their EXEC or PING arrived, whatever kind each is'
   await router.send('agent-a', { type: 'EXEC', body: quick });
   await router.send('agent-a', { type: 'EXEC', body: missing });
   await router.send('agent-a', { type: 'EXEC', body: last });
-  const answers = () => inbox.slice(from).map(([, m]) => m).filter((m) => m.type !== 'HELLO' && !(m.type === 'RESULT' && [first.execId, last.execId].includes(m.body.execId)));
+  const answers = () =>
+    inbox
+      .slice(from)
+      .map(([, m]) => m)
+      .filter((m) => m.type !== 'HELLO' && !(m.type === 'RESULT' && [first.execId, last.execId].includes(m.body.execId)));
   await waitFor(() => answers().length >= 5, { message: 'five answers' });
-  assert.deepEqual(answers().map((m) => `${m.type} ${'execId' in m.body ? m.body.execId : (m.body as { nonce: string }).nonce}`), [
-    `ACK ${first.execId}`, `PONG ${nonce}`, `RESULT ${quick.execId}`, `ACK ${missing.execId}`, `ACK ${last.execId}`,
-  ]);
+  assert.deepEqual(
+    answers().map((m) => `${m.type} ${'execId' in m.body ? m.body.execId : (m.body as { nonce: string }).nonce}`),
+    [`ACK ${first.execId}`, `PONG ${nonce}`, `RESULT ${quick.execId}`, `ACK ${missing.execId}`, `ACK ${last.execId}`],
+  );
   await waitFor(() => find('RESULT', last.execId).length && find('RESULT', first.execId).length, { message: 'both slow ones finish' });
 });
 
@@ -199,7 +247,10 @@ test('capacity: the third concurrent execution is refused', async () => {
   const es = [1, 2, 3].map(() => exec({ type: 'handler', name: 'sleep' }, { payload: { ms: 500 } }));
   for (const e of es) await router.send('agent-a', { type: 'EXEC', body: e });
   await waitFor(() => es.every((e) => find('ACK', e.execId).length > 0), { message: 'three ACKs' });
-  assert.deepEqual(es.map((e) => find('ACK', e.execId)[0]!.body.accepted), [true, true, false]);
+  assert.deepEqual(
+    es.map((e) => find('ACK', e.execId)[0]!.body.accepted),
+    [true, true, false],
+  );
   assert.equal(find('ACK', es[2]!.execId)[0]!.body.reason, 'at_capacity');
   const missing = exec({ type: 'handler', name: 'no-such-handler' });
   await router.send('agent-a', { type: 'EXEC', body: missing });
@@ -214,7 +265,11 @@ test('a new leader: the agent follows it to its endpoint and says HELLO there', 
   const zk2 = createZkClient({ connect: 'memory:agent-test' });
   await zk2.connect();
   // This leader reads messages of several bodies, and says so in its election znode.
-  const e2 = new LeaderElection(zk2, { path: paths.electionDispatch, id: 'server-2', data: { endpoint: `tcp://127.0.0.1:${port}`, batch: true } });
+  const e2 = new LeaderElection(zk2, {
+    path: paths.electionDispatch,
+    id: 'server-2',
+    data: { endpoint: `tcp://127.0.0.1:${port}`, batch: true },
+  });
   await e2.start();
   try {
     await election.close();
@@ -231,9 +286,19 @@ test('a new leader: the agent follows it to its endpoint and says HELLO there', 
     const two = [1, 2].map(() => exec({ type: 'handler', name: 'noop' }));
     const before = { ...router2.received };
     await Promise.all(two.map((x) => router2.send('agent-a', { type: 'EXEC', body: x })));
-    await waitFor(() => two.every((x) => inbox2.some(([, m]) => m.type === 'RESULT' && m.body.execId === x.execId)), { message: 'two results' });
-    assert.deepEqual([router2.received.messages - before.messages, router2.received.bodies - before.bodies], [1, 2], 'one message of two RESULTs');
+    await waitFor(() => two.every((x) => inbox2.some(([, m]) => m.type === 'RESULT' && m.body.execId === x.execId)), {
+      message: 'two results',
+    });
+    assert.deepEqual(
+      [router2.received.messages - before.messages, router2.received.bodies - before.bodies],
+      [1, 2],
+      'one message of two RESULTs',
+    );
   } finally {
-    await cleanUp([['election 2', () => e2.close()], ['zk 2', () => zk2.close()], ['router 2', () => router2.close()]]);
+    await cleanUp([
+      ['election 2', () => e2.close()],
+      ['zk 2', () => zk2.close()],
+      ['router 2', () => router2.close()],
+    ]);
   }
 });

@@ -24,7 +24,11 @@ before(async () => {
   await zk.connect();
   await leaderZk.connect();
   const port = await freePort();
-  router = new RouterTransport({ bind: `tcp://127.0.0.1:${port}`, onMessage: (_p, m) => inbox.push(m), onInvalid: (_p, e) => invalid.push(e) });
+  router = new RouterTransport({
+    bind: `tcp://127.0.0.1:${port}`,
+    onMessage: (_p, m) => inbox.push(m),
+    onInvalid: (_p, e) => invalid.push(e),
+  });
   await router.start();
   election = new LeaderElection(leaderZk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint: `tcp://127.0.0.1:${port}` } });
   await election.start();
@@ -36,30 +40,49 @@ before(async () => {
   await waitFor(() => inbox.some((m) => m.type === 'HELLO'), { message: 'HELLO' });
 });
 
-after(() => cleanUp([
-  ['agent', () => agent?.close()], ['router', () => router?.close()], ['election', () => election?.close()],
-  ['zk', () => zk?.close()], ['leader zk', () => leaderZk?.close()],
-]));
+after(() =>
+  cleanUp([
+    ['agent', () => agent?.close()],
+    ['router', () => router?.close()],
+    ['election', () => election?.close()],
+    ['zk', () => zk?.close()],
+    ['leader zk', () => leaderZk?.close()],
+  ]),
+);
 
 let seq = 0;
 function exec(kind: Exec['kind'], over: Partial<Exec> = {}): Exec {
   const now = Date.now();
-  return { execId: `big@${++seq}`, jobId: 'big', jobName: 'big', attempt: 1, kind, payload: {}, timeoutMs: 20_000, deadline: now + 20_000, scheduledAt: now, ...over };
+  return {
+    execId: `big@${++seq}`,
+    jobId: 'big',
+    jobName: 'big',
+    attempt: 1,
+    kind,
+    payload: {},
+    timeoutMs: 20_000,
+    deadline: now + 20_000,
+    scheduledAt: now,
+    ...over,
+  };
 }
 
 /** Sends the EXEC and answers the RESULT the router accepted; fails if it was dropped as invalid. */
 async function resultOf(e: Exec): Promise<Result> {
   await router.send('agent-b', { type: 'EXEC', body: e });
-  const result = await waitFor(() => {
-    const bad = invalid.find((x) => x.execId === e.execId);
-    if (bad) throw new Error(`the agent's answer for ${e.execId} failed validation: ${bad.message}`);
-    return inbox.find((m): m is Extract<Message, { type: 'RESULT' }> => m.type === 'RESULT' && m.body.execId === e.execId)?.body;
-  }, { message: `a valid RESULT of ${e.execId}`, timeoutMs: 15_000 });
+  const result = await waitFor(
+    () => {
+      const bad = invalid.find((x) => x.execId === e.execId);
+      if (bad) throw new Error(`the agent's answer for ${e.execId} failed validation: ${bad.message}`);
+      return inbox.find((m): m is Extract<Message, { type: 'RESULT' }> => m.type === 'RESULT' && m.body.execId === e.execId)?.body;
+    },
+    { message: `a valid RESULT of ${e.execId}`, timeoutMs: 15_000 },
+  );
   assert.ok(resultSchema.safeParse(result).success);
   return result;
 }
 
-test('a handler failing with a 4,097-character message: the RESULT passes validation and carries the error\'s start', async () => {
+test("a handler failing with a 4,097-character message: the RESULT passes validation and carries the error's start", async () => {
   const message = `invoice 42 failed: ${'x'.repeat(4097 - 19 - 4)}TAIL`;
   assert.equal(message.length, 4097);
   const r = await resultOf(exec({ type: 'handler', name: 'fail-long' }, { payload: { message } }));
@@ -121,7 +144,7 @@ test('an HTTP call answered 500 with a 2 MB body: the error is the status and th
   }
 });
 
-test('what HELLO carries is checked where it is given: options over the protocol\'s bounds are refused with the option named', () => {
+test("what HELLO carries is checked where it is given: options over the protocol's bounds are refused with the option named", () => {
   const base = { zk, paths, id: 'ok' };
   assert.throws(() => new Agent({ ...base, id: 'a'.repeat(LIMITS.routingIdBytes + 1) }), /agent id .* at most 255 bytes/);
   assert.throws(() => new Agent({ ...base, id: 'é'.repeat(128) }), /at most 255 bytes as UTF-8, got 256/);
@@ -130,5 +153,10 @@ test('what HELLO carries is checked where it is given: options over the protocol
   assert.throws(() => new Agent({ ...base, groups: ['g'.repeat(201)] }), /groups: each must be a string of at most 200/);
   assert.throws(() => new Agent({ ...base, tags: Array.from({ length: 1001 }, (_, i) => `t${i}`) }), /tags: at most 1000/);
   assert.throws(() => new Agent(base).register('h'.repeat(201), () => undefined), /handler name must be at most 200/);
-  assert.doesNotThrow(() => new Agent({ ...base, id: 'a'.repeat(255), capacity: LIMITS.capacity, groups: ['g'.repeat(200)] }).register('h'.repeat(200), () => undefined));
+  assert.doesNotThrow(() =>
+    new Agent({ ...base, id: 'a'.repeat(255), capacity: LIMITS.capacity, groups: ['g'.repeat(200)] }).register(
+      'h'.repeat(200),
+      () => undefined,
+    ),
+  );
 });

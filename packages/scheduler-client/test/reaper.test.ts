@@ -7,7 +7,23 @@ import { GroupReaper } from '../src/orphans/reaper.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const groups: number[] = [];
-after(() => cleanUp(groups.map((g) => [`group ${g}`, async () => { try { process.kill(-g, 'SIGKILL'); } catch { /* gone */ } }] as const)));
+after(() =>
+  cleanUp(
+    groups.map(
+      (g) =>
+        [
+          `group ${g}`,
+          async () => {
+            try {
+              process.kill(-g, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          },
+        ] as const,
+    ),
+  ),
+);
 
 function alive(pid: number): boolean {
   try {
@@ -60,7 +76,7 @@ test('a reaper killed from outside is replaced, and the new one guards the group
   now += 2000;
   process.kill(first, 'SIGKILL');
   await waitFor(() => reaper.pid !== null && reaper.pid !== first, { message: 'a new reaper' });
-  assert.ok(alive(a), 'the reaper\'s death kills nothing');
+  assert.ok(alive(a), "the reaper's death kills nothing");
   reaper.close();
   await waitFor(() => !alive(a), { message: 'the new reaper kills the group it inherited' });
 });

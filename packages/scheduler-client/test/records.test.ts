@@ -10,13 +10,32 @@ import { GroupRecords, type GroupRecord } from '../src/orphans/records.js';
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 let dir: TempDir;
 const groups: number[] = [];
-before(async () => { dir = await tempDir('clover-records-'); });
-after(() => cleanUp([
-  ...groups.map((g) => [`group ${g}`, async () => { try { process.kill(-g, 'SIGKILL'); } catch { /* gone */ } }] as const),
-  ['temp dir', () => dir?.cleanup()],
-]));
+before(async () => {
+  dir = await tempDir('clover-records-');
+});
+after(() =>
+  cleanUp([
+    ...groups.map(
+      (g) =>
+        [
+          `group ${g}`,
+          async () => {
+            try {
+              process.kill(-g, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          },
+        ] as const,
+    ),
+    ['temp dir', () => dir?.cleanup()],
+  ]),
+);
 
-const stat = (pid: number) => { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' '); };
+const stat = (pid: number) => {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return s.slice(s.lastIndexOf(')') + 2).split(' ');
+};
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !['Z', 'X'].includes(stat(pid)[0]!);
 const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 
@@ -32,11 +51,20 @@ const deadPid = spawnSync('true').pid!;
 
 function write(data: string, r: Partial<GroupRecord> & { pgid: number }): void {
   mkdirSync(path.join(data, 'process-groups'), { recursive: true });
-  const full: GroupRecord = { execId: `e@${r.pgid}`, startTime: r.startTime ?? Number(stat(r.pgid)[19]), bootId: boot, agentId: 'a', agentPid: deadPid, agentStartTime: 1, startedAt: 1, ...r };
+  const full: GroupRecord = {
+    execId: `e@${r.pgid}`,
+    startTime: r.startTime ?? Number(stat(r.pgid)[19]),
+    bootId: boot,
+    agentId: 'a',
+    agentPid: deadPid,
+    agentStartTime: 1,
+    startedAt: 1,
+    ...r,
+  };
   writeFileSync(path.join(data, 'process-groups', `${r.pgid}.json`), JSON.stringify(full));
 }
 
-test('a sweep kills a group its dead agent left, and leaves alone a pid reused by another process, another boot\'s record, and a live agent\'s', async () => {
+test("a sweep kills a group its dead agent left, and leaves alone a pid reused by another process, another boot's record, and a live agent's", async () => {
   const data = path.join(dir.path, 'd1');
   const [left, reused, otherBoot, liveOwners] = [sleeper(), sleeper(), sleeper(), sleeper()];
   write(data, { pgid: left });
@@ -47,11 +75,18 @@ test('a sweep kills a group its dead agent left, and leaves alone a pid reused b
   const badId = sleeper();
   write(data, { pgid: badId, execId: 'x'.repeat(600) });
   const found = await new GroupRecords(data, 'a', silent).sweep();
-  assert.deepEqual(found.map((f) => [f.pgid, f.killed]).sort(), [[left, true], [otherBoot, false], [reused, false]].sort());
+  assert.deepEqual(
+    found.map((f) => [f.pgid, f.killed]).sort(),
+    [
+      [left, true],
+      [otherBoot, false],
+      [reused, false],
+    ].sort(),
+  );
   assert.equal(alive(left), false);
   assert.ok(alive(reused) && alive(otherBoot) && alive(liveOwners));
-  assert.ok(alive(badId), 'a record whose exec id breaks the protocol\'s bound is dropped as unreadable, never acted on');
-  assert.deepEqual(readdirSync(path.join(data, 'process-groups')), [`${liveOwners}.json`], 'swept records removed; the live agent\'s kept');
+  assert.ok(alive(badId), "a record whose exec id breaks the protocol's bound is dropped as unreadable, never acted on");
+  assert.deepEqual(readdirSync(path.join(data, 'process-groups')), [`${liveOwners}.json`], "swept records removed; the live agent's kept");
 });
 
 test('a group whose leader is gone but whose members live is still killed', async () => {
@@ -67,7 +102,10 @@ test('a group whose leader is gone but whose members live is still killed', asyn
   write(data, { pgid: child.pid!, startTime: leaderStart });
   assert.ok(alive(member));
   const found = await new GroupRecords(data, 'a', silent).sweep();
-  assert.deepEqual(found.map((f) => f.killed), [true]);
+  assert.deepEqual(
+    found.map((f) => f.killed),
+    [true],
+  );
   assert.equal(alive(member), false);
 });
 

@@ -1,6 +1,23 @@
 import type {
-  ApiToken, Contact, ContactInput, Incident, IncidentInput, Job, JobRunState, JobSpec, LogEntry, LogEntryInput, LogLevel,
-  OutboxMail, OutboxMailInput, Run, RunInput, RunPatch, RunStatus, Session, User,
+  ApiToken,
+  Contact,
+  ContactInput,
+  Incident,
+  IncidentInput,
+  Job,
+  JobRunState,
+  JobSpec,
+  LogEntry,
+  LogEntryInput,
+  LogLevel,
+  OutboxMail,
+  OutboxMailInput,
+  Run,
+  RunInput,
+  RunPatch,
+  RunStatus,
+  Session,
+  User,
 } from '@clover/model';
 import type { DuplicateRunError } from './errors.js';
 

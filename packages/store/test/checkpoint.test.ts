@@ -12,9 +12,20 @@ test('embedded store with backgroundCheckpoint: the write-ahead log reaches the 
   const store = await openStore({ file, backgroundCheckpoint: true });
   try {
     const before = size();
-    const job = await store.jobs.create({ name: 'cp', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } } as never);
+    const job = await store.jobs.create({
+      name: 'cp',
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'h' },
+    } as never);
     const t0 = Date.UTC(2026, 0, 1);
-    await store.runs.insertMany(Array.from({ length: 3000 }, (_, i) => ({ id: `${job.id}@${i}`, jobId: job.id, scheduledAt: new Date(t0 + i * 1000), status: 'succeeded' as const })));
+    await store.runs.insertMany(
+      Array.from({ length: 3000 }, (_, i) => ({
+        id: `${job.id}@${i}`,
+        jobId: job.id,
+        scheduledAt: new Date(t0 + i * 1000),
+        status: 'succeeded' as const,
+      })),
+    );
     // A few hundred pages: far below the writer's own checkpoint threshold (10,000), so only the
     // worker can have copied them into the file.
     await waitFor(() => size() > before + 100_000, { timeoutMs: 5000, message: 'pages checkpointed into the database file' });
@@ -38,8 +49,19 @@ test('embedded store without it: a few hundred pages stay in the log (only a com
   const store = await openStore({ file });
   try {
     const before = statSync(file).size;
-    const job = await store.jobs.create({ name: 'cp', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } } as never);
-    await store.runs.insertMany(Array.from({ length: 3000 }, (_, i) => ({ id: `${job.id}@${i}`, jobId: job.id, scheduledAt: new Date(i * 1000), status: 'succeeded' as const })));
+    const job = await store.jobs.create({
+      name: 'cp',
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'h' },
+    } as never);
+    await store.runs.insertMany(
+      Array.from({ length: 3000 }, (_, i) => ({
+        id: `${job.id}@${i}`,
+        jobId: job.id,
+        scheduledAt: new Date(i * 1000),
+        status: 'succeeded' as const,
+      })),
+    );
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(statSync(file).size, before, 'still all in the log');
   } finally {

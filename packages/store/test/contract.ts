@@ -15,7 +15,11 @@ const spec = (over: Partial<Record<string, unknown>> = {}): JobSpec =>
   jobInputSchema.parse({ name: 'job', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' }, ...over });
 
 const run = (jobId: string, at: number, over: Partial<RunInput> = {}): RunInput => ({
-  id: runId(jobId, new Date(at)), jobId, scheduledAt: new Date(at), status: 'scheduled', ...over,
+  id: runId(jobId, new Date(at)),
+  jobId,
+  scheduledAt: new Date(at),
+  status: 'scheduled',
+  ...over,
 });
 
 export function storeContract(name: string, makeFactory: () => Promise<StoreFactory>): void {
@@ -26,7 +30,12 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       factory = await makeFactory();
       store = await factory.open();
     });
-    after(() => cleanUp([['store', () => store?.close()], ['factory', () => factory?.cleanup()]]));
+    after(() =>
+      cleanUp([
+        ['store', () => store?.close()],
+        ['factory', () => factory?.cleanup()],
+      ]),
+    );
 
     test('jobs: create, get, list with filters and cursors, replace, enable, run state, counts', async () => {
       const a = await store.jobs.create(spec({ name: 'alpha report', group: 'g1' }));
@@ -35,18 +44,32 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal((await store.jobs.get(a.id))?.name, 'alpha report');
       assert.equal(await store.jobs.get('job_missing'), null);
       assert.deepEqual((await store.jobs.list({ q: 'report' })).items.map((j) => j.id).sort(), [a.id, b.id].sort());
-      assert.deepEqual((await store.jobs.list({ group: 'g1' })).items.map((j) => j.id), [a.id]);
-      assert.deepEqual((await store.jobs.list({ enabled: false })).items.map((j) => j.id), [b.id]);
+      assert.deepEqual(
+        (await store.jobs.list({ group: 'g1' })).items.map((j) => j.id),
+        [a.id],
+      );
+      assert.deepEqual(
+        (await store.jobs.list({ enabled: false })).items.map((j) => j.id),
+        [b.id],
+      );
       const first = await store.jobs.list({ limit: 1 });
       assert.equal(first.items.length, 1);
       const second = await store.jobs.list({ limit: 1, cursor: first.nextCursor });
       assert.notEqual(second.items[0]?.id, first.items[0]?.id);
       assert.ok((await store.jobs.listEnabled()).some((j) => j.id === a.id));
       assert.ok(!(await store.jobs.listEnabled()).some((j) => j.id === b.id));
-      await store.jobs.recordRunState(a.id, { lastRunAt: new Date(5000), lastStatus: 'succeeded', nextRunAt: new Date(6000), runCountDelta: 1 });
+      await store.jobs.recordRunState(a.id, {
+        lastRunAt: new Date(5000),
+        lastStatus: 'succeeded',
+        nextRunAt: new Date(6000),
+        runCountDelta: 1,
+      });
       await store.jobs.recordRunState(a.id, { lastStatus: 'failed', runCountDelta: 1, failureCountDelta: 1 });
       const ran = (await store.jobs.get(a.id))!;
-      assert.deepEqual([ran.runCount, ran.failureCount, ran.lastStatus, ran.lastRunAt?.getTime(), ran.nextRunAt?.getTime()], [2, 1, 'failed', 5000, 6000]);
+      assert.deepEqual(
+        [ran.runCount, ran.failureCount, ran.lastStatus, ran.lastRunAt?.getTime(), ran.nextRunAt?.getTime()],
+        [2, 1, 'failed', 5000, 6000],
+      );
       await store.jobs.recordRunState(a.id, { nextRunAt: null });
       assert.equal((await store.jobs.get(a.id))!.nextRunAt, null, 'a job with no next run says so');
       await store.jobs.recordRunStates([
@@ -55,7 +78,11 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         { id: a.id, state: { lastStatus: 'timed_out', lastRunAt: new Date(7000), runCountDelta: 1, failureCountDelta: 1 } },
       ]);
       const batched = (await store.jobs.get(a.id))!;
-      assert.deepEqual([batched.runCount, batched.failureCount, batched.lastStatus, batched.lastRunAt?.getTime()], [4, 2, 'timed_out', 7000], 'in order, a missing job skipped');
+      assert.deepEqual(
+        [batched.runCount, batched.failureCount, batched.lastStatus, batched.lastRunAt?.getTime()],
+        [4, 2, 'timed_out', 7000],
+        'in order, a missing job skipped',
+      );
       await store.jobs.recordRunState(a.id, { runCountDelta: -2, failureCountDelta: -1 });
       const replaced = (await store.jobs.replace(a.id, spec({ name: 'alpha v2' })))!;
       assert.equal(replaced.name, 'alpha v2');
@@ -98,7 +125,11 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal((out.inserted[1] as { status: string }).status, 'scheduled');
       assert.deepEqual(out.updated, [true, false], 'the row inserted in the same call is there to update; a missing one is said');
       const moved = (await store.runs.get(`${job.id}@2026-01-03T10:00:01.000Z`))!;
-      assert.deepEqual([moved.status, moved.node, moved.finishedAt?.getTime(), moved.attempt], ['succeeded', 'n1', t0 + 1500, 1], 'the patch written, the rest kept');
+      assert.deepEqual(
+        [moved.status, moved.node, moved.finishedAt?.getTime(), moved.attempt],
+        ['succeeded', 'n1', t0 + 1500, 1],
+        'the patch written, the rest kept',
+      );
       const j = (await store.jobs.get(job.id))!;
       assert.deepEqual([j.runCount, j.lastStatus, j.lastRunAt?.getTime()], [1, 'succeeded', t0 + 1000]);
       const totals = (await store.counters.summary({ from: new Date(t0 - 3600_000), to: new Date(t0 + 3600_000), jobId: job.id })).totals;
@@ -113,8 +144,14 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal(r.id, `${job.id}@2026-01-01T10:00:00.000Z`);
       await assert.rejects(store.runs.insert(run(job.id, t0)), DuplicateRunError);
       await store.runs.update(r.id, { status: 'dispatched', node: 'n1', dispatchedAt: new Date(t0 + 5) });
-      assert.deepEqual((await store.runs.listActive({ node: 'n1' })).map((x) => x.id), [r.id]);
-      const [running, missing] = await store.runs.updateEach([{ id: r.id, patch: { status: 'running', startedAt: new Date(t0 + 10) } }, { id: 'nope', patch: { status: 'failed' } }]);
+      assert.deepEqual(
+        (await store.runs.listActive({ node: 'n1' })).map((x) => x.id),
+        [r.id],
+      );
+      const [running, missing] = await store.runs.updateEach([
+        { id: r.id, patch: { status: 'running', startedAt: new Date(t0 + 10) } },
+        { id: 'nope', patch: { status: 'failed' } },
+      ]);
       assert.equal(running?.status, 'running');
       assert.equal(missing, null);
       const done = (await store.runs.update(r.id, { status: 'succeeded', finishedAt: new Date(t0 + 20), exitCode: 0, outputTail: 'ok' }))!;
@@ -141,20 +178,35 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       await store.runs.update(last.id, { status: 'cancelled' });
       const again = await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3 * 3600_000), jobId: job.id });
       assert.equal(again.totals.cancelled, 1);
-      assert.equal(Object.values(again.totals).reduce((a, b) => a + (b ?? 0), 0), 31);
+      assert.equal(
+        Object.values(again.totals).reduce((a, b) => a + (b ?? 0), 0),
+        31,
+      );
     });
 
     test('runs: a patch writes only what it gives, never the slot; a bad one writes nothing; counters follow', async () => {
       const job = await store.jobs.create(spec());
       const t0 = Date.UTC(2026, 3, 1, 8, 0, 0);
       const r = await store.runs.insert(run(job.id, t0));
-      const dispatched = (await store.runs.update(r.id, { status: 'dispatched', node: 'n1', dispatchedAt: new Date(t0 + 5), error: 'an earlier try' }))!;
+      const dispatched = (await store.runs.update(r.id, {
+        status: 'dispatched',
+        node: 'n1',
+        dispatchedAt: new Date(t0 + 5),
+        error: 'an earlier try',
+      }))!;
       const slot = { id: 'run_other', jobId: 'job_other', scheduledAt: new Date(0) };
-      const running = (await store.runs.update(r.id, { status: 'running', startedAt: new Date(t0 + 10), error: null, ...slot } as RunPatch))!;
+      const running = (await store.runs.update(r.id, {
+        status: 'running',
+        startedAt: new Date(t0 + 10),
+        error: null,
+        ...slot,
+      } as RunPatch))!;
       assert.deepEqual(running, { ...dispatched, status: 'running', startedAt: new Date(t0 + 10), error: null });
       assert.deepEqual(await store.runs.get(r.id), running, 'what update answers is what was stored');
 
-      await assert.rejects(store.runs.update(r.id, { status: 'succeeded', finishedAt: new Date(t0 + 20), attempt: 0 }), { name: 'ZodError' });
+      await assert.rejects(store.runs.update(r.id, { status: 'succeeded', finishedAt: new Date(t0 + 20), attempt: 0 }), {
+        name: 'ZodError',
+      });
       await assert.rejects(store.runs.update(r.id, { status: 'finished' as RunStatus }), { name: 'ZodError' });
       assert.deepEqual(await store.runs.get(r.id), running, 'nothing of a rejected patch is written');
 
@@ -175,12 +227,18 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       const job = await store.jobs.create(spec());
       const t0 = Date.UTC(2025, 5, 1);
       const batch: RunInput[] = [];
-      for (let i = 0; i < 10_000; i++) batch.push(run(job.id, t0 + Math.floor(i / 3) * 1000, { id: `${job.id}@${i}`, status: i % 2 ? 'failed' : 'succeeded', node: `n${i % 4}` }));
+      for (let i = 0; i < 10_000; i++)
+        batch.push(
+          run(job.id, t0 + Math.floor(i / 3) * 1000, { id: `${job.id}@${i}`, status: i % 2 ? 'failed' : 'succeeded', node: `n${i % 4}` }),
+        );
       await store.runs.insertMany(batch);
       const seen = new Set<string>();
       let prev = Number.POSITIVE_INFINITY;
       // followCursor fails on a cursor that comes back or never ends, instead of paging for ever.
-      const pages = await followCursor((cursor) => store.runs.list({ jobId: job.id, limit: 500, cursor }), { maxPages: 100, what: 'the 10,000 runs' });
+      const pages = await followCursor((cursor) => store.runs.list({ jobId: job.id, limit: 500, cursor }), {
+        maxPages: 100,
+        what: 'the 10,000 runs',
+      });
       for (const r of pages.flatMap((p) => p.items)) {
         assert.ok(!seen.has(r.id), `seen twice: ${r.id}`);
         assert.ok(r.scheduledAt.getTime() <= prev, 'newest first');
@@ -189,12 +247,18 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       }
       assert.equal(seen.size, 10_000);
       assert.equal(pages.length, 20);
-      const failedPages = await followCursor((cursor) => store.runs.list({ jobId: job.id, status: 'failed', node: 'n1', limit: 1000, cursor }), { maxPages: 100, what: 'the failed runs on n1' });
+      const failedPages = await followCursor(
+        (cursor) => store.runs.list({ jobId: job.id, status: 'failed', node: 'n1', limit: 1000, cursor }),
+        { maxPages: 100, what: 'the failed runs on n1' },
+      );
       const failedOnN1 = failedPages.flatMap((p) => p.items);
       assert.ok(failedOnN1.every((r) => r.status === 'failed' && r.node === 'n1'));
       assert.equal(failedOnN1.length, 2500);
       // 'succeeded' is left out of the status index; its filter walks the time order instead.
-      const succeededPages = await followCursor((cursor) => store.runs.list({ jobId: job.id, status: 'succeeded', node: 'n0', limit: 1000, cursor }), { maxPages: 100, what: 'the succeeded runs on n0' });
+      const succeededPages = await followCursor(
+        (cursor) => store.runs.list({ jobId: job.id, status: 'succeeded', node: 'n0', limit: 1000, cursor }),
+        { maxPages: 100, what: 'the succeeded runs on n0' },
+      );
       const succeededOnN0 = succeededPages.flatMap((p) => p.items);
       assert.ok(succeededOnN0.every((r) => r.status === 'succeeded' && r.node === 'n0'));
       assert.equal(succeededOnN0.length, 2500);
@@ -220,8 +284,11 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.ok(swept.runs >= 1 && swept.logs >= 1);
       assert.equal((await store.runs.list({ jobId: job.id })).items.length, 1);
       const logs = await store.logs.list({ source: 'test' });
-      assert.deepEqual(logs.items.map((l) => l.message), ['new']);
-      assert.deepEqual((await store.counters.summary(all)).totals, { succeeded: 1 }, 'the old hour\'s counters went with its runs');
+      assert.deepEqual(
+        logs.items.map((l) => l.message),
+        ['new'],
+      );
+      assert.deepEqual((await store.counters.summary(all)).totals, { succeeded: 1 }, "the old hour's counters went with its runs");
     });
 
     test('deleting a job removes its runs and counters', async () => {
@@ -236,7 +303,10 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal(await store.jobs.get(job.id), null);
       assert.equal(await store.runs.get(r.id), null);
       assert.deepEqual((await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000), jobId: job.id })).totals, {});
-      assert.equal((await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000), jobId: other.id })).totals.succeeded, 1);
+      assert.equal(
+        (await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000), jobId: other.id })).totals.succeeded,
+        1,
+      );
       assert.equal(await store.jobs.delete(job.id), false);
     });
 
@@ -273,7 +343,14 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
     });
 
     test('incidents: open, find open, notify, close, recovery; logs by level and text; outbox', async () => {
-      const i = await store.incidents.open({ kind: 'node_dead', subject: 'agent-7', nodeKind: 'clients', openedAt: new Date(), message: 'agent-7 died', details: { host: 'h' } });
+      const i = await store.incidents.open({
+        kind: 'node_dead',
+        subject: 'agent-7',
+        nodeKind: 'clients',
+        openedAt: new Date(),
+        message: 'agent-7 died',
+        details: { host: 'h' },
+      });
       assert.equal((await store.incidents.findOpen('node_dead', 'agent-7'))?.id, i.id);
       assert.ok((await store.incidents.listUnnotified()).some((x) => x.id === i.id));
       await store.incidents.markNotified(i.id, ['a@example.com'], new Date());
@@ -293,8 +370,14 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         { time: new Date(t + 2), level: 'error', source: 'svc', node: 'n2', message: 'job 42 failed', context: { code: 1 } },
       ]);
       const warnUp = await store.logs.list({ level: 'warn', source: 'svc' });
-      assert.deepEqual(warnUp.items.map((l) => l.message), ['job 42 failed', 'disk 91% full']);
-      assert.deepEqual((await store.logs.list({ q: '91%', source: 'svc' })).items.map((l) => l.node), ['n1']);
+      assert.deepEqual(
+        warnUp.items.map((l) => l.message),
+        ['job 42 failed', 'disk 91% full'],
+      );
+      assert.deepEqual(
+        (await store.logs.list({ q: '91%', source: 'svc' })).items.map((l) => l.node),
+        ['n1'],
+      );
       assert.deepEqual((await store.logs.list({ level: 'error', source: 'svc' })).items[0]?.context, { code: 1 });
 
       const mail = await store.outbox.add({ to: ['a@example.com'], subject: 's', text: 't', incidentIds: [i.id] });
@@ -307,14 +390,32 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.deepEqual((await store.jobs.get(shell.id))?.kind, { ...shell.kind, env: odd });
       const edited = (await store.jobs.replace(shell.id, spec({ kind: { type: 'shell', command: 'false', env: { 'x.y': 'z' } } })))!;
       assert.deepEqual((await store.jobs.get(shell.id))?.kind, edited.kind);
-      const http = await store.jobs.create(spec({ kind: { type: 'http', url: 'http://127.0.0.1:9/', headers: { 'x.trace': 't', $auth: 'a' } } }));
+      const http = await store.jobs.create(
+        spec({ kind: { type: 'http', url: 'http://127.0.0.1:9/', headers: { 'x.trace': 't', $auth: 'a' } } }),
+      );
       assert.deepEqual(((await store.jobs.get(http.id))?.kind as { headers: unknown }).headers, { 'x.trace': 't', $auth: 'a' });
-      assert.ok((await store.jobs.list({ limit: 1000 })).items.some((j) => j.id === http.id), 'listing decodes too');
-      const inc = await store.incidents.open({ kind: 'node_dead', subject: 'odd-keys', nodeKind: 'clients', openedAt: new Date(), message: 'm', details: { 'host.name': 'h', $where: { 'n.e.s.t': 1 } } });
+      assert.ok(
+        (await store.jobs.list({ limit: 1000 })).items.some((j) => j.id === http.id),
+        'listing decodes too',
+      );
+      const inc = await store.incidents.open({
+        kind: 'node_dead',
+        subject: 'odd-keys',
+        nodeKind: 'clients',
+        openedAt: new Date(),
+        message: 'm',
+        details: { 'host.name': 'h', $where: { 'n.e.s.t': 1 } },
+      });
       assert.deepEqual((await store.incidents.get(inc.id))?.details, { 'host.name': 'h', $where: { 'n.e.s.t': 1 } });
       await store.incidents.markNotified(inc.id, ['a@example.com'], new Date());
-      assert.deepEqual((await store.incidents.get(inc.id))?.details, { 'host.name': 'h', $where: { 'n.e.s.t': 1 } }, 'kept through an update');
-      await store.logs.write([{ time: new Date(), level: 'error', source: 'odd-keys', message: 'm', context: { 'req.id': 7, $op: ['a.b'] } }]);
+      assert.deepEqual(
+        (await store.incidents.get(inc.id))?.details,
+        { 'host.name': 'h', $where: { 'n.e.s.t': 1 } },
+        'kept through an update',
+      );
+      await store.logs.write([
+        { time: new Date(), level: 'error', source: 'odd-keys', message: 'm', context: { 'req.id': 7, $op: ['a.b'] } },
+      ]);
       assert.deepEqual((await store.logs.list({ source: 'odd-keys' })).items[0]?.context, { 'req.id': 7, $op: ['a.b'] });
     });
 
@@ -322,7 +423,11 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       const job = await store.jobs.create(spec());
       const t0 = Date.UTC(2026, 6, 1, 9, 0, 0);
       await store.runs.insert(run(job.id, t0 + 1000, { status: 'succeeded' }));
-      const out = await store.runs.insertMany([run(job.id, t0, { status: 'failed' }), run(job.id, t0 + 1000, { status: 'failed' }), run(job.id, t0 + 2000, { status: 'succeeded' })]);
+      const out = await store.runs.insertMany([
+        run(job.id, t0, { status: 'failed' }),
+        run(job.id, t0 + 1000, { status: 'failed' }),
+        run(job.id, t0 + 2000, { status: 'succeeded' }),
+      ]);
       assert.deepEqual(out, { inserted: 2, duplicates: [`${job.id}@2026-07-01T09:00:01.000Z`] });
       assert.equal((await store.runs.list({ jobId: job.id })).items.length, 3);
       assert.equal((await store.runs.get(`${job.id}@2026-07-01T09:00:01.000Z`))?.status, 'succeeded', 'the stored run is untouched');
@@ -334,12 +439,25 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       const job = await store.jobs.create(spec());
       const t0 = Date.UTC(2026, 6, 2, 9, 0, 0);
       const r = await store.runs.insert(run(job.id, t0));
-      await store.runs.update(r.id, { status: 'failed' }, { lastStatus: 'failed', lastRunAt: new Date(t0), runCountDelta: 1, failureCountDelta: 1 });
-      const out = await store.writeRuns({ inserts: [], updates: [{ id: r.id, patch: { status: 'timed_out' }, jobState: { lastStatus: 'timed_out' } }, { id: 'nope', patch: { status: 'failed' }, jobState: { runCountDelta: 1 } }], jobStates: [] });
+      await store.runs.update(
+        r.id,
+        { status: 'failed' },
+        { lastStatus: 'failed', lastRunAt: new Date(t0), runCountDelta: 1, failureCountDelta: 1 },
+      );
+      const out = await store.writeRuns({
+        inserts: [],
+        updates: [
+          { id: r.id, patch: { status: 'timed_out' }, jobState: { lastStatus: 'timed_out' } },
+          { id: 'nope', patch: { status: 'failed' }, jobState: { runCountDelta: 1 } },
+        ],
+        jobStates: [],
+      });
       assert.deepEqual(out.updated, [true, false], 'a missing run carries no job state');
       const j = (await store.jobs.get(job.id))!;
       assert.deepEqual([j.runCount, j.failureCount, j.lastStatus, j.lastRunAt?.getTime()], [1, 1, 'timed_out', t0]);
-      assert.deepEqual((await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000), jobId: job.id })).totals, { timed_out: 1 });
+      assert.deepEqual((await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3600_000), jobId: job.id })).totals, {
+        timed_out: 1,
+      });
       assert.deepEqual(await store.reconcile(), { runs: 0 }, 'nothing left half done by a live writer');
     });
 
@@ -352,7 +470,11 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal(inserted.inserted.filter((r) => !(r instanceof DuplicateRunError)).length, 250);
       const out = await store.writeRuns({
         inserts: [],
-        updates: inputs.map((r, i) => ({ id: r.id, patch: { status: i % 10 ? 'succeeded' : 'failed' } as RunPatch, jobState: { runCountDelta: 1, failureCountDelta: i % 10 ? 0 : 1 } })),
+        updates: inputs.map((r, i) => ({
+          id: r.id,
+          patch: { status: i % 10 ? 'succeeded' : 'failed' } as RunPatch,
+          jobState: { runCountDelta: 1, failureCountDelta: i % 10 ? 0 : 1 },
+        })),
         jobStates: Array.from({ length: 120 }, (_, i) => ({ id: jobs[i % 5]!.id, state: { nextRunAt: new Date(t0 + i) } })),
       });
       assert.equal(out.updated.filter(Boolean).length, 250);
@@ -366,12 +488,18 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
 
     test('tokens: a taken id or hash is a DuplicateError', async () => {
       await store.tokens.create({ id: 'tdup', name: 'ci', hash: 'hash-dup', user: 'ops1', createdAt: new Date() });
-      await assert.rejects(store.tokens.create({ id: 'tdup', name: 'ci2', hash: 'other', user: 'ops1', createdAt: new Date() }), DuplicateError);
-      await assert.rejects(store.tokens.create({ id: 'tdup2', name: 'ci3', hash: 'hash-dup', user: 'ops1', createdAt: new Date() }), DuplicateError);
+      await assert.rejects(
+        store.tokens.create({ id: 'tdup', name: 'ci2', hash: 'other', user: 'ops1', createdAt: new Date() }),
+        DuplicateError,
+      );
+      await assert.rejects(
+        store.tokens.create({ id: 'tdup2', name: 'ci3', hash: 'hash-dup', user: 'ops1', createdAt: new Date() }),
+        DuplicateError,
+      );
       assert.equal(await store.tokens.delete('tdup'), true);
     });
 
-    test('a second store on the same data sees the first one\'s writes at once', async (t) => {
+    test("a second store on the same data sees the first one's writes at once", async (t) => {
       if (!factory.openTwin) return t.skip('this backend has no second-process view');
       const twin = await factory.openTwin();
       try {

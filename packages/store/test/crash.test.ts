@@ -25,7 +25,11 @@ async function crashAt(store: StoreOptions, step: string, id: string): Promise<s
   return child.output();
 }
 
-function crashSuite(name: string, steps: Array<{ step: string; written: boolean }>, backend: () => Promise<{ options: StoreOptions; cleanup(): Promise<void> } | null>) {
+function crashSuite(
+  name: string,
+  steps: Array<{ step: string; written: boolean }>,
+  backend: () => Promise<{ options: StoreOptions; cleanup(): Promise<void> } | null>,
+) {
   describe(`a writer killed between a run's status and its counts: ${name}`, () => {
     let b: { options: StoreOptions; cleanup(): Promise<void> } | null = null;
     before(async () => {
@@ -38,8 +42,19 @@ function crashSuite(name: string, steps: Array<{ step: string; written: boolean 
         if (!b) return t.skip('no MongoDB wire server here');
         const options = { ...b.options, reconcileAfterMs: 0 };
         const setup = await openStore(options);
-        const job = await setup.jobs.create(jobInputSchema.parse({ name: `crash-${step}`, schedule: { type: 'cron', expr: '0 * * * * *' }, kind: { type: 'handler', name: 'noop' } }));
-        const run = await setup.runs.insert({ id: runId(job.id, new Date(t0)), jobId: job.id, scheduledAt: new Date(t0), status: 'running' });
+        const job = await setup.jobs.create(
+          jobInputSchema.parse({
+            name: `crash-${step}`,
+            schedule: { type: 'cron', expr: '0 * * * * *' },
+            kind: { type: 'handler', name: 'noop' },
+          }),
+        );
+        const run = await setup.runs.insert({
+          id: runId(job.id, new Date(t0)),
+          jobId: job.id,
+          scheduledAt: new Date(t0),
+          status: 'running',
+        });
         await setup.close();
 
         await crashAt(options, step, run.id);
@@ -47,7 +62,11 @@ function crashSuite(name: string, steps: Array<{ step: string; written: boolean 
         const store = await openStore(options); // reconcile() runs at open
         try {
           const hour = { from: new Date(t0), to: new Date(t0 + 3600_000), jobId: job.id };
-          const after1 = { run: (await store.runs.get(run.id))!.status, job: (await store.jobs.get(job.id))!, counts: (await store.counters.summary(hour)).totals };
+          const after1 = {
+            run: (await store.runs.get(run.id))!.status,
+            job: (await store.jobs.get(job.id))!,
+            counts: (await store.counters.summary(hour)).totals,
+          };
           assert.equal(after1.run, written ? 'succeeded' : 'running');
           assert.equal(after1.job.runCount, written ? 1 : 0, 'the job counts the run exactly when its final status is stored');
           assert.equal(after1.job.lastStatus, written ? 'succeeded' : null);

@@ -11,8 +11,17 @@ test('a file from before the run-state columns: opened, its jobs keep their last
   const file = path.join(dir.path, 'clover.db');
   // The jobs table as it was, with a job whose run state is only in its document.
   const job = jobSchema.parse({
-    id: 'job_old', name: 'old', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' }, createdAt: new Date(0), updatedAt: new Date(0),
-    lastRunAt: new Date(5000), lastStatus: 'failed', nextRunAt: new Date(6000), runCount: 7, failureCount: 2,
+    id: 'job_old',
+    name: 'old',
+    schedule: { type: 'cron', expr: '* * * * * *' },
+    kind: { type: 'handler', name: 'h' },
+    createdAt: new Date(0),
+    updatedAt: new Date(0),
+    lastRunAt: new Date(5000),
+    lastStatus: 'failed',
+    nextRunAt: new Date(6000),
+    runCount: 7,
+    failureCount: 2,
   });
   const old = new Database(file);
   old.exec(`CREATE TABLE jobs (id TEXT PRIMARY KEY, name TEXT NOT NULL, description TEXT NOT NULL, grp TEXT NOT NULL,
@@ -22,7 +31,10 @@ test('a file from before the run-state columns: opened, its jobs keep their last
   const store = await openStore({ file });
   try {
     const read = (await store.jobs.get(job.id))!;
-    assert.deepEqual([read.lastRunAt?.getTime(), read.lastStatus, read.nextRunAt?.getTime(), read.runCount, read.failureCount], [5000, 'failed', 6000, 7, 2]);
+    assert.deepEqual(
+      [read.lastRunAt?.getTime(), read.lastStatus, read.nextRunAt?.getTime(), read.runCount, read.failureCount],
+      [5000, 'failed', 6000, 7, 2],
+    );
     await store.jobs.recordRunState(job.id, { lastRunAt: new Date(7000), lastStatus: 'succeeded', runCountDelta: 1 });
     const after = (await store.jobs.get(job.id))!;
     assert.deepEqual([after.lastRunAt?.getTime(), after.lastStatus, after.runCount, after.failureCount], [7000, 'succeeded', 8, 2]);
@@ -53,7 +65,9 @@ test('a file with the old run indexes: opened, they are replaced by the ones sta
     const store = await openStore({ file });
     await store.close();
     const reopened = new Database(file, { readonly: true });
-    const names = (reopened.prepare('PRAGMA index_list(runs)').all() as Array<{ name: string }>).map((i) => i.name).filter((n) => !n.startsWith('sqlite_'));
+    const names = (reopened.prepare('PRAGMA index_list(runs)').all() as Array<{ name: string }>)
+      .map((i) => i.name)
+      .filter((n) => !n.startsWith('sqlite_'));
     reopened.close();
     assert.deepEqual(names.sort(), ['runs_job_time', 'runs_node_time', 'runs_time', 'runs_unsucceeded_time']);
   } finally {

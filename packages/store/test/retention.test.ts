@@ -11,13 +11,36 @@ const day = 24 * 3600_000;
 
 /** Old runs and logs go without anyone calling sweep(): the store's own timer, or MongoDB's TTL monitor. */
 async function expiresOnItsOwn(store: Store): Promise<void> {
-  const job = await store.jobs.create(jobInputSchema.parse({ name: 'old', schedule: { type: 'cron', expr: '0 * * * * *' }, kind: { type: 'handler', name: 'noop' } }));
+  const job = await store.jobs.create(
+    jobInputSchema.parse({ name: 'old', schedule: { type: 'cron', expr: '0 * * * * *' }, kind: { type: 'handler', name: 'noop' } }),
+  );
   const now = Date.now();
-  const old = await store.runs.insert({ id: runId(job.id, new Date(now - 3 * day)), jobId: job.id, scheduledAt: new Date(now - 3 * day), status: 'succeeded' });
-  const fresh = await store.runs.insert({ id: runId(job.id, new Date(now)), jobId: job.id, scheduledAt: new Date(now), status: 'succeeded' });
-  await store.logs.write([{ time: new Date(now - 3 * day), level: 'error', source: 'retention', message: 'old' }, { time: new Date(now), level: 'error', source: 'retention', message: 'new' }]);
-  await waitFor(async () => (await store.runs.get(old.id)) === null, { timeoutMs: 20_000, intervalMs: 100, message: 'the expired run to be swept' });
-  await waitFor(async () => (await store.logs.list({ source: 'retention' })).items.length === 1, { timeoutMs: 20_000, intervalMs: 100, message: 'the expired log to be swept' });
+  const old = await store.runs.insert({
+    id: runId(job.id, new Date(now - 3 * day)),
+    jobId: job.id,
+    scheduledAt: new Date(now - 3 * day),
+    status: 'succeeded',
+  });
+  const fresh = await store.runs.insert({
+    id: runId(job.id, new Date(now)),
+    jobId: job.id,
+    scheduledAt: new Date(now),
+    status: 'succeeded',
+  });
+  await store.logs.write([
+    { time: new Date(now - 3 * day), level: 'error', source: 'retention', message: 'old' },
+    { time: new Date(now), level: 'error', source: 'retention', message: 'new' },
+  ]);
+  await waitFor(async () => (await store.runs.get(old.id)) === null, {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    message: 'the expired run to be swept',
+  });
+  await waitFor(async () => (await store.logs.list({ source: 'retention' })).items.length === 1, {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    message: 'the expired log to be swept',
+  });
   assert.ok(await store.runs.get(fresh.id), 'a run within retention stays');
 }
 
@@ -28,10 +51,20 @@ describe('retention', () => {
     dir = await tempDir('clover-retention-');
     mongo = await mongoForTest('clover_retention');
   });
-  after(() => cleanUp([['dir', () => dir?.cleanup()], ['mongo', () => ('cleanup' in mongo ? mongo.cleanup() : undefined)]]));
+  after(() =>
+    cleanUp([
+      ['dir', () => dir?.cleanup()],
+      ['mongo', () => ('cleanup' in mongo ? mongo.cleanup() : undefined)],
+    ]),
+  );
 
   test('embedded: the store sweeps expired runs and logs on its own timer', async () => {
-    const store = await openStore({ file: path.join(dir.path, 'clover.db'), runRetentionMs: day, logRetentionMs: day, sweepIntervalMs: 200 });
+    const store = await openStore({
+      file: path.join(dir.path, 'clover.db'),
+      runRetentionMs: day,
+      logRetentionMs: day,
+      sweepIntervalMs: 200,
+    });
     try {
       await expiresOnItsOwn(store);
     } finally {
@@ -56,7 +89,13 @@ describe('retention', () => {
     try {
       const ttl = (models: ReturnType<typeof defineModels>) =>
         Object.fromEntries(
-          (['runs', 'counters', 'logs', 'sessions'] as const).map((k) => [k, models[k].schema.indexes().filter(([, o]) => o?.expireAfterSeconds !== undefined).map(([f, o]) => [Object.keys(f)[0], o!.expireAfterSeconds])]),
+          (['runs', 'counters', 'logs', 'sessions'] as const).map((k) => [
+            k,
+            models[k].schema
+              .indexes()
+              .filter(([, o]) => o?.expireAfterSeconds !== undefined)
+              .map(([f, o]) => [Object.keys(f)[0], o!.expireAfterSeconds]),
+          ]),
         );
       assert.deepEqual(ttl(defineModels(conn, { runsSec: 86_400, logsSec: 3_600, ttl: true })), {
         runs: [['scheduledAt', 86_400]],
@@ -67,7 +106,10 @@ describe('retention', () => {
       const plain = mongoose.createConnection();
       const without = defineModels(plain, { runsSec: 86_400, logsSec: 3_600, ttl: false });
       assert.deepEqual(ttl(without), { runs: [], counters: [], logs: [], sessions: [] });
-      assert.ok(without.runs.schema.indexes().some(([f]) => Object.keys(f).join() === 'scheduledAt'), 'the sweep still finds old runs by index');
+      assert.ok(
+        without.runs.schema.indexes().some(([f]) => Object.keys(f).join() === 'scheduledAt'),
+        'the sweep still finds old runs by index',
+      );
       void plain.close();
     } finally {
       void conn.close();

@@ -56,7 +56,8 @@ export async function followCursor<P extends { nextCursor: string | null }>(
     const page: P = await fetchPage(cursor);
     pages.push(page);
     cursor = page.nextCursor;
-    if (cursor !== null && seen.has(cursor)) throw new Error(`paging through ${what}: cursor ${cursor} came back after ${pages.length} pages`);
+    if (cursor !== null && seen.has(cursor))
+      throw new Error(`paging through ${what}: cursor ${cursor} came back after ${pages.length} pages`);
     if (cursor !== null) seen.add(cursor);
   } while (cursor);
   return pages;

@@ -65,10 +65,14 @@ function withDatabase(url: string, name: string): string {
 async function dropDatabase(url: string, name: string): Promise<void> {
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, connectTimeoutMS: 5000 });
   try {
-    await within(async () => {
-      await client.connect();
-      await client.db().dropDatabase();
-    }, 15_000, `dropping the test database ${name}`);
+    await within(
+      async () => {
+        await client.connect();
+        await client.db().dropDatabase();
+      },
+      15_000,
+      `dropping the test database ${name}`,
+    );
   } finally {
     await client.close().catch(() => undefined);
   }

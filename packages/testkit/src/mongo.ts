@@ -86,7 +86,11 @@ export async function startMongo(opts: MongoOptions = {}): Promise<MongoHandle> 
     const line = await child.waitForOutput(/ready (mongodb:\/\/\S+)/, opts.startTimeoutMs ?? 30_000);
     const url = line.slice('ready '.length);
     const port = Number(new URL(url).port);
-    await waitFor(async () => ping(url), { timeoutMs: opts.startTimeoutMs ?? 30_000, intervalMs: 100, message: `FerretDB on port ${port} to answer ping` });
+    await waitFor(async () => ping(url), {
+      timeoutMs: opts.startTimeoutMs ?? 30_000,
+      intervalMs: 100,
+      message: `FerretDB on port ${port} to answer ping`,
+    });
     let stopped: Promise<void> | null = null;
     const started = child;
     return {
@@ -118,10 +122,14 @@ export async function startMongo(opts: MongoOptions = {}): Promise<MongoHandle> 
 async function ping(url: string): Promise<boolean> {
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000 });
   try {
-    await within(async () => {
-      await client.connect();
-      await client.db('admin').command({ ping: 1 });
-    }, 5000, 'a ping');
+    await within(
+      async () => {
+        await client.connect();
+        await client.db('admin').command({ ping: 1 });
+      },
+      5000,
+      'a ping',
+    );
     return true;
   } catch {
     return false;

@@ -111,7 +111,8 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
   });
   const tail = () => out.slice(-4000);
   /** The exit code, or 'late' once `timeoutMs` passed first. */
-  const exitWithin = (timeoutMs: number): Promise<number | null | 'late'> => within(exited, timeoutMs, `${name} to exit`).catch((): 'late' => 'late');
+  const exitWithin = (timeoutMs: number): Promise<number | null | 'late'> =>
+    within(exited, timeoutMs, `${name} to exit`).catch((): 'late' => 'late');
   /** SIGKILLs the group and waits (bounded) for the exit; the error says what was waited for. */
   const giveUp = async (why: string): Promise<never> => {
     killGroup(child);

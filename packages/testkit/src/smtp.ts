@@ -54,7 +54,10 @@ export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpS
     url: `smtp://127.0.0.1:${port}`,
     messages,
     waitForMessages: (n, timeoutMs = 15_000) =>
-      waitFor(() => (messages.length >= n ? messages.slice() : undefined), { timeoutMs, message: `${n} mails at the SMTP sink (have ${messages.length})` }),
+      waitFor(() => (messages.length >= n ? messages.slice() : undefined), {
+        timeoutMs,
+        message: `${n} mails at the SMTP sink (have ${messages.length})`,
+      }),
     stop: async () => {
       const s = server;
       server = null;

@@ -50,38 +50,56 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
   const dataDir = path.join(dir.path, 'data');
   await mkdir(dataDir, { recursive: true });
   const cfg = path.join(dir.path, 'zoo.cfg');
-  await writeFile(cfg, [
-    `tickTime=${tick}`,
-    `dataDir=${dataDir}`,
-    `clientPort=${port}`,
-    'clientPortAddress=127.0.0.1',
-    'admin.enableServer=false',
-    '4lw.commands.whitelist=ruok,srvr,mntr',
-    // Tests use sessions of 1.5–4 s to see expiry quickly.
-    `minSessionTimeout=${Math.max(2 * tick, 500)}`,
-    'maxSessionTimeout=60000',
-    'maxClientCnxns=0',
-    'snapCount=100000',
-    'forceSync=no',
-    '',
-  ].join('\n'));
-  await writeFile(path.join(dir.path, 'log4j.properties'), 'log4j.rootLogger=WARN, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\nlog4j.appender.CONSOLE.layout.ConversionPattern=%d %p %c{1}: %m%n\n');
+  await writeFile(
+    cfg,
+    [
+      `tickTime=${tick}`,
+      `dataDir=${dataDir}`,
+      `clientPort=${port}`,
+      'clientPortAddress=127.0.0.1',
+      'admin.enableServer=false',
+      '4lw.commands.whitelist=ruok,srvr,mntr',
+      // Tests use sessions of 1.5–4 s to see expiry quickly.
+      `minSessionTimeout=${Math.max(2 * tick, 500)}`,
+      'maxSessionTimeout=60000',
+      'maxClientCnxns=0',
+      'snapCount=100000',
+      'forceSync=no',
+      '',
+    ].join('\n'),
+  );
+  await writeFile(
+    path.join(dir.path, 'log4j.properties'),
+    'log4j.rootLogger=WARN, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\nlog4j.appender.CONSOLE.layout.ConversionPattern=%d %p %c{1}: %m%n\n',
+  );
 
   let child: ChildHandle | null = null;
   const launch = async () => {
-    child = spawnProcess('java', [
-      '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
-      `-Dlog4j.configuration=file:${path.join(dir.path, 'log4j.properties')}`,
-      '-Dzookeeper.admin.enableServer=false',
-      '-cp', classpath, 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg,
-    ], { name: `zookeeper:${port}` });
+    child = spawnProcess(
+      'java',
+      [
+        '-Xmx256m',
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        `-Dlog4j.configuration=file:${path.join(dir.path, 'log4j.properties')}`,
+        '-Dzookeeper.admin.enableServer=false',
+        '-cp',
+        classpath,
+        'org.apache.zookeeper.server.ZooKeeperServerMain',
+        cfg,
+      ],
+      { name: `zookeeper:${port}` },
+    );
     const started = child;
-    await waitFor(async () => {
-      if (await ruok(port)) return true;
-      const exited = await Promise.race([started.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 0))]);
-      if (exited) throw new Error(`ZooKeeper exited during start-up:\n${started.output().slice(-3000)}`);
-      return false;
-    }, { timeoutMs: 60_000, intervalMs: 100, message: `ZooKeeper on port ${port}` }).catch(async (err: Error) => {
+    await waitFor(
+      async () => {
+        if (await ruok(port)) return true;
+        const exited = await Promise.race([started.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 0))]);
+        if (exited) throw new Error(`ZooKeeper exited during start-up:\n${started.output().slice(-3000)}`);
+        return false;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, message: `ZooKeeper on port ${port}` },
+    ).catch(async (err: Error) => {
       // A server that never came up must not stay behind, holding its port and the test run.
       child = null;
       await started.kill('SIGKILL', 10_000).catch(() => undefined);

@@ -28,10 +28,14 @@ async function withEnv<T>(vars: Record<string, string | undefined>, work: () => 
 async function withClient<T>(url: string, work: (c: MongoClient) => Promise<T>): Promise<T> {
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000 });
   try {
-    return await within(async () => {
-      await client.connect();
-      return work(client);
-    }, 15_000, `a MongoDB client at ${url}`);
+    return await within(
+      async () => {
+        await client.connect();
+        return work(client);
+      },
+      15_000,
+      `a MongoDB client at ${url}`,
+    );
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -53,14 +57,20 @@ test('mongoForTest on FerretDB: a database of its own that takes writes; cleanup
   });
   await a.cleanup();
   await a.cleanup();
-  const answered = await withClient(a.databaseUrl, async (c) => c.db().command({ ping: 1 })).then(() => true, () => false);
+  const answered = await withClient(a.databaseUrl, async (c) => c.db().command({ ping: 1 })).then(
+    () => true,
+    () => false,
+  );
   assert.equal(answered, false, 'the server is gone');
 });
 
 test('mongoForTest with CLOVER_TEST_MONGO_URL: that server, a fresh database per call, cleanup drops only its own', async () => {
   const server = await startMongo();
   started.push(server);
-  const [one, two] = await withEnv({ CLOVER_TEST_MONGO_URL: server.url }, async () => [got(await mongoForTest('clover_kit')), got(await mongoForTest('clover_kit'))]);
+  const [one, two] = await withEnv({ CLOVER_TEST_MONGO_URL: server.url }, async () => [
+    got(await mongoForTest('clover_kit')),
+    got(await mongoForTest('clover_kit')),
+  ]);
   assert.equal(one.server, 'CLOVER_TEST_MONGO_URL');
   assert.equal(new URL(one.databaseUrl).port, String(server.port));
   assert.notEqual(one.databaseUrl, two.databaseUrl);
@@ -69,7 +79,7 @@ test('mongoForTest with CLOVER_TEST_MONGO_URL: that server, a fresh database per
   await one.cleanup();
   const left = await withClient(server.url, async (c) => (await c.db().admin().listDatabases()).databases.map((d) => d.name));
   assert.ok(!left.includes(names(one.databaseUrl)), `dropped: ${left.join(', ')}`);
-  assert.ok(left.includes(names(two.databaseUrl)), 'the other file\'s database stays');
+  assert.ok(left.includes(names(two.databaseUrl)), "the other file's database stays");
 });
 
 test('no server to be had: outside CI a one-line skip saying why, in CI an error', async () => {
@@ -81,9 +91,14 @@ test('no server to be had: outside CI a one-line skip saying why, in CI an error
   await assert.rejects(withEnv({ ...broken, CI: 'true' }, () => mongoForTest('clover_kit', { startTimeoutMs: 5000 })));
 });
 
-test('mongoForTest keeps the hosts and options of CLOVER_TEST_MONGO_URL, a replica set\'s several hosts too', async () => {
-  const urls = await withEnv({ CLOVER_TEST_MONGO_URL: 'mongodb://db1:27017,db2:27017/admin?replicaSet=rs0' }, async () => got(await mongoForTest('clover_kit')).databaseUrl);
+test("mongoForTest keeps the hosts and options of CLOVER_TEST_MONGO_URL, a replica set's several hosts too", async () => {
+  const urls = await withEnv(
+    { CLOVER_TEST_MONGO_URL: 'mongodb://db1:27017,db2:27017/admin?replicaSet=rs0' },
+    async () => got(await mongoForTest('clover_kit')).databaseUrl,
+  );
   assert.match(urls, new RegExp(`^mongodb://db1:27017,db2:27017/clover_kit_${process.pid}_[0-9a-f]{6}\\?replicaSet=rs0$`));
   started.pop(); // nothing was created on those hosts: nothing to drop
-  await withEnv({ CLOVER_TEST_MONGO_URL: 'http://nope' }, () => assert.rejects(mongoForTest('clover_kit'), /not a MongoDB connection string/));
+  await withEnv({ CLOVER_TEST_MONGO_URL: 'http://nope' }, () =>
+    assert.rejects(mongoForTest('clover_kit'), /not a MongoDB connection string/),
+  );
 });

@@ -30,7 +30,10 @@ test('the SMTP sink receives mail, refuses it while stopped, and receives it aga
     await sink.start();
     await transport.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: 'three', text: 'x' });
     const all = await sink.waitForMessages(2);
-    assert.deepEqual(all.map((m) => m.subject), ['one', 'three']);
+    assert.deepEqual(
+      all.map((m) => m.subject),
+      ['one', 'three'],
+    );
   } finally {
     transport.close();
     await sink.stop();
@@ -42,14 +45,17 @@ test('spawnProcess captures output and SIGKILL reaches the whole process group',
   const line = await child.waitForOutput(/grandchild \d+/);
   const grandchild = Number(line.split(' ')[1]);
   assert.equal(await child.kill('SIGKILL'), null);
-  await waitFor(() => {
-    try {
-      process.kill(grandchild, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, { message: 'grandchild gone' });
+  await waitFor(
+    () => {
+      try {
+        process.kill(grandchild, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    { message: 'grandchild gone' },
+  );
 });
 
 /** Asks ZooKeeper a four-letter word; the server answers and closes, or this fails within 5 s. */
@@ -118,18 +124,45 @@ test('a child left running does not hold the test process open; it is killed whe
 test('within: a value in time passes through; a promise that never settles fails naming what it waited for', async () => {
   assert.equal(await within(Promise.resolve(7), 1000, 'seven'), 7);
   assert.equal(await within(() => 8, 1000, 'eight'), 8);
-  await assert.rejects(within(new Promise(() => undefined), 100, 'an event that never fires'), /timed out after 100 ms waiting for an event that never fires/);
-  await assert.rejects(within(() => { throw new Error('at once'); }, 1000, 'x'), /at once/);
+  await assert.rejects(
+    within(new Promise(() => undefined), 100, 'an event that never fires'),
+    /timed out after 100 ms waiting for an event that never fires/,
+  );
+  await assert.rejects(
+    within(
+      () => {
+        throw new Error('at once');
+      },
+      1000,
+      'x',
+    ),
+    /at once/,
+  );
 });
 
 test('cleanUp runs every step past one that throws and one that hangs, then names both', async () => {
   const ran: string[] = [];
   await assert.rejects(
-    cleanUp([
-      ['throws', () => { ran.push('throws'); throw new Error('boom'); }],
-      ['hangs', () => { ran.push('hangs'); return new Promise(() => undefined); }],
-      ['closes', async () => void ran.push('closes')],
-    ], { timeoutMs: 100 }),
+    cleanUp(
+      [
+        [
+          'throws',
+          () => {
+            ran.push('throws');
+            throw new Error('boom');
+          },
+        ],
+        [
+          'hangs',
+          () => {
+            ran.push('hangs');
+            return new Promise(() => undefined);
+          },
+        ],
+        ['closes', async () => void ran.push('closes')],
+      ],
+      { timeoutMs: 100 },
+    ),
     (err: Error) => /throws: boom/.test(err.message) && /hangs: timed out after 100 ms/.test(err.message) && !/closes/.test(err.message),
   );
   assert.deepEqual(ran, ['throws', 'hangs', 'closes']);
@@ -137,9 +170,21 @@ test('cleanUp runs every step past one that throws and one that hangs, then name
 });
 
 test('followCursor pages to the end, and fails on a cursor that comes back or never ends', async () => {
-  const pages = await followCursor(async (cursor) => ({ items: [cursor ?? 'first'], nextCursor: cursor === null ? 'a' : cursor === 'a' ? 'b' : null }));
-  assert.deepEqual(pages.map((p) => p.items[0]), ['first', 'a', 'b']);
-  await assert.rejects(followCursor(async () => ({ nextCursor: 'same' }), { what: 'a loop' }), /paging through a loop: cursor same came back after 2 pages/);
+  const pages = await followCursor(async (cursor) => ({
+    items: [cursor ?? 'first'],
+    nextCursor: cursor === null ? 'a' : cursor === 'a' ? 'b' : null,
+  }));
+  assert.deepEqual(
+    pages.map((p) => p.items[0]),
+    ['first', 'a', 'b'],
+  );
+  await assert.rejects(
+    followCursor(async () => ({ nextCursor: 'same' }), { what: 'a loop' }),
+    /paging through a loop: cursor same came back after 2 pages/,
+  );
   let n = 0;
-  await assert.rejects(followCursor(async () => ({ nextCursor: String(++n) }), { maxPages: 5 }), /still a next cursor after 5 pages/);
+  await assert.rejects(
+    followCursor(async () => ({ nextCursor: String(++n) }), { maxPages: 5 }),
+    /still a next cursor after 5 pages/,
+  );
 });

@@ -17,6 +17,7 @@ export function decodeJson<T>(path: string, raw: Buffer, schema?: ZodType<T>): T
   }
   if (!schema) return value as T;
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new InvalidDataError(path, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  if (!parsed.success)
+    throw new InvalidDataError(path, parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
   return parsed.data;
 }

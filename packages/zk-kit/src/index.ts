@@ -1,12 +1,38 @@
 export type {
-  ZkClient, ZkClientOptions, ZkConnectionState, ZkStat, CreateMode, WatchEvent, WatchEventType, ZkLogger,
-  NodeKind, NodeRecord, Unsubscribe, ClusterConfig, JobChange,
+  ZkClient,
+  ZkClientOptions,
+  ZkConnectionState,
+  ZkStat,
+  CreateMode,
+  WatchEvent,
+  WatchEventType,
+  ZkLogger,
+  NodeKind,
+  NodeRecord,
+  Unsubscribe,
+  ClusterConfig,
+  JobChange,
 } from './interfaces.js';
 export { ZkError, NoNodeError, NodeExistsError, BadVersionError, NotEmptyError, ConnectionLossError, InvalidDataError } from './errors.js';
-export { cloverPaths, nodeKinds, joinPath, parentOf, structuralPaths, structuralPath, type CloverPaths, type StructuralPath } from './paths.js';
+export {
+  cloverPaths,
+  nodeKinds,
+  joinPath,
+  parentOf,
+  structuralPaths,
+  structuralPath,
+  type CloverPaths,
+  type StructuralPath,
+} from './paths.js';
 export { createZkClient } from './create.js';
 export { MemoryZkServer } from './memory/tree.js';
 export { LeaderElection, watchLeader, readLeader, type LeaderElectionOptions, type LeaderInfo } from './recipes/election.js';
 export { NodeRegistry } from './recipes/registry.js';
 export { publishJobChange, JobChangeFeed, type JobChangeFeedOptions } from './recipes/job-changes.js';
-export { readClusterConfig, watchClusterConfig, writeClusterConfig, defaultClusterConfig, type ClusterConfigOptions } from './recipes/config.js';
+export {
+  readClusterConfig,
+  watchClusterConfig,
+  writeClusterConfig,
+  defaultClusterConfig,
+  type ClusterConfigOptions,
+} from './recipes/config.js';

@@ -67,15 +67,55 @@ export interface StructuralPath {
 export function structuralPaths(paths: CloverPaths): StructuralPath[] {
   const everything = 'every recipe below it re-creates its part';
   return [
-    { path: paths.root, role: "clover's root", onDelete: `removes every node of the cluster: leaders step down and are elected again, every process writes its heartbeat back, queued job changes are lost and the cluster settings fall back to their defaults; ${everything}` },
-    { path: paths.nodes, role: 'heartbeats of every process', onDelete: 'removes every heartbeat; each process writes its own back within a moment, and a monitor may count the gap as a short death' },
-    ...nodeKinds.map((kind) => ({ path: paths.nodesOf(kind), role: `heartbeats of the ${kind}`, onDelete: `removes the ${kind}' heartbeats; each writes its own back within a moment, and a monitor may count the gap as a short death` })),
-    { path: parentOf(paths.electionDispatch), role: 'leader elections', onDelete: 'ends both elections: the dispatch leader and the active monitor step down and are elected again; no job fires and no death is acted on in between' },
-    { path: paths.electionDispatch, role: 'dispatch-server election', onDelete: 'ends the dispatch election: the leader steps down and stops firing jobs until a leader is elected again a moment later (agents follow the new leader)' },
-    { path: paths.electionMonitor, role: 'monitor election', onDelete: 'ends the monitor election: the active monitor stands by until one is elected again; deaths in between are acted on then' },
-    { path: parentOf(paths.jobChanges), role: 'job bookkeeping', onDelete: 'drops the job change feed: changes not yet read by the dispatch leader are lost and reach it only at its next election' },
-    { path: paths.jobChanges, role: 'job change feed', onDelete: 'drops queued job changes: those not yet read by the dispatch leader are lost and reach it only at its next election; the feed starts again' },
-    { path: paths.config, role: 'cluster settings', onDelete: 'resets the cluster settings (heartbeat interval, dead timeouts) to their defaults until they are written again' },
+    {
+      path: paths.root,
+      role: "clover's root",
+      onDelete: `removes every node of the cluster: leaders step down and are elected again, every process writes its heartbeat back, queued job changes are lost and the cluster settings fall back to their defaults; ${everything}`,
+    },
+    {
+      path: paths.nodes,
+      role: 'heartbeats of every process',
+      onDelete:
+        'removes every heartbeat; each process writes its own back within a moment, and a monitor may count the gap as a short death',
+    },
+    ...nodeKinds.map((kind) => ({
+      path: paths.nodesOf(kind),
+      role: `heartbeats of the ${kind}`,
+      onDelete: `removes the ${kind}' heartbeats; each writes its own back within a moment, and a monitor may count the gap as a short death`,
+    })),
+    {
+      path: parentOf(paths.electionDispatch),
+      role: 'leader elections',
+      onDelete:
+        'ends both elections: the dispatch leader and the active monitor step down and are elected again; no job fires and no death is acted on in between',
+    },
+    {
+      path: paths.electionDispatch,
+      role: 'dispatch-server election',
+      onDelete:
+        'ends the dispatch election: the leader steps down and stops firing jobs until a leader is elected again a moment later (agents follow the new leader)',
+    },
+    {
+      path: paths.electionMonitor,
+      role: 'monitor election',
+      onDelete: 'ends the monitor election: the active monitor stands by until one is elected again; deaths in between are acted on then',
+    },
+    {
+      path: parentOf(paths.jobChanges),
+      role: 'job bookkeeping',
+      onDelete: 'drops the job change feed: changes not yet read by the dispatch leader are lost and reach it only at its next election',
+    },
+    {
+      path: paths.jobChanges,
+      role: 'job change feed',
+      onDelete:
+        'drops queued job changes: those not yet read by the dispatch leader are lost and reach it only at its next election; the feed starts again',
+    },
+    {
+      path: paths.config,
+      role: 'cluster settings',
+      onDelete: 'resets the cluster settings (heartbeat interval, dead timeouts) to their defaults until they are written again',
+    },
   ];
 }
 

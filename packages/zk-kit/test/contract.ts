@@ -3,8 +3,19 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { cleanUp, waitFor } from '@clover/testkit';
 import {
-  BadVersionError, ConnectionLossError, InvalidDataError, JobChangeFeed, LeaderElection, NodeExistsError, NodeRegistry, NotEmptyError,
-  cloverPaths, publishJobChange, type JobChange, type WatchEvent, type ZkClient,
+  BadVersionError,
+  ConnectionLossError,
+  InvalidDataError,
+  JobChangeFeed,
+  LeaderElection,
+  NodeExistsError,
+  NodeRegistry,
+  NotEmptyError,
+  cloverPaths,
+  publishJobChange,
+  type JobChange,
+  type WatchEvent,
+  type ZkClient,
 } from '../src/index.js';
 import { healingContract } from './healing.js';
 
@@ -63,12 +74,19 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       const zk = await backend.client();
       await zk.close();
       const calls: Array<() => Promise<unknown>> = [
-        () => zk.exists('/x'), () => zk.children('/x'), () => zk.get('/x'), () => zk.set('/x', 1),
-        () => zk.create('/x', 1), () => zk.delete('/x'), () => zk.ensurePath('/x/y'),
+        () => zk.exists('/x'),
+        () => zk.children('/x'),
+        () => zk.get('/x'),
+        () => zk.set('/x', 1),
+        () => zk.create('/x', 1),
+        () => zk.delete('/x'),
+        () => zk.ensurePath('/x/y'),
       ];
       for (const call of calls) {
         let pending: Promise<unknown> | undefined;
-        assert.doesNotThrow(() => { pending = call(); });
+        assert.doesNotThrow(() => {
+          pending = call();
+        });
         await assert.rejects(pending!, ConnectionLossError);
       }
     });
@@ -211,7 +229,10 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       await zk.create(paths.node('clients', 'a1'), { id: 'a1', beatAt: 1 }, 'ephemeral');
       await zk.create(paths.node('clients', 'a2'), { id: 'a2', beatAt: 1 }, 'ephemeral');
       const list = await registry.list('clients');
-      assert.deepEqual(list.map((n) => n.id), ['a1', 'a2']);
+      assert.deepEqual(
+        list.map((n) => n.id),
+        ['a1', 'a2'],
+      );
       assert.equal(list[0]!.data.beatAt, 1);
       await waitFor(() => seen.some((ids) => ids.join() === 'a1,a2'), { message: 'watch lists both' });
       await zk.delete(paths.node('clients', 'a1'));
@@ -229,7 +250,10 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       await feed.start();
       for (let i = 0; i < 20; i++) await publishJobChange(writer, paths, { jobId: `j${i}`, op: i % 2 ? 'upsert' : 'trigger' });
       await waitFor(() => got.length >= 20, { message: '20 changes' });
-      assert.deepEqual(got.map((c) => c.jobId), Array.from({ length: 20 }, (_, i) => `j${i}`));
+      assert.deepEqual(
+        got.map((c) => c.jobId),
+        Array.from({ length: 20 }, (_, i) => `j${i}`),
+      );
       assert.equal(got[0]!.op, 'trigger');
       await feed.close();
     });

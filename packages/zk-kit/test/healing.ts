@@ -2,8 +2,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@clover/testkit';
 import {
-  JobChangeFeed, LeaderElection, NodeRegistry, cloverPaths, defaultClusterConfig, publishJobChange, readClusterConfig, readLeader,
-  watchClusterConfig, watchLeader, type ClusterConfig, type JobChange, type LeaderInfo, type ZkClient, type ZkLogger,
+  JobChangeFeed,
+  LeaderElection,
+  NodeRegistry,
+  cloverPaths,
+  defaultClusterConfig,
+  publishJobChange,
+  readClusterConfig,
+  readLeader,
+  watchClusterConfig,
+  watchLeader,
+  type ClusterConfig,
+  type JobChange,
+  type LeaderInfo,
+  type ZkClient,
+  type ZkLogger,
 } from '../src/index.js';
 
 /** A logger that keeps what it was told, so a test can see the warning a fallback logs. */
@@ -37,14 +50,19 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
       await waitFor(() => seen.join() === 'elected,revoked,elected', { message: 'revoked, then elected again' });
       assert.equal(election.isLeader, true);
       assert.ok(before, 'had a candidate');
-      const candidates = await waitFor(async () => {
-        const names = await raw.children(path).catch(() => []);
-        return names.length === 1 ? names : undefined;
-      }, { message: 'the folder and one candidate are back' });
+      const candidates = await waitFor(
+        async () => {
+          const names = await raw.children(path).catch(() => []);
+          return names.length === 1 ? names : undefined;
+        },
+        { message: 'the folder and one candidate are back' },
+      );
       assert.equal(`${path}/${candidates[0]}`, election.candidatePath);
       assert.deepEqual(await readLeader(raw, path), { id: 'server-1', data: { id: 'server-1', endpoint: 'tcp://10.0.0.1:7710' } });
       // Readers (the agents finding the leader's endpoint) lost it and found it again.
-      await waitFor(() => followed.at(-1)?.id === 'server-1' && followed.includes(null), { message: 'readers saw the leader go and come back' });
+      await waitFor(() => followed.at(-1)?.id === 'server-1' && followed.includes(null), {
+        message: 'readers saw the leader go and come back',
+      });
     } finally {
       unfollow();
       await election.close();
@@ -91,12 +109,17 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
       await waitFor(() => elections[0]!.isLeader, { message: 'n0 leads' });
       const mine = elections[0]!.candidatePath!;
       await raw.setRaw(mine, Buffer.from('garbage, not JSON'));
-      await waitFor(async () => (await raw.get<{ id?: string }>(mine).catch(() => null))?.data?.id === 'n0', { message: 'garbage written back' });
+      await waitFor(async () => (await raw.get<{ id?: string }>(mine).catch(() => null))?.data?.id === 'n0', {
+        message: 'garbage written back',
+      });
       await raw.set(mine, { id: 'intruder', endpoint: 'tcp://evil:1' });
-      const back = await waitFor(async () => {
-        const l = await readLeader(raw, path);
-        return l?.data.endpoint === 'tcp://h:0' ? l : undefined;
-      }, { message: 'other JSON written back' });
+      const back = await waitFor(
+        async () => {
+          const l = await readLeader(raw, path);
+          return l?.data.endpoint === 'tcp://h:0' ? l : undefined;
+        },
+        { message: 'other JSON written back' },
+      );
       assert.equal(back.id, 'n0');
       assert.equal(elections[0]!.isLeader, true);
       assert.equal(elections[1]!.isLeader, false);
@@ -153,7 +176,10 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
       assert.equal(got.at(-1)!.op, 'delete');
       assert.equal(got.at(-1)!.seq, 0, 'the new folder numbers from 0 again');
       assert.ok(resets >= 1, 'onReset told the consumer');
-      assert.ok(logger.warnings.some((w) => w.includes('deleted or replaced')), 'a warning logged');
+      assert.ok(
+        logger.warnings.some((w) => w.includes('deleted or replaced')),
+        'a warning logged',
+      );
 
       // Deleted and re-created by someone else in one go, then written to at once.
       for (const jobId of ['k1', 'k2', 'k3']) await publishJobChange(writer, paths, { jobId, op: 'upsert' });
@@ -161,7 +187,11 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
       await raw.delete(paths.jobChanges, { recursive: true });
       await publishJobChange(writer, paths, { jobId: 'after-recreate', op: 'trigger' });
       await waitFor(() => got.some((c) => c.jobId === 'after-recreate'), { message: 'the change in the re-created folder' });
-      assert.deepEqual(got.map((c) => c.jobId), ['j1', 'j2', 'j3', 'after-delete', 'k1', 'k2', 'k3', 'after-recreate'], 'each once, in order');
+      assert.deepEqual(
+        got.map((c) => c.jobId),
+        ['j1', 'j2', 'j3', 'after-delete', 'k1', 'k2', 'k3', 'after-recreate'],
+        'each once, in order',
+      );
     } finally {
       await feed.close();
     }
@@ -184,14 +214,19 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
       await raw.setRaw(paths.config, Buffer.from('{"heartbeatIntervalMs": 5'));
       await waitFor(() => seen.at(-1)!.heartbeatIntervalMs === 2000, { message: 'garbage: defaults' });
       assert.deepEqual(seen.at(-1), defaultClusterConfig);
-      assert.ok(logger.warnings.some((w) => w.includes('not JSON')), `a warning (got ${logger.warnings.join(' | ')})`);
+      assert.ok(
+        logger.warnings.some((w) => w.includes('not JSON')),
+        `a warning (got ${logger.warnings.join(' | ')})`,
+      );
       assert.deepEqual(await readClusterConfig(raw, paths), defaultClusterConfig, 'a one-off read falls back too, never throws');
 
       // One bad setting falls back alone; the valid ones are kept.
       await raw.set(paths.config, { heartbeatIntervalMs: 'fast', deadTimeoutMs: { clients: 4000, servers: -1 } });
       await waitFor(() => seen.at(-1)!.deadTimeoutMs.clients === 4000, { message: 'partly valid config read' });
       assert.deepEqual(seen.at(-1), { heartbeatIntervalMs: 2000, deadTimeoutMs: { servers: 10_000, clients: 4000, monitors: 10_000 } });
-      assert.ok(logger.warnings.some((w) => w.includes('heartbeatIntervalMs')) && logger.warnings.some((w) => w.includes('deadTimeoutMs.servers')));
+      assert.ok(
+        logger.warnings.some((w) => w.includes('heartbeatIntervalMs')) && logger.warnings.some((w) => w.includes('deadTimeoutMs.servers')),
+      );
 
       await raw.delete(paths.config);
       await waitFor(() => seen.at(-1)!.deadTimeoutMs.clients === 10_000, { message: 'deleted: defaults' });

@@ -48,7 +48,10 @@ test('the server down for longer than the session timeout: expiry, new session, 
     assert.deepEqual(eph.data, { hello: 1 });
     await waitFor(() => election.isLeader, { timeoutMs: 10_000, message: 'leads again' });
     // The old session's candidate goes when the ensemble expires it; one candidate remains.
-    await waitFor(async () => (await observer.children('/outage/election')).length === 1, { timeoutMs: 15_000, message: 'one candidate, in the new session' });
+    await waitFor(async () => (await observer.children('/outage/election')).length === 1, {
+      timeoutMs: 15_000,
+      message: 'one candidate, in the new session',
+    });
     events.length = 0;
     await observer.create('/outage/new');
     await waitFor(() => events.some((e) => e.type === 'children'), { message: 'watch fires after the outage' });

@@ -31,13 +31,18 @@ export async function jobsCommand(api: ApiClient, argv: string[], out: (line: st
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'ls': {
-      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, q: { type: 'string' }, group: { type: 'string' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { json: { type: 'boolean' }, q: { type: 'string' }, group: { type: 'string' } },
+      });
       const jobs = await api.listAll<JobRow>('/api/jobs', { q: values.q, group: values.group });
       if (values.json) return out(JSON.stringify(jobs, null, 2));
-      out(formatTable(
-        ['ID', 'NAME', 'SCHEDULE', 'ENABLED', 'LAST RUN', 'LAST STATUS', 'NEXT RUN'],
-        jobs.map((j) => [j.id, j.name, describeSchedule(j.schedule), j.enabled ? 'yes' : 'no', j.lastRunAt, j.lastStatus, j.nextRunAt]),
-      ));
+      out(
+        formatTable(
+          ['ID', 'NAME', 'SCHEDULE', 'ENABLED', 'LAST RUN', 'LAST STATUS', 'NEXT RUN'],
+          jobs.map((j) => [j.id, j.name, describeSchedule(j.schedule), j.enabled ? 'yes' : 'no', j.lastRunAt, j.lastStatus, j.nextRunAt]),
+        ),
+      );
       return;
     }
     case 'add': {

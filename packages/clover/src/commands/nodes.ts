@@ -14,8 +14,17 @@ export async function nodesCommand(api: ApiClient, argv: string[], out: (line: s
   const { items } = await api.request<{ items: NodeRow[] }>('GET', '/api/nodes');
   const live = items.filter((n) => n.kind !== 'other');
   if (argv.includes('--json')) return out(JSON.stringify(live, null, 2));
-  out(formatTable(
-    ['KIND', 'ID', 'HOST', 'ENDPOINT', 'STATUS', 'HEARTBEAT AGE'],
-    live.map((n) => [n.kind, n.id, n.data?.host, n.data?.endpoint, n.data?.status, n.ageMs === null ? null : `${(n.ageMs / 1000).toFixed(1)} s`]),
-  ));
+  out(
+    formatTable(
+      ['KIND', 'ID', 'HOST', 'ENDPOINT', 'STATUS', 'HEARTBEAT AGE'],
+      live.map((n) => [
+        n.kind,
+        n.id,
+        n.data?.host,
+        n.data?.endpoint,
+        n.data?.status,
+        n.ageMs === null ? null : `${(n.ageMs / 1000).toFixed(1)} s`,
+      ]),
+    ),
+  );
 }

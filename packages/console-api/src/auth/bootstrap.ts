@@ -7,7 +7,11 @@ import { digest } from './sessions.js';
  * The first admin on an empty user table: with `password` when given (CLOVER_ADMIN_PASSWORD),
  * else a generated one that the caller prints once. Does nothing when users exist.
  */
-export async function ensureAdmin(store: Store, password?: string, name = 'admin'): Promise<{ created: boolean; generatedPassword?: string }> {
+export async function ensureAdmin(
+  store: Store,
+  password?: string,
+  name = 'admin',
+): Promise<{ created: boolean; generatedPassword?: string }> {
   if ((await store.users.count()) > 0) return { created: false };
   const chosen = password || randomSecret(12);
   await store.users.create({ name, passwordHash: await hashPassword(chosen), role: 'admin', createdAt: new Date() });

@@ -49,7 +49,10 @@ export function authRoutes(d: ApiDeps): Router {
   });
 
   r.post('/auth/tokens', requireRole('admin'), async (req, res) => {
-    const body = parseOrThrow(z.object({ name: z.string().trim().min(1, 'name the token').max(100), user: z.string().optional() }), req.body);
+    const body = parseOrThrow(
+      z.object({ name: z.string().trim().min(1, 'name the token').max(100), user: z.string().optional() }),
+      req.body,
+    );
     const owner = body.user ?? requirePrincipal(res).name;
     if (!(await d.store.users.get(owner))) throw notFound(`user ${owner}`);
     const { token } = await createApiToken(d.store, { name: body.name, user: owner });
@@ -63,7 +66,12 @@ export function authRoutes(d: ApiDeps): Router {
   r.post('/users', requireRole('admin'), async (req, res) => {
     const body = parseOrThrow(newUserBody, req.body);
     try {
-      await d.store.users.create({ name: body.name, role: body.role, passwordHash: await hashPassword(body.password), createdAt: new Date(d.clock()) });
+      await d.store.users.create({
+        name: body.name,
+        role: body.role,
+        passwordHash: await hashPassword(body.password),
+        createdAt: new Date(d.clock()),
+      });
     } catch (err) {
       if (err instanceof DuplicateError) throw new ApiError('conflict', `user ${body.name} exists`, { name: 'taken' });
       throw err;

@@ -12,7 +12,11 @@ export function healthRoutes(d: ApiDeps): Router {
     }
     const zk = d.zk.state === 'connected' ? 'connected' : 'disconnected';
     res.status(store === 'ok' ? 200 : 503).json({
-      status: store === 'ok' ? 'ok' : 'degraded', version: d.version, uptimeSec: Math.round((d.clock() - d.startedAt) / 1000), zk, store,
+      status: store === 'ok' ? 'ok' : 'degraded',
+      version: d.version,
+      uptimeSec: Math.round((d.clock() - d.startedAt) / 1000),
+      zk,
+      store,
     });
   });
   return r;

@@ -27,7 +27,9 @@ interface UpcomingFire {
  * each with `shifted: 'gap' | 'fold'` when DST moved it, so the console can say so.
  */
 function upcoming(job: Pick<Job, 'schedule' | 'window'>, from: Date, count = 10): { nextFireTimes: string[]; fires: UpcomingFire[] } {
-  const fires = previewFireTimes(job.schedule, job.window, from, count).map(({ at, shifted }): UpcomingFire => (shifted ? { at: at.toISOString(), shifted } : { at: at.toISOString() }));
+  const fires = previewFireTimes(job.schedule, job.window, from, count).map(({ at, shifted }): UpcomingFire =>
+    shifted ? { at: at.toISOString(), shifted } : { at: at.toISOString() },
+  );
   return { nextFireTimes: fires.map((f) => f.at), fires };
 }
 
@@ -72,7 +74,8 @@ export function jobRoutes(d: ApiDeps): Router {
 
   r.put('/jobs/:id', requireRole('operator'), async (req, res) => {
     const current = await load(req.params.id as string);
-    if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body)) throw new ApiError('bad_request', 'send the job (or the fields to change) as a JSON object');
+    if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body))
+      throw new ApiError('bad_request', 'send the job (or the fields to change) as a JSON object');
     // A partial body changes only the fields it names.
     const spec = parseOrThrow(jobInputSchema, { ...specOf(current), ...(req.body as object) });
     const job = await d.store.jobs.replace(current.id, spec);
@@ -98,7 +101,10 @@ export function jobRoutes(d: ApiDeps): Router {
     res.json({ ok: true });
   });
 
-  for (const [action, enabled] of [['enable', true], ['disable', false]] as const) {
+  for (const [action, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
     r.post(`/jobs/:id/${action}`, requireRole('operator'), async (req, res) => {
       const job = await d.store.jobs.setEnabled(req.params.id as string, enabled);
       if (!job) throw notFound(`job ${String(req.params.id)}`);

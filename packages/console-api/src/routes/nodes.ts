@@ -33,8 +33,10 @@ export function nodeRoutes(d: ApiDeps): Router {
 
   const inside = (path: string): string => {
     const clean = path.replace(/\/+$/, '') || '/';
-    if (clean !== root && !clean.startsWith(`${root}/`)) throw new ApiError('bad_request', `only nodes under ${root} can be read or changed here`, { path: `must start with ${root}` });
-    if (clean.includes('//') || clean.split('/').some((s) => s === '.' || s === '..')) throw new ApiError('bad_request', 'invalid path', { path: 'invalid ZooKeeper path' });
+    if (clean !== root && !clean.startsWith(`${root}/`))
+      throw new ApiError('bad_request', `only nodes under ${root} can be read or changed here`, { path: `must start with ${root}` });
+    if (clean.includes('//') || clean.split('/').some((s) => s === '.' || s === '..'))
+      throw new ApiError('bad_request', 'invalid path', { path: 'invalid ZooKeeper path' });
     return clean;
   };
 
@@ -69,7 +71,8 @@ export function nodeRoutes(d: ApiDeps): Router {
   r.put('/nodes/data', requireRole('admin'), async (req, res) => {
     const path = inside(parseQuery(pathQuery, req.query).path);
     const body = parseOrThrow(putBody, req.body);
-    if (body.data === undefined) throw new ApiError('validation_failed', 'some fields are invalid', { data: 'give the new data (any JSON value)' });
+    if (body.data === undefined)
+      throw new ApiError('validation_failed', 'some fields are invalid', { data: 'give the new data (any JSON value)' });
     await d.zk.set(path, body.data, body.version);
     d.logger.info('node data changed from the console', { path, by: res.locals.principal?.name });
     res.json(await view(path));
@@ -78,13 +81,18 @@ export function nodeRoutes(d: ApiDeps): Router {
   r.delete('/nodes/data', requireRole('admin'), async (req, res) => {
     const q = parseQuery(deleteQuery, req.query);
     const path = inside(q.path);
-    if (q.confirm !== q.path) throw new ApiError('bad_request', 'confirm the deletion: pass confirm=<the same path>', { confirm: 'must equal path' });
+    if (q.confirm !== q.path)
+      throw new ApiError('bad_request', 'confirm the deletion: pass confirm=<the same path>', { confirm: 'must equal path' });
     if (!(await d.zk.exists(path))) throw notFound(`node ${path}`);
     // clover's own folders: a deletion disturbs the running cluster (each recipe heals, but work
     // in flight notices), so it takes a second, explicit decision that has read what follows.
     const structural = structuralPath(d.paths, path);
     if (structural && !q.force) {
-      throw new ApiError('structural_node', `${path} is clover's own structure (${structural.role}). Deleting it ${structural.onDelete}. Delete it anyway only if you mean to: repeat with force=true.`, { force: 'pass force=true to delete a structural node' });
+      throw new ApiError(
+        'structural_node',
+        `${path} is clover's own structure (${structural.role}). Deleting it ${structural.onDelete}. Delete it anyway only if you mean to: repeat with force=true.`,
+        { force: 'pass force=true to delete a structural node' },
+      );
     }
     try {
       await d.zk.delete(path, { recursive: true });
@@ -94,7 +102,11 @@ export function nodeRoutes(d: ApiDeps): Router {
       if (!(structural && err instanceof NotEmptyError)) throw err;
     }
     const back = structural ? (await d.zk.exists(path)) !== null : false;
-    d.logger.warn(structural ? 'structural node deleted from the console (forced)' : 'node deleted from the console', { path, by: res.locals.principal?.name, recreated: back });
+    d.logger.warn(structural ? 'structural node deleted from the console (forced)' : 'node deleted from the console', {
+      path,
+      by: res.locals.principal?.name,
+      recreated: back,
+    });
     res.json({ ok: true, recreated: back });
   });
 
@@ -114,8 +126,15 @@ function describe(path: string, raw: Buffer, stat: ZkStat, root: string, now: nu
   const beat = data && typeof data === 'object' ? (data as { beatAt?: unknown }).beatAt : undefined;
   const beatAt = typeof beat === 'number' ? beat : typeof beat === 'string' ? Date.parse(beat) : NaN;
   return {
-    path, kind, id: path.slice(path.lastIndexOf('/') + 1) || '/', data, raw: text, version: stat.version,
-    ephemeral: stat.ephemeralOwner !== '0' && stat.ephemeralOwner !== '', ageMs: Number.isFinite(beatAt) ? Math.max(0, now - beatAt) : null,
-    children: stat.numChildren, mtime: new Date(stat.mtime).toISOString(),
+    path,
+    kind,
+    id: path.slice(path.lastIndexOf('/') + 1) || '/',
+    data,
+    raw: text,
+    version: stat.version,
+    ephemeral: stat.ephemeralOwner !== '0' && stat.ephemeralOwner !== '',
+    ageMs: Number.isFinite(beatAt) ? Math.max(0, now - beatAt) : null,
+    children: stat.numChildren,
+    mtime: new Date(stat.mtime).toISOString(),
   };
 }

@@ -7,10 +7,19 @@ import { requireRole } from '../auth/principal.js';
 import { booleanText, optionalDate, pageQuery, parseQuery } from '../query.js';
 
 const runQuery = pageQuery.extend({
-  jobId: z.string().optional(), status: runStatusSchema.optional(), node: z.string().optional(), from: optionalDate, to: optionalDate,
+  jobId: z.string().optional(),
+  status: runStatusSchema.optional(),
+  node: z.string().optional(),
+  from: optionalDate,
+  to: optionalDate,
 });
 const logQuery = pageQuery.extend({
-  level: logLevelSchema.optional(), source: z.string().optional(), node: z.string().optional(), from: optionalDate, to: optionalDate, q: z.string().optional(),
+  level: logLevelSchema.optional(),
+  source: z.string().optional(),
+  node: z.string().optional(),
+  from: optionalDate,
+  to: optionalDate,
+  q: z.string().optional(),
 });
 const incidentQuery = pageQuery.extend({ open: booleanText, kind: z.enum(['node_dead', 'job_failed']).optional() });
 

@@ -6,7 +6,14 @@ import type { ApiDeps } from '../deps.js';
 import { requireRole } from '../auth/principal.js';
 import { parseQuery } from '../query.js';
 
-const statsQuery = z.object({ hours: z.coerce.number().int().min(1, 'at least 1').max(24 * 31, 'at most 744').default(24) });
+const statsQuery = z.object({
+  hours: z.coerce
+    .number()
+    .int()
+    .min(1, 'at least 1')
+    .max(24 * 31, 'at most 744')
+    .default(24),
+});
 const charted = ['succeeded', 'failed', 'timed_out', 'lost'] as const;
 
 /** The dashboard: answered from the hourly counters and a few indexed reads, never by counting runs. */
@@ -36,7 +43,8 @@ export function statsRoutes(d: ApiDeps): Router {
     }
     const ok = summary.totals.succeeded ?? 0;
     const bad = failures.reduce((a, s) => a + (summary.totals[s] ?? 0), 0);
-    const recentFailures: Run[] = recent.flatMap((p) => p.items)
+    const recentFailures: Run[] = recent
+      .flatMap((p) => p.items)
       .sort((a, b) => (b.finishedAt ?? b.scheduledAt).getTime() - (a.finishedAt ?? a.scheduledAt).getTime())
       .slice(0, 10);
     res.json({
@@ -55,8 +63,13 @@ export function statsRoutes(d: ApiDeps): Router {
 
 async function countNodes(d: ApiDeps): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  await Promise.all(nodeKinds.map(async (kind) => {
-    out[kind] = await d.zk.children(d.paths.nodesOf(kind)).then((c) => c.length, () => 0);
-  }));
+  await Promise.all(
+    nodeKinds.map(async (kind) => {
+      out[kind] = await d.zk.children(d.paths.nodesOf(kind)).then(
+        (c) => c.length,
+        () => 0,
+      );
+    }),
+  );
   return out;
 }

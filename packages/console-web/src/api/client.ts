@@ -1,6 +1,22 @@
 import type {
-  ApiErrorBody, Contact, ContactInput, Health, Incident, Items, Job, JobDetail, JobInput, LogEntry, OutboxMail, Page, Run,
-  Schedule, Stats, UpcomingFire, User, ZNode,
+  ApiErrorBody,
+  Contact,
+  ContactInput,
+  Health,
+  Incident,
+  Items,
+  Job,
+  JobDetail,
+  JobInput,
+  LogEntry,
+  OutboxMail,
+  Page,
+  Run,
+  Schedule,
+  Stats,
+  UpcomingFire,
+  User,
+  ZNode,
 } from './types';
 
 export const CSRF_COOKIE = 'clover_csrf';
@@ -60,7 +76,10 @@ export function onUnauthenticated(handler: (() => void) | null): void {
   unauthenticated = handler;
 }
 
-export interface RequestOptions { body?: unknown; signal?: AbortSignal }
+export interface RequestOptions {
+  body?: unknown;
+  signal?: AbortSignal;
+}
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
@@ -111,9 +130,32 @@ export async function request<T>(method: string, path: string, options: RequestO
 
 const enc = encodeURIComponent;
 
-export interface JobQuery { q?: string; group?: string; enabled?: boolean | ''; cursor?: string | null; limit?: number }
-export interface RunQuery { jobId?: string; status?: string; node?: string; from?: string; to?: string; cursor?: string | null; limit?: number }
-export interface LogQuery { level?: string; source?: string; node?: string; q?: string; from?: string; to?: string; cursor?: string | null; limit?: number }
+export interface JobQuery {
+  q?: string;
+  group?: string;
+  enabled?: boolean | '';
+  cursor?: string | null;
+  limit?: number;
+}
+export interface RunQuery {
+  jobId?: string;
+  status?: string;
+  node?: string;
+  from?: string;
+  to?: string;
+  cursor?: string | null;
+  limit?: number;
+}
+export interface LogQuery {
+  level?: string;
+  source?: string;
+  node?: string;
+  q?: string;
+  from?: string;
+  to?: string;
+  cursor?: string | null;
+  limit?: number;
+}
 
 /** Every endpoint of docs/console-api.md the console uses. */
 export const api = {
@@ -127,7 +169,8 @@ export const api = {
 
   nodes: () => request<Items<ZNode>>('GET', '/api/nodes'),
   node: (path: string) => request<ZNode>('GET', `/api/nodes/data${qs({ path })}`),
-  putNode: (path: string, data: unknown, version: number) => request<ZNode>('PUT', `/api/nodes/data${qs({ path })}`, { body: { data, version } }),
+  putNode: (path: string, data: unknown, version: number) =>
+    request<ZNode>('PUT', `/api/nodes/data${qs({ path })}`, { body: { data, version } }),
   /** force: delete one of clover's structural znodes anyway (the API answers 409 structural_node without it). */
   deleteNode: (path: string, confirm: string, force = false) =>
     request<{ ok: true; recreated?: boolean }>('DELETE', `/api/nodes/data${qs({ path, confirm, ...(force ? { force: 'true' } : {}) })}`),
@@ -140,7 +183,8 @@ export const api = {
   enableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/enable`),
   disableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/disable`),
   triggerJob: (id: string) => request<{ ok: true }>('POST', `/api/jobs/${enc(id)}/trigger`),
-  cronPreview: (schedule: Schedule, signal?: AbortSignal) => request<{ nextFireTimes: string[]; fires?: UpcomingFire[] }>('POST', '/api/cron/preview', { body: { schedule }, signal }),
+  cronPreview: (schedule: Schedule, signal?: AbortSignal) =>
+    request<{ nextFireTimes: string[]; fires?: UpcomingFire[] }>('POST', '/api/cron/preview', { body: { schedule }, signal }),
 
   runs: (q: RunQuery = {}) => request<Page<Run>>('GET', `/api/runs${qs({ ...q })}`),
   run: (id: string) => request<Run>('GET', `/api/runs/${enc(id)}`),
@@ -151,6 +195,7 @@ export const api = {
   deleteContact: (id: string) => request<{ ok: true }>('DELETE', `/api/contacts/${enc(id)}`),
 
   logs: (q: LogQuery = {}) => request<Page<LogEntry>>('GET', `/api/logs${qs({ ...q })}`),
-  incidents: (q: { open?: boolean | ''; cursor?: string | null; limit?: number } = {}) => request<Page<Incident>>('GET', `/api/incidents${qs({ ...q })}`),
+  incidents: (q: { open?: boolean | ''; cursor?: string | null; limit?: number } = {}) =>
+    request<Page<Incident>>('GET', `/api/incidents${qs({ ...q })}`),
   outbox: (q: { cursor?: string | null; limit?: number } = {}) => request<Page<OutboxMail>>('GET', `/api/outbox${qs({ ...q })}`),
 };

@@ -5,10 +5,23 @@
  */
 
 export type Role = 'admin' | 'operator' | 'viewer';
-export interface User { name: string; role: Role }
+export interface User {
+  name: string;
+  role: Role;
+}
 
 export type RunStatus = 'scheduled' | 'dispatched' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'lost' | 'skipped' | 'cancelled';
-export const RUN_STATUSES: readonly RunStatus[] = ['scheduled', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'lost', 'skipped', 'cancelled'];
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'scheduled',
+  'dispatched',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'lost',
+  'skipped',
+  'cancelled',
+];
 
 export type Schedule =
   | { type: 'cron'; expr: string; timezone?: string }
@@ -16,10 +29,7 @@ export type Schedule =
   | { type: 'interval'; everyMs: number; startAt?: string };
 
 export type Target =
-  | { type: 'any' }
-  | { type: 'node'; nodeId: string }
-  | { type: 'group'; group: string }
-  | { type: 'tags'; tags: string[] };
+  { type: 'any' } | { type: 'node'; nodeId: string } | { type: 'group'; group: string } | { type: 'tags'; tags: string[] };
 
 export type Routing = 'first' | 'round_robin' | 'random' | 'least_busy' | 'consistent_hash' | 'failover' | 'broadcast';
 export const ROUTINGS: readonly Routing[] = ['round_robin', 'first', 'random', 'least_busy', 'consistent_hash', 'failover', 'broadcast'];
@@ -32,7 +42,12 @@ export type JobKind =
   | { type: 'shell'; command: string; args?: string[]; env?: Record<string, string>; cwd?: string }
   | { type: 'http'; method?: HttpMethod; url: string; headers?: Record<string, string>; body?: string };
 
-export interface RetryPolicy { max?: number; backoffMs?: number; factor?: number; maxBackoffMs?: number }
+export interface RetryPolicy {
+  max?: number;
+  backoffMs?: number;
+  factor?: number;
+  maxBackoffMs?: number;
+}
 export type Concurrency = 'allow' | 'forbid' | 'replace';
 export const CONCURRENCIES: readonly Concurrency[] = ['allow', 'forbid', 'replace'];
 export type Misfire = 'fire_once' | 'skip';
@@ -75,9 +90,16 @@ export interface Job extends Required<Omit<JobInput, 'payload' | 'retries' | 'wi
 /** How daylight saving time moved a fire: `gap` (a skipped wall time, fired as the clock jumps), `fold` (a wall time that happens twice). */
 export type DstShift = 'gap' | 'fold';
 /** An upcoming fire as the API sends it; `shifted` only when DST moved it. */
-export interface UpcomingFire { at: string; shifted?: DstShift }
+export interface UpcomingFire {
+  at: string;
+  shifted?: DstShift;
+}
 
-export interface JobDetail { job: Job; nextFireTimes: string[]; fires?: UpcomingFire[] }
+export interface JobDetail {
+  job: Job;
+  nextFireTimes: string[];
+  fires?: UpcomingFire[];
+}
 
 export interface Run {
   id: string;
@@ -95,8 +117,21 @@ export interface Run {
   error: string | null;
 }
 
-export interface ContactInput { name: string; email: string; phone?: string; groups?: string[]; enabled?: boolean }
-export interface Contact { id: string; name: string; email: string; phone?: string; groups: string[]; enabled: boolean }
+export interface ContactInput {
+  name: string;
+  email: string;
+  phone?: string;
+  groups?: string[];
+  enabled?: boolean;
+}
+export interface Contact {
+  id: string;
+  name: string;
+  email: string;
+  phone?: string;
+  groups: string[];
+  enabled: boolean;
+}
 
 export interface Incident {
   id: string;
@@ -150,10 +185,22 @@ export interface ZNode {
   children: number;
 }
 
-export interface Page<T> { items: T[]; nextCursor: string | null }
-export interface Items<T> { items: T[] }
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+export interface Items<T> {
+  items: T[];
+}
 
-export interface RunsOverTimeBucket { hour: string; succeeded: number; failed: number; timed_out: number; lost: number; other: number }
+export interface RunsOverTimeBucket {
+  hour: string;
+  succeeded: number;
+  failed: number;
+  timed_out: number;
+  lost: number;
+  other: number;
+}
 export interface Stats {
   runsByStatus: Partial<Record<RunStatus, number>>;
   successRate: number | null;
@@ -164,7 +211,17 @@ export interface Stats {
   openIncidents: Incident[];
 }
 
-export interface Health { status: 'ok'; version: string; uptimeSec: number; zk: 'connected' | 'disconnected'; store: 'ok' }
+export interface Health {
+  status: 'ok';
+  version: string;
+  uptimeSec: number;
+  zk: 'connected' | 'disconnected';
+  store: 'ok';
+}
 
 /** The error body of every 4xx/5xx answer. */
-export interface ApiErrorBody { error: string; message: string; fields?: Record<string, string> }
+export interface ApiErrorBody {
+  error: string;
+  message: string;
+  fields?: Record<string, string>;
+}

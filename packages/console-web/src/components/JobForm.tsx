@@ -2,7 +2,15 @@ import type { ReactNode } from 'react';
 import { CONCURRENCIES, HTTP_METHODS, MISFIRES, ROUTINGS, type Contact, type HttpMethod } from '../api/types';
 import { useT, type MessageKey } from '../i18n';
 import { browserTimeZone } from '../lib/format';
-import { fieldError, schedulePart, type ClientErrors, type JobFormState, type KindType, type ScheduleType, type TargetType } from '../lib/jobForm';
+import {
+  fieldError,
+  schedulePart,
+  type ClientErrors,
+  type JobFormState,
+  type KindType,
+  type ScheduleType,
+  type TargetType,
+} from '../lib/jobForm';
 import { CronField, SchedulePreview } from './SchedulePreview';
 import { Field } from './ui';
 
@@ -20,12 +28,33 @@ function Section({ title, children }: { title: string; children: ReactNode }) {
 }
 
 /** A segmented choice (radio buttons styled as tabs). */
-function Segmented<T extends string>({ name, value, options, label, onChange, testId }: { name: string; value: T; options: { value: T; label: string }[]; label: string; onChange: (v: T) => void; testId: string }) {
+function Segmented<T extends string>({
+  name,
+  value,
+  options,
+  label,
+  onChange,
+  testId,
+}: {
+  name: string;
+  value: T;
+  options: { value: T; label: string }[];
+  label: string;
+  onChange: (v: T) => void;
+  testId: string;
+}) {
   return (
     <div className="segmented" role="radiogroup" aria-label={label} data-testid={testId}>
       {options.map((o) => (
         <label key={o.value} className={o.value === value ? 'active' : ''}>
-          <input type="radio" name={name} value={o.value} checked={o.value === value} onChange={() => onChange(o.value)} data-testid={`${testId}-${o.value}`} />
+          <input
+            type="radio"
+            name={name}
+            value={o.value}
+            checked={o.value === value}
+            onChange={() => onChange(o.value)}
+            data-testid={`${testId}-${o.value}`}
+          />
           {o.label}
         </label>
       ))}
@@ -35,7 +64,11 @@ function Segmented<T extends string>({ name, value, options, label, onChange, te
 
 /** Every input of a job; the state → JobInput mapping lives in lib/jobForm.ts. */
 export function JobForm({
-  form, onChange, clientErrors = {}, serverFields = {}, contacts = [],
+  form,
+  onChange,
+  clientErrors = {},
+  serverFields = {},
+  contacts = [],
 }: {
   form: JobFormState;
   onChange: (next: JobFormState) => void;
@@ -50,7 +83,14 @@ export function JobForm({
     return fieldError(serverFields, ...paths);
   };
   const text = (key: keyof JobFormState, id: string, props: Record<string, unknown> = {}) => (
-    <input id={id} value={form[key] as string} onChange={(e) => set(key, e.target.value as never)} data-testid={id} autoComplete="off" {...props} />
+    <input
+      id={id}
+      value={form[key] as string}
+      onChange={(e) => set(key, e.target.value as never)}
+      data-testid={id}
+      autoComplete="off"
+      {...props}
+    />
   );
   const previewSchedule = form.scheduleType === 'cron' ? null : schedulePart(form).schedule;
 
@@ -72,7 +112,14 @@ export function JobForm({
           </div>
         </div>
         <Field label={t('job.description')} htmlFor="job-description" error={err('description')} wide testId="job-description">
-          <textarea id="job-description" rows={2} value={form.description} onChange={(e) => set('description', e.target.value)} maxLength={2000} data-testid="job-description" />
+          <textarea
+            id="job-description"
+            rows={2}
+            value={form.description}
+            onChange={(e) => set('description', e.target.value)}
+            maxLength={2000}
+            data-testid="job-description"
+          />
         </Field>
       </Section>
 
@@ -100,12 +147,30 @@ export function JobForm({
             <div>
               {form.scheduleType === 'once' && (
                 <div className="row">
-                  <Field label={t('job.onceAt')} htmlFor="job-once-at" error={err('schedule.at')} hint={t('job.localTimeHint', { zone: browserTimeZone() })} testId="job-once-at">
-                    <input id="job-once-at" type="datetime-local" step={1} value={form.onceAt} onChange={(e) => set('onceAt', e.target.value)} data-testid="job-once-at" />
+                  <Field
+                    label={t('job.onceAt')}
+                    htmlFor="job-once-at"
+                    error={err('schedule.at')}
+                    hint={t('job.localTimeHint', { zone: browserTimeZone() })}
+                    testId="job-once-at"
+                  >
+                    <input
+                      id="job-once-at"
+                      type="datetime-local"
+                      step={1}
+                      value={form.onceAt}
+                      onChange={(e) => set('onceAt', e.target.value)}
+                      data-testid="job-once-at"
+                    />
                   </Field>
                   <div className="field field-check">
                     <label>
-                      <input type="checkbox" checked={form.deleteWhenDone} onChange={(e) => set('deleteWhenDone', e.target.checked)} data-testid="job-delete-when-done" />
+                      <input
+                        type="checkbox"
+                        checked={form.deleteWhenDone}
+                        onChange={(e) => set('deleteWhenDone', e.target.checked)}
+                        data-testid="job-delete-when-done"
+                      />
                       {t('job.deleteWhenDone')}
                     </label>
                   </div>
@@ -113,11 +178,16 @@ export function JobForm({
               )}
               {form.scheduleType === 'interval' && (
                 <div className="row">
-                  <Field label={t('job.intervalSeconds')} htmlFor="job-interval-seconds" error={err('schedule.everyMs')} testId="job-interval-seconds">
+                  <Field
+                    label={t('job.intervalSeconds')}
+                    htmlFor="job-interval-seconds"
+                    error={err('schedule.everyMs')}
+                    testId="job-interval-seconds"
+                  >
                     {text('intervalSeconds', 'job-interval-seconds', { type: 'number', min: 1, step: 1, className: 'narrow' })}
                   </Field>
                 </div>
-            )}
+              )}
             </div>
             <SchedulePreview schedule={previewSchedule} />
           </div>
@@ -127,7 +197,12 @@ export function JobForm({
       <Section title={t('job.section.target')}>
         <div className="row">
           <Field label={t('job.targetType')} htmlFor="job-target-type">
-            <select id="job-target-type" value={form.targetType} onChange={(e) => set('targetType', e.target.value as TargetType)} data-testid="job-target-type">
+            <select
+              id="job-target-type"
+              value={form.targetType}
+              onChange={(e) => set('targetType', e.target.value as TargetType)}
+              data-testid="job-target-type"
+            >
               {TARGET_TYPES.map((v) => (
                 <option key={v} value={v}>
                   {t(`target.${v}` as MessageKey)}
@@ -146,12 +221,23 @@ export function JobForm({
             </Field>
           )}
           {form.targetType === 'tags' && (
-            <Field label={t('job.targetTags')} htmlFor="job-target-tags" error={err('target.tags', 'target')} hint={t('job.commaSeparated')} testId="job-target-tags">
+            <Field
+              label={t('job.targetTags')}
+              htmlFor="job-target-tags"
+              error={err('target.tags', 'target')}
+              hint={t('job.commaSeparated')}
+              testId="job-target-tags"
+            >
               {text('targetTags', 'job-target-tags')}
             </Field>
           )}
           <Field label={t('job.routing')} htmlFor="job-routing" error={err('routing')}>
-            <select id="job-routing" value={form.routing} onChange={(e) => set('routing', e.target.value as JobFormState['routing'])} data-testid="job-routing">
+            <select
+              id="job-routing"
+              value={form.routing}
+              onChange={(e) => set('routing', e.target.value as JobFormState['routing'])}
+              data-testid="job-routing"
+            >
               {ROUTINGS.map((v) => (
                 <option key={v} value={v}>
                   {t(`routing.${v}` as MessageKey)}
@@ -173,26 +259,60 @@ export function JobForm({
         />
         {form.kindType === 'handler' && (
           <>
-            <Field label={t('job.handlerName')} htmlFor="job-handler-name" error={err('kind.name', 'kind')} hint={t('job.handlerHint')} testId="job-handler-name">
+            <Field
+              label={t('job.handlerName')}
+              htmlFor="job-handler-name"
+              error={err('kind.name', 'kind')}
+              hint={t('job.handlerHint')}
+              testId="job-handler-name"
+            >
               {text('handlerName', 'job-handler-name', { className: 'mono' })}
             </Field>
             <Field label={t('job.payload')} htmlFor="job-payload" error={err('payload')} wide testId="job-payload">
-              <textarea id="job-payload" className="code" rows={5} value={form.payload} onChange={(e) => set('payload', e.target.value)} spellCheck={false} data-testid="job-payload" />
+              <textarea
+                id="job-payload"
+                className="code"
+                rows={5}
+                value={form.payload}
+                onChange={(e) => set('payload', e.target.value)}
+                spellCheck={false}
+                data-testid="job-payload"
+              />
             </Field>
           </>
         )}
         {form.kindType === 'shell' && (
           <>
             <div className="row">
-              <Field label={t('job.shellCommand')} htmlFor="job-shell-command" error={err('kind.command', 'kind')} testId="job-shell-command">
+              <Field
+                label={t('job.shellCommand')}
+                htmlFor="job-shell-command"
+                error={err('kind.command', 'kind')}
+                testId="job-shell-command"
+              >
                 {text('shellCommand', 'job-shell-command', { className: 'mono' })}
               </Field>
               <Field label={t('job.shellCwd')} htmlFor="job-shell-cwd" error={err('kind.cwd')} testId="job-shell-cwd">
                 {text('shellCwd', 'job-shell-cwd', { className: 'mono' })}
               </Field>
             </div>
-            <Field label={t('job.shellArgs')} htmlFor="job-shell-args" error={err('kind.args')} hint={t('job.onePerLine')} wide testId="job-shell-args">
-              <textarea id="job-shell-args" className="code" rows={3} value={form.shellArgs} onChange={(e) => set('shellArgs', e.target.value)} spellCheck={false} data-testid="job-shell-args" />
+            <Field
+              label={t('job.shellArgs')}
+              htmlFor="job-shell-args"
+              error={err('kind.args')}
+              hint={t('job.onePerLine')}
+              wide
+              testId="job-shell-args"
+            >
+              <textarea
+                id="job-shell-args"
+                className="code"
+                rows={3}
+                value={form.shellArgs}
+                onChange={(e) => set('shellArgs', e.target.value)}
+                spellCheck={false}
+                data-testid="job-shell-args"
+              />
             </Field>
           </>
         )}
@@ -200,7 +320,12 @@ export function JobForm({
           <>
             <div className="row">
               <Field label={t('job.httpMethod')} htmlFor="job-http-method" error={err('kind.method')}>
-                <select id="job-http-method" value={form.httpMethod} onChange={(e) => set('httpMethod', e.target.value as HttpMethod)} data-testid="job-http-method">
+                <select
+                  id="job-http-method"
+                  value={form.httpMethod}
+                  onChange={(e) => set('httpMethod', e.target.value as HttpMethod)}
+                  data-testid="job-http-method"
+                >
                   {HTTP_METHODS.map((m) => (
                     <option key={m} value={m}>
                       {m}
@@ -214,7 +339,15 @@ export function JobForm({
             </div>
             {form.httpMethod !== 'GET' && form.httpMethod !== 'HEAD' && (
               <Field label={t('job.httpBody')} htmlFor="job-http-body" error={err('kind.body')} wide testId="job-http-body">
-                <textarea id="job-http-body" className="code" rows={3} value={form.httpBody} onChange={(e) => set('httpBody', e.target.value)} spellCheck={false} data-testid="job-http-body" />
+                <textarea
+                  id="job-http-body"
+                  className="code"
+                  rows={3}
+                  value={form.httpBody}
+                  onChange={(e) => set('httpBody', e.target.value)}
+                  spellCheck={false}
+                  data-testid="job-http-body"
+                />
               </Field>
             )}
           </>
@@ -229,11 +362,21 @@ export function JobForm({
           <Field label={t('job.retriesMax')} htmlFor="job-retries" error={err('retries.max', 'retries')} testId="job-retries">
             {text('retriesMax', 'job-retries', { type: 'number', min: 0, max: 100, step: 1, className: 'narrow' })}
           </Field>
-          <Field label={t('job.retryBackoffSeconds')} htmlFor="job-retry-backoff" error={err('retries.backoffMs')} testId="job-retry-backoff">
+          <Field
+            label={t('job.retryBackoffSeconds')}
+            htmlFor="job-retry-backoff"
+            error={err('retries.backoffMs')}
+            testId="job-retry-backoff"
+          >
             {text('retryBackoffSeconds', 'job-retry-backoff', { type: 'number', min: 0, step: 'any', className: 'narrow' })}
           </Field>
           <Field label={t('job.concurrency')} htmlFor="job-concurrency" error={err('concurrency')}>
-            <select id="job-concurrency" value={form.concurrency} onChange={(e) => set('concurrency', e.target.value as JobFormState['concurrency'])} data-testid="job-concurrency">
+            <select
+              id="job-concurrency"
+              value={form.concurrency}
+              onChange={(e) => set('concurrency', e.target.value as JobFormState['concurrency'])}
+              data-testid="job-concurrency"
+            >
               {CONCURRENCIES.map((v) => (
                 <option key={v} value={v}>
                   {t(`concurrency.${v}` as MessageKey)}
@@ -242,7 +385,12 @@ export function JobForm({
             </select>
           </Field>
           <Field label={t('job.misfire')} htmlFor="job-misfire" error={err('misfire')}>
-            <select id="job-misfire" value={form.misfire} onChange={(e) => set('misfire', e.target.value as JobFormState['misfire'])} data-testid="job-misfire">
+            <select
+              id="job-misfire"
+              value={form.misfire}
+              onChange={(e) => set('misfire', e.target.value as JobFormState['misfire'])}
+              data-testid="job-misfire"
+            >
               {MISFIRES.map((v) => (
                 <option key={v} value={v}>
                   {t(`misfire.${v}` as MessageKey)}
@@ -275,7 +423,16 @@ export function JobForm({
               .filter((id) => !contacts.some((c) => c.id === id))
               .map((id) => (
                 <label key={id} className="check">
-                  <input type="checkbox" checked onChange={() => set('contacts', form.contacts.filter((x) => x !== id))} />
+                  <input
+                    type="checkbox"
+                    checked
+                    onChange={() =>
+                      set(
+                        'contacts',
+                        form.contacts.filter((x) => x !== id),
+                      )
+                    }
+                  />
                   <span className="muted">{t('job.unknownContact', { id })}</span>
                 </label>
               ))}

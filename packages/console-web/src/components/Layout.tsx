@@ -50,7 +50,13 @@ export function Layout({ children }: { children: ReactNode }) {
         </Link>
         <nav className="nav" aria-label={t('header.nav')}>
           {NAV.map((n) => (
-            <Link key={n.to} to={n.to} className={active(n.to) ? 'active' : ''} aria-current={active(n.to) ? 'page' : undefined} data-testid={`nav-${n.id}`}>
+            <Link
+              key={n.to}
+              to={n.to}
+              className={active(n.to) ? 'active' : ''}
+              aria-current={active(n.to) ? 'page' : undefined}
+              data-testid={`nav-${n.id}`}
+            >
               {t(n.key)}
             </Link>
           ))}

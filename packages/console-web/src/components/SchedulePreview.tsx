@@ -18,7 +18,9 @@ type PreviewState =
 export function previewErrorText(err: unknown): string {
   if (err instanceof ApiError) {
     const f = err.fields;
-    const key = ['schedule.expr', 'schedule.timezone', 'schedule.at', 'schedule.everyMs', 'schedule.startAt', 'schedule'].find((k) => f[k]) ?? Object.keys(f)[0];
+    const key =
+      ['schedule.expr', 'schedule.timezone', 'schedule.at', 'schedule.everyMs', 'schedule.startAt', 'schedule'].find((k) => f[k]) ??
+      Object.keys(f)[0];
     return key ? f[key]! : err.message;
   }
   return err instanceof Error ? err.message : String(err);
@@ -27,7 +29,14 @@ export function previewErrorText(err: unknown): string {
 function inZone(iso: string, timeZone: string): string {
   try {
     return new Intl.DateTimeFormat('sv-SE', {
-      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
     }).format(new Date(iso));
   } catch {
     return '';
@@ -127,7 +136,13 @@ const ZONES: string[] = (() => {
 
 /** The cron rule and its time zone, with the live preview underneath. */
 export function CronField({
-  expr, timezone, onExprChange, onTimezoneChange, exprError, timezoneError, delayMs,
+  expr,
+  timezone,
+  onExprChange,
+  onTimezoneChange,
+  exprError,
+  timezoneError,
+  delayMs,
 }: {
   expr: string;
   timezone: string;
@@ -153,7 +168,14 @@ export function CronField({
           />
         </Field>
         <Field label={t('job.timezone')} htmlFor="job-timezone" error={timezoneError} testId="job-timezone">
-          <input id="job-timezone" list="clover-timezones" value={timezone} onChange={(e) => onTimezoneChange(e.target.value)} autoComplete="off" data-testid="job-timezone" />
+          <input
+            id="job-timezone"
+            list="clover-timezones"
+            value={timezone}
+            onChange={(e) => onTimezoneChange(e.target.value)}
+            autoComplete="off"
+            data-testid="job-timezone"
+          />
           <datalist id="clover-timezones">
             {ZONES.map((z) => (
               <option key={z} value={z} />
@@ -161,7 +183,10 @@ export function CronField({
           </datalist>
         </Field>
       </div>
-      <SchedulePreview schedule={expr.trim() ? { type: 'cron', expr: expr.trim(), timezone: timezone.trim() || 'UTC' } : null} delayMs={delayMs} />
+      <SchedulePreview
+        schedule={expr.trim() ? { type: 'cron', expr: expr.trim(), timezone: timezone.trim() || 'UTC' } : null}
+        delayMs={delayMs}
+      />
     </div>
   );
 }

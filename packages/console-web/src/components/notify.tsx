@@ -1,6 +1,10 @@
 import { createContext, useCallback, useContext, useRef, useState, type ReactNode } from 'react';
 
-interface Note { id: number; text: string; kind: 'ok' | 'error' }
+interface Note {
+  id: number;
+  text: string;
+  kind: 'ok' | 'error';
+}
 type Notify = (text: string, kind?: Note['kind']) => void;
 
 const NotifyContext = createContext<Notify>(() => {});

@@ -85,7 +85,13 @@ export function JsonView({ value, testId }: { value: unknown; testId?: string })
 
 /** A labelled control with its error line underneath. */
 export function Field({
-  label, error, hint, children, htmlFor, wide, testId,
+  label,
+  error,
+  hint,
+  children,
+  htmlFor,
+  wide,
+  testId,
 }: {
   label: ReactNode;
   error?: string | undefined;
@@ -110,7 +116,12 @@ export function Field({
 }
 
 export function Modal({
-  title, children, footer, onClose, testId, wide,
+  title,
+  children,
+  footer,
+  onClose,
+  testId,
+  wide,
 }: {
   title: ReactNode;
   children: ReactNode;
@@ -134,7 +145,14 @@ export function Modal({
   const t = useT();
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div className={`modal${wide ? ' modal-wide' : ''}`} role="dialog" aria-modal="true" aria-labelledby={titleId} data-testid={testId} ref={ref}>
+      <div
+        className={`modal${wide ? ' modal-wide' : ''}`}
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby={titleId}
+        data-testid={testId}
+        ref={ref}
+      >
         <div className="modal-head">
           <h2 id={titleId}>{title}</h2>
           <button type="button" className="icon" aria-label={t('common.close')} onClick={onClose} data-testid="modal-close">
@@ -153,7 +171,12 @@ export function Modal({
  * user has typed that text.
  */
 export function ConfirmDialog({
-  title, message, confirmLabel, typeToConfirm, onConfirm, onClose,
+  title,
+  message,
+  confirmLabel,
+  typeToConfirm,
+  onConfirm,
+  onClose,
 }: {
   title: ReactNode;
   message: ReactNode;

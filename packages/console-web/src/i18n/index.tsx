@@ -26,7 +26,11 @@ export function storedLang(): Lang {
   }
 }
 
-interface I18n { lang: Lang; setLang: (lang: Lang) => void; t: Translate }
+interface I18n {
+  lang: Lang;
+  setLang: (lang: Lang) => void;
+  t: Translate;
+}
 
 const I18nContext = createContext<I18n>({ lang: 'en', setLang: () => {}, t: (key, vars) => translate('en', key, vars) });
 

@@ -166,7 +166,10 @@ export function jobToForm(job: Job): JobFormState {
 }
 
 export function splitList(text: string): string[] {
-  return text.split(/[,\s]+/).map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(/[,\s]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Error message keys (i18n) the form itself finds, by JobInput field path. */
@@ -211,7 +214,10 @@ function kindPart(f: JobFormState): JobKind {
       const kind: JobKind = {
         type: 'shell',
         command: f.shellCommand.trim(),
-        args: f.shellArgs.split('\n').map((a) => a.replace(/\r$/, '')).filter((a) => a.trim() !== ''),
+        args: f.shellArgs
+          .split('\n')
+          .map((a) => a.replace(/\r$/, ''))
+          .filter((a) => a.trim() !== ''),
       };
       if (f.keep.shellEnv) kind.env = f.keep.shellEnv;
       if (f.shellCwd.trim()) kind.cwd = f.shellCwd.trim();
@@ -299,6 +305,19 @@ export function fieldError(fields: Record<string, string>, ...paths: string[]): 
 
 /** Field paths the form shows next to a control; the rest go into the banner. */
 export const FORM_FIELD_PATHS = [
-  'name', 'description', 'group', 'enabled', 'schedule', 'target', 'routing', 'kind', 'payload', 'timeoutMs', 'retries',
-  'concurrency', 'misfire', 'contacts', 'deleteWhenDone',
+  'name',
+  'description',
+  'group',
+  'enabled',
+  'schedule',
+  'target',
+  'routing',
+  'kind',
+  'payload',
+  'timeoutMs',
+  'retries',
+  'concurrency',
+  'misfire',
+  'contacts',
+  'deleteWhenDone',
 ];

@@ -25,7 +25,10 @@ export function useJobNames(): Map<string, string> {
   const [names, setNames] = useState<Map<string, string>>(() => cache?.names ?? new Map());
   useEffect(() => {
     let alive = true;
-    load().then((n) => alive && setNames(n), () => {});
+    load().then(
+      (n) => alive && setNames(n),
+      () => {},
+    );
     return () => {
       alive = false;
     };

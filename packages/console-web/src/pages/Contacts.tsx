@@ -94,12 +94,28 @@ export function ContactsPage() {
 
 /** The ContactInput the API expects from the dialog's inputs. */
 export function contactInput(v: { name: string; email: string; phone: string; groups: string; enabled: boolean }): ContactInput {
-  const input: ContactInput = { name: v.name.trim(), email: v.email.trim(), groups: v.groups.split(',').map((g) => g.trim()).filter(Boolean), enabled: v.enabled };
+  const input: ContactInput = {
+    name: v.name.trim(),
+    email: v.email.trim(),
+    groups: v.groups
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean),
+    enabled: v.enabled,
+  };
   if (v.phone.trim()) input.phone = v.phone.trim();
   return input;
 }
 
-function ContactDialog({ contact, onClose, onSaved }: { contact: Contact | null; onClose: () => void; onSaved: (created: boolean) => void }) {
+function ContactDialog({
+  contact,
+  onClose,
+  onSaved,
+}: {
+  contact: Contact | null;
+  onClose: () => void;
+  onSaved: (created: boolean) => void;
+}) {
   const t = useT();
   const [name, setName] = useState(contact?.name ?? '');
   const [email, setEmail] = useState(contact?.email ?? '');
@@ -156,7 +172,13 @@ function ContactDialog({ contact, onClose, onSaved }: { contact: Contact | null;
         <Field label={t('contacts.phone')} htmlFor="contact-phone" error={fieldError(fields, 'phone')} testId="contact-phone">
           <input id="contact-phone" type="tel" value={phone} onChange={(e) => setPhone(e.target.value)} data-testid="contact-phone" />
         </Field>
-        <Field label={t('contacts.groups')} htmlFor="contact-groups" error={fieldError(fields, 'groups')} hint={t('job.commaSeparated')} testId="contact-groups">
+        <Field
+          label={t('contacts.groups')}
+          htmlFor="contact-groups"
+          error={fieldError(fields, 'groups')}
+          hint={t('job.commaSeparated')}
+          testId="contact-groups"
+        >
           <input id="contact-groups" value={groups} onChange={(e) => setGroups(e.target.value)} data-testid="contact-groups" />
         </Field>
         <div className="field field-check">

@@ -12,7 +12,17 @@ import { useJobNames } from '../lib/jobNames';
 
 export const DASHBOARD_REFRESH_MS = 5000;
 
-const STATUS_ORDER: RunStatus[] = ['succeeded', 'failed', 'timed_out', 'lost', 'running', 'dispatched', 'scheduled', 'skipped', 'cancelled'];
+const STATUS_ORDER: RunStatus[] = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'lost',
+  'running',
+  'dispatched',
+  'scheduled',
+  'skipped',
+  'cancelled',
+];
 
 export function DashboardPage() {
   const t = useT();
@@ -50,7 +60,12 @@ function DashboardBody({ s }: { s: Stats }) {
         <Card label={t('dashboard.servers')} value={nodes.servers} testId="stat-servers" tone={nodes.servers ? undefined : 'warn'} />
         <Card label={t('dashboard.clients')} value={nodes.clients} testId="stat-clients" tone={nodes.clients ? undefined : 'warn'} />
         <Card label={t('dashboard.monitors')} value={nodes.monitors} testId="stat-monitors" />
-        <Card label={t('dashboard.openIncidents')} value={s.openIncidents?.length ?? 0} testId="stat-incidents" tone={s.openIncidents?.length ? 'bad' : undefined} />
+        <Card
+          label={t('dashboard.openIncidents')}
+          value={s.openIncidents?.length ?? 0}
+          testId="stat-incidents"
+          tone={s.openIncidents?.length ? 'bad' : undefined}
+        />
       </div>
 
       <section className="panel">
@@ -88,7 +103,19 @@ function DashboardBody({ s }: { s: Stats }) {
   );
 }
 
-function Card({ label, value, children, testId, tone }: { label: string; value: number | string; children?: ReactNode; testId: string; tone?: 'warn' | 'bad' | undefined }) {
+function Card({
+  label,
+  value,
+  children,
+  testId,
+  tone,
+}: {
+  label: string;
+  value: number | string;
+  children?: ReactNode;
+  testId: string;
+  tone?: 'warn' | 'bad' | undefined;
+}) {
   return (
     <div className={`card stat${tone ? ` stat-${tone}` : ''}`} data-testid={testId}>
       <div className="stat-label">{label}</div>

@@ -11,7 +11,11 @@ type Filter = 'open' | 'closed' | 'all';
 export function IncidentsPage() {
   const t = useT();
   const [filter, setFilter] = useState<Filter>('open');
-  const incidents = usePaged((cursor, limit) => api.incidents({ open: filter === 'all' ? '' : filter === 'open', cursor, limit }), [filter], 10_000);
+  const incidents = usePaged(
+    (cursor, limit) => api.incidents({ open: filter === 'all' ? '' : filter === 'open', cursor, limit }),
+    [filter],
+    10_000,
+  );
   const [open, setOpen] = useState<string | null>(null);
   return (
     <div data-testid="page-incidents">
@@ -22,14 +26,24 @@ export function IncidentsPage() {
       </PageHeader>
       <div className="tabs" role="tablist">
         {(['open', 'closed', 'all'] as Filter[]).map((f) => (
-          <button key={f} type="button" role="tab" aria-selected={filter === f} className={filter === f ? 'active' : ''} onClick={() => setFilter(f)} data-testid={`incidents-${f}`}>
+          <button
+            key={f}
+            type="button"
+            role="tab"
+            aria-selected={filter === f}
+            className={filter === f ? 'active' : ''}
+            onClick={() => setFilter(f)}
+            data-testid={`incidents-${f}`}
+          >
             {t(`incidents.filter.${f}` as MessageKey)}
           </button>
         ))}
       </div>
       <ErrorBanner error={incidents.error} />
       {!incidents.loaded && !incidents.error && <Loading />}
-      {incidents.loaded && incidents.items.length === 0 && <Empty testId="incidents-empty">{filter === 'open' ? t('incidents.emptyOpen') : t('incidents.empty')}</Empty>}
+      {incidents.loaded && incidents.items.length === 0 && (
+        <Empty testId="incidents-empty">{filter === 'open' ? t('incidents.emptyOpen') : t('incidents.empty')}</Empty>
+      )}
       {incidents.items.length > 0 && (
         <table className="table" data-testid="incidents-table">
           <thead>
@@ -54,7 +68,11 @@ export function IncidentsPage() {
                   </td>
                   <td>
                     {i.closedAt ? (
-                      <Badge kind="ok">{t('incidents.closedAfter', { d: formatDuration(new Date(i.closedAt).getTime() - new Date(i.openedAt).getTime(), t) })}</Badge>
+                      <Badge kind="ok">
+                        {t('incidents.closedAfter', {
+                          d: formatDuration(new Date(i.closedAt).getTime() - new Date(i.openedAt).getTime(), t),
+                        })}
+                      </Badge>
                     ) : (
                       <Badge kind="bad">{t('incidents.open')}</Badge>
                     )}
@@ -69,7 +87,16 @@ export function IncidentsPage() {
                           [t('incidents.id'), <code key="id">{i.id}</code>],
                           [t('incidents.closedAt'), formatTime(i.closedAt)],
                           [t('incidents.nodeKind'), i.nodeKind ?? '—'],
-                          [t('incidents.job'), i.jobId ? <Link key="j" to={`/jobs/${encodeURIComponent(i.jobId)}`}>{i.jobId}</Link> : '—'],
+                          [
+                            t('incidents.job'),
+                            i.jobId ? (
+                              <Link key="j" to={`/jobs/${encodeURIComponent(i.jobId)}`}>
+                                {i.jobId}
+                              </Link>
+                            ) : (
+                              '—'
+                            ),
+                          ],
                           [t('incidents.run'), i.runId ?? '—'],
                           [t('incidents.notifiedContacts'), i.notifiedContacts.length ? i.notifiedContacts.join(', ') : '—'],
                           [t('incidents.recoveryNotifiedAt'), formatTime(i.recoveryNotifiedAt)],

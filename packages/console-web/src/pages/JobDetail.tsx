@@ -5,7 +5,20 @@ import { useCan } from '../auth';
 import { useNotify } from '../components/notify';
 import { DstNote, firesOf } from '../components/DstNote';
 import { RunDetailModal } from '../components/RunDetail';
-import { Badge, ConfirmDialog, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props, StatusBadge, errorText, activate } from '../components/ui';
+import {
+  Badge,
+  ConfirmDialog,
+  Empty,
+  ErrorBanner,
+  JsonView,
+  LoadMore,
+  Loading,
+  PageHeader,
+  Props,
+  StatusBadge,
+  errorText,
+  activate,
+} from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
 import { formatDuration, formatRelative, formatTime, kindSummary, runDuration, scheduleSummary, targetSummary } from '../lib/format';
 import { useAsync, useNow, usePaged } from '../lib/hooks';
@@ -58,15 +71,31 @@ export function JobDetailPage({ id }: { id: string }) {
         {job.enabled ? <Badge kind="ok">{t('jobs.on')}</Badge> : <Badge kind="idle">{t('jobs.off')}</Badge>}
         {can.operate && (
           <>
-            <button type="button" className="primary" disabled={busy} onClick={() => void act(() => api.triggerJob(job.id), t('job.triggered'))} data-testid="job-trigger">
+            <button
+              type="button"
+              className="primary"
+              disabled={busy}
+              onClick={() => void act(() => api.triggerJob(job.id), t('job.triggered'))}
+              data-testid="job-trigger"
+            >
               {t('job.trigger')}
             </button>
             {job.enabled ? (
-              <button type="button" disabled={busy} onClick={() => void act(() => api.disableJob(job.id), t('job.disabledNote'))} data-testid="job-disable">
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => void act(() => api.disableJob(job.id), t('job.disabledNote'))}
+                data-testid="job-disable"
+              >
                 {t('job.disable')}
               </button>
             ) : (
-              <button type="button" disabled={busy} onClick={() => void act(() => api.enableJob(job.id), t('job.enabledNote'))} data-testid="job-enable">
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() => void act(() => api.enableJob(job.id), t('job.enabledNote'))}
+                data-testid="job-enable"
+              >
                 {t('job.enable')}
               </button>
             )}
@@ -138,7 +167,14 @@ export function JobDetailPage({ id }: { id: string }) {
             </thead>
             <tbody>
               {runs.items.map((r) => (
-                <tr key={r.id} className="clickable" {...activate(() => setOpenRun(r.id))} data-testid="run-row" data-run-id={r.id} data-status={r.status}>
+                <tr
+                  key={r.id}
+                  className="clickable"
+                  {...activate(() => setOpenRun(r.id))}
+                  data-testid="run-row"
+                  data-run-id={r.id}
+                  data-status={r.status}
+                >
                   <td className="nowrap mono">{formatTime(r.scheduledAt)}</td>
                   <td>
                     <StatusBadge status={r.status} />
@@ -186,15 +222,31 @@ function JobProps({ job }: { job: Job }) {
         [t('job.id'), <code key="id">{job.id}</code>],
         [t('job.description'), job.description || <span className="muted">—</span>],
         [t('job.group'), job.group],
-        [t('job.schedule'), <span key="s" className="mono">{scheduleSummary(job.schedule, t)}</span>],
+        [
+          t('job.schedule'),
+          <span key="s" className="mono">
+            {scheduleSummary(job.schedule, t)}
+          </span>,
+        ],
         [t('job.target'), targetSummary(job.target, t)],
         [t('job.routing'), t(`routing.${job.routing}` as MessageKey)],
-        [t('job.kind'), <span key="k" className="mono">{kindSummary(job.kind, t)}</span>],
+        [
+          t('job.kind'),
+          <span key="k" className="mono">
+            {kindSummary(job.kind, t)}
+          </span>,
+        ],
         [t('job.timeout'), formatDuration(job.timeoutMs, t)],
-        [t('job.retries'), r.max ? t('job.retriesSummary', { max: r.max, backoff: formatDuration(r.backoffMs, t), factor: r.factor }) : t('job.noRetries')],
+        [
+          t('job.retries'),
+          r.max ? t('job.retriesSummary', { max: r.max, backoff: formatDuration(r.backoffMs, t), factor: r.factor }) : t('job.noRetries'),
+        ],
         [t('job.concurrency'), t(`concurrency.${job.concurrency}` as MessageKey)],
         [t('job.misfire'), t(`misfire.${job.misfire}` as MessageKey)],
-        [t('job.contacts'), job.contacts.length ? job.contacts.map((c) => contacts.data?.get(c) ?? c).join(', ') : <span className="muted">—</span>],
+        [
+          t('job.contacts'),
+          job.contacts.length ? job.contacts.map((c) => contacts.data?.get(c) ?? c).join(', ') : <span className="muted">—</span>,
+        ],
         [t('jobs.lastStatus'), <StatusBadge key="ls" status={job.lastStatus} />],
         [t('jobs.lastRun'), formatTime(job.lastRunAt)],
         [t('jobs.nextRun'), job.enabled ? formatTime(job.nextRunAt) : '—'],

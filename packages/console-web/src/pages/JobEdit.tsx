@@ -39,7 +39,11 @@ export function JobEditPage({ id }: { id?: string | undefined }) {
 }
 
 export function JobEditor({
-  job, contacts, readOnly, onSaved, save = (input, j) => (j ? api.updateJob(j.id, input) : api.createJob(input)),
+  job,
+  contacts,
+  readOnly,
+  onSaved,
+  save = (input, j) => (j ? api.updateJob(j.id, input) : api.createJob(input)),
 }: {
   job: Job | null;
   contacts: Contact[];
@@ -89,7 +93,12 @@ export function JobEditor({
           {busy ? t('common.saving') : job ? t('common.save') : t('job.create')}
         </button>
       </PageHeader>
-      {error != null && <ErrorBanner error={error instanceof ApiError ? new ApiError(error.status, error.code, error.message, unshownFields(error.fields)) : error} testId="job-form-error" />}
+      {error != null && (
+        <ErrorBanner
+          error={error instanceof ApiError ? new ApiError(error.status, error.code, error.message, unshownFields(error.fields)) : error}
+          testId="job-form-error"
+        />
+      )}
       <JobForm form={form} onChange={setForm} clientErrors={clientErrors} serverFields={serverFields} contacts={contacts} />
       <div className="form-foot">
         <button type="submit" className="primary" disabled={busy || readOnly} data-testid="job-save-bottom">
@@ -102,9 +111,31 @@ export function JobEditor({
 
 /** Field errors that no control of the form shows (they go into the banner instead). */
 const SHOWN = [
-  'name', 'description', 'group', 'schedule.expr', 'schedule.timezone', 'schedule.at', 'schedule.everyMs', 'target.nodeId',
-  'target.group', 'target.tags', 'routing', 'kind.name', 'kind.command', 'kind.args', 'kind.cwd', 'kind.method', 'kind.url',
-  'kind.body', 'payload', 'timeoutMs', 'retries.max', 'retries.backoffMs', 'concurrency', 'misfire', 'contacts',
+  'name',
+  'description',
+  'group',
+  'schedule.expr',
+  'schedule.timezone',
+  'schedule.at',
+  'schedule.everyMs',
+  'target.nodeId',
+  'target.group',
+  'target.tags',
+  'routing',
+  'kind.name',
+  'kind.command',
+  'kind.args',
+  'kind.cwd',
+  'kind.method',
+  'kind.url',
+  'kind.body',
+  'payload',
+  'timeoutMs',
+  'retries.max',
+  'retries.backoffMs',
+  'concurrency',
+  'misfire',
+  'contacts',
 ];
 function unshownFields(fields: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(fields).filter(([k]) => !SHOWN.some((s) => k === s || k.startsWith(`${s}.`))));

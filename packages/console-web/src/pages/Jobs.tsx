@@ -17,7 +17,8 @@ export function JobsPage() {
   const key = useDebounced(JSON.stringify({ q: q.trim(), group: group.trim(), enabled }), 300);
   const query = JSON.parse(key) as { q: string; group: string; enabled: '' | 'true' | 'false' };
   const jobs = usePaged(
-    (cursor, limit) => api.jobs({ q: query.q, group: query.group, enabled: query.enabled === '' ? '' : query.enabled === 'true', cursor, limit }),
+    (cursor, limit) =>
+      api.jobs({ q: query.q, group: query.group, enabled: query.enabled === '' ? '' : query.enabled === 'true', cursor, limit }),
     [query.q, query.group, query.enabled],
   );
   const filtered = Boolean(query.q || query.group || query.enabled);
@@ -37,7 +38,13 @@ export function JobsPage() {
       <div className="filters">
         <label>
           {t('common.search')}
-          <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder={t('jobs.searchPlaceholder')} data-testid="jobs-search" />
+          <input
+            type="search"
+            value={q}
+            onChange={(e) => setQ(e.target.value)}
+            placeholder={t('jobs.searchPlaceholder')}
+            data-testid="jobs-search"
+          />
         </label>
         <label>
           {t('jobs.group')}
@@ -83,7 +90,14 @@ export function JobsPage() {
           </thead>
           <tbody>
             {jobs.items.map((j) => (
-              <tr key={j.id} className="clickable" {...activate(() => navigate(`/jobs/${encodeURIComponent(j.id)}`))} data-testid="job-row" data-job-id={j.id} data-job-name={j.name}>
+              <tr
+                key={j.id}
+                className="clickable"
+                {...activate(() => navigate(`/jobs/${encodeURIComponent(j.id)}`))}
+                data-testid="job-row"
+                data-job-id={j.id}
+                data-job-name={j.name}
+              >
                 <td>
                   <Link to={`/jobs/${encodeURIComponent(j.id)}`} onClick={(e) => e.stopPropagation()} className="strong">
                     {j.name}

@@ -23,7 +23,9 @@ export function LoginPage({ onLogin, expired }: { onLogin: (user: User) => void;
       setBusy(false);
       if (err instanceof ApiError && err.status === 401) setError(t('login.invalid'));
       else if (err instanceof ApiError && err.status === 429) {
-        setError(err.retryAfterSec ? t('login.tooManyWait', { minutes: Math.max(1, Math.ceil(err.retryAfterSec / 60)) }) : t('login.tooMany'));
+        setError(
+          err.retryAfterSec ? t('login.tooManyWait', { minutes: Math.max(1, Math.ceil(err.retryAfterSec / 60)) }) : t('login.tooMany'),
+        );
       } else if (err instanceof ApiError && err.status === 0) setError(t('error.network'));
       else setError(err instanceof Error ? err.message : String(err));
     }

@@ -81,7 +81,13 @@ export function LogsPage() {
           <tbody>
             {logs.items.map((l) => (
               <Fragment key={l.id}>
-                <tr className={`clickable${open.has(l.id) ? ' open' : ''}`} {...activate(() => toggle(l.id))} data-testid="log-row" data-level={l.level} aria-expanded={open.has(l.id)}>
+                <tr
+                  className={`clickable${open.has(l.id) ? ' open' : ''}`}
+                  {...activate(() => toggle(l.id))}
+                  data-testid="log-row"
+                  data-level={l.level}
+                  aria-expanded={open.has(l.id)}
+                >
                   <td className="nowrap mono">{formatTime(l.time)}</td>
                   <td>
                     <span className={`badge badge-${LEVEL_CLASS[l.level] ?? 'idle'}`}>{t(`level.${l.level}` as MessageKey)}</span>
@@ -93,7 +99,13 @@ export function LogsPage() {
                 {open.has(l.id) && (
                   <tr className="detail-row">
                     <td colSpan={5}>
-                      {l.context && Object.keys(l.context).length ? <JsonView value={l.context} testId="log-context" /> : <div className="muted" data-testid="log-context">{t('logs.noContext')}</div>}
+                      {l.context && Object.keys(l.context).length ? (
+                        <JsonView value={l.context} testId="log-context" />
+                      ) : (
+                        <div className="muted" data-testid="log-context">
+                          {t('logs.noContext')}
+                        </div>
+                      )}
                     </td>
                   </tr>
                 )}

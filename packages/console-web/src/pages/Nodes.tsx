@@ -27,7 +27,9 @@ export function NodesPage() {
   const items = useMemo(() => {
     const all = nodes.data?.items ?? [];
     const needle = text.trim().toLowerCase();
-    return all.filter((n) => (!kind || n.kind === kind) && (!needle || n.path.toLowerCase().includes(needle) || n.raw.toLowerCase().includes(needle)));
+    return all.filter(
+      (n) => (!kind || n.kind === kind) && (!needle || n.path.toLowerCase().includes(needle) || n.raw.toLowerCase().includes(needle)),
+    );
   }, [nodes.data, kind, text]);
 
   return (
@@ -51,7 +53,12 @@ export function NodesPage() {
         </label>
         <label>
           {t('common.search')}
-          <input value={text} onChange={(e) => setText(e.target.value)} placeholder={t('nodes.searchPlaceholder')} data-testid="nodes-search" />
+          <input
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+            placeholder={t('nodes.searchPlaceholder')}
+            data-testid="nodes-search"
+          />
         </label>
         <span className="muted small">{t('common.autoRefresh', { n: NODES_REFRESH_MS / 1000 })}</span>
       </div>
@@ -132,7 +139,11 @@ export function NodesPage() {
       {deleting && (
         <ConfirmDialog
           title={t('nodes.deleteTitle')}
-          message={deleting.children > 0 ? t('nodes.deleteMessageRecursive', { path: deleting.path, n: deleting.children }) : t('nodes.deleteMessage', { path: deleting.path })}
+          message={
+            deleting.children > 0
+              ? t('nodes.deleteMessageRecursive', { path: deleting.path, n: deleting.children })
+              : t('nodes.deleteMessage', { path: deleting.path })
+          }
           typeToConfirm={deleting.path}
           onConfirm={async () => {
             try {
@@ -260,12 +271,31 @@ export function NodeEditDialog({ node, onClose, onSaved }: { node: ZNode; onClos
           </button>
         </div>
       )}
-      {error != null && <div className="banner banner-error" role="alert" data-testid="node-error">{errorText(error, t)}</div>}
+      {error != null && (
+        <div className="banner banner-error" role="alert" data-testid="node-error">
+          {errorText(error, t)}
+        </div>
+      )}
       <Field label={t('nodes.dataJson')} htmlFor="node-data" error={jsonError ?? fields.data} testId="node-data">
-        <textarea id="node-data" className="code" rows={16} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} data-testid="node-data-input" />
+        <textarea
+          id="node-data"
+          className="code"
+          rows={16}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          spellCheck={false}
+          data-testid="node-data-input"
+        />
       </Field>
       <Field label={t('nodes.version')} htmlFor="node-version" hint={t('nodes.versionHint')} error={fields.version}>
-        <input id="node-version" type="number" value={version} onChange={(e) => setVersion(e.target.value)} data-testid="node-version-input" className="narrow" />
+        <input
+          id="node-version"
+          type="number"
+          value={version}
+          onChange={(e) => setVersion(e.target.value)}
+          data-testid="node-version-input"
+          className="narrow"
+        />
       </Field>
     </Modal>
   );

@@ -75,7 +75,14 @@ export function RunsPage() {
           </thead>
           <tbody>
             {runs.items.map((r) => (
-              <tr key={r.id} className="clickable" {...activate(() => setOpen(r.id))} data-testid="run-row" data-run-id={r.id} data-status={r.status}>
+              <tr
+                key={r.id}
+                className="clickable"
+                {...activate(() => setOpen(r.id))}
+                data-testid="run-row"
+                data-run-id={r.id}
+                data-status={r.status}
+              >
                 <td className="nowrap mono">{formatTime(r.scheduledAt)}</td>
                 <td>
                   <Link to={`/jobs/${encodeURIComponent(r.jobId)}`} onClick={(e) => e.stopPropagation()}>

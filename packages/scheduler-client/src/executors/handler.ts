@@ -9,15 +9,23 @@ export async function runHandler(handler: Handler, exec: Exec, abort: ExecAbort,
   try {
     // The context's signal is a getter: an AbortSignal is only made for a handler that reads it.
     const ctx = {
-      execId: exec.execId, jobId: exec.jobId, jobName: exec.jobName, attempt: exec.attempt, payload: exec.payload,
-      scheduledAt: new Date(exec.scheduledAt), deadline: new Date(exec.deadline), log: (line: string) => out.line(String(line)),
+      execId: exec.execId,
+      jobId: exec.jobId,
+      jobName: exec.jobName,
+      attempt: exec.attempt,
+      payload: exec.payload,
+      scheduledAt: new Date(exec.scheduledAt),
+      deadline: new Date(exec.deadline),
+      log: (line: string) => out.line(String(line)),
       get signal() {
         return abort.signal;
       },
     };
     const value = await new Promise<unknown>((resolve, reject) => {
       abort.onAbort(() => reject(new Error('aborted')));
-      Promise.resolve().then(() => handler(ctx)).then(resolve, reject);
+      Promise.resolve()
+        .then(() => handler(ctx))
+        .then(resolve, reject);
     });
     if (value !== undefined) out.append(typeof value === 'string' ? value : String(JSON.stringify(value)));
     return succeeded;

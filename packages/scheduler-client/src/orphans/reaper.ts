@@ -101,7 +101,12 @@ export class GroupReaper {
       if (this.closed) return;
       // One that dies at once (no shell there, say) is not started again in a loop.
       const again = clock() - startedAt > 1000;
-      this.logger.warn(again ? 'the process-group reaper exited; starting another' : 'the process-group reaper died at start; shell executions will not die with this agent', { code, signal });
+      this.logger.warn(
+        again
+          ? 'the process-group reaper exited; starting another'
+          : 'the process-group reaper died at start; shell executions will not die with this agent',
+        { code, signal },
+      );
       if (!again) {
         this.closed = true;
         return;

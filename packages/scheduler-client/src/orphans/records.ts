@@ -54,7 +54,11 @@ export class GroupRecords {
   private readonly self = processStartTime(process.pid);
   private warned = false;
 
-  constructor(dataDir: string, private readonly agentId: string, private readonly logger: AgentLogger) {
+  constructor(
+    dataDir: string,
+    private readonly agentId: string,
+    private readonly logger: AgentLogger,
+  ) {
     this.dir = path.join(dataDir, dirName);
   }
 
@@ -68,12 +72,25 @@ export class GroupRecords {
     const startTime = processStartTime(pgid);
     // A leader already gone: its group is killed at once by the executor; nothing to keep.
     if (startTime === null) return;
-    const record: GroupRecord = { execId, pgid, startTime, bootId: this.boot!, agentId: this.agentId, agentPid: process.pid, agentStartTime: this.self!, startedAt };
+    const record: GroupRecord = {
+      execId,
+      pgid,
+      startTime,
+      bootId: this.boot!,
+      agentId: this.agentId,
+      agentPid: process.pid,
+      agentStartTime: this.self!,
+      startedAt,
+    };
     try {
       mkdirSync(this.dir, { recursive: true });
       writeFileSync(this.file(pgid), JSON.stringify(record));
     } catch (err) {
-      if (!this.warned) this.logger.warn('could not record a process group in the data directory: a restart will not find it', { dir: this.dir, err: String(err) });
+      if (!this.warned)
+        this.logger.warn('could not record a process group in the data directory: a restart will not find it', {
+          dir: this.dir,
+          err: String(err),
+        });
       this.warned = true;
     }
   }
@@ -107,7 +124,14 @@ export class GroupRecords {
       try {
         r = JSON.parse(readFileSync(file, 'utf8')) as GroupRecord;
         // What it holds goes into a RESULT and a HELLO: checked against the protocol's bounds here.
-        if (typeof r.execId !== 'string' || r.execId.length < 1 || r.execId.length > LIMITS.idChars || !Number.isInteger(r.pgid) || r.pgid <= 1) throw new Error('not a record');
+        if (
+          typeof r.execId !== 'string' ||
+          r.execId.length < 1 ||
+          r.execId.length > LIMITS.idChars ||
+          !Number.isInteger(r.pgid) ||
+          r.pgid <= 1
+        )
+          throw new Error('not a record');
         if (!Number.isInteger(r.startedAt) || r.startedAt < 0) r.startedAt = Date.now();
       } catch (err) {
         this.logger.warn('dropped an unreadable process-group record', { file, err: String(err) });
@@ -126,12 +150,21 @@ export class GroupRecords {
           process.kill(-r.pgid, 'SIGKILL');
           killed.push(r.pgid);
         } catch (err) {
-          this.logger.warn('could not kill a process group an earlier life of this agent left', { execId: r.execId, pgid: r.pgid, err: String(err) });
+          this.logger.warn('could not kill a process group an earlier life of this agent left', {
+            execId: r.execId,
+            pgid: r.pgid,
+            err: String(err),
+          });
           ours = false;
         }
       }
       found.push({ execId: r.execId, pgid: r.pgid, startedAt: r.startedAt, killed: ours });
-      if (ours) this.logger.warn('killed a process group an earlier life of this agent left running', { execId: r.execId, pgid: r.pgid, previousAgentPid: r.agentPid });
+      if (ours)
+        this.logger.warn('killed a process group an earlier life of this agent left running', {
+          execId: r.execId,
+          pgid: r.pgid,
+          previousAgentPid: r.agentPid,
+        });
       else this.logger.info('an execution of an earlier life of this agent ended with it', { execId: r.execId, pgid: r.pgid });
       drop(file);
     }

@@ -10,14 +10,31 @@ const opts = { versionKey: false as const, strict: false as const };
  */
 export function defineModels(conn: Connection, retention: { runsSec: number; logsSec: number; ttl: boolean }) {
   const expiring = (seconds: number, name: string) => (retention.ttl ? { expireAfterSeconds: seconds, name } : { name: `${name}_sweep` });
-  const jobs = new Schema({ _id: String, name: String, description: String, group: String, enabled: Boolean, createdAt: Date, doc: any }, opts);
+  const jobs = new Schema(
+    { _id: String, name: String, description: String, group: String, enabled: Boolean, createdAt: Date, doc: any },
+    opts,
+  );
   jobs.index({ enabled: 1 });
   jobs.index({ group: 1, _id: -1 });
 
-  const runs = new Schema({
-    _id: String, jobId: String, scheduledAt: Date, dispatchedAt: Date, startedAt: Date, finishedAt: Date, node: String,
-    attempt: Number, trigger: String, status: String, exitCode: Number, outputTail: String, error: String,
-  }, opts);
+  const runs = new Schema(
+    {
+      _id: String,
+      jobId: String,
+      scheduledAt: Date,
+      dispatchedAt: Date,
+      startedAt: Date,
+      finishedAt: Date,
+      node: String,
+      attempt: Number,
+      trigger: String,
+      status: String,
+      exitCode: Number,
+      outputTail: String,
+      error: String,
+    },
+    opts,
+  );
   runs.index({ jobId: 1, scheduledAt: -1, _id: -1 });
   runs.index({ status: 1, scheduledAt: -1, _id: -1 });
   runs.index({ node: 1, scheduledAt: -1, _id: -1 });
@@ -40,12 +57,18 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   sessions.index({ expiresAt: 1 }, expiring(0, 'sessions_ttl'));
   const tokens = new Schema({ _id: String, hash: { type: String, unique: true }, doc: any }, opts);
 
-  const incidents = new Schema({ _id: String, kind: String, subject: String, openedAt: Date, closedAt: Date, notifiedAt: Date, recoveryNotifiedAt: Date, doc: any }, opts);
+  const incidents = new Schema(
+    { _id: String, kind: String, subject: String, openedAt: Date, closedAt: Date, notifiedAt: Date, recoveryNotifiedAt: Date, doc: any },
+    opts,
+  );
   incidents.index({ kind: 1, subject: 1, closedAt: 1 });
   incidents.index({ openedAt: -1, _id: -1 });
   incidents.index({ notifiedAt: 1 });
 
-  const logs = new Schema({ _id: String, time: Date, level: String, levelRank: Number, source: String, node: String, message: String, context: any }, opts);
+  const logs = new Schema(
+    { _id: String, time: Date, level: String, levelRank: Number, source: String, node: String, message: String, context: any },
+    opts,
+  );
   logs.index({ time: -1, _id: -1 });
   logs.index({ levelRank: 1, time: -1 });
   logs.index({ time: 1 }, expiring(retention.logsSec, 'logs_ttl'));

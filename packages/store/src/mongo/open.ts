@@ -1,8 +1,20 @@
 import mongoose, { type Connection } from 'mongoose';
 import {
-  apiTokenSchema, contactInputSchema, contactSchema, incidentSchema, jobSchema, logEntrySchema, logLevelRank, newId, outboxMailSchema,
-  sessionSchema, userSchema,
-  type Incident, type Job, type LogEntry, type RunStatus,
+  apiTokenSchema,
+  contactInputSchema,
+  contactSchema,
+  incidentSchema,
+  jobSchema,
+  logEntrySchema,
+  logLevelRank,
+  newId,
+  outboxMailSchema,
+  sessionSchema,
+  userSchema,
+  type Incident,
+  type Job,
+  type LogEntry,
+  type RunStatus,
 } from '@clover/model';
 import type { CounterSummary, Store, StoreOptions, StatusCounts } from '../interfaces.js';
 import { decodeCursor, hourOf, pageLimit } from '../cursor.js';
@@ -45,20 +57,47 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
   const caps = await probeServer(conn);
   const runRetentionMs = opts.runRetentionMs ?? 30 * day;
   const logRetentionMs = opts.logRetentionMs ?? 14 * day;
-  const m = defineModels(conn, { runsSec: Math.round(runRetentionMs / 1000), logsSec: Math.round(logRetentionMs / 1000), ttl: caps.ttlIndexes });
+  const m = defineModels(conn, {
+    runsSec: Math.round(runRetentionMs / 1000),
+    logsSec: Math.round(logRetentionMs / 1000),
+    ttl: caps.ttlIndexes,
+  });
   await Promise.all(Object.values(m).map((model) => model.syncIndexes()));
 
   // $set, not a replace: the job's `ops` (tallies applied to it, see runs.ts) must survive an edit.
   const writeJob = (job: Job) =>
     m.jobs.updateOne(
       { _id: job.id },
-      { $set: { name: job.name, description: job.description, group: job.group, enabled: job.enabled, createdAt: job.createdAt, doc: encodeKeys(JSON.parse(JSON.stringify(job))) } },
+      {
+        $set: {
+          name: job.name,
+          description: job.description,
+          group: job.group,
+          enabled: job.enabled,
+          createdAt: job.createdAt,
+          doc: encodeKeys(JSON.parse(JSON.stringify(job))),
+        },
+      },
       { upsert: true },
     );
   const toJob = (d: { doc?: unknown }): Job => jobSchema.parse(decodeKeys(d.doc));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const toIncident = (d: any): Incident => incidentSchema.parse(decodeKeys(d.doc));
-  const writeIncident = (i: Incident) => m.incidents.replaceOne({ _id: i.id }, { _id: i.id, kind: i.kind, subject: i.subject, openedAt: i.openedAt, closedAt: i.closedAt, notifiedAt: i.notifiedAt, recoveryNotifiedAt: i.recoveryNotifiedAt, doc: encodeKeys(JSON.parse(JSON.stringify(i))) }, { upsert: true });
+  const writeIncident = (i: Incident) =>
+    m.incidents.replaceOne(
+      { _id: i.id },
+      {
+        _id: i.id,
+        kind: i.kind,
+        subject: i.subject,
+        openedAt: i.openedAt,
+        closedAt: i.closedAt,
+        notifiedAt: i.notifiedAt,
+        recoveryNotifiedAt: i.recoveryNotifiedAt,
+        doc: encodeKeys(JSON.parse(JSON.stringify(i))),
+      },
+      { upsert: true },
+    );
   const mutateIncident = async (id: string, fn: (i: Incident) => Incident) => {
     const d = await m.incidents.findById(id).lean();
     if (!d) return null;
@@ -66,7 +105,10 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
     await writeIncident(next);
     return next;
   };
-  const runs = new MongoRuns(m, { ...(opts.reconcileAfterMs !== undefined ? { reconcileAfterMs: opts.reconcileAfterMs } : {}), ...(opts.faultPoint ? { faultPoint: opts.faultPoint } : {}) });
+  const runs = new MongoRuns(m, {
+    ...(opts.reconcileAfterMs !== undefined ? { reconcileAfterMs: opts.reconcileAfterMs } : {}),
+    ...(opts.faultPoint ? { faultPoint: opts.faultPoint } : {}),
+  });
   const getJob = async (id: string) => {
     const d = await m.jobs.findById(id).lean();
     return d ? toJob(d) : null;
@@ -91,7 +133,11 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         if (q.group) f.group = q.group;
         if (q.enabled !== undefined) f.enabled = q.enabled;
         if (q.cursor) f._id = { $lt: decodeCursor(q.cursor).id };
-        const rows = await m.jobs.find(f).sort({ _id: -1 }).limit(limit + 1).lean();
+        const rows = await m.jobs
+          .find(f)
+          .sort({ _id: -1 })
+          .limit(limit + 1)
+          .lean();
         return page(rows as Array<{ _id: string; doc?: unknown }>, limit, () => 0, toJob);
       },
       async listEnabled() {
@@ -100,7 +146,17 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       async replace(id, spec) {
         const cur = await getJob(id);
         if (!cur) return null;
-        const job = jobSchema.parse({ ...spec, id, createdAt: cur.createdAt, updatedAt: new Date(), lastRunAt: cur.lastRunAt, lastStatus: cur.lastStatus, nextRunAt: null, runCount: cur.runCount, failureCount: cur.failureCount });
+        const job = jobSchema.parse({
+          ...spec,
+          id,
+          createdAt: cur.createdAt,
+          updatedAt: new Date(),
+          lastRunAt: cur.lastRunAt,
+          lastStatus: cur.lastStatus,
+          nextRunAt: null,
+          runCount: cur.runCount,
+          failureCount: cur.failureCount,
+        });
         await writeJob(job);
         return job;
       },
@@ -141,7 +197,9 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         const f: Filter = { hour: { $gte: new Date(hourOf(q.from.getTime())), $lt: q.to } };
         if (q.jobId) f.jobId = q.jobId;
         const rows = await m.counters.aggregate<{ _id: { hour: Date; status: RunStatus }; n: number }>([
-          { $match: f }, { $group: { _id: { hour: '$hour', status: '$status' }, n: { $sum: '$n' } } }, { $sort: { '_id.hour': 1 } },
+          { $match: f },
+          { $group: { _id: { hour: '$hour', status: '$status' }, n: { $sum: '$n' } } },
+          { $sort: { '_id.hour': 1 } },
         ]);
         const byHour = new Map<number, StatusCounts>();
         const totals: StatusCounts = {};
@@ -264,14 +322,23 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         const f: Filter = { ...keyset('openedAt', q.cursor) };
         if (q.open !== undefined) f.closedAt = q.open ? null : { $ne: null };
         if (q.kind) f.kind = q.kind;
-        const rows = await m.incidents.find(f).sort({ openedAt: -1, _id: -1 }).limit(limit + 1).lean();
+        const rows = await m.incidents
+          .find(f)
+          .sort({ openedAt: -1, _id: -1 })
+          .limit(limit + 1)
+          .lean();
         return page(rows as Array<{ _id: string; openedAt: Date }>, limit, (r) => new Date(r.openedAt).getTime(), toIncident);
       },
       async listUnnotified() {
         return (await m.incidents.find({ notifiedAt: null }).sort({ openedAt: 1 }).lean()).map(toIncident);
       },
       async listRecoveryUnnotified() {
-        return (await m.incidents.find({ closedAt: { $ne: null }, notifiedAt: { $ne: null }, recoveryNotifiedAt: null }).sort({ closedAt: 1 }).lean()).map(toIncident);
+        return (
+          await m.incidents
+            .find({ closedAt: { $ne: null }, notifiedAt: { $ne: null }, recoveryNotifiedAt: null })
+            .sort({ closedAt: 1 })
+            .lean()
+        ).map(toIncident);
       },
       async markNotified(id, contacts, at) {
         await mutateIncident(id, (i) => ({ ...i, notifiedAt: at, notifiedContacts: [...new Set([...i.notifiedContacts, ...contacts])] }));
@@ -284,10 +351,21 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
     logs: {
       async write(entries) {
         if (!entries.length) return;
-        await m.logs.insertMany(entries.map((input) => {
-          const e = logEntrySchema.parse({ ...input, id: newId('log') });
-          return { _id: e.id, time: e.time, level: e.level, levelRank: logLevelRank[e.level], source: e.source, node: e.node, message: e.message, context: encodeKeys(e.context) };
-        }));
+        await m.logs.insertMany(
+          entries.map((input) => {
+            const e = logEntrySchema.parse({ ...input, id: newId('log') });
+            return {
+              _id: e.id,
+              time: e.time,
+              level: e.level,
+              levelRank: logLevelRank[e.level],
+              source: e.source,
+              node: e.node,
+              message: e.message,
+              context: encodeKeys(e.context),
+            };
+          }),
+        );
       },
       async list(q = {}) {
         const limit = pageLimit(q.limit);
@@ -297,9 +375,18 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         if (q.node) f.node = q.node;
         if (q.from || q.to) f.time = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
         if (q.q) f.message = { $regex: escapeRe(q.q), $options: 'i' };
-        const rows = await m.logs.find(f).sort({ time: -1, _id: -1 }).limit(limit + 1).lean();
+        const rows = await m.logs
+          .find(f)
+          .sort({ time: -1, _id: -1 })
+          .limit(limit + 1)
+          .lean();
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        return page(rows as Array<any>, limit, (r) => new Date(r.time).getTime(), (r): LogEntry => logEntrySchema.parse({ ...r, context: decodeKeys(r.context), id: r._id }));
+        return page(
+          rows as Array<any>,
+          limit,
+          (r) => new Date(r.time).getTime(),
+          (r): LogEntry => logEntrySchema.parse({ ...r, context: decodeKeys(r.context), id: r._id }),
+        );
       },
       async deleteOlderThan(cutoff) {
         return (await m.logs.deleteMany({ time: { $lt: cutoff } })).deletedCount;
@@ -313,9 +400,18 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       },
       async list(q = {}) {
         const limit = pageLimit(q.limit);
-        const rows = await m.outbox.find(keyset('createdAt', q.cursor)).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).lean();
+        const rows = await m.outbox
+          .find(keyset('createdAt', q.cursor))
+          .sort({ createdAt: -1, _id: -1 })
+          .limit(limit + 1)
+          .lean();
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        return page(rows as Array<any>, limit, (r) => new Date(r.createdAt).getTime(), (r) => outboxMailSchema.parse(decodeKeys(r.doc)));
+        return page(
+          rows as Array<any>,
+          limit,
+          (r) => new Date(r.createdAt).getTime(),
+          (r) => outboxMailSchema.parse(decodeKeys(r.doc)),
+        );
       },
     },
     // No transaction across collections here (none without a replica set, none on FerretDB):
@@ -342,7 +438,9 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
   };
   // Without TTL indexes nothing else removes expired runs, logs and sessions: sweep on a timer,
   // as the embedded store does.
-  const sweeper = caps.ttlIndexes ? null : setInterval(() => void store.sweep().catch(() => undefined), opts.sweepIntervalMs ?? 10 * 60_000);
+  const sweeper = caps.ttlIndexes
+    ? null
+    : setInterval(() => void store.sweep().catch(() => undefined), opts.sweepIntervalMs ?? 10 * 60_000);
   sweeper?.unref();
   // A writer that died between a run's status and its counts left them pending: finish them.
   await runs.reconcile();

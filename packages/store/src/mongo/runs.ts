@@ -84,8 +84,19 @@ const patchSchema = runSchema.omit({ id: true, jobId: true, scheduledAt: true })
 const patchFields = Object.keys(patchSchema.shape) as Array<keyof RunPatch>;
 
 const runDoc = (r: Run): RunDoc => ({
-  _id: r.id, jobId: r.jobId, scheduledAt: r.scheduledAt, dispatchedAt: r.dispatchedAt, startedAt: r.startedAt, finishedAt: r.finishedAt, node: r.node,
-  attempt: r.attempt, trigger: r.trigger, status: r.status, exitCode: r.exitCode, outputTail: r.outputTail, error: r.error,
+  _id: r.id,
+  jobId: r.jobId,
+  scheduledAt: r.scheduledAt,
+  dispatchedAt: r.dispatchedAt,
+  startedAt: r.startedAt,
+  finishedAt: r.finishedAt,
+  node: r.node,
+  attempt: r.attempt,
+  trigger: r.trigger,
+  status: r.status,
+  exitCode: r.exitCode,
+  outputTail: r.outputTail,
+  error: r.error,
 });
 const toRun = (d: RunDoc): Run => runSchema.parse({ ...d, id: d._id });
 
@@ -98,7 +109,6 @@ function countsOf(jobId: string, scheduledAt: Date, from: RunStatus | null, to: 
   if (terminal.has(to)) out.push({ jobId, hour, status: to, delta: 1 });
   return out;
 }
-
 
 export interface MongoRunsOptions {
   /**
@@ -210,7 +220,9 @@ export class MongoRuns implements RunRepository {
    */
   private async updateNow(items: RunUpdate[]): Promise<Array<Run | null>> {
     const ids = [...new Set(items.map((i) => i.id))];
-    const rows = (await this.m.runs.collection.find(ids.length === 1 ? { _id: ids[0] } : ({ _id: { $in: ids } } as Filter)).toArray()) as unknown as RunDoc[];
+    const rows = (await this.m.runs.collection
+      .find(ids.length === 1 ? { _id: ids[0] } : ({ _id: { $in: ids } } as Filter))
+      .toArray()) as unknown as RunDoc[];
     const current = new Map<string, Run>();
     for (const row of rows) current.set(row._id, toRun(row));
     const tally: Tally = { _id: randomUUID(), at: new Date(), shares: [] };
@@ -223,7 +235,8 @@ export class MongoRuns implements RunRepository {
       for (const f of patchFields) if (patch[f] !== undefined) (changes as Record<string, unknown>)[f] = valid[f];
       const next: Run = { ...cur, ...changes };
       const counters = countsOf(next.jobId, next.scheduledAt, cur.status, next.status);
-      if (counters.length || jobState) tally.shares.push({ runId: id, seq, counters, job: jobState ? { jobId: next.jobId, state: jobState } : null });
+      if (counters.length || jobState)
+        tally.shares.push({ runId: id, seq, counters, job: jobState ? { jobId: next.jobId, state: jobState } : null });
       current.set(id, next);
       return next;
     });
@@ -262,15 +275,18 @@ export class MongoRuns implements RunRepository {
     const counterOps: AnyBulkWriteOperation[] = [];
     const jobOps: AnyBulkWriteOperation[] = [];
     for (const t of settling) {
-      for (const c of sumCounters(t.shares)) counterOps.push({ updateOne: { filter: { jobId: c.jobId, hour: c.hour, status: c.status }, update: { $pull: { ops: t._id } } } });
-      for (const jobId of new Set(t.shares.flatMap((s) => (s.job ? [s.job.jobId] : [])))) jobOps.push({ updateOne: { filter: { _id: jobId }, update: { $pull: { ops: t._id } } } });
+      for (const c of sumCounters(t.shares))
+        counterOps.push({ updateOne: { filter: { jobId: c.jobId, hour: c.hour, status: c.status }, update: { $pull: { ops: t._id } } } });
+      for (const jobId of new Set(t.shares.flatMap((s) => (s.job ? [s.job.jobId] : []))))
+        jobOps.push({ updateOne: { filter: { _id: jobId }, update: { $pull: { ops: t._id } } } });
     }
     for (const t of tallies) {
       for (const c of sumCounters(t.shares)) if (c.delta) counterOps.push(counterIncrement(t._id, c));
       for (const [jobId, state] of sumJobStates(t.shares)) {
         const update = jobStateUpdate(state);
         // A missing job (deleted since) matches nothing: its counts went with it.
-        if (update) jobOps.push({ updateOne: { filter: { _id: jobId, ops: { $ne: t._id } }, update: { ...update, $push: { ops: t._id } } } });
+        if (update)
+          jobOps.push({ updateOne: { filter: { _id: jobId, ops: { $ne: t._id } }, update: { ...update, $push: { ops: t._id } } } });
       }
     }
     if (counterOps.length) await this.bulkCounters(counterOps);
@@ -307,13 +323,19 @@ export class MongoRuns implements RunRepository {
   reconcile(now = new Date()): Promise<{ runs: number }> {
     return this.serial(async () => {
       if (this.applied.length) await this.count([]);
-      const left = (await this.m.tallies.collection.find({ at: { $lt: new Date(now.getTime() - this.reconcileAfterMs) } } as Filter).toArray()) as unknown as Tally[];
+      const left = (await this.m.tallies.collection
+        .find({ at: { $lt: new Date(now.getTime() - this.reconcileAfterMs) } } as Filter)
+        .toArray()) as unknown as Tally[];
       let runs = 0;
       for (const t of left) {
         const ids = [...new Set(t.shares.map((s) => s.runId))];
-        const marks = (await this.m.runs.collection.find({ _id: { $in: ids } } as Filter, { projection: { tally: 1 } }).toArray()) as unknown as Array<{ _id: string; tally?: string }>;
+        const marks = (await this.m.runs.collection
+          .find({ _id: { $in: ids } } as Filter, { projection: { tally: 1 } })
+          .toArray()) as unknown as Array<{ _id: string; tally?: string }>;
         const reached = new Set(marks.filter((r) => r.tally === t._id).map((r) => r._id));
-        const shares = t.shares.filter((s) => reached.has(s.runId)).map((s) => ({ ...s, counters: s.counters.map((c) => ({ ...c, hour: new Date(c.hour) })) }));
+        const shares = t.shares
+          .filter((s) => reached.has(s.runId))
+          .map((s) => ({ ...s, counters: s.counters.map((c) => ({ ...c, hour: new Date(c.hour) })) }));
         runs += reached.size;
         await this.count([{ ...t, shares }]);
       }
@@ -341,7 +363,11 @@ export class MongoRuns implements RunRepository {
     if (q.status) f.status = q.status;
     if (q.node) f.node = q.node;
     if (q.from || q.to) f.scheduledAt = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
-    const rows = (await this.m.runs.find(f).sort({ scheduledAt: -1, _id: -1 }).limit(limit + 1).lean()) as unknown as RunDoc[];
+    const rows = (await this.m.runs
+      .find(f)
+      .sort({ scheduledAt: -1, _id: -1 })
+      .limit(limit + 1)
+      .lean()) as unknown as RunDoc[];
     return page(rows, limit, (r) => new Date(r.scheduledAt).getTime(), toRun);
   }
 

@@ -51,7 +51,10 @@ export function startBackgroundCheckpointer(file: string, everyMs: number, onErr
         if (exited) return;
         // Held open until the worker has closed its connection: closing the store means done with the file.
         worker.ref();
-        const gone = once(worker, 'exit').then(() => 'exited' as const, () => 'exited' as const);
+        const gone = once(worker, 'exit').then(
+          () => 'exited' as const,
+          () => 'exited' as const,
+        );
         worker.postMessage('stop');
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 2000)));

@@ -9,7 +9,7 @@ export class SqliteCounters implements CounterRepository {
   async summary(query: { from: Date; to: Date; jobId?: string }): Promise<CounterSummary> {
     const params: Record<string, unknown> = { from: hourOf(query.from.getTime()), to: query.to.getTime() };
     let sql = 'SELECT hour, status, SUM(n) AS n FROM run_counters WHERE hour >= @from AND hour < @to';
-    if (query.jobId) (sql += ' AND job_id = @jobId'), (params.jobId = query.jobId);
+    if (query.jobId) ((sql += ' AND job_id = @jobId'), (params.jobId = query.jobId));
     sql += ' GROUP BY hour, status ORDER BY hour';
     const rows = this.db.prepare(sql).all(params) as Array<{ hour: number; status: RunStatus; n: number }>;
     const byHour = new Map<number, StatusCounts>();

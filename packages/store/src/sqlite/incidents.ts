@@ -9,12 +9,22 @@ export class SqliteIncidents implements IncidentRepository {
   constructor(private readonly db: Database.Database) {}
 
   private write(i: Incident): void {
-    this.db.prepare(`INSERT INTO incidents (id, kind, subject, opened_at, closed_at, notified_at, recovery_notified_at, doc)
+    this.db
+      .prepare(
+        `INSERT INTO incidents (id, kind, subject, opened_at, closed_at, notified_at, recovery_notified_at, doc)
       VALUES (@id, @kind, @subject, @openedAt, @closedAt, @notifiedAt, @recoveryNotifiedAt, @doc)
-      ON CONFLICT (id) DO UPDATE SET closed_at=@closedAt, notified_at=@notifiedAt, recovery_notified_at=@recoveryNotifiedAt, doc=@doc`).run({
-      id: i.id, kind: i.kind, subject: i.subject, openedAt: i.openedAt.getTime(), closedAt: i.closedAt?.getTime() ?? null,
-      notifiedAt: i.notifiedAt?.getTime() ?? null, recoveryNotifiedAt: i.recoveryNotifiedAt?.getTime() ?? null, doc: JSON.stringify(i),
-    });
+      ON CONFLICT (id) DO UPDATE SET closed_at=@closedAt, notified_at=@notifiedAt, recovery_notified_at=@recoveryNotifiedAt, doc=@doc`,
+      )
+      .run({
+        id: i.id,
+        kind: i.kind,
+        subject: i.subject,
+        openedAt: i.openedAt.getTime(),
+        closedAt: i.closedAt?.getTime() ?? null,
+        notifiedAt: i.notifiedAt?.getTime() ?? null,
+        recoveryNotifiedAt: i.recoveryNotifiedAt?.getTime() ?? null,
+        doc: JSON.stringify(i),
+      });
   }
 
   async open(input: Omit<IncidentInput, 'id'>): Promise<Incident> {
@@ -29,7 +39,9 @@ export class SqliteIncidents implements IncidentRepository {
   }
 
   async findOpen(kind: Incident['kind'], subject: string): Promise<Incident | null> {
-    const row = this.db.prepare('SELECT doc FROM incidents WHERE kind = ? AND subject = ? AND closed_at IS NULL ORDER BY opened_at DESC LIMIT 1').get(kind, subject);
+    const row = this.db
+      .prepare('SELECT doc FROM incidents WHERE kind = ? AND subject = ? AND closed_at IS NULL ORDER BY opened_at DESC LIMIT 1')
+      .get(kind, subject);
     return row ? parse(row) : null;
   }
 
@@ -45,7 +57,11 @@ export class SqliteIncidents implements IncidentRepository {
       params.cAt = c.sortValue;
       params.cId = c.id;
     }
-    const rows = this.db.prepare(`SELECT opened_at, id, doc FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC LIMIT @limit`).all(params) as Array<{ opened_at: number; id: string; doc: string }>;
+    const rows = this.db
+      .prepare(
+        `SELECT opened_at, id, doc FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC LIMIT @limit`,
+      )
+      .all(params) as Array<{ opened_at: number; id: string; doc: string }>;
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     const last = page.at(-1);
@@ -57,17 +73,24 @@ export class SqliteIncidents implements IncidentRepository {
   }
 
   async listRecoveryUnnotified(): Promise<Incident[]> {
-    return this.db.prepare('SELECT doc FROM incidents WHERE closed_at IS NOT NULL AND notified_at IS NOT NULL AND recovery_notified_at IS NULL ORDER BY closed_at').all().map(parse);
+    return this.db
+      .prepare(
+        'SELECT doc FROM incidents WHERE closed_at IS NOT NULL AND notified_at IS NOT NULL AND recovery_notified_at IS NULL ORDER BY closed_at',
+      )
+      .all()
+      .map(parse);
   }
 
   private mutate(id: string, fn: (i: Incident) => Incident): Incident | null {
-    return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT doc FROM incidents WHERE id = ?').get(id);
-      if (!row) return null;
-      const next = fn(parse(row));
-      this.write(next);
-      return next;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const row = this.db.prepare('SELECT doc FROM incidents WHERE id = ?').get(id);
+        if (!row) return null;
+        const next = fn(parse(row));
+        this.write(next);
+        return next;
+      })
+      .immediate();
   }
 
   async markNotified(id: string, contacts: string[], at: Date): Promise<void> {

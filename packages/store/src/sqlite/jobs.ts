@@ -16,9 +16,15 @@ interface JobRow {
 /** Every read of a job takes its run state from the columns (see schema.ts), not the document. */
 const jobColumns = 'id, doc, last_run_at, last_status, next_run_at, run_count, failure_count';
 
-const toJob = (row: JobRow): Job => jobSchema.parse({
-  ...JSON.parse(row.doc), lastRunAt: row.last_run_at, lastStatus: row.last_status, nextRunAt: row.next_run_at, runCount: row.run_count, failureCount: row.failure_count,
-});
+const toJob = (row: JobRow): Job =>
+  jobSchema.parse({
+    ...JSON.parse(row.doc),
+    lastRunAt: row.last_run_at,
+    lastStatus: row.last_status,
+    nextRunAt: row.next_run_at,
+    runCount: row.run_count,
+    failureCount: row.failure_count,
+  });
 
 export class SqliteJobs implements JobRepository {
   constructor(private readonly db: Database.Database) {}
@@ -27,13 +33,25 @@ export class SqliteJobs implements JobRepository {
     // The run state is kept in its columns only: a copy in the document would go stale at the first run.
     const { lastRunAt, lastStatus, nextRunAt, runCount, failureCount, ...doc } = job;
     this.db
-      .prepare(`INSERT INTO jobs (id, name, description, grp, enabled, created_at, doc, last_run_at, last_status, next_run_at, run_count, failure_count)
+      .prepare(
+        `INSERT INTO jobs (id, name, description, grp, enabled, created_at, doc, last_run_at, last_status, next_run_at, run_count, failure_count)
         VALUES (@id, @name, @description, @grp, @enabled, @createdAt, @doc, @lastRunAt, @lastStatus, @nextRunAt, @runCount, @failureCount)
         ON CONFLICT (id) DO UPDATE SET name=@name, description=@description, grp=@grp, enabled=@enabled, doc=@doc, last_run_at=@lastRunAt,
-        last_status=@lastStatus, next_run_at=@nextRunAt, run_count=@runCount, failure_count=@failureCount`)
+        last_status=@lastStatus, next_run_at=@nextRunAt, run_count=@runCount, failure_count=@failureCount`,
+      )
       .run({
-        id: job.id, name: job.name, description: job.description, grp: job.group, enabled: job.enabled ? 1 : 0, createdAt: job.createdAt.getTime(), doc: JSON.stringify(doc),
-        lastRunAt: lastRunAt?.toISOString() ?? null, lastStatus, nextRunAt: nextRunAt?.toISOString() ?? null, runCount, failureCount,
+        id: job.id,
+        name: job.name,
+        description: job.description,
+        grp: job.group,
+        enabled: job.enabled ? 1 : 0,
+        createdAt: job.createdAt.getTime(),
+        doc: JSON.stringify(doc),
+        lastRunAt: lastRunAt?.toISOString() ?? null,
+        lastStatus,
+        nextRunAt: nextRunAt?.toISOString() ?? null,
+        runCount,
+        failureCount,
       });
   }
 
@@ -73,16 +91,25 @@ export class SqliteJobs implements JobRepository {
   }
 
   async replace(id: string, spec: JobSpec): Promise<Job | null> {
-    return this.db.transaction(() => {
-      const current = this.getSync(id);
-      if (!current) return null;
-      const job = jobSchema.parse({
-        ...spec, id, createdAt: current.createdAt, updatedAt: new Date(),
-        lastRunAt: current.lastRunAt, lastStatus: current.lastStatus, nextRunAt: null, runCount: current.runCount, failureCount: current.failureCount,
-      });
-      this.write(job);
-      return job;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const current = this.getSync(id);
+        if (!current) return null;
+        const job = jobSchema.parse({
+          ...spec,
+          id,
+          createdAt: current.createdAt,
+          updatedAt: new Date(),
+          lastRunAt: current.lastRunAt,
+          lastStatus: current.lastStatus,
+          nextRunAt: null,
+          runCount: current.runCount,
+          failureCount: current.failureCount,
+        });
+        this.write(job);
+        return job;
+      })
+      .immediate();
   }
 
   private getSync(id: string): Job | null {
@@ -91,13 +118,15 @@ export class SqliteJobs implements JobRepository {
   }
 
   async setEnabled(id: string, enabled: boolean): Promise<Job | null> {
-    return this.db.transaction(() => {
-      const current = this.getSync(id);
-      if (!current) return null;
-      const job = { ...current, enabled, updatedAt: new Date() };
-      this.write(job);
-      return job;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const current = this.getSync(id);
+        if (!current) return null;
+        const job = { ...current, enabled, updatedAt: new Date() };
+        this.write(job);
+        return job;
+      })
+      .immediate();
   }
 
   async recordRunState(id: string, state: JobRunState): Promise<void> {
@@ -124,7 +153,10 @@ export class SqliteJobs implements JobRepository {
     if (state.lastRunAt !== undefined) set('last_run_at', state.lastRunAt?.toISOString() ?? null);
     if (state.lastStatus !== undefined) set('last_status', state.lastStatus);
     if (state.nextRunAt !== undefined) set('next_run_at', state.nextRunAt?.toISOString() ?? null);
-    for (const [column, delta] of [['run_count', state.runCountDelta], ['failure_count', state.failureCountDelta]] as const) {
+    for (const [column, delta] of [
+      ['run_count', state.runCountDelta],
+      ['failure_count', state.failureCountDelta],
+    ] as const) {
       if (!delta) continue;
       sets.push(`${column} = ${column} + @${column}`);
       params[column] = delta;
@@ -133,16 +165,21 @@ export class SqliteJobs implements JobRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.db.transaction(() => {
-      const gone = this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
-      this.db.prepare('DELETE FROM runs WHERE job_id = ?').run(id);
-      this.db.prepare('DELETE FROM run_counters WHERE job_id = ?').run(id);
-      return gone;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const gone = this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
+        this.db.prepare('DELETE FROM runs WHERE job_id = ?').run(id);
+        this.db.prepare('DELETE FROM run_counters WHERE job_id = ?').run(id);
+        return gone;
+      })
+      .immediate();
   }
 
   async counts(): Promise<{ total: number; enabled: number }> {
-    const row = this.db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(enabled), 0) AS enabled FROM jobs').get() as { total: number; enabled: number };
+    const row = this.db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(enabled), 0) AS enabled FROM jobs').get() as {
+      total: number;
+      enabled: number;
+    };
     return { total: row.total, enabled: row.enabled };
   }
 }

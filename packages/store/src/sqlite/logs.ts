@@ -1,5 +1,14 @@
 import type Database from 'better-sqlite3';
-import { logEntrySchema, logLevelRank, newId, outboxMailSchema, type LogEntry, type LogEntryInput, type OutboxMail, type OutboxMailInput } from '@clover/model';
+import {
+  logEntrySchema,
+  logLevelRank,
+  newId,
+  outboxMailSchema,
+  type LogEntry,
+  type LogEntryInput,
+  type OutboxMail,
+  type OutboxMailInput,
+} from '@clover/model';
 import type { LogQuery, LogRepository, OutboxRepository, Page, PageQuery } from '../interfaces.js';
 import { decodeCursor, encodeCursor, pageLimit } from '../cursor.js';
 
@@ -17,16 +26,29 @@ export class SqliteLogs implements LogRepository {
   private readonly insert: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    this.insert = db.prepare('INSERT INTO logs (id, time, level, level_rank, source, node, message, context) VALUES (@id, @time, @level, @rank, @source, @node, @message, @context)');
+    this.insert = db.prepare(
+      'INSERT INTO logs (id, time, level, level_rank, source, node, message, context) VALUES (@id, @time, @level, @rank, @source, @node, @message, @context)',
+    );
   }
 
   async write(entries: LogEntryInput[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const input of entries) {
-        const e = logEntrySchema.parse({ ...input, id: newId('log') });
-        this.insert.run({ id: e.id, time: e.time.getTime(), level: e.level, rank: logLevelRank[e.level], source: e.source, node: e.node, message: e.message, context: JSON.stringify(e.context) });
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const input of entries) {
+          const e = logEntrySchema.parse({ ...input, id: newId('log') });
+          this.insert.run({
+            id: e.id,
+            time: e.time.getTime(),
+            level: e.level,
+            rank: logLevelRank[e.level],
+            source: e.source,
+            node: e.node,
+            message: e.message,
+            context: JSON.stringify(e.context),
+          });
+        }
+      })
+      .immediate();
   }
 
   async list(query: LogQuery = {}): Promise<Page<LogEntry>> {
@@ -45,12 +67,22 @@ export class SqliteLogs implements LogRepository {
       params.cAt = c.sortValue;
       params.cId = c.id;
     }
-    const rows = this.db.prepare(`SELECT * FROM logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC, id DESC LIMIT @limit`).all(params) as LogRow[];
+    const rows = this.db
+      .prepare(`SELECT * FROM logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC, id DESC LIMIT @limit`)
+      .all(params) as LogRow[];
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
-      items: page.map((r) => ({ id: r.id, time: new Date(r.time), level: r.level, source: r.source, node: r.node, message: r.message, context: JSON.parse(r.context) as Record<string, unknown> })),
+      items: page.map((r) => ({
+        id: r.id,
+        time: new Date(r.time),
+        level: r.level,
+        source: r.source,
+        node: r.node,
+        message: r.message,
+        context: JSON.parse(r.context) as Record<string, unknown>,
+      })),
       nextCursor: more && last ? encodeCursor(last.time, last.id) : null,
     };
   }
@@ -65,7 +97,9 @@ export class SqliteOutbox implements OutboxRepository {
 
   async add(input: OutboxMailInput): Promise<OutboxMail> {
     const mail = outboxMailSchema.parse({ ...input, id: newId('mail'), createdAt: new Date() });
-    this.db.prepare('INSERT INTO outbox (id, created_at, doc) VALUES (?, ?, ?)').run(mail.id, mail.createdAt.getTime(), JSON.stringify(mail));
+    this.db
+      .prepare('INSERT INTO outbox (id, created_at, doc) VALUES (?, ?, ?)')
+      .run(mail.id, mail.createdAt.getTime(), JSON.stringify(mail));
     return mail;
   }
 
@@ -79,10 +113,15 @@ export class SqliteOutbox implements OutboxRepository {
       params.cAt = c.sortValue;
       params.cId = c.id;
     }
-    const rows = this.db.prepare(`SELECT id, created_at, doc FROM outbox ${where} ORDER BY created_at DESC, id DESC LIMIT @limit`).all(params) as Array<{ id: string; created_at: number; doc: string }>;
+    const rows = this.db
+      .prepare(`SELECT id, created_at, doc FROM outbox ${where} ORDER BY created_at DESC, id DESC LIMIT @limit`)
+      .all(params) as Array<{ id: string; created_at: number; doc: string }>;
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    return { items: page.map((r) => outboxMailSchema.parse(JSON.parse(r.doc))), nextCursor: more && last ? encodeCursor(last.created_at, last.id) : null };
+    return {
+      items: page.map((r) => outboxMailSchema.parse(JSON.parse(r.doc))),
+      nextCursor: more && last ? encodeCursor(last.created_at, last.id) : null,
+    };
   }
 }

@@ -39,7 +39,9 @@ export function openSqliteStore(opts: StoreOptions): Store {
     // the writer keeps growing is never wholly copied while it writes, so past 10,000 pages a
     // commit here copies the little left, and the log starts over.
     db.pragma('wal_autocheckpoint = 10000');
-    checkpointer = startBackgroundCheckpointer(file, 1000, (message) => console.error(`clover store: background checkpoint failed: ${message}`));
+    checkpointer = startBackgroundCheckpointer(file, 1000, (message) =>
+      console.error(`clover store: background checkpoint failed: ${message}`),
+    );
   }
 
   const jobs = new SqliteJobs(db);
@@ -69,12 +71,14 @@ export function openSqliteStore(opts: StoreOptions): Store {
     logs,
     outbox: new SqliteOutbox(db),
     async writeRuns(w) {
-      return db.transaction(() => {
-        const inserted = runs.insertEachSync(w.inserts);
-        const updated = runs.updateFoundEachSync(w.updates);
-        jobs.recordRunStatesSync(w.jobStates);
-        return { inserted, updated };
-      }).immediate();
+      return db
+        .transaction(() => {
+          const inserted = runs.insertEachSync(w.inserts);
+          const updated = runs.updateFoundEachSync(w.updates);
+          jobs.recordRunStatesSync(w.jobStates);
+          return { inserted, updated };
+        })
+        .immediate();
     },
     // One transaction holds a run's status and its job's counts: nothing is ever left half done.
     reconcile: async () => ({ runs: 0 }),

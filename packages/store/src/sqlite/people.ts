@@ -1,7 +1,16 @@
 import type Database from 'better-sqlite3';
 import {
-  apiTokenSchema, contactInputSchema, contactSchema, newId, sessionSchema, userSchema,
-  type ApiToken, type Contact, type ContactInput, type Session, type User,
+  apiTokenSchema,
+  contactInputSchema,
+  contactSchema,
+  newId,
+  sessionSchema,
+  userSchema,
+  type ApiToken,
+  type Contact,
+  type ContactInput,
+  type Session,
+  type User,
 } from '@clover/model';
 import type { ContactRepository, SessionRepository, TokenRepository, UserRepository } from '../interfaces.js';
 import { DuplicateError } from '../errors.js';
@@ -67,7 +76,9 @@ export class SqliteUsers implements UserRepository {
 export class SqliteSessions implements SessionRepository {
   constructor(private readonly db: Database.Database) {}
   async create(session: Session): Promise<void> {
-    this.db.prepare('INSERT INTO sessions (id, expires_at, doc) VALUES (?, ?, ?)').run(session.id, session.expiresAt.getTime(), JSON.stringify(session));
+    this.db
+      .prepare('INSERT INTO sessions (id, expires_at, doc) VALUES (?, ?, ?)')
+      .run(session.id, session.expiresAt.getTime(), JSON.stringify(session));
   }
   async get(id: string): Promise<Session | null> {
     return doc(this.db.prepare('SELECT doc FROM sessions WHERE id = ?').get(id), (v) => sessionSchema.parse(v));

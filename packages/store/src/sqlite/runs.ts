@@ -33,8 +33,16 @@ const patchSchema = runSchema.omit({ id: true, jobId: true, scheduledAt: true })
  * `satisfies` makes a field added to the run model fail to compile here rather than go unwritten.
  */
 const patchColumns = Object.entries({
-  dispatchedAt: 'dispatched_at', startedAt: 'started_at', finishedAt: 'finished_at', node: 'node', attempt: 'attempt',
-  trigger: 'trigger', status: 'status', exitCode: 'exit_code', outputTail: 'output_tail', error: 'error',
+  dispatchedAt: 'dispatched_at',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  node: 'node',
+  attempt: 'attempt',
+  trigger: 'trigger',
+  status: 'status',
+  exitCode: 'exit_code',
+  outputTail: 'output_tail',
+  error: 'error',
 } satisfies Record<keyof RunPatch, keyof RunRow>) as Array<[keyof RunPatch, keyof RunRow]>;
 
 const updateTexts = new Map<number, string>();
@@ -51,17 +59,37 @@ function updateSql(given: number): string {
 
 function toRun(r: RunRow): Run {
   return {
-    id: r.id, jobId: r.job_id, scheduledAt: new Date(r.scheduled_at), dispatchedAt: date(r.dispatched_at), startedAt: date(r.started_at),
-    finishedAt: date(r.finished_at), node: r.node, attempt: r.attempt, trigger: r.trigger, status: r.status, exitCode: r.exit_code,
-    outputTail: r.output_tail, error: r.error,
+    id: r.id,
+    jobId: r.job_id,
+    scheduledAt: new Date(r.scheduled_at),
+    dispatchedAt: date(r.dispatched_at),
+    startedAt: date(r.started_at),
+    finishedAt: date(r.finished_at),
+    node: r.node,
+    attempt: r.attempt,
+    trigger: r.trigger,
+    status: r.status,
+    exitCode: r.exit_code,
+    outputTail: r.output_tail,
+    error: r.error,
   };
 }
 
 function toRow(run: Run): RunRow {
   return {
-    id: run.id, job_id: run.jobId, scheduled_at: run.scheduledAt.getTime(), dispatched_at: ms(run.dispatchedAt), started_at: ms(run.startedAt),
-    finished_at: ms(run.finishedAt), node: run.node, attempt: run.attempt, trigger: run.trigger, status: run.status, exit_code: run.exitCode,
-    output_tail: run.outputTail, error: run.error,
+    id: run.id,
+    job_id: run.jobId,
+    scheduled_at: run.scheduledAt.getTime(),
+    dispatched_at: ms(run.dispatchedAt),
+    started_at: ms(run.startedAt),
+    finished_at: ms(run.finishedAt),
+    node: run.node,
+    attempt: run.attempt,
+    trigger: run.trigger,
+    status: run.status,
+    exit_code: run.exitCode,
+    output_tail: run.outputTail,
+    error: run.error,
   };
 }
 
@@ -78,9 +106,12 @@ export class SqliteRuns implements RunRepository {
     private readonly recordJobState: (jobId: string, state: JobRunState) => void,
     private readonly faultPoint?: StoreOptions['faultPoint'],
   ) {
-    this.insertStmt = db.prepare(`INSERT INTO runs (id, job_id, scheduled_at, dispatched_at, started_at, finished_at, node, attempt, trigger, status, exit_code, output_tail, error)
+    this.insertStmt =
+      db.prepare(`INSERT INTO runs (id, job_id, scheduled_at, dispatched_at, started_at, finished_at, node, attempt, trigger, status, exit_code, output_tail, error)
       VALUES (@id, @job_id, @scheduled_at, @dispatched_at, @started_at, @finished_at, @node, @attempt, @trigger, @status, @exit_code, @output_tail, @error)`);
-    this.bumpStmt = db.prepare('INSERT INTO run_counters (job_id, hour, status, n) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, hour, status) DO UPDATE SET n = n + excluded.n');
+    this.bumpStmt = db.prepare(
+      'INSERT INTO run_counters (job_id, hour, status, n) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, hour, status) DO UPDATE SET n = n + excluded.n',
+    );
   }
 
   /** Counters follow runs into and out of terminal statuses, keyed by the slot's hour. */
@@ -105,11 +136,13 @@ export class SqliteRuns implements RunRepository {
   }
 
   async insertMany(inputs: RunInput[]): Promise<InsertManyResult> {
-    return this.db.transaction(() => {
-      const duplicates: string[] = [];
-      for (const out of this.insertEachSync(inputs)) if (out instanceof DuplicateRunError) duplicates.push(out.runId);
-      return { inserted: inputs.length - duplicates.length, duplicates };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const duplicates: string[] = [];
+        for (const out of this.insertEachSync(inputs)) if (out instanceof DuplicateRunError) duplicates.push(out.runId);
+        return { inserted: inputs.length - duplicates.length, duplicates };
+      })
+      .immediate();
   }
 
   async insertEach(inputs: RunInput[]): Promise<Array<Run | DuplicateRunError>> {
@@ -134,12 +167,14 @@ export class SqliteRuns implements RunRepository {
   }
 
   async update(id: string, patch: RunPatch, jobState?: JobRunState): Promise<Run | null> {
-    return this.db.transaction(() => {
-      const run = this.updateSync(id, patch);
-      this.faultPoint?.('runs-written');
-      if (run && jobState) this.recordJobState(run.jobId, jobState);
-      return run;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const run = this.updateSync(id, patch);
+        this.faultPoint?.('runs-written');
+        if (run && jobState) this.recordJobState(run.jobId, jobState);
+        return run;
+      })
+      .immediate();
   }
 
   async updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>> {

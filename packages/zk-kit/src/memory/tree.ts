@@ -78,34 +78,38 @@ export class MemoryZkServer {
     return {
       id,
       create: (path, data, mode) => guard(() => this.create(state, path, data, mode)),
-      get: (path, watcher) => guard(() => {
-        const node = this.find(path);
-        if (!node) throw new NoNodeError(path);
-        if (watcher) this.addWatch(this.nodeWatches, path, state, watcher);
-        return { data: Buffer.from(node.data), stat: { ...node.stat } };
-      }),
-      exists: (path, watcher) => guard(() => {
-        if (watcher) this.addWatch(this.nodeWatches, path, state, watcher);
-        const node = this.find(path);
-        return node ? { ...node.stat } : null;
-      }),
-      children: (path, watcher) => guard(() => {
-        const node = this.find(path);
-        if (!node) throw new NoNodeError(path);
-        if (watcher) this.addWatch(this.childWatches, path, state, watcher);
-        return [...node.children.keys()];
-      }),
-      set: (path, data, version) => guard(() => {
-        const node = this.find(path);
-        if (!node) throw new NoNodeError(path);
-        if (version !== -1 && version !== node.stat.version) throw new BadVersionError(path);
-        node.data = Buffer.from(data);
-        node.stat.version += 1;
-        node.stat.mtime = Date.now();
-        node.stat.dataLength = data.length;
-        this.fire(this.nodeWatches, path, 'data');
-        return { ...node.stat };
-      }),
+      get: (path, watcher) =>
+        guard(() => {
+          const node = this.find(path);
+          if (!node) throw new NoNodeError(path);
+          if (watcher) this.addWatch(this.nodeWatches, path, state, watcher);
+          return { data: Buffer.from(node.data), stat: { ...node.stat } };
+        }),
+      exists: (path, watcher) =>
+        guard(() => {
+          if (watcher) this.addWatch(this.nodeWatches, path, state, watcher);
+          const node = this.find(path);
+          return node ? { ...node.stat } : null;
+        }),
+      children: (path, watcher) =>
+        guard(() => {
+          const node = this.find(path);
+          if (!node) throw new NoNodeError(path);
+          if (watcher) this.addWatch(this.childWatches, path, state, watcher);
+          return [...node.children.keys()];
+        }),
+      set: (path, data, version) =>
+        guard(() => {
+          const node = this.find(path);
+          if (!node) throw new NoNodeError(path);
+          if (version !== -1 && version !== node.stat.version) throw new BadVersionError(path);
+          node.data = Buffer.from(data);
+          node.stat.version += 1;
+          node.stat.mtime = Date.now();
+          node.stat.dataLength = data.length;
+          this.fire(this.nodeWatches, path, 'data');
+          return { ...node.stat };
+        }),
       delete: (path, version) => guard(() => this.remove(path, version)),
       close: async () => {
         if (state.alive) this.endSession(state);

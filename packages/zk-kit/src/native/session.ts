@@ -69,7 +69,12 @@ function toError(rc: number, message: string, path: string): Error {
   }
 }
 
-const eventTypes: Record<number, WatchEventType> = { [C.CREATED]: 'created', [C.DELETED]: 'deleted', [C.CHANGED]: 'data', [C.CHILD]: 'children' };
+const eventTypes: Record<number, WatchEventType> = {
+  [C.CREATED]: 'created',
+  [C.DELETED]: 'deleted',
+  [C.CHANGED]: 'data',
+  [C.CHILD]: 'children',
+};
 
 /** One session of the real ZooKeeper through the npm `zookeeper` C-client binding. */
 export function openNativeSession(connect: string, sessionTimeoutMs: number, events: SessionEvents): RawSession {
@@ -89,7 +94,11 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
   });
   zk.init({});
 
-  const call = <T>(fn: (cb: (rc: number, error: string, ...rest: unknown[]) => void) => void, path: string, pick: (...rest: unknown[]) => T): Promise<T> =>
+  const call = <T>(
+    fn: (cb: (rc: number, error: string, ...rest: unknown[]) => void) => void,
+    path: string,
+    pick: (...rest: unknown[]) => T,
+  ): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       try {
         fn((rc, error, ...rest) => (rc === C.ZOK ? resolve(pick(...rest)) : reject(toError(rc, error, path))));
@@ -109,13 +118,21 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
     },
     create: (path, data, mode) => {
       const flags = (mode.startsWith('ephemeral') ? C.EPHEMERAL : 0) | (mode.endsWith('sequential') ? C.SEQUENCE : 0);
-      return call<string>((cb) => zk.a_create(path, data, flags, cb), path, (p) => p as string);
+      return call<string>(
+        (cb) => zk.a_create(path, data, flags, cb),
+        path,
+        (p) => p as string,
+      );
     },
     get: (path, watcher) =>
-      call((cb) => (watcher ? zk.aw_get(path, wrap(watcher), cb) : zk.a_get(path, false, cb)), path, (stat, data) => ({
-        stat: toStat(stat as NativeStat),
-        data: data === null || data === undefined ? Buffer.alloc(0) : Buffer.isBuffer(data) ? data : Buffer.from(String(data)),
-      })),
+      call(
+        (cb) => (watcher ? zk.aw_get(path, wrap(watcher), cb) : zk.a_get(path, false, cb)),
+        path,
+        (stat, data) => ({
+          stat: toStat(stat as NativeStat),
+          data: data === null || data === undefined ? Buffer.alloc(0) : Buffer.isBuffer(data) ? data : Buffer.from(String(data)),
+        }),
+      ),
     exists: (path, watcher) =>
       new Promise<ZkStat | null>((resolve, reject) => {
         const cb = (rc: number, error: string, stat: NativeStat) => {
@@ -131,9 +148,23 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
         }
       }),
     children: (path, watcher) =>
-      call((cb) => (watcher ? zk.aw_get_children(path, wrap(watcher), cb) : zk.a_get_children(path, false, cb)), path, (kids) => (kids as string[]) ?? []),
-    set: (path, data, version) => call((cb) => zk.a_set(path, data, version, cb), path, (stat) => toStat(stat as NativeStat)),
-    delete: (path, version) => call((cb) => zk.a_delete_(path, version, cb), path, () => undefined),
+      call(
+        (cb) => (watcher ? zk.aw_get_children(path, wrap(watcher), cb) : zk.a_get_children(path, false, cb)),
+        path,
+        (kids) => (kids as string[]) ?? [],
+      ),
+    set: (path, data, version) =>
+      call(
+        (cb) => zk.a_set(path, data, version, cb),
+        path,
+        (stat) => toStat(stat as NativeStat),
+      ),
+    delete: (path, version) =>
+      call(
+        (cb) => zk.a_delete_(path, version, cb),
+        path,
+        () => undefined,
+      ),
     credentials: () => (zk.client_id ? [String(zk.client_id), String(zk.client_password)] : null),
     close: async () => {
       if (closing) return;

@@ -97,10 +97,13 @@ export function watchClusterConfig(
   };
   const stopWatch = zk.watch(paths.config, () => void read());
   const ready = stopWatch.ready.then(() => read());
-  return Object.assign(() => {
-    stopped = true;
-    stopWatch();
-  }, { ready });
+  return Object.assign(
+    () => {
+      stopped = true;
+      stopWatch();
+    },
+    { ready },
+  );
 }
 
 export async function writeClusterConfig(zk: ZkClient, paths: CloverPaths, config: ClusterConfig): Promise<void> {

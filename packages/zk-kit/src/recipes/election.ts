@@ -88,11 +88,13 @@ export class LeaderElection extends EventEmitter {
   }
 
   private schedule(): void {
-    this.queue = this.queue.then(() => this.check()).catch((err: unknown) => {
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-      // Keep trying: a failed check must not leave a candidate that never leads.
-      setTimeout(() => this.started && this.zk.state === 'connected' && this.schedule(), 500);
-    });
+    this.queue = this.queue
+      .then(() => this.check())
+      .catch((err: unknown) => {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+        // Keep trying: a failed check must not leave a candidate that never leads.
+        setTimeout(() => this.started && this.zk.state === 'connected' && this.schedule(), 500);
+      });
   }
 
   /** What this candidate's znode holds: readers take the leader's id and endpoint from it. */
@@ -212,7 +214,8 @@ async function readLeaderAt(zk: ZkClient, electionPath: string): Promise<{ leade
     }
     // Gone between the listing and the read: the next one is lowest now.
     if (!node) continue;
-    if (node.data && typeof node.data === 'object' && typeof node.data.id === 'string') return { leader: { id: node.data.id, data: node.data }, path };
+    if (node.data && typeof node.data === 'object' && typeof node.data.id === 'string')
+      return { leader: { id: node.data.id, data: node.data }, path };
     return { leader: null, path };
   }
   return null;

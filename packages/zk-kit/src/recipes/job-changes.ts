@@ -8,7 +8,11 @@ const retentionMs = 10 * 60_000;
 /** Announces a job write to every dispatch-server: a sequential child of paths.jobChanges. */
 export async function publishJobChange(zk: ZkClient, paths: CloverPaths, change: { jobId: string; op: JobChange['op'] }): Promise<void> {
   await zk.ensurePath(paths.jobChanges);
-  await zk.create(joinPath(paths.jobChanges, prefix), { jobId: change.jobId, op: change.op, at: new Date().toISOString() }, 'persistent_sequential');
+  await zk.create(
+    joinPath(paths.jobChanges, prefix),
+    { jobId: change.jobId, op: change.op, at: new Date().toISOString() },
+    'persistent_sequential',
+  );
 }
 
 export interface JobChangeFeedOptions {
@@ -77,15 +81,27 @@ export class JobChangeFeed {
   private pull(): void {
     this.busy = this.busy.then(async () => {
       if (!this.stop) return;
-      await this.checkFolder().catch((err: unknown) => this.opts.logger?.warn('could not check the job change folder', { path: this.paths.jobChanges, err: String(err) }));
+      await this.checkFolder().catch((err: unknown) =>
+        this.opts.logger?.warn('could not check the job change folder', { path: this.paths.jobChanges, err: String(err) }),
+      );
       const names = await this.zk.children(this.paths.jobChanges).catch(() => [] as string[]);
-      const fresh = names.map((n) => ({ n, s: seq(n) })).filter((x) => x.s > this.lastSeq).sort((a, b) => a.s - b.s);
+      const fresh = names
+        .map((n) => ({ n, s: seq(n) }))
+        .filter((x) => x.s > this.lastSeq)
+        .sort((a, b) => a.s - b.s);
       for (const { n, s } of fresh) {
-        const node = await this.zk.get<{ jobId?: string; op?: JobChange['op']; at?: string }>(joinPath(this.paths.jobChanges, n)).catch(() => null);
+        const node = await this.zk
+          .get<{ jobId?: string; op?: JobChange['op']; at?: string }>(joinPath(this.paths.jobChanges, n))
+          .catch(() => null);
         this.lastSeq = s;
         if (!node?.data?.jobId || !node.data.op) continue;
         try {
-          this.opts.onChange({ seq: s, jobId: node.data.jobId, op: node.data.op, at: node.data.at ?? new Date(node.stat.ctime).toISOString() });
+          this.opts.onChange({
+            seq: s,
+            jobId: node.data.jobId,
+            op: node.data.op,
+            at: node.data.at ?? new Date(node.stat.ctime).toISOString(),
+          });
         } catch (err) {
           this.opts.logger?.error('job change handler threw', { err: String(err), jobId: node.data.jobId });
         }
@@ -108,7 +124,9 @@ export class JobChangeFeed {
     this.folder = { ctime: stat.ctime, cversion: stat.cversion };
     if (!replaced) return;
     this.lastSeq = -1;
-    this.opts.logger?.warn('the job change folder was deleted or replaced; reading the new one from its start', { path: this.paths.jobChanges });
+    this.opts.logger?.warn('the job change folder was deleted or replaced; reading the new one from its start', {
+      path: this.paths.jobChanges,
+    });
     try {
       this.opts.onReset?.();
     } catch (err) {
