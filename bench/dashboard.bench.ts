@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     const perJob = RUNS / JOBS;
     const stepMs = Math.round((72 * HOUR) / perJob);
     const nodes = Array.from({ length: 20 }, (_, i) => `agent-${i + 1}`);
-    let t = performance.now();
+    const t = performance.now();
     let batch: RunInput[] = [];
     let i = 0;
     for (let k = 0; k < perJob; k++) {

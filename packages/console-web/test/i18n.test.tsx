@@ -47,7 +47,7 @@ describe('i18n dictionaries', () => {
       for (const name of readdirSync(dir)) {
         const p = join(dir, name);
         if (statSync(p).isDirectory()) walk(p);
-        else if (/\.tsx?$/.test(name) && !p.includes(`${join('src', 'i18n')}`)) files.push(p);
+        else if (/\.tsx?$/.test(name) && !p.includes(join('src', 'i18n'))) files.push(p);
       }
     };
     walk(root);

@@ -29,7 +29,7 @@ const job: Job = {
   nextRunAt: null,
   runCount: 0,
   failureCount: 0,
-} as Job;
+};
 
 useFakeTimersPerTest();
 

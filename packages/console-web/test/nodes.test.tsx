@@ -88,7 +88,7 @@ describe("nodes page: deleting clover's own structure", () => {
     renderAs('admin');
     await askToDelete(election.path);
     expect(deletes(calls)).toEqual([null]);
-    const shown = screen.getByTestId('node-structural-warning').textContent!;
+    const shown = screen.getByTestId('node-structural-warning').textContent;
     expect(shown).toContain("part of clover's own structure");
     expect(shown).toContain('the leader steps down');
     expect(screen.getByTestId('confirm-ok').textContent).toBe('Delete anyway');

@@ -82,7 +82,10 @@ export class JobScheduler {
 
   /** A job was created or changed: re-arm just that job from now. */
   upsert(job: Job): void {
-    if (!job.enabled) return this.remove(job.id);
+    if (!job.enabled) {
+      this.remove(job.id);
+      return;
+    }
     this.jobs.set(job.id, job);
     const now = this.clock();
     // A one-shot whose time is already past when it arrives is a misfire of its only slot.

@@ -256,7 +256,10 @@ export class RunTracker {
     this.flights.set(execIdOf(run), f);
     // No agent to take it yet (or not the one agent a broadcast run belongs to): wait a little for a HELLO.
     const waiting = pinned ? !this.d.agents.usable().some((a) => a.id === pinned) : !candidates.length && !order;
-    if (waiting && this.d.timings.noAgentWaitMs > 0) return this.park(f, avoid);
+    if (waiting && this.d.timings.noAgentWaitMs > 0) {
+      this.park(f, avoid);
+      return;
+    }
     this.tryNext(f, recorded && run.status === 'dispatched' && run.node === candidates[0]);
   }
 
@@ -446,7 +449,10 @@ export class RunTracker {
     f.deadline = now + f.job.timeoutMs;
     const agent = this.d.agents.get(next);
     if (agent) agent.inFlight += 1;
-    if (recorded) return this.sendExec(f);
+    if (recorded) {
+      this.sendExec(f);
+      return;
+    }
     f.run = { ...f.run, status: 'dispatched', node: next, dispatchedAt: new Date(now) };
     // The store learns where the run goes before the agent does: a leader that takes over after a
     // crash right here sees 'dispatched' to this agent and adopts it, rather than sending the

@@ -183,7 +183,7 @@ test('the timer with a lead hands a key out early, with its own time', async () 
 });
 
 test('a job re-armed inside the lead (changed just after its slot was handed out) does not get that slot again', () => {
-  let now = slot - 50;
+  const now = slot - 50;
   const fired: number[] = [];
   let armedNext: number | null = null;
   const s = new JobScheduler(

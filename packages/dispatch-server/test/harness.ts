@@ -87,7 +87,7 @@ export async function startCluster(
         failureCount: _f,
         ...spec
       } = (await store.jobs.get(jobId))!;
-      await store.jobs.replace(jobId, jobInputSchema.parse(edit(spec as Record<string, unknown>)));
+      await store.jobs.replace(jobId, jobInputSchema.parse(edit(spec)));
       await publishJobChange(admin, paths, { jobId, op: 'upsert' });
     },
     async setEnabled(jobId, enabled) {

@@ -106,5 +106,5 @@ test('a rule that can never fire (0 0 0 31 4 *) is refused with a field error th
   assert.doesNotThrow(() => parseCron('0 0 0 31 4 MON'), 'either day field may match');
   const r = jobInputSchema.safeParse({ name: 'x', schedule: { type: 'cron', expr: '0 0 0 31 4 *' }, kind: { type: 'handler', name: 'h' } });
   assert.equal(r.success, false);
-  assert.match(fieldErrors(r.error!)['schedule.expr'] ?? '', /^bad cron rule: the rule can never fire/);
+  assert.match(fieldErrors(r.error)['schedule.expr'] ?? '', /^bad cron rule: the rule can never fire/);
 });

@@ -34,7 +34,7 @@ test('each kind of bad input names its field', () => {
   for (const [input, field, message] of cases) {
     const r = jobInputSchema.safeParse(input);
     assert.equal(r.success, false, field);
-    const fields = fieldErrors(r.error!);
+    const fields = fieldErrors(r.error);
     assert.match(fields[field] ?? `(no ${field} in ${JSON.stringify(fields)})`, message);
   }
   assert.throws(

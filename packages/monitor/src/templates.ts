@@ -5,7 +5,7 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
 const secs = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : 'unknown');
 
 function facts(i: Incident): Array<[string, string]> {
-  const d = i.details as Record<string, unknown>;
+  const d = i.details;
   if (i.kind === 'job_failed') {
     return [
       ['job', i.jobId ?? i.subject],

@@ -29,7 +29,10 @@ export class ExecAbort {
 
   /** Calls `fn` once, when the switch is thrown (at once if it already was). */
   onAbort(fn: () => void): void {
-    if (this.done) return fn();
+    if (this.done) {
+      fn();
+      return;
+    }
     (this.listeners ??= []).push(fn);
   }
 

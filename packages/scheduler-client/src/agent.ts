@@ -210,11 +210,22 @@ export class Agent {
       if (seen.phase === 'finished') this.answers.push(() => ({ type: 'RESULT', body: seen.result }));
       return;
     }
-    if (this.draining) return this.refuse(exec.execId, 'draining');
-    if (exec.kind.type === 'handler' && !this.handlers.has(exec.kind.name)) return this.refuse(exec.execId, 'no_handler');
-    if ((exec.kind.type === 'shell' && this.opts.shell === false) || (exec.kind.type === 'http' && this.opts.http === false))
-      return this.refuse(exec.execId, 'unsupported');
-    if (this.running >= this.capacity) return this.refuse(exec.execId, 'at_capacity');
+    if (this.draining) {
+      this.refuse(exec.execId, 'draining');
+      return;
+    }
+    if (exec.kind.type === 'handler' && !this.handlers.has(exec.kind.name)) {
+      this.refuse(exec.execId, 'no_handler');
+      return;
+    }
+    if ((exec.kind.type === 'shell' && this.opts.shell === false) || (exec.kind.type === 'http' && this.opts.http === false)) {
+      this.refuse(exec.execId, 'unsupported');
+      return;
+    }
+    if (this.running >= this.capacity) {
+      this.refuse(exec.execId, 'at_capacity');
+      return;
+    }
     const abort = new ExecAbort();
     this.recent.set(exec.execId, { phase: 'running', abort });
     const startedAt = Date.now();

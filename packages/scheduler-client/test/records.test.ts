@@ -47,7 +47,7 @@ function sleeper(): number {
 }
 
 /** A pid that no process has now: an agent that died. */
-const deadPid = spawnSync('true').pid!;
+const deadPid = spawnSync('true').pid;
 
 function write(data: string, r: Partial<GroupRecord> & { pgid: number }): void {
   mkdirSync(path.join(data, 'process-groups'), { recursive: true });
@@ -94,10 +94,10 @@ test('a group whose leader is gone but whose members live is still killed', asyn
   // The shell (the leader) exits at once; its background sleep stays in the group.
   const child = spawn('sh', ['-c', 'sleep 120 & echo $!; read x'], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
   groups.push(child.pid!);
-  const member = Number(await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+  const member = Number(await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))));
   const leaderStart = Number(stat(child.pid!)[19]);
   const exited = new Promise((r) => child.once('exit', r));
-  child.stdin!.end();
+  child.stdin.end();
   await exited;
   write(data, { pgid: child.pid!, startTime: leaderStart });
   assert.ok(alive(member));

@@ -200,7 +200,7 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         startedAt: new Date(t0 + 10),
         error: null,
         ...slot,
-      } as RunPatch))!;
+      }))!;
       assert.deepEqual(running, { ...dispatched, status: 'running', startedAt: new Date(t0 + 10), error: null });
       assert.deepEqual(await store.runs.get(r.id), running, 'what update answers is what was stored');
 
@@ -472,7 +472,7 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         inserts: [],
         updates: inputs.map((r, i) => ({
           id: r.id,
-          patch: { status: i % 10 ? 'succeeded' : 'failed' } as RunPatch,
+          patch: { status: i % 10 ? 'succeeded' : 'failed' },
           jobState: { runCountDelta: 1, failureCountDelta: i % 10 ? 0 : 1 },
         })),
         jobStates: Array.from({ length: 120 }, (_, i) => ({ id: jobs[i % 5]!.id, state: { nextRunAt: new Date(t0 + i) } })),
@@ -500,7 +500,10 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
     });
 
     test("a second store on the same data sees the first one's writes at once", async (t) => {
-      if (!factory.openTwin) return t.skip('this backend has no second-process view');
+      if (!factory.openTwin) {
+        t.skip('this backend has no second-process view');
+        return;
+      }
       const twin = await factory.openTwin();
       try {
         const job = await store.jobs.create(spec({ name: 'shared' }));

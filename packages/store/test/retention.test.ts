@@ -73,10 +73,16 @@ describe('retention', () => {
   });
 
   test('MongoDB wire server without TTL indexes (FerretDB): buildInfo says so and the store sweeps on its own timer', async (t) => {
-    if ('skip' in mongo) return t.skip(mongo.skip);
+    if ('skip' in mongo) {
+      t.skip(mongo.skip);
+      return;
+    }
     const store = await openStore({ mongoUrl: mongo.databaseUrl, runRetentionMs: day, logRetentionMs: day, sweepIntervalMs: 200 });
     try {
-      if (store.server.startsWith('MongoDB')) return t.skip(`${store.server} has TTL indexes; the next test covers that path`);
+      if (store.server.startsWith('MongoDB')) {
+        t.skip(`${store.server} has TTL indexes; the next test covers that path`);
+        return;
+      }
       assert.match(store.server, /^FerretDB /);
       await expiresOnItsOwn(store);
     } finally {
@@ -94,7 +100,7 @@ describe('retention', () => {
             models[k].schema
               .indexes()
               .filter(([, o]) => o?.expireAfterSeconds !== undefined)
-              .map(([f, o]) => [Object.keys(f)[0], o!.expireAfterSeconds]),
+              .map(([f, o]) => [Object.keys(f)[0], o.expireAfterSeconds]),
           ]),
         );
       assert.deepEqual(ttl(defineModels(conn, { runsSec: 86_400, logsSec: 3_600, ttl: true })), {

@@ -82,8 +82,8 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
     if (opts.echo || process.env.CLOVER_TEST_ECHO) process.stderr.write(`[${name}] ${text}`);
     for (const w of waiters) w();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   let done = false;
   const exited = new Promise<number | null>((resolve) => {
     const finish = (code: number | null) => {

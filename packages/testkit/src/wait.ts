@@ -20,7 +20,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
   for (;;) {
     try {
       const value = await within(fn, Math.max(0, deadline - Date.now()), 'the check to settle');
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
       lastError = undefined;
     } catch (err) {
       lastError = err;

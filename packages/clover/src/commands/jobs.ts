@@ -36,7 +36,10 @@ export async function jobsCommand(api: ApiClient, argv: string[], out: (line: st
         options: { json: { type: 'boolean' }, q: { type: 'string' }, group: { type: 'string' } },
       });
       const jobs = await api.listAll<JobRow>('/api/jobs', { q: values.q, group: values.group });
-      if (values.json) return out(JSON.stringify(jobs, null, 2));
+      if (values.json) {
+        out(JSON.stringify(jobs, null, 2));
+        return;
+      }
       out(
         formatTable(
           ['ID', 'NAME', 'SCHEDULE', 'ENABLED', 'LAST RUN', 'LAST STATUS', 'NEXT RUN'],

@@ -13,7 +13,10 @@ export async function nodesCommand(api: ApiClient, argv: string[], out: (line: s
   if (argv[0] !== 'ls') throw new Error('usage: clover nodes ls [--json]');
   const { items } = await api.request<{ items: NodeRow[] }>('GET', '/api/nodes');
   const live = items.filter((n) => n.kind !== 'other');
-  if (argv.includes('--json')) return out(JSON.stringify(live, null, 2));
+  if (argv.includes('--json')) {
+    out(JSON.stringify(live, null, 2));
+    return;
+  }
   out(
     formatTable(
       ['KIND', 'ID', 'HOST', 'ENDPOINT', 'STATUS', 'HEARTBEAT AGE'],

@@ -28,7 +28,10 @@ export async function runsCommand(api: ApiClient, argv: string[], out: (line: st
   });
   const limit = values.limit ? Number(values.limit) : 50;
   const runs = await api.listAll<RunRow>('/api/runs', { jobId: values.job, status: values.status, node: values.node }, limit);
-  if (values.json) return out(JSON.stringify(runs, null, 2));
+  if (values.json) {
+    out(JSON.stringify(runs, null, 2));
+    return;
+  }
   out(
     formatTable(
       ['RUN', 'STATUS', 'NODE', 'ATTEMPT', 'FINISHED', 'EXIT'],

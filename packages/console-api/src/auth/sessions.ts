@@ -45,15 +45,25 @@ export function authenticate(store: Store): RequestHandler {
       const user = token && (await store.users.get(token.user));
       if (!user) throw new ApiError('unauthenticated', 'unknown or revoked API token');
       res.locals.principal = { name: user.name, role: user.role, via: 'token' } satisfies Principal;
-      return next();
+      next();
+      return;
     }
     const raw = (req.cookies as Record<string, string> | undefined)?.[sessionCookie];
-    if (!raw) return next();
+    if (!raw) {
+      next();
+      return;
+    }
     const sessionId = digest(raw);
     const session = await store.sessions.get(sessionId);
-    if (!session || session.expiresAt.getTime() < Date.now()) return next();
+    if (!session || session.expiresAt.getTime() < Date.now()) {
+      next();
+      return;
+    }
     const user = await store.users.get(session.user);
-    if (!user) return next();
+    if (!user) {
+      next();
+      return;
+    }
     if (unsafe(req.method) && req.get(csrfHeader) !== session.csrf) {
       throw new ApiError('csrf_failed', `send the ${csrfCookie} cookie's value in the X-CSRF-Token header`);
     }

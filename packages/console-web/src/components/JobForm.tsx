@@ -79,7 +79,7 @@ export function JobForm({
   const t = useT();
   const set = <K extends keyof JobFormState>(key: K, value: JobFormState[K]) => onChange({ ...form, [key]: value });
   const err = (...paths: string[]): string | undefined => {
-    for (const p of paths) if (clientErrors[p]) return t(clientErrors[p] as MessageKey);
+    for (const p of paths) if (clientErrors[p]) return t(clientErrors[p]);
     return fieldError(serverFields, ...paths);
   };
   const text = (key: keyof JobFormState, id: string, props: Record<string, unknown> = {}) => (

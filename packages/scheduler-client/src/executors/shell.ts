@@ -50,8 +50,8 @@ export function runShell(kind: ShellKind, signal: AbortSignal, out: OutputTail, 
     };
     if (signal.aborted) kill();
     signal.addEventListener('abort', kill, { once: true });
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => out.append(d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => out.append(d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => out.append(d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => out.append(d));
     child.once('error', (err) => {
       signal.removeEventListener('abort', kill);
       if (pgid) watch?.ended(pgid);

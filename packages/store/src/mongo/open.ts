@@ -380,7 +380,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           .sort({ time: -1, _id: -1 })
           .limit(limit + 1)
           .lean();
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
         return page(
           rows as Array<any>,
           limit,
@@ -405,7 +405,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           .sort({ createdAt: -1, _id: -1 })
           .limit(limit + 1)
           .lean();
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
         return page(
           rows as Array<any>,
           limit,

@@ -90,7 +90,7 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
   zk.on('connecting', () => events.disconnected());
   zk.on('close', (_self: unknown, code: number) => {
     if (!closing) events.expired();
-    void code;
+    code;
   });
   zk.init({});
 
