@@ -244,14 +244,15 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
       // that would never return.
       let sentLast = counts0?.total ?? 0;
       let sentChangedAt = Date.now();
-      let stalled = false;
+      // An object, not a let: it is set inside waitFor's callback, which TypeScript's narrowing does not follow.
+      const stall = { seen: false };
       const storedAt = await waitFor(
         async () => {
           if (mongo) {
             const sent = readCounts(countFile).total;
             if (sent !== sentLast) [sentLast, sentChangedAt] = [sent, Date.now()];
             if (Date.now() - sentChangedAt > stallMs) {
-              stalled = true;
+              stall.seen = true;
               return Date.now();
             }
           }
@@ -273,13 +274,13 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
         return Date.now();
       });
       clearInterval(sampler);
-      progress(`${title}, ${n}/s: ${stalled ? 'stalled' : 'recorded'} at ${new Date(storedAt).toISOString()}`);
+      progress(`${title}, ${n}/s: ${stall.seen ? 'stalled' : 'recorded'} at ${new Date(storedAt).toISOString()}`);
       const cpu = cpuSeconds(server.pid) - cpu0;
       const ferretCpu = ferretPid ? cpuSeconds(ferretPid) - ferret0 : 0;
       const agentsCpu = agents.reduce((a, c) => a + cpuSeconds(c.pid), 0) - agents0;
       await sleep(1100);
       const counts1 = mongo ? readCounts(countFile) : null;
-      if (stalled) {
+      if (stall.seen) {
         const names = Object.entries(counts1!.byName)
           .map(([k, v]) => [k, v - (counts0!.byName[k] ?? 0)] as const)
           .filter(([, v]) => v > 0);

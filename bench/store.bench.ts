@@ -114,7 +114,7 @@ async function measure(kind: Kind): Promise<{ rows: Rows; title: string }> {
     const perJob = Math.floor(RUNS / JOBS);
     const total = perJob * JOBS;
     const stepMs = Math.round((30 * HOUR) / perJob);
-    const ids: string[] = new Array(total);
+    const ids = new Array<string>(total);
     const nodes = ['agent-1', 'agent-2', 'agent-3', 'agent-4', 'agent-5', 'agent-6', 'agent-7', 'agent-8'];
 
     const commands0 = kind === 'mongo' ? await commandsSent(countFile) : 0;
@@ -161,7 +161,7 @@ async function measure(kind: Kind): Promise<{ rows: Rows; title: string }> {
     // The dashboard read: runs by status per hour over the last 24 h.
     const window = { from: new Date(now - 24 * HOUR), to: new Date(now) };
     const summary = await store.counters.summary(window);
-    const inWindow = Object.values(summary.totals).reduce((a, b) => a + (b ?? 0), 0);
+    const inWindow = Object.values(summary.totals).reduce((a, b) => a + b, 0);
     let expected = 0;
     for (let p: string | null = null, first = true; first || p; first = false) {
       const page: Awaited<ReturnType<Store['runs']['list']>> = await store.runs.list({

@@ -26,13 +26,13 @@ function summarize(lateness: number[], expected: number, cpu: NodeJS.CpuUsage): 
 }
 
 /** Starts at the next whole second + 1 so both ways measure the same whole-second window. */
-async function alignedWindow(): Promise<{ from: number; to: number }> {
+function alignedWindow(): { from: number; to: number } {
   const from = Math.ceil(Date.now() / 1000) * 1000 + 1000;
   return { from, to: from + seconds * 1000 };
 }
 
 async function withNodeCron(n: number): Promise<Figures> {
-  const { from, to } = await alignedWindow();
+  const { from, to } = alignedWindow();
   const lateness: number[] = [];
   const tasks = Array.from({ length: n }, () =>
     cron.schedule(
@@ -54,7 +54,7 @@ async function withNodeCron(n: number): Promise<Figures> {
 }
 
 async function withFireTimer(n: number): Promise<Figures> {
-  const { from, to } = await alignedWindow();
+  const { from, to } = alignedWindow();
   const lateness: number[] = [];
   const timer = new FireTimer((key, at) => {
     if (at >= from && at < to) lateness.push(Date.now() - at);

@@ -34,7 +34,9 @@ try {
     data: { endpoint: 'tcp://127.0.0.1:1' },
   });
   let elected = 0;
-  election.on('elected', () => void elected++);
+  election.on('elected', () => {
+    elected++;
+  });
   await election.start();
   stops.push(() => election.close());
   await waitFor(() => election.isLeader, { message: 'leads' });

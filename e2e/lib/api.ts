@@ -7,7 +7,7 @@ async function fetchWithin(url: URL, init: RequestInit, timeoutMs: number): Prom
     return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     if (err instanceof Error && err.name === 'TimeoutError')
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${init.method ?? 'GET'} ${url} to answer`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${init.method ?? 'GET'} ${url.href} to answer`);
     throw err;
   }
 }

@@ -18,6 +18,7 @@ import {
   type TempDir,
   type ZooKeeperHandle,
 } from '@clover/testkit';
+import { CleanupError, CleanupStack } from '@clover/lifecycle';
 import { cloverPaths, createZkClient, readLeader, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
 import { ConsoleSession, waitForHealth } from '../lib/api.js';
 
@@ -57,6 +58,8 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
     let baseUrl: string;
     let common: Record<string, string>;
     const procs = new Map<string, ChildHandle>();
+    // Each part's clean-up is pushed as it comes up, so after() closes exactly what before() opened.
+    const opened = new CleanupStack();
 
     function start(id: string, pkg: string, env: Record<string, string> = {}): ChildHandle {
       const child = spawnProcess(process.execPath, [bin(pkg)], { name: id, cwd: repoRoot, env: { ...common, CLOVER_NODE_ID: id, ...env } });
@@ -66,9 +69,14 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
 
     before(async () => {
       zkServer = await startZooKeeper();
+      opened.push('ZooKeeper', () => zkServer.cleanup());
       sink = await startSmtpSink();
+      opened.push('SMTP sink', () => sink.stop());
       dir = await tempDir('clover-cluster-');
+      opened.push('temp dir', () => dir.cleanup());
       admin = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
+      opened.push('admin zk', () => admin.close());
+      opened.push('processes', () => cleanUp([...procs].map(([id, p]) => [id, () => p.kill('SIGKILL')] as const)));
       await within(admin.connect(), 20_000, 'the admin ZooKeeper session');
       await writeClusterConfig(admin, paths, {
         heartbeatIntervalMs: 500,
@@ -105,15 +113,10 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
       }
     });
 
-    after(() =>
-      cleanUp([
-        ...[...procs].map(([id, p]) => [id, () => p.kill('SIGKILL')] as const),
-        ['admin zk', () => admin?.close()],
-        ['SMTP sink', () => sink?.stop()],
-        ['ZooKeeper', () => zkServer?.cleanup()],
-        ['temp dir', () => dir?.cleanup()],
-      ]),
-    );
+    after(async () => {
+      const failed = await opened.close();
+      if (failed.length) throw new CleanupError(failed);
+    });
 
     test('jobs created through the console run on both agents; leader and agent deaths are handed over, mailed and shown', async () => {
       const api = await ConsoleSession.login(baseUrl, 'admin', 'cluster-admin-pw');

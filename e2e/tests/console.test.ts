@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { cleanUp, freePort, spawnProcess, tempDir, waitFor, within, type ChildHandle, type TempDir } from '@clover/testkit';
+import { CleanupError, CleanupStack } from '@clover/lifecycle';
+import { freePort, spawnProcess, tempDir, waitFor, within, type ChildHandle, type TempDir } from '@clover/testkit';
 import { ConsoleSession, waitForHealth } from '../lib/api.js';
 import { launchBrowser, openConsolePage, screenshot, type ConsolePage } from '../lib/browser.js';
 
@@ -17,10 +18,13 @@ let data: TempDir;
 let proc: ChildHandle;
 let baseUrl: string;
 let browser: Browser;
-let launching: Promise<Browser> | undefined;
 let cp: ConsolePage;
 let page: Page;
+// Set once the page exists: a test that runs after a failed before() has no page to photograph.
+let pageForScreenshots: Page | undefined;
 let api: ConsoleSession;
+// Each part's clean-up is pushed as it comes up, so after() closes exactly what before() opened.
+const opened = new CleanupStack();
 
 interface ZNode {
   path: string;
@@ -30,6 +34,7 @@ interface ZNode {
 
 before(async () => {
   data = await tempDir('clover-console-');
+  opened.push('temp dir', () => data.cleanup());
   const httpPort = await freePort();
   baseUrl = `http://127.0.0.1:${httpPort}`;
   proc = spawnProcess(process.execPath, [cloverBin, 'standalone'], {
@@ -42,29 +47,26 @@ before(async () => {
       CLOVER_ADMIN_PASSWORD: password,
     },
   });
+  opened.push('standalone', () => proc.kill('SIGTERM'));
   // Kept so the after hook can close a browser whose launch finished after the server failed to
   // start (Promise.all rejects at once, and the browser would be left running).
-  launching = launchBrowser();
+  const launching = launchBrowser();
+  opened.push('chromium', async () => {
+    const b = await launching.catch(() => undefined);
+    await within(b?.close() ?? Promise.resolve(), 20_000, 'chromium to close').catch(() => {});
+  });
   [browser] = await Promise.all([launching, proc.waitForOutput(/console at http/, 60_000)]);
   await waitForHealth(baseUrl);
   api = await ConsoleSession.login(baseUrl, 'admin', password);
   cp = await openConsolePage(browser, baseUrl);
   page = cp.page;
+  pageForScreenshots = page;
 });
 
-after(() =>
-  cleanUp([
-    [
-      'chromium',
-      async () => {
-        const b = browser ?? (await launching?.catch(() => undefined));
-        await within(b?.close() ?? Promise.resolve(), 20_000, 'chromium to close').catch(() => {});
-      },
-    ],
-    ['standalone', () => proc?.kill('SIGTERM')],
-    ['temp dir', () => data?.cleanup()],
-  ]),
-);
+after(async () => {
+  const failed = await opened.close();
+  if (failed.length) throw new CleanupError(failed);
+});
 
 /** One test; its screenshot is taken whether it passes or not. */
 function step(name: string, fn: () => Promise<void>): void {
@@ -72,7 +74,7 @@ function step(name: string, fn: () => Promise<void>): void {
     try {
       await fn();
     } finally {
-      if (page) await screenshot(page, name).catch(() => {});
+      if (pageForScreenshots) await screenshot(pageForScreenshots, name).catch(() => {});
     }
   });
 }
