@@ -1,4 +1,5 @@
 import { BadCursorError } from './errors.js';
+import type { Page } from './interfaces.js';
 
 /** Keyset position (sort value, id) as an opaque string. */
 export function encodeCursor(sortValue: number | string, id: string): string {
@@ -13,6 +14,17 @@ export function decodeCursor(cursor: string): { sortValue: number | string; id: 
   } catch {
     throw new BadCursorError();
   }
+}
+
+/**
+ * One page of `limit` items from the `limit + 1` rows a list read: the extra row only tells that
+ * there are more, and then the cursor is the page's last row's `position` (sort value and id).
+ */
+export function pageOf<R, T>(rows: R[], limit: number, position: (last: R) => [sortValue: number, id: string], map: (r: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const slice = rows.slice(0, limit);
+  const last = slice.at(-1);
+  return { items: slice.map(map), nextCursor: more && last ? encodeCursor(...position(last)) : null };
 }
 
 export function pageLimit(limit: number | undefined): number {

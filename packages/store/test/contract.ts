@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanUp, followCursor } from '@clover/testkit';
-import { jobInputSchema, runId, type JobSpec, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
+import { cleanUp, followCursor, type CleanupStep } from '@clover/testkit';
+import { jobInputSchema, runId, type JobSpec, type RunInput, type RunStatus } from '@clover/model';
 import { BadCursorError, DuplicateError, DuplicateRunError, type Store } from '../src/index.js';
 
 export interface StoreFactory {
@@ -26,16 +26,15 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
   describe(`store contract: ${name}`, () => {
     let factory: StoreFactory;
     let store: Store;
+    /** What before() brought up, newest first: after() takes down that and only that. */
+    const opened: CleanupStep[] = [];
     before(async () => {
       factory = await makeFactory();
+      opened.unshift(['factory', () => factory.cleanup()]);
       store = await factory.open();
+      opened.unshift(['store', () => store.close()]);
     });
-    after(() =>
-      cleanUp([
-        ['store', () => store?.close()],
-        ['factory', () => factory?.cleanup()],
-      ]),
-    );
+    after(() => cleanUp(opened));
 
     test('jobs: create, get, list with filters and cursors, replace, enable, run state, counts', async () => {
       const a = await store.jobs.create(spec({ name: 'alpha report', group: 'g1' }));
@@ -170,7 +169,7 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       }
       const summary = await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3 * 3600_000), jobId: job.id });
       assert.deepEqual(summary.totals, expected);
-      const perHour = summary.hours.reduce((n, h) => n + Object.values(h.counts).reduce((a, b) => a + (b ?? 0), 0), 0);
+      const perHour = summary.hours.reduce((n, h) => n + Object.values(h.counts).reduce((a, b) => a + b, 0), 0);
       assert.equal(perHour, 31);
       assert.equal(summary.hours.length, 3);
       // A status corrected after the fact moves its count.
@@ -179,7 +178,7 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       const again = await store.counters.summary({ from: new Date(t0), to: new Date(t0 + 3 * 3600_000), jobId: job.id });
       assert.equal(again.totals.cancelled, 1);
       assert.equal(
-        Object.values(again.totals).reduce((a, b) => a + (b ?? 0), 0),
+        Object.values(again.totals).reduce((a, b) => a + b, 0),
         31,
       );
     });

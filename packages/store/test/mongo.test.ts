@@ -14,8 +14,8 @@ if ('skip' in mongo) {
   console.log(`# SKIP mongoose store contract suite: ${mongo.skip}`);
   test('mongoose store contract suite', { skip: mongo.skip }, () => {});
 } else {
-  storeContract(`MongoDB (mongoose) on ${mongo.server}`, async () => {
+  storeContract(`MongoDB (mongoose) on ${mongo.server}`, () => {
     const open = () => openStore({ mongoUrl: mongo.databaseUrl });
-    return { open, openTwin: open, cleanup: () => mongo.cleanup() };
+    return Promise.resolve({ open, openTwin: open, cleanup: () => mongo.cleanup() });
   });
 }

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import mongoose from 'mongoose';
-import { cleanUp, mongoForTest, tempDir, waitFor, type TempDir, type TestMongo } from '@clover/testkit';
+import { cleanUp, mongoForTest, tempDir, waitFor, type CleanupStep, type TempDir, type TestMongo } from '@clover/testkit';
 import { jobInputSchema, runId } from '@clover/model';
 import { openStore, type Store } from '../src/index.js';
 import { defineModels } from '../src/mongo/models.js';
@@ -47,16 +47,16 @@ async function expiresOnItsOwn(store: Store): Promise<void> {
 describe('retention', () => {
   let dir: TempDir;
   let mongo: TestMongo | { skip: string };
+  /** What before() brought up: after() takes down that and only that. */
+  const opened: CleanupStep[] = [];
   before(async () => {
     dir = await tempDir('clover-retention-');
-    mongo = await mongoForTest('clover_retention');
+    opened.push(['dir', () => dir.cleanup()]);
+    const server = await mongoForTest('clover_retention');
+    mongo = server;
+    if ('cleanup' in server) opened.push(['mongo', () => server.cleanup()]);
   });
-  after(() =>
-    cleanUp([
-      ['dir', () => dir?.cleanup()],
-      ['mongo', () => ('cleanup' in mongo ? mongo.cleanup() : undefined)],
-    ]),
-  );
+  after(() => cleanUp(opened));
 
   test('embedded: the store sweeps expired runs and logs on its own timer', async () => {
     const store = await openStore({
@@ -99,7 +99,7 @@ describe('retention', () => {
             k,
             models[k].schema
               .indexes()
-              .filter(([, o]) => o?.expireAfterSeconds !== undefined)
+              .filter(([, o]) => o.expireAfterSeconds !== undefined)
               .map(([f, o]) => [Object.keys(f)[0], o.expireAfterSeconds]),
           ]),
         );

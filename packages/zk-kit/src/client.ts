@@ -367,7 +367,10 @@ export class SessionClient implements ZkClient {
         stat = await session.exists(path);
       }
       // The node appeared after the children watch was skipped: watch its children now.
-      if (stat && !w.childrenArmed) return this.arm(path, nodeNotified);
+      if (stat && !w.childrenArmed) {
+        await this.arm(path, nodeNotified);
+        return;
+      }
       this.diff(path, w, stat, nodeNotified);
     } catch (err) {
       w.nodeArmed = w.childrenArmed = false;

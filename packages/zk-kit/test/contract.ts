@@ -33,6 +33,8 @@ const freshRoot = () => `/t${process.pid}x${++counter}`;
 export function zkContract(name: string, makeBackend: () => Promise<Backend & { cleanup(): Promise<void> }>): void {
   describe(`zk-kit contract: ${name}`, () => {
     let backend: Backend & { cleanup(): Promise<void> };
+    /** Set once before() has a backend: after() takes down only what came up. */
+    let cleanupBackend: (() => Promise<void>) | undefined;
     const clients: ZkClient[] = [];
     const client = async () => {
       const c = await backend.client();
@@ -41,9 +43,10 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
     };
     before(async () => {
       backend = await makeBackend();
+      cleanupBackend = () => backend.cleanup();
     });
     // Every client closes and the backend (a real ZooKeeper process) goes, past any failure.
-    after(() => cleanUp([...clients.map((c, i) => [`client ${i}`, () => c.close()] as const), ['backend', () => backend?.cleanup()]]));
+    after(() => cleanUp([...clients.map((c, i) => [`client ${i}`, () => c.close()] as const), ['backend', () => cleanupBackend?.()]]));
 
     test('CRUD on JSON znodes with schema checks and stats', async () => {
       const zk = await client();
@@ -54,8 +57,8 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       assert.equal(p, `${root}/a/b/n`);
       const got = await zk.get(`${root}/a/b/n`, z.object({ x: z.number() }));
       assert.deepEqual(got?.data, { x: 1 });
-      assert.equal(got?.stat.version, 0);
-      assert.equal(got?.stat.ephemeralOwner, '0');
+      assert.equal(got.stat.version, 0);
+      assert.equal(got.stat.ephemeralOwner, '0');
       await assert.rejects(zk.get(`${root}/a/b/n`, z.object({ x: z.string() })), InvalidDataError);
       const stat = await zk.set(`${root}/a/b/n`, { x: 2 });
       assert.equal(stat.version, 1);

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { z } from 'zod';
 import { waitFor } from '@clover/testkit';
 import {
   JobChangeFeed,
@@ -109,7 +110,7 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
       await waitFor(() => elections[0]!.isLeader, { message: 'n0 leads' });
       const mine = elections[0]!.candidatePath!;
       await raw.setRaw(mine, Buffer.from('garbage, not JSON'));
-      await waitFor(async () => (await raw.get<{ id?: string }>(mine).catch(() => null))?.data?.id === 'n0', {
+      await waitFor(async () => (await raw.get(mine, z.object({ id: z.string() })).catch(() => null))?.data.id === 'n0', {
         message: 'garbage written back',
       });
       await raw.set(mine, { id: 'intruder', endpoint: 'tcp://evil:1' });
@@ -162,7 +163,13 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
     const got: JobChange[] = [];
     let resets = 0;
     const logger = recordingLogger();
-    const feed = new JobChangeFeed(reader, paths, { onChange: (c) => got.push(c), onReset: () => void resets++, logger });
+    const feed = new JobChangeFeed(reader, paths, {
+      onChange: (c) => got.push(c),
+      onReset: () => {
+        resets++;
+      },
+      logger,
+    });
     try {
       await feed.start();
       for (const jobId of ['j1', 'j2', 'j3']) await publishJobChange(writer, paths, { jobId, op: 'upsert' });

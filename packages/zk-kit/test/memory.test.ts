@@ -2,15 +2,18 @@ import { MemoryZkServer, createZkClient } from '../src/index.js';
 import { zkContract } from './contract.js';
 
 let n = 0;
-zkContract('in-process tree', async () => {
+zkContract('in-process tree', () => {
   const name = `contract-${process.pid}-${++n}`;
-  return {
+  return Promise.resolve({
     client: async () => {
       const zk = createZkClient({ connect: `memory:${name}` });
       await zk.connect();
       return zk;
     },
-    expire: async (zk) => MemoryZkServer.get(name).expireSession(zk.sessionId!),
-    cleanup: async () => undefined,
-  };
+    expire: (zk) => {
+      MemoryZkServer.get(name).expireSession(zk.sessionId!);
+      return Promise.resolve();
+    },
+    cleanup: () => Promise.resolve(),
+  });
 });

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { settleWithin } from '@clover/lifecycle';
 import { startZooKeeper, waitFor } from '@clover/testkit';
 import { LeaderElection, createZkClient, type WatchEvent, type ZkClient } from '../src/index.js';
+import { NativeZooKeeper } from '../src/native/binding.js';
 import { zkContract } from './contract.js';
 
 zkContract('ZooKeeper 3.8', async () => {
@@ -84,7 +86,7 @@ async function forceExpiry(zk: ZkClient, connect: string): Promise<void> {
   try {
     for (let attempt = 0; attempt < 10 && !done(); attempt++) {
       states = [];
-      const [idHex, password] = await sessionCredentials(zk);
+      const [idHex, password] = sessionCredentials(zk);
       await joinAndClose(connect, idHex, password);
       await waitFor(() => done() || wonBack(), { timeoutMs: 15_000 }).catch(() => undefined);
     }
@@ -96,20 +98,15 @@ async function forceExpiry(zk: ZkClient, connect: string): Promise<void> {
 
 /** Connects a twin to a session and closes it; gives up after 10 s if the session is gone. */
 async function joinAndClose(connect: string, idHex: string, password: string): Promise<void> {
-  const { createRequire } = await import('node:module');
-  const require = createRequire(import.meta.url);
-  const ZooKeeper = require('zookeeper');
-  const twin = new ZooKeeper({ connect, timeout: 4000, debug_level: 1, client_id: idHex, client_password: password });
-  await new Promise<void>((resolve) => {
-    const giveUp = setTimeout(resolve, 10_000);
-    const finish = () => {
-      clearTimeout(giveUp);
-      resolve();
-    };
-    twin.on('connect', finish);
-    twin.on('close', finish);
-    twin.init({});
-  });
+  const twin = new NativeZooKeeper({ connect, timeout: 4000, debug_level: 1, client_id: idHex, client_password: password });
+  await settleWithin(
+    new Promise<void>((resolve) => {
+      twin.on('connect', () => resolve());
+      twin.on('close', () => resolve());
+      twin.init({});
+    }),
+    10_000,
+  );
   try {
     twin.close();
   } catch {
@@ -117,7 +114,7 @@ async function joinAndClose(connect: string, idHex: string, password: string): P
   }
 }
 
-async function sessionCredentials(zk: ZkClient): Promise<[string, string]> {
+function sessionCredentials(zk: ZkClient): [string, string] {
   const creds = (zk as unknown as { sessionCredentials?: () => [string, string] }).sessionCredentials?.();
   if (!creds) throw new Error('client does not expose its session credentials');
   return creds;

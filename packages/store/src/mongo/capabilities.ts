@@ -18,7 +18,8 @@ export interface ServerCapabilities {
  * @throws what the driver throws when the server cannot be reached.
  */
 export async function probeServer(conn: Connection): Promise<ServerCapabilities> {
-  const info = (await conn.db!.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
+  if (!conn.db) throw new Error('MongoDB connection is not open: no database to ask for buildInfo');
+  const info = (await conn.db.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
   if (info.ferretdbVersion !== undefined) {
     return { server: `FerretDB ${info.ferretdbVersion} (wire ${info.version ?? '?'})`, ttlIndexes: false };
   }

@@ -7,24 +7,24 @@
  * A key without those characters is stored as it is, and costs one regex test.
  */
 const needsEscape = /[%.$]/;
-const escapes: Record<string, string> = { '%': '%25', '.': '%2E', $: '%24' };
-const unescapes: Record<string, string> = { '%25': '%', '%2E': '.', '%24': '$' };
+const escape = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
+const unescape = (_: string, hex: string) => String.fromCharCode(parseInt(hex, 16));
 
 /** Deep copy of `value` with every object key escaped; arrays and scalars keep their shape. */
 export function encodeKeys<T>(value: T): T {
-  return walk(value, (k) => (needsEscape.test(k) ? k.replace(/[%.$]/g, (c) => escapes[c]!) : k)) as T;
+  return walk(value, (k) => (needsEscape.test(k) ? k.replace(/[%.$]/g, escape) : k)) as T;
 }
 
 /** The inverse of encodeKeys. */
 export function decodeKeys<T>(value: T): T {
-  return walk(value, (k) => (k.includes('%') ? k.replace(/%(25|2E|24)/g, (c) => unescapes[c]!) : k)) as T;
+  return walk(value, (k) => (k.includes('%') ? k.replace(/%(25|2E|24)/g, unescape) : k)) as T;
 }
 
 function walk(value: unknown, key: (k: string) => string): unknown {
   if (Array.isArray(value)) return value.map((v) => walk(v, key));
   if (value === null || typeof value !== 'object' || value instanceof Date) return value;
   // Driver values other than plain objects (ObjectId, Decimal128, Buffer) are kept whole.
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[key(k)] = walk(v, key);

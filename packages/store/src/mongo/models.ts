@@ -3,6 +3,75 @@ import mongoose, { Schema, type Connection } from 'mongoose';
 const any = Schema.Types.Mixed;
 const opts = { versionKey: false as const, strict: false as const };
 
+/*
+ * What each collection's documents hold, as this store writes them. A Mixed field (`doc`, `context`,
+ * `shares`) is `unknown`: what comes back is validated by its model schema before use.
+ */
+interface Doc {
+  _id: string;
+  doc: unknown;
+}
+interface JobDoc extends Doc {
+  name: string;
+  description: string;
+  group: string;
+  enabled: boolean;
+  createdAt: Date;
+}
+interface StoredRun {
+  _id: string;
+  jobId: string;
+  scheduledAt: Date;
+  dispatchedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  node: string | null;
+  attempt: number;
+  trigger: string;
+  status: string;
+  exitCode: number | null;
+  outputTail: string;
+  error: string | null;
+}
+interface TallyDoc {
+  _id: string;
+  at: Date;
+  shares: unknown;
+}
+interface CounterDoc {
+  jobId: string;
+  hour: Date;
+  status: string;
+  n: number;
+}
+interface SessionDoc extends Doc {
+  expiresAt: Date;
+}
+interface TokenDoc extends Doc {
+  hash: string;
+}
+interface IncidentDoc extends Doc {
+  kind: string;
+  subject: string;
+  openedAt: Date;
+  closedAt: Date | null;
+  notifiedAt: Date | null;
+  recoveryNotifiedAt: Date | null;
+}
+interface LogDoc {
+  _id: string;
+  time: Date;
+  level: string;
+  levelRank: number;
+  source: string;
+  node: string | null;
+  message: string;
+  context: unknown;
+}
+interface OutboxDoc extends Doc {
+  createdAt: Date;
+}
+
 /**
  * Mongoose models on one connection: ids are `_id`, dates are Dates, nested values Mixed.
  * `retention.ttl` false (a server without TTL indexes, see capabilities.ts) keeps the same keys
@@ -10,14 +79,14 @@ const opts = { versionKey: false as const, strict: false as const };
  */
 export function defineModels(conn: Connection, retention: { runsSec: number; logsSec: number; ttl: boolean }) {
   const expiring = (seconds: number, name: string) => (retention.ttl ? { expireAfterSeconds: seconds, name } : { name: `${name}_sweep` });
-  const jobs = new Schema(
+  const jobs = new Schema<JobDoc>(
     { _id: String, name: String, description: String, group: String, enabled: Boolean, createdAt: Date, doc: any },
     opts,
   );
   jobs.index({ enabled: 1 });
   jobs.index({ group: 1, _id: -1 });
 
-  const runs = new Schema(
+  const runs = new Schema<StoredRun>(
     {
       _id: String,
       jobId: String,
@@ -42,22 +111,23 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   // Retention: MongoDB removes old runs itself; elsewhere the store's sweeper does.
   runs.index({ scheduledAt: 1 }, expiring(retention.runsSec, 'runs_ttl'));
 
-  const counters = new Schema({ jobId: String, hour: Date, status: String, n: Number }, opts);
+  const counters = new Schema<CounterDoc>({ jobId: String, hour: Date, status: String, n: Number }, opts);
   counters.index({ jobId: 1, hour: 1, status: 1 }, { unique: true });
   // An hour's counters expire an hour after its last runs do, so retention keeps them in step.
   counters.index({ hour: 1 }, expiring(retention.runsSec + 3600, 'counters_ttl'));
 
   // Write-ahead records of run batches whose counts are being applied (runs.ts); short-lived.
-  const tallies = new Schema({ _id: String, at: Date, shares: any }, opts);
+  const tallies = new Schema<TallyDoc>({ _id: String, at: Date, shares: any }, opts);
   tallies.index({ at: 1 });
 
-  const docs = new Schema({ _id: String, doc: any }, opts);
-  const users = new Schema({ _id: String, doc: any }, opts);
-  const sessions = new Schema({ _id: String, expiresAt: Date, doc: any }, opts);
+  const docs = new Schema<Doc>({ _id: String, doc: any }, opts);
+  const users = new Schema<Doc>({ _id: String, doc: any }, opts);
+  const sessions = new Schema<SessionDoc>({ _id: String, expiresAt: Date, doc: any }, opts);
   sessions.index({ expiresAt: 1 }, expiring(0, 'sessions_ttl'));
-  const tokens = new Schema({ _id: String, hash: { type: String, unique: true }, doc: any }, opts);
+  const tokens = new Schema<TokenDoc>({ _id: String, hash: String, doc: any }, opts);
+  tokens.index({ hash: 1 }, { unique: true });
 
-  const incidents = new Schema(
+  const incidents = new Schema<IncidentDoc>(
     { _id: String, kind: String, subject: String, openedAt: Date, closedAt: Date, notifiedAt: Date, recoveryNotifiedAt: Date, doc: any },
     opts,
   );
@@ -65,7 +135,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   incidents.index({ openedAt: -1, _id: -1 });
   incidents.index({ notifiedAt: 1 });
 
-  const logs = new Schema(
+  const logs = new Schema<LogDoc>(
     { _id: String, time: Date, level: String, levelRank: Number, source: String, node: String, message: String, context: any },
     opts,
   );
@@ -73,7 +143,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   logs.index({ levelRank: 1, time: -1 });
   logs.index({ time: 1 }, expiring(retention.logsSec, 'logs_ttl'));
 
-  const outbox = new Schema({ _id: String, createdAt: Date, doc: any }, opts);
+  const outbox = new Schema<OutboxDoc>({ _id: String, createdAt: Date, doc: any }, opts);
   outbox.index({ createdAt: -1, _id: -1 });
 
   return {

@@ -81,8 +81,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       { upsert: true },
     );
   const toJob = (d: { doc?: unknown }): Job => jobSchema.parse(decodeKeys(d.doc));
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const toIncident = (d: any): Incident => incidentSchema.parse(decodeKeys(d.doc));
+  const toIncident = (d: { doc?: unknown }): Incident => incidentSchema.parse(decodeKeys(d.doc));
   const writeIncident = (i: Incident) =>
     m.incidents.replaceOne(
       { _id: i.id },
@@ -138,7 +137,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           .sort({ _id: -1 })
           .limit(limit + 1)
           .lean();
-        return page(rows as Array<{ _id: string; doc?: unknown }>, limit, () => 0, toJob);
+        return page(rows, limit, () => 0, toJob);
       },
       async listEnabled() {
         return (await m.jobs.find({ enabled: true }).lean()).map(toJob);
@@ -327,7 +326,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           .sort({ openedAt: -1, _id: -1 })
           .limit(limit + 1)
           .lean();
-        return page(rows as Array<{ _id: string; openedAt: Date }>, limit, (r) => new Date(r.openedAt).getTime(), toIncident);
+        return page(rows, limit, (r) => new Date(r.openedAt).getTime(), toIncident);
       },
       async listUnnotified() {
         return (await m.incidents.find({ notifiedAt: null }).sort({ openedAt: 1 }).lean()).map(toIncident);
@@ -382,7 +381,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           .lean();
 
         return page(
-          rows as Array<any>,
+          rows,
           limit,
           (r) => new Date(r.time).getTime(),
           (r): LogEntry => logEntrySchema.parse({ ...r, context: decodeKeys(r.context), id: r._id }),
@@ -407,7 +406,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           .lean();
 
         return page(
-          rows as Array<any>,
+          rows,
           limit,
           (r) => new Date(r.createdAt).getTime(),
           (r) => outboxMailSchema.parse(decodeKeys(r.doc)),

@@ -1,8 +1,8 @@
 import type { Page } from '../interfaces.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, pageOf } from '../cursor.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Filter = Record<string, any>;
+/** A query filter as built here, field by field; mongoose casts it against the model. */
+export type Filter = Record<string, unknown>;
 
 /** MongoDB's duplicate-key error code (E11000), on a single write or a bulk write's entry. */
 export const isDuplicateKey = (err: unknown) => (err as { code?: number } | null)?.code === 11000;
@@ -20,10 +20,7 @@ export function duplicateIndexes(err: unknown): number[] {
 
 /** One page of `limit` from `limit + 1` rows read, with the cursor of its last row when there are more. */
 export function page<T, R extends { _id: string }>(rows: R[], limit: number, sortOf: (r: R) => number, map: (r: R) => T): Page<T> {
-  const more = rows.length > limit;
-  const slice = rows.slice(0, limit);
-  const last = slice.at(-1);
-  return { items: slice.map(map), nextCursor: more && last ? encodeCursor(sortOf(last), last._id) : null };
+  return pageOf(rows, limit, (last) => [sortOf(last), last._id], map);
 }
 
 /** The filter for the rows after a cursor in (`field` desc, `_id` desc) order; empty without one. */

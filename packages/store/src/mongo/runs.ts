@@ -151,9 +151,9 @@ export class MongoRuns implements RunRepository {
 
   insert(input: RunInput): Promise<Run> {
     return this.serial(async () => {
-      const [out] = await this.insertNow([input]);
+      const out = single(await this.insertNow([input]));
       if (out instanceof DuplicateRunError) throw out;
-      return out!;
+      return out;
     });
   }
 
@@ -168,7 +168,7 @@ export class MongoRuns implements RunRepository {
   }
 
   update(id: string, patch: RunPatch, jobState?: JobRunState): Promise<Run | null> {
-    return this.serial(async () => (await this.updateNow([{ id, patch, ...(jobState ? { jobState } : {}) }]))[0]!);
+    return this.serial(async () => single(await this.updateNow([{ id, patch, ...(jobState ? { jobState } : {}) }])));
   }
 
   updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>> {
@@ -208,7 +208,7 @@ export class MongoRuns implements RunRepository {
     }
     this.opts.faultPoint?.('runs-written');
     // A duplicate was not written: its share is no count of this tally.
-    const dupIds = new Set([...dup].map((i) => runs[i]!.id));
+    const dupIds = new Set(runs.filter((_, i) => dup.has(i)).map((run) => run.id));
     tally.shares = tally.shares.filter((s) => !dupIds.has(s.runId));
     await this.count(begun ? [tally] : []);
     return runs.map((run, i) => (dup.has(i) ? new DuplicateRunError(run.id) : run));
@@ -294,6 +294,8 @@ export class MongoRuns implements RunRepository {
     if (tallies.length) this.opts.faultPoint?.('counted');
     this.applied = tallies;
     if (tallies.length) {
+      // A clean-up that fails here is not lost: its tallies stay in run_tallies, and reconcile()
+      // deletes them (applying them again changes nothing: their ids are in the `ops` arrays).
       this.settleTimer = setTimeout(() => void this.serial(() => this.count([])).catch(() => undefined), this.settleDelayMs);
       this.settleTimer.unref();
     }
@@ -383,6 +385,13 @@ export class MongoRuns implements RunRepository {
     await this.m.counters.deleteMany({ hour: { $lt: new Date(hourOf(cutoff.getTime())) } });
     return (await this.m.runs.deleteMany({ scheduledAt: { $lt: cutoff } })).deletedCount;
   }
+}
+
+/** The answer for the one item of a one-item batch (insertNow and updateNow answer each item, in order). */
+function single<T>(answers: T[]): T {
+  const [answer] = answers;
+  if (answers.length !== 1 || answer === undefined) throw new Error(`a one-item batch answered ${answers.length} items`);
+  return answer;
 }
 
 /** Step 2 for one counter: `$inc` and the tally id, unless the id is there already. */

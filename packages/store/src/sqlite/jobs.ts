@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import { jobSchema, newId, type Job, type JobRunState, type JobSpec } from '@clover/model';
 import type { JobQuery, JobRepository, Page } from '../interfaces.js';
-import { decodeCursor, encodeCursor, pageLimit } from '../cursor.js';
+import { decodeCursor, pageLimit, pageOf } from '../cursor.js';
+import { promised } from './promised.js';
+import { likeContaining, Where } from './where.js';
 
 interface JobRow {
   id: string;
@@ -55,61 +57,60 @@ export class SqliteJobs implements JobRepository {
       });
   }
 
-  async create(spec: JobSpec): Promise<Job> {
-    const now = new Date();
-    const job = jobSchema.parse({ ...spec, id: newId('job'), createdAt: now, updatedAt: now });
-    this.write(job);
-    return job;
+  create(spec: JobSpec): Promise<Job> {
+    return promised(() => {
+      const now = new Date();
+      const job = jobSchema.parse({ ...spec, id: newId('job'), createdAt: now, updatedAt: now });
+      this.write(job);
+      return job;
+    });
   }
 
-  async get(id: string): Promise<Job | null> {
-    const row = this.db.prepare(`SELECT ${jobColumns} FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
-    return row ? toJob(row) : null;
+  get(id: string): Promise<Job | null> {
+    return promised(() => this.getSync(id));
   }
 
-  async list(query: JobQuery = {}): Promise<Page<Job>> {
-    const limit = pageLimit(query.limit);
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: limit + 1 };
-    if (query.q) {
-      where.push("(name LIKE @q ESCAPE '\\' OR description LIKE @q ESCAPE '\\')");
-      params.q = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    }
-    if (query.group) (where.push('grp = @grp'), (params.grp = query.group));
-    if (query.enabled !== undefined) (where.push('enabled = @enabled'), (params.enabled = query.enabled ? 1 : 0));
-    if (query.cursor) (where.push('id < @after'), (params.after = decodeCursor(query.cursor).id));
-    const rows = this.db
-      .prepare(`SELECT ${jobColumns} FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`)
-      .all(params) as JobRow[];
-    const more = rows.length > limit;
-    const items = rows.slice(0, limit).map(toJob);
-    return { items, nextCursor: more ? encodeCursor(0, items.at(-1)!.id) : null };
+  list(query: JobQuery = {}): Promise<Page<Job>> {
+    return promised(() => {
+      const limit = pageLimit(query.limit);
+      const where = new Where();
+      if (query.q) where.and("(name LIKE @q ESCAPE '\\' OR description LIKE @q ESCAPE '\\')", { q: likeContaining(query.q) });
+      if (query.group) where.and('grp = @grp', { grp: query.group });
+      if (query.enabled !== undefined) where.and('enabled = @enabled', { enabled: query.enabled ? 1 : 0 });
+      if (query.cursor) where.and('id < @after', { after: decodeCursor(query.cursor).id });
+      const rows = this.db
+        .prepare(`SELECT ${jobColumns} FROM jobs ${where.sql} ORDER BY id DESC LIMIT @limit`)
+        .all({ ...where.params, limit: limit + 1 }) as JobRow[];
+      return pageOf(rows, limit, (last) => [0, last.id], toJob);
+    });
   }
 
-  async listEnabled(): Promise<Job[]> {
-    return (this.db.prepare(`SELECT ${jobColumns} FROM jobs WHERE enabled = 1`).all() as JobRow[]).map(toJob);
+  listEnabled(): Promise<Job[]> {
+    return promised(() => (this.db.prepare(`SELECT ${jobColumns} FROM jobs WHERE enabled = 1`).all() as JobRow[]).map(toJob));
   }
 
-  async replace(id: string, spec: JobSpec): Promise<Job | null> {
-    return this.db
-      .transaction(() => {
-        const current = this.getSync(id);
-        if (!current) return null;
-        const job = jobSchema.parse({
-          ...spec,
-          id,
-          createdAt: current.createdAt,
-          updatedAt: new Date(),
-          lastRunAt: current.lastRunAt,
-          lastStatus: current.lastStatus,
-          nextRunAt: null,
-          runCount: current.runCount,
-          failureCount: current.failureCount,
-        });
-        this.write(job);
-        return job;
-      })
-      .immediate();
+  replace(id: string, spec: JobSpec): Promise<Job | null> {
+    return promised(() =>
+      this.db
+        .transaction(() => {
+          const current = this.getSync(id);
+          if (!current) return null;
+          const job = jobSchema.parse({
+            ...spec,
+            id,
+            createdAt: current.createdAt,
+            updatedAt: new Date(),
+            lastRunAt: current.lastRunAt,
+            lastStatus: current.lastStatus,
+            nextRunAt: null,
+            runCount: current.runCount,
+            failureCount: current.failureCount,
+          });
+          this.write(job);
+          return job;
+        })
+        .immediate(),
+    );
   }
 
   private getSync(id: string): Job | null {
@@ -117,24 +118,30 @@ export class SqliteJobs implements JobRepository {
     return row ? toJob(row) : null;
   }
 
-  async setEnabled(id: string, enabled: boolean): Promise<Job | null> {
-    return this.db
-      .transaction(() => {
-        const current = this.getSync(id);
-        if (!current) return null;
-        const job = { ...current, enabled, updatedAt: new Date() };
-        this.write(job);
-        return job;
-      })
-      .immediate();
+  setEnabled(id: string, enabled: boolean): Promise<Job | null> {
+    return promised(() =>
+      this.db
+        .transaction(() => {
+          const current = this.getSync(id);
+          if (!current) return null;
+          const job = { ...current, enabled, updatedAt: new Date() };
+          this.write(job);
+          return job;
+        })
+        .immediate(),
+    );
   }
 
-  async recordRunState(id: string, state: JobRunState): Promise<void> {
-    this.db.transaction(() => this.recordRunStateSync(id, state)).immediate();
+  recordRunState(id: string, state: JobRunState): Promise<void> {
+    return promised(() => {
+      this.db.transaction(() => this.recordRunStateSync(id, state)).immediate();
+    });
   }
 
-  async recordRunStates(items: Array<{ id: string; state: JobRunState }>): Promise<void> {
-    this.db.transaction(() => this.recordRunStatesSync(items)).immediate();
+  recordRunStates(items: Array<{ id: string; state: JobRunState }>): Promise<void> {
+    return promised(() => {
+      this.db.transaction(() => this.recordRunStatesSync(items)).immediate();
+    });
   }
 
   /** Inside the caller's transaction (the store's writeRuns). */
@@ -164,22 +171,26 @@ export class SqliteJobs implements JobRepository {
     if (sets.length) this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = @id`).run(params);
   }
 
-  async delete(id: string): Promise<boolean> {
-    return this.db
-      .transaction(() => {
-        const gone = this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
-        this.db.prepare('DELETE FROM runs WHERE job_id = ?').run(id);
-        this.db.prepare('DELETE FROM run_counters WHERE job_id = ?').run(id);
-        return gone;
-      })
-      .immediate();
+  delete(id: string): Promise<boolean> {
+    return promised(() =>
+      this.db
+        .transaction(() => {
+          const gone = this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
+          this.db.prepare('DELETE FROM runs WHERE job_id = ?').run(id);
+          this.db.prepare('DELETE FROM run_counters WHERE job_id = ?').run(id);
+          return gone;
+        })
+        .immediate(),
+    );
   }
 
-  async counts(): Promise<{ total: number; enabled: number }> {
-    const row = this.db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(enabled), 0) AS enabled FROM jobs').get() as {
-      total: number;
-      enabled: number;
-    };
-    return { total: row.total, enabled: row.enabled };
+  counts(): Promise<{ total: number; enabled: number }> {
+    return promised(() => {
+      const row = this.db.prepare('SELECT COUNT(*) AS total, COALESCE(SUM(enabled), 0) AS enabled FROM jobs').get() as {
+        total: number;
+        enabled: number;
+      };
+      return { total: row.total, enabled: row.enabled };
+    });
   }
 }

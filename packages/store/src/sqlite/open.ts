@@ -9,6 +9,7 @@ import { SqliteJobs } from './jobs.js';
 import { SqliteLogs, SqliteOutbox } from './logs.js';
 import { SqliteContacts, SqliteSessions, SqliteTokens, SqliteUsers } from './people.js';
 import { SqliteRuns } from './runs.js';
+import { promised } from './promised.js';
 import { migrate } from './schema.js';
 
 const day = 24 * 3600_000;
@@ -70,18 +71,19 @@ export function openSqliteStore(opts: StoreOptions): Store {
     incidents: new SqliteIncidents(db),
     logs,
     outbox: new SqliteOutbox(db),
-    async writeRuns(w) {
-      return db
-        .transaction(() => {
-          const inserted = runs.insertEachSync(w.inserts);
-          const updated = runs.updateFoundEachSync(w.updates);
-          jobs.recordRunStatesSync(w.jobStates);
-          return { inserted, updated };
-        })
-        .immediate();
-    },
+    writeRuns: (w) =>
+      promised(() =>
+        db
+          .transaction(() => {
+            const inserted = runs.insertEachSync(w.inserts);
+            const updated = runs.updateFoundEachSync(w.updates);
+            jobs.recordRunStatesSync(w.jobStates);
+            return { inserted, updated };
+          })
+          .immediate(),
+      ),
     // One transaction holds a run's status and its job's counts: nothing is ever left half done.
-    reconcile: async () => ({ runs: 0 }),
+    reconcile: () => Promise.resolve({ runs: 0 }),
     sweep,
     async close() {
       if (closed) return;

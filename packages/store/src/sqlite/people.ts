@@ -14,50 +14,57 @@ import {
 } from '@clover/model';
 import type { ContactRepository, SessionRepository, TokenRepository, UserRepository } from '../interfaces.js';
 import { DuplicateError } from '../errors.js';
+import { promised } from './promised.js';
 
 const docs = <T>(rows: unknown[], parse: (v: unknown) => T): T[] => (rows as Array<{ doc: string }>).map((r) => parse(JSON.parse(r.doc)));
 const doc = <T>(row: unknown, parse: (v: unknown) => T): T | null => (row ? parse(JSON.parse((row as { doc: string }).doc)) : null);
 
 export class SqliteContacts implements ContactRepository {
   constructor(private readonly db: Database.Database) {}
-  async list(): Promise<Contact[]> {
-    return docs(this.db.prepare('SELECT doc FROM contacts ORDER BY id').all(), (v) => contactSchema.parse(v));
+  list(): Promise<Contact[]> {
+    return promised(() => docs(this.db.prepare('SELECT doc FROM contacts ORDER BY id').all(), (v) => contactSchema.parse(v)));
   }
-  async get(id: string): Promise<Contact | null> {
-    return doc(this.db.prepare('SELECT doc FROM contacts WHERE id = ?').get(id), (v) => contactSchema.parse(v));
+  get(id: string): Promise<Contact | null> {
+    return promised(() => doc(this.db.prepare('SELECT doc FROM contacts WHERE id = ?').get(id), (v) => contactSchema.parse(v)));
   }
-  async create(input: ContactInput): Promise<Contact> {
-    const contact = contactSchema.parse({ ...contactInputSchema.parse(input), id: newId('ct') });
-    this.db.prepare('INSERT INTO contacts (id, doc) VALUES (?, ?)').run(contact.id, JSON.stringify(contact));
-    return contact;
+  create(input: ContactInput): Promise<Contact> {
+    return promised(() => {
+      const contact = contactSchema.parse({ ...contactInputSchema.parse(input), id: newId('ct') });
+      this.db.prepare('INSERT INTO contacts (id, doc) VALUES (?, ?)').run(contact.id, JSON.stringify(contact));
+      return contact;
+    });
   }
-  async update(id: string, input: ContactInput): Promise<Contact | null> {
-    const contact = contactSchema.parse({ ...contactInputSchema.parse(input), id });
-    const changed = this.db.prepare('UPDATE contacts SET doc = ? WHERE id = ?').run(JSON.stringify(contact), id).changes;
-    return changed ? contact : null;
+  update(id: string, input: ContactInput): Promise<Contact | null> {
+    return promised(() => {
+      const contact = contactSchema.parse({ ...contactInputSchema.parse(input), id });
+      const changed = this.db.prepare('UPDATE contacts SET doc = ? WHERE id = ?').run(JSON.stringify(contact), id).changes;
+      return changed ? contact : null;
+    });
   }
-  async delete(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM contacts WHERE id = ?').run(id).changes > 0;
+  delete(id: string): Promise<boolean> {
+    return promised(() => this.db.prepare('DELETE FROM contacts WHERE id = ?').run(id).changes > 0);
   }
 }
 
 export class SqliteUsers implements UserRepository {
   constructor(private readonly db: Database.Database) {}
-  async get(name: string): Promise<User | null> {
-    return doc(this.db.prepare('SELECT doc FROM users WHERE name = ?').get(name), (v) => userSchema.parse(v));
+  get(name: string): Promise<User | null> {
+    return promised(() => doc(this.db.prepare('SELECT doc FROM users WHERE name = ?').get(name), (v) => userSchema.parse(v)));
   }
-  async list(): Promise<User[]> {
-    return docs(this.db.prepare('SELECT doc FROM users ORDER BY name').all(), (v) => userSchema.parse(v));
+  list(): Promise<User[]> {
+    return promised(() => docs(this.db.prepare('SELECT doc FROM users ORDER BY name').all(), (v) => userSchema.parse(v)));
   }
-  async create(user: User): Promise<User> {
-    const u = userSchema.parse(user);
-    try {
-      this.db.prepare('INSERT INTO users (name, doc) VALUES (?, ?)').run(u.name, JSON.stringify(u));
-    } catch (err) {
-      if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new DuplicateError(`user ${u.name}`);
-      throw err;
-    }
-    return u;
+  create(user: User): Promise<User> {
+    return promised(() => {
+      const u = userSchema.parse(user);
+      try {
+        this.db.prepare('INSERT INTO users (name, doc) VALUES (?, ?)').run(u.name, JSON.stringify(u));
+      } catch (err) {
+        if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new DuplicateError(`user ${u.name}`);
+        throw err;
+      }
+      return u;
+    });
   }
   async setPassword(name: string, passwordHash: string): Promise<boolean> {
     const u = await this.get(name);
@@ -65,50 +72,56 @@ export class SqliteUsers implements UserRepository {
     this.db.prepare('UPDATE users SET doc = ? WHERE name = ?').run(JSON.stringify({ ...u, passwordHash }), name);
     return true;
   }
-  async delete(name: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM users WHERE name = ?').run(name).changes > 0;
+  delete(name: string): Promise<boolean> {
+    return promised(() => this.db.prepare('DELETE FROM users WHERE name = ?').run(name).changes > 0);
   }
-  async count(): Promise<number> {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n;
+  count(): Promise<number> {
+    return promised(() => (this.db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n);
   }
 }
 
 export class SqliteSessions implements SessionRepository {
   constructor(private readonly db: Database.Database) {}
-  async create(session: Session): Promise<void> {
-    this.db
-      .prepare('INSERT INTO sessions (id, expires_at, doc) VALUES (?, ?, ?)')
-      .run(session.id, session.expiresAt.getTime(), JSON.stringify(session));
+  create(session: Session): Promise<void> {
+    return promised(() => {
+      this.db
+        .prepare('INSERT INTO sessions (id, expires_at, doc) VALUES (?, ?, ?)')
+        .run(session.id, session.expiresAt.getTime(), JSON.stringify(session));
+    });
   }
-  async get(id: string): Promise<Session | null> {
-    return doc(this.db.prepare('SELECT doc FROM sessions WHERE id = ?').get(id), (v) => sessionSchema.parse(v));
+  get(id: string): Promise<Session | null> {
+    return promised(() => doc(this.db.prepare('SELECT doc FROM sessions WHERE id = ?').get(id), (v) => sessionSchema.parse(v)));
   }
-  async delete(id: string): Promise<void> {
-    this.db.prepare('DELETE FROM sessions WHERE id = ?').run(id);
+  delete(id: string): Promise<void> {
+    return promised(() => {
+      this.db.prepare('DELETE FROM sessions WHERE id = ?').run(id);
+    });
   }
-  async deleteExpired(now: Date): Promise<number> {
-    return this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now.getTime()).changes;
+  deleteExpired(now: Date): Promise<number> {
+    return promised(() => this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now.getTime()).changes);
   }
 }
 
 export class SqliteTokens implements TokenRepository {
   constructor(private readonly db: Database.Database) {}
-  async create(token: ApiToken): Promise<void> {
-    const t = apiTokenSchema.parse(token);
-    try {
-      this.db.prepare('INSERT INTO tokens (id, hash, doc) VALUES (?, ?, ?)').run(t.id, t.hash, JSON.stringify(t));
-    } catch (err) {
-      if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new DuplicateError(`token ${t.id}`);
-      throw err;
-    }
+  create(token: ApiToken): Promise<void> {
+    return promised(() => {
+      const t = apiTokenSchema.parse(token);
+      try {
+        this.db.prepare('INSERT INTO tokens (id, hash, doc) VALUES (?, ?, ?)').run(t.id, t.hash, JSON.stringify(t));
+      } catch (err) {
+        if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new DuplicateError(`token ${t.id}`);
+        throw err;
+      }
+    });
   }
-  async findByHash(hash: string): Promise<ApiToken | null> {
-    return doc(this.db.prepare('SELECT doc FROM tokens WHERE hash = ?').get(hash), (v) => apiTokenSchema.parse(v));
+  findByHash(hash: string): Promise<ApiToken | null> {
+    return promised(() => doc(this.db.prepare('SELECT doc FROM tokens WHERE hash = ?').get(hash), (v) => apiTokenSchema.parse(v)));
   }
-  async list(): Promise<ApiToken[]> {
-    return docs(this.db.prepare('SELECT doc FROM tokens ORDER BY id').all(), (v) => apiTokenSchema.parse(v));
+  list(): Promise<ApiToken[]> {
+    return promised(() => docs(this.db.prepare('SELECT doc FROM tokens ORDER BY id').all(), (v) => apiTokenSchema.parse(v)));
   }
-  async delete(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM tokens WHERE id = ?').run(id).changes > 0;
+  delete(id: string): Promise<boolean> {
+    return promised(() => this.db.prepare('DELETE FROM tokens WHERE id = ?').run(id).changes > 0);
   }
 }

@@ -1,9 +1,11 @@
 import type Database from 'better-sqlite3';
 import { runSchema, terminalStatuses, type JobRunState, type Run, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
 import type { InsertManyResult, Page, RunQuery, RunRepository, RunUpdate, StoreOptions } from '../interfaces.js';
-import { decodeCursor, encodeCursor, hourOf, pageLimit } from '../cursor.js';
+import { hourOf, pageLimit, pageOf } from '../cursor.js';
 import { DuplicateRunError } from '../errors.js';
 import { unsucceeded } from './schema.js';
+import { promised } from './promised.js';
+import { Where } from './where.js';
 
 interface RunRow {
   id: string;
@@ -131,22 +133,24 @@ export class SqliteRuns implements RunRepository {
     return run;
   }
 
-  async insert(input: RunInput): Promise<Run> {
-    return this.db.transaction(() => this.insertSync(input)).immediate();
+  insert(input: RunInput): Promise<Run> {
+    return promised(() => this.db.transaction(() => this.insertSync(input)).immediate());
   }
 
-  async insertMany(inputs: RunInput[]): Promise<InsertManyResult> {
-    return this.db
-      .transaction(() => {
-        const duplicates: string[] = [];
-        for (const out of this.insertEachSync(inputs)) if (out instanceof DuplicateRunError) duplicates.push(out.runId);
-        return { inserted: inputs.length - duplicates.length, duplicates };
-      })
-      .immediate();
+  insertMany(inputs: RunInput[]): Promise<InsertManyResult> {
+    return promised(() =>
+      this.db
+        .transaction(() => {
+          const duplicates: string[] = [];
+          for (const out of this.insertEachSync(inputs)) if (out instanceof DuplicateRunError) duplicates.push(out.runId);
+          return { inserted: inputs.length - duplicates.length, duplicates };
+        })
+        .immediate(),
+    );
   }
 
-  async insertEach(inputs: RunInput[]): Promise<Array<Run | DuplicateRunError>> {
-    return this.db.transaction(() => this.insertEachSync(inputs)).immediate();
+  insertEach(inputs: RunInput[]): Promise<Array<Run | DuplicateRunError>> {
+    return promised(() => this.db.transaction(() => this.insertEachSync(inputs)).immediate());
   }
 
   /** Inside the caller's transaction (insertEach, the store's writeRuns). */
@@ -166,19 +170,21 @@ export class SqliteRuns implements RunRepository {
     return row ? toRun(row) : null;
   }
 
-  async update(id: string, patch: RunPatch, jobState?: JobRunState): Promise<Run | null> {
-    return this.db
-      .transaction(() => {
-        const run = this.updateSync(id, patch);
-        this.faultPoint?.('runs-written');
-        if (run && jobState) this.recordJobState(run.jobId, jobState);
-        return run;
-      })
-      .immediate();
+  update(id: string, patch: RunPatch, jobState?: JobRunState): Promise<Run | null> {
+    return promised(() =>
+      this.db
+        .transaction(() => {
+          const run = this.updateSync(id, patch);
+          this.faultPoint?.('runs-written');
+          if (run && jobState) this.recordJobState(run.jobId, jobState);
+          return run;
+        })
+        .immediate(),
+    );
   }
 
-  async updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>> {
-    return this.db.transaction(() => this.updateEachSync(items)).immediate();
+  updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>> {
+    return promised(() => this.db.transaction(() => this.updateEachSync(items)).immediate());
   }
 
   /** Inside the caller's transaction (updateEach, the store's writeRuns). */
@@ -233,53 +239,48 @@ export class SqliteRuns implements RunRepository {
     return next;
   }
 
-  async get(id: string): Promise<Run | null> {
-    return this.getSync(id);
+  get(id: string): Promise<Run | null> {
+    return promised(() => this.getSync(id));
   }
 
-  async list(query: RunQuery = {}): Promise<Page<Run>> {
-    const limit = pageLimit(query.limit);
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: limit + 1 };
-    if (query.jobId) (where.push('job_id = @jobId'), (params.jobId = query.jobId));
-    if (query.status) {
-      where.push('status = @status');
-      params.status = query.status;
-      if (query.status !== 'succeeded') where.push(unsucceeded);
-    }
-    if (query.node) (where.push('node = @node'), (params.node = query.node));
-    if (query.from) (where.push('scheduled_at >= @from'), (params.from = query.from.getTime()));
-    if (query.to) (where.push('scheduled_at < @to'), (params.to = query.to.getTime()));
-    if (query.cursor) {
-      const c = decodeCursor(query.cursor);
-      where.push('(scheduled_at < @cAt OR (scheduled_at = @cAt AND id < @cId))');
-      params.cAt = c.sortValue;
-      params.cId = c.id;
-    }
-    const rows = this.db
-      .prepare(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY scheduled_at DESC, id DESC LIMIT @limit`)
-      .all(params) as RunRow[];
-    const more = rows.length > limit;
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return { items: page.map(toRun), nextCursor: more && last ? encodeCursor(last.scheduled_at, last.id) : null };
+  list(query: RunQuery = {}): Promise<Page<Run>> {
+    return promised(() => {
+      const limit = pageLimit(query.limit);
+      const where = new Where();
+      if (query.jobId) where.and('job_id = @jobId', { jobId: query.jobId });
+      if (query.status) {
+        where.and('status = @status', { status: query.status });
+        if (query.status !== 'succeeded') where.and(unsucceeded);
+      }
+      if (query.node) where.and('node = @node', { node: query.node });
+      if (query.from) where.and('scheduled_at >= @from', { from: query.from.getTime() });
+      if (query.to) where.and('scheduled_at < @to', { to: query.to.getTime() });
+      where.after('scheduled_at', query.cursor);
+      const rows = this.db
+        .prepare(`SELECT * FROM runs ${where.sql} ORDER BY scheduled_at DESC, id DESC LIMIT @limit`)
+        .all({ ...where.params, limit: limit + 1 }) as RunRow[];
+      return pageOf(rows, limit, (last) => [last.scheduled_at, last.id], toRun);
+    });
   }
 
-  async listActive(filter: { jobId?: string; node?: string } = {}): Promise<Run[]> {
-    const where = ["status IN ('scheduled', 'dispatched', 'running')", unsucceeded];
-    const params: Record<string, unknown> = {};
-    // Open runs are few, so they are found through the status index; the unary + keeps SQLite
-    // from walking every run of the job or node instead (it cannot know how few are open).
-    if (filter.jobId) (where.push('+job_id = @jobId'), (params.jobId = filter.jobId));
-    if (filter.node) (where.push('+node = @node'), (params.node = filter.node));
-    return (this.db.prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY scheduled_at`).all(params) as RunRow[]).map(toRun);
+  listActive(filter: { jobId?: string; node?: string } = {}): Promise<Run[]> {
+    return promised(() => {
+      const where = new Where("status IN ('scheduled', 'dispatched', 'running')", unsucceeded);
+      // Open runs are few, so they are found through the status index; the unary + keeps SQLite
+      // from walking every run of the job or node instead (it cannot know how few are open).
+      if (filter.jobId) where.and('+job_id = @jobId', { jobId: filter.jobId });
+      if (filter.node) where.and('+node = @node', { node: filter.node });
+      return (this.db.prepare(`SELECT * FROM runs ${where.sql} ORDER BY scheduled_at`).all(where.params) as RunRow[]).map(toRun);
+    });
   }
 
   /** Retention: the runs and the counter hours wholly before the cutoff go together. */
-  async deleteOlderThan(cutoff: Date): Promise<number> {
-    return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM run_counters WHERE hour < ?').run(hourOf(cutoff.getTime()));
-      return this.db.prepare('DELETE FROM runs WHERE scheduled_at < ?').run(cutoff.getTime()).changes;
-    })();
+  deleteOlderThan(cutoff: Date): Promise<number> {
+    return promised(() => {
+      return this.db.transaction(() => {
+        this.db.prepare('DELETE FROM run_counters WHERE hour < ?').run(hourOf(cutoff.getTime()));
+        return this.db.prepare('DELETE FROM runs WHERE scheduled_at < ?').run(cutoff.getTime()).changes;
+      })();
+    });
   }
 }

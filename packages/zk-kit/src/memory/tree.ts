@@ -67,14 +67,9 @@ export class MemoryZkServer {
     const state: SessionState = { id, events, alive: true, ephemerals: new Set() };
     this.sessions.set(id, state);
     setImmediate(() => state.alive && events.connected());
-    const guard = <T>(fn: () => T): Promise<T> => {
-      if (!state.alive) return Promise.reject(new ConnectionLossError());
-      try {
-        return Promise.resolve(fn());
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    };
+    // As the real session's calls: what `fn` throws is the rejection, never a throw out of the call.
+    const guard = <T>(fn: () => T): Promise<T> =>
+      state.alive ? new Promise((resolve) => resolve(fn())) : Promise.reject(new ConnectionLossError());
     return {
       id,
       create: (path, data, mode) => guard(() => this.create(state, path, data, mode)),
@@ -111,9 +106,11 @@ export class MemoryZkServer {
           return { ...node.stat };
         }),
       delete: (path, version) => guard(() => this.remove(path, version)),
-      close: async () => {
-        if (state.alive) this.endSession(state);
-      },
+      close: () =>
+        new Promise<void>((resolve) => {
+          if (state.alive) this.endSession(state);
+          resolve();
+        }),
     };
   }
 

@@ -1,12 +1,7 @@
-import { createRequire } from 'node:module';
 import { BadVersionError, ConnectionLossError, NodeExistsError, NoNodeError, NotEmptyError, ZkError } from '../errors.js';
-import type { CreateMode, WatchEventType, ZkStat } from '../interfaces.js';
+import type { WatchEventType, ZkStat } from '../interfaces.js';
 import type { OneShotWatcher, RawSession, SessionEvents } from '../session.js';
-
-// The C-client binding is CommonJS with no types for its callback API.
-const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const ZooKeeper: any = require('zookeeper');
+import { NativeZooKeeper, type NativeCallback } from './binding.js';
 
 const C = {
   ZOK: 0,
@@ -41,8 +36,8 @@ function toStat(s: NativeStat): ZkStat {
   return {
     version: s.version,
     cversion: s.cversion,
-    ctime: Number(s.ctime instanceof Date ? s.ctime.getTime() : s.ctime),
-    mtime: Number(s.mtime instanceof Date ? s.mtime.getTime() : s.mtime),
+    ctime: s.ctime instanceof Date ? s.ctime.getTime() : s.ctime,
+    mtime: s.mtime instanceof Date ? s.mtime.getTime() : s.mtime,
     ephemeralOwner: s.ephemeralOwner === '0000000000000000' || !s.ephemeralOwner ? '0' : s.ephemeralOwner,
     numChildren: s.numChildren,
     dataLength: s.dataLength,
@@ -69,6 +64,12 @@ function toError(rc: number, message: string, path: string): Error {
   }
 }
 
+/** What a binding call that threw at once is rejected with: a closed handle is a lost connection. */
+function thrownError(err: unknown, path: string): Error {
+  if (!(err instanceof Error)) return new ZkError('THROWN', String(err), path);
+  return /closed|invalid state/i.test(err.message) ? new ConnectionLossError(path) : err;
+}
+
 const eventTypes: Record<number, WatchEventType> = {
   [C.CREATED]: 'created',
   [C.DELETED]: 'deleted',
@@ -78,7 +79,7 @@ const eventTypes: Record<number, WatchEventType> = {
 
 /** One session of the real ZooKeeper through the npm `zookeeper` C-client binding. */
 export function openNativeSession(connect: string, sessionTimeoutMs: number, events: SessionEvents): RawSession {
-  const zk = new ZooKeeper({
+  const zk = new NativeZooKeeper({
     connect,
     timeout: sessionTimeoutMs,
     debug_level: 1, // ZOO_LOG_LEVEL_ERROR: the C client is chatty on every reconnect
@@ -88,22 +89,17 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
   let closing = false;
   zk.on('connect', () => events.connected());
   zk.on('connecting', () => events.disconnected());
-  zk.on('close', (_self: unknown, code: number) => {
+  zk.on('close', () => {
     if (!closing) events.expired();
-    code;
   });
   zk.init({});
 
-  const call = <T>(
-    fn: (cb: (rc: number, error: string, ...rest: unknown[]) => void) => void,
-    path: string,
-    pick: (...rest: unknown[]) => T,
-  ): Promise<T> =>
+  const call = <T>(fn: (cb: NativeCallback) => void, path: string, pick: (...rest: unknown[]) => T): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       try {
         fn((rc, error, ...rest) => (rc === C.ZOK ? resolve(pick(...rest)) : reject(toError(rc, error, path))));
       } catch (err) {
-        reject(err instanceof Error && /closed|invalid state/i.test(err.message) ? new ConnectionLossError(path) : err);
+        reject(thrownError(err, path));
       }
     });
   const wrap = (watcher: OneShotWatcher) => (type: number, _state: number, path: string) => {
@@ -113,7 +109,7 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
 
   return {
     get id() {
-      const id = zk.client_id as string | undefined;
+      const id = zk.client_id;
       return id && id !== '0' ? id : null;
     },
     create: (path, data, mode) => {
@@ -130,13 +126,14 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
         path,
         (stat, data) => ({
           stat: toStat(stat as NativeStat),
-          data: data === null || data === undefined ? Buffer.alloc(0) : Buffer.isBuffer(data) ? data : Buffer.from(String(data)),
+          // data_as_buffer: a Buffer, or null for a node without data (a string only if that were off).
+          data: Buffer.isBuffer(data) ? data : typeof data === 'string' ? Buffer.from(data) : Buffer.alloc(0),
         }),
       ),
     exists: (path, watcher) =>
       new Promise<ZkStat | null>((resolve, reject) => {
-        const cb = (rc: number, error: string, stat: NativeStat) => {
-          if (rc === C.ZOK) resolve(toStat(stat));
+        const cb: NativeCallback = (rc, error, stat) => {
+          if (rc === C.ZOK) resolve(toStat(stat as NativeStat));
           else if (rc === C.ZNONODE) resolve(null);
           else reject(toError(rc, error, path));
         };
@@ -144,14 +141,15 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
           if (watcher) zk.aw_exists(path, wrap(watcher), cb);
           else zk.a_exists(path, false, cb);
         } catch (err) {
-          reject(err);
+          reject(err instanceof Error ? err : thrownError(err, path));
         }
       }),
     children: (path, watcher) =>
       call(
         (cb) => (watcher ? zk.aw_get_children(path, wrap(watcher), cb) : zk.a_get_children(path, false, cb)),
         path,
-        (kids) => (kids as string[]) ?? [],
+        // A node without children may answer null rather than an empty list.
+        (kids) => (Array.isArray(kids) ? (kids as string[]) : []),
       ),
     set: (path, data, version) =>
       call(
@@ -165,15 +163,17 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
         path,
         () => undefined,
       ),
-    credentials: () => (zk.client_id ? [String(zk.client_id), String(zk.client_password)] : null),
-    close: async () => {
-      if (closing) return;
-      closing = true;
-      try {
-        zk.close();
-      } catch {
-        /* already closed by expiry */
+    credentials: () => (zk.client_id ? [zk.client_id, zk.client_password] : null),
+    close: () => {
+      if (!closing) {
+        closing = true;
+        try {
+          zk.close();
+        } catch {
+          /* already closed by expiry */
+        }
       }
+      return Promise.resolve();
     },
   };
 }

@@ -83,16 +83,17 @@ export function watchClusterConfig(
 ): (() => void) & { ready: Promise<void> } {
   let stopped = false;
   let reading: Promise<void> = Promise.resolve();
+  const readAndTell = async () => {
+    try {
+      const config = await readClusterConfig(zk, paths, opts);
+      // Stopped while reading: the listener hears nothing more.
+      if (!stopped) listener(config);
+    } catch (err) {
+      opts.logger?.warn('could not read the cluster config', { path: paths.config, err: String(err) });
+    }
+  };
   const read = () => {
-    reading = reading.then(async () => {
-      if (stopped) return;
-      try {
-        const config = await readClusterConfig(zk, paths, opts);
-        if (!stopped) listener(config);
-      } catch (err) {
-        opts.logger?.warn('could not read the cluster config', { path: paths.config, err: String(err) });
-      }
-    });
+    reading = reading.then(() => (stopped ? undefined : readAndTell()));
     return reading;
   };
   const stopWatch = zk.watch(paths.config, () => void read());

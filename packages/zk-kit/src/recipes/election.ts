@@ -167,12 +167,14 @@ export class LeaderElection extends EventEmitter {
     }
     this.stopWatch?.();
     this.stopWatch = null;
-    if (index === 0) {
+    // The lowest candidate leads; any other watches the one just ahead of it.
+    const ahead = index > 0 ? names[index - 1] : undefined;
+    if (ahead === undefined) {
       this.setLeading(true);
       return;
     }
     this.setLeading(false);
-    const predecessor = joinPath(this.opts.path, names[index - 1]!);
+    const predecessor = joinPath(this.opts.path, ahead);
     this.stopWatch = this.zk.watch(predecessor, (e) => {
       if (e.type === 'deleted') this.schedule();
     });
@@ -230,7 +232,8 @@ export function watchLeader(zk: ZkClient, electionPath: string, listener: (leade
   let stopped = false;
   let last: string | undefined;
   let running = false;
-  let again = false;
+  /** Refreshes asked for: one running pass goes round again if more were asked while it read. */
+  let asked = 0;
   let leaderPath: string | null = null;
   let stopLeaderWatch: (() => void) | null = null;
   const followLeaderNode = (path: string | null) => {
@@ -241,14 +244,13 @@ export function watchLeader(zk: ZkClient, electionPath: string, listener: (leade
     if (path && !stopped) stopLeaderWatch = zk.watch(path, (e) => e.type === 'data' && void refresh());
   };
   const refresh = async () => {
-    if (running) {
-      again = true;
-      return;
-    }
+    asked++;
+    if (running) return;
     running = true;
     try {
+      let answered: number;
       do {
-        again = false;
+        answered = asked;
         const found = zk.state === 'connected' ? await readLeaderAt(zk, electionPath).catch(() => null) : null;
         const leader = found?.leader ?? null;
         if (!stopped) followLeaderNode(found?.path ?? null);
@@ -257,7 +259,7 @@ export function watchLeader(zk: ZkClient, electionPath: string, listener: (leade
           last = key;
           listener(leader);
         }
-      } while (again && !stopped);
+      } while (asked !== answered && !stopped);
     } finally {
       running = false;
     }

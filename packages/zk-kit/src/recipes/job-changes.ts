@@ -1,9 +1,17 @@
+import { z } from 'zod';
 import type { JobChange, ZkClient, ZkLogger, ZkStat } from '../interfaces.js';
 import type { CloverPaths } from '../paths.js';
 import { joinPath } from '../paths.js';
 
 const prefix = 'c-';
 const retentionMs = 10 * 60_000;
+
+/** A change node's data as publishJobChange writes it; a node that is not one is passed over. */
+const changeData = z.object({
+  jobId: z.string().min(1),
+  op: z.enum(['upsert', 'delete', 'trigger'] satisfies Array<JobChange['op']>),
+  at: z.string().optional(),
+});
 
 /** Announces a job write to every dispatch-server: a sequential child of paths.jobChanges. */
 export async function publishJobChange(zk: ZkClient, paths: CloverPaths, change: { jobId: string; op: JobChange['op'] }): Promise<void> {
@@ -90,11 +98,9 @@ export class JobChangeFeed {
         .filter((x) => x.s > this.lastSeq)
         .sort((a, b) => a.s - b.s);
       for (const { n, s } of fresh) {
-        const node = await this.zk
-          .get<{ jobId?: string; op?: JobChange['op']; at?: string }>(joinPath(this.paths.jobChanges, n))
-          .catch(() => null);
+        const node = await this.zk.get(joinPath(this.paths.jobChanges, n), changeData).catch(() => null);
         this.lastSeq = s;
-        if (!node?.data?.jobId || !node.data.op) continue;
+        if (!node) continue;
         try {
           this.opts.onChange({
             seq: s,

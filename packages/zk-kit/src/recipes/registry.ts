@@ -19,9 +19,11 @@ export class NodeRegistry {
     }
     const records = await Promise.all(
       names.map(async (id) => {
-        const node = await this.zk.get<Record<string, unknown>>(joinPath(dir, id)).catch(() => null);
+        const node = await this.zk.get(joinPath(dir, id)).catch(() => null);
         if (!node) return null;
-        const record: NodeRecord = { kind, id, path: joinPath(dir, id), data: node.data ?? {}, stat: node.stat };
+        // A heartbeat's data is a JSON object; a node without data (or with other JSON) has none.
+        const data = typeof node.data === 'object' && node.data !== null ? (node.data as Record<string, unknown>) : {};
+        const record: NodeRecord = { kind, id, path: joinPath(dir, id), data, stat: node.stat };
         return record;
       }),
     );
@@ -34,18 +36,25 @@ export class NodeRegistry {
     const perNode = new Map<string, () => void>();
     let stopped = false;
     let pending = false;
+    const update = async () => {
+      pending = false;
+      const nodes = await this.list(kind);
+      if (stopped) return;
+      const ids = new Set(nodes.map((n) => n.id));
+      for (const [id, off] of perNode) {
+        if (ids.has(id)) continue;
+        off();
+        perNode.delete(id);
+      }
+      for (const n of nodes) if (!perNode.has(n.id)) perNode.set(n.id, this.zk.watch(n.path, refresh));
+      listener(nodes);
+    };
     const refresh = () => {
       if (pending || stopped) return;
       pending = true;
-      setImmediate(async () => {
-        pending = false;
-        const nodes = await this.list(kind);
-        if (stopped) return;
-        const ids = new Set(nodes.map((n) => n.id));
-        for (const [id, off] of perNode) if (!ids.has(id)) (off(), perNode.delete(id));
-        for (const n of nodes) if (!perNode.has(n.id)) perNode.set(n.id, this.zk.watch(n.path, refresh));
-        listener(nodes);
-      });
+      // list() never rejects (a node it cannot read is left out), so only the listener can throw
+      // here: its error surfaces as an unhandled rejection, as a throw from any callback would.
+      setImmediate(() => void update());
     };
     const stopDir = this.zk.watch(dir, refresh);
     refresh();
