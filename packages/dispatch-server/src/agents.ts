@@ -62,8 +62,9 @@ export class AgentDirectory {
    */
   setLive(ids: Iterable<string>): string[] {
     const before = this.live;
-    this.live = new Set(ids);
-    return [...this.agents.keys()].filter((id) => before?.has(id) && !this.live!.has(id));
+    const live = new Set(ids);
+    this.live = live;
+    return [...this.agents.keys()].filter((id) => before?.has(id) && !live.has(id));
   }
 
   /** The ids with a live znode, or null before ZooKeeper's first answer. */

@@ -463,7 +463,8 @@ export class RunTracker {
   }
 
   private sendExec(f: Flight): void {
-    const agentId = f.agentId!;
+    const agentId = f.agentId;
+    if (!agentId) throw new Error(`run ${f.run.id}: an EXEC with no agent chosen`);
     const execId = execIdOf(f.run);
     f.sends += 1;
     const k = f.job.kind;
@@ -783,7 +784,8 @@ export class RunTracker {
   async stopJob(jobId: string, why: JobStop): Promise<void> {
     this.halted.delete(jobId);
     this.halted.set(jobId, why);
-    if (this.halted.size > haltedKept) this.halted.delete(this.halted.keys().next().value!);
+    const oldest = this.halted.keys().next();
+    if (this.halted.size > haltedKept && !oldest.done) this.halted.delete(oldest.value);
     const done: Array<Promise<unknown>> = [];
     const retries = [...this.retryTimers].filter(([, p]) => p.jobId === jobId);
     for (const [timer] of retries) {

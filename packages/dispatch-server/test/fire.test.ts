@@ -44,17 +44,17 @@ function harness(
     cancel: (run: Run) => log.push(`cancel ${run.id}`),
   } as unknown as RunTracker;
   const deps: FireDeps = {
-    insertRun: async (input) => {
+    insertRun: (input) => {
       log.push('insert');
       inserted.push(input);
       // A claim write that took longer than the lead.
       if (opts.slowClaim) now = slot + 10;
-      return runSchema.parse({ attempt: 1, ...input });
+      return Promise.resolve(runSchema.parse({ attempt: 1, ...input }));
     },
-    updateRun: async (id, patch) => {
+    updateRun: (id, patch) => {
       log.push('update');
       updated.push({ id, patch });
-      return true;
+      return Promise.resolve(true);
     },
     term: () => 7,
     leads: (term) => leading && term === 7,

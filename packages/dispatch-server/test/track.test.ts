@@ -13,15 +13,17 @@ import { RunTracker, execIdOf } from '../src/track.js';
 // directory, and a send() that records what would go over ZeroMQ.
 let dir: TempDir;
 let store: Store;
+// What before() got as far as opening, for after() to close: unset where it failed first.
+const opened: { dir?: TempDir; store?: Store } = {};
 
 before(async () => {
-  dir = await tempDir('clover-track-');
-  store = await openStore({ dataDir: dir.path });
+  dir = opened.dir = await tempDir('clover-track-');
+  store = opened.store = await openStore({ dataDir: dir.path });
 });
 
 after(async () => {
-  await store?.close();
-  await dir?.cleanup();
+  await opened.store?.close();
+  await opened.dir?.cleanup();
 });
 
 // A test that fails before its tracker is let go would leave the tracker's timers (up to the
