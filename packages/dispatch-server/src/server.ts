@@ -23,26 +23,36 @@ import { SlotGate } from './slot-gate.js';
 import { RunTracker } from './track.js';
 
 export interface DispatchServerOptions {
+  /** This server's ZooKeeper session: election, heartbeat, agent registry, job change feed. */
   zk: ZkClient;
+  /** The ZooKeeper layout under clover's root (`cloverPaths('/clover')`). */
   paths: CloverPaths;
+  /** Jobs, runs and incidents; shared with console-api. */
   store: Store;
+  /** This server's node id: its heartbeat znode and its name in the election. */
   id: string;
   /** ZeroMQ ROUTER bind endpoint, e.g. tcp://0.0.0.0:7710. */
   bind: string;
   /** The endpoint agents use to reach this server (default: bind, with 0.0.0.0 as 127.0.0.1). */
   advertise?: string;
+  /** CurveZMQ keys; without them the ROUTER is plain tcp. */
   curve?: ServerCurve;
+  /** Default: silent. */
   logger?: DispatchLogger;
+  /** The time now, epoch ms (default Date.now). */
   clock?: Clock;
+  /** Any of the tracker's timings, in ms; the rest from `defaultTimings` (interfaces.ts). */
   timings?: Partial<TrackerTimings>;
+  /** How often the heartbeat znode is rewritten, in ms (default 2,000). */
   heartbeatIntervalMs?: number;
-  /** How long close() waits for running executions (default 10 s). */
+  /** How long close() waits for running executions to report, in ms (default 10,000). */
   drainTimeoutMs?: number;
   /**
-   * How long before its slot a fire's run is written (default 100 ms), so that at the slot only
-   * the EXEC is left to send. 0 writes at the slot, and the EXEC waits for the write.
+   * How long before its slot a fire's run is written, in ms (default 100), so that at the slot
+   * only the EXEC is left to send. 0 writes at the slot, and the EXEC waits for the write.
    */
   claimAheadMs?: number;
+  /** Written into the heartbeat (default '0.1.0'). */
   version?: string;
 }
 
@@ -280,7 +290,7 @@ export class DispatchServer {
         // Written by a leader that claimed its slot ahead and died: it still leaves at its slot.
         const term = this.leaderEpoch;
         void this.gate.until(run.scheduledAt.getTime()).then(() => {
-          if (this.leadsIn(term)) this.whenSettled(() => this.tracker.dispatch(job, run));
+          if (this.leadsIn(term)) this.whenSettled(() => this.tracker.sendNew(job, run));
         });
       } else this.tracker.adopt(job, run);
     }

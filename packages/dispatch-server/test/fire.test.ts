@@ -37,7 +37,7 @@ function harness(
     now: () => now,
     activeRuns: () => active,
     route: () => ['agent-1', 'agent-2'],
-    dispatch: (j: Job, run: Run, order?: string[]) => {
+    sendFired: (j: Job, run: Run, order: string[]) => {
       log.push('dispatch');
       dispatched.push({ job: j, run, order });
     },

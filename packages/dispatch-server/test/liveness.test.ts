@@ -78,7 +78,7 @@ test('a fire that finds no agent and none appears fails after noAgentWaitMs, say
   const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
   const firedAt = clock();
-  tracker.dispatch(job, run);
+  tracker.sendNew(job, run);
   const done = await waitFor(() => finished[0], { message: 'the run over' });
   assert.equal(done.status, 'failed');
   assert.equal(done.error, "no live agent matches the job's target and kind (waited 300 ms for one to say HELLO: noAgentWaitMs)");
