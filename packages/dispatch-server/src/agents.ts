@@ -8,7 +8,10 @@ export interface AgentInfo {
   capacity: number;
   shell: boolean;
   http: boolean;
-  /** Executions this server has in flight on the agent. */
+  /**
+   * Executions this server has in flight on the agent: its reservations of capacity
+   * (AgentDirectory.reserve). Read by 'least_busy' routing; only the directory changes it.
+   */
   inFlight: number;
   lastHelloAt: number;
   /** Last time anything arrived from the agent (HELLO, ACK, PONG, ...). */
@@ -30,6 +33,8 @@ export interface AgentInfo {
 export class AgentDirectory {
   private readonly agents = new Map<string, AgentInfo>();
   private live: Set<string> | null = null;
+  /** Capacity held on an agent, by run id: one reservation per run, on one agent at a time. */
+  private readonly reservations = new Map<string, string>();
 
   constructor(private readonly onGone: (id: string) => void) {}
 
@@ -62,13 +67,42 @@ export class AgentDirectory {
    */
   setLive(ids: Iterable<string>): string[] {
     const before = this.live;
-    this.live = new Set(ids);
-    return [...this.agents.keys()].filter((id) => before?.has(id) && !this.live!.has(id));
+    const live = new Set(ids);
+    this.live = live;
+    return [...this.agents.keys()].filter((id) => before?.has(id) && !live.has(id));
   }
 
   /** The ids with a live znode, or null before ZooKeeper's first answer. */
   liveIds(): ReadonlySet<string> | null {
     return this.live;
+  }
+
+  /**
+   * The run `runId` goes to agent `agentId`: it counts in that agent's `inFlight` until
+   * {@link release}. A run holds one reservation at a time: reserving it again moves it (the
+   * agent before is released), so a reservation is never counted twice. An agent not known
+   * here (gone meanwhile) gets none.
+   */
+  reserve(runId: string, agentId: string): void {
+    this.release(runId);
+    const agent = this.agents.get(agentId);
+    if (!agent) return;
+    agent.inFlight += 1;
+    this.reservations.set(runId, agentId);
+  }
+
+  /** The run no longer holds capacity (ended, or tried elsewhere). Releasing a run that holds none does nothing. */
+  release(runId: string): void {
+    const agentId = this.reservations.get(runId);
+    if (agentId === undefined) return;
+    this.reservations.delete(runId);
+    const agent = this.agents.get(agentId);
+    if (agent && agent.inFlight > 0) agent.inFlight -= 1;
+  }
+
+  /** The agent holding the run's reservation, if any. */
+  reservedOn(runId: string): string | undefined {
+    return this.reservations.get(runId);
   }
 
   seen(id: string, now: number): void {
@@ -144,5 +178,6 @@ export class AgentDirectory {
 
   clear(): void {
     this.agents.clear();
+    this.reservations.clear();
   }
 }

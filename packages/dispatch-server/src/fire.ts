@@ -76,7 +76,7 @@ export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Tr
     if (now.length > 0 && job.concurrency === 'forbid') return skip(d, claims, forbidden(now.length));
   }
   if (job.concurrency === 'replace') for (const r of d.tracker.activeRuns(job.id)) d.tracker.cancel(r, 'replaced');
-  for (const { run, order } of claims) d.tracker.dispatch(job, run, order.length ? order : undefined, [], true);
+  for (const { run, order } of claims) d.tracker.sendFired(job, run, order);
   return claims.map((c) => c.run);
 }
 

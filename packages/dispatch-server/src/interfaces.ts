@@ -1,3 +1,29 @@
+/**
+ * The scheduler's own words, as the code and its comments use them.
+ *
+ * - **slot**: one moment a job's schedule says it fires (epoch ms), e.g. every whole minute for
+ *   `0 * * * * *`. A run is named by its job and slot (`runId(jobId, slot)`), and the store keeps
+ *   one run per slot: the unique key that stops two leaders firing it twice.
+ * - **claim**: writing a slot's run row ahead of the slot (`claimAheadMs`, default 100 ms), routed
+ *   already, so that at the slot only the EXEC is left to send (fire.ts). A claim that hits the
+ *   unique key finds the slot taken.
+ * - **flight** (an execution in flight): one attempt of a run between its EXEC and its final status,
+ *   held by the leader as a `Flight` (flight.ts) with its agent, its phase and its timers. Its
+ *   execution id is the run id, `~attempt` after the first.
+ * - **phase**: where a flight stands: parked, sent, acknowledged, running or adopted (then ended).
+ * - **park**: a run that finds no matching agent waits, still `scheduled`, up to `noAgentWaitMs`
+ *   for one to say HELLO, instead of failing at once.
+ * - **reservation**: the capacity a flight holds on its agent (AgentDirectory.reserve/release),
+ *   which 'least_busy' routing reads.
+ * - **adopt**: a new leader takes over the runs the last one left `dispatched` or `running`, from
+ *   the store, and trusts them until their agent says otherwise (`adoptGraceMs`).
+ * - **term**: one spell of leadership, numbered; work begun in a term that has ended (a fire, a
+ *   retry's read) is dropped, the next leader has it from the store.
+ * - **settle**: a new leader holds its first fires until every live agent has said HELLO to it, or
+ *   `electionSettleMs` passed, so routing sees all the agents.
+ */
+
+/** Where dispatch-server logs: a message and a flat context (ids, counts, `err`). */
 export interface DispatchLogger {
   debug(message: string, context?: Record<string, unknown>): void;
   info(message: string, context?: Record<string, unknown>): void;
@@ -7,8 +33,10 @@ export interface DispatchLogger {
 
 export const silentLogger: DispatchLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** The time now, epoch ms: `Date.now` but for tests. */
 export type Clock = () => number;
 
+/** The run tracker's and the leader's timings, all in milliseconds but `maxExecSends` (DispatchServerOptions.timings). */
 export interface TrackerTimings {
   /** How long to wait for an ACK before sending EXEC again (default 1 s). */
   ackTimeoutMs: number;
@@ -46,6 +74,7 @@ export interface TrackerTimings {
 /** How long before its slot a fire's run is written (DispatchServerOptions.claimAheadMs). */
 export const defaultClaimAheadMs = 100;
 
+/** The timings a server uses where DispatchServerOptions.timings says nothing. */
 export const defaultTimings: TrackerTimings = {
   ackTimeoutMs: 1000,
   maxExecSends: 3,

@@ -32,8 +32,8 @@ export class LatenessMeter {
     this.rotate();
     const ms = Math.max(0, Math.round(lateMs));
     const b = Math.min(buckets - 1, ms);
-    this.sinceStart[b]! += 1;
-    this.current[b]! += 1;
+    this.sinceStart[b] = (this.sinceStart[b] ?? 0) + 1;
+    this.current[b] = (this.current[b] ?? 0) + 1;
     this.max.sinceStart = Math.max(this.max.sinceStart, ms);
     this.max.current = Math.max(this.max.current, ms);
   }
@@ -66,8 +66,8 @@ function figures(h: Uint32Array, max: number): LatenessFigures {
   const at = (q: number) => {
     const rank = Math.ceil(q * count);
     let seen = 0;
-    for (let i = 0; i < h.length; i++) {
-      seen += h[i]!;
+    for (const [i, n] of h.entries()) {
+      seen += n;
       if (seen >= rank) return i;
     }
     return h.length - 1;

@@ -29,8 +29,9 @@ function ringOrder(key: string, agents: AgentInfo[]): AgentInfo[] {
   let start = points.findIndex((p) => p.h >= k);
   if (start < 0) start = 0;
   const out: AgentInfo[] = [];
-  for (let i = 0; i < points.length && out.length < agents.length; i++) {
-    const a = points[(start + i) % points.length]!.a;
+  // Clockwise from the key's position, wrapping round once.
+  for (const { a } of [...points.slice(start), ...points.slice(0, start)]) {
+    if (out.length >= agents.length) break;
     if (!out.includes(a)) out.push(a);
   }
   return out;

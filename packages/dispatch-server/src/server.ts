@@ -1,4 +1,5 @@
 import { Heartbeat } from '@clover/heartbeat';
+import { CleanupError, defaultStepTimeoutMs, runSteps, settleWithin } from '@clover/lifecycle';
 import type { Job, Run } from '@clover/model';
 import { RouterTransport, type Message, type ProtocolError, type ServerCurve } from '@clover/protocol';
 import type { Store } from '@clover/store';
@@ -22,26 +23,36 @@ import { SlotGate } from './slot-gate.js';
 import { RunTracker } from './track.js';
 
 export interface DispatchServerOptions {
+  /** This server's ZooKeeper session: election, heartbeat, agent registry, job change feed. */
   zk: ZkClient;
+  /** The ZooKeeper layout under clover's root (`cloverPaths('/clover')`). */
   paths: CloverPaths;
+  /** Jobs, runs and incidents; shared with console-api. */
   store: Store;
+  /** This server's node id: its heartbeat znode and its name in the election. */
   id: string;
   /** ZeroMQ ROUTER bind endpoint, e.g. tcp://0.0.0.0:7710. */
   bind: string;
   /** The endpoint agents use to reach this server (default: bind, with 0.0.0.0 as 127.0.0.1). */
   advertise?: string;
+  /** CurveZMQ keys; without them the ROUTER is plain tcp. */
   curve?: ServerCurve;
+  /** Default: silent. */
   logger?: DispatchLogger;
+  /** The time now, epoch ms (default Date.now). */
   clock?: Clock;
+  /** Any of the tracker's timings, in ms; the rest from `defaultTimings` (interfaces.ts). */
   timings?: Partial<TrackerTimings>;
+  /** How often the heartbeat znode is rewritten, in ms (default 2,000). */
   heartbeatIntervalMs?: number;
-  /** How long close() waits for running executions (default 10 s). */
+  /** How long close() waits for running executions to report, in ms (default 10,000). */
   drainTimeoutMs?: number;
   /**
-   * How long before its slot a fire's run is written (default 100 ms), so that at the slot only
-   * the EXEC is left to send. 0 writes at the slot, and the EXEC waits for the write.
+   * How long before its slot a fire's run is written, in ms (default 100), so that at the slot
+   * only the EXEC is left to send. 0 writes at the slot, and the EXEC waits for the write.
    */
   claimAheadMs?: number;
+  /** Written into the heartbeat (default '0.1.0'). */
   version?: string;
 }
 
@@ -85,7 +96,10 @@ export class DispatchServer {
   /** Fires and dispatches held while not settled, in order. */
   private held: Array<() => void> = [];
   private started = false;
+  /** Set when close() begins: runs in flight are still ours to see finish, not the next leader's. */
   private closed = false;
+  /** The drain close() began; every later close() returns it. */
+  private closing: Promise<void> | undefined;
   private work: Promise<unknown> = Promise.resolve();
   readonly endpoint: string;
   /** Counts for tests and benchmarks. */
@@ -276,7 +290,7 @@ export class DispatchServer {
         // Written by a leader that claimed its slot ahead and died: it still leaves at its slot.
         const term = this.leaderEpoch;
         void this.gate.until(run.scheduledAt.getTime()).then(() => {
-          if (this.leadsIn(term)) this.whenSettled(() => this.tracker.dispatch(job, run));
+          if (this.leadsIn(term)) this.whenSettled(() => this.tracker.sendNew(job, run));
         });
       } else this.tracker.adopt(job, run);
     }
@@ -541,31 +555,78 @@ export class DispatchServer {
       .catch((e: unknown) => this.logger.error('could not record a refused result', { peer, err: String(e) }));
   }
 
-  /** Stops firing, lets running executions report (up to the drain timeout), leaves the cluster. Safe twice. */
-  async close(): Promise<void> {
-    if (this.closed || !this.started) return;
+  /**
+   * Stops firing, lets running executions report (up to `drainTimeoutMs`), leaves the cluster.
+   * A second call, concurrent or later, returns the same promise: it resolves when the first
+   * call's drain is over, never before. Every step of the drain runs even when one before it
+   * throws or hangs (each is bounded); the failures are logged by step name, and the promise
+   * then rejects with a CleanupError naming them.
+   */
+  close(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    this.closing ??= this.drain();
+    return this.closing;
+  }
+
+  private async drain(): Promise<void> {
     this.closed = true;
-    // No more slots handed out; those already claimed go out at their slot (a moment away)
-    // while this server still leads, rather than being left to the next leader to find.
-    this.scheduler.stop();
-    await Promise.race([Promise.allSettled([...this.firing]), new Promise((r) => setTimeout(r, this.claimAheadMs + 2000).unref())]);
-    // The standby takes over firing now; what runs here may still report to us while we drain.
-    await this.election.close();
-    this.leading = false;
-    this.tracker.retire();
-    await this.tracker.drain(this.opts.drainTimeoutMs ?? 10_000);
-    this.tracker.abandon();
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    // Agents learn we are gone without waiting for ZooKeeper to tell them. Most have left for
-    // the new leader by now: say goodbye, but never wait on it for more than a moment.
-    const byes = Promise.all(this.agents.ids().map((id) => this.transport.send(id, { type: 'BYE', body: { reason: 'shutdown' } })));
-    await Promise.race([byes, new Promise((r) => setTimeout(r, 500).unref())]);
-    this.stopRegistry?.();
-    await this.feed.close();
-    await this.work.catch(() => undefined);
-    await this.heartbeat.close();
-    await this.transport.close();
+    const drainTimeoutMs = this.opts.drainTimeoutMs ?? 10_000;
+    const failed = await runSteps(
+      [
+        // No more slots handed out; those already claimed go out at their slot (a moment away)
+        // while this server still leads, rather than being left to the next leader to find.
+        [
+          'fires claimed ahead',
+          async () => {
+            this.scheduler.stop();
+            await settleWithin(Promise.allSettled([...this.firing]), this.claimAheadMs + 2000);
+          },
+        ],
+        // The standby takes over firing now; what runs here may still report to us while we drain.
+        ['election', () => this.election.close()],
+        [
+          'runs in flight',
+          () => {
+            this.leading = false;
+            this.tracker.retire();
+            return this.tracker.drain(drainTimeoutMs);
+          },
+        ],
+        ['run tracker', () => this.tracker.abandon()],
+        [
+          'timers',
+          () => {
+            if (this.pingTimer) clearInterval(this.pingTimer);
+            if (this.settleTimer) clearTimeout(this.settleTimer);
+          },
+        ],
+        // Agents learn we are gone without waiting for ZooKeeper to tell them. Most have left for
+        // the new leader by now: say goodbye, but never wait on it for more than a moment.
+        [
+          'goodbyes',
+          () =>
+            settleWithin(
+              Promise.all(this.agents.ids().map((id) => this.transport.send(id, { type: 'BYE', body: { reason: 'shutdown' } }))),
+              500,
+            ),
+        ],
+        ['agent registry watch', () => this.stopRegistry?.()],
+        ['job change feed', () => this.feed.close()],
+        ['queued leader work', () => this.work],
+        ['heartbeat', () => this.heartbeat.close()],
+        ['transport', () => this.transport.close()],
+      ],
+      // Each step's own bound: the runs in flight get their drain time, with room for their writes.
+      { timeoutMs: drainTimeoutMs + defaultStepTimeoutMs },
+    );
+    if (failed.length) {
+      const steps = failed.map((f) => ({
+        step: f.name,
+        err: f.error instanceof Error ? (f.error.stack ?? f.error.message) : String(f.error),
+      }));
+      this.logger.error('dispatch-server stopped; some of its clean-ups failed', { id: this.opts.id, failed: steps });
+      throw new CleanupError(failed);
+    }
     this.logger.info('dispatch-server stopped', { id: this.opts.id });
   }
 }

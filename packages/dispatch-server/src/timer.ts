@@ -1,3 +1,9 @@
+/** A key's due time in the heap. */
+interface HeapEntry {
+  at: number;
+  key: string;
+}
+
 /**
  * One timer for every armed job: a min-heap of due times driven by a single setTimeout aligned
  * to the earliest. node-cron keeps a timer (and a once-a-second check) per task; with 10,000
@@ -7,7 +13,7 @@
  * that must be done by then.
  */
 export class FireTimer {
-  private heap: Array<{ at: number; key: string }> = [];
+  private heap: HeapEntry[] = [];
   private readonly armed = new Map<string, number>();
   private timeout: NodeJS.Timeout | null = null;
   private timeoutAt = Number.POSITIVE_INFINITY;
@@ -79,32 +85,40 @@ export class FireTimer {
     this.schedule();
   }
 
-  private push(e: { at: number; key: string }): void {
+  /** Sifts `e` up from the end: a parent later than it swaps down. */
+  private push(e: HeapEntry): void {
     const h = this.heap;
     h.push(e);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (h[p]!.at <= h[i]!.at) break;
-      [h[p], h[i]] = [h[i]!, h[p]!];
+      const parent = h[p];
+      if (!parent || parent.at <= e.at) break;
+      h[i] = parent;
+      h[p] = e;
       i = p;
     }
   }
 
+  /** Drops the earliest entry: the last one takes its place and sifts down past earlier children. */
   private pop(): void {
     const h = this.heap;
-    const last = h.pop()!;
-    if (!h.length) return;
+    const last = h.pop();
+    if (!last || !h.length) return;
     h[0] = last;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < h.length && h[l]!.at < h[m]!.at) m = l;
-      if (r < h.length && h[r]!.at < h[m]!.at) m = r;
+      let earliest = last;
+      const left = h[l];
+      if (left && left.at < earliest.at) [m, earliest] = [l, left];
+      const right = h[r];
+      if (right && right.at < earliest.at) [m, earliest] = [r, right];
       if (m === i) break;
-      [h[m], h[i]] = [h[i]!, h[m]!];
+      h[i] = earliest;
+      h[m] = last;
       i = m;
     }
   }

@@ -3,48 +3,26 @@ import type { Ack, Message, Result, Start } from '@clover/protocol';
 import type { Store } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
 import { FailureIncidents } from './failure-incidents.js';
+import { Flight, Flights, execIdOf, runIdOf } from './flight.js';
 import { RecentIds } from './recent-ids.js';
 import type { Clock, DispatchLogger, TrackerTimings } from './interfaces.js';
 import type { Router } from './route.js';
 import type { StoreWriteBatch } from './write-batch.js';
 
-interface Flight {
-  job: Job;
-  run: Run;
-  /** Agents still to try, in routing order. */
-  candidates: string[];
-  agentId: string | null;
-  acked: boolean;
-  sends: number;
-  deadline: number;
-  refusals: string[];
-  ackTimer: NodeJS.Timeout | null;
-  deadlineTimer: NodeJS.Timeout | null;
-  /** Set for runs taken over from a previous leader until their agent confirms them. */
-  adoptTimer: NodeJS.Timeout | null;
-  /** Taken over from a previous leader (built from the store, not dispatched here). */
-  adopted?: boolean;
-  /** An adopted run its agent, having said HELLO, did not list: looked at again shortly. */
-  redeliverTimer?: NodeJS.Timeout | null;
-  /** The deferred write of 'running'. */
-  startTimer?: NodeJS.Timeout | null;
-  /** When the last EXEC left the transport. */
-  sentAt: number;
-  /** Its number among the messages its agent answers in order (AgentInfo.sentSeq); 0: not sent. */
-  execSeq?: number;
-  /** The wait for an ACK from a busy agent, doubling (0: the plain ACK timeout). */
-  ackBackoff: number;
-  /** How long it waited for a matching agent (noAgentWaitMs) before its first candidate was looked for again. */
-  waitedMs?: number;
-}
-
+/** What the tracker is built from; the server passes its own, a test fakes what it needs. */
 export interface TrackerDeps {
+  /** Reads runs and jobs (a RESULT for a run not in flight here, a retry's job); failure incidents. */
   store: Store;
+  /** Hands a message to the agent's connection; false when the agent is not connected. */
   send(peer: string, msg: Message): Promise<boolean>;
+  /** The agents, and the capacity each run holds on one (reserve/release). */
   agents: AgentDirectory;
+  /** Orders the agents that can take a job by its routing. */
   router: Router;
+  /** The time now, epoch ms. */
   clock: Clock;
   logger: DispatchLogger;
+  /** ACK, deadline, adoption and parking timings, in ms (interfaces.ts). */
   timings: TrackerTimings;
   /** A run reached its final status (no retry left). */
   onFinished(job: Job, run: Run): void;
@@ -88,67 +66,7 @@ const recordedKept = 100_000;
 /** After an agent's HELLO, the wait for the RESULTs it repeats before judging its adopted runs. */
 const redeliverAfterHelloMs = 1000;
 
-/**
- * The id an agent sees: the run id for the first attempt, with `~attempt` after. Agents drop
- * an execution id they have seen, so each retry needs its own.
- */
-export function execIdOf(run: Pick<Run, 'id' | 'attempt'>): string {
-  return run.attempt <= 1 ? run.id : `${run.id}~${run.attempt}`;
-}
-
-export function runIdOf(execId: string): string {
-  const i = execId.lastIndexOf('~');
-  return i > 0 && /^\d+$/.test(execId.slice(i + 1)) ? execId.slice(0, i) : execId;
-}
-
-/** Flights by execution id, and by job (a fire asks for its job's runs: no scan of them all). */
-class Flights {
-  private readonly byExec = new Map<string, Flight>();
-  private readonly byJob = new Map<string, Set<Flight>>();
-
-  get size(): number {
-    return this.byExec.size;
-  }
-
-  get(execId: string): Flight | undefined {
-    return this.byExec.get(execId);
-  }
-
-  has(execId: string): boolean {
-    return this.byExec.has(execId);
-  }
-
-  set(execId: string, f: Flight): void {
-    const prev = this.byExec.get(execId);
-    if (prev) this.byJob.get(prev.job.id)?.delete(prev);
-    this.byExec.set(execId, f);
-    let set = this.byJob.get(f.job.id);
-    if (!set) this.byJob.set(f.job.id, (set = new Set()));
-    set.add(f);
-  }
-
-  delete(execId: string): void {
-    const f = this.byExec.get(execId);
-    if (!f) return;
-    this.byExec.delete(execId);
-    const set = this.byJob.get(f.job.id);
-    set?.delete(f);
-    if (set && !set.size) this.byJob.delete(f.job.id);
-  }
-
-  ofJob(jobId: string): Iterable<Flight> {
-    return this.byJob.get(jobId) ?? [];
-  }
-
-  values(): IterableIterator<Flight> {
-    return this.byExec.values();
-  }
-
-  clear(): void {
-    this.byExec.clear();
-    this.byJob.clear();
-  }
-}
+export { execIdOf, runIdOf };
 
 /** The agent a broadcast run belongs to (`jobId@slot#node`); null for every other routing. */
 export function pinnedNode(job: Pick<Job, 'routing'>, run: Pick<Run, 'id'>): string | null {
@@ -157,10 +75,17 @@ export function pinnedNode(job: Pick<Job, 'routing'>, run: Pick<Run, 'id'>): str
   return i > 0 ? run.id.slice(i + 1) : null;
 }
 
+/** Puts the agents in `avoid` (where an earlier attempt failed) at the back of the line; a pinned run keeps its one agent. */
+function avoiding(candidates: string[], avoid: string[], pinned: string | null): string[] {
+  if (!avoid.length || pinned) return candidates;
+  return [...candidates.filter((c) => !avoid.includes(c)), ...candidates.filter((c) => avoid.includes(c))];
+}
+
 /**
  * Every execution from EXEC to its final status: ACK resends, refusals and failover to the
  * next agent, deadlines, agents that vanish, and retries with backoff. Each transition is
- * written to the store in order.
+ * written to the store in order. Each execution in flight is a {@link Flight} that owns its
+ * phase and timers; the capacity it holds on an agent is a reservation in the AgentDirectory.
  */
 export class RunTracker {
   private readonly flights = new Flights();
@@ -169,7 +94,8 @@ export class RunTracker {
   /** Jobs disabled or deleted since their runs were fired: no retry follows, and a deleted job gets no counters or incident. */
   private readonly halted = new Map<string, JobStop>();
   private readonly writes = new Map<string, Promise<unknown>>();
-  private readonly parked = new Map<string, { f: Flight; avoid: string[] }>();
+  /** Flights waiting for an agent to say HELLO (phase 'parked'): looked at again when one does. */
+  private readonly parked = new Set<Flight>();
   /** Execution ids whose outcome is being written: a second RESULT for one is a repeat. */
   private readonly completing = new Set<string>();
   /**
@@ -192,10 +118,17 @@ export class RunTracker {
     };
   }
 
+  /** Executions in flight here (parked, sent, acknowledged, running or adopted). */
   get size(): number {
     return this.flights.size;
   }
 
+  /** The execution in flight under `execId`, if any: for a look at its phase and timers (tests, diagnostics). */
+  flight(execId: string): Flight | undefined {
+    return this.flights.get(execId);
+  }
+
+  /** The runs of the job in flight here (any phase), as last written or read. */
   activeRuns(jobId: string): Run[] {
     return [...this.flights.ofJob(jobId)].map((f) => f.run);
   }
@@ -225,42 +158,49 @@ export class RunTracker {
   }
 
   /**
-   * Sends a run that is in the store as 'scheduled' to the first agent its routing picks.
-   * Agents in `avoid` (where an earlier attempt failed) go to the back of the line. A run this
-   * tracker already has in flight is left alone: one execution id, one flight.
+   * Sends a run a fire has just claimed (fire.ts). Its row is in the store already: dispatched to
+   * `order[0]` when `order` (the agents `route()` gave, in order) is not empty, and then the EXEC
+   * leaves at once with no second write; else 'scheduled' (no agent was usable at the claim), and
+   * it is routed now or waits for an agent.
    */
-  dispatch(job: Job, run: Run, order?: string[], avoid: string[] = [], recorded = false): void {
+  sendFired(job: Job, run: Run, order: string[]): void {
+    this.launch(job, run, { order: order.length ? order : undefined, recorded: true });
+  }
+
+  /**
+   * Sends a run the store has as 'scheduled' that no agent has seen (one a leader claimed ahead
+   * and died with): routed now, or waiting up to `noAgentWaitMs` for a matching agent.
+   */
+  sendNew(job: Job, run: Run): void {
+    this.launch(job, run, {});
+  }
+
+  /** Sends a retry after its backoff, the agents its earlier attempts failed on (`tried`) last in line. */
+  private retryElsewhere(job: Job, run: Run, tried: string[]): void {
+    this.launch(job, run, { avoid: tried });
+  }
+
+  /**
+   * Starts the flight of `run`: to `how.order` (default: routed now), `how.avoid` at the back of
+   * the line; `how.recorded`: the store may already have it dispatched to the first (sendFired).
+   * A run this tracker already has in flight is left alone: one execution id, one flight.
+   */
+  private launch(job: Job, run: Run, how: { order?: string[]; avoid?: string[]; recorded?: boolean }): void {
     if (this.flights.has(execIdOf(run))) {
       this.d.logger.debug('run already in flight here; not dispatched again', { runId: run.id, attempt: run.attempt });
       return;
     }
+    const avoid = how.avoid ?? [];
     const pinned = pinnedNode(job, run);
-    let candidates = order ?? this.candidatesFor(job, run);
-    if (avoid.length && !pinned)
-      candidates = [...candidates.filter((c) => !avoid.includes(c)), ...candidates.filter((c) => avoid.includes(c))];
-    const f: Flight = {
-      job,
-      run,
-      candidates,
-      agentId: null,
-      acked: false,
-      sends: 0,
-      deadline: 0,
-      refusals: [],
-      ackTimer: null,
-      deadlineTimer: null,
-      adoptTimer: null,
-      sentAt: 0,
-      ackBackoff: 0,
-    };
-    this.flights.set(execIdOf(run), f);
+    const f = new Flight(job, run, { candidates: avoiding(how.order ?? this.candidatesFor(job, run), avoid, pinned) });
+    this.flights.add(f);
     // No agent to take it yet (or not the one agent a broadcast run belongs to): wait a little for a HELLO.
-    const waiting = pinned ? !this.d.agents.usable().some((a) => a.id === pinned) : !candidates.length && !order;
+    const waiting = pinned ? !this.d.agents.usable().some((a) => a.id === pinned) : !f.candidates.length && !how.order;
     if (waiting && this.d.timings.noAgentWaitMs > 0) {
       this.park(f, avoid);
       return;
     }
-    this.tryNext(f, recorded && run.status === 'dispatched' && run.node === candidates[0]);
+    this.tryNext(f, how.recorded === true && run.status === 'dispatched' && run.node === f.candidates[0]);
   }
 
   /**
@@ -273,6 +213,7 @@ export class RunTracker {
     return this.d.router.order(job, this.d.agents.usable()).map((a) => a.id);
   }
 
+  /** The tracker's clock, epoch ms. */
   now(): number {
     return this.d.clock();
   }
@@ -289,62 +230,49 @@ export class RunTracker {
    * leader, so the run waits (still 'scheduled') for a HELLO instead of failing at once.
    */
   private park(f: Flight, avoid: string[]): void {
-    f.adoptTimer = setTimeout(() => {
-      f.adoptTimer = null;
-      this.parked.delete(f.run.id);
-      if (this.flights.get(execIdOf(f.run)) !== f) return;
+    f.park(avoid);
+    this.parked.add(f);
+    f.arm('park', this.d.timings.noAgentWaitMs, () => {
+      this.parked.delete(f);
+      if (!this.flights.holds(f)) return;
       f.candidates = this.candidatesFor(f.job, f.run);
       f.waitedMs = this.d.timings.noAgentWaitMs;
       this.tryNext(f);
-    }, this.d.timings.noAgentWaitMs);
-    this.parked.set(f.run.id, { f, avoid });
+    });
   }
 
   /** An agent said HELLO: runs waiting for one are routed again. */
   agentsChanged(): void {
     const usable = new Set(this.d.agents.usable().map((a) => a.id));
-    for (const [id, { f, avoid }] of [...this.parked]) {
+    for (const f of [...this.parked]) {
       const pinned = pinnedNode(f.job, f.run);
       if (pinned ? !usable.has(pinned) : !this.candidatesFor(f.job, f.run).length) continue;
-      this.parked.delete(id);
-      this.clearTimers(f);
-      this.flights.delete(execIdOf(f.run));
-      this.dispatch(f.job, f.run, undefined, avoid);
+      this.parked.delete(f);
+      this.resend(f);
     }
+  }
+
+  /** A parked run an agent has come for: routed again as it was first, the agents it avoids last. */
+  private resend(f: Flight): void {
+    f.candidates = avoiding(this.candidatesFor(f.job, f.run), f.avoid, pinnedNode(f.job, f.run));
+    this.tryNext(f);
   }
 
   /** Takes over a run a previous leader dispatched: it is trusted until its agent says otherwise. */
   adopt(job: Job, run: Run): void {
-    const execId = execIdOf(run);
-    if (this.flights.has(execId)) return;
+    if (this.flights.has(execIdOf(run))) return;
     const now = this.d.clock();
-    const f: Flight = {
-      job,
-      run,
-      candidates: [],
-      agentId: run.node,
-      acked: true,
-      sends: 1,
-      refusals: [],
-      adopted: true,
-      sentAt: 0,
-      ackBackoff: 0,
-      deadline: (run.dispatchedAt?.getTime() ?? now) + job.timeoutMs,
-      ackTimer: null,
-      deadlineTimer: null,
-      adoptTimer: null,
-    };
-    this.flights.set(execId, f);
+    const f = new Flight(job, run, { adopted: { agentId: run.node, deadline: (run.dispatchedAt?.getTime() ?? now) + job.timeoutMs } });
+    this.flights.add(f);
     this.armDeadline(f);
     if (f.agentId && this.d.agents.get(f.agentId)) this.recheckAdopted(f);
-    f.adoptTimer = setTimeout(() => {
-      f.adoptTimer = null;
+    f.arm('adoptGrace', this.d.timings.adoptGraceMs, () => {
       const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
-      if (this.flights.get(execId) !== f || agent?.running.has(execId)) return;
+      if (!this.flights.holds(f) || agent?.running.has(f.execId)) return;
       void this.ifStillOpen(f, () =>
         this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` }),
       );
-    }, this.d.timings.adoptGraceMs);
+    });
   }
 
   /**
@@ -359,34 +287,29 @@ export class RunTracker {
   }
 
   private recheckAdopted(f: Flight): void {
-    if (f.redeliverTimer) return;
+    if (f.isArmed('redeliver')) return;
     // Never before its slot: a leader that claimed it ahead may have died well before it was due.
     const wait = Math.max(redeliverAfterHelloMs, f.run.scheduledAt.getTime() - this.d.clock());
-    f.redeliverTimer = setTimeout(() => {
-      f.redeliverTimer = null;
-      const execId = execIdOf(f.run);
+    f.arm('redeliver', wait, () => {
+      const execId = f.execId;
       const agentId = f.agentId;
       const agent = agentId ? this.d.agents.get(agentId) : undefined;
       const dispatchedAt = f.run.dispatchedAt?.getTime() ?? 0;
-      if (this.flights.get(execId) !== f || !f.adopted || !agent || agent.running.has(execId) || f.run.status === 'running') return;
+      if (!this.flights.holds(f) || !f.adopted || !agent || agent.running.has(execId) || f.run.status === 'running') return;
       if (this.d.clock() - dispatchedAt > redeliverWithinMs) return;
       void this.ifStillOpen(f, (current) => {
-        if (this.flights.get(execId) !== f || !f.adopted || f.agentId !== agentId || agent.running.has(execId)) return;
+        if (!this.flights.holds(f) || !f.adopted || f.agentId !== agentId || agent.running.has(execId)) return;
         if (current.status !== 'dispatched' || current.node !== agentId) {
           // Moved on since the leader read it (started, or sent elsewhere by the old leader while
           // it drained): follow the store and judge it on that agent's HELLO.
-          f.run = current;
-          f.agentId = current.node;
+          f.follow(current);
           return;
         }
         this.d.logger.info('adopted run was never delivered to its agent; sending it now', { runId: f.run.id, agent: agentId });
-        this.clearTimers(f);
-        f.adopted = false;
-        f.acked = false;
-        f.sends = 0;
+        f.redeliver();
         this.sendExec(f);
       });
-    }, wait);
+    });
   }
 
   /**
@@ -404,34 +327,28 @@ export class RunTracker {
    * a run lost or timed out, look again: if the store already has it finished, just let go.
    */
   private async ifStillOpen(f: Flight, then: (current: Run) => void): Promise<void> {
-    const execId = execIdOf(f.run);
+    const execId = f.execId;
     const current = f.adopted ? await this.d.store.runs.get(f.run.id).catch(() => f.run) : f.run;
-    if (this.flights.get(execId) !== f) return;
+    if (!this.flights.holds(f)) return;
     if (!current || execIdOf(current) !== execId || !['dispatched', 'running'].includes(current.status)) {
       this.d.logger.debug('adopted run already finished in the store; letting go', { runId: f.run.id, status: current?.status });
-      this.clearTimers(f);
-      this.release(f);
-      this.flights.delete(execId);
+      this.letGo(f);
       return;
     }
     then(current);
   }
 
-  private clearTimers(f: Flight): void {
-    for (const t of [f.ackTimer, f.deadlineTimer, f.adoptTimer, f.startTimer, f.redeliverTimer]) if (t) clearTimeout(t);
-    f.ackTimer = f.deadlineTimer = f.adoptTimer = f.startTimer = f.redeliverTimer = null;
-  }
-
-  private release(f: Flight): void {
-    if (!f.agentId) return;
-    const agent = this.d.agents.get(f.agentId);
-    if (agent && agent.inFlight > 0) agent.inFlight -= 1;
+  /** Forgets a flight without recording anything: its timers cleared for good, its capacity released. */
+  private letGo(f: Flight): void {
+    f.end();
+    this.parked.delete(f);
+    this.d.agents.release(f.run.id);
+    this.flights.delete(f);
   }
 
   /** `recorded`: the store already has the run dispatched to the first candidate (written with the run itself). */
   private tryNext(f: Flight, recorded = false): void {
-    this.clearTimers(f);
-    this.release(f);
+    this.d.agents.release(f.run.id);
     const next = f.candidates.shift();
     if (!next) {
       const waited = f.waitedMs !== undefined ? ` (waited ${f.waitedMs} ms for one to say HELLO: noAgentWaitMs)` : '';
@@ -442,13 +359,8 @@ export class RunTracker {
       return;
     }
     const now = recorded ? (f.run.dispatchedAt?.getTime() ?? this.d.clock()) : this.d.clock();
-    f.agentId = next;
-    f.acked = false;
-    f.sends = 0;
-    f.ackBackoff = 0;
-    f.deadline = now + f.job.timeoutMs;
-    const agent = this.d.agents.get(next);
-    if (agent) agent.inFlight += 1;
+    f.assign(next, now);
+    this.d.agents.reserve(f.run.id, next);
     if (recorded) {
       this.sendExec(f);
       return;
@@ -458,16 +370,16 @@ export class RunTracker {
     // crash right here sees 'dispatched' to this agent and adopts it, rather than sending the
     // same execution id to a second agent.
     void this.persist(f.run.id, { status: 'dispatched', node: next, dispatchedAt: new Date(now) }).then(() => {
-      if (this.flights.get(execIdOf(f.run)) === f && f.agentId === next && f.sends === 0 && !f.acked) this.sendExec(f);
+      if (this.flights.holds(f) && f.agentId === next && f.sends === 0 && !f.acked) this.sendExec(f);
     });
   }
 
   private sendExec(f: Flight): void {
-    const agentId = f.agentId!;
-    const execId = execIdOf(f.run);
-    f.sends += 1;
+    const agentId = f.agentId;
+    if (!agentId) throw new Error(`run ${f.run.id}: an EXEC with no agent chosen`);
+    const execId = f.execId;
     const k = f.job.kind;
-    f.execSeq = this.d.agents.nextSeq(agentId);
+    f.execSent(this.d.agents.nextSeq(agentId));
     void this.d
       .send(agentId, {
         type: 'EXEC',
@@ -484,7 +396,7 @@ export class RunTracker {
         },
       })
       .then((sent) => {
-        if (this.flights.get(execId) !== f || f.agentId !== agentId || f.acked || this.retiring) return;
+        if (!this.flights.holds(f) || f.agentId !== agentId || f.acked || this.retiring) return;
         if (!sent) {
           f.refusals.push(`${agentId}: not connected`);
           this.tryNext(f);
@@ -494,7 +406,7 @@ export class RunTracker {
         f.sentAt = this.d.clock();
         if (f.sends === 1 && f.run.attempt === 1 && f.run.trigger === 'schedule')
           this.d.onExecSent?.(f.sentAt - f.run.scheduledAt.getTime());
-        this.armAck(f, agentId, f.ackBackoff || this.d.timings.ackTimeoutMs);
+        this.armAck(f, agentId, f.ackBackoffMs || this.d.timings.ackTimeoutMs);
       });
   }
 
@@ -510,31 +422,33 @@ export class RunTracker {
    * 'failover' routing, else the run is lost.
    */
   private armAck(f: Flight, agentId: string, waitMs: number): void {
-    if (f.ackTimer) clearTimeout(f.ackTimer);
-    f.ackTimer = setTimeout(() => {
-      f.ackTimer = null;
-      if (this.flights.get(execIdOf(f.run)) !== f || f.acked || f.agentId !== agentId || this.retiring) return;
+    f.arm('ack', waitMs, () => {
+      if (!this.flights.holds(f) || f.acked || f.agentId !== agentId || this.retiring) return;
       const now = this.d.clock();
       const agent = this.d.agents.get(agentId);
       const talking = agent !== undefined && agent.lastSeenAt > f.sentAt;
       if (talking && now < f.deadline + this.d.timings.deadlineGraceMs) {
         const ackMs = this.d.timings.ackTimeoutMs;
-        if (agent.answeredSeq > (f.execSeq ?? 0)) {
+        if (agent.answeredSeq > f.execSeq) {
           this.d.logger.debug('agent answered later messages but not this EXEC; sending it again', {
             runId: f.run.id,
             agent: agentId,
             sends: f.sends,
           });
-          f.ackBackoff = 0;
+          f.ackBackoffMs = 0;
           this.sendExec(f);
           return;
         }
         // Busy: our EXEC is still ahead of what it has read. Look again later, less often.
-        f.ackBackoff = Math.min((f.ackBackoff || ackMs) * 2, 4 * ackMs, Math.max(ackMs, f.deadline + this.d.timings.deadlineGraceMs - now));
-        this.d.logger.debug('no ACK yet from a busy agent; waiting longer', { runId: f.run.id, agent: agentId, waitMs: f.ackBackoff });
-        this.armAck(f, agentId, f.ackBackoff);
+        f.ackBackoffMs = Math.min(
+          (f.ackBackoffMs || ackMs) * 2,
+          4 * ackMs,
+          Math.max(ackMs, f.deadline + this.d.timings.deadlineGraceMs - now),
+        );
+        this.d.logger.debug('no ACK yet from a busy agent; waiting longer', { runId: f.run.id, agent: agentId, waitMs: f.ackBackoffMs });
+        this.armAck(f, agentId, f.ackBackoffMs);
       } else if (talking) {
-        void this.d.send(agentId, { type: 'CANCEL', body: { execId: execIdOf(f.run), reason: 'timeout' } });
+        void this.d.send(agentId, { type: 'CANCEL', body: { execId: f.execId, reason: 'timeout' } });
         this.finish(f, 'timed_out', {
           error: `deadline of ${f.job.timeoutMs} ms passed and agent ${agentId} never acknowledged the execution`,
         });
@@ -551,30 +465,28 @@ export class RunTracker {
       } else {
         this.finish(f, 'lost', { error: `agent ${agentId} did not acknowledge the execution and went silent` });
       }
-    }, waitMs);
+    });
   }
 
   private armDeadline(f: Flight): void {
     const delay = Math.max(0, f.deadline - this.d.clock()) + this.d.timings.deadlineGraceMs;
-    f.deadlineTimer = setTimeout(() => {
-      f.deadlineTimer = null;
-      if (this.flights.get(execIdOf(f.run)) !== f) return;
+    f.arm('deadline', delay, () => {
+      if (!this.flights.holds(f)) return;
       void this.ifStillOpen(f, () => {
-        if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: execIdOf(f.run), reason: 'timeout' } });
+        if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: f.execId, reason: 'timeout' } });
         this.finish(f, 'timed_out', { error: `deadline of ${f.job.timeoutMs} ms exceeded` });
       });
-    }, delay);
+    });
   }
 
+  /** The agent's answer to an EXEC: it takes the run (or already has it), or refuses and the next candidate is tried. */
   onAck(agentId: string, ack: Ack): void {
     const f = this.flights.get(ack.execId);
     if (!f || f.agentId !== agentId || f.acked) return;
     if (f.execSeq) this.d.agents.answered(agentId, f.execSeq);
     // 'duplicate' means the agent already has it (our earlier ACK was lost): as good as yes.
     if (ack.accepted || ack.reason === 'duplicate') {
-      f.acked = true;
-      if (f.ackTimer) clearTimeout(f.ackTimer);
-      f.ackTimer = null;
+      f.acknowledge();
       this.armDeadline(f);
       if (ack.startedAt !== undefined) this.started(f, ack.startedAt);
       return;
@@ -583,6 +495,7 @@ export class RunTracker {
     this.tryNext(f);
   }
 
+  /** The agent started the run (an ACK too, if none came before). */
   onStart(agentId: string, start: Start): void {
     const f = this.flights.get(start.execId);
     if (!f || f.agentId !== agentId) return;
@@ -591,16 +504,19 @@ export class RunTracker {
   }
 
   private started(f: Flight, startedAt: number): void {
-    f.run = { ...f.run, status: 'running', startedAt: new Date(startedAt) };
+    f.start(startedAt);
     // Most runs are over in moments: their final write carries startedAt, and a store write
     // for 'running' is only worth it for a run still going a little later.
-    if (f.startTimer) return;
-    f.startTimer = setTimeout(() => {
-      f.startTimer = null;
-      if (this.flights.get(execIdOf(f.run)) === f) void this.persist(f.run.id, { status: 'running', startedAt: new Date(startedAt) });
-    }, this.d.timings.runningWriteDelayMs);
+    if (f.isArmed('runningWrite')) return;
+    f.arm('runningWrite', this.d.timings.runningWriteDelayMs, () => {
+      if (this.flights.holds(f)) void this.persist(f.run.id, { status: 'running', startedAt: new Date(startedAt) });
+    });
   }
 
+  /**
+   * The agent's outcome of an execution: the flight ends (retried if the job allows); one not in
+   * flight here is recorded only if the store still has that attempt open on that agent, once.
+   */
   async onResult(agentId: string, r: Result): Promise<void> {
     const f = this.flights.get(r.execId);
     const details = {
@@ -667,11 +583,12 @@ export class RunTracker {
     this.finish(f, 'cancelled', { error: `cancelled (${reason})` }, false);
   }
 
+  /**
+   * The flight is over with `status`: forgotten here, and either retried after the job's backoff
+   * (a failure with attempts left, `retry` allowing it) or recorded as final.
+   */
   private finish(f: Flight, status: Run['status'], details: RunPatch, retry = true): void {
-    this.clearTimers(f);
-    this.parked.delete(f.run.id);
-    this.release(f);
-    this.flights.delete(execIdOf(f.run));
+    this.letGo(f);
     const attempt = f.run.attempt;
     if (retry && failed.has(status) && attempt <= f.job.retries.max && !this.halted.has(f.job.id)) {
       const r = f.job.retries;
@@ -679,7 +596,7 @@ export class RunTracker {
       const run: Run = { ...f.run, status: 'scheduled', attempt: attempt + 1, trigger: 'retry', node: null, error: details.error ?? null };
       this.d.logger.info('retrying run', { runId: run.id, attempt: run.attempt, backoffMs: backoff, after: status });
       // Until the store has the next attempt, a repeated RESULT of this one must not be recorded.
-      const execId = execIdOf(f.run);
+      const execId = f.execId;
       this.completing.add(execId);
       void this.persist(run.id, {
         status: 'scheduled',
@@ -761,7 +678,7 @@ export class RunTracker {
       // The policy was lowered under this run: the attempt that failed was its last.
       return this.complete(job, { ...p.run, attempt: p.prev.attempt }, p.prev.status, { ...p.prev.details, attempt: p.prev.attempt });
     }
-    this.dispatch(job, p.run, undefined, tried);
+    this.retryElsewhere(job, p.run, tried);
   }
 
   /** A pending retry that will not be sent: recorded `cancelled`, naming how the attempt before it ended. */
@@ -783,7 +700,8 @@ export class RunTracker {
   async stopJob(jobId: string, why: JobStop): Promise<void> {
     this.halted.delete(jobId);
     this.halted.set(jobId, why);
-    if (this.halted.size > haltedKept) this.halted.delete(this.halted.keys().next().value!);
+    const oldest = this.halted.keys().next();
+    if (this.halted.size > haltedKept && !oldest.done) this.halted.delete(oldest.value);
     const done: Array<Promise<unknown>> = [];
     const retries = [...this.retryTimers].filter(([, p]) => p.jobId === jobId);
     for (const [timer] of retries) {
@@ -796,10 +714,10 @@ export class RunTracker {
       for (const [, p] of retries) done.push(this.dropRetry(p, job, why));
     }
     for (const f of [...this.flights.ofJob(jobId)]) {
-      const unsent = this.parked.has(f.run.id) || (f.sends === 0 && !f.adopted);
+      const unsent = this.parked.has(f) || (f.sends === 0 && !f.adopted);
       if (unsent) this.finish(f, 'cancelled', { error: `cancelled before it was sent: the job was ${why}` }, false);
       else if (why === 'deleted') {
-        if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: execIdOf(f.run), reason: 'requested' } });
+        if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: f.execId, reason: 'requested' } });
         this.finish(f, 'cancelled', { error: 'cancelled: the job was deleted' }, false);
       }
     }
@@ -829,13 +747,17 @@ export class RunTracker {
     this.term++;
     // A job disabled now may be enabled before this server leads again, unseen.
     this.halted.clear();
-    for (const f of this.flights.values()) this.clearTimers(f);
+    for (const f of this.flights.values()) {
+      f.end();
+      this.d.agents.release(f.run.id);
+    }
     this.flights.clear();
     this.parked.clear();
     for (const t of this.retryTimers.keys()) clearTimeout(t);
     this.retryTimers.clear();
   }
 
+  /** Waits up to `timeoutMs` (ms) for the flights to end, then for the store writes under way. */
   async drain(timeoutMs: number): Promise<void> {
     const deadline = this.d.clock() + timeoutMs;
     while (this.flights.size > 0 && this.d.clock() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -61,7 +61,7 @@ export class StoreWriteBatch {
     // A new leader arming 100,000 jobs queues 100,000 next run times in one turn: one
     // transaction of them held the event loop 1.5 s. The rest go in the following turns, in order.
     const states = this.states.splice(0, maxStatesPerFlush);
-    if (this.states.length && !this.scheduled) {
+    if (this.states.length) {
       this.scheduled = true;
       setImmediate(() => void this.flush());
     }
@@ -72,11 +72,25 @@ export class StoreWriteBatch {
         updates: updates.map((p) => p.input),
         jobStates: states.map((p) => p.input),
       });
-      out.inserted.forEach((r, i) => (r instanceof Error ? inserts[i]!.reject(r) : inserts[i]!.resolve(r)));
-      out.updated.forEach((r, i) => updates[i]!.resolve(r));
+      // One answer per write, in order (Store.writeRuns); a store that answered fewer fails the rest.
+      for (const [i, p] of inserts.entries()) {
+        const r = out.inserted[i];
+        if (r === undefined) p.reject(missingAnswer('insert', i));
+        else if (r instanceof Error) p.reject(r);
+        else p.resolve(r);
+      }
+      for (const [i, p] of updates.entries()) {
+        const r = out.updated[i];
+        if (r === undefined) p.reject(missingAnswer('update', i));
+        else p.resolve(r);
+      }
       for (const p of states) p.resolve();
     } catch (err) {
       for (const p of [...inserts, ...updates, ...states]) p.reject(err);
     }
   }
+}
+
+function missingAnswer(what: string, i: number): Error {
+  return new Error(`the store's writeRuns gave no answer for ${what} #${i}`);
 }

@@ -7,11 +7,13 @@ import { paths, startCluster, type Cluster } from './harness.js';
 // "Oversized answers", the server's side: a RESULT that fails validation but names a run the
 // server knows still ends that run, failed, at once, saying what was wrong with the answer.
 let c: Cluster;
+// What before() got as far as opening, for after() to close: unset where it failed first.
+let opened: Cluster | undefined;
 before(async () => {
-  c = await startCluster('bad-result');
+  c = opened = await startCluster('bad-result');
 });
 after(async () => {
-  await c?.close();
+  await opened?.close();
 });
 
 test('a RESULT with a 5,000-character error ends its run failed at once, naming the violation, not timed_out at its deadline', async () => {

@@ -10,14 +10,16 @@ import { startCluster, type Cluster } from './harness.js';
 // real agent over ZeroMQ, jobs changed and deleted the way console-api does it.
 let c: Cluster;
 let agent: Agent;
+// What before() got as far as opening, for after() to close: unset where it failed first.
+let opened: Cluster | undefined;
 
 before(async () => {
-  c = await startCluster('changes', { claimAheadMs: 400 });
+  c = opened = await startCluster('changes', { claimAheadMs: 400 });
   agent = await c.startAgent('agent-1');
 });
 
 after(async () => {
-  await c?.close();
+  await opened?.close();
 });
 
 const soon = (ms = 300) => new Date(Date.now() + ms);

@@ -37,6 +37,8 @@ let dir: TempDir;
 let store: Store;
 let zk: ZkClient;
 let recordFile: string;
+// What before() got as far as opening, for after() to close: unset where it failed first.
+const opened: { zkServer?: ZooKeeperHandle; dir?: TempDir; store?: Store; zk?: ZkClient } = {};
 const servers = new Map<string, { child: ChildHandle; endpoint: string }>();
 const agents = new Map<string, ChildHandle>();
 const agentSpec: Record<string, { groups: string; tags: string }> = {
@@ -124,11 +126,11 @@ const slotAfter = (leadMs: number) => Math.ceil((Date.now() + leadMs) / 1000) * 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 before(async () => {
-  zkServer = await startZooKeeper();
-  dir = await tempDir('clover-cluster-');
+  zkServer = opened.zkServer = await startZooKeeper();
+  dir = opened.dir = await tempDir('clover-cluster-');
   recordFile = path.join(dir.path, 'executions.jsonl');
-  store = await openStore({ dataDir: dir.path });
-  zk = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 10_000 });
+  store = opened.store = await openStore({ dataDir: dir.path });
+  zk = opened.zk = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 10_000 });
   await within(zk.connect(), 20_000, "the test's ZooKeeper session");
   await Promise.all([startServer('server-1'), startServer('server-2')]);
   await Promise.all(agentIds.map((id) => startAgent(id)));
@@ -157,18 +159,18 @@ after(async () => {
     mkdirSync(keep, { recursive: true });
     for (const [id, s] of servers) writeFileSync(path.join(keep, `${id}.log`), s.child.output());
     for (const [id, c] of agents) writeFileSync(path.join(keep, `${id}.log`), c.output());
-    if (existsSync(recordFile)) writeFileSync(path.join(keep, 'executions.jsonl'), readFileSync(recordFile));
-    if (store) writeFileSync(path.join(keep, 'runs.json'), JSON.stringify((await store.runs.list({ limit: 1000 })).items));
+    if (opened.dir && existsSync(recordFile)) writeFileSync(path.join(keep, 'executions.jsonl'), readFileSync(recordFile));
+    if (opened.store) writeFileSync(path.join(keep, 'runs.json'), JSON.stringify((await opened.store.runs.list({ limit: 1000 })).items));
   }
   // kill() is bounded: a process that does not drain on SIGTERM is SIGKILLed and named.
   await cleanUp(
     [
       ...[...agents].map(([id, c]) => [id, () => c.kill('SIGTERM')] as const),
       ...[...servers].map(([id, s]) => [id, () => s.child.kill('SIGTERM')] as const),
-      ['zk', () => zk?.close()],
-      ['store', () => store?.close()],
-      ['ZooKeeper', () => zkServer?.cleanup()],
-      ['temp dir', () => dir?.cleanup()],
+      ['zk', () => opened.zk?.close()],
+      ['store', () => opened.store?.close()],
+      ['ZooKeeper', () => opened.zkServer?.cleanup()],
+      ['temp dir', () => opened.dir?.cleanup()],
     ],
     { timeoutMs: 45_000 },
   );

@@ -18,6 +18,8 @@ const zks: ZkClient[] = [];
 const servers: DispatchServer[] = [];
 const executions: Array<{ agent: string; execId: string }> = [];
 const finishedAt = new Map<string, number>();
+// What before() got as far as opening, for after() to close: unset where it failed first.
+const opened: { dir?: TempDir; store?: Store } = {};
 
 async function zk(): Promise<ZkClient> {
   const c = createZkClient({ connect: `memory:${zkName}` });
@@ -43,8 +45,8 @@ async function startServer(id: string, electionSettleMs = 3000): Promise<Dispatc
 }
 
 before(async () => {
-  dir = await tempDir('clover-election-');
-  store = await openStore({ dataDir: dir.path });
+  dir = opened.dir = await tempDir('clover-election-');
+  store = opened.store = await openStore({ dataDir: dir.path });
   for (const id of ['agent-1', 'agent-2']) {
     const a = registerDemoHandlers(new Agent({ zk: await zk(), paths, id, capacity: 8, drainTimeoutMs: 1000 }));
     a.register('record', (ctx) => void executions.push({ agent: id, execId: ctx.execId }));
@@ -64,8 +66,8 @@ after(() =>
     ...servers.map((s, i) => [`server ${i}`, () => s.close()] as const),
     ...agents.map((a) => [`agent ${a.id}`, () => a.close()] as const),
     ...zks.map((c, i) => [`zk ${i}`, () => c.close()] as const),
-    ['store', () => store?.close()],
-    ['temp dir', () => dir?.cleanup()],
+    ['store', () => opened.store?.close()],
+    ['temp dir', () => opened.dir?.cleanup()],
   ]),
 );
 

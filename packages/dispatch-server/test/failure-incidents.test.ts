@@ -19,7 +19,7 @@ const run = (jobId: string, s: number): Run =>
 
 /** A FailureIncidents over a real embedded store of its own, on a clock the test moves. */
 async function withIncidents(
-  body: (t: { store: Store; incidents: FailureIncidents; advance(ms: number): void }) => Promise<void>,
+  body: (t: { store: Store; incidents: FailureIncidents; advance: (ms: number) => void }) => Promise<void>,
 ): Promise<void> {
   const dir = await tempDir('clover-incidents-');
   const store = await openStore({ dataDir: dir.path });

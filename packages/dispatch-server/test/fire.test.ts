@@ -37,24 +37,24 @@ function harness(
     now: () => now,
     activeRuns: () => active,
     route: () => ['agent-1', 'agent-2'],
-    dispatch: (j: Job, run: Run, order?: string[]) => {
+    sendFired: (j: Job, run: Run, order: string[]) => {
       log.push('dispatch');
       dispatched.push({ job: j, run, order });
     },
     cancel: (run: Run) => log.push(`cancel ${run.id}`),
   } as unknown as RunTracker;
   const deps: FireDeps = {
-    insertRun: async (input) => {
+    insertRun: (input) => {
       log.push('insert');
       inserted.push(input);
       // A claim write that took longer than the lead.
       if (opts.slowClaim) now = slot + 10;
-      return runSchema.parse({ attempt: 1, ...input });
+      return Promise.resolve(runSchema.parse({ attempt: 1, ...input }));
     },
-    updateRun: async (id, patch) => {
+    updateRun: (id, patch) => {
       log.push('update');
       updated.push({ id, patch });
-      return true;
+      return Promise.resolve(true);
     },
     term: () => 7,
     leads: (term) => leading && term === 7,

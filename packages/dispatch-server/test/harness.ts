@@ -76,17 +76,8 @@ export async function startCluster(
       return job;
     },
     async editJob(jobId, edit) {
-      const {
-        id: _id,
-        createdAt: _c,
-        updatedAt: _u,
-        lastRunAt: _l,
-        lastStatus: _s,
-        nextRunAt: _n,
-        runCount: _r,
-        failureCount: _f,
-        ...spec
-      } = (await store.jobs.get(jobId))!;
+      // The schema keeps the spec and drops what the server keeps (id, counters, times).
+      const spec: Record<string, unknown> = jobInputSchema.parse((await store.jobs.get(jobId))!);
       await store.jobs.replace(jobId, jobInputSchema.parse(edit(spec)));
       await publishJobChange(admin, paths, { jobId, op: 'upsert' });
     },

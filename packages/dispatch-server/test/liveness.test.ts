@@ -43,17 +43,19 @@ let dir: TempDir;
 let store: Store;
 let cluster: Cluster | undefined;
 const trackers: RunTracker[] = [];
+// What before() got as far as opening, for after() to close: unset where it failed first.
+const opened: { dir?: TempDir; store?: Store } = {};
 before(async () => {
-  dir = await tempDir('clover-liveness-');
-  store = await openStore({ dataDir: dir.path });
+  dir = opened.dir = await tempDir('clover-liveness-');
+  store = opened.store = await openStore({ dataDir: dir.path });
 });
 afterEach(() => {
   for (const t of trackers.splice(0)) t.abandon();
 });
 after(async () => {
   await cluster?.close();
-  await store?.close();
-  await dir?.cleanup();
+  await opened.store?.close();
+  await opened.dir?.cleanup();
 });
 
 test('a fire that finds no agent and none appears fails after noAgentWaitMs, saying so', async () => {
@@ -70,13 +72,13 @@ test('a fire that finds no agent and none appears fails after noAgentWaitMs, say
     logger: silentLogger,
     timings: { ...defaultTimings, noAgentWaitMs: 300 },
     onFinished: (_j, run) => finished.push(run),
-    send: async () => true,
+    send: () => Promise.resolve(true),
   });
   trackers.push(tracker);
   const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
   const firedAt = clock();
-  tracker.dispatch(job, run);
+  tracker.sendNew(job, run);
   const done = await waitFor(() => finished[0], { message: 'the run over' });
   assert.equal(done.status, 'failed');
   assert.equal(done.error, "no live agent matches the job's target and kind (waited 300 ms for one to say HELLO: noAgentWaitMs)");

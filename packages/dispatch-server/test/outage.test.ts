@@ -18,6 +18,8 @@ let store: Store;
 let server: DispatchServer;
 let agent: Agent;
 const clients: ZkClient[] = [];
+// What before() got as far as opening, for after() to close: unset where it failed first.
+const opened: { zkServer?: ZooKeeperHandle; dir?: TempDir; store?: Store; server?: DispatchServer; agent?: Agent } = {};
 
 async function zk(): Promise<ZkClient> {
   const c = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs });
@@ -27,10 +29,10 @@ async function zk(): Promise<ZkClient> {
 }
 
 before(async () => {
-  zkServer = await startZooKeeper();
-  dir = await tempDir('clover-outage-');
-  store = await openStore({ dataDir: dir.path });
-  server = new DispatchServer({
+  zkServer = opened.zkServer = await startZooKeeper();
+  dir = opened.dir = await tempDir('clover-outage-');
+  store = opened.store = await openStore({ dataDir: dir.path });
+  server = opened.server = new DispatchServer({
     zk: await zk(),
     paths,
     store,
@@ -39,7 +41,7 @@ before(async () => {
     timings: { ackTimeoutMs: 300, electionSettleMs: 1000 },
   });
   await server.start();
-  agent = registerDemoHandlers(
+  agent = opened.agent = registerDemoHandlers(
     new Agent({ zk: await zk(), paths, id: 'agent-1', capacity: 8, drainTimeoutMs: 1000, heartbeatIntervalMs: 300 }),
   );
   await agent.start();
@@ -48,12 +50,12 @@ before(async () => {
 
 after(() =>
   cleanUp([
-    ['server', () => server?.close()],
-    ['agent', () => agent?.close()],
+    ['server', () => opened.server?.close()],
+    ['agent', () => opened.agent?.close()],
     ...clients.map((c, i) => [`zk ${i}`, () => c.close()] as const),
-    ['store', () => store?.close()],
-    ['ZooKeeper', () => zkServer?.cleanup()],
-    ['temp dir', () => dir?.cleanup()],
+    ['store', () => opened.store?.close()],
+    ['ZooKeeper', () => opened.zkServer?.cleanup()],
+    ['temp dir', () => opened.dir?.cleanup()],
   ]),
 );
 

@@ -13,15 +13,17 @@ import { RunTracker, execIdOf } from '../src/track.js';
 // directory, and a send() that records what would go over ZeroMQ.
 let dir: TempDir;
 let store: Store;
+// What before() got as far as opening, for after() to close: unset where it failed first.
+const opened: { dir?: TempDir; store?: Store } = {};
 
 before(async () => {
-  dir = await tempDir('clover-track-');
-  store = await openStore({ dataDir: dir.path });
+  dir = opened.dir = await tempDir('clover-track-');
+  store = opened.store = await openStore({ dataDir: dir.path });
 });
 
 after(async () => {
-  await store?.close();
-  await dir?.cleanup();
+  await opened.store?.close();
+  await opened.dir?.cleanup();
 });
 
 // A test that fails before its tracker is let go would leave the tracker's timers (up to the
@@ -76,9 +78,9 @@ const execs = <T extends { msg: Message }>(sent: T[]): T[] => sent.filter((s) =>
 test('a run already in flight is not dispatched again; the store says dispatched (and where) before the EXEC leaves', async () => {
   const { job, tracker, sent, slot } = await setup();
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
-  tracker.dispatch(job, run);
+  tracker.sendNew(job, run);
   // A new leader once did exactly this: it fired a misfire, then "adopted" the same fresh run.
-  tracker.dispatch(job, run);
+  tracker.sendNew(job, run);
   await waitFor(() => execs(sent).length >= 1);
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(execs(sent).length, 1, 'one EXEC for one execution id');
@@ -90,7 +92,7 @@ test('a run already in flight is not dispatched again; the store says dispatched
 test('a broadcast run and its retries stay on their own agent', async () => {
   const { job, tracker, sent, slot } = await setup({ routing: 'broadcast', retries: { max: 1, backoffMs: 10 } });
   const run = await store.runs.insert({ id: runId(job.id, slot, 'agent-b'), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
-  tracker.dispatch(job, run);
+  tracker.sendNew(job, run);
   await waitFor(() => execs(sent).length === 1);
   assert.equal(sent[0]!.peer, 'agent-b');
   tracker.onAck('agent-b', { execId: execIdOf(run), accepted: true });
@@ -181,7 +183,7 @@ test('a RESULT repeated while the first is being recorded counts once', async ()
   // An agent that follows a new leader sends the RESULT it held, then repeats its recent ones.
   const { job, tracker, sent, slot } = await setup();
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
-  tracker.dispatch(job, run);
+  tracker.sendNew(job, run);
   await waitFor(() => execs(sent).length === 1);
   const agent = sent[0]!.peer;
   tracker.onAck(agent, { execId: run.id, accepted: true });
@@ -198,7 +200,7 @@ test('a RESULT repeated while the first is being recorded counts once', async ()
 test('a repeated RESULT of a failed attempt does not undo its retry', async () => {
   const { job, tracker, sent, slot } = await setup({ retries: { max: 1, backoffMs: 100 } });
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
-  tracker.dispatch(job, run);
+  tracker.sendNew(job, run);
   await waitFor(() => execs(sent).length === 1);
   const agent = sent[0]!.peer;
   tracker.onAck(agent, { execId: run.id, accepted: true });
@@ -218,7 +220,7 @@ test('no ACK from an agent that keeps talking: the run waits, not resent while t
   // agent-a is busy: its ACK is far behind, but PONGs and other runs' messages keep coming.
   const chatter = setInterval(() => agents.seen('agent-a', Date.now()), 10);
   try {
-    tracker.dispatch(job, run);
+    tracker.sendNew(job, run);
     await waitFor(() => execs(sent).length === 1);
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(execs(sent).length, 1, 'a busy agent is not sent the same EXEC again (8 ACK timeouts passed)');
@@ -238,7 +240,7 @@ test('no ACK from an agent that keeps talking: the run waits, not resent while t
 test('an ACK carrying its start marks the run running; a RESULT in place of the ACK answers its EXEC', async () => {
   const { job, tracker, sent, agents, slot } = await setup({ routing: 'first' }, { runningWriteDelayMs: 20 });
   const long = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
-  tracker.dispatch(job, long);
+  tracker.sendNew(job, long);
   await waitFor(() => execs(sent).length === 1);
   const startedAt = Date.now() - 5;
   tracker.onAck('agent-a', { execId: long.id, accepted: true, startedAt });
@@ -253,7 +255,7 @@ test('an ACK carrying its start marks the run running; a RESULT in place of the 
 
   const quickSlot = new Date(slot.getTime() - 500);
   const quick = await store.runs.insert({ id: runId(job.id, quickSlot), jobId: job.id, scheduledAt: quickSlot, status: 'scheduled' });
-  tracker.dispatch(job, quick);
+  tracker.sendNew(job, quick);
   await waitFor(() => execs(sent).length === 2);
   const seq = agents.get('agent-a')!.sentSeq;
   assert.ok(agents.get('agent-a')!.answeredSeq < seq);
@@ -269,7 +271,7 @@ test('no ACK from an agent gone silent: lost after the resends (another agent fo
   const { job, tracker, sent, agents, slot } = await setup({ routing: 'first' }, { ackTimeoutMs: 50, maxExecSends: 2 });
   agents.seen('agent-a', Date.now() - 60_000);
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
-  tracker.dispatch(job, run);
+  tracker.sendNew(job, run);
   const lost = await waitFor(
     async () => {
       const r = (await store.runs.get(run.id))!;
@@ -283,7 +285,7 @@ test('no ACK from an agent gone silent: lost after the resends (another agent fo
   const fo = await setup({ routing: 'failover' }, { ackTimeoutMs: 50, maxExecSends: 2 });
   fo.agents.seen('agent-a', Date.now() - 60_000);
   const run2 = await store.runs.insert({ id: runId(fo.job.id, fo.slot), jobId: fo.job.id, scheduledAt: fo.slot, status: 'scheduled' });
-  fo.tracker.dispatch(fo.job, run2);
+  fo.tracker.sendNew(fo.job, run2);
   await waitFor(() => execs(fo.sent).some((e) => e.peer === 'agent-b'), { timeoutMs: 5000, message: 'failed over to agent-b' });
   fo.tracker.abandon();
 });
@@ -291,7 +293,7 @@ test('no ACK from an agent gone silent: lost after the resends (another agent fo
 test('a job deleted while its run is acknowledged (its row still in the store): CANCEL to the agent, the row cancelled, no counters, no incident; a waiting run of a disabled job is cancelled unsent', async () => {
   const { job, tracker, sent, slot } = await setup({ routing: 'first', retries: { max: 2, backoffMs: 10 } });
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
-  tracker.dispatch(job, run);
+  tracker.sendNew(job, run);
   await waitFor(() => execs(sent).length === 1);
   tracker.onAck('agent-a', { execId: run.id, accepted: true, startedAt: Date.now() });
   await tracker.stopJob(job.id, 'deleted');
@@ -311,7 +313,7 @@ test('a job deleted while its run is acknowledged (its row still in the store): 
 
   const d = await setup({ target: { type: 'node', nodeId: 'nobody' } }, { noAgentWaitMs: 60_000 });
   const waiting = await store.runs.insert({ id: runId(d.job.id, d.slot), jobId: d.job.id, scheduledAt: d.slot, status: 'scheduled' });
-  d.tracker.dispatch(d.job, waiting);
+  d.tracker.sendNew(d.job, waiting);
   assert.equal(d.tracker.busy(d.job.id), true, 'waiting for an agent');
   await store.jobs.setEnabled(d.job.id, false);
   await d.tracker.stopJob(d.job.id, 'disabled');
@@ -319,4 +321,59 @@ test('a job deleted while its run is acknowledged (its row still in the store): 
   const w = (await store.runs.get(waiting.id))!;
   assert.deepEqual([w.status, w.error], ['cancelled', 'cancelled before it was sent: the job was disabled']);
   assert.equal(execs(d.sent).length, 0);
+});
+
+test('each execution in flight owns its phase and timers: none is left armed once it has a final status', async () => {
+  const { job, tracker, sent, slot } = await setup(
+    { routing: 'first', timeoutMs: 100 },
+    { runningWriteDelayMs: 60_000, deadlineGraceMs: 50 },
+  );
+  // Sent, acknowledged, running, succeeded.
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  const f = tracker.flight(run.id)!;
+  assert.equal(f.phase, 'sent');
+  await waitFor(() => f.isArmed('ack'), { message: 'the wait for the ACK armed once the EXEC left' });
+  tracker.onAck('agent-a', { execId: run.id, accepted: true });
+  assert.equal(f.phase, 'acknowledged');
+  assert.deepEqual(f.armed(), ['deadline'], 'the ACK ends the wait for it');
+  tracker.onStart('agent-a', { execId: run.id, startedAt: Date.now() });
+  assert.equal(f.phase, 'running');
+  assert.deepEqual(f.armed().sort(), ['deadline', 'runningWrite']);
+  await tracker.onResult('agent-a', result(run.id, 'succeeded'));
+  assert.equal(f.phase, 'ended');
+  assert.deepEqual(f.armed(), [], 'no timer left after succeeded');
+  f.arm('ack', 10, () => assert.fail('armed after the end'));
+  assert.deepEqual(f.armed(), [], 'an ended flight arms nothing');
+
+  // Timed out at its deadline.
+  const slot2 = new Date(slot.getTime() - 100_000);
+  const late = await store.runs.insert({ id: runId(job.id, slot2), jobId: job.id, scheduledAt: slot2, status: 'scheduled' });
+  tracker.sendNew(job, late);
+  const g = tracker.flight(late.id)!;
+  await waitFor(() => execs(sent).length === 2);
+  tracker.onAck('agent-a', { execId: late.id, accepted: true, startedAt: Date.now() });
+  await waitFor(async () => (await store.runs.get(late.id))!.status === 'timed_out', { message: 'timed out' });
+  assert.deepEqual([g.phase, g.armed()], ['ended', []], 'no timer left after timed_out');
+
+  // Adopted, then cancelled.
+  const slot3 = new Date(slot.getTime() - 200_000);
+  const id3 = runId(job.id, slot3);
+  await store.runs.insert({ id: id3, jobId: job.id, scheduledAt: slot3, status: 'scheduled' });
+  const adopted = (await store.runs.update(id3, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date() }))!;
+  tracker.adopt({ ...job, timeoutMs: 60_000 }, adopted);
+  const h = tracker.flight(id3)!;
+  assert.equal(h.phase, 'adopted');
+  assert.deepEqual(h.armed().sort(), ['adoptGrace', 'deadline', 'redeliver']);
+  tracker.cancel(adopted, 'requested');
+  assert.deepEqual([h.phase, h.armed()], ['ended', []], 'no timer left after cancelled');
+
+  // Parked for want of an agent, then its job disabled.
+  const d = await setup({ target: { type: 'node', nodeId: 'nobody' } }, { noAgentWaitMs: 60_000 });
+  const waiting = await store.runs.insert({ id: runId(d.job.id, d.slot), jobId: d.job.id, scheduledAt: d.slot, status: 'scheduled' });
+  d.tracker.sendNew(d.job, waiting);
+  const p = d.tracker.flight(waiting.id)!;
+  assert.deepEqual([p.phase, p.armed()], ['parked', ['park']]);
+  await d.tracker.stopJob(d.job.id, 'disabled');
+  assert.deepEqual([p.phase, p.armed()], ['ended', []], 'no timer left after cancelled unsent');
 });

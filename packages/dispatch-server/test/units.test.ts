@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { jobSchema, type Job } from '@clover/model';
 import { FireTimer, JobScheduler, LatenessMeter, Router, latestSlotBetween, type AgentInfo } from '../src/index.js';
 import { RecentIds } from '../src/recent-ids.js';
+import { AgentDirectory } from '../src/agents.js';
 
 const job = (over: Record<string, unknown> = {}): Job =>
   jobSchema.parse({
@@ -146,4 +147,27 @@ test('recent ids: the last max added are known, the oldest forgotten first, a re
     ['x9997', 'x9998', 'x9999', 'x9996', 'd'].map((id) => ids.has(id)),
     [true, true, true, false, false],
   );
+});
+
+test('the agent directory holds reservations of capacity by run: moved, not doubled; released once', () => {
+  const agents = new AgentDirectory(() => undefined);
+  for (const id of ['a', 'b'])
+    agents.hello(
+      { agentId: id, version: '1', handlers: ['h'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true },
+      0,
+    );
+  const inFlight = () => [agents.get('a')!.inFlight, agents.get('b')!.inFlight];
+  agents.reserve('r1', 'a');
+  agents.reserve('r2', 'a');
+  assert.deepEqual(inFlight(), [2, 0]);
+  agents.reserve('r1', 'b');
+  assert.deepEqual(inFlight(), [1, 1], 'reserving a run again moves it');
+  assert.equal(agents.reservedOn('r1'), 'b');
+  agents.release('r1');
+  agents.release('r1');
+  assert.deepEqual(inFlight(), [1, 0], 'released once, however often asked');
+  agents.reserve('r3', 'gone');
+  assert.equal(agents.reservedOn('r3'), undefined, 'no reservation on an agent not known here');
+  agents.release('r2');
+  assert.deepEqual(inFlight(), [0, 0]);
 });

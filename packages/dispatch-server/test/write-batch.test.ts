@@ -75,7 +75,7 @@ test('a turn of 12,000 job run states (a new leader arming its jobs) goes in tra
     assert.deepEqual(calls, [5000, 5000, 2000]);
     const stored = await store.jobs.get(job.id);
     assert.equal(stored?.runCount, 12_000);
-    assert.equal(stored?.nextRunAt?.getTime(), last.getTime(), 'the last written last');
+    assert.equal(stored.nextRunAt?.getTime(), last.getTime(), 'the last written last');
   } finally {
     await store.close();
     await dir.cleanup();

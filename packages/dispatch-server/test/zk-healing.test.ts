@@ -19,6 +19,8 @@ let server: DispatchServer;
 let agent: Agent;
 let admin: ZkClient;
 const zks: ZkClient[] = [];
+// What before() got as far as opening, for after() to close: unset where it failed first.
+const opened: { zkServer?: ZooKeeperHandle; dir?: TempDir; store?: Store; server?: DispatchServer; agent?: Agent } = {};
 
 async function zk(): Promise<ZkClient> {
   const c = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
@@ -28,11 +30,11 @@ async function zk(): Promise<ZkClient> {
 }
 
 before(async () => {
-  zkServer = await startZooKeeper();
-  dir = await tempDir('clover-zk-healing-');
-  store = await openStore({ dataDir: dir.path });
+  zkServer = opened.zkServer = await startZooKeeper();
+  dir = opened.dir = await tempDir('clover-zk-healing-');
+  store = opened.store = await openStore({ dataDir: dir.path });
   admin = await zk();
-  server = new DispatchServer({
+  server = opened.server = new DispatchServer({
     zk: await zk(),
     paths,
     store,
@@ -43,19 +45,19 @@ before(async () => {
   });
   await server.start();
   await waitFor(() => server.isLeader, { timeoutMs: 20_000, message: 'server-1 leads' });
-  agent = new Agent({ zk: await zk(), paths, id: 'agent-1', capacity: 8, drainTimeoutMs: 1000 });
+  agent = opened.agent = new Agent({ zk: await zk(), paths, id: 'agent-1', capacity: 8, drainTimeoutMs: 1000 });
   agent.register('record', () => 'ok');
   await agent.start();
 });
 
 after(() =>
   cleanUp([
-    ['server', () => server?.close()],
-    ['agent', () => agent?.close()],
+    ['server', () => opened.server?.close()],
+    ['agent', () => opened.agent?.close()],
     ...zks.map((c, i) => [`zk ${i}`, () => c.close()] as const),
-    ['store', () => store?.close()],
-    ['temp dir', () => dir?.cleanup()],
-    ['ZooKeeper', () => zkServer?.cleanup()],
+    ['store', () => opened.store?.close()],
+    ['temp dir', () => opened.dir?.cleanup()],
+    ['ZooKeeper', () => opened.zkServer?.cleanup()],
   ]),
 );
 
