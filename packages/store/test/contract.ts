@@ -515,5 +515,15 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         await twin.close();
       }
     });
+
+    test('close: a second close, concurrent or later, is the same promise; after it, the store is closed', async () => {
+      const twin = await factory.open();
+      const first = twin.close();
+      const second = twin.close();
+      assert.equal(first, second, 'one close');
+      await first;
+      assert.equal(twin.close(), first, 'a later close is the same one');
+      await assert.rejects(twin.jobs.list({}));
+    });
   });
 }

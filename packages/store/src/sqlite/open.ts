@@ -56,7 +56,7 @@ export function openSqliteStore(opts: StoreOptions): Store {
   });
   const sweeper = setInterval(() => void sweep().catch(() => undefined), opts.sweepIntervalMs ?? 10 * 60_000);
   sweeper.unref();
-  let closed = false;
+  let closing: Promise<void> | undefined;
 
   return {
     kind: 'embedded',
@@ -85,13 +85,16 @@ export function openSqliteStore(opts: StoreOptions): Store {
     // One transaction holds a run's status and its job's counts: nothing is ever left half done.
     reconcile: () => Promise.resolve({ runs: 0 }),
     sweep,
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(sweeper);
-      await checkpointer?.stop();
-      db.close();
-    },
+    // The close rule: a second close, concurrent or later, waits for the same one.
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(sweeper);
+        try {
+          await checkpointer?.stop();
+        } finally {
+          db.close();
+        }
+      })()),
   };
 }
 
