@@ -258,3 +258,16 @@ test("a job failure reported by a dispatch-server mails the job's own contacts",
   await waitFor(() => mailsAbout(`recovered: ${job.id}`).length === 1, { timeoutMs: 15_000, message: 'job recovery mail' });
   assert.match(mailsAbout(`recovered: ${job.id}`)[0]!.text ?? '', /succeeded again/);
 });
+
+test('close() twice at once: one drain, and the second caller waits for it to finish', async () => {
+  const { monitor } = await startMonitor('monitor-closing');
+  await waitFor(() => admin.exists(paths.node('monitors', 'monitor-closing')), { message: 'monitor-closing registered' });
+  const first = monitor.close();
+  const second = monitor.close();
+  assert.equal(second, first, 'the second close() returns the first one’s promise');
+  await within(second, 30_000, 'the second close()');
+  // The drain's last step removes the heartbeat znode: it is gone by the time the second caller
+  // goes on (an early return would have gone on with the monitor still registered).
+  assert.equal(await admin.exists(paths.node('monitors', 'monitor-closing')), null);
+  assert.equal(monitor.close(), first, 'a later close() too');
+});

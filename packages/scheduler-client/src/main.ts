@@ -83,8 +83,8 @@ export function main(): Promise<void> {
     about: 'the clover agent: runs the executions the dispatch leader sends',
     spec: agentSettings,
     start: startAgent,
-    // The agent's close waits up to the drain timeout for running executions before the rest of
-    // its drain (aborted executions, BYE, sockets): its step gets the usual 30 s on top of that.
-    stepTimeoutMs: (s) => s.drainTimeoutMs + 30_000,
+    // The agent's close waits up to the drain timeout for running executions, and bounds each of
+    // its own steps: its clean-up step is cut only well after the drain timeout.
+    stepTimeoutMs: (s) => s.drainTimeoutMs + 60_000,
   });
 }

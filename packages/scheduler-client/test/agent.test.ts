@@ -302,3 +302,48 @@ test('a new leader: the agent follows it to its endpoint and says HELLO there', 
     ]);
   }
 });
+
+test('close() twice at once: one drain (one BYE), and the second caller waits for the running execution', async () => {
+  const closePaths = cloverPaths('/agent-close-test');
+  const port = await freePort();
+  const inbox3: Array<[string, Message]> = [];
+  const router3 = await serverAt(port, inbox3);
+  const zk3 = createZkClient({ connect: 'memory:agent-test' });
+  await zk3.connect();
+  const e3 = new LeaderElection(zk3, { path: closePaths.electionDispatch, id: 'server-3', data: { endpoint: `tcp://127.0.0.1:${port}` } });
+  const closing = new Agent({ zk: zk3, paths: closePaths, id: 'agent-closing', drainTimeoutMs: 10_000 });
+  let finished = false;
+  closing.register('slow', async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    finished = true;
+  });
+  try {
+    await e3.start();
+    await closing.start();
+    await waitFor(() => inbox3.some(([p, m]) => p === 'agent-closing' && m.type === 'HELLO'), { message: 'HELLO from agent-closing' });
+    const e = exec({ type: 'handler', name: 'slow' });
+    await router3.send('agent-closing', { type: 'EXEC', body: e });
+    await waitFor(() => closing.running === 1, { message: 'the slow execution running' });
+
+    const first = closing.close();
+    const second = closing.close();
+    assert.equal(second, first, 'the second close() returns the first one’s promise');
+    await within(second, 30_000, 'the second close()');
+    assert.ok(finished, 'the second caller went on only after the drain let the execution finish');
+    assert.equal(await zk3.exists(closePaths.node('clients', 'agent-closing')), null, 'and after the heartbeat znode went');
+    await waitFor(() => inbox3.some(([, m]) => m.type === 'BYE'), { message: 'the BYE' });
+    // Any second drain would have sent its BYE by now (each is sent within 500 ms of the first).
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(inbox3.filter(([p, m]) => p === 'agent-closing' && m.type === 'BYE').length, 1, 'one drain, one BYE');
+    const resultAt = inbox3.findIndex(([, m]) => m.type === 'RESULT' && m.body.execId === e.execId);
+    const byeAt = inbox3.findIndex(([, m]) => m.type === 'BYE');
+    assert.ok(resultAt >= 0 && resultAt < byeAt, 'the result went out before the BYE');
+  } finally {
+    await cleanUp([
+      ['agent-closing', () => closing.close()],
+      ['election 3', () => e3.close()],
+      ['zk 3', () => zk3.close()],
+      ['router 3', () => router3.close()],
+    ]);
+  }
+});

@@ -114,7 +114,10 @@ test('a child left running does not hold the test process open; it is killed whe
   // Another node process spawns `sleep 30`, prints its pid and returns without killing it.
   const index = new URL('../src/index.ts', import.meta.url).href;
   const code = `import { spawnProcess } from ${JSON.stringify(index)}; console.log('sleep pid', spawnProcess('sleep', ['30']).pid);`;
-  const parent = spawnProcess(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { name: 'forgetful' });
+  // Workspace packages (testkit's @clover/lifecycle) resolve to their sources, as in every test.
+  const parent = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', code], {
+    name: 'forgetful',
+  });
   assert.equal(await parent.waitForExit(20_000), 0, parent.output());
   const pid = Number(/sleep pid (\d+)/.exec(parent.output())?.[1]);
   assert.ok(pid > 0, parent.output());
