@@ -25,10 +25,7 @@ export interface RunningStandalone {
  * exactly as they do across machines (ZooKeeper paths, ZeroMQ over tcp), so what works here
  * works distributed.
  */
-export async function startStandalone(
-  settings: StandaloneSettings,
-  print: (line: string) => void = console.log,
-): Promise<RunningStandalone> {
+export async function startStandalone(settings: StandaloneSettings): Promise<RunningStandalone> {
   await mkdir(settings.dataDir, { recursive: true });
   const paths = cloverPaths('/clover');
   const logger = createLogger({ service: 'clover', node: settings.nodeId, logDir: settings.logDir });

@@ -15,6 +15,7 @@ import {
   waitFor,
   within,
   type ChildHandle,
+  type CleanupStep,
   type SmtpSink,
   type TempDir,
   type ZooKeeperHandle,
@@ -35,6 +36,8 @@ let admin: ZkClient;
 const monitors: Array<{ monitor: Monitor; zk: ZkClient; logger: { close(): Promise<void> } }> = [];
 const children: ChildHandle[] = [];
 let logDir: string;
+/** The suite's own servers and clients, each close pushed as before() opens it. */
+const opened: CleanupStep[] = [];
 
 function node(id: string, env: Record<string, string> = {}): ChildHandle {
   const child = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
@@ -72,14 +75,19 @@ const mailsAbout = (text: string) => sink.messages.filter((m) => (m.subject ?? '
 
 before(async () => {
   zkServer = await startZooKeeper();
+  opened.push(['ZooKeeper', () => zkServer.cleanup()]);
   sink = await startSmtpSink();
+  opened.push(['SMTP sink', () => sink.stop()]);
   dir = await tempDir('clover-monitor-');
+  opened.push(['temp dir', () => dir.cleanup()]);
   logDir = path.join(dir.path, 'logs');
   store = await openStore({ dataDir: dir.path });
+  opened.push(['store', () => store.close()]);
   await store.contacts.create({ name: 'Ann', email: 'ann@example.com' });
   await store.contacts.create({ name: 'Bob', email: 'bob@example.com' });
   await store.contacts.create({ name: 'Off', email: 'off@example.com', enabled: false });
   admin = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
+  opened.push(['admin zk', () => admin.close()]);
   await within(admin.connect(), 20_000, 'the admin ZooKeeper session');
   await writeClusterConfig(admin, paths, {
     heartbeatIntervalMs: 300,
@@ -100,11 +108,7 @@ after(() =>
           [`monitor ${i} logger`, () => m.logger.close()],
         ] as const,
     ),
-    ['admin zk', () => admin?.close()],
-    ['store', () => store?.close()],
-    ['SMTP sink', () => sink?.stop()],
-    ['ZooKeeper', () => zkServer?.cleanup()],
-    ['temp dir', () => dir?.cleanup()],
+    ...opened.reverse(),
   ]),
 );
 

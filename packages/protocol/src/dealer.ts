@@ -96,7 +96,7 @@ export class DealerTransport {
    */
   sendAll(msgs: Message[]): Promise<boolean> {
     const sends = this.batching
-      ? batchesOf(msgs, (m) => m.type).map((group) => this.sendFrames(group[0]!.type, () => encodeBatch(group)))
+      ? batchesOf(msgs, (m) => m.type).map((group) => this.sendFrames(group[0].type, () => encodeBatch(group)))
       : msgs.map((m) => this.send(m));
     return Promise.all(sends).then((sent) => sent.every(Boolean));
   }

@@ -250,10 +250,11 @@ export class Agent {
 
   private async execute(exec: Exec, abort: ExecAbort, startedAt: number): Promise<void> {
     const out = new OutputTail();
-    let timedOut = false;
-    const deadline = setTimeout(
+    // Set by the timer's callback, so held in an object: a `let` would read as always false here.
+    const deadline = { passed: false };
+    const timer = setTimeout(
       () => {
-        timedOut = true;
+        deadline.passed = true;
         abort.abort('timeout');
       },
       Math.max(0, Math.min(exec.deadline - Date.now(), exec.timeoutMs)),
@@ -261,18 +262,22 @@ export class Agent {
     let outcome: ExecOutcome;
     try {
       const kind = exec.kind;
-      if (kind.type === 'handler') outcome = await runHandler(this.handlers.get(kind.name)!, exec, abort, out);
-      else if (kind.type === 'shell') outcome = await runShell(kind, abort.signal, out, this.groupWatch(exec.execId, startedAt));
+      if (kind.type === 'handler') {
+        const handler = this.handlers.get(kind.name);
+        // onExec refuses an EXEC that names no registered handler.
+        if (!handler) throw new Error(`no handler named "${kind.name}"`);
+        outcome = await runHandler(handler, exec, abort, out);
+      } else if (kind.type === 'shell') outcome = await runShell(kind, abort.signal, out, this.groupWatch(exec.execId, startedAt));
       else outcome = await runHttp(kind, abort.signal, out);
     } catch (err) {
       outcome = { exitCode: null, error: `the agent failed to run it: ${String(err)}` };
     } finally {
-      clearTimeout(deadline);
+      clearTimeout(timer);
     }
     const state = this.recent.get(exec.execId);
     const cancelReason = state?.phase === 'running' ? state.cancelReason : undefined;
     const status: Result['status'] =
-      timedOut || cancelReason === 'timeout' ? 'timed_out' : abort.aborted ? 'cancelled' : outcome.error ? 'failed' : 'succeeded';
+      deadline.passed || cancelReason === 'timeout' ? 'timed_out' : abort.aborted ? 'cancelled' : outcome.error ? 'failed' : 'succeeded';
     const result: Result = {
       execId: exec.execId,
       status,

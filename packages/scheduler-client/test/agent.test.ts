@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
-import { cleanUp, freePort, waitFor, within } from '@clover/testkit';
+import { cleanUp, freePort, waitFor, within, type CleanupStep } from '@clover/testkit';
 import { RouterTransport, type Exec, type Message } from '@clover/protocol';
 import { LeaderElection, cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '../src/index.js';
@@ -15,6 +15,7 @@ let election: LeaderElection;
 const inbox: Array<[string, Message]> = [];
 let agent: Agent;
 let endpoint: string;
+const opened: CleanupStep[] = [];
 
 async function serverAt(port: number, into: Array<[string, Message]>) {
   const r = new RouterTransport({ bind: `tcp://127.0.0.1:${port}`, onMessage: (p, m) => into.push([p, m]) });
@@ -25,14 +26,18 @@ async function serverAt(port: number, into: Array<[string, Message]>) {
 before(async () => {
   zk = createZkClient({ connect: 'memory:agent-test' });
   leaderZk = createZkClient({ connect: 'memory:agent-test' });
+  opened.push(['zk', () => zk.close()], ['leader zk', () => leaderZk.close()]);
   await zk.connect();
   await leaderZk.connect();
   const port = await freePort();
   endpoint = `tcp://127.0.0.1:${port}`;
   router = await serverAt(port, inbox);
+  opened.push(['router', () => router.close()]);
   election = new LeaderElection(leaderZk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint } });
+  opened.push(['election', () => election.close()]);
   await election.start();
   agent = registerDemoHandlers(new Agent({ zk, paths, id: 'agent-a', capacity: 2, groups: ['g'], drainTimeoutMs: 2000 }));
+  opened.push(['agent', () => agent.close()]);
   agent.register('slow', async (ctx) => {
     await new Promise((r) => setTimeout(r, 300));
     return ctx.attempt;
@@ -43,16 +48,9 @@ before(async () => {
   await waitFor(() => inbox.some(([p, m]) => p === 'agent-a' && m.type === 'HELLO'), { message: 'HELLO' });
 });
 
-// Every close runs, each bounded, even when before() stopped half-way or one close fails.
-after(() =>
-  cleanUp([
-    ['agent', () => agent?.close()],
-    ['router', () => router?.close()],
-    ['election', () => election?.close()],
-    ['zk', () => zk?.close()],
-    ['leader zk', () => leaderZk?.close()],
-  ]),
-);
+// Every part's close, pushed as before() opens it: each runs, bounded, newest first, even when
+// before() stopped half-way or one close fails.
+after(() => cleanUp(opened.reverse()));
 
 let seq = 0;
 const deafOnes: Array<() => void> = [];

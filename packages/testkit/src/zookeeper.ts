@@ -101,11 +101,11 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
         return false;
       },
       { timeoutMs: 60_000, intervalMs: 100, message: `ZooKeeper on port ${port}` },
-    ).catch(async (err: Error) => {
+    ).catch(async (err: unknown) => {
       // A server that never came up must not stay behind, holding its port and the test run.
       child = null;
       await started.kill('SIGKILL', 10_000).catch(() => undefined);
-      throw new Error(`${err.message}\n${started.output().slice(-3000)}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${started.output().slice(-3000)}`);
     });
   };
   const halt = async (signal: NodeJS.Signals) => {

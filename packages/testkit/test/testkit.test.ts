@@ -68,7 +68,7 @@ function fourLetter(port: number, word: string): Promise<string> {
       reject(new Error(`timed out after 5000 ms waiting for ZooKeeper on port ${port} to answer ${word}`));
     });
     s.on('connect', () => s.write(word));
-    s.on('data', (d) => (out += d));
+    s.on('data', (d: Buffer) => (out += d.toString('utf8')));
     s.on('end', () => resolve(out));
     s.on('error', reject);
   });
@@ -162,7 +162,7 @@ test('cleanUp runs every step past one that throws and one that hangs, then name
             return new Promise(() => undefined);
           },
         ],
-        ['closes', async () => void ran.push('closes')],
+        ['closes', () => void ran.push('closes')],
       ],
       { timeoutMs: 100 },
     ),
@@ -173,21 +173,23 @@ test('cleanUp runs every step past one that throws and one that hangs, then name
 });
 
 test('followCursor pages to the end, and fails on a cursor that comes back or never ends', async () => {
-  const pages = await followCursor(async (cursor) => ({
-    items: [cursor ?? 'first'],
-    nextCursor: cursor === null ? 'a' : cursor === 'a' ? 'b' : null,
-  }));
+  const pages = await followCursor((cursor) =>
+    Promise.resolve({
+      items: [cursor ?? 'first'],
+      nextCursor: cursor === null ? 'a' : cursor === 'a' ? 'b' : null,
+    }),
+  );
   assert.deepEqual(
     pages.map((p) => p.items[0]),
     ['first', 'a', 'b'],
   );
   await assert.rejects(
-    followCursor(async () => ({ nextCursor: 'same' }), { what: 'a loop' }),
+    followCursor(() => Promise.resolve({ nextCursor: 'same' }), { what: 'a loop' }),
     /paging through a loop: cursor same came back after 2 pages/,
   );
   let n = 0;
   await assert.rejects(
-    followCursor(async () => ({ nextCursor: String(++n) }), { maxPages: 5 }),
+    followCursor(() => Promise.resolve({ nextCursor: String(++n) }), { maxPages: 5 }),
     /still a next cursor after 5 pages/,
   );
 });
