@@ -1,16 +1,23 @@
 import os from 'node:os';
 import path from 'node:path';
-import { endpoint, helpFor, port, readSettings, text, url, SettingError, type SettingsOf } from '@clover/config';
+import {
+  endpoint,
+  helpFor,
+  logSettings,
+  port,
+  readSettings,
+  storeSettings,
+  text,
+  url,
+  SettingError,
+  type SettingsOf,
+} from '@clover/config';
 
 export { SettingError };
 
 /** Standalone mode's settings, on the same scheme as every clover bin (env or CLOVER_CONFIG file). */
 export const standaloneSpec = {
-  dataDir: text('CLOVER_DATA_DIR', { help: 'where the embedded store and logs live', fallback: () => path.resolve('.clover-data') }),
-  mongoUrl: url('CLOVER_MONGO_URL', {
-    help: 'MongoDB URL; unset: the embedded store in CLOVER_DATA_DIR',
-    schemes: ['mongodb', 'mongodb+srv'],
-  }),
+  ...storeSettings,
   httpPort: port('CLOVER_HTTP_PORT', { help: 'console port', fallback: 8080 }),
   httpHost: text('CLOVER_HTTP_HOST', { help: 'console address', fallback: '127.0.0.1' }),
   dispatchBind: endpoint('CLOVER_DISPATCH_BIND', { help: 'ZeroMQ endpoint of the dispatch-server', fallback: 'tcp://127.0.0.1:7710' }),
@@ -20,16 +27,18 @@ export const standaloneSpec = {
     schemes: ['smtp', 'smtps'],
   }),
   mailFrom: text('CLOVER_MAIL_FROM', { help: 'sender address', fallback: 'clover@localhost' }),
-  logDir: text('CLOVER_LOG_DIR', { help: 'log files', fallback: '' }),
+  // Unlike a cluster bin, standalone writes log files unless told where: beside its store.
+  logDir: { ...logSettings.logDir, help: `${logSettings.logDir.help} (standalone: <CLOVER_DATA_DIR>/logs when unset)` },
   nodeId: text('CLOVER_NODE_ID', { help: "id prefix of this process's nodes", fallback: () => `${os.hostname()}-standalone` }),
 };
 
-export type StandaloneSettings = SettingsOf<typeof standaloneSpec>;
+/** The settings as read, with `dataDir` absolute and `logDir` always set. */
+export type StandaloneSettings = Omit<SettingsOf<typeof standaloneSpec>, 'logDir'> & { logDir: string };
 
 export function readStandaloneSettings(env: Record<string, string | undefined> = process.env): StandaloneSettings {
   const s = readSettings(standaloneSpec, env);
   const dataDir = path.resolve(s.dataDir);
-  return { ...s, dataDir, logDir: path.resolve(s.logDir || path.join(dataDir, 'logs')) };
+  return { ...s, dataDir, logDir: path.resolve(s.logDir ?? path.join(dataDir, 'logs')) };
 }
 
 export const standaloneSettingsHelp = helpFor(standaloneSpec);

@@ -2,6 +2,7 @@ import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createZkClient, cloverPaths, type ZkClient } from '@clover/zk-kit';
 import { openStore, type Store } from '@clover/store';
+import { CleanupError, CleanupStack } from '@clover/config';
 import { createLogger } from '@clover/logging';
 import { DispatchServer } from '@clover/dispatch-server';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
@@ -24,31 +25,28 @@ export interface RunningStandalone {
  * exactly as they do across machines (ZooKeeper paths, ZeroMQ over tcp), so what works here
  * works distributed.
  */
-export async function startStandalone(
-  settings: StandaloneSettings,
-  print: (line: string) => void = console.log,
-): Promise<RunningStandalone> {
+export async function startStandalone(settings: StandaloneSettings): Promise<RunningStandalone> {
   await mkdir(settings.dataDir, { recursive: true });
   const paths = cloverPaths('/clover');
   const logger = createLogger({ service: 'clover', node: settings.nodeId, logDir: settings.logDir });
-  const closers: Array<() => Promise<void>> = [];
-  const close = async () => {
-    for (const fn of closers.reverse()) {
-      await fn().catch((err: unknown) => logger.error('error while closing', { err: String(err) }));
-    }
-    closers.length = 0;
+  // Each part pushes its close as it comes up; closing runs every step, newest first, even past
+  // one that throws, and a second close() waits for the first.
+  const cleanup = new CleanupStack();
+  const close = async (): Promise<void> => {
+    const failed = await cleanup.close();
+    if (failed.length) throw new CleanupError(failed);
   };
 
   try {
     // This process is the dispatch-server, the store's busy writer.
     const store: Store = await openStore({ mongoUrl: settings.mongoUrl, dataDir: settings.dataDir, backgroundCheckpoint: true });
-    closers.push(() => store.close());
+    cleanup.push('store', () => store.close());
     // One logger per role, named as in a cluster, so the console's Logs page can tell the
-    // dispatch-server's entries from the agent's. Closed before the store (closers run in
-    // reverse), so their last entries are written.
+    // dispatch-server's entries from the agent's. Closed before the store (the stack closes
+    // newest first), so their last entries are written.
     const roleLogger = (service: string, node: string) => {
       const l = createLogger({ service, node, logDir: settings.logDir, store });
-      closers.push(() => l.close());
+      cleanup.push(`${service} logger`, () => l.close());
       return l;
     };
     const ids = {
@@ -63,7 +61,7 @@ export async function startStandalone(
     const session = async (): Promise<ZkClient> => {
       const zk = createZkClient({ connect: 'memory:standalone' });
       await zk.connect();
-      closers.push(() => zk.close());
+      cleanup.push('ZooKeeper session', () => zk.close());
       return zk;
     };
 
@@ -75,8 +73,8 @@ export async function startStandalone(
       id: ids.dispatch,
       bind: settings.dispatchBind,
     });
+    cleanup.push('dispatch-server', () => dispatch.close());
     await dispatch.start();
-    closers.push(() => dispatch.close());
 
     const agent = new Agent({
       zk: await session(),
@@ -89,11 +87,13 @@ export async function startStandalone(
       logger: roleLogger('agent', ids.agent),
     });
     registerDemoHandlers(agent);
+    cleanup.push('agent', () => agent.close());
     await agent.start();
-    closers.push(() => agent.close());
 
     const consoleUrl = `http://${settings.httpHost === '0.0.0.0' ? 'localhost' : settings.httpHost}:${settings.httpPort}`;
     const monitorLogger = roleLogger('monitor', ids.monitor);
+    const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom, store, logger: monitorLogger });
+    cleanup.push('mailer', () => mailer.close());
     const monitor = new Monitor({
       zk: await session(),
       paths,
@@ -101,10 +101,10 @@ export async function startStandalone(
       logger: monitorLogger,
       id: ids.monitor,
       consoleUrl,
-      mailer: createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom, store, logger: monitorLogger }),
+      mailer,
     });
+    cleanup.push('monitor', () => monitor.close());
     await monitor.start();
-    closers.push(() => monitor.close());
 
     const admin = await ensureAdmin(store, settings.adminPassword || undefined);
     const server = await startConsoleServer({
@@ -116,12 +116,13 @@ export async function startStandalone(
       host: settings.httpHost,
       webDir: webDistDir,
     });
-    closers.push(() => server.close());
+    cleanup.push('console server', () => server.close());
 
     await writeCliToken(store, settings.dataDir);
     return { consoleUrl, adminPassword: admin.generatedPassword ?? null, close };
   } catch (err) {
-    await close();
+    // The start's own error is the one to raise; failed clean-ups are logged beside it.
+    for (const f of await cleanup.close()) logger.error('clean-up step failed', { step: f.name, err: String(f.error) });
     throw err;
   }
 }

@@ -28,7 +28,7 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
         CLOVER_NODE_ID: 'cli-test',
         ...(mongoUrl ? { CLOVER_MONGO_URL: mongoUrl } : {}),
       });
-      running = await startStandalone(settings, () => undefined);
+      running = await startStandalone(settings);
       const token = (await readFile(path.join(dir.path, 'cli-token'), 'utf8')).trim();
       api = new ApiClient({ baseUrl: running.consoleUrl, token });
     });

@@ -77,8 +77,10 @@ function suite(name: string, connect: () => Promise<string>) {
       await hb.start();
       t.after(() => hb.close());
       const isOurs = async () => {
-        const node = await other.get<HeartbeatData>(hb.path).catch(() => null);
-        return node && node.data?.id === 'agent-h' && node.stat.ephemeralOwner !== '0' ? node : undefined;
+        // An empty znode reads as null data.
+        const node = await other.get<HeartbeatData | null>(hb.path).catch(() => null);
+        const data = node?.data;
+        return node && data?.id === 'agent-h' && node.stat.ephemeralOwner !== '0' ? { ...node, data } : undefined;
       };
 
       await other.delete(paths.nodesOf('clients'), { recursive: true });
@@ -100,7 +102,7 @@ function suite(name: string, connect: () => Promise<string>) {
   });
 }
 
-suite('the in-process tree', async () => 'memory:heartbeat');
+suite('the in-process tree', () => Promise.resolve('memory:heartbeat'));
 
 let server: ZooKeeperHandle | null = null;
 suite('ZooKeeper 3.8', async () => {

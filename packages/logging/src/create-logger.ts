@@ -43,13 +43,15 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
   const transports: winston.transport[] = [];
   if (opts.console ?? true) {
     transports.push(
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's typings hide its TransportStream base
       new winston.transports.Console({
         stderrLevels: ['error', 'warn', 'info', 'debug'],
         format: winston.format.combine(
           winston.format.timestamp(),
           winston.format.printf(({ timestamp, level, message, service, node, ...rest }) => {
             const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-            return `${String(timestamp)} ${level.toUpperCase().padEnd(5)} [${String(service)}${node ? `@${String(node)}` : ''}] ${String(message)}${extra}`;
+            const where = typeof node === 'string' && node ? `@${node}` : '';
+            return `${String(timestamp)} ${level.toUpperCase().padEnd(5)} [${String(service)}${where}] ${String(message)}${extra}`;
           }),
         ),
       }),
@@ -64,11 +66,13 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
       maxFiles: '14d',
       format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
     });
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's typings hide its TransportStream base
     transports.push(file);
   }
   let storeTransport: StoreTransport | null = null;
   if (opts.store) {
     storeTransport = new StoreTransport(opts.store, { source: opts.service, node: opts.node });
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- winston's typings hide its TransportStream base
     transports.push(storeTransport);
   }
   const w = winston.createLogger({

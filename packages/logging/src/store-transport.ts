@@ -29,7 +29,7 @@ export class StoreTransport extends Transport {
       this.queue.push({
         time: new Date(typeof timestamp === 'string' ? timestamp : Date.now()),
         level: lvl,
-        source: String(service ?? this.defaults.source),
+        source: typeof service === 'string' ? service : this.defaults.source,
         node: (node as string | undefined) ?? this.defaults.node ?? null,
         message: String(message),
         context,

@@ -50,9 +50,7 @@ test('JSON lines in a daily file; warn and above in the store; child bindings', 
 test('a failing store never throws into the caller', async () => {
   const broken = {
     logs: {
-      write: async () => {
-        throw new Error('disk on fire');
-      },
+      write: () => Promise.reject(new Error('disk on fire')),
     },
   } as never;
   const logger = createLogger({ service: 'x', store: broken, console: false });

@@ -22,7 +22,7 @@ export class IncidentBook {
       subject: node.id,
       nodeKind: node.kind,
       openedAt: at,
-      message: `${node.kind.replace(/s$/, '')} ${node.id} on ${String(d.host ?? 'unknown host')} is dead: ${reason === 'silent' ? `heartbeat silent for ${(silentForMs / 1000).toFixed(1)} s` : 'its ZooKeeper session ended without a clean stop'}`,
+      message: `${node.kind.replace(/s$/, '')} ${node.id} on ${typeof d.host === 'string' ? d.host : 'unknown host'} is dead: ${reason === 'silent' ? `heartbeat silent for ${(silentForMs / 1000).toFixed(1)} s` : 'its ZooKeeper session ended without a clean stop'}`,
       details: {
         host: d.host ?? null,
         pid: d.pid ?? null,

@@ -58,8 +58,9 @@ export function createMailer(opts: MailerOptions): Mailer {
     async send(mail) {
       await transport.sendMail({ from: opts.from, to: mail.to.join(', '), subject: mail.subject, text: mail.text, html: mail.html });
     },
-    async close() {
+    close() {
       transport.close();
+      return Promise.resolve();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Heartbeat } from '@clover/heartbeat';
+import { cleanUp, type CleanupStep } from '@clover/lifecycle';
 import type { Store } from '@clover/store';
 import {
   LeaderElection,
@@ -55,7 +56,7 @@ export class Monitor {
   /** Deaths seen while standing by, acted on if this monitor takes over. */
   private standbyDeaths: Array<Extract<Detection, { type: 'dead' }>> = [];
   private started = false;
-  private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(private readonly o: MonitorOptions) {
     this.clock = o.clock ?? Date.now;
@@ -154,16 +155,33 @@ export class Monitor {
     await this.book.openDeath(node, d.reason, d.silentForMs, new Date(this.clock()));
   }
 
-  /** Safe twice. */
-  async close(): Promise<void> {
-    if (this.closed || !this.started) return;
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.mailTimer) clearInterval(this.mailTimer);
-    for (const stop of this.stops) stop();
-    await this.election.close();
-    await this.queue;
-    await this.heartbeat.close();
+  /**
+   * Stops watching, steps down, lets the step in progress (a death, a mail) finish, and removes
+   * this monitor's heartbeat znode. A second call, concurrent or later, returns the same promise.
+   * Every step runs even when one before it fails; the failures are thrown together at the end
+   * (a `CleanupError` naming them). A monitor never started has nothing to close.
+   */
+  close(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    this.closing ??= this.drain();
+    return this.closing;
+  }
+
+  private drain(): Promise<void> {
+    const steps: CleanupStep[] = [
+      [
+        'timers',
+        () => {
+          if (this.timer) clearInterval(this.timer);
+          if (this.mailTimer) clearInterval(this.mailTimer);
+        },
+      ],
+      ...this.stops.map((stop, i): CleanupStep => [`watch ${i + 1} of ${this.stops.length}`, stop]),
+      ['election', () => this.election.close()],
+      ['the step in progress', () => this.queue],
+      ['heartbeat', () => this.heartbeat.close()],
+    ];
+    return cleanUp(steps);
   }
 }
 

@@ -1,7 +1,17 @@
 import type { Incident } from '@clover/model';
 import type { Mail } from './mailer.js';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => entities[c] ?? c);
+/** A detail as mail text: '-' when missing, strings, numbers and booleans as they are, anything else as JSON. */
+const shown = (v: unknown): string =>
+  v === undefined || v === null
+    ? '-'
+    : typeof v === 'string'
+      ? v
+      : typeof v === 'number' || typeof v === 'boolean'
+        ? String(v)
+        : JSON.stringify(v);
 const secs = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : 'unknown');
 
 function facts(i: Incident): Array<[string, string]> {
@@ -10,17 +20,17 @@ function facts(i: Incident): Array<[string, string]> {
     return [
       ['job', i.jobId ?? i.subject],
       ['run', i.runId ?? '-'],
-      ['node', String(d.node ?? '-')],
-      ['attempt', String(d.attempt ?? '-')],
+      ['node', shown(d.node)],
+      ['attempt', shown(d.attempt)],
       ['when', i.openedAt.toISOString()],
     ];
   }
   const running = Array.isArray(d.running) ? (d.running as unknown[]).join(', ') : '';
   return [
-    ['node', `${String(i.nodeKind ?? '')}/${i.subject}`],
-    ['host', String(d.host ?? '-')],
-    ['pid', String(d.pid ?? '-')],
-    ['endpoint', String(d.endpoint ?? '-')],
+    ['node', `${i.nodeKind ?? ''}/${i.subject}`],
+    ['host', shown(d.host)],
+    ['pid', shown(d.pid)],
+    ['endpoint', shown(d.endpoint)],
     ['declared dead', i.openedAt.toISOString()],
     ['last beat', typeof d.lastBeatAt === 'number' ? new Date(d.lastBeatAt).toISOString() : '-'],
     ['silent for', secs(d.silentForMs)],
@@ -32,7 +42,7 @@ function facts(i: Incident): Array<[string, string]> {
 function title(i: Incident): string {
   return i.kind === 'job_failed'
     ? `job ${i.jobId ?? i.subject} failed`
-    : `${String(i.nodeKind ?? 'node').replace(/s$/, '')} ${i.subject} is dead`;
+    : `${(i.nodeKind ?? 'node').replace(/s$/, '')} ${i.subject} is dead`;
 }
 
 function body(incidents: Incident[], intro: string, consoleUrl?: string): { text: string; html: string } {
@@ -54,9 +64,10 @@ function body(incidents: Incident[], intro: string, consoleUrl?: string): { text
 }
 
 export function openingMail(to: string[], incidents: Incident[], consoleUrl?: string): Mail {
+  const [only] = incidents;
   const subject =
-    incidents.length === 1
-      ? `[clover] ${title(incidents[0]!)}`
+    incidents.length === 1 && only
+      ? `[clover] ${title(only)}`
       : `[clover] ${incidents.length} incidents: ${incidents
           .slice(0, 5)
           .map((i) => i.subject)

@@ -15,6 +15,7 @@ import {
   waitFor,
   within,
   type ChildHandle,
+  type CleanupStep,
   type SmtpSink,
   type TempDir,
   type ZooKeeperHandle,
@@ -35,6 +36,8 @@ let admin: ZkClient;
 const monitors: Array<{ monitor: Monitor; zk: ZkClient; logger: { close(): Promise<void> } }> = [];
 const children: ChildHandle[] = [];
 let logDir: string;
+/** The suite's own servers and clients, each close pushed as before() opens it. */
+const opened: CleanupStep[] = [];
 
 function node(id: string, env: Record<string, string> = {}): ChildHandle {
   const child = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
@@ -72,14 +75,19 @@ const mailsAbout = (text: string) => sink.messages.filter((m) => (m.subject ?? '
 
 before(async () => {
   zkServer = await startZooKeeper();
+  opened.push(['ZooKeeper', () => zkServer.cleanup()]);
   sink = await startSmtpSink();
+  opened.push(['SMTP sink', () => sink.stop()]);
   dir = await tempDir('clover-monitor-');
+  opened.push(['temp dir', () => dir.cleanup()]);
   logDir = path.join(dir.path, 'logs');
   store = await openStore({ dataDir: dir.path });
+  opened.push(['store', () => store.close()]);
   await store.contacts.create({ name: 'Ann', email: 'ann@example.com' });
   await store.contacts.create({ name: 'Bob', email: 'bob@example.com' });
   await store.contacts.create({ name: 'Off', email: 'off@example.com', enabled: false });
   admin = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
+  opened.push(['admin zk', () => admin.close()]);
   await within(admin.connect(), 20_000, 'the admin ZooKeeper session');
   await writeClusterConfig(admin, paths, {
     heartbeatIntervalMs: 300,
@@ -100,11 +108,7 @@ after(() =>
           [`monitor ${i} logger`, () => m.logger.close()],
         ] as const,
     ),
-    ['admin zk', () => admin?.close()],
-    ['store', () => store?.close()],
-    ['SMTP sink', () => sink?.stop()],
-    ['ZooKeeper', () => zkServer?.cleanup()],
-    ['temp dir', () => dir?.cleanup()],
+    ...opened.reverse(),
   ]),
 );
 
@@ -257,4 +261,17 @@ test("a job failure reported by a dispatch-server mails the job's own contacts",
   await store.incidents.close(open!.id, new Date());
   await waitFor(() => mailsAbout(`recovered: ${job.id}`).length === 1, { timeoutMs: 15_000, message: 'job recovery mail' });
   assert.match(mailsAbout(`recovered: ${job.id}`)[0]!.text ?? '', /succeeded again/);
+});
+
+test('close() twice at once: one drain, and the second caller waits for it to finish', async () => {
+  const { monitor } = await startMonitor('monitor-closing');
+  await waitFor(() => admin.exists(paths.node('monitors', 'monitor-closing')), { message: 'monitor-closing registered' });
+  const first = monitor.close();
+  const second = monitor.close();
+  assert.equal(second, first, 'the second close() returns the first one’s promise');
+  await within(second, 30_000, 'the second close()');
+  // The drain's last step removes the heartbeat znode: it is gone by the time the second caller
+  // goes on (an early return would have gone on with the monitor still registered).
+  assert.equal(await admin.exists(paths.node('monitors', 'monitor-closing')), null);
+  assert.equal(monitor.close(), first, 'a later close() too');
 });

@@ -11,9 +11,15 @@ const versionFrame = Buffer.from(PROTOCOL_VERSION);
 const REPORTED_ERROR_CHARS = 1000;
 const typeFrames = new Map<string, Buffer>(Object.keys(messageSchemas).map((t) => [t, Buffer.from(t)]));
 
+function typeFrame(type: MessageType): Buffer {
+  const frame = typeFrames.get(type);
+  if (!frame) throw new Error(`no frame for message type "${type}"`);
+  return frame;
+}
+
 /** `[version, type, JSON body]`. */
 export function encode(msg: Message): Buffer[] {
-  return [versionFrame, typeFrames.get(msg.type)!, Buffer.from(JSON.stringify(msg.body), 'utf8')];
+  return [versionFrame, typeFrame(msg.type), Buffer.from(JSON.stringify(msg.body), 'utf8')];
 }
 
 /**
@@ -21,20 +27,21 @@ export function encode(msg: Message): Buffer[] {
  * that reads them (see docs/protocol.md, Several bodies). At most MAX_BODIES.
  */
 export function encodeBatch(msgs: Message[]): Buffer[] {
-  if (!msgs.length || msgs.length > MAX_BODIES || msgs.some((m) => m.type !== msgs[0]!.type))
+  const first = msgs[0];
+  if (!first || msgs.length > MAX_BODIES || msgs.some((m) => m.type !== first.type))
     throw new Error(`a batch is 1 to ${MAX_BODIES} messages of one type`);
-  return [versionFrame, typeFrames.get(msgs[0]!.type)!, ...msgs.map((m) => Buffer.from(JSON.stringify(m.body), 'utf8'))];
+  return [versionFrame, typeFrame(first.type), ...msgs.map((m) => Buffer.from(JSON.stringify(m.body), 'utf8'))];
 }
 
 /**
  * Consecutive items of one message type, at most MAX_BODIES a group: what a peer that reads
  * several bodies gets as one message each, in the order given.
  */
-export function batchesOf<T>(items: T[], typeOf: (item: T) => string): T[][] {
-  const groups: T[][] = [];
+export function batchesOf<T>(items: T[], typeOf: (item: T) => string): Array<[T, ...T[]]> {
+  const groups: Array<[T, ...T[]]> = [];
   for (const item of items) {
     const last = groups.at(-1);
-    if (last && last.length < MAX_BODIES && typeOf(last[0]!) === typeOf(item)) last.push(item);
+    if (last && last.length < MAX_BODIES && typeOf(last[0]) === typeOf(item)) last.push(item);
     else groups.push([item]);
   }
   return groups;
@@ -44,8 +51,12 @@ export function batchesOf<T>(items: T[], typeOf: (item: T) => string): T[][] {
 export function decode(frames: Buffer[]): Message {
   if (frames.length !== 3) throw new ProtocolError('frames', `expected 3 frames, got ${frames.length}`);
   const { messages, dropped } = decodeAll(frames);
-  if (dropped[0]) throw dropped[0];
-  return messages[0]!;
+  const [message] = messages;
+  const [error] = dropped;
+  if (error) throw error;
+  // Three frames are one body: it is either kept or dropped.
+  if (!message) throw new ProtocolError('frames', 'no body');
+  return message;
 }
 
 /**
@@ -63,8 +74,7 @@ export function decodeAll(frames: Buffer[]): { messages: Message[]; dropped: Pro
   const schema = messageSchemas[typeName as MessageType];
   const messages: Message[] = [];
   const dropped: ProtocolError[] = [];
-  for (let i = 2; i < frames.length; i++) {
-    const body = frames[i]!;
+  for (const body of frames.slice(2)) {
     if (body.length > MAX_BODY_BYTES) {
       dropped.push(new ProtocolError('size', `body of ${body.length} bytes exceeds ${MAX_BODY_BYTES}`));
       continue;

@@ -1,3 +1,4 @@
+import { settleWithin } from '@clover/lifecycle';
 import * as zmq from 'zeromq';
 import { batchesOf, encode, encodeBatch } from './codec.js';
 import { bodyDeliverer, type BodySink } from './deliver.js';
@@ -95,7 +96,7 @@ export class DealerTransport {
    */
   sendAll(msgs: Message[]): Promise<boolean> {
     const sends = this.batching
-      ? batchesOf(msgs, (m) => m.type).map((group) => this.sendFrames(group[0]!.type, () => encodeBatch(group)))
+      ? batchesOf(msgs, (m) => m.type).map((group) => this.sendFrames(group[0].type, () => encodeBatch(group)))
       : msgs.map((m) => this.send(m));
     return Promise.all(sends).then((sent) => sent.every(Boolean));
   }
@@ -115,7 +116,7 @@ export class DealerTransport {
     if (this.closed) return;
     this.closed = true;
     // Let queued sends go out, but never wait on a peer that is not reading.
-    await Promise.race([this.sending.catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
+    await settleWithin(this.sending, 500);
     this.sock.close();
     await this.loop.catch(() => undefined);
   }

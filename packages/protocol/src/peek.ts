@@ -8,7 +8,7 @@ import { MAX_BODY_BYTES } from './messages.js';
  * `execId` when the body is a JSON object whose `execId` is a string of 1 to LIMITS.idChars
  * code units (the schema's own id rule), else null. Never throws.
  */
-export function peekExecutionId(body: Buffer | string | unknown): string | null {
+export function peekExecutionId(body: unknown): string | null {
   let json: unknown = body;
   if (Buffer.isBuffer(body) || typeof body === 'string') {
     if (Buffer.byteLength(body) > MAX_BODY_BYTES) return null;

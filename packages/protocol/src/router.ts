@@ -36,7 +36,8 @@ export class RouterTransport {
   private closed = false;
   private loop: Promise<void> | null = null;
   private readonly logger: ProtocolLogger;
-  private readonly zapDomain: string | null;
+  /** The ZAP domain this socket's CURVE allow-list is kept under (used only with `curve`). */
+  private readonly zapDomain: string;
   /** Frames dropped as malformed, by reason; exposed for tests and metrics. */
   readonly dropped = new Map<string, number>();
   /** ZeroMQ messages received and the clover messages (bodies) they carried. */
@@ -49,7 +50,7 @@ export class RouterTransport {
 
   constructor(private readonly opts: RouterTransportOptions) {
     this.logger = opts.logger ?? silentLogger;
-    this.zapDomain = opts.curve ? `clover-${process.pid}-${Math.random().toString(36).slice(2)}` : null;
+    this.zapDomain = `clover-${process.pid}-${Math.random().toString(36).slice(2)}`;
     this.sock = new zmq.Router({
       linger: 0,
       mandatory: true,
@@ -65,7 +66,7 @@ export class RouterTransport {
       // loop does that many a second: a second's EXECs then waited behind that turn's ACKs,
       // RESULTs and store writes, up to 40 ms late (bench/dispatch-minute.bench.ts).
       sendTimeout: 0,
-      ...(opts.curve ? { curveServer: true, curveSecretKey: opts.curve.secretKey, zapDomain: this.zapDomain! } : {}),
+      ...(opts.curve ? { curveServer: true, curveSecretKey: opts.curve.secretKey, zapDomain: this.zapDomain } : {}),
     });
   }
 
@@ -74,7 +75,7 @@ export class RouterTransport {
   }
 
   async start(): Promise<void> {
-    if (this.opts.curve) await allowCurveClients(this.zapDomain!, this.opts.curve.allowedClientKeys, this.logger);
+    if (this.opts.curve) await allowCurveClients(this.zapDomain, this.opts.curve.allowedClientKeys, this.logger);
     await this.sock.bind(this.opts.bind);
     this.loop = this.receive();
   }
@@ -145,7 +146,7 @@ export class RouterTransport {
       for (const group of batchesOf(queue, (q) => q.msg.type)) {
         const sent = this.closed
           ? Promise.resolve(false)
-          : this.sendFrames(peerId, group[0]!.msg.type, encodeBatch(group.map((g) => g.msg)));
+          : this.sendFrames(peerId, group[0].msg.type, encodeBatch(group.map((g) => g.msg)));
         void sent.then((ok) => group.forEach((g) => g.done(ok)));
       }
     }
@@ -168,6 +169,6 @@ export class RouterTransport {
     this.closed = true;
     this.sock.close();
     await this.loop?.catch(() => undefined);
-    if (this.zapDomain) forgetCurveDomain(this.zapDomain);
+    if (this.opts.curve) forgetCurveDomain(this.zapDomain);
   }
 }

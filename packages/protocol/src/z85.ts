@@ -8,7 +8,7 @@ export function z85Encode(data: Buffer): string {
     let value = data.readUInt32BE(i);
     const chunk: string[] = [];
     for (let j = 0; j < 5; j++) {
-      chunk.unshift(alphabet[value % 85]!);
+      chunk.unshift(alphabet.charAt(value % 85));
       value = Math.floor(value / 85);
     }
     out += chunk.join('');

@@ -123,7 +123,7 @@ test('peekExecutionId reads the exec id of a body that fails its schema, and not
   );
 });
 
-const closers: Array<() => Promise<void>> = [];
+const closers: Array<() => unknown> = [];
 after(() => cleanUp(closers.map((c, i) => [`closer ${i}`, c] as const)));
 
 test('the router hands a RESULT that failed validation, with the exec id it names, to onInvalid', async () => {
@@ -140,7 +140,7 @@ test('the router hands a RESULT that failed validation, with the exec id it name
   await router.start();
   closers.push(() => router.close());
   const raw = new zmq.Dealer({ routingId: 'agent-x', linger: 0, sendTimeout: 10_000 });
-  closers.push(async () => raw.close());
+  closers.push(() => raw.close());
   raw.connect(`tcp://127.0.0.1:${port}`);
   const body = JSON.stringify({
     execId: 'job@1',

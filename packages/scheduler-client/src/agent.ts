@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Heartbeat } from '@clover/heartbeat';
+import { cleanUp, defaultStepTimeoutMs, settleWithin } from '@clover/lifecycle';
 import { DealerTransport, LIMITS, truncateField, type Exec, type Message, type Result } from '@clover/protocol';
 import { cloverPaths, createZkClient, watchLeader, type CloverPaths, type ZkClient } from '@clover/zk-kit';
 import { ExecAbort } from './abort.js';
@@ -17,6 +18,10 @@ import { checkAgentOptions, checkHandlerName } from './limits.js';
 const silent: AgentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const helloEveryMs = 5000;
 const resendResultsForMs = 60_000;
+/** At close, how long executions aborted at the end of the drain timeout get to end. */
+const abortedGraceMs = 2000;
+/** At close, how long the BYE may take to leave: the leader may be gone already. */
+const byeWaitMs = 500;
 
 /**
  * An execution machine's agent, and the SDK an application embeds: it registers in ZooKeeper,
@@ -37,7 +42,9 @@ export class Agent {
   private helloTimer: NodeJS.Timeout | null = null;
   private draining = false;
   private started = false;
+  /** Set once the drain is over: nothing more is said to a leader but the BYE. */
   private closed = false;
+  private closing: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly answers = new OrderedAnswers((msgs) => void this.transport?.sendAll(msgs));
   /** Accepted executions whose answer has not gone out yet: their RESULT goes in its place. */
@@ -243,10 +250,11 @@ export class Agent {
 
   private async execute(exec: Exec, abort: ExecAbort, startedAt: number): Promise<void> {
     const out = new OutputTail();
-    let timedOut = false;
-    const deadline = setTimeout(
+    // Set by the timer's callback, so held in an object: a `let` would read as always false here.
+    const deadline = { passed: false };
+    const timer = setTimeout(
       () => {
-        timedOut = true;
+        deadline.passed = true;
         abort.abort('timeout');
       },
       Math.max(0, Math.min(exec.deadline - Date.now(), exec.timeoutMs)),
@@ -254,18 +262,22 @@ export class Agent {
     let outcome: ExecOutcome;
     try {
       const kind = exec.kind;
-      if (kind.type === 'handler') outcome = await runHandler(this.handlers.get(kind.name)!, exec, abort, out);
-      else if (kind.type === 'shell') outcome = await runShell(kind, abort.signal, out, this.groupWatch(exec.execId, startedAt));
+      if (kind.type === 'handler') {
+        const handler = this.handlers.get(kind.name);
+        // onExec refuses an EXEC that names no registered handler.
+        if (!handler) throw new Error(`no handler named "${kind.name}"`);
+        outcome = await runHandler(handler, exec, abort, out);
+      } else if (kind.type === 'shell') outcome = await runShell(kind, abort.signal, out, this.groupWatch(exec.execId, startedAt));
       else outcome = await runHttp(kind, abort.signal, out);
     } catch (err) {
       outcome = { exitCode: null, error: `the agent failed to run it: ${String(err)}` };
     } finally {
-      clearTimeout(deadline);
+      clearTimeout(timer);
     }
     const state = this.recent.get(exec.execId);
     const cancelReason = state?.phase === 'running' ? state.cancelReason : undefined;
     const status: Result['status'] =
-      timedOut || cancelReason === 'timeout' ? 'timed_out' : abort.aborted ? 'cancelled' : outcome.error ? 'failed' : 'succeeded';
+      deadline.passed || cancelReason === 'timeout' ? 'timed_out' : abort.aborted ? 'cancelled' : outcome.error ? 'failed' : 'succeeded';
     const result: Result = {
       execId: exec.execId,
       status,
@@ -302,29 +314,55 @@ export class Agent {
     };
   }
 
-  /** Stops taking work, lets running executions finish (up to the drain timeout), says BYE. Safe twice. */
-  async close(): Promise<void> {
-    if (this.closed || !this.started) return;
+  /**
+   * Stops taking work, lets running executions finish (up to the drain timeout, then aborts them),
+   * sends the answers still owed and a BYE, and closes its socket, heartbeat and (when it opened
+   * it) ZooKeeper session. A second call, concurrent or later, returns the same promise. Every
+   * step runs even when one before it fails; the failures are thrown together at the end (a
+   * `CleanupError` naming them). An agent never started has nothing to close.
+   */
+  close(): Promise<void> {
+    if (!this.started) return Promise.resolve();
+    this.closing ??= this.drain();
+    return this.closing;
+  }
+
+  private drain(): Promise<void> {
     this.draining = true;
-    await this.heartbeat?.beatNow();
     const drainMs = this.opts.drainTimeoutMs ?? 30_000;
-    const drained = Promise.all([...this.inFlight]);
-    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainMs).unref());
-    if ((await Promise.race([drained, timer])) === 'timeout') {
-      for (const [, s] of this.recent.running()) s.abort.abort('shutdown');
-      await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => setTimeout(r, 2000).unref())]);
-    }
-    this.closed = true;
-    // Results still waiting to answer their EXEC go before the BYE, or the leader counts them lost.
-    this.answers.flush();
-    if (this.helloTimer) clearInterval(this.helloTimer);
-    this.stopLeaderWatch?.();
-    // The leader may be gone already: say goodbye, but do not wait on a peer that is not there.
-    const bye = this.transport?.send({ type: 'BYE', body: { reason: 'shutdown' } }).catch(() => undefined);
-    await Promise.race([bye, new Promise((r) => setTimeout(r, 500).unref())]);
-    await this.transport?.close();
-    this.reaper?.close();
-    await this.heartbeat?.close();
-    if (this.ownsZk) await this.zk?.close();
+    return cleanUp(
+      [
+        ['heartbeat saying draining', () => this.heartbeat?.beatNow()],
+        ['running executions', () => this.finishRunning(drainMs)],
+        [
+          'HELLO timer and leader watch',
+          () => {
+            this.closed = true;
+            if (this.helloTimer) clearInterval(this.helloTimer);
+            this.stopLeaderWatch?.();
+          },
+        ],
+        // Results still waiting to answer their EXEC go before the BYE, or the leader counts them lost.
+        ['answers owed', () => this.answers.flush()],
+        // The leader may be gone already: say goodbye, but do not wait on a peer that is not there.
+        [
+          'BYE',
+          () => (this.transport ? settleWithin(this.transport.send({ type: 'BYE', body: { reason: 'shutdown' } }), byeWaitMs) : undefined),
+        ],
+        ['transport', () => this.transport?.close()],
+        ['group reaper', () => this.reaper?.close()],
+        ['heartbeat', () => this.heartbeat?.close()],
+        ['ZooKeeper session', () => (this.ownsZk ? this.zk?.close() : undefined)],
+      ],
+      // No step may be cut before the executions' own bound has passed.
+      { timeoutMs: Math.max(defaultStepTimeoutMs, drainMs + abortedGraceMs + 1000) },
+    );
+  }
+
+  /** Waits up to `drainMs` for the running executions, then aborts them and waits a little more. */
+  private async finishRunning(drainMs: number): Promise<void> {
+    if ((await settleWithin(Promise.allSettled([...this.inFlight]), drainMs)) === 'settled') return;
+    for (const [, s] of this.recent.running()) s.abort.abort('shutdown');
+    await settleWithin(Promise.allSettled([...this.inFlight]), abortedGraceMs);
   }
 }

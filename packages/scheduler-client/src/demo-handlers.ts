@@ -25,6 +25,7 @@ export function registerDemoHandlers(agent: Agent): Agent {
       return { slept: ms };
     })
     .register('fail', (ctx) => {
-      throw new Error(String((ctx.payload as { message?: unknown } | null)?.message ?? 'demo failure'));
+      const message = (ctx.payload as { message?: unknown } | null)?.message ?? 'demo failure';
+      throw new Error(typeof message === 'string' ? message : JSON.stringify(message));
     });
 }

@@ -17,14 +17,18 @@ export function checkAgentOptions(opts: AgentOptions, capacity: number): void {
   }
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > LIMITS.capacity)
     throw new Error(`capacity must be an integer from 1 to ${LIMITS.capacity}, got ${opts.capacity}`);
-  if ((opts.version ?? '').length > LIMITS.versionChars)
-    throw new Error(`version must be at most ${LIMITS.versionChars} characters, got ${opts.version!.length}`);
+  const version = opts.version ?? '';
+  if (version.length > LIMITS.versionChars)
+    throw new Error(`version must be at most ${LIMITS.versionChars} characters, got ${version.length}`);
   for (const key of ['groups', 'tags'] as const) {
-    const list = opts[key] ?? [];
+    // Typed string[], but an SDK user's JavaScript may pass anything.
+    const list: readonly unknown[] = opts[key] ?? [];
     if (list.length > LIMITS.labels) throw new Error(`${key}: at most ${LIMITS.labels}, got ${list.length}`);
     const long = list.find((x) => typeof x !== 'string' || x.length > LIMITS.nameChars);
-    if (long !== undefined)
-      throw new Error(`${key}: each must be a string of at most ${LIMITS.nameChars} characters, got "${String(long).slice(0, 40)}…"`);
+    if (long !== undefined) {
+      const got = typeof long === 'string' ? `"${long.slice(0, 40)}…"` : `a ${typeof long}`;
+      throw new Error(`${key}: each must be a string of at most ${LIMITS.nameChars} characters, got ${got}`);
+    }
   }
 }
 

@@ -1,16 +1,30 @@
-import os from 'node:os';
 import path from 'node:path';
-import { boolean, integer, list, optionalText, runBin, text, zkConnect, zkRoot, type SettingsOf } from '@clover/config';
+import {
+  boolean,
+  dataDirSettings,
+  heartbeatSettings,
+  integer,
+  list,
+  logSettings,
+  nodeSettings,
+  optionalText,
+  runBin,
+  zkSettings,
+  type CleanupStack,
+  type SettingsOf,
+} from '@clover/config';
 import { createLogger } from '@clover/logging';
 import { cloverPaths, createZkClient } from '@clover/zk-kit';
 import { Agent } from './agent.js';
 import { registerDemoHandlers } from './demo-handlers.js';
 
 export const agentSettings = {
-  zk: zkConnect('CLOVER_ZK', { help: 'ZooKeeper connect string (host:port,...)', required: true }),
-  zkRoot: zkRoot('CLOVER_ZK_ROOT', { help: 'root znode of this cluster', fallback: '/clover' }),
-  sessionTimeoutMs: integer('CLOVER_ZK_SESSION_TIMEOUT_MS', { help: 'ZooKeeper session timeout', fallback: 10_000, min: 1000 }),
-  id: text('CLOVER_NODE_ID', { help: "this agent's node id", fallback: () => `${os.hostname()}-${process.pid}` }),
+  ...zkSettings,
+  ...nodeSettings,
+  ...heartbeatSettings,
+  // Where running shell executions are recorded, so a restart kills what a crash left running.
+  ...dataDirSettings,
+  ...logSettings,
   groups: list('CLOVER_GROUPS', { help: 'groups this agent serves (comma-separated)', fallback: [] }),
   tags: list('CLOVER_TAGS', { help: 'tags of this agent (comma-separated)', fallback: [] }),
   capacity: integer('CLOVER_CAPACITY', { help: 'executions at once', fallback: 4, min: 1, max: 10_000 }),
@@ -21,24 +35,21 @@ export const agentSettings = {
     fallback: 30_000,
     min: 0,
   }),
-  heartbeatMs: integer('CLOVER_HEARTBEAT_MS', { help: 'heartbeat interval', fallback: 2000, min: 100 }),
-  dataDir: text('CLOVER_DATA_DIR', {
-    help: 'where running shell executions are recorded, so a restart kills what a crash left running',
-    fallback: () => path.resolve('.clover-data'),
-  }),
   groupReaper: boolean('CLOVER_GROUP_REAPER', {
     help: 'kill the process groups of shell executions when the agent dies, whatever its death (needs /bin/sh)',
     fallback: true,
   }),
-  logDir: optionalText('CLOVER_LOG_DIR', 'directory for daily-rotated JSON log files'),
   curvePublicKey: optionalText('CLOVER_CURVE_PUBLIC_KEY', "this agent's CURVE public key (Z85)"),
   curveSecretKey: optionalText('CLOVER_CURVE_SECRET_KEY', "this agent's CURVE secret key (Z85)"),
   curveServerKey: optionalText('CLOVER_CURVE_SERVER_KEY', "the dispatch-servers' CURVE public key (Z85)"),
 };
 
-export async function startAgent(s: SettingsOf<typeof agentSettings>) {
+/** Opens the logger, ZooKeeper client and agent, each pushed onto `cleanup` as it opens. */
+export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: CleanupStack): Promise<void> {
   const logger = createLogger({ service: 'agent', node: s.id, logDir: s.logDir });
+  cleanup.push('logger', () => logger.close());
   const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger });
+  cleanup.push('ZooKeeper client', () => zk.close());
   const curve =
     s.curvePublicKey && s.curveSecretKey && s.curveServerKey
       ? { publicKey: s.curvePublicKey, secretKey: s.curveSecretKey, serverKey: s.curveServerKey }
@@ -61,15 +72,9 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>) {
       groupReaper: s.groupReaper,
     }),
   );
+  cleanup.push('agent', () => agent.close());
   await agent.start();
   logger.info('agent started', { id: s.id, groups: s.groups, capacity: s.capacity });
-  return {
-    async close() {
-      await agent.close();
-      await zk.close();
-      await logger.close();
-    },
-  };
 }
 
 export function main(): Promise<void> {
@@ -78,5 +83,8 @@ export function main(): Promise<void> {
     about: 'the clover agent: runs the executions the dispatch leader sends',
     spec: agentSettings,
     start: startAgent,
+    // The agent's close waits up to the drain timeout for running executions, and bounds each of
+    // its own steps: its clean-up step is cut only well after the drain timeout.
+    stepTimeoutMs: (s) => s.drainTimeoutMs + 60_000,
   });
 }

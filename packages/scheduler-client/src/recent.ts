@@ -45,8 +45,8 @@ export class RecentExecutions {
     this.done.set(execId, state);
     this.order.push([execId, state]);
     const old = this.clock() - this.keepMs;
-    while (this.head < this.order.length) {
-      const [id, d] = this.order[this.head]!;
+    for (let front = this.order[this.head]; front; front = this.order[this.head]) {
+      const [id, d] = front;
       const current = this.done.get(id) === d;
       if (current && (this.done.size <= this.keep || (this.done.size <= this.max && d.finishedAt >= old))) break;
       if (current) this.done.delete(id);

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
-import { cleanUp, freePort, waitFor, within } from '@clover/testkit';
+import { cleanUp, freePort, waitFor, within, type CleanupStep } from '@clover/testkit';
 import { RouterTransport, type Exec, type Message } from '@clover/protocol';
 import { LeaderElection, cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '../src/index.js';
@@ -15,6 +15,7 @@ let election: LeaderElection;
 const inbox: Array<[string, Message]> = [];
 let agent: Agent;
 let endpoint: string;
+const opened: CleanupStep[] = [];
 
 async function serverAt(port: number, into: Array<[string, Message]>) {
   const r = new RouterTransport({ bind: `tcp://127.0.0.1:${port}`, onMessage: (p, m) => into.push([p, m]) });
@@ -25,14 +26,18 @@ async function serverAt(port: number, into: Array<[string, Message]>) {
 before(async () => {
   zk = createZkClient({ connect: 'memory:agent-test' });
   leaderZk = createZkClient({ connect: 'memory:agent-test' });
+  opened.push(['zk', () => zk.close()], ['leader zk', () => leaderZk.close()]);
   await zk.connect();
   await leaderZk.connect();
   const port = await freePort();
   endpoint = `tcp://127.0.0.1:${port}`;
   router = await serverAt(port, inbox);
+  opened.push(['router', () => router.close()]);
   election = new LeaderElection(leaderZk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint } });
+  opened.push(['election', () => election.close()]);
   await election.start();
   agent = registerDemoHandlers(new Agent({ zk, paths, id: 'agent-a', capacity: 2, groups: ['g'], drainTimeoutMs: 2000 }));
+  opened.push(['agent', () => agent.close()]);
   agent.register('slow', async (ctx) => {
     await new Promise((r) => setTimeout(r, 300));
     return ctx.attempt;
@@ -43,16 +48,9 @@ before(async () => {
   await waitFor(() => inbox.some(([p, m]) => p === 'agent-a' && m.type === 'HELLO'), { message: 'HELLO' });
 });
 
-// Every close runs, each bounded, even when before() stopped half-way or one close fails.
-after(() =>
-  cleanUp([
-    ['agent', () => agent?.close()],
-    ['router', () => router?.close()],
-    ['election', () => election?.close()],
-    ['zk', () => zk?.close()],
-    ['leader zk', () => leaderZk?.close()],
-  ]),
-);
+// Every part's close, pushed as before() opens it: each runs, bounded, newest first, even when
+// before() stopped half-way or one close fails.
+after(() => cleanUp(opened.reverse()));
 
 let seq = 0;
 const deafOnes: Array<() => void> = [];
@@ -299,6 +297,51 @@ test('a new leader: the agent follows it to its endpoint and says HELLO there', 
       ['election 2', () => e2.close()],
       ['zk 2', () => zk2.close()],
       ['router 2', () => router2.close()],
+    ]);
+  }
+});
+
+test('close() twice at once: one drain (one BYE), and the second caller waits for the running execution', async () => {
+  const closePaths = cloverPaths('/agent-close-test');
+  const port = await freePort();
+  const inbox3: Array<[string, Message]> = [];
+  const router3 = await serverAt(port, inbox3);
+  const zk3 = createZkClient({ connect: 'memory:agent-test' });
+  await zk3.connect();
+  const e3 = new LeaderElection(zk3, { path: closePaths.electionDispatch, id: 'server-3', data: { endpoint: `tcp://127.0.0.1:${port}` } });
+  const closing = new Agent({ zk: zk3, paths: closePaths, id: 'agent-closing', drainTimeoutMs: 10_000 });
+  let finished = false;
+  closing.register('slow', async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    finished = true;
+  });
+  try {
+    await e3.start();
+    await closing.start();
+    await waitFor(() => inbox3.some(([p, m]) => p === 'agent-closing' && m.type === 'HELLO'), { message: 'HELLO from agent-closing' });
+    const e = exec({ type: 'handler', name: 'slow' });
+    await router3.send('agent-closing', { type: 'EXEC', body: e });
+    await waitFor(() => closing.running === 1, { message: 'the slow execution running' });
+
+    const first = closing.close();
+    const second = closing.close();
+    assert.equal(second, first, 'the second close() returns the first one’s promise');
+    await within(second, 30_000, 'the second close()');
+    assert.ok(finished, 'the second caller went on only after the drain let the execution finish');
+    assert.equal(await zk3.exists(closePaths.node('clients', 'agent-closing')), null, 'and after the heartbeat znode went');
+    await waitFor(() => inbox3.some(([, m]) => m.type === 'BYE'), { message: 'the BYE' });
+    // Any second drain would have sent its BYE by now (each is sent within 500 ms of the first).
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(inbox3.filter(([p, m]) => p === 'agent-closing' && m.type === 'BYE').length, 1, 'one drain, one BYE');
+    const resultAt = inbox3.findIndex(([, m]) => m.type === 'RESULT' && m.body.execId === e.execId);
+    const byeAt = inbox3.findIndex(([, m]) => m.type === 'BYE');
+    assert.ok(resultAt >= 0 && resultAt < byeAt, 'the result went out before the BYE');
+  } finally {
+    await cleanUp([
+      ['agent-closing', () => closing.close()],
+      ['election 3', () => e3.close()],
+      ['zk 3', () => zk3.close()],
+      ['router 3', () => router3.close()],
     ]);
   }
 });

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
-import { cleanUp, freePort, waitFor, within } from '@clover/testkit';
+import { cleanUp, freePort, waitFor, within, type CleanupStep } from '@clover/testkit';
 import { LIMITS, RouterTransport, resultSchema, type Exec, type Message, type ProtocolError, type Result } from '@clover/protocol';
 import { LeaderElection, cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { Agent } from '../src/index.js';
@@ -17,10 +17,12 @@ let election: LeaderElection;
 let agent: Agent;
 const inbox: Message[] = [];
 const invalid: ProtocolError[] = [];
+const opened: CleanupStep[] = [];
 
 before(async () => {
   zk = createZkClient({ connect: 'memory:bounded-test' });
   leaderZk = createZkClient({ connect: 'memory:bounded-test' });
+  opened.push(['zk', () => zk.close()], ['leader zk', () => leaderZk.close()]);
   await zk.connect();
   await leaderZk.connect();
   const port = await freePort();
@@ -29,26 +31,23 @@ before(async () => {
     onMessage: (_p, m) => inbox.push(m),
     onInvalid: (_p, e) => invalid.push(e),
   });
+  opened.push(['router', () => router.close()]);
   await router.start();
   election = new LeaderElection(leaderZk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint: `tcp://127.0.0.1:${port}` } });
+  opened.push(['election', () => election.close()]);
   await election.start();
   agent = new Agent({ zk, paths, id: 'agent-b', capacity: 4, drainTimeoutMs: 2000 });
+  opened.push(['agent', () => agent.close()]);
   agent.register('fail-long', (ctx) => {
-    throw new Error(String((ctx.payload as { message: string }).message));
+    throw new Error((ctx.payload as { message: string }).message);
   });
   await agent.start();
   await waitFor(() => inbox.some((m) => m.type === 'HELLO'), { message: 'HELLO' });
 });
 
-after(() =>
-  cleanUp([
-    ['agent', () => agent?.close()],
-    ['router', () => router?.close()],
-    ['election', () => election?.close()],
-    ['zk', () => zk?.close()],
-    ['leader zk', () => leaderZk?.close()],
-  ]),
-);
+// Every part's close, pushed as before() opens it: each runs, bounded, newest first, even when
+// before() stopped half-way or one close fails.
+after(() => cleanUp(opened.reverse()));
 
 let seq = 0;
 function exec(kind: Exec['kind'], over: Partial<Exec> = {}): Exec {

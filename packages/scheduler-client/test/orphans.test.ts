@@ -12,6 +12,7 @@ import {
   waitFor,
   type ChildHandle,
   type TempDir,
+  type CleanupStep,
   type ZooKeeperHandle,
 } from '@clover/testkit';
 import { RouterTransport, type Exec, type Message } from '@clover/protocol';
@@ -35,6 +36,8 @@ const inbox: Array<{ peer: string; msg: Message; groupAlive?: boolean }> = [];
 let watchedGroup = 0;
 const children: ChildHandle[] = [];
 const groupsToSweep = new Set<number>();
+/** Each part's close, pushed as before() opens it. */
+const opened: CleanupStep[] = [];
 
 interface Proc {
   pid: number;
@@ -67,7 +70,9 @@ const members = (pgid: number) => all().filter((p) => p.pgrp === pgid);
 
 before(async () => {
   zkServer = await startZooKeeper();
+  opened.push(['zookeeper', () => zkServer.cleanup()]);
   zk = createZkClient({ connect: zkServer.connectString });
+  opened.push(['zk', () => zk.close()]);
   await zk.connect();
   const port = await freePort();
   router = new RouterTransport({
@@ -76,10 +81,13 @@ before(async () => {
     onMessage: (peer, msg) =>
       inbox.push({ peer, msg, ...(msg.type === 'HELLO' && watchedGroup ? { groupAlive: members(watchedGroup).length > 0 } : {}) }),
   });
+  opened.push(['router', () => router.close()]);
   await router.start();
   election = new LeaderElection(zk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint: `tcp://127.0.0.1:${port}` } });
+  opened.push(['election', () => election.close()]);
   await election.start();
   dir = await tempDir('clover-orphans-');
+  opened.push(['temp dir', () => dir.cleanup()]);
 });
 
 after(() =>
@@ -87,7 +95,7 @@ after(() =>
     ...children.map((c, i) => [`agent ${i}`, () => c.kill('SIGKILL', 10_000).then(() => undefined)] as const),
     [
       'orphans left by a failed test',
-      async () => {
+      () => {
         for (const g of groupsToSweep)
           try {
             process.kill(-g, 'SIGKILL');
@@ -96,11 +104,7 @@ after(() =>
           }
       },
     ],
-    ['router', () => router?.close()],
-    ['election', () => election?.close()],
-    ['zk', () => zk?.close()],
-    ['zookeeper', () => zkServer?.cleanup()],
-    ['temp dir', () => dir?.cleanup()],
+    ...opened.reverse(),
   ]),
 );
 

@@ -13,7 +13,7 @@ after(() =>
       (g) =>
         [
           `group ${g}`,
-          async () => {
+          () => {
             try {
               process.kill(-g, 'SIGKILL');
             } catch {

@@ -3,15 +3,17 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanUp, tempDir, type TempDir } from '@clover/testkit';
+import { cleanUp, tempDir, type CleanupStep, type TempDir } from '@clover/testkit';
 import { GroupRecords, type GroupRecord } from '../src/orphans/records.js';
 
 // The data directory's records, against real processes: what a sweep kills and what it must not.
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 let dir: TempDir;
 const groups: number[] = [];
+const opened: CleanupStep[] = [];
 before(async () => {
   dir = await tempDir('clover-records-');
+  opened.push(['temp dir', () => dir.cleanup()]);
 });
 after(() =>
   cleanUp([
@@ -19,7 +21,7 @@ after(() =>
       (g) =>
         [
           `group ${g}`,
-          async () => {
+          () => {
             try {
               process.kill(-g, 'SIGKILL');
             } catch {
@@ -28,7 +30,7 @@ after(() =>
           },
         ] as const,
     ),
-    ['temp dir', () => dir?.cleanup()],
+    ...opened,
   ]),
 );
 

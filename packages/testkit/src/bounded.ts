@@ -1,42 +1,11 @@
 /**
- * Waits for `work` for at most `timeoutMs`. A promise that settles only when an event fires (a
- * connection, a process exit, a socket closing) never settles when the event never comes; this
- * turns that into a failure that says what it was waiting for instead of a hung test run.
- * `work` may be a function: it is called once, and a synchronous throw becomes the rejection.
+ * Bounded waits and clean-ups are @clover/lifecycle's, the same the processes use: `within(work,
+ * ms, what)` turns a promise that may never settle (a connection, a process exit, a socket
+ * closing) into a failure that says what it was waiting for instead of a hung test run, and
+ * `cleanUp(steps)` runs every clean-up step, each bounded, past one that throws or hangs, then
+ * throws naming every step that failed.
  */
-export async function within<T>(work: Promise<T> | (() => T | Promise<T>), timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    const pending = typeof work === 'function' ? Promise.resolve().then(work) : work;
-    return await Promise.race([pending, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** One clean-up step: its name for the report, and what it does. */
-export type CleanupStep = readonly [name: string, run: () => unknown];
-
-/**
- * Runs every clean-up step in order, each bounded by `timeoutMs`, and goes on past a step that
- * throws or hangs: one broken close must not leave the servers, sockets and processes after it
- * open, holding the test file alive. Throws at the end, naming every step that failed.
- */
-export async function cleanUp(steps: Iterable<CleanupStep>, opts: { timeoutMs?: number } = {}): Promise<void> {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  const failed: string[] = [];
-  for (const [name, run] of steps) {
-    try {
-      await within(run, timeoutMs, `clean-up step "${name}"`);
-    } catch (err) {
-      failed.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  if (failed.length) throw new Error(`clean-up failed in ${failed.length} step(s):\n${failed.join('\n')}`);
-}
+export { within, cleanUp, type CleanupStep } from '@clover/lifecycle';
 
 /**
  * Follows a cursor from the first page to the last and returns the pages in order. A cursor that

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { within } from './bounded.js';
 
 export interface ChildHandle {
@@ -71,8 +72,9 @@ export function spawnProcess(cmd: string, args: string[], opts: SpawnOptions = {
   // the child must still let the test file exit (the exit hook above then kills the child).
   // Every wait on the child carries a timer of its own, which keeps the process up meanwhile.
   child.unref();
-  (child.stdout as Socket | null)?.unref?.();
-  (child.stderr as Socket | null)?.unref?.();
+  // The pipes are net.Sockets where the platform gives them.
+  const pipes: Array<Readable & Partial<Pick<Socket, 'unref'>>> = [child.stdout, child.stderr];
+  for (const pipe of pipes) pipe.unref?.();
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -35,7 +35,7 @@ export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpS
             messages.push(mail);
             callback();
           })
-          .catch((err: Error) => callback(err));
+          .catch((err: unknown) => callback(err instanceof Error ? err : new Error(String(err))));
       },
     });
     await new Promise<void>((resolve, reject) => {

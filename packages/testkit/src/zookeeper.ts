@@ -1,6 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { settleWithin } from '@clover/lifecycle';
 import { freePort } from './ports.js';
 import { spawnProcess, type ChildHandle } from './process.js';
 import { tempDir } from './temp.js';
@@ -94,16 +95,17 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
     await waitFor(
       async () => {
         if (await ruok(port)) return true;
-        const exited = await Promise.race([started.exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 0))]);
-        if (exited) throw new Error(`ZooKeeper exited during start-up:\n${started.output().slice(-3000)}`);
+        // Settled by the time a zero-length wait ends only when it has exited already.
+        if ((await settleWithin(started.exited, 0)) === 'settled')
+          throw new Error(`ZooKeeper exited during start-up:\n${started.output().slice(-3000)}`);
         return false;
       },
       { timeoutMs: 60_000, intervalMs: 100, message: `ZooKeeper on port ${port}` },
-    ).catch(async (err: Error) => {
+    ).catch(async (err: unknown) => {
       // A server that never came up must not stay behind, holding its port and the test run.
       child = null;
       await started.kill('SIGKILL', 10_000).catch(() => undefined);
-      throw new Error(`${err.message}\n${started.output().slice(-3000)}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${started.output().slice(-3000)}`);
     });
   };
   const halt = async (signal: NodeJS.Signals) => {

@@ -68,7 +68,7 @@ function fourLetter(port: number, word: string): Promise<string> {
       reject(new Error(`timed out after 5000 ms waiting for ZooKeeper on port ${port} to answer ${word}`));
     });
     s.on('connect', () => s.write(word));
-    s.on('data', (d) => (out += d));
+    s.on('data', (d: Buffer) => (out += d.toString('utf8')));
     s.on('end', () => resolve(out));
     s.on('error', reject);
   });
@@ -114,7 +114,10 @@ test('a child left running does not hold the test process open; it is killed whe
   // Another node process spawns `sleep 30`, prints its pid and returns without killing it.
   const index = new URL('../src/index.ts', import.meta.url).href;
   const code = `import { spawnProcess } from ${JSON.stringify(index)}; console.log('sleep pid', spawnProcess('sleep', ['30']).pid);`;
-  const parent = spawnProcess(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { name: 'forgetful' });
+  // Workspace packages (testkit's @clover/lifecycle) resolve to their sources, as in every test.
+  const parent = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', code], {
+    name: 'forgetful',
+  });
   assert.equal(await parent.waitForExit(20_000), 0, parent.output());
   const pid = Number(/sleep pid (\d+)/.exec(parent.output())?.[1]);
   assert.ok(pid > 0, parent.output());
@@ -159,7 +162,7 @@ test('cleanUp runs every step past one that throws and one that hangs, then name
             return new Promise(() => undefined);
           },
         ],
-        ['closes', async () => void ran.push('closes')],
+        ['closes', () => void ran.push('closes')],
       ],
       { timeoutMs: 100 },
     ),
@@ -170,21 +173,23 @@ test('cleanUp runs every step past one that throws and one that hangs, then name
 });
 
 test('followCursor pages to the end, and fails on a cursor that comes back or never ends', async () => {
-  const pages = await followCursor(async (cursor) => ({
-    items: [cursor ?? 'first'],
-    nextCursor: cursor === null ? 'a' : cursor === 'a' ? 'b' : null,
-  }));
+  const pages = await followCursor((cursor) =>
+    Promise.resolve({
+      items: [cursor ?? 'first'],
+      nextCursor: cursor === null ? 'a' : cursor === 'a' ? 'b' : null,
+    }),
+  );
   assert.deepEqual(
     pages.map((p) => p.items[0]),
     ['first', 'a', 'b'],
   );
   await assert.rejects(
-    followCursor(async () => ({ nextCursor: 'same' }), { what: 'a loop' }),
+    followCursor(() => Promise.resolve({ nextCursor: 'same' }), { what: 'a loop' }),
     /paging through a loop: cursor same came back after 2 pages/,
   );
   let n = 0;
   await assert.rejects(
-    followCursor(async () => ({ nextCursor: String(++n) }), { maxPages: 5 }),
+    followCursor(() => Promise.resolve({ nextCursor: String(++n) }), { maxPages: 5 }),
     /still a next cursor after 5 pages/,
   );
 });

@@ -4,6 +4,11 @@ import type { Handler } from '../interfaces.js';
 import type { OutputTail } from '../output.js';
 import { describeError, describeStack, failed, succeeded, type ExecOutcome } from './outcome.js';
 
+/** JSON.stringify, typed as it behaves: undefined for a function, a symbol or undefined. */
+function toJson(value: unknown): string | undefined {
+  return JSON.stringify(value);
+}
+
 /** Runs a registered function; its return value, if any, goes to the output as JSON. */
 export async function runHandler(handler: Handler, exec: Exec, abort: ExecAbort, out: OutputTail): Promise<ExecOutcome> {
   try {
@@ -16,7 +21,8 @@ export async function runHandler(handler: Handler, exec: Exec, abort: ExecAbort,
       payload: exec.payload,
       scheduledAt: new Date(exec.scheduledAt),
       deadline: new Date(exec.deadline),
-      log: (line: string) => out.line(String(line)),
+      // Typed string, but a handler in JavaScript may log anything.
+      log: (line: unknown) => out.line(String(line)),
       get signal() {
         return abort.signal;
       },
@@ -27,7 +33,7 @@ export async function runHandler(handler: Handler, exec: Exec, abort: ExecAbort,
         .then(() => handler(ctx))
         .then(resolve, reject);
     });
-    if (value !== undefined) out.append(typeof value === 'string' ? value : String(JSON.stringify(value)));
+    if (value !== undefined) out.append(typeof value === 'string' ? value : (toJson(value) ?? 'undefined'));
     return succeeded;
   } catch (err) {
     if (abort.aborted) return { exitCode: null, error: 'aborted' };

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { AgentLogger } from '../interfaces.js';
 
@@ -81,7 +82,7 @@ export class GroupReaper {
   }
 
   private start(): ChildProcess | null {
-    let child: ChildProcess;
+    let child: ChildProcessByStdio<Writable, null, null>;
     try {
       child = spawn(this.opts.shell ?? '/bin/sh', ['-c', program], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     } catch (err) {
@@ -90,8 +91,10 @@ export class GroupReaper {
     }
     // The reaper must never keep the agent's event loop alive, nor be waited for.
     child.unref();
-    (child.stdin as Socket | null)?.unref?.();
-    child.stdin!.on('error', () => undefined);
+    // Its stdin is a pipe, a net.Socket where the platform gives one: unref'd as well.
+    const stdin: Writable & Partial<Pick<Socket, 'unref'>> = child.stdin;
+    stdin.unref?.();
+    stdin.on('error', () => undefined);
     child.once('error', (err) => this.logger.warn('the process-group reaper failed to start', { err: String(err) }));
     const clock = this.opts.clock ?? Date.now;
     const startedAt = clock();

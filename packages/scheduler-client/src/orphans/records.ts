@@ -68,7 +68,8 @@ export class GroupRecords {
 
   /** Writes the record of a group just spawned (synchronously: it must exist before anything else can go wrong). */
   add(execId: string, pgid: number, startedAt: number): void {
-    if (!this.usable) return;
+    const { boot, self } = this;
+    if (boot === null || self === null) return;
     const startTime = processStartTime(pgid);
     // A leader already gone: its group is killed at once by the executor; nothing to keep.
     if (startTime === null) return;
@@ -76,10 +77,10 @@ export class GroupRecords {
       execId,
       pgid,
       startTime,
-      bootId: this.boot!,
+      bootId: boot,
       agentId: this.agentId,
       agentPid: process.pid,
-      agentStartTime: this.self!,
+      agentStartTime: self,
       startedAt,
     };
     try {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { settleWithin } from '@clover/lifecycle';
 
 /**
  * Copies the write-ahead log back into the database file from a worker thread, on a connection
@@ -51,15 +52,9 @@ export function startBackgroundCheckpointer(file: string, everyMs: number, onErr
         if (exited) return;
         // Held open until the worker has closed its connection: closing the store means done with the file.
         worker.ref();
-        const gone = once(worker, 'exit').then(
-          () => 'exited' as const,
-          () => 'exited' as const,
-        );
+        const gone = once(worker, 'exit');
         worker.postMessage('stop');
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 2000)));
-        if ((await Promise.race([gone, late])) === 'late') await worker.terminate();
-        clearTimeout(timer);
+        if ((await settleWithin(gone, 2000)) === 'timeout') await worker.terminate();
       })();
       return stopped;
     },

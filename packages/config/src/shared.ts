@@ -1,0 +1,68 @@
+import os from 'node:os';
+import path from 'node:path';
+import { integer, optionalText, text, url, zkConnect, zkRoot } from './parsers.js';
+
+/*
+ * The settings every clover bin shares, declared once: a bin's spec spreads the groups it uses
+ * (`{ ...zkSettings, ...storeSettings, bind: endpoint(…) }`), so a variable has one name, one
+ * default and one help line in every bin. A bin that needs a different meaning declares its own
+ * key instead (clover standalone's `nodeId` is an id prefix, not a node id).
+ */
+
+/** The ZooKeeper session: `zk` (required), `zkRoot`, `sessionTimeoutMs`. */
+export const zkSettings = {
+  zk: zkConnect('CLOVER_ZK', { help: 'ZooKeeper connect string (host:port,...)', required: true }),
+  zkRoot: zkRoot('CLOVER_ZK_ROOT', { help: 'root znode of this cluster', fallback: '/clover' }),
+  sessionTimeoutMs: integer('CLOVER_ZK_SESSION_TIMEOUT_MS', {
+    help: 'ZooKeeper session timeout; a dead process is noticed, and a dead leader replaced, after about this long',
+    fallback: 10_000,
+    min: 1000,
+  }),
+};
+
+/**
+ * The data directory, resolved against the working directory when the settings are read: the
+ * embedded store's file (`clover.db`) and an agent's records of its running shell executions.
+ */
+export const dataDirSettings = {
+  dataDir: text('CLOVER_DATA_DIR', {
+    help: "data directory: the embedded store, and an agent's records of running shell executions",
+    fallback: () => path.resolve('.clover-data'),
+  }),
+};
+
+/**
+ * The store: MongoDB when `mongoUrl` is set, else the embedded SQLite store in `dataDir`. Unset
+ * is the default everywhere, so a bin, standalone and the CLI find one store on one host.
+ */
+export const storeSettings = {
+  mongoUrl: url('CLOVER_MONGO_URL', {
+    help: 'MongoDB URL; unset: the embedded store in CLOVER_DATA_DIR',
+    schemes: ['mongodb', 'mongodb+srv'],
+  }),
+  ...dataDirSettings,
+};
+
+/** This process's node id (`<hostname>-<pid>` by default): its znode and its name in the logs. */
+export const nodeSettings = {
+  id: text('CLOVER_NODE_ID', { help: "this process's node id", fallback: () => `${os.hostname()}-${process.pid}` }),
+};
+
+/** How often this process's heartbeat znode is rewritten, in ms. */
+export const heartbeatSettings = {
+  heartbeatMs: integer('CLOVER_HEARTBEAT_MS', { help: 'heartbeat interval in ms', fallback: 2000, min: 100 }),
+};
+
+/** Where daily-rotated JSON log files go; unset: no files (the log still goes to stderr and, from warn up, to the store). */
+export const logSettings = {
+  logDir: optionalText('CLOVER_LOG_DIR', 'directory for daily-rotated JSON log files'),
+};
+
+/** Every shared group at once: what a bin with a ZooKeeper session, a store and a heartbeat reads. */
+export const sharedSettings = {
+  ...zkSettings,
+  ...storeSettings,
+  ...nodeSettings,
+  ...heartbeatSettings,
+  ...logSettings,
+};
