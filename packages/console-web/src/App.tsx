@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, onUnauthenticated } from './api/client';
-import type { User } from './api/types';
+import type { UserView } from './api/types';
 import { AuthProvider } from './auth';
 import { Layout } from './components/Layout';
 import { NotifyProvider } from './components/notify';
@@ -30,7 +30,7 @@ export function App() {
 }
 
 type SessionState =
-  { state: 'checking' } | { state: 'out'; expired?: boolean } | { state: 'in'; user: User } | { state: 'error'; error: unknown };
+  { state: 'checking' } | { state: 'out'; expired?: boolean } | { state: 'in'; user: UserView } | { state: 'error'; error: unknown };
 
 function Session() {
   const t = useT();

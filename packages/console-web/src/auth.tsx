@@ -1,8 +1,8 @@
 import { createContext, useContext, type ReactNode } from 'react';
-import type { Role, User } from './api/types';
+import type { Role, UserView } from './api/types';
 
 interface Auth {
-  user: User;
+  user: UserView;
   logout: () => void;
 }
 

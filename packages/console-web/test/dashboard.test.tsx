@@ -6,6 +6,7 @@ import { fakeFetch, renderWithI18n, useFakeTimersPerTest } from './helpers';
 
 const hour = (i: number) => new Date(Date.UTC(2030, 0, 1, i)).toISOString();
 const emptyStats: Stats = {
+  hours: 24,
   runsByStatus: {},
   successRate: null,
   runsOverTime: Array.from({ length: 24 }, (_, i) => ({ hour: hour(i), succeeded: 0, failed: 0, timed_out: 0, lost: 0, other: 0 })),

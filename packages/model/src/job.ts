@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CronError, parseCron } from './cron.js';
 import { isValidTimezone } from './zone.js';
+import { utf8Length } from './bytes.js';
+import { concurrencies, httpMethods, misfires, routings, runStatuses } from './lists.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 8 * 1024;
@@ -39,7 +41,7 @@ export const targetSchema = z.discriminatedUnion('type', [
 ]);
 export type Target = z.infer<typeof targetSchema>;
 
-export const routingSchema = z.enum(['first', 'round_robin', 'random', 'least_busy', 'consistent_hash', 'failover', 'broadcast']);
+export const routingSchema = z.enum(routings);
 export type Routing = z.infer<typeof routingSchema>;
 
 export const jobKindSchema = z.discriminatedUnion('type', [
@@ -53,7 +55,7 @@ export const jobKindSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('http'),
-    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
+    method: z.enum(httpMethods).default('GET'),
     url: z.url('must be an http(s) URL').refine((u) => /^https?:/.test(u), 'must be an http(s) URL'),
     headers: z.record(z.string(), z.string()).default({}),
     body: z.string().optional(),
@@ -61,11 +63,9 @@ export const jobKindSchema = z.discriminatedUnion('type', [
 ]);
 export type JobKind = z.infer<typeof jobKindSchema>;
 
-export const payloadSchema = z
-  .unknown()
-  .refine((v) => v === undefined || Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8') <= MAX_PAYLOAD_BYTES, {
-    message: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON`,
-  });
+export const payloadSchema = z.unknown().refine((v) => v === undefined || utf8Length(JSON.stringify(v) ?? '') <= MAX_PAYLOAD_BYTES, {
+  message: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON`,
+});
 
 export const retriesSchema = z.object({
   max: z.number().int().min(0).max(100).default(0),
@@ -75,19 +75,9 @@ export const retriesSchema = z.object({
 });
 export type RetryPolicy = z.infer<typeof retriesSchema>;
 
-export const concurrencySchema = z.enum(['allow', 'forbid', 'replace']);
-export const misfireSchema = z.enum(['fire_once', 'skip']);
-export const runStatusSchema = z.enum([
-  'scheduled',
-  'dispatched',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'lost',
-  'skipped',
-  'cancelled',
-]);
+export const concurrencySchema = z.enum(concurrencies);
+export const misfireSchema = z.enum(misfires);
+export const runStatusSchema = z.enum(runStatuses);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 export const terminalStatuses: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'lost', 'skipped', 'cancelled'];
 /** The outcomes that count as a job failing: its failure count, retries and failure incidents. */

@@ -206,12 +206,12 @@ function targetPart(f: JobFormState): Target {
   }
 }
 
-function kindPart(f: JobFormState): JobKind {
+function kindPart(f: JobFormState): JobInput['kind'] {
   switch (f.kindType) {
     case 'handler':
       return { type: 'handler', name: f.handlerName.trim() };
     case 'shell': {
-      const kind: JobKind = {
+      const kind: JobInput['kind'] & { type: 'shell' } = {
         type: 'shell',
         command: f.shellCommand.trim(),
         args: f.shellArgs
@@ -224,7 +224,7 @@ function kindPart(f: JobFormState): JobKind {
       return kind;
     }
     case 'http': {
-      const kind: JobKind = { type: 'http', method: f.httpMethod, url: f.httpUrl.trim() };
+      const kind: JobInput['kind'] & { type: 'http' } = { type: 'http', method: f.httpMethod, url: f.httpUrl.trim() };
       if (f.keep.httpHeaders) kind.headers = f.keep.httpHeaders;
       if (f.httpBody !== '' && f.httpMethod !== 'GET' && f.httpMethod !== 'HEAD') kind.body = f.httpBody;
       return kind;

@@ -1,10 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '../api/client';
-import type { User } from '../api/types';
+import type { UserView } from '../api/types';
 import { LangSwitch, Logo } from '../components/Layout';
 import { useT } from '../i18n';
 
-export function LoginPage({ onLogin, expired }: { onLogin: (user: User) => void; expired?: boolean | undefined }) {
+export function LoginPage({ onLogin, expired }: { onLogin: (user: UserView) => void; expired?: boolean | undefined }) {
   const t = useT();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
