@@ -8,10 +8,7 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 8 * 1024;
 
 const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
-const timezone = z
-  .string()
-  .default('UTC')
-  .refine(isValidTimezone, { message: 'unknown timezone (use an IANA name such as Europe/Berlin)' });
+const timezone = z.string().default('UTC').refine(isValidTimezone, { error: 'unknown timezone (use an IANA name such as Europe/Berlin)' });
 
 export const cronScheduleSchema = z.object({
   type: z.literal('cron'),
@@ -63,8 +60,14 @@ export const jobKindSchema = z.discriminatedUnion('type', [
 ]);
 export type JobKind = z.infer<typeof jobKindSchema>;
 
-export const payloadSchema = z.unknown().refine((v) => v === undefined || utf8Length(JSON.stringify(v) ?? '') <= MAX_PAYLOAD_BYTES, {
-  message: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON`,
+/** Bytes of `value` as JSON; 0 for what JSON cannot hold (undefined, a function), which JSON.stringify answers with undefined. */
+function jsonBytes(value: unknown): number {
+  const text: unknown = JSON.stringify(value);
+  return typeof text === 'string' ? utf8Length(text) : 0;
+}
+
+export const payloadSchema = z.unknown().refine((v) => jsonBytes(v) <= MAX_PAYLOAD_BYTES, {
+  error: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON`,
 });
 
 export const retriesSchema = z.object({

@@ -25,7 +25,7 @@ export const newTokenBodySchema = z.object({ name: z.string().trim().min(1, 'nam
 export type NewTokenBody = z.input<typeof newTokenBodySchema>;
 
 /** PUT /api/nodes/data: the new data (any JSON value) and the version it was read at. */
-export const putNodeBodySchema = z.object({ data: z.unknown(), version: z.number({ message: 'give the version you read' }).int().min(0) });
+export const putNodeBodySchema = z.object({ data: z.unknown(), version: z.number({ error: 'give the version you read' }).int().min(0) });
 export type PutNodeBody = z.input<typeof putNodeBodySchema>;
 
 /** POST /api/cron/preview */
