@@ -23,6 +23,6 @@ export function useAuth(): Auth {
 /** What the signed-in user may do (docs/console-api.md "Roles"); the server checks again. */
 export function useCan(): { operate: boolean; admin: boolean } {
   const auth = useContext(AuthContext);
-  const r = auth ? (rank[auth.user.role] ?? 0) : 0;
+  const r = auth ? rank[auth.user.role] : 0;
   return { operate: r >= rank.operator, admin: r >= rank.admin };
 }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SyntheticEvent } from 'react';
 import { api, ApiError } from '../api/client';
 import type { UserView } from '../api/types';
 import { LangSwitch, Logo } from '../components/Layout';
@@ -11,7 +11,7 @@ export function LoginPage({ onLogin, expired }: { onLogin: (user: UserView) => v
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  const submit = async (e: FormEvent) => {
+  const submit = async (e: SyntheticEvent) => {
     e.preventDefault();
     if (busy) return;
     setBusy(true);

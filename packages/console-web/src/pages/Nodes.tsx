@@ -194,7 +194,7 @@ function ageClass(ageMs: number | null): string {
 
 function initialText(node: NodeView): string {
   if (node.data !== null && node.data !== undefined) return json(node.data);
-  return node.raw ?? '';
+  return node.raw;
 }
 
 export function NodeEditDialog({ node, onClose, onSaved }: { node: NodeView; onClose: () => void; onSaved: (node: NodeView) => void }) {
