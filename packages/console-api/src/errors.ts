@@ -34,7 +34,13 @@ export function toApiError(err: unknown): ServerError {
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
+  // Express knows an error handler by its four parameters.
+  return (err, req, res, next) => {
+    // An answer already under way cannot become an error answer: Express ends the connection.
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
     const api = toApiError(err);
     if (api.code === 'internal')
       logger.error('request failed', {
@@ -49,5 +55,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 }
 
 function isServerError(err: unknown): err is ServerError {
-  return err instanceof ApiError && Object.hasOwn(apiErrorStatus, err.code);
+  if (!(err instanceof ApiError)) return false;
+  const code: unknown = err.code;
+  return typeof code === 'string' && Object.hasOwn(apiErrorStatus, code);
 }

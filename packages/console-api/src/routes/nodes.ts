@@ -4,7 +4,7 @@ import { parseOrThrow, putNodeBodySchema, type NodeDeleted, type NodeList, type 
 import { NotEmptyError, joinPath, nodeKinds, structuralPath, type ZkStat } from '@clover/zk-kit';
 import type { ApiDeps } from '../deps.js';
 import { apiError, notFound } from '../errors.js';
-import { requireRole } from '../auth/principal.js';
+import { principalOf, requireRole } from '../auth/principal.js';
 import { booleanText, parseQuery } from '../query.js';
 
 // The change feed and the election hold many short-lived children: listed as counts, not walked.
@@ -60,7 +60,7 @@ export function nodeRoutes(d: ApiDeps): Router {
     if (body.data === undefined)
       throw apiError('validation_failed', 'some fields are invalid', { data: 'give the new data (any JSON value)' });
     await d.zk.set(path, body.data, body.version);
-    d.logger.info('node data changed from the console', { path, by: res.locals.principal?.name });
+    d.logger.info('node data changed from the console', { path, by: principalOf(res)?.name });
     res.json((await view(path)) satisfies NodeView | null);
   });
 
@@ -90,7 +90,7 @@ export function nodeRoutes(d: ApiDeps): Router {
     const back = structural ? (await d.zk.exists(path)) !== null : false;
     d.logger.warn(structural ? 'structural node deleted from the console (forced)' : 'node deleted from the console', {
       path,
-      by: res.locals.principal?.name,
+      by: principalOf(res)?.name,
       recreated: back,
     });
     res.json({ ok: true, recreated: back } satisfies NodeDeleted);
