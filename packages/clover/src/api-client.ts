@@ -1,18 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ApiError } from '@clover/model/wire';
+import type { Page } from '@clover/model/wire';
 
-/** An answer from the console API that was not 2xx, with the API's own message. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly fields: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+/** An answer from the console API that was not 2xx, with the API's own message: the one `ApiError` the console uses too. */
+export { ApiError };
 
 export interface ApiClientOptions {
   baseUrl: string;
@@ -34,10 +26,7 @@ export class ApiClient {
     });
     const text = await res.text();
     const parsed: unknown = text ? safeJson(text) : undefined;
-    if (!res.ok) {
-      const err = (parsed ?? {}) as { error?: string; message?: string; fields?: Record<string, string> };
-      throw new ApiError(res.status, err.error ?? 'http_error', err.message ?? `${res.status} ${res.statusText}`, err.fields);
-    }
+    if (!res.ok) throw ApiError.fromAnswer(res.status, res.statusText, parsed, res.headers.get('Retry-After'));
     return parsed as T;
   }
 
@@ -50,9 +39,9 @@ export class ApiClient {
       for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
       params.set('limit', String(Math.min(500, max - items.length)));
       if (cursor) params.set('cursor', cursor);
-      const page: { items: T[]; nextCursor?: string | null } = await this.request('GET', `${route}?${params}`);
+      const page = await this.request<Page<T>>('GET', `${route}?${params.toString()}`);
       items.push(...page.items);
-      cursor = page.nextCursor ?? null;
+      cursor = page.nextCursor;
     } while (cursor && items.length < max);
     return items;
   }

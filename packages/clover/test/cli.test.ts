@@ -15,21 +15,23 @@ import { runsCommand } from '../src/commands/runs.js';
  */
 function cliSuite(storeName: string, mongoUrl?: string): void {
   describe(`CLI against standalone on ${storeName}`, () => {
-    let dir: TempDir;
-    let running: RunningStandalone;
+    // Undefined until before() has started them (and still, if it failed first): after() closes what started.
+    let dir: TempDir | undefined;
+    let running: RunningStandalone | undefined;
     let api: ApiClient;
 
     before(async () => {
-      dir = await tempDir('clover-cli-');
+      const temp = await tempDir('clover-cli-');
+      dir = temp;
       const settings = readStandaloneSettings({
-        CLOVER_DATA_DIR: dir.path,
+        CLOVER_DATA_DIR: temp.path,
         CLOVER_HTTP_PORT: String(await freePort()),
         CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
         CLOVER_NODE_ID: 'cli-test',
         ...(mongoUrl ? { CLOVER_MONGO_URL: mongoUrl } : {}),
       });
       running = await startStandalone(settings);
-      const token = (await readFile(path.join(dir.path, 'cli-token'), 'utf8')).trim();
+      const token = (await readFile(path.join(temp.path, 'cli-token'), 'utf8')).trim();
       api = new ApiClient({ baseUrl: running.consoleUrl, token });
     });
     after(() =>
@@ -46,6 +48,7 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
     }
 
     test('a first start generates the admin password and leaves a CLI token', () => {
+      assert.ok(running && dir, 'started');
       assert.match(running.adminPassword ?? '', /^\S{12,}$/);
       // CLOVER_MONGO_URL is obeyed: the SQLite file exists exactly when no MongoDB was given.
       assert.equal(existsSync(path.join(dir.path, 'clover.db')), !mongoUrl, `the store in use is ${storeName}`);
@@ -94,7 +97,7 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
         },
       );
       await assert.rejects(run(jobsCommand, ['add', '--name', 'x', '--handler', 'echo']), /give one of --cron, --every or --at/);
-      assert.equal(JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')).length, 0);
+      assert.deepEqual(JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')), []);
     });
   });
 }

@@ -8,7 +8,7 @@ import type { CloverPaths, ZkClient } from '@clover/zk-kit';
 import { authenticate } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
 import type { ApiDeps } from './deps.js';
-import { ApiError, errorHandler } from './errors.js';
+import { apiError, errorHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -72,7 +72,7 @@ export function createConsoleApp(o: ConsoleAppOptions): Express {
   api.use(historyRoutes(deps));
   api.use(contactRoutes(deps));
   api.use((req) => {
-    throw new ApiError('not_found', `no such endpoint: ${req.method} /api${req.path}`);
+    throw apiError('not_found', `no such endpoint: ${req.method} /api${req.path}`);
   });
   api.use(errorHandler(o.logger));
   app.use('/api', api);

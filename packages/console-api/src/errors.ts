@@ -1,74 +1,46 @@
 import type { ErrorRequestHandler } from 'express';
-import { ValidationError } from '@clover/model';
+import { ApiError, ValidationError, apiErrorStatus, type ApiErrorBody, type ApiErrorCode } from '@clover/model';
 import { BadCursorError, DuplicateError } from '@clover/store';
 import { BadVersionError, NoNodeError, NotEmptyError, NodeExistsError } from '@clover/zk-kit';
 import type { Logger } from '@clover/logging';
 
-export type ErrorCode =
-  | 'bad_request'
-  | 'validation_failed'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'csrf_failed'
-  | 'not_found'
-  | 'conflict'
-  | 'structural_node'
-  | 'too_many_requests'
-  | 'internal';
+/** The error a route throws: its code decides the status (`apiErrorStatus`); the handler answers with its `ApiErrorBody`. */
+export type ServerError = ApiError<ApiErrorCode>;
 
-const statusOf: Record<ErrorCode, number> = {
-  bad_request: 400,
-  validation_failed: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  csrf_failed: 403,
-  not_found: 404,
-  conflict: 409,
-  structural_node: 409,
-  too_many_requests: 429,
-  internal: 500,
-};
-
-/** An error the API answers with as `{ error, message, fields? }`. */
-export class ApiError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly fields?: Record<string, string>,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-
-  get status(): number {
-    return statusOf[this.code];
-  }
+export function apiError(code: ApiErrorCode, message: string, fields?: Record<string, string>, retryAfterSec?: number): ServerError {
+  return new ApiError(apiErrorStatus[code], code, message, fields, retryAfterSec ?? null);
 }
 
-export const notFound = (what: string) => new ApiError('not_found', `${what} not found`);
-export const badRequest = (message: string, fields?: Record<string, string>) => new ApiError('bad_request', message, fields);
+export const notFound = (what: string) => apiError('not_found', `${what} not found`);
+export const badRequest = (message: string, fields?: Record<string, string>) => apiError('bad_request', message, fields);
 
 /** Maps what the layers below throw to the API's error codes. */
-export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof ValidationError) return new ApiError('validation_failed', 'some fields are invalid', err.fields);
-  if (err instanceof BadVersionError) return new ApiError('conflict', 'the node was changed by someone else; reload it and try again');
-  if (err instanceof NoNodeError) return new ApiError('not_found', 'no such ZooKeeper node');
-  if (err instanceof NodeExistsError) return new ApiError('conflict', 'the ZooKeeper node already exists');
-  if (err instanceof NotEmptyError) return new ApiError('conflict', 'the ZooKeeper node has children');
-  if (err instanceof DuplicateError) return new ApiError('conflict', err.message);
-  if (err instanceof BadCursorError) return new ApiError('bad_request', 'invalid cursor', { cursor: 'not a cursor from a previous page' });
+export function toApiError(err: unknown): ServerError {
+  if (isServerError(err)) return err;
+  if (err instanceof ValidationError) return apiError('validation_failed', 'some fields are invalid', err.fields);
+  if (err instanceof BadVersionError) return apiError('conflict', 'the node was changed by someone else; reload it and try again');
+  if (err instanceof NoNodeError) return apiError('not_found', 'no such ZooKeeper node');
+  if (err instanceof NodeExistsError) return apiError('conflict', 'the ZooKeeper node already exists');
+  if (err instanceof NotEmptyError) return apiError('conflict', 'the ZooKeeper node has children');
+  if (err instanceof DuplicateError) return apiError('conflict', err.message);
+  if (err instanceof BadCursorError) return apiError('bad_request', 'invalid cursor', { cursor: 'not a cursor from a previous page' });
   // express.json() raises these for unparsable or oversized bodies.
-  const e = err as { type?: string; status?: number; message?: string };
-  if (e?.type === 'entity.parse.failed') return new ApiError('bad_request', 'the body is not valid JSON');
-  if (e?.type === 'entity.too.large') return new ApiError('bad_request', 'the body is too large');
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new ApiError('bad_request', e.message ?? 'bad request');
-  return new ApiError('internal', 'internal error');
+  const e: { type?: unknown; status?: unknown; message?: unknown } = err !== null && typeof err === 'object' ? err : {};
+  if (e.type === 'entity.parse.failed') return apiError('bad_request', 'the body is not valid JSON');
+  if (e.type === 'entity.too.large') return apiError('bad_request', 'the body is too large');
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+    return apiError('bad_request', typeof e.message === 'string' ? e.message : 'bad request');
+  return apiError('internal', 'internal error');
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
+  // Express knows an error handler by its four parameters.
+  return (err, req, res, next) => {
+    // An answer already under way cannot become an error answer: Express ends the connection.
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
     const api = toApiError(err);
     if (api.code === 'internal')
       logger.error('request failed', {
@@ -76,7 +48,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         path: req.path,
         err: err instanceof Error ? (err.stack ?? err.message) : String(err),
       });
-    for (const [k, v] of Object.entries(api.headers)) res.setHeader(k, v);
-    res.status(api.status).json({ error: api.code, message: api.message, ...(api.fields ? { fields: api.fields } : {}) });
+    if (api.retryAfterSec !== null) res.setHeader('Retry-After', String(api.retryAfterSec));
+    const body: ApiErrorBody = { error: api.code, message: api.message, ...(Object.keys(api.fields).length ? { fields: api.fields } : {}) };
+    res.status(api.status).json(body);
   };
+}
+
+function isServerError(err: unknown): err is ServerError {
+  if (!(err instanceof ApiError)) return false;
+  const code: unknown = err.code;
+  return typeof code === 'string' && Object.hasOwn(apiErrorStatus, code);
 }

@@ -7,9 +7,9 @@ export const pageQuery = z.object({
   cursor: z.string().min(1).optional(),
 });
 
-export const optionalDate = z.coerce.date({ message: 'expected an ISO date-time' }).optional();
+export const optionalDate = z.coerce.date({ error: 'expected an ISO date-time' }).optional();
 export const booleanText = z
-  .enum(['true', 'false'], { message: 'expected true or false' })
+  .enum(['true', 'false'], { error: 'expected true or false' })
   .transform((v) => v === 'true')
   .optional();
 

@@ -3,11 +3,32 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { cleanUp, followCursor } from '@clover/testkit';
 import { JobChangeFeed, type JobChange } from '@clover/zk-kit';
+import type {
+  ApiErrorBody,
+  Contact,
+  ContactList,
+  CronPreview,
+  Health,
+  IncidentPage,
+  Job,
+  JobDetail,
+  JobPage,
+  LogPage,
+  OutboxPage,
+  Run,
+  RunPage,
+  SignedIn,
+  Stats,
+  TokenCreated,
+  UserList,
+  Wire,
+} from '@clover/model';
 import { hashPassword } from '../src/index.js';
 import {
   Client,
   embeddedBackend,
   everySecondJob,
+  ifStarted,
   loggedIn,
   mongoBackend,
   paths,
@@ -15,6 +36,13 @@ import {
   type Harness,
   type HarnessStore,
 } from './harness.js';
+
+/** The parts of the OpenAPI document the suite reads. */
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, { post?: unknown } | undefined>;
+  components: { schemas: Record<string, { properties: Record<string, { enum?: string[] } | undefined> } | undefined> };
+}
 
 /**
  * The whole API suite on one store: a console of its own over it, the same tests word for word,
@@ -33,11 +61,11 @@ function apiSuite(storeName: string, store: HarnessStore): void {
       operator = await loggedIn(h.url, 'olga');
       viewer = await loggedIn(h.url, 'vic');
     });
-    after(() => h?.close());
+    after(() => ifStarted(h)?.close());
 
     describe('health, discovery and errors', () => {
       test('health answers without a login', async () => {
-        const r = await new Client(h.url).call('GET', '/api/health');
+        const r = await new Client(h.url).call<Health>('GET', '/api/health');
         assert.equal(r.status, 200);
         assert.equal(r.body.status, 'ok');
         assert.equal(r.body.zk, 'connected');
@@ -45,20 +73,20 @@ function apiSuite(storeName: string, store: HarnessStore): void {
       });
 
       test('the OpenAPI document is generated from the model schemas', async () => {
-        const r = await new Client(h.url).call('GET', '/api/openapi.json');
+        const r = await new Client(h.url).call<OpenApiDocument>('GET', '/api/openapi.json');
         assert.equal(r.status, 200);
         assert.equal(r.body.openapi, '3.1.0');
-        assert.ok(r.body.paths['/api/jobs'].post);
-        assert.ok(r.body.components.schemas.JobInput.properties.schedule, 'JobInput has a schedule');
-        assert.ok(r.body.components.schemas.Run.properties.status.enum.includes('timed_out'));
+        assert.ok(r.body.paths['/api/jobs']?.post);
+        assert.ok(r.body.components.schemas.JobInput?.properties.schedule, 'JobInput has a schedule');
+        assert.ok(r.body.components.schemas.Run?.properties.status?.enum?.includes('timed_out'));
       });
 
       test('unknown endpoints, bad JSON and anonymous reads get clear JSON errors', async () => {
-        assert.deepEqual((await admin.call('GET', '/api/nope')).body.error, 'not_found');
-        const bad = await admin.call('POST', '/api/jobs', undefined, { raw: '{"name": ' });
+        assert.deepEqual((await admin.call<ApiErrorBody>('GET', '/api/nope')).body.error, 'not_found');
+        const bad = await admin.call<ApiErrorBody>('POST', '/api/jobs', undefined, { raw: '{"name": ' });
         assert.equal(bad.status, 400);
         assert.equal(bad.body.error, 'bad_request');
-        const anon = await new Client(h.url).call('GET', '/api/jobs');
+        const anon = await new Client(h.url).call<ApiErrorBody>('GET', '/api/jobs');
         assert.equal(anon.status, 401);
         assert.equal(anon.body.error, 'unauthenticated');
       });
@@ -73,7 +101,7 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         const cookies = r.headers.getSetCookie();
         assert.ok(cookies.some((s) => s.startsWith('clover_session=') && /HttpOnly/i.test(s) && /SameSite=Strict/i.test(s)));
         assert.ok(cookies.some((s) => s.startsWith('clover_csrf=') && !/HttpOnly/i.test(s)));
-        assert.equal((await c.call('GET', '/api/auth/me')).body.user.name, 'vic');
+        assert.equal((await c.call<SignedIn>('GET', '/api/auth/me')).body.user.name, 'vic');
         assert.equal((await c.call('POST', '/api/auth/logout')).status, 200);
         assert.equal((await c.call('GET', '/api/auth/me')).status, 401);
       });
@@ -87,11 +115,11 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         });
         const c = new Client(h.url);
         for (let i = 0; i < 5; i++) {
-          const r = await c.login('target', 'wrong');
+          const r = await c.login<ApiErrorBody>('target', 'wrong');
           assert.equal(r.status, 401);
           assert.equal(r.body.message, 'wrong user name or password');
         }
-        const blocked = await c.login('target', 'right-password');
+        const blocked = await c.login<ApiErrorBody>('target', 'right-password');
         assert.equal(blocked.status, 429, 'even the right password waits');
         assert.equal(blocked.body.error, 'too_many_requests');
         assert.ok(Number(blocked.headers.get('retry-after')) > 0);
@@ -99,7 +127,7 @@ function apiSuite(storeName: string, store: HarnessStore): void {
       });
 
       test('a cookie-authenticated write without the CSRF header is refused', async () => {
-        const r = await operator.call('POST', '/api/contacts', { name: 'x', email: 'x@example.com' }, { csrf: false });
+        const r = await operator.call<ApiErrorBody>('POST', '/api/contacts', { name: 'x', email: 'x@example.com' }, { csrf: false });
         assert.equal(r.status, 403);
         assert.equal(r.body.error, 'csrf_failed');
         const wrong = await operator.call(
@@ -113,12 +141,12 @@ function apiSuite(storeName: string, store: HarnessStore): void {
       });
 
       test('API tokens authenticate scripts without cookies or CSRF; unknown tokens are 401', async () => {
-        const made = await admin.call('POST', '/api/auth/tokens', { name: 'ci' });
+        const made = await admin.call<TokenCreated>('POST', '/api/auth/tokens', { name: 'ci' });
         assert.equal(made.status, 201);
         assert.match(made.body.token, /^clv_/);
         const script = new Client(h.url);
         script.bearer = made.body.token;
-        assert.equal((await script.call('GET', '/api/auth/me')).body.user.name, 'admin');
+        assert.equal((await script.call<SignedIn>('GET', '/api/auth/me')).body.user.name, 'admin');
         const job = await script.call('POST', '/api/jobs', everySecondJob('from-script'));
         assert.equal(job.status, 201);
         script.bearer = 'clv_forged';
@@ -128,13 +156,13 @@ function apiSuite(storeName: string, store: HarnessStore): void {
 
       test('users: admins add and remove them; others may not', async () => {
         assert.equal((await operator.call('GET', '/api/users')).status, 403);
-        const short = await admin.call('POST', '/api/users', { name: 'new', password: 'short', role: 'viewer' });
+        const short = await admin.call<ApiErrorBody>('POST', '/api/users', { name: 'new', password: 'short', role: 'viewer' });
         assert.equal(short.status, 400);
-        assert.equal(short.body.fields.password, 'at least 8 characters');
+        assert.equal(short.body.fields?.password, 'at least 8 characters');
         assert.equal((await admin.call('POST', '/api/users', { name: 'newbie', password: 'long-enough', role: 'operator' })).status, 201);
         assert.equal((await admin.call('POST', '/api/users', { name: 'newbie', password: 'long-enough', role: 'operator' })).status, 409);
         assert.equal((await new Client(h.url).login('newbie', 'long-enough')).body.user.role, 'operator');
-        assert.ok((await admin.call('GET', '/api/users')).body.items.some((u: { name: string }) => u.name === 'newbie'));
+        assert.ok((await admin.call<UserList>('GET', '/api/users')).body.items.some((u) => u.name === 'newbie'));
         assert.equal((await admin.call('DELETE', '/api/users/newbie')).status, 200);
         assert.equal((await admin.call('DELETE', '/api/users/admin')).status, 400, 'not yourself');
       });
@@ -158,25 +186,25 @@ function apiSuite(storeName: string, store: HarnessStore): void {
       };
 
       test('create, read with the next ten fire times, patch, disable/enable, trigger, delete; each announced', async () => {
-        const created = await operator.call('POST', '/api/jobs', {
+        const created = await operator.call<Wire<Job>>('POST', '/api/jobs', {
           ...everySecondJob('report'),
           description: 'daily report',
           schedule: { type: 'cron', expr: '0 30 9 * * *', timezone: 'Asia/Shanghai' },
         });
         assert.equal(created.status, 201);
-        const id: string = created.body.id;
+        const id = created.body.id;
         await waitChange(id, 'upsert');
-        const read = await viewer.call('GET', `/api/jobs/${id}`);
+        const read = await viewer.call<Wire<JobDetail>>('GET', `/api/jobs/${id}`);
         assert.equal(read.body.job.name, 'report');
         assert.equal(read.body.nextFireTimes.length, 10);
-        assert.match(read.body.nextFireTimes[0], /T01:30:00\.000Z$/, '09:30 in Shanghai is 01:30 UTC');
-        const patched = await operator.call('PUT', `/api/jobs/${id}`, { description: 'changed' });
+        assert.match(read.body.nextFireTimes[0] ?? '', /T01:30:00\.000Z$/, '09:30 in Shanghai is 01:30 UTC');
+        const patched = await operator.call<Wire<Job>>('PUT', `/api/jobs/${id}`, { description: 'changed' });
         assert.equal(patched.status, 200);
         assert.equal(patched.body.description, 'changed');
-        assert.equal(patched.body.schedule.expr, '0 30 9 * * *', 'untouched fields stay');
-        assert.equal((await operator.call('POST', `/api/jobs/${id}/disable`)).body.enabled, false);
-        assert.deepEqual((await viewer.call('GET', `/api/jobs/${id}`)).body.nextFireTimes, []);
-        assert.equal((await operator.call('POST', `/api/jobs/${id}/enable`)).body.enabled, true);
+        assert.deepEqual(patched.body.schedule, { type: 'cron', expr: '0 30 9 * * *', timezone: 'Asia/Shanghai' }, 'untouched fields stay');
+        assert.equal((await operator.call<Wire<Job>>('POST', `/api/jobs/${id}/disable`)).body.enabled, false);
+        assert.deepEqual((await viewer.call<Wire<JobDetail>>('GET', `/api/jobs/${id}`)).body.nextFireTimes, []);
+        assert.equal((await operator.call<Wire<Job>>('POST', `/api/jobs/${id}/enable`)).body.enabled, true);
         assert.equal((await operator.call('POST', `/api/jobs/${id}/trigger`)).status, 202);
         await waitChange(id, 'trigger');
         await h.store.runs.insert({
@@ -234,10 +262,10 @@ function apiSuite(storeName: string, store: HarnessStore): void {
           [{ name: '' }, 'name', /must not be empty/],
         ];
         for (const [patch, field, message] of cases) {
-          const r = await operator.call('POST', '/api/jobs', { ...everySecondJob(), ...patch });
+          const r = await operator.call<ApiErrorBody>('POST', '/api/jobs', { ...everySecondJob(), ...patch });
           assert.equal(r.status, 400, field);
           assert.equal(r.body.error, 'validation_failed');
-          assert.match(r.body.fields[field] ?? '', message, `${field}: ${JSON.stringify(r.body.fields)}`);
+          assert.match(r.body.fields?.[field] ?? '', message, `${field}: ${JSON.stringify(r.body.fields)}`);
         }
       });
 
@@ -245,37 +273,35 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         for (let i = 0; i < 7; i++) await operator.call('POST', '/api/jobs', { ...everySecondJob(`page-${i}`), enabled: i % 2 === 0 });
         const pages = await followCursor(
           async (cursor) =>
-            (
-              await viewer.call<{ items: Array<{ name: string }>; nextCursor: string | null }>(
-                'GET',
-                `/api/jobs?q=page-&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-              )
-            ).body,
+            (await viewer.call<Wire<JobPage>>('GET', `/api/jobs?q=page-&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`))
+              .body,
           { maxPages: 10, what: 'the jobs named page-' },
         );
         const seen = pages.flatMap((p) => p.items.map((j) => j.name));
         assert.equal(seen.length, 7);
         assert.equal(new Set(seen).size, 7);
-        assert.equal((await viewer.call('GET', '/api/jobs?q=page-&enabled=false')).body.items.length, 3);
-        assert.equal((await viewer.call('GET', '/api/jobs?limit=0')).body.fields.limit, 'at least 1');
+        assert.equal((await viewer.call<Wire<JobPage>>('GET', '/api/jobs?q=page-&enabled=false')).body.items.length, 3);
+        assert.equal((await viewer.call<ApiErrorBody>('GET', '/api/jobs?limit=0')).body.fields?.limit, 'at least 1');
         assert.equal((await viewer.call('GET', '/api/jobs?cursor=garbage')).status, 400);
       });
 
       test('cron preview answers fire times or the field message', async () => {
-        const ok = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '*/15 * * * * *' } });
+        const ok = await viewer.call<Wire<CronPreview>>('POST', '/api/cron/preview', {
+          schedule: { type: 'cron', expr: '*/15 * * * * *' },
+        });
         assert.equal(ok.body.nextFireTimes.length, 10);
-        assert.equal(Date.parse(ok.body.nextFireTimes[1]) - Date.parse(ok.body.nextFireTimes[0]), 15_000);
-        const bad = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: 'every day' } });
+        assert.equal(Date.parse(ok.body.nextFireTimes[1] ?? '') - Date.parse(ok.body.nextFireTimes[0] ?? ''), 15_000);
+        const bad = await viewer.call<ApiErrorBody>('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: 'every day' } });
         assert.equal(bad.status, 400);
-        assert.match(bad.body.fields['schedule.expr'], /bad cron rule/);
-        const never = await viewer.call('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 0 0 31 4 *' } });
+        assert.match(bad.body.fields?.['schedule.expr'] ?? '', /bad cron rule/);
+        const never = await viewer.call<ApiErrorBody>('POST', '/api/cron/preview', { schedule: { type: 'cron', expr: '0 0 0 31 4 *' } });
         assert.equal(never.status, 400);
-        assert.match(never.body.fields['schedule.expr'], /can never fire/);
+        assert.match(never.body.fields?.['schedule.expr'] ?? '', /can never fire/);
       });
 
       test('cron preview says which fires DST moved', async () => {
         // The last Sunday of March is the EU's spring-forward day: 02:30 never happens in Berlin and fires at 03:00 CEST.
-        const spring = await viewer.call('POST', '/api/cron/preview', {
+        const spring = await viewer.call<Wire<CronPreview>>('POST', '/api/cron/preview', {
           schedule: { type: 'cron', expr: '0 30 2 ? 3 0L', timezone: 'Europe/Berlin' },
         });
         assert.equal(spring.status, 200);
@@ -286,34 +312,36 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         }
         assert.deepEqual(
           spring.body.nextFireTimes,
-          spring.body.fires.map((f: { at: string }) => f.at),
+          spring.body.fires.map((f) => f.at),
         );
         // The last Sunday of October: 02:30 happens twice and an hourly rule fires at both; 03:30 once.
-        const fall = await viewer.call('POST', '/api/cron/preview', {
+        const fall = await viewer.call<Wire<CronPreview>>('POST', '/api/cron/preview', {
           schedule: { type: 'cron', expr: '0 30 2,3 ? 10 0L', timezone: 'Europe/Berlin' },
         });
         const [first, second] = fall.body.fires;
+        assert.ok(first && second, 'two fires');
         assert.deepEqual(
           [first.shifted, second.shifted],
           ['fold', undefined],
           'a fixed hour fires once at the first pass of 02:30, then 03:30',
         );
         assert.equal(Date.parse(second.at) - Date.parse(first.at), 2 * 3600_000);
-        const hourly = await viewer.call('POST', '/api/cron/preview', {
+        const hourly = await viewer.call<Wire<CronPreview>>('POST', '/api/cron/preview', {
           schedule: { type: 'cron', expr: '0 30 * ? 10 0L', timezone: 'Europe/Berlin' },
         });
-        const folded = hourly.body.fires.filter((f: { shifted?: string }) => f.shifted === 'fold');
+        const folded = hourly.body.fires.filter((f) => f.shifted === 'fold');
         assert.equal(folded.length, 2, 'both passes of 02:30');
-        assert.equal(Date.parse(folded[1].at) - Date.parse(folded[0].at), 3600_000);
+        assert.equal(Date.parse(folded[1]!.at) - Date.parse(folded[0]!.at), 3600_000);
       });
 
       test('viewers cannot write jobs; operators cannot touch nodes or users', async () => {
         assert.equal((await viewer.call('POST', '/api/jobs', everySecondJob())).status, 403);
-        const any = (await viewer.call('GET', '/api/jobs')).body.items[0];
+        const any = (await viewer.call<Wire<JobPage>>('GET', '/api/jobs')).body.items[0];
+        assert.ok(any, 'a job to try');
         assert.equal((await viewer.call('POST', `/api/jobs/${any.id}/trigger`)).status, 403);
         assert.equal((await viewer.call('DELETE', `/api/jobs/${any.id}`)).status, 403);
         assert.equal((await viewer.call('POST', '/api/contacts', { name: 'v', email: 'v@example.com' })).status, 403);
-        const forbidden = await operator.call('PUT', `/api/nodes/data?path=${paths.config}`, { data: {}, version: 0 });
+        const forbidden = await operator.call<ApiErrorBody>('PUT', `/api/nodes/data?path=${paths.config}`, { data: {}, version: 0 });
         assert.equal(forbidden.status, 403);
         assert.match(forbidden.body.message, /admin/);
         assert.equal((await operator.call('DELETE', `/api/nodes/data?path=${paths.config}&confirm=${paths.config}`)).status, 403);
@@ -323,7 +351,7 @@ function apiSuite(storeName: string, store: HarnessStore): void {
     describe('runs, stats, logs, incidents, outbox', () => {
       let jobId: string;
       before(async () => {
-        jobId = (await operator.call('POST', '/api/jobs', everySecondJob('history'))).body.id;
+        jobId = (await operator.call<Wire<Job>>('POST', '/api/jobs', everySecondJob('history'))).body.id;
         const hour = Math.floor(Date.now() / 3600_000) * 3600_000;
         const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed', 'timed_out', 'lost'] as const;
         for (let i = 0; i < statuses.length; i++) {
@@ -361,68 +389,69 @@ function apiSuite(storeName: string, store: HarnessStore): void {
       });
 
       test('runs filter by job, status and node; one run carries its output', async () => {
-        const all = await viewer.call('GET', `/api/runs?jobId=${jobId}`);
+        const all = await viewer.call<Wire<RunPage>>('GET', `/api/runs?jobId=${jobId}`);
         assert.equal(all.body.items.length, 6);
-        assert.ok(all.body.items[0].scheduledAt > all.body.items[5].scheduledAt, 'newest first');
-        assert.equal((await viewer.call('GET', `/api/runs?jobId=${jobId}&status=failed`)).body.items.length, 1);
-        assert.equal((await viewer.call('GET', `/api/runs?jobId=${jobId}&node=agent-b`)).body.items.length, 3);
-        assert.equal((await viewer.call('GET', '/api/runs?status=exploded')).body.error, 'validation_failed');
-        const one = await viewer.call('GET', `/api/runs/${encodeURIComponent(all.body.items[0].id)}`);
+        const [newest, oldest] = [all.body.items[0], all.body.items[5]];
+        assert.ok(newest && oldest && newest.scheduledAt > oldest.scheduledAt, 'newest first');
+        assert.equal((await viewer.call<Wire<RunPage>>('GET', `/api/runs?jobId=${jobId}&status=failed`)).body.items.length, 1);
+        assert.equal((await viewer.call<Wire<RunPage>>('GET', `/api/runs?jobId=${jobId}&node=agent-b`)).body.items.length, 3);
+        assert.equal((await viewer.call<ApiErrorBody>('GET', '/api/runs?status=exploded')).body.error, 'validation_failed');
+        const one = await viewer.call<Wire<Run>>('GET', `/api/runs/${encodeURIComponent(newest.id)}`);
         assert.equal(one.body.outputTail, 'out 5');
         assert.equal((await viewer.call('GET', `/api/runs/${encodeURIComponent(`${jobId}@nope`)}`)).status, 404);
       });
 
       test('stats come from the counters: statuses, success rate, the hour chart, jobs and failures', async () => {
-        const r = await viewer.call('GET', '/api/stats?hours=6');
+        const r = await viewer.call<Wire<Stats>>('GET', '/api/stats?hours=6');
         assert.equal(r.status, 200);
-        assert.ok(r.body.runsByStatus.succeeded >= 3);
+        assert.ok((r.body.runsByStatus.succeeded ?? 0) >= 3);
         assert.equal(r.body.runsOverTime.length, 6);
         const last = r.body.runsOverTime.at(-1);
-        assert.ok(last.succeeded >= 3 && last.failed >= 1 && last.timed_out >= 1 && last.lost >= 1, JSON.stringify(last));
-        assert.ok(r.body.successRate > 0 && r.body.successRate < 1);
+        assert.ok(last && last.succeeded >= 3 && last.failed >= 1 && last.timed_out >= 1 && last.lost >= 1, JSON.stringify(last));
+        assert.ok(r.body.successRate !== null && r.body.successRate > 0 && r.body.successRate < 1);
         assert.ok(r.body.jobs.total >= 1);
-        assert.ok(r.body.recentFailures.some((run: { jobId: string }) => run.jobId === jobId));
-        assert.ok(r.body.openIncidents.some((i: { subject: string }) => i.subject === 'agent-b'));
+        assert.ok(r.body.recentFailures.some((run) => run.jobId === jobId));
+        assert.ok(r.body.openIncidents.some((i) => i.subject === 'agent-b'));
         assert.deepEqual(Object.keys(r.body.nodes).sort(), ['clients', 'monitors', 'servers']);
       });
 
       test('logs filter by level-and-above, source, node and text', async () => {
-        const errors = await viewer.call('GET', '/api/logs?level=error');
-        assert.ok(errors.body.items.every((l: { level: string }) => l.level === 'error'));
-        assert.ok(errors.body.items.some((l: { message: string }) => l.message === 'agent agent-b vanished'));
-        const warnUp = await viewer.call('GET', '/api/logs?level=warn');
-        assert.ok(warnUp.body.items.some((l: { level: string }) => l.level === 'warn'));
-        assert.ok(!warnUp.body.items.some((l: { level: string }) => l.level === 'info'));
-        assert.equal((await viewer.call('GET', '/api/logs?source=monitor&q=slow')).body.items.length, 1);
-        assert.equal((await viewer.call('GET', '/api/logs?node=server-1')).body.items[0].context.runs, 2);
+        const errors = await viewer.call<Wire<LogPage>>('GET', '/api/logs?level=error');
+        assert.ok(errors.body.items.every((l) => l.level === 'error'));
+        assert.ok(errors.body.items.some((l) => l.message === 'agent agent-b vanished'));
+        const warnUp = await viewer.call<Wire<LogPage>>('GET', '/api/logs?level=warn');
+        assert.ok(warnUp.body.items.some((l) => l.level === 'warn'));
+        assert.ok(!warnUp.body.items.some((l) => l.level === 'info'));
+        assert.equal((await viewer.call<Wire<LogPage>>('GET', '/api/logs?source=monitor&q=slow')).body.items.length, 1);
+        assert.equal((await viewer.call<Wire<LogPage>>('GET', '/api/logs?node=server-1')).body.items[0]?.context.runs, 2);
         assert.equal((await viewer.call('GET', '/api/logs?level=fatal')).status, 400);
       });
 
       test('incidents and the outbox list', async () => {
         assert.ok(
-          (await viewer.call('GET', '/api/incidents?open=true')).body.items.some((i: { subject: string }) => i.subject === 'agent-b'),
+          (await viewer.call<Wire<IncidentPage>>('GET', '/api/incidents?open=true')).body.items.some((i) => i.subject === 'agent-b'),
         );
         assert.equal((await viewer.call('GET', '/api/incidents?open=maybe')).status, 400);
-        assert.equal((await viewer.call('GET', '/api/outbox')).body.items[0].to[0], 'ann@example.com');
+        assert.equal((await viewer.call<Wire<OutboxPage>>('GET', '/api/outbox')).body.items[0]?.to[0], 'ann@example.com');
       });
     });
 
     describe('contacts', () => {
       test('create, update, delete with field validation', async () => {
-        const bad = await operator.call('POST', '/api/contacts', { name: 'Ann', email: 'not-an-email' });
+        const bad = await operator.call<ApiErrorBody>('POST', '/api/contacts', { name: 'Ann', email: 'not-an-email' });
         assert.equal(bad.status, 400);
-        assert.equal(bad.body.fields.email, 'must be an email address');
-        const made = await operator.call('POST', '/api/contacts', { name: 'Ann', email: 'ann@example.com', groups: ['ops'] });
+        assert.equal(bad.body.fields?.email, 'must be an email address');
+        const made = await operator.call<Contact>('POST', '/api/contacts', { name: 'Ann', email: 'ann@example.com', groups: ['ops'] });
         assert.equal(made.status, 201);
         assert.equal(made.body.enabled, true);
-        const changed = await operator.call('PUT', `/api/contacts/${made.body.id}`, {
+        const changed = await operator.call<Contact>('PUT', `/api/contacts/${made.body.id}`, {
           name: 'Ann Lee',
           email: 'ann@example.com',
           enabled: false,
         });
         assert.equal(changed.body.name, 'Ann Lee');
         assert.equal(changed.body.enabled, false);
-        assert.ok((await viewer.call('GET', '/api/contacts')).body.items.some((c: { name: string }) => c.name === 'Ann Lee'));
+        assert.ok((await viewer.call<ContactList>('GET', '/api/contacts')).body.items.some((c) => c.name === 'Ann Lee'));
         assert.equal((await operator.call('DELETE', `/api/contacts/${made.body.id}`)).status, 200);
         assert.equal((await operator.call('DELETE', `/api/contacts/${made.body.id}`)).status, 404);
       });

@@ -1,4 +1,5 @@
 import { createLogger } from '@clover/logging';
+import type { LoginBody, SignedIn } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import { cleanUp, mongoForTest, tempDir, within, type TempDir } from '@clover/testkit';
 import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
@@ -30,7 +31,7 @@ export async function mongoBackend(prefix: string): Promise<{ backend: StoreBack
   const mongo = await mongoForTest(prefix);
   if ('skip' in mongo) {
     console.log(`# SKIP the MongoDB half of this suite: ${mongo.skip}`);
-    return { backend: { name: 'MongoDB', skip: mongo.skip }, cleanup: async () => undefined };
+    return { backend: { name: 'MongoDB', skip: mongo.skip }, cleanup: () => Promise.resolve() };
   }
   return {
     backend: { name: `MongoDB (${mongo.server})`, store: { kind: 'mongo', url: mongo.databaseUrl } },
@@ -80,7 +81,11 @@ export async function startHarness(connect: string, storeChoice: HarnessStore = 
   return { url: server.url, store, zk, close };
 }
 
-export interface Answer<T = any> {
+/**
+ * An answer: `body` is the parsed JSON (or the text when it is not JSON), typed as the test
+ * expects it: `Wire<...>` of the API's own types (`@clover/model`), `ApiErrorBody` for an error.
+ */
+export interface Answer<T = unknown> {
   status: number;
   body: T;
   headers: Headers;
@@ -97,7 +102,7 @@ export class Client {
     return this.cookies.get(name);
   }
 
-  async call<T = any>(
+  async call<T = unknown>(
     method: string,
     route: string,
     body?: unknown,
@@ -115,14 +120,16 @@ export class Client {
       headers,
       body: opts.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
       signal: AbortSignal.timeout(15_000),
-    }).catch((err: Error) => {
-      throw err.name === 'TimeoutError' ? new Error(`timed out after 15000 ms waiting for ${method} ${route} to answer`) : err;
+    }).catch((err: unknown) => {
+      if (err instanceof Error && err.name === 'TimeoutError')
+        throw new Error(`timed out after 15000 ms waiting for ${method} ${route} to answer`);
+      throw err;
     });
     for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [k, v] = pair!.split('=');
-      if (/Expires=Thu, 01 Jan 1970/i.test(line) || v === '') this.cookies.delete(k!.trim());
-      else this.cookies.set(k!.trim(), v!.trim());
+      const [pair = ''] = line.split(';');
+      const [k = '', v = ''] = pair.split('=');
+      if (/Expires=Thu, 01 Jan 1970/i.test(line) || v === '') this.cookies.delete(k.trim());
+      else this.cookies.set(k.trim(), v.trim());
     }
     const text = await res.text();
     let parsed: unknown = text;
@@ -134,8 +141,9 @@ export class Client {
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
 
-  async login(name: string, password = `${name}-password`): Promise<Answer> {
-    return this.call('POST', '/api/auth/login', { username: name, password });
+  /** Logs in; the answer is `SignedIn`, or `ApiErrorBody` for a test that expects a refusal. */
+  async login<T = SignedIn>(name: string, password = `${name}-password`): Promise<Answer<T>> {
+    return this.call<T>('POST', '/api/auth/login', { username: name, password } satisfies LoginBody);
   }
 }
 
@@ -144,6 +152,14 @@ export async function loggedIn(base: string, name: string): Promise<Client> {
   const r = await c.login(name);
   if (r.status !== 200) throw new Error(`login ${name}: ${r.status} ${JSON.stringify(r.body)}`);
   return c;
+}
+
+/**
+ * A value a before() hook assigns, as an after() hook must see it: undefined when the hook failed
+ * before assigning it (`let h: Harness` cannot say so), so that the clean-up closes only what started.
+ */
+export function ifStarted<T>(value: T): T | undefined {
+  return value;
 }
 
 export const everySecondJob = (name = 'tick') => ({

@@ -16,7 +16,8 @@ import {
   type JobChange,
   type ZkClient,
 } from '@clover/zk-kit';
-import { embeddedBackend, loggedIn, mongoBackend, paths, startHarness, type Client, type Harness } from './harness.js';
+import type { ApiErrorBody, NodeList, NodeView, Stats, Wire } from '@clover/model';
+import { embeddedBackend, ifStarted, loggedIn, mongoBackend, paths, startHarness, type Client, type Harness } from './harness.js';
 
 // The nodes endpoints against both ZooKeeper backends: the in-process tree on the embedded store
 // (as in `clover standalone`), and a real server on MongoDB (as in a cluster; the embedded store
@@ -61,56 +62,60 @@ for (const backend of ['memory', 'zookeeper'] as const) {
     });
     after(() =>
       cleanUp([
-        ['heartbeat', () => beat?.close()],
-        ['agent zk', () => agentZk?.close()],
-        ['harness', () => h?.close()],
+        ['heartbeat', () => ifStarted(beat)?.close()],
+        ['agent zk', () => ifStarted(agentZk)?.close()],
+        ['harness', () => ifStarted(h)?.close()],
         ['ZooKeeper', () => zkServer?.cleanup()],
       ]),
     );
 
     test('the tree lists heartbeating nodes with their data and age', async () => {
-      const r = await viewer.call('GET', '/api/nodes');
+      const r = await viewer.call<Wire<NodeList>>('GET', '/api/nodes');
       assert.equal(r.status, 200);
-      const agent = r.body.items.find((n: { path: string }) => n.path === paths.node('clients', 'agent-1'));
-      assert.ok(agent, JSON.stringify(r.body.items.map((n: { path: string }) => n.path)));
+      const agent = r.body.items.find((n) => n.path === paths.node('clients', 'agent-1'));
+      assert.ok(agent, JSON.stringify(r.body.items.map((n) => n.path)));
       assert.equal(agent.kind, 'clients');
       assert.equal(agent.id, 'agent-1');
       assert.equal(agent.ephemeral, true);
-      assert.equal(agent.data.kind, 'clients');
+      assert.equal((agent.data as Record<string, unknown>).kind, 'clients');
       assert.ok(agent.ageMs !== null && agent.ageMs < 60_000);
-      assert.equal(r.body.items[0].path, paths.root, 'depth-first from the root');
-      const stats = await viewer.call('GET', '/api/stats');
+      assert.equal(r.body.items[0]?.path, paths.root, 'depth-first from the root');
+      assert.ok(!Number.isNaN(Date.parse(agent.mtime)), 'when its data last changed');
+      const stats = await viewer.call<Wire<Stats>>('GET', '/api/stats');
       assert.equal(stats.body.nodes.clients, 1);
     });
 
     test('update is version-checked; a stale version is a 409', async () => {
       const path = `${paths.root}/scratch/note`;
-      const read = await viewer.call('GET', `/api/nodes/data?path=${encodeURIComponent(path)}`);
+      const read = await viewer.call<Wire<NodeView>>('GET', `/api/nodes/data?path=${encodeURIComponent(path)}`);
       assert.deepEqual(read.body.data, { owner: 'ops', level: 1 });
-      const put = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, {
+      const put = await admin.call<Wire<NodeView>>('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, {
         data: { owner: 'ops', level: 2 },
         version: read.body.version,
       });
       assert.equal(put.status, 200);
-      assert.equal(put.body.data.level, 2);
-      assert.equal((await h.zk.get(path))?.data && (await h.zk.get<{ level: number }>(path))!.data.level, 2);
-      const stale = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, {
+      assert.equal((put.body.data as Record<string, unknown>).level, 2);
+      assert.equal((await h.zk.get<{ level: number }>(path))?.data.level, 2);
+      const stale = await admin.call<ApiErrorBody>('PUT', `/api/nodes/data?path=${encodeURIComponent(path)}`, {
         data: { level: 3 },
         version: read.body.version,
       });
       assert.equal(stale.status, 409);
       assert.equal(stale.body.error, 'conflict');
-      const outside = await admin.call('PUT', `/api/nodes/data?path=${encodeURIComponent('/zookeeper/quota')}`, { data: 1, version: 0 });
+      const outside = await admin.call<ApiErrorBody>('PUT', `/api/nodes/data?path=${encodeURIComponent('/zookeeper/quota')}`, {
+        data: 1,
+        version: 0,
+      });
       assert.equal(outside.status, 400);
-      assert.match(outside.body.fields.path, /must start with \/clover/);
+      assert.match(outside.body.fields?.path ?? '', /must start with \/clover/);
       assert.equal((await admin.call('GET', `/api/nodes/data?path=${encodeURIComponent(`${paths.root}/nope`)}`)).status, 404);
     });
 
     test('delete needs a matching confirm and removes the subtree', async () => {
       const path = `${paths.root}/scratch`;
-      const unconfirmed = await admin.call('DELETE', `/api/nodes/data?path=${encodeURIComponent(path)}`);
+      const unconfirmed = await admin.call<ApiErrorBody>('DELETE', `/api/nodes/data?path=${encodeURIComponent(path)}`);
       assert.equal(unconfirmed.status, 400);
-      assert.equal(unconfirmed.body.fields.confirm, 'must equal path');
+      assert.equal(unconfirmed.body.fields?.confirm, 'must equal path');
       assert.ok(await h.zk.exists(path));
       const done = await admin.call('DELETE', `/api/nodes/data?path=${encodeURIComponent(path)}&confirm=${encodeURIComponent(path)}`);
       assert.equal(done.status, 200);
@@ -129,7 +134,9 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       });
       const monitorElection = new LeaderElection(agentZk, { path: paths.electionMonitor, id: 'monitor-1' });
       let elected = 0;
-      dispatch.on('elected', () => void elected++);
+      dispatch.on('elected', () => {
+        elected++;
+      });
       const changes: JobChange[] = [];
       const feed = new JobChangeFeed(agentZk, paths, { onChange: (c) => void changes.push(c) });
       await writeClusterConfig(h.zk, paths, { heartbeatIntervalMs: 700, deadTimeoutMs: { servers: 5000, clients: 5000, monitors: 5000 } });
@@ -137,7 +144,7 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       const stopConfig = watchClusterConfig(agentZk, paths, (c) => void configs.push(c));
       t.after(() =>
         cleanUp([
-          ['config watch', async () => stopConfig()],
+          ['config watch', () => stopConfig()],
           ['feed', () => feed.close()],
           ['dispatch election', () => dispatch.close()],
           ['monitor election', () => monitorElection.close()],
@@ -149,7 +156,7 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       await stopConfig.ready;
       await waitFor(() => dispatch.isLeader, { message: 'server-1 leads' });
       const del = (path: string, force?: boolean) =>
-        admin.call(
+        admin.call<ApiErrorBody>(
           'DELETE',
           `/api/nodes/data?path=${encodeURIComponent(path)}&confirm=${encodeURIComponent(path)}${force ? '&force=true' : ''}`,
         );

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, onUnauthenticated } from './api/client';
-import type { User } from './api/types';
+import type { UserView } from './api/types';
 import { AuthProvider } from './auth';
 import { Layout } from './components/Layout';
 import { NotifyProvider } from './components/notify';
@@ -30,21 +30,20 @@ export function App() {
 }
 
 type SessionState =
-  { state: 'checking' } | { state: 'out'; expired?: boolean } | { state: 'in'; user: User } | { state: 'error'; error: unknown };
+  { state: 'checking' } | { state: 'out'; expired?: boolean } | { state: 'in'; user: UserView } | { state: 'error'; error: unknown };
 
 function Session() {
   const t = useT();
   const [session, setSession] = useState<SessionState>({ state: 'checking' });
 
-  const check = useCallback(async () => {
-    try {
-      const { user } = await api.me();
-      setSession({ state: 'in', user });
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) setSession({ state: 'out' });
-      else setSession({ state: 'error', error: err });
-    }
-  }, []);
+  const check = useCallback(
+    () =>
+      api.me().then(
+        ({ user }) => setSession({ state: 'in', user }),
+        (err: unknown) => setSession(err instanceof ApiError && err.status === 401 ? { state: 'out' } : { state: 'error', error: err }),
+      ),
+    [],
+  );
 
   useEffect(() => {
     void check();
@@ -93,7 +92,7 @@ function Routes() {
   if (matchPath('/jobs', path)) return <JobsPage />;
   if (matchPath('/jobs/new', path)) return <JobEditPage />;
   if ((m = matchPath('/jobs/:id/edit', path))) return <JobEditPage key={m.id} id={m.id} />;
-  if ((m = matchPath('/jobs/:id', path))) return <JobDetailPage key={m.id} id={m.id!} />;
+  if ((m = matchPath('/jobs/:id', path)) && m.id) return <JobDetailPage key={m.id} id={m.id} />;
   if (matchPath('/runs', path)) return <RunsPage />;
   if (matchPath('/contacts', path)) return <ContactsPage />;
   if (matchPath('/logs', path)) return <LogsPage />;

@@ -1,8 +1,8 @@
 import { createContext, useContext, type ReactNode } from 'react';
-import type { Role, User } from './api/types';
+import type { Role, UserView } from './api/types';
 
 interface Auth {
-  user: User;
+  user: UserView;
   logout: () => void;
 }
 
@@ -23,6 +23,6 @@ export function useAuth(): Auth {
 /** What the signed-in user may do (docs/console-api.md "Roles"); the server checks again. */
 export function useCan(): { operate: boolean; admin: boolean } {
   const auth = useContext(AuthContext);
-  const r = auth ? (rank[auth.user.role] ?? 0) : 0;
+  const r = auth ? rank[auth.user.role] : 0;
   return { operate: r >= rank.operator, admin: r >= rank.admin };
 }

@@ -1,9 +1,9 @@
-import { act, cleanup, fireEvent, screen } from '@testing-library/react';
+import { cleanup, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { api, ApiError, onUnauthenticated, qs, readCookie, request } from '../src/api/client';
 import type { Job } from '../src/api/types';
 import { JobEditor } from '../src/pages/JobEdit';
-import { fakeFetch, renderWithI18n } from './helpers';
+import { clickAndSettle, fakeFetch, renderWithI18n } from './helpers';
 
 function setCookie(raw: string) {
   document.cookie = raw;
@@ -92,7 +92,7 @@ describe('api client', () => {
 
     vi.stubGlobal(
       'fetch',
-      vi.fn(async () => new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' })),
+      vi.fn(() => Promise.resolve(new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' }))),
     );
     const g = (await api.health().catch((x: unknown) => x)) as ApiError;
     expect(g.status).toBe(502);
@@ -101,9 +101,7 @@ describe('api client', () => {
 
     vi.stubGlobal(
       'fetch',
-      vi.fn(async () => {
-        throw new TypeError('Failed to fetch');
-      }),
+      vi.fn(() => Promise.reject(new TypeError('Failed to fetch'))),
     );
     const n = (await api.health().catch((x: unknown) => x)) as ApiError;
     expect(n.status).toBe(0);
@@ -130,18 +128,18 @@ describe('api client', () => {
 describe('field errors in the job form', () => {
   it('shows each server field message next to its control and the rest in the banner', async () => {
     fakeFetch(() => ({ body: { nextFireTimes: [] } })); // the cron preview
-    const save = vi.fn(async (): Promise<Job> => {
-      throw new ApiError(400, 'validation_failed', 'the job is not valid', {
-        name: 'name must not be empty',
-        'schedule.expr': 'bad cron rule: minute: 99 is outside 0-59',
-        'kind.name': 'handler name must not be empty',
-        'window.endAt': 'must be after startAt',
-      });
-    });
+    const save = vi.fn((): Promise<Job> =>
+      Promise.reject(
+        new ApiError(400, 'validation_failed', 'the job is not valid', {
+          name: 'name must not be empty',
+          'schedule.expr': 'bad cron rule: minute: 99 is outside 0-59',
+          'kind.name': 'handler name must not be empty',
+          'window.endAt': 'must be after startAt',
+        }),
+      ),
+    );
     renderWithI18n(<JobEditor job={null} contacts={[]} onSaved={() => {}} save={save} />);
-    await act(async () => {
-      fireEvent.click(screen.getByTestId('job-save'));
-    });
+    await clickAndSettle(screen.getByTestId('job-save'));
     expect(save).toHaveBeenCalledTimes(1);
     expect(screen.getByTestId('job-name-error').textContent).toBe('name must not be empty');
     expect(screen.getByTestId('job-cron-expr-error').textContent).toBe('bad cron rule: minute: 99 is outside 0-59');

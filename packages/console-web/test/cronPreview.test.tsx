@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { describe, expect, it, vi } from 'vitest';
 import { CronField, PREVIEW_DEBOUNCE_MS } from '../src/components/SchedulePreview';
 import { formatTime } from '../src/lib/format';
-import { fakeFetch, renderWithI18n, useFakeTimersPerTest } from './helpers';
+import { fakeFetch, renderWithI18n, fakeTimersPerTest } from './helpers';
 
 function Harness({ initial = '0 * * * * *' }: { initial?: string }) {
   const [expr, setExpr] = useState(initial);
@@ -20,7 +20,7 @@ async function advance(ms: number) {
   });
 }
 
-useFakeTimersPerTest();
+fakeTimersPerTest();
 
 describe('cron field preview', () => {
   it('waits 300 ms after the last keystroke, asks once with the latest rule, and lists the times', async () => {

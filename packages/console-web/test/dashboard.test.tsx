@@ -2,10 +2,11 @@ import { act, screen } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import type { Stats } from '../src/api/types';
 import { DASHBOARD_REFRESH_MS, DashboardPage } from '../src/pages/Dashboard';
-import { fakeFetch, renderWithI18n, useFakeTimersPerTest } from './helpers';
+import { fakeFetch, renderWithI18n, fakeTimersPerTest } from './helpers';
 
 const hour = (i: number) => new Date(Date.UTC(2030, 0, 1, i)).toISOString();
 const emptyStats: Stats = {
+  hours: 24,
   runsByStatus: {},
   successRate: null,
   runsOverTime: Array.from({ length: 24 }, (_, i) => ({ hour: hour(i), succeeded: 0, failed: 0, timed_out: 0, lost: 0, other: 0 })),
@@ -21,7 +22,7 @@ async function flush(ms = 0) {
   });
 }
 
-useFakeTimersPerTest();
+fakeTimersPerTest();
 
 describe('dashboard', () => {
   it('an empty system: friendly empty states, no error', async () => {

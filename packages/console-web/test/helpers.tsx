@@ -1,4 +1,4 @@
-import { cleanup, render, type RenderResult } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, type RenderResult } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { afterEach, beforeEach, vi } from 'vitest';
 import { I18nProvider, type Lang } from '../src/i18n';
@@ -12,7 +12,7 @@ export function renderWithI18n(ui: ReactElement, lang: Lang = 'en'): RenderResul
  * not waited for); after each, the DOM is unmounted, real timers come back and stubbed globals
  * (fetch) are restored.
  */
-export function useFakeTimersPerTest(): void {
+export function fakeTimersPerTest(): void {
   beforeEach(() => {
     vi.useFakeTimers();
   });
@@ -48,7 +48,7 @@ export function fakeFetch(
       headers[k] = v;
     });
     const call: FakeCall = {
-      url: String(input),
+      url: input instanceof Request ? input.url : input.toString(),
       method: (init.method ?? 'GET').toUpperCase(),
       headers,
       body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
@@ -65,4 +65,15 @@ export function fakeFetch(
   });
   vi.stubGlobal('fetch', fn);
   return { fn, calls };
+}
+
+/**
+ * Clicks `el` inside an async act(), so that what the click started (a save, its promise and the
+ * renders after it) settles before the test reads the screen.
+ */
+export async function clickAndSettle(el: Element): Promise<void> {
+  await act(() => {
+    fireEvent.click(el);
+    return Promise.resolve();
+  });
 }

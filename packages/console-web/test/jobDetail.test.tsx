@@ -2,7 +2,7 @@ import { act, screen } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import type { Job } from '../src/api/types';
 import { JobDetailPage } from '../src/pages/JobDetail';
-import { fakeFetch, renderWithI18n, useFakeTimersPerTest } from './helpers';
+import { fakeFetch, renderWithI18n, fakeTimersPerTest } from './helpers';
 
 const job: Job = {
   id: 'job_1',
@@ -31,7 +31,7 @@ const job: Job = {
   failureCount: 0,
 };
 
-useFakeTimersPerTest();
+fakeTimersPerTest();
 
 describe('job page', () => {
   it('notes the next fire times that DST moved', async () => {

@@ -1,10 +1,10 @@
-import { act, cleanup, fireEvent, screen } from '@testing-library/react';
+import { cleanup, fireEvent, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Contact, Job, JobInput } from '../src/api/types';
 import { JobEditor } from '../src/pages/JobEdit';
 import { contactInput } from '../src/pages/Contacts';
 import { buildJobInput, emptyJobForm, isoToLocalInput, jobToForm, localInputToIso, type JobFormState } from '../src/lib/jobForm';
-import { fakeFetch, renderWithI18n } from './helpers';
+import { clickAndSettle, fakeFetch, renderWithI18n } from './helpers';
 
 afterEach(() => {
   cleanup();
@@ -185,7 +185,7 @@ describe('job form UI', () => {
 
   it('builds the JobInput from what the user typed and sends it', async () => {
     fakeFetch(() => ({ body: { nextFireTimes: ['2030-01-01T00:00:00.000Z'] } }));
-    const save = vi.fn(async (input: JobInput): Promise<Job> => ({ ...(input as Job), id: 'new-id' }));
+    const save = vi.fn((input: JobInput): Promise<Job> => Promise.resolve({ ...(input as Job), id: 'new-id' }));
     const onSaved = vi.fn();
     renderWithI18n(<JobEditor job={null} contacts={contacts} onSaved={onSaved} save={save} />);
 
@@ -208,9 +208,7 @@ describe('job form UI', () => {
     fireEvent.click(screen.getAllByTestId('job-contact')[1]!);
     fireEvent.click(screen.getByTestId('job-enabled'));
 
-    await act(async () => {
-      fireEvent.click(screen.getByTestId('job-save'));
-    });
+    await clickAndSettle(screen.getByTestId('job-save'));
     expect(save).toHaveBeenCalledTimes(1);
     expect(save.mock.calls[0]![0]).toEqual<JobInput>({
       name: 'cleanup',
@@ -234,23 +232,19 @@ describe('job form UI', () => {
 
   it('a cron handler job with a payload, and a bad payload never reaches the server', async () => {
     fakeFetch(() => ({ body: { nextFireTimes: [] } }));
-    const save = vi.fn(async (input: JobInput): Promise<Job> => ({ ...(input as Job), id: 'x' }));
+    const save = vi.fn((input: JobInput): Promise<Job> => Promise.resolve({ ...(input as Job), id: 'x' }));
     renderWithI18n(<JobEditor job={null} contacts={[]} onSaved={() => {}} save={save} />);
     change('job-name', 'ping');
     change('job-cron-expr', '*/10 * * * * *');
     change('job-timezone', 'Europe/Berlin');
     change('job-handler-name', 'echo');
     change('job-payload', '{"hello":');
-    await act(async () => {
-      fireEvent.click(screen.getByTestId('job-save'));
-    });
+    await clickAndSettle(screen.getByTestId('job-save'));
     expect(save).not.toHaveBeenCalled();
     expect(screen.getByTestId('job-payload-error').textContent).toBe('This is not valid JSON.');
 
     change('job-payload', '{"hello": "clover"}');
-    await act(async () => {
-      fireEvent.click(screen.getByTestId('job-save'));
-    });
+    await clickAndSettle(screen.getByTestId('job-save'));
     expect(save).toHaveBeenCalledTimes(1);
     const sent = save.mock.calls[0]![0];
     expect(sent.schedule).toEqual({ type: 'cron', expr: '*/10 * * * * *', timezone: 'Europe/Berlin' });

@@ -1,13 +1,13 @@
 import { act, cleanup, fireEvent, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ZNode } from '../src/api/types';
+import type { NodeView } from '../src/api/types';
 import { AuthProvider } from '../src/auth';
 import { NotifyProvider } from '../src/components/notify';
 import type { Lang } from '../src/i18n';
 import { NodesPage } from '../src/pages/Nodes';
 import { fakeFetch, renderWithI18n, type FakeCall } from './helpers';
 
-const election: ZNode = {
+const election: NodeView = {
   path: '/clover/election/dispatch',
   kind: 'other',
   id: 'dispatch',
@@ -17,8 +17,9 @@ const election: ZNode = {
   ephemeral: false,
   ageMs: null,
   children: 1,
+  mtime: '2030-01-01T00:00:00.000Z',
 };
-const note: ZNode = {
+const note: NodeView = {
   path: '/clover/scratch',
   kind: 'other',
   id: 'scratch',
@@ -28,6 +29,7 @@ const note: ZNode = {
   ephemeral: false,
   ageMs: null,
   children: 0,
+  mtime: '2030-01-01T00:00:00.000Z',
 };
 const warning =
   "/clover/election/dispatch is clover's own structure (dispatch-server election). Deleting it ends the dispatch election: the leader steps down. Delete it anyway only if you mean to: repeat with force=true.";

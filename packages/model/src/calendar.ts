@@ -47,5 +47,8 @@ export function isLeapYear(year: number): boolean {
 }
 
 export function daysInMonth(year: number, month: number): number {
-  return month === 2 && isLeapYear(year) ? 29 : monthLengths[month]!;
+  if (month === 2 && isLeapYear(year)) return 29;
+  const days = monthLengths[month];
+  if (days === undefined) throw new RangeError(`month ${month} is not 1-12`);
+  return days;
 }

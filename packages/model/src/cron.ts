@@ -103,6 +103,12 @@ const specs: FieldSpec[] = [
   { name: 'day of week', min: 0, max: 7, names: dayNames, namesBase: 0 },
 ];
 
+function specAt(i: number): FieldSpec {
+  const spec = specs[i];
+  if (!spec) throw new CronError(`a cron rule has at most ${specs.length} fields`);
+  return spec;
+}
+
 function parseValue(raw: string, spec: FieldSpec): number {
   const upper = raw.toUpperCase();
   if (spec.names) {
@@ -142,7 +148,7 @@ function parseQuartzItem(item: string, spec: FieldSpec, out: Field): boolean {
     }
     m = /^(\d+)W$/.exec(upper);
     if (m) {
-      out.nearestWeekdays.push(parseValue(m[1]!, spec));
+      out.nearestWeekdays.push(parseValue(m[1] ?? '', spec));
       return true;
     }
     if (/[LW]/.test(upper)) throw new CronError(`day of month: "${item}" is not L, L-n, nW or LW`);
@@ -153,14 +159,14 @@ function parseQuartzItem(item: string, spec: FieldSpec, out: Field): boolean {
     }
     let m = /^(\w+?)L$/.exec(upper);
     if (m) {
-      out.lastOfWeekdays |= 1 << (parseValue(m[1]!, spec) % 7);
+      out.lastOfWeekdays |= 1 << (parseValue(m[1] ?? '', spec) % 7);
       return true;
     }
     m = /^(\w+)#(\d+)$/.exec(upper);
     if (m) {
       const k = Number(m[2]);
       if (k < 1 || k > 5) throw new CronError(`day of week: "${item}" asks for occurrence ${k}; a month has occurrences 1-5`);
-      out.nthWeekdays.push((parseValue(m[1]!, spec) % 7) * 8 + k);
+      out.nthWeekdays.push((parseValue(m[1] ?? '', spec) % 7) * 8 + k);
       return true;
     }
   } else if (/^(L|LW|L-\d+|\d+[LW]|\w+[L#]\d*)$/i.test(item) && !spec.names?.includes(upper)) {
@@ -184,7 +190,7 @@ function parseField(field: string, spec: FieldSpec): Field {
   for (const part of field.split(',')) {
     if (part === '') throw new CronError(`${spec.name}: empty list item in "${field}"`);
     if (parseQuartzItem(part, spec, out)) continue;
-    const [rangePart, stepPart, extra] = part.split('/');
+    const [rangePart = '', stepPart, extra] = part.split('/');
     if (extra !== undefined) throw new CronError(`${spec.name}: "${part}" has more than one '/'`);
     let step = 1;
     if (stepPart !== undefined) {
@@ -201,8 +207,8 @@ function parseField(field: string, spec: FieldSpec): Field {
       lo = spec.min;
       hi = isWeekday ? 6 : spec.max;
       if (stepPart === undefined && field === rangePart) out.restricted = false;
-    } else if (rangePart!.includes('-')) {
-      const [a, b, more] = rangePart!.split('-');
+    } else if (rangePart.includes('-')) {
+      const [a, b, more] = rangePart.split('-');
       if (more !== undefined || !a || !b) throw new CronError(`${spec.name}: bad range "${rangePart}"`);
       lo = parseValue(a, spec);
       hi = parseValue(b, spec);
@@ -210,7 +216,7 @@ function parseField(field: string, spec: FieldSpec): Field {
       if (isWeekday && hi === 0 && lo > 0) hi = 7;
       if (lo > hi) throw new CronError(`${spec.name}: range "${rangePart}" runs backwards`);
     } else {
-      lo = parseValue(rangePart!, spec);
+      lo = parseValue(rangePart, spec);
       hi = stepPart === undefined ? lo : isWeekday ? 6 : spec.max;
     }
     for (let v = lo; v <= hi; v += step) out.values.add(isWeekday ? v % 7 : v);
@@ -303,7 +309,7 @@ export function compileCron(expr: string): CronRule {
     );
   }
   const fields = given.length === 6 ? given : ['0', ...given];
-  const [seconds, minutes, hours, days, months, weekdays] = fields.map((f, i) => parseField(f, specs[i]!)) as [
+  const [seconds, minutes, hours, days, months, weekdays] = fields.map((f, i) => parseField(f, specAt(i))) as [
     Field,
     Field,
     Field,

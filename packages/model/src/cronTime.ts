@@ -79,7 +79,7 @@ function nextWallSlot(rule: CronRule, fromLocal: number, lastYear: number): numb
       d = day;
       h = mi = s = 0;
     }
-    const hour = nextHour[h]!;
+    const hour = nextHour[h] ?? -1; // -1: no allowed hour left today (the table's own sentinel)
     if (hour < 0) {
       d++;
       h = mi = s = 0;
@@ -89,7 +89,7 @@ function nextWallSlot(rule: CronRule, fromLocal: number, lastYear: number): numb
       h = hour;
       mi = s = 0;
     }
-    const minute = nextMinute[mi]!;
+    const minute = nextMinute[mi] ?? -1;
     if (minute < 0) {
       h++;
       mi = s = 0;
@@ -99,7 +99,7 @@ function nextWallSlot(rule: CronRule, fromLocal: number, lastYear: number): numb
       mi = minute;
       s = 0;
     }
-    const second = nextSecond[s]!;
+    const second = nextSecond[s] ?? -1;
     if (second < 0) {
       mi++;
       s = 0;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { incidentKinds, logLevels, roles } from './lists.js';
 
 export const contactInputSchema = z.object({
   name: z.string().trim().min(1, 'name must not be empty').max(200),
@@ -11,7 +12,7 @@ export type ContactInput = z.input<typeof contactInputSchema>;
 export const contactSchema = contactInputSchema.extend({ id: z.string() });
 export type Contact = z.output<typeof contactSchema>;
 
-export const roleSchema = z.enum(['admin', 'operator', 'viewer']);
+export const roleSchema = z.enum(roles);
 export type Role = z.infer<typeof roleSchema>;
 export const userSchema = z.object({
   name: z
@@ -38,7 +39,7 @@ export const apiTokenSchema = z.object({
 });
 export type ApiToken = z.output<typeof apiTokenSchema>;
 
-export const incidentKindSchema = z.enum(['node_dead', 'job_failed']);
+export const incidentKindSchema = z.enum(incidentKinds);
 export const incidentSchema = z.object({
   id: z.string(),
   kind: incidentKindSchema,
@@ -57,7 +58,7 @@ export const incidentSchema = z.object({
 export type Incident = z.output<typeof incidentSchema>;
 export type IncidentInput = z.input<typeof incidentSchema>;
 
-export const logLevelSchema = z.enum(['error', 'warn', 'info', 'debug']);
+export const logLevelSchema = z.enum(logLevels);
 export type LogLevel = z.infer<typeof logLevelSchema>;
 export const logLevelRank: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 export const logEntrySchema = z.object({

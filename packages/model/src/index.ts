@@ -1,6 +1,9 @@
 export * from './job.js';
 export * from './run.js';
 export * from './entities.js';
+export * from './requests.js';
+export * from './wire.js';
+export { truncateOutput } from './output.js';
 export { parseCron, compileCron, CronError, type CronRule } from './cron.js';
 export { nextCronTime, type CronFireDetail, type DstShift } from './cronTime.js';
 export { isValidTimezone } from './zone.js';

@@ -1,15 +1,14 @@
 import { z } from 'zod';
 import { CronError, parseCron } from './cron.js';
 import { isValidTimezone } from './zone.js';
+import { utf8Length } from './bytes.js';
+import { concurrencies, httpMethods, misfires, routings, runStatuses } from './lists.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 8 * 1024;
 
 const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
-const timezone = z
-  .string()
-  .default('UTC')
-  .refine(isValidTimezone, { message: 'unknown timezone (use an IANA name such as Europe/Berlin)' });
+const timezone = z.string().default('UTC').refine(isValidTimezone, { error: 'unknown timezone (use an IANA name such as Europe/Berlin)' });
 
 export const cronScheduleSchema = z.object({
   type: z.literal('cron'),
@@ -39,7 +38,7 @@ export const targetSchema = z.discriminatedUnion('type', [
 ]);
 export type Target = z.infer<typeof targetSchema>;
 
-export const routingSchema = z.enum(['first', 'round_robin', 'random', 'least_busy', 'consistent_hash', 'failover', 'broadcast']);
+export const routingSchema = z.enum(routings);
 export type Routing = z.infer<typeof routingSchema>;
 
 export const jobKindSchema = z.discriminatedUnion('type', [
@@ -53,7 +52,7 @@ export const jobKindSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('http'),
-    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
+    method: z.enum(httpMethods).default('GET'),
     url: z.url('must be an http(s) URL').refine((u) => /^https?:/.test(u), 'must be an http(s) URL'),
     headers: z.record(z.string(), z.string()).default({}),
     body: z.string().optional(),
@@ -61,11 +60,15 @@ export const jobKindSchema = z.discriminatedUnion('type', [
 ]);
 export type JobKind = z.infer<typeof jobKindSchema>;
 
-export const payloadSchema = z
-  .unknown()
-  .refine((v) => v === undefined || Buffer.byteLength(JSON.stringify(v) ?? '', 'utf8') <= MAX_PAYLOAD_BYTES, {
-    message: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON`,
-  });
+/** Bytes of `value` as JSON; 0 for what JSON cannot hold (undefined, a function), which JSON.stringify answers with undefined. */
+function jsonBytes(value: unknown): number {
+  const text: unknown = JSON.stringify(value);
+  return typeof text === 'string' ? utf8Length(text) : 0;
+}
+
+export const payloadSchema = z.unknown().refine((v) => jsonBytes(v) <= MAX_PAYLOAD_BYTES, {
+  error: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON`,
+});
 
 export const retriesSchema = z.object({
   max: z.number().int().min(0).max(100).default(0),
@@ -75,19 +78,9 @@ export const retriesSchema = z.object({
 });
 export type RetryPolicy = z.infer<typeof retriesSchema>;
 
-export const concurrencySchema = z.enum(['allow', 'forbid', 'replace']);
-export const misfireSchema = z.enum(['fire_once', 'skip']);
-export const runStatusSchema = z.enum([
-  'scheduled',
-  'dispatched',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'lost',
-  'skipped',
-  'cancelled',
-]);
+export const concurrencySchema = z.enum(concurrencies);
+export const misfireSchema = z.enum(misfires);
+export const runStatusSchema = z.enum(runStatuses);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 export const terminalStatuses: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'lost', 'skipped', 'cancelled'];
 /** The outcomes that count as a job failing: its failure count, retries and failure incidents. */

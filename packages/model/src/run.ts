@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { MAX_OUTPUT_BYTES, runStatusSchema } from './job.js';
+import { runTriggers } from './lists.js';
+import { utf8Length } from './bytes.js';
 
-export const runTriggerSchema = z.enum(['schedule', 'manual', 'retry', 'misfire']);
+export const runTriggerSchema = z.enum(runTriggers);
 
 export const runSchema = z.object({
   id: z.string().min(1),
@@ -17,7 +19,7 @@ export const runSchema = z.object({
   exitCode: z.number().int().nullable().default(null),
   outputTail: z
     .string()
-    .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_OUTPUT_BYTES, `output is larger than ${MAX_OUTPUT_BYTES} bytes`)
+    .refine((s) => utf8Length(s) <= MAX_OUTPUT_BYTES, `output is larger than ${MAX_OUTPUT_BYTES} bytes`)
     .default(''),
   error: z.string().nullable().default(null),
 });
@@ -28,14 +30,4 @@ export type RunPatch = Partial<Omit<Run, 'id' | 'jobId' | 'scheduledAt'>>;
 /** `jobId@scheduledAt`, plus `#node` for broadcast: one slot, one key. */
 export function runId(jobId: string, scheduledAt: Date, node?: string): string {
   return `${jobId}@${scheduledAt.toISOString()}${node ? `#${node}` : ''}`;
-}
-
-/** Keeps the end of the output, where errors are, within the byte bound. */
-export function truncateOutput(text: string, maxBytes = MAX_OUTPUT_BYTES): string {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  const buf = Buffer.from(text, 'utf8');
-  let tail = buf.subarray(buf.length - maxBytes).toString('utf8');
-  // Cutting may split a multi-byte character; drop the replacement char and keep under the bound.
-  while (Buffer.byteLength(tail, 'utf8') > maxBytes || tail.startsWith('\uFFFD')) tail = tail.slice(1);
-  return tail;
 }

@@ -22,6 +22,20 @@ interface Chunk {
   offsets: number[];
 }
 
+/** The offset of a chunk after its `i`-th change (0: from its start); there is one for 0 ≤ i ≤ at.length. */
+function offsetAfter(chunk: Chunk, i: number): number {
+  const offset = chunk.offsets[i];
+  if (offset === undefined) throw new Error(`zone offsets: chunk at ${chunk.start} has no offset ${i} (${chunk.at.length} changes)`);
+  return offset;
+}
+
+/** The instant of a chunk's `i`-th change, 0 ≤ i < at.length. */
+function changeAt(chunk: Chunk, i: number): number {
+  const at = chunk.at[i];
+  if (at === undefined) throw new Error(`zone offsets: chunk at ${chunk.start} has no change ${i} (${chunk.at.length} changes)`);
+  return at;
+}
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function formatterFor(tz: string): Intl.DateTimeFormat {
@@ -127,40 +141,42 @@ export class ZoneOffsets {
       return;
     }
     const chunk = this.chunkAt(t);
-    const at = chunk.at;
     let i = 0;
-    while (i < at.length && at[i]! <= t) i++;
-    this.offset = chunk.offsets[i]!;
+    for (const change of chunk.at) {
+      if (change > t) break;
+      i++;
+    }
+    this.offset = offsetAfter(chunk, i);
     // A span runs from a real change to the next, across chunk edges, so that a fold or gap
     // next to an edge still shows as one.
     if (i > 0) {
-      this.segStart = at[i - 1]!;
-      this.prevOffset = chunk.offsets[i - 1]!;
+      this.segStart = changeAt(chunk, i - 1);
+      this.prevOffset = offsetAfter(chunk, i - 1);
     } else {
       const before = this.chunkAt(chunk.start - 1);
       const n = before.at.length;
-      const last = before.offsets[n]!;
+      const last = offsetAfter(before, n);
       if (last !== this.offset || n === 0) {
         // A change right at the edge, or no change in the chunk before either.
         this.segStart = chunk.start;
         this.prevOffset = last;
       } else {
-        this.segStart = before.at[n - 1]!;
-        this.prevOffset = before.offsets[n - 1]!;
+        this.segStart = changeAt(before, n - 1);
+        this.prevOffset = offsetAfter(before, n - 1);
       }
     }
-    if (i < at.length) {
-      this.segEnd = at[i]!;
-      this.nextOffset = chunk.offsets[i + 1]!;
+    if (i < chunk.at.length) {
+      this.segEnd = changeAt(chunk, i);
+      this.nextOffset = offsetAfter(chunk, i + 1);
     } else {
       const after = this.chunkAt(chunk.end);
-      const first = after.offsets[0]!;
+      const first = offsetAfter(after, 0);
       if (first !== this.offset || after.at.length === 0) {
         this.segEnd = chunk.end;
         this.nextOffset = first;
       } else {
-        this.segEnd = after.at[0]!;
-        this.nextOffset = after.offsets[1]!;
+        this.segEnd = changeAt(after, 0);
+        this.nextOffset = offsetAfter(after, 1);
       }
     }
   }
@@ -183,9 +199,9 @@ export class ZoneOffsets {
 
   private build(start: number, end: number): Chunk {
     const at: number[] = [];
-    const offsets = [intlOffset(this.name, start)];
+    let loOffset = intlOffset(this.name, start);
+    const offsets = [loOffset];
     let lo = start;
-    let loOffset = offsets[0]!;
     while (lo < end) {
       const hi = Math.min(lo + SAMPLE_MS, end);
       const hiOffset = intlOffset(this.name, hi);

@@ -1,17 +1,10 @@
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
+import type { Job, JobInput, Wire } from '@clover/model/wire';
 import type { ApiClient } from '../api-client.js';
 import { formatTable } from '../table.js';
 
-interface JobRow {
-  id: string;
-  name: string;
-  enabled: boolean;
-  schedule: { type: string; expr?: string; timezone?: string; at?: string; everyMs?: number };
-  lastRunAt?: string | null;
-  lastStatus?: string | null;
-  nextRunAt?: string | null;
-}
+type JobRow = Wire<Job>;
 
 export const jobsHelp = `clover jobs ls [--json] [--q TEXT] [--group G]
 clover jobs add --name NAME (--cron EXPR [--tz ZONE] | --every MS | --at ISO)
@@ -22,9 +15,14 @@ clover jobs rm ID
 clover jobs trigger ID`;
 
 function describeSchedule(s: JobRow['schedule']): string {
-  if (s.type === 'cron') return `cron ${s.expr} ${s.timezone ?? 'UTC'}`;
-  if (s.type === 'once') return `once ${s.at}`;
-  return `every ${s.everyMs} ms`;
+  switch (s.type) {
+    case 'cron':
+      return `cron ${s.expr} ${s.timezone}`;
+    case 'once':
+      return `once ${s.at}`;
+    case 'interval':
+      return `every ${s.everyMs} ms`;
+  }
 }
 
 export async function jobsCommand(api: ApiClient, argv: string[], out: (line: string) => void): Promise<void> {
@@ -80,7 +78,8 @@ function requireId(args: string[], verb: string): string {
   return id;
 }
 
-async function jobInputFromArgs(args: string[]): Promise<Record<string, unknown>> {
+/** The job to send: the file as it is (the API validates it and names what is wrong), or one built from the flags. */
+async function jobInputFromArgs(args: string[]): Promise<unknown> {
   const { values } = parseArgs({
     args,
     options: {
@@ -99,9 +98,9 @@ async function jobInputFromArgs(args: string[]): Promise<Record<string, unknown>
       disabled: { type: 'boolean' },
     },
   });
-  if (values.file) return JSON.parse(await readFile(values.file, 'utf8')) as Record<string, unknown>;
+  if (values.file) return JSON.parse(await readFile(values.file, 'utf8'));
   if (!values.name) throw new UsageError('clover jobs add: --name is required');
-  const schedule = values.cron
+  const schedule: Wire<JobInput['schedule']> | undefined = values.cron
     ? { type: 'cron', expr: values.cron, timezone: values.tz ?? 'UTC' }
     : values.every
       ? { type: 'interval', everyMs: Number(values.every) }
@@ -109,7 +108,7 @@ async function jobInputFromArgs(args: string[]): Promise<Record<string, unknown>
         ? { type: 'once', at: values.at }
         : undefined;
   if (!schedule) throw new UsageError('clover jobs add: give one of --cron, --every or --at');
-  const kind = values.handler
+  const kind: Wire<JobInput['kind']> | undefined = values.handler
     ? { type: 'handler', name: values.handler }
     : values.shell
       ? { type: 'shell', command: '/bin/sh', args: ['-c', values.shell], env: {} }
@@ -123,7 +122,7 @@ async function jobInputFromArgs(args: string[]): Promise<Record<string, unknown>
       throw new UsageError('clover jobs add: --payload is not valid JSON');
     }
   }
-  return {
+  const input: Wire<JobInput> = {
     name: values.name,
     ...(values.group ? { group: values.group } : {}),
     schedule,
@@ -133,4 +132,5 @@ async function jobInputFromArgs(args: string[]): Promise<Record<string, unknown>
     ...(values.timeout ? { timeoutMs: Number(values.timeout) } : {}),
     ...(values.retries ? { retries: { max: Number(values.retries) } } : {}),
   };
+  return input;
 }

@@ -1,17 +1,7 @@
 import { parseArgs } from 'node:util';
+import type { Run, Wire } from '@clover/model/wire';
 import type { ApiClient } from '../api-client.js';
 import { formatTable } from '../table.js';
-
-interface RunRow {
-  id: string;
-  jobId: string;
-  status: string;
-  node?: string | null;
-  attempt: number;
-  scheduledAt: string;
-  finishedAt?: string | null;
-  exitCode?: number | null;
-}
 
 export async function runsCommand(api: ApiClient, argv: string[], out: (line: string) => void): Promise<void> {
   const [sub, ...rest] = argv;
@@ -27,7 +17,7 @@ export async function runsCommand(api: ApiClient, argv: string[], out: (line: st
     },
   });
   const limit = values.limit ? Number(values.limit) : 50;
-  const runs = await api.listAll<RunRow>('/api/runs', { jobId: values.job, status: values.status, node: values.node }, limit);
+  const runs = await api.listAll<Wire<Run>>('/api/runs', { jobId: values.job, status: values.status, node: values.node }, limit);
   if (values.json) {
     out(JSON.stringify(runs, null, 2));
     return;

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Role } from '@clover/model';
-import { ApiError } from '../errors.js';
+import { apiError } from '../errors.js';
 
 export interface Principal {
   name: string;
@@ -18,7 +18,7 @@ export function principalOf(res: Response): Principal | undefined {
 
 export function requirePrincipal(res: Response): Principal {
   const p = principalOf(res);
-  if (!p) throw new ApiError('unauthenticated', 'log in first');
+  if (!p) throw apiError('unauthenticated', 'log in first');
   return p;
 }
 
@@ -26,7 +26,7 @@ export function requirePrincipal(res: Response): Principal {
 export function requireRole(role: Role): RequestHandler {
   return (_req: Request, res: Response, next) => {
     const p = requirePrincipal(res);
-    if (rank[p.role] < rank[role]) throw new ApiError('forbidden', `this needs the ${role} role; you are ${p.role}`);
+    if (rank[p.role] < rank[role]) throw apiError('forbidden', `this needs the ${role} role; you are ${p.role}`);
     next();
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CookieOptions, Request, RequestHandler, Response } from 'express';
 import type { Store } from '@clover/store';
 import type { User } from '@clover/model';
-import { ApiError } from '../errors.js';
+import { apiError } from '../errors.js';
 import { randomSecret } from './passwords.js';
 import type { Principal } from './principal.js';
 
@@ -43,7 +43,7 @@ export function authenticate(store: Store): RequestHandler {
     if (bearer) {
       const token = await store.tokens.findByHash(digest(bearer.trim()));
       const user = token && (await store.users.get(token.user));
-      if (!user) throw new ApiError('unauthenticated', 'unknown or revoked API token');
+      if (!user) throw apiError('unauthenticated', 'unknown or revoked API token');
       res.locals.principal = { name: user.name, role: user.role, via: 'token' } satisfies Principal;
       next();
       return;
@@ -65,7 +65,7 @@ export function authenticate(store: Store): RequestHandler {
       return;
     }
     if (unsafe(req.method) && req.get(csrfHeader) !== session.csrf) {
-      throw new ApiError('csrf_failed', `send the ${csrfCookie} cookie's value in the X-CSRF-Token header`);
+      throw apiError('csrf_failed', `send the ${csrfCookie} cookie's value in the X-CSRF-Token header`);
     }
     res.locals.principal = { name: user.name, role: user.role, via: 'session', sessionId } satisfies Principal;
     next();

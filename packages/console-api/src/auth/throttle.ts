@@ -15,8 +15,9 @@ export class LoginThrottle {
   /** Milliseconds until this key may try again, or 0. */
   retryAfterMs(key: string): number {
     const recent = this.recent(key);
-    if (recent.length < this.maxFailures) return 0;
-    return recent[recent.length - this.maxFailures]! + this.windowMs - this.clock();
+    // The oldest of the last maxFailures failures decides when the window lets the key in again.
+    const oldest = recent.length < this.maxFailures ? undefined : recent.at(-this.maxFailures);
+    return oldest === undefined ? 0 : oldest + this.windowMs - this.clock();
   }
 
   fail(key: string): void {

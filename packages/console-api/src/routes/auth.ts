@@ -1,16 +1,22 @@
 import { Router } from 'express';
-import { z } from 'zod';
-import { parseOrThrow, roleSchema, userSchema } from '@clover/model';
+import {
+  loginBodySchema,
+  newTokenBodySchema,
+  newUserBodySchema,
+  parseOrThrow,
+  type Ok,
+  type SignedIn,
+  type TokenCreated,
+  type UserList,
+  type UserView,
+} from '@clover/model';
 import { DuplicateError } from '@clover/store';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, notFound } from '../errors.js';
+import { apiError, notFound } from '../errors.js';
 import { createApiToken } from '../auth/bootstrap.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { principalOf, requirePrincipal, requireRole } from '../auth/principal.js';
 import { closeSession, openSession } from '../auth/sessions.js';
-
-const loginBody = z.object({ username: z.string().min(1, 'enter a user name'), password: z.string().min(1, 'enter a password') });
-const newUserBody = z.object({ name: userSchema.shape.name, password: z.string().min(8, 'at least 8 characters'), role: roleSchema });
 
 // A constant hash to verify against when the user does not exist, so timing does not say which names exist.
 let decoy: Promise<string> | undefined;
@@ -19,52 +25,49 @@ export function authRoutes(d: ApiDeps): Router {
   const r = Router();
 
   r.post('/auth/login', async (req, res) => {
-    const body = parseOrThrow(loginBody, req.body);
+    const body = parseOrThrow(loginBodySchema, req.body);
     const key = `${body.username}|${req.ip}`;
     const wait = d.throttle.retryAfterMs(key);
     if (wait > 0) {
       const secs = Math.ceil(wait / 1000);
-      throw new ApiError('too_many_requests', `too many failed logins; try again in ${secs} s`, undefined, { 'Retry-After': String(secs) });
+      throw apiError('too_many_requests', `too many failed logins; try again in ${secs} s`, undefined, secs);
     }
     const user = await d.store.users.get(body.username);
     const ok = await verifyPassword(body.password, user?.passwordHash ?? (await (decoy ??= hashPassword('decoy'))));
     if (!user || !ok) {
       d.throttle.fail(key);
       d.logger.warn('failed login', { user: body.username, ip: req.ip });
-      throw new ApiError('unauthenticated', 'wrong user name or password');
+      throw apiError('unauthenticated', 'wrong user name or password');
     }
     d.throttle.succeed(key);
     await openSession(d.store, req, res, user);
-    res.json({ user: { name: user.name, role: user.role } });
+    res.json({ user: { name: user.name, role: user.role } } satisfies SignedIn);
   });
 
   r.post('/auth/logout', async (_req, res) => {
     await closeSession(d.store, res, principalOf(res));
-    res.json({ ok: true });
+    res.json({ ok: true } satisfies Ok);
   });
 
   r.get('/auth/me', (_req, res) => {
     const p = requirePrincipal(res);
-    res.json({ user: { name: p.name, role: p.role } });
+    res.json({ user: { name: p.name, role: p.role } } satisfies SignedIn);
   });
 
   r.post('/auth/tokens', requireRole('admin'), async (req, res) => {
-    const body = parseOrThrow(
-      z.object({ name: z.string().trim().min(1, 'name the token').max(100), user: z.string().optional() }),
-      req.body,
-    );
+    const body = parseOrThrow(newTokenBodySchema, req.body);
     const owner = body.user ?? requirePrincipal(res).name;
     if (!(await d.store.users.get(owner))) throw notFound(`user ${owner}`);
     const { token } = await createApiToken(d.store, { name: body.name, user: owner });
-    res.status(201).json({ token });
+    res.status(201).json({ token } satisfies TokenCreated);
   });
 
   r.get('/users', requireRole('admin'), async (_req, res) => {
-    res.json({ items: (await d.store.users.list()).map((u) => ({ name: u.name, role: u.role })) });
+    res.json({ items: (await d.store.users.list()).map((u) => ({ name: u.name, role: u.role })) } satisfies UserList);
   });
 
   r.post('/users', requireRole('admin'), async (req, res) => {
-    const body = parseOrThrow(newUserBody, req.body);
+    const body = parseOrThrow(newUserBodySchema, req.body);
     try {
       await d.store.users.create({
         name: body.name,
@@ -73,17 +76,17 @@ export function authRoutes(d: ApiDeps): Router {
         createdAt: new Date(d.clock()),
       });
     } catch (err) {
-      if (err instanceof DuplicateError) throw new ApiError('conflict', `user ${body.name} exists`, { name: 'taken' });
+      if (err instanceof DuplicateError) throw apiError('conflict', `user ${body.name} exists`, { name: 'taken' });
       throw err;
     }
-    res.status(201).json({ name: body.name, role: body.role });
+    res.status(201).json({ name: body.name, role: body.role } satisfies UserView);
   });
 
   r.delete('/users/:name', requireRole('admin'), async (req, res) => {
     const name = String(req.params.name);
-    if (name === requirePrincipal(res).name) throw new ApiError('bad_request', 'you cannot delete yourself');
+    if (name === requirePrincipal(res).name) throw apiError('bad_request', 'you cannot delete yourself');
     if (!(await d.store.users.delete(name))) throw notFound(`user ${name}`);
-    res.json({ ok: true });
+    res.json({ ok: true } satisfies Ok);
   });
 
   return r;

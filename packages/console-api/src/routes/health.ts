@@ -1,10 +1,11 @@
 import { Router } from 'express';
+import type { Health } from '@clover/model';
 import type { ApiDeps } from '../deps.js';
 
 export function healthRoutes(d: ApiDeps): Router {
   const r = Router();
   r.get('/health', async (_req, res) => {
-    let store = 'ok';
+    let store: Health['store'] = 'ok';
     try {
       await d.store.users.count();
     } catch {
@@ -17,7 +18,7 @@ export function healthRoutes(d: ApiDeps): Router {
       uptimeSec: Math.round((d.clock() - d.startedAt) / 1000),
       zk,
       store,
-    });
+    } satisfies Health);
   });
   return r;
 }

@@ -1,9 +1,21 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { jobInputSchema, parseOrThrow, previewFireTimes, scheduleSchema, type DstShift, type Job, type JobSpec } from '@clover/model';
+import {
+  cronPreviewBodySchema,
+  jobInputSchema,
+  parseOrThrow,
+  previewFireTimes,
+  type CronPreview,
+  type Job,
+  type JobDetail,
+  type JobPage,
+  type JobSpec,
+  type Ok,
+  type UpcomingFire,
+} from '@clover/model';
 import { publishJobChange, type JobChange } from '@clover/zk-kit';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, notFound } from '../errors.js';
+import { apiError, notFound } from '../errors.js';
 import { requirePrincipal, requireRole } from '../auth/principal.js';
 import { booleanText, pageQuery, parseQuery } from '../query.js';
 
@@ -16,19 +28,13 @@ function specOf(job: Job): JobSpec {
   return spec as JobSpec;
 }
 
-/** One upcoming fire as the API sends it; `shifted` only when DST moved it (see the model's nextCronTime). */
-interface UpcomingFire {
-  at: string;
-  shifted?: DstShift;
-}
-
 /**
- * The next `count` fires: `nextFireTimes` (ISO strings, as before) and `fires`, the same times
+ * The next `count` fires: `nextFireTimes` (the times alone, as before) and `fires`, the same times
  * each with `shifted: 'gap' | 'fold'` when DST moved it, so the console can say so.
  */
-function upcoming(job: Pick<Job, 'schedule' | 'window'>, from: Date, count = 10): { nextFireTimes: string[]; fires: UpcomingFire[] } {
+function upcoming(job: Pick<Job, 'schedule' | 'window'>, from: Date, count = 10): CronPreview {
   const fires = previewFireTimes(job.schedule, job.window, from, count).map(({ at, shifted }): UpcomingFire =>
-    shifted ? { at: at.toISOString(), shifted } : { at: at.toISOString() },
+    shifted ? { at, shifted } : { at },
   );
   return { nextFireTimes: fires.map((f) => f.at), fires };
 }
@@ -44,7 +50,7 @@ export function jobRoutes(d: ApiDeps): Router {
       // The store already holds the change, but the leader learns of it only when a leader next
       // loads its jobs (there is no periodic resync), so the failure is logged as an error.
       d.logger.error('could not announce a job change through ZooKeeper', { jobId, op, err: String(err) });
-      if (op === 'trigger') throw new ApiError('internal', 'ZooKeeper is unreachable; the job was not triggered');
+      if (op === 'trigger') throw apiError('internal', 'ZooKeeper is unreachable; the job was not triggered');
     }
   };
 
@@ -56,7 +62,7 @@ export function jobRoutes(d: ApiDeps): Router {
 
   r.get('/jobs', requireRole('viewer'), async (req, res) => {
     const q = parseQuery(listQuery, req.query);
-    res.json(await d.store.jobs.list(q));
+    res.json((await d.store.jobs.list(q)) satisfies JobPage);
   });
 
   r.post('/jobs', requireRole('operator'), async (req, res) => {
@@ -64,24 +70,24 @@ export function jobRoutes(d: ApiDeps): Router {
     const job = await d.store.jobs.create(spec);
     await announce(job.id, 'upsert');
     d.logger.info('job created', { jobId: job.id, name: job.name, by: requirePrincipal(res).name });
-    res.status(201).json(job);
+    res.status(201).json(job satisfies Job);
   });
 
   r.get('/jobs/:id', requireRole('viewer'), async (req, res) => {
     const job = await load(req.params.id as string);
-    res.json({ job, ...(job.enabled ? upcoming(job, new Date(d.clock())) : { nextFireTimes: [], fires: [] }) });
+    res.json({ job, ...(job.enabled ? upcoming(job, new Date(d.clock())) : { nextFireTimes: [], fires: [] }) } satisfies JobDetail);
   });
 
   r.put('/jobs/:id', requireRole('operator'), async (req, res) => {
     const current = await load(req.params.id as string);
     if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body))
-      throw new ApiError('bad_request', 'send the job (or the fields to change) as a JSON object');
+      throw apiError('bad_request', 'send the job (or the fields to change) as a JSON object');
     // A partial body changes only the fields it names.
     const spec = parseOrThrow(jobInputSchema, { ...specOf(current), ...(req.body as object) });
     const job = await d.store.jobs.replace(current.id, spec);
     if (!job) throw notFound(`job ${current.id}`);
     await announce(job.id, 'upsert');
-    res.json(job);
+    res.json(job satisfies Job);
   });
 
   r.delete('/jobs/:id', requireRole('operator'), async (req, res) => {
@@ -98,7 +104,7 @@ export function jobRoutes(d: ApiDeps): Router {
     if (!(await d.store.jobs.delete(id))) throw notFound(`job ${id}`);
     await announce(id, 'delete');
     d.logger.info('job deleted', { jobId: id, by });
-    res.json({ ok: true });
+    res.json({ ok: true } satisfies Ok);
   });
 
   for (const [action, enabled] of [
@@ -109,7 +115,7 @@ export function jobRoutes(d: ApiDeps): Router {
       const job = await d.store.jobs.setEnabled(req.params.id as string, enabled);
       if (!job) throw notFound(`job ${String(req.params.id)}`);
       await announce(job.id, 'upsert');
-      res.json(job);
+      res.json(job satisfies Job);
     });
   }
 
@@ -117,12 +123,12 @@ export function jobRoutes(d: ApiDeps): Router {
     const job = await load(req.params.id as string);
     await announce(job.id, 'trigger');
     d.logger.info('job triggered by hand', { jobId: job.id, by: requirePrincipal(res).name });
-    res.status(202).json({ ok: true });
+    res.status(202).json({ ok: true } satisfies Ok);
   });
 
   r.post('/cron/preview', requireRole('viewer'), (req, res) => {
-    const body = parseOrThrow(z.object({ schedule: scheduleSchema }), req.body);
-    res.json(upcoming({ schedule: body.schedule, window: {} }, new Date(d.clock())));
+    const body = parseOrThrow(cronPreviewBodySchema, req.body);
+    res.json(upcoming({ schedule: body.schedule, window: {} }, new Date(d.clock())) satisfies CronPreview);
   });
 
   return r;

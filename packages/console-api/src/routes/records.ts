@@ -1,6 +1,20 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { contactInputSchema, logLevelSchema, parseOrThrow, runStatusSchema } from '@clover/model';
+import {
+  contactInputSchema,
+  incidentKindSchema,
+  logLevelSchema,
+  parseOrThrow,
+  runStatusSchema,
+  type Contact,
+  type ContactList,
+  type IncidentPage,
+  type LogPage,
+  type Ok,
+  type OutboxPage,
+  type Run,
+  type RunPage,
+} from '@clover/model';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import { requireRole } from '../auth/principal.js';
@@ -21,27 +35,27 @@ const logQuery = pageQuery.extend({
   to: optionalDate,
   q: z.string().optional(),
 });
-const incidentQuery = pageQuery.extend({ open: booleanText, kind: z.enum(['node_dead', 'job_failed']).optional() });
+const incidentQuery = pageQuery.extend({ open: booleanText, kind: incidentKindSchema.optional() });
 
 /** Runs, logs, incidents and the outbox: read-only history. */
 export function historyRoutes(d: ApiDeps): Router {
   const r = Router();
   r.get('/runs', requireRole('viewer'), async (req, res) => {
-    res.json(await d.store.runs.list(parseQuery(runQuery, req.query)));
+    res.json((await d.store.runs.list(parseQuery(runQuery, req.query))) satisfies RunPage);
   });
   r.get('/runs/:id', requireRole('viewer'), async (req, res) => {
     const run = await d.store.runs.get(req.params.id as string);
     if (!run) throw notFound(`run ${String(req.params.id)}`);
-    res.json(run);
+    res.json(run satisfies Run);
   });
   r.get('/logs', requireRole('viewer'), async (req, res) => {
-    res.json(await d.store.logs.list(parseQuery(logQuery, req.query)));
+    res.json((await d.store.logs.list(parseQuery(logQuery, req.query))) satisfies LogPage);
   });
   r.get('/incidents', requireRole('viewer'), async (req, res) => {
-    res.json(await d.store.incidents.list(parseQuery(incidentQuery, req.query)));
+    res.json((await d.store.incidents.list(parseQuery(incidentQuery, req.query))) satisfies IncidentPage);
   });
   r.get('/outbox', requireRole('viewer'), async (req, res) => {
-    res.json(await d.store.outbox.list(parseQuery(pageQuery, req.query)));
+    res.json((await d.store.outbox.list(parseQuery(pageQuery, req.query))) satisfies OutboxPage);
   });
   return r;
 }
@@ -49,19 +63,19 @@ export function historyRoutes(d: ApiDeps): Router {
 export function contactRoutes(d: ApiDeps): Router {
   const r = Router();
   r.get('/contacts', requireRole('viewer'), async (_req, res) => {
-    res.json({ items: await d.store.contacts.list() });
+    res.json({ items: await d.store.contacts.list() } satisfies ContactList);
   });
   r.post('/contacts', requireRole('operator'), async (req, res) => {
-    res.status(201).json(await d.store.contacts.create(parseOrThrow(contactInputSchema, req.body)));
+    res.status(201).json((await d.store.contacts.create(parseOrThrow(contactInputSchema, req.body))) satisfies Contact);
   });
   r.put('/contacts/:id', requireRole('operator'), async (req, res) => {
     const contact = await d.store.contacts.update(req.params.id as string, parseOrThrow(contactInputSchema, req.body));
     if (!contact) throw notFound(`contact ${String(req.params.id)}`);
-    res.json(contact);
+    res.json(contact satisfies Contact);
   });
   r.delete('/contacts/:id', requireRole('operator'), async (req, res) => {
     if (!(await d.store.contacts.delete(req.params.id as string))) throw notFound(`contact ${String(req.params.id)}`);
-    res.json({ ok: true });
+    res.json({ ok: true } satisfies Ok);
   });
   return r;
 }

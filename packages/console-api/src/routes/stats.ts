@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { failureStatuses as failures, type Run } from '@clover/model';
+import { failureStatuses as failures, type Run, type RunsOverTimeBucket, type Stats } from '@clover/model';
 import { nodeKinds } from '@clover/zk-kit';
 import type { ApiDeps } from '../deps.js';
 import { requireRole } from '../auth/principal.js';
@@ -32,13 +32,13 @@ export function statsRoutes(d: ApiDeps): Router {
       d.store.incidents.list({ open: true, limit: 20 }),
     ]);
     const byHour = new Map(summary.hours.map((h) => [h.hour.getTime(), h.counts]));
-    const runsOverTime = [];
+    const runsOverTime: RunsOverTimeBucket[] = [];
     for (let t = from.getTime(); t < to.getTime(); t += hourMs) {
       const counts = byHour.get(t) ?? {};
-      const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
-      const row: Record<string, number | string> = { hour: new Date(t).toISOString() };
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      const row = { hour: new Date(t), succeeded: 0, failed: 0, timed_out: 0, lost: 0, other: 0 };
       for (const s of charted) row[s] = counts[s] ?? 0;
-      row.other = total - charted.reduce((a, s) => a + (counts[s] ?? 0), 0);
+      row.other = total - charted.reduce((a, s) => a + row[s], 0);
       runsOverTime.push(row);
     }
     const ok = summary.totals.succeeded ?? 0;
@@ -56,13 +56,13 @@ export function statsRoutes(d: ApiDeps): Router {
       jobs: { total: jobCounts.total, enabled: jobCounts.enabled, disabled: jobCounts.total - jobCounts.enabled },
       recentFailures,
       openIncidents: incidents.items,
-    });
+    } satisfies Stats);
   });
   return r;
 }
 
-async function countNodes(d: ApiDeps): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
+async function countNodes(d: ApiDeps): Promise<Stats['nodes']> {
+  const out: Stats['nodes'] = { servers: 0, clients: 0, monitors: 0 };
   await Promise.all(
     nodeKinds.map(async (kind) => {
       out[kind] = await d.zk.children(d.paths.nodesOf(kind)).then(

@@ -1,45 +1,27 @@
+import { ApiError } from '@clover/model/wire';
+import type { CronPreviewBody, Items, LoginBody, NodeDeleted, Ok, Page, PutNodeBody, SignedIn, Wire } from '@clover/model/wire';
 import type {
-  ApiErrorBody,
   Contact,
   ContactInput,
+  CronPreview,
   Health,
   Incident,
-  Items,
   Job,
   JobDetail,
   JobInput,
   LogEntry,
+  NodeList,
+  NodeView,
   OutboxMail,
-  Page,
   Run,
   Schedule,
   Stats,
-  UpcomingFire,
-  User,
-  ZNode,
 } from './types';
+
+export { ApiError };
 
 export const CSRF_COOKIE = 'clover_csrf';
 export const CSRF_HEADER = 'X-CSRF-Token';
-
-/** A failed call: the API's `{ error, message, fields }` plus the HTTP status. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly fields: Record<string, string> = {},
-    readonly retryAfterSec: number | null = null,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-
-  /** The message for one field path (`schedule.expr`), if the server named it. */
-  field(path: string): string | undefined {
-    return this.fields[path];
-  }
-}
 
 /** Reads one cookie from `document.cookie` (or the given cookie string). */
 export function readCookie(name: string, cookies: string = typeof document === 'undefined' ? '' : document.cookie): string | undefined {
@@ -113,15 +95,7 @@ export async function request<T>(method: string, path: string, options: RequestO
     }
   }
   if (!res.ok) {
-    const body = (json && typeof json === 'object' ? json : {}) as Partial<ApiErrorBody>;
-    const retryAfter = res.headers.get('Retry-After');
-    const error = new ApiError(
-      res.status,
-      typeof body.error === 'string' ? body.error : `http_${res.status}`,
-      typeof body.message === 'string' && body.message ? body.message : `${res.status} ${res.statusText}`.trim(),
-      body.fields && typeof body.fields === 'object' ? body.fields : {},
-      retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) : null,
-    );
+    const error = ApiError.fromAnswer(res.status, res.statusText, json, res.headers.get('Retry-After'));
     if (res.status === 401 && !path.startsWith('/api/auth/')) unauthenticated?.();
     throw error;
   }
@@ -161,30 +135,31 @@ export interface LogQuery {
 export const api = {
   health: () => request<Health>('GET', '/api/health'),
 
-  login: (username: string, password: string) => request<{ user: User }>('POST', '/api/auth/login', { body: { username, password } }),
-  logout: () => request<{ ok: true }>('POST', '/api/auth/logout'),
-  me: () => request<{ user: User }>('GET', '/api/auth/me'),
+  login: (username: string, password: string) =>
+    request<SignedIn>('POST', '/api/auth/login', { body: { username, password } satisfies LoginBody }),
+  logout: () => request<Ok>('POST', '/api/auth/logout'),
+  me: () => request<SignedIn>('GET', '/api/auth/me'),
 
   stats: (hours = 24) => request<Stats>('GET', `/api/stats${qs({ hours })}`),
 
-  nodes: () => request<Items<ZNode>>('GET', '/api/nodes'),
-  node: (path: string) => request<ZNode>('GET', `/api/nodes/data${qs({ path })}`),
+  nodes: () => request<NodeList>('GET', '/api/nodes'),
+  node: (path: string) => request<NodeView>('GET', `/api/nodes/data${qs({ path })}`),
   putNode: (path: string, data: unknown, version: number) =>
-    request<ZNode>('PUT', `/api/nodes/data${qs({ path })}`, { body: { data, version } }),
+    request<NodeView>('PUT', `/api/nodes/data${qs({ path })}`, { body: { data, version } satisfies PutNodeBody }),
   /** force: delete one of clover's structural znodes anyway (the API answers 409 structural_node without it). */
   deleteNode: (path: string, confirm: string, force = false) =>
-    request<{ ok: true; recreated?: boolean }>('DELETE', `/api/nodes/data${qs({ path, confirm, ...(force ? { force: 'true' } : {}) })}`),
+    request<NodeDeleted>('DELETE', `/api/nodes/data${qs({ path, confirm, ...(force ? { force: 'true' } : {}) })}`),
 
   jobs: (q: JobQuery = {}) => request<Page<Job>>('GET', `/api/jobs${qs({ ...q })}`),
   job: (id: string) => request<JobDetail>('GET', `/api/jobs/${enc(id)}`),
   createJob: (input: JobInput) => request<Job>('POST', '/api/jobs', { body: input }),
   updateJob: (id: string, input: Partial<JobInput>) => request<Job>('PUT', `/api/jobs/${enc(id)}`, { body: input }),
-  deleteJob: (id: string) => request<{ ok: true }>('DELETE', `/api/jobs/${enc(id)}`),
+  deleteJob: (id: string) => request<Ok>('DELETE', `/api/jobs/${enc(id)}`),
   enableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/enable`),
   disableJob: (id: string) => request<Job>('POST', `/api/jobs/${enc(id)}/disable`),
-  triggerJob: (id: string) => request<{ ok: true }>('POST', `/api/jobs/${enc(id)}/trigger`),
+  triggerJob: (id: string) => request<Ok>('POST', `/api/jobs/${enc(id)}/trigger`),
   cronPreview: (schedule: Schedule, signal?: AbortSignal) =>
-    request<{ nextFireTimes: string[]; fires?: UpcomingFire[] }>('POST', '/api/cron/preview', { body: { schedule }, signal }),
+    request<CronPreview>('POST', '/api/cron/preview', { body: { schedule } satisfies Wire<CronPreviewBody>, signal }),
 
   runs: (q: RunQuery = {}) => request<Page<Run>>('GET', `/api/runs${qs({ ...q })}`),
   run: (id: string) => request<Run>('GET', `/api/runs/${enc(id)}`),
@@ -192,7 +167,7 @@ export const api = {
   contacts: () => request<Items<Contact>>('GET', '/api/contacts'),
   createContact: (input: ContactInput) => request<Contact>('POST', '/api/contacts', { body: input }),
   updateContact: (id: string, input: ContactInput) => request<Contact>('PUT', `/api/contacts/${enc(id)}`, { body: input }),
-  deleteContact: (id: string) => request<{ ok: true }>('DELETE', `/api/contacts/${enc(id)}`),
+  deleteContact: (id: string) => request<Ok>('DELETE', `/api/contacts/${enc(id)}`),
 
   logs: (q: LogQuery = {}) => request<Page<LogEntry>>('GET', `/api/logs${qs({ ...q })}`),
   incidents: (q: { open?: boolean | ''; cursor?: string | null; limit?: number } = {}) =>

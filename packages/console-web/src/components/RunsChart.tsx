@@ -20,7 +20,7 @@ export function RunsChart({ buckets }: { buckets: RunsOverTimeBucket[] }) {
   const top = 8;
   const plotH = height - bottom - top;
   const plotW = width - left - 4;
-  const totals = buckets.map((b) => SERIES.reduce((s, x) => s + (b[x.key] ?? 0), 0));
+  const totals = buckets.map((b) => SERIES.reduce((s, x) => s + b[x.key], 0));
   const max = Math.max(1, ...totals);
   const niceMax = niceCeil(max);
   const slot = plotW / Math.max(1, buckets.length);
@@ -43,13 +43,13 @@ export function RunsChart({ buckets }: { buckets: RunsOverTimeBucket[] }) {
         {buckets.map((b, i) => {
           let y = top + plotH;
           const x = left + i * slot + (slot - barW) / 2;
-          const tip = `${formatHour(b.hour)} — ${SERIES.map((s) => `${t(s.label)} ${b[s.key] ?? 0}`).join(', ')}`;
+          const tip = `${formatHour(b.hour)} — ${SERIES.map((s) => `${t(s.label)} ${b[s.key]}`).join(', ')}`;
           return (
             <g key={b.hour}>
               <title>{tip}</title>
               <rect x={left + i * slot} y={top} width={slot} height={plotH} fill="transparent" />
               {SERIES.map((s) => {
-                const v = b[s.key] ?? 0;
+                const v = b[s.key];
                 if (!v) return null;
                 const h = (v / niceMax) * plotH;
                 y -= h;

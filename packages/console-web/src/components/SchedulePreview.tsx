@@ -21,7 +21,7 @@ export function previewErrorText(err: unknown): string {
     const key =
       ['schedule.expr', 'schedule.timezone', 'schedule.at', 'schedule.everyMs', 'schedule.startAt', 'schedule'].find((k) => f[k]) ??
       Object.keys(f)[0];
-    return key ? f[key]! : err.message;
+    return (key && f[key]) || err.message;
   }
   return err instanceof Error ? err.message : String(err);
 }
@@ -51,23 +51,30 @@ function inZone(iso: string, timeZone: string): string {
 export function SchedulePreview({ schedule, delayMs = PREVIEW_DEBOUNCE_MS }: { schedule: Schedule | null; delayMs?: number }) {
   const t = useT();
   const key = schedule ? JSON.stringify(schedule) : '';
-  const [state, setState] = useState<PreviewState>({ status: 'idle' });
+  // The last answer and the schedule it was for; what shows is derived from it and `key`.
+  const [answer, setAnswer] = useState<{ key: string; state: PreviewState } | null>(null);
+  // A cleared schedule forgets the last answer, so a new one starts from nothing.
+  if (!key && answer) setAnswer(null);
+  const state: PreviewState = !key
+    ? { status: 'idle' }
+    : answer?.key === key
+      ? answer.state
+      : {
+          status: 'pending',
+          times: answer && (answer.state.status === 'ok' || answer.state.status === 'pending') ? answer.state.times : [],
+        };
 
   useEffect(() => {
-    if (!key) {
-      setState({ status: 'idle' });
-      return;
-    }
-    setState((s) => ({ status: 'pending', times: s.status === 'ok' || s.status === 'pending' ? s.times : [] }));
+    if (!key) return;
     const ctrl = new AbortController();
     const timer = setTimeout(() => {
       api.cronPreview(JSON.parse(key) as Schedule, ctrl.signal).then(
         (r) => {
-          if (!ctrl.signal.aborted) setState({ status: 'ok', times: firesOf(r) });
+          if (!ctrl.signal.aborted) setAnswer({ key, state: { status: 'ok', times: firesOf(r) } });
         },
         (err: unknown) => {
           if (ctrl.signal.aborted) return;
-          setState({ status: 'error', message: previewErrorText(err) });
+          setAnswer({ key, state: { status: 'error', message: previewErrorText(err) } });
         },
       );
     }, delayMs);

@@ -3,6 +3,7 @@ import { ApiError } from '../api/client';
 import type { RunStatus } from '../api/types';
 import { useT, type MessageKey } from '../i18n';
 import { json } from '../lib/format';
+import { useLatest } from '../lib/hooks';
 
 /** The user-facing text of a failure: the API's `message`, or a generic line. */
 export function errorText(error: unknown, t: ReturnType<typeof useT>): string {
@@ -132,16 +133,17 @@ export function Modal({
 }) {
   const titleId = useId();
   const ref = useRef<HTMLDivElement>(null);
+  // Once per opening: focus the first control, and close on Escape with the latest onClose.
+  const onCloseRef = useLatest(onClose);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') onClose();
+      if (e.key === 'Escape') onCloseRef.current();
     };
     window.addEventListener('keydown', onKey);
     const first = ref.current?.querySelector<HTMLElement>('textarea, input, select, button.primary');
     first?.focus();
     return () => window.removeEventListener('keydown', onKey);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  }, [onCloseRef]);
   const t = useT();
   return (
     <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
@@ -182,7 +184,7 @@ export function ConfirmDialog({
   message: ReactNode;
   confirmLabel?: string;
   typeToConfirm?: string;
-  onConfirm: () => Promise<unknown> | unknown;
+  onConfirm: () => unknown;
   onClose: () => void;
 }) {
   const t = useT();

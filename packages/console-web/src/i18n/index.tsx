@@ -12,7 +12,7 @@ export type Translate = (key: MessageKey, vars?: Vars) => string;
 
 /** The message for `key` in `lang`, with `{name}` placeholders filled from `vars`. */
 export function translate(lang: Lang, key: MessageKey, vars?: Vars): string {
-  const text = dictionaries[lang][key] ?? en[key] ?? key;
+  const text = dictionaries[lang][key];
   if (!vars) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
 }

@@ -58,7 +58,7 @@ export function runDuration(run: Pick<Run, 'startedAt' | 'finishedAt'>): number 
 export function scheduleSummary(s: Schedule, t: Translate): string {
   switch (s.type) {
     case 'cron':
-      return `${s.expr} (${s.timezone ?? 'UTC'})`;
+      return `${s.expr} (${s.timezone})`;
     case 'once':
       return t('schedule.summary.once', { at: formatTime(s.at) });
     case 'interval':
@@ -84,9 +84,9 @@ export function kindSummary(kind: JobKind, t: Translate): string {
     case 'handler':
       return `${t('kind.handler')}: ${kind.name}`;
     case 'shell':
-      return `$ ${[kind.command, ...(kind.args ?? [])].join(' ')}`;
+      return `$ ${[kind.command, ...kind.args].join(' ')}`;
     case 'http':
-      return `${kind.method ?? 'GET'} ${kind.url}`;
+      return `${kind.method} ${kind.url}`;
   }
 }
 
@@ -99,7 +99,8 @@ export function json(value: unknown): string {
   try {
     return JSON.stringify(value, null, 2);
   } catch {
-    return String(value);
+    // Only a BigInt or a circular object gets here (never anything read from the API's JSON).
+    return typeof value === 'bigint' ? value.toString() : Object.prototype.toString.call(value);
   }
 }
 

@@ -1,5 +1,27 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
+/**
+ * True in the render in which `inputs` differ (Object.is, item by item) from the previous render's.
+ * State that belongs to the old inputs is reset right there, during render, rather than by an
+ * effect that would first paint the stale state (react.dev: "You Might Not Need an Effect",
+ * adjusting state when a prop changes).
+ */
+export function useInputsChanged(inputs: readonly unknown[]): boolean {
+  const [seen, setSeen] = useState(inputs);
+  const changed = seen.length !== inputs.length || seen.some((v, i) => !Object.is(v, inputs[i]));
+  if (changed) setSeen(inputs);
+  return changed;
+}
+
+/** A ref holding the latest `value`, written after each render (never during one), for callbacks that keep their identity. */
+export function useLatest<T>(value: T): { readonly current: T } {
+  const ref = useRef(value);
+  useEffect(() => {
+    ref.current = value;
+  });
+  return ref;
+}
+
 export interface AsyncState<T> {
   data: T | undefined;
   error: unknown;
@@ -16,14 +38,18 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], poll
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
-  const fnRef = useRef(fn);
-  fnRef.current = fn;
+  const fnRef = useLatest(fn);
   const seq = useRef(0);
   const alive = useRef(true);
-
-  const reload = useCallback(async () => {
-    const mine = ++seq.current;
+  const inputsChanged = useInputsChanged([...deps, pollMs]);
+  if (inputsChanged) {
+    setData(undefined);
     setLoading(true);
+  }
+
+  // Sets state only once the answer is in; `loading` is set by whoever starts it.
+  const fetchValue = useCallback(async () => {
+    const mine = ++seq.current;
     try {
       const value = await fnRef.current();
       if (alive.current && mine === seq.current) {
@@ -35,7 +61,12 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], poll
     } finally {
       if (alive.current && mine === seq.current) setLoading(false);
     }
-  }, []);
+  }, [fnRef]);
+
+  const reload = useCallback(() => {
+    setLoading(true);
+    return fetchValue();
+  }, [fetchValue]);
 
   useEffect(() => {
     alive.current = true;
@@ -45,12 +76,11 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], poll
   }, []);
 
   useEffect(() => {
-    setData(undefined);
-    void reload();
+    void fetchValue(); // `loading` is already true: from the first render, or set when the inputs changed
     if (!pollMs) return;
     const timer = setInterval(() => void reload(), pollMs);
     return () => clearInterval(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the caller names the inputs (`deps`), as with useEffect itself
   }, [...deps, pollMs]);
 
   return { data, error, loading, reload, setData };
@@ -80,45 +110,59 @@ export function usePaged<T>(
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
   const [loaded, setLoaded] = useState(false);
-  const fetchRef = useRef(fetchPage);
-  fetchRef.current = fetchPage;
+  const fetchRef = useLatest(fetchPage);
+  const inputsChanged = useInputsChanged([...deps, pollMs]);
+  if (inputsChanged) {
+    setItems([]);
+    setLoaded(false);
+    setLoading(true);
+  }
   const seq = useRef(0);
   const count = useRef(0);
   const cursorRef = useRef<string | null>(null);
 
-  const load = useCallback(async (mode: 'reset' | 'more' | 'refresh') => {
-    const mine = ++seq.current;
-    setLoading(true);
-    try {
-      const limit = mode === 'refresh' ? Math.min(500, Math.max(PAGE, count.current)) : PAGE;
-      const page = await fetchRef.current(mode === 'more' ? cursorRef.current : null, limit);
-      if (mine !== seq.current) return;
-      setItems((old) => {
-        const next = mode === 'more' ? [...old, ...page.items] : page.items;
-        count.current = next.length;
-        return next;
-      });
-      cursorRef.current = page.nextCursor ?? null;
-      setNextCursor(page.nextCursor ?? null);
-      setError(null);
-      setLoaded(true);
-    } catch (err) {
-      if (mine === seq.current) setError(err);
-    } finally {
-      if (mine === seq.current) setLoading(false);
-    }
-  }, []);
+  // Sets state only once the page is in; `loading` is set by whoever starts it.
+  const fetchMode = useCallback(
+    async (mode: 'reset' | 'more' | 'refresh') => {
+      const mine = ++seq.current;
+      try {
+        const limit = mode === 'refresh' ? Math.min(500, Math.max(PAGE, count.current)) : PAGE;
+        const page = await fetchRef.current(mode === 'more' ? cursorRef.current : null, limit);
+        if (mine !== seq.current) return;
+        setItems((old) => {
+          const next = mode === 'more' ? [...old, ...page.items] : page.items;
+          count.current = next.length;
+          return next;
+        });
+        cursorRef.current = page.nextCursor;
+        setNextCursor(page.nextCursor);
+        setError(null);
+        setLoaded(true);
+      } catch (err) {
+        if (mine === seq.current) setError(err);
+      } finally {
+        if (mine === seq.current) setLoading(false);
+      }
+    },
+    [fetchRef],
+  );
+
+  const load = useCallback(
+    (mode: 'reset' | 'more' | 'refresh') => {
+      setLoading(true);
+      return fetchMode(mode);
+    },
+    [fetchMode],
+  );
 
   useEffect(() => {
     count.current = 0;
     cursorRef.current = null;
-    setItems([]);
-    setLoaded(false);
-    void load('reset');
+    void fetchMode('reset'); // `loading` is already true: from the first render, or set when the inputs changed
     if (!pollMs) return;
     const timer = setInterval(() => void load('refresh'), pollMs);
     return () => clearInterval(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the caller names the inputs (`deps`), as with useEffect itself
   }, [...deps, pollMs]);
 
   return {

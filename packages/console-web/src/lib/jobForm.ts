@@ -116,21 +116,21 @@ const seconds = (ms: number) => String(ms / 1000);
 export function jobToForm(job: Job): JobFormState {
   const f = emptyJobForm();
   f.name = job.name;
-  f.description = job.description ?? '';
-  f.group = job.group ?? 'default';
+  f.description = job.description;
+  f.group = job.group;
   f.enabled = job.enabled;
   const s = job.schedule;
   f.scheduleType = s.type;
   if (s.type === 'cron') {
     f.cronExpr = s.expr;
-    f.timezone = s.timezone ?? 'UTC';
+    f.timezone = s.timezone;
   } else if (s.type === 'once') {
     f.onceAt = isoToLocalInput(s.at);
   } else {
     f.intervalSeconds = seconds(s.everyMs);
     if (s.startAt) f.keep.intervalStartAt = s.startAt;
   }
-  const tg = job.target ?? { type: 'any' };
+  const tg = job.target;
   f.targetType = tg.type;
   if (tg.type === 'node') f.targetNode = tg.nodeId;
   if (tg.type === 'group') f.targetGroup = tg.group;
@@ -141,27 +141,27 @@ export function jobToForm(job: Job): JobFormState {
   if (k.type === 'handler') f.handlerName = k.name;
   if (k.type === 'shell') {
     f.shellCommand = k.command;
-    f.shellArgs = (k.args ?? []).join('\n');
+    f.shellArgs = k.args.join('\n');
     f.shellCwd = k.cwd ?? '';
-    if (k.env && Object.keys(k.env).length) f.keep.shellEnv = k.env;
+    if (Object.keys(k.env).length) f.keep.shellEnv = k.env;
   }
   if (k.type === 'http') {
-    f.httpMethod = k.method ?? 'GET';
+    f.httpMethod = k.method;
     f.httpUrl = k.url;
     f.httpBody = k.body ?? '';
-    if (k.headers && Object.keys(k.headers).length) f.keep.httpHeaders = k.headers;
+    if (Object.keys(k.headers).length) f.keep.httpHeaders = k.headers;
   }
   f.payload = job.payload === undefined ? '{}' : JSON.stringify(job.payload, null, 2);
   f.timeoutSeconds = seconds(job.timeoutMs);
-  f.retriesMax = String(job.retries?.max ?? 0);
-  f.retryBackoffSeconds = seconds(job.retries?.backoffMs ?? 1000);
-  f.keep.retryFactor = job.retries?.factor;
-  f.keep.retryMaxBackoffMs = job.retries?.maxBackoffMs;
+  f.retriesMax = String(job.retries.max);
+  f.retryBackoffSeconds = seconds(job.retries.backoffMs);
+  f.keep.retryFactor = job.retries.factor;
+  f.keep.retryMaxBackoffMs = job.retries.maxBackoffMs;
   f.concurrency = job.concurrency;
   f.misfire = job.misfire;
-  f.contacts = [...(job.contacts ?? [])];
-  f.deleteWhenDone = job.deleteWhenDone ?? true;
-  if (job.window && (job.window.startAt || job.window.endAt)) f.keep.window = job.window;
+  f.contacts = [...job.contacts];
+  f.deleteWhenDone = job.deleteWhenDone;
+  if (job.window.startAt || job.window.endAt) f.keep.window = job.window;
   return f;
 }
 
@@ -206,12 +206,12 @@ function targetPart(f: JobFormState): Target {
   }
 }
 
-function kindPart(f: JobFormState): JobKind {
+function kindPart(f: JobFormState): JobInput['kind'] {
   switch (f.kindType) {
     case 'handler':
       return { type: 'handler', name: f.handlerName.trim() };
     case 'shell': {
-      const kind: JobKind = {
+      const kind: JobInput['kind'] & { type: 'shell' } = {
         type: 'shell',
         command: f.shellCommand.trim(),
         args: f.shellArgs
@@ -224,7 +224,7 @@ function kindPart(f: JobFormState): JobKind {
       return kind;
     }
     case 'http': {
-      const kind: JobKind = { type: 'http', method: f.httpMethod, url: f.httpUrl.trim() };
+      const kind: JobInput['kind'] & { type: 'http' } = { type: 'http', method: f.httpMethod, url: f.httpUrl.trim() };
       if (f.keep.httpHeaders) kind.headers = f.keep.httpHeaders;
       if (f.httpBody !== '' && f.httpMethod !== 'GET' && f.httpMethod !== 'HEAD') kind.body = f.httpBody;
       return kind;

@@ -12,7 +12,7 @@ export function navigate(to: string, options: { replace?: boolean } = {}): void 
   if (options.replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
   window.dispatchEvent(new Event(EVENT));
-  window.scrollTo?.(0, 0);
+  window.scrollTo(0, 0);
 }
 
 export function useLocation(): { path: string; search: URLSearchParams } {
@@ -35,9 +35,8 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   const have = path.split('/').filter(Boolean);
   if (want.length !== have.length) return null;
   const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i]!;
-    const h = have[i]!;
+  for (const [i, w] of want.entries()) {
+    const h = have[i] ?? '';
     if (w.startsWith(':')) {
       try {
         params[w.slice(1)] = decodeURIComponent(h);

@@ -1,9 +1,9 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SyntheticEvent } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Contact, ContactInput } from '../api/types';
 import { useCan } from '../auth';
 import { useNotify } from '../components/notify';
-import { Badge, ConfirmDialog, Empty, ErrorBanner, Field, Loading, Modal, PageHeader } from '../components/ui';
+import { Badge, ConfirmDialog, Empty, ErrorBanner, errorText, Field, Loading, Modal, PageHeader } from '../components/ui';
 import { useT } from '../i18n';
 import { useAsync } from '../lib/hooks';
 import { fieldError } from '../lib/jobForm';
@@ -48,7 +48,7 @@ export function ContactsPage() {
                 <td className="strong">{c.name}</td>
                 <td>{c.email}</td>
                 <td>{c.phone || <span className="muted">—</span>}</td>
-                <td>{c.groups?.length ? c.groups.join(', ') : <span className="muted">—</span>}</td>
+                <td>{c.groups.length ? c.groups.join(', ') : <span className="muted">—</span>}</td>
                 <td>{c.enabled ? <Badge kind="ok">{t('common.yes')}</Badge> : <Badge kind="idle">{t('common.no')}</Badge>}</td>
                 {can.operate && (
                   <td className="actions">
@@ -125,7 +125,7 @@ function ContactDialog({
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
-  const submit = async (e?: FormEvent) => {
+  const submit = async (e?: SyntheticEvent) => {
     e?.preventDefault();
     if (busy) return;
     setBusy(true);
@@ -160,7 +160,7 @@ function ContactDialog({
       <form onSubmit={(e) => void submit(e)} noValidate>
         {error != null && (
           <div className="banner banner-error" role="alert" data-testid="contact-error">
-            {error instanceof Error ? error.message : String(error)}
+            {error instanceof Error ? error.message : errorText(error, t)}
           </div>
         )}
         <Field label={t('contacts.name')} htmlFor="contact-name" error={fieldError(fields, 'name')} testId="contact-name">

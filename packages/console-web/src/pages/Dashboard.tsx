@@ -42,12 +42,12 @@ export function DashboardPage() {
 
 function DashboardBody({ s }: { s: Stats }) {
   const t = useT();
-  const byStatus = s.runsByStatus ?? {};
-  const totalRuns = Object.values(byStatus).reduce<number>((a, b) => a + (b ?? 0), 0);
-  const buckets = s.runsOverTime ?? [];
+  const byStatus = s.runsByStatus;
+  const totalRuns = Object.values(byStatus).reduce<number>((a, b) => a + b, 0);
+  const buckets = s.runsOverTime;
   const anyRuns = buckets.some((b) => b.succeeded + b.failed + b.timed_out + b.lost + b.other > 0);
-  const nodes = s.nodes ?? { servers: 0, clients: 0, monitors: 0 };
-  const jobs = s.jobs ?? { total: 0, enabled: 0, disabled: 0 };
+  const nodes = s.nodes;
+  const jobs = s.jobs;
   return (
     <>
       <div className="cards">
@@ -62,9 +62,9 @@ function DashboardBody({ s }: { s: Stats }) {
         <Card label={t('dashboard.monitors')} value={nodes.monitors} testId="stat-monitors" />
         <Card
           label={t('dashboard.openIncidents')}
-          value={s.openIncidents?.length ?? 0}
+          value={s.openIncidents.length}
           testId="stat-incidents"
-          tone={s.openIncidents?.length ? 'bad' : undefined}
+          tone={s.openIncidents.length ? 'bad' : undefined}
         />
       </div>
 
@@ -92,11 +92,11 @@ function DashboardBody({ s }: { s: Stats }) {
       <div className="two-col">
         <section className="panel">
           <h2>{t('dashboard.recentFailures')}</h2>
-          <RecentFailures runs={s.recentFailures ?? []} />
+          <RecentFailures runs={s.recentFailures} />
         </section>
         <section className="panel">
           <h2>{t('dashboard.openIncidents')}</h2>
-          <OpenIncidents incidents={s.openIncidents ?? []} />
+          <OpenIncidents incidents={s.openIncidents} />
         </section>
       </div>
     </>

@@ -102,7 +102,7 @@ export function IncidentsPage() {
                           [t('incidents.recoveryNotifiedAt'), formatTime(i.recoveryNotifiedAt)],
                         ]}
                       />
-                      {i.details && Object.keys(i.details).length > 0 && <JsonView value={i.details} />}
+                      {Object.keys(i.details).length > 0 && <JsonView value={i.details} />}
                     </td>
                   </tr>
                 )}

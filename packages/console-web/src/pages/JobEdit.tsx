@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type SyntheticEvent } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Contact, Job, JobInput } from '../api/types';
 import { useCan } from '../auth';
@@ -7,7 +7,7 @@ import { useNotify } from '../components/notify';
 import { ErrorBanner, Loading, PageHeader } from '../components/ui';
 import { useT } from '../i18n';
 import { buildJobInput, emptyJobForm, jobToForm, type ClientErrors, type JobFormState } from '../lib/jobForm';
-import { useAsync } from '../lib/hooks';
+import { useAsync, useInputsChanged } from '../lib/hooks';
 import { forgetJobNames } from '../lib/jobNames';
 import { Link, navigate } from '../lib/router';
 
@@ -58,11 +58,11 @@ export function JobEditor({
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => {
-    setClientErrors({});
-  }, [form.scheduleType, form.kindType]);
+  // The form's own errors are about the fields of one schedule and one kind: another type shows other fields.
+  const typesChanged = useInputsChanged([form.scheduleType, form.kindType]);
+  if (typesChanged) setClientErrors({});
 
-  const submit = async (e: FormEvent) => {
+  const submit = async (e: SyntheticEvent) => {
     e.preventDefault();
     if (busy || readOnly) return;
     const { input, errors } = buildJobInput(form);

@@ -1,17 +1,17 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SyntheticEvent } from 'react';
 import { api, ApiError } from '../api/client';
-import type { User } from '../api/types';
+import type { UserView } from '../api/types';
 import { LangSwitch, Logo } from '../components/Layout';
 import { useT } from '../i18n';
 
-export function LoginPage({ onLogin, expired }: { onLogin: (user: User) => void; expired?: boolean | undefined }) {
+export function LoginPage({ onLogin, expired }: { onLogin: (user: UserView) => void; expired?: boolean | undefined }) {
   const t = useT();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  const submit = async (e: FormEvent) => {
+  const submit = async (e: SyntheticEvent) => {
     e.preventDefault();
     if (busy) return;
     setBusy(true);

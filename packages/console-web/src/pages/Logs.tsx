@@ -90,7 +90,7 @@ export function LogsPage() {
                 >
                   <td className="nowrap mono">{formatTime(l.time)}</td>
                   <td>
-                    <span className={`badge badge-${LEVEL_CLASS[l.level] ?? 'idle'}`}>{t(`level.${l.level}` as MessageKey)}</span>
+                    <span className={`badge badge-${LEVEL_CLASS[l.level]}`}>{t(`level.${l.level}` as MessageKey)}</span>
                   </td>
                   <td className="nowrap">{l.source}</td>
                   <td className="mono nowrap">{l.node ?? '—'}</td>
@@ -99,7 +99,7 @@ export function LogsPage() {
                 {open.has(l.id) && (
                   <tr className="detail-row">
                     <td colSpan={5}>
-                      {l.context && Object.keys(l.context).length ? (
+                      {Object.keys(l.context).length ? (
                         <JsonView value={l.context} testId="log-context" />
                       ) : (
                         <div className="muted" data-testid="log-context">

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { api, ApiError } from '../api/client';
-import type { NodeKind, ZNode } from '../api/types';
+import type { NodeViewKind, NodeView } from '../api/types';
 import { useCan } from '../auth';
 import { useNotify } from '../components/notify';
 import { ConfirmDialog, Empty, ErrorBanner, Field, JsonView, Loading, Modal, PageHeader, Props, errorText } from '../components/ui';
@@ -8,20 +8,20 @@ import { useT, type MessageKey } from '../i18n';
 import { formatDuration, json } from '../lib/format';
 import { useAsync } from '../lib/hooks';
 
-const KINDS: NodeKind[] = ['servers', 'clients', 'monitors', 'other'];
+const KINDS: NodeViewKind[] = ['servers', 'clients', 'monitors', 'other'];
 export const NODES_REFRESH_MS = 5000;
 
 export function NodesPage() {
   const t = useT();
   const can = useCan();
   const nodes = useAsync(() => api.nodes(), [], NODES_REFRESH_MS);
-  const [kind, setKind] = useState<NodeKind | ''>('');
+  const [kind, setKind] = useState<NodeViewKind | ''>('');
   const [text, setText] = useState('');
-  const [viewing, setViewing] = useState<ZNode | null>(null);
-  const [editing, setEditing] = useState<ZNode | null>(null);
-  const [deleting, setDeleting] = useState<ZNode | null>(null);
+  const [viewing, setViewing] = useState<NodeView | null>(null);
+  const [editing, setEditing] = useState<NodeView | null>(null);
+  const [deleting, setDeleting] = useState<NodeView | null>(null);
   /** A structural node the API refused to delete, with its warning: the second, forced confirmation. */
-  const [forcing, setForcing] = useState<{ node: ZNode; warning: string } | null>(null);
+  const [forcing, setForcing] = useState<{ node: NodeView; warning: string } | null>(null);
   const notify = useNotify();
 
   const items = useMemo(() => {
@@ -42,7 +42,7 @@ export function NodesPage() {
       <div className="filters">
         <label>
           {t('nodes.kind')}
-          <select value={kind} onChange={(e) => setKind(e.target.value as NodeKind | '')} data-testid="nodes-kind-filter">
+          <select value={kind} onChange={(e) => setKind(e.target.value as NodeViewKind | '')} data-testid="nodes-kind-filter">
             <option value="">{t('common.all')}</option>
             {KINDS.map((k) => (
               <option key={k} value={k}>
@@ -192,12 +192,12 @@ function ageClass(ageMs: number | null): string {
   return '';
 }
 
-function initialText(node: ZNode): string {
+function initialText(node: NodeView): string {
   if (node.data !== null && node.data !== undefined) return json(node.data);
-  return node.raw ?? '';
+  return node.raw;
 }
 
-export function NodeEditDialog({ node, onClose, onSaved }: { node: ZNode; onClose: () => void; onSaved: (node: ZNode) => void }) {
+export function NodeEditDialog({ node, onClose, onSaved }: { node: NodeView; onClose: () => void; onSaved: (node: NodeView) => void }) {
   const t = useT();
   const [text, setText] = useState(() => initialText(node));
   const [version, setVersion] = useState(String(node.version));

@@ -1,0 +1,39 @@
+/**
+ * The closed sets of values in clover's model, as plain arrays: the zod schemas are built from
+ * them (`z.enum(runStatuses)`), and the console lists them in its forms and filters. No zod
+ * here, so the browser bundle can import them through `@clover/model/wire`.
+ */
+
+/** A run's life: `scheduled`, `dispatched`, `running`, then one of the terminal statuses. */
+export const runStatuses = [
+  'scheduled',
+  'dispatched',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'lost',
+  'skipped',
+  'cancelled',
+] as const;
+/** Why a run exists. */
+export const runTriggers = ['schedule', 'manual', 'retry', 'misfire'] as const;
+/** How a job's fire picks its agent(s). */
+export const routings = ['first', 'round_robin', 'random', 'least_busy', 'consistent_hash', 'failover', 'broadcast'] as const;
+/** The methods an `http` job may use. */
+export const httpMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+/** What a fire does while a run of the same job is still active. */
+export const concurrencies = ['allow', 'forbid', 'replace'] as const;
+/** What a new leader does with a slot missed while no leader was up. */
+export const misfires = ['fire_once', 'skip'] as const;
+/** A console user's role, weakest last. */
+export const roles = ['admin', 'operator', 'viewer'] as const;
+export const incidentKinds = ['node_dead', 'job_failed'] as const;
+/** Log levels, most severe first. */
+export const logLevels = ['error', 'warn', 'info', 'debug'] as const;
+
+export type HttpMethod = (typeof httpMethods)[number];
+export type Concurrency = (typeof concurrencies)[number];
+export type Misfire = (typeof misfires)[number];
+export type RunTrigger = (typeof runTriggers)[number];
+export type IncidentKind = (typeof incidentKinds)[number];

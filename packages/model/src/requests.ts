@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { roleSchema, userSchema } from './entities.js';
+import { scheduleSchema } from './job.js';
+
+// The bodies the console API takes besides the entities' own input schemas (`jobInputSchema`,
+// `contactInputSchema`). Their input types are what the console and the CLI send.
+
+/** POST /api/auth/login */
+export const loginBodySchema = z.object({
+  username: z.string().min(1, 'enter a user name'),
+  password: z.string().min(1, 'enter a password'),
+});
+export type LoginBody = z.input<typeof loginBodySchema>;
+
+/** POST /api/users */
+export const newUserBodySchema = z.object({
+  name: userSchema.shape.name,
+  password: z.string().min(8, 'at least 8 characters'),
+  role: roleSchema,
+});
+export type NewUserBody = z.input<typeof newUserBodySchema>;
+
+/** POST /api/auth/tokens: a token for `user` (default: the caller). */
+export const newTokenBodySchema = z.object({ name: z.string().trim().min(1, 'name the token').max(100), user: z.string().optional() });
+export type NewTokenBody = z.input<typeof newTokenBodySchema>;
+
+/** PUT /api/nodes/data: the new data (any JSON value) and the version it was read at. */
+export const putNodeBodySchema = z.object({ data: z.unknown(), version: z.number({ error: 'give the version you read' }).int().min(0) });
+export type PutNodeBody = z.input<typeof putNodeBodySchema>;
+
+/** POST /api/cron/preview */
+export const cronPreviewBodySchema = z.object({ schedule: scheduleSchema });
+export type CronPreviewBody = z.input<typeof cronPreviewBodySchema>;
