@@ -1,6 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
+import { settleWithin } from '@clover/lifecycle';
 import { cleanUp, freePort, waitFor, within } from '@clover/testkit';
 import {
   DealerTransport,
@@ -252,8 +253,7 @@ test('CURVE: a known key gets in, an unknown key does not', async () => {
     { message: 'friend heard' },
   );
   // Give the intruder the same chances again; none of its messages may arrive.
-  for (let i = 0; i < 10; i++)
-    await Promise.race([intruder.send({ type: 'PING', body: { nonce: 'i', sentAt: 1 } }), new Promise((r) => setTimeout(r, 50))]);
+  for (let i = 0; i < 10; i++) await settleWithin(intruder.send({ type: 'PING', body: { nonce: 'i', sentAt: 1 } }), 50);
   await friend.send({ type: 'PING', body: { nonce: 'f2', sentAt: 1 } });
   await waitFor(() => from.filter((p) => p === 'friend').length >= 2, { message: 'friend heard twice' });
   assert.ok(!from.includes('intruder'));
