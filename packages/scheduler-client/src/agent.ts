@@ -6,7 +6,9 @@ import { cloverPaths, createZkClient, watchLeader, type CloverPaths, type ZkClie
 import { ExecAbort } from './abort.js';
 import { OrderedAnswers } from './answers.js';
 import { runHandler } from './executors/handler.js';
+import { EgressClient } from './executors/egress-client.js';
 import { runHttp } from './executors/http.js';
+import { failed } from './executors/outcome.js';
 import { runShell, type ExecOutcome, type GroupWatch } from './executors/shell.js';
 import type { AgentLogger, AgentOptions, Handler } from './interfaces.js';
 import { GroupReaper } from './orphans/reaper.js';
@@ -53,6 +55,8 @@ export class Agent {
   private readonly reaper: GroupReaper | null;
   /** The same groups on disk, for the next life of this agent to find (with a data directory). */
   private readonly records: GroupRecords | null;
+  /** The HTTP client of http jobs, holding this agent's egress policy. */
+  private readonly egress: EgressClient;
   /** Exec ids whose groups an earlier life left and this start killed; told in HELLO for a while. */
   private orphansKilled: string[] = [];
   private startedAt = 0;
@@ -66,6 +70,7 @@ export class Agent {
     checkAgentOptions(opts, this.capacity);
     this.reaper = opts.groupReaper === false ? null : new GroupReaper(this.logger);
     this.records = opts.dataDir ? new GroupRecords(opts.dataDir, this.id, this.logger) : null;
+    this.egress = new EgressClient(opts.httpEgress ?? {});
   }
 
   /** Serves jobs of kind `handler` with this name. Register before start(). */
@@ -170,8 +175,8 @@ export class Agent {
         running: this.recent.running().map(([id]) => id),
         groups: this.opts.groups ?? [],
         tags: this.opts.tags ?? [],
-        shell: this.opts.shell ?? true,
-        http: this.opts.http ?? true,
+        shell: this.opts.shell ?? false,
+        http: this.opts.http ?? false,
         batch: true,
         ...orphansKilled,
       },
@@ -225,7 +230,7 @@ export class Agent {
       this.refuse(exec.execId, 'no_handler');
       return;
     }
-    if ((exec.kind.type === 'shell' && this.opts.shell === false) || (exec.kind.type === 'http' && this.opts.http === false)) {
+    if ((exec.kind.type === 'shell' && this.opts.shell !== true) || (exec.kind.type === 'http' && this.opts.http !== true)) {
       this.refuse(exec.execId, 'unsupported');
       return;
     }
@@ -267,8 +272,13 @@ export class Agent {
         // onExec refuses an EXEC that names no registered handler.
         if (!handler) throw new Error(`no handler named "${kind.name}"`);
         outcome = await runHandler(handler, exec, abort, out);
-      } else if (kind.type === 'shell') outcome = await runShell(kind, abort.signal, out, this.groupWatch(exec.execId, startedAt));
-      else outcome = await runHttp(kind, abort.signal, out);
+      } else if (kind.type === 'shell') {
+        const listed = this.opts.shellCommands;
+        outcome =
+          listed && !listed.includes(kind.command)
+            ? failed(null, `refused: this agent runs only the commands listed in CLOVER_SHELL_COMMANDS, and "${truncateField(kind.command, 200)}" is not one`)
+            : await runShell(kind, abort.signal, out, this.groupWatch(exec.execId, startedAt));
+      } else outcome = await runHttp(kind, abort.signal, out, this.egress);
     } catch (err) {
       outcome = { exitCode: null, error: `the agent failed to run it: ${String(err)}` };
     } finally {
@@ -350,6 +360,7 @@ export class Agent {
           () => (this.transport ? settleWithin(this.transport.send({ type: 'BYE', body: { reason: 'shutdown' } }), byeWaitMs) : undefined),
         ],
         ['transport', () => this.transport?.close()],
+        ['HTTP client', () => this.egress.close()],
         ['group reaper', () => this.reaper?.close()],
         ['heartbeat', () => this.heartbeat?.close()],
         ['ZooKeeper session', () => (this.ownsZk ? this.zk?.close() : undefined)],

@@ -1,3 +1,5 @@
 export { Agent } from './agent.js';
 export { registerDemoHandlers } from './demo-handlers.js';
 export type { AgentOptions, Handler, HandlerContext, AgentLogger } from './interfaces.js';
+export type { EgressPolicy } from './executors/egress.js';
+export { specialAddress } from './executors/egress.js';

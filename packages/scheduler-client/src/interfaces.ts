@@ -1,5 +1,6 @@
 import type { CloverPaths, ZkClient } from '@clover/zk-kit';
 import type { ClientCurve } from '@clover/protocol';
+import type { EgressPolicy } from './executors/egress.js';
 
 export interface AgentLogger {
   debug(message: string, context?: Record<string, unknown>): void;
@@ -34,10 +35,25 @@ export interface AgentOptions {
   tags?: string[];
   /** Executions at once (default 4). */
   capacity?: number;
-  /** Whether shell jobs may run here (default true). */
+  /**
+   * Whether shell jobs may run here (default false). An agent is a machine for running commands
+   * for whoever may create jobs, so running them is this host's own opt-in (issue 21); an agent
+   * without it refuses them (`unsupported`) and the leader offers them to another.
+   */
   shell?: boolean;
-  /** Whether http jobs may run here (default true). */
+  /**
+   * When set, only these shell commands may run, each compared with the job's command as a whole
+   * string (not its first word: `backup.sh; rm -rf /` is not `backup.sh`). Another command fails
+   * with an error naming this setting. Default: any command, when `shell` is on.
+   */
+  shellCommands?: readonly string[];
+  /** Whether http jobs may run here (default false; see `shell`). */
   http?: boolean;
+  /**
+   * Where http jobs may go (default: public addresses only, any URL): see {@link EgressPolicy}.
+   * The rule holds after DNS resolution and on every redirect.
+   */
+  httpEgress?: EgressPolicy;
   curve?: ClientCurve;
   logger?: AgentLogger;
   heartbeatIntervalMs?: number;

@@ -28,8 +28,23 @@ export const agentSettings = {
   groups: list('CLOVER_GROUPS', { help: 'groups this agent serves (comma-separated)', fallback: [] }),
   tags: list('CLOVER_TAGS', { help: 'tags of this agent (comma-separated)', fallback: [] }),
   capacity: integer('CLOVER_CAPACITY', { help: 'executions at once', fallback: 4, min: 1, max: 10_000 }),
-  allowShell: boolean('CLOVER_ALLOW_SHELL', { help: 'run shell jobs here (any command the leader sends, as this user)', fallback: true }),
-  allowHttp: boolean('CLOVER_ALLOW_HTTP', { help: 'run http jobs here', fallback: true }),
+  allowShell: boolean('CLOVER_ALLOW_SHELL', {
+    help: 'run shell jobs here (the commands the leader sends, as this user); off unless set',
+    fallback: false,
+  }),
+  shellCommands: list('CLOVER_SHELL_COMMANDS', {
+    help: 'when set, the only shell commands that may run, each matched as a whole string (comma-separated)',
+    fallback: [],
+  }),
+  allowHttp: boolean('CLOVER_ALLOW_HTTP', { help: 'run http jobs here; off unless set', fallback: false }),
+  httpUrlPrefixes: list('CLOVER_HTTP_URL_PREFIXES', {
+    help: 'when set, http jobs may call only URLs under these prefixes (scheme, host, port and path start; comma-separated)',
+    fallback: [],
+  }),
+  httpAllowPrivate: boolean('CLOVER_HTTP_ALLOW_PRIVATE', {
+    help: 'let http jobs call loopback, link-local (cloud metadata) and private addresses',
+    fallback: false,
+  }),
   drainTimeoutMs: integer('CLOVER_DRAIN_TIMEOUT_MS', {
     help: 'on SIGTERM, wait this long for running executions',
     fallback: 30_000,
@@ -66,7 +81,9 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: C
       curve,
       logger,
       shell: s.allowShell,
+      shellCommands: s.shellCommands.length ? s.shellCommands : undefined,
       http: s.allowHttp,
+      httpEgress: { allowPrivate: s.httpAllowPrivate, urlPrefixes: s.httpUrlPrefixes },
       drainTimeoutMs: s.drainTimeoutMs,
       dataDir: path.resolve(s.dataDir),
       groupReaper: s.groupReaper,
