@@ -67,7 +67,7 @@ async function perExecution(label: string, groupReaper: boolean, wrapped: boolea
   const election = new LeaderElection(zk, { path: paths.electionDispatch, id: 'bench', data: { endpoint } });
   await election.start();
   const id = `agent-${label}`;
-  const agent = new Agent({ zk, paths, id, capacity: 4, groupReaper });
+  const agent = new Agent({ zk, paths, id, shell: true, capacity: 4, groupReaper });
   await agent.start();
   await waitFor(() => hellos.has(id), { message: `HELLO from ${id}` });
   const kind: Exec['kind'] = wrapped

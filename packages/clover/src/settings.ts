@@ -9,6 +9,7 @@ import {
   storeSettings,
   text,
   url,
+  boolean,
   SettingError,
   type SettingsOf,
 } from '@clover/config';
@@ -29,6 +30,10 @@ export const standaloneSpec = {
   mailFrom: text('CLOVER_MAIL_FROM', { help: 'sender address', fallback: 'clover@localhost' }),
   // Unlike a cluster bin, standalone writes log files unless told where: beside its store.
   logDir: { ...logSettings.logDir, help: `${logSettings.logDir.help} (standalone: <CLOVER_DATA_DIR>/logs when unset)` },
+  httpAllowPrivate: boolean('CLOVER_HTTP_ALLOW_PRIVATE', {
+    help: "let the local agent's http jobs call loopback, link-local (cloud metadata) and private addresses",
+    fallback: false,
+  }),
   nodeId: text('CLOVER_NODE_ID', { help: "id prefix of this process's nodes", fallback: () => `${os.hostname()}-standalone` }),
 };
 

@@ -83,6 +83,11 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
       groups: ['local'],
       tags: ['standalone'],
       capacity: 8,
+      // One machine, one operator: its local agent runs shell and http jobs (issue 21); http jobs
+      // still reach public addresses only unless CLOVER_HTTP_ALLOW_PRIVATE says otherwise.
+      shell: true,
+      http: true,
+      httpEgress: { allowPrivate: settings.httpAllowPrivate },
       dataDir: settings.dataDir,
       logger: roleLogger('agent', ids.agent),
     });

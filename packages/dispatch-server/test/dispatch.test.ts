@@ -31,7 +31,7 @@ async function zk(): Promise<ZkClient> {
 }
 
 async function startAgent(id: string, groups: string[] = []): Promise<Agent> {
-  const a = registerDemoHandlers(new Agent({ zk: await zk(), paths, id, groups, capacity: 8, drainTimeoutMs: 1000 }));
+  const a = registerDemoHandlers(new Agent({ zk: await zk(), paths, id, groups, shell: true, capacity: 8, drainTimeoutMs: 1000 }));
   a.register('record', (ctx) => {
     executions.push({ agent: id, execId: ctx.execId, at: Date.now() });
   });

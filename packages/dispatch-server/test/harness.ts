@@ -64,7 +64,7 @@ export async function startCluster(
     zk,
     async startAgent(id, o = {}) {
       const a = registerDemoHandlers(
-        new Agent({ zk: await zk(), paths, id, groups: o.groups ?? [], capacity: o.capacity ?? 8, drainTimeoutMs: 1000 }),
+        new Agent({ zk: await zk(), paths, id, groups: o.groups ?? [], shell: true, capacity: o.capacity ?? 8, drainTimeoutMs: 1000 }),
       );
       agents.push(a);
       await a.start();

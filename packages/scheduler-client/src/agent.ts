@@ -276,7 +276,10 @@ export class Agent {
         const listed = this.opts.shellCommands;
         outcome =
           listed && !listed.includes(kind.command)
-            ? failed(null, `refused: this agent runs only the commands listed in CLOVER_SHELL_COMMANDS, and "${truncateField(kind.command, 200)}" is not one`)
+            ? failed(
+                null,
+                `refused: this agent runs only the commands listed in CLOVER_SHELL_COMMANDS, and "${truncateField(kind.command, 200)}" is not one`,
+              )
             : await runShell(kind, abort.signal, out, this.groupWatch(exec.execId, startedAt));
       } else outcome = await runHttp(kind, abort.signal, out, this.egress);
     } catch (err) {

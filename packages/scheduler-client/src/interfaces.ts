@@ -42,9 +42,11 @@ export interface AgentOptions {
    */
   shell?: boolean;
   /**
-   * When set, only these shell commands may run, each compared with the job's command as a whole
-   * string (not its first word: `backup.sh; rm -rf /` is not `backup.sh`). Another command fails
-   * with an error naming this setting. Default: any command, when `shell` is on.
+   * When set, only these executables may run as shell jobs: the job's `command` (spawned without a
+   * shell, its `args` passed as they are) must equal one of them exactly, so list absolute paths
+   * (`/opt/jobs/backup.sh`). Listing an interpreter (`sh`, `bash`, `python3`) admits whatever it is
+   * asked to run. Another command fails with an error naming this setting. Default: any command,
+   * when `shell` is on.
    */
   shellCommands?: readonly string[];
   /** Whether http jobs may run here (default false; see `shell`). */

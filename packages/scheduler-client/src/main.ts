@@ -33,7 +33,7 @@ export const agentSettings = {
     fallback: false,
   }),
   shellCommands: list('CLOVER_SHELL_COMMANDS', {
-    help: 'when set, the only shell commands that may run, each matched as a whole string (comma-separated)',
+    help: "when set, the only executables shell jobs may run, matched exactly against the job's command (comma-separated)",
     fallback: [],
   }),
   allowHttp: boolean('CLOVER_ALLOW_HTTP', { help: 'run http jobs here; off unless set', fallback: false }),

@@ -36,7 +36,19 @@ before(async () => {
   election = new LeaderElection(leaderZk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint } });
   opened.push(['election', () => election.close()]);
   await election.start();
-  agent = registerDemoHandlers(new Agent({ zk, paths, id: 'agent-a', capacity: 2, groups: ['g'], drainTimeoutMs: 2000 }));
+  agent = registerDemoHandlers(
+    new Agent({
+      zk,
+      paths,
+      id: 'agent-a',
+      shell: true,
+      http: true,
+      httpEgress: { allowPrivate: true },
+      capacity: 2,
+      groups: ['g'],
+      drainTimeoutMs: 2000,
+    }),
+  );
   opened.push(['agent', () => agent.close()]);
   agent.register('slow', async (ctx) => {
     await new Promise((r) => setTimeout(r, 300));

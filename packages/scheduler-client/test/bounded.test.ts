@@ -36,7 +36,16 @@ before(async () => {
   election = new LeaderElection(leaderZk, { path: paths.electionDispatch, id: 'server-1', data: { endpoint: `tcp://127.0.0.1:${port}` } });
   opened.push(['election', () => election.close()]);
   await election.start();
-  agent = new Agent({ zk, paths, id: 'agent-b', capacity: 4, drainTimeoutMs: 2000 });
+  agent = new Agent({
+    zk,
+    paths,
+    id: 'agent-b',
+    shell: true,
+    http: true,
+    httpEgress: { allowPrivate: true },
+    capacity: 4,
+    drainTimeoutMs: 2000,
+  });
   opened.push(['agent', () => agent.close()]);
   agent.register('fail-long', (ctx) => {
     throw new Error((ctx.payload as { message: string }).message);

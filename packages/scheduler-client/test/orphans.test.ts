@@ -118,6 +118,7 @@ async function startAgent(id: string, env: Record<string, string>): Promise<Chil
       CLOVER_NODE_ID: id,
       CLOVER_ZK_SESSION_TIMEOUT_MS: '2000',
       CLOVER_HEARTBEAT_MS: '500',
+      CLOVER_ALLOW_SHELL: 'true',
       ...env,
     },
   });
