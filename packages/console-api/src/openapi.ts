@@ -112,7 +112,10 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
     get: { summary: 'users', role: 'admin' },
     post: { summary: 'add a user', role: 'admin', status: 201 },
   },
-  '/api/users/{name}': { delete: { summary: 'delete a user', role: 'admin' } },
+  '/api/users/{name}': {
+    put: { summary: "change a user's role and/or grants", role: 'admin' },
+    delete: { summary: 'delete a user', role: 'admin' },
+  },
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

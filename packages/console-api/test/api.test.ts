@@ -21,6 +21,7 @@ import type {
   Stats,
   TokenCreated,
   UserList,
+  UserView,
   Wire,
 } from '@clover/model';
 import { hashPassword } from '../src/index.js';
@@ -97,7 +98,7 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         const c = new Client(h.url);
         const r = await c.login('vic');
         assert.equal(r.status, 200);
-        assert.deepEqual(r.body.user, { name: 'vic', role: 'viewer' });
+        assert.deepEqual(r.body.user, { name: 'vic', role: 'viewer', grants: [] });
         const cookies = r.headers.getSetCookie();
         assert.ok(cookies.some((s) => s.startsWith('clover_session=') && /HttpOnly/i.test(s) && /SameSite=Strict/i.test(s)));
         assert.ok(cookies.some((s) => s.startsWith('clover_csrf=') && !/HttpOnly/i.test(s)));
@@ -345,6 +346,57 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal(forbidden.status, 403);
         assert.match(forbidden.body.message, /admin/);
         assert.equal((await operator.call('DELETE', `/api/nodes/data?path=${paths.config}&confirm=${paths.config}`)).status, 403);
+      });
+
+      test('shell and http jobs need the admin role or the commands grant: at create, change, enable and trigger', async () => {
+        const shell = { ...everySecondJob('shell-perm'), kind: { type: 'shell', command: '/bin/echo', args: ['hi'] }, enabled: false };
+        const web = { ...everySecondJob('http-perm'), kind: { type: 'http', url: 'https://example.com/hook' }, enabled: false };
+        const needsGrant =
+          /^shell jobs run commands on agents: they need the admin role or the "commands" grant; you are operator without it$/;
+        const refused = await operator.call<ApiErrorBody>('POST', '/api/jobs', shell);
+        assert.equal(refused.status, 403);
+        assert.equal(refused.body.error, 'forbidden');
+        assert.match(refused.body.message, needsGrant);
+        assert.match((await operator.call<ApiErrorBody>('POST', '/api/jobs', web)).body.message, /^http jobs run commands on agents/);
+        const created = await admin.call<Job>('POST', '/api/jobs', shell);
+        assert.equal(created.status, 201);
+        const id = created.body.id;
+        const handlerJob = (await operator.call<Job>('POST', '/api/jobs', everySecondJob('becomes-shell'))).body.id;
+        try {
+          assert.equal((await operator.call('PUT', `/api/jobs/${id}`, { description: 'x' })).status, 403, 'change');
+          assert.equal((await operator.call('POST', `/api/jobs/${id}/enable`)).status, 403, 'enable');
+          assert.equal((await operator.call('POST', `/api/jobs/${id}/trigger`)).status, 403, 'trigger');
+          assert.equal((await operator.call('POST', `/api/jobs/${id}/disable`)).status, 200, 'stopping it needs nothing more');
+          assert.equal(
+            (await operator.call('PUT', `/api/jobs/${handlerJob}`, { kind: shell.kind })).status,
+            403,
+            'a handler job turned shell',
+          );
+          assert.equal((await viewer.call('POST', `/api/jobs/${id}/trigger`)).status, 403, 'a viewer triggers nothing');
+
+          const granted = await admin.call<UserView>('PUT', '/api/users/olga', { grants: ['commands'] });
+          assert.deepEqual(granted.body, { name: 'olga', role: 'operator', grants: ['commands'] });
+          assert.equal((await operator.call('POST', `/api/jobs/${id}/trigger`)).status, 202, 'with the grant');
+          assert.equal((await operator.call('PUT', `/api/jobs/${id}`, { description: 'y' })).status, 200);
+          const webJob = await operator.call<Job>('POST', '/api/jobs', web);
+          assert.equal(webJob.status, 201);
+          await admin.call('DELETE', `/api/jobs/${webJob.body.id}`);
+          const listed = (await admin.call<UserList>('GET', '/api/users')).body.items.find((u) => u.name === 'olga');
+          assert.deepEqual(listed?.grants, ['commands']);
+        } finally {
+          await admin.call('PUT', '/api/users/olga', { grants: [] });
+          await admin.call('DELETE', `/api/jobs/${id}`);
+          await admin.call('DELETE', `/api/jobs/${handlerJob}`);
+        }
+        assert.equal((await operator.call('POST', '/api/jobs', shell)).status, 403, 'revoked at once');
+        assert.equal((await admin.call('PUT', '/api/users/olga', { grants: ['everything'] })).status, 400);
+        assert.equal((await admin.call('PUT', '/api/users/nobody', { grants: [] })).status, 404);
+        assert.equal(
+          (await admin.call('PUT', '/api/users/admin', { role: 'operator' })).status,
+          400,
+          'an admin keeps their own admin role',
+        );
+        assert.equal((await operator.call('PUT', '/api/users/olga', { grants: ['commands'] })).status, 403, 'only admins grant');
       });
     });
 

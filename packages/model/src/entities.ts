@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { incidentKinds, logLevels, roles } from './lists.js';
+import { incidentKinds, logLevels, roles, grants } from './lists.js';
 
 export const contactInputSchema = z.object({
   name: z.string().trim().min(1, 'name must not be empty').max(200),
@@ -14,6 +14,12 @@ export type Contact = z.output<typeof contactSchema>;
 
 export const roleSchema = z.enum(roles);
 export type Role = z.infer<typeof roleSchema>;
+/**
+ * Permissions a user holds beyond their role. `commands`: may create, change, enable and trigger
+ * shell and http jobs, which run commands and make requests on agents (admins may always; issue 21).
+ */
+export const grantSchema = z.enum(grants);
+export type Grant = z.infer<typeof grantSchema>;
 export const userSchema = z.object({
   name: z
     .string()
@@ -23,9 +29,12 @@ export const userSchema = z.object({
     .regex(/^[\w.@-]+$/, 'letters, digits, . _ @ - only'),
   passwordHash: z.string(),
   role: roleSchema,
+  /** Default none; users stored before grants existed read as none. */
+  grants: z.array(grantSchema).default([]),
   createdAt: z.coerce.date(),
 });
 export type User = z.output<typeof userSchema>;
+export type UserInput = z.input<typeof userSchema>;
 
 export const sessionSchema = z.object({ id: z.string(), user: z.string(), csrf: z.string(), expiresAt: z.coerce.date() });
 export type Session = z.output<typeof sessionSchema>;

@@ -28,6 +28,8 @@ export const concurrencies = ['allow', 'forbid', 'replace'] as const;
 export const misfires = ['fire_once', 'skip'] as const;
 /** A console user's role, weakest last. */
 export const roles = ['admin', 'operator', 'viewer'] as const;
+/** Permissions beyond a role: `commands` may create, change, enable and trigger shell and http jobs. */
+export const grants = ['commands'] as const;
 export const incidentKinds = ['node_dead', 'job_failed'] as const;
 /** Log levels, most severe first. */
 export const logLevels = ['error', 'warn', 'info', 'debug'] as const;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { roleSchema, userSchema } from './entities.js';
+import { grantSchema, roleSchema, userSchema } from './entities.js';
 import { scheduleSchema } from './job.js';
 
 // The bodies the console API takes besides the entities' own input schemas (`jobInputSchema`,
@@ -17,8 +17,16 @@ export const newUserBodySchema = z.object({
   name: userSchema.shape.name,
   password: z.string().min(8, 'at least 8 characters'),
   role: roleSchema,
+  grants: z.array(grantSchema).default([]),
 });
 export type NewUserBody = z.input<typeof newUserBodySchema>;
+
+/** PUT /api/users/:name: a new role, new grants, or both. */
+export const userAccessBodySchema = z
+  .object({ role: roleSchema.optional(), grants: z.array(grantSchema).optional() })
+  .strict()
+  .refine((b) => b.role !== undefined || b.grants !== undefined, 'send role, grants or both');
+export type UserAccessBody = z.input<typeof userAccessBodySchema>;
 
 /** POST /api/auth/tokens: a token for `user` (default: the caller). */
 export const newTokenBodySchema = z.object({ name: z.string().trim().min(1, 'name the token').max(100), user: z.string().optional() });

@@ -17,7 +17,7 @@ export * from './lists.js';
 export * from './apiError.js';
 export type { Job, JobInput, JobKind, JobSpec, RetryPolicy, Routing, RunStatus, Schedule, Target } from './job.js';
 export type { Run } from './run.js';
-export type { Contact, ContactInput, Incident, LogEntry, LogLevel, OutboxMail, Role, User } from './entities.js';
+export type { Contact, ContactInput, Grant, Incident, LogEntry, LogLevel, OutboxMail, Role, User } from './entities.js';
 export type { DstShift } from './cronTime.js';
 export type { CronPreviewBody, LoginBody, NewTokenBody, NewUserBody, PutNodeBody } from './requests.js';
 
@@ -54,7 +54,7 @@ export interface Health {
 }
 
 /** A user as the API shows one: never the password hash. */
-export type UserView = Pick<User, 'name' | 'role'>;
+export type UserView = Pick<User, 'name' | 'role' | 'grants'>;
 /** POST /api/auth/login, GET /api/auth/me */
 export interface SignedIn {
   user: UserView;

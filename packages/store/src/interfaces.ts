@@ -16,8 +16,11 @@ import type {
   RunInput,
   RunPatch,
   RunStatus,
+  Grant,
+  Role,
   Session,
   User,
+  UserInput,
 } from '@clover/model';
 import type { DuplicateRunError } from './errors.js';
 
@@ -125,9 +128,11 @@ export interface ContactRepository {
 export interface UserRepository {
   get(name: string): Promise<User | null>;
   list(): Promise<User[]>;
-  /** DuplicateError when the name is taken. */
-  create(user: User): Promise<User>;
+  /** DuplicateError when the name is taken. `grants` default to none. */
+  create(user: UserInput): Promise<User>;
   setPassword(name: string, passwordHash: string): Promise<boolean>;
+  /** Changes a user's role and/or grants; the user as stored after, or null when there is none. */
+  setAccess(name: string, access: { role?: Role; grants?: Grant[] }): Promise<User | null>;
   delete(name: string): Promise<boolean>;
   count(): Promise<number>;
 }

@@ -324,6 +324,16 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal((await store.users.get('ops1'))?.role, 'operator');
       assert.equal(await store.users.setPassword('ops1', 'h2'), true);
       assert.equal((await store.users.get('ops1'))?.passwordHash, 'h2');
+      assert.deepEqual((await store.users.get('ops1'))?.grants, [], 'no grants unless given');
+      assert.deepEqual((await store.users.setAccess('ops1', { grants: ['commands'] }))?.grants, ['commands']);
+      const changed = await store.users.get('ops1');
+      assert.deepEqual(
+        [changed?.role, changed?.grants, changed?.passwordHash],
+        ['operator', ['commands'], 'h2'],
+        'only what was named changes',
+      );
+      assert.equal((await store.users.setAccess('ops1', { role: 'viewer', grants: [] }))?.role, 'viewer');
+      assert.equal(await store.users.setAccess('nobody', { role: 'admin' }), null);
       assert.ok((await store.users.count()) >= 1);
 
       await store.sessions.create({ id: 's1', user: 'ops1', csrf: 'c', expiresAt: new Date(Date.now() + 60_000) });

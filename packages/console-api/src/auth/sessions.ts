@@ -44,7 +44,7 @@ export function authenticate(store: Store): RequestHandler {
       const token = await store.tokens.findByHash(digest(bearer.trim()));
       const user = token && (await store.users.get(token.user));
       if (!user) throw apiError('unauthenticated', 'unknown or revoked API token');
-      res.locals.principal = { name: user.name, role: user.role, via: 'token' } satisfies Principal;
+      res.locals.principal = { name: user.name, role: user.role, grants: user.grants, via: 'token' } satisfies Principal;
       next();
       return;
     }
@@ -67,7 +67,7 @@ export function authenticate(store: Store): RequestHandler {
     if (unsafe(req.method) && req.get(csrfHeader) !== session.csrf) {
       throw apiError('csrf_failed', `send the ${csrfCookie} cookie's value in the X-CSRF-Token header`);
     }
-    res.locals.principal = { name: user.name, role: user.role, via: 'session', sessionId } satisfies Principal;
+    res.locals.principal = { name: user.name, role: user.role, grants: user.grants, via: 'session', sessionId } satisfies Principal;
     next();
   };
 }

@@ -3,6 +3,7 @@ import {
   loginBodySchema,
   newTokenBodySchema,
   newUserBodySchema,
+  userAccessBodySchema,
   parseOrThrow,
   type Ok,
   type SignedIn,
@@ -41,7 +42,7 @@ export function authRoutes(d: ApiDeps): Router {
     }
     d.throttle.succeed(key);
     await openSession(d.store, req, res, user);
-    res.json({ user: { name: user.name, role: user.role } } satisfies SignedIn);
+    res.json({ user: { name: user.name, role: user.role, grants: user.grants } } satisfies SignedIn);
   });
 
   r.post('/auth/logout', async (_req, res) => {
@@ -51,7 +52,7 @@ export function authRoutes(d: ApiDeps): Router {
 
   r.get('/auth/me', (_req, res) => {
     const p = requirePrincipal(res);
-    res.json({ user: { name: p.name, role: p.role } } satisfies SignedIn);
+    res.json({ user: { name: p.name, role: p.role, grants: [...p.grants] } } satisfies SignedIn);
   });
 
   r.post('/auth/tokens', requireRole('admin'), async (req, res) => {
@@ -63,7 +64,7 @@ export function authRoutes(d: ApiDeps): Router {
   });
 
   r.get('/users', requireRole('admin'), async (_req, res) => {
-    res.json({ items: (await d.store.users.list()).map((u) => ({ name: u.name, role: u.role })) } satisfies UserList);
+    res.json({ items: (await d.store.users.list()).map((u) => ({ name: u.name, role: u.role, grants: u.grants })) } satisfies UserList);
   });
 
   r.post('/users', requireRole('admin'), async (req, res) => {
@@ -72,6 +73,7 @@ export function authRoutes(d: ApiDeps): Router {
       await d.store.users.create({
         name: body.name,
         role: body.role,
+        grants: body.grants,
         passwordHash: await hashPassword(body.password),
         createdAt: new Date(d.clock()),
       });
@@ -79,7 +81,7 @@ export function authRoutes(d: ApiDeps): Router {
       if (err instanceof DuplicateError) throw apiError('conflict', `user ${body.name} exists`, { name: 'taken' });
       throw err;
     }
-    res.status(201).json({ name: body.name, role: body.role } satisfies UserView);
+    res.status(201).json({ name: body.name, role: body.role, grants: body.grants } satisfies UserView);
   });
 
   r.delete('/users/:name', requireRole('admin'), async (req, res) => {
@@ -87,6 +89,19 @@ export function authRoutes(d: ApiDeps): Router {
     if (name === requirePrincipal(res).name) throw apiError('bad_request', 'you cannot delete yourself');
     if (!(await d.store.users.delete(name))) throw notFound(`user ${name}`);
     res.json({ ok: true } satisfies Ok);
+  });
+
+  r.put('/users/:name', requireRole('admin'), async (req, res) => {
+    const name = String(req.params.name);
+    const body = parseOrThrow(userAccessBodySchema, req.body);
+    const by = requirePrincipal(res).name;
+    // The last word on access must stay with an admin: no one demotes themselves by accident.
+    if (name === by && body.role !== undefined && body.role !== 'admin')
+      throw apiError('bad_request', 'you cannot take the admin role from yourself');
+    const user = await d.store.users.setAccess(name, body);
+    if (!user) throw notFound(`user ${name}`);
+    d.logger.info('user access changed', { user: name, role: user.role, grants: user.grants, by });
+    res.json({ name: user.name, role: user.role, grants: user.grants } satisfies UserView);
   });
 
   return r;

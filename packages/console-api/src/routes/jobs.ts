@@ -16,7 +16,7 @@ import {
 import { publishJobChange, type JobChange } from '@clover/zk-kit';
 import type { ApiDeps } from '../deps.js';
 import { apiError, notFound } from '../errors.js';
-import { requirePrincipal, requireRole } from '../auth/principal.js';
+import { requireKindAllowed, requirePrincipal, requireRole } from '../auth/principal.js';
 import { booleanText, pageQuery, parseQuery } from '../query.js';
 
 const listQuery = pageQuery.extend({ q: z.string().optional(), group: z.string().optional(), enabled: booleanText });
@@ -67,6 +67,7 @@ export function jobRoutes(d: ApiDeps): Router {
 
   r.post('/jobs', requireRole('operator'), async (req, res) => {
     const spec = parseOrThrow(jobInputSchema, req.body);
+    requireKindAllowed(requirePrincipal(res), spec.kind);
     const job = await d.store.jobs.create(spec);
     await announce(job.id, 'upsert');
     d.logger.info('job created', { jobId: job.id, name: job.name, by: requirePrincipal(res).name });
@@ -84,6 +85,8 @@ export function jobRoutes(d: ApiDeps): Router {
       throw apiError('bad_request', 'send the job (or the fields to change) as a JSON object');
     // A partial body changes only the fields it names.
     const spec = parseOrThrow(jobInputSchema, { ...specOf(current), ...(req.body as object) });
+    // Changing a shell job's schedule changes when its command runs: both kinds are checked.
+    requireKindAllowed(requirePrincipal(res), current.kind, spec.kind);
     const job = await d.store.jobs.replace(current.id, spec);
     if (!job) throw notFound(`job ${current.id}`);
     await announce(job.id, 'upsert');
@@ -112,6 +115,8 @@ export function jobRoutes(d: ApiDeps): Router {
     ['disable', false],
   ] as const) {
     r.post(`/jobs/:id/${action}`, requireRole('operator'), async (req, res) => {
+      // Enabling sets its command running again; disabling only stops it, which anyone may.
+      if (enabled) requireKindAllowed(requirePrincipal(res), (await load(req.params.id as string)).kind);
       const job = await d.store.jobs.setEnabled(req.params.id as string, enabled);
       if (!job) throw notFound(`job ${String(req.params.id)}`);
       await announce(job.id, 'upsert');
@@ -121,6 +126,7 @@ export function jobRoutes(d: ApiDeps): Router {
 
   r.post('/jobs/:id/trigger', requireRole('operator'), async (req, res) => {
     const job = await load(req.params.id as string);
+    requireKindAllowed(requirePrincipal(res), job.kind);
     await announce(job.id, 'trigger');
     d.logger.info('job triggered by hand', { jobId: job.id, by: requirePrincipal(res).name });
     res.status(202).json({ ok: true } satisfies Ok);

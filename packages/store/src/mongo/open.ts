@@ -259,6 +259,13 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         await m.users.updateOne({ _id: name }, { doc: { ...userSchema.parse(d.doc), passwordHash } });
         return true;
       },
+      async setAccess(name, access) {
+        const d = await m.users.findById(name).lean();
+        if (!d) return null;
+        const next = userSchema.parse({ ...userSchema.parse(d.doc), ...access });
+        await m.users.updateOne({ _id: name }, { doc: next });
+        return next;
+      },
       async delete(name) {
         return (await m.users.deleteOne({ _id: name })).deletedCount > 0;
       },

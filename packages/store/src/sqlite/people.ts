@@ -10,7 +10,10 @@ import {
   type Contact,
   type ContactInput,
   type Session,
+  type Grant,
+  type Role,
   type User,
+  type UserInput,
 } from '@clover/model';
 import type { ContactRepository, SessionRepository, TokenRepository, UserRepository } from '../interfaces.js';
 import { DuplicateError } from '../errors.js';
@@ -54,7 +57,7 @@ export class SqliteUsers implements UserRepository {
   list(): Promise<User[]> {
     return promised(() => docs(this.db.prepare('SELECT doc FROM users ORDER BY name').all(), (v) => userSchema.parse(v)));
   }
-  create(user: User): Promise<User> {
+  create(user: UserInput): Promise<User> {
     return promised(() => {
       const u = userSchema.parse(user);
       try {
@@ -71,6 +74,15 @@ export class SqliteUsers implements UserRepository {
     if (!u) return false;
     this.db.prepare('UPDATE users SET doc = ? WHERE name = ?').run(JSON.stringify({ ...u, passwordHash }), name);
     return true;
+  }
+  setAccess(name: string, access: { role?: Role; grants?: Grant[] }): Promise<User | null> {
+    return promised(() => {
+      const u = doc(this.db.prepare('SELECT doc FROM users WHERE name = ?').get(name), (v) => userSchema.parse(v));
+      if (!u) return null;
+      const next = userSchema.parse({ ...u, ...access });
+      this.db.prepare('UPDATE users SET doc = ? WHERE name = ?').run(JSON.stringify(next), name);
+      return next;
+    });
   }
   delete(name: string): Promise<boolean> {
     return promised(() => this.db.prepare('DELETE FROM users WHERE name = ?').run(name).changes > 0);
