@@ -13,3 +13,4 @@ import { curveKeyPair } from 'zeromq';
 export function generateCurveKeyPair(): { publicKey: string; secretKey: string } {
   return curveKeyPair();
 }
+export { isLocalEndpoint } from './endpoint.js';

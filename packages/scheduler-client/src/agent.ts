@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Heartbeat } from '@clover/heartbeat';
 import { cleanUp, defaultStepTimeoutMs, settleWithin } from '@clover/lifecycle';
-import { DealerTransport, LIMITS, truncateField, type Exec, type Message, type Result } from '@clover/protocol';
+import { DealerTransport, isLocalEndpoint, LIMITS, truncateField, type Exec, type Message, type Result } from '@clover/protocol';
 import { cloverPaths, createZkClient, watchLeader, type CloverPaths, type ZkClient } from '@clover/zk-kit';
 import { ExecAbort } from './abort.js';
 import { OrderedAnswers } from './answers.js';
@@ -123,6 +123,17 @@ export class Agent {
       const endpoint = typeof leader?.data.endpoint === 'string' ? leader.data.endpoint : null;
       if (this.transport) this.transport.batching = leader?.data.batch === true;
       if (endpoint === this.transport?.endpoint) return;
+      if (endpoint && !this.opts.curve && this.opts.insecurePlaintext !== true && !isLocalEndpoint(endpoint)) {
+        // Whoever can write the election znode chooses where a plaintext agent connects, and what it
+        // runs: off this machine, only a server that proves it holds the pinned CURVE key may.
+        this.logger.error('not following the dispatch leader: its endpoint is off this machine and this agent has no CURVE keys', {
+          leader: leader?.id,
+          endpoint,
+          fix: 'set CLOVER_CURVE_PUBLIC_KEY, CLOVER_CURVE_SECRET_KEY and CLOVER_CURVE_SERVER_KEY (clover keys), or CLOVER_INSECURE_PLAINTEXT=true',
+        });
+        this.transport?.connect(null);
+        return;
+      }
       this.logger.info(endpoint ? 'following dispatch leader' : 'no dispatch leader', { leader: leader?.id, endpoint });
       this.transport?.connect(endpoint);
       if (endpoint) void this.hello(true);

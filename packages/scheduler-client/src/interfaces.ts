@@ -56,7 +56,18 @@ export interface AgentOptions {
    * The rule holds after DNS resolution and on every redirect.
    */
   httpEgress?: EgressPolicy;
+  /**
+   * CURVE keys: this agent's pair and the dispatch-servers' public key, which it pins: a server
+   * that cannot prove it holds the matching secret key gets no connection, whatever endpoint the
+   * election znode names.
+   */
   curve?: ClientCurve;
+  /**
+   * Without `curve`, an agent connects only to leaders on this machine (loopback, ipc); set this to
+   * follow a leader elsewhere in plaintext, where anyone who can write to ZooKeeper can point it at
+   * a server of their own (default false; docs/security.md).
+   */
+  insecurePlaintext?: boolean;
   logger?: AgentLogger;
   heartbeatIntervalMs?: number;
   /** How long close() waits for running executions (default 30 s). */
