@@ -72,9 +72,16 @@ export interface AclPrimitives {
  *    create is reported failed, to be retried by the caller;
  * 2. data written in the window (data version > 0) is written back;
  * 3. children made in the window are all foreign, since the node is new: they are deleted, with
- *    their own children (they carry the open ACL, so clover may).
+ *    their own children (made with the open ACL, clover may).
+ *
+ * What this cannot undo: a child made in the window whose maker then locked it with an ACL of its
+ * own and put a child under it. Clover may not delete it; this throws naming it, the operation
+ * that created the node fails (loudly, and again on every retry), and an operator removes it as
+ * ZooKeeper's super user. A forged election candidate left that way gets no agent: agents pin the
+ * servers' CURVE key (docs/security.md).
  *
  * @throws the setAcl error of step 1, after the tampered node is deleted.
+ * @throws {Error} naming a foreign child that could not be removed.
  */
 export async function secureCreated(p: AclPrimitives, path: string, data: Buffer, acl: ZkAclEntry[]): Promise<void> {
   try {
@@ -86,10 +93,18 @@ export async function secureCreated(p: AclPrimitives, path: string, data: Buffer
   const stat = await p.exists(path);
   if (!stat) return;
   if (stat.version !== 0) await p.set(path, data, -1);
-  if (stat.numChildren > 0) for (const child of await p.children(path)) await deleteTree(p, `${path}/${child}`);
+  if (stat.numChildren === 0) return;
+  for (const child of await p.children(path)) {
+    try {
+      await deleteTree(p, `${path}/${child}`);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new Error(`${path}/${child} was made by someone else while ${path} had no ACL yet, and cannot be removed (${why})`);
+    }
+  }
 }
 
 async function deleteTree(p: AclPrimitives, path: string): Promise<void> {
-  for (const child of await p.children(path).catch(() => [])) await deleteTree(p, `${path}/${child}`);
-  await p.delete(path, -1).catch(() => undefined);
+  for (const child of await p.children(path)) await deleteTree(p, `${path}/${child}`);
+  await p.delete(path, -1);
 }

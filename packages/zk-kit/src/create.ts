@@ -1,3 +1,4 @@
+import { cloverAcl } from './acl.js';
 import { SessionClient } from './client.js';
 import type { ZkClient, ZkClientOptions } from './interfaces.js';
 import { MemoryZkServer } from './memory/tree.js';
@@ -15,5 +16,9 @@ export function createZkClient(opts: ZkClientOptions): ZkClient {
     throw new Error(`ZooKeeper connect string must be host:port[,host:port], got "${connect}"`);
   }
   const timeout = opts.sessionTimeoutMs ?? 10_000;
-  return new SessionClient((events) => openNativeSession(connect, timeout, events), { logger: opts.logger, sessionTimeoutMs: timeout });
+  const security = opts.auth ? { credentials: opts.auth, acl: cloverAcl(opts.auth, { worldReadable: opts.worldReadable }) } : undefined;
+  return new SessionClient((events) => openNativeSession(connect, timeout, events, security), {
+    logger: opts.logger,
+    sessionTimeoutMs: timeout,
+  });
 }

@@ -33,6 +33,13 @@ export class NotEmptyError extends ZkError {
     this.name = 'NotEmptyError';
   }
 }
+/** The session lacks the ACL permission for the operation (ZNOAUTH): the node is clover's, or someone else's. */
+export class NoAuthError extends ZkError {
+  constructor(path?: string) {
+    super('NOAUTH', 'not authenticated for this node', path);
+    this.name = 'NoAuthError';
+  }
+}
 export class ConnectionLossError extends ZkError {
   constructor(path?: string) {
     super('CONNECTIONLOSS', 'no ZooKeeper connection', path);

@@ -13,7 +13,17 @@ export type {
   ClusterConfig,
   JobChange,
 } from './interfaces.js';
-export { ZkError, NoNodeError, NodeExistsError, BadVersionError, NotEmptyError, ConnectionLossError, InvalidDataError } from './errors.js';
+export {
+  ZkError,
+  NoNodeError,
+  NodeExistsError,
+  BadVersionError,
+  NotEmptyError,
+  ConnectionLossError,
+  InvalidDataError,
+  NoAuthError,
+} from './errors.js';
+export { cloverAcl, digestId, parseZkCredentials, Perms, type ZkAclEntry, type ZkCredentials } from './acl.js';
 export {
   cloverPaths,
   nodeKinds,

@@ -1,4 +1,5 @@
 import type { ZodType } from 'zod';
+import type { ZkCredentials } from './acl.js';
 
 export type ZkConnectionState = 'connected' | 'disconnected' | 'expired' | 'closed';
 export type CreateMode = 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential';
@@ -64,6 +65,16 @@ export interface ZkClientOptions {
   connect: string;
   sessionTimeoutMs?: number;
   logger?: ZkLogger;
+  /**
+   * Clover's identity in ZooKeeper (digest scheme; the `CLOVER_ZK_AUTH` setting). With it, the
+   * client authenticates every session, and every node it creates is readable and writable by this
+   * identity only (see `cloverAcl`), so a ZooKeeper client without the password can create,
+   * change or delete nothing under clover's root. Without it: the open ACL (anyone may). Ignored
+   * by the in-process tree. Default none.
+   */
+  auth?: ZkCredentials;
+  /** With `auth`, also let anyone read (never write) clover's nodes, for monitoring tools (default false). */
+  worldReadable?: boolean;
 }
 
 export type NodeKind = 'servers' | 'clients' | 'monitors';

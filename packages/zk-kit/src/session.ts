@@ -1,3 +1,4 @@
+import type { ZkAclEntry } from './acl.js';
 import type { CreateMode, WatchEventType, ZkStat } from './interfaces.js';
 
 /** A one-shot watch, as ZooKeeper itself offers them. */
@@ -23,6 +24,8 @@ export interface RawSession {
   children(path: string, watcher?: OneShotWatcher): Promise<string[]>;
   set(path: string, data: Buffer, version: number): Promise<ZkStat>;
   delete(path: string, version: number): Promise<void>;
+  /** Sets a node's ACL at ACL version `version` (-1: any); backends without ACLs leave it out. */
+  setAcl?(path: string, version: number, acl: ZkAclEntry[]): Promise<void>;
   close(): Promise<void>;
   /** Session id and password, where the backend has them (lets a test join and end the session). */
   credentials?(): [string, string] | null;

@@ -31,6 +31,9 @@ export interface NativeClient {
   aw_get_children(path: string, watcher: NativeWatcher, cb: NativeCallback): void;
   a_set(path: string, data: Buffer, version: number, cb: NativeCallback): void;
   a_delete_(path: string, version: number, cb: NativeCallback): void;
+  /** `acl` entries name their id `auth`, as the binding's C glue reads them. */
+  a_set_acl(path: string, version: number, acl: { perms: number; scheme: string; auth: string }[], cb: NativeCallback): void;
+  add_auth(scheme: string, auth: string, cb: NativeCallback): void;
 }
 
 /** The options of the binding's constructor that clover sets. */

@@ -1,4 +1,5 @@
-import { BadVersionError, ConnectionLossError, NodeExistsError, NoNodeError, NotEmptyError, ZkError } from '../errors.js';
+import { secureCreated, type ZkAclEntry, type ZkCredentials } from '../acl.js';
+import { BadVersionError, ConnectionLossError, NoAuthError, NodeExistsError, NoNodeError, NotEmptyError, ZkError } from '../errors.js';
 import type { WatchEventType, ZkStat } from '../interfaces.js';
 import type { OneShotWatcher, RawSession, SessionEvents } from '../session.js';
 import { NativeZooKeeper, type NativeCallback } from './binding.js';
@@ -8,6 +9,7 @@ const C = {
   ZCONNECTIONLOSS: -4,
   ZOPERATIONTIMEOUT: -7,
   ZNONODE: -101,
+  ZNOAUTH: -102,
   ZBADVERSION: -103,
   ZNODEEXISTS: -110,
   ZNOTEMPTY: -111,
@@ -46,6 +48,8 @@ function toStat(s: NativeStat): ZkStat {
 
 function toError(rc: number, message: string, path: string): Error {
   switch (rc) {
+    case C.ZNOAUTH:
+      return new NoAuthError(path);
     case C.ZNONODE:
       return new NoNodeError(path);
     case C.ZNODEEXISTS:
@@ -78,7 +82,18 @@ const eventTypes: Record<number, WatchEventType> = {
 };
 
 /** One session of the real ZooKeeper through the npm `zookeeper` C-client binding. */
-export function openNativeSession(connect: string, sessionTimeoutMs: number, events: SessionEvents): RawSession {
+/** Who a native session is and what it puts on the nodes it creates; none: the open ACL of old. */
+export interface NativeSecurity {
+  credentials: ZkCredentials;
+  acl: ZkAclEntry[];
+}
+
+/**
+ * One session of the real ZooKeeper. With `security`, the session authenticates (digest) before
+ * its first request (the C client sends queued auth ahead of requests, and again on every
+ * reconnect of this session), and every node it creates gets `security.acl` (see secureCreated).
+ */
+export function openNativeSession(connect: string, sessionTimeoutMs: number, events: SessionEvents, security?: NativeSecurity): RawSession {
   const zk = new NativeZooKeeper({
     connect,
     timeout: sessionTimeoutMs,
@@ -93,6 +108,10 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
     if (!closing) events.expired();
   });
   zk.init({});
+  if (security) {
+    // Never logged: the C client is told the secret, and only the ACL's digest goes to the server's nodes.
+    zk.add_auth('digest', `${security.credentials.user}:${security.credentials.password}`, () => undefined);
+  }
 
   const call = <T>(fn: (cb: NativeCallback) => void, path: string, pick: (...rest: unknown[]) => T): Promise<T> =>
     new Promise<T>((resolve, reject) => {
@@ -107,7 +126,20 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
     if (t) watcher({ type: t, path });
   };
 
-  return {
+  const setAcl = (path: string, version: number, acl: ZkAclEntry[]) =>
+    call(
+      (cb) =>
+        zk.a_set_acl(
+          path,
+          version,
+          acl.map((e) => ({ perms: e.perms, scheme: e.scheme, auth: e.id })),
+          cb,
+        ),
+      path,
+      () => undefined,
+    );
+  const session: RawSession = {
+    setAcl,
     get id() {
       const id = zk.client_id;
       return id && id !== '0' ? id : null;
@@ -174,6 +206,25 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
         }
       }
       return Promise.resolve();
+    },
+  };
+  if (!security) return session;
+  const primitives = {
+    setAcl,
+    exists: (path: string) => session.exists(path),
+    set: (path: string, data: Buffer, version: number) => session.set(path, data, version),
+    children: (path: string) => session.children(path),
+    delete: (path: string, version: number) => session.delete(path, version),
+  };
+  return {
+    ...session,
+    get id() {
+      return session.id;
+    },
+    create: async (path, data, mode) => {
+      const created = await session.create(path, data, mode);
+      await secureCreated(primitives, created, data, security.acl);
+      return created;
     },
   };
 }
