@@ -7,6 +7,7 @@ import {
   port,
   readSettings,
   storeSettings,
+  secret,
   text,
   url,
   boolean,
@@ -22,10 +23,11 @@ export const standaloneSpec = {
   httpPort: port('CLOVER_HTTP_PORT', { help: 'console port', fallback: 8080 }),
   httpHost: text('CLOVER_HTTP_HOST', { help: 'console address', fallback: '127.0.0.1' }),
   dispatchBind: endpoint('CLOVER_DISPATCH_BIND', { help: 'ZeroMQ endpoint of the dispatch-server', fallback: 'tcp://127.0.0.1:7710' }),
-  adminPassword: text('CLOVER_ADMIN_PASSWORD', { help: 'password of the first admin; unset: generated and printed once', fallback: '' }),
+  adminPassword: secret('CLOVER_ADMIN_PASSWORD', { help: 'password of the first admin; unset: generated and printed once' }),
   smtpUrl: url('CLOVER_SMTP_URL', {
     help: 'smtp://user:pass@host:port; unset: mails go to the console outbox',
     schemes: ['smtp', 'smtps'],
+    secret: true,
   }),
   mailFrom: text('CLOVER_MAIL_FROM', { help: 'sender address', fallback: 'clover@localhost' }),
   // Unlike a cluster bin, standalone writes log files unless told where: beside its store.

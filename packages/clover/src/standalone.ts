@@ -111,7 +111,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
     cleanup.push('monitor', () => monitor.close());
     await monitor.start();
 
-    const admin = await ensureAdmin(store, settings.adminPassword || undefined);
+    const admin = await ensureAdmin(store, settings.adminPassword);
     const server = await startConsoleServer({
       store,
       zk: await session(),

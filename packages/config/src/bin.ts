@@ -28,8 +28,8 @@ export interface BinOptions<S extends Spec> {
  * bad one), `start` opening the parts onto a {@link CleanupStack}, then run until SIGTERM or
  * SIGINT. Then every clean-up step runs, newest first, each bounded, even when one before it
  * throws; the steps that failed are named on stderr and the exit code is 1, else 0. A start that
- * throws closes what it had opened the same way and exits 1. A second signal while draining
- * exits 1 at once.
+ * throws closes what it had opened the same way and exits 1 (2 when it threw a SettingError: a
+ * rule across settings, checked there). A second signal while draining exits 1 at once.
  */
 export async function runBin<S extends Spec>(opts: BinOptions<S>): Promise<void> {
   const argv = opts.argv ?? process.argv.slice(2);
@@ -58,9 +58,12 @@ export async function runBin<S extends Spec>(opts: BinOptions<S>): Promise<void>
   try {
     await opts.start(settings, cleanup);
   } catch (err) {
-    console.error(`${opts.name}: could not start: ${err instanceof Error ? err.message : String(err)}`);
+    // A rule across settings that start() checks (a dispatch-server's wire policy) is a bad setting too: exit 2.
+    const bad = err instanceof SettingError;
+    if (bad) console.error(`${opts.name}: bad setting: ${err.message}\nRun ${opts.name} --help for the list.`);
+    else console.error(`${opts.name}: could not start: ${err instanceof Error ? err.message : String(err)}`);
     reportFailures(opts.name, await cleanup.close());
-    process.exit(1);
+    process.exit(bad ? 2 : 1);
   }
   // The bin runs until it is told to stop, even when none of its parts holds the event loop.
   const alive = setInterval(() => undefined, 1 << 30);

@@ -10,6 +10,15 @@ export function optionalText(env: string, help: string): Setting<string | undefi
   return { env, help, parse: (raw) => raw };
 }
 
+/**
+ * A secret: unset is undefined; it may come from `<env>_FILE`; its value is never shown in an
+ * error or in --help (see Setting.secret). `parse` may check or convert it; its errors are
+ * replaced by one that names the setting only.
+ */
+export function secret<T = string>(env: string, opts: { help: string; parse?: (raw: string) => T }): Setting<T | undefined> {
+  return { env, help: opts.help, secret: true, parse: (raw) => (opts.parse ? opts.parse(raw) : (raw as T)) };
+}
+
 export function integer(env: string, opts: Opts<number> & { min?: number; max?: number }): Setting<number> {
   return {
     env,
@@ -57,9 +66,11 @@ export function endpoint(env: string, opts: Opts<string>): Setting<string> {
   };
 }
 
-export function url(env: string, opts: Opts<string | undefined> & { schemes: string[] }): Setting<string | undefined> {
+/** A URL of one of `schemes`; `secret` for one that may carry credentials (see Setting.secret). */
+export function url(env: string, opts: Opts<string | undefined> & { schemes: string[]; secret?: boolean }): Setting<string | undefined> {
   return {
     env,
+    secret: opts.secret,
     help: opts.help,
     fallback: opts.fallback,
     required: opts.required,

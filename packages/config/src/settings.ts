@@ -18,6 +18,12 @@ export interface Setting<T> {
   /** Used when the variable is unset or empty; a function is called at read time. */
   fallback?: T | (() => T);
   required?: boolean;
+  /**
+   * A secret (a password, a key, a URL with credentials): it may also come from the file named
+   * by `<env>_FILE` (Docker's and Kubernetes' secret files; one trailing newline dropped), and
+   * no error message or help line ever shows its value.
+   */
+  secret?: boolean;
 }
 
 export type Spec = Record<string, Setting<unknown>>;
@@ -33,15 +39,33 @@ export function readSettings<S extends Spec>(spec: S, env: Env = process.env): S
   const file = env.CLOVER_CONFIG ? readConfigFile(env.CLOVER_CONFIG) : {};
   const out: Record<string, unknown> = {};
   for (const [key, setting] of Object.entries(spec)) {
-    const raw = env[setting.env] ?? file[setting.env];
+    const raw = env[setting.env] ?? file[setting.env] ?? (setting.secret ? readSecretFile(setting.env, env) : undefined);
     if (raw === undefined || raw === '') {
       if (setting.required) throw new SettingError(setting.env, `is required (${setting.help})`);
       out[key] = typeof setting.fallback === 'function' ? (setting.fallback as () => unknown)() : setting.fallback;
       continue;
     }
-    out[key] = setting.parse(raw, setting.env);
+    try {
+      out[key] = setting.parse(raw, setting.env);
+    } catch (err) {
+      if (!setting.secret) throw err;
+      // A parser's message may quote the value it refused: for a secret, only a message without it.
+      const said = err instanceof Error && !err.message.includes(raw) ? err.message.replace(`${setting.env}: `, '') : setting.help;
+      throw new SettingError(setting.env, `is not valid: ${said}`);
+    }
   }
   return out as SettingsOf<S>;
+}
+
+/** The secret in the file `<name>_FILE` names, if it is set; its contents are never in an error. */
+function readSecretFile(name: string, env: Env): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new SettingError(`${name}_FILE`, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
 }
 
 function readConfigFile(file: string): Record<string, string> {
@@ -65,7 +89,8 @@ export function helpFor(spec: Spec): string {
             ? '(required)'
             : '(unset)'
           : JSON.stringify(s.fallback);
-    return `  ${s.env.padEnd(26)} ${s.help} [default: ${def}]`;
+    const env = s.secret ? `${s.env} (or ${s.env}_FILE)` : s.env;
+    return `  ${env.padEnd(26)} ${s.help} [default: ${s.secret && s.fallback ? '(set)' : def}]`;
   });
   return `Settings (environment variables, or a JSON file named by CLOVER_CONFIG):\n${rows.join('\n')}`;
 }

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { integer, optionalText, text, url, zkConnect, zkRoot } from './parsers.js';
+import { boolean, integer, optionalText, secret, text, url, zkConnect, zkRoot } from './parsers.js';
 
 /*
  * The settings every clover bin shares, declared once: a bin's spec spreads the groups it uses
@@ -17,6 +17,25 @@ export const zkSettings = {
     help: 'ZooKeeper session timeout; a dead process is noticed, and a dead leader replaced, after about this long',
     fallback: 10_000,
     min: 1000,
+  }),
+  zkAuth: secret('CLOVER_ZK_AUTH', {
+    help: "clover's ZooKeeper identity, user:password (digest); every node clover creates is then clover's alone (docs/security.md)",
+    parse: (raw) => {
+      const at = raw.indexOf(':');
+      if (at <= 0 || at === raw.length - 1) throw new Error('expected user:password, both non-empty');
+      return { user: raw.slice(0, at), password: raw.slice(at + 1) };
+    },
+  }),
+};
+
+/**
+ * Plaintext ZeroMQ off this machine: a dispatch-server binding off loopback without CURVE, or an
+ * agent following such a leader, refuses to unless this says so (docs/security.md).
+ */
+export const plaintextSettings = {
+  insecurePlaintext: boolean('CLOVER_INSECURE_PLAINTEXT', {
+    help: 'allow the ZeroMQ channel without CURVE off this machine (anyone who can reach it or write to ZooKeeper can then run jobs or read them)',
+    fallback: false,
   }),
 };
 
@@ -39,6 +58,7 @@ export const storeSettings = {
   mongoUrl: url('CLOVER_MONGO_URL', {
     help: 'MongoDB URL; unset: the embedded store in CLOVER_DATA_DIR',
     schemes: ['mongodb', 'mongodb+srv'],
+    secret: true,
   }),
   ...dataDirSettings,
 };

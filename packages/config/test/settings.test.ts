@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SettingError, boolean, endpoint, helpFor, integer, list, readSettings, text, url, zkConnect } from '../src/index.js';
+import { SettingError, boolean, endpoint, helpFor, integer, list, readSettings, secret, text, url, zkConnect } from '../src/index.js';
 
 const spec = {
   zk: zkConnect('CLOVER_ZK', { help: 'ZooKeeper', required: true }),
@@ -51,4 +51,43 @@ test('a bad or missing setting names itself', () => {
       String(re),
     );
   assert.match(helpFor(spec), /CLOVER_DISPATCH_BIND\s+bind \[default: "tcp:\/\/127.0.0.1:7710"\]/);
+});
+
+test('secrets: from the variable or from <NAME>_FILE, never shown in an error or in --help', () => {
+  const secretSpec = {
+    auth: secret('CLOVER_ZK_AUTH', {
+      help: 'user:password',
+      parse: (raw) => {
+        if (!raw.includes(':')) throw new Error('expected user:password');
+        return raw;
+      },
+    }),
+    mongo: url('CLOVER_MONGO_URL', { help: 'MongoDB', schemes: ['mongodb'], secret: true }),
+  };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cfg-secret-'));
+  const file = path.join(dir, 'zk-auth');
+  writeFileSync(file, 'clover:from-a-file\n');
+  assert.equal(readSettings(secretSpec, { CLOVER_ZK_AUTH_FILE: file }).auth, 'clover:from-a-file', 'one trailing newline dropped');
+  assert.equal(
+    readSettings(secretSpec, { CLOVER_ZK_AUTH: 'clover:env', CLOVER_ZK_AUTH_FILE: file }).auth,
+    'clover:env',
+    'the variable wins',
+  );
+  assert.equal(readSettings(secretSpec, {}).auth, undefined);
+  const refused = (env: Record<string, string>) => {
+    try {
+      readSettings(secretSpec, env);
+    } catch (err) {
+      return err as SettingError;
+    }
+    throw new Error('accepted');
+  };
+  const noColon = refused({ CLOVER_ZK_AUTH: 'hunter2-without-a-colon' });
+  assert.equal(noColon.message, 'CLOVER_ZK_AUTH: is not valid: expected user:password');
+  const badUrl = refused({ CLOVER_MONGO_URL: 'http://admin:hunter2@db/clover' });
+  assert.equal(badUrl.message, 'CLOVER_MONGO_URL: is not valid: MongoDB');
+  assert.doesNotMatch(badUrl.message, /hunter2/);
+  const missing = refused({ CLOVER_ZK_AUTH_FILE: path.join(dir, 'nope') });
+  assert.match(missing.message, /^CLOVER_ZK_AUTH_FILE: cannot read .*nope: ENOENT$/);
+  assert.match(helpFor(secretSpec), /CLOVER_ZK_AUTH \(or CLOVER_ZK_AUTH_FILE\)/);
 });

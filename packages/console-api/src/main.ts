@@ -4,6 +4,7 @@ import {
   port,
   runBin,
   storeSettings,
+  secret,
   text,
   zkSettings,
   type CleanupStack,
@@ -23,10 +24,7 @@ export const consoleSettings = {
   ...logSettings,
   httpPort: port('CLOVER_HTTP_PORT', { help: 'HTTP port of the console and its API', fallback: 8080 }),
   httpHost: text('CLOVER_HTTP_HOST', { help: 'address to listen on', fallback: '0.0.0.0' }),
-  adminPassword: text('CLOVER_ADMIN_PASSWORD', {
-    help: 'password of the first admin; unset: one is generated and printed once',
-    fallback: '',
-  }),
+  adminPassword: secret('CLOVER_ADMIN_PASSWORD', { help: 'password of the first admin; unset: one is generated and printed once' }),
 };
 
 /** Opens the store, logger, ZooKeeper client and HTTP server, each pushed onto `cleanup` as it opens. */
@@ -35,10 +33,10 @@ export async function startConsole(s: SettingsOf<typeof consoleSettings>, cleanu
   cleanup.push('store', () => store.close());
   const logger = createLogger({ service: 'console', node: s.id, logDir: s.logDir, store });
   cleanup.push('logger', () => logger.close());
-  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger });
+  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
   cleanup.push('ZooKeeper client', () => zk.close());
   await zk.connect();
-  const admin = await ensureAdmin(store, s.adminPassword || undefined);
+  const admin = await ensureAdmin(store, s.adminPassword);
   if (admin.generatedPassword)
     console.log(`clover-console: created user "admin" with password ${admin.generatedPassword} (shown once; change it)`);
   const server = await startConsoleServer({

@@ -1,9 +1,21 @@
-import { endpoint, integer, list, optionalText, runBin, sharedSettings, type CleanupStack, type SettingsOf } from '@clover/config';
+import {
+  endpoint,
+  integer,
+  list,
+  plaintextSettings,
+  runBin,
+  secret,
+  sharedSettings,
+  optionalText,
+  type CleanupStack,
+  type SettingsOf,
+} from '@clover/config';
 import { createLogger } from '@clover/logging';
 import { openStore } from '@clover/store';
 import { cloverPaths, createZkClient } from '@clover/zk-kit';
 import { defaultClaimAheadMs, defaultTimings } from './interfaces.js';
 import { DispatchServer } from './server.js';
+import { checkWirePolicy } from './wire-policy.js';
 
 export const dispatchSettings = {
   ...sharedSettings,
@@ -22,17 +34,23 @@ export const dispatchSettings = {
     min: 0,
     max: 3_600_000,
   }),
-  curveSecretKey: optionalText('CLOVER_CURVE_SECRET_KEY', "this server's CURVE secret key (Z85); enables encryption"),
+  curveSecretKey: secret('CLOVER_CURVE_SECRET_KEY', {
+    help: "the dispatch-servers' CURVE secret key (Z85, from clover keys); required when the bind endpoint is off this machine",
+  }),
   curveAllowedKeys: list('CLOVER_CURVE_ALLOWED_KEYS', { help: 'agent CURVE public keys allowed in (comma-separated Z85)', fallback: [] }),
+  ...plaintextSettings,
 };
 
 /** Opens the store, logger, ZooKeeper client and server, each pushed onto `cleanup` as it opens. */
 export async function startDispatch(s: SettingsOf<typeof dispatchSettings>, cleanup: CleanupStack): Promise<void> {
+  // Before anything opens: an unsafe wire is a bad setting, not a start that half happened.
+  const wireWarning = checkWirePolicy(s);
   const store = await openStore({ mongoUrl: s.mongoUrl, dataDir: s.dataDir, backgroundCheckpoint: true });
   cleanup.push('store', () => store.close());
   const logger = createLogger({ service: 'dispatch-server', node: s.id, logDir: s.logDir, store });
   cleanup.push('logger', () => logger.close());
-  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger });
+  if (wireWarning) logger.warn(wireWarning);
+  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
   cleanup.push('ZooKeeper client', () => zk.close());
   const server = new DispatchServer({
     zk,

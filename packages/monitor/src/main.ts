@@ -10,6 +10,7 @@ export const monitorSettings = {
   smtpUrl: url('CLOVER_SMTP_URL', {
     help: 'smtp://user:pass@host:port (add ?tls=off for a plain relay); unset: mails go to the console outbox',
     schemes: ['smtp', 'smtps'],
+    secret: true,
   }),
   mailFrom: text('CLOVER_MAIL_FROM', { help: 'sender address', fallback: 'clover@localhost' }),
   consoleUrl: optionalText('CLOVER_CONSOLE_URL', 'console link put in mails'),
@@ -28,7 +29,7 @@ export async function startMonitor(s: SettingsOf<typeof monitorSettings>, cleanu
   // Incidents are logged too: with CLOVER_LOG_DIR they are in its files.
   const logger = createLogger({ service: 'monitor', node: s.id, logDir: s.logDir, store });
   cleanup.push('logger', () => logger.close());
-  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger });
+  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
   cleanup.push('ZooKeeper client', () => zk.close());
   const mailer = createMailer({ smtpUrl: s.smtpUrl, from: s.mailFrom, store, logger });
   cleanup.push('mailer', () => mailer.close());

@@ -8,7 +8,10 @@ import {
   logSettings,
   nodeSettings,
   optionalText,
+  plaintextSettings,
   runBin,
+  secret,
+  SettingError,
   zkSettings,
   type CleanupStack,
   type SettingsOf,
@@ -55,20 +58,33 @@ export const agentSettings = {
     fallback: true,
   }),
   curvePublicKey: optionalText('CLOVER_CURVE_PUBLIC_KEY', "this agent's CURVE public key (Z85)"),
-  curveSecretKey: optionalText('CLOVER_CURVE_SECRET_KEY', "this agent's CURVE secret key (Z85)"),
-  curveServerKey: optionalText('CLOVER_CURVE_SERVER_KEY', "the dispatch-servers' CURVE public key (Z85)"),
+  curveSecretKey: secret('CLOVER_CURVE_SECRET_KEY', { help: "this agent's CURVE secret key (Z85, from clover keys)" }),
+  curveServerKey: optionalText(
+    'CLOVER_CURVE_SERVER_KEY',
+    "the dispatch-servers' CURVE public key (Z85), pinned: no other server gets this agent",
+  ),
+  ...plaintextSettings,
 };
 
 /** Opens the logger, ZooKeeper client and agent, each pushed onto `cleanup` as it opens. */
 export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: CleanupStack): Promise<void> {
   const logger = createLogger({ service: 'agent', node: s.id, logDir: s.logDir });
   cleanup.push('logger', () => logger.close());
-  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger });
+  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
   cleanup.push('ZooKeeper client', () => zk.close());
+  const keys = [s.curvePublicKey, s.curveSecretKey, s.curveServerKey].filter((k) => k !== undefined).length;
+  // Some keys but not all would run in plaintext while the operator thinks it is encrypted.
+  if (keys > 0 && keys < 3)
+    throw new SettingError(
+      'CLOVER_CURVE_SERVER_KEY',
+      'CURVE needs all three of CLOVER_CURVE_PUBLIC_KEY, CLOVER_CURVE_SECRET_KEY and CLOVER_CURVE_SERVER_KEY',
+    );
   const curve =
     s.curvePublicKey && s.curveSecretKey && s.curveServerKey
       ? { publicKey: s.curvePublicKey, secretKey: s.curveSecretKey, serverKey: s.curveServerKey }
       : undefined;
+  if (!curve && s.insecurePlaintext)
+    logger.warn('CLOVER_INSECURE_PLAINTEXT=true: this agent follows a leader off this machine without CURVE');
   const agent = registerDemoHandlers(
     new Agent({
       zk,
@@ -79,6 +95,7 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: C
       capacity: s.capacity,
       heartbeatIntervalMs: s.heartbeatMs,
       curve,
+      insecurePlaintext: s.insecurePlaintext,
       logger,
       shell: s.allowShell,
       shellCommands: s.shellCommands.length ? s.shellCommands : undefined,

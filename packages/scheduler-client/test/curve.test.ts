@@ -1,8 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { CleanupStack } from '@clover/lifecycle';
-import { freePort, startZooKeeper, waitFor, type ZooKeeperHandle } from '@clover/testkit';
+import { freePort, spawnProcess, startZooKeeper, waitFor, type ZooKeeperHandle } from '@clover/testkit';
 import { generateCurveKeyPair, RouterTransport, type Exec } from '@clover/protocol';
 import { LeaderElection, cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { Agent } from '../src/index.js';
@@ -137,4 +138,24 @@ test('a plaintext agent follows a leader on this machine, and refuses one off it
   await waitFor(() => heard.includes('agent-told'), { timeoutMs: 30_000, message: 'the agent told it may, at the plaintext leader' });
   await waitFor(() => heard.filter((p) => p === 'agent-told').length >= 2, { timeoutMs: 30_000, message: 'another HELLO' });
   assert.ok(!heard.includes('agent-plain'), 'a plaintext agent does not follow a leader off this machine');
+});
+
+test('the agent bin: some CURVE keys but not all is a bad setting (exit 2), not a quiet plaintext agent', async () => {
+  const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+  const child = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', bin], {
+    name: 'half-keys',
+    cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+    env: {
+      CLOVER_ZK: 'memory:half-keys',
+      CLOVER_NODE_ID: 'half',
+      CLOVER_CURVE_PUBLIC_KEY: known.publicKey,
+      CLOVER_CURVE_SECRET_KEY: known.secretKey,
+    },
+  });
+  assert.equal(await child.waitForExit(60_000), 2);
+  assert.match(
+    child.output(),
+    /bad setting: CLOVER_CURVE_SERVER_KEY: CURVE needs all three of CLOVER_CURVE_PUBLIC_KEY, CLOVER_CURVE_SECRET_KEY and CLOVER_CURVE_SERVER_KEY/,
+  );
+  assert.doesNotMatch(child.output(), new RegExp(known.secretKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'the secret is not echoed');
 });

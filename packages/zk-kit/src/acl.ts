@@ -21,19 +21,6 @@ export interface ZkCredentials {
 }
 
 /**
- * Parses `user:password` (the `CLOVER_ZK_AUTH` setting) into credentials.
- * @throws {Error} when there is no `:`, or the user or the password is empty (the message
- *   never contains the password).
- */
-export function parseZkCredentials(text: string): ZkCredentials {
-  const at = text.indexOf(':');
-  const user = at < 0 ? '' : text.slice(0, at);
-  const password = at < 0 ? '' : text.slice(at + 1);
-  if (!user || !password) throw new Error('ZooKeeper credentials must be user:password, both non-empty');
-  return { user, password };
-}
-
-/**
  * The digest ACL id of a user and password: `user:base64(sha1("user:password"))`, as ZooKeeper's
  * DigestAuthenticationProvider.generateDigest computes it.
  */

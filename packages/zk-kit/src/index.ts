@@ -23,7 +23,7 @@ export {
   InvalidDataError,
   NoAuthError,
 } from './errors.js';
-export { cloverAcl, digestId, parseZkCredentials, Perms, type ZkAclEntry, type ZkCredentials } from './acl.js';
+export { cloverAcl, digestId, Perms, type ZkAclEntry, type ZkCredentials } from './acl.js';
 export {
   cloverPaths,
   nodeKinds,
