@@ -2,6 +2,7 @@ import { ApiError, resolveApiClient } from './api-client.js';
 import { jobsCommand, jobsHelp, UsageError } from './commands/jobs.js';
 import { nodesCommand } from './commands/nodes.js';
 import { runsCommand } from './commands/runs.js';
+import { keysCommand, keysHelp } from './commands/keys.js';
 import { readStandaloneSettings, SettingError, standaloneSettingsHelp } from './settings.js';
 import { startStandalone } from './standalone.js';
 
@@ -12,6 +13,7 @@ Usage:
   ${jobsHelp.split('\n').join('\n  ')}
   clover nodes ls [--json]
   clover runs ls [--job ID] [--status S] [--node N] [--limit N] [--json]
+  ${keysHelp}
 
 The scripting commands talk to the console API: CLOVER_URL (default http://127.0.0.1:8080)
 with CLOVER_TOKEN, or the token 'clover standalone' leaves in CLOVER_DATA_DIR.
@@ -31,6 +33,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'nodes':
         await nodesCommand(await resolveApiClient(), rest, out);
+        return 0;
+      case 'keys':
+        keysCommand(rest, out);
         return 0;
       case 'runs':
         await runsCommand(await resolveApiClient(), rest, out);

@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { cleanUp, freePort, waitFor } from '@clover/testkit';
 import { DealerTransport, RouterTransport } from '@clover/protocol';
@@ -86,4 +88,13 @@ test('clover keys: a new pair every time; bad arguments are a usage error', () =
   assert.ok(!a.join('\n').includes(json.server.secretKey));
   assert.throws(() => keysCommand(['--agents', '0'], () => undefined), /--agents takes a whole number from 1 to 100/);
   assert.throws(() => keysCommand(['--bogus'], () => undefined), /unknown argument "--bogus"/);
+});
+
+test('clover keys --compose: the .env lines deploy/compose.yaml reads, every one it asks for', async () => {
+  const lines: string[] = [];
+  keysCommand(['--agents', '3', '--compose'], (l) => lines.push(l));
+  const compose = await readFile(fileURLToPath(new URL('../../../deploy/compose.yaml', import.meta.url)), 'utf8');
+  const wanted = new Set([...compose.matchAll(/\$\{(CLOVER_(?:SERVER|AGENT)[A-Z0-9_]*):\?/g)].map((m) => m[1]));
+  const given = new Set(lines.map((l) => l.slice(0, l.indexOf('='))));
+  assert.deepEqual([...wanted].sort(), [...given].sort());
 });
