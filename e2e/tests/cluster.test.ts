@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ import {
   type ZooKeeperHandle,
 } from '@clover/testkit';
 import { CleanupError, CleanupStack } from '@clover/lifecycle';
-import { cloverPaths, createZkClient, readLeader, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
+import { NoAuthError, cloverPaths, createZkClient, readLeader, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
 import { ConsoleSession, waitForHealth } from '../lib/api.js';
 
 // The cluster as a platform team deploys it: every role its own process, built bins only, one
@@ -30,6 +31,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const bin = (pkg: string) => path.join(repoRoot, 'packages', pkg, 'dist/bin.js');
 const paths = cloverPaths('/clover');
 const deadTimeoutMs = 4000;
+// clover's ZooKeeper identity in this cluster (CLOVER_ZK_AUTH): a test value, made fresh per run.
+const zkAuth = { user: 'clover', password: randomBytes(18).toString('base64') };
 
 interface Run {
   id: string;
@@ -74,7 +77,7 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
       opened.push('SMTP sink', () => sink.stop());
       dir = await tempDir('clover-cluster-');
       opened.push('temp dir', () => dir.cleanup());
-      admin = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
+      admin = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000, auth: zkAuth });
       opened.push('admin zk', () => admin.close());
       opened.push('processes', () => cleanUp([...procs].map(([id, p]) => [id, () => p.kill('SIGKILL')] as const)));
       await within(admin.connect(), 20_000, 'the admin ZooKeeper session');
@@ -86,6 +89,8 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
       baseUrl = `http://127.0.0.1:${httpPort}`;
       common = {
         CLOVER_ZK: zkServer.connectString,
+        // Every process is clover's ZooKeeper identity: the whole scenario runs under its ACLs.
+        CLOVER_ZK_AUTH: `${zkAuth.user}:${zkAuth.password}`,
         CLOVER_ZK_SESSION_TIMEOUT_MS: String(deadTimeoutMs),
         CLOVER_HEARTBEAT_MS: '500',
         CLOVER_DATA_DIR: dir.path,
@@ -205,6 +210,22 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
       // And they shared the store named: the SQLite file exists exactly when no MongoDB was given
       // (a process that fell back to the embedded default would leave one).
       assert.equal(existsSync(path.join(dir.path, 'clover.db')), !storeEnv.CLOVER_MONGO_URL, `the store in use is ${storeName}`);
+
+      // All along, the tree was clover's alone: a ZooKeeper client without the password can
+      // neither read nor change it, nor forge a dispatch leader.
+      const outsider = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: 5000 });
+      try {
+        await within(outsider.connect(), 20_000, 'an outsider ZooKeeper session');
+        await assert.rejects(outsider.get(paths.config), NoAuthError);
+        await assert.rejects(outsider.set(paths.config, { heartbeatIntervalMs: 1 }), NoAuthError);
+        await assert.rejects(
+          outsider.create(`${paths.electionDispatch}/c-`, { endpoint: 'tcp://evil:1' }, 'ephemeral_sequential'),
+          NoAuthError,
+        );
+        await assert.rejects(outsider.delete(paths.node('clients', 'agent-1')), NoAuthError);
+      } finally {
+        await outsider.close();
+      }
     });
   });
 }
