@@ -52,6 +52,11 @@ export async function startDispatch(s: SettingsOf<typeof dispatchSettings>, clea
   if (wireWarning) logger.warn(wireWarning);
   const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
   cleanup.push('ZooKeeper client', () => zk.close());
+  if (s.zkAuth) {
+    // A tree made before the cluster had credentials keeps open folders until they are claimed.
+    await zk.connect();
+    logger.info("clover's ZooKeeper tree is under its ACL", { root: s.zkRoot, nodes: await zk.claimTree(s.zkRoot) });
+  }
   const server = new DispatchServer({
     zk,
     paths: cloverPaths(s.zkRoot),

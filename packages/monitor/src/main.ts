@@ -31,6 +31,11 @@ export async function startMonitor(s: SettingsOf<typeof monitorSettings>, cleanu
   cleanup.push('logger', () => logger.close());
   const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
   cleanup.push('ZooKeeper client', () => zk.close());
+  if (s.zkAuth) {
+    // A tree made before the cluster had credentials keeps open folders until they are claimed.
+    await zk.connect();
+    logger.info("clover's ZooKeeper tree is under its ACL", { root: s.zkRoot, nodes: await zk.claimTree(s.zkRoot) });
+  }
   const mailer = createMailer({ smtpUrl: s.smtpUrl, from: s.mailFrom, store, logger });
   cleanup.push('mailer', () => mailer.close());
   const monitor = new Monitor({

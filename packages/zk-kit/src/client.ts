@@ -269,6 +269,23 @@ export class SessionClient implements ZkClient {
     return this.live(path).exists(path);
   }
 
+  async claimTree(root: string): Promise<number> {
+    const session = this.live(root);
+    if (!session.claim) return 0;
+    let claimed = 0;
+    const visit = async (path: string): Promise<void> => {
+      try {
+        await session.claim?.(path);
+        claimed++;
+        for (const child of await session.children(path)) await visit(joinPath(path, child));
+      } catch (err) {
+        if (!(err instanceof NoNodeError)) throw err;
+      }
+    };
+    await visit(root);
+    return claimed;
+  }
+
   async children(path: string): Promise<string[]> {
     return this.live(path).children(path);
   }

@@ -50,6 +50,15 @@ export interface ZkClient {
   /** Creates every missing persistent node along the path. */
   ensurePath(path: string): Promise<void>;
   /**
+   * Gives every node under `root` (itself included) the ACL this client puts on what it creates,
+   * for a tree made before clover had credentials (or by a process without them): without it,
+   * the folders made back then stay open to anyone. Nodes that vanish meanwhile are skipped.
+   * A client without credentials, or the in-process tree, changes nothing.
+   * @returns how many nodes were given the ACL.
+   * @throws {NoAuthError} for a node someone else has locked: remove it as ZooKeeper's super user.
+   */
+  claimTree(root: string): Promise<number>;
+  /**
    * A persistent subscription to a path: created, data, children and deleted events. It re-arms
    * itself after every event and after reconnects and session expiry (then it also emits `data`
    * and `children` once, since changes may have been missed while no session was watching).

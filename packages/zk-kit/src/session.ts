@@ -26,6 +26,8 @@ export interface RawSession {
   delete(path: string, version: number): Promise<void>;
   /** Sets a node's ACL at ACL version `version` (-1: any); backends without ACLs leave it out. */
   setAcl?(path: string, version: number, acl: ZkAclEntry[]): Promise<void>;
+  /** Gives an existing node the ACL this session puts on what it creates; absent without one. */
+  claim?(path: string): Promise<void>;
   close(): Promise<void>;
   /** Session id and password, where the backend has them (lets a test join and end the session). */
   credentials?(): [string, string] | null;

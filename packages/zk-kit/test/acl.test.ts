@@ -90,6 +90,38 @@ test('a client without the password can create, change or delete nothing under c
   }
 });
 
+test('a tree made before clover had credentials: claimTree gives every node clover’s ACL, after which outsiders change nothing', async () => {
+  const server = await startZooKeeper();
+  const clients: ZkClient[] = [];
+  const client = async (auth?: { user: string; password: string }) => {
+    const zk = createZkClient({ connect: server.connectString, sessionTimeoutMs: 4000, auth });
+    await zk.connect();
+    clients.push(zk);
+    return zk;
+  };
+  try {
+    const before = await client();
+    await before.ensurePath('/clover/election/dispatch');
+    await before.ensurePath('/clover/jobs/changes');
+    await before.create('/clover/config', { heartbeatIntervalMs: 2000 });
+    const outsider = await client();
+    await outsider.create('/clover/jobs/changes/c-1', { jobId: 'x', op: 'upsert' });
+    const zk = await client(clover);
+    assert.equal(await zk.claimTree('/clover'), 7, '/clover, election, dispatch, jobs, changes, c-1, config');
+    await assert.rejects(outsider.set('/clover/config', { heartbeatIntervalMs: 1 }), NoAuthError);
+    await assert.rejects(
+      outsider.create('/clover/election/dispatch/c-', { endpoint: 'tcp://evil:1' }, 'ephemeral_sequential'),
+      NoAuthError,
+    );
+    await assert.rejects(outsider.delete('/clover/jobs/changes/c-1'), NoAuthError);
+    assert.deepEqual((await zk.get('/clover/config'))?.data, { heartbeatIntervalMs: 2000 }, 'clover still reads and writes it');
+    assert.equal(await (await client()).claimTree('/clover'), 0, 'a client without credentials claims nothing');
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await server.cleanup();
+  }
+});
+
 test('a node tampered with between its create and its ACL: foreign data written back, foreign children removed, a foreign ACL refused', async () => {
   const server = await startZooKeeper();
   const sessions: RawSession[] = [];

@@ -221,6 +221,7 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
     get id() {
       return session.id;
     },
+    claim: (path) => setAcl(path, -1, security.acl),
     create: async (path, data, mode) => {
       const created = await session.create(path, data, mode);
       await secureCreated(primitives, created, data, security.acl);
