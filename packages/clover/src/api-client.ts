@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { dataDirSettings, port, readSettings, secret, text } from '@clover/config';
 import { ApiError } from '@clover/model/wire';
 import type { Page } from '@clover/model/wire';
 
@@ -57,12 +58,21 @@ function safeJson(text: string): unknown {
 
 export const tokenFileName = 'cli-token';
 
+/** Where the CLI finds the console and its token: the environment, or the CLOVER_CONFIG file as every bin reads it. */
+const cliSettings = {
+  url: text('CLOVER_URL', { help: 'the console URL', fallback: '' }),
+  httpPort: port('CLOVER_HTTP_PORT', { help: 'the console port on this host, when CLOVER_URL is unset', fallback: 8080 }),
+  token: secret('CLOVER_TOKEN', { help: 'an API token (the console, or POST /api/auth/tokens)' }),
+  ...dataDirSettings,
+};
+
 /** CLOVER_TOKEN wins; else the token `clover standalone` left in its data directory. */
 export async function resolveApiClient(env: Record<string, string | undefined> = process.env): Promise<ApiClient> {
-  const baseUrl = env.CLOVER_URL || `http://127.0.0.1:${env.CLOVER_HTTP_PORT || 8080}`;
-  let token = env.CLOVER_TOKEN;
+  const s = readSettings(cliSettings, env);
+  const baseUrl = s.url || `http://127.0.0.1:${s.httpPort}`;
+  let token = s.token;
   if (!token) {
-    const file = path.join(path.resolve(env.CLOVER_DATA_DIR || '.clover-data'), tokenFileName);
+    const file = path.join(path.resolve(s.dataDir), tokenFileName);
     token = (await readFile(file, 'utf8').catch(() => '')).trim();
     if (!token) {
       throw new Error(

@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanUp, freePort, mongoForTest, tempDir, waitFor, type TempDir } from '@clover/testkit';
-import { ApiClient, main, readStandaloneSettings, startStandalone, type RunningStandalone } from '../src/index.js';
+import { ApiClient, main, readStandaloneSettings, resolveApiClient, startStandalone, type RunningStandalone } from '../src/index.js';
 import { jobsCommand } from '../src/commands/jobs.js';
 import { nodesCommand } from '../src/commands/nodes.js';
 import { runsCommand } from '../src/commands/runs.js';
@@ -52,6 +52,16 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
       assert.match(running.adminPassword ?? '', /^\S{12,}$/);
       // CLOVER_MONGO_URL is obeyed: the SQLite file exists exactly when no MongoDB was given.
       assert.equal(existsSync(path.join(dir.path, 'clover.db')), !mongoUrl, `the store in use is ${storeName}`);
+    });
+
+    test('the CLI finds the console and its token through a CLOVER_CONFIG file, as every bin reads settings', async () => {
+      assert.ok(running && dir, 'started');
+      const config = path.join(dir.path, 'cli-config.json');
+      await writeFile(config, JSON.stringify({ CLOVER_DATA_DIR: dir.path, CLOVER_URL: running.consoleUrl }));
+      const client = await resolveApiClient({ CLOVER_CONFIG: config });
+      const lines: string[] = [];
+      await nodesCommand(client, ['ls'], (l) => lines.push(l));
+      assert.match(lines.join('\n'), /cli-test/);
     });
 
     test('jobs add, ls, trigger, runs ls, nodes ls and rm against standalone', async () => {
