@@ -82,7 +82,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
       id: ids.agent,
       groups: ['local'],
       tags: ['standalone'],
-      capacity: 8,
+      // The agent's own defaults (scheduler-client README, "Capacity"): 64 at once, shell ones up to the host's cores.
       // One machine, one operator: its local agent runs shell and http jobs (issue 21); http jobs
       // still reach public addresses only unless CLOVER_HTTP_ALLOW_PRIVATE says otherwise.
       shell: true,

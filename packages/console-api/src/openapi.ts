@@ -40,7 +40,9 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   '/api/auth/logout': { post: { summary: 'log out', role: 'any' } },
   '/api/auth/me': { get: { summary: 'who is logged in', role: 'any' } },
   '/api/auth/tokens': { post: { summary: 'create an API token (shown once)', role: 'admin', status: 201 } },
-  '/api/stats': { get: { summary: 'dashboard figures from the hourly counters', role: 'viewer', params: ['hours'] } },
+  '/api/stats': {
+    get: { summary: 'dashboard figures from the hourly counters, and the waiting backlog', role: 'viewer', params: ['hours'] },
+  },
   '/api/nodes': { get: { summary: 'every znode under the clover root', role: 'viewer' } },
   '/api/nodes/data': {
     get: { summary: 'one znode', role: 'viewer', params: ['path'] },

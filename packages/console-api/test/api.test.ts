@@ -467,6 +467,33 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.deepEqual(Object.keys(r.body.nodes).sort(), ['clients', 'monitors', 'servers']);
       });
 
+      test('stats show the waiting backlog: how many runs wait for a free agent slot, and the oldest with its job', async () => {
+        const none = await viewer.call<Wire<Stats>>('GET', '/api/stats');
+        assert.deepEqual(none.body.waiting, { count: 0, oldest: null });
+        const waits = (await operator.call<Wire<Job>>('POST', '/api/jobs', everySecondJob('backlogged'))).body.id;
+        const now = Date.now();
+        const slots = [now - 10_000, now - 30_000, now - 20_000].map((t) => new Date(Math.floor(t / 1000) * 1000));
+        const ids = slots.map((at) => `${waits}@${at.toISOString()}`);
+        await h.store.runs.insertEach(ids.map((id, i) => ({ id, jobId: waits, scheduledAt: slots[i]!, status: 'waiting' as const })));
+        const r = await viewer.call<Wire<Stats>>('GET', '/api/stats');
+        assert.equal(r.body.waiting.count, 3);
+        const oldest = r.body.waiting.oldest;
+        assert.ok(oldest);
+        assert.deepEqual(
+          { runId: oldest.runId, jobId: oldest.jobId, jobName: oldest.jobName, scheduledAt: oldest.scheduledAt },
+          { runId: ids[1], jobId: waits, jobName: 'backlogged', scheduledAt: slots[1]!.toISOString() },
+        );
+        const waited = Date.now() - slots[1]!.getTime();
+        assert.ok(oldest.waitedMs >= 30_000 && oldest.waitedMs <= waited, `waited ${oldest.waitedMs} ms`);
+        // The oldest goes to an agent: the next one is the oldest now; none left, none shown.
+        await h.store.runs.update(ids[1]!, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date() });
+        const next = await viewer.call<Wire<Stats>>('GET', '/api/stats');
+        assert.equal(next.body.waiting.count, 2);
+        assert.equal(next.body.waiting.oldest?.runId, ids[2]);
+        await h.store.runs.updateEach(ids.map((id) => ({ id, patch: { status: 'cancelled' as const, finishedAt: new Date() } })));
+        assert.deepEqual((await viewer.call<Wire<Stats>>('GET', '/api/stats')).body.waiting, { count: 0, oldest: null });
+      });
+
       test('logs filter by level-and-above, source, node and text', async () => {
         const errors = await viewer.call<Wire<LogPage>>('GET', '/api/logs?level=error');
         assert.ok(errors.body.items.every((l) => l.level === 'error'));

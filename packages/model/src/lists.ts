@@ -4,9 +4,14 @@
  * here, so the browser bundle can import them through `@clover/model/wire`.
  */
 
-/** A run's life: `scheduled`, `dispatched`, `running`, then one of the terminal statuses. */
+/**
+ * A run's life: `scheduled`, `waiting` (fired, but no agent that can take it has a free slot yet: it
+ * waits in the leader's queue until one frees a slot or its start deadline passes), `dispatched`,
+ * `running`, then one of the terminal statuses.
+ */
 export const runStatuses = [
   'scheduled',
+  'waiting',
   'dispatched',
   'running',
   'succeeded',
@@ -16,6 +21,14 @@ export const runStatuses = [
   'skipped',
   'cancelled',
 ] as const;
+/**
+ * The statuses of a run not over yet: a `forbid` job skips a fire while one of its runs is in
+ * one (a waiting run counts as running), a job's delete cancels them, a new leader adopts them.
+ * The store finds them through its status index.
+ */
+export const activeStatuses = ['scheduled', 'waiting', 'dispatched', 'running'] as const satisfies ReadonlyArray<
+  (typeof runStatuses)[number]
+>;
 /** Why a run exists. */
 export const runTriggers = ['schedule', 'manual', 'retry', 'misfire'] as const;
 /** How a job's fire picks its agent(s). */
@@ -34,6 +47,7 @@ export const incidentKinds = ['node_dead', 'job_failed'] as const;
 /** Log levels, most severe first. */
 export const logLevels = ['error', 'warn', 'info', 'debug'] as const;
 
+export type ActiveStatus = (typeof activeStatuses)[number];
 export type HttpMethod = (typeof httpMethods)[number];
 export type Concurrency = (typeof concurrencies)[number];
 export type Misfire = (typeof misfires)[number];

@@ -118,6 +118,22 @@ export interface RunsOverTimeBucket {
   lost: number;
   other: number;
 }
+/** The run that has waited longest for an agent with a free slot. */
+export interface WaitingRun {
+  runId: string;
+  jobId: string;
+  /** Null when the job is gone (deleted since). */
+  jobName: string | null;
+  scheduledAt: Date;
+  /** now − scheduledAt: a run waits from its slot. */
+  waitedMs: number;
+}
+/** The runs fired that wait in the leader's queue for an agent with a free slot. */
+export interface WaitingBacklog {
+  count: number;
+  /** Null when none waits. */
+  oldest: WaitingRun | null;
+}
 /** GET /api/stats?hours=N */
 export interface Stats {
   hours: number;
@@ -129,6 +145,8 @@ export interface Stats {
   jobs: { total: number; enabled: number; disabled: number };
   recentFailures: Run[];
   openIncidents: Incident[];
+  /** The waiting backlog now (not over `hours`). */
+  waiting: WaitingBacklog;
 }
 
 /** The listings, as their routes answer. */

@@ -16,6 +16,7 @@ import { GroupRecords, type LeftBehind } from './orphans/records.js';
 import { OutputTail } from './output.js';
 import { RecentExecutions } from './recent.js';
 import { checkAgentOptions, checkHandlerName } from './limits.js';
+import { DEFAULT_CAPACITY, defaultProcessCapacity, Slots } from './capacity.js';
 
 const silent: AgentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const helloEveryMs = 5000;
@@ -36,6 +37,8 @@ export class Agent {
   private readonly logger: AgentLogger;
   private readonly paths: CloverPaths;
   private readonly capacity: number;
+  /** Executions running, in all and as child processes, against `capacity` and `processCapacity`. */
+  private readonly slots: Slots;
   private zk: ZkClient | null = null;
   private ownsZk = false;
   private heartbeat: Heartbeat | null = null;
@@ -66,8 +69,10 @@ export class Agent {
     this.id = opts.id;
     this.logger = opts.logger ?? silent;
     this.paths = opts.paths ?? cloverPaths();
-    this.capacity = opts.capacity ?? 4;
-    checkAgentOptions(opts, this.capacity);
+    this.capacity = opts.capacity ?? DEFAULT_CAPACITY;
+    const processCapacity = opts.processCapacity ?? defaultProcessCapacity();
+    checkAgentOptions(opts, this.capacity, processCapacity);
+    this.slots = new Slots(this.capacity, Math.min(processCapacity, this.capacity));
     this.reaper = opts.groupReaper === false ? null : new GroupReaper(this.logger);
     this.records = opts.dataDir ? new GroupRecords(opts.dataDir, this.id, this.logger) : null;
     this.egress = new EgressClient(opts.httpEgress ?? {});
@@ -111,6 +116,8 @@ export class Agent {
       info: () => ({
         running: this.running,
         capacity: this.capacity,
+        processesRunning: this.slots.processesRunning,
+        processCapacity: this.slots.processCapacity,
         handlers: [...this.handlers.keys()],
         groups: this.opts.groups ?? [],
         tags: this.opts.tags ?? [],
@@ -245,7 +252,9 @@ export class Agent {
       this.refuse(exec.execId, 'unsupported');
       return;
     }
-    if (this.running >= this.capacity) {
+    // Past either limit, the same answer: HELLO tells the leader one capacity, and the refusal
+    // sends the run on to another agent or back to wait, whichever limit it met.
+    if (!this.slots.take(exec.kind)) {
       this.refuse(exec.execId, 'at_capacity');
       return;
     }
@@ -260,11 +269,21 @@ export class Agent {
         ? { type: 'RESULT', body: state.result }
         : { type: 'ACK', body: { execId: exec.execId, accepted: true, startedAt } };
     });
-    const task = this.execute(exec, abort, startedAt).finally(() => this.inFlight.delete(task));
+    // The slot goes back once the outcome is recorded (a new EXEC may take it before the RESULT
+    // is sent, as it could before), and at the latest when the task ends, whatever happened.
+    let slotHeld = true;
+    const giveSlot = () => {
+      if (slotHeld) this.slots.give(exec.kind);
+      slotHeld = false;
+    };
+    const task = this.execute(exec, abort, startedAt, giveSlot).finally(() => {
+      giveSlot();
+      this.inFlight.delete(task);
+    });
     this.inFlight.add(task);
   }
 
-  private async execute(exec: Exec, abort: ExecAbort, startedAt: number): Promise<void> {
+  private async execute(exec: Exec, abort: ExecAbort, startedAt: number, ended: () => void): Promise<void> {
     const out = new OutputTail();
     // Set by the timer's callback, so held in an object: a `let` would read as always false here.
     const deadline = { passed: false };
@@ -319,6 +338,7 @@ export class Agent {
     // The executors bound their reasons; this guards the agent's own and any executor added later.
     if (result.error !== null) result.error = truncateField(result.error, LIMITS.errorChars);
     this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: result.finishedAt });
+    ended();
     if (!this.unanswered.has(exec.execId)) await this.transport?.send({ type: 'RESULT', body: result });
   }
 

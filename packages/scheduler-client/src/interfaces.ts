@@ -33,8 +33,17 @@ export interface AgentOptions {
   id: string;
   groups?: string[];
   tags?: string[];
-  /** Executions at once (default 4). */
+  /**
+   * Executions at once, of every kind (default 64): what HELLO tells the leader, the one number it
+   * fills. An execution past it is refused `at_capacity`.
+   */
   capacity?: number;
+  /**
+   * Shell executions at once, each a child process (default: the host's cores,
+   * `os.availableParallelism()`, at least 2; never more than `capacity`). A shell execution past
+   * it is refused `at_capacity` too, while handlers and HTTP calls still start up to `capacity`.
+   */
+  processCapacity?: number;
   /**
    * Whether shell jobs may run here (default false). An agent is a machine for running commands
    * for whoever may create jobs, so running them is this host's own opt-in (issue 21); an agent

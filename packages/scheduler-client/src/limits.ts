@@ -7,7 +7,7 @@ import type { AgentOptions } from './interfaces.js';
  * them all and never route to this agent. These are names, not text, so they are refused with
  * an error naming the option, never cut (a cut handler name would serve another job).
  */
-export function checkAgentOptions(opts: AgentOptions, capacity: number): void {
+export function checkAgentOptions(opts: AgentOptions, capacity: number, processCapacity: number): void {
   const id = opts.id;
   if (!id || id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${id}"`);
   if (id.length > LIMITS.idChars || Buffer.byteLength(id, 'utf8') > LIMITS.routingIdBytes) {
@@ -17,6 +17,8 @@ export function checkAgentOptions(opts: AgentOptions, capacity: number): void {
   }
   if (!Number.isInteger(capacity) || capacity < 1 || capacity > LIMITS.capacity)
     throw new Error(`capacity must be an integer from 1 to ${LIMITS.capacity}, got ${opts.capacity}`);
+  if (!Number.isInteger(processCapacity) || processCapacity < 1 || processCapacity > LIMITS.capacity)
+    throw new Error(`processCapacity must be an integer from 1 to ${LIMITS.capacity}, got ${opts.processCapacity}`);
   const version = opts.version ?? '';
   if (version.length > LIMITS.versionChars)
     throw new Error(`version must be at most ${LIMITS.versionChars} characters, got ${version.length}`);

@@ -20,6 +20,7 @@ import { createLogger } from '@clover/logging';
 import { cloverPaths, createZkClient } from '@clover/zk-kit';
 import { Agent } from './agent.js';
 import { registerDemoHandlers } from './demo-handlers.js';
+import { DEFAULT_CAPACITY, defaultProcessCapacity } from './capacity.js';
 
 export const agentSettings = {
   ...zkSettings,
@@ -30,7 +31,18 @@ export const agentSettings = {
   ...logSettings,
   groups: list('CLOVER_GROUPS', { help: 'groups this agent serves (comma-separated)', fallback: [] }),
   tags: list('CLOVER_TAGS', { help: 'tags of this agent (comma-separated)', fallback: [] }),
-  capacity: integer('CLOVER_CAPACITY', { help: 'executions at once', fallback: 4, min: 1, max: 10_000 }),
+  capacity: integer('CLOVER_CAPACITY', {
+    help: 'executions at once, of every kind (what the leader is told)',
+    fallback: DEFAULT_CAPACITY,
+    min: 1,
+    max: 10_000,
+  }),
+  processCapacity: integer('CLOVER_PROCESS_CAPACITY', {
+    help: "shell executions (child processes) at once; default the host's cores, at least 2, never more than CLOVER_CAPACITY",
+    fallback: defaultProcessCapacity,
+    min: 1,
+    max: 10_000,
+  }),
   allowShell: boolean('CLOVER_ALLOW_SHELL', {
     help: 'run shell jobs here (the commands the leader sends, as this user); off unless set',
     fallback: false,
@@ -93,6 +105,7 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: C
       groups: s.groups,
       tags: s.tags,
       capacity: s.capacity,
+      processCapacity: s.processCapacity,
       heartbeatIntervalMs: s.heartbeatMs,
       curve,
       insecurePlaintext: s.insecurePlaintext,
@@ -108,7 +121,12 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: C
   );
   cleanup.push('agent', () => agent.close());
   await agent.start();
-  logger.info('agent started', { id: s.id, groups: s.groups, capacity: s.capacity });
+  logger.info('agent started', {
+    id: s.id,
+    groups: s.groups,
+    capacity: s.capacity,
+    processCapacity: Math.min(s.processCapacity, s.capacity),
+  });
 }
 
 export function main(): Promise<void> {

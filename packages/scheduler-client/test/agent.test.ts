@@ -6,6 +6,7 @@ import { cleanUp, freePort, waitFor, within, type CleanupStep } from '@clover/te
 import { RouterTransport, type Exec, type Message } from '@clover/protocol';
 import { LeaderElection, cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '../src/index.js';
+import { execOf } from './exec.js';
 
 const paths = cloverPaths('/agent-test');
 let zk: ZkClient;
@@ -64,23 +65,8 @@ before(async () => {
 // before() stopped half-way or one close fails.
 after(() => cleanUp(opened.reverse()));
 
-let seq = 0;
 const deafOnes: Array<() => void> = [];
-function exec(kind: Exec['kind'], over: Partial<Exec> = {}): Exec {
-  const now = Date.now();
-  return {
-    execId: `job@${++seq}`,
-    jobId: 'job',
-    jobName: 'job',
-    attempt: 1,
-    kind,
-    payload: {},
-    timeoutMs: 10_000,
-    deadline: now + 10_000,
-    scheduledAt: now,
-    ...over,
-  };
-}
+const exec = (kind: Exec['kind'], over: Partial<Exec> = {}): Exec => execOf('job', kind, over);
 
 const find = <T extends Message['type']>(type: T, execId: string) =>
   inbox

@@ -6,6 +6,7 @@ import { cleanUp, freePort, waitFor, within, type CleanupStep } from '@clover/te
 import { LIMITS, RouterTransport, resultSchema, type Exec, type Message, type ProtocolError, type Result } from '@clover/protocol';
 import { LeaderElection, cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { Agent } from '../src/index.js';
+import { execOf } from './exec.js';
 
 // Every field an agent fills is bounded where it is made: whatever a handler, a command or an
 // HTTP server produces, the RESULT passes the protocol's validation at a real ROUTER.
@@ -58,22 +59,7 @@ before(async () => {
 // before() stopped half-way or one close fails.
 after(() => cleanUp(opened.reverse()));
 
-let seq = 0;
-function exec(kind: Exec['kind'], over: Partial<Exec> = {}): Exec {
-  const now = Date.now();
-  return {
-    execId: `big@${++seq}`,
-    jobId: 'big',
-    jobName: 'big',
-    attempt: 1,
-    kind,
-    payload: {},
-    timeoutMs: 20_000,
-    deadline: now + 20_000,
-    scheduledAt: now,
-    ...over,
-  };
-}
+const exec = (kind: Exec['kind'], over: Partial<Exec> = {}): Exec => execOf('big', kind, over, 20_000);
 
 /** Sends the EXEC and answers the RESULT the router accepted; fails if it was dropped as invalid. */
 async function resultOf(e: Exec): Promise<Result> {

@@ -7,6 +7,7 @@ import { cleanUp, freePort, waitFor } from '@clover/testkit';
 import { RouterTransport, type Exec, type Message } from '@clover/protocol';
 import { LeaderElection, cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { Agent } from '../src/index.js';
+import { execOf } from './exec.js';
 
 // What may run on an agent is the agent's own configuration (issue 21): with default settings it
 // runs neither shell nor http jobs; allowed, http jobs still reach public addresses only, and a
@@ -59,21 +60,7 @@ after(() =>
   ]),
 );
 
-let seq = 0;
-function exec(kind: Exec['kind']): Exec {
-  const now = Date.now();
-  return {
-    execId: `p@${++seq}`,
-    jobId: 'p',
-    jobName: 'p',
-    attempt: 1,
-    kind,
-    payload: {},
-    timeoutMs: 10_000,
-    deadline: now + 10_000,
-    scheduledAt: now,
-  };
-}
+const exec = (kind: Exec['kind']): Exec => execOf('p', kind);
 
 /** Sends `e` to agent `id` and returns its first answer: a refusing ACK or a RESULT. */
 async function answer(id: string, e: Exec): Promise<{ refused?: string; status?: string; error?: string | null }> {

@@ -1,4 +1,5 @@
 import type {
+  ActiveStatus,
   ApiToken,
   Contact,
   ContactInput,
@@ -94,9 +95,23 @@ export interface RunRepository {
   get(id: string): Promise<Run | null>;
   /** Newest scheduledAt first. */
   list(query?: RunQuery): Promise<Page<Run>>;
-  /** Runs in scheduled, dispatched or running, optionally of one job or node. */
+  /** Runs not over yet (`activeStatuses`: scheduled, waiting, dispatched, running), optionally of one job or node. */
   listActive(filter?: { jobId?: string; node?: string }): Promise<Run[]>;
+  /**
+   * How many runs are in `status`, and the one scheduled first (earliest `scheduledAt`, then
+   * smallest id): the dashboard's waiting backlog. Both come from the status index (SQLite
+   * `runs_unsucceeded_time`, MongoDB `{ status, scheduledAt, _id }`): a count over that status's
+   * range and its first entry, never a scan of the other runs.
+   */
+  backlog(status: ActiveStatus): Promise<RunBacklog>;
   deleteOlderThan(cutoff: Date): Promise<number>;
+}
+
+/** `RunRepository.backlog`'s answer. */
+export interface RunBacklog {
+  count: number;
+  /** Null when there is none. */
+  oldest: Run | null;
 }
 
 export interface InsertManyResult {

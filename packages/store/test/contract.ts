@@ -183,6 +183,67 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       );
     });
 
+    test('runs: a waiting run is active and in the backlog, oldest first; waiting → dispatched → succeeded counts once', async () => {
+      assert.deepEqual(await store.runs.backlog('waiting'), { count: 0, oldest: null }, 'no other test leaves a run waiting');
+      const a = await store.jobs.create(spec({ name: 'waits a' }));
+      const b = await store.jobs.create(spec({ name: 'waits b' }));
+      const t0 = Date.UTC(2026, 4, 1, 9, 0, 0);
+      // As a leader writes a fire no agent can take yet: inserted `waiting`, on no node.
+      const { inserted } = await store.writeRuns({
+        inserts: [run(a.id, t0 + 1000, { status: 'waiting' }), run(b.id, t0, { status: 'waiting' }), run(a.id, t0, { status: 'waiting' })],
+        updates: [],
+        jobStates: [],
+      });
+      const ids = inserted.map((r) => (r instanceof DuplicateRunError ? assert.fail(r) : r.id));
+      const [later, sameSlot1, sameSlot2] = ids as [string, string, string];
+      const oldestId = [sameSlot1, sameSlot2].sort()[0];
+
+      assert.deepEqual((await store.runs.listActive({ jobId: a.id })).map((r) => r.id).sort(), [later, sameSlot2].sort());
+      const active = new Set((await store.runs.listActive()).map((r) => r.id));
+      assert.ok(
+        ids.every((id) => active.has(id)),
+        'every waiting run is listed active',
+      );
+      assert.deepEqual((await store.runs.list({ status: 'waiting' })).items.map((r) => r.id).sort(), [...ids].sort());
+      const backlog = await store.runs.backlog('waiting');
+      assert.equal(backlog.count, 3);
+      assert.ok(backlog.oldest);
+      assert.equal(backlog.oldest.id, oldestId, 'the earliest slot; between two of one slot, the smaller id');
+      assert.equal(backlog.oldest.status, 'waiting');
+      assert.deepEqual(backlog.oldest.scheduledAt, new Date(t0));
+      assert.equal((await store.runs.backlog('dispatched')).count, 0);
+
+      const hour = { from: new Date(t0), to: new Date(t0 + 3600_000), jobId: a.id };
+      assert.deepEqual((await store.counters.summary(hour)).totals, {}, 'a waiting run is not counted');
+      // An agent frees a slot: job a's first run goes, written in a batch as the leader writes, then runs and succeeds.
+      const first = await store.runs.get(sameSlot2);
+      await store.writeRuns({
+        inserts: [],
+        updates: [{ id: sameSlot2, patch: { status: 'dispatched', node: 'n1', dispatchedAt: new Date(t0 + 4000) } }],
+        jobStates: [],
+      });
+      assert.equal((await store.runs.backlog('waiting')).count, 2);
+      assert.equal((await store.runs.backlog('dispatched')).oldest?.id, sameSlot2);
+      await store.runs.update(sameSlot2, { status: 'running', startedAt: new Date(t0 + 4005) });
+      await store.runs.update(
+        sameSlot2,
+        { status: 'succeeded', finishedAt: new Date(t0 + 4010), exitCode: 0 },
+        { lastRunAt: new Date(t0), lastStatus: 'succeeded', runCountDelta: 1 },
+      );
+      assert.equal(first?.status, 'waiting');
+      assert.deepEqual((await store.counters.summary(hour)).totals, { succeeded: 1 }, 'counted once, when it ended');
+      assert.equal((await store.jobs.get(a.id))?.runCount, 1);
+      // Its start deadline passes for another: skipped, with the reason.
+      await store.runs.update(later, { status: 'skipped', finishedAt: new Date(t0 + 61_000), error: 'waited 60 s for capacity' });
+      assert.deepEqual((await store.counters.summary(hour)).totals, { succeeded: 1, skipped: 1 });
+      assert.deepEqual((await store.runs.listActive({ jobId: a.id })).length, 0);
+      const left = await store.runs.backlog('waiting');
+      assert.equal(left.count, 1);
+      assert.equal(left.oldest?.id, sameSlot1);
+      await store.runs.update(sameSlot1, { status: 'cancelled', finishedAt: new Date(t0 + 5000) });
+      assert.deepEqual(await store.runs.backlog('waiting'), { count: 0, oldest: null });
+    });
+
     test('runs: a patch writes only what it gives, never the slot; a bad one writes nothing; counters follow', async () => {
       const job = await store.jobs.create(spec());
       const t0 = Date.UTC(2026, 3, 1, 8, 0, 0);

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { failureStatuses as failures, type Run, type RunsOverTimeBucket, type Stats } from '@clover/model';
+import { failureStatuses as failures, type Run, type RunsOverTimeBucket, type Stats, type WaitingBacklog } from '@clover/model';
 import { nodeKinds } from '@clover/zk-kit';
 import type { ApiDeps } from '../deps.js';
 import { requireRole } from '../auth/principal.js';
@@ -24,12 +24,13 @@ export function statsRoutes(d: ApiDeps): Router {
     const hourMs = 3600_000;
     const to = new Date(Math.floor(d.clock() / hourMs) * hourMs + hourMs);
     const from = new Date(to.getTime() - hours * hourMs);
-    const [summary, jobCounts, nodes, recent, incidents] = await Promise.all([
+    const [summary, jobCounts, nodes, recent, incidents, waiting] = await Promise.all([
       d.store.counters.summary({ from, to }),
       d.store.jobs.counts(),
       countNodes(d),
       Promise.all(failures.map((status) => d.store.runs.list({ status, limit: 10 }))),
       d.store.incidents.list({ open: true, limit: 20 }),
+      waitingBacklog(d),
     ]);
     const byHour = new Map(summary.hours.map((h) => [h.hour.getTime(), h.counts]));
     const runsOverTime: RunsOverTimeBucket[] = [];
@@ -56,9 +57,27 @@ export function statsRoutes(d: ApiDeps): Router {
       jobs: { total: jobCounts.total, enabled: jobCounts.enabled, disabled: jobCounts.total - jobCounts.enabled },
       recentFailures,
       openIncidents: incidents.items,
+      waiting,
     } satisfies Stats);
   });
   return r;
+}
+
+/** The runs waiting for a free agent slot, and the oldest of them: two reads of the status index, and its job. */
+async function waitingBacklog(d: ApiDeps): Promise<WaitingBacklog> {
+  const { count, oldest } = await d.store.runs.backlog('waiting');
+  if (!oldest) return { count, oldest: null };
+  const job = await d.store.jobs.get(oldest.jobId);
+  return {
+    count,
+    oldest: {
+      runId: oldest.id,
+      jobId: oldest.jobId,
+      jobName: job?.name ?? null,
+      scheduledAt: oldest.scheduledAt,
+      waitedMs: Math.max(0, d.clock() - oldest.scheduledAt.getTime()),
+    },
+  };
 }
 
 async function countNodes(d: ApiDeps): Promise<Stats['nodes']> {

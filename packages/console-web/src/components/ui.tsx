@@ -50,13 +50,18 @@ export function Loading() {
   return <div className="loading">{t('common.loading')}</div>;
 }
 
-const STATUS_CLASS: Record<string, string> = {
+type BadgeKind = 'ok' | 'bad' | 'busy' | 'idle' | 'warn';
+
+/** Every status has its colour: a status added to the model fails to compile here until it has one. */
+const STATUS_CLASS: Record<RunStatus, BadgeKind> = {
   succeeded: 'ok',
   failed: 'bad',
   timed_out: 'bad',
   lost: 'bad',
   running: 'busy',
   dispatched: 'busy',
+  // Fired, but no agent has a free slot for it yet: not wrong, yet worth an eye when it lasts.
+  waiting: 'warn',
   scheduled: 'idle',
   skipped: 'idle',
   cancelled: 'idle',
@@ -66,13 +71,13 @@ export function StatusBadge({ status }: { status: RunStatus | null | undefined }
   const t = useT();
   if (!status) return <span className="muted">—</span>;
   return (
-    <span className={`badge badge-${STATUS_CLASS[status] ?? 'idle'}`} data-status={status}>
+    <span className={`badge badge-${STATUS_CLASS[status]}`} data-status={status}>
       {t(`status.${status}` as MessageKey)}
     </span>
   );
 }
 
-export function Badge({ kind = 'idle', children }: { kind?: 'ok' | 'bad' | 'busy' | 'idle' | 'warn'; children: ReactNode }) {
+export function Badge({ kind = 'idle', children }: { kind?: BadgeKind; children: ReactNode }) {
   return <span className={`badge badge-${kind}`}>{children}</span>;
 }
 

@@ -79,6 +79,11 @@ export const en = {
   'dashboard.servers': 'Dispatch servers',
   'dashboard.successRate': 'Success rate',
   'dashboard.title': 'Dashboard',
+  'dashboard.waiting': 'Waiting for an agent',
+  'dashboard.waitingAll': 'all waiting',
+  'dashboard.waitingNone': 'No run waits for a free slot.',
+  'dashboard.waitingOldest': 'Oldest, waiting {d}:',
+  'dashboard.waitingRun': 'run',
 
   'status.cancelled': 'cancelled',
   'status.dispatched': 'dispatched',
@@ -89,6 +94,7 @@ export const en = {
   'status.skipped': 'skipped',
   'status.succeeded': 'succeeded',
   'status.timed_out': 'timed out',
+  'status.waiting': 'waiting',
 
   'trigger.manual': 'manual',
   'trigger.misfire': 'misfire',

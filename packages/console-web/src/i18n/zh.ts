@@ -78,6 +78,11 @@ export const zh: Messages = {
   'dashboard.servers': '调度服务器',
   'dashboard.successRate': '成功率',
   'dashboard.title': '仪表盘',
+  'dashboard.waiting': '等待执行器',
+  'dashboard.waitingAll': '全部等待中',
+  'dashboard.waitingNone': '没有运行在等待空闲槽位。',
+  'dashboard.waitingOldest': '最早的已等待 {d}：',
+  'dashboard.waitingRun': '运行',
 
   'status.cancelled': '已取消',
   'status.dispatched': '已分发',
@@ -88,6 +93,7 @@ export const zh: Messages = {
   'status.skipped': '已跳过',
   'status.succeeded': '成功',
   'status.timed_out': '超时',
+  'status.waiting': '等待中',
 
   'trigger.manual': '手动',
   'trigger.misfire': '补触发',

@@ -6,7 +6,7 @@ import { RunsChart } from '../components/RunsChart';
 import { Empty, ErrorBanner, Loading, PageHeader, StatusBadge, activate } from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
 import { useAsync, useNow } from '../lib/hooks';
-import { formatRelative, formatTime, percent } from '../lib/format';
+import { formatDuration, formatRelative, formatTime, percent } from '../lib/format';
 import { Link } from '../lib/router';
 import { useJobNames } from '../lib/jobNames';
 
@@ -19,6 +19,7 @@ const STATUS_ORDER: RunStatus[] = [
   'lost',
   'running',
   'dispatched',
+  'waiting',
   'scheduled',
   'skipped',
   'cancelled',
@@ -66,6 +67,7 @@ function DashboardBody({ s }: { s: Stats }) {
           testId="stat-incidents"
           tone={s.openIncidents.length ? 'bad' : undefined}
         />
+        <WaitingCard waiting={s.waiting} />
       </div>
 
       <section className="panel">
@@ -122,6 +124,42 @@ function Card({
       <div className="stat-value">{value}</div>
       {children && <div className="stat-sub">{children}</div>}
     </div>
+  );
+}
+
+/**
+ * The runs fired that wait in the leader's queue for an agent with a free slot: how many, and the
+ * one waiting longest, with its job and a way to its run.
+ */
+function WaitingCard({ waiting }: { waiting: Stats['waiting'] }) {
+  const t = useT();
+  const [open, setOpen] = useState<string | null>(null);
+  const oldest = waiting.oldest;
+  return (
+    <Card label={t('dashboard.waiting')} value={waiting.count} testId="stat-waiting" tone={waiting.count ? 'warn' : undefined}>
+      {oldest ? (
+        <span data-testid="waiting-oldest">
+          {t('dashboard.waitingOldest', { d: formatDuration(oldest.waitedMs, t) })}{' '}
+          <Link to={`/jobs/${encodeURIComponent(oldest.jobId)}`} data-testid="waiting-oldest-job">
+            {oldest.jobName ?? oldest.jobId}
+          </Link>{' '}
+          ·{' '}
+          <button
+            type="button"
+            className="link"
+            onClick={() => setOpen(oldest.runId)}
+            data-testid="waiting-oldest-run"
+            title={oldest.runId}
+          >
+            {t('dashboard.waitingRun')}
+          </button>{' '}
+          · <Link to="/runs?status=waiting">{t('dashboard.waitingAll')}</Link>
+        </span>
+      ) : (
+        t('dashboard.waitingNone')
+      )}
+      {open && <RunDetailModal id={open} onClose={() => setOpen(null)} />}
+    </Card>
   );
 }
 

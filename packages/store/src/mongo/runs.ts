@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { runSchema, terminalStatuses, type JobRunState, type Run, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
+import {
+  activeStatuses,
+  runSchema,
+  terminalStatuses,
+  type ActiveStatus,
+  type JobRunState,
+  type Run,
+  type RunInput,
+  type RunPatch,
+  type RunStatus,
+} from '@clover/model';
 import type { AnyBulkWriteOperation } from 'mongoose';
-import type { InsertManyResult, Page, RunQuery, RunRepository, RunUpdate, RunWriteResults, RunWrites } from '../interfaces.js';
+import type { InsertManyResult, Page, RunBacklog, RunQuery, RunRepository, RunUpdate, RunWriteResults, RunWrites } from '../interfaces.js';
 import { hourOf, pageLimit } from '../cursor.js';
 import { DuplicateRunError } from '../errors.js';
 import type { Models } from './models.js';
@@ -374,10 +384,19 @@ export class MongoRuns implements RunRepository {
   }
 
   async listActive(filter: { jobId?: string; node?: string } = {}): Promise<Run[]> {
-    const f: Filter = { status: { $in: ['scheduled', 'dispatched', 'running'] } };
+    const f: Filter = { status: { $in: [...activeStatuses] } };
     if (filter.jobId) f.jobId = filter.jobId;
     if (filter.node) f.node = filter.node;
     return ((await this.m.runs.find(f).sort({ scheduledAt: 1 }).lean()) as unknown as RunDoc[]).map(toRun);
+  }
+
+  /** Both on the `{ status, scheduledAt, _id }` index: a count of the status's range, and its last entry. */
+  async backlog(status: ActiveStatus): Promise<RunBacklog> {
+    const [count, oldest] = await Promise.all([
+      this.m.runs.collection.countDocuments({ status }),
+      this.m.runs.collection.find({ status }).sort({ scheduledAt: 1, _id: 1 }).limit(1).next() as Promise<RunDoc | null>,
+    ]);
+    return { count, oldest: oldest ? toRun(oldest) : null };
   }
 
   /** Retention: the runs and the counter hours wholly before the cutoff go together. */

@@ -1,6 +1,16 @@
 import type Database from 'better-sqlite3';
-import { runSchema, terminalStatuses, type JobRunState, type Run, type RunInput, type RunPatch, type RunStatus } from '@clover/model';
-import type { InsertManyResult, Page, RunQuery, RunRepository, RunUpdate, StoreOptions } from '../interfaces.js';
+import {
+  activeStatuses,
+  runSchema,
+  terminalStatuses,
+  type ActiveStatus,
+  type JobRunState,
+  type Run,
+  type RunInput,
+  type RunPatch,
+  type RunStatus,
+} from '@clover/model';
+import type { InsertManyResult, Page, RunBacklog, RunQuery, RunRepository, RunUpdate, StoreOptions } from '../interfaces.js';
 import { hourOf, pageLimit, pageOf } from '../cursor.js';
 import { DuplicateRunError } from '../errors.js';
 import { unsucceeded } from './schema.js';
@@ -26,6 +36,8 @@ interface RunRow {
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 const ms = (d: Date | null) => (d === null ? null : d.getTime());
 const terminal = new Set<RunStatus>(terminalStatuses);
+/** `status IN ('scheduled', 'waiting', ...)`: the statuses are fixed words, so they go in the text. */
+const active = `status IN (${activeStatuses.map((s) => `'${s}'`).join(', ')})`;
 
 /** A patch can never move a run to another slot, so those fields are not even read from it. */
 const patchSchema = runSchema.omit({ id: true, jobId: true, scheduledAt: true }).partial();
@@ -265,12 +277,26 @@ export class SqliteRuns implements RunRepository {
 
   listActive(filter: { jobId?: string; node?: string } = {}): Promise<Run[]> {
     return promised(() => {
-      const where = new Where("status IN ('scheduled', 'dispatched', 'running')", unsucceeded);
+      const where = new Where(active, unsucceeded);
       // Open runs are few, so they are found through the status index; the unary + keeps SQLite
       // from walking every run of the job or node instead (it cannot know how few are open).
       if (filter.jobId) where.and('+job_id = @jobId', { jobId: filter.jobId });
       if (filter.node) where.and('+node = @node', { node: filter.node });
       return (this.db.prepare(`SELECT * FROM runs ${where.sql} ORDER BY scheduled_at`).all(where.params) as RunRow[]).map(toRun);
+    });
+  }
+
+  backlog(status: ActiveStatus): Promise<RunBacklog> {
+    return promised(() => {
+      // Both read runs_unsucceeded_time, which carries only the unsucceeded rows: the count is
+      // over the status's range of it, the oldest is that range's last entry (read backwards).
+      const where = new Where(unsucceeded);
+      where.and('status = @status', { status });
+      const { n } = this.db.prepare(`SELECT COUNT(*) AS n FROM runs ${where.sql}`).get(where.params) as { n: number };
+      const row = n
+        ? (this.db.prepare(`SELECT * FROM runs ${where.sql} ORDER BY scheduled_at, id LIMIT 1`).get(where.params) as RunRow | undefined)
+        : undefined;
+      return { count: n, oldest: row ? toRun(row) : null };
     });
   }
 
