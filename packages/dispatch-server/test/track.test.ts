@@ -311,7 +311,7 @@ test('a job deleted while its run is acknowledged (its row still in the store): 
   assert.deepEqual([j.runCount, j.failureCount], [0, 0]);
   assert.equal(await store.incidents.findOpen('job_failed', job.id), null);
 
-  const d = await setup({ target: { type: 'node', nodeId: 'nobody' } }, { noAgentWaitMs: 60_000 });
+  const d = await setup({ target: { type: 'node', nodeId: 'nobody' }, startDeadlineMs: 3_600_000 });
   const waiting = await store.runs.insert({ id: runId(d.job.id, d.slot), jobId: d.job.id, scheduledAt: d.slot, status: 'scheduled' });
   d.tracker.sendNew(d.job, waiting);
   assert.equal(d.tracker.busy(d.job.id), true, 'waiting for an agent');
@@ -368,12 +368,12 @@ test('each execution in flight owns its phase and timers: none is left armed onc
   tracker.cancel(adopted, 'requested');
   assert.deepEqual([h.phase, h.armed()], ['ended', []], 'no timer left after cancelled');
 
-  // Parked for want of an agent, then its job disabled.
-  const d = await setup({ target: { type: 'node', nodeId: 'nobody' } }, { noAgentWaitMs: 60_000 });
+  // Waiting for want of an agent, then its job disabled.
+  const d = await setup({ target: { type: 'node', nodeId: 'nobody' }, startDeadlineMs: 3_600_000 });
   const waiting = await store.runs.insert({ id: runId(d.job.id, d.slot), jobId: d.job.id, scheduledAt: d.slot, status: 'scheduled' });
   d.tracker.sendNew(d.job, waiting);
   const p = d.tracker.flight(waiting.id)!;
-  assert.deepEqual([p.phase, p.armed()], ['parked', ['park']]);
+  assert.deepEqual([p.phase, p.armed()], ['waiting', ['startDeadline']]);
   await d.tracker.stopJob(d.job.id, 'disabled');
   assert.deepEqual([p.phase, p.armed()], ['ended', []], 'no timer left after cancelled unsent');
 });
