@@ -29,7 +29,7 @@ export const dispatchSettings = {
     max: 1000,
   }),
   maxWaitingRuns: integer('CLOVER_MAX_WAITING_RUNS', {
-    help: 'the most runs that wait at once for an agent with a free slot (~1 KB each); a fire beyond it ends as a missed start',
+    help: 'the most runs that wait at once for an agent with a free slot (~1.2 KB each); a fire beyond it ends as a missed start',
     fallback: defaultMaxWaitingRuns,
     min: 0,
     max: 10_000_000,

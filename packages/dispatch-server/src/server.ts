@@ -54,7 +54,7 @@ export interface DispatchServerOptions {
   claimAheadMs?: number;
   /**
    * The most runs that may wait for an agent with a free slot at once on this server (default
-   * 100,000; ~1 KB each). A fire beyond it does not wait: its run ends at once as a missed start
+   * 100,000; ~1.2 KB each). A fire beyond it does not wait: its run ends at once as a missed start
    * deadline would end it (the job's `onStartDeadline`), saying the queue was full.
    */
   maxWaitingRuns?: number;
