@@ -241,7 +241,7 @@ export class RunTracker {
     const f = new Flight(job, run, { candidates: avoiding(order, avoid, pinned) });
     f.avoid = avoid;
     this.flights.add(f);
-    if (!f.candidates.length || this.waiting.busy(laneOf(job, run))) {
+    if (!f.candidates.length || (this.waiting.size > 0 && this.waiting.busy(laneOf(job, run)))) {
       this.wait(f);
       return;
     }
@@ -409,6 +409,7 @@ export class RunTracker {
           // Moved on since the leader read it (started, or sent elsewhere by the old leader while
           // it drained): follow the store and judge it on that agent's HELLO.
           f.follow(current);
+          if (current.node) this.d.agents.reserve(f.run.id, current.node);
           return;
         }
         this.d.logger.info('adopted run was never delivered to its agent; sending it now', { runId: f.run.id, agent: agentId });
