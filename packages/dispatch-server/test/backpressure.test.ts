@@ -1,6 +1,6 @@
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jobInputSchema, type Run } from '@clover/model';
+import { activeStatuses, jobInputSchema, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import { cleanUp, freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
@@ -21,7 +21,7 @@ afterEach(async () => {
 const oneShot = (cl: Cluster, name: string, atMs: number, spec: Record<string, unknown>) =>
   cl.createJob({ name, schedule: { type: 'once', at: new Date(atMs) }, deleteWhenDone: false, ...spec });
 
-const over = (r: Run) => !['scheduled', 'waiting', 'dispatched', 'running'].includes(r.status);
+const over = (r: Run) => !activeStatuses.some((s) => s === r.status);
 /** Adds the status each run of the job has now to what `seen` holds for it. */
 async function watchStatuses(cl: Cluster, jobId: string, seen: Map<string, Set<string>>): Promise<void> {
   for (const r of await cl.runsOf(jobId)) {
