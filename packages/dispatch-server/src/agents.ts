@@ -14,8 +14,8 @@ export interface AgentInfo {
    */
   inFlight: number;
   /**
-   * It refused a run for want of room (`at_capacity`) or could not be reached, whatever
-   * `inFlight` says: no run is offered to it until it frees a slot (a RESULT) or says HELLO.
+   * It refused a run (`at_capacity`, `draining`, …) or could not be reached, whatever `inFlight`
+   * says: no run is offered to it until it frees a slot (a RESULT) or says HELLO.
    */
   full: boolean;
   lastHelloAt: number;
@@ -115,7 +115,7 @@ export class AgentDirectory {
     return a !== undefined && !a.full && a.inFlight < a.capacity;
   }
 
-  /** The agent answered `at_capacity` (or could not be reached): offer it nothing until {@link freed} or its next HELLO. */
+  /** The agent refused a run (or could not be reached): offer it nothing until {@link freed} or its next HELLO. */
   markFull(id: string): void {
     const a = this.agents.get(id);
     if (a) a.full = true;

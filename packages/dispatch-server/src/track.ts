@@ -614,7 +614,9 @@ export class RunTracker {
       if (ack.startedAt !== undefined) this.started(f, ack.startedAt);
       return;
     }
-    if (ack.reason === 'at_capacity') this.d.agents.markFull(agentId);
+    // Whatever the reason, it is offered nothing more until it frees a slot or says HELLO: a run
+    // that waits after this refusal would otherwise go straight back to it, turn after turn.
+    this.d.agents.markFull(agentId);
     f.refusals.push(`${agentId}: ${ack.reason ?? 'refused'}`);
     this.tryNext(f);
   }
