@@ -158,10 +158,11 @@ test('forbid: a waiting run counts as running, so the next fire is skipped; repl
   await c.setEnabled(replace.id, false);
 });
 
-// Two servers: the leader leaves with a run waiting; the next one adopts it, deadline kept.
-const zkName = `bp-adopt-${process.pid}`;
+// Several servers on one store and ZooKeeper tree, for leader changes; every part closed at the end.
 const paths = cloverPaths('/clover');
-const opened: { dir?: TempDir; store?: Store; zks: ZkClient[]; servers: DispatchServer[]; agents: Agent[] } = {
+const opened: { dirs: TempDir[]; stores: Store[]; zks: ZkClient[]; servers: DispatchServer[]; agents: Agent[] } = {
+  dirs: [],
+  stores: [],
   zks: [],
   servers: [],
   agents: [],
@@ -171,46 +172,65 @@ after(() =>
     ...opened.servers.map((s, i) => [`server ${i}`, () => s.close()] as const),
     ...opened.agents.map((a) => [`agent ${a.id}`, () => a.close()] as const),
     ...opened.zks.map((z, i) => [`zk ${i}`, () => z.close()] as const),
-    ['store', () => opened.store?.close()],
-    ['dir', () => opened.dir?.cleanup()],
+    ...opened.stores.map((st, i) => [`store ${i}`, () => st.close()] as const),
+    ...opened.dirs.map((d, i) => [`dir ${i}`, () => d.cleanup()] as const),
   ]),
 );
 
-test('a new leader adopts a waiting run, keeps its deadline, and runs it when an agent for it comes', async () => {
+async function servers(name: string) {
+  const zkName = `${name}-${process.pid}`;
   const zk = async () => {
     const z = createZkClient({ connect: `memory:${zkName}` });
     await z.connect();
     opened.zks.push(z);
     return z;
   };
-  const dir = (opened.dir = await tempDir('clover-bp-adopt-'));
-  const store = (opened.store = await openStore({ dataDir: dir.path }));
-  const server = async (id: string) => {
-    const s = new DispatchServer({ zk: await zk(), paths, store, id, bind: `tcp://127.0.0.1:${await freePort()}`, drainTimeoutMs: 1000 });
-    opened.servers.push(s);
-    await s.start();
-    return s;
+  const dir = await tempDir(`clover-${name}-`);
+  opened.dirs.push(dir);
+  const store = await openStore({ dataDir: dir.path });
+  opened.stores.push(store);
+  const admin = await zk();
+  return {
+    store,
+    zk,
+    server: async (id: string) => {
+      const s = new DispatchServer({ zk: await zk(), paths, store, id, bind: `tcp://127.0.0.1:${await freePort()}`, drainTimeoutMs: 1000 });
+      opened.servers.push(s);
+      await s.start();
+      return s;
+    },
+    agent: async (id: string, capacity: number, handlers: Record<string, () => unknown> = {}) => {
+      const a = registerDemoHandlers(new Agent({ zk: await zk(), paths, id, capacity, drainTimeoutMs: 1000 }));
+      for (const [h, fn] of Object.entries(handlers)) a.register(h, fn);
+      opened.agents.push(a);
+      await a.start();
+      return a;
+    },
+    createJob: async (input: Record<string, unknown>) => {
+      const job = await store.jobs.create(jobInputSchema.parse(input));
+      await publishJobChange(admin, paths, { jobId: job.id, op: 'upsert' });
+      return job;
+    },
   };
+}
+
+test('a new leader adopts a waiting run, keeps its deadline, and runs it when an agent for it comes', async () => {
+  const { store, server, agent, createJob } = await servers('bp-adopt');
   const first = await server('first');
   await waitFor(() => first.isLeader, { message: 'first leads' });
   const second = await server('second');
   const slot = Math.ceil((Date.now() + 500) / 1000) * 1000;
   const oneShotAtSlot = (name: string, handler: string, startDeadlineMs: number) =>
-    store.jobs.create(
-      jobInputSchema.parse({
-        name,
-        schedule: { type: 'once', at: new Date(slot) },
-        kind: { type: 'handler', name: handler },
-        startDeadlineMs,
-        deleteWhenDone: false,
-      }),
-    );
+    createJob({
+      name,
+      schedule: { type: 'once', at: new Date(slot) },
+      kind: { type: 'handler', name: handler },
+      startDeadlineMs,
+      deleteWhenDone: false,
+    });
   const job = await oneShotAtSlot('adopted-waiting', 'late.only', 30_000);
   // Nobody ever serves this one: it ends at its deadline, counted from its slot on either leader.
   const never = await oneShotAtSlot('adopted-deadline', 'never.served', 4000);
-  const admin = await zk();
-  await publishJobChange(admin, paths, { jobId: job.id, op: 'upsert' });
-  await publishJobChange(admin, paths, { jobId: never.id, op: 'upsert' });
   const waiting = await waitFor(async () => (await store.runs.list({ jobId: job.id })).items.find((r) => r.status === 'waiting'), {
     message: 'the run waits on the first leader',
   });
@@ -221,13 +241,12 @@ test('a new leader adopts a waiting run, keeps its deadline, and runs it when an
   await waitFor(() => second.isLeader, { timeoutMs: 15_000, message: 'second leads' });
   await waitFor(() => second.waitingInfo().depth === 2, { message: 'the second leader queued them' });
   assert.equal((await store.runs.get(waiting.id))?.status, 'waiting');
-  const agent = registerDemoHandlers(new Agent({ zk: await zk(), paths, id: 'late', capacity: 2, drainTimeoutMs: 1000 }));
   let ran = 0;
-  agent.register('late.only', () => {
-    ran++;
+  await agent('late', 2, {
+    'late.only': () => {
+      ran++;
+    },
   });
-  opened.agents.push(agent);
-  await agent.start();
   const run = await waitFor(
     async () => {
       const r = await store.runs.get(waiting.id);
@@ -247,4 +266,66 @@ test('a new leader adopts a waiting run, keeps its deadline, and runs it when an
   const at = missed.finishedAt!.getTime() - slot;
   assert.ok(at >= 4000 && at < 5000, `skipped at its slot + 4 s (not 4 s after the takeover): slot + ${at} ms`);
   assert.equal(second.waitingInfo().depth, 0);
+});
+
+test('a small chaos run: 30 every-second no-op jobs and 6 forbid sleepers on 8 slots, and a leader change: every no-op run succeeds, none fails, no incident', async () => {
+  const { store, server, agent, createJob } = await servers('bp-chaos');
+  const first = await server('first');
+  await waitFor(() => first.isLeader, { message: 'first leads' });
+  const second = await server('second');
+  await agent('c1', 4);
+  await agent('c2', 4);
+  const noops = [];
+  for (let i = 0; i < 30; i++)
+    noops.push(
+      await createJob({
+        name: `noop-${i}`,
+        schedule: { type: 'cron', expr: '* * * * * *' },
+        kind: { type: 'handler', name: 'noop' },
+        // Longer than capacity can be short here: the new leader's settle time (3 s) when an
+        // agent's first HELLO to it goes astray, and that agent's next HELLO (5 s).
+        startDeadlineMs: 10_000,
+      }),
+    );
+  const sleepers = [];
+  for (let i = 0; i < 6; i++)
+    sleepers.push(
+      await createJob({
+        name: `sleeper-${i}`,
+        schedule: { type: 'cron', expr: '* * * * * *' },
+        kind: { type: 'handler', name: 'sleep' },
+        payload: { ms: 2500 },
+        concurrency: 'forbid',
+      }),
+    );
+  const from = Date.now() + 1000;
+  await new Promise((r) => setTimeout(r, 5000));
+  await first.close();
+  await waitFor(() => second.isLeader, { timeoutMs: 15_000, message: 'second leads' });
+  await new Promise((r) => setTimeout(r, 5000));
+  const to = Date.now() - 3000;
+  await new Promise((r) => setTimeout(r, 3000));
+  const inWindow = async (jobId: string) =>
+    (await store.runs.list({ jobId, limit: 1000 })).items.filter((r) => r.scheduledAt.getTime() >= from && r.scheduledAt.getTime() < to);
+  const noopRuns = (await Promise.all(noops.map((j) => inWindow(j.id)))).flat();
+  const sleeperRuns = (await Promise.all(sleepers.map((j) => inWindow(j.id)))).flat();
+  const bad = [...noopRuns, ...sleeperRuns].filter((r) => ['failed', 'lost', 'timed_out', 'cancelled'].includes(r.status));
+  assert.deepEqual(
+    bad.map((r) => [r.id, r.status, r.error]),
+    [],
+    'no run failed',
+  );
+  assert.ok(noopRuns.length >= 30 * 5, `no-op runs in the window: ${noopRuns.length}`);
+  assert.deepEqual(
+    noopRuns.filter((r) => r.status !== 'succeeded').map((r) => [r.id, r.status, r.error]),
+    [],
+    'every no-op run succeeded',
+  );
+  for (const r of sleeperRuns.filter((x) => x.status === 'skipped'))
+    assert.match(r.error ?? '', /concurrency forbid|^waited 1000 ms for capacity/, 'a sleeper skipped by forbid or its start deadline');
+  assert.ok(
+    sleeperRuns.some((r) => r.status === 'succeeded'),
+    'the sleepers ran as capacity allowed',
+  );
+  assert.equal((await store.incidents.list({ kind: 'job_failed', open: true, limit: 100 })).items.length, 0, 'no incident');
 });
