@@ -295,10 +295,15 @@ export class RunTracker {
       this.missedStart(f, this.capacityMessage(f, `not queued: ${this.waiting.max} runs already wait for capacity here (maxWaitingRuns)`));
       return;
     }
-    f.arm('startDeadline', f.startDeadlineAt - now, () => {
+    const deadlineAt = f.startDeadlineAt;
+    const expire = () => {
       if (!this.flights.holds(f) || f.phase !== 'waiting') return;
-      this.missedStart(f, this.capacityMessage(f, `waited ${startDeadlineOf(f.job, slot)} ms for capacity`));
-    });
+      // A timer may fire a millisecond before the clock says its time has come: never end a run early.
+      const left = deadlineAt - this.d.clock();
+      if (left > 0) f.arm('startDeadline', left, expire);
+      else this.missedStart(f, this.capacityMessage(f, `waited ${startDeadlineOf(f.job, slot)} ms for capacity`));
+    };
+    f.arm('startDeadline', deadlineAt - now, expire);
     if (f.run.status !== 'waiting') {
       f.run = { ...f.run, status: 'waiting', node: null };
       void this.persist(f.run.id, { status: 'waiting', node: null });

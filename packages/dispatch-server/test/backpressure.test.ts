@@ -275,29 +275,24 @@ test('a small chaos run: 30 every-second no-op jobs and 6 forbid sleepers on 8 s
   const second = await server('second');
   await agent('c1', 4);
   await agent('c2', 4);
-  const noops = [];
-  for (let i = 0; i < 30; i++)
-    noops.push(
-      await createJob({
-        name: `noop-${i}`,
-        schedule: { type: 'cron', expr: '* * * * * *' },
-        kind: { type: 'handler', name: 'noop' },
-        // Longer than capacity can be short here: the new leader's settle time (3 s) when an
-        // agent's first HELLO to it goes astray, and that agent's next HELLO (5 s).
-        startDeadlineMs: 10_000,
-      }),
-    );
-  const sleepers = [];
-  for (let i = 0; i < 6; i++)
-    sleepers.push(
-      await createJob({
-        name: `sleeper-${i}`,
-        schedule: { type: 'cron', expr: '* * * * * *' },
-        kind: { type: 'handler', name: 'sleep' },
-        payload: { ms: 2500 },
-        concurrency: 'forbid',
-      }),
-    );
+  /** `n` every-second jobs of the handler, named `<name>-<i>`. */
+  const everySecond = async (n: number, name: string, spec: Record<string, unknown>) => {
+    const jobs = [];
+    for (let i = 0; i < n; i++)
+      jobs.push(await createJob({ name: `${name}-${i}`, schedule: { type: 'cron', expr: '* * * * * *' }, ...spec }));
+    return jobs;
+  };
+  const noops = await everySecond(30, 'noop', {
+    kind: { type: 'handler', name: 'noop' },
+    // Longer than capacity can be short here: the new leader's settle time (3 s) when an
+    // agent's first HELLO to it goes astray, and that agent's next HELLO (5 s).
+    startDeadlineMs: 10_000,
+  });
+  const sleepers = await everySecond(6, 'sleeper', {
+    kind: { type: 'handler', name: 'sleep' },
+    payload: { ms: 2500 },
+    concurrency: 'forbid',
+  });
   const from = Date.now() + 1000;
   await new Promise((r) => setTimeout(r, 5000));
   await first.close();
