@@ -283,7 +283,9 @@ export class RunTracker {
     f.wait();
     f.startDeadlineAt ??= (f.run.trigger === 'schedule' ? slot : now) + startDeadlineOf(f.job, slot);
     if (this.retiring) {
-      // Shutting down: the next leader adopts it from the store.
+      // Shutting down: the next leader adopts it from the store, where it must not stay
+      // dispatched to an agent that refused it.
+      this.recordWaiting(f);
       this.letGo(f);
       return;
     }
@@ -304,11 +306,15 @@ export class RunTracker {
       else this.missedStart(f, this.capacityMessage(f, `waited ${startDeadlineOf(f.job, slot)} ms for capacity`));
     };
     f.arm('startDeadline', deadlineAt - now, expire);
-    if (f.run.status !== 'waiting') {
-      f.run = { ...f.run, status: 'waiting', node: null };
-      void this.persist(f.run.id, { status: 'waiting', node: null });
-    }
+    this.recordWaiting(f);
     this.placeSoon();
+  }
+
+  /** The store learns the run waits (unless it says so already: a claim with no agent to go to writes it so). */
+  private recordWaiting(f: Flight): void {
+    if (f.run.status === 'waiting') return;
+    f.run = { ...f.run, status: 'waiting', node: null };
+    void this.persist(f.run.id, { status: 'waiting', node: null });
   }
 
   /**
