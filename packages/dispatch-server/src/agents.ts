@@ -13,6 +13,11 @@ export interface AgentInfo {
    * (AgentDirectory.reserve). Read by 'least_busy' routing; only the directory changes it.
    */
   inFlight: number;
+  /**
+   * It refused a run (`at_capacity`, `draining`, …) or could not be reached, whatever `inFlight`
+   * says: no run is offered to it until it frees a slot (a RESULT) or says HELLO.
+   */
+  full: boolean;
   lastHelloAt: number;
   /** Last time anything arrived from the agent (HELLO, ACK, PONG, ...). */
   lastSeenAt: number;
@@ -49,6 +54,7 @@ export class AgentDirectory {
       shell: h.shell,
       http: h.http,
       inFlight: prev?.inFlight ?? 0,
+      full: false,
       lastHelloAt: now,
       lastSeenAt: now,
       running: new Set(h.running),
@@ -98,6 +104,27 @@ export class AgentDirectory {
     this.reservations.delete(runId);
     const agent = this.agents.get(agentId);
     if (agent && agent.inFlight > 0) agent.inFlight -= 1;
+  }
+
+  /**
+   * Whether a run offered to the agent now would find a free slot: it is known here, holds
+   * fewer reservations than its capacity, and has not said it is full since it last freed one.
+   */
+  hasRoom(id: string): boolean {
+    const a = this.agents.get(id);
+    return a !== undefined && !a.full && a.inFlight < a.capacity;
+  }
+
+  /** The agent refused a run (or could not be reached): offer it nothing until {@link freed} or its next HELLO. */
+  markFull(id: string): void {
+    const a = this.agents.get(id);
+    if (a) a.full = true;
+  }
+
+  /** The agent finished an execution (a RESULT): it has a free slot, whatever it said before. */
+  freed(id: string): void {
+    const a = this.agents.get(id);
+    if (a) a.full = false;
   }
 
   /** The agent holding the run's reservation, if any. */

@@ -30,12 +30,16 @@ export class FailureIncidents {
     private readonly clock: Clock,
   ) {}
 
-  async record(job: Job, run: Run, status: RunStatus, details: RunPatch, at: Date): Promise<void> {
+  /**
+   * `open`, when given, overrides whether this outcome opens an incident (a run that missed its
+   * start deadline opens one only if its job asks: Job.incidentOnStartDeadline).
+   */
+  async record(job: Job, run: Run, status: RunStatus, details: RunPatch, at: Date, open?: boolean): Promise<void> {
     if (status === 'succeeded') return this.succeeded(job.id, at);
-    if (!failed.has(status)) return;
-    const open = await this.store.incidents.findOpen('job_failed', job.id);
+    if (!(open ?? failed.has(status))) return;
+    const already = await this.store.incidents.findOpen('job_failed', job.id);
     this.markOpen(job.id);
-    if (open) return;
+    if (already) return;
     await this.store.incidents.open({
       kind: 'job_failed',
       subject: job.id,

@@ -86,8 +86,8 @@ async function claim(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): P
   const targets = job.routing === 'broadcast' ? d.router.order(job, d.agents.usable()).map((a) => a.id) : [null];
   const claims: Claim[] = [];
   for (const node of targets) {
-    // Routed before it is written: the row goes in as dispatched to its first agent (the store
-    // knows where before the EXEC leaves, in one write), or as scheduled when no agent is usable.
+    // Routed before it is written: the row goes in as dispatched to its first agent with room (the
+    // store knows where before the EXEC leaves, in one write), or as waiting when none has room.
     // A claim made ahead is stamped with the slot: the EXEC leaves then, not now.
     const id = runId(job.id, scheduledAt, node ?? undefined);
     const order = d.tracker.route(job, id);
@@ -97,7 +97,7 @@ async function claim(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): P
       d,
       first
         ? { id, jobId: job.id, scheduledAt, trigger, status: 'dispatched', node: first, dispatchedAt }
-        : { id, jobId: job.id, scheduledAt, trigger, status: 'scheduled' },
+        : { id, jobId: job.id, scheduledAt, trigger, status: 'waiting' },
     );
     if (run) claims.push({ run, order });
   }

@@ -2,8 +2,9 @@ import type { Job, Run } from '@clover/model';
 
 /**
  * Where one execution in flight stands, from its EXEC to its final status:
- * - `parked`: no agent to take it yet; it waits (still `scheduled` in the store) for one to say
- *   HELLO, up to `noAgentWaitMs`.
+ * - `waiting`: no agent can take it now (every matching one at capacity, or none connected or
+ *   serving its kind); it waits in the leader's queue (`waiting` in the store) for one to free a
+ *   slot, up to its start deadline.
  * - `sent`: an agent is chosen (the store says `dispatched` to it); the EXEC is on its way or out,
  *   not yet acknowledged.
  * - `acknowledged`: the agent ACKed it (or answered `duplicate`); its deadline is armed.
@@ -12,12 +13,12 @@ import type { Job, Run } from '@clover/model';
  *   says otherwise.
  * - `ended`: a final status was reached, or the flight was let go: no timer is armed, none can be.
  */
-export type FlightPhase = 'parked' | 'sent' | 'acknowledged' | 'running' | 'adopted' | 'ended';
+export type FlightPhase = 'waiting' | 'sent' | 'acknowledged' | 'running' | 'adopted' | 'ended';
 
 /** The timers a flight may have armed, each named for what it waits for. */
 export type FlightTimer =
-  /** The wait of a parked run for an agent (`noAgentWaitMs`). */
-  | 'park'
+  /** The start deadline of a waiting run (its slot + the job's start deadline). */
+  | 'startDeadline'
   /** The wait for an ACK (`ackTimeoutMs`, longer for a busy agent). */
   | 'ack'
   /** The run's deadline plus `deadlineGraceMs`. */
@@ -55,7 +56,7 @@ export class Flight {
   private readonly timers = new Map<FlightTimer, NodeJS.Timeout>();
   /** The agents still to try, in routing order. */
   candidates: string[];
-  /** The agent it is sent to (or, adopted, the one the store names); null while parked. */
+  /** The agent it is sent to (or, adopted, the one the store names); null while waiting. */
   agentId: string | null;
   /** EXECs sent to the current agent (an adopted run counts as sent once). */
   sends = 0;
@@ -69,8 +70,8 @@ export class Flight {
   execSeq = 0;
   /** The wait for an ACK from a busy agent, in ms, doubling (0: the plain `ackTimeoutMs`). */
   ackBackoffMs = 0;
-  /** How long it waited for a matching agent (noAgentWaitMs) before it was routed again; unset if it never waited. */
-  waitedMs?: number;
+  /** When a waiting run gives up (epoch ms): its start deadline, set the first time it waits and kept. */
+  startDeadlineAt?: number;
   /** Agents an earlier attempt failed on: they go to the back of the line when it is routed again. */
   avoid: string[] = [];
   /** Taken over from a previous leader (built from the store), and not sent again by this one. */
@@ -92,7 +93,7 @@ export class Flight {
       this.deadline = opts.adopted.deadline;
       this.sends = 1;
     }
-    this.currentPhase = opts.adopted ? 'adopted' : 'parked';
+    this.currentPhase = opts.adopted ? 'adopted' : 'waiting';
   }
 
   get phase(): FlightPhase {
@@ -144,10 +145,16 @@ export class Flight {
     this.timers.clear();
   }
 
-  /** No agent to take it yet: it waits for one, avoiding `avoid` when it is routed again. */
-  park(avoid: string[]): void {
-    this.currentPhase = 'parked';
-    this.avoid = avoid;
+  /**
+   * No agent can take it now: it waits for a free slot. The timers and refusals of the agent
+   * before are cleared (the start deadline is armed by the tracker).
+   */
+  wait(): void {
+    this.disarmAll();
+    this.currentPhase = 'waiting';
+    this.agentId = null;
+    this.sends = 0;
+    this.refusals.length = 0;
   }
 
   /**

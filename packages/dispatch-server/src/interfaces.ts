@@ -10,11 +10,15 @@
  * - **flight** (an execution in flight): one attempt of a run between its EXEC and its final status,
  *   held by the leader as a `Flight` (flight.ts) with its agent, its phase and its timers. Its
  *   execution id is the run id, `~attempt` after the first.
- * - **phase**: where a flight stands: parked, sent, acknowledged, running or adopted (then ended).
- * - **park**: a run that finds no matching agent waits, still `scheduled`, up to `noAgentWaitMs`
- *   for one to say HELLO, instead of failing at once.
- * - **reservation**: the capacity a flight holds on its agent (AgentDirectory.reserve/release),
- *   which 'least_busy' routing reads.
+ * - **phase**: where a flight stands: waiting, sent, acknowledged, running or adopted (then ended).
+ * - **wait**: a run that no agent can take now (every matching agent at capacity, none connected,
+ *   none serving its kind) waits in the leader's queue (waiting.ts), status `waiting`, oldest slot
+ *   first, until a matching agent frees a slot, instead of failing at once.
+ * - **start deadline**: how long after its slot a waiting run may still start (Job.startDeadlineMs,
+ *   Kubernetes' `startingDeadlineSeconds`); past it the run ends `skipped` (or `failed`, per the job).
+ * - **reservation**: the capacity a flight holds on its agent (AgentDirectory.reserve/release):
+ *   an agent with as many reservations as its capacity is offered no more runs, and 'least_busy'
+ *   routing reads them.
  * - **adopt**: a new leader takes over the runs the last one left `dispatched` or `running`, from
  *   the store, and trusts them until their agent says otherwise (`adoptGraceMs`).
  * - **term**: one spell of leadership, numbered; work begun in a term that has ended (a fire, a
@@ -50,14 +54,6 @@ export interface TrackerTimings {
   deadlineGraceMs: number;
   /** How long an adopted run (from a previous leader) may go unconfirmed by its agent (default 12 s). */
   adoptGraceMs: number;
-  /**
-   * How long a run that finds no live agent matching its target and kind waits for one to say
-   * HELLO, in ms (default 10,000, two of the agents' 5 s HELLO periods, so an agent this leader
-   * lost sight of, or that has yet to find it, is back in time; `CLOVER_NO_AGENT_WAIT_MS`). It stays `scheduled` meanwhile and
-   * goes to the first matching agent that says HELLO; at the bound it ends `failed` with "no
-   * live agent matches the job's target and kind (waited N ms ...)". 0: fails at once.
-   */
-  noAgentWaitMs: number;
   /** How often the leader PINGs its agents (default 2 s). */
   pingIntervalMs: number;
   /** An agent silent this long (no HELLO, PONG or anything) is lost (default 10 s). */
@@ -71,6 +67,12 @@ export interface TrackerTimings {
   runningWriteDelayMs: number;
 }
 
+/**
+ * The most runs that wait for capacity at once on a leader (DispatchServerOptions.maxWaitingRuns).
+ * A waiting run costs ~1.2 KB of heap here (bench/dispatch-burst.bench.ts): 100,000 is ~115 MB at most.
+ */
+export const defaultMaxWaitingRuns = 100_000;
+
 /** How long before its slot a fire's run is written (DispatchServerOptions.claimAheadMs). */
 export const defaultClaimAheadMs = 100;
 
@@ -80,7 +82,6 @@ export const defaultTimings: TrackerTimings = {
   maxExecSends: 3,
   deadlineGraceMs: 1000,
   adoptGraceMs: 12_000,
-  noAgentWaitMs: 10_000,
   pingIntervalMs: 2000,
   agentSilenceMs: 10_000,
   electionSettleMs: 3000,

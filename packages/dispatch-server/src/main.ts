@@ -13,7 +13,7 @@ import {
 import { createLogger } from '@clover/logging';
 import { openStore } from '@clover/store';
 import { cloverPaths, createZkClient } from '@clover/zk-kit';
-import { defaultClaimAheadMs, defaultTimings } from './interfaces.js';
+import { defaultClaimAheadMs, defaultMaxWaitingRuns } from './interfaces.js';
 import { DispatchServer } from './server.js';
 import { checkWirePolicy } from './wire-policy.js';
 
@@ -28,11 +28,11 @@ export const dispatchSettings = {
     min: 0,
     max: 1000,
   }),
-  noAgentWaitMs: integer('CLOVER_NO_AGENT_WAIT_MS', {
-    help: 'how long a fired run waits for a live agent matching its target and kind before it fails',
-    fallback: defaultTimings.noAgentWaitMs,
+  maxWaitingRuns: integer('CLOVER_MAX_WAITING_RUNS', {
+    help: 'the most runs that wait at once for an agent with a free slot (~1.2 KB each); a fire beyond it ends as a missed start',
+    fallback: defaultMaxWaitingRuns,
     min: 0,
-    max: 3_600_000,
+    max: 10_000_000,
   }),
   curveSecretKey: secret('CLOVER_CURVE_SECRET_KEY', {
     help: "the dispatch-servers' CURVE secret key (Z85, from clover keys); required when the bind endpoint is off this machine",
@@ -67,7 +67,8 @@ export async function startDispatch(s: SettingsOf<typeof dispatchSettings>, clea
     advertise: s.advertise,
     heartbeatIntervalMs: s.heartbeatMs,
     claimAheadMs: s.claimAheadMs,
-    timings: { ackTimeoutMs: s.ackTimeoutMs, noAgentWaitMs: s.noAgentWaitMs },
+    timings: { ackTimeoutMs: s.ackTimeoutMs },
+    maxWaitingRuns: s.maxWaitingRuns,
     curve: s.curveSecretKey ? { secretKey: s.curveSecretKey, allowedClientKeys: s.curveAllowedKeys } : undefined,
   });
   // Pushed before start(): a start that fails half way has bound its socket or joined the election.

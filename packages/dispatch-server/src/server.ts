@@ -52,6 +52,12 @@ export interface DispatchServerOptions {
    * only the EXEC is left to send. 0 writes at the slot, and the EXEC waits for the write.
    */
   claimAheadMs?: number;
+  /**
+   * The most runs that may wait for an agent with a free slot at once on this server (default
+   * 100,000; ~1.2 KB each). A fire beyond it does not wait: its run ends at once as a missed start
+   * deadline would end it (the job's `onStartDeadline`), saying the queue was full.
+   */
+  maxWaitingRuns?: number;
   /** Written into the heartbeat (default '0.1.0'). */
   version?: string;
 }
@@ -128,6 +134,7 @@ export class DispatchServer {
       clock: this.clock,
       logger: this.logger,
       timings: this.timings,
+      maxWaitingRuns: opts.maxWaitingRuns,
       writes: this.writes,
       onExecSent: (ms) => this.lateness.record(ms),
       onFinished: (job, run) => void this.onFinished(job, run),
@@ -175,6 +182,7 @@ export class DispatchServer {
         jobs: this.scheduler.size,
         running: this.tracker.size,
         execLatenessMs: this.lateness.snapshot(),
+        waiting: this.waitingInfo(),
       }),
     });
     this.election = new LeaderElection(opts.zk, {
@@ -192,6 +200,15 @@ export class DispatchServer {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * The runs waiting here for an agent with a free slot: how many now, the most at once since
+   * this server started, and how long the oldest has waited (ms since its slot; 0: none waits).
+   */
+  waitingInfo(): { depth: number; peak: number; oldestWaitMs: number } {
+    const q = this.tracker.queue();
+    return { depth: q.depth, peak: q.peak, oldestWaitMs: q.oldestAt === undefined ? 0 : Math.max(0, this.clock() - q.oldestAt) };
   }
 
   /** Whether a run of the job is in flight here, waiting for an agent, or waiting out a retry's backoff. */
@@ -281,13 +298,16 @@ export class DispatchServer {
     return jobs;
   }
 
-  /** Runs a previous leader fired but never saw finish: dispatch the unsent, adopt the sent. */
+  /**
+   * Runs a previous leader fired but never saw finish: dispatch the unsent (queued if no agent
+   * has room, their start deadline kept: it counts from the slot), adopt the sent.
+   */
   private adoptRuns(active: Run[], jobs: Map<string, Job | null>): void {
     for (const run of active) {
       const job = jobs.get(run.jobId);
       if (!job) continue;
-      if (run.status === 'scheduled') {
-        // Written by a leader that claimed its slot ahead and died: it still leaves at its slot.
+      if (run.status === 'scheduled' || run.status === 'waiting') {
+        // Written by a leader that claimed its slot ahead and died (or left it waiting): it still leaves at its slot.
         const term = this.leaderEpoch;
         void this.gate.until(run.scheduledAt.getTime()).then(() => {
           if (this.leadsIn(term)) this.whenSettled(() => this.tracker.sendNew(job, run));

@@ -1,3 +1,5 @@
+import { MinHeap } from './heap.js';
+
 /** A key's due time in the heap. */
 interface HeapEntry {
   at: number;
@@ -13,7 +15,7 @@ interface HeapEntry {
  * that must be done by then.
  */
 export class FireTimer {
-  private heap: HeapEntry[] = [];
+  private readonly heap = new MinHeap<HeapEntry>((a, b) => a.at < b.at);
   private readonly armed = new Map<string, number>();
   private timeout: NodeJS.Timeout | null = null;
   private timeoutAt = Number.POSITIVE_INFINITY;
@@ -28,7 +30,7 @@ export class FireTimer {
   /** Arms (or re-arms) `key` at `at`; one pending time per key. */
   arm(key: string, at: number): void {
     this.armed.set(key, at);
-    this.push({ at, key });
+    this.heap.push({ at, key });
     this.schedule();
   }
 
@@ -46,7 +48,7 @@ export class FireTimer {
 
   clear(): void {
     this.armed.clear();
-    this.heap = [];
+    this.heap.clear();
     if (this.timeout) clearTimeout(this.timeout);
     this.timeout = null;
     this.timeoutAt = Number.POSITIVE_INFINITY;
@@ -59,7 +61,7 @@ export class FireTimer {
 
   private schedule(): void {
     if (this.stopped) return;
-    const top = this.heap[0];
+    const top = this.heap.peek();
     if (!top) return;
     if (this.timeout && top.at >= this.timeoutAt) return;
     if (this.timeout) clearTimeout(this.timeout);
@@ -74,52 +76,14 @@ export class FireTimer {
     this.timeoutAt = Number.POSITIVE_INFINITY;
     const now = this.now();
     for (;;) {
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (!top || top.at - this.leadMs > now) break;
-      this.pop();
+      this.heap.pop();
       // Stale entries (re-armed or disarmed since) are skipped here rather than searched out.
       if (this.armed.get(top.key) !== top.at) continue;
       this.armed.delete(top.key);
       this.onDue(top.key, top.at);
     }
     this.schedule();
-  }
-
-  /** Sifts `e` up from the end: a parent later than it swaps down. */
-  private push(e: HeapEntry): void {
-    const h = this.heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parent = h[p];
-      if (!parent || parent.at <= e.at) break;
-      h[i] = parent;
-      h[p] = e;
-      i = p;
-    }
-  }
-
-  /** Drops the earliest entry: the last one takes its place and sifts down past earlier children. */
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop();
-    if (!last || !h.length) return;
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      let earliest = last;
-      const left = h[l];
-      if (left && left.at < earliest.at) [m, earliest] = [l, left];
-      const right = h[r];
-      if (right && right.at < earliest.at) [m, earliest] = [r, right];
-      if (m === i) break;
-      h[i] = earliest;
-      h[m] = last;
-      i = m;
-    }
   }
 }

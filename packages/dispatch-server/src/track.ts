@@ -1,12 +1,13 @@
-import { failureStatuses, type Job, type JobRunState, type Run, type RunPatch, type RunStatus } from '@clover/model';
+import { failureStatuses, startDeadlineOf, type Job, type JobRunState, type Run, type RunPatch, type RunStatus } from '@clover/model';
 import type { Ack, Message, Result, Start } from '@clover/protocol';
 import type { Store } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
 import { FailureIncidents } from './failure-incidents.js';
 import { Flight, Flights, execIdOf, runIdOf } from './flight.js';
 import { RecentIds } from './recent-ids.js';
-import type { Clock, DispatchLogger, TrackerTimings } from './interfaces.js';
-import type { Router } from './route.js';
+import { defaultMaxWaitingRuns, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
+import { matches, type Router } from './route.js';
+import { WaitingQueue } from './waiting.js';
 import type { StoreWriteBatch } from './write-batch.js';
 
 /** What the tracker is built from; the server passes its own, a test fakes what it needs. */
@@ -22,8 +23,10 @@ export interface TrackerDeps {
   /** The time now, epoch ms. */
   clock: Clock;
   logger: DispatchLogger;
-  /** ACK, deadline, adoption and parking timings, in ms (interfaces.ts). */
+  /** ACK, deadline and adoption timings, in ms (interfaces.ts). */
   timings: TrackerTimings;
+  /** The most runs that may wait for capacity at once (default 100,000: defaultMaxWaitingRuns). */
+  maxWaitingRuns?: number;
   /** A run reached its final status (no retry left). */
   onFinished(job: Job, run: Run): void;
   /** The job's next slot as armed now, written with a run's outcome (undefined: leave it). */
@@ -81,6 +84,37 @@ function avoiding(candidates: string[], avoid: string[], pinned: string | null):
   return [...candidates.filter((c) => !avoid.includes(c)), ...candidates.filter((c) => avoid.includes(c))];
 }
 
+/** Refusals that say "not now" (full, unreachable, shutting down, gone) rather than "never": the run waits for a slot. */
+const notNow = (refusal: string): boolean => /: (at_capacity|not connected|draining|gone)$/.test(refusal);
+
+/**
+ * The waiting queue's lane of a run: the set of agents that can take it, named by what decides
+ * it (a broadcast run's own agent; else the job's target and kind). Runs of one lane fit the same agents.
+ */
+function laneOf(job: Job, run: Pick<Run, 'id'>): string {
+  const pinned = pinnedNode(job, run);
+  const k = job.kind;
+  const kind = k.type === 'handler' ? `handler:${k.name}` : k.type;
+  return pinned ? `node:${pinned}|${kind}` : `${JSON.stringify(job.target)}|${kind}`;
+}
+
+/** What a job asks of an agent, for a message: `handler "noop" on any agent`, `shell on group "etl"`. */
+function describeWanted(job: Job, pinned: string | null): string {
+  const k = job.kind;
+  const kind = k.type === 'handler' ? `handler "${k.name}"` : k.type;
+  if (pinned) return `${kind} on node "${pinned}"`;
+  const t = job.target;
+  const where =
+    t.type === 'any'
+      ? 'any agent'
+      : t.type === 'node'
+        ? `node "${t.nodeId}"`
+        : t.type === 'group'
+          ? `group "${t.group}"`
+          : `tags ${t.tags.join(', ')}`;
+  return `${kind} on ${where}`;
+}
+
 /**
  * Every execution from EXEC to its final status: ACK resends, refusals and failover to the
  * next agent, deadlines, agents that vanish, and retries with backoff. Each transition is
@@ -94,8 +128,10 @@ export class RunTracker {
   /** Jobs disabled or deleted since their runs were fired: no retry follows, and a deleted job gets no counters or incident. */
   private readonly halted = new Map<string, JobStop>();
   private readonly writes = new Map<string, Promise<unknown>>();
-  /** Flights waiting for an agent to say HELLO (phase 'parked'): looked at again when one does. */
-  private readonly parked = new Set<Flight>();
+  /** Flights no agent could take yet (phase 'waiting'), oldest slot first: offered to agents as they free slots. */
+  private readonly waiting: WaitingQueue<Flight>;
+  /** A look at the waiting runs is due at the end of this turn (a slot freed, an agent said HELLO). */
+  private placing = false;
   /** Execution ids whose outcome is being written: a second RESULT for one is a repeat. */
   private readonly completing = new Set<string>();
   /**
@@ -113,14 +149,20 @@ export class RunTracker {
 
   constructor(private readonly d: TrackerDeps) {
     this.incidents = new FailureIncidents(d.store, d.clock);
+    this.waiting = new WaitingQueue(d.maxWaitingRuns ?? defaultMaxWaitingRuns);
     this.batch = d.writes ?? {
       updateRun: async (id, patch, jobState) => (await d.store.runs.update(id, patch, jobState)) !== null,
     };
   }
 
-  /** Executions in flight here (parked, sent, acknowledged, running or adopted). */
+  /** Executions in flight here (waiting, sent, acknowledged, running or adopted). */
   get size(): number {
     return this.flights.size;
+  }
+
+  /** The runs waiting for capacity now, the most that waited at once, and the slot of the oldest (epoch ms). */
+  queue(): { depth: number; peak: number; oldestAt: number | undefined } {
+    return { depth: this.waiting.size, peak: this.waiting.peak, oldestAt: this.waiting.oldestAt() };
   }
 
   /** The execution in flight under `execId`, if any: for a look at its phase and timers (tests, diagnostics). */
@@ -160,16 +202,17 @@ export class RunTracker {
   /**
    * Sends a run a fire has just claimed (fire.ts). Its row is in the store already: dispatched to
    * `order[0]` when `order` (the agents `route()` gave, in order) is not empty, and then the EXEC
-   * leaves at once with no second write; else 'scheduled' (no agent was usable at the claim), and
-   * it is routed now or waits for an agent.
+   * leaves at once with no second write if that agent still has room; else 'waiting' (no agent
+   * had room at the claim), and it is routed now or waits for a free slot.
    */
   sendFired(job: Job, run: Run, order: string[]): void {
     this.launch(job, run, { order: order.length ? order : undefined, recorded: true });
   }
 
   /**
-   * Sends a run the store has as 'scheduled' that no agent has seen (one a leader claimed ahead
-   * and died with): routed now, or waiting up to `noAgentWaitMs` for a matching agent.
+   * Sends a run the store has as 'scheduled' or 'waiting' that no agent has seen (one a leader
+   * claimed ahead and died with, or left waiting): routed now, or waiting for a free slot up to
+   * its start deadline, which counts from its slot as before.
    */
   sendNew(job: Job, run: Run): void {
     this.launch(job, run, {});
@@ -182,8 +225,10 @@ export class RunTracker {
 
   /**
    * Starts the flight of `run`: to `how.order` (default: routed now), `how.avoid` at the back of
-   * the line; `how.recorded`: the store may already have it dispatched to the first (sendFired).
-   * A run this tracker already has in flight is left alone: one execution id, one flight.
+   * the line, each agent only if it has room now; `how.recorded`: the store may already have it
+   * dispatched to the first (sendFired). With no agent to take it, or older runs of the same
+   * lane still waiting (they go first), it waits. A run this tracker already has in flight is
+   * left alone: one execution id, one flight.
    */
   private launch(job: Job, run: Run, how: { order?: string[]; avoid?: string[]; recorded?: boolean }): void {
     if (this.flights.has(execIdOf(run))) {
@@ -192,25 +237,24 @@ export class RunTracker {
     }
     const avoid = how.avoid ?? [];
     const pinned = pinnedNode(job, run);
-    const f = new Flight(job, run, { candidates: avoiding(how.order ?? this.candidatesFor(job, run), avoid, pinned) });
+    const order = (how.order ?? this.candidatesFor(job, run)).filter((id) => this.d.agents.hasRoom(id));
+    const f = new Flight(job, run, { candidates: avoiding(order, avoid, pinned) });
+    f.avoid = avoid;
     this.flights.add(f);
-    // No agent to take it yet (or not the one agent a broadcast run belongs to): wait a little for a HELLO.
-    const waiting = pinned ? !this.d.agents.usable().some((a) => a.id === pinned) : !f.candidates.length && !how.order;
-    if (waiting && this.d.timings.noAgentWaitMs > 0) {
-      this.park(f, avoid);
+    if (!f.candidates.length || (this.waiting.size > 0 && this.waiting.busy(laneOf(job, run)))) {
+      this.wait(f);
       return;
     }
     this.tryNext(f, how.recorded === true && run.status === 'dispatched' && run.node === f.candidates[0]);
   }
 
   /**
-   * The agents a new run would be offered to, in order (none usable now: empty). A fire asks
-   * first, so the run's row can be written as dispatched to the first of them in one go.
+   * The agents with room for a new run now, in the order it would be offered to them (none:
+   * empty). A fire asks first, so the run's row can be written as dispatched to the first of
+   * them in one go.
    */
   route(job: Job, runId: string): string[] {
-    const pinned = pinnedNode(job, { id: runId });
-    if (pinned) return this.d.agents.usable().some((a) => a.id === pinned) ? [pinned] : [];
-    return this.d.router.order(job, this.d.agents.usable()).map((a) => a.id);
+    return this.candidatesFor(job, { id: runId }).filter((id) => this.d.agents.hasRoom(id));
   }
 
   /** The tracker's clock, epoch ms. */
@@ -219,43 +263,109 @@ export class RunTracker {
   }
 
   /** Where a run may go: a broadcast run only to its own agent, any other by the job's routing. */
-  private candidatesFor(job: Job, run: Run): string[] {
+  private candidatesFor(job: Job, run: Pick<Run, 'id'>): string[] {
     const pinned = pinnedNode(job, run);
     if (pinned) return [pinned];
     return this.d.router.order(job, this.d.agents.usable()).map((a) => a.id);
   }
 
   /**
-   * No matching agent right now. Just after an election the agents are still finding the new
-   * leader, so the run waits (still 'scheduled') for a HELLO instead of failing at once.
+   * No agent can take the run now: it waits in the queue, `waiting` in the store, until a
+   * matching agent frees a slot (placeWaiting), or until its start deadline. The deadline counts
+   * from the slot for a scheduled run (kept across a leader change: the new leader reads the
+   * same slot), and from the moment it first waits for any other (a retry after its backoff, a
+   * misfire or manual run); it is set once. A full queue takes no more: the run ends at once
+   * as its deadline would end it.
    */
-  private park(f: Flight, avoid: string[]): void {
-    f.park(avoid);
-    this.parked.add(f);
-    f.arm('park', this.d.timings.noAgentWaitMs, () => {
-      this.parked.delete(f);
-      if (!this.flights.holds(f)) return;
-      f.candidates = this.candidatesFor(f.job, f.run);
-      f.waitedMs = this.d.timings.noAgentWaitMs;
-      this.tryNext(f);
+  private wait(f: Flight): void {
+    const now = this.d.clock();
+    const slot = f.run.scheduledAt.getTime();
+    f.wait();
+    f.startDeadlineAt ??= (f.run.trigger === 'schedule' ? slot : now) + startDeadlineOf(f.job, slot);
+    if (this.retiring) {
+      // Shutting down: the next leader adopts it from the store, where it must not stay
+      // dispatched to an agent that refused it.
+      this.recordWaiting(f);
+      this.letGo(f);
+      return;
+    }
+    if (now >= f.startDeadlineAt) {
+      this.missedStart(f, this.capacityMessage(f, `waited ${startDeadlineOf(f.job, slot)} ms for capacity`));
+      return;
+    }
+    if (!this.waiting.add(f, laneOf(f.job, f.run), slot)) {
+      this.missedStart(f, this.capacityMessage(f, `not queued: ${this.waiting.max} runs already wait for capacity here (maxWaitingRuns)`));
+      return;
+    }
+    const deadlineAt = f.startDeadlineAt;
+    const expire = () => {
+      if (!this.flights.holds(f) || f.phase !== 'waiting') return;
+      // A timer may fire a millisecond before the clock says its time has come: never end a run early.
+      const left = deadlineAt - this.d.clock();
+      if (left > 0) f.arm('startDeadline', left, expire);
+      else this.missedStart(f, this.capacityMessage(f, `waited ${startDeadlineOf(f.job, slot)} ms for capacity`));
+    };
+    f.arm('startDeadline', deadlineAt - now, expire);
+    this.recordWaiting(f);
+    this.placeSoon();
+  }
+
+  /** The store learns the run waits (unless it says so already: a claim with no agent to go to writes it so). */
+  private recordWaiting(f: Flight): void {
+    if (f.run.status === 'waiting') return;
+    f.run = { ...f.run, status: 'waiting', node: null };
+    void this.persist(f.run.id, { status: 'waiting', node: null });
+  }
+
+  /**
+   * A waiting run that cannot start in time: it ends as its job says (`onStartDeadline`, never
+   * retried), with an incident only if the job asks (`incidentOnStartDeadline`).
+   */
+  private missedStart(f: Flight, error: string): void {
+    this.d.logger.info('run missed its start deadline waiting for capacity', { runId: f.run.id, error });
+    void this.finish(f, f.job.onStartDeadline, { error }, false, f.job.incidentOnStartDeadline);
+  }
+
+  /** "<what>: no agent for <job's kind and target> had a free slot (<each matching agent's state>)". */
+  private capacityMessage(f: Flight, what: string): string {
+    const pinned = pinnedNode(f.job, f.run);
+    const agents = this.d.agents.usable().filter((a) => (pinned ? a.id === pinned : matches(f.job, a)));
+    const wanted = describeWanted(f.job, pinned);
+    if (!agents.length) return `${what}: no agent for ${wanted} is connected`;
+    const states = agents.map((a) =>
+      this.d.agents.hasRoom(a.id) ? `${a.id}: ${a.inFlight} of ${a.capacity} busy` : `${a.id}: at_capacity`,
+    );
+    return `${what}: no agent for ${wanted} had a free slot (${states.join(', ')})`;
+  }
+
+  /** A slot may have freed, or an agent come: the waiting runs are offered to agents at the end of this turn (once per turn). */
+  private placeSoon(): void {
+    if (this.placing || !this.waiting.size) return;
+    this.placing = true;
+    setImmediate(() => {
+      this.placing = false;
+      this.placeWaiting();
     });
   }
 
-  /** An agent said HELLO: runs waiting for one are routed again. */
-  agentsChanged(): void {
-    const usable = new Set(this.d.agents.usable().map((a) => a.id));
-    for (const f of [...this.parked]) {
+  /** Offers the waiting runs, oldest slot first, to the matching agents with room; each goes to the first of them by its job's routing. */
+  private placeWaiting(): void {
+    if (this.retiring) return;
+    this.waiting.drain((f) => {
+      if (!this.flights.holds(f) || f.phase !== 'waiting') return () => undefined;
       const pinned = pinnedNode(f.job, f.run);
-      if (pinned ? !usable.has(pinned) : !this.candidatesFor(f.job, f.run).length) continue;
-      this.parked.delete(f);
-      this.resend(f);
-    }
+      const order = this.route(f.job, f.run.id);
+      if (!order.length) return null;
+      return () => {
+        f.candidates = avoiding(order, f.avoid, pinned);
+        this.tryNext(f);
+      };
+    });
   }
 
-  /** A parked run an agent has come for: routed again as it was first, the agents it avoids last. */
-  private resend(f: Flight): void {
-    f.candidates = avoiding(this.candidatesFor(f.job, f.run), f.avoid, pinnedNode(f.job, f.run));
-    this.tryNext(f);
+  /** An agent said HELLO (or left the registry's list): the waiting runs are offered to agents again. */
+  agentsChanged(): void {
+    this.placeSoon();
   }
 
   /** Takes over a run a previous leader dispatched: it is trusted until its agent says otherwise. */
@@ -264,13 +374,16 @@ export class RunTracker {
     const now = this.d.clock();
     const f = new Flight(job, run, { adopted: { agentId: run.node, deadline: (run.dispatchedAt?.getTime() ?? now) + job.timeoutMs } });
     this.flights.add(f);
+    // It holds a slot on its agent like a run sent from here (once the agent is known: its HELLO).
+    if (run.node) this.d.agents.reserve(run.id, run.node);
     this.armDeadline(f);
     if (f.agentId && this.d.agents.get(f.agentId)) this.recheckAdopted(f);
     f.arm('adoptGrace', this.d.timings.adoptGraceMs, () => {
       const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
       if (!this.flights.holds(f) || agent?.running.has(f.execId)) return;
-      void this.ifStillOpen(f, () =>
-        this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` }),
+      void this.ifStillOpen(
+        f,
+        () => void this.finish(f, 'lost', { error: `agent ${f.agentId ?? '?'} did not confirm the run after a leader change` }),
       );
     });
   }
@@ -283,7 +396,11 @@ export class RunTracker {
    * running it twice.
    */
   agentSaidHello(agentId: string): void {
-    for (const f of this.flights.values()) if (f.adopted && f.agentId === agentId) this.recheckAdopted(f);
+    for (const f of this.flights.values()) {
+      if (!f.adopted || f.agentId !== agentId) continue;
+      if (this.d.agents.reservedOn(f.run.id) !== agentId) this.d.agents.reserve(f.run.id, agentId);
+      this.recheckAdopted(f);
+    }
   }
 
   private recheckAdopted(f: Flight): void {
@@ -303,6 +420,7 @@ export class RunTracker {
           // Moved on since the leader read it (started, or sent elsewhere by the old leader while
           // it drained): follow the store and judge it on that agent's HELLO.
           f.follow(current);
+          if (current.node) this.d.agents.reserve(f.run.id, current.node);
           return;
         }
         this.d.logger.info('adopted run was never delivered to its agent; sending it now', { runId: f.run.id, agent: agentId });
@@ -319,6 +437,8 @@ export class RunTracker {
    */
   retire(): void {
     this.retiring = true;
+    // The runs waiting here stay `waiting` in the store: the next leader queues them, deadlines kept.
+    for (const f of [...this.waiting.values()]) this.letGo(f);
   }
 
   /**
@@ -338,24 +458,37 @@ export class RunTracker {
     then(current);
   }
 
-  /** Forgets a flight without recording anything: its timers cleared for good, its capacity released. */
+  /**
+   * Forgets a flight without recording anything: its timers cleared for good, its capacity
+   * released (and offered to the runs waiting for it).
+   */
   private letGo(f: Flight): void {
     f.end();
-    this.parked.delete(f);
-    this.d.agents.release(f.run.id);
+    this.waiting.delete(f);
+    this.release(f);
     this.flights.delete(f);
+  }
+
+  /** The flight no longer holds a slot on its agent: a waiting run may take it. */
+  private release(f: Flight): void {
+    if (this.d.agents.reservedOn(f.run.id) === undefined) return;
+    this.d.agents.release(f.run.id);
+    this.placeSoon();
   }
 
   /** `recorded`: the store already has the run dispatched to the first candidate (written with the run itself). */
   private tryNext(f: Flight, recorded = false): void {
-    this.d.agents.release(f.run.id);
+    this.release(f);
     const next = f.candidates.shift();
     if (!next) {
-      const waited = f.waitedMs !== undefined ? ` (waited ${f.waitedMs} ms for one to say HELLO: noAgentWaitMs)` : '';
-      const why = f.refusals.length
-        ? `no agent accepted it (${f.refusals.join('; ')})`
-        : `no live agent matches the job's target and kind${waited}`;
-      this.finish(f, 'failed', { error: why });
+      // Every agent was full, unreachable or shutting down (or none matched): not a failure of
+      // the run, which waits for a free slot. Only agents that all refused it for good (no
+      // handler, kind not supported, no ACK from a silent agent) fail it.
+      if (!f.refusals.length || f.refusals.some(notNow)) {
+        this.wait(f);
+        return;
+      }
+      void this.finish(f, 'failed', { error: `no agent accepted it (${f.refusals.join('; ')})` });
       return;
     }
     const now = recorded ? (f.run.dispatchedAt?.getTime() ?? this.d.clock()) : this.d.clock();
@@ -398,6 +531,7 @@ export class RunTracker {
       .then((sent) => {
         if (!this.flights.holds(f) || f.agentId !== agentId || f.acked || this.retiring) return;
         if (!sent) {
+          this.d.agents.markFull(agentId);
           f.refusals.push(`${agentId}: not connected`);
           this.tryNext(f);
           return;
@@ -449,7 +583,7 @@ export class RunTracker {
         this.armAck(f, agentId, f.ackBackoffMs);
       } else if (talking) {
         void this.d.send(agentId, { type: 'CANCEL', body: { execId: f.execId, reason: 'timeout' } });
-        this.finish(f, 'timed_out', {
+        void this.finish(f, 'timed_out', {
           error: `deadline of ${f.job.timeoutMs} ms passed and agent ${agentId} never acknowledged the execution`,
         });
       } else if (f.sends < this.d.timings.maxExecSends) {
@@ -463,7 +597,7 @@ export class RunTracker {
         f.refusals.push(`${agentId}: no ACK`);
         this.tryNext(f);
       } else {
-        this.finish(f, 'lost', { error: `agent ${agentId} did not acknowledge the execution and went silent` });
+        void this.finish(f, 'lost', { error: `agent ${agentId} did not acknowledge the execution and went silent` });
       }
     });
   }
@@ -474,7 +608,7 @@ export class RunTracker {
       if (!this.flights.holds(f)) return;
       void this.ifStillOpen(f, () => {
         if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: f.execId, reason: 'timeout' } });
-        this.finish(f, 'timed_out', { error: `deadline of ${f.job.timeoutMs} ms exceeded` });
+        void this.finish(f, 'timed_out', { error: `deadline of ${f.job.timeoutMs} ms exceeded` });
       });
     });
   }
@@ -491,6 +625,9 @@ export class RunTracker {
       if (ack.startedAt !== undefined) this.started(f, ack.startedAt);
       return;
     }
+    // Whatever the reason, it is offered nothing more until it frees a slot or says HELLO: a run
+    // that waits after this refusal would otherwise go straight back to it, turn after turn.
+    this.d.agents.markFull(agentId);
     f.refusals.push(`${agentId}: ${ack.reason ?? 'refused'}`);
     this.tryNext(f);
   }
@@ -518,6 +655,9 @@ export class RunTracker {
    * flight here is recorded only if the store still has that attempt open on that agent, once.
    */
   async onResult(agentId: string, r: Result): Promise<void> {
+    // The agent has a slot free now, whatever it said before (and whichever run this is).
+    this.d.agents.freed(agentId);
+    this.placeSoon();
     const f = this.flights.get(r.execId);
     const details = {
       exitCode: r.exitCode,
@@ -530,7 +670,7 @@ export class RunTracker {
       if (f.agentId !== agentId) return;
       // A run over before its ACK went out is answered by its RESULT alone, in the ACK's place.
       if (!f.acked && f.execSeq) this.d.agents.answered(agentId, f.execSeq);
-      this.finish(f, r.status, details);
+      void this.finish(f, r.status, details);
       return;
     }
     // A result for a run this server is not tracking: resent after a leader change, or for a
@@ -569,7 +709,7 @@ export class RunTracker {
         f.refusals.push(`${agentId}: gone`);
         this.tryNext(f);
       } else {
-        this.finish(f, 'lost', { error: `agent ${agentId} was lost` });
+        void this.finish(f, 'lost', { error: `agent ${agentId} was lost` });
       }
     }
   }
@@ -580,14 +720,14 @@ export class RunTracker {
     const f = this.flights.get(execId);
     if (!f) return;
     if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId, reason } });
-    this.finish(f, 'cancelled', { error: `cancelled (${reason})` }, false);
+    void this.finish(f, 'cancelled', { error: `cancelled (${reason})` }, false);
   }
 
   /**
    * The flight is over with `status`: forgotten here, and either retried after the job's backoff
    * (a failure with attempts left, `retry` allowing it) or recorded as final.
    */
-  private finish(f: Flight, status: Run['status'], details: RunPatch, retry = true): void {
+  private finish(f: Flight, status: Run['status'], details: RunPatch, retry = true, incident?: boolean): Promise<void> {
     this.letGo(f);
     const attempt = f.run.attempt;
     if (retry && failed.has(status) && attempt <= f.job.retries.max && !this.halted.has(f.job.id)) {
@@ -616,12 +756,13 @@ export class RunTracker {
         );
       }, backoff);
       this.retryTimers.set(timer, pending);
-      return;
+      return Promise.resolve();
     }
-    void this.complete(f.job, f.run, status, details);
+    return this.complete(f.job, f.run, status, details, incident);
   }
 
-  private async complete(job: Job | null, run: Run, status: Run['status'], details: RunPatch): Promise<void> {
+  /** `incident`, when given, overrides whether the outcome opens a failure incident (FailureIncidents.record). */
+  private async complete(job: Job | null, run: Run, status: Run['status'], details: RunPatch, incident?: boolean): Promise<void> {
     // A deleted job has no counters to keep and no incident to open: only the run row, if the
     // store still has it.
     if (job && this.halted.get(job.id) === 'deleted') job = null;
@@ -648,7 +789,7 @@ export class RunTracker {
       await this.persist(
         run.id,
         { ...details, status, finishedAt },
-        job ? () => this.incidents.record(job, run, status, details, finishedAt) : undefined,
+        job ? () => this.incidents.record(job, run, status, details, finishedAt, incident) : undefined,
         jobState,
       );
       this.recorded.add(execId);
@@ -714,11 +855,11 @@ export class RunTracker {
       for (const [, p] of retries) done.push(this.dropRetry(p, job, why));
     }
     for (const f of [...this.flights.ofJob(jobId)]) {
-      const unsent = this.parked.has(f) || (f.sends === 0 && !f.adopted);
-      if (unsent) this.finish(f, 'cancelled', { error: `cancelled before it was sent: the job was ${why}` }, false);
+      const unsent = f.phase === 'waiting' || (f.sends === 0 && !f.adopted);
+      if (unsent) done.push(this.finish(f, 'cancelled', { error: `cancelled before it was sent: the job was ${why}` }, false));
       else if (why === 'deleted') {
         if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: f.execId, reason: 'requested' } });
-        this.finish(f, 'cancelled', { error: 'cancelled: the job was deleted' }, false);
+        done.push(this.finish(f, 'cancelled', { error: 'cancelled: the job was deleted' }, false));
       }
     }
     await Promise.all(done);
@@ -739,7 +880,22 @@ export class RunTracker {
    */
   jobChanged(job: Job): void {
     this.halted.delete(job.id);
-    for (const f of this.flights.ofJob(job.id)) f.job = { ...f.job, retries: job.retries };
+    for (const f of [...this.flights.ofJob(job.id)]) {
+      if (f.phase !== 'waiting') {
+        f.job = { ...f.job, retries: job.retries };
+        continue;
+      }
+      // Not sent yet: it goes out as the job stands, to the agents its target now names.
+      f.job = job;
+      this.waiting.delete(f);
+      if (!this.waiting.add(f, laneOf(job, f.run), f.run.scheduledAt.getTime())) {
+        this.missedStart(
+          f,
+          this.capacityMessage(f, `not queued: ${this.waiting.max} runs already wait for capacity here (maxWaitingRuns)`),
+        );
+      }
+    }
+    this.placeSoon();
   }
 
   /** Leadership lost: forget every flight (the next leader adopts them from the store). */
@@ -752,7 +908,7 @@ export class RunTracker {
       this.d.agents.release(f.run.id);
     }
     this.flights.clear();
-    this.parked.clear();
+    this.waiting.clear();
     for (const t of this.retryTimers.keys()) clearTimeout(t);
     this.retryTimers.clear();
   }

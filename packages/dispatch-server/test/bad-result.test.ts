@@ -62,7 +62,7 @@ test('a RESULT with a 5,000-character error ends its run failed at once, naming 
     });
     // Its deadline is 60 s away: before the fix it sat dispatched until then and ended timed_out.
     const run = await waitFor(
-      async () => (await c.runsOf(job.id)).find((r) => !['scheduled', 'dispatched', 'running'].includes(r.status)),
+      async () => (await c.runsOf(job.id)).find((r) => !['scheduled', 'waiting', 'dispatched', 'running'].includes(r.status)),
       { message: 'the run over' },
     );
     assert.equal(run.status, 'failed');

@@ -199,7 +199,7 @@ test('a rescheduled job fires at its new time only; a disabled job enabled again
   await c.deleteJob(cron.id);
 });
 
-test('a fire that finds no agent waits for one (noAgentWaitMs) and goes to the first that says HELLO', async () => {
+test('a fire that finds no agent waits for one (status waiting, up to its start deadline) and goes to the first that says HELLO', async () => {
   const job = await c.createJob({
     name: 'waits-for-agent',
     schedule: { type: 'once', at: soon() },
@@ -207,10 +207,10 @@ test('a fire that finds no agent waits for one (noAgentWaitMs) and goes to the f
     target: { type: 'node', nodeId: 'agent-late' },
     deleteWhenDone: false,
   });
-  await waitFor(async () => (await c.runsOf(job.id))[0]?.status === 'scheduled', { message: 'the run waits, scheduled' });
+  await waitFor(async () => (await c.runsOf(job.id))[0]?.status === 'waiting', { message: 'the run waits' });
   await c.startAgent('agent-late');
   const run = await waitFor(
-    async () => (await c.runsOf(job.id)).find((r) => r.status !== 'scheduled' && r.status !== 'dispatched' && r.status !== 'running'),
+    async () => (await c.runsOf(job.id)).find((r) => !['scheduled', 'waiting', 'dispatched', 'running'].includes(r.status)),
     { message: 'the run over' },
   );
   assert.equal(run.status, 'succeeded');

@@ -103,7 +103,7 @@ async function runsOf(jobId: string): Promise<Run[]> {
   return pages.flatMap((p) => p.items);
 }
 
-const terminal = (r: Run) => !['scheduled', 'dispatched', 'running'].includes(r.status);
+const terminal = (r: Run) => !['scheduled', 'waiting', 'dispatched', 'running'].includes(r.status);
 
 /** Every execution the agents started, from their record file. */
 function executions(): Array<{ execId: string; agent: string; attempt: number }> {

@@ -2,7 +2,7 @@ import { jobInputSchema, type Job, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import { cleanUp, freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
-import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
+import { Agent, registerDemoHandlers, type Handler } from '@clover/scheduler-client';
 import { DispatchServer, type DispatchServerOptions } from '../src/index.js';
 
 /**
@@ -16,7 +16,8 @@ export interface Cluster {
   server: DispatchServer;
   endpoint: string;
   zk(): Promise<ZkClient>;
-  startAgent(id: string, opts?: { groups?: string[]; capacity?: number }): Promise<Agent>;
+  /** An agent with the demo handlers, and `handlers` besides (registered before it says HELLO). */
+  startAgent(id: string, opts?: { groups?: string[]; capacity?: number; handlers?: Record<string, Handler> }): Promise<Agent>;
   createJob(input: Record<string, unknown>): Promise<Job>;
   /** Replaces the job's spec with `edit` applied, and announces it. */
   editJob(jobId: string, edit: (spec: Record<string, unknown>) => Record<string, unknown>): Promise<void>;
@@ -66,6 +67,7 @@ export async function startCluster(
       const a = registerDemoHandlers(
         new Agent({ zk: await zk(), paths, id, groups: o.groups ?? [], shell: true, capacity: o.capacity ?? 8, drainTimeoutMs: 1000 }),
       );
+      for (const [name, h] of Object.entries(o.handlers ?? {})) a.register(name, h);
       agents.push(a);
       await a.start();
       return a;

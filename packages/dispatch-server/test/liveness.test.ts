@@ -58,10 +58,15 @@ after(async () => {
   await opened.dir?.cleanup();
 });
 
-test('a fire that finds no agent and none appears fails after noAgentWaitMs, saying so', async () => {
+test('a fire that finds no agent and none appears waits, then ends skipped at its start deadline, saying so, with no incident', async () => {
   const clock = () => Date.now();
   const job = await store.jobs.create(
-    jobInputSchema.parse({ name: 'nobody', schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'h' } }),
+    jobInputSchema.parse({
+      name: 'nobody',
+      schedule: { type: 'cron', expr: '* * * * * *' },
+      kind: { type: 'handler', name: 'h' },
+      startDeadlineMs: 300,
+    }),
   );
   const finished: Run[] = [];
   const tracker = new RunTracker({
@@ -70,20 +75,21 @@ test('a fire that finds no agent and none appears fails after noAgentWaitMs, say
     router: new Router(),
     clock,
     logger: silentLogger,
-    timings: { ...defaultTimings, noAgentWaitMs: 300 },
+    timings: defaultTimings,
     onFinished: (_j, run) => finished.push(run),
     send: () => Promise.resolve(true),
   });
   trackers.push(tracker);
-  const slot = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const slot = new Date();
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
-  const firedAt = clock();
   tracker.sendNew(job, run);
+  await waitFor(async () => (await store.runs.get(run.id))?.status === 'waiting', { message: 'waiting in the store' });
   const done = await waitFor(() => finished[0], { message: 'the run over' });
-  assert.equal(done.status, 'failed');
-  assert.equal(done.error, "no live agent matches the job's target and kind (waited 300 ms for one to say HELLO: noAgentWaitMs)");
-  assert.ok(done.finishedAt!.getTime() - firedAt >= 300, 'not before the bound');
-  assert.equal((await store.runs.get(run.id))?.status, 'failed');
+  assert.equal(done.status, 'skipped');
+  assert.equal(done.error, 'waited 300 ms for capacity: no agent for handler "h" on any agent is connected');
+  assert.ok(done.finishedAt!.getTime() >= slot.getTime() + 300, 'not before the deadline');
+  assert.equal((await store.runs.get(run.id))?.status, 'skipped');
+  assert.equal(await store.incidents.findOpen('job_failed', job.id), null, 'no incident');
 });
 
 test('a leader whose event loop is held longer than agentSilenceMs keeps its agents: the run on one succeeds, not lost', async () => {
@@ -103,7 +109,7 @@ test('a leader whose event loop is held longer than agentSilenceMs keeps its age
     /* held */
   }
   const run = await waitFor(
-    async () => (await cluster!.runsOf(job.id)).find((r) => !['scheduled', 'dispatched', 'running'].includes(r.status)),
+    async () => (await cluster!.runsOf(job.id)).find((r) => !['scheduled', 'waiting', 'dispatched', 'running'].includes(r.status)),
     { message: 'the run over' },
   );
   assert.equal(run.status, 'succeeded', run.error ?? '');

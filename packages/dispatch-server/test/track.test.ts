@@ -311,7 +311,7 @@ test('a job deleted while its run is acknowledged (its row still in the store): 
   assert.deepEqual([j.runCount, j.failureCount], [0, 0]);
   assert.equal(await store.incidents.findOpen('job_failed', job.id), null);
 
-  const d = await setup({ target: { type: 'node', nodeId: 'nobody' } }, { noAgentWaitMs: 60_000 });
+  const d = await setup({ target: { type: 'node', nodeId: 'nobody' }, startDeadlineMs: 3_600_000 });
   const waiting = await store.runs.insert({ id: runId(d.job.id, d.slot), jobId: d.job.id, scheduledAt: d.slot, status: 'scheduled' });
   d.tracker.sendNew(d.job, waiting);
   assert.equal(d.tracker.busy(d.job.id), true, 'waiting for an agent');
@@ -368,12 +368,58 @@ test('each execution in flight owns its phase and timers: none is left armed onc
   tracker.cancel(adopted, 'requested');
   assert.deepEqual([h.phase, h.armed()], ['ended', []], 'no timer left after cancelled');
 
-  // Parked for want of an agent, then its job disabled.
-  const d = await setup({ target: { type: 'node', nodeId: 'nobody' } }, { noAgentWaitMs: 60_000 });
+  // Waiting for want of an agent, then its job disabled.
+  const d = await setup({ target: { type: 'node', nodeId: 'nobody' }, startDeadlineMs: 3_600_000 });
   const waiting = await store.runs.insert({ id: runId(d.job.id, d.slot), jobId: d.job.id, scheduledAt: d.slot, status: 'scheduled' });
   d.tracker.sendNew(d.job, waiting);
   const p = d.tracker.flight(waiting.id)!;
-  assert.deepEqual([p.phase, p.armed()], ['parked', ['park']]);
+  assert.deepEqual([p.phase, p.armed()], ['waiting', ['startDeadline']]);
   await d.tracker.stopJob(d.job.id, 'disabled');
   assert.deepEqual([p.phase, p.armed()], ['ended', []], 'no timer left after cancelled unsent');
+});
+
+test('refused at_capacity by every agent: the run waits (not failed), is offered to nobody meanwhile, and goes to the first agent that frees a slot', async () => {
+  const { job, tracker, sent, agents, slot } = await setup({ routing: 'first', startDeadlineMs: 3_600_000 });
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  await waitFor(() => execs(sent).length === 1);
+  tracker.onAck('agent-a', { execId: run.id, accepted: false, reason: 'at_capacity' });
+  await waitFor(() => execs(sent).length === 2, { message: 'the next agent' });
+  assert.equal(execs(sent)[1]!.peer, 'agent-b');
+  tracker.onAck('agent-b', { execId: run.id, accepted: false, reason: 'draining' });
+  await waitFor(async () => (await store.runs.get(run.id))?.status === 'waiting', { message: 'waiting in the store' });
+  assert.equal(tracker.flight(run.id)?.phase, 'waiting');
+  assert.deepEqual([agents.hasRoom('agent-a'), agents.hasRoom('agent-b')], [false, false], 'both passed over until they free a slot');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(execs(sent).length, 2, 'not offered again meanwhile');
+  // agent-b finishes something (another run's RESULT): the waiting run goes to it.
+  await tracker.onResult('agent-b', result('other-run', 'succeeded'));
+  await waitFor(() => execs(sent).length === 3, { message: 'placed when a slot freed' });
+  assert.equal(execs(sent)[2]!.peer, 'agent-b');
+  assert.equal((await store.runs.get(run.id))?.node, 'agent-b');
+  tracker.onAck('agent-b', { execId: run.id, accepted: true, startedAt: Date.now() });
+  await tracker.onResult('agent-b', result(run.id, 'succeeded'));
+  await waitFor(async () => (await store.runs.get(run.id))?.status === 'succeeded', { message: 'succeeded' });
+});
+
+test('an agent holding as many runs as its capacity is offered no more: the next run waits, then takes the slot its first run frees', async () => {
+  const { job, tracker, sent, agents, slot } = await setup({ target: { type: 'node', nodeId: 'agent-a' }, startDeadlineMs: 3_600_000 });
+  const runs: Run[] = [];
+  for (let i = 0; i < 5; i++) {
+    const at = new Date(slot.getTime() - 10_000 + i);
+    runs.push(await store.runs.insert({ id: runId(job.id, at), jobId: job.id, scheduledAt: at, status: 'scheduled' }));
+  }
+  for (const r of runs) tracker.sendNew(job, r);
+  await waitFor(() => execs(sent).length === 4, { message: 'four EXECs: its capacity' });
+  const last = runs[4]!;
+  await waitFor(async () => (await store.runs.get(last.id))?.status === 'waiting', { message: 'the fifth waits' });
+  assert.equal(agents.get('agent-a')?.inFlight, 4);
+  assert.deepEqual(tracker.queue().depth, 1);
+  const first = runs[0]!;
+  tracker.onAck('agent-a', { execId: first.id, accepted: true, startedAt: Date.now() });
+  await tracker.onResult('agent-a', result(first.id, 'succeeded'));
+  await waitFor(() => execs(sent).length === 5, { message: 'the fifth sent once a slot freed' });
+  const fifth = execs(sent)[4]!.msg;
+  assert.equal(fifth.type === 'EXEC' ? fifth.body.execId : fifth.type, last.id);
+  assert.deepEqual(tracker.queue(), { depth: 0, peak: 1, oldestAt: undefined });
 });

@@ -4,6 +4,7 @@ import { jobSchema, type Job } from '@clover/model';
 import { FireTimer, JobScheduler, LatenessMeter, Router, latestSlotBetween, type AgentInfo } from '../src/index.js';
 import { RecentIds } from '../src/recent-ids.js';
 import { AgentDirectory } from '../src/agents.js';
+import { WaitingQueue } from '../src/waiting.js';
 
 const job = (over: Record<string, unknown> = {}): Job =>
   jobSchema.parse({
@@ -25,6 +26,7 @@ const agent = (id: string, over: Partial<AgentInfo> = {}): AgentInfo => ({
   shell: true,
   http: true,
   inFlight: 0,
+  full: false,
   lastHelloAt: 0,
   lastSeenAt: 0,
   running: new Set(),
@@ -170,4 +172,28 @@ test('the agent directory holds reservations of capacity by run: moved, not doub
   assert.equal(agents.reservedOn('r3'), undefined, 'no reservation on an agent not known here');
   agents.release('r2');
   assert.deepEqual(inFlight(), [0, 0]);
+});
+
+test('the waiting queue: oldest slot first across lanes, a lane with no room passed over, bounded, removals forgotten', () => {
+  const q = new WaitingQueue<string>(4);
+  assert.ok(q.add('b-late', 'b', 3000));
+  assert.ok(q.add('a-late', 'a', 2000));
+  assert.ok(q.add('a-early', 'a', 1000));
+  assert.ok(q.add('b-early', 'b', 1500));
+  assert.equal(q.add('over', 'a', 500), false, 'full: the fifth is refused');
+  assert.deepEqual([q.size, q.peak, q.oldestAt()], [4, 4, 1000]);
+  // Lane a has room for one run, lane b for all.
+  let roomA = 1;
+  const placed: string[] = [];
+  const n = q.drain((item) => {
+    if (item.startsWith('a') && roomA-- <= 0) return null;
+    return () => placed.push(item);
+  });
+  assert.equal(n, 3);
+  assert.deepEqual(placed, ['a-early', 'b-early', 'b-late'], 'oldest first; lane a passed over once full');
+  assert.ok(q.delete('a-late'));
+  assert.deepEqual([q.size, q.busy('a'), q.oldestAt()], [0, false, undefined]);
+  assert.equal(q.peak, 4, 'the peak stays');
+  assert.ok(q.add('c', 'a', 10));
+  assert.deepEqual([...q.values()], ['c']);
 });

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { CronError, parseCron } from './cron.js';
 import { isValidTimezone } from './zone.js';
 import { utf8Length } from './bytes.js';
-import { concurrencies, httpMethods, misfires, routings, runStatuses } from './lists.js';
+import { concurrencies, httpMethods, misfires, routings, runStatuses, startDeadlineOutcomes } from './lists.js';
+import { nextFireTimeInWindow } from './schedule.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 8 * 1024;
@@ -109,6 +110,26 @@ export const jobInputSchema = z.object({
   window: z.object({ startAt: z.coerce.date().optional(), endAt: z.coerce.date().optional() }).default({}),
   contacts: z.array(z.string()).default([]),
   deleteWhenDone: z.boolean().default(true),
+  /**
+   * How long after its slot a run may still start, in ms, when no agent could take it at the
+   * slot (all at capacity, none connected, none serving its kind): it waits (status `waiting`)
+   * in the leader's queue until then. Kubernetes CronJob's `startingDeadlineSeconds`, in ms.
+   * Unset (the default): the job's period or 60,000 ms, whichever is shorter
+   * ({@link startDeadlineOf}). 0: a run that cannot start at once does not wait. At most 7 days.
+   */
+  startDeadlineMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600_000)
+    .optional(),
+  /**
+   * How a run still waiting at its start deadline ends: `skipped` (the default: a missed start,
+   * not a failure of the job) or `failed` (counted as a failure; never retried).
+   */
+  onStartDeadline: z.enum(startDeadlineOutcomes).default('skipped'),
+  /** Whether a run that missed its start deadline opens a `job_failed` incident (default false: none, whatever `onStartDeadline` says). */
+  incidentOnStartDeadline: z.boolean().default(false),
 });
 export type JobInput = z.input<typeof jobInputSchema>;
 export type JobSpec = z.output<typeof jobInputSchema>;
@@ -133,4 +154,30 @@ export interface JobRunState {
   nextRunAt?: Date | null;
   runCountDelta?: number;
   failureCountDelta?: number;
+}
+
+/** The start deadline of a job that sets none: its period, capped at this (ms). */
+export const defaultStartDeadlineMs = 60_000;
+
+/**
+ * How long after `slot` (epoch ms) a run of `job` that waits for an agent may still start, in ms:
+ * `job.startDeadlineMs` when set, else the job's period at that slot, capped at 60,000 ms
+ * ({@link defaultStartDeadlineMs}). The period is the time from `slot` to the job's next slot:
+ * `everyMs` for an interval, the gap to the rule's next match for cron (so an irregular rule
+ * such as `0 0 9,17 * * *` gets the gap that follows the slot). A one-shot, or a job with no
+ * slot after this one (its window ends), has no period: 60,000 ms. A run should not still be
+ * waiting when its job fires again; a job that fires rarely does not wait more than a minute.
+ */
+export function startDeadlineOf(
+  job: { schedule: Schedule; window?: { startAt?: Date; endAt?: Date }; startDeadlineMs?: number },
+  slot: number,
+): number {
+  if (job.startDeadlineMs !== undefined) return job.startDeadlineMs;
+  const period =
+    job.schedule.type === 'interval'
+      ? job.schedule.everyMs
+      : job.schedule.type === 'cron'
+        ? (nextFireTimeInWindow(job.schedule, job.window ?? {}, new Date(slot))?.getTime() ?? Infinity) - slot
+        : Infinity;
+  return Math.min(period, defaultStartDeadlineMs);
 }

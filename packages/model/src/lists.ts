@@ -37,6 +37,8 @@ export const routings = ['first', 'round_robin', 'random', 'least_busy', 'consis
 export const httpMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 /** What a fire does while a run of the same job is still active. */
 export const concurrencies = ['allow', 'forbid', 'replace'] as const;
+/** How a run that waited for capacity past its start deadline ends (Job.onStartDeadline). */
+export const startDeadlineOutcomes = ['skipped', 'failed'] as const;
 /** What a new leader does with a slot missed while no leader was up. */
 export const misfires = ['fire_once', 'skip'] as const;
 /** A console user's role, weakest last. */
@@ -51,5 +53,6 @@ export type ActiveStatus = (typeof activeStatuses)[number];
 export type HttpMethod = (typeof httpMethods)[number];
 export type Concurrency = (typeof concurrencies)[number];
 export type Misfire = (typeof misfires)[number];
+export type StartDeadlineOutcome = (typeof startDeadlineOutcomes)[number];
 export type RunTrigger = (typeof runTriggers)[number];
 export type IncidentKind = (typeof incidentKinds)[number];
