@@ -21,13 +21,19 @@ export interface DealerTransportOptions {
   logger?: ProtocolLogger;
 }
 
-/** The agent's end: one DEALER that follows the leader from endpoint to endpoint. */
+/**
+ * The agent's end: a DEALER that follows the leader from endpoint to endpoint. Each endpoint gets
+ * a socket of its own: ZeroMQ tears a disconnected pipe down in the background, and a DEALER
+ * still holding the old leader's pipe (a leader that steps down keeps its socket open while it
+ * drains) would hand it the first message meant for the new one (a HELLO lost so).
+ */
 export class DealerTransport {
-  private readonly sock: zmq.Dealer;
+  private sock: zmq.Dealer;
   private current: string | null = null;
   private sending: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private loop: Promise<void>;
+  /** The current socket's receive loop; an old socket's ends by itself when it is closed. */
+  private loop: Promise<void> = Promise.resolve();
   private readonly logger: ProtocolLogger;
   /** The leader followed now reads messages of several bodies (its election znode says so). */
   batching = false;
@@ -36,7 +42,12 @@ export class DealerTransport {
 
   constructor(private readonly opts: DealerTransportOptions) {
     this.logger = opts.logger ?? silentLogger;
-    this.sock = new zmq.Dealer({
+    this.sock = this.open();
+  }
+
+  private open(): zmq.Dealer {
+    const opts = this.opts;
+    const sock = new zmq.Dealer({
       routingId: opts.id,
       linger: 0,
       // Queue nothing for a peer that is not there: a stale EXEC result is worse than none.
@@ -48,7 +59,8 @@ export class DealerTransport {
         ? { curvePublicKey: opts.curve.publicKey, curveSecretKey: opts.curve.secretKey, curveServerKey: opts.curve.serverKey }
         : {}),
     });
-    this.loop = this.receive();
+    this.loop = this.receive(sock);
+    return sock;
   }
 
   get endpoint(): string | null {
@@ -59,17 +71,15 @@ export class DealerTransport {
   connect(endpoint: string | null): void {
     if (endpoint === this.current || this.closed) return;
     if (this.current) {
-      try {
-        this.sock.disconnect(this.current);
-      } catch {
-        /* never connected */
-      }
+      // linger 0: what the old socket still queues is dropped, as a stale EXEC answer should be.
+      this.sock.close();
+      this.sock = this.open();
     }
     this.current = endpoint;
     if (endpoint) this.sock.connect(endpoint);
   }
 
-  private async receive(): Promise<void> {
+  private async receive(sock: zmq.Dealer): Promise<void> {
     const deliver = bodyDeliverer(this.received);
     const sink: BodySink = {
       dropped: (err) => this.logger.warn('dropped a malformed frame from the server', { reason: String(err) }),
@@ -77,12 +87,12 @@ export class DealerTransport {
       threw: (msg, err) => this.logger.error('message handler threw', { type: msg.type, err: String(err) }),
     };
     try {
-      for await (const frames of this.sock) {
+      for await (const frames of sock) {
         const pause = deliver(frames, sink);
         if (pause) await pause;
       }
     } catch (err) {
-      if (!this.closed) this.logger.error('dealer receive loop ended', { err: String(err) });
+      if (!this.closed && sock === this.sock) this.logger.error('dealer receive loop ended', { err: String(err) });
     }
   }
 

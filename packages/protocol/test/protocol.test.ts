@@ -223,6 +223,45 @@ test('the dealer follows a leader change to a new endpoint', async () => {
   });
 });
 
+test('after a switch to a new leader, the first message goes to the new leader, never to the old one still up', async () => {
+  // A leader that steps down gracefully keeps its socket open while it drains: a message sent right
+  // after the switch must not take the old connection (the first HELLO to a new leader was lost so).
+  const [p1, p2] = [await freePort(), await freePort()];
+  const heard: Array<[string, string]> = [];
+  const nonceOf = (m: Message) => (m.type === 'PING' ? m.body.nonce : m.type);
+  const r1 = new RouterTransport({ bind: `tcp://127.0.0.1:${p1}`, onMessage: (_p, m) => heard.push(['r1', nonceOf(m)]) });
+  const r2 = new RouterTransport({ bind: `tcp://127.0.0.1:${p2}`, onMessage: (_p, m) => heard.push(['r2', nonceOf(m)]) });
+  await r1.start();
+  await r2.start();
+  closers.push(
+    () => r1.close(),
+    () => r2.close(),
+  );
+  const dealer = new DealerTransport({ id: 'agent-switch', onMessage: () => undefined });
+  closers.push(() => dealer.close());
+  for (let round = 0; round < 10; round++) {
+    const [from, to] = round % 2 === 0 ? [p1, p2] : [p2, p1];
+    const toName = round % 2 === 0 ? 'r2' : 'r1';
+    dealer.connect(`tcp://127.0.0.1:${from}`);
+    await waitFor(
+      async () => (
+        await dealer.send({ type: 'PING', body: { nonce: `warm-${round}`, sentAt: 1 } }),
+        heard.some(([, n]) => n === `warm-${round}`)
+      ),
+      {
+        message: `round ${round}: connected to the first leader`,
+      },
+    );
+    dealer.connect(`tcp://127.0.0.1:${to}`);
+    await dealer.send({ type: 'PING', body: { nonce: `first-${round}`, sentAt: 1 } });
+    const got = await waitFor(() => heard.find(([, n]) => n === `first-${round}`), {
+      timeoutMs: 5000,
+      message: `round ${round}: the first message after the switch`,
+    }).catch(() => undefined);
+    assert.deepEqual(got, [toName, `first-${round}`], `round ${round}: the first message after the switch reached the new leader`);
+  }
+});
+
 test('CURVE: a known key gets in, an unknown key does not', async () => {
   const server = generateCurveKeyPair();
   const good = generateCurveKeyPair();
