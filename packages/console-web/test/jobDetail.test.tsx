@@ -29,6 +29,8 @@ const job: Job = {
   nextRunAt: null,
   runCount: 0,
   failureCount: 0,
+  onStartDeadline: 'skipped',
+  incidentOnStartDeadline: false,
 };
 
 fakeTimersPerTest();

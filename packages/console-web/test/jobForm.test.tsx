@@ -136,6 +136,8 @@ describe('buildJobInput', () => {
       nextRunAt: null,
       runCount: 0,
       failureCount: 0,
+      onStartDeadline: 'skipped',
+      incidentOnStartDeadline: false,
     };
     const { input } = buildJobInput(jobToForm(job));
     expect(input).toEqual({
