@@ -77,13 +77,20 @@ function cliSuite(storeName: string, mongoUrl?: string): void {
         'echo',
         '--payload',
         '{"from":"cli"}',
+        '--start-deadline',
+        '30000',
       ]);
       assert.match(id!, /^job_/);
       const table = (await run(jobsCommand, ['ls'])).join('\n');
       assert.match(table, /cli-echo/);
       assert.match(table, /cron 0 0 3 \* \* \* Europe\/Berlin/);
-      const listed = JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')) as Array<{ id: string; payload: unknown }>;
+      const listed = JSON.parse((await run(jobsCommand, ['ls', '--json'])).join('\n')) as Array<{
+        id: string;
+        payload: unknown;
+        startDeadlineMs?: number;
+      }>;
       assert.deepEqual(listed.find((j) => j.id === id)?.payload, { from: 'cli' });
+      assert.equal(listed.find((j) => j.id === id)?.startDeadlineMs, 30_000);
 
       assert.deepEqual(await run(jobsCommand, ['trigger', id!]), [`triggered ${id}`]);
       await waitFor(

@@ -59,7 +59,12 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   },
   '/api/jobs/{id}': {
     get: { summary: 'a job and its next 10 fire times', role: 'viewer' },
-    put: { summary: 'replace or patch a job', role: 'operator', body: 'JobInput', answer: 'Job' },
+    put: {
+      summary: 'replace or patch a job (a field sent as null goes back to its default)',
+      role: 'operator',
+      body: 'JobInput',
+      answer: 'Job',
+    },
     delete: { summary: 'delete a job with its runs and counters', role: 'operator' },
   },
   '/api/jobs/{id}/enable': { post: { summary: 'enable a job', role: 'operator', answer: 'Job' } },

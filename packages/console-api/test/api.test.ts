@@ -203,6 +203,13 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal(patched.status, 200);
         assert.equal(patched.body.description, 'changed');
         assert.deepEqual(patched.body.schedule, { type: 'cron', expr: '0 30 9 * * *', timezone: 'Asia/Shanghai' }, 'untouched fields stay');
+        const deadline = await operator.call<Wire<Job>>('PUT', `/api/jobs/${id}`, { startDeadlineMs: 30_000, onStartDeadline: 'failed' });
+        assert.equal(deadline.body.startDeadlineMs, 30_000);
+        const unset = await operator.call<Wire<Job>>('PUT', `/api/jobs/${id}`, { startDeadlineMs: null });
+        assert.equal(unset.status, 200);
+        assert.equal(unset.body.startDeadlineMs, undefined, 'null unsets the start deadline: the job gets the default again');
+        assert.equal(unset.body.onStartDeadline, 'failed', 'untouched fields stay');
+        assert.equal((await viewer.call<Wire<JobDetail>>('GET', `/api/jobs/${id}`)).body.job.startDeadlineMs, undefined, 'as stored');
         assert.equal((await operator.call<Wire<Job>>('POST', `/api/jobs/${id}/disable`)).body.enabled, false);
         assert.deepEqual((await viewer.call<Wire<JobDetail>>('GET', `/api/jobs/${id}`)).body.nextFireTimes, []);
         assert.equal((await operator.call<Wire<Job>>('POST', `/api/jobs/${id}/enable`)).body.enabled, true);

@@ -1,6 +1,7 @@
 import { act, cleanup, fireEvent, render, type RenderResult } from '@testing-library/react';
 import type { ReactElement } from 'react';
 import { afterEach, beforeEach, vi } from 'vitest';
+import type { Job } from '../src/api/types';
 import { I18nProvider, type Lang } from '../src/i18n';
 
 export function renderWithI18n(ui: ReactElement, lang: Lang = 'en'): RenderResult {
@@ -76,4 +77,37 @@ export async function clickAndSettle(el: Element): Promise<void> {
     fireEvent.click(el);
     return Promise.resolve();
   });
+}
+
+/** A stored job as the API sends it: a handler job every 5 s with every default, changed by `patch`. */
+export function jobFixture(patch: Partial<Job> = {}): Job {
+  return {
+    id: 'j1',
+    name: 'sync',
+    description: '',
+    group: 'default',
+    enabled: true,
+    schedule: { type: 'interval', everyMs: 5000 },
+    target: { type: 'any' },
+    routing: 'round_robin',
+    kind: { type: 'handler', name: 'noop' },
+    payload: {},
+    timeoutMs: 60_000,
+    retries: { max: 0, backoffMs: 1000, factor: 2, maxBackoffMs: 60_000 },
+    concurrency: 'allow',
+    misfire: 'fire_once',
+    window: {},
+    contacts: [],
+    deleteWhenDone: true,
+    onStartDeadline: 'skipped',
+    incidentOnStartDeadline: false,
+    createdAt: '',
+    updatedAt: '',
+    lastRunAt: null,
+    lastStatus: null,
+    nextRunAt: null,
+    runCount: 0,
+    failureCount: 0,
+    ...patch,
+  };
 }

@@ -2,36 +2,16 @@ import { act, screen } from '@testing-library/react';
 import { describe, expect, it, vi } from 'vitest';
 import type { Job } from '../src/api/types';
 import { JobDetailPage } from '../src/pages/JobDetail';
-import { fakeFetch, renderWithI18n, fakeTimersPerTest } from './helpers';
+import { fakeFetch, jobFixture, renderWithI18n, fakeTimersPerTest } from './helpers';
 
-const job: Job = {
+const job: Job = jobFixture({
   id: 'job_1',
   name: 'nightly',
-  description: '',
-  group: 'default',
   schedule: { type: 'cron', expr: '0 30 2 * * *', timezone: 'Europe/Berlin' },
-  enabled: true,
-  target: { type: 'any' },
-  routing: 'round_robin',
   kind: { type: 'handler', name: 'h' },
-  payload: {},
-  timeoutMs: 60_000,
-  retries: { max: 0, backoffMs: 1000, factor: 2, maxBackoffMs: 60_000 },
-  concurrency: 'allow',
-  misfire: 'fire_once',
-  window: {},
-  contacts: [],
-  deleteWhenDone: true,
   createdAt: '2027-01-01T00:00:00.000Z',
   updatedAt: '2027-01-01T00:00:00.000Z',
-  lastRunAt: null,
-  lastStatus: null,
-  nextRunAt: null,
-  runCount: 0,
-  failureCount: 0,
-  onStartDeadline: 'skipped',
-  incidentOnStartDeadline: false,
-};
+});
 
 fakeTimersPerTest();
 
@@ -59,5 +39,35 @@ describe('job page', () => {
       null,
     ]);
     expect(rows[1]!.textContent).toContain('fires as the clock jumps forward');
+  });
+
+  it('shows the start deadline: the default for the schedule, or its own, and what a missed start does', async () => {
+    const everyTenSeconds = ['2027-03-27T01:30:00.000Z', '2027-03-27T01:30:10.000Z', '2027-03-27T01:30:20.000Z'];
+    const show = async (j: Job, fires: string[]) => {
+      fakeFetch((c) =>
+        c.url.startsWith(`/api/jobs/${j.id}`) && !c.url.includes('runs')
+          ? { body: { job: j, nextFireTimes: fires, fires: fires.map((at) => ({ at })) } }
+          : { body: { items: [], nextCursor: null } },
+      );
+      const view = renderWithI18n(<JobDetailPage id={j.id} />);
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(0);
+      });
+      const texts = [screen.getByTestId('job-start-deadline').textContent, screen.getByTestId('job-on-start-deadline').textContent];
+      view.unmount();
+      return texts;
+    };
+    expect(await show(job, everyTenSeconds)).toEqual([
+      "default: 10 s for the next fire (the time from it to the rule's fire after it, at most 60 s)",
+      'it ends skipped (not a failure); no incident',
+    ]);
+    expect((await show(job, ['2027-03-27T01:30:00.000Z', '2027-03-28T01:30:00.000Z']))[0]).toContain('default: 60 s for the next fire');
+    expect((await show({ ...job, schedule: { type: 'interval', everyMs: 15_000 } }, []))[0]).toBe(
+      'default: 15 s (the interval, at most 60 s)',
+    );
+    expect(
+      await show({ ...job, startDeadlineMs: 30_000, onStartDeadline: 'failed', incidentOnStartDeadline: true }, everyTenSeconds),
+    ).toEqual(['30s', 'it ends failed (a failure of the job, not retried); opens an incident']);
+    expect((await show({ ...job, startDeadlineMs: 0 }, everyTenSeconds))[0]).toBe('0 s (a run no agent can take at once does not wait)');
   });
 });

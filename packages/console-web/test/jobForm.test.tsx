@@ -1,10 +1,19 @@
-import { cleanup, fireEvent, screen } from '@testing-library/react';
+import { act, cleanup, fireEvent, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../src/api/client';
 import type { Contact, Job, JobInput } from '../src/api/types';
 import { JobEditor } from '../src/pages/JobEdit';
 import { contactInput } from '../src/pages/Contacts';
-import { buildJobInput, emptyJobForm, isoToLocalInput, jobToForm, localInputToIso, type JobFormState } from '../src/lib/jobForm';
-import { clickAndSettle, fakeFetch, renderWithI18n } from './helpers';
+import {
+  buildJobInput,
+  emptyJobForm,
+  isoToLocalInput,
+  jobToForm,
+  jobUpdateOf,
+  localInputToIso,
+  type JobFormState,
+} from '../src/lib/jobForm';
+import { clickAndSettle, fakeFetch, jobFixture, renderWithI18n } from './helpers';
 
 afterEach(() => {
   cleanup();
@@ -51,6 +60,8 @@ describe('buildJobInput', () => {
       retries: { max: 3, backoffMs: 2500 },
       concurrency: 'forbid',
       misfire: 'skip',
+      onStartDeadline: 'skipped',
+      incidentOnStartDeadline: false,
       contacts: ['c1', 'c2'],
       deleteWhenDone: true,
     });
@@ -111,9 +122,7 @@ describe('buildJobInput', () => {
   });
 
   it('an edited job goes back with the fields the form does not show', () => {
-    const job: Job = {
-      id: 'j1',
-      name: 'sync',
+    const job: Job = jobFixture({
       description: 'd',
       group: 'g',
       enabled: false,
@@ -129,16 +138,10 @@ describe('buildJobInput', () => {
       window: { endAt: '2031-01-01T00:00:00.000Z' },
       contacts: ['c9'],
       deleteWhenDone: true,
-      createdAt: '',
-      updatedAt: '',
-      lastRunAt: null,
-      lastStatus: null,
-      nextRunAt: null,
-      runCount: 0,
-      failureCount: 0,
-      onStartDeadline: 'skipped',
-      incidentOnStartDeadline: false,
-    };
+      startDeadlineMs: 2500,
+      onStartDeadline: 'failed',
+      incidentOnStartDeadline: true,
+    });
     const { input } = buildJobInput(jobToForm(job));
     expect(input).toEqual({
       name: 'sync',
@@ -157,6 +160,9 @@ describe('buildJobInput', () => {
       window: { endAt: '2031-01-01T00:00:00.000Z' },
       contacts: ['c9'],
       deleteWhenDone: true,
+      startDeadlineMs: 2500,
+      onStartDeadline: 'failed',
+      incidentOnStartDeadline: true,
     });
   });
 
@@ -226,6 +232,8 @@ describe('job form UI', () => {
       retries: { max: 2, backoffMs: 10_000 },
       concurrency: 'forbid',
       misfire: 'skip',
+      onStartDeadline: 'skipped',
+      incidentOnStartDeadline: false,
       contacts: ['c2'],
       deleteWhenDone: true,
     });
@@ -254,5 +262,117 @@ describe('job form UI', () => {
     expect(sent.payload).toEqual({ hello: 'clover' });
     expect(sent.target).toEqual({ type: 'any' });
     expect(sent.routing).toBe('round_robin');
+  });
+});
+
+describe('start deadline', () => {
+  const change = (testId: string, value: string) => fireEvent.change(screen.getByTestId(testId), { target: { value } });
+  const hintOf = (testId: string) => screen.getByTestId(testId).parentElement?.querySelector('.hint')?.textContent ?? '';
+
+  it('seconds in the form, ms on the wire; empty sends none (the default), 0 is kept, not a number is caught', () => {
+    expect(buildJobInput(form({ name: 'a', startDeadlineSeconds: ' 2.5 ' })).input?.startDeadlineMs).toBe(2500);
+    expect(buildJobInput(form({ name: 'a', startDeadlineSeconds: '0' })).input?.startDeadlineMs).toBe(0);
+    expect('startDeadlineMs' in buildJobInput(form({ name: 'a', startDeadlineSeconds: '  ' })).input!).toBe(false);
+    const bad = buildJobInput(form({ name: 'a', startDeadlineSeconds: 'soon' }));
+    expect(bad.input).toBeNull();
+    expect(bad.errors).toEqual({ startDeadlineMs: 'form.error.number' });
+    const outcome = buildJobInput(form({ name: 'a', onStartDeadline: 'failed', incidentOnStartDeadline: true })).input!;
+    expect([outcome.onStartDeadline, outcome.incidentOnStartDeadline]).toEqual(['failed', true]);
+  });
+
+  it('an edit sends an emptied start deadline as null, which the API takes as "unset"', () => {
+    const { input } = buildJobInput(jobToForm(jobFixture({ startDeadlineMs: 9000 })));
+    expect(jobUpdateOf(input!).startDeadlineMs).toBe(9000);
+    const emptied = buildJobInput({ ...jobToForm(jobFixture({ startDeadlineMs: 9000 })), startDeadlineSeconds: '' }).input!;
+    expect(jobUpdateOf(emptied)).toEqual({ ...emptied, startDeadlineMs: null });
+    expect(jobToForm(jobFixture({})).startDeadlineSeconds).toBe('');
+  });
+
+  it('create: the three fields are sent, and the hint tells the default for the schedule', async () => {
+    fakeFetch(() => ({ body: { nextFireTimes: [] } }));
+    const save = vi.fn((input: JobInput): Promise<Job> => Promise.resolve({ ...(input as Job), id: 'new-id' }));
+    renderWithI18n(<JobEditor job={null} contacts={[]} onSaved={() => {}} save={save} />);
+    expect(hintOf('job-start-deadline')).toContain("the time until the rule's next fire, at most 60 s");
+    fireEvent.click(screen.getByTestId('job-schedule-type-interval'));
+    change('job-interval-seconds', '300');
+    expect(hintOf('job-start-deadline')).toContain('Empty: 60 s (the interval, at most 60 s)');
+    change('job-interval-seconds', '5');
+    expect(hintOf('job-start-deadline')).toContain('Empty: 5 s (the interval, at most 60 s)');
+    fireEvent.click(screen.getByTestId('job-schedule-type-once'));
+    expect(hintOf('job-start-deadline')).toContain('Empty: 60 s (a one-time job has no period)');
+    fireEvent.click(screen.getByTestId('job-schedule-type-interval'));
+
+    change('job-name', 'burst');
+    change('job-handler-name', 'noop');
+    change('job-start-deadline', '45');
+    change('job-on-start-deadline', 'failed');
+    fireEvent.click(screen.getByTestId('job-incident-on-start-deadline'));
+    await clickAndSettle(screen.getByTestId('job-save'));
+    expect(save).toHaveBeenCalledTimes(1);
+    expect(save.mock.calls[0]![0]).toMatchObject({
+      schedule: { type: 'interval', everyMs: 5000 },
+      startDeadlineMs: 45_000,
+      onStartDeadline: 'failed',
+      incidentOnStartDeadline: true,
+    });
+  });
+
+  it("edit: the job's values are shown; emptying the deadline PUTs null (back to the default)", async () => {
+    const { calls } = fakeFetch((c) => (c.method === 'PUT' ? { body: { ...jobFixture({}), id: 'j1' } } : { body: { nextFireTimes: [] } }));
+    const onSaved = vi.fn();
+    renderWithI18n(
+      <JobEditor
+        job={jobFixture({ startDeadlineMs: 90_000, onStartDeadline: 'failed', incidentOnStartDeadline: true })}
+        contacts={[]}
+        onSaved={onSaved}
+      />,
+    );
+    expect(screen.getByTestId<HTMLInputElement>('job-start-deadline').value).toBe('90');
+    expect(screen.getByTestId<HTMLSelectElement>('job-on-start-deadline').value).toBe('failed');
+    expect(screen.getByTestId<HTMLInputElement>('job-incident-on-start-deadline').checked).toBe(true);
+
+    change('job-start-deadline', '');
+    fireEvent.click(screen.getByTestId('job-incident-on-start-deadline'));
+    await clickAndSettle(screen.getByTestId('job-save'));
+    const put = calls.find((c) => c.method === 'PUT');
+    expect(put?.url).toBe('/api/jobs/j1');
+    expect(put?.body).toMatchObject({ startDeadlineMs: null, onStartDeadline: 'failed', incidentOnStartDeadline: false });
+    expect(onSaved).toHaveBeenCalled();
+  });
+
+  it("the API's field errors show on the fields, not in the banner", async () => {
+    fakeFetch(() => ({ body: { nextFireTimes: [] } }));
+    const save = vi.fn((): Promise<Job> =>
+      Promise.reject(
+        new ApiError(400, 'validation', 'invalid job', {
+          startDeadlineMs: 'Too big: expected number to be <=604800000',
+          onStartDeadline: 'Invalid option: expected one of "skipped"|"failed"',
+          incidentOnStartDeadline: 'Invalid input: expected boolean',
+        }),
+      ),
+    );
+    renderWithI18n(<JobEditor job={null} contacts={[]} onSaved={() => {}} save={save} />);
+    change('job-name', 'far');
+    change('job-handler-name', 'noop');
+    change('job-start-deadline', '999999999');
+    await clickAndSettle(screen.getByTestId('job-save'));
+    expect(save.mock.calls[0]).toBeDefined();
+    expect(screen.getByTestId('job-start-deadline-error').textContent).toBe('Too big: expected number to be <=604800000');
+    expect(screen.getByTestId('job-on-start-deadline-error').textContent).toContain('expected one of');
+    expect(screen.getByTestId('job-incident-on-start-deadline-error').textContent).toBe('Invalid input: expected boolean');
+    const banner = screen.getByTestId('job-form-error').textContent;
+    expect(banner).toContain('invalid job');
+    expect(banner).not.toContain('Too big');
+    expect(banner).not.toContain('expected boolean');
+  });
+
+  it('zh labels', async () => {
+    fakeFetch(() => ({ body: { nextFireTimes: [] } }));
+    renderWithI18n(<JobEditor job={null} contacts={[]} onSaved={() => {}} save={() => Promise.reject(new Error('no'))} />, 'zh');
+    await act(() => Promise.resolve());
+    expect(screen.getByText('启动期限（秒）')).toBeTruthy();
+    expect(screen.getByText('运行错过启动期限时创建事件')).toBeTruthy();
+    expect(hintOf('job-start-deadline')).toContain('到规则下一次触发的时间，最多 60 秒');
+    expect([...screen.getByTestId<HTMLSelectElement>('job-on-start-deadline').options].map((o) => o.value)).toEqual(['skipped', 'failed']);
   });
 });

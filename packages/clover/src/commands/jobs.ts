@@ -9,7 +9,10 @@ type JobRow = Wire<Job>;
 export const jobsHelp = `clover jobs ls [--json] [--q TEXT] [--group G]
 clover jobs add --name NAME (--cron EXPR [--tz ZONE] | --every MS | --at ISO)
                 (--handler NAME | --shell COMMAND) [--payload JSON] [--group G]
-                [--timeout MS] [--retries N] [--disabled]
+                [--timeout MS] [--retries N] [--start-deadline MS] [--disabled]
+                --start-deadline: how long after its fire time a run may wait for an
+                agent with a free slot (0: no wait); default: the job's period or
+                60000 ms, whichever is shorter
 clover jobs add --file job.json          (a JobInput as the API takes it)
 clover jobs rm ID
 clover jobs trigger ID`;
@@ -95,6 +98,7 @@ async function jobInputFromArgs(args: string[]): Promise<unknown> {
       group: { type: 'string' },
       timeout: { type: 'string' },
       retries: { type: 'string' },
+      'start-deadline': { type: 'string' },
       disabled: { type: 'boolean' },
     },
   });
@@ -131,6 +135,7 @@ async function jobInputFromArgs(args: string[]): Promise<unknown> {
     enabled: !values.disabled,
     ...(values.timeout ? { timeoutMs: Number(values.timeout) } : {}),
     ...(values.retries ? { retries: { max: Number(values.retries) } } : {}),
+    ...(values['start-deadline'] ? { startDeadlineMs: Number(values['start-deadline']) } : {}),
   };
   return input;
 }

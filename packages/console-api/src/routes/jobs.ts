@@ -83,8 +83,11 @@ export function jobRoutes(d: ApiDeps): Router {
     const current = await load(req.params.id as string);
     if (!req.body || typeof req.body !== 'object' || Array.isArray(req.body))
       throw apiError('bad_request', 'send the job (or the fields to change) as a JSON object');
-    // A partial body changes only the fields it names.
-    const spec = parseOrThrow(jobInputSchema, { ...specOf(current), ...(req.body as object) });
+    // A partial body changes only the fields it names; a field it names as null goes back to its
+    // default (the only way to unset `startDeadlineMs`, which JSON cannot send as undefined).
+    const body = req.body as Record<string, unknown>;
+    const merged = Object.entries({ ...specOf(current), ...body }).filter(([key]) => body[key] !== null);
+    const spec = parseOrThrow(jobInputSchema, Object.fromEntries(merged));
     // Changing a shell job's schedule changes when its command runs: both kinds are checked.
     requireKindAllowed(requirePrincipal(res), current.kind, spec.kind);
     const job = await d.store.jobs.replace(current.id, spec);

@@ -22,6 +22,7 @@ export type {
   Role,
   Routing,
   RunStatus,
+  StartDeadlineOutcome,
   UserView,
 } from '@clover/model/wire';
 export {
@@ -29,6 +30,7 @@ export {
   httpMethods as HTTP_METHODS,
   concurrencies as CONCURRENCIES,
   misfires as MISFIRES,
+  startDeadlineOutcomes as START_DEADLINE_OUTCOMES,
   logLevels as LOG_LEVELS,
 } from '@clover/model/wire';
 
@@ -41,6 +43,11 @@ export type JobKind = Wire<M.JobKind>;
 export type RetryPolicy = Wire<M.RetryPolicy>;
 /** What the console sends to create or replace a job (`jobInputSchema`'s input). */
 export type JobInput = Wire<M.JobInput>;
+/**
+ * What PUT /api/jobs/:id takes: the fields to change (the others stay); a field sent as null goes
+ * back to its default, the way to unset `startDeadlineMs`.
+ */
+export type JobUpdate = { [K in keyof JobInput]?: JobInput[K] | null };
 export type Job = Wire<M.Job>;
 export type UpcomingFire = Wire<M.UpcomingFire>;
 export type CronPreview = Wire<M.CronPreview>;

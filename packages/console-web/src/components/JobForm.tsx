@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
-import { CONCURRENCIES, HTTP_METHODS, MISFIRES, ROUTINGS, type Contact, type HttpMethod } from '../api/types';
+import { CONCURRENCIES, HTTP_METHODS, MISFIRES, ROUTINGS, START_DEADLINE_OUTCOMES, type Contact, type HttpMethod } from '../api/types';
 import { useT, type MessageKey } from '../i18n';
-import { browserTimeZone } from '../lib/format';
+import { browserTimeZone, defaultStartDeadlineText } from '../lib/format';
 import {
   fieldError,
   schedulePart,
@@ -92,7 +92,8 @@ export function JobForm({
       {...props}
     />
   );
-  const previewSchedule = form.scheduleType === 'cron' ? null : schedulePart(form).schedule;
+  const schedule = schedulePart(form).schedule;
+  const previewSchedule = form.scheduleType === 'cron' ? null : schedule;
 
   return (
     <div className="job-form">
@@ -398,6 +399,57 @@ export function JobForm({
               ))}
             </select>
           </Field>
+        </div>
+      </Section>
+
+      <Section title={t('job.section.startDeadline')}>
+        <div className="row">
+          <Field
+            label={t('job.startDeadlineSeconds')}
+            htmlFor="job-start-deadline"
+            error={err('startDeadlineMs')}
+            hint={t('job.startDeadlineHint', {
+              rule: defaultStartDeadlineText(schedule ?? (form.scheduleType === 'interval' ? null : { type: form.scheduleType }), t),
+            })}
+            testId="job-start-deadline"
+          >
+            {text('startDeadlineSeconds', 'job-start-deadline', { type: 'number', min: 0, step: 'any', className: 'narrow' })}
+          </Field>
+          <Field
+            label={t('job.onStartDeadline')}
+            htmlFor="job-on-start-deadline"
+            error={err('onStartDeadline')}
+            testId="job-on-start-deadline"
+          >
+            <select
+              id="job-on-start-deadline"
+              value={form.onStartDeadline}
+              onChange={(e) => set('onStartDeadline', e.target.value as JobFormState['onStartDeadline'])}
+              data-testid="job-on-start-deadline"
+            >
+              {START_DEADLINE_OUTCOMES.map((v) => (
+                <option key={v} value={v}>
+                  {t(`startDeadlineOutcome.${v}` as MessageKey)}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <div className="field field-check">
+            <label>
+              <input
+                type="checkbox"
+                checked={form.incidentOnStartDeadline}
+                onChange={(e) => set('incidentOnStartDeadline', e.target.checked)}
+                data-testid="job-incident-on-start-deadline"
+              />
+              {t('job.incidentOnStartDeadline')}
+            </label>
+            {err('incidentOnStartDeadline') && (
+              <div className="field-error" role="alert" data-testid="job-incident-on-start-deadline-error">
+                {err('incidentOnStartDeadline')}
+              </div>
+            )}
+          </div>
         </div>
       </Section>
 

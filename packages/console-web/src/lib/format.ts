@@ -108,3 +108,36 @@ export function percent(rate: number | null | undefined): string {
   if (rate === null || rate === undefined || !Number.isFinite(rate)) return '—';
   return `${(rate * 100).toFixed(rate >= 0.999 || rate === 0 ? 0 : 1)}%`;
 }
+
+/** The cap of a job's default start deadline (`defaultStartDeadlineMs` of @clover/model). */
+const DEFAULT_START_DEADLINE_MS = 60_000;
+
+/**
+ * The start deadline a job that sets none gets, in words: its period, at most 60 s. This is the
+ * rule of `startDeadlineOf` in @clover/model, told rather than imported, since that module would
+ * bring zod into the bundle. An interval's value is known here; a cron rule's depends on the slot
+ * (the time to its next fire), so it is given as a number only when `fires` (the job's next fire
+ * times, ISO) hold two to measure; a one-time job has no period. A form whose once or cron schedule
+ * is not complete yet passes its type alone; null: the rule in general.
+ */
+export function defaultStartDeadlineText(
+  schedule: Schedule | { type: 'once' | 'cron' } | null,
+  t: Translate,
+  fires: readonly string[] = [],
+): string {
+  const seconds = (ms: number) => Math.min(ms, DEFAULT_START_DEADLINE_MS) / 1000;
+  switch (schedule?.type) {
+    case 'interval':
+      return t('job.startDeadline.interval', { n: seconds(schedule.everyMs) });
+    case 'once':
+      return t('job.startDeadline.once');
+    case 'cron': {
+      const [first, second] = fires.map((f) => new Date(f).getTime());
+      return first !== undefined && second !== undefined && second > first
+        ? t('job.startDeadline.cronNext', { n: seconds(second - first) })
+        : t('job.startDeadline.cron');
+    }
+    case undefined:
+      return t('job.startDeadline.rule');
+  }
+}

@@ -1,4 +1,16 @@
-import type { Concurrency, HttpMethod, Job, JobInput, JobKind, Misfire, Routing, Schedule, Target } from '../api/types';
+import type {
+  Concurrency,
+  HttpMethod,
+  Job,
+  JobInput,
+  JobKind,
+  JobUpdate,
+  Misfire,
+  Routing,
+  Schedule,
+  StartDeadlineOutcome,
+  Target,
+} from '../api/types';
 
 export type ScheduleType = Schedule['type'];
 export type TargetType = Target['type'];
@@ -42,6 +54,10 @@ export interface JobFormState {
   retryBackoffSeconds: string;
   concurrency: Concurrency;
   misfire: Misfire;
+  /** Seconds; empty means the job's default (its period or 60 s, whichever is shorter). */
+  startDeadlineSeconds: string;
+  onStartDeadline: StartDeadlineOutcome;
+  incidentOnStartDeadline: boolean;
   contacts: string[];
   deleteWhenDone: boolean;
 
@@ -86,6 +102,9 @@ export function emptyJobForm(): JobFormState {
     retryBackoffSeconds: '1',
     concurrency: 'allow',
     misfire: 'fire_once',
+    startDeadlineSeconds: '',
+    onStartDeadline: 'skipped',
+    incidentOnStartDeadline: false,
     contacts: [],
     deleteWhenDone: true,
     keep: {},
@@ -159,6 +178,9 @@ export function jobToForm(job: Job): JobFormState {
   f.keep.retryMaxBackoffMs = job.retries.maxBackoffMs;
   f.concurrency = job.concurrency;
   f.misfire = job.misfire;
+  f.startDeadlineSeconds = job.startDeadlineMs === undefined ? '' : seconds(job.startDeadlineMs);
+  f.onStartDeadline = job.onStartDeadline;
+  f.incidentOnStartDeadline = job.incidentOnStartDeadline;
   f.contacts = [...job.contacts];
   f.deleteWhenDone = job.deleteWhenDone;
   if (job.window.startAt || job.window.endAt) f.keep.window = job.window;
@@ -262,6 +284,8 @@ export function buildJobInput(f: JobFormState): { input: JobInput | null; errors
   const timeoutMs = num(f.timeoutSeconds, 'timeoutMs', errors, 1000);
   const retriesMax = num(f.retriesMax, 'retries.max', errors);
   const backoffMs = num(f.retryBackoffSeconds, 'retries.backoffMs', errors, 1000);
+  // Empty: the job has none of its own and gets the default for its schedule.
+  const startDeadlineMs = f.startDeadlineSeconds.trim() ? num(f.startDeadlineSeconds, 'startDeadlineMs', errors, 1000) : undefined;
 
   if (Object.keys(errors).length || !schedule || timeoutMs === undefined || retriesMax === undefined || backoffMs === undefined) {
     return { input: null, errors };
@@ -286,11 +310,23 @@ export function buildJobInput(f: JobFormState): { input: JobInput | null; errors
     },
     concurrency: f.concurrency,
     misfire: f.misfire,
+    onStartDeadline: f.onStartDeadline,
+    incidentOnStartDeadline: f.incidentOnStartDeadline,
     contacts: [...f.contacts],
     deleteWhenDone: f.deleteWhenDone,
   };
+  if (startDeadlineMs !== undefined) input.startDeadlineMs = startDeadlineMs;
   if (f.keep.window) input.window = f.keep.window;
   return { input, errors };
+}
+
+/**
+ * The body that replaces an edited job with `input`: the API changes only the fields a PUT names,
+ * so the optional field the form left empty is sent as null, which unsets it (an emptied start
+ * deadline: the job gets the default for its schedule again).
+ */
+export function jobUpdateOf(input: JobInput): JobUpdate {
+  return { ...input, startDeadlineMs: input.startDeadlineMs ?? null };
 }
 
 /** The server's message for a field path, or for anything below it (`target.tags.0`). */
@@ -318,6 +354,9 @@ export const FORM_FIELD_PATHS = [
   'retries',
   'concurrency',
   'misfire',
+  'startDeadlineMs',
+  'onStartDeadline',
+  'incidentOnStartDeadline',
   'contacts',
   'deleteWhenDone',
 ];

@@ -19,8 +19,17 @@ import {
   errorText,
   activate,
 } from '../components/ui';
-import { useT, type MessageKey } from '../i18n';
-import { formatDuration, formatRelative, formatTime, kindSummary, runDuration, scheduleSummary, targetSummary } from '../lib/format';
+import { useT, type MessageKey, type Translate } from '../i18n';
+import {
+  defaultStartDeadlineText,
+  formatDuration,
+  formatRelative,
+  formatTime,
+  kindSummary,
+  runDuration,
+  scheduleSummary,
+  targetSummary,
+} from '../lib/format';
 import { useAsync, useNow, usePaged } from '../lib/hooks';
 import { forgetJobNames } from '../lib/jobNames';
 import { Link, navigate } from '../lib/router';
@@ -112,7 +121,7 @@ export function JobDetailPage({ id }: { id: string }) {
       <div className="two-col">
         <section className="panel">
           <h2>{t('job.definition')}</h2>
-          <JobProps job={job} />
+          <JobProps job={job} nextFireTimes={nextFireTimes.map((f) => f.at)} />
         </section>
         <section className="panel">
           <h2>{t('job.nextFireTimes')}</h2>
@@ -212,7 +221,14 @@ export function JobDetailPage({ id }: { id: string }) {
   );
 }
 
-function JobProps({ job }: { job: Job }) {
+/** The job's start deadline: its own, or the default for its schedule (measured on `nextFireTimes` for a cron rule). */
+function startDeadlineText(job: Job, nextFireTimes: readonly string[], t: Translate): string {
+  if (job.startDeadlineMs === undefined)
+    return t('job.startDeadlineDefault', { rule: defaultStartDeadlineText(job.schedule, t, nextFireTimes) });
+  return job.startDeadlineMs === 0 ? t('job.startDeadlineNoWait') : formatDuration(job.startDeadlineMs, t);
+}
+
+function JobProps({ job, nextFireTimes }: { job: Job; nextFireTimes: readonly string[] }) {
   const t = useT();
   const r = job.retries;
   const contacts = useAsync(() => api.contacts().then((c) => new Map(c.items.map((x) => [x.id, x.name] as const))), []);
@@ -243,6 +259,19 @@ function JobProps({ job }: { job: Job }) {
         ],
         [t('job.concurrency'), t(`concurrency.${job.concurrency}` as MessageKey)],
         [t('job.misfire'), t(`misfire.${job.misfire}` as MessageKey)],
+        [
+          t('job.startDeadline'),
+          <span key="sd" data-testid="job-start-deadline">
+            {startDeadlineText(job, nextFireTimes, t)}
+          </span>,
+        ],
+        [
+          t('job.onStartDeadline'),
+          <span key="osd" data-testid="job-on-start-deadline">
+            {t(`startDeadlineOutcome.${job.onStartDeadline}` as MessageKey)};{' '}
+            {job.incidentOnStartDeadline ? t('job.startDeadlineIncident') : t('job.startDeadlineNoIncident')}
+          </span>,
+        ],
         [
           t('job.contacts'),
           job.contacts.length ? job.contacts.map((c) => contacts.data?.get(c) ?? c).join(', ') : <span className="muted">—</span>,

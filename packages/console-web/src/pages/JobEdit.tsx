@@ -6,7 +6,7 @@ import { JobForm } from '../components/JobForm';
 import { useNotify } from '../components/notify';
 import { ErrorBanner, Loading, PageHeader } from '../components/ui';
 import { useT } from '../i18n';
-import { buildJobInput, emptyJobForm, jobToForm, type ClientErrors, type JobFormState } from '../lib/jobForm';
+import { buildJobInput, emptyJobForm, jobToForm, jobUpdateOf, type ClientErrors, type JobFormState } from '../lib/jobForm';
 import { useAsync, useInputsChanged } from '../lib/hooks';
 import { forgetJobNames } from '../lib/jobNames';
 import { Link, navigate } from '../lib/router';
@@ -43,7 +43,7 @@ export function JobEditor({
   contacts,
   readOnly,
   onSaved,
-  save = (input, j) => (j ? api.updateJob(j.id, input) : api.createJob(input)),
+  save = (input, j) => (j ? api.updateJob(j.id, jobUpdateOf(input)) : api.createJob(input)),
 }: {
   job: Job | null;
   contacts: Contact[];
@@ -135,6 +135,9 @@ const SHOWN = [
   'retries.backoffMs',
   'concurrency',
   'misfire',
+  'startDeadlineMs',
+  'onStartDeadline',
+  'incidentOnStartDeadline',
   'contacts',
 ];
 function unshownFields(fields: Record<string, string>): Record<string, string> {
