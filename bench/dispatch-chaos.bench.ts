@@ -396,6 +396,34 @@ try {
     console.log(
       `  #${i + 1} at +${fmt((k.killedAt - from) / 1000, 1)} s: ${k.old} → ${k.next}, elected ${fmt(k.electedAt - k.killedAt)} ms, first dispatch ${k.dispatchingAt === null ? '(not logged)' : `${fmt(k.dispatchingAt - k.killedAt)} ms`} after the kill`,
     );
+  // Where the worst cases sit: the no-op runs skipped, and the latest started, by their slot against the kills.
+  const killBefore = (slot: number) => kills.findLast((k) => k.killedAt <= slot + 1000);
+  const nearKill = (slot: number) => {
+    const k = killBefore(slot);
+    return k !== undefined && slot <= (k.dispatchingAt ?? k.electedAt) + 1000;
+  };
+  const noopSkipped = noops.filter((r) => r.status === 'skipped');
+  const skippedNear = noopSkipped.filter((r) => nearKill(r.scheduledAt.getTime())).length;
+  console.log(
+    `no-op runs skipped: ${fmt(noopSkipped.length)}, ${fmt(skippedNear)} of them with a slot from 1 s before a kill to 1 s after the next leader's first dispatch, ${fmt(noopSkipped.length - skippedNear)} elsewhere`,
+  );
+  const where = (r: Run) => {
+    const slot = r.scheduledAt.getTime();
+    const k = killBefore(slot);
+    const rel = k ? `, slot ${fmt(slot - k.killedAt)} ms after kill #${kills.indexOf(k) + 1}` : '';
+    const started = r.startedAt ? r.startedAt.getTime() : NaN;
+    const dispatched = r.dispatchedAt ? r.dispatchedAt.getTime() - slot : NaN;
+    return `${r.trigger} run at +${fmt((slot - from) / 1000, 1)} s${rel}: dispatched +${fmt(dispatched)} ms, started +${fmt(started - slot)} ms (pool full ${fmt(full.covered(slot, started))} ms of it), on ${r.node ?? '-'}`;
+  };
+  const worst = [...ok]
+    .map((r) => ({
+      r,
+      u: r.startedAt!.getTime() - r.scheduledAt.getTime() - excused.covered(r.scheduledAt.getTime(), r.startedAt!.getTime()),
+    }))
+    .sort((a, b) => b.u - a.u)
+    .slice(0, 5);
+  console.log('no-op runs latest beyond the time the pool was full or no leader dispatched:');
+  for (const { r, u } of worst) console.log(`  ${fmt(u)} ms beyond: ${where(r)}`);
   for (const n of notes) console.log(`note: ${n}`);
 
   const failures: string[] = [];
