@@ -360,6 +360,15 @@ try {
     })
     .sort((a, b) => a - b);
   const slots = new Set(noops.map((r) => `${r.jobId}@${r.scheduledAt.getTime()}`));
+  /**
+   * The last kill before `slot` (or within the 1 s after it), and whether the slot is from then
+   * to 1 s after the next leader's first dispatch.
+   */
+  const killBefore = (slot: number) => kills.findLast((k) => k.killedAt <= slot + 1000);
+  const nearKill = (slot: number) => {
+    const k = killBefore(slot);
+    return k !== undefined && slot <= (k.dispatchingAt ?? k.electedAt) + 1000;
+  };
 
   console.log(`no-op runs: ${fmt(noops.length)} (${fmt(slots.size)} slots of ${fmt(noopJobs * seconds)} in the window have a run)`);
   console.log(`  by status: ${listed(countBy(noops, (r) => r.status))}; by trigger: ${listed(countBy(noops, (r) => r.trigger))}`);
@@ -371,8 +380,9 @@ try {
     console.log(`  ${fmt(n)} × ${msg}`);
   const skipped = runs.filter((r) => r.status === 'skipped');
   console.log(`skipped runs: ${fmt(skipped.length)}`);
-  for (const [msg, n] of countBy(skipped, (r) => `${noopIds.has(r.jobId) ? 'noop' : 'sleeper'}: ${general(r.error)}`).slice(0, 15))
-    console.log(`  ${fmt(n)} × ${msg}`);
+  const skipKey = (r: Run) =>
+    `${noopIds.has(r.jobId) ? 'noop' : 'sleeper'} ${r.trigger}${nearKill(r.scheduledAt.getTime()) ? ', slot near a kill' : ''}: ${general(r.error)}`;
+  for (const [msg, n] of countBy(skipped, skipKey).slice(0, 20)) console.log(`  ${fmt(n)} × ${msg}`);
   const open = incidents.filter((i) => i.closedAt === null);
   console.log(`job_failed incidents: ${fmt(incidents.length)} opened, ${fmt(open.length)} open at the end`);
   for (const [msg, n] of countBy(incidents, (i) => general(i.message.replace(/job "[^"]+"/, 'job "…"'))).slice(0, 10))
@@ -397,11 +407,6 @@ try {
       `  #${i + 1} at +${fmt((k.killedAt - from) / 1000, 1)} s: ${k.old} → ${k.next}, elected ${fmt(k.electedAt - k.killedAt)} ms, first dispatch ${k.dispatchingAt === null ? '(not logged)' : `${fmt(k.dispatchingAt - k.killedAt)} ms`} after the kill`,
     );
   // Where the worst cases sit: the no-op runs skipped, and the latest started, by their slot against the kills.
-  const killBefore = (slot: number) => kills.findLast((k) => k.killedAt <= slot + 1000);
-  const nearKill = (slot: number) => {
-    const k = killBefore(slot);
-    return k !== undefined && slot <= (k.dispatchingAt ?? k.electedAt) + 1000;
-  };
   const noopSkipped = noops.filter((r) => r.status === 'skipped');
   const skippedNear = noopSkipped.filter((r) => nearKill(r.scheduledAt.getTime())).length;
   console.log(
