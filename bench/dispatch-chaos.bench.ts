@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { jobInputSchema, type Incident, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import { freePort, spawnProcess, startZooKeeper, tempDir, waitFor, type ChildHandle } from '@clover/testkit';
+import { runsOfJobs } from './lib/runs.js';
 import { NodeRegistry, cloverPaths, createZkClient, publishJobChange, readLeader } from '@clover/zk-kit';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 180);
@@ -246,17 +247,6 @@ function sampleQueue(): { stop: () => { depth: number; oldestWaitMs: number; sam
   };
 }
 
-async function runsOf(jobIds: Set<string>, fromMs: number): Promise<Run[]> {
-  const out: Run[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = await store.runs.list({ from: new Date(fromMs), limit: 1000, cursor });
-    out.push(...page.items.filter((r) => jobIds.has(r.jobId)));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}
-
 async function incidentsOf(jobIds: Set<string>): Promise<Incident[]> {
   const out: Incident[] = [];
   let cursor: string | null = null;
@@ -335,7 +325,7 @@ try {
   if (!settled) notes.push('runs still active 120 s after the window (counted by their status now)');
   for (const k of kills) k.dispatchingAt = loggedAt(k.nextChild, /dispatching/, k.killedAt - 1000);
 
-  const runs = await runsOf(allIds, from - 60_000);
+  const runs = await runsOfJobs(store, allIds, from - 60_000);
   const noops = runs.filter((r) => noopIds.has(r.jobId));
   const sleepers = runs.filter((r) => sleeperIds.has(r.jobId));
   const incidents = await incidentsOf(allIds);

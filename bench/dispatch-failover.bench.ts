@@ -21,9 +21,10 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jobInputSchema, type Run } from '@clover/model';
+import { jobInputSchema } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import { freePort, spawnProcess, startZooKeeper, tempDir, waitFor, type ChildHandle } from '@clover/testkit';
+import { runsOfJobs } from './lib/runs.js';
 import { cloverPaths, createZkClient, publishJobChange, readLeader } from '@clover/zk-kit';
 import { defaultClaimAheadMs as claimAheadMs } from '@clover/dispatch-server';
 
@@ -60,17 +61,6 @@ async function startServer(id: string, sessionTimeoutMs: number): Promise<ChildH
   children.add(child);
   await child.waitForOutput(/dispatch-server started/, 30_000);
   return child;
-}
-
-async function runsSince(jobIds: Set<string>, fromMs: number): Promise<Run[]> {
-  const out: Run[] = [];
-  let cursor: string | null = null;
-  do {
-    const page = await store.runs.list({ from: new Date(fromMs), limit: 1000, cursor });
-    out.push(...page.items.filter((r) => jobIds.has(r.jobId)));
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
 }
 
 /** The time of the last line matching `re` in a process's output (its logger's ISO timestamp). */
@@ -121,7 +111,7 @@ try {
       // Steady: every job has a succeeded run of the last second or the one before.
       await waitFor(
         async () => {
-          const runs = await runsSince(ids, Date.now() - 2500);
+          const runs = await runsOfJobs(store, ids, Date.now() - 2500);
           return new Set(runs.filter((r) => r.status === 'succeeded').map((r) => r.jobId)).size === ids.size;
         },
         { timeoutMs: 30_000, intervalMs: 200, message: 'steady firing' },
@@ -140,7 +130,7 @@ try {
       const electedAt = Date.now();
       const firstFire = await waitFor(
         async () => {
-          const after = (await runsSince(ids, killedAt - 60_000)).filter(
+          const after = (await runsOfJobs(store, ids, killedAt - 60_000)).filter(
             (r) => r.dispatchedAt && r.dispatchedAt.getTime() > killedAt + claimAheadMs,
           );
           return after.length ? Math.min(...after.map((r) => r.dispatchedAt!.getTime())) : null;
@@ -149,7 +139,7 @@ try {
       );
       const firstResult = await waitFor(
         async () => {
-          const after = (await runsSince(ids, killedAt - 60_000)).filter(
+          const after = (await runsOfJobs(store, ids, killedAt - 60_000)).filter(
             (r) => r.status === 'succeeded' && r.finishedAt && r.finishedAt.getTime() > killedAt,
           );
           return after.length ? Math.min(...after.map((r) => r.finishedAt!.getTime())) : null;
@@ -158,7 +148,7 @@ try {
       );
       // The seconds nobody fired: per job, the slots missing between the kill and the new leader's steady firing.
       await sleep(2500);
-      const runs = await runsSince(ids, killedAt - 5000);
+      const runs = await runsOfJobs(store, ids, killedAt - 5000);
       let gap = 0;
       let misfires = 0;
       // From the last second the old leader could have fired (before the kill) to now.
