@@ -271,13 +271,17 @@ export class SessionClient implements ZkClient {
 
   async claimTree(root: string): Promise<number> {
     const session = this.live(root);
-    if (!session.claim) return 0;
+    if (!session.claim || !session.isClaimed) return 0;
     let claimed = 0;
+    // Children before their parent: a parent with clover's ACL then always has every child under
+    // it claimed too (an outsider cannot add one after), even when an earlier pass was cut short,
+    // so a subtree already clover's (the change feed, each start after the first) is skipped whole.
     const visit = async (path: string): Promise<void> => {
       try {
+        if (await session.isClaimed?.(path)) return;
+        for (const child of await session.children(path)) await visit(joinPath(path, child));
         await session.claim?.(path);
         claimed++;
-        for (const child of await session.children(path)) await visit(joinPath(path, child));
       } catch (err) {
         if (!(err instanceof NoNodeError)) throw err;
       }

@@ -52,7 +52,9 @@ export interface ZkClient {
   /**
    * Gives every node under `root` (itself included) the ACL this client puts on what it creates,
    * for a tree made before clover had credentials (or by a process without them): without it,
-   * the folders made back then stay open to anyone. Nodes that vanish meanwhile are skipped.
+   * the folders made back then stay open to anyone. Nodes that vanish meanwhile are skipped, and
+   * so is a subtree whose root already has the ACL (children are claimed before their parent, so
+   * such a subtree is clover's throughout): a start after the first reads one ACL, not the tree.
    * A client without credentials, or the in-process tree, changes nothing.
    * @returns how many nodes were given the ACL.
    * @throws {NoAuthError} for a node someone else has locked: remove it as ZooKeeper's super user.

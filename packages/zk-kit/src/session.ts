@@ -28,6 +28,8 @@ export interface RawSession {
   setAcl?(path: string, version: number, acl: ZkAclEntry[]): Promise<void>;
   /** Gives an existing node the ACL this session puts on what it creates; absent without one. */
   claim?(path: string): Promise<void>;
+  /** Whether an existing node already has the ACL this session puts on what it creates. */
+  isClaimed?(path: string): Promise<boolean>;
   close(): Promise<void>;
   /** Session id and password, where the backend has them (lets a test join and end the session). */
   credentials?(): [string, string] | null;

@@ -115,6 +115,7 @@ test('a tree made before clover had credentials: claimTree gives every node clov
     );
     await assert.rejects(outsider.delete('/clover/jobs/changes/c-1'), NoAuthError);
     assert.deepEqual((await zk.get('/clover/config'))?.data, { heartbeatIntervalMs: 2000 }, 'clover still reads and writes it');
+    assert.equal(await zk.claimTree('/clover'), 0, 'claimed already: one ACL read, nothing set');
     assert.equal(await (await client()).claimTree('/clover'), 0, 'a client without credentials claims nothing');
   } finally {
     for (const c of clients) await c.close().catch(() => undefined);

@@ -34,6 +34,8 @@ export interface NativeClient {
   /** `acl` entries name their id `auth`, as the binding's C glue reads them. */
   a_set_acl(path: string, version: number, acl: { perms: number; scheme: string; auth: string }[], cb: NativeCallback): void;
   add_auth(scheme: string, auth: string, cb: NativeCallback): void;
+  /** Answers the node's ACL (entries as in a_set_acl) and its stat. */
+  a_get_acl(path: string, cb: NativeCallback): void;
 }
 
 /** The options of the binding's constructor that clover sets. */

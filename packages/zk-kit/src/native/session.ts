@@ -93,6 +93,19 @@ export interface NativeSecurity {
  * its first request (the C client sends queued auth ahead of requests, and again on every
  * reconnect of this session), and every node it creates gets `security.acl` (see secureCreated).
  */
+/** Whether the binding's answer to a_get_acl (entries naming their id `auth`) is exactly `mine`, in any order. */
+function sameAcl(answer: unknown, mine: ZkAclEntry[]): boolean {
+  if (!Array.isArray(answer) || answer.length !== mine.length) return false;
+  const key = (scheme: unknown, id: unknown, perms: unknown) => `${String(scheme)}:${String(id)}:${String(perms)}`;
+  const theirs = new Set(
+    answer.map((e: unknown) => {
+      const { scheme, auth, perms } = (e ?? {}) as { scheme?: unknown; auth?: unknown; perms?: unknown };
+      return key(scheme, auth, perms);
+    }),
+  );
+  return mine.every((e) => theirs.has(key(e.scheme, e.id, e.perms)));
+}
+
 export function openNativeSession(connect: string, sessionTimeoutMs: number, events: SessionEvents, security?: NativeSecurity): RawSession {
   const zk = new NativeZooKeeper({
     connect,
@@ -222,6 +235,12 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
       return session.id;
     },
     claim: (path) => setAcl(path, -1, security.acl),
+    isClaimed: (path) =>
+      call(
+        (cb) => zk.a_get_acl(path, cb),
+        path,
+        (acl) => sameAcl(acl, security.acl),
+      ),
     create: async (path, data, mode) => {
       const created = await session.create(path, data, mode);
       await secureCreated(primitives, created, data, security.acl);
