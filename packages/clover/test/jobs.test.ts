@@ -43,7 +43,7 @@ test('jobs add --start-deadline MS sends startDeadlineMs (0 included); without i
 
 test('the jobs help names --start-deadline, its unit and its default', async () => {
   assert.match(jobsHelp, /\[--start-deadline MS\]/);
-  assert.match(jobsHelp, /period or\s+60000 ms, whichever is shorter/);
+  assert.match(jobsHelp, /period,\s+at least 10000 ms and at most 60000 ms/);
   await assert.rejects(
     jobsCommand(new RecordingApi(), ['nope'], () => undefined),
     (err: unknown) => {

@@ -58,12 +58,12 @@ describe('job page', () => {
       return texts;
     };
     expect(await show(job, everyTenSeconds)).toEqual([
-      "default: 10 s for the next fire (the time from it to the rule's fire after it, at most 60 s)",
+      "default: 10 s for the next fire (the time from it to the rule's fire after it, at least 10 s and at most 60 s)",
       'it ends skipped (not a failure); no incident',
     ]);
     expect((await show(job, ['2027-03-27T01:30:00.000Z', '2027-03-28T01:30:00.000Z']))[0]).toContain('default: 60 s for the next fire');
     expect((await show({ ...job, schedule: { type: 'interval', everyMs: 15_000 } }, []))[0]).toBe(
-      'default: 15 s (the interval, at most 60 s)',
+      'default: 15 s (the interval, at least 10 s and at most 60 s)',
     );
     expect(
       await show({ ...job, startDeadlineMs: 30_000, onStartDeadline: 'failed', incidentOnStartDeadline: true }, everyTenSeconds),

@@ -292,12 +292,12 @@ describe('start deadline', () => {
     fakeFetch(() => ({ body: { nextFireTimes: [] } }));
     const save = vi.fn((input: JobInput): Promise<Job> => Promise.resolve({ ...(input as Job), id: 'new-id' }));
     renderWithI18n(<JobEditor job={null} contacts={[]} onSaved={() => {}} save={save} />);
-    expect(hintOf('job-start-deadline')).toContain("the time until the rule's next fire, at most 60 s");
+    expect(hintOf('job-start-deadline')).toContain("the time until the rule's next fire, at least 10 s and at most 60 s");
     fireEvent.click(screen.getByTestId('job-schedule-type-interval'));
     change('job-interval-seconds', '300');
-    expect(hintOf('job-start-deadline')).toContain('Empty: 60 s (the interval, at most 60 s)');
+    expect(hintOf('job-start-deadline')).toContain('Empty: 60 s (the interval, at least 10 s and at most 60 s)');
     change('job-interval-seconds', '5');
-    expect(hintOf('job-start-deadline')).toContain('Empty: 5 s (the interval, at most 60 s)');
+    expect(hintOf('job-start-deadline')).toContain('Empty: 10 s (the interval, at least 10 s and at most 60 s)');
     fireEvent.click(screen.getByTestId('job-schedule-type-once'));
     expect(hintOf('job-start-deadline')).toContain('Empty: 60 s (a one-time job has no period)');
     fireEvent.click(screen.getByTestId('job-schedule-type-interval'));
@@ -372,7 +372,7 @@ describe('start deadline', () => {
     await act(() => Promise.resolve());
     expect(screen.getByText('启动期限（秒）')).toBeTruthy();
     expect(screen.getByText('运行错过启动期限时创建事件')).toBeTruthy();
-    expect(hintOf('job-start-deadline')).toContain('到规则下一次触发的时间，最多 60 秒');
+    expect(hintOf('job-start-deadline')).toContain('到规则下一次触发的时间，至少 10 秒，最多 60 秒');
     expect([...screen.getByTestId<HTMLSelectElement>('job-on-start-deadline').options].map((o) => o.value)).toEqual(['skipped', 'failed']);
   });
 });

@@ -65,6 +65,12 @@ export interface TrackerTimings {
   electionSettleMs: number;
   /** A run still going this long after its START is written 'running'; a quicker one only gets its final write (default 500 ms). */
   runningWriteDelayMs: number;
+  /**
+   * After an agent's HELLO to a new leader, the wait for the RESULTs it repeats before its
+   * adopted runs are judged undelivered (default 1 s). Only for agents that do not say when
+   * they are done (an agent's HELLO with `resultsRepeated`, docs/protocol.md, ends it at once).
+   */
+  redeliverAfterHelloMs: number;
 }
 
 /**
@@ -86,4 +92,5 @@ export const defaultTimings: TrackerTimings = {
   agentSilenceMs: 10_000,
   electionSettleMs: 3000,
   runningWriteDelayMs: 500,
+  redeliverAfterHelloMs: 1000,
 };

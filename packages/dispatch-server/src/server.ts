@@ -533,7 +533,7 @@ export class DispatchServer {
         this.transport.setBatching(peer, msg.body.batch === true);
         if (this.leading) {
           this.tracker.agentsChanged();
-          this.tracker.agentSaidHello(peer);
+          this.tracker.agentSaidHello(peer, msg.body.resultsRepeated === true);
         }
         this.checkSettled();
         return;

@@ -66,8 +66,6 @@ const failed = new Set<RunStatus>(failureStatuses);
 const redeliverWithinMs = 60_000;
 /** Final outcomes remembered, so repeats of them need no store read (a few MB at most). */
 const recordedKept = 100_000;
-/** After an agent's HELLO, the wait for the RESULTs it repeats before judging its adopted runs. */
-const redeliverAfterHelloMs = 1000;
 
 export { execIdOf, runIdOf };
 
@@ -393,20 +391,22 @@ export class RunTracker {
    * follow. Its adopted runs that are in neither were never delivered: a leader that claimed a
    * slot ahead (or wrote a run as dispatched) and died before its EXEC left. They are sent now,
    * under the same execution id, so an agent that did see one answers 'duplicate' rather than
-   * running it twice.
+   * running it twice. `resultsRepeated`: the HELLO an agent sends after the RESULTs it repeats
+   * (docs/protocol.md, A new leader), so they have all arrived: judged at once rather than
+   * after TrackerTimings.redeliverAfterHelloMs, which is only for agents that do not say so.
    */
-  agentSaidHello(agentId: string): void {
+  agentSaidHello(agentId: string, resultsRepeated = false): void {
     for (const f of this.flights.values()) {
       if (!f.adopted || f.agentId !== agentId) continue;
       if (this.d.agents.reservedOn(f.run.id) !== agentId) this.d.agents.reserve(f.run.id, agentId);
-      this.recheckAdopted(f);
+      this.recheckAdopted(f, resultsRepeated);
     }
   }
 
-  private recheckAdopted(f: Flight): void {
-    if (f.isArmed('redeliver')) return;
+  private recheckAdopted(f: Flight, resultsRepeated = false): void {
+    if (f.isArmed('redeliver') && !resultsRepeated) return;
     // Never before its slot: a leader that claimed it ahead may have died well before it was due.
-    const wait = Math.max(redeliverAfterHelloMs, f.run.scheduledAt.getTime() - this.d.clock());
+    const wait = Math.max(resultsRepeated ? 0 : this.d.timings.redeliverAfterHelloMs, f.run.scheduledAt.getTime() - this.d.clock());
     f.arm('redeliver', wait, () => {
       const execId = f.execId;
       const agentId = f.agentId;

@@ -169,6 +169,23 @@ test('an adopted run its agent neither runs nor reported after saying HELLO was 
   tracker.abandon();
 });
 
+test('an agent that says its repeated RESULTs have all arrived (resultsRepeated) gets its undelivered adopted run at once', async () => {
+  // Without the agent's word, the run would wait out redeliverAfterHelloMs (20 s here) for RESULTs still on the way.
+  const { job, tracker, sent, slot } = await setup({}, { adoptGraceMs: 30_000, redeliverAfterHelloMs: 20_000 });
+  const id = runId(job.id, slot);
+  await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  const run = (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date() }))!;
+  tracker.adopt(job, run);
+  tracker.agentSaidHello('agent-a');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(execs(sent).length, 0, 'not judged while its repeated RESULTs may still be on the way');
+  tracker.agentSaidHello('agent-a', true);
+  await waitFor(() => execs(sent).length === 1, { timeoutMs: 5000, message: 'sent once the agent said its RESULTs are in' });
+  assert.equal(sent[0]!.peer, 'agent-a');
+  assert.equal(sent[0]!.msg.type === 'EXEC' && sent[0]!.msg.body.execId, id);
+  tracker.abandon();
+});
+
 const result = (execId: string, status: 'succeeded' | 'failed') => ({
   execId,
   status,

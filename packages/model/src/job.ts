@@ -114,7 +114,7 @@ export const jobInputSchema = z.object({
    * How long after its slot a run may still start, in ms, when no agent could take it at the
    * slot (all at capacity, none connected, none serving its kind): it waits (status `waiting`)
    * in the leader's queue until then. Kubernetes CronJob's `startingDeadlineSeconds`, in ms.
-   * Unset (the default): the job's period or 60,000 ms, whichever is shorter
+   * Unset (the default): the job's period, at least 10,000 ms and at most 60,000 ms
    * ({@link startDeadlineOf}). 0: a run that cannot start at once does not wait. At most 7 days.
    */
   startDeadlineMs: z
@@ -160,13 +160,24 @@ export interface JobRunState {
 export const defaultStartDeadlineMs = 60_000;
 
 /**
+ * The start deadline of a job that sets none is never shorter than this (ms), whatever its
+ * period: the pool of an every-second job is full for a few seconds whenever longer runs hold
+ * every slot, and a run should wait that out late rather than be skipped. Kubernetes warns
+ * against a `startingDeadlineSeconds` under 10 s for the same reason (its controller looks every
+ * 10 s); clover's figure is issue 20's chaos run: at the bare period (1 s) 34-42 % of the no-op
+ * runs were skipped behind 2.5 s sleepers, at 10 s none.
+ */
+export const minDefaultStartDeadlineMs = 10_000;
+
+/**
  * How long after `slot` (epoch ms) a run of `job` that waits for an agent may still start, in ms:
- * `job.startDeadlineMs` when set, else the job's period at that slot, capped at 60,000 ms
- * ({@link defaultStartDeadlineMs}). The period is the time from `slot` to the job's next slot:
- * `everyMs` for an interval, the gap to the rule's next match for cron (so an irregular rule
- * such as `0 0 9,17 * * *` gets the gap that follows the slot). A one-shot, or a job with no
- * slot after this one (its window ends), has no period: 60,000 ms. A run should not still be
- * waiting when its job fires again; a job that fires rarely does not wait more than a minute.
+ * `job.startDeadlineMs` when set, else the job's period at that slot, at least 10,000 ms
+ * ({@link minDefaultStartDeadlineMs}) and at most 60,000 ms ({@link defaultStartDeadlineMs}).
+ * The period is the time from `slot` to the job's next slot: `everyMs` for an interval, the gap
+ * to the rule's next match for cron (so an irregular rule such as `0 0 9,17 * * *` gets the gap
+ * that follows the slot). A one-shot, or a job with no slot after this one (its window ends), has
+ * no period: 60,000 ms. A run should rarely still be waiting when its job fires again, yet ride
+ * out a few seconds of a full pool; a job that fires rarely does not wait more than a minute.
  */
 export function startDeadlineOf(
   job: { schedule: Schedule; window?: { startAt?: Date; endAt?: Date }; startDeadlineMs?: number },
@@ -179,5 +190,5 @@ export function startDeadlineOf(
       : job.schedule.type === 'cron'
         ? (nextFireTimeInWindow(job.schedule, job.window ?? {}, new Date(slot))?.getTime() ?? Infinity) - slot
         : Infinity;
-  return Math.min(period, defaultStartDeadlineMs);
+  return Math.min(Math.max(period, minDefaultStartDeadlineMs), defaultStartDeadlineMs);
 }

@@ -54,17 +54,17 @@ test('run output is bounded; truncation keeps the end', () => {
   assert.ok(Buffer.byteLength(multi) <= MAX_OUTPUT_BYTES && !multi.includes('\uFFFD'));
 });
 
-test('start deadline: its fields default so a stored job stays valid; unset, it is the period or 60 s, whichever is shorter', () => {
+test('start deadline: its fields default so a stored job stays valid; unset, it is the period, at least 10 s and at most 60 s', () => {
   const job = parseOrThrow(jobInputSchema, valid);
   assert.deepEqual([job.startDeadlineMs, job.onStartDeadline, job.incidentOnStartDeadline], [undefined, 'skipped', false]);
   const slot = Date.UTC(2026, 10, 30, 12, 0, 0);
   const cron = (expr: string) => parseOrThrow(jobInputSchema, { ...valid, schedule: { type: 'cron', expr } });
-  assert.equal(startDeadlineOf(cron('* * * * * *'), slot), 1000, 'every second: 1 s');
+  assert.equal(startDeadlineOf(cron('* * * * * *'), slot), 10_000, 'every second: 1 s, raised to the 10 s floor');
   assert.equal(startDeadlineOf(cron('*/15 * * * * *'), slot), 15_000);
   assert.equal(startDeadlineOf(cron('0 0 * * * *'), slot), 60_000, 'hourly: capped at 60 s');
   assert.equal(startDeadlineOf(cron('0 0 9,9 * * *'), slot), 60_000);
   const interval = parseOrThrow(jobInputSchema, { ...valid, schedule: { type: 'interval', everyMs: 5000 } });
-  assert.equal(startDeadlineOf(interval, slot), 5000);
+  assert.equal(startDeadlineOf(interval, slot), 10_000, 'every 5 s: the 10 s floor');
   const once = parseOrThrow(jobInputSchema, { ...valid, schedule: { type: 'once', at: new Date(slot) } });
   assert.equal(startDeadlineOf(once, slot), 60_000, 'a one-shot has no period');
   assert.equal(startDeadlineOf({ ...once, startDeadlineMs: 0 }, slot), 0, 'set: as set, 0 included');

@@ -29,6 +29,12 @@ export const helloSchema = z.object({
    * before its first HELLO (docs/protocol.md, HELLO). Absent when there were none.
    */
   orphansKilled: z.array(id).max(LIMITS.orphansKilled).optional(),
+  /**
+   * This HELLO follows the RESULTs the agent repeats to a new leader (docs/protocol.md, A new
+   * leader): on the same connection, so every one of them has arrived before it. Absent: no
+   * such promise.
+   */
+  resultsRepeated: z.boolean().optional(),
 });
 
 export const execSchema = z.object({

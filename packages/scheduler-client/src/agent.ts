@@ -1,7 +1,16 @@
 import os from 'node:os';
 import { Heartbeat } from '@clover/heartbeat';
 import { cleanUp, defaultStepTimeoutMs, settleWithin } from '@clover/lifecycle';
-import { DealerTransport, isLocalEndpoint, LIMITS, truncateField, type Exec, type Message, type Result } from '@clover/protocol';
+import {
+  DealerTransport,
+  isLocalEndpoint,
+  LIMITS,
+  truncateField,
+  type Exec,
+  type Hello,
+  type Message,
+  type Result,
+} from '@clover/protocol';
 import { cloverPaths, createZkClient, watchLeader, type CloverPaths, type ZkClient } from '@clover/zk-kit';
 import { ExecAbort } from './abort.js';
 import { OrderedAnswers } from './answers.js';
@@ -179,29 +188,36 @@ export class Agent {
       .slice(0, LIMITS.orphansKilled);
   }
 
+  /**
+   * Says HELLO to the leader. To a new leader (`resendResults`), the RESULTs of the last minute
+   * follow, then a second HELLO with `resultsRepeated`: the leader then knows every one of them
+   * has arrived (one connection keeps the order) and judges the runs it adopted at once.
+   */
   private async hello(resendResults = false): Promise<void> {
     if (!this.transport?.endpoint || this.closed) return;
+    await this.transport.send({ type: 'HELLO', body: this.helloBody() });
+    if (!resendResults) return;
+    // A new leader may never have heard how recent executions ended.
+    for (const r of this.recent.finishedSince(Date.now() - resendResultsForMs)) await this.transport.send({ type: 'RESULT', body: r });
+    await this.transport.send({ type: 'HELLO', body: { ...this.helloBody(), resultsRepeated: true } });
+  }
+
+  private helloBody(): Hello {
     const orphansKilled =
       this.orphansKilled.length && Date.now() - this.startedAt < resendResultsForMs ? { orphansKilled: this.orphansKilled } : {};
-    await this.transport.send({
-      type: 'HELLO',
-      body: {
-        agentId: this.id,
-        version: this.opts.version ?? '0.1.0',
-        handlers: [...this.handlers.keys()],
-        capacity: this.capacity,
-        running: this.recent.running().map(([id]) => id),
-        groups: this.opts.groups ?? [],
-        tags: this.opts.tags ?? [],
-        shell: this.opts.shell ?? false,
-        http: this.opts.http ?? false,
-        batch: true,
-        ...orphansKilled,
-      },
-    });
-    // A new leader may never have heard how recent executions ended.
-    if (resendResults)
-      for (const r of this.recent.finishedSince(Date.now() - resendResultsForMs)) await this.transport.send({ type: 'RESULT', body: r });
+    return {
+      agentId: this.id,
+      version: this.opts.version ?? '0.1.0',
+      handlers: [...this.handlers.keys()],
+      capacity: this.capacity,
+      running: this.recent.running().map(([id]) => id),
+      groups: this.opts.groups ?? [],
+      tags: this.opts.tags ?? [],
+      shell: this.opts.shell ?? false,
+      http: this.opts.http ?? false,
+      batch: true,
+      ...orphansKilled,
+    };
   }
 
   private onMessage(msg: Message): void {

@@ -268,9 +268,27 @@ test('a new leader: the agent follows it to its endpoint and says HELLO there', 
   });
   await e2.start();
   try {
+    // What the agent finished under the first leader: the new one hears each again.
+    const first = exec({ type: 'handler', name: 'noop' });
+    await router.send('agent-a', { type: 'EXEC', body: first });
+    await waitFor(() => find('RESULT', first.execId).length > 0, { message: 'a result under the first leader' });
+    const finishedBefore = inbox.flatMap(([, m]) => (m.type === 'RESULT' ? [m.body.execId] : []));
     await election.close();
     await waitFor(() => e2.isLeader, { message: 'server-2 leads' });
     await waitFor(() => inbox2.some(([p, m]) => p === 'agent-a' && m.type === 'HELLO'), { message: 'HELLO at the new leader' });
+    // HELLO, the repeated RESULTs, then a HELLO that says they have all been sent.
+    await waitFor(() => inbox2.some(([, m]) => m.type === 'HELLO' && m.body.resultsRepeated === true), {
+      message: 'HELLO with resultsRepeated',
+    });
+    const types = inbox2.map(([, m]) => (m.type === 'HELLO' ? (m.body.resultsRepeated ? 'HELLO+' : 'HELLO') : m.type));
+    const marker = types.indexOf('HELLO+');
+    assert.equal(types[0], 'HELLO');
+    const repeated = inbox2.slice(0, marker).flatMap(([, m]) => (m.type === 'RESULT' ? [m.body.execId] : []));
+    assert.deepEqual(
+      [...new Set(repeated)].sort(),
+      [...new Set(finishedBefore)].sort(),
+      'every RESULT of the last minute before the HELLO that says so',
+    );
     const e = exec({ type: 'handler', name: 'noop' });
     await router2.send('agent-a', { type: 'EXEC', body: e });
     await waitFor(() => inbox2.some(([, m]) => m.type === 'RESULT' && m.body.execId === e.execId), { message: 'result at the new leader' });

@@ -11,8 +11,8 @@ clover jobs add --name NAME (--cron EXPR [--tz ZONE] | --every MS | --at ISO)
                 (--handler NAME | --shell COMMAND) [--payload JSON] [--group G]
                 [--timeout MS] [--retries N] [--start-deadline MS] [--disabled]
                 --start-deadline: how long after its fire time a run may wait for an
-                agent with a free slot (0: no wait); default: the job's period or
-                60000 ms, whichever is shorter
+                agent with a free slot (0: no wait); default: the job's period,
+                at least 10000 ms and at most 60000 ms
 clover jobs add --file job.json          (a JobInput as the API takes it)
 clover jobs rm ID
 clover jobs trigger ID`;

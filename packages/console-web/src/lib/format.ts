@@ -111,9 +111,11 @@ export function percent(rate: number | null | undefined): string {
 
 /** The cap of a job's default start deadline (`defaultStartDeadlineMs` of @clover/model). */
 const DEFAULT_START_DEADLINE_MS = 60_000;
+/** The floor of a job's default start deadline (`minDefaultStartDeadlineMs` of @clover/model). */
+const MIN_DEFAULT_START_DEADLINE_MS = 10_000;
 
 /**
- * The start deadline a job that sets none gets, in words: its period, at most 60 s. This is the
+ * The start deadline a job that sets none gets, in words: its period, at least 10 s and at most 60 s. This is the
  * rule of `startDeadlineOf` in @clover/model, told rather than imported, since that module would
  * bring zod into the bundle. An interval's value is known here; a cron rule's depends on the slot
  * (the time to its next fire), so it is given as a number only when `fires` (the job's next fire
@@ -125,7 +127,7 @@ export function defaultStartDeadlineText(
   t: Translate,
   fires: readonly string[] = [],
 ): string {
-  const seconds = (ms: number) => Math.min(ms, DEFAULT_START_DEADLINE_MS) / 1000;
+  const seconds = (ms: number) => Math.min(Math.max(ms, MIN_DEFAULT_START_DEADLINE_MS), DEFAULT_START_DEADLINE_MS) / 1000;
   switch (schedule?.type) {
     case 'interval':
       return t('job.startDeadline.interval', { n: seconds(schedule.everyMs) });

@@ -54,7 +54,7 @@ export interface JobFormState {
   retryBackoffSeconds: string;
   concurrency: Concurrency;
   misfire: Misfire;
-  /** Seconds; empty means the job's default (its period or 60 s, whichever is shorter). */
+  /** Seconds; empty means the job's default (its period, at least 10 s and at most 60 s). */
   startDeadlineSeconds: string;
   onStartDeadline: StartDeadlineOutcome;
   incidentOnStartDeadline: boolean;
