@@ -6,6 +6,10 @@ import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
 import { MAX_BODY_BYTES } from './messages.js';
 
+/** A socket that cannot be opened is tried again this often, this many times (DealerTransport.connect). */
+const openRetryMs = 200;
+const openAttempts = 50;
+
 export interface ClientCurve {
   publicKey: string;
   secretKey: string;
@@ -28,7 +32,8 @@ export interface DealerTransportOptions {
  * drains) would hand it the first message meant for the new one (a HELLO lost so).
  */
 export class DealerTransport {
-  private sock: zmq.Dealer;
+  /** The socket to the current endpoint; null before it is opened, and while there is no leader. */
+  private sock: zmq.Dealer | null = null;
   private current: string | null = null;
   private sending: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -42,7 +47,6 @@ export class DealerTransport {
 
   constructor(private readonly opts: DealerTransportOptions) {
     this.logger = opts.logger ?? silentLogger;
-    this.sock = this.open();
   }
 
   private open(): zmq.Dealer {
@@ -67,16 +71,39 @@ export class DealerTransport {
     return this.current;
   }
 
-  /** Points the socket at a new leader (or at none with null). */
+  /**
+   * Points the transport at a new leader (or at none with null); never throws. The old socket is
+   * closed now (linger 0: what it still queues is dropped, as a stale EXEC answer should be); the
+   * new one is opened on a later turn, and messages sent meanwhile wait for it. Opening a socket
+   * inside the caller's turn failed with EINVAL (issue 16's chaos run: ZooKeeper restarted, the
+   * agent's leader watch fired from the ZooKeeper client's disconnect callback, and the agent
+   * died of the throw): the client's socket is torn down in that turn, and a ZeroMQ socket made
+   * then may be given its descriptor number while libuv still watches it. A socket that still
+   * cannot be made is retried (every 200 ms, up to 50 times) and logged, never thrown.
+   */
   connect(endpoint: string | null): void {
     if (endpoint === this.current || this.closed) return;
-    if (this.current) {
-      // linger 0: what the old socket still queues is dropped, as a stale EXEC answer should be.
-      this.sock.close();
-      this.sock = this.open();
-    }
     this.current = endpoint;
-    if (endpoint) this.sock.connect(endpoint);
+    const old = this.sock;
+    this.sock = null;
+    old?.close();
+    if (endpoint) this.sending = this.sending.then(() => this.openFor(endpoint));
+  }
+
+  private async openFor(endpoint: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await new Promise((r) => setTimeout(r, attempt === 1 ? 0 : openRetryMs));
+      if (this.closed || this.current !== endpoint) return;
+      try {
+        const sock = this.open();
+        sock.connect(endpoint);
+        this.sock = sock;
+        return;
+      } catch (err) {
+        this.logger.error('could not open a socket to the leader; retrying', { endpoint, attempt, err: String(err) });
+        if (attempt >= openAttempts) return;
+      }
+    }
   }
 
   private async receive(sock: zmq.Dealer): Promise<void> {
@@ -113,7 +140,7 @@ export class DealerTransport {
 
   private sendFrames(type: string, frames: () => Buffer[]): Promise<boolean> {
     const result = this.sending
-      .then(() => (this.closed || !this.current ? false : this.sock.send(frames()).then(() => true)))
+      .then(() => (this.closed || !this.current || !this.sock ? false : this.sock.send(frames()).then(() => true)))
       .catch((err: unknown) => {
         this.logger.debug('send failed', { type, err: String(err) });
         return false;
@@ -127,7 +154,7 @@ export class DealerTransport {
     this.closed = true;
     // Let queued sends go out, but never wait on a peer that is not reading.
     await settleWithin(this.sending, 500);
-    this.sock.close();
+    this.sock?.close();
     await this.loop.catch(() => undefined);
   }
 }

@@ -22,6 +22,7 @@ import { runShell, type ExecOutcome, type GroupWatch } from './executors/shell.j
 import type { AgentLogger, AgentOptions, Handler } from './interfaces.js';
 import { GroupReaper } from './orphans/reaper.js';
 import { GroupRecords, type LeftBehind } from './orphans/records.js';
+import { ExecJournal } from './journal.js';
 import { OutputTail } from './output.js';
 import { RecentExecutions } from './recent.js';
 import { checkAgentOptions, checkHandlerName } from './limits.js';
@@ -67,6 +68,7 @@ export class Agent {
   private readonly reaper: GroupReaper | null;
   /** The same groups on disk, for the next life of this agent to find (with a data directory). */
   private readonly records: GroupRecords | null;
+  private readonly journal: ExecJournal | null;
   /** The HTTP client of http jobs, holding this agent's egress policy. */
   private readonly egress: EgressClient;
   /** Exec ids whose groups an earlier life left and this start killed; told in HELLO for a while. */
@@ -84,6 +86,11 @@ export class Agent {
     this.slots = new Slots(this.capacity, Math.min(processCapacity, this.capacity));
     this.reaper = opts.groupReaper === false ? null : new GroupReaper(this.logger);
     this.records = opts.dataDir ? new GroupRecords(opts.dataDir, this.id, this.logger) : null;
+    this.journal = opts.journal
+      ? new ExecJournal(opts.journal, (err) => {
+          this.logger.error('execution journal write failed; journal stopped', { file: opts.journal, err: String(err) });
+        })
+      : null;
     this.egress = new EgressClient(opts.httpEgress ?? {});
   }
 
@@ -277,6 +284,15 @@ export class Agent {
     const abort = new ExecAbort();
     this.recent.set(exec.execId, { phase: 'running', abort });
     const startedAt = Date.now();
+    this.journal?.record({
+      event: 'start',
+      at: startedAt,
+      agentId: this.id,
+      execId: exec.execId,
+      jobId: exec.jobId,
+      attempt: exec.attempt,
+      scheduledAt: exec.scheduledAt,
+    });
     this.unanswered.add(exec.execId);
     this.answers.push(() => {
       this.unanswered.delete(exec.execId);
@@ -354,6 +370,7 @@ export class Agent {
     // The executors bound their reasons; this guards the agent's own and any executor added later.
     if (result.error !== null) result.error = truncateField(result.error, LIMITS.errorChars);
     this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: result.finishedAt });
+    this.journal?.record({ event: 'end', at: result.finishedAt, agentId: this.id, execId: exec.execId, status });
     ended();
     if (!this.unanswered.has(exec.execId)) await this.transport?.send({ type: 'RESULT', body: result });
   }
@@ -394,6 +411,7 @@ export class Agent {
       [
         ['heartbeat saying draining', () => this.heartbeat?.beatNow()],
         ['running executions', () => this.finishRunning(drainMs)],
+        ['execution journal', () => this.journal?.close()],
         [
           'HELLO timer and leader watch',
           () => {

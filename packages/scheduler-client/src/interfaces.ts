@@ -91,6 +91,12 @@ export interface AgentOptions {
    */
   dataDir?: string;
   /**
+   * A file to append a JSON line to as each execution starts (before it begins) and ends, on
+   * this host, whatever the leader or the store hear (ExecJournal, journal.ts; CLOVER_EXEC_JOURNAL).
+   * Default: none. The agent fails to construct when the file cannot be opened for appending.
+   */
+  journal?: string;
+  /**
    * Whether the process groups of shell executions die with the agent, whatever its death, even
    * SIGKILL (default true): one `sh` helper per agent kills them when the agent's pipe to it
    * closes. Turn off only where no `/bin/sh` exists; the data directory's records still catch

@@ -65,6 +65,10 @@ export const agentSettings = {
     fallback: 30_000,
     min: 0,
   }),
+  journal: optionalText(
+    'CLOVER_EXEC_JOURNAL',
+    'a file to append one JSON line to as each execution starts and ends (an audit of what ran on this host); default none',
+  ),
   groupReaper: boolean('CLOVER_GROUP_REAPER', {
     help: 'kill the process groups of shell executions when the agent dies, whatever its death (needs /bin/sh)',
     fallback: true,
@@ -117,6 +121,7 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: C
       drainTimeoutMs: s.drainTimeoutMs,
       dataDir: path.resolve(s.dataDir),
       groupReaper: s.groupReaper,
+      ...(s.journal ? { journal: path.resolve(s.journal) } : {}),
     }),
   );
   cleanup.push('agent', () => agent.close());

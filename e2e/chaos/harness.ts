@@ -1,0 +1,524 @@
+/**
+ * The chaos harness of issue 16: a whole cluster of real processes (the built bins, a real
+ * ZooKeeper, one shared store, a real SMTP sink) under sustained failure, then checked from
+ * evidence that owes nothing to the leader: the agents' execution journals (CLOVER_EXEC_JOURNAL:
+ * a line per execution started, written before it starts), the store's runs, the jobs' counts
+ * and the hourly counters.
+ *
+ * The cluster: 3 dispatch-servers, 3 agents, 2 monitors, the console API. The jobs (`jobs`, by
+ * index mod 10): 5 every-second `noop` handlers (misfire `fire_once`), 1 every-second shell
+ * `true`, 1 every-second `forbid` sleeper that runs longer than its period, 1 every-second
+ * `flaky` handler that fails half the time with 2 retries, 1 one-shot at a random second of the
+ * window, 1 every-second `noop` with misfire `skip`. For the window (`durationMs`): the leading
+ * dispatch-server SIGKILLed every `leaderKillEveryMs` and started again; a random agent
+ * SIGKILLed every `agentKillEveryMs` and started again; the leader SIGSTOPped for longer than its
+ * ZooKeeper session and continued; ZooKeeper itself stopped and started once.
+ *
+ * {@link checkChaos} counts what must be 0: executions started twice for one execution id,
+ * slots with more than one run, slots missed beyond the job's misfire policy, `forbid` overlaps,
+ * runs not in a final state, counters that disagree with the runs.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CleanupStack } from '@clover/lifecycle';
+import { failureStatuses, terminalStatuses, type Job, type NodeView, type Run } from '@clover/model';
+import { openStore, type Store } from '@clover/store';
+import {
+  cleanUp,
+  freePort,
+  followCursor,
+  spawnProcess,
+  startSmtpSink,
+  startZooKeeper,
+  tempDir,
+  waitFor,
+  within,
+  type ChildHandle,
+} from '@clover/testkit';
+import { cloverPaths, createZkClient, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
+import { ConsoleSession, waitForHealth } from '../lib/api.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = (pkg: string) => path.join(repoRoot, 'packages', pkg, 'dist/bin.js');
+const paths = cloverPaths('/clover');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+export interface ChaosOptions {
+  /** The window the jobs fire in and the chaos runs in, ms (default 600,000: 10 minutes). */
+  durationMs?: number;
+  /** How many jobs (default 1,000), mixed by index as the module says. */
+  jobs?: number;
+  /** SIGKILL the leading dispatch-server this often, ms (default 20,000). */
+  leaderKillEveryMs?: number;
+  /** SIGKILL a random agent this often, ms (default 30,000). */
+  agentKillEveryMs?: number;
+  /** Every process's ZooKeeper session timeout and the monitors' dead timeout, ms (default 4,000). */
+  sessionMs?: number;
+  /** Environment that points every process at the store (default none: the SQLite file in the cluster's data dir). */
+  storeEnv?: Record<string, string>;
+  /** Opens the harness's own handle on that store (default: the SQLite file). */
+  openStore?: (dataDir: string) => Promise<Store>;
+  /** Progress lines (default: stderr). */
+  progress?: (line: string) => void;
+  /** Only these kinds of disruption (default all): to look at one alone. */
+  only?: ReadonlyArray<DisruptionKind>;
+}
+
+export type DisruptionKind = 'leader' | 'agent' | 'stop' | 'zookeeper';
+
+/** One disruption and the time it may excuse missed slots for: [from, to], epoch ms. */
+export interface Disruption {
+  what: string;
+  from: number;
+  to: number;
+}
+
+export interface ChaosFigures {
+  window: { from: number; to: number };
+  jobs: number;
+  runs: number;
+  runsByStatus: Record<string, number>;
+  runsByTrigger: Record<string, number>;
+  executionsJournaled: number;
+  disruptions: Disruption[];
+  leaderKills: number;
+  agentKills: number;
+  stops: number;
+  zooKeeperRestarts: number;
+}
+
+/** The counts that must all be 0, each with up to 10 examples. */
+export interface ChaosZeros {
+  executionsStartedTwice: number;
+  slotsWithMoreThanOneRun: number;
+  slotsMissedBeyondPolicy: number;
+  forbidOverlaps: number;
+  runsNotFinal: number;
+  countersDisagreeing: number;
+}
+
+export interface ChaosReport {
+  figures: ChaosFigures;
+  zeros: ChaosZeros;
+  examples: Record<keyof ChaosZeros, string[]>;
+}
+
+type Mix = 'noop' | 'shell' | 'forbid' | 'flaky' | 'once' | 'skip';
+const mixOf = (i: number): Mix => (['noop', 'noop', 'noop', 'noop', 'noop', 'shell', 'forbid', 'flaky', 'once', 'skip'] as const)[i % 10]!;
+
+interface JournalLine {
+  event: 'start' | 'end';
+  at: number;
+  agentId: string;
+  execId: string;
+  jobId: string;
+  status?: string;
+}
+
+/**
+ * Runs the cluster under chaos for the window, waits for every run of it to end, reads the
+ * evidence and answers the report. Everything it started is stopped and removed, whatever
+ * happens. Throws when the cluster cannot be brought up or a disruption cannot heal (no leader
+ * within 60 s).
+ */
+export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
+  const durationMs = opts.durationMs ?? 600_000;
+  const jobCount = opts.jobs ?? 1000;
+  const leaderKillEveryMs = opts.leaderKillEveryMs ?? 20_000;
+  const agentKillEveryMs = opts.agentKillEveryMs ?? 30_000;
+  const sessionMs = opts.sessionMs ?? 4000;
+  const progress = opts.progress ?? ((line: string) => console.error(`[${new Date().toISOString()}] ${line}`));
+  const opened = new CleanupStack();
+  const procsSeen = new Map<string, ChildHandle>();
+  try {
+    const zkServer = await startZooKeeper();
+    opened.push('ZooKeeper', () => zkServer.cleanup());
+    const sink = await startSmtpSink();
+    opened.push('SMTP sink', () => sink.stop());
+    const dir = await tempDir('clover-chaos-');
+    opened.push('temp dir', () => dir.cleanup());
+    // The harness's own session, for the cluster's settings and to see every part come up.
+    const admin: ZkClient = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: sessionMs });
+    opened.push('admin ZooKeeper session', () => admin.close());
+    await within(admin.connect(), 20_000, 'the admin ZooKeeper session');
+    await writeClusterConfig(admin, paths, {
+      heartbeatIntervalMs: 1000,
+      deadTimeoutMs: { servers: sessionMs, clients: sessionMs, monitors: sessionMs },
+    });
+    const httpPort = await freePort();
+    const baseUrl = `http://127.0.0.1:${httpPort}`;
+    const common: Record<string, string> = {
+      CLOVER_ZK: zkServer.connectString,
+      CLOVER_ZK_SESSION_TIMEOUT_MS: String(sessionMs),
+      CLOVER_HEARTBEAT_MS: '1000',
+      CLOVER_DATA_DIR: dir.path,
+      CLOVER_LOG_DIR: path.join(dir.path, 'logs'),
+      CLOVER_LOG_LEVEL: 'warn',
+      ...opts.storeEnv,
+    };
+    const procs = new Map<string, ChildHandle>();
+    opened.push('processes', () => cleanUp([...procs].map(([id, p]) => [id, () => p.kill('SIGKILL')] as const)));
+    const env = new Map<string, Record<string, string>>();
+    const pkgOf = new Map<string, string>();
+    const start = (id: string): ChildHandle => {
+      const child = spawnProcess(process.execPath, [bin(pkgOf.get(id)!)], {
+        name: id,
+        cwd: repoRoot,
+        env: { ...common, CLOVER_NODE_ID: id, ...env.get(id) },
+      });
+      procs.set(id, child);
+      procsSeen.set(id, child);
+      return child;
+    };
+    const define = (id: string, pkg: string, extra: Record<string, string> = {}) => {
+      pkgOf.set(id, pkg);
+      env.set(id, extra);
+    };
+    const servers = ['dispatch-1', 'dispatch-2', 'dispatch-3'];
+    const agents = ['agent-1', 'agent-2', 'agent-3'];
+    for (const id of servers) define(id, 'dispatch-server', { CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}` });
+    for (const id of agents)
+      define(id, 'scheduler-client', {
+        CLOVER_EXEC_JOURNAL: path.join(dir.path, 'journals', `${id}.jsonl`),
+        CLOVER_ALLOW_SHELL: 'true',
+        CLOVER_DATA_DIR: path.join(dir.path, id),
+      });
+    for (const id of ['monitor-1', 'monitor-2'])
+      define(id, 'monitor', { CLOVER_SMTP_URL: sink.url, CLOVER_MAIL_FROM: 'clover@chaos.test', CLOVER_CONSOLE_URL: baseUrl });
+    define('console', 'console-api', {
+      CLOVER_HTTP_PORT: String(httpPort),
+      CLOVER_HTTP_HOST: '127.0.0.1',
+      CLOVER_ADMIN_PASSWORD: 'chaos-admin-pw',
+    });
+    for (const id of [...servers, 'monitor-1', 'monitor-2', ...agents, 'console']) start(id);
+    await waitForHealth(baseUrl, 90_000);
+    for (const id of agents)
+      await waitFor(() => admin.exists(paths.node('clients', id)), { timeoutMs: 60_000, message: `${id} registered` });
+    await waitFor(async () => (await admin.children(paths.electionDispatch)).length === servers.length, {
+      timeoutMs: 60_000,
+      message: 'every dispatch-server in the election',
+    });
+    const store = await (opts.openStore ?? ((d: string) => openStore({ dataDir: d })))(dir.path);
+    opened.push('store', () => store.close());
+    const api = await ConsoleSession.login(baseUrl, 'admin', 'chaos-admin-pw');
+
+    // The window opens once every job is written (about 10 ms a job through the API), on a second.
+    const from = Math.ceil((Date.now() + 5000 + jobCount * 15) / 1000) * 1000;
+    const to = from + durationMs;
+    const window = { startAt: new Date(from).toISOString(), endAt: new Date(to - 1000).toISOString() };
+    const jobs: Array<{ id: string; mix: Mix }> = [];
+    for (let i = 0; i < jobCount; i++) {
+      const mix = mixOf(i);
+      const every = { type: 'cron', expr: '* * * * * *' };
+      const spec = {
+        noop: { schedule: every, kind: { type: 'handler', name: 'noop' } },
+        shell: { schedule: every, kind: { type: 'shell', command: 'true' } },
+        forbid: { schedule: every, kind: { type: 'handler', name: 'sleep' }, payload: { ms: 1500 }, concurrency: 'forbid' },
+        flaky: {
+          schedule: every,
+          kind: { type: 'handler', name: 'flaky' },
+          payload: { failRate: 0.5 },
+          retries: { max: 2, backoffMs: 200, factor: 2, maxBackoffMs: 1000 },
+        },
+        once: {
+          schedule: { type: 'once', at: new Date(from + 1000 * Math.floor(Math.random() * (durationMs / 1000 - 1))).toISOString() },
+          kind: { type: 'handler', name: 'noop' },
+        },
+        skip: { schedule: every, kind: { type: 'handler', name: 'noop' }, misfire: 'skip' },
+      }[mix];
+      const job = await api.call<Job>('POST', '/api/jobs', {
+        name: `chaos-${mix}-${i}`,
+        ...spec,
+        timeoutMs: 10_000,
+        ...(mix === 'once' ? {} : { window }),
+        deleteWhenDone: false,
+      });
+      jobs.push({ id: job.id, mix });
+    }
+    if (Date.now() > from - 1000) progress('warning: the set-up ran into the window');
+    progress(`${jobCount} jobs written; window ${new Date(from).toISOString()} → ${new Date(to).toISOString()}`);
+
+    // The disruptions, one after another, each healed before the next.
+    const disruptions: Disruption[] = [];
+    const agentKillsAt = new Map<string, number[]>();
+    const counts = { leaderKills: 0, agentKills: 0, stops: 0, zooKeeperRestarts: 0 };
+    // The leader as the cluster's console sees it: the server whose heartbeat says it leads, the
+    // freshest one if a dead leader's znode still lingers. Read through the console-api process,
+    // not a ZooKeeper session of the harness's own (see the ZooKeeper restart below).
+    const leaderNow = async (): Promise<string | null> => {
+      const nodes = await api.call<{ items: NodeView[] }>('GET', '/api/nodes').catch(() => null);
+      const leading = (nodes?.items ?? [])
+        .filter((n) => n.path.startsWith(`${paths.root}/nodes/servers/`) && (n.data as { leader?: unknown } | null)?.leader === true)
+        .sort((a, b) => (a.ageMs ?? Infinity) - (b.ageMs ?? Infinity));
+      return leading[0]?.id ?? null;
+    };
+    const newLeader = (old: string | null) =>
+      waitFor(
+        async () => {
+          const l = await leaderNow();
+          return l && l !== old ? l : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 20, message: 'a new dispatch leader' },
+      );
+    // A new leader holds its first fires until its agents say HELLO (electionSettleMs, 3 s): the
+    // slots of the gap are the misfire policy's from then, with a second of slack.
+    const healedAfterElectionMs = 4000;
+    type Event = { at: number; kind: DisruptionKind };
+    const events: Event[] = [];
+    for (let t = from + leaderKillEveryMs; t < to - 5000; t += leaderKillEveryMs) events.push({ at: t, kind: 'leader' });
+    for (let t = from + agentKillEveryMs; t < to - 5000; t += agentKillEveryMs) events.push({ at: t + 5000, kind: 'agent' });
+    events.push({ at: from + Math.round(durationMs * 0.35) + 2500, kind: 'stop' });
+    events.push({ at: from + Math.round(durationMs * 0.7) + 7500, kind: 'zookeeper' });
+    events.sort((a, b) => a.at - b.at);
+    for (const e of events) {
+      if (e.at >= to - 3000 || (opts.only && !opts.only.includes(e.kind))) continue;
+      await sleep(e.at - Date.now());
+      const t0 = Date.now();
+      if (e.kind === 'leader') {
+        const leader = await leaderNow();
+        if (!leader) continue;
+        await procs.get(leader)!.kill('SIGKILL');
+        const next = await newLeader(leader);
+        disruptions.push({ what: `SIGKILL leader ${leader} → ${next}`, from: t0, to: Date.now() + healedAfterElectionMs });
+        counts.leaderKills++;
+        start(leader);
+      } else if (e.kind === 'agent') {
+        const victim = agents[Math.floor(Math.random() * agents.length)]!;
+        await procs.get(victim)!.kill('SIGKILL');
+        agentKillsAt.set(victim, [...(agentKillsAt.get(victim) ?? []), Date.now()]);
+        counts.agentKills++;
+        start(victim);
+        progress(`SIGKILL agent ${victim}`);
+        continue;
+      } else if (e.kind === 'stop') {
+        // Longer than its session: another server leads, and this one must fire nothing once it may no longer lead.
+        const leader = await leaderNow();
+        if (!leader) continue;
+        const pid = procs.get(leader)!.pid;
+        process.kill(pid, 'SIGSTOP');
+        const next = await newLeader(leader);
+        await sleep(t0 + sessionMs * 2 - Date.now());
+        process.kill(pid, 'SIGCONT');
+        disruptions.push({
+          what: `SIGSTOP leader ${leader} for ${Date.now() - t0} ms → ${next}`,
+          from: t0,
+          to: Date.now() + healedAfterElectionMs,
+        });
+        counts.stops++;
+      } else {
+        // The harness's own session ends before the restart: in this process (which spawns the
+        // ZooKeeper server) no session of the npm binding, old or new, answered after it
+        // ("zookeeper_process returned no response too many times"), while every process of the
+        // cluster recovered; the leader is read through the console from here on anyway.
+        await admin.close().catch(() => undefined);
+        await zkServer.stop();
+        await sleep(2000);
+        await zkServer.start();
+        const leader = await waitFor(leaderNow, { timeoutMs: 60_000, intervalMs: 50, message: 'a leader after ZooKeeper came back' });
+        disruptions.push({
+          what: `ZooKeeper stopped and started (leader then ${leader})`,
+          from: t0,
+          to: Date.now() + sessionMs + healedAfterElectionMs,
+        });
+        counts.zooKeeperRestarts++;
+      }
+      progress(disruptions.at(-1)?.what ?? e.kind);
+    }
+    await sleep(to - Date.now());
+    progress('window over; waiting for its runs to end');
+    const jobIds = new Set(jobs.map((j) => j.id));
+    const readRuns = async () =>
+      (
+        await followCursor((cursor) => store.runs.list({ from: new Date(from - 60_000), limit: 1000, cursor }), {
+          maxPages: 100_000,
+          what: 'the chaos runs',
+        })
+      ).flatMap((p) => p.items.filter((r) => jobIds.has(r.jobId)));
+    // Ends by the job timeout (10 s), a lost agent's grace (12 s) and the retries' backoff.
+    await waitFor(async () => !(await store.runs.listActive()).some((r) => jobIds.has(r.jobId)), {
+      timeoutMs: 90_000,
+      intervalMs: 1000,
+      message: 'every run of the window over',
+    }).catch(() => progress('runs still active 90 s after the window: counted as not final'));
+    const runs = await readRuns();
+    const journals: JournalLine[] = [];
+    for (const id of agents) {
+      const text = await readFile(path.join(dir.path, 'journals', `${id}.jsonl`), 'utf8').catch(() => '');
+      for (const line of text.split('\n')) if (line) journals.push(JSON.parse(line) as JournalLine);
+    }
+    const jobRows = new Map<string, Job>();
+    for (const j of jobs) {
+      const row = await store.jobs.get(j.id);
+      if (row) jobRows.set(j.id, row);
+    }
+    const counters = new Map<string, Record<string, number>>();
+    for (const j of jobs) {
+      const s = await store.counters.summary({ from: new Date(from - 3_600_000), to: new Date(to + 3_600_000), jobId: j.id });
+      counters.set(j.id, s.totals);
+    }
+    return checkChaos({ from, to, jobs, runs, journals, jobRows, counters, disruptions, agentKillsAt, counts });
+  } catch (err) {
+    // What each process said last, to see why.
+    for (const [id, p] of procsSeen) progress(`--- ${id} (last lines) ---\n${p.output().split('\n').slice(-15).join('\n')}`);
+    throw err;
+  } finally {
+    await opened.close();
+  }
+}
+
+interface Evidence {
+  from: number;
+  to: number;
+  jobs: Array<{ id: string; mix: Mix }>;
+  runs: Run[];
+  journals: JournalLine[];
+  jobRows: Map<string, Job>;
+  counters: Map<string, Record<string, number>>;
+  disruptions: Disruption[];
+  agentKillsAt: Map<string, number[]>;
+  counts: { leaderKills: number; agentKills: number; stops: number; zooKeeperRestarts: number };
+}
+
+const tally = <T>(items: T[], key: (t: T) => string): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
+  return out;
+};
+
+/** Reads the evidence against the rules; exported so its rules can be tested on made-up evidence. */
+export function checkChaos(e: Evidence): ChaosReport {
+  const examples: Record<keyof ChaosZeros, string[]> = {
+    executionsStartedTwice: [],
+    slotsWithMoreThanOneRun: [],
+    slotsMissedBeyondPolicy: [],
+    forbidOverlaps: [],
+    runsNotFinal: [],
+    countersDisagreeing: [],
+  };
+  const zeros: ChaosZeros = {
+    executionsStartedTwice: 0,
+    slotsWithMoreThanOneRun: 0,
+    slotsMissedBeyondPolicy: 0,
+    forbidOverlaps: 0,
+    runsNotFinal: 0,
+    countersDisagreeing: 0,
+  };
+  const count = (k: keyof ChaosZeros, example: string, n = 1) => {
+    zeros[k] += n;
+    if (examples[k].length < 10) examples[k].push(example);
+  };
+  const starts = e.journals.filter((l) => l.event === 'start');
+
+  // 1. An execution id started more than once, on any agent, in any life of it.
+  for (const [execId, n] of Object.entries(tally(starts, (l) => l.execId)))
+    if (n > 1) count('executionsStartedTwice', `${execId} started ${n} times`);
+
+  // 2. More than one run for one slot of one job.
+  const bySlot = new Map<string, Run[]>();
+  for (const r of e.runs) {
+    const k = `${r.jobId}@${r.scheduledAt.getTime()}`;
+    bySlot.set(k, [...(bySlot.get(k) ?? []), r]);
+  }
+  for (const [k, rs] of bySlot) if (rs.length > 1) count('slotsWithMoreThanOneRun', `${k}: ${rs.map((r) => r.id).join(', ')}`);
+
+  // 3. Slots missed beyond the misfire policy. A slot may go without a run only inside a
+  //    disruption; under `fire_once` the gap then ends in one run with trigger `misfire` at the
+  //    gap's last slot, under `skip` in none. A one-shot has exactly one run.
+  const excused = (t: number) => e.disruptions.some((d) => t >= d.from - 1000 && t <= d.to);
+  const runsOf = new Map<string, Run[]>();
+  for (const r of e.runs) runsOf.set(r.jobId, [...(runsOf.get(r.jobId) ?? []), r]);
+  for (const job of e.jobs) {
+    const rs = runsOf.get(job.id) ?? [];
+    if (job.mix === 'once') {
+      if (rs.length !== 1) count('slotsMissedBeyondPolicy', `one-shot ${job.id}: ${rs.length} runs`);
+      continue;
+    }
+    const at = new Map(rs.map((r) => [r.scheduledAt.getTime(), r]));
+    for (const r of rs)
+      if (job.mix === 'skip' && r.trigger === 'misfire') count('slotsMissedBeyondPolicy', `${r.id}: a misfire run of a misfire=skip job`);
+    let gap: number[] = [];
+    for (let s = e.from; s < e.to; s += 1000) {
+      if (!at.has(s)) {
+        gap.push(s);
+        continue;
+      }
+      if (gap.length) {
+        const closing = at.get(s)!;
+        for (const g of gap)
+          if (!excused(g)) count('slotsMissedBeyondPolicy', `${job.id}@${new Date(g).toISOString()}: no run, outside any disruption`);
+        // Under fire_once, the run that ends the gap is its misfire (the latest slot missed).
+        if (job.mix !== 'skip' && closing.trigger !== 'misfire')
+          count(
+            'slotsMissedBeyondPolicy',
+            `${closing.id}: ends a gap of ${gap.length} missed slot(s) as '${closing.trigger}', not 'misfire'`,
+            gap.length,
+          );
+        gap = [];
+      }
+    }
+    for (const g of gap)
+      if (!excused(g)) count('slotsMissedBeyondPolicy', `${job.id}@${new Date(g).toISOString()}: no run at the window's end`);
+  }
+
+  // 4. forbid: no two executions of one job overlap, by the agents' own journals. An execution
+  //    whose agent was SIGKILLed has no end line: it ended with its agent.
+  const ends = new Map(e.journals.filter((l) => l.event === 'end').map((l) => [l.execId, l.at]));
+  const forbidJobs = new Set(e.jobs.filter((j) => j.mix === 'forbid').map((j) => j.id));
+  const spans = new Map<string, Array<{ execId: string; from: number; to: number }>>();
+  for (const s of starts) {
+    if (!forbidJobs.has(s.jobId)) continue;
+    const end = ends.get(s.execId) ?? (e.agentKillsAt.get(s.agentId) ?? []).find((k) => k >= s.at) ?? Infinity;
+    spans.set(s.jobId, [...(spans.get(s.jobId) ?? []), { execId: s.execId, from: s.at, to: end }]);
+  }
+  for (const [jobId, list] of spans) {
+    list.sort((a, b) => a.from - b.from);
+    for (let i = 1; i < list.length; i++)
+      if (list[i]!.from < list[i - 1]!.to)
+        count(
+          'forbidOverlaps',
+          `${jobId}: ${list[i]!.execId} started ${list[i - 1]!.to - list[i]!.from} ms before ${list[i - 1]!.execId} ended`,
+        );
+  }
+
+  // 5. Every run of the window over.
+  const final = new Set<string>(terminalStatuses);
+  for (const r of e.runs) if (!final.has(r.status)) count('runsNotFinal', `${r.id}: ${r.status}`);
+
+  // 6. Counters: the hourly counters hold every final run; the job's failure count its failed,
+  //    timed-out and lost runs; its run count every final run but those skipped at their fire
+  //    (`forbid`, or a job changed before its slot: "skipped: …"), which no execution ended.
+  const failing = new Set<string>(failureStatuses);
+  for (const job of e.jobs) {
+    const rs = (runsOf.get(job.id) ?? []).filter((r) => final.has(r.status));
+    const row = e.jobRows.get(job.id);
+    const byStatus = tally(rs, (r) => r.status);
+    const counted = e.counters.get(job.id) ?? {};
+    for (const s of new Set([...Object.keys(byStatus), ...Object.keys(counted)]))
+      if ((byStatus[s] ?? 0) !== (counted[s] ?? 0))
+        count('countersDisagreeing', `${job.id} hourly counters: ${s} ${counted[s] ?? 0}, runs ${byStatus[s] ?? 0}`);
+    if (!row) {
+      count('countersDisagreeing', `${job.id}: the job is gone`);
+      continue;
+    }
+    const failures = rs.filter((r) => failing.has(r.status)).length;
+    const ran = rs.filter((r) => !(r.status === 'skipped' && (r.error ?? '').startsWith('skipped:'))).length;
+    if (row.failureCount !== failures) count('countersDisagreeing', `${job.id} failureCount ${row.failureCount}, failed runs ${failures}`);
+    if (row.runCount !== ran) count('countersDisagreeing', `${job.id} runCount ${row.runCount}, runs that ended ${ran}`);
+  }
+
+  return {
+    figures: {
+      window: { from: e.from, to: e.to },
+      jobs: e.jobs.length,
+      runs: e.runs.length,
+      runsByStatus: tally(e.runs, (r) => r.status),
+      runsByTrigger: tally(e.runs, (r) => r.trigger),
+      executionsJournaled: starts.length,
+      disruptions: e.disruptions,
+      ...e.counts,
+    },
+    zeros,
+    examples,
+  };
+}

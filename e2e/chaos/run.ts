@@ -1,0 +1,57 @@
+/**
+ * The chaos run, with its figures: `pnpm --filter @clover/e2e chaos` (after `pnpm build`).
+ *
+ *   CHAOS_SECONDS=600 (default) CHAOS_JOBS=1000 LEADER_KILL_EVERY_MS=20000 AGENT_KILL_EVERY_MS=30000
+ *   CHAOS_ONLY=leader,agent,stop,zookeeper: only those disruptions
+ *   STORE=mongo: on MongoDB (FerretDB from tools/ferretdb, or CLOVER_TEST_MONGO_URL)
+ *
+ * Prints the figures and each count that must be 0 (with examples when it is not); exits 1 when
+ * any is not 0.
+ */
+import { mongoForTest } from '@clover/testkit';
+import { openStore } from '@clover/store';
+import { runChaos, type ChaosOptions } from './harness.js';
+
+const seconds = Number(process.env.CHAOS_SECONDS ?? 600);
+const opts: ChaosOptions = {
+  durationMs: seconds * 1000,
+  jobs: Number(process.env.CHAOS_JOBS ?? 1000),
+  leaderKillEveryMs: Number(process.env.LEADER_KILL_EVERY_MS ?? 20_000),
+  agentKillEveryMs: Number(process.env.AGENT_KILL_EVERY_MS ?? 30_000),
+  // CHAOS_ONLY=zookeeper,stop: only those disruptions.
+  ...(process.env.CHAOS_ONLY ? { only: process.env.CHAOS_ONLY.split(',') as ChaosOptions['only'] } : {}),
+};
+let stopMongo: (() => Promise<void>) | undefined;
+if (process.env.STORE === 'mongo') {
+  const mongo = await mongoForTest('chaos');
+  if ('skip' in mongo) throw new Error(`STORE=mongo: ${mongo.skip}`);
+  stopMongo = () => mongo.cleanup();
+  opts.storeEnv = { CLOVER_MONGO_URL: mongo.databaseUrl };
+  opts.openStore = () => openStore({ mongoUrl: mongo.databaseUrl });
+}
+try {
+  const t0 = Date.now();
+  const report = await runChaos(opts);
+  const f = report.figures;
+  console.log(
+    `chaos: ${process.env.STORE === 'mongo' ? 'MongoDB (FerretDB)' : 'SQLite'}, ${f.jobs} jobs, ${seconds} s window, Node ${process.version}`,
+  );
+  console.log(`  runs ${f.runs}: ${JSON.stringify(f.runsByStatus)}; by trigger ${JSON.stringify(f.runsByTrigger)}`);
+  console.log(`  executions journaled by the agents: ${f.executionsJournaled}`);
+  console.log(
+    `  disruptions survived: ${f.leaderKills} leader SIGKILLs, ${f.agentKills} agent SIGKILLs, ${f.stops} SIGSTOP/SIGCONT, ${f.zooKeeperRestarts} ZooKeeper restarts`,
+  );
+  for (const d of f.disruptions) console.log(`    ${new Date(d.from).toISOString()} ${d.what} (healed in ${d.to - d.from} ms)`);
+  let bad = 0;
+  for (const [k, v] of Object.entries(report.zeros)) {
+    console.log(`  ${k}: ${v}`);
+    if (v) {
+      bad++;
+      for (const ex of report.examples[k as keyof typeof report.zeros]) console.log(`      ${ex}`);
+    }
+  }
+  console.log(`  (whole run ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  process.exitCode = bad ? 1 : 0;
+} finally {
+  await stopMongo?.();
+}
