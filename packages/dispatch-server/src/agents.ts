@@ -23,6 +23,8 @@ export interface AgentInfo {
   lastSeenAt: number;
   /** Executions the agent said it runs, in its last HELLO. */
   running: Set<string>;
+  /** When this life of the agent began, epoch ms by its clock (HELLO `startedAt`); null from an agent that does not say. */
+  startedAt: number | null;
   /** Numbers the messages it answers in order (EXEC by an ACK, PING by a PONG) as they are sent. */
   sentSeq: number;
   /** The highest of those answered: the agent has read everything sent before it. */
@@ -58,6 +60,7 @@ export class AgentDirectory {
       lastHelloAt: now,
       lastSeenAt: now,
       running: new Set(h.running),
+      startedAt: h.startedAt ?? null,
       sentSeq: prev?.sentSeq ?? 0,
       answeredSeq: prev?.answeredSeq ?? 0,
       ping: prev?.ping ?? null,

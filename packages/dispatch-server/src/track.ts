@@ -414,6 +414,18 @@ export class RunTracker {
       const dispatchedAt = f.run.dispatchedAt?.getTime() ?? 0;
       if (!this.flights.holds(f) || !f.adopted || !agent || agent.running.has(execId) || f.run.status === 'running') return;
       if (this.d.clock() - dispatchedAt > redeliverWithinMs) return;
+      if (agent.startedAt !== null && dispatchedAt < agent.startedAt) {
+        // Sent to an earlier life of the agent, which may have run it and died before its RESULT
+        // got anywhere: sending it again under the same exec id could run it twice (issue 16's
+        // chaos run, leader and agent killed seconds apart). Its outcome is unknown: lost, and
+        // retried as a new attempt if the job allows.
+        void this.ifStillOpen(f, () => {
+          void this.finish(f, 'lost', {
+            error: `agent ${agentId ?? '?'} restarted after the run was sent to it, and a leader change lost what became of it`,
+          });
+        });
+        return;
+      }
       void this.ifStillOpen(f, (current) => {
         if (!this.flights.holds(f) || !f.adopted || f.agentId !== agentId || agent.running.has(execId)) return;
         if (current.status !== 'dispatched' || current.node !== agentId) {

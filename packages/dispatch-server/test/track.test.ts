@@ -186,6 +186,63 @@ test('an agent that says its repeated RESULTs have all arrived (resultsRepeated)
   tracker.abandon();
 });
 
+test('an adopted run sent to an earlier life of its agent is lost, never sent again under the same id', async () => {
+  // Issue 16's chaos run: the leader died with the run sent, the agent ran it and died before its
+  // RESULT reached anyone; its next life knew nothing of it, took the EXEC again and ran it twice.
+  const { job, tracker, sent, agents, finished, slot } = await setup({}, { adoptGraceMs: 30_000, redeliverAfterHelloMs: 20_000 });
+  const id = runId(job.id, slot);
+  const sentAt = new Date(Date.now() - 5000);
+  await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  const run = (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: sentAt }))!;
+  tracker.adopt(job, run);
+  agents.hello(
+    {
+      agentId: 'agent-a',
+      version: '1',
+      handlers: ['h'],
+      capacity: 4,
+      running: [],
+      groups: [],
+      tags: [],
+      shell: true,
+      http: true,
+      startedAt: sentAt.getTime() + 2000,
+    },
+    Date.now(),
+  );
+  tracker.agentSaidHello('agent-a', true);
+  await waitFor(async () => (await store.runs.get(id))!.status === 'lost', { timeoutMs: 5000, message: 'lost' });
+  assert.match((await store.runs.get(id))!.error ?? '', /agent agent-a restarted after the run was sent to it/);
+  assert.equal(execs(sent).length, 0, 'not sent again');
+  await waitFor(() => finished.length === 1);
+});
+
+test('an adopted run sent to the life of its agent that says HELLO now is sent again, once', async () => {
+  const { job, tracker, sent, agents, slot } = await setup({}, { adoptGraceMs: 30_000, redeliverAfterHelloMs: 20_000 });
+  const id = runId(job.id, slot);
+  await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  const run = (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date() }))!;
+  tracker.adopt(job, run);
+  agents.hello(
+    {
+      agentId: 'agent-a',
+      version: '1',
+      handlers: ['h'],
+      capacity: 4,
+      running: [],
+      groups: [],
+      tags: [],
+      shell: true,
+      http: true,
+      startedAt: Date.now() - 60_000,
+    },
+    Date.now(),
+  );
+  tracker.agentSaidHello('agent-a', true);
+  await waitFor(() => execs(sent).length === 1, { timeoutMs: 5000, message: 'sent again' });
+  tracker.abandon();
+});
+
 const result = (execId: string, status: 'succeeded' | 'failed') => ({
   execId,
   status,

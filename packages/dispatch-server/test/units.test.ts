@@ -23,6 +23,7 @@ const agent = (id: string, over: Partial<AgentInfo> = {}): AgentInfo => ({
   groups: new Set(),
   tags: new Set(),
   capacity: 4,
+  startedAt: null,
   shell: true,
   http: true,
   inFlight: 0,

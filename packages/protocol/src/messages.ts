@@ -35,6 +35,12 @@ export const helloSchema = z.object({
    * such promise.
    */
   resultsRepeated: z.boolean().optional(),
+  /**
+   * When this life of the agent began (epoch ms, its own clock): a run a leader sent it before
+   * then went to an earlier life, which may have run it and died before reporting, so a new
+   * leader must not send it again under the same exec id (docs/protocol.md, A new leader).
+   */
+  startedAt: epochMs.optional(),
 });
 
 export const execSchema = z.object({

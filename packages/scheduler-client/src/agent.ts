@@ -223,6 +223,7 @@ export class Agent {
       shell: this.opts.shell ?? false,
       http: this.opts.http ?? false,
       batch: true,
+      startedAt: this.startedAt,
       ...orphansKilled,
     };
   }

@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jobInputSchema, jobSchema, type Job, type Run } from '@clover/model';
+import { checkChaos } from '../chaos/harness.js';
+
+// The chaos harness's rules on evidence made up here: each fault planted once is counted once,
+// and a clean record counts nothing. The 2-minute chaos run (chaos.test.ts) relies on them.
+const from = Date.UTC(2026, 10, 30, 12, 0, 0);
+const to = from + 5000;
+const slots = [0, 1, 2, 3, 4].map((i) => from + i * 1000);
+
+const run = (jobId: string, at: number, over: Partial<Run> = {}): Run => ({
+  id: `${jobId}@${new Date(at).toISOString()}`,
+  jobId,
+  scheduledAt: new Date(at),
+  trigger: 'schedule',
+  status: 'succeeded',
+  attempt: 1,
+  node: 'agent-1',
+  dispatchedAt: new Date(at),
+  startedAt: new Date(at + 5),
+  finishedAt: new Date(at + 10),
+  exitCode: 0,
+  outputTail: '',
+  error: null,
+  ...over,
+});
+const jobRow = (id: string, runCount: number, failureCount = 0): Job =>
+  jobSchema.parse({
+    ...jobInputSchema.parse({ name: id, schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'noop' } }),
+    id,
+    createdAt: new Date(from - 60_000),
+    updatedAt: new Date(from - 60_000),
+    runCount,
+    failureCount,
+  });
+const start = (execId: string, jobId: string, at: number, agentId = 'agent-1') => ({ event: 'start' as const, at, agentId, execId, jobId });
+const end = (execId: string, jobId: string, at: number, agentId = 'agent-1') => ({
+  event: 'end' as const,
+  at,
+  agentId,
+  execId,
+  jobId,
+  status: 'succeeded',
+});
+
+function clean() {
+  const runs = slots.map((s) => run('noop', s));
+  return {
+    from,
+    to,
+    jobs: [{ id: 'noop', mix: 'noop' as const }],
+    runs,
+    journals: runs.flatMap((r) => [start(r.id, 'noop', r.scheduledAt.getTime() + 5), end(r.id, 'noop', r.scheduledAt.getTime() + 10)]),
+    jobRows: new Map([['noop', jobRow('noop', 5)]]),
+    counters: new Map([['noop', { succeeded: 5 }]]),
+    disruptions: [],
+    agentKillsAt: new Map<string, number[]>(),
+    counts: { leaderKills: 0, agentKills: 0, stops: 0, zooKeeperRestarts: 0 },
+  };
+}
+
+test('a clean record counts nothing', () => {
+  assert.deepEqual(Object.values(checkChaos(clean()).zeros), [0, 0, 0, 0, 0, 0]);
+});
+
+test('each planted fault is counted where it belongs', () => {
+  const e = clean();
+  // An execution started twice (on two agents).
+  e.journals.push(start(e.runs[0]!.id, 'noop', from + 50, 'agent-2'));
+  // A second run for slot 1 (a different id for the same slot).
+  e.runs.push(run('noop', slots[1]!, { id: 'noop@dup' }));
+  // Slot 3 missed with no disruption to excuse it; the run after it is a schedule run, not a misfire.
+  e.runs = e.runs.filter((r) => r.scheduledAt.getTime() !== slots[3]);
+  // A run not over.
+  e.runs[0] = { ...e.runs[0]!, status: 'running' };
+  const r = checkChaos(e);
+  assert.equal(r.zeros.executionsStartedTwice, 1);
+  assert.equal(r.zeros.slotsWithMoreThanOneRun, 1);
+  assert.equal(r.zeros.slotsMissedBeyondPolicy, 2, 'the missed slot, and the gap it leaves ending in no misfire run');
+  assert.equal(r.zeros.runsNotFinal, 1);
+  assert.ok(r.zeros.countersDisagreeing >= 1, 'the counters no longer match the runs');
+  assert.equal(r.examples.slotsMissedBeyondPolicy.length, 2);
+});
+
+test('a gap inside a disruption that ends in a misfire run is the misfire policy at work', () => {
+  const e = clean();
+  e.runs = e.runs.filter((r) => r.scheduledAt.getTime() !== slots[1] && r.scheduledAt.getTime() !== slots[2]);
+  e.runs = e.runs.map((r) => (r.scheduledAt.getTime() === slots[3] ? { ...r, trigger: 'misfire' } : r));
+  e.disruptions.push({ what: 'SIGKILL leader', from: slots[1]! - 100, to: slots[3]! + 100 } as never);
+  e.jobRows.set('noop', jobRow('noop', 3));
+  e.counters.set('noop', { succeeded: 3 });
+  assert.deepEqual(checkChaos(e).zeros.slotsMissedBeyondPolicy, 0);
+});
+
+test('forbid: two executions of one job that overlap are counted, one ended by its agent dying is not open for ever', () => {
+  const e = clean();
+  e.jobs.push({ id: 'f', mix: 'forbid' } as never);
+  e.journals.push(start('f@1', 'f', from + 100), end('f@1', 'f', from + 1600), start('f@2', 'f', from + 1500));
+  // f@3 never ended: its agent was SIGKILLed at from + 2000; f@4 starts after that.
+  e.journals.push(start('f@3', 'f', from + 1700, 'agent-3'), start('f@4', 'f', from + 2500));
+  e.agentKillsAt.set('agent-3', [from + 2000]);
+  const r = checkChaos(e);
+  assert.equal(r.zeros.forbidOverlaps, 3, 'f@2 began before f@1 ended; f@3 and f@4 before f@2, which has no end, ended');
+  e.journals.push(end('f@2', 'f', from + 1650));
+  assert.equal(checkChaos(e).zeros.forbidOverlaps, 1, 'with f@2 over at +1650: only f@2 began before f@1 ended; f@4 began after f@3 died with its agent');
+});
