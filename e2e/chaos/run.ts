@@ -2,6 +2,7 @@
  * The chaos run, with its figures: `pnpm --filter @clover/e2e chaos` (after `pnpm build`).
  *
  *   CHAOS_SECONDS=600 (default) CHAOS_JOBS=1000 LEADER_KILL_EVERY_MS=20000 AGENT_KILL_EVERY_MS=30000
+ *   CHAOS_KEEP=1: keep the cluster's data and logs; CHAOS_LOG_LEVEL=info: the processes' log level
  *   CHAOS_ONLY=leader,agent,stop,zookeeper: only those disruptions
  *   STORE=mongo: on MongoDB (FerretDB from tools/ferretdb, or CLOVER_TEST_MONGO_URL)
  *
@@ -19,6 +20,8 @@ const opts: ChaosOptions = {
   leaderKillEveryMs: Number(process.env.LEADER_KILL_EVERY_MS ?? 20_000),
   agentKillEveryMs: Number(process.env.AGENT_KILL_EVERY_MS ?? 30_000),
   // CHAOS_ONLY=zookeeper,stop: only those disruptions.
+  keepDir: process.env.CHAOS_KEEP === '1',
+  ...(process.env.CHAOS_LOG_LEVEL ? { logLevel: process.env.CHAOS_LOG_LEVEL } : {}),
   ...(process.env.CHAOS_ONLY ? { only: process.env.CHAOS_ONLY.split(',') as ChaosOptions['only'] } : {}),
 };
 let stopMongo: (() => Promise<void>) | undefined;

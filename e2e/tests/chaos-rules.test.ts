@@ -103,5 +103,9 @@ test('forbid: two executions of one job that overlap are counted, one ended by i
   const r = checkChaos(e);
   assert.equal(r.zeros.forbidOverlaps, 3, 'f@2 began before f@1 ended; f@3 and f@4 before f@2, which has no end, ended');
   e.journals.push(end('f@2', 'f', from + 1650));
-  assert.equal(checkChaos(e).zeros.forbidOverlaps, 1, 'with f@2 over at +1650: only f@2 began before f@1 ended; f@4 began after f@3 died with its agent');
+  assert.equal(
+    checkChaos(e).zeros.forbidOverlaps,
+    1,
+    'with f@2 over at +1650: only f@2 began before f@1 ended; f@4 began after f@3 died with its agent',
+  );
 });

@@ -17,12 +17,16 @@ test(`chaos, 2 minutes, ${jobs} jobs: no execution twice, no slot twice, no slot
   );
   assert.ok(f.leaderKills >= 4 && f.agentKills >= 2 && f.stops === 1 && f.zooKeeperRestarts === 1, `disruptions: ${JSON.stringify(f)}`);
   assert.ok(f.executionsJournaled > f.jobs * 60, `executions journaled: ${f.executionsJournaled}`);
-  assert.deepEqual(report.zeros, {
-    executionsStartedTwice: 0,
-    slotsWithMoreThanOneRun: 0,
-    slotsMissedBeyondPolicy: 0,
-    forbidOverlaps: 0,
-    runsNotFinal: 0,
-    countersDisagreeing: 0,
-  }, JSON.stringify(report.examples, null, 1));
+  assert.deepEqual(
+    report.zeros,
+    {
+      executionsStartedTwice: 0,
+      slotsWithMoreThanOneRun: 0,
+      slotsMissedBeyondPolicy: 0,
+      forbidOverlaps: 0,
+      runsNotFinal: 0,
+      countersDisagreeing: 0,
+    },
+    JSON.stringify(report.examples, null, 1),
+  );
 });

@@ -713,11 +713,17 @@ export class RunTracker {
     await this.onResult(agentId, { execId, status: 'failed', exitCode: null, startedAt, finishedAt: now, outputTail: '', error: why });
   }
 
-  /** An agent is gone (znode vanished, BYE): what it ran is lost, and retried if the job allows. */
+  /**
+   * An agent is gone (znode vanished, BYE): what it ran is lost, and retried if the job allows.
+   * Only a run whose EXEC never left for it goes on to the next agent under the same exec id:
+   * one sent may be running there, since a znode can vanish while its agent lives on (a restarted
+   * agent's earlier session expiring after the new one said HELLO: issue 16's chaos run started
+   * 90 executions twice so, on the gone agent and on the next).
+   */
   agentGone(agentId: string): void {
     for (const f of [...this.flights.values()]) {
       if (f.agentId !== agentId) continue;
-      if (!f.acked && f.candidates.length) {
+      if (!f.acked && f.sends === 0 && f.candidates.length) {
         f.refusals.push(`${agentId}: gone`);
         this.tryNext(f);
       } else {

@@ -243,6 +243,26 @@ test('an adopted run sent to the life of its agent that says HELLO now is sent a
   tracker.abandon();
 });
 
+test('an agent gone while its EXEC is unanswered: the run is lost (a new attempt if the job allows), never sent to the next agent under the same id', async () => {
+  // Issue 16's chaos run: a restarted agent's earlier session expired after its new life had
+  // taken an EXEC; the leader took the vanished znode for the agent's death and sent the same
+  // execution to another agent, and both ran it.
+  const { job, tracker, sent, finished, slot } = await setup({ routing: 'failover' });
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  await waitFor(() => execs(sent).length === 1, { message: 'the EXEC left' });
+  const first = sent[0]!.peer;
+  tracker.agentGone(first);
+  await waitFor(async () => (await store.runs.get(run.id))!.status === 'lost', { message: 'lost' });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(
+    execs(sent).map((s) => s.peer),
+    [first],
+    'not sent to the other agent',
+  );
+  await waitFor(() => finished.length === 1);
+});
+
 const result = (execId: string, status: 'succeeded' | 'failed') => ({
   execId,
   status,

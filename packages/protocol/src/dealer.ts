@@ -35,6 +35,8 @@ export class DealerTransport {
   /** The socket to the current endpoint; null before it is opened, and while there is no leader. */
   private sock: zmq.Dealer | null = null;
   private current: string | null = null;
+  /** Bumped by every connect(): an open still pending for an older one gives up. */
+  private generation = 0;
   private sending: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** The current socket's receive loop; an old socket's ends by itself when it is closed. */
@@ -84,16 +86,19 @@ export class DealerTransport {
   connect(endpoint: string | null): void {
     if (endpoint === this.current || this.closed) return;
     this.current = endpoint;
+    // Each connect supersedes the last: a leader lost and found again (A → null → A) opens one
+    // socket, never two with the same routing id (the ROUTER takes the second for a stranger).
+    const generation = ++this.generation;
     const old = this.sock;
     this.sock = null;
     old?.close();
-    if (endpoint) this.sending = this.sending.then(() => this.openFor(endpoint));
+    if (endpoint) this.sending = this.sending.then(() => this.openFor(endpoint, generation));
   }
 
-  private async openFor(endpoint: string): Promise<void> {
+  private async openFor(endpoint: string, generation: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       await new Promise((r) => setTimeout(r, attempt === 1 ? 0 : openRetryMs));
-      if (this.closed || this.current !== endpoint) return;
+      if (this.closed || generation !== this.generation) return;
       try {
         const sock = this.open();
         sock.connect(endpoint);
