@@ -37,7 +37,8 @@ const schemas = {
 const ops: Record<string, Partial<Record<Method, Op>>> = {
   '/api/health': { get: { summary: 'liveness of the console, its store and ZooKeeper' } },
   '/api/auth/login': { post: { summary: 'log in; sets clover_session and clover_csrf cookies' } },
-  '/api/auth/logout': { post: { summary: 'log out', role: 'any' } },
+  // No login needed: it clears the cookies whoever calls, so a stale browser tab can always log out.
+  '/api/auth/logout': { post: { summary: 'log out (ends the session if there is one; clears the cookies)' } },
   '/api/auth/me': { get: { summary: 'who is logged in', role: 'any' } },
   '/api/auth/tokens': { post: { summary: 'create an API token (shown once)', role: 'admin', status: 201 } },
   '/api/stats': {
