@@ -105,8 +105,8 @@ async function fillClients(): Promise<void> {
   const staleClient = new Client(h.url);
   Object.assign(staleClient, fresh);
   clients.set('staleCsrf', staleClient);
-  staleClient.call = ((method: string, route: string, body?: unknown) =>
-    fresh.call(method, route, body, { csrf: false, headers: { 'x-csrf-token': staleCsrf ?? 'none' } }));
+  staleClient.call = (method: string, route: string, body?: unknown) =>
+    fresh.call(method, route, body, { csrf: false, headers: { 'x-csrf-token': staleCsrf ?? 'none' } });
 }
 
 /** What the rules allow `caller` on an operation that needs `role` ('none': served to anyone; 'any': any login). */
