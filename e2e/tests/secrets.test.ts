@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CleanupStack } from '@clover/lifecycle';
 import { freePort, spawnProcess, startSmtpSink, tempDir } from '@clover/testkit';
-import { waitForHealth } from '../lib/api.js';
+import { cloverBin, startStandalone } from '../lib/standalone.js';
 
 // No secret in a log line, a log file, the Logs API (what the Logs page shows) or an error body
 // (issue 16, Fuzzing): `clover standalone` runs with an admin password, an SMTP URL with
@@ -14,7 +14,6 @@ import { waitForHealth } from '../lib/api.js';
 // token, bad logins and malformed bodies carrying passwords; a second start has a MongoDB URL with
 // credentials that cannot connect. Then everything each process wrote is grepped for every secret.
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cloverBin = path.join(repoRoot, 'packages/clover/dist/bin.js');
 const opened = new CleanupStack();
 after(() => opened.close());
 
@@ -93,24 +92,12 @@ test('no secret appears in a log line, a log file, the Logs API or an error body
   opened.push('SMTP sink', () => sink.stop());
   const data = await tempDir('clover-secrets-');
   opened.push('temp dir', () => data.cleanup());
-  const httpPort = await freePort();
-  const baseUrl = `http://127.0.0.1:${httpPort}`;
-  const proc = spawnProcess(process.execPath, [cloverBin, 'standalone'], {
-    name: 'standalone',
-    cwd: repoRoot,
-    env: {
-      CLOVER_DATA_DIR: data.path,
-      CLOVER_HTTP_PORT: String(httpPort),
-      CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
-      CLOVER_ADMIN_PASSWORD: secrets.adminPassword ?? '',
-      CLOVER_SMTP_URL: `smtp://mailer:${secrets.smtpPassword}@127.0.0.1:${sink.port}`,
-      CLOVER_MAIL_FROM: 'clover@secrets.test',
-      CLOVER_LOG_LEVEL: 'debug',
-    },
+  const { proc, baseUrl } = await startStandalone(data.path, {
+    CLOVER_ADMIN_PASSWORD: secrets.adminPassword ?? '',
+    CLOVER_SMTP_URL: `smtp://mailer:${secrets.smtpPassword}@127.0.0.1:${sink.port}`,
+    CLOVER_MAIL_FROM: 'clover@secrets.test',
   });
   opened.push('standalone', () => proc.kill('SIGKILL'));
-  await proc.waitForOutput(/console at http/, 60_000);
-  await waitForHealth(baseUrl);
 
   const api = new Recorder(baseUrl);
   // Bad logins: a wrong password, a right password in a malformed body, a password in the wrong field.

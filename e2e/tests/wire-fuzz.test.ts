@@ -8,7 +8,8 @@ import { CleanupStack } from '@clover/lifecycle';
 import { freePort, spawnProcess, startZooKeeper, tempDir, waitFor, within, type ChildHandle } from '@clover/testkit';
 import { LeaderElection, cloverPaths, createZkClient } from '@clover/zk-kit';
 import { decodeAll, encode, type Message } from '@clover/protocol';
-import { ConsoleSession, waitForHealth } from '../lib/api.js';
+import { ConsoleSession } from '../lib/api.js';
+import { startStandalone } from '../lib/standalone.js';
 
 // The built bins under a barrage of 10,000 random and mutated ZeroMQ messages each (issue 16,
 // Fuzzing): a dispatch-server's ROUTER (in `clover standalone`) and an agent's DEALER (the
@@ -146,19 +147,8 @@ test(`an agent process takes ${BARRAGE} bad messages from its leader, keeps runn
 test(`clover standalone takes ${BARRAGE} bad messages on its ROUTER, keeps running and runs a job end to end`, async () => {
   const data = await tempDir('clover-wire-fuzz-standalone-');
   opened.push('temp dir', () => data.cleanup());
-  const httpPort = await freePort();
-  const bind = `tcp://127.0.0.1:${await freePort()}`;
-  const env = {
-    CLOVER_DATA_DIR: data.path,
-    CLOVER_HTTP_PORT: String(httpPort),
-    CLOVER_DISPATCH_BIND: bind,
-    CLOVER_ADMIN_PASSWORD: 'wire-fuzz-admin-password',
-  };
-  const baseUrl = `http://127.0.0.1:${httpPort}`;
-  const proc = spawnProcess(process.execPath, [bin('clover'), 'standalone'], { env, cwd: repoRoot, name: 'standalone' });
+  const { proc, baseUrl, bind } = await startStandalone(data.path, { CLOVER_ADMIN_PASSWORD: 'wire-fuzz-admin-password' });
   opened.push('standalone', () => proc.kill('SIGKILL'));
-  await proc.waitForOutput(/console at http/, 60_000);
-  await waitForHealth(baseUrl);
 
   // Several peers, none with the agent's routing id (a DEALER taking over a connected agent's id
   // is what CURVE keys are for, docs/protocol.md).
