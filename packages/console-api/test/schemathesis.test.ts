@@ -43,7 +43,7 @@ after(async () => {
 test(
   'Schemathesis: no 5xx, and every answer (4xx bodies included) as the OpenAPI document says',
   { skip: missing && 'Schemathesis is not installed (tools/schemathesis/.venv); CI installs it' },
-  async () => {
+  async (t) => {
     const child = spawnProcess(
       schemathesis,
       [
@@ -73,5 +73,12 @@ test(
     );
     const code = await child.waitForExit(200_000);
     assert.equal(code, 0, `Schemathesis found failures:\n${child.output().slice(-12_000)}`);
+    // What was covered and any warnings, in the test's report.
+    const summary = child
+      .output()
+      .split(/=+ WARNINGS =+|=+ SUMMARY =+/)
+      .slice(1)
+      .join('\n');
+    for (const line of summary.split('\n').filter((l) => l.trim())) t.diagnostic(line);
   },
 );
