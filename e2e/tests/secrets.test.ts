@@ -87,6 +87,7 @@ test('no secret appears in a log line, a log file, the Logs API or an error body
     smtpPassword: secretValue('smtp-pw'),
     bogusToken: `clv_${secretValue('bogus-token')}`,
     mongoPassword: secretValue('mongo-pw'),
+    wrongSmtpPassword: secretValue('wrong-smtp-pw'),
   } as Record<string, string>;
   const sink = await startSmtpSink({ auth: { user: 'mailer', pass: secrets.smtpPassword ?? '' } });
   opened.push('SMTP sink', () => sink.stop());
@@ -129,13 +130,9 @@ test('no secret appears in a log line, a log file, the Logs API or an error body
 
   // A failing job with a contact: its incident is mailed through the SMTP server that needs the credentials.
   assert.equal((await api.call('POST', '/api/contacts', { body: { name: 'Ops', email: 'ops@secrets.test' } })).status, 201);
+  const failing = { schedule: { type: 'cron', expr: '* * * * * *' }, kind: { type: 'handler', name: 'fail' }, target: { type: 'any' } };
   const job = await api.call('POST', '/api/jobs', {
-    body: {
-      name: 'fails',
-      schedule: { type: 'cron', expr: '* * * * * *' },
-      kind: { type: 'handler', name: 'fail' },
-      target: { type: 'any' },
-    },
+    body: { name: 'fails', ...failing },
   });
   assert.equal(job.status, 201);
   await sink.waitForMessages(1, 60_000);
@@ -151,6 +148,20 @@ test('no secret appears in a log line, a log file, the Logs API or an error body
     pages++;
   } while (cursor && pages < 50);
   assert.equal(await proc.kill('SIGTERM'), 0);
+
+  // Again with an SMTP password the server refuses: the failed sends are logged, without it.
+  const refused = await startStandalone(data.path, {
+    CLOVER_ADMIN_PASSWORD: secrets.adminPassword ?? '',
+    CLOVER_SMTP_URL: `smtp://mailer:${secrets.wrongSmtpPassword}@127.0.0.1:${sink.port}`,
+    CLOVER_MAIL_FROM: 'clover@secrets.test',
+  });
+  opened.push('standalone with a wrong SMTP password', () => refused.proc.kill('SIGKILL'));
+  const again = new Recorder(refused.baseUrl);
+  assert.equal((await again.call('POST', '/api/auth/login', { body: { username: 'admin', password: secrets.adminPassword } })).status, 200);
+  // A job of its own: the first job's incident is still open, and was mailed already.
+  assert.equal((await again.call('POST', '/api/jobs', { body: { name: 'fails-again', ...failing } })).status, 201);
+  await refused.proc.waitForOutput(/could not send incident mail/, 60_000);
+  assert.equal(await refused.proc.kill('SIGTERM'), 0);
 
   // The same with a MongoDB URL with credentials that cannot connect: the failure must not quote it.
   const mongoProc = spawnProcess(process.execPath, [cloverBin, 'standalone'], {
@@ -170,6 +181,8 @@ test('no secret appears in a log line, a log file, the Logs API or an error body
   const places: Array<[string, string]> = [
     ['the standalone output', proc.output()],
     ['the standalone output with MongoDB', mongoProc.output()],
+    ['the standalone output with a wrong SMTP password', refused.proc.output()],
+    ...again.answers,
     ...(await filesUnder(data.path)),
     ...api.answers,
     ...script.answers,
