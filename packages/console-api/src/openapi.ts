@@ -1,5 +1,14 @@
 import { z } from 'zod';
 import {
+  cronPreviewBodySchema,
+  incidentKinds,
+  logLevels,
+  loginBodySchema,
+  newTokenBodySchema,
+  newUserBodySchema,
+  putNodeBodySchema,
+  runStatuses,
+  userAccessBodySchema,
   contactInputSchema,
   contactSchema,
   incidentSchema,
@@ -32,21 +41,50 @@ const schemas = {
   Incident: incidentSchema,
   LogEntry: logEntrySchema,
   OutboxMail: outboxMailSchema,
+  LoginBody: loginBodySchema,
+  NewTokenBody: newTokenBodySchema,
+  NewUserBody: newUserBodySchema,
+  UserAccessBody: userAccessBodySchema,
+  PutNodeBody: putNodeBodySchema,
+  CronPreviewBody: cronPreviewBodySchema,
+};
+
+/**
+ * The query parameters' schemas: what the routes' zod query schemas accept (query.ts and the
+ * routes), so a client (or Schemathesis) can tell a valid value from one answered with 400.
+ */
+const trueOrFalse = { type: 'string', enum: ['true', 'false'] };
+const dateTime = { type: 'string', format: 'date-time' };
+const queryParams: Record<string, object> = {
+  limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  cursor: { type: 'string', minLength: 1 },
+  hours: { type: 'integer', minimum: 1, maximum: 744, default: 24 },
+  path: { type: 'string', minLength: 1 },
+  confirm: { type: 'string', minLength: 1 },
+  force: trueOrFalse,
+  enabled: trueOrFalse,
+  open: trueOrFalse,
+  status: { type: 'string', enum: [...runStatuses] },
+  level: { type: 'string', enum: [...logLevels] },
+  kind: { type: 'string', enum: [...incidentKinds] },
+  from: dateTime,
+  to: dateTime,
 };
 
 const ops: Record<string, Partial<Record<Method, Op>>> = {
   '/api/health': { get: { summary: 'liveness of the console, its store and ZooKeeper' } },
-  '/api/auth/login': { post: { summary: 'log in; sets clover_session and clover_csrf cookies' } },
-  '/api/auth/logout': { post: { summary: 'log out', role: 'any' } },
+  '/api/auth/login': { post: { summary: 'log in; sets clover_session and clover_csrf cookies', body: 'LoginBody' } },
+  // No login needed: it clears the cookies whoever calls, so a stale browser tab can always log out.
+  '/api/auth/logout': { post: { summary: 'log out (ends the session if there is one; clears the cookies)' } },
   '/api/auth/me': { get: { summary: 'who is logged in', role: 'any' } },
-  '/api/auth/tokens': { post: { summary: 'create an API token (shown once)', role: 'admin', status: 201 } },
+  '/api/auth/tokens': { post: { summary: 'create an API token (shown once)', role: 'admin', body: 'NewTokenBody', status: 201 } },
   '/api/stats': {
     get: { summary: 'dashboard figures from the hourly counters, and the waiting backlog', role: 'viewer', params: ['hours'] },
   },
   '/api/nodes': { get: { summary: 'every znode under the clover root', role: 'viewer' } },
   '/api/nodes/data': {
     get: { summary: 'one znode', role: 'viewer', params: ['path'] },
-    put: { summary: "replace a znode's data (version-checked)", role: 'admin', params: ['path'] },
+    put: { summary: "replace a znode's data (version-checked)", role: 'admin', body: 'PutNodeBody', params: ['path'] },
     delete: {
       summary: "delete a znode recursively; clover's structural znodes answer 409 structural_node unless force=true",
       role: 'admin',
@@ -74,6 +112,7 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
     post: {
       summary: 'next fire times of a schedule: nextFireTimes, and fires ({ at, shifted?: gap | fold } when DST moved one)',
       role: 'viewer',
+      body: 'CronPreviewBody',
     },
   },
   '/api/runs': {
@@ -117,10 +156,10 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   },
   '/api/users': {
     get: { summary: 'users', role: 'admin' },
-    post: { summary: 'add a user', role: 'admin', status: 201 },
+    post: { summary: 'add a user', role: 'admin', body: 'NewUserBody', status: 201 },
   },
   '/api/users/{name}': {
-    put: { summary: "change a user's role and/or grants", role: 'admin' },
+    put: { summary: "change a user's role and/or grants", role: 'admin', body: 'UserAccessBody' },
     delete: { summary: 'delete a user', role: 'admin' },
   },
 };
@@ -141,7 +180,7 @@ export function openApiDocument(version: string): object {
   const components: Record<string, unknown> = { Error: errorSchema };
   for (const [name, schema] of Object.entries(schemas)) {
     components[name] = z.toJSONSchema(schema, {
-      io: name.endsWith('Input') ? 'input' : 'output',
+      io: name.endsWith('Input') || name.endsWith('Body') ? 'input' : 'output',
       unrepresentable: 'any',
       target: 'draft-2020-12',
     });
@@ -157,7 +196,12 @@ export function openApiDocument(version: string): object {
         : { type: 'object' };
       const parameters = [
         ...[...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
-        ...(op.params ?? []).map((name) => ({ name, in: 'query', required: name === 'path', schema: { type: 'string' } })),
+        ...(op.params ?? []).map((name) => ({
+          name,
+          in: 'query',
+          required: name === 'path' || name === 'confirm',
+          schema: queryParams[name] ?? { type: 'string' },
+        })),
       ];
       paths[path][method] = {
         summary: op.summary,

@@ -1,9 +1,29 @@
 import { z } from 'zod';
 import { incidentKinds, logLevels, roles, grants } from './lists.js';
 
+/** Whether an address zod's email pattern passed keeps RFC 5321's lengths: local part ≤ 64, each domain label ≤ 63. */
+function deliverableLengths(address: string): boolean {
+  const at = address.lastIndexOf('@');
+  return (
+    at <= 64 &&
+    address
+      .slice(at + 1)
+      .split('.')
+      .every((label) => label.length <= 63)
+  );
+}
+
 export const contactInputSchema = z.object({
   name: z.string().trim().min(1, 'name must not be empty').max(200),
-  email: z.email('must be an email address'),
+  email: z
+    .email('must be an email address')
+    // zod's email pattern has no lengths; RFC 5321 §4.5.3.1 does, and a mail server refuses an
+    // address past them: local part ≤ 64, domain labels ≤ 63, the path ≤ 254 characters.
+    .max(254, 'an email address is at most 254 characters (RFC 5321)')
+    .refine(
+      (address) => deliverableLengths(address),
+      'an email address has a local part of at most 64 characters and domain labels of at most 63 (RFC 5321)',
+    ),
   phone: z.string().trim().max(50).optional(),
   groups: z.array(z.string().trim().min(1)).default([]),
   enabled: z.boolean().default(true),

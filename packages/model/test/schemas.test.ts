@@ -44,6 +44,15 @@ test('each kind of bad input names its field', () => {
   );
 });
 
+test("a contact's email keeps RFC 5321's lengths, which zod's pattern does not (found by Schemathesis, issue 16)", () => {
+  const ok = (email: string) => contactInputSchema.safeParse({ name: 'x', email }).success;
+  assert.equal(ok(`${'a'.repeat(64)}@example.com`), true);
+  assert.equal(ok(`${'a'.repeat(65)}@example.com`), false, 'a local part over 64 characters');
+  assert.equal(ok(`a@${'b'.repeat(63)}.com`), true);
+  assert.equal(ok(`a@${'b'.repeat(64)}.com`), false, 'a domain label over 63 characters');
+  assert.equal(ok(`a@${`${'b'.repeat(60)}.`.repeat(5)}com`), false, 'an address over 254 characters');
+});
+
 test('run output is bounded; truncation keeps the end', () => {
   const long = 'a'.repeat(MAX_OUTPUT_BYTES) + 'THE END';
   assert.equal(runSchema.safeParse({ id: 'r', jobId: 'j', scheduledAt: new Date(), status: 'failed', outputTail: long }).success, false);

@@ -2,6 +2,7 @@ import { settleWithin } from '@clover/lifecycle';
 import * as zmq from 'zeromq';
 import { batchesOf, encode, encodeBatch } from './codec.js';
 import { bodyDeliverer, type BodySink } from './deliver.js';
+import { DropLog } from './drop-log.js';
 import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
 import { MAX_BODY_BYTES } from './messages.js';
@@ -42,13 +43,18 @@ export class DealerTransport {
   /** The current socket's receive loop; an old socket's ends by itself when it is closed. */
   private loop: Promise<void> = Promise.resolve();
   private readonly logger: ProtocolLogger;
+  /** Malformed frames are logged through it, rate-limited (a server sending garbage fast costs a few lines). */
+  private readonly dropLog: DropLog;
   /** The leader followed now reads messages of several bodies (its election znode says so). */
   batching = false;
   /** ZeroMQ messages received and the clover messages (bodies) they carried. */
   readonly received = { messages: 0, bodies: 0 };
+  /** Bodies and messages dropped as malformed; for tests and metrics. */
+  dropped = 0;
 
   constructor(private readonly opts: DealerTransportOptions) {
     this.logger = opts.logger ?? silentLogger;
+    this.dropLog = new DropLog({ logger: this.logger, message: 'dropped a malformed frame from the server' });
   }
 
   private open(): zmq.Dealer {
@@ -114,7 +120,10 @@ export class DealerTransport {
   private async receive(sock: zmq.Dealer): Promise<void> {
     const deliver = bodyDeliverer(this.received);
     const sink: BodySink = {
-      dropped: (err) => this.logger.warn('dropped a malformed frame from the server', { reason: String(err) }),
+      dropped: (err) => {
+        this.dropped++;
+        this.dropLog.drop(err);
+      },
       message: (msg) => this.opts.onMessage(msg),
       threw: (msg, err) => this.logger.error('message handler threw', { type: msg.type, err: String(err) }),
     };
@@ -161,5 +170,6 @@ export class DealerTransport {
     await settleWithin(this.sending, 500);
     this.sock?.close();
     await this.loop.catch(() => undefined);
+    this.dropLog.flush();
   }
 }

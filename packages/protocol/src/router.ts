@@ -1,6 +1,7 @@
 import * as zmq from 'zeromq';
 import { batchesOf, encode, encodeBatch } from './codec.js';
 import { bodyDeliverer } from './deliver.js';
+import { DropLog } from './drop-log.js';
 import { ProtocolError } from './errors.js';
 import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
@@ -36,6 +37,8 @@ export class RouterTransport {
   private closed = false;
   private loop: Promise<void> | null = null;
   private readonly logger: ProtocolLogger;
+  /** Malformed frames are logged through it, rate-limited (a peer sending garbage fast costs a few lines). */
+  private readonly dropLog: DropLog;
   /** The ZAP domain this socket's CURVE allow-list is kept under (used only with `curve`). */
   private readonly zapDomain: string;
   /** Frames dropped as malformed, by reason; exposed for tests and metrics. */
@@ -50,6 +53,7 @@ export class RouterTransport {
 
   constructor(private readonly opts: RouterTransportOptions) {
     this.logger = opts.logger ?? silentLogger;
+    this.dropLog = new DropLog({ logger: this.logger, message: 'dropped a malformed frame' });
     this.zapDomain = `clover-${process.pid}-${Math.random().toString(36).slice(2)}`;
     this.sock = new zmq.Router({
       linger: 0,
@@ -102,7 +106,7 @@ export class RouterTransport {
   private drop(peerId: string, err: unknown): void {
     const code = err instanceof ProtocolError ? err.code : 'unknown';
     this.dropped.set(code, (this.dropped.get(code) ?? 0) + 1);
-    this.logger.warn('dropped a malformed frame', { peer: peerId.slice(0, 64), reason: err instanceof Error ? err.message : String(err) });
+    this.dropLog.drop(err, { peer: peerId.slice(0, 64) });
     if (!this.opts.onInvalid || !(err instanceof ProtocolError)) return;
     try {
       this.opts.onInvalid(peerId, err);
@@ -169,6 +173,7 @@ export class RouterTransport {
     this.closed = true;
     this.sock.close();
     await this.loop?.catch(() => undefined);
+    this.dropLog.flush();
     if (this.opts.curve) forgetCurveDomain(this.zapDomain);
   }
 }

@@ -14,8 +14,12 @@ export interface SmtpSink {
   start(): Promise<void>;
 }
 
-/** A real SMTP server (the `smtp-server` package) that keeps what it receives for the test to read. */
-export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpSink> {
+/**
+ * A real SMTP server (the `smtp-server` package) that keeps what it receives for the test to read.
+ * With `auth`, it requires SMTP AUTH (PLAIN or LOGIN, over plain TCP: a test has no TLS) with
+ * exactly that user and password, and refuses any other.
+ */
+export async function startSmtpSink(opts: { port?: number; auth?: { user: string; pass: string } } = {}): Promise<SmtpSink> {
   const port = opts.port ?? (await freePort());
   const messages: ParsedMail[] = [];
   let server: SMTPServer | null = null;
@@ -23,7 +27,12 @@ export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpS
   const start = async () => {
     if (server) return;
     const s = new SMTPServer({
-      authOptional: true,
+      authOptional: !opts.auth,
+      allowInsecureAuth: Boolean(opts.auth),
+      onAuth(auth, _session, callback) {
+        const ok = opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass;
+        callback(ok ? null : new Error('invalid username or password'), ok ? { user: auth.username } : undefined);
+      },
       disabledCommands: ['STARTTLS'],
       logger: false,
       // stop() is an outage: connections a client keeps open (a pooled mailer) are cut after 1 s
