@@ -244,6 +244,28 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.deepEqual(await store.runs.backlog('waiting'), { count: 0, oldest: null });
     });
 
+    test("runs: a run's outcome counts for its job once, however many times a final status is written (two leaders, one RESULT)", async () => {
+      const job = await store.jobs.create(spec({ name: 'counted once' }));
+      const t0 = Date.UTC(2026, 10, 30, 10, 0, 0);
+      const a = run(job.id, t0);
+      await store.runs.insert(a);
+      await store.runs.update(a.id, { status: 'running', node: 'agent-1' });
+      const final = { status: 'succeeded' as RunStatus, finishedAt: new Date(t0 + 50) };
+      const state = { lastRunAt: new Date(t0), lastStatus: 'succeeded' as RunStatus, runCountDelta: 1, failureCountDelta: 0 };
+      await store.runs.update(a.id, final, state);
+      // The same outcome again, through each write path the dispatch-server uses.
+      await store.runs.update(a.id, final, state);
+      await store.writeRuns({ inserts: [], updates: [{ id: a.id, patch: final, jobState: state }], jobStates: [] });
+      const after = (await store.jobs.get(job.id))!;
+      assert.deepEqual([after.runCount, after.failureCount], [1, 0]);
+      // A later outcome of another kind changes the row and the hourly counters, not the counts.
+      await store.runs.update(a.id, { status: 'lost' }, { lastStatus: 'lost', runCountDelta: 1, failureCountDelta: 1 });
+      const again = (await store.jobs.get(job.id))!;
+      assert.deepEqual([again.runCount, again.failureCount], [1, 0]);
+      const totals = (await store.counters.summary({ from: new Date(t0 - 3_600_000), to: new Date(t0 + 3_600_000), jobId: job.id })).totals;
+      assert.deepEqual(totals, { lost: 1 });
+    });
+
     test('runs: a patch writes only what it gives, never the slot; a bad one writes nothing; counters follow', async () => {
       const job = await store.jobs.create(spec());
       const t0 = Date.UTC(2026, 3, 1, 8, 0, 0);

@@ -245,8 +245,10 @@ export class MongoRuns implements RunRepository {
       for (const f of patchFields) if (patch[f] !== undefined) (changes as Record<string, unknown>)[f] = valid[f];
       const next: Run = { ...cur, ...changes };
       const counters = countsOf(next.jobId, next.scheduledAt, cur.status, next.status);
-      if (counters.length || jobState)
-        tally.shares.push({ runId: id, seq, counters, job: jobState ? { jobId: next.jobId, state: jobState } : null });
+      // A run's outcome counts for its job once: a second final write (two leaders recording
+      // one RESULT) changes the row and its counters, not the job's counts (as the embedded store).
+      const job = jobState && !terminal.has(cur.status) ? { jobId: next.jobId, state: jobState } : null;
+      if (counters.length || job) tally.shares.push({ runId: id, seq, counters, job });
       current.set(id, next);
       return next;
     });

@@ -186,10 +186,10 @@ export class SqliteRuns implements RunRepository {
     return promised(() =>
       this.db
         .transaction(() => {
-          const run = this.updateSync(id, patch);
+          const out = this.patchSync(id, patch, '*');
           this.faultPoint?.('runs-written');
-          if (run && jobState) this.recordJobState(run.jobId, jobState);
-          return run;
+          if (out && jobState && !out.wasFinal) this.recordJobState(out.row.job_id, jobState);
+          return out ? toRun(out.row) : null;
         })
         .immediate(),
     );
@@ -205,8 +205,8 @@ export class SqliteRuns implements RunRepository {
   }
 
   private updateSync(id: string, patch: RunPatch): Run | null {
-    const next = this.patchSync(id, patch, '*');
-    return next ? toRun(next) : null;
+    const out = this.patchSync(id, patch, '*');
+    return out ? toRun(out.row) : null;
   }
 
   /**
@@ -215,20 +215,26 @@ export class SqliteRuns implements RunRepository {
    */
   updateFoundEachSync(items: RunUpdate[]): boolean[] {
     return items.map((i) => {
-      const row = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status');
-      if (row && i.jobState) {
+      const out = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status');
+      if (out && i.jobState && !out.wasFinal) {
         // Inside the transaction: a writer killed here leaves neither write.
         this.faultPoint?.('runs-written');
-        this.recordJobState(row.job_id, i.jobState);
+        this.recordJobState(out.row.job_id, i.jobState);
       }
-      return row !== null;
+      return out !== null;
     });
   }
 
-  /** The row after the patch: whole with '*', else just the columns read. */
-  private patchSync(id: string, patch: RunPatch, columns: '*' | 'id, job_id, scheduled_at, status'): RunRow | null {
+  /**
+   * The row after the patch (whole with '*', else just the columns read), and whether the run
+   * was in a final status before it: a run's outcome counts for its job once, so a second final
+   * write (two leaders recording one RESULT, issue 16's chaos run: a job's runCount one over its
+   * runs) changes the row and its hourly counters but not the job's counts.
+   */
+  private patchSync(id: string, patch: RunPatch, columns: '*' | 'id, job_id, scheduled_at, status'): { row: RunRow; wasFinal: boolean } | null {
     const row = this.db.prepare(`SELECT ${columns} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
     if (!row) return null;
+    const wasFinal = terminal.has(row.status);
     const valid = patchSchema.parse(patch);
     const changes: Partial<Record<keyof RunRow, unknown>> = {};
     let given = 0;
@@ -239,7 +245,7 @@ export class SqliteRuns implements RunRepository {
       changes[column] = value instanceof Date ? value.getTime() : value;
       given |= 1 << i;
     });
-    if (!given) return row;
+    if (!given) return { row, wasFinal };
     // The old row plus the changes is what gets written, so it is what is returned: reading it
     // back (UPDATE ... RETURNING) measured slower than this.
     const next = { ...row, ...changes } as RunRow;
@@ -248,7 +254,7 @@ export class SqliteRuns implements RunRepository {
       this.count(row.job_id, row.scheduled_at, row.status, -1);
       this.count(row.job_id, row.scheduled_at, next.status, 1);
     }
-    return next;
+    return { row: next, wasFinal };
   }
 
   get(id: string): Promise<Run | null> {
