@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from kazoo.client import KazooClient, KazooState
 from kazoo.exceptions import KazooException, NoNodeError, NodeExistsError
+from kazoo.protocol.states import EventType
 from kazoo.security import make_digest_acl
 
 log = logging.getLogger("clover_agent")
@@ -56,7 +57,17 @@ class Heartbeat:
 
     def _watch(self, event: Any) -> None:
         # Deleted behind our back (a monitor that thought us dead, an admin): come back at once.
-        self._wake.set()
+        # Not on a data change: our own beat makes one, and waking on it would beat without end.
+        if event.type == EventType.DELETED:
+            self._wake.set()
+        elif not self._stop.is_set():
+            self._zk.handler.spawn(self._rearm)
+
+    def _rearm(self) -> None:
+        try:
+            self._zk.exists(self.path, watch=self._watch)
+        except KazooException:
+            pass  # the next beat arms it again
 
     def beat(self, status: str = "up") -> None:
         """Writes the znode now (creating it if missing). Logs and carries on when ZooKeeper is away."""
