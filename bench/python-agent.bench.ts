@@ -10,6 +10,7 @@
  *   cd bench && node --conditions=source --import tsx python-agent.bench.ts
  *   RATES=200,1000 PHASE_SECONDS=10 CAPACITY=64
  *   CLOVER_AGENT_PY=<path to clover-agent> (default: sdk/python/.venv/bin/clover-agent)
+ *   BENCH_PY_PROFILE=<file>: the Python agent under cProfile, its profile written there
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -86,7 +87,13 @@ try {
     env: { ...zkEnv, CLOVER_NODE_ID: 'ts-agent', CLOVER_CAPACITY: capacity },
   });
   children.push(ts);
-  const py = spawnProcess(pyAgent, ['python_noop'], {
+  // BENCH_PY_PROFILE=<file>: the Python agent runs under cProfile and writes its profile there at
+  // its exit (read it with `python -m pstats <file>`); it costs the agent about a third more CPU.
+  const pyProfile = process.env.BENCH_PY_PROFILE;
+  const pyCommand: [string, string[]] = pyProfile
+    ? [path.join(path.dirname(pyAgent), 'python'), ['-m', 'cProfile', '-o', path.resolve(pyProfile), '-m', 'clover_agent', 'python_noop']]
+    : [pyAgent, ['python_noop']];
+  const py = spawnProcess(pyCommand[0], pyCommand[1], {
     name: 'py-agent',
     cwd: path.join(here, 'fixtures'),
     env: { ...zkEnv, CLOVER_NODE_ID: 'py-agent', CLOVER_CAPACITY: capacity, CLOVER_LOG_LEVEL: 'WARNING' },

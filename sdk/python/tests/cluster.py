@@ -44,7 +44,7 @@ def wait_for(check: Callable[[], T | None | bool], timeout: float, message: str,
             value = check()
             if value:
                 return value  # type: ignore[return-value]  # truthy: not None, not False
-        except Exception as err:  # noqa: BLE001 — kept for the timeout's message
+        except Exception as err:  # kept for the timeout's message
             last = err
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout} s waiting for {message}" + (f" (last error: {last!r})" if last else ""))
@@ -228,7 +228,7 @@ class Cluster:
         for name, p in reversed(list(self.procs.items())):
             try:
                 p.stop()
-            except Exception as err:  # noqa: BLE001 — every process is stopped whatever one does
+            except Exception as err:  # every process is stopped whatever one does
                 print(f"stopping {name} failed: {err!r}", file=sys.stderr)
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -19,7 +19,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Final, Literal
+from typing import Any, Callable, Coroutine, Final, Literal
 
 import zmq
 import zmq.asyncio
@@ -86,6 +86,51 @@ def _iso(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
+def start_eagerly(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
+    """Runs ``coro`` up to its first wait now, then as a task: a handler that never waits is over
+    before this returns (a done future), in the turn its EXEC came in. Python 3.12's eager task
+    factory does the same; this SDK supports 3.11. Cancelling the returned task cancels what the
+    coroutine awaits, as a task does."""
+    done = loop.create_future()
+    try:
+        yielded = coro.send(None)
+    except StopIteration as stop:
+        done.set_result(stop.value)
+        return done
+    except asyncio.CancelledError:
+        done.cancel()
+        return done
+    except BaseException as err:  # the handler's own failure, reported as its outcome
+        done.set_exception(err)
+        return done
+    return loop.create_task(_resume(coro, yielded))
+
+
+async def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
+    """Drives ``coro`` on from a value its first step yielded, as a task's step would: waits for
+    the future it yielded (or a turn of the loop for a bare yield), then resumes it; the
+    coroutine itself reads the future's outcome."""
+    while True:
+        pass_in: BaseException | None = None
+        try:
+            if yielded is None:
+                await asyncio.sleep(0)
+            else:
+                # What a task's step does with a yielded future: it is ours to wait for now.
+                yielded._asyncio_future_blocking = False
+                await yielded
+        except asyncio.CancelledError as err:
+            # Cancelled while the awaited future itself was not: hand the cancellation in.
+            if not (isinstance(yielded, asyncio.Future) and yielded.cancelled()):
+                pass_in = err
+        except BaseException:  # the awaited future's outcome reaches the coroutine itself
+            pass
+        try:
+            yielded = coro.throw(pass_in) if pass_in is not None else coro.send(None)
+        except StopIteration as stop:
+            return stop.value
+
+
 class Execution:
     """One execution in flight: it owns its deadline timer, its cancellation and its outcome.
     The outcome is decided once: by the handler's end, or at once by an abort (deadline, CANCEL,
@@ -130,10 +175,15 @@ class Execution:
         self._timer = loop.call_later(within_ms / 1000, self.abort, "timeout")
         ctx = self.context()
         if inspect.iscoroutinefunction(self.handler):
-            self._task = loop.create_task(self.handler(ctx))
+            self._task = start_eagerly(loop, self.handler(ctx))
         else:
             self._task = loop.run_in_executor(pool, self._call_sync, ctx)
-        self._task.add_done_callback(self._handler_ended)
+        # Over at once (an async handler that never waited): decided in this turn, so the RESULT
+        # goes out in the ACK's place, as the reference agent's quick handlers do.
+        if self._task.done():
+            self._handler_ended(self._task)
+        else:
+            self._task.add_done_callback(self._handler_ended)
 
     def _call_sync(self, ctx: Context) -> Any:
         value = self.handler(ctx)
@@ -543,11 +593,10 @@ class Agent:
     def _finished(self, execution: Execution) -> None:
         assert execution.result is not None
         self._recent.finish(execution.exec_id, execution.result)
-        if execution.exec_id not in self._unanswered and not self._closed_for_results():
-            self._spawn(self._send([Message("RESULT", execution.result)]))
-
-    def _closed_for_results(self) -> bool:
-        return self._sock is None
+        if execution.exec_id not in self._unanswered:
+            # With the turn's answers, so the RESULTs of a turn share one message.
+            result = execution.result
+            self._answer(lambda: Message("RESULT", result))
 
     def _slot_freed(self) -> None:
         self._slots = max(0, self._slots - 1)

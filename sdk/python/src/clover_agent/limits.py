@@ -37,6 +37,8 @@ class LIMITS:
 
 def utf16_len(text: str) -> int:
     """``text``'s length in UTF-16 code units (JavaScript's ``String.length``): 2 per character past U+FFFF."""
+    if text.isascii():
+        return len(text)
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
