@@ -9,8 +9,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from kazoo.client import KazooClient
-
 from cluster import Api, Cluster, wait_for
 
 TERMINAL = {"succeeded", "failed", "timed_out", "lost", "skipped", "cancelled"}
@@ -139,8 +137,7 @@ def test_routing_by_handler_in_a_cluster_of_typescript_and_python_agents(api: Ap
 
 
 def leader_id(cluster: Cluster) -> str:
-    zk = KazooClient(hosts=f"127.0.0.1:{cluster.zk_port}")
-    zk.start(timeout=10)
+    zk = cluster.kazoo()
     try:
         children = zk.get_children("/clover/election/dispatch")
         lowest = min(children, key=lambda c: int(c.rsplit("-", 1)[1]))

@@ -14,7 +14,7 @@ import zmq
 import zmq.asyncio
 from kazoo.client import KazooClient
 
-from clover_agent import Agent, Context
+from clover_agent import Agent, Context, Curve
 from clover_agent.messages import Message, decode_all, encode
 from cluster import Cluster, free_port
 
@@ -25,15 +25,18 @@ WAIT = 10.0
 class Leader:
     """A ROUTER standing in for a dispatch-server, as docs/protocol.md sets one up."""
 
-    def __init__(self, ctx: zmq.asyncio.Context, zk: KazooClient, name: str) -> None:
+    def __init__(self, ctx: zmq.asyncio.Context, zk: KazooClient, name: str, root: str = ROOT, curve_secret: bytes | None = None) -> None:
         self.endpoint = f"tcp://127.0.0.1:{free_port()}"
         self.sock = ctx.socket(zmq.ROUTER)
+        if curve_secret is not None:
+            self.sock.curve_server = True
+            self.sock.curve_secretkey = curve_secret
         self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self.sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.bind(self.endpoint)
         self.znode: str = zk.create(
-            f"{ROOT}/election/dispatch/c-",
+            f"{root}/election/dispatch/c-",
             json.dumps({"id": name, "endpoint": self.endpoint, "batch": False}).encode(),
             ephemeral=True,
             sequence=True,
@@ -83,10 +86,19 @@ def test_the_agent_answers_a_leader_as_the_protocol_says(cluster: Cluster) -> No
 
 
 async def scenario(cluster: Cluster) -> None:
-    zk = KazooClient(hosts=f"127.0.0.1:{cluster.zk_port}")
-    zk.start(timeout=WAIT)
+    zk = cluster.kazoo()
     ctx = zmq.asyncio.Context()
-    agent = Agent("proto-1", f"127.0.0.1:{cluster.zk_port}", root=ROOT, groups=["g"], tags=["t"], capacity=3, heartbeat_seconds=0.5, drain_timeout_seconds=0.2)
+    agent = Agent(
+        "proto-1",
+        f"127.0.0.1:{cluster.zk_port}",
+        root=ROOT,
+        groups=["g"],
+        tags=["t"],
+        capacity=3,
+        heartbeat_seconds=0.5,
+        drain_timeout_seconds=0.2,
+        zk_auth=cluster.zk_auth,
+    )
     ran: list[str] = []
 
     @agent.handler("quick")
@@ -204,3 +216,34 @@ async def scenario(cluster: Cluster) -> None:
         zk.delete(ROOT, recursive=True)
         zk.stop()
         zk.close()
+
+
+def test_with_curve_keys_the_agent_reaches_a_leader_holding_the_pinned_key(cluster: Cluster) -> None:
+    async def run() -> None:
+        zk = cluster.kazoo()
+        ctx = zmq.asyncio.Context()
+        server_public, server_secret = zmq.curve_keypair()
+        agent_public, agent_secret = zmq.curve_keypair()
+        agent = Agent(
+            "curve-1",
+            f"127.0.0.1:{cluster.zk_port}",
+            root="/proto-curve",
+            zk_auth=cluster.zk_auth,
+            curve=Curve(agent_public.decode(), agent_secret.decode(), server_public.decode()),
+        )
+        leader = None
+        try:
+            leader = Leader(ctx, zk, "curve-server", root="/proto-curve", curve_secret=server_secret)
+            await agent.start()
+            frames = await asyncio.wait_for(leader.sock.recv_multipart(copy=False), WAIT)
+            assert frames[0].bytes == b"curve-1" and frames[2].bytes == b"HELLO"
+        finally:
+            await agent.close()
+            if leader:
+                leader.sock.close(linger=0)
+            ctx.term()
+            zk.delete("/proto-curve", recursive=True)
+            zk.stop()
+            zk.close()
+
+    asyncio.run(run())

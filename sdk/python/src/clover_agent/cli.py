@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 from typing import Callable, Sequence
 
 from .agent import DEFAULT_CAPACITY, Agent, Curve
@@ -117,6 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.getLogger("clover_agent").info("agent %s serving %s", agent.id, ", ".join(agent.handlers) or "no handlers")
     agent.run()
+    # The drain waited for the handlers, then cancelled them; a sync handler that ignores its
+    # `cancelled` event still holds a pool thread, which would keep the interpreter from exiting.
+    stuck = [t for t in threading.enumerate() if t.name.startswith("clover-handler") and t.is_alive()]
+    for t in stuck:
+        t.join(timeout=1)
+    if any(t.is_alive() for t in stuck):
+        logging.getLogger("clover_agent").warning("sync handlers still running after the drain: exiting without them")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 
