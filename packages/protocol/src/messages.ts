@@ -8,13 +8,19 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 /** Bodies one message may carry, for a peer that reads several (docs/protocol.md). */
 export const MAX_BODIES = 1000;
 
-const id = z.string().min(1).max(LIMITS.idChars);
-const name = z.string().max(LIMITS.nameChars);
+/**
+ * A string of at most `max` UTF-16 code units (`String.length`), the unit LIMITS and
+ * docs/protocol.md count in. Not zod's `.max()`: zod 4.6 counts code points there (an emoji is
+ * 1), which made the schemas take more than the bounds say (the wire vectors found it).
+ */
+const chars = (max: number) => z.string().refine((s) => s.length <= max, `at most ${max} characters (UTF-16 code units)`);
+const id = chars(LIMITS.idChars).refine((s) => s.length >= 1, 'must not be empty');
+const name = chars(LIMITS.nameChars);
 const epochMs = z.number().int().nonnegative();
 
 export const helloSchema = z.object({
   agentId: id,
-  version: z.string().max(LIMITS.versionChars),
+  version: chars(LIMITS.versionChars),
   handlers: z.array(name).max(LIMITS.handlers),
   capacity: z.number().int().min(1).max(LIMITS.capacity),
   running: z.array(id).max(LIMITS.capacity),
@@ -74,12 +80,12 @@ export const resultSchema = z.object({
   outputTail: z
     .string()
     .refine((s) => Buffer.byteLength(s, 'utf8') <= LIMITS.outputTailBytes, `output tail over ${LIMITS.outputTailBytes} bytes`),
-  error: z.string().max(LIMITS.errorChars).nullable(),
+  error: chars(LIMITS.errorChars).nullable(),
 });
 
 export const cancelSchema = z.object({ execId: id, reason: z.enum(['timeout', 'replaced', 'requested', 'shutdown']) });
-export const pingSchema = z.object({ nonce: z.string().max(LIMITS.nonceChars), sentAt: epochMs });
-export const byeSchema = z.object({ reason: z.string().max(LIMITS.reasonChars) });
+export const pingSchema = z.object({ nonce: chars(LIMITS.nonceChars), sentAt: epochMs });
+export const byeSchema = z.object({ reason: chars(LIMITS.reasonChars) });
 
 export const messageSchemas = {
   HELLO: helloSchema,
