@@ -132,7 +132,10 @@ async def scenario(cluster: Cluster) -> None:
             "http": False,
             "batch": True,
         }
+        started_at = hello.body.pop("startedAt")
+        assert isinstance(started_at, int) and abs(started_at - time.time() * 1000) < 60_000, "startedAt: this life's start, epoch ms"
         assert hello.body == expected_hello
+        expected_hello["startedAt"] = started_at
         raw = await asyncio.wait_for(first.sock.recv_multipart(), WAIT)
         assert raw[2] == b"HELLO" and json.loads(raw[3]) == {**expected_hello, "resultsRepeated": True}
         node = json.loads(zk.get(f"{ROOT}/nodes/clients/proto-1")[0])

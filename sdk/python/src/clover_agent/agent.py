@@ -318,6 +318,8 @@ class Agent:
         self._leader: LeaderWatch | None = None
         self._hello_task: asyncio.Task[None] | None = None
         self._started = False
+        # When start() began this life of the agent, epoch ms (HELLO startedAt).
+        self._life_started_at = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         #: ZeroMQ messages and bodies received, and bodies dropped as malformed.
         self.received = {"messages": 0, "bodies": 0, "dropped": 0}
@@ -360,6 +362,7 @@ class Agent:
         if self._started:
             return
         self._started = True
+        self._life_started_at = _now_ms()
         self._loop = asyncio.get_running_loop()
         auth = [("digest", f"{self._zk_auth[0]}:{self._zk_auth[1]}")] if self._zk_auth else None
         self._zk = KazooClient(hosts=self._zk_hosts, timeout=self._session_timeout, auth_data=auth)
@@ -467,6 +470,9 @@ class Agent:
             "shell": False,
             "http": False,
             "batch": True,
+            # When this life began: a new leader then never sends again, under the same exec id,
+            # a run it sent to an earlier life (docs/protocol.md, A new leader).
+            "startedAt": self._life_started_at,
         }
         await self._send([Message("HELLO", hello)])
         if resend_results:

@@ -254,6 +254,8 @@ SCHEMAS: Final[dict[str, Check]] = {
             "http": (_boolean, R),
             "batch": (_boolean, O),
             "orphansKilled": (_array(_id, LIMITS.ORPHANS_KILLED), O),
+            "resultsRepeated": (_boolean, O),
+            "startedAt": (_epoch_ms, O),
         }
     ),
     "EXEC": _object(
