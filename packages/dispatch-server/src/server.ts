@@ -1,5 +1,5 @@
 import { Heartbeat } from '@clover/heartbeat';
-import { CleanupError, defaultStepTimeoutMs, runSteps, settleWithin } from '@clover/lifecycle';
+import { CleanupError, defaultStepTimeoutMs, runSteps, settleWithin, within } from '@clover/lifecycle';
 import type { Job, Run } from '@clover/model';
 import { RouterTransport, type Message, type ProtocolError, type ServerCurve } from '@clover/protocol';
 import type { Store } from '@clover/store';
@@ -53,6 +53,14 @@ export interface DispatchServerOptions {
    */
   claimAheadMs?: number;
   /**
+   * The longest the event loop may stand still, in ms (default 2,000), before this server doubts
+   * it still leads: a process stopped (SIGSTOP, a VM paused, a long GC) past its ZooKeeper
+   * session has lost the lead at the server, but on waking runs its overdue timers before it
+   * hears so. Past this gap it holds every fire and claimed EXEC until a ZooKeeper round trip
+   * confirms the session and the lead (or steps down). Keep it under the session timeout.
+   */
+  pauseLimitMs?: number;
+  /**
    * The most runs that may wait for an agent with a free slot at once on this server (default
    * 100,000; ~1.2 KB each). A fire beyond it does not wait: its run ends at once as a missed start
    * deadline would end it (the job's `onStartDeadline`), saying the queue was full.
@@ -64,6 +72,8 @@ export interface DispatchServerOptions {
 
 /** Jobs read per page when a new leader loads the job table (the store's largest page). */
 const loadPageSize = 1000;
+/** DispatchServerOptions.pauseLimitMs: well under any ZooKeeper session a cluster would run (4 s at the least). */
+const defaultPauseLimitMs = 2000;
 
 /**
  * The scheduling core. Every instance heartbeats, binds its ROUTER and stands in the election;
@@ -91,6 +101,11 @@ export class DispatchServer {
   private readonly registry: NodeRegistry;
   private stopRegistry: (() => void) | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
+  /** Sees the event loop run every 100 ms; a longer gap is a pause (checkPause). */
+  private pauseTicker: NodeJS.Timeout | null = null;
+  private lastTickAt = Date.now();
+  /** The check that this server still leads after a pause, while it runs. */
+  private leadCheck: Promise<void> | null = null;
   /** When pingAgents last ran: how late it runs tells how long the event loop was held. */
   private lastPingAt = 0;
   private readonly timings: TrackerTimings;
@@ -149,7 +164,11 @@ export class DispatchServer {
       updateRun: (id, patch) => this.writes.updateRun(id, patch),
       term: () => this.leaderEpoch,
       leads: (term) => this.leadsIn(term),
-      untilSlot: (slotMs) => this.gate.until(slotMs),
+      // At the slot, a leader that was paused meanwhile first makes sure it still leads.
+      untilSlot: async (slotMs) => {
+        await this.gate.until(slotMs);
+        if (this.checkPause() && this.leadCheck) await this.leadCheck;
+      },
       jobAtSlot: (job, slotMs) => {
         const current = this.scheduler.job(job.id);
         if (!current) return null;
@@ -232,6 +251,9 @@ export class DispatchServer {
     this.lastPingAt = this.clock();
     this.pingTimer = setInterval(() => this.pingAgents(), this.timings.pingIntervalMs);
     this.pingTimer.unref();
+    this.lastTickAt = Date.now();
+    this.pauseTicker = setInterval(() => this.checkPause(), 100);
+    this.pauseTicker.unref();
     this.election.on('elected', () => this.becomeLeader());
     this.election.on('revoked', () => this.stepDown('leadership revoked'));
     await this.election.start();
@@ -374,8 +396,45 @@ export class DispatchServer {
     this.logger.warn('stopped firing', { id: this.opts.id, why });
   }
 
+  /**
+   * Whether the lead is in doubt after a pause: the event loop stood still longer than
+   * pauseLimitMs (measured by the wall clock, which a stopped process does not stop). Fires are
+   * then held, as before a new leader settles, until one ZooKeeper round trip says the session
+   * lives and the election still names this server (or it steps down): issue 16's chaos run
+   * SIGSTOPped a leader past its session, and on SIGCONT it sent the EXECs its overdue timers
+   * held while another server already led, running `forbid` jobs twice at once.
+   */
+  private checkPause(): boolean {
+    const now = Date.now();
+    const gap = now - this.lastTickAt;
+    this.lastTickAt = now;
+    if (gap > (this.opts.pauseLimitMs ?? defaultPauseLimitMs) && this.leading && !this.leadCheck) this.doubtLead(gap);
+    return this.leadCheck !== null;
+  }
+
+  private doubtLead(gapMs: number): void {
+    const epoch = this.leaderEpoch;
+    this.settled = false;
+    this.logger.warn('the process stood still; holding fires until ZooKeeper confirms this server still leads', { gapMs });
+    this.leadCheck = (async () => {
+      let confirmed = false;
+      try {
+        // An expired session fails this call (or revokes the election before it answers).
+        await within(this.opts.zk.exists(this.opts.paths.electionDispatch), 10_000, 'a ZooKeeper round trip after a pause');
+        confirmed = this.leadsIn(epoch) && this.election.isLeader;
+      } catch (err) {
+        this.logger.warn('could not reach ZooKeeper after a pause', { err: String(err) });
+      }
+      this.leadCheck = null;
+      if (!this.leadsIn(epoch)) return;
+      if (confirmed) this.settle(epoch, 'lead confirmed after a pause');
+      else this.stepDown('could not confirm the lead after a pause');
+    })();
+  }
+
   private fire(job: Job, slotMs: number, trigger: FireTrigger | 'manual'): void {
     if (!this.leading) return;
+    this.checkPause();
     if (!this.settled) {
       this.held.push(() => this.fire(job, slotMs, trigger));
       return;
@@ -617,6 +676,7 @@ export class DispatchServer {
           'timers',
           () => {
             if (this.pingTimer) clearInterval(this.pingTimer);
+            if (this.pauseTicker) clearInterval(this.pauseTicker);
             if (this.settleTimer) clearTimeout(this.settleTimer);
           },
         ],
