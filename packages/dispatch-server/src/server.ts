@@ -143,7 +143,15 @@ export class DispatchServer {
     this.lateness = new LatenessMeter(this.clock);
     this.tracker = new RunTracker({
       store: opts.store,
-      send: (peer, msg) => this.transport.send(peer, msg),
+      // After a pause nothing leaves until the lead is confirmed: a retry's or a resend's timer,
+      // overdue on waking, must not reach an agent on behalf of a leader that no longer leads.
+      send: async (peer, msg) => {
+        if (this.checkPause() && this.leadCheck) {
+          await this.leadCheck;
+          if (!this.leading) return false;
+        }
+        return this.transport.send(peer, msg);
+      },
       agents: this.agents,
       router: this.router,
       clock: this.clock,
@@ -329,11 +337,17 @@ export class DispatchServer {
       const job = jobs.get(run.jobId);
       if (!job) continue;
       if (run.status === 'scheduled' || run.status === 'waiting') {
-        // Written by a leader that claimed its slot ahead and died (or left it waiting): it still leaves at its slot.
+        // Written by a leader that claimed its slot ahead and died (or left it waiting): it still
+        // leaves at its slot. One whose slot has passed is queued now, ahead of the fires that
+        // load() holds next, so `forbid` sees it among the job's runs (issue 16's chaos run: a
+        // fire released first ran beside it).
         const term = this.leaderEpoch;
-        void this.gate.until(run.scheduledAt.getTime()).then(() => {
-          if (this.leadsIn(term)) this.whenSettled(() => this.tracker.sendNew(job, run));
-        });
+        const send = () => this.tracker.sendNew(job, run);
+        if (run.scheduledAt.getTime() <= this.clock()) this.whenSettled(send);
+        else
+          void this.gate.until(run.scheduledAt.getTime()).then(() => {
+            if (this.leadsIn(term)) this.whenSettled(send);
+          });
       } else this.tracker.adopt(job, run);
     }
   }

@@ -299,6 +299,10 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.deepEqual((await store.counters.summary(hour)).totals, { timed_out: 1 }, 'terminal to terminal moves the count');
       await store.runs.update(r.id, { exitCode: 3 });
       assert.deepEqual((await store.counters.summary(hour)).totals, { timed_out: 1 }, 'no status, no move');
+      // A stale writer's active status does not reopen a final run; a new attempt (a retry) does.
+      await store.runs.update(r.id, { status: 'dispatched', node: 'agent-9' });
+      assert.deepEqual([(await store.runs.get(r.id))!.status, (await store.runs.get(r.id))!.node], ['timed_out', running.node]);
+      assert.deepEqual((await store.counters.summary(hour)).totals, { timed_out: 1 });
       await store.runs.update(r.id, { status: 'scheduled', attempt: 2, node: null });
       assert.deepEqual((await store.counters.summary(hour)).totals, {}, 'back out of a terminal status, out of the count');
       const again = (await store.runs.get(r.id))!;

@@ -16,6 +16,7 @@ import { DuplicateRunError } from '../errors.js';
 import { unsucceeded } from './schema.js';
 import { promised } from './promised.js';
 import { Where } from './where.js';
+import { countedOnce } from '../counted-once.js';
 
 interface RunRow {
   id: string;
@@ -36,6 +37,7 @@ interface RunRow {
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 const ms = (d: Date | null) => (d === null ? null : d.getTime());
 const terminal = new Set<RunStatus>(terminalStatuses);
+
 /** `status IN ('scheduled', 'waiting', ...)`: the statuses are fixed words, so they go in the text. */
 const active = `status IN (${activeStatuses.map((s) => `'${s}'`).join(', ')})`;
 
@@ -188,7 +190,7 @@ export class SqliteRuns implements RunRepository {
         .transaction(() => {
           const out = this.patchSync(id, patch, '*');
           this.faultPoint?.('runs-written');
-          if (out && jobState && !out.wasFinal) this.recordJobState(out.row.job_id, jobState);
+          if (out && jobState) this.recordJobState(out.row.job_id, countedOnce(jobState, out.wasFinal));
           return out ? toRun(out.row) : null;
         })
         .immediate(),
@@ -215,11 +217,11 @@ export class SqliteRuns implements RunRepository {
    */
   updateFoundEachSync(items: RunUpdate[]): boolean[] {
     return items.map((i) => {
-      const out = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status');
-      if (out && i.jobState && !out.wasFinal) {
+      const out = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status, attempt');
+      if (out && i.jobState) {
         // Inside the transaction: a writer killed here leaves neither write.
         this.faultPoint?.('runs-written');
-        this.recordJobState(out.row.job_id, i.jobState);
+        this.recordJobState(out.row.job_id, countedOnce(i.jobState, out.wasFinal));
       }
       return out !== null;
     });
@@ -231,10 +233,19 @@ export class SqliteRuns implements RunRepository {
    * write (two leaders recording one RESULT, issue 16's chaos run: a job's runCount one over its
    * runs) changes the row and its hourly counters but not the job's counts.
    */
-  private patchSync(id: string, patch: RunPatch, columns: '*' | 'id, job_id, scheduled_at, status'): { row: RunRow; wasFinal: boolean } | null {
+  private patchSync(
+    id: string,
+    patch: RunPatch,
+    columns: '*' | 'id, job_id, scheduled_at, status, attempt',
+  ): { row: RunRow; wasFinal: boolean } | null {
     const row = this.db.prepare(`SELECT ${columns} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
     if (!row) return null;
     const wasFinal = terminal.has(row.status);
+    // Final is final: only a new attempt (a retry) takes a run out of a final status. A stale
+    // leader's 'dispatched' once reopened a finished run, which a later leader then finished and
+    // counted again (issue 16's chaos run).
+    if (wasFinal && patch.status !== undefined && !terminal.has(patch.status) && !((patch.attempt ?? 0) > row.attempt))
+      return { row, wasFinal };
     const valid = patchSchema.parse(patch);
     const changes: Partial<Record<keyof RunRow, unknown>> = {};
     let given = 0;

@@ -1,0 +1,10 @@
+import { startZooKeeper, spawnProcess, freePort, tempDir } from '@clover/testkit';
+const zk = await startZooKeeper();
+const dir = await tempDir('segv-');
+const child = spawnProcess(process.execPath, ['../dispatch-server/dist/bin.js'], { name: 'ds', env: { CLOVER_ZK: zk.connectString, CLOVER_ZK_AUTH: 'clover:abcdefgh', CLOVER_DATA_DIR: dir.path, CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`, CLOVER_NODE_ID: 'ds-1', CLOVER_METRICS_PORT: '0' } });
+const code = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r('alive'), 8000))]);
+console.log('exit:', code);
+console.log(child.output().split('\n').slice(-30).join('\n'));
+if (code === 'alive') await child.kill('SIGTERM');
+await zk.cleanup(); await dir.cleanup();
+process.exit(0);
