@@ -127,7 +127,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
     return { consoleUrl, adminPassword: admin.generatedPassword ?? null, close };
   } catch (err) {
     // The start's own error is the one to raise; failed clean-ups are logged beside it.
-    for (const f of await cleanup.close()) logger.error('clean-up step failed', { step: f.name, err: String(f.error) });
+    for (const f of await cleanup.close()) logger.error('clean-up step failed', { step: f.name, err: f.error });
     throw err;
   }
 }

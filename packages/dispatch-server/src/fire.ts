@@ -1,7 +1,7 @@
 import { runId, type Job, type Run, type RunInput, type RunPatch } from '@clover/model';
 import { DuplicateRunError } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
-import type { DispatchLogger } from './interfaces.js';
+import type { Logger } from '@clover/telemetry';
 import type { Router } from './route.js';
 import type { RunTracker } from './track.js';
 
@@ -22,7 +22,7 @@ export interface FireDeps {
   tracker: RunTracker;
   agents: AgentDirectory;
   router: Router;
-  logger: DispatchLogger;
+  logger: Logger;
 }
 
 interface Claim {
@@ -108,7 +108,7 @@ async function skip(d: FireDeps, claims: Claim[], error: string): Promise<Run[]>
   await Promise.all(
     claims.map((c) =>
       d.updateRun(c.run.id, { status: 'skipped', error }).catch((err: unknown) => {
-        d.logger.warn('could not record a claimed run as skipped', { runId: c.run.id, err: String(err) });
+        d.logger.warn('could not record a claimed run as skipped', { runId: c.run.id, err });
       }),
     ),
   );

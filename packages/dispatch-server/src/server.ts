@@ -1,3 +1,4 @@
+import { noopLogger, type Logger } from '@clover/telemetry';
 import { Heartbeat } from '@clover/heartbeat';
 import { CleanupError, defaultStepTimeoutMs, runSteps, settleWithin } from '@clover/lifecycle';
 import type { Job, Run } from '@clover/model';
@@ -16,7 +17,7 @@ import { AgentDirectory } from './agents.js';
 import { LatenessMeter } from './lateness.js';
 import { StoreWriteBatch } from './write-batch.js';
 import { fireJob, type FireDeps } from './fire.js';
-import { defaultClaimAheadMs, defaultTimings, silentLogger, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
+import { defaultClaimAheadMs, defaultTimings, type Clock, type TrackerTimings } from './interfaces.js';
 import { Router } from './route.js';
 import { JobScheduler, nextSlot, type FireTrigger } from './schedule.js';
 import { SlotGate } from './slot-gate.js';
@@ -38,7 +39,7 @@ export interface DispatchServerOptions {
   /** CurveZMQ keys; without them the ROUTER is plain tcp. */
   curve?: ServerCurve;
   /** Default: silent. */
-  logger?: DispatchLogger;
+  logger?: Logger;
   /** The time now, epoch ms (default Date.now). */
   clock?: Clock;
   /** Any of the tracker's timings, in ms; the rest from `defaultTimings` (interfaces.ts). */
@@ -71,7 +72,7 @@ const loadPageSize = 1000;
  * it leads again it reloads the job table from the store and schedules by itself.
  */
 export class DispatchServer {
-  private readonly logger: DispatchLogger;
+  private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly transport: RouterTransport;
   private readonly agents: AgentDirectory;
@@ -112,7 +113,7 @@ export class DispatchServer {
   readonly stats = { fired: 0, skippedDuplicates: 0, misfired: 0, electedAt: 0, settledAt: 0, loadedJobs: 0 };
 
   constructor(private readonly opts: DispatchServerOptions) {
-    this.logger = opts.logger ?? silentLogger;
+    this.logger = opts.logger ?? noopLogger;
     this.clock = opts.clock ?? Date.now;
     this.endpoint = opts.advertise ?? opts.bind.replace('0.0.0.0', '127.0.0.1').replace('tcp://*:', 'tcp://127.0.0.1:');
     this.agents = new AgentDirectory((id) => this.tracker.agentGone(id));
@@ -240,7 +241,7 @@ export class DispatchServer {
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.work.then(fn, fn);
-    this.work = next.catch((err: unknown) => this.logger.error('dispatch work failed', { err: String(err) }));
+    this.work = next.catch((err: unknown) => this.logger.error('dispatch work failed', { err }));
     return next;
   }
 
@@ -256,7 +257,7 @@ export class DispatchServer {
       if (!this.leadsIn(epoch)) return;
       // Counts a dead leader left half written (MongoDB: its last tallies) are finished first.
       const reconciled = await this.opts.store.reconcile().catch((err: unknown) => {
-        this.logger.error('could not reconcile run counts', { err: String(err) });
+        this.logger.error('could not reconcile run counts', { err });
         return { runs: 0 };
       });
       if (reconciled.runs) this.logger.warn('finished run counts a previous writer left half written', { runs: reconciled.runs });
@@ -391,9 +392,7 @@ export class DispatchServer {
         const next = this.scheduler.nextAt(job.id);
         if (trigger === 'schedule' && next !== undefined) this.recordNext(job, next);
       })
-      .catch((err: unknown) =>
-        this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err: String(err) }),
-      )
+      .catch((err: unknown) => this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err }))
       .finally(() => this.firing.delete(firing));
     this.firing.add(firing);
   }
@@ -448,7 +447,7 @@ export class DispatchServer {
     // Batched: a new leader arming 10,000 jobs writes their next run times in a few
     // transactions, not 10,000 while it should be firing.
     void this.writes.recordRunState(job.id, { nextRunAt: nextMs === null ? null : new Date(nextMs) }).catch((err: unknown) => {
-      this.logger.warn('could not record next run time', { jobId: job.id, err: String(err) });
+      this.logger.warn('could not record next run time', { jobId: job.id, err });
     });
   }
 
@@ -517,7 +516,7 @@ export class DispatchServer {
       await publishJobChange(this.opts.zk, this.opts.paths, { jobId: job.id, op: 'delete' }).catch(() => undefined);
       this.logger.info(job.deleteWhenDone ? 'one-shot job done and deleted' : 'one-shot job done and disabled', { jobId: job.id });
     } catch (err) {
-      this.logger.error('could not retire one-shot job', { jobId: job.id, err: String(err) });
+      this.logger.error('could not retire one-shot job', { jobId: job.id, err });
     }
   }
 
@@ -544,9 +543,7 @@ export class DispatchServer {
         this.tracker.onStart(peer, msg.body);
         return;
       case 'RESULT':
-        void this.tracker
-          .onResult(peer, msg.body)
-          .catch((err: unknown) => this.logger.error('could not record result', { err: String(err) }));
+        void this.tracker.onResult(peer, msg.body).catch((err: unknown) => this.logger.error('could not record result', { err }));
         return;
       case 'PING':
         void this.transport.send(peer, { type: 'PONG', body: msg.body });
@@ -572,7 +569,7 @@ export class DispatchServer {
     const why = `the agent's RESULT was refused: ${err.message}${err.reportedError ? `; the agent's error began: ${err.reportedError}` : ''}`;
     void this.tracker
       .onBadResult(peer, err.execId, why)
-      .catch((e: unknown) => this.logger.error('could not record a refused result', { peer, err: String(e) }));
+      .catch((e: unknown) => this.logger.error('could not record a refused result', { peer, err: e }));
   }
 
   /**

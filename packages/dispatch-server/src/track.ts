@@ -1,3 +1,4 @@
+import type { Logger } from '@clover/telemetry';
 import { failureStatuses, startDeadlineOf, type Job, type JobRunState, type Run, type RunPatch, type RunStatus } from '@clover/model';
 import type { Ack, Message, Result, Start } from '@clover/protocol';
 import type { Store } from '@clover/store';
@@ -5,7 +6,7 @@ import type { AgentDirectory } from './agents.js';
 import { FailureIncidents } from './failure-incidents.js';
 import { Flight, Flights, execIdOf, runIdOf } from './flight.js';
 import { RecentIds } from './recent-ids.js';
-import { defaultMaxWaitingRuns, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
+import { defaultMaxWaitingRuns, type Clock, type TrackerTimings } from './interfaces.js';
 import { matches, type Router } from './route.js';
 import { WaitingQueue } from './waiting.js';
 import type { StoreWriteBatch } from './write-batch.js';
@@ -22,7 +23,7 @@ export interface TrackerDeps {
   router: Router;
   /** The time now, epoch ms. */
   clock: Clock;
-  logger: DispatchLogger;
+  logger: Logger;
   /** ACK, deadline and adoption timings, in ms (interfaces.ts). */
   timings: TrackerTimings;
   /** The most runs that may wait for capacity at once (default 100,000: defaultMaxWaitingRuns). */
@@ -190,7 +191,7 @@ export class RunTracker {
     const next = prev
       .then(() => Promise.all([this.batch.updateRun(runId, patch, jobState), also?.()]))
       .catch((err: unknown) => {
-        this.d.logger.error('could not record run transition', { runId, err: String(err) });
+        this.d.logger.error('could not record run transition', { runId, err });
       });
     this.writes.set(runId, next);
     void next.then(() => {
@@ -751,9 +752,7 @@ export class RunTracker {
       const pending: PendingRetry = { jobId: f.job.id, run, prev: { attempt, status, details } };
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
-        void this.retryNow(pending, tried).catch((err: unknown) =>
-          this.d.logger.error('could not retry run', { runId: run.id, err: String(err) }),
-        );
+        void this.retryNow(pending, tried).catch((err: unknown) => this.d.logger.error('could not retry run', { runId: run.id, err }));
       }, backoff);
       this.retryTimers.set(timer, pending);
       return Promise.resolve();

@@ -14,7 +14,7 @@ import {
 } from '@clover/zk-kit';
 import { DeathDetector, type Detection } from './detect.js';
 import { IncidentBook } from './incident.js';
-import type { MonitorLogger } from './interfaces.js';
+import type { Logger } from '@clover/telemetry';
 import type { Mailer } from './mailer.js';
 import { Notifier } from './notify.js';
 
@@ -23,7 +23,7 @@ export interface MonitorOptions {
   paths: CloverPaths;
   store: Store;
   mailer: Mailer;
-  logger: MonitorLogger;
+  logger: Logger;
   id: string;
   clock?: () => number;
   consoleUrl?: string;
@@ -118,7 +118,7 @@ export class Monitor {
   }
 
   private serial(fn: () => Promise<unknown>): void {
-    this.queue = this.queue.then(fn).catch((err: unknown) => this.o.logger.error('monitor step failed', { err: String(err) }));
+    this.queue = this.queue.then(fn).catch((err: unknown) => this.o.logger.error('monitor step failed', { err }));
   }
 
   private handle(detections: Detection[]): void {

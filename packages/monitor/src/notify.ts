@@ -2,12 +2,12 @@ import type { Contact, Incident } from '@clover/model';
 import type { Store } from '@clover/store';
 import type { Mail, Mailer } from './mailer.js';
 import { openingMail, recoveryMail } from './templates.js';
-import type { MonitorLogger } from './interfaces.js';
+import type { Logger } from '@clover/telemetry';
 
 export interface NotifierOptions {
   store: Store;
   mailer: Mailer;
-  logger: MonitorLogger;
+  logger: Logger;
   clock: () => number;
   consoleUrl?: string;
   /** Incidents opened within this window of each other go out as one digest (default 2 s). */
@@ -59,7 +59,7 @@ export class Notifier {
       const backoff = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6));
       this.nextAttemptAt = now + backoff;
       this.o.logger.error('could not send incident mail; will retry', {
-        err: err instanceof Error ? err.message : String(err),
+        err,
         retryInMs: backoff,
         failures: this.failures,
       });

@@ -2,7 +2,7 @@ import { settleWithin } from '@clover/lifecycle';
 import * as zmq from 'zeromq';
 import { batchesOf, encode, encodeBatch } from './codec.js';
 import { bodyDeliverer, type BodySink } from './deliver.js';
-import { silentLogger, type ProtocolLogger } from './logger.js';
+import { noopLogger, type Logger } from '@clover/telemetry';
 import type { Message } from './messages.js';
 import { MAX_BODY_BYTES } from './messages.js';
 
@@ -18,7 +18,7 @@ export interface DealerTransportOptions {
   id: string;
   onMessage(msg: Message): void;
   curve?: ClientCurve;
-  logger?: ProtocolLogger;
+  logger?: Logger;
 }
 
 /**
@@ -34,14 +34,14 @@ export class DealerTransport {
   private closed = false;
   /** The current socket's receive loop; an old socket's ends by itself when it is closed. */
   private loop: Promise<void> = Promise.resolve();
-  private readonly logger: ProtocolLogger;
+  private readonly logger: Logger;
   /** The leader followed now reads messages of several bodies (its election znode says so). */
   batching = false;
   /** ZeroMQ messages received and the clover messages (bodies) they carried. */
   readonly received = { messages: 0, bodies: 0 };
 
   constructor(private readonly opts: DealerTransportOptions) {
-    this.logger = opts.logger ?? silentLogger;
+    this.logger = opts.logger ?? noopLogger;
     this.sock = this.open();
   }
 
@@ -84,7 +84,7 @@ export class DealerTransport {
     const sink: BodySink = {
       dropped: (err) => this.logger.warn('dropped a malformed frame from the server', { reason: String(err) }),
       message: (msg) => this.opts.onMessage(msg),
-      threw: (msg, err) => this.logger.error('message handler threw', { type: msg.type, err: String(err) }),
+      threw: (msg, err) => this.logger.error('message handler threw', { type: msg.type, err }),
     };
     try {
       for await (const frames of sock) {
@@ -92,7 +92,7 @@ export class DealerTransport {
         if (pause) await pause;
       }
     } catch (err) {
-      if (!this.closed && sock === this.sock) this.logger.error('dealer receive loop ended', { err: String(err) });
+      if (!this.closed && sock === this.sock) this.logger.error('dealer receive loop ended', { err });
     }
   }
 
@@ -115,7 +115,7 @@ export class DealerTransport {
     const result = this.sending
       .then(() => (this.closed || !this.current ? false : this.sock.send(frames()).then(() => true)))
       .catch((err: unknown) => {
-        this.logger.debug('send failed', { type, err: String(err) });
+        this.logger.debug('send failed', { type, err });
         return false;
       });
     this.sending = result;

@@ -2,7 +2,7 @@ import * as zmq from 'zeromq';
 import { batchesOf, encode, encodeBatch } from './codec.js';
 import { bodyDeliverer } from './deliver.js';
 import { ProtocolError } from './errors.js';
-import { silentLogger, type ProtocolLogger } from './logger.js';
+import { noopLogger, type Logger } from '@clover/telemetry';
 import type { Message } from './messages.js';
 import { MAX_BODY_BYTES } from './messages.js';
 import { allowCurveClients, forgetCurveDomain } from './zap.js';
@@ -24,7 +24,7 @@ export interface RouterTransportOptions {
    */
   onInvalid?(peerId: string, err: ProtocolError): void;
   curve?: ServerCurve;
-  logger?: ProtocolLogger;
+  logger?: Logger;
 }
 
 /**
@@ -35,7 +35,7 @@ export class RouterTransport {
   private readonly sock: zmq.Router;
   private closed = false;
   private loop: Promise<void> | null = null;
-  private readonly logger: ProtocolLogger;
+  private readonly logger: Logger;
   /** The ZAP domain this socket's CURVE allow-list is kept under (used only with `curve`). */
   private readonly zapDomain: string;
   /** Frames dropped as malformed, by reason; exposed for tests and metrics. */
@@ -49,7 +49,7 @@ export class RouterTransport {
   private flushQueued = false;
 
   constructor(private readonly opts: RouterTransportOptions) {
-    this.logger = opts.logger ?? silentLogger;
+    this.logger = opts.logger ?? noopLogger;
     this.zapDomain = `clover-${process.pid}-${Math.random().toString(36).slice(2)}`;
     this.sock = new zmq.Router({
       linger: 0,
@@ -90,12 +90,12 @@ export class RouterTransport {
         const pause = deliver(rest, {
           dropped: (err) => this.drop(peerId, err),
           message: (msg) => this.opts.onMessage(peerId, msg),
-          threw: (msg, err) => this.logger.error('message handler threw', { peer: peerId, type: msg.type, err: String(err) }),
+          threw: (msg, err) => this.logger.error('message handler threw', { peer: peerId, type: msg.type, err }),
         });
         if (pause) await pause;
       }
     } catch (err) {
-      if (!this.closed) this.logger.error('router receive loop ended', { err: String(err) });
+      if (!this.closed) this.logger.error('router receive loop ended', { err });
     }
   }
 
@@ -107,7 +107,7 @@ export class RouterTransport {
     try {
       this.opts.onInvalid(peerId, err);
     } catch (thrown) {
-      this.logger.error('onInvalid threw', { peer: peerId.slice(0, 64), err: String(thrown) });
+      this.logger.error('onInvalid threw', { peer: peerId.slice(0, 64), err: thrown });
     }
   }
 
@@ -159,7 +159,7 @@ export class RouterTransport {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EAGAIN') this.logger.debug('send dropped: the peer is not reading (its queue is full)', { peer: peerId, type });
-      else if (code !== 'EHOSTUNREACH') this.logger.warn('send failed', { peer: peerId, type, err: String(err) });
+      else if (code !== 'EHOSTUNREACH') this.logger.warn('send failed', { peer: peerId, type, err });
       return false;
     }
   }

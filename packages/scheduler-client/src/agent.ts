@@ -10,7 +10,8 @@ import { EgressClient } from './executors/egress-client.js';
 import { runHttp } from './executors/http.js';
 import { failed } from './executors/outcome.js';
 import { runShell, type ExecOutcome, type GroupWatch } from './executors/shell.js';
-import type { AgentLogger, AgentOptions, Handler } from './interfaces.js';
+import { noopLogger, type Logger } from '@clover/telemetry';
+import type { AgentOptions, Handler } from './interfaces.js';
 import { GroupReaper } from './orphans/reaper.js';
 import { GroupRecords, type LeftBehind } from './orphans/records.js';
 import { OutputTail } from './output.js';
@@ -18,7 +19,6 @@ import { RecentExecutions } from './recent.js';
 import { checkAgentOptions, checkHandlerName } from './limits.js';
 import { DEFAULT_CAPACITY, defaultProcessCapacity, Slots } from './capacity.js';
 
-const silent: AgentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const helloEveryMs = 5000;
 const resendResultsForMs = 60_000;
 /** At close, how long executions aborted at the end of the drain timeout get to end. */
@@ -34,7 +34,7 @@ export class Agent {
   readonly id: string;
   private readonly handlers = new Map<string, Handler>();
   private readonly recent = new RecentExecutions();
-  private readonly logger: AgentLogger;
+  private readonly logger: Logger;
   private readonly paths: CloverPaths;
   private readonly capacity: number;
   /** Executions running, in all and as child processes, against `capacity` and `processCapacity`. */
@@ -67,7 +67,7 @@ export class Agent {
   constructor(private readonly opts: AgentOptions) {
     if (!opts.id || opts.id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${opts.id}"`);
     this.id = opts.id;
-    this.logger = opts.logger ?? silent;
+    this.logger = opts.logger ?? noopLogger;
     this.paths = opts.paths ?? cloverPaths();
     this.capacity = opts.capacity ?? DEFAULT_CAPACITY;
     const processCapacity = opts.processCapacity ?? defaultProcessCapacity();
