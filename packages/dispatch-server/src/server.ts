@@ -1,4 +1,4 @@
-import { noopLogger, type Logger } from '@clover/telemetry';
+import { noopLogger, noopMetrics, type Logger, type Metrics } from '@clover/telemetry';
 import { Heartbeat } from '@clover/heartbeat';
 import { CleanupError, defaultStepTimeoutMs, runSteps, settleWithin } from '@clover/lifecycle';
 import type { Job, Run } from '@clover/model';
@@ -15,6 +15,7 @@ import {
 } from '@clover/zk-kit';
 import { AgentDirectory } from './agents.js';
 import { LatenessMeter } from './lateness.js';
+import { DispatchMetrics } from './metrics.js';
 import { StoreWriteBatch } from './write-batch.js';
 import { fireJob, type FireDeps } from './fire.js';
 import { defaultClaimAheadMs, defaultTimings, type Clock, type TrackerTimings } from './interfaces.js';
@@ -40,6 +41,8 @@ export interface DispatchServerOptions {
   curve?: ServerCurve;
   /** Default: silent. */
   logger?: Logger;
+  /** Where its metrics go (DispatchMetrics: fires, lateness, runs by status, queue...); default: nowhere. */
+  metrics?: Metrics;
   /** The time now, epoch ms (default Date.now). */
   clock?: Clock;
   /** Any of the tracker's timings, in ms; the rest from `defaultTimings` (interfaces.ts). */
@@ -80,6 +83,7 @@ export class DispatchServer {
   private readonly tracker: RunTracker;
   private readonly writes: StoreWriteBatch;
   private readonly lateness: LatenessMeter;
+  private readonly metrics: DispatchMetrics;
   private readonly fireDeps: FireDeps;
   private readonly scheduler: JobScheduler;
   private readonly gate: SlotGate;
@@ -125,7 +129,15 @@ export class DispatchServer {
       onInvalid: (peer, err) => this.onInvalid(peer, err),
     });
     this.timings = { ...defaultTimings, ...opts.timings };
-    this.writes = new StoreWriteBatch(opts.store);
+    this.metrics = new DispatchMetrics(opts.metrics ?? noopMetrics, {
+      inFlight: () => this.tracker.size,
+      waiting: () => this.tracker.queue().depth,
+      leading: () => this.leading,
+      jobsArmed: () => (this.leading ? this.scheduler.size : 0),
+      zkState: () => opts.zk.state,
+    });
+    const metrics = this.metrics;
+    this.writes = new StoreWriteBatch(opts.store, metrics);
     this.lateness = new LatenessMeter(this.clock);
     this.tracker = new RunTracker({
       store: opts.store,
@@ -137,8 +149,17 @@ export class DispatchServer {
       timings: this.timings,
       maxWaitingRuns: opts.maxWaitingRuns,
       writes: this.writes,
-      onExecSent: (ms) => this.lateness.record(ms),
-      onFinished: (job, run) => void this.onFinished(job, run),
+      onExecSent: (ms) => {
+        this.lateness.record(ms);
+        metrics.execLateness.observe(Math.max(0, ms) / 1000);
+      },
+      onExecResent: () => metrics.execResends.inc(),
+      onAckTimeout: () => metrics.ackTimeouts.inc(),
+      onWaitEnded: (ms, outcome) => metrics.waitDuration.observe(Math.max(0, ms) / 1000, { outcome }),
+      onFinished: (job, run) => {
+        if (run.startedAt) metrics.startLateness.observe(Math.max(0, run.startedAt.getTime() - run.scheduledAt.getTime()) / 1000);
+        void this.onFinished(job, run);
+      },
       nextRunAt: (jobId) => {
         const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
         return at === undefined ? undefined : new Date(at);

@@ -1,4 +1,5 @@
 export { PrometheusMetrics, type PrometheusMetricsOptions } from './prometheus.js';
+export { serveObservability, zkAndStoreReady, type ServeSettings, type ServerParts } from './serve.js';
 export {
   ObservabilityServer,
   endpointsHandler,

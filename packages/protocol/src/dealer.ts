@@ -39,6 +39,8 @@ export class DealerTransport {
   batching = false;
   /** ZeroMQ messages received and the clover messages (bodies) they carried. */
   readonly received = { messages: 0, bodies: 0 };
+  /** When the endpoint followed now last sent anything, epoch ms (0: nothing yet). */
+  lastReceivedAt = 0;
 
   constructor(private readonly opts: DealerTransportOptions) {
     this.logger = opts.logger ?? noopLogger;
@@ -76,6 +78,7 @@ export class DealerTransport {
       this.sock = this.open();
     }
     this.current = endpoint;
+    this.lastReceivedAt = 0;
     if (endpoint) this.sock.connect(endpoint);
   }
 
@@ -88,6 +91,7 @@ export class DealerTransport {
     };
     try {
       for await (const frames of sock) {
+        if (sock === this.sock) this.lastReceivedAt = Date.now();
         const pause = deliver(frames, sink);
         if (pause) await pause;
       }

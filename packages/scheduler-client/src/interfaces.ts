@@ -1,6 +1,6 @@
 import type { CloverPaths, ZkClient } from '@clover/zk-kit';
 import type { ClientCurve } from '@clover/protocol';
-import type { Logger } from '@clover/telemetry';
+import type { Logger, Metrics } from '@clover/telemetry';
 import type { EgressPolicy } from './executors/egress.js';
 
 /** What a registered handler gets for one execution. */
@@ -72,6 +72,8 @@ export interface AgentOptions {
    */
   insecurePlaintext?: boolean;
   logger?: Logger;
+  /** Where its metrics go (AgentMetrics: executions running, started, finished, duration...); default: nowhere. */
+  metrics?: Metrics;
   heartbeatIntervalMs?: number;
   /** How long close() waits for running executions (default 30 s). */
   drainTimeoutMs?: number;

@@ -75,10 +75,10 @@ export function serializeErrors(fields: LogFields): LogFields {
 
 /**
  * The fields that name a run on every log line about it, under the same keys in every process:
- * `jobId`, `runId` and `attempt` (1 for the first execution).
+ * `jobId`, `runId` (the run's `id`) and `attempt` (1 for the first execution).
  */
-export function runFields(run: { jobId: string; runId: string; attempt: number }): { jobId: string; runId: string; attempt: number } {
-  return { jobId: run.jobId, runId: run.runId, attempt: run.attempt };
+export function runFields(run: { jobId: string; id: string; attempt: number }): { jobId: string; runId: string; attempt: number } {
+  return { jobId: run.jobId, runId: run.id, attempt: run.attempt };
 }
 
 /** One entry a `RecordingLogger` kept, the child bindings merged into `fields`. */
