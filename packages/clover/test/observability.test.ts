@@ -187,10 +187,11 @@ test('/healthz and /readyz of the standalone: alive, and ready with each check n
 });
 
 test('every metric the Grafana dashboard and the Prometheus alert rules name exists on the running standalone', () => {
-  const files = [
-    ...readdirSync(path.join(repoRoot, 'deploy/grafana')).map((f) => path.join('deploy/grafana', f)),
-    ...readdirSync(path.join(repoRoot, 'deploy/prometheus')).map((f) => path.join('deploy/prometheus', f)),
-  ];
+  const files = ['deploy/grafana', 'deploy/prometheus'].flatMap((d) =>
+    readdirSync(path.join(repoRoot, d))
+      .filter((f) => /\.(json|ya?ml)$/.test(f))
+      .map((f) => path.join(d, f)),
+  );
   assert.ok(files.some((f) => f.endsWith('.json')) && files.some((f) => f.endsWith('.yml')));
   const named = new Set<string>();
   for (const f of files) for (const m of readFileSync(path.join(repoRoot, f), 'utf8').matchAll(/\bclover_[a-z_]+\b/g)) named.add(m[0]);
