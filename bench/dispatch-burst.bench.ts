@@ -26,7 +26,8 @@ import { openStore } from '@clover/store';
 import { freePort, tempDir, waitFor } from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
-import { AgentDirectory, DispatchServer, Router, RunTracker, defaultTimings, silentLogger } from '@clover/dispatch-server';
+import { AgentDirectory, DispatchServer, Router, RunTracker, defaultTimings } from '@clover/dispatch-server';
+import { noopLogger } from '@clover/telemetry';
 
 const agentsN = Number(process.env.AGENTS ?? 2);
 const capacity = Number(process.env.CAPACITY ?? 4);
@@ -133,7 +134,7 @@ async function queueMemory(): Promise<void> {
     agents: new AgentDirectory(() => undefined),
     router: new Router(),
     clock: Date.now,
-    logger: silentLogger,
+    logger: noopLogger,
     timings: defaultTimings,
     maxWaitingRuns: queueRuns,
     onFinished: () => undefined,

@@ -26,6 +26,7 @@
  *
  * Prints figures; asserts nothing.
  */
+import { metricsEnv } from './lib/metrics.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jobInputSchema, type Incident, type Run } from '@clover/model';
@@ -172,6 +173,7 @@ async function startServer(id: string): Promise<ChildHandle> {
     cwd: here,
     env: {
       CLOVER_ZK: zkServer.connectString,
+      ...metricsEnv,
       CLOVER_DATA_DIR: dir.path,
       CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
       CLOVER_NODE_ID: id,
@@ -270,6 +272,7 @@ try {
       cwd: here,
       env: {
         CLOVER_ZK: zkServer.connectString,
+        ...metricsEnv,
         CLOVER_NODE_ID: id,
         CLOVER_DATA_DIR: path.join(dir.path, id),
         CLOVER_CAPACITY: String(capacity),

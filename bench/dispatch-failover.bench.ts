@@ -19,6 +19,7 @@
  *
  * Prints figures; asserts nothing.
  */
+import { metricsEnv } from './lib/metrics.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jobInputSchema } from '@clover/model';
@@ -51,6 +52,7 @@ async function startServer(id: string, sessionTimeoutMs: number): Promise<ChildH
     cwd: here,
     env: {
       CLOVER_ZK: zkServer.connectString,
+      ...metricsEnv,
       CLOVER_DATA_DIR: dir.path,
       CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
       CLOVER_NODE_ID: id,
@@ -78,7 +80,7 @@ try {
     const child = spawnProcess(process.execPath, tsx(agentBin), {
       name: id,
       cwd: here,
-      env: { CLOVER_ZK: zkServer.connectString, CLOVER_NODE_ID: id, CLOVER_HEARTBEAT_MS: '1000' },
+      env: { CLOVER_ZK: zkServer.connectString, ...metricsEnv, CLOVER_NODE_ID: id, CLOVER_HEARTBEAT_MS: '1000' },
     });
     children.add(child);
     await child.waitForOutput(/agent started/, 30_000);

@@ -23,6 +23,7 @@
  *   cd bench && node --conditions=source --import tsx dispatch-minute.bench.ts
  *   JOBS=10000 BENCH_SECONDS=120 WARMUP_SECONDS=30
  */
+import { metricsEnv } from './lib/metrics.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +79,7 @@ try {
     cwd: here,
     env: {
       CLOVER_ZK: zkServer.connectString,
+      ...metricsEnv,
       CLOVER_DATA_DIR: dir.path,
       CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
       CLOVER_NODE_ID: 'bench-server',
@@ -91,7 +93,7 @@ try {
     {
       name: 'agent',
       cwd: here,
-      env: { CLOVER_ZK: zkServer.connectString, CLOVER_NODE_ID: 'agent-1', CLOVER_CAPACITY: '10000' },
+      env: { CLOVER_ZK: zkServer.connectString, ...metricsEnv, CLOVER_NODE_ID: 'agent-1', CLOVER_CAPACITY: '10000' },
     },
   );
   children.push(agent);

@@ -31,6 +31,7 @@
  * every update by _id (~4 ms an update at 1,000 runs, ~20-35 ms at 5,000), so its rate falls as
  * the window adds runs; keep its windows short.
  */
+import { metricsEnv } from './lib/metrics.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,6 +144,7 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
       cwd: here,
       env: {
         CLOVER_ZK: zkServer.connectString,
+        ...metricsEnv,
         CLOVER_ZK_ROOT: root,
         ...storeEnv,
         CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
@@ -156,6 +158,7 @@ async function bench(kind: Kind, zkServer: ZooKeeperHandle): Promise<{ title: st
         cwd: here,
         env: {
           CLOVER_ZK: zkServer.connectString,
+          ...metricsEnv,
           CLOVER_ZK_ROOT: root,
           CLOVER_NODE_ID: id,
           CLOVER_CAPACITY: '10000',

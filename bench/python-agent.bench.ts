@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { jobInputSchema, type Run } from '@clover/model';
 import { openStore } from '@clover/store';
 import { freePort, spawnProcess, startZooKeeper, tempDir, waitFor, type ChildHandle } from '@clover/testkit';
+import { metricsEnv } from './lib/metrics.js';
 import { runsOfJobs } from './lib/runs.js';
 
 const rates = (process.env.RATES ?? '200,1000').split(',').map(Number);
@@ -68,7 +69,7 @@ try {
       w.jobIds.add(job.id);
     }
 
-  const zkEnv = { CLOVER_ZK: zkServer.connectString };
+  const zkEnv = { CLOVER_ZK: zkServer.connectString, ...metricsEnv };
   const server = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', serverBin], {
     name: 'server',
     cwd: here,

@@ -157,6 +157,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       CLOVER_ZK: zkServer.connectString,
       CLOVER_ZK_SESSION_TIMEOUT_MS: String(sessionMs),
       CLOVER_HEARTBEAT_MS: '1000',
+      // Each bin's /metrics on a free port: nine bins share this machine.
+      CLOVER_METRICS_PORT: '0',
       CLOVER_DATA_DIR: dir.path,
       CLOVER_LOG_DIR: path.join(dir.path, 'logs'),
       CLOVER_LOG_LEVEL: opts.logLevel ?? 'warn',

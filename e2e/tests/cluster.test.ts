@@ -89,6 +89,7 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
       baseUrl = `http://127.0.0.1:${httpPort}`;
       common = {
         CLOVER_ZK: zkServer.connectString,
+        CLOVER_METRICS_PORT: '0',
         // Every process is clover's ZooKeeper identity: the whole scenario runs under its ACLs.
         CLOVER_ZK_AUTH: `${zkAuth.user}:${zkAuth.password}`,
         CLOVER_ZK_SESSION_TIMEOUT_MS: String(deadTimeoutMs),

@@ -93,7 +93,13 @@ test(`an agent process takes ${BARRAGE} bad messages from its leader, keeps runn
   const agent = spawnProcess(process.execPath, [bin('scheduler-client')], {
     name: 'agent',
     cwd: repoRoot,
-    env: { CLOVER_ZK: zk.connectString, CLOVER_NODE_ID: 'agent-fuzzed', CLOVER_DATA_DIR: dir.path, CLOVER_HEARTBEAT_MS: '500' },
+    env: {
+      CLOVER_ZK: zk.connectString,
+      CLOVER_NODE_ID: 'agent-fuzzed',
+      CLOVER_DATA_DIR: dir.path,
+      CLOVER_HEARTBEAT_MS: '500',
+      CLOVER_METRICS_PORT: '0',
+    },
   });
   opened.push('agent', () => agent.kill('SIGKILL'));
   const inbox: Message[] = [];

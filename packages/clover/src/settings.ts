@@ -4,6 +4,7 @@ import {
   endpoint,
   helpFor,
   logSettings,
+  metricsSwitchSettings,
   port,
   readSettings,
   storeSettings,
@@ -36,6 +37,8 @@ export const standaloneSpec = {
     help: "let the local agent's http jobs call loopback, link-local (cloud metadata) and private addresses",
     fallback: false,
   }),
+  // One /metrics, /healthz and /readyz for every role, on the console's port.
+  ...metricsSwitchSettings,
   nodeId: text('CLOVER_NODE_ID', { help: "id prefix of this process's nodes", fallback: () => `${os.hostname()}-standalone` }),
 };
 

@@ -4,6 +4,8 @@ import { createZkClient, cloverPaths, type ZkClient } from '@clover/zk-kit';
 import { openStore, type Store } from '@clover/store';
 import { CleanupError, CleanupStack } from '@clover/config';
 import { createLogger } from '@clover/logging';
+import { PrometheusMetrics, zkAndStoreReady } from '@clover/observability';
+import { noopMetrics } from '@clover/telemetry';
 import { DispatchServer } from '@clover/dispatch-server';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
 import { Monitor, createMailer } from '@clover/monitor';
@@ -58,18 +60,24 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
 
     // Each role gets its own session, as separate processes would: a role's ephemerals and
     // election candidacy belong to it alone.
+    const sessions: ZkClient[] = [];
     const session = async (): Promise<ZkClient> => {
       const zk = createZkClient({ connect: 'memory:standalone' });
       await zk.connect();
       cleanup.push('ZooKeeper session', () => zk.close());
+      sessions.push(zk);
       return zk;
     };
+    // One registry for every role (their metric names do not overlap), served on the console's port.
+    const prometheus = settings.metrics ? new PrometheusMetrics() : null;
+    const metrics = prometheus ?? noopMetrics;
 
     const dispatch = new DispatchServer({
       zk: await session(),
       paths,
       store,
       logger: roleLogger('dispatch-server', ids.dispatch),
+      metrics,
       id: ids.dispatch,
       bind: settings.dispatchBind,
     });
@@ -90,6 +98,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
       httpEgress: { allowPrivate: settings.httpAllowPrivate },
       dataDir: settings.dataDir,
       logger: roleLogger('agent', ids.agent),
+      metrics,
     });
     registerDemoHandlers(agent);
     cleanup.push('agent', () => agent.close());
@@ -104,6 +113,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
       paths,
       store,
       logger: monitorLogger,
+      metrics,
       id: ids.monitor,
       consoleUrl,
       mailer,
@@ -120,6 +130,16 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
       port: settings.httpPort,
       host: settings.httpHost,
       webDir: webDistDir,
+      metrics,
+      endpoints: {
+        metrics: prometheus,
+        // Ready when every role is: each ZooKeeper session, the store, and the agent following its leader.
+        ready: {
+          ...zkAndStoreReady({ store }),
+          zookeeper: () => sessions.every((s) => s.state === 'connected'),
+          leader: () => agent.leaderConnected,
+        },
+      },
     });
     cleanup.push('console server', () => server.close());
 
@@ -127,7 +147,7 @@ export async function startStandalone(settings: StandaloneSettings): Promise<Run
     return { consoleUrl, adminPassword: admin.generatedPassword ?? null, close };
   } catch (err) {
     // The start's own error is the one to raise; failed clean-ups are logged beside it.
-    for (const f of await cleanup.close()) logger.error('clean-up step failed', { step: f.name, err: String(f.error) });
+    for (const f of await cleanup.close()) logger.error('clean-up step failed', { step: f.name, err: f.error });
     throw err;
   }
 }

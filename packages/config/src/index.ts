@@ -8,6 +8,8 @@ export {
   nodeSettings,
   heartbeatSettings,
   logSettings,
+  metricsSettings,
+  metricsSwitchSettings,
   sharedSettings,
 } from './shared.js';
 export { runBin, type BinOptions } from './bin.js';

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { boolean, integer, optionalText, secret, text, url, zkConnect, zkRoot } from './parsers.js';
+import { boolean, integer, optionalText, port, secret, text, url, zkConnect, zkRoot } from './parsers.js';
 
 /*
  * The settings every clover bin shares, declared once: a bin's spec spreads the groups it uses
@@ -77,6 +77,27 @@ export const heartbeatSettings = {
 export const logSettings = {
   logDir: optionalText('CLOVER_LOG_DIR', 'directory for daily-rotated JSON log files'),
 };
+
+/**
+ * Whether this process records Prometheus metrics: `/metrics` serves them, or answers 404 when
+ * off. Off is the baseline of the metrics-on-versus-off bench; `/healthz` and `/readyz` stay.
+ */
+export const metricsSwitchSettings = {
+  metrics: boolean('CLOVER_METRICS', { help: 'record Prometheus metrics and serve them at /metrics', fallback: true }),
+};
+
+/**
+ * A bin's own HTTP port for `/metrics`, `/healthz` and `/readyz` (docs/deploy.md lists each bin's
+ * default) and the interface it listens on: all of them by default, as Prometheus and a
+ * container's probes come from outside; the endpoints say nothing secret.
+ */
+export function metricsSettings(defaultPort: number) {
+  return {
+    ...metricsSwitchSettings,
+    metricsPort: port('CLOVER_METRICS_PORT', { help: 'HTTP port of /metrics, /healthz and /readyz', fallback: defaultPort }),
+    metricsHost: text('CLOVER_METRICS_HOST', { help: 'interface /metrics, /healthz and /readyz listen on', fallback: '0.0.0.0' }),
+  };
+}
 
 /** Every shared group at once: what a bin with a ZooKeeper session, a store and a heartbeat reads. */
 export const sharedSettings = {

@@ -3,12 +3,15 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import cookieParser from 'cookie-parser';
 import type { Logger } from '@clover/logging';
+import { endpointsHandler, type EndpointsOptions } from '@clover/observability';
+import { noopMetrics, type Metrics } from '@clover/telemetry';
 import type { Store } from '@clover/store';
 import type { CloverPaths, ZkClient } from '@clover/zk-kit';
 import { authenticate } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
 import type { ApiDeps } from './deps.js';
 import { apiError, errorHandler } from './errors.js';
+import { ConsoleMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -30,6 +33,13 @@ export interface ConsoleAppOptions {
   clock?: () => number;
   /** Behind a reverse proxy, so req.ip and req.secure are the client's. */
   trustProxy?: boolean;
+  /** Where its metrics go (ConsoleMetrics: requests by route and status, latency, logins refused); default: nowhere. */
+  metrics?: Metrics;
+  /**
+   * When given, `/metrics`, `/healthz` and `/readyz` are served on this app's port, before
+   * anything else and without authentication (what a probe and Prometheus reach).
+   */
+  endpoints?: EndpointsOptions;
 }
 
 export function createConsoleApp(o: ConsoleAppOptions): Express {
@@ -40,12 +50,20 @@ export function createConsoleApp(o: ConsoleAppOptions): Express {
     paths: o.paths,
     logger: o.logger,
     throttle: o.throttle ?? new LoginThrottle(),
+    metrics: new ConsoleMetrics(o.metrics ?? noopMetrics),
     version: consoleApiVersion,
     startedAt: clock(),
     clock,
   };
   const app = express();
   app.disable('x-powered-by');
+  if (o.endpoints) {
+    const serve = endpointsHandler(o.endpoints);
+    app.use((req, res, next) => {
+      if (!serve(req, res)) next();
+    });
+  }
+  app.use(deps.metrics.middleware());
   app.set('trust proxy', o.trustProxy ?? false);
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -46,7 +46,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       logger.error('request failed', {
         method: req.method,
         path: req.path,
-        err: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        err,
       });
     if (api.retryAfterSec !== null) res.setHeader('Retry-After', String(api.retryAfterSec));
     const body: ApiErrorBody = { error: api.code, message: api.message, ...(Object.keys(api.fields).length ? { fields: api.fields } : {}) };

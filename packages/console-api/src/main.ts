@@ -1,5 +1,6 @@
 import {
   logSettings,
+  metricsSwitchSettings,
   nodeSettings,
   port,
   runBin,
@@ -11,6 +12,8 @@ import {
   type SettingsOf,
 } from '@clover/config';
 import { createLogger } from '@clover/logging';
+import { PrometheusMetrics, zkAndStoreReady } from '@clover/observability';
+import { noopMetrics } from '@clover/telemetry';
 import { openStore } from '@clover/store';
 import { cloverPaths, createZkClient } from '@clover/zk-kit';
 import { webDistDir } from '@clover/console-web';
@@ -24,10 +27,15 @@ export const consoleSettings = {
   ...logSettings,
   httpPort: port('CLOVER_HTTP_PORT', { help: 'HTTP port of the console and its API', fallback: 8080 }),
   httpHost: text('CLOVER_HTTP_HOST', { help: 'address to listen on', fallback: '0.0.0.0' }),
+  ...metricsSwitchSettings,
   adminPassword: secret('CLOVER_ADMIN_PASSWORD', { help: 'password of the first admin; unset: one is generated and printed once' }),
 };
 
-/** Opens the store, logger, ZooKeeper client and HTTP server, each pushed onto `cleanup` as it opens. */
+/**
+ * Opens the store, logger, ZooKeeper client and HTTP server, each pushed onto `cleanup` as it opens.
+ * `/metrics`, `/healthz` and `/readyz` are on the console's own HTTP port; ready: its ZooKeeper
+ * session connected and the store answering.
+ */
 export async function startConsole(s: SettingsOf<typeof consoleSettings>, cleanup: CleanupStack): Promise<void> {
   const store = await openStore({ mongoUrl: s.mongoUrl, dataDir: s.dataDir });
   cleanup.push('store', () => store.close());
@@ -36,6 +44,7 @@ export async function startConsole(s: SettingsOf<typeof consoleSettings>, cleanu
   const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
   cleanup.push('ZooKeeper client', () => zk.close());
   await zk.connect();
+  const metrics = s.metrics ? new PrometheusMetrics() : null;
   const admin = await ensureAdmin(store, s.adminPassword);
   if (admin.generatedPassword)
     console.log(`clover-console: created user "admin" with password ${admin.generatedPassword} (shown once; change it)`);
@@ -48,6 +57,8 @@ export async function startConsole(s: SettingsOf<typeof consoleSettings>, cleanu
     host: s.httpHost,
     webDir: webDistDir,
     trustProxy: true,
+    metrics: metrics ?? noopMetrics,
+    endpoints: { metrics, ready: zkAndStoreReady({ zk, store }) },
   });
   cleanup.push('HTTP server', () => server.close());
   logger.info('console listening', { url: server.url });

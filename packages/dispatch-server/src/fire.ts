@@ -1,7 +1,7 @@
 import { runId, type Job, type Run, type RunInput, type RunPatch } from '@clover/model';
 import { DuplicateRunError } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
-import type { DispatchLogger } from './interfaces.js';
+import { runFields, type Logger } from '@clover/telemetry';
 import type { Router } from './route.js';
 import type { RunTracker } from './track.js';
 
@@ -22,7 +22,7 @@ export interface FireDeps {
   tracker: RunTracker;
   agents: AgentDirectory;
   router: Router;
-  logger: DispatchLogger;
+  logger: Logger;
 }
 
 interface Claim {
@@ -108,7 +108,7 @@ async function skip(d: FireDeps, claims: Claim[], error: string): Promise<Run[]>
   await Promise.all(
     claims.map((c) =>
       d.updateRun(c.run.id, { status: 'skipped', error }).catch((err: unknown) => {
-        d.logger.warn('could not record a claimed run as skipped', { runId: c.run.id, err: String(err) });
+        d.logger.warn('could not record a claimed run as skipped', { ...runFields(c.run), err });
       }),
     ),
   );
@@ -122,7 +122,7 @@ async function insertOnce(d: FireDeps, input: RunInput): Promise<Run | null> {
     return await d.insertRun(input);
   } catch (err) {
     if (err instanceof DuplicateRunError) {
-      d.logger.debug('slot already fired', { runId: input.id });
+      d.logger.debug('slot already fired', { jobId: input.jobId, runId: input.id, attempt: input.attempt ?? 1 });
       return null;
     }
     throw err;

@@ -1,4 +1,4 @@
-import type { Job, Run } from '@clover/model';
+import { execIdOf, runIdOf, type Job, type Run } from '@clover/model';
 
 /**
  * Where one execution in flight stands, from its EXEC to its final status:
@@ -30,19 +30,8 @@ export type FlightTimer =
   /** After an agent's HELLO, the look at whether an adopted run was ever delivered to it. */
   | 'redeliver';
 
-/**
- * The id an agent sees: the run id for the first attempt, with `~attempt` after. Agents drop
- * an execution id they have seen, so each retry needs its own.
- */
-export function execIdOf(run: Pick<Run, 'id' | 'attempt'>): string {
-  return run.attempt <= 1 ? run.id : `${run.id}~${run.attempt}`;
-}
-
-/** The run id an execution id belongs to (the inverse of {@link execIdOf}). */
-export function runIdOf(execId: string): string {
-  const i = execId.lastIndexOf('~');
-  return i > 0 && /^\d+$/.test(execId.slice(i + 1)) ? execId.slice(0, i) : execId;
-}
+// The execution id scheme is the wire's, so it lives in @clover/model beside the run id (an agent reads it too).
+export { execIdOf, runIdOf };
 
 /**
  * One execution in flight on this leader: its run, the agent it went to, its phase, and the

@@ -3,13 +3,6 @@ export { FireTimer } from './timer.js';
 export { JobScheduler, nextSlot, latestSlotBetween } from './schedule.js';
 export { Router, matches } from './route.js';
 export { AgentDirectory, type AgentInfo } from './agents.js';
-export {
-  defaultClaimAheadMs,
-  defaultMaxWaitingRuns,
-  defaultTimings,
-  silentLogger,
-  type TrackerTimings,
-  type DispatchLogger,
-} from './interfaces.js';
+export { defaultClaimAheadMs, defaultMaxWaitingRuns, defaultTimings, type TrackerTimings } from './interfaces.js';
 export { RunTracker, type TrackerDeps } from './track.js';
 export { LatenessMeter, type LatenessFigures } from './lateness.js';

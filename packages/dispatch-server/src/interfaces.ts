@@ -27,16 +27,6 @@
  *   `electionSettleMs` passed, so routing sees all the agents.
  */
 
-/** Where dispatch-server logs: a message and a flat context (ids, counts, `err`). */
-export interface DispatchLogger {
-  debug(message: string, context?: Record<string, unknown>): void;
-  info(message: string, context?: Record<string, unknown>): void;
-  warn(message: string, context?: Record<string, unknown>): void;
-  error(message: string, context?: Record<string, unknown>): void;
-}
-
-export const silentLogger: DispatchLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
 /** The time now, epoch ms: `Date.now` but for tests. */
 export type Clock = () => number;
 

@@ -2,6 +2,7 @@ import {
   endpoint,
   integer,
   list,
+  metricsSettings,
   plaintextSettings,
   runBin,
   secret,
@@ -11,11 +12,15 @@ import {
   type SettingsOf,
 } from '@clover/config';
 import { createLogger } from '@clover/logging';
-import { openStore } from '@clover/store';
-import { cloverPaths, createZkClient } from '@clover/zk-kit';
+import { serveObservability, zkAndStoreReady } from '@clover/observability';
+import { openStore, type Store } from '@clover/store';
+import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { defaultClaimAheadMs, defaultMaxWaitingRuns } from './interfaces.js';
 import { DispatchServer } from './server.js';
 import { checkWirePolicy } from './wire-policy.js';
+
+/** The default port of a dispatch-server's /metrics, /healthz and /readyz (docs/deploy.md lists every port). */
+export const defaultMetricsPort = 9710;
 
 export const dispatchSettings = {
   ...sharedSettings,
@@ -39,18 +44,24 @@ export const dispatchSettings = {
   }),
   curveAllowedKeys: list('CLOVER_CURVE_ALLOWED_KEYS', { help: 'agent CURVE public keys allowed in (comma-separated Z85)', fallback: [] }),
   ...plaintextSettings,
+  ...metricsSettings(defaultMetricsPort),
 };
 
-/** Opens the store, logger, ZooKeeper client and server, each pushed onto `cleanup` as it opens. */
+/**
+ * Opens the metrics and health endpoints, store, logger, ZooKeeper client and server, each pushed
+ * onto `cleanup` as it opens. Ready (`/readyz`): its ZooKeeper session connected and the store answering.
+ */
 export async function startDispatch(s: SettingsOf<typeof dispatchSettings>, cleanup: CleanupStack): Promise<void> {
   // Before anything opens: an unsafe wire is a bad setting, not a start that half happened.
   const wireWarning = checkWirePolicy(s);
-  const store = await openStore({ mongoUrl: s.mongoUrl, dataDir: s.dataDir, backgroundCheckpoint: true });
+  const parts: { zk?: ZkClient; store?: Store } = {};
+  const metrics = await serveObservability(s, zkAndStoreReady(parts), cleanup);
+  const store = (parts.store = await openStore({ mongoUrl: s.mongoUrl, dataDir: s.dataDir, backgroundCheckpoint: true }));
   cleanup.push('store', () => store.close());
   const logger = createLogger({ service: 'dispatch-server', node: s.id, logDir: s.logDir, store });
   cleanup.push('logger', () => logger.close());
   if (wireWarning) logger.warn(wireWarning);
-  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
+  const zk = (parts.zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth }));
   cleanup.push('ZooKeeper client', () => zk.close());
   if (s.zkAuth) {
     // A tree made before the cluster had credentials keeps open folders until they are claimed.
@@ -62,6 +73,7 @@ export async function startDispatch(s: SettingsOf<typeof dispatchSettings>, clea
     paths: cloverPaths(s.zkRoot),
     store,
     logger,
+    metrics,
     id: s.id,
     bind: s.bind,
     advertise: s.advertise,

@@ -1,3 +1,4 @@
+import { noopLogger, noopMetrics, type Logger, type Metrics } from '@clover/telemetry';
 import { Heartbeat } from '@clover/heartbeat';
 import { CleanupError, defaultStepTimeoutMs, runSteps, settleWithin, within } from '@clover/lifecycle';
 import type { Job, Run } from '@clover/model';
@@ -14,9 +15,10 @@ import {
 } from '@clover/zk-kit';
 import { AgentDirectory } from './agents.js';
 import { LatenessMeter } from './lateness.js';
+import { DispatchMetrics } from './metrics.js';
 import { StoreWriteBatch } from './write-batch.js';
 import { fireJob, type FireDeps } from './fire.js';
-import { defaultClaimAheadMs, defaultTimings, silentLogger, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
+import { defaultClaimAheadMs, defaultTimings, type Clock, type TrackerTimings } from './interfaces.js';
 import { Router } from './route.js';
 import { JobScheduler, nextSlot, type FireTrigger } from './schedule.js';
 import { SlotGate } from './slot-gate.js';
@@ -38,7 +40,9 @@ export interface DispatchServerOptions {
   /** CurveZMQ keys; without them the ROUTER is plain tcp. */
   curve?: ServerCurve;
   /** Default: silent. */
-  logger?: DispatchLogger;
+  logger?: Logger;
+  /** Where its metrics go (DispatchMetrics: fires, lateness, runs by status, queue...); default: nowhere. */
+  metrics?: Metrics;
   /** The time now, epoch ms (default Date.now). */
   clock?: Clock;
   /** Any of the tracker's timings, in ms; the rest from `defaultTimings` (interfaces.ts). */
@@ -81,7 +85,7 @@ const defaultPauseLimitMs = 2000;
  * it leads again it reloads the job table from the store and schedules by itself.
  */
 export class DispatchServer {
-  private readonly logger: DispatchLogger;
+  private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly transport: RouterTransport;
   private readonly agents: AgentDirectory;
@@ -89,6 +93,7 @@ export class DispatchServer {
   private readonly tracker: RunTracker;
   private readonly writes: StoreWriteBatch;
   private readonly lateness: LatenessMeter;
+  private readonly metrics: DispatchMetrics;
   private readonly fireDeps: FireDeps;
   private readonly scheduler: JobScheduler;
   private readonly gate: SlotGate;
@@ -127,7 +132,7 @@ export class DispatchServer {
   readonly stats = { fired: 0, skippedDuplicates: 0, misfired: 0, electedAt: 0, settledAt: 0, loadedJobs: 0 };
 
   constructor(private readonly opts: DispatchServerOptions) {
-    this.logger = opts.logger ?? silentLogger;
+    this.logger = opts.logger ?? noopLogger;
     this.clock = opts.clock ?? Date.now;
     this.endpoint = opts.advertise ?? opts.bind.replace('0.0.0.0', '127.0.0.1').replace('tcp://*:', 'tcp://127.0.0.1:');
     this.agents = new AgentDirectory((id) => this.tracker.agentGone(id));
@@ -139,7 +144,15 @@ export class DispatchServer {
       onInvalid: (peer, err) => this.onInvalid(peer, err),
     });
     this.timings = { ...defaultTimings, ...opts.timings };
-    this.writes = new StoreWriteBatch(opts.store);
+    this.metrics = new DispatchMetrics(opts.metrics ?? noopMetrics, {
+      inFlight: () => this.tracker.size,
+      waiting: () => this.tracker.queue().depth,
+      leading: () => this.leading,
+      jobsArmed: () => (this.leading ? this.scheduler.size : 0),
+      zkState: () => opts.zk.state,
+    });
+    const metrics = this.metrics;
+    this.writes = new StoreWriteBatch(opts.store, metrics);
     this.lateness = new LatenessMeter(this.clock);
     this.tracker = new RunTracker({
       store: opts.store,
@@ -159,8 +172,17 @@ export class DispatchServer {
       timings: this.timings,
       maxWaitingRuns: opts.maxWaitingRuns,
       writes: this.writes,
-      onExecSent: (ms) => this.lateness.record(ms),
-      onFinished: (job, run) => void this.onFinished(job, run),
+      onExecSent: (ms) => {
+        this.lateness.record(ms);
+        metrics.execLateness.observe(Math.max(0, ms) / 1000);
+      },
+      onExecResent: () => metrics.execResends.inc(),
+      onAckTimeout: () => metrics.ackTimeouts.inc(),
+      onWaitEnded: (ms, outcome) => metrics.waitDuration.observe(Math.max(0, ms) / 1000, { outcome }),
+      onFinished: (job, run) => {
+        if (run.startedAt) metrics.startLateness.observe(Math.max(0, run.startedAt.getTime() - run.scheduledAt.getTime()) / 1000);
+        void this.onFinished(job, run);
+      },
       nextRunAt: (jobId) => {
         const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
         return at === undefined ? undefined : new Date(at);
@@ -270,7 +292,7 @@ export class DispatchServer {
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.work.then(fn, fn);
-    this.work = next.catch((err: unknown) => this.logger.error('dispatch work failed', { err: String(err) }));
+    this.work = next.catch((err: unknown) => this.logger.error('dispatch work failed', { err }));
     return next;
   }
 
@@ -286,7 +308,7 @@ export class DispatchServer {
       if (!this.leadsIn(epoch)) return;
       // Counts a dead leader left half written (MongoDB: its last tallies) are finished first.
       const reconciled = await this.opts.store.reconcile().catch((err: unknown) => {
-        this.logger.error('could not reconcile run counts', { err: String(err) });
+        this.logger.error('could not reconcile run counts', { err });
         return { runs: 0 };
       });
       if (reconciled.runs) this.logger.warn('finished run counts a previous writer left half written', { runs: reconciled.runs });
@@ -464,9 +486,7 @@ export class DispatchServer {
         const next = this.scheduler.nextAt(job.id);
         if (trigger === 'schedule' && next !== undefined) this.recordNext(job, next);
       })
-      .catch((err: unknown) =>
-        this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err: String(err) }),
-      )
+      .catch((err: unknown) => this.logger.error('could not fire job', { jobId: job.id, slot: new Date(slotMs).toISOString(), err }))
       .finally(() => this.firing.delete(firing));
     this.firing.add(firing);
   }
@@ -521,7 +541,7 @@ export class DispatchServer {
     // Batched: a new leader arming 10,000 jobs writes their next run times in a few
     // transactions, not 10,000 while it should be firing.
     void this.writes.recordRunState(job.id, { nextRunAt: nextMs === null ? null : new Date(nextMs) }).catch((err: unknown) => {
-      this.logger.warn('could not record next run time', { jobId: job.id, err: String(err) });
+      this.logger.warn('could not record next run time', { jobId: job.id, err });
     });
   }
 
@@ -590,7 +610,7 @@ export class DispatchServer {
       await publishJobChange(this.opts.zk, this.opts.paths, { jobId: job.id, op: 'delete' }).catch(() => undefined);
       this.logger.info(job.deleteWhenDone ? 'one-shot job done and deleted' : 'one-shot job done and disabled', { jobId: job.id });
     } catch (err) {
-      this.logger.error('could not retire one-shot job', { jobId: job.id, err: String(err) });
+      this.logger.error('could not retire one-shot job', { jobId: job.id, err });
     }
   }
 
@@ -617,9 +637,7 @@ export class DispatchServer {
         this.tracker.onStart(peer, msg.body);
         return;
       case 'RESULT':
-        void this.tracker
-          .onResult(peer, msg.body)
-          .catch((err: unknown) => this.logger.error('could not record result', { err: String(err) }));
+        void this.tracker.onResult(peer, msg.body).catch((err: unknown) => this.logger.error('could not record result', { err }));
         return;
       case 'PING':
         void this.transport.send(peer, { type: 'PONG', body: msg.body });
@@ -645,7 +663,7 @@ export class DispatchServer {
     const why = `the agent's RESULT was refused: ${err.message}${err.reportedError ? `; the agent's error began: ${err.reportedError}` : ''}`;
     void this.tracker
       .onBadResult(peer, err.execId, why)
-      .catch((e: unknown) => this.logger.error('could not record a refused result', { peer, err: String(e) }));
+      .catch((e: unknown) => this.logger.error('could not record a refused result', { peer, err: e }));
   }
 
   /**

@@ -1,3 +1,4 @@
+import { runFields, type Logger } from '@clover/telemetry';
 import { failureStatuses, startDeadlineOf, type Job, type JobRunState, type Run, type RunPatch, type RunStatus } from '@clover/model';
 import type { Ack, Message, Result, Start } from '@clover/protocol';
 import type { Store } from '@clover/store';
@@ -5,7 +6,7 @@ import type { AgentDirectory } from './agents.js';
 import { FailureIncidents } from './failure-incidents.js';
 import { Flight, Flights, execIdOf, runIdOf } from './flight.js';
 import { RecentIds } from './recent-ids.js';
-import { defaultMaxWaitingRuns, type Clock, type DispatchLogger, type TrackerTimings } from './interfaces.js';
+import { defaultMaxWaitingRuns, type Clock, type TrackerTimings } from './interfaces.js';
 import { matches, type Router } from './route.js';
 import { WaitingQueue } from './waiting.js';
 import type { StoreWriteBatch } from './write-batch.js';
@@ -22,7 +23,7 @@ export interface TrackerDeps {
   router: Router;
   /** The time now, epoch ms. */
   clock: Clock;
-  logger: DispatchLogger;
+  logger: Logger;
   /** ACK, deadline and adoption timings, in ms (interfaces.ts). */
   timings: TrackerTimings;
   /** The most runs that may wait for capacity at once (default 100,000: defaultMaxWaitingRuns). */
@@ -33,6 +34,11 @@ export interface TrackerDeps {
   nextRunAt?(jobId: string): Date | undefined;
   /** Told how late each scheduled first EXEC left (the server's LatenessMeter). */
   onExecSent?(lateMs: number): void;
+  /** Told of each EXEC sent again to the same agent, and each wait for an ACK that ran out (metrics). */
+  onExecResent?(): void;
+  onAckTimeout?(): void;
+  /** A waiting run left the queue: placed on an agent, or ended at its start deadline; `waitedMs` from its slot (metrics). */
+  onWaitEnded?(waitedMs: number, outcome: 'placed' | 'expired'): void;
   /** Batches run transitions with their job run states (the server's StoreWriteBatch); default: the store, one write each. */
   writes?: Pick<StoreWriteBatch, 'updateRun'>;
   /**
@@ -188,7 +194,7 @@ export class RunTracker {
     const next = prev
       .then(() => Promise.all([this.batch.updateRun(runId, patch, jobState), also?.()]))
       .catch((err: unknown) => {
-        this.d.logger.error('could not record run transition', { runId, err: String(err) });
+        this.d.logger.error('could not record run transition', { runId, err });
       });
     this.writes.set(runId, next);
     void next.then(() => {
@@ -230,7 +236,7 @@ export class RunTracker {
    */
   private launch(job: Job, run: Run, how: { order?: string[]; avoid?: string[]; recorded?: boolean }): void {
     if (this.flights.has(execIdOf(run))) {
-      this.d.logger.debug('run already in flight here; not dispatched again', { runId: run.id, attempt: run.attempt });
+      this.d.logger.debug('run already in flight here; not dispatched again', runFields(run));
       return;
     }
     const avoid = how.avoid ?? [];
@@ -320,7 +326,8 @@ export class RunTracker {
    * retried), with an incident only if the job asks (`incidentOnStartDeadline`).
    */
   private missedStart(f: Flight, error: string): void {
-    this.d.logger.info('run missed its start deadline waiting for capacity', { runId: f.run.id, error });
+    this.d.logger.info('run missed its start deadline waiting for capacity', { ...runFields(f.run), error });
+    this.d.onWaitEnded?.(this.d.clock() - f.run.scheduledAt.getTime(), 'expired');
     void this.finish(f, f.job.onStartDeadline, { error }, false, f.job.incidentOnStartDeadline);
   }
 
@@ -355,6 +362,7 @@ export class RunTracker {
       const order = this.route(f.job, f.run.id);
       if (!order.length) return null;
       return () => {
+        this.d.onWaitEnded?.(this.d.clock() - f.run.scheduledAt.getTime(), 'placed');
         f.candidates = avoiding(order, f.avoid, pinned);
         this.tryNext(f);
       };
@@ -435,7 +443,7 @@ export class RunTracker {
           if (current.node) this.d.agents.reserve(f.run.id, current.node);
           return;
         }
-        this.d.logger.info('adopted run was never delivered to its agent; sending it now', { runId: f.run.id, agent: agentId });
+        this.d.logger.info('adopted run was never delivered to its agent; sending it now', { ...runFields(f.run), agent: agentId });
         f.redeliver();
         this.sendExec(f);
       });
@@ -463,7 +471,7 @@ export class RunTracker {
     const current = f.adopted ? await this.d.store.runs.get(f.run.id).catch(() => f.run) : f.run;
     if (!this.flights.holds(f)) return;
     if (!current || execIdOf(current) !== execId || !['dispatched', 'running'].includes(current.status)) {
-      this.d.logger.debug('adopted run already finished in the store; letting go', { runId: f.run.id, status: current?.status });
+      this.d.logger.debug('adopted run already finished in the store; letting go', { ...runFields(f.run), status: current?.status });
       this.letGo(f);
       return;
     }
@@ -550,6 +558,7 @@ export class RunTracker {
         }
         // The wait for the ACK starts when the EXEC has left, not when it was queued here.
         f.sentAt = this.d.clock();
+        if (f.sends > 1) this.d.onExecResent?.();
         if (f.sends === 1 && f.run.attempt === 1 && f.run.trigger === 'schedule')
           this.d.onExecSent?.(f.sentAt - f.run.scheduledAt.getTime());
         this.armAck(f, agentId, f.ackBackoffMs || this.d.timings.ackTimeoutMs);
@@ -570,6 +579,7 @@ export class RunTracker {
   private armAck(f: Flight, agentId: string, waitMs: number): void {
     f.arm('ack', waitMs, () => {
       if (!this.flights.holds(f) || f.acked || f.agentId !== agentId || this.retiring) return;
+      this.d.onAckTimeout?.();
       const now = this.d.clock();
       const agent = this.d.agents.get(agentId);
       const talking = agent !== undefined && agent.lastSeenAt > f.sentAt;
@@ -577,7 +587,7 @@ export class RunTracker {
         const ackMs = this.d.timings.ackTimeoutMs;
         if (agent.answeredSeq > f.execSeq) {
           this.d.logger.debug('agent answered later messages but not this EXEC; sending it again', {
-            runId: f.run.id,
+            ...runFields(f.run),
             agent: agentId,
             sends: f.sends,
           });
@@ -591,7 +601,11 @@ export class RunTracker {
           4 * ackMs,
           Math.max(ackMs, f.deadline + this.d.timings.deadlineGraceMs - now),
         );
-        this.d.logger.debug('no ACK yet from a busy agent; waiting longer', { runId: f.run.id, agent: agentId, waitMs: f.ackBackoffMs });
+        this.d.logger.debug('no ACK yet from a busy agent; waiting longer', {
+          ...runFields(f.run),
+          agent: agentId,
+          waitMs: f.ackBackoffMs,
+        });
         this.armAck(f, agentId, f.ackBackoffMs);
       } else if (talking) {
         void this.d.send(agentId, { type: 'CANCEL', body: { execId: f.execId, reason: 'timeout' } });
@@ -600,7 +614,7 @@ export class RunTracker {
         });
       } else if (f.sends < this.d.timings.maxExecSends) {
         this.d.logger.debug('no ACK and nothing else from the agent, sending EXEC again', {
-          runId: f.run.id,
+          ...runFields(f.run),
           agent: agentId,
           sends: f.sends,
         });
@@ -752,7 +766,7 @@ export class RunTracker {
       const r = f.job.retries;
       const backoff = Math.min(r.maxBackoffMs, r.backoffMs * r.factor ** (attempt - 1));
       const run: Run = { ...f.run, status: 'scheduled', attempt: attempt + 1, trigger: 'retry', node: null, error: details.error ?? null };
-      this.d.logger.info('retrying run', { runId: run.id, attempt: run.attempt, backoffMs: backoff, after: status });
+      this.d.logger.info('retrying run', { ...runFields(run), backoffMs: backoff, after: status });
       // Until the store has the next attempt, a repeated RESULT of this one must not be recorded.
       const execId = f.execId;
       this.completing.add(execId);
@@ -769,9 +783,7 @@ export class RunTracker {
       const pending: PendingRetry = { jobId: f.job.id, run, prev: { attempt, status, details } };
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
-        void this.retryNow(pending, tried).catch((err: unknown) =>
-          this.d.logger.error('could not retry run', { runId: run.id, err: String(err) }),
-        );
+        void this.retryNow(pending, tried).catch((err: unknown) => this.d.logger.error('could not retry run', { ...runFields(run), err }));
       }, backoff);
       this.retryTimers.set(timer, pending);
       return Promise.resolve();
@@ -815,7 +827,7 @@ export class RunTracker {
       if (mine) this.completing.delete(execId);
     }
     if (!job) return;
-    if (isFailure) this.d.logger.warn('run failed', { runId: run.id, jobId: job.id, status, agent: run.node, error: details.error });
+    if (isFailure) this.d.logger.warn('run failed', { ...runFields(run), status, agent: run.node, error: details.error });
     this.d.onFinished(job, final);
   }
 
@@ -843,7 +855,7 @@ export class RunTracker {
   /** A pending retry that will not be sent: recorded `cancelled`, naming how the attempt before it ended. */
   private dropRetry(p: PendingRetry, job: Job | null, why: JobStop): Promise<void> {
     const error = `retry cancelled: the job was ${why} (attempt ${p.prev.attempt} ended ${p.prev.status}${p.prev.details.error ? `: ${p.prev.details.error}` : ''})`;
-    this.d.logger.info('retry cancelled', { runId: p.run.id, why });
+    this.d.logger.info('retry cancelled', { ...runFields(p.run), why });
     return this.complete(job, { ...p.run, attempt: p.prev.attempt }, 'cancelled', { ...p.prev.details, attempt: p.prev.attempt, error });
   }
 

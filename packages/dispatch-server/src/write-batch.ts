@@ -1,5 +1,6 @@
 import type { JobRunState, Run, RunInput, RunPatch } from '@clover/model';
 import type { RunUpdate, Store } from '@clover/store';
+import type { DispatchMetrics } from './metrics.js';
 
 interface Pending<I, O> {
   input: I;
@@ -24,7 +25,11 @@ export class StoreWriteBatch {
   private states: Array<Pending<{ id: string; state: JobRunState }, void>> = [];
   private scheduled = false;
 
-  constructor(private readonly store: Pick<Store, 'writeRuns'>) {}
+  /** @param metrics told of each batch: its size and time, and the runs and final statuses it recorded. */
+  constructor(
+    private readonly store: Pick<Store, 'writeRuns'>,
+    private readonly metrics?: Pick<DispatchMetrics, 'written' | 'writeFailed'>,
+  ) {}
 
   /** Rejects with DuplicateRunError when the slot exists. */
   insertRun(input: RunInput): Promise<Run> {
@@ -66,6 +71,8 @@ export class StoreWriteBatch {
       setImmediate(() => void this.flush());
     }
     // Rows before their transitions: a run inserted and updated in one turn needs that order.
+    const startedAt = performance.now();
+    const writes = inserts.length + updates.length + states.length;
     try {
       const out = await this.store.writeRuns({
         inserts: inserts.map((p) => p.input),
@@ -85,7 +92,14 @@ export class StoreWriteBatch {
         else p.resolve(r);
       }
       for (const p of states) p.resolve();
+      this.metrics?.written(
+        writes,
+        (performance.now() - startedAt) / 1000,
+        inserts.map((p, i) => ({ input: p.input, ok: !(out.inserted[i] instanceof Error) && out.inserted[i] !== undefined })),
+        updates.map((p, i) => ({ patch: p.input.patch, ok: out.updated[i] === true })),
+      );
     } catch (err) {
+      this.metrics?.writeFailed(writes, (performance.now() - startedAt) / 1000);
       for (const p of [...inserts, ...updates, ...states]) p.reject(err);
     }
   }

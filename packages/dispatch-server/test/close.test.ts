@@ -5,7 +5,7 @@ import { openStore, type Store } from '@clover/store';
 import { cleanUp, freePort, startZooKeeper, tempDir, waitFor, within, type TempDir, type ZooKeeperHandle } from '@clover/testkit';
 import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { DispatchServer } from '../src/index.js';
-import type { DispatchLogger } from '../src/interfaces.js';
+import { recordingLogger } from '@clover/telemetry';
 
 // The close rule on a real ZooKeeper: a second close() while the first drains is the same
 // promise and waits for it; it used to return at once, while the server still led and beat.
@@ -44,9 +44,8 @@ after(() =>
 
 test('a second close() while the first drains is the same promise, and resolves only once the drain is over; a later close() resolves too', async () => {
   const admin = await zk();
-  const logged: string[] = [];
-  const log = (message: string) => void logged.push(message);
-  const logger: DispatchLogger = { debug: log, info: log, warn: log, error: log };
+  const logger = recordingLogger();
+  const logged = () => logger.records.map((r) => r.message);
   const server = (opened.server = new DispatchServer({
     zk: await zk(),
     paths,
@@ -68,25 +67,20 @@ test('a second close() while the first drains is the same promise, and resolves 
   assert.equal(second, first, 'one drain, one promise');
   // What the second caller sees the moment it goes on: the drain over, its last word logged.
   let stoppedWhenSecondResolved = false;
-  await Promise.all([first, second.then(() => (stoppedWhenSecondResolved = logged.includes('dispatch-server stopped')))]);
+  await Promise.all([first, second.then(() => (stoppedWhenSecondResolved = logged().includes('dispatch-server stopped')))]);
   assert.ok(stoppedWhenSecondResolved, 'the drain had finished when the second close() resolved');
   assert.equal(await admin.exists(beat), null, 'the heartbeat znode is gone');
   assert.deepEqual(await admin.children(paths.electionDispatch), [], 'the election is left');
   assert.equal(server.isLeader, false);
 
   await within(server.close(), 1000, 'a close() called again later');
-  assert.equal(logged.filter((m) => m === 'dispatch-server stopped').length, 1, 'drained once');
+  assert.equal(logged().filter((m) => m === 'dispatch-server stopped').length, 1, 'drained once');
 });
 
 test('a drain step that throws does not stop the ones after it: close() rejects naming it, once all ran', async () => {
   const admin = await zk();
-  const errors: Array<{ message: string; context?: Record<string, unknown> }> = [];
-  const logger: DispatchLogger = {
-    debug() {},
-    info() {},
-    warn() {},
-    error: (message, context) => void errors.push({ message, context }),
-  };
+  const logger = recordingLogger();
+  const errors = () => logger.records.filter((r) => r.level === 'error');
   // The agent registry's watch (an early step of the drain) throws when it is stopped.
   const real = await zk();
   const clientsDir = paths.nodesOf('clients');
@@ -133,9 +127,9 @@ test('a drain step that throws does not stop the ones after it: close() rejects 
     ['agent registry watch'],
   );
   assert.equal(await admin.exists(beat), null, 'the heartbeat, a later step, still closed');
-  assert.equal(errors.length, 1);
+  assert.equal(errors().length, 1);
   assert.deepEqual(
-    (errors[0]?.context?.failed as Array<{ step: string }>).map((f) => f.step),
+    (errors()[0]?.fields.failed as Array<{ step: string }>).map((f) => f.step),
     ['agent registry watch'],
     'the failure logged by step name',
   );

@@ -57,6 +57,7 @@ async function startServer(id: string): Promise<void> {
     cwd: repo,
     env: {
       CLOVER_ZK: zkServer.connectString,
+      CLOVER_METRICS_PORT: '0',
       CLOVER_DATA_DIR: dir.path,
       CLOVER_DISPATCH_BIND: endpoint,
       CLOVER_NODE_ID: id,
@@ -74,6 +75,7 @@ async function startAgent(id: string): Promise<void> {
     cwd: repo,
     env: {
       CLOVER_ZK: zkServer.connectString,
+      CLOVER_METRICS_PORT: '0',
       CLOVER_NODE_ID: id,
       CLOVER_RECORD_FILE: recordFile,
       CLOVER_ZK_SESSION_TIMEOUT_MS: String(sessionTimeoutMs),
@@ -478,7 +480,7 @@ test('the bin: --help lists the settings, a bad setting exits 2 naming it', asyn
   const bad = spawnProcess(process.execPath, tsx(serverBin), {
     cwd: repo,
     name: 'dispatch-server with a bad bind',
-    env: { CLOVER_ZK: zkServer.connectString, CLOVER_DISPATCH_BIND: 'not an endpoint' },
+    env: { CLOVER_ZK: zkServer.connectString, CLOVER_METRICS_PORT: '0', CLOVER_DISPATCH_BIND: 'not an endpoint' },
   });
   assert.equal(await bad.waitForExit(30_000), 2);
   assert.match(bad.output(), /CLOVER_DISPATCH_BIND/);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobSchema, runSchema, type Job, type Run, type RunInput, type RunPatch } from '@clover/model';
+import { noopLogger } from '@clover/telemetry';
 import { AgentDirectory, FireTimer, JobScheduler, Router } from '../src/index.js';
 import { fireJob, type FireDeps } from '../src/fire.js';
 import { SlotGate } from '../src/slot-gate.js';
@@ -69,7 +70,7 @@ function harness(
     tracker,
     agents: new AgentDirectory(() => undefined),
     router: new Router(),
-    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    logger: noopLogger,
   };
   return {
     deps,

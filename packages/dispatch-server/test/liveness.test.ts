@@ -1,10 +1,11 @@
+import { noopLogger } from '@clover/telemetry';
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobInputSchema, runId, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import { tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { AgentDirectory } from '../src/agents.js';
-import { defaultTimings, silentLogger } from '../src/interfaces.js';
+import { defaultTimings } from '../src/interfaces.js';
 import { Router } from '../src/route.js';
 import { RunTracker } from '../src/track.js';
 import { startCluster, type Cluster } from './harness.js';
@@ -74,7 +75,7 @@ test('a fire that finds no agent and none appears waits, then ends skipped at it
     agents: new AgentDirectory(() => undefined),
     router: new Router(),
     clock,
-    logger: silentLogger,
+    logger: noopLogger,
     timings: defaultTimings,
     onFinished: (_j, run) => finished.push(run),
     send: () => Promise.resolve(true),

@@ -5,6 +5,7 @@ import { openStore, type Store } from '@clover/store';
 import { cleanUp, freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { MemoryZkServer, cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
+import type { Logger } from '@clover/telemetry';
 import { DispatchServer } from '../src/index.js';
 
 // A leader whose process stood still (SIGSTOP, a paused VM) wakes to overdue timers before it
@@ -30,9 +31,10 @@ interface Line {
   message: string;
   context?: Record<string, unknown>;
 }
-function recorder(lines: Line[]) {
+function recorder(lines: Line[]): Logger {
   const at = (level: string) => (message: string, context?: Record<string, unknown>) => void lines.push({ level, message, context });
-  return { debug() {}, info: at('info'), warn: at('warn'), error: at('error') };
+  const logger: Logger = { debug() {}, info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  return logger;
 }
 
 async function leader(id: string, lines: Line[], z: ZkClient): Promise<DispatchServer> {

@@ -1,3 +1,4 @@
+import { noopLogger } from '@clover/telemetry';
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobInputSchema, runId, type Job, type Run } from '@clover/model';
@@ -5,7 +6,7 @@ import type { Message } from '@clover/protocol';
 import { openStore, type Store } from '@clover/store';
 import { tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { AgentDirectory } from '../src/agents.js';
-import { defaultTimings, silentLogger, type TrackerTimings } from '../src/interfaces.js';
+import { defaultTimings, type TrackerTimings } from '../src/interfaces.js';
 import { Router } from '../src/route.js';
 import { RunTracker, execIdOf } from '../src/track.js';
 
@@ -58,7 +59,7 @@ async function setup(over: Record<string, unknown> = {}, timings: Partial<Tracke
     agents,
     router: new Router(),
     clock: Date.now,
-    logger: silentLogger,
+    logger: noopLogger,
     timings: { ...defaultTimings, ackTimeoutMs: 5000, ...timings },
     onFinished: (_job, run) => finished.push(run),
     async send(peer, msg) {

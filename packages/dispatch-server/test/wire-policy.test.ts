@@ -35,7 +35,7 @@ test('the rule: local plaintext is fine, remote plaintext needs the insecure set
 
 test('the bin: bound to every interface without CURVE it refuses to start (exit 2, the setting named); told it may, it starts and warns', async () => {
   const dir = await tempDir('clover-wire-');
-  const env = { CLOVER_ZK: 'memory:wire-policy', CLOVER_DATA_DIR: dir.path, CLOVER_NODE_ID: 'wire-1' };
+  const env = { CLOVER_ZK: 'memory:wire-policy', CLOVER_METRICS_PORT: '0', CLOVER_DATA_DIR: dir.path, CLOVER_NODE_ID: 'wire-1' };
   try {
     const refused = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', serverBin], {
       name: 'refused',

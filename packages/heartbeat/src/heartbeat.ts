@@ -1,5 +1,6 @@
+import type { Logger } from '@clover/telemetry';
 import os from 'node:os';
-import { NodeExistsError, NoNodeError, parentOf, type CloverPaths, type NodeKind, type ZkClient, type ZkLogger } from '@clover/zk-kit';
+import { NodeExistsError, NoNodeError, parentOf, type CloverPaths, type NodeKind, type ZkClient } from '@clover/zk-kit';
 
 export interface HeartbeatOptions {
   zk: ZkClient;
@@ -13,7 +14,7 @@ export interface HeartbeatOptions {
   /** Extra fields for the znode, read at every beat: load, running, groups, handlers... */
   info?: () => Record<string, unknown>;
   clock?: () => number;
-  logger?: ZkLogger;
+  logger?: Logger;
 }
 
 export interface HeartbeatData extends Record<string, unknown> {
@@ -95,7 +96,7 @@ export class Heartbeat {
     this.beating = this.beating
       .then(() => this.beat())
       .catch((err: unknown) => {
-        this.opts.logger?.warn('heartbeat failed', { path: this.path, err: String(err) });
+        this.opts.logger?.warn('heartbeat failed', { path: this.path, err });
       });
     return this.beating;
   }
@@ -162,7 +163,7 @@ export class Heartbeat {
       await this.opts.zk.set(this.path, this.snapshot('leaving'));
       await this.opts.zk.delete(this.path);
     } catch (err) {
-      if (!(err instanceof NoNodeError)) this.opts.logger?.warn('could not remove heartbeat node', { path: this.path, err: String(err) });
+      if (!(err instanceof NoNodeError)) this.opts.logger?.warn('could not remove heartbeat node', { path: this.path, err });
     }
   }
 }

@@ -1,7 +1,7 @@
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
 import type { Store } from '@clover/store';
-import type { Logger } from './interfaces.js';
+import { serializeErrors, type LogFields, type Logger } from '@clover/telemetry';
 import { StoreTransport } from './store-transport.js';
 
 export interface LoggerOptions {
@@ -24,16 +24,17 @@ export interface ClosableLogger extends Logger {
 
 function wrap(w: winston.Logger, close: () => Promise<void>): ClosableLogger {
   // winston builds and pipes an entry before any transport drops it by level: a debug line in a
-  // hot path cost a busy dispatch-server ~3% of its CPU with debug off.
-  const at = (level: string) => (message: string, context?: Record<string, unknown>) => {
-    if (w.isLevelEnabled(level)) w.log(level, message, context ?? {});
+  // hot path cost a busy dispatch-server ~3% of its CPU with debug off. An Error among the fields
+  // becomes an object with its stack and cause: winston's json format writes an Error as {}.
+  const at = (level: string) => (message: string, fields?: LogFields) => {
+    if (w.isLevelEnabled(level)) w.log(level, message, fields ? serializeErrors(fields) : {});
   };
   return {
     error: at('error'),
     warn: at('warn'),
     info: at('info'),
     debug: at('debug'),
-    child: (bindings) => wrap(w.child(bindings), close),
+    child: (bindings) => wrap(w.child(serializeErrors(bindings)), close),
     close,
   };
 }

@@ -12,7 +12,8 @@ test('JSON lines in a daily file; warn and above in the store; child bindings', 
   try {
     const logger = createLogger({ service: 'monitor', node: 'm1', logDir: path.join(dir.path, 'logs'), store, console: false });
     logger.info('started', { port: 1 });
-    logger.child({ jobId: 'j1' }).error('job failed', { code: 3 });
+    const cause = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    logger.child({ jobId: 'j1' }).error('job failed', { code: 3, err: new Error('could not record', { cause }) });
     logger.debug('not at info level');
     await logger.close();
     const files = readdirSync(path.join(dir.path, 'logs')).filter((f) => f.endsWith('.log'));
@@ -33,6 +34,12 @@ test('JSON lines in a daily file; warn and above in the store; child bindings', 
     );
     assert.equal(lines[1]!.jobId, 'j1');
     assert.equal(lines[1]!.level, 'error');
+    // The error as an object with its stack and cause, not "Error: could not record" nor {}.
+    const err = lines[1]!.err as { message: string; stack: string; cause: { code: string; stack: string } };
+    assert.equal(err.message, 'could not record');
+    assert.match(err.stack, /logging\.test\.ts/);
+    assert.equal(err.cause.code, 'ECONNREFUSED');
+    assert.match(err.cause.stack, /ECONNREFUSED/);
     const stored = await waitFor(async () => {
       const p = await store.logs.list({ source: 'monitor' });
       return p.items.length ? p.items : undefined;

@@ -27,6 +27,20 @@ export type Run = z.output<typeof runSchema>;
 export type RunInput = z.input<typeof runSchema>;
 export type RunPatch = Partial<Omit<Run, 'id' | 'jobId' | 'scheduledAt'>>;
 
+/**
+ * The id an agent sees: the run id for the first attempt, with `~attempt` after. Agents drop
+ * an execution id they have seen, so each retry needs its own.
+ */
+export function execIdOf(run: Pick<Run, 'id' | 'attempt'>): string {
+  return run.attempt <= 1 ? run.id : `${run.id}~${run.attempt}`;
+}
+
+/** The run id an execution id belongs to (the inverse of {@link execIdOf}). */
+export function runIdOf(execId: string): string {
+  const i = execId.lastIndexOf('~');
+  return i > 0 && /^\d+$/.test(execId.slice(i + 1)) ? execId.slice(0, i) : execId;
+}
+
 /** `jobId@scheduledAt`, plus `#node` for broadcast: one slot, one key. */
 export function runId(jobId: string, scheduledAt: Date, node?: string): string {
   return `${jobId}@${scheduledAt.toISOString()}${node ? `#${node}` : ''}`;

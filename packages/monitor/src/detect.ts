@@ -82,6 +82,11 @@ export class DeathDetector {
     return this.nodes.get(this.key(kind, id))?.dead ?? false;
   }
 
+  /** Every node tracked now, alive or dead (the monitor's node gauge). */
+  tracked(): IterableIterator<TrackedNode> {
+    return this.nodes.values();
+  }
+
   /** A fresh start for every node now present (a monitor taking over has no history). */
   reset(): void {
     this.nodes.clear();

@@ -2,13 +2,13 @@ import type { Incident } from '@clover/model';
 import type { Store } from '@clover/store';
 import type { NodeKind } from '@clover/zk-kit';
 import type { TrackedNode } from './detect.js';
-import type { MonitorLogger } from './interfaces.js';
+import type { Logger } from '@clover/telemetry';
 
 /** Opens and closes node incidents in the store (one open incident per node) and in the log. */
 export class IncidentBook {
   constructor(
     private readonly store: Store,
-    private readonly logger: MonitorLogger,
+    private readonly logger: Logger,
   ) {}
 
   async openDeath(node: TrackedNode, reason: 'vanished' | 'silent', silentForMs: number, at: Date): Promise<Incident | null> {

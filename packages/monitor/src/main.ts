@@ -1,9 +1,23 @@
-import { integer, optionalText, runBin, sharedSettings, text, url, type CleanupStack, type SettingsOf } from '@clover/config';
+import {
+  integer,
+  metricsSettings,
+  optionalText,
+  runBin,
+  sharedSettings,
+  text,
+  url,
+  type CleanupStack,
+  type SettingsOf,
+} from '@clover/config';
 import { createLogger } from '@clover/logging';
-import { openStore } from '@clover/store';
-import { cloverPaths, createZkClient } from '@clover/zk-kit';
+import { serveObservability, zkAndStoreReady } from '@clover/observability';
+import { openStore, type Store } from '@clover/store';
+import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { createMailer } from './mailer.js';
 import { Monitor } from './monitor.js';
+
+/** The default port of a monitor's /metrics, /healthz and /readyz (docs/deploy.md lists every port). */
+export const defaultMetricsPort = 9712;
 
 export const monitorSettings = {
   ...sharedSettings,
@@ -20,16 +34,22 @@ export const monitorSettings = {
     fallback: 2000,
     min: 0,
   }),
+  ...metricsSettings(defaultMetricsPort),
 };
 
-/** Opens the store, logger, ZooKeeper client, mailer and monitor, each pushed onto `cleanup` as it opens. */
+/**
+ * Opens the metrics and health endpoints, store, logger, ZooKeeper client, mailer and monitor, each
+ * pushed onto `cleanup` as it opens. Ready (`/readyz`): its ZooKeeper session connected and the store answering.
+ */
 export async function startMonitor(s: SettingsOf<typeof monitorSettings>, cleanup: CleanupStack): Promise<void> {
-  const store = await openStore({ mongoUrl: s.mongoUrl, dataDir: s.dataDir });
+  const parts: { zk?: ZkClient; store?: Store } = {};
+  const metrics = await serveObservability(s, zkAndStoreReady(parts), cleanup);
+  const store = (parts.store = await openStore({ mongoUrl: s.mongoUrl, dataDir: s.dataDir }));
   cleanup.push('store', () => store.close());
   // Incidents are logged too: with CLOVER_LOG_DIR they are in its files.
   const logger = createLogger({ service: 'monitor', node: s.id, logDir: s.logDir, store });
   cleanup.push('logger', () => logger.close());
-  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
+  const zk = (parts.zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth }));
   cleanup.push('ZooKeeper client', () => zk.close());
   if (s.zkAuth) {
     // A tree made before the cluster had credentials keeps open folders until they are claimed.
@@ -44,6 +64,7 @@ export async function startMonitor(s: SettingsOf<typeof monitorSettings>, cleanu
     store,
     mailer,
     logger,
+    metrics,
     id: s.id,
     consoleUrl: s.consoleUrl,
     quietPeriodMs: s.quietPeriodMs,

@@ -14,7 +14,8 @@ import {
 } from '@clover/zk-kit';
 import { DeathDetector, type Detection } from './detect.js';
 import { IncidentBook } from './incident.js';
-import type { MonitorLogger } from './interfaces.js';
+import { noopMetrics, type Logger, type Metrics } from '@clover/telemetry';
+import { MonitorMetrics } from './metrics.js';
 import type { Mailer } from './mailer.js';
 import { Notifier } from './notify.js';
 
@@ -23,7 +24,9 @@ export interface MonitorOptions {
   paths: CloverPaths;
   store: Store;
   mailer: Mailer;
-  logger: MonitorLogger;
+  logger: Logger;
+  /** Where its metrics go (MonitorMetrics: nodes, deaths, detection delay, mails); default: nowhere. */
+  metrics?: Metrics;
   id: string;
   clock?: () => number;
   consoleUrl?: string;
@@ -57,9 +60,11 @@ export class Monitor {
   private standbyDeaths: Array<Extract<Detection, { type: 'dead' }>> = [];
   private started = false;
   private closing: Promise<void> | undefined;
+  private readonly metrics: MonitorMetrics;
 
   constructor(private readonly o: MonitorOptions) {
     this.clock = o.clock ?? Date.now;
+    this.metrics = new MonitorMetrics(o.metrics ?? noopMetrics, { nodes: () => this.detector.tracked(), active: () => this.isActive });
     this.book = new IncidentBook(o.store, o.logger);
     this.notifier = new Notifier({
       store: o.store,
@@ -69,6 +74,7 @@ export class Monitor {
       consoleUrl: o.consoleUrl,
       digestWindowMs: o.digestWindowMs ?? 2000,
       quietPeriodMs: o.quietPeriodMs ?? 5 * 60_000,
+      metrics: this.metrics,
     });
     this.heartbeat = new Heartbeat({
       zk: o.zk,
@@ -118,7 +124,7 @@ export class Monitor {
   }
 
   private serial(fn: () => Promise<unknown>): void {
-    this.queue = this.queue.then(fn).catch((err: unknown) => this.o.logger.error('monitor step failed', { err: String(err) }));
+    this.queue = this.queue.then(fn).catch((err: unknown) => this.o.logger.error('monitor step failed', { err }));
   }
 
   private handle(detections: Detection[]): void {
@@ -152,6 +158,8 @@ export class Monitor {
         if (!(err instanceof NoNodeError)) throw err;
       }
     }
+    this.metrics.deaths.inc({ kind: node.kind, reason: d.reason });
+    this.metrics.detectionDelay.observe(d.silentForMs / 1000, { reason: d.reason });
     await this.book.openDeath(node, d.reason, d.silentForMs, new Date(this.clock()));
   }
 

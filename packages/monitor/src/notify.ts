@@ -2,18 +2,20 @@ import type { Contact, Incident } from '@clover/model';
 import type { Store } from '@clover/store';
 import type { Mail, Mailer } from './mailer.js';
 import { openingMail, recoveryMail } from './templates.js';
-import type { MonitorLogger } from './interfaces.js';
+import type { Logger } from '@clover/telemetry';
+import type { MonitorMetrics } from './metrics.js';
 
 export interface NotifierOptions {
   store: Store;
   mailer: Mailer;
-  logger: MonitorLogger;
+  logger: Logger;
   clock: () => number;
   consoleUrl?: string;
   /** Incidents opened within this window of each other go out as one digest (default 2 s). */
   digestWindowMs: number;
   /** After a mail about a subject, no other mail about it for this long (default 5 min). */
   quietPeriodMs: number;
+  metrics?: Pick<MonitorMetrics, 'mailsSent' | 'mailsFailed' | 'mailsQueued'>;
 }
 
 /**
@@ -56,10 +58,11 @@ export class Notifier {
       this.failures = 0;
     } catch (err) {
       this.failures++;
+      this.o.metrics?.mailsFailed.inc();
       const backoff = Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6));
       this.nextAttemptAt = now + backoff;
       this.o.logger.error('could not send incident mail; will retry', {
-        err: err instanceof Error ? err.message : String(err),
+        err,
         retryInMs: backoff,
         failures: this.failures,
       });
@@ -69,6 +72,7 @@ export class Notifier {
 
   private async sendOpenings(now: number): Promise<number> {
     const pending = await this.o.store.incidents.listUnnotified();
+    this.o.metrics?.mailsQueued.set(pending.length);
     if (!pending.length) return 0;
     const newest = Math.max(...pending.map((i) => i.openedAt.getTime()));
     const oldest = Math.min(...pending.map((i) => i.openedAt.getTime()));
@@ -111,6 +115,7 @@ export class Notifier {
 
   private async deliver(mail: Mail): Promise<void> {
     await this.o.mailer.send(mail);
+    this.o.metrics?.mailsSent.inc();
     this.o.logger.info('mail sent', { to: mail.to, subject: mail.subject, via: this.o.mailer.kind });
   }
 }

@@ -2,8 +2,8 @@ import { settleWithin } from '@clover/lifecycle';
 import * as zmq from 'zeromq';
 import { batchesOf, encode, encodeBatch } from './codec.js';
 import { bodyDeliverer, type BodySink } from './deliver.js';
+import { noopLogger, type Logger } from '@clover/telemetry';
 import { DropLog } from './drop-log.js';
-import { silentLogger, type ProtocolLogger } from './logger.js';
 import type { Message } from './messages.js';
 import { MAX_BODY_BYTES } from './messages.js';
 
@@ -23,7 +23,7 @@ export interface DealerTransportOptions {
   id: string;
   onMessage(msg: Message): void;
   curve?: ClientCurve;
-  logger?: ProtocolLogger;
+  logger?: Logger;
 }
 
 /**
@@ -42,7 +42,7 @@ export class DealerTransport {
   private closed = false;
   /** The current socket's receive loop; an old socket's ends by itself when it is closed. */
   private loop: Promise<void> = Promise.resolve();
-  private readonly logger: ProtocolLogger;
+  private readonly logger: Logger;
   /** Malformed frames are logged through it, rate-limited (a server sending garbage fast costs a few lines). */
   private readonly dropLog: DropLog;
   /** The leader followed now reads messages of several bodies (its election znode says so). */
@@ -51,9 +51,11 @@ export class DealerTransport {
   readonly received = { messages: 0, bodies: 0 };
   /** Bodies and messages dropped as malformed; for tests and metrics. */
   dropped = 0;
+  /** When the endpoint followed now last sent anything, epoch ms (0: nothing yet). */
+  lastReceivedAt = 0;
 
   constructor(private readonly opts: DealerTransportOptions) {
-    this.logger = opts.logger ?? silentLogger;
+    this.logger = opts.logger ?? noopLogger;
     this.dropLog = new DropLog({ logger: this.logger, message: 'dropped a malformed frame from the server' });
   }
 
@@ -95,6 +97,7 @@ export class DealerTransport {
     // Each connect supersedes the last: a leader lost and found again (A → null → A) opens one
     // socket, never two with the same routing id (the ROUTER takes the second for a stranger).
     const generation = ++this.generation;
+    this.lastReceivedAt = 0;
     const old = this.sock;
     this.sock = null;
     old?.close();
@@ -125,15 +128,16 @@ export class DealerTransport {
         this.dropLog.drop(err);
       },
       message: (msg) => this.opts.onMessage(msg),
-      threw: (msg, err) => this.logger.error('message handler threw', { type: msg.type, err: String(err) }),
+      threw: (msg, err) => this.logger.error('message handler threw', { type: msg.type, err }),
     };
     try {
       for await (const frames of sock) {
+        if (sock === this.sock) this.lastReceivedAt = Date.now();
         const pause = deliver(frames, sink);
         if (pause) await pause;
       }
     } catch (err) {
-      if (!this.closed && sock === this.sock) this.logger.error('dealer receive loop ended', { err: String(err) });
+      if (!this.closed && sock === this.sock) this.logger.error('dealer receive loop ended', { err });
     }
   }
 
@@ -156,7 +160,7 @@ export class DealerTransport {
     const result = this.sending
       .then(() => (this.closed || !this.current || !this.sock ? false : this.sock.send(frames()).then(() => true)))
       .catch((err: unknown) => {
-        this.logger.debug('send failed', { type, err: String(err) });
+        this.logger.debug('send failed', { type, err });
         return false;
       });
     this.sending = result;

@@ -1,8 +1,8 @@
-import type { ProtocolLogger } from './logger.js';
+import type { Logger } from '@clover/telemetry';
 import { ProtocolError } from './errors.js';
 
 export interface DropLogOptions {
-  logger: ProtocolLogger;
+  logger: Logger;
   /** The warning each dropped frame is logged under, e.g. `dropped a malformed frame`. */
   message: string;
   /** Drops logged one by one per window; the rest of the window's are counted. Default 10. */

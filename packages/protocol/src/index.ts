@@ -5,7 +5,6 @@ export { encode, encodeBatch, decode, decodeAll } from './codec.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { RouterTransport, type RouterTransportOptions, type ServerCurve } from './router.js';
 export { DealerTransport, type DealerTransportOptions, type ClientCurve } from './dealer.js';
-export type { ProtocolLogger } from './logger.js';
 export { z85Encode } from './z85.js';
 import { curveKeyPair } from 'zeromq';
 

@@ -3,7 +3,7 @@ import { batchesOf, encode, encodeBatch } from './codec.js';
 import { bodyDeliverer } from './deliver.js';
 import { DropLog } from './drop-log.js';
 import { ProtocolError } from './errors.js';
-import { silentLogger, type ProtocolLogger } from './logger.js';
+import { noopLogger, type Logger } from '@clover/telemetry';
 import type { Message } from './messages.js';
 import { MAX_BODY_BYTES } from './messages.js';
 import { allowCurveClients, forgetCurveDomain } from './zap.js';
@@ -25,7 +25,7 @@ export interface RouterTransportOptions {
    */
   onInvalid?(peerId: string, err: ProtocolError): void;
   curve?: ServerCurve;
-  logger?: ProtocolLogger;
+  logger?: Logger;
 }
 
 /**
@@ -36,7 +36,7 @@ export class RouterTransport {
   private readonly sock: zmq.Router;
   private closed = false;
   private loop: Promise<void> | null = null;
-  private readonly logger: ProtocolLogger;
+  private readonly logger: Logger;
   /** Malformed frames are logged through it, rate-limited (a peer sending garbage fast costs a few lines). */
   private readonly dropLog: DropLog;
   /** The ZAP domain this socket's CURVE allow-list is kept under (used only with `curve`). */
@@ -52,7 +52,7 @@ export class RouterTransport {
   private flushQueued = false;
 
   constructor(private readonly opts: RouterTransportOptions) {
-    this.logger = opts.logger ?? silentLogger;
+    this.logger = opts.logger ?? noopLogger;
     this.dropLog = new DropLog({ logger: this.logger, message: 'dropped a malformed frame' });
     this.zapDomain = `clover-${process.pid}-${Math.random().toString(36).slice(2)}`;
     this.sock = new zmq.Router({
@@ -94,12 +94,12 @@ export class RouterTransport {
         const pause = deliver(rest, {
           dropped: (err) => this.drop(peerId, err),
           message: (msg) => this.opts.onMessage(peerId, msg),
-          threw: (msg, err) => this.logger.error('message handler threw', { peer: peerId, type: msg.type, err: String(err) }),
+          threw: (msg, err) => this.logger.error('message handler threw', { peer: peerId, type: msg.type, err }),
         });
         if (pause) await pause;
       }
     } catch (err) {
-      if (!this.closed) this.logger.error('router receive loop ended', { err: String(err) });
+      if (!this.closed) this.logger.error('router receive loop ended', { err });
     }
   }
 
@@ -111,7 +111,7 @@ export class RouterTransport {
     try {
       this.opts.onInvalid(peerId, err);
     } catch (thrown) {
-      this.logger.error('onInvalid threw', { peer: peerId.slice(0, 64), err: String(thrown) });
+      this.logger.error('onInvalid threw', { peer: peerId.slice(0, 64), err: thrown });
     }
   }
 
@@ -163,7 +163,7 @@ export class RouterTransport {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'EAGAIN') this.logger.debug('send dropped: the peer is not reading (its queue is full)', { peer: peerId, type });
-      else if (code !== 'EHOSTUNREACH') this.logger.warn('send failed', { peer: peerId, type, err: String(err) });
+      else if (code !== 'EHOSTUNREACH') this.logger.warn('send failed', { peer: peerId, type, err });
       return false;
     }
   }

@@ -1,6 +1,6 @@
 import * as zmq from 'zeromq';
 import { z85Encode } from './z85.js';
-import type { ProtocolLogger } from './logger.js';
+import type { Logger } from '@clover/telemetry';
 
 /**
  * The process's ZAP handler (ZeroMQ RFC 27): it answers the CURVE handshakes of every server
@@ -9,7 +9,7 @@ import type { ProtocolLogger } from './logger.js';
 const domains = new Map<string, Set<string>>();
 let handler: zmq.Router | null = null;
 
-async function serve(sock: zmq.Router, logger: ProtocolLogger): Promise<void> {
+async function serve(sock: zmq.Router, logger: Logger): Promise<void> {
   for await (const frames of sock) {
     // [routing id, empty, version, request id, domain, address, identity, mechanism, ...credentials]
     const [rid, empty, version, requestId, domain, address, , mechanism, key] = frames;
@@ -22,12 +22,12 @@ async function serve(sock: zmq.Router, logger: ProtocolLogger): Promise<void> {
   }
 }
 
-export async function allowCurveClients(domain: string, publicKeys: Iterable<string>, logger: ProtocolLogger): Promise<void> {
+export async function allowCurveClients(domain: string, publicKeys: Iterable<string>, logger: Logger): Promise<void> {
   domains.set(domain, new Set(publicKeys));
   if (!handler) {
     handler = new zmq.Router({ linger: 0 });
     await handler.bind('inproc://zeromq.zap.01');
-    void serve(handler, logger).catch((err: unknown) => logger.error('ZAP handler stopped', { err: String(err) }));
+    void serve(handler, logger).catch((err: unknown) => logger.error('ZAP handler stopped', { err }));
   }
 }
 

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as zmq from 'zeromq';
 import { cleanUp, freePort, waitFor, type CleanupStep } from '@clover/testkit';
-import { DealerTransport, ProtocolError, RouterTransport, decodeAll, type Message, type ProtocolLogger } from '../src/index.js';
+import type { Logger } from '@clover/telemetry';
+import { DealerTransport, ProtocolError, RouterTransport, decodeAll, type Message } from '../src/index.js';
 import { DropLog } from '../src/drop-log.js';
 import { wireGarbage } from './arbitraries.js';
 
@@ -22,13 +23,21 @@ interface Line {
 }
 
 /** A logger that keeps its lines, for counting. */
-function recordingLogger(): ProtocolLogger & { lines: Line[] } {
+function recordingLogger(): Logger & { lines: Line[] } {
   const lines: Line[] = [];
   const at =
     (level: string) =>
     (message: string, context: Record<string, unknown> = {}) =>
-      lines.push({ level, message, context });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+      void lines.push({ level, message, context });
+  const logger: Logger & { lines: Line[] } = {
+    lines,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: () => logger,
+  };
+  return logger;
 }
 
 /** Bad bodies the lines account for: one each for a line logged alone, `count` for a summary. */

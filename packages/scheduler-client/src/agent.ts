@@ -19,7 +19,10 @@ import { EgressClient } from './executors/egress-client.js';
 import { runHttp } from './executors/http.js';
 import { failed } from './executors/outcome.js';
 import { runShell, type ExecOutcome, type GroupWatch } from './executors/shell.js';
-import type { AgentLogger, AgentOptions, Handler } from './interfaces.js';
+import { noopLogger, noopMetrics, runFields, type Logger } from '@clover/telemetry';
+import { runIdOf } from '@clover/model';
+import { AgentMetrics } from './metrics.js';
+import type { AgentOptions, Handler } from './interfaces.js';
 import { GroupReaper } from './orphans/reaper.js';
 import { GroupRecords, type LeftBehind } from './orphans/records.js';
 import { ExecJournal } from './journal.js';
@@ -28,13 +31,17 @@ import { RecentExecutions } from './recent.js';
 import { checkAgentOptions, checkHandlerName } from './limits.js';
 import { DEFAULT_CAPACITY, defaultProcessCapacity, Slots } from './capacity.js';
 
-const silent: AgentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const helloEveryMs = 5000;
 const resendResultsForMs = 60_000;
 /** At close, how long executions aborted at the end of the drain timeout get to end. */
 const abortedGraceMs = 2000;
 /** At close, how long the BYE may take to leave: the leader may be gone already. */
 const byeWaitMs = 500;
+/**
+ * An agent that has heard nothing from its leader for this long is not ready: the leader PINGs
+ * every 2 s and treats an agent silent for 10 s as lost (TrackerTimings.agentSilenceMs).
+ */
+const leaderSilenceMs = 10_000;
 
 /**
  * An execution machine's agent, and the SDK an application embeds: it registers in ZooKeeper,
@@ -44,7 +51,7 @@ export class Agent {
   readonly id: string;
   private readonly handlers = new Map<string, Handler>();
   private readonly recent = new RecentExecutions();
-  private readonly logger: AgentLogger;
+  private readonly logger: Logger;
   private readonly paths: CloverPaths;
   private readonly capacity: number;
   /** Executions running, in all and as child processes, against `capacity` and `processCapacity`. */
@@ -74,11 +81,14 @@ export class Agent {
   /** Exec ids whose groups an earlier life left and this start killed; told in HELLO for a while. */
   private orphansKilled: string[] = [];
   private startedAt = 0;
+  private readonly metrics: AgentMetrics;
+  /** Leaders followed so far: the second and later count as reconnects. */
+  private leaderConnects = 0;
 
   constructor(private readonly opts: AgentOptions) {
     if (!opts.id || opts.id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${opts.id}"`);
     this.id = opts.id;
-    this.logger = opts.logger ?? silent;
+    this.logger = opts.logger ?? noopLogger;
     this.paths = opts.paths ?? cloverPaths();
     this.capacity = opts.capacity ?? DEFAULT_CAPACITY;
     const processCapacity = opts.processCapacity ?? defaultProcessCapacity();
@@ -92,6 +102,20 @@ export class Agent {
         })
       : null;
     this.egress = new EgressClient(opts.httpEgress ?? {});
+    this.metrics = new AgentMetrics(opts.metrics ?? noopMetrics, {
+      running: () => this.running,
+      capacity: () => this.capacity,
+      leaderConnected: () => this.leaderConnected,
+    });
+  }
+
+  /**
+   * Whether this agent follows a dispatch leader and has heard from it in the last
+   * `leaderSilenceMs` (the leader PINGs every 2 s): what its `/readyz` asks besides ZooKeeper.
+   */
+  get leaderConnected(): boolean {
+    const t = this.transport;
+    return t?.endpoint != null && t.lastReceivedAt > 0 && Date.now() - t.lastReceivedAt < leaderSilenceMs;
   }
 
   /** Serves jobs of kind `handler` with this name. Register before start(). */
@@ -159,6 +183,7 @@ export class Agent {
       }
       this.logger.info(endpoint ? 'following dispatch leader' : 'no dispatch leader', { leader: leader?.id, endpoint });
       this.transport?.connect(endpoint);
+      if (endpoint && this.leaderConnects++ > 0) this.metrics.reconnects.inc();
       if (endpoint) void this.hello(true);
     });
     // HELLO doubles as a keepalive: a leader that restarted on the same endpoint learns of us.
@@ -253,6 +278,7 @@ export class Agent {
   }
 
   private refuse(execId: string, reason: 'duplicate' | 'no_handler' | 'at_capacity' | 'unsupported' | 'draining'): void {
+    this.metrics.refused.inc({ reason });
     this.answers.push(() => ({ type: 'ACK', body: { execId, accepted: false, reason } }));
   }
 
@@ -294,6 +320,8 @@ export class Agent {
       attempt: exec.attempt,
       scheduledAt: exec.scheduledAt,
     });
+    this.metrics.started.inc({ kind: exec.kind.type });
+    this.logger.debug('execution started', { ...runFieldsOf(exec), kind: exec.kind.type });
     this.unanswered.add(exec.execId);
     this.answers.push(() => {
       this.unanswered.delete(exec.execId);
@@ -372,6 +400,9 @@ export class Agent {
     if (result.error !== null) result.error = truncateField(result.error, LIMITS.errorChars);
     this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: result.finishedAt });
     this.journal?.record({ event: 'end', at: result.finishedAt, agentId: this.id, execId: exec.execId, status });
+    this.metrics.ended(status, (result.finishedAt - startedAt) / 1000);
+    // A failure is worth a line at info: the run's fields let one grep follow it to the server's.
+    this.logger[status === 'succeeded' ? 'debug' : 'info']('execution ended', { ...runFieldsOf(exec), status, error: result.error });
     ended();
     if (!this.unanswered.has(exec.execId)) await this.transport?.send({ type: 'RESULT', body: result });
   }
@@ -445,4 +476,9 @@ export class Agent {
     for (const [, s] of this.recent.running()) s.abort.abort('shutdown');
     await settleWithin(Promise.allSettled([...this.inFlight]), abortedGraceMs);
   }
+}
+
+/** The fields every log line about an execution carries (jobId, runId, attempt), as the dispatch-server logs them. */
+function runFieldsOf(exec: Exec): ReturnType<typeof runFields> {
+  return runFields({ jobId: exec.jobId, id: runIdOf(exec.execId), attempt: exec.attempt });
 }

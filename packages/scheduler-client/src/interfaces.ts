@@ -1,13 +1,7 @@
 import type { CloverPaths, ZkClient } from '@clover/zk-kit';
 import type { ClientCurve } from '@clover/protocol';
+import type { Logger, Metrics } from '@clover/telemetry';
 import type { EgressPolicy } from './executors/egress.js';
-
-export interface AgentLogger {
-  debug(message: string, context?: Record<string, unknown>): void;
-  info(message: string, context?: Record<string, unknown>): void;
-  warn(message: string, context?: Record<string, unknown>): void;
-  error(message: string, context?: Record<string, unknown>): void;
-}
 
 /** What a registered handler gets for one execution. */
 export interface HandlerContext {
@@ -77,7 +71,9 @@ export interface AgentOptions {
    * a server of their own (default false; docs/security.md).
    */
   insecurePlaintext?: boolean;
-  logger?: AgentLogger;
+  logger?: Logger;
+  /** Where its metrics go (AgentMetrics: executions running, started, finished, duration...); default: nowhere. */
+  metrics?: Metrics;
   heartbeatIntervalMs?: number;
   /** How long close() waits for running executions (default 30 s). */
   drainTimeoutMs?: number;

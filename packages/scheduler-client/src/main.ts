@@ -6,6 +6,7 @@ import {
   integer,
   list,
   logSettings,
+  metricsSettings,
   nodeSettings,
   optionalText,
   plaintextSettings,
@@ -17,10 +18,14 @@ import {
   type SettingsOf,
 } from '@clover/config';
 import { createLogger } from '@clover/logging';
-import { cloverPaths, createZkClient } from '@clover/zk-kit';
+import { serveObservability } from '@clover/observability';
+import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { Agent } from './agent.js';
 import { registerDemoHandlers } from './demo-handlers.js';
 import { DEFAULT_CAPACITY, defaultProcessCapacity } from './capacity.js';
+
+/** The default port of an agent's /metrics, /healthz and /readyz (docs/deploy.md lists every port). */
+export const defaultMetricsPort = 9711;
 
 export const agentSettings = {
   ...zkSettings,
@@ -80,13 +85,24 @@ export const agentSettings = {
     "the dispatch-servers' CURVE public key (Z85), pinned: no other server gets this agent",
   ),
   ...plaintextSettings,
+  ...metricsSettings(defaultMetricsPort),
 };
 
-/** Opens the logger, ZooKeeper client and agent, each pushed onto `cleanup` as it opens. */
+/**
+ * Opens the metrics and health endpoints, logger, ZooKeeper client and agent, each pushed onto
+ * `cleanup` as it opens. Ready (`/readyz`): its ZooKeeper session connected and a dispatch leader
+ * heard from in the last 10 s.
+ */
 export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: CleanupStack): Promise<void> {
+  const parts: { zk?: ZkClient; agent?: Agent } = {};
+  const metrics = await serveObservability(
+    s,
+    { zookeeper: () => parts.zk?.state === 'connected', leader: () => parts.agent?.leaderConnected ?? false },
+    cleanup,
+  );
   const logger = createLogger({ service: 'agent', node: s.id, logDir: s.logDir });
   cleanup.push('logger', () => logger.close());
-  const zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth });
+  const zk = (parts.zk = createZkClient({ connect: s.zk, sessionTimeoutMs: s.sessionTimeoutMs, logger, auth: s.zkAuth }));
   cleanup.push('ZooKeeper client', () => zk.close());
   const keys = [s.curvePublicKey, s.curveSecretKey, s.curveServerKey].filter((k) => k !== undefined).length;
   // Some keys but not all would run in plaintext while the operator thinks it is encrypted.
@@ -101,7 +117,7 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: C
       : undefined;
   if (!curve && s.insecurePlaintext)
     logger.warn('CLOVER_INSECURE_PLAINTEXT=true: this agent follows a leader off this machine without CURVE');
-  const agent = registerDemoHandlers(
+  const agent = (parts.agent = registerDemoHandlers(
     new Agent({
       zk,
       paths: cloverPaths(s.zkRoot),
@@ -122,8 +138,9 @@ export async function startAgent(s: SettingsOf<typeof agentSettings>, cleanup: C
       dataDir: path.resolve(s.dataDir),
       groupReaper: s.groupReaper,
       ...(s.journal ? { journal: path.resolve(s.journal) } : {}),
+      metrics,
     }),
-  );
+  ));
   cleanup.push('agent', () => agent.close());
   await agent.start();
   logger.info('agent started', {

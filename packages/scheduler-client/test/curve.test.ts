@@ -147,6 +147,7 @@ test('the agent bin: some CURVE keys but not all is a bad setting (exit 2), not 
     cwd: fileURLToPath(new URL('../../..', import.meta.url)),
     env: {
       CLOVER_ZK: 'memory:half-keys',
+      CLOVER_METRICS_PORT: '0',
       CLOVER_NODE_ID: 'half',
       CLOVER_CURVE_PUBLIC_KEY: known.publicKey,
       CLOVER_CURVE_SECRET_KEY: known.secretKey,

@@ -114,6 +114,7 @@ async function startAgent(id: string, env: Record<string, string>): Promise<Chil
     cwd: repo,
     env: {
       CLOVER_ZK: zkServer.connectString,
+      CLOVER_METRICS_PORT: '0',
       CLOVER_ZK_ROOT: '/orphans',
       CLOVER_NODE_ID: id,
       CLOVER_ZK_SESSION_TIMEOUT_MS: '2000',

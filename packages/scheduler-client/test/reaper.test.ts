@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cleanUp, waitFor } from '@clover/testkit';
+import { noopLogger } from '@clover/telemetry';
 import { GroupReaper } from '../src/orphans/reaper.js';
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const groups: number[] = [];
 after(() =>
   cleanUp(
@@ -41,7 +41,7 @@ function sleeper(): number {
 }
 
 test('the reaper kills the groups still registered when its pipe closes, and only those', async () => {
-  const reaper = new GroupReaper(silent);
+  const reaper = new GroupReaper(noopLogger);
   const [a, b, c] = [sleeper(), sleeper(), sleeper()];
   reaper.watch(a);
   reaper.watch(b);
@@ -58,7 +58,7 @@ test('the reaper kills the groups still registered when its pipe closes, and onl
 
 test('a reaper that dies at once (no shell there) is not started again in a loop; the agent runs on', async () => {
   const warnings: string[] = [];
-  const reaper = new GroupReaper({ ...silent, warn: (m: string) => warnings.push(m) }, { shell: '/nonexistent/sh' });
+  const reaper = new GroupReaper({ ...noopLogger, warn: (m: string) => void warnings.push(m) }, { shell: '/nonexistent/sh' });
   reaper.watch(sleeper());
   await waitFor(() => warnings.length > 0, { message: 'a warning' });
   assert.match(warnings.join('\n'), /reaper/);
@@ -69,7 +69,7 @@ test('a reaper killed from outside is replaced, and the new one guards the group
   // Replacement only after a reaper that lived a while (one that dies at once is not looped
   // on): this clock says two seconds passed between its start and its death.
   let now = 0;
-  const reaper = new GroupReaper(silent, { clock: () => now });
+  const reaper = new GroupReaper(noopLogger, { clock: () => now });
   const a = sleeper();
   reaper.watch(a);
   const first = reaper.pid!;

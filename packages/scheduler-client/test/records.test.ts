@@ -4,10 +4,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanUp, tempDir, type CleanupStep, type TempDir } from '@clover/testkit';
+import { noopLogger } from '@clover/telemetry';
 import { GroupRecords, type GroupRecord } from '../src/orphans/records.js';
 
 // The data directory's records, against real processes: what a sweep kills and what it must not.
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 let dir: TempDir;
 const groups: number[] = [];
 const opened: CleanupStep[] = [];
@@ -76,7 +76,7 @@ test("a sweep kills a group its dead agent left, and leaves alone a pid reused b
   writeFileSync(path.join(data, 'process-groups', 'junk.json'), '{not json');
   const badId = sleeper();
   write(data, { pgid: badId, execId: 'x'.repeat(600) });
-  const found = await new GroupRecords(data, 'a', silent).sweep();
+  const found = await new GroupRecords(data, 'a', noopLogger).sweep();
   assert.deepEqual(
     found.map((f) => [f.pgid, f.killed]).sort(),
     [
@@ -103,7 +103,7 @@ test('a group whose leader is gone but whose members live is still killed', asyn
   await exited;
   write(data, { pgid: child.pid!, startTime: leaderStart });
   assert.ok(alive(member));
-  const found = await new GroupRecords(data, 'a', silent).sweep();
+  const found = await new GroupRecords(data, 'a', noopLogger).sweep();
   assert.deepEqual(
     found.map((f) => f.killed),
     [true],
@@ -113,7 +113,7 @@ test('a group whose leader is gone but whose members live is still killed', asyn
 
 test('add and remove: a record exists exactly while its group runs', () => {
   const data = path.join(dir.path, 'd3');
-  const records = new GroupRecords(data, 'agent-x', silent);
+  const records = new GroupRecords(data, 'agent-x', noopLogger);
   const pid = sleeper();
   records.add('job@1', pid, 123);
   const r = JSON.parse(readFileSync(path.join(data, 'process-groups', `${pid}.json`), 'utf8')) as GroupRecord;

@@ -7,3 +7,4 @@ export { startZooKeeper, type ZooKeeperHandle, type ZooKeeperOptions } from './z
 export { startSmtpSink, type SmtpSink } from './smtp.js';
 export { startMongo, buildMongoServer, type MongoHandle, type MongoOptions } from './mongo.js';
 export { mongoForTest, type TestMongo, type NoTestMongo } from './mongo-for-test.js';
+export { scrapeMetrics, parseMetrics, type Scrape, type MetricFamily, type MetricSample } from './metrics.js';

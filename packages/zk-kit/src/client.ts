@@ -1,7 +1,8 @@
+import { noopLogger, type Logger } from '@clover/telemetry';
 import type { ZodType } from 'zod';
 import { decodeJson, encodeJson } from './codec.js';
 import { ConnectionLossError, NodeExistsError, NoNodeError, NotEmptyError } from './errors.js';
-import type { CreateMode, Unsubscribe, WatchEvent, ZkClient, ZkConnectionState, ZkLogger, ZkStat } from './interfaces.js';
+import type { CreateMode, Unsubscribe, WatchEvent, ZkClient, ZkConnectionState, ZkStat } from './interfaces.js';
 import { joinPath, parentOf, assertPath } from './paths.js';
 import type { RawSession, SessionFactory } from './session.js';
 
@@ -17,7 +18,7 @@ interface PersistentWatch {
 }
 
 export interface SessionClientOptions {
-  logger?: ZkLogger;
+  logger?: Logger;
   /**
    * Disconnected for this long, the client treats its session as expired, as Curator does:
    * the ensemble has (or soon will have) dropped its ephemerals, so it must not act as if
@@ -25,8 +26,6 @@ export interface SessionClientOptions {
    */
   sessionTimeoutMs?: number;
 }
-
-const silent: ZkLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The ZkClient every service uses, over any backend's raw sessions. It owns what ZooKeeper
@@ -44,7 +43,7 @@ export class SessionClient implements ZkClient {
   private firstConnect: Promise<void> | null = null;
   private generation = 0;
   private hadSession = false;
-  private readonly logger: ZkLogger;
+  private readonly logger: Logger;
   private readonly sessionTimeoutMs: number | undefined;
   private disconnectTimer: NodeJS.Timeout | null = null;
 
@@ -52,7 +51,7 @@ export class SessionClient implements ZkClient {
     private readonly openSession: SessionFactory,
     opts: SessionClientOptions = {},
   ) {
-    this.logger = opts.logger ?? silent;
+    this.logger = opts.logger ?? noopLogger;
     this.sessionTimeoutMs = opts.sessionTimeoutMs;
   }
 
@@ -155,7 +154,7 @@ export class SessionClient implements ZkClient {
       await this.live().create(path, data, 'ephemeral');
     } catch (err) {
       if (!(err instanceof NodeExistsError)) {
-        this.logger.warn('could not re-create ephemeral', { path, err: String(err) });
+        this.logger.warn('could not re-create ephemeral', { path, err });
         return;
       }
       // Still held by the old session until the ensemble expires it: take it back then.
@@ -178,7 +177,7 @@ export class SessionClient implements ZkClient {
       try {
         l(state);
       } catch (err) {
-        this.logger.error('state listener threw', { err: String(err) });
+        this.logger.error('state listener threw', { err });
       }
     }
   }
@@ -347,7 +346,7 @@ export class SessionClient implements ZkClient {
       try {
         l(event);
       } catch (err) {
-        this.logger.error('watch listener threw', { path, err: String(err) });
+        this.logger.error('watch listener threw', { path, err });
       }
     }
   }
@@ -395,7 +394,7 @@ export class SessionClient implements ZkClient {
       this.diff(path, w, stat, nodeNotified);
     } catch (err) {
       w.nodeArmed = w.childrenArmed = false;
-      if (!(err instanceof ConnectionLossError)) this.logger.warn('could not arm watch', { path, err: String(err) });
+      if (!(err instanceof ConnectionLossError)) this.logger.warn('could not arm watch', { path, err });
     }
   }
 

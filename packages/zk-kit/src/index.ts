@@ -6,7 +6,6 @@ export type {
   CreateMode,
   WatchEvent,
   WatchEventType,
-  ZkLogger,
   NodeKind,
   NodeRecord,
   Unsubscribe,

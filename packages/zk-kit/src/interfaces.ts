@@ -1,3 +1,4 @@
+import type { Logger } from '@clover/telemetry';
 import type { ZodType } from 'zod';
 import type { ZkCredentials } from './acl.js';
 
@@ -19,14 +20,6 @@ export type WatchEventType = 'created' | 'data' | 'children' | 'deleted';
 export interface WatchEvent {
   type: WatchEventType;
   path: string;
-}
-
-/** The minimal logger zk-kit writes to; any winston-like logger fits. */
-export interface ZkLogger {
-  debug(message: string, context?: Record<string, unknown>): void;
-  info(message: string, context?: Record<string, unknown>): void;
-  warn(message: string, context?: Record<string, unknown>): void;
-  error(message: string, context?: Record<string, unknown>): void;
 }
 
 export interface ZkClient {
@@ -75,7 +68,7 @@ export interface ZkClientOptions {
   /** 'host:port[,host:port]' for ZooKeeper; 'memory' or 'memory:<name>' for the in-process tree. */
   connect: string;
   sessionTimeoutMs?: number;
-  logger?: ZkLogger;
+  logger?: Logger;
   /**
    * Clover's identity in ZooKeeper (digest scheme; the `CLOVER_ZK_AUTH` setting). With it, the
    * client authenticates every session, and every node it creates is readable and writable by this

@@ -17,14 +17,11 @@ import {
   type JobChange,
   type LeaderInfo,
   type ZkClient,
-  type ZkLogger,
 } from '../src/index.js';
+import { recordingLogger, type RecordingLogger } from '@clover/telemetry';
 
-/** A logger that keeps what it was told, so a test can see the warning a fallback logs. */
-function recordingLogger(): ZkLogger & { warnings: string[] } {
-  const warnings: string[] = [];
-  return { warnings, debug() {}, info() {}, warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) };
-}
+/** What a fallback warned of: the warn and error lines. */
+const warningsOf = (logger: RecordingLogger) => [...logger.messages('warn'), ...logger.messages('error')];
 
 /**
  * Each recipe against its znodes deleted or changed behind its back by a second, plain client
@@ -184,7 +181,7 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
       assert.equal(got.at(-1)!.seq, 0, 'the new folder numbers from 0 again');
       assert.ok(resets >= 1, 'onReset told the consumer');
       assert.ok(
-        logger.warnings.some((w) => w.includes('deleted or replaced')),
+        warningsOf(logger).some((w) => w.includes('deleted or replaced')),
         'a warning logged',
       );
 
@@ -222,8 +219,8 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
       await waitFor(() => seen.at(-1)!.heartbeatIntervalMs === 2000, { message: 'garbage: defaults' });
       assert.deepEqual(seen.at(-1), defaultClusterConfig);
       assert.ok(
-        logger.warnings.some((w) => w.includes('not JSON')),
-        `a warning (got ${logger.warnings.join(' | ')})`,
+        warningsOf(logger).some((w) => w.includes('not JSON')),
+        `a warning (got ${warningsOf(logger).join(' | ')})`,
       );
       assert.deepEqual(await readClusterConfig(raw, paths), defaultClusterConfig, 'a one-off read falls back too, never throws');
 
@@ -232,7 +229,8 @@ export function healingContract(client: () => Promise<ZkClient>, freshRoot: () =
       await waitFor(() => seen.at(-1)!.deadTimeoutMs.clients === 4000, { message: 'partly valid config read' });
       assert.deepEqual(seen.at(-1), { heartbeatIntervalMs: 2000, deadTimeoutMs: { servers: 10_000, clients: 4000, monitors: 10_000 } });
       assert.ok(
-        logger.warnings.some((w) => w.includes('heartbeatIntervalMs')) && logger.warnings.some((w) => w.includes('deadTimeoutMs.servers')),
+        warningsOf(logger).some((w) => w.includes('heartbeatIntervalMs')) &&
+          warningsOf(logger).some((w) => w.includes('deadTimeoutMs.servers')),
       );
 
       await raw.delete(paths.config);

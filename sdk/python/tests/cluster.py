@@ -191,6 +191,8 @@ class Cluster:
             "CLOVER_ZK_AUTH": f"{self.zk_auth[0]}:{self.zk_auth[1]}",
             "CLOVER_ZK_SESSION_TIMEOUT_MS": "4000",
             "CLOVER_HEARTBEAT_MS": "500",
+            # Each bin's /metrics on a free port: several bins share this machine.
+            "CLOVER_METRICS_PORT": "0",
             "CLOVER_DATA_DIR": str(self.dir / "data"),
             "CLOVER_LOG_DIR": str(self.logs / "json"),
         }

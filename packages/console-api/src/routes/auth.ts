@@ -30,6 +30,7 @@ export function authRoutes(d: ApiDeps): Router {
     const key = `${body.username}|${req.ip}`;
     const wait = d.throttle.retryAfterMs(key);
     if (wait > 0) {
+      d.metrics.loginsThrottled.inc();
       const secs = Math.ceil(wait / 1000);
       throw apiError('too_many_requests', `too many failed logins; try again in ${secs} s`, undefined, secs);
     }
@@ -37,6 +38,7 @@ export function authRoutes(d: ApiDeps): Router {
     const ok = await verifyPassword(body.password, user?.passwordHash ?? (await (decoy ??= hashPassword('decoy'))));
     if (!user || !ok) {
       d.throttle.fail(key);
+      d.metrics.loginsFailed.inc();
       d.logger.warn('failed login', { user: body.username, ip: req.ip });
       throw apiError('unauthenticated', 'wrong user name or password');
     }

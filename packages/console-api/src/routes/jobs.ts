@@ -49,7 +49,7 @@ export function jobRoutes(d: ApiDeps): Router {
     } catch (err) {
       // The store already holds the change, but the leader learns of it only when a leader next
       // loads its jobs (there is no periodic resync), so the failure is logged as an error.
-      d.logger.error('could not announce a job change through ZooKeeper', { jobId, op, err: String(err) });
+      d.logger.error('could not announce a job change through ZooKeeper', { jobId, op, err });
       if (op === 'trigger') throw apiError('internal', 'ZooKeeper is unreachable; the job was not triggered');
     }
   };

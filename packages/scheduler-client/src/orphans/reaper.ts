@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { AgentLogger } from '../interfaces.js';
+import type { Logger } from '@clover/telemetry';
 
 /**
  * The reaper's program, for POSIX `sh` (dash, bash, busybox): it reads `+ <pgid>` and `- <pgid>`
@@ -48,7 +48,7 @@ export class GroupReaper {
    * (default Date.now), which tells a reaper that died at once (not restarted) from one that ran.
    */
   constructor(
-    private readonly logger: AgentLogger,
+    private readonly logger: Logger,
     private readonly opts: { shell?: string; clock?: () => number } = {},
   ) {}
 
@@ -86,7 +86,7 @@ export class GroupReaper {
     try {
       child = spawn(this.opts.shell ?? '/bin/sh', ['-c', program], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     } catch (err) {
-      this.logger.warn('could not start the process-group reaper: shell executions will not die with this agent', { err: String(err) });
+      this.logger.warn('could not start the process-group reaper: shell executions will not die with this agent', { err });
       return null;
     }
     // The reaper must never keep the agent's event loop alive, nor be waited for.
@@ -95,7 +95,7 @@ export class GroupReaper {
     const stdin: Writable & Partial<Pick<Socket, 'unref'>> = child.stdin;
     stdin.unref?.();
     stdin.on('error', () => undefined);
-    child.once('error', (err) => this.logger.warn('the process-group reaper failed to start', { err: String(err) }));
+    child.once('error', (err) => this.logger.warn('the process-group reaper failed to start', { err }));
     const clock = this.opts.clock ?? Date.now;
     const startedAt = clock();
     child.once('exit', (code, signal) => {

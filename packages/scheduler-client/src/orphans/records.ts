@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LIMITS } from '@clover/protocol';
-import type { AgentLogger } from '../interfaces.js';
+import type { Logger } from '@clover/telemetry';
 import { bootId, groupMembers, processStartTime } from './proc.js';
 
 /** One running shell execution's process group, as written to the data directory. */
@@ -57,7 +57,7 @@ export class GroupRecords {
   constructor(
     dataDir: string,
     private readonly agentId: string,
-    private readonly logger: AgentLogger,
+    private readonly logger: Logger,
   ) {
     this.dir = path.join(dataDir, dirName);
   }
@@ -90,7 +90,7 @@ export class GroupRecords {
       if (!this.warned)
         this.logger.warn('could not record a process group in the data directory: a restart will not find it', {
           dir: this.dir,
-          err: String(err),
+          err,
         });
       this.warned = true;
     }
@@ -135,7 +135,7 @@ export class GroupRecords {
           throw new Error('not a record');
         if (!Number.isInteger(r.startedAt) || r.startedAt < 0) r.startedAt = Date.now();
       } catch (err) {
-        this.logger.warn('dropped an unreadable process-group record', { file, err: String(err) });
+        this.logger.warn('dropped an unreadable process-group record', { file, err });
         drop(file);
         continue;
       }
@@ -154,7 +154,7 @@ export class GroupRecords {
           this.logger.warn('could not kill a process group an earlier life of this agent left', {
             execId: r.execId,
             pgid: r.pgid,
-            err: String(err),
+            err,
           });
           ours = false;
         }

@@ -115,10 +115,14 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
     data_as_buffer: true,
   });
   let closing = false;
-  zk.on('connect', () => events.connected());
-  zk.on('connecting', () => events.disconnected());
+  // Handed on in a turn of their own, in order: inside the addon's callback another native addon
+  // fails (a ZeroMQ socket made there threw EINVAL, so an agent following a leader died when
+  // ZooKeeper went down and its leader watch reconnected its socket).
+  const later = (fn: () => void) => void setImmediate(fn);
+  zk.on('connect', () => later(() => events.connected()));
+  zk.on('connecting', () => later(() => events.disconnected()));
   zk.on('close', () => {
-    if (!closing) events.expired();
+    if (!closing) later(() => events.expired());
   });
   zk.init({});
   if (security) {

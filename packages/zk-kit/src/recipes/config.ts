@@ -1,6 +1,7 @@
+import type { Logger } from '@clover/telemetry';
 import { z } from 'zod';
 import { InvalidDataError } from '../errors.js';
-import type { ClusterConfig, NodeKind, ZkClient, ZkLogger } from '../interfaces.js';
+import type { ClusterConfig, NodeKind, ZkClient } from '../interfaces.js';
 import type { CloverPaths } from '../paths.js';
 import { nodeKinds } from '../paths.js';
 
@@ -13,7 +14,7 @@ const positive = z.number().int().positive();
 
 export interface ClusterConfigOptions {
   /** Told (warn) about every setting that was unreadable and fell back to its default. */
-  logger?: ZkLogger;
+  logger?: Logger;
 }
 
 /**
@@ -89,7 +90,7 @@ export function watchClusterConfig(
       // Stopped while reading: the listener hears nothing more.
       if (!stopped) listener(config);
     } catch (err) {
-      opts.logger?.warn('could not read the cluster config', { path: paths.config, err: String(err) });
+      opts.logger?.warn('could not read the cluster config', { path: paths.config, err });
     }
   };
   const read = () => {

@@ -1,5 +1,6 @@
+import type { Logger } from '@clover/telemetry';
 import { z } from 'zod';
-import type { JobChange, ZkClient, ZkLogger, ZkStat } from '../interfaces.js';
+import type { JobChange, ZkClient, ZkStat } from '../interfaces.js';
 import type { CloverPaths } from '../paths.js';
 import { joinPath } from '../paths.js';
 
@@ -31,7 +32,7 @@ export interface JobChangeFeedOptions {
    * what the changes describe. The feed goes on by itself either way.
    */
   onReset?(): void;
-  logger?: ZkLogger;
+  logger?: Logger;
 }
 
 /**
@@ -90,7 +91,7 @@ export class JobChangeFeed {
     this.busy = this.busy.then(async () => {
       if (!this.stop) return;
       await this.checkFolder().catch((err: unknown) =>
-        this.opts.logger?.warn('could not check the job change folder', { path: this.paths.jobChanges, err: String(err) }),
+        this.opts.logger?.warn('could not check the job change folder', { path: this.paths.jobChanges, err }),
       );
       const names = await this.zk.children(this.paths.jobChanges).catch(() => [] as string[]);
       const fresh = names
@@ -109,7 +110,7 @@ export class JobChangeFeed {
             at: node.data.at ?? new Date(node.stat.ctime).toISOString(),
           });
         } catch (err) {
-          this.opts.logger?.error('job change handler threw', { err: String(err), jobId: node.data.jobId });
+          this.opts.logger?.error('job change handler threw', { err, jobId: node.data.jobId });
         }
       }
     });
@@ -136,7 +137,7 @@ export class JobChangeFeed {
     try {
       this.opts.onReset?.();
     } catch (err) {
-      this.opts.logger?.error('job change reset handler threw', { err: String(err) });
+      this.opts.logger?.error('job change reset handler threw', { err });
     }
   }
 
