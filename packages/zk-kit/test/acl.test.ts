@@ -185,3 +185,24 @@ test('a node tampered with between its create and its ACL: foreign data written 
     await server.cleanup();
   }
 });
+
+test('claimTree on a fresh ZooKeeper (no root yet) claims nothing and lives; an ephemeral under the root is left to its session', async () => {
+  // It segfaulted: the npm binding's answer to get_acl on a missing node frees a NULL ACL. A
+  // dispatch-server started with CLOVER_ZK_AUTH against a fresh ZooKeeper died of it (issue 19's
+  // Python suite found it).
+  const server = await startZooKeeper();
+  const clients: ZkClient[] = [];
+  try {
+    const zk = createZkClient({ connect: server.connectString, sessionTimeoutMs: 4000, auth: clover });
+    clients.push(zk);
+    await zk.connect();
+    assert.equal(await zk.claimTree('/clover'), 0, 'nothing there, nothing claimed');
+    await zk.ensurePath('/clover/nodes/servers');
+    await zk.create('/clover/nodes/servers/s-1', { beatAt: 1 }, 'ephemeral');
+    assert.equal(await zk.claimTree('/clover'), 0, 'made by clover: already its');
+    assert.ok(await zk.exists('/clover/nodes/servers/s-1'));
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await server.cleanup();
+  }
+});

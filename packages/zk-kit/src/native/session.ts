@@ -239,12 +239,21 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
       return session.id;
     },
     claim: (path) => setAcl(path, -1, security.acl),
-    isClaimed: (path) =>
-      call(
+    // The npm binding frees the ACL of a get_acl answer without looking: one for a node that is
+    // not there (ZNONODE, acl NULL) is a segfault (zookeeper 7.3.0, src/node-zk.cpp,
+    // acl_completion), which killed a dispatch-server started with credentials against a fresh
+    // ZooKeeper. So a node is looked for first, and only an ephemeral's own session (which made
+    // it with its ACL, secureCreated) can race its removal in between: those are never asked.
+    isClaimed: async (path) => {
+      const stat = await session.exists(path);
+      if (!stat) throw new NoNodeError(path);
+      if (stat.ephemeralOwner !== '0') return true;
+      return call(
         (cb) => zk.a_get_acl(path, cb),
         path,
         (acl) => sameAcl(acl, security.acl),
-      ),
+      );
+    },
     create: async (path, data, mode) => {
       const created = await session.create(path, data, mode);
       await secureCreated(primitives, created, data, security.acl);
