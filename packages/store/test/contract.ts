@@ -258,10 +258,12 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       await store.writeRuns({ inserts: [], updates: [{ id: a.id, patch: final, jobState: state }], jobStates: [] });
       const after = (await store.jobs.get(job.id))!;
       assert.deepEqual([after.runCount, after.failureCount], [1, 0]);
-      // A later outcome of another kind changes the row and the hourly counters, not the counts.
+      // A later outcome of another kind moves the row and the hourly counters; the run still counts
+      // once, and as a failure now (once: a second failure write adds nothing).
+      await store.runs.update(a.id, { status: 'lost' }, { lastStatus: 'lost', runCountDelta: 1, failureCountDelta: 1 });
       await store.runs.update(a.id, { status: 'lost' }, { lastStatus: 'lost', runCountDelta: 1, failureCountDelta: 1 });
       const again = (await store.jobs.get(job.id))!;
-      assert.deepEqual([again.runCount, again.failureCount], [1, 0]);
+      assert.deepEqual([again.runCount, again.failureCount, again.lastStatus], [1, 1, 'lost']);
       const totals = (await store.counters.summary({ from: new Date(t0 - 3_600_000), to: new Date(t0 + 3_600_000), jobId: job.id })).totals;
       assert.deepEqual(totals, { lost: 1 });
     });

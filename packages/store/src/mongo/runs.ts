@@ -251,7 +251,7 @@ export class MongoRuns implements RunRepository {
       const counters = countsOf(next.jobId, next.scheduledAt, cur.status, next.status);
       // A run's outcome counts for its job once: a second final write (two leaders recording
       // one RESULT) changes the row and its counters, not the job's counts (as the embedded store).
-      const job = jobState ? { jobId: next.jobId, state: countedOnce(jobState, terminal.has(cur.status)) } : null;
+      const job = jobState ? { jobId: next.jobId, state: countedOnce(jobState, cur.status) } : null;
       if (counters.length || job) tally.shares.push({ runId: id, seq, counters, job });
       current.set(id, next);
       return next;

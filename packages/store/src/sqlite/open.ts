@@ -9,7 +9,7 @@ import { SqliteJobs } from './jobs.js';
 import { SqliteLogs, SqliteOutbox } from './logs.js';
 import { SqliteContacts, SqliteSessions, SqliteTokens, SqliteUsers } from './people.js';
 import { SqliteRuns } from './runs.js';
-import { promised } from './promised.js';
+import { busyWaitMs, promised } from './promised.js';
 import { migrate } from './schema.js';
 
 const day = 24 * 3600_000;
@@ -17,7 +17,7 @@ const day = 24 * 3600_000;
 /**
  * The embedded store: one SQLite file in WAL mode. Several processes on one host may open the
  * same file (the multi-process tests do), so nothing is cached in memory between calls and
- * writers wait on each other through the busy timeout.
+ * writers wait on each other: briefly in SQLite's busy timeout, then between event-loop turns (promised.ts).
  */
 export function openSqliteStore(opts: StoreOptions): Store {
   const file = opts.file ?? path.join(path.resolve(opts.dataDir ?? '.clover-data'), 'clover.db');
@@ -32,6 +32,9 @@ export function openSqliteStore(opts: StoreOptions): Store {
   // used) took a dispatch-server from 3,232 to 3,968 recorded executions/s (11-30 VM).
   db.pragma('cache_size = -65536');
   db.transaction(() => migrate(db)).immediate();
+  // From here a write that meets another process's lock waits in SQLite only briefly, then
+  // again from a later turn (promised.ts): the event loop is never held for long.
+  db.pragma(`busy_timeout = ${busyWaitMs}`);
   cachePreparedStatements(db);
   let checkpointer: ReturnType<typeof startBackgroundCheckpointer> | null = null;
   if (opts.backgroundCheckpoint) {

@@ -190,7 +190,7 @@ export class SqliteRuns implements RunRepository {
         .transaction(() => {
           const out = this.patchSync(id, patch, '*');
           this.faultPoint?.('runs-written');
-          if (out && jobState) this.recordJobState(out.row.job_id, countedOnce(jobState, out.wasFinal));
+          if (out && jobState) this.recordJobState(out.row.job_id, countedOnce(jobState, out.before));
           return out ? toRun(out.row) : null;
         })
         .immediate(),
@@ -221,23 +221,23 @@ export class SqliteRuns implements RunRepository {
       if (out && i.jobState) {
         // Inside the transaction: a writer killed here leaves neither write.
         this.faultPoint?.('runs-written');
-        this.recordJobState(out.row.job_id, countedOnce(i.jobState, out.wasFinal));
+        this.recordJobState(out.row.job_id, countedOnce(i.jobState, out.before));
       }
       return out !== null;
     });
   }
 
   /**
-   * The row after the patch (whole with '*', else just the columns read), and whether the run
-   * was in a final status before it: a run's outcome counts for its job once, so a second final
-   * write (two leaders recording one RESULT, issue 16's chaos run: a job's runCount one over its
-   * runs) changes the row and its hourly counters but not the job's counts.
+   * The row after the patch (whole with '*', else just the columns read), and the status it had
+   * before, by which its job's counts apply (countedOnce): a run's outcome counts once, so a second
+   * final write (two leaders recording one RESULT, issue 16's chaos run: a job's runCount one over
+   * its runs) moves the row and its hourly counters but not the job's run count.
    */
   private patchSync(
     id: string,
     patch: RunPatch,
     columns: '*' | 'id, job_id, scheduled_at, status, attempt',
-  ): { row: RunRow; wasFinal: boolean } | null {
+  ): { row: RunRow; before: RunStatus } | null {
     const row = this.db.prepare(`SELECT ${columns} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
     if (!row) return null;
     const wasFinal = terminal.has(row.status);
@@ -245,7 +245,7 @@ export class SqliteRuns implements RunRepository {
     // leader's 'dispatched' once reopened a finished run, which a later leader then finished and
     // counted again (issue 16's chaos run).
     if (wasFinal && patch.status !== undefined && !terminal.has(patch.status) && !((patch.attempt ?? 0) > row.attempt))
-      return { row, wasFinal };
+      return { row, before: row.status };
     const valid = patchSchema.parse(patch);
     const changes: Partial<Record<keyof RunRow, unknown>> = {};
     let given = 0;
@@ -256,7 +256,7 @@ export class SqliteRuns implements RunRepository {
       changes[column] = value instanceof Date ? value.getTime() : value;
       given |= 1 << i;
     });
-    if (!given) return { row, wasFinal };
+    if (!given) return { row, before: row.status };
     // The old row plus the changes is what gets written, so it is what is returned: reading it
     // back (UPDATE ... RETURNING) measured slower than this.
     const next = { ...row, ...changes } as RunRow;
@@ -265,7 +265,7 @@ export class SqliteRuns implements RunRepository {
       this.count(row.job_id, row.scheduled_at, row.status, -1);
       this.count(row.job_id, row.scheduled_at, next.status, 1);
     }
-    return { row: next, wasFinal };
+    return { row: next, before: row.status };
   }
 
   get(id: string): Promise<Run | null> {
