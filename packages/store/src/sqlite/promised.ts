@@ -27,7 +27,8 @@ export function promised<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (err) {
-    if (!isBusy(err)) return Promise.reject(err);
+    // What better-sqlite3 and zod throw are Errors; anything else is wrapped so it is one too.
+    if (!isBusy(err)) return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     return retryBusy(work);
   }
 }
