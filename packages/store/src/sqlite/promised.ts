@@ -15,7 +15,7 @@ const isBusy = (err: unknown): boolean => {
  * error as a rejection, never as a throw out of the call itself.
  *
  * A write that finds another process holding the file's write lock (SQLITE_BUSY) is tried again
- * from a later turn, backing off from 5 to 250 ms, for up to 60 s: SQLite's own busy wait
+ * from a later turn, backing off from 2 to 20 ms (SQLite waits up to busyWaitMs within each try), for up to 60 s: SQLite's own busy wait
  * (busy_timeout, kept to {@link busyWaitMs}) holds the event loop, and issue 16's chaos run
  * showed what that costs. A dispatch-server SIGSTOPped inside a transaction held the lock for
  * 8 s; every other process's writes then waited 5 s at a time on their event loops, the leader's
@@ -35,7 +35,7 @@ export function promised<T>(work: () => T): Promise<T> {
 
 async function retryBusy<T>(work: () => T): Promise<T> {
   const until = Date.now() + busyRetryForMs;
-  for (let wait = 5; ; wait = Math.min(250, wait * 2)) {
+  for (let wait = 2; ; wait = Math.min(20, wait * 2)) {
     await new Promise((r) => setTimeout(r, wait));
     try {
       return work();
