@@ -13,7 +13,7 @@
  *
  *   cd bench && node --conditions=source --import tsx dispatch-chaos.bench.ts
  *   BENCH_SECONDS=180 JOBS=200 SLEEPERS=10 SLEEP_MS=2500 CAPACITY=4 KILL_EVERY_MS=15000 SESSION_MS=3000 (the defaults: the issue's run)
- *   NOOP_DEADLINE_MS=<ms>: the no-op jobs' startDeadlineMs (default unset: the job's period, 1 s)
+ *   NOOP_DEADLINE_MS=<ms>: the no-op jobs' startDeadlineMs (default unset: an every-second job's default, 10 s)
  *
  * At the end, from the store: runs by status (no-op jobs and sleepers apart), the failed runs by
  * error, the skipped runs by message, the `job_failed` incidents opened, how late the no-op runs
@@ -311,7 +311,7 @@ try {
   progress(`${noopJobs + sleeperJobs} jobs written; window ${new Date(from).toISOString()} → ${new Date(to).toISOString()}`);
   console.log(
     `dispatch-chaos: 2 dispatch-servers (ZooKeeper session ${fmt(sessionMs)} ms), 2 agents × capacity ${capacity}, ${noopJobs} every-second noop jobs` +
-      ` (start deadline ${noopDeadlineMs === undefined ? 'default: 1 s' : `${fmt(noopDeadlineMs)} ms`}), ${sleeperJobs} every-second forbid sleepers of ${fmt(sleepMs)} ms,` +
+      ` (start deadline ${noopDeadlineMs === undefined ? 'default: 10 s' : `${fmt(noopDeadlineMs)} ms`}), ${sleeperJobs} every-second forbid sleepers of ${fmt(sleepMs)} ms,` +
       ` ${seconds} s, leader SIGKILLed every ${fmt(killEveryMs / 1000)} s; real ZooKeeper ${zkServer.connectString}; Node ${process.version}`,
   );
   const sampler = sampleQueue();

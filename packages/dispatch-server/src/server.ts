@@ -78,6 +78,7 @@ export interface DispatchServerOptions {
 const loadPageSize = 1000;
 /** DispatchServerOptions.pauseLimitMs: well under any ZooKeeper session a cluster would run (4 s at the least). */
 const defaultPauseLimitMs = 2000;
+const leadConfirmed = 'lead confirmed after a pause';
 
 /**
  * The scheduling core. Every instance heartbeats, binds its ROUTER and stands in the election;
@@ -396,7 +397,8 @@ export class DispatchServer {
   }
 
   private settle(epoch: number, why: string): void {
-    if (this.settled || !this.leadsIn(epoch)) return;
+    // While a pause's doubt is unresolved only its confirmation settles (not a HELLO, not the timer).
+    if (this.settled || !this.leadsIn(epoch) || (this.leadCheck && why !== leadConfirmed)) return;
     this.settled = true;
     this.stats.settledAt = this.clock();
     if (this.settleTimer) clearTimeout(this.settleTimer);
@@ -463,7 +465,7 @@ export class DispatchServer {
       }
       this.leadCheck = null;
       if (!this.leadsIn(epoch)) return;
-      if (confirmed) this.settle(epoch, 'lead confirmed after a pause');
+      if (confirmed) this.settle(epoch, leadConfirmed);
       else this.stepDown('could not confirm the lead after a pause');
     })();
   }

@@ -121,7 +121,17 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
   const later = (fn: () => void) => void setImmediate(fn);
   zk.on('connect', () => later(() => events.connected()));
   zk.on('connecting', () => later(() => events.disconnected()));
+  // Calls still unanswered when the handle goes: the binding never calls them back, and whoever
+  // awaits one would wait for ever (issue 16's chaos run: a dispatch-server paused past its
+  // session had a heartbeat write pending; every later beat queued behind it, so its new
+  // session never registered and the monitor declared it dead while it led).
+  const pending = new Set<(err: Error) => void>();
+  const failPending = () => {
+    for (const fail of [...pending]) fail(new ConnectionLossError('(session ended)'));
+    pending.clear();
+  };
   zk.on('close', () => {
+    later(failPending);
     if (!closing) later(() => events.expired());
   });
   zk.init({});
@@ -132,9 +142,16 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
 
   const call = <T>(fn: (cb: NativeCallback) => void, path: string, pick: (...rest: unknown[]) => T): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      const fail = (err: Error) => reject(err);
+      pending.add(fail);
       try {
-        fn((rc, error, ...rest) => (rc === C.ZOK ? resolve(pick(...rest)) : reject(toError(rc, error, path))));
+        fn((rc, error, ...rest) => {
+          pending.delete(fail);
+          if (rc === C.ZOK) resolve(pick(...rest));
+          else reject(toError(rc, error, path));
+        });
       } catch (err) {
+        pending.delete(fail);
         reject(thrownError(err, path));
       }
     });
@@ -221,6 +238,7 @@ export function openNativeSession(connect: string, sessionTimeoutMs: number, eve
         } catch {
           /* already closed by expiry */
         }
+        failPending();
       }
       return Promise.resolve();
     },
