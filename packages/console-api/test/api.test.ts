@@ -5,6 +5,7 @@ import { cleanUp, followCursor } from '@clover/testkit';
 import { JobChangeFeed, type JobChange } from '@clover/zk-kit';
 import type {
   ApiErrorBody,
+  FieldIssue,
   Contact,
   ContactList,
   CronPreview,
@@ -260,20 +261,38 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal((await h.store.runs.list({ jobId: id })).items.length, 0, 'its runs went with it');
       });
 
-      test('validation names the field: bad cron, unknown timezone, empty target, oversized payload', async () => {
-        const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-          [{ schedule: { type: 'cron', expr: '61 * * * * *' } }, 'schedule.expr', /bad cron rule/],
-          [{ schedule: { type: 'cron', expr: '0 0 0 31 4 *' } }, 'schedule.expr', /bad cron rule: the rule can never fire/],
-          [{ schedule: { type: 'cron', expr: '* * * * * *', timezone: 'Mars/Olympus' } }, 'schedule.timezone', /unknown timezone/],
-          [{ target: { type: 'group', group: '' } }, 'target.group', /must not be empty/],
-          [{ payload: { blob: 'x'.repeat(70 * 1024) } }, 'payload', /./],
-          [{ name: '' }, 'name', /must not be empty/],
+      test('validation names the field, in words and as a code: bad cron, unknown timezone, empty target, oversized payload, units', async () => {
+        const cases: Array<[Record<string, unknown>, string, RegExp, FieldIssue]> = [
+          [
+            { schedule: { type: 'cron', expr: '61 * * * * *' } },
+            'schedule.expr',
+            /bad cron rule/,
+            { code: 'cron', params: { detail: 'second: 61 is outside 0-59' } },
+          ],
+          [
+            { schedule: { type: 'cron', expr: '0 0 0 31 4 *' } },
+            'schedule.expr',
+            /bad cron rule: the rule can never fire/,
+            { code: 'cron', params: { detail: 'the rule can never fire: day of month "31" never falls in month "4"' } },
+          ],
+          [
+            { schedule: { type: 'cron', expr: '* * * * * *', timezone: 'Mars/Olympus' } },
+            'schedule.timezone',
+            /unknown timezone/,
+            { code: 'timezone' },
+          ],
+          [{ target: { type: 'group', group: '' } }, 'target.group', /must not be empty/, { code: 'required' }],
+          [{ payload: { blob: 'x'.repeat(70 * 1024) } }, 'payload', /./, { code: 'too_large', params: { n: 65536 } }],
+          [{ name: '' }, 'name', /must not be empty/, { code: 'required' }],
+          // In the schema's unit (ms): the console says "at least 0.1 s" in a form that asks for seconds.
+          [{ timeoutMs: 0 }, 'timeoutMs', /./, { code: 'min', params: { n: 100 } }],
         ];
-        for (const [patch, field, message] of cases) {
+        for (const [patch, field, message, issue] of cases) {
           const r = await operator.call<ApiErrorBody>('POST', '/api/jobs', { ...everySecondJob(), ...patch });
           assert.equal(r.status, 400, field);
           assert.equal(r.body.error, 'validation_failed');
           assert.match(r.body.fields?.[field] ?? '', message, `${field}: ${JSON.stringify(r.body.fields)}`);
+          assert.deepEqual(r.body.issues?.[field], issue, field);
         }
       });
 

@@ -17,6 +17,7 @@ import { LoginPage } from './pages/Login';
 import { LogsPage } from './pages/Logs';
 import { NodesPage } from './pages/Nodes';
 import { OutboxPage } from './pages/Outbox';
+import { RunPage } from './pages/Run';
 import { RunsPage } from './pages/Runs';
 
 export function App() {
@@ -94,6 +95,7 @@ function Routes() {
   if ((m = matchPath('/jobs/:id/edit', path))) return <JobEditPage key={m.id} id={m.id} />;
   if ((m = matchPath('/jobs/:id', path)) && m.id) return <JobDetailPage key={m.id} id={m.id} />;
   if (matchPath('/runs', path)) return <RunsPage />;
+  if ((m = matchPath('/runs/:id', path)) && m.id) return <RunPage key={m.id} id={m.id} />;
   if (matchPath('/contacts', path)) return <ContactsPage />;
   if (matchPath('/logs', path)) return <LogsPage />;
   if (matchPath('/incidents', path)) return <IncidentsPage />;

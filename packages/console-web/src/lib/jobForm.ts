@@ -15,6 +15,10 @@ import type {
 export type ScheduleType = Schedule['type'];
 export type TargetType = Target['type'];
 export type KindType = JobKind['type'];
+export type ShellMode = 'sh' | 'program';
+
+/** The program `sh` mode runs, and its flag: the job is stored as `{ command: '/bin/sh', args: ['-c', line] }`. */
+export const SHELL_PROGRAM = '/bin/sh';
 
 /** The job form's inputs, all as the controls hold them (strings for numbers and JSON). */
 export interface JobFormState {
@@ -41,6 +45,14 @@ export interface JobFormState {
   handlerName: string;
   /** JSON text; empty means `{}` */
   payload: string;
+  /**
+   * How a shell job's command runs: `sh`, one command line given to `/bin/sh -c` (pipes, `&&`,
+   * variables); `program`, an executable spawned as it is with its arguments, no shell between (the
+   * agent spawns the job's `command` without a shell: scheduler-client's executors/shell.ts).
+   */
+  shellMode: ShellMode;
+  /** The command line of `sh` mode. */
+  shellLine: string;
   shellCommand: string;
   /** one argument per line */
   shellArgs: string;
@@ -91,6 +103,8 @@ export function emptyJobForm(): JobFormState {
     kindType: 'handler',
     handlerName: '',
     payload: '{}',
+    shellMode: 'sh',
+    shellLine: '',
     shellCommand: '',
     shellArgs: '',
     shellCwd: '',
@@ -159,8 +173,11 @@ export function jobToForm(job: Job): JobFormState {
   f.kindType = k.type;
   if (k.type === 'handler') f.handlerName = k.name;
   if (k.type === 'shell') {
-    f.shellCommand = k.command;
-    f.shellArgs = k.args.join('\n');
+    const viaShell = k.command === SHELL_PROGRAM && k.args.length === 2 && k.args[0] === '-c';
+    f.shellMode = viaShell ? 'sh' : 'program';
+    f.shellLine = viaShell ? (k.args[1] ?? '') : '';
+    f.shellCommand = viaShell ? '' : k.command;
+    f.shellArgs = viaShell ? '' : k.args.join('\n');
     f.shellCwd = k.cwd ?? '';
     if (Object.keys(k.env).length) f.keep.shellEnv = k.env;
   }
@@ -233,14 +250,17 @@ function kindPart(f: JobFormState): JobInput['kind'] {
     case 'handler':
       return { type: 'handler', name: f.handlerName.trim() };
     case 'shell': {
-      const kind: JobInput['kind'] & { type: 'shell' } = {
-        type: 'shell',
-        command: f.shellCommand.trim(),
-        args: f.shellArgs
-          .split('\n')
-          .map((a) => a.replace(/\r$/, ''))
-          .filter((a) => a.trim() !== ''),
-      };
+      const kind: JobInput['kind'] & { type: 'shell' } =
+        f.shellMode === 'sh'
+          ? { type: 'shell', command: SHELL_PROGRAM, args: ['-c', f.shellLine.trim()] }
+          : {
+              type: 'shell',
+              command: f.shellCommand.trim(),
+              args: f.shellArgs
+                .split('\n')
+                .map((a) => a.replace(/\r$/, ''))
+                .filter((a) => a.trim() !== ''),
+            };
       if (f.keep.shellEnv) kind.env = f.keep.shellEnv;
       if (f.shellCwd.trim()) kind.cwd = f.shellCwd.trim();
       return kind;

@@ -1,9 +1,10 @@
 import { useState, type SyntheticEvent } from 'react';
-import { api, ApiError } from '../api/client';
+import { api } from '../api/client';
 import type { Contact, ContactInput } from '../api/types';
 import { useCan } from '../auth';
 import { useNotify } from '../components/notify';
 import { Badge, ConfirmDialog, Empty, ErrorBanner, errorText, Field, Loading, Modal, PageHeader } from '../components/ui';
+import { fieldTexts } from '../lib/issues';
 import { useT } from '../i18n';
 import { useAsync } from '../lib/hooks';
 import { fieldError } from '../lib/jobForm';
@@ -140,7 +141,7 @@ function ContactDialog({
       setBusy(false);
     }
   };
-  const fields = error instanceof ApiError ? error.fields : {};
+  const fields = fieldTexts(error, t);
   return (
     <Modal
       title={contact ? t('contacts.editTitle') : t('contacts.newTitle')}
@@ -160,7 +161,7 @@ function ContactDialog({
       <form onSubmit={(e) => void submit(e)} noValidate>
         {error != null && (
           <div className="banner banner-error" role="alert" data-testid="contact-error">
-            {error instanceof Error ? error.message : errorText(error, t)}
+            {errorText(error, t)}
           </div>
         )}
         <Field label={t('contacts.name')} htmlFor="contact-name" error={fieldError(fields, 'name')} testId="contact-name">

@@ -5,6 +5,7 @@ import { useCan } from '../auth';
 import { JobForm } from '../components/JobForm';
 import { useNotify } from '../components/notify';
 import { ErrorBanner, Loading, PageHeader } from '../components/ui';
+import { fieldTexts } from '../lib/issues';
 import { useT } from '../i18n';
 import { buildJobInput, emptyJobForm, jobToForm, jobUpdateOf, type ClientErrors, type JobFormState } from '../lib/jobForm';
 import { useAsync, useInputsChanged } from '../lib/hooks';
@@ -81,7 +82,7 @@ export function JobEditor({
     }
   };
 
-  const serverFields = error instanceof ApiError ? error.fields : {};
+  const serverFields = fieldTexts(error, t);
   const cancelTo = job ? `/jobs/${encodeURIComponent(job.id)}` : '/jobs';
   return (
     <form onSubmit={(e) => void submit(e)} noValidate data-testid="job-form">
@@ -95,7 +96,11 @@ export function JobEditor({
       </PageHeader>
       {error != null && (
         <ErrorBanner
-          error={error instanceof ApiError ? new ApiError(error.status, error.code, error.message, unshownFields(error.fields)) : error}
+          error={
+            error instanceof ApiError
+              ? new ApiError(error.status, error.code, error.message, unshownFields(error.fields), null, error.issues)
+              : error
+          }
           testId="job-form-error"
         />
       )}

@@ -7,6 +7,9 @@ import { useDebounced, useNow, usePaged } from '../lib/hooks';
 import { formatRelative, formatTime, kindSummary, scheduleSummary } from '../lib/format';
 import { Link, navigate } from '../lib/router';
 
+/** The list is read again on this period, as the dashboard and the runs are: last status and next run move on their own. */
+export const JOBS_REFRESH_MS = 5000;
+
 export function JobsPage() {
   const t = useT();
   const can = useCan();
@@ -20,6 +23,7 @@ export function JobsPage() {
     (cursor, limit) =>
       api.jobs({ q: query.q, group: query.group, enabled: query.enabled === '' ? '' : query.enabled === 'true', cursor, limit }),
     [query.q, query.group, query.enabled],
+    JOBS_REFRESH_MS,
   );
   const filtered = Boolean(query.q || query.group || query.enabled);
 

@@ -1,0 +1,307 @@
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Locator, Page } from 'playwright-core';
+import { CleanupError, CleanupStack } from '@clover/lifecycle';
+import { waitFor } from '@clover/testkit';
+import type { ConsoleSession } from '../lib/api.js';
+import {
+  horizontalOverflow,
+  openConsolePage,
+  screenshot,
+  screenshotSteps,
+  textOf,
+  waitForCount,
+  waitForText,
+  type ConsolePage,
+} from '../lib/browser.js';
+import { repoRoot, startStandaloneConsole, type StandaloneConsole } from '../lib/standalone.js';
+
+// The console's operator features and the rough edges a new user hit (issue 18), on
+// `clover standalone` through Chromium. Each test leaves e2e/screenshots/<test>.png behind.
+const password = 'e2e-operator-password';
+const run = promisify(execFile);
+
+let sa: StandaloneConsole;
+let cp: ConsolePage;
+let page: Page;
+let pageForScreenshots: Page | undefined;
+let api: ConsoleSession;
+const opened = new CleanupStack();
+
+before(async () => {
+  sa = await startStandaloneConsole(opened, password);
+  api = sa.api;
+  cp = await openConsolePage(sa.browser, sa.baseUrl);
+  page = cp.page;
+  pageForScreenshots = page;
+  await page.goto('/');
+  await byId('login-username').fill('admin');
+  await byId('login-password').fill(password);
+  await byId('login-submit').click();
+  await byId('page-dashboard').waitFor();
+});
+
+after(async () => {
+  const failed = await opened.close();
+  if (failed.length) throw new CleanupError(failed);
+});
+
+const step = screenshotSteps(() => pageForScreenshots, 'operator-', 60_000);
+
+const byId = (id: string): Locator => page.getByTestId(id);
+/** A segmented choice: its radio input is hidden under the label the user clicks. */
+const choose = (id: string) => page.locator('label', { has: byId(id) }).click();
+
+async function nav(id: string): Promise<void> {
+  await byId(`nav-${id}`).click();
+  await byId(`page-${id}`).waitFor();
+}
+
+interface Job {
+  id: string;
+  name: string;
+}
+interface Run {
+  id: string;
+  status: string;
+  scheduledAt: string;
+}
+
+const jobUrl = (id: string) => `/api/jobs/${encodeURIComponent(id)}`;
+const runsOf = async (jobId: string) =>
+  (await api.call<{ items: Run[] }>('GET', `/api/runs?jobId=${encodeURIComponent(jobId)}&limit=100`)).items;
+
+let shellJobId = '';
+
+step('shell form: a command line goes through /bin/sh -c; the run page shows its output', async () => {
+  await nav('jobs');
+  await byId('job-new').click();
+  await byId('job-form').waitFor();
+  await byId('job-name').fill('e2e-shell-line');
+  await byId('job-cron-expr').fill('0 0 3 * * *');
+  await byId('job-timezone').fill('Asia/Shanghai');
+  await choose('job-kind-type-shell');
+  // The default says where the line goes; the other mode says && would be an argument.
+  await waitForText(byId('job-shell-mode-hint'), '/bin/sh -c');
+  await choose('job-shell-mode-program');
+  await waitForText(byId('job-shell-mode-hint'), 'without a shell');
+  await choose('job-shell-mode-sh');
+  await byId('job-shell-line').fill('echo first-line && echo "second line"');
+  await byId('job-save').click();
+  await byId('page-job').waitFor();
+  shellJobId = (await byId('page-job').getAttribute('data-job-id')) ?? '';
+  const { job } = await api.call<{ job: { kind: unknown } }>('GET', jobUrl(shellJobId));
+  assert.deepEqual(job.kind, { type: 'shell', command: '/bin/sh', args: ['-c', 'echo first-line && echo "second line"'], env: {} });
+
+  // The job's zone and the viewer's, each named: 03:00 in Shanghai is 19:00 in UTC.
+  await waitForText(byId('next-fire-job-zone'), 'Asia/Shanghai');
+  await waitForText(byId('next-fire-viewer-zone'), 'UTC');
+  assert.match(await textOf(byId('next-fire-time').first()), /19:00:00.*03:00:00/);
+
+  await byId('job-trigger').click();
+  const row = page.locator('[data-testid=run-row][data-status=succeeded]').first();
+  await row.waitFor({ timeout: 30_000 });
+  await row.click();
+  await byId('page-run').waitFor();
+  await waitForText(byId('run-output'), 'second line');
+  assert.match(await textOf(byId('run-output')), /first-line/);
+  assert.match(page.url(), /\/runs\/[^/]+$/);
+});
+
+step('job page: every row of the run history opens its run', async () => {
+  await api.call('POST', `${jobUrl(shellJobId)}/trigger`);
+  await waitFor(async () => (await runsOf(shellJobId)).filter((r) => r.status === 'succeeded').length >= 2, {
+    timeoutMs: 30_000,
+    message: 'two succeeded runs',
+  });
+  await page.goto(`/jobs/${encodeURIComponent(shellJobId)}`);
+  await waitForCount(byId('run-row'), 2);
+  for (const i of [0, 1]) {
+    const row = byId('run-row').nth(i);
+    const id = await row.getAttribute('data-run-id');
+    await row.click();
+    await waitFor(
+      async () =>
+        (await byId('page-run')
+          .getAttribute('data-run-id')
+          .catch(() => null)) === id,
+      {
+        message: `the page of run ${id}`,
+      },
+    );
+    await waitForText(byId('run-output'), 'second line');
+    await byId('run-back-to-job').click();
+    await byId('page-job').waitFor();
+  }
+});
+
+step('dashboard: recent failures newest first', async () => {
+  const failing = await api.call<Job>('POST', '/api/jobs', {
+    name: 'e2e-failing-often',
+    schedule: { type: 'cron', expr: '0 0 3 * * *' },
+    kind: { type: 'handler', name: 'fail' },
+    payload: { message: 'e2e failure' },
+  });
+  for (let i = 0; i < 3; i++) {
+    await api.call('POST', `${jobUrl(failing.id)}/trigger`);
+    await waitFor(async () => (await runsOf(failing.id)).filter((r) => r.status === 'failed').length > i, {
+      timeoutMs: 20_000,
+      message: `failure ${i + 1}`,
+    });
+  }
+  await nav('dashboard');
+  await waitFor(async () => (await byId('failure-row').count()) >= 3, { message: 'three failures listed' });
+  const times = await byId('failure-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-scheduled-at') ?? ''));
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => Date.parse(b) - Date.parse(a)),
+    'newest first',
+  );
+});
+
+step('jobs list: a job added elsewhere appears without a click', async () => {
+  await nav('jobs');
+  await byId('jobs-table').waitFor();
+  await api.call('POST', '/api/jobs', {
+    name: 'e2e-added-by-api',
+    schedule: { type: 'cron', expr: '0 0 3 * * *' },
+    kind: { type: 'handler', name: 'noop' },
+  });
+  await page.locator('[data-testid=job-row][data-job-name="e2e-added-by-api"]').waitFor({ timeout: 15_000 });
+});
+
+step('contacts: the dialog has no empty box under "Receives mail"', async () => {
+  await nav('contacts');
+  await byId('contact-new').click();
+  await byId('contact-dialog').waitFor();
+  const visibleButtons = await byId('contact-dialog')
+    .locator('form button')
+    .evaluateAll((els) => els.filter((e) => (e as HTMLElement).offsetParent !== null).length);
+  assert.equal(visibleButtons, 0, 'the form holds no visible button (save and cancel are in the footer)');
+  await byId('modal-close').click();
+});
+
+step('mails: a failed job is mailed by its name, with a link to its page', async () => {
+  await api.call('POST', '/api/contacts', { name: 'E2E On Call', email: 'oncall@example.com', groups: ['ops'] });
+  const job = await api.call<Job>('POST', '/api/jobs', {
+    name: 'e2e-mailed-by-name',
+    schedule: { type: 'cron', expr: '0 0 3 * * *' },
+    kind: { type: 'handler', name: 'fail' },
+    payload: { message: 'e2e mail failure' },
+  });
+  await api.call('POST', `${jobUrl(job.id)}/trigger`);
+  type Mail = { subject: string; text: string };
+  const mail = await waitFor(
+    async () =>
+      (await api.call<{ items: Mail[] }>('GET', '/api/outbox?limit=50')).items.find((m) => m.subject.includes('e2e-mailed-by-name')),
+    { timeoutMs: 30_000, message: 'the mail about e2e-mailed-by-name' },
+  );
+  assert.equal(mail.subject, '[clover] job "e2e-mailed-by-name" failed');
+  assert.ok(mail.text.includes(`/jobs/${job.id}`), 'the mail links to the job page');
+  await nav('outbox');
+  await waitForText(byId('outbox-table'), '[clover] job "e2e-mailed-by-name" failed');
+});
+
+step('cli: `pnpm exec clover jobs ls` from the clone finds the standalone on CLOVER_HTTP_PORT', async () => {
+  const { stdout } = await run('pnpm', ['exec', 'clover', 'jobs', 'ls'], {
+    cwd: repoRoot,
+    env: { ...process.env, CLOVER_HTTP_PORT: String(sa.httpPort), CLOVER_DATA_DIR: sa.data.path, CLOVER_URL: '', CLOVER_TOKEN: '' },
+    timeout: 30_000,
+  });
+  assert.match(stdout, /e2e-shell-line/);
+  assert.match(stdout, /e2e-added-by-api/);
+});
+
+step("form units: a timeout of 0 s is refused in seconds, not in zod's milliseconds", async () => {
+  await page.goto('/jobs/new');
+  await byId('job-form').waitFor();
+  await byId('job-name').fill('e2e-units');
+  await byId('job-handler-name').fill('noop');
+  await byId('job-timeout').fill('0');
+  await byId('job-save').click();
+  assert.equal(await waitForText(byId('job-timeout-error'), 'At least'), 'At least 0.1 s.');
+  assert.equal(await textOf(byId('job-form-error').locator('span').first()), 'Some fields are invalid.');
+});
+
+/** Latin words left in `text` once the names a Chinese page rightly shows (zones, cron, URLs) are taken out. */
+function englishWords(text: string): string[] {
+  const allowed = /Asia\/Shanghai|Europe\/Berlin|Mars\/Olympus|IANA|cron|http\(s\)|[a-z]+\.[a-zA-Z.]+|\{[^}]*\}/g;
+  return text.replace(allowed, ' ').match(/[A-Za-z]{3,}/g) ?? [];
+}
+
+step('i18n: in 中文 the job form, the cron preview and the contact dialog show no English error text', async () => {
+  await page.goto('/jobs/new');
+  await byId('lang-zh').click();
+  try {
+    await byId('job-form').waitFor();
+    await byId('job-name').fill('');
+    await byId('job-cron-expr').fill('0 99 * * *');
+    await waitForText(byId('cron-preview-error'), 'cron 规则无效');
+    await byId('job-cron-expr').fill('0 0 3 * * *');
+    await byId('job-timezone').fill('Mars/Olympus');
+    await byId('job-timeout').fill('0');
+    await byId('job-save').click();
+    await waitForText(byId('job-name-error'), '此项必填');
+    assert.equal(await textOf(byId('job-timeout-error')), '至少 0.1 秒。');
+    await waitForText(byId('job-timezone-error'), '未知时区');
+    const formErrors = await page.locator('.field-error, [data-testid=job-form-error]').allTextContents();
+    assert.ok(formErrors.length >= 3, `errors shown: ${JSON.stringify(formErrors)}`);
+    assert.deepEqual(englishWords(formErrors.join(' ')), [], `English in: ${JSON.stringify(formErrors)}`);
+    await screenshot(page, 'operator-i18n-zh-job-form');
+
+    await nav('contacts');
+    await byId('contact-new').click();
+    await byId('contact-name').fill('');
+    await byId('contact-email').fill('not-an-email');
+    await byId('contact-save').click();
+    await waitForText(byId('contact-email-error'), '电子邮件');
+    const dialogErrors = await byId('contact-dialog').locator('.field-error, [role=alert]').allTextContents();
+    assert.deepEqual(englishWords(dialogErrors.join(' ')), [], `English in: ${JSON.stringify(dialogErrors)}`);
+    await screenshot(page, 'operator-i18n-zh-contact');
+    await byId('modal-close').click();
+
+    // "Heartbeat age" is the time since the last beat, not the interval between beats.
+    await nav('nodes');
+    await waitForText(page.locator('th', { hasText: '心跳' }).first(), '距上次心跳');
+  } finally {
+    // Back to English for the steps after, whatever this one left open.
+    await page.evaluate(() => localStorage.setItem('clover.lang', 'en'));
+    await page.reload();
+  }
+});
+
+for (const width of [760, 390]) {
+  step(`layout: no page scrolls sideways at ${width} px`, async () => {
+    await page.setViewportSize({ width, height: 900 });
+    try {
+      const routes = [
+        '/',
+        '/jobs',
+        `/jobs/${encodeURIComponent(shellJobId)}`,
+        `/jobs/${encodeURIComponent(shellJobId)}/edit`,
+        '/jobs/new',
+        '/runs',
+        '/nodes',
+        '/logs',
+        '/incidents',
+        '/outbox',
+        '/contacts',
+      ];
+      const found: string[] = [];
+      for (const route of routes) {
+        await page.goto(route);
+        await page.locator('[data-testid^=page-]').first().waitFor();
+        // The data of each page arrives after its frame: wait for the tables it fills.
+        await page.waitForLoadState('networkidle');
+        const { px, culprit } = await horizontalOverflow(page);
+        if (px > 0) found.push(`${route}: ${px} px (${culprit})`);
+        await screenshot(page, `operator-layout-${width}${route.replace(/\//g, '_')}`);
+      }
+      assert.deepEqual(found, [], 'pages wider than the window');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+}
