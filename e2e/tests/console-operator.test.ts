@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { Locator, Page } from 'playwright-core';
 import { CleanupError, CleanupStack } from '@clover/lifecycle';
 import { waitFor } from '@clover/testkit';
-import type { ConsoleSession } from '../lib/api.js';
+import { ConsoleSession } from '../lib/api.js';
 import {
   horizontalOverflow,
   openConsolePage,
@@ -272,6 +272,58 @@ step('i18n: in 中文 the job form, the cron preview and the contact dialog show
   }
 });
 
+step('users: add, change a role, set a password, delete; the last admin stays', async () => {
+  await nav('users');
+  const adminRow = page.locator('[data-testid=user-row][data-user-name="admin"]');
+  await adminRow.getByTestId('user-delete').click();
+  await byId('confirm-ok').click();
+  await waitForText(byId('confirm-error'), 'last admin');
+  await byId('modal-close').click();
+
+  await byId('user-new').click();
+  await byId('user-name').fill('e2e-ops');
+  await byId('user-password').fill('short');
+  await byId('user-save').click();
+  assert.equal(await waitForText(byId('user-password-error'), 'At least'), 'At least 8 characters.');
+  await byId('user-password').fill('e2e-ops-password');
+  await byId('user-save').click();
+  const row = page.locator('[data-testid=user-row][data-user-name="e2e-ops"]');
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-role'), 'viewer');
+  await row.getByTestId('user-role').selectOption('operator');
+  await waitFor(async () => (await row.getAttribute('data-role')) === 'operator', { message: 'e2e-ops is an operator' });
+  await row.getByTestId('user-reset-password').click();
+  await byId('password-input').fill('e2e-new-password');
+  await byId('password-save').click();
+  await byId('password-dialog').waitFor({ state: 'detached' });
+  const ops = await ConsoleSession.login(sa.baseUrl, 'e2e-ops', 'e2e-new-password');
+  assert.equal((await ops.call<{ user: { role: string } }>('GET', '/api/auth/me')).user.role, 'operator');
+  await screenshot(page, 'operator-users-page');
+  await row.getByTestId('user-delete').click();
+  await byId('confirm-ok').click();
+  await waitForCount(row, 0);
+});
+
+step('api tokens: created and shown once, listed, revoked', async () => {
+  await nav('tokens');
+  await byId('token-new').click();
+  await byId('token-name').fill('e2e-script');
+  await byId('token-create').click();
+  const secret = await waitForText(byId('token-secret'), 'clv_');
+  await screenshot(page, 'operator-token-shown-once');
+  await byId('token-done').click();
+  const row = page.locator('[data-testid=token-row][data-token-name="e2e-script"]');
+  await row.waitFor();
+  const me = (token: string) =>
+    fetch(new URL('/api/auth/me', sa.baseUrl), { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+  assert.equal((await me(secret)).status, 200);
+  assert.ok(!(await textOf(byId('tokens-table'))).includes(secret), 'the list never shows the token');
+  await row.getByTestId('token-revoke').click();
+  await byId('confirm-ok').click();
+  await waitForCount(row, 0);
+  assert.equal((await me(secret)).status, 401);
+});
+
 for (const width of [760, 390]) {
   step(`layout: no page scrolls sideways at ${width} px`, async () => {
     await page.setViewportSize({ width, height: 900 });
@@ -288,6 +340,8 @@ for (const width of [760, 390]) {
         '/incidents',
         '/outbox',
         '/contacts',
+        '/users',
+        '/tokens',
       ];
       const found: string[] = [];
       for (const route of routes) {

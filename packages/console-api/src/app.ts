@@ -13,6 +13,7 @@ import { openApiDocument } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { machineRoutes } from './routes/machines.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { contactRoutes, historyRoutes } from './routes/records.js';
 import { statsRoutes } from './routes/stats.js';
@@ -68,6 +69,7 @@ export function createConsoleApp(o: ConsoleAppOptions): Express {
   api.use(authRoutes(deps));
   api.use(statsRoutes(deps));
   api.use(nodeRoutes(deps));
+  api.use(machineRoutes(deps));
   api.use(jobRoutes(deps));
   api.use(historyRoutes(deps));
   api.use(contactRoutes(deps));

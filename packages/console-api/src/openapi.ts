@@ -39,10 +39,18 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   '/api/auth/login': { post: { summary: 'log in; sets clover_session and clover_csrf cookies' } },
   '/api/auth/logout': { post: { summary: 'log out', role: 'any' } },
   '/api/auth/me': { get: { summary: 'who is logged in', role: 'any' } },
-  '/api/auth/tokens': { post: { summary: 'create an API token (shown once)', role: 'admin', status: 201 } },
+  '/api/auth/tokens': {
+    get: { summary: 'API tokens (never the token itself)', role: 'admin' },
+    post: { summary: 'create an API token (shown once)', role: 'admin', status: 201 },
+  },
+  '/api/auth/tokens/{id}': { delete: { summary: 'revoke an API token', role: 'admin' } },
   '/api/stats': {
     get: { summary: 'dashboard figures from the hourly counters, and the waiting backlog', role: 'viewer', params: ['hours'] },
   },
+  '/api/machines': {
+    get: { summary: 'servers, agents and monitors from their heartbeats, and the dead ones an open incident names', role: 'viewer' },
+  },
+  '/api/incidents/{id}/close': { post: { summary: 'close an incident by hand (dismiss a dead machine)', role: 'operator' } },
   '/api/nodes': { get: { summary: 'every znode under the clover root', role: 'viewer' } },
   '/api/nodes/data': {
     get: { summary: 'one znode', role: 'viewer', params: ['path'] },
@@ -121,8 +129,9 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   },
   '/api/users/{name}': {
     put: { summary: "change a user's role and/or grants", role: 'admin' },
-    delete: { summary: 'delete a user', role: 'admin' },
+    delete: { summary: 'delete a user (409 for the last admin)', role: 'admin' },
   },
+  '/api/users/{name}/password': { put: { summary: "set a user's new password", role: 'admin' } },
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

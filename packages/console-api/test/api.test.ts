@@ -21,6 +21,7 @@ import type {
   SignedIn,
   Stats,
   TokenCreated,
+  TokenList,
   UserList,
   UserView,
   Wire,
@@ -166,7 +167,50 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal((await new Client(h.url).login('newbie', 'long-enough')).body.user.role, 'operator');
         assert.ok((await admin.call<UserList>('GET', '/api/users')).body.items.some((u) => u.name === 'newbie'));
         assert.equal((await admin.call('DELETE', '/api/users/newbie')).status, 200);
-        assert.equal((await admin.call('DELETE', '/api/users/admin')).status, 400, 'not yourself');
+        assert.equal((await admin.call('DELETE', '/api/users/admin')).status, 409, 'the last admin, and yourself');
+      });
+
+      test('the last admin can be neither deleted nor demoted; with a second admin, the other one can', async () => {
+        const alone = await admin.call<ApiErrorBody>('DELETE', '/api/users/admin');
+        assert.equal(alone.status, 409);
+        assert.match(alone.body.message, /last admin/);
+        const demote = await admin.call<ApiErrorBody>('PUT', '/api/users/admin', { role: 'operator' });
+        assert.equal(demote.status, 409);
+        assert.equal((await admin.call<UserView>('PUT', '/api/users/admin', { grants: [] })).status, 200, 'grants alone still change');
+        assert.equal((await admin.call('POST', '/api/users', { name: 'ada', password: 'long-enough', role: 'admin' })).status, 201);
+        assert.equal((await admin.call('DELETE', '/api/users/admin')).status, 400, 'two admins: still not yourself');
+        assert.equal((await admin.call<UserView>('PUT', '/api/users/ada', { role: 'operator' })).status, 200, 'two admins: the other one');
+        assert.equal((await admin.call('PUT', '/api/users/ada', { role: 'admin' })).status, 200);
+        assert.equal((await admin.call('DELETE', '/api/users/ada')).status, 200);
+        assert.deepEqual(
+          (await admin.call<UserList>('GET', '/api/users')).body.items.filter((u) => u.role === 'admin').map((u) => u.name),
+          ['admin'],
+        );
+      });
+
+      test('tokens are listed without their secret and revoked; a password is reset', async () => {
+        const made = await admin.call<TokenCreated>('POST', '/api/auth/tokens', { name: 'to-revoke' });
+        assert.equal(made.status, 201);
+        const listed = await admin.call<TokenList>('GET', '/api/auth/tokens');
+        const mine = listed.body.items.find((t) => t.id === made.body.id);
+        assert.deepEqual(Object.keys(mine ?? {}).sort(), ['createdAt', 'id', 'name', 'user']);
+        assert.ok(!JSON.stringify(listed.body).includes(made.body.token), 'the secret is never listed');
+        const script = new Client(h.url);
+        script.bearer = made.body.token;
+        assert.equal((await script.call('GET', '/api/auth/me')).status, 200);
+        assert.equal((await admin.call('DELETE', `/api/auth/tokens/${made.body.id}`)).status, 200);
+        assert.equal((await script.call('GET', '/api/auth/me')).status, 401, 'revoked at once');
+        assert.equal((await admin.call('DELETE', `/api/auth/tokens/${made.body.id}`)).status, 404);
+
+        assert.equal(
+          (await admin.call('POST', '/api/users', { name: 'forgetful', password: 'first-password', role: 'viewer' })).status,
+          201,
+        );
+        assert.equal((await admin.call('PUT', '/api/users/forgetful/password', { password: 'short' })).status, 400);
+        assert.equal((await admin.call('PUT', '/api/users/forgetful/password', { password: 'second-password' })).status, 200);
+        assert.equal((await new Client(h.url).login('forgetful', 'first-password')).status, 401);
+        assert.equal((await new Client(h.url).login('forgetful', 'second-password')).status, 200);
+        assert.equal((await admin.call('PUT', '/api/users/nobody/password', { password: 'second-password' })).status, 404);
       });
     });
 
@@ -419,8 +463,8 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal((await admin.call('PUT', '/api/users/nobody', { grants: [] })).status, 404);
         assert.equal(
           (await admin.call('PUT', '/api/users/admin', { role: 'operator' })).status,
-          400,
-          'an admin keeps their own admin role',
+          409,
+          'an admin keeps their own admin role (the last admin, here)',
         );
         assert.equal((await operator.call('PUT', '/api/users/olga', { grants: ['commands'] })).status, 403, 'only admins grant');
       });

@@ -19,6 +19,8 @@ import { NodesPage } from './pages/Nodes';
 import { OutboxPage } from './pages/Outbox';
 import { RunPage } from './pages/Run';
 import { RunsPage } from './pages/Runs';
+import { TokensPage } from './pages/Tokens';
+import { UsersPage } from './pages/Users';
 
 export function App() {
   return (
@@ -100,6 +102,8 @@ function Routes() {
   if (matchPath('/logs', path)) return <LogsPage />;
   if (matchPath('/incidents', path)) return <IncidentsPage />;
   if (matchPath('/outbox', path)) return <OutboxPage />;
+  if (matchPath('/users', path)) return <UsersPage />;
+  if (matchPath('/tokens', path)) return <TokensPage />;
   return (
     <div className="empty" data-testid="not-found">
       {t('common.notFound')}

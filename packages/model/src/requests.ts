@@ -28,6 +28,10 @@ export const userAccessBodySchema = z
   .refine((b) => b.role !== undefined || b.grants !== undefined, 'send role, grants or both');
 export type UserAccessBody = z.input<typeof userAccessBodySchema>;
 
+/** PUT /api/users/:name/password: an admin sets a user's new password. */
+export const newPasswordBodySchema = z.object({ password: newUserBodySchema.shape.password });
+export type NewPasswordBody = z.input<typeof newPasswordBodySchema>;
+
 /** POST /api/auth/tokens: a token for `user` (default: the caller). */
 export const newTokenBodySchema = z.object({ name: z.string().trim().min(1, 'name the token').max(100), user: z.string().optional() });
 export type NewTokenBody = z.input<typeof newTokenBodySchema>;

@@ -14,9 +14,14 @@ import type {
   NodeList,
   NodeView,
   OutboxMail,
+  NewUserBody,
+  Role,
   Run,
   Schedule,
   Stats,
+  TokenCreated,
+  TokenView,
+  UserView,
 } from './types';
 
 export { ApiError };
@@ -173,5 +178,13 @@ export const api = {
   logs: (q: LogQuery = {}) => request<Page<LogEntry>>('GET', `/api/logs${qs({ ...q })}`),
   incidents: (q: { open?: boolean | ''; cursor?: string | null; limit?: number } = {}) =>
     request<Page<Incident>>('GET', `/api/incidents${qs({ ...q })}`),
+  users: () => request<Items<UserView>>('GET', '/api/users'),
+  createUser: (body: NewUserBody) => request<UserView>('POST', '/api/users', { body }),
+  setUserRole: (name: string, role: Role) => request<UserView>('PUT', `/api/users/${enc(name)}`, { body: { role } }),
+  setUserPassword: (name: string, password: string) => request<Ok>('PUT', `/api/users/${enc(name)}/password`, { body: { password } }),
+  deleteUser: (name: string) => request<Ok>('DELETE', `/api/users/${enc(name)}`),
+  tokens: () => request<Items<TokenView>>('GET', '/api/auth/tokens'),
+  createToken: (name: string, user: string) => request<TokenCreated>('POST', '/api/auth/tokens', { body: { name, user } }),
+  revokeToken: (id: string) => request<Ok>('DELETE', `/api/auth/tokens/${enc(id)}`),
   outbox: (q: { cursor?: string | null; limit?: number } = {}) => request<Page<OutboxMail>>('GET', `/api/outbox${qs({ ...q })}`),
 };

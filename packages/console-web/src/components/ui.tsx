@@ -295,3 +295,28 @@ export function activate(fn: () => void) {
     tabIndex: 0,
   };
 }
+
+/** A form dialog's footer: Cancel, and Save (disabled while `busy`); `testId` names them `<testId>-cancel` and `<testId>-save`. */
+export function SaveCancel({
+  onCancel,
+  onSave,
+  busy = false,
+  testId,
+}: {
+  onCancel: () => void;
+  onSave: () => void;
+  busy?: boolean;
+  testId: string;
+}) {
+  const t = useT();
+  return (
+    <>
+      <button type="button" onClick={onCancel} data-testid={`${testId}-cancel`}>
+        {t('common.cancel')}
+      </button>
+      <button type="button" className="primary" disabled={busy} onClick={onSave} data-testid={`${testId}-save`}>
+        {t('common.save')}
+      </button>
+    </>
+  );
+}
