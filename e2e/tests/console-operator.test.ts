@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Locator, Page } from 'playwright-core';
 import { CleanupError, CleanupStack } from '@clover/lifecycle';
+import { openStore } from '@clover/store';
 import { waitFor } from '@clover/testkit';
 import { ConsoleSession } from '../lib/api.js';
 import {
@@ -324,6 +325,40 @@ step('api tokens: created and shown once, listed, revoked', async () => {
   assert.equal((await me(secret)).status, 401);
 });
 
+step('machines: servers, agents and monitors from their heartbeats; a dead one stays with its incident until dismissed', async () => {
+  // A machine that died while the console was not looking: its incident, as the monitor opens one.
+  const store = await openStore({ dataDir: sa.data.path });
+  try {
+    await store.incidents.open({
+      kind: 'node_dead',
+      subject: 'e2e-gone-agent',
+      nodeKind: 'clients',
+      openedAt: new Date(),
+      message: 'agent e2e-gone-agent stopped beating',
+      details: { host: 'gone-host', pid: 4242, lastBeatAt: Date.now() - 30_000, reason: 'silent' },
+    });
+  } finally {
+    await store.close();
+  }
+  await nav('machines');
+  for (const kind of ['servers', 'clients', 'monitors'])
+    await page.locator(`[data-testid=machine-row][data-kind=${kind}][data-state=up]`).first().waitFor();
+  const agent = page.locator('[data-testid=machine-row][data-kind=clients][data-state=up]').first();
+  assert.match(await textOf(agent.getByTestId('machine-handlers')), /\becho\b/);
+  assert.match(await textOf(agent.getByTestId('machine-age')), /\d/);
+  const dead = page.locator('[data-testid=machine-row][data-id=e2e-gone-agent]');
+  assert.equal(await dead.getAttribute('data-state'), 'dead');
+  await waitForText(dead.getByTestId('machine-incident'), 'stopped beating');
+  await byId('machines-state').selectOption('dead');
+  await waitForCount(byId('machine-row'), 1);
+  await screenshot(page, 'operator-machines-dead');
+  await byId('machines-state').selectOption('');
+  await dead.getByTestId('machine-dismiss').click();
+  await waitForCount(dead, 0);
+  // The raw tree keeps its own name.
+  assert.equal(await textOf(byId('nav-nodes')), 'ZooKeeper');
+});
+
 for (const width of [760, 390]) {
   step(`layout: no page scrolls sideways at ${width} px`, async () => {
     await page.setViewportSize({ width, height: 900 });
@@ -340,6 +375,7 @@ for (const width of [760, 390]) {
         '/incidents',
         '/outbox',
         '/contacts',
+        '/machines',
         '/users',
         '/tokens',
       ];

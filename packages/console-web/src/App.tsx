@@ -15,6 +15,7 @@ import { JobEditPage } from './pages/JobEdit';
 import { JobsPage } from './pages/Jobs';
 import { LoginPage } from './pages/Login';
 import { LogsPage } from './pages/Logs';
+import { MachinesPage } from './pages/Machines';
 import { NodesPage } from './pages/Nodes';
 import { OutboxPage } from './pages/Outbox';
 import { RunPage } from './pages/Run';
@@ -92,6 +93,7 @@ function Routes() {
   let m: Record<string, string> | null;
   if (path === '/' || path === '') return <DashboardPage />;
   if (matchPath('/nodes', path)) return <NodesPage />;
+  if (matchPath('/machines', path)) return <MachinesPage />;
   if (matchPath('/jobs', path)) return <JobsPage />;
   if (matchPath('/jobs/new', path)) return <JobEditPage />;
   if ((m = matchPath('/jobs/:id/edit', path))) return <JobEditPage key={m.id} id={m.id} />;

@@ -11,6 +11,7 @@ import type {
   JobInput,
   JobUpdate,
   LogEntry,
+  Machine,
   NodeList,
   NodeView,
   OutboxMail,
@@ -178,6 +179,8 @@ export const api = {
   logs: (q: LogQuery = {}) => request<Page<LogEntry>>('GET', `/api/logs${qs({ ...q })}`),
   incidents: (q: { open?: boolean | ''; cursor?: string | null; limit?: number } = {}) =>
     request<Page<Incident>>('GET', `/api/incidents${qs({ ...q })}`),
+  machines: () => request<Items<Machine>>('GET', '/api/machines'),
+  closeIncident: (id: string) => request<Ok>('POST', `/api/incidents/${enc(id)}/close`),
   users: () => request<Items<UserView>>('GET', '/api/users'),
   createUser: (body: NewUserBody) => request<UserView>('POST', '/api/users', { body }),
   setUserRole: (name: string, role: Role) => request<UserView>('PUT', `/api/users/${enc(name)}`, { body: { role } }),

@@ -65,3 +65,4 @@ export type NodeList = Wire<M.NodeList>;
 export type RunsOverTimeBucket = Wire<M.RunsOverTimeBucket>;
 export type Stats = Wire<M.Stats>;
 export type TokenView = Wire<M.TokenView>;
+export type Machine = Wire<M.Machine>;

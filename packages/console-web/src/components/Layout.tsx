@@ -8,6 +8,7 @@ const NAV: { to: string; key: MessageKey; id: string; admin?: boolean }[] = [
   { to: '/', key: 'nav.dashboard', id: 'dashboard' },
   { to: '/jobs', key: 'nav.jobs', id: 'jobs' },
   { to: '/runs', key: 'nav.runs', id: 'runs' },
+  { to: '/machines', key: 'nav.machines', id: 'machines' },
   { to: '/nodes', key: 'nav.nodes', id: 'nodes' },
   { to: '/logs', key: 'nav.logs', id: 'logs' },
   { to: '/incidents', key: 'nav.incidents', id: 'incidents' },
