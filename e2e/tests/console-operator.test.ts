@@ -359,6 +359,23 @@ step('machines: servers, agents and monitors from their heartbeats; a dead one s
   assert.equal(await textOf(byId('nav-nodes')), 'ZooKeeper');
 });
 
+step('settings: /clover/config exists from the first start and is edited with validation', async () => {
+  type Settings = { config: { heartbeatIntervalMs: number; deadTimeoutMs: Record<string, number> }; version: number };
+  const before = await api.call<Settings>('GET', '/api/config');
+  assert.ok(before.version >= 0, 'written at the first start');
+  await nav('settings');
+  assert.equal(await byId('settings-heartbeat').inputValue(), '2');
+  await byId('settings-dead-clients').fill('3');
+  await byId('settings-save').click();
+  assert.equal(await waitForText(byId('settings-dead-clients-error'), 'At least'), 'At least 4 s.');
+  await byId('settings-dead-clients').fill('15');
+  await byId('settings-save').click();
+  await waitForText(byId('settings-version'), `Version ${before.version + 1}`);
+  const after = await api.call<Settings>('GET', '/api/config');
+  assert.equal(after.config.deadTimeoutMs.clients, 15_000);
+  assert.equal(after.config.heartbeatIntervalMs, 2000);
+});
+
 for (const width of [760, 390]) {
   step(`layout: no page scrolls sideways at ${width} px`, async () => {
     await page.setViewportSize({ width, height: 900 });
@@ -376,6 +393,7 @@ for (const width of [760, 390]) {
         '/outbox',
         '/contacts',
         '/machines',
+        '/settings',
         '/users',
         '/tokens',
       ];

@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { machineRoutes } from './routes/machines.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { settingsRoutes } from './routes/settings.js';
 import { contactRoutes, historyRoutes } from './routes/records.js';
 import { statsRoutes } from './routes/stats.js';
 
@@ -70,6 +71,7 @@ export function createConsoleApp(o: ConsoleAppOptions): Express {
   api.use(statsRoutes(deps));
   api.use(nodeRoutes(deps));
   api.use(machineRoutes(deps));
+  api.use(settingsRoutes(deps));
   api.use(jobRoutes(deps));
   api.use(historyRoutes(deps));
   api.use(contactRoutes(deps));

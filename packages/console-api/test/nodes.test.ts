@@ -16,7 +16,7 @@ import {
   type JobChange,
   type ZkClient,
 } from '@clover/zk-kit';
-import type { ApiErrorBody, MachineList, NodeList, NodeView, Stats, Wire } from '@clover/model';
+import type { ApiErrorBody, ClusterSettings, MachineList, NodeList, NodeView, Stats, Wire } from '@clover/model';
 import { embeddedBackend, ifStarted, loggedIn, mongoBackend, paths, startHarness, type Client, type Harness } from './harness.js';
 
 // The nodes endpoints against both ZooKeeper backends: the in-process tree on the embedded store
@@ -111,6 +111,40 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       const after = await viewer.call<Wire<MachineList>>('GET', '/api/machines');
       assert.ok(!after.body.items.some((m) => m.id === 'agent-gone'), 'dismissed');
       assert.equal((await admin.call('POST', '/api/incidents/no-such/close')).status, 404);
+    });
+
+    test('cluster settings: written with the defaults at start, validated, version-checked, followed by the readers', async () => {
+      const first = await viewer.call<Wire<ClusterSettings>>('GET', '/api/config');
+      assert.equal(first.status, 200);
+      assert.ok(first.body.version >= 0, 'the console wrote /clover/config at start');
+      assert.deepEqual((await h.zk.get(paths.config))?.data, first.body.defaults);
+      const body = {
+        heartbeatIntervalMs: 1000,
+        deadTimeoutMs: { servers: 5000, clients: 1500, monitors: 5000 },
+        version: first.body.version,
+      };
+      assert.equal((await viewer.call('PUT', '/api/config', body)).status, 403);
+      const bad = await admin.call<ApiErrorBody>('PUT', '/api/config', body);
+      assert.equal(bad.status, 400);
+      assert.deepEqual(bad.body.issues?.['deadTimeoutMs.clients'], { code: 'min', params: { n: 2000 } }, 'twice the heartbeat interval');
+      const tooFast = await admin.call<ApiErrorBody>('PUT', '/api/config', { ...body, heartbeatIntervalMs: 10 });
+      assert.deepEqual(tooFast.body.issues?.heartbeatIntervalMs, { code: 'min', params: { n: 100 } });
+      const seen: ClusterConfig[] = [];
+      const stop = watchClusterConfig(agentZk, paths, (c) => seen.push(c));
+      try {
+        await stop.ready;
+        const good = { ...body, deadTimeoutMs: { ...body.deadTimeoutMs, clients: 3000 } };
+        const saved = await admin.call<Wire<ClusterSettings>>('PUT', '/api/config', good);
+        assert.equal(saved.status, 200);
+        assert.equal(saved.body.version, first.body.version + 1);
+        await waitFor(() => seen.some((c) => c.deadTimeoutMs.clients === 3000 && c.heartbeatIntervalMs === 1000), {
+          message: 'a reader follows the change',
+        });
+        assert.equal((await admin.call('PUT', '/api/config', good)).status, 409, 'a stale version');
+      } finally {
+        stop();
+        await writeClusterConfig(h.zk, paths, first.body.defaults);
+      }
     });
 
     test('update is version-checked; a stale version is a 409', async () => {

@@ -20,6 +20,7 @@ import { NodesPage } from './pages/Nodes';
 import { OutboxPage } from './pages/Outbox';
 import { RunPage } from './pages/Run';
 import { RunsPage } from './pages/Runs';
+import { SettingsPage } from './pages/Settings';
 import { TokensPage } from './pages/Tokens';
 import { UsersPage } from './pages/Users';
 
@@ -105,6 +106,7 @@ function Routes() {
   if (matchPath('/incidents', path)) return <IncidentsPage />;
   if (matchPath('/outbox', path)) return <OutboxPage />;
   if (matchPath('/users', path)) return <UsersPage />;
+  if (matchPath('/settings', path)) return <SettingsPage />;
   if (matchPath('/tokens', path)) return <TokensPage />;
   return (
     <div className="empty" data-testid="not-found">

@@ -19,7 +19,14 @@ export type { Job, JobInput, JobKind, JobSpec, RetryPolicy, Routing, RunStatus, 
 export type { Run } from './run.js';
 export type { Contact, ContactInput, Grant, Incident, LogEntry, LogLevel, OutboxMail, Role, User } from './entities.js';
 export type { DstShift } from './cronTime.js';
-export type { CronPreviewBody, LoginBody, NewTokenBody, NewUserBody, PutNodeBody } from './requests.js';
+export type { ClusterConfigBody, CronPreviewBody, LoginBody, NewTokenBody, NewUserBody, PutNodeBody } from './requests.js';
+
+/** GET /api/config: the cluster settings (ms), the node's version (-1: not written yet, the defaults shown), and the defaults. */
+export interface ClusterSettings {
+  config: { heartbeatIntervalMs: number; deadTimeoutMs: { servers: number; clients: number; monitors: number } };
+  version: number;
+  defaults: ClusterSettings['config'];
+}
 
 /** `T` as JSON carries it: every `Date` (however deep) an ISO-8601 string. */
 export type Wire<T> = T extends Date

@@ -1,6 +1,8 @@
 import { ApiError } from '@clover/model/wire';
 import type { CronPreviewBody, Items, LoginBody, NodeDeleted, Ok, Page, PutNodeBody, SignedIn, Wire } from '@clover/model/wire';
 import type {
+  ClusterConfigBody,
+  ClusterSettings,
   Contact,
   ContactInput,
   CronPreview,
@@ -179,6 +181,8 @@ export const api = {
   logs: (q: LogQuery = {}) => request<Page<LogEntry>>('GET', `/api/logs${qs({ ...q })}`),
   incidents: (q: { open?: boolean | ''; cursor?: string | null; limit?: number } = {}) =>
     request<Page<Incident>>('GET', `/api/incidents${qs({ ...q })}`),
+  settings: () => request<ClusterSettings>('GET', '/api/config'),
+  saveSettings: (body: ClusterConfigBody) => request<ClusterSettings>('PUT', '/api/config', { body }),
   machines: () => request<Items<Machine>>('GET', '/api/machines'),
   closeIncident: (id: string) => request<Ok>('POST', `/api/incidents/${enc(id)}/close`),
   users: () => request<Items<UserView>>('GET', '/api/users'),

@@ -14,6 +14,7 @@ const NAV: { to: string; key: MessageKey; id: string; admin?: boolean }[] = [
   { to: '/incidents', key: 'nav.incidents', id: 'incidents' },
   { to: '/outbox', key: 'nav.outbox', id: 'outbox' },
   { to: '/contacts', key: 'nav.contacts', id: 'contacts' },
+  { to: '/settings', key: 'nav.settings', id: 'settings' },
   { to: '/users', key: 'nav.users', id: 'users', admin: true },
   { to: '/tokens', key: 'nav.tokens', id: 'tokens', admin: true },
 ];

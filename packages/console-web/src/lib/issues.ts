@@ -27,14 +27,15 @@ const WORDED = new Set([
 
 /**
  * An issue in the console's language and in the form's units: the API's numbers for a `…Ms` field
- * are milliseconds, and the form asks for seconds, so `timeoutMs` ≥ 100 reads "at least 0.1 s".
+ * (or below one: `deadTimeoutMs.servers`) are milliseconds, and the form asks for seconds, so
+ * `timeoutMs` ≥ 100 reads "at least 0.1 s".
  * Null for a code the console has no words for (then the API's English message stands).
  */
 export function issueText(path: string, issue: FieldIssue, t: Translate): string | null {
   if (!WORDED.has(issue.code)) return null;
   const params = issue.params ?? {};
-  const field = path.split('.').pop() ?? '';
-  if ((issue.code === 'min' || issue.code === 'max') && field.endsWith('Ms') && typeof params.n === 'number')
+  const inMs = path.split('.').some((segment) => segment.endsWith('Ms'));
+  if ((issue.code === 'min' || issue.code === 'max') && inMs && typeof params.n === 'number')
     return t(`validation.${issue.code}_seconds` as MessageKey, { n: params.n / 1000 });
   return t(`validation.${issue.code}` as MessageKey, params);
 }
