@@ -376,6 +376,58 @@ step('settings: /clover/config exists from the first start and is edited with va
   assert.equal(after.config.heartbeatIntervalMs, 2000);
 });
 
+step('audit: the changes made through the console, filtered, with before and after', async () => {
+  await nav('audit');
+  await byId('audit-q').fill('/api/config');
+  const row = page.locator('[data-testid=audit-row][data-method=PUT]').first();
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-user'), 'admin');
+  await row.click();
+  await waitForText(byId('audit-before'), '10000');
+  await waitForText(byId('audit-after'), '15000');
+  await screenshot(page, 'operator-audit-detail');
+  await byId('modal-close').click();
+  await byId('audit-q').fill('');
+  await byId('audit-user').fill('nobody-did-this');
+  await byId('audit-empty').waitFor();
+});
+
+step('incidents: a job failure is closed by hand; a deleted job takes its incident with it', async () => {
+  const failing = await api.call<Job>('POST', '/api/jobs', {
+    name: 'e2e-incident-by-hand',
+    schedule: { type: 'cron', expr: '0 0 3 * * *' },
+    kind: { type: 'handler', name: 'fail' },
+    payload: { message: 'e2e incident' },
+  });
+  const going = await api.call<Job>('POST', '/api/jobs', {
+    name: 'e2e-incident-deleted',
+    schedule: { type: 'cron', expr: '0 0 3 * * *' },
+    kind: { type: 'handler', name: 'fail' },
+    payload: { message: 'e2e incident 2' },
+  });
+  type Incident = { id: string; jobId: string | null; closedAt: string | null };
+  const openOf = async (jobId: string) =>
+    (await api.call<{ items: Incident[] }>('GET', '/api/incidents?open=true&kind=job_failed&limit=100')).items.find(
+      (i) => i.jobId === jobId,
+    );
+  for (const job of [failing, going]) {
+    await api.call('POST', `${jobUrl(job.id)}/trigger`);
+    await waitFor(() => openOf(job.id), { timeoutMs: 30_000, message: `the incident of ${job.name}` });
+  }
+  await api.call('DELETE', jobUrl(going.id));
+  assert.equal(await openOf(going.id), undefined, 'closed with its job');
+
+  await nav('incidents');
+  const row = page.locator('[data-testid=incident-row]', { hasText: failing.id }).first();
+  await row.getByTestId('incident-close').click();
+  await waitFor(async () => (await openOf(failing.id)) === undefined, { message: 'closed by hand' });
+  const audit = await api.call<{ items: Array<{ path: string; user: string }> }>('GET', `/api/audit?q=/close&limit=50`);
+  assert.ok(
+    audit.items.some((e) => e.path.endsWith('/close') && e.user === 'admin'),
+    'who closed it is in the audit log',
+  );
+});
+
 for (const width of [760, 390]) {
   step(`layout: no page scrolls sideways at ${width} px`, async () => {
     await page.setViewportSize({ width, height: 900 });
@@ -396,6 +448,7 @@ for (const width of [760, 390]) {
         '/settings',
         '/users',
         '/tokens',
+        '/audit',
       ];
       const found: string[] = [];
       for (const route of routes) {

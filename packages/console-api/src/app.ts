@@ -10,6 +10,7 @@ import { LoginThrottle } from './auth/throttle.js';
 import type { ApiDeps } from './deps.js';
 import { apiError, errorHandler } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { auditRoutes, auditWrites } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -67,6 +68,8 @@ export function createConsoleApp(o: ConsoleAppOptions): Express {
   api.get('/openapi.json', (_req, res) => void res.json(openapi));
   api.use(healthRoutes(deps));
   api.use(authenticate(o.store));
+  api.use(auditWrites(deps));
+  api.use(auditRoutes(deps));
   api.use(authRoutes(deps));
   api.use(statsRoutes(deps));
   api.use(nodeRoutes(deps));

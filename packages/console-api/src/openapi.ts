@@ -51,6 +51,13 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
     get: { summary: 'servers, agents and monitors from their heartbeats, and the dead ones an open incident names', role: 'viewer' },
   },
   '/api/incidents/{id}/close': { post: { summary: 'close an incident by hand (dismiss a dead machine)', role: 'operator' } },
+  '/api/audit': {
+    get: {
+      summary: 'the audit log: every write through the API, newest first',
+      role: 'admin',
+      params: ['user', 'q', 'method', 'from', 'to', 'cursor', 'limit'],
+    },
+  },
   '/api/config': {
     get: { summary: 'the cluster settings (/clover/config), their version and defaults', role: 'viewer' },
     put: { summary: 'change the cluster settings (validated, version-checked)', role: 'admin' },

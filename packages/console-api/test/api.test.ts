@@ -5,6 +5,7 @@ import { cleanUp, followCursor } from '@clover/testkit';
 import { JobChangeFeed, type JobChange } from '@clover/zk-kit';
 import type {
   ApiErrorBody,
+  AuditEntry,
   FieldIssue,
   Contact,
   ContactList,
@@ -12,6 +13,7 @@ import type {
   Health,
   IncidentPage,
   Job,
+  Page,
   JobDetail,
   JobPage,
   LogPage,
@@ -186,6 +188,58 @@ function apiSuite(storeName: string, store: HarnessStore): void {
           (await admin.call<UserList>('GET', '/api/users')).body.items.filter((u) => u.role === 'admin').map((u) => u.name),
           ['admin'],
         );
+      });
+
+      test('audit: every write is kept with who, before and after; secrets never; admins read it', async () => {
+        const made = await operator.call<Job>('POST', '/api/jobs', everySecondJob('audited'));
+        const id = made.body.id;
+        await operator.call('PUT', `/api/jobs/${id}`, { description: 'changed' });
+        await operator.call('POST', `/api/jobs/${id}/disable`);
+        await operator.call('DELETE', `/api/jobs/${id}`);
+        await operator.call('POST', '/api/jobs', { name: '' }); // refused: not a change
+        assert.equal((await operator.call('GET', `/api/audit?q=${id}`)).status, 403);
+        const log = await admin.call<Wire<Page<AuditEntry>>>('GET', `/api/audit?q=${id}`);
+        assert.equal(log.status, 200);
+        assert.deepEqual(
+          log.body.items.map((e) => [e.user, e.method, e.path, e.target]),
+          [
+            ['olga', 'DELETE', `/api/jobs/${id}`, id],
+            ['olga', 'POST', `/api/jobs/${id}/disable`, id],
+            ['olga', 'PUT', `/api/jobs/${id}`, id],
+          ],
+          'the create names the new job only in its answer',
+        );
+        const [del, disable, put] = log.body.items;
+        assert.equal((put?.before as { description?: string }).description, '');
+        assert.equal((put?.after as { description?: string }).description, 'changed');
+        assert.equal((disable?.after as { enabled?: boolean }).enabled, false);
+        assert.equal((del?.before as { name?: string }).name, 'audited');
+        assert.equal(del?.after, null);
+        const created = await admin.call<Wire<Page<AuditEntry>>>('GET', '/api/audit?method=POST&q=/api/jobs&user=olga&limit=500');
+        assert.ok(created.body.items.some((e) => (e.after as { id?: string } | null)?.id === id && e.before === null));
+
+        await admin.call('POST', '/api/users', { name: 'audited-user', password: 'secret-password', role: 'viewer' });
+        await admin.call('PUT', '/api/users/audited-user/password', { password: 'other-secret' });
+        const token = await admin.call<TokenCreated>('POST', '/api/auth/tokens', { name: 'audited-token' });
+        const all = JSON.stringify((await admin.call('GET', '/api/audit?user=admin&limit=500')).body);
+        for (const secret of ['secret-password', 'other-secret', token.body.token])
+          assert.ok(!all.includes(secret), `no ${secret.slice(0, 6)}… kept`);
+        assert.ok(all.includes('/api/users/audited-user/password'));
+      });
+
+      test("a deleted job's open failure incident closes with it", async () => {
+        const made = await operator.call<Job>('POST', '/api/jobs', everySecondJob('fails-then-goes'));
+        const id = made.body.id;
+        const incident = await h.store.incidents.open({
+          kind: 'job_failed',
+          subject: id,
+          jobId: id,
+          openedAt: new Date(),
+          message: 'failed',
+        });
+        assert.equal((await operator.call('DELETE', `/api/jobs/${id}`)).status, 200);
+        assert.notEqual((await h.store.incidents.get(incident.id))?.closedAt, null);
+        assert.equal(await h.store.incidents.findOpen('job_failed', id), null);
       });
 
       test('tokens are listed without their secret and revoked; a password is reset', async () => {

@@ -7,6 +7,7 @@ import { NotifyProvider } from './components/notify';
 import { ErrorBanner } from './components/ui';
 import { I18nProvider, useT } from './i18n';
 import { matchPath, useLocation } from './lib/router';
+import { AuditPage } from './pages/Audit';
 import { ContactsPage } from './pages/Contacts';
 import { DashboardPage } from './pages/Dashboard';
 import { IncidentsPage } from './pages/Incidents';
@@ -106,6 +107,7 @@ function Routes() {
   if (matchPath('/incidents', path)) return <IncidentsPage />;
   if (matchPath('/outbox', path)) return <OutboxPage />;
   if (matchPath('/users', path)) return <UsersPage />;
+  if (matchPath('/audit', path)) return <AuditPage />;
   if (matchPath('/settings', path)) return <SettingsPage />;
   if (matchPath('/tokens', path)) return <TokensPage />;
   return (

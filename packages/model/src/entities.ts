@@ -82,6 +82,26 @@ export const logEntrySchema = z.object({
 export type LogEntry = z.output<typeof logEntrySchema>;
 export type LogEntryInput = Omit<z.input<typeof logEntrySchema>, 'id'>;
 
+/**
+ * One write through the console API, kept for the audit log: who (`user`), when (`at`), what
+ * (`method` and `path`, the `target` id when the route names one, the answer's `status`), and the
+ * thing `before` and `after` (null where there was none: a create has no before, a delete no after;
+ * secrets such as passwords and tokens are never kept).
+ */
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  at: z.coerce.date(),
+  user: z.string(),
+  method: z.string(),
+  path: z.string(),
+  target: z.string().nullable().default(null),
+  status: z.number().int(),
+  before: z.unknown().default(null),
+  after: z.unknown().default(null),
+});
+export type AuditEntry = z.output<typeof auditEntrySchema>;
+export type AuditEntryInput = Omit<z.input<typeof auditEntrySchema>, 'id'>;
+
 export const outboxMailSchema = z.object({
   id: z.string(),
   createdAt: z.coerce.date(),

@@ -17,7 +17,7 @@ export * from './lists.js';
 export * from './apiError.js';
 export type { Job, JobInput, JobKind, JobSpec, RetryPolicy, Routing, RunStatus, Schedule, Target } from './job.js';
 export type { Run } from './run.js';
-export type { Contact, ContactInput, Grant, Incident, LogEntry, LogLevel, OutboxMail, Role, User } from './entities.js';
+export type { AuditEntry, Contact, ContactInput, Grant, Incident, LogEntry, LogLevel, OutboxMail, Role, User } from './entities.js';
 export type { DstShift } from './cronTime.js';
 export type { ClusterConfigBody, CronPreviewBody, LoginBody, NewTokenBody, NewUserBody, PutNodeBody } from './requests.js';
 

@@ -1,6 +1,8 @@
 import type {
   ActiveStatus,
   ApiToken,
+  AuditEntry,
+  AuditEntryInput,
   Contact,
   ContactInput,
   Incident,
@@ -205,6 +207,22 @@ export interface LogRepository {
   deleteOlderThan(cutoff: Date): Promise<number>;
 }
 
+export interface AuditQuery extends PageQuery {
+  user?: string;
+  /** Text in the path (`/api/jobs`, a job id) or the target. */
+  q?: string;
+  method?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/** The audit log: every write through the console API. */
+export interface AuditRepository {
+  add(entry: AuditEntryInput): Promise<AuditEntry>;
+  /** Newest first. */
+  list(query?: AuditQuery): Promise<Page<AuditEntry>>;
+}
+
 export interface OutboxRepository {
   add(mail: OutboxMailInput): Promise<OutboxMail>;
   /** Newest first. */
@@ -250,6 +268,7 @@ export interface Store {
   incidents: IncidentRepository;
   logs: LogRepository;
   outbox: OutboxRepository;
+  audit: AuditRepository;
   /**
    * runs.insertEach, runs.updateEach and jobs.recordRunStates in one go: one transaction on the
    * embedded store (one commit, not three), one after another on MongoDB.

@@ -454,6 +454,74 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.equal((await store.outbox.list()).items[0]?.id, mail.id);
     });
 
+    test('audit: kept with before and after, newest first, filtered by user, text, method and time, paged', async () => {
+      const t0 = Date.now();
+      const at = (s: number) => new Date(t0 + s * 1000);
+      await store.audit.add({
+        at: at(0),
+        user: 'ann',
+        method: 'POST',
+        path: '/api/jobs',
+        target: 'job_1',
+        status: 201,
+        after: { 'a.b': 1 },
+      });
+      await store.audit.add({
+        at: at(1),
+        user: 'bob',
+        method: 'PUT',
+        path: '/api/jobs/job_1',
+        target: 'job_1',
+        status: 200,
+        before: { n: 1 },
+        after: { n: 2 },
+      });
+      await store.audit.add({
+        at: at(2),
+        user: 'ann',
+        method: 'DELETE',
+        path: '/api/contacts/c_9',
+        target: 'c_9',
+        status: 200,
+        before: { n: 3 },
+      });
+      const all = await store.audit.list({ from: at(0) });
+      assert.deepEqual(
+        all.items.map((e) => [e.user, e.method, e.target]),
+        [
+          ['ann', 'DELETE', 'c_9'],
+          ['bob', 'PUT', 'job_1'],
+          ['ann', 'POST', 'job_1'],
+        ],
+      );
+      assert.deepEqual(all.items[1]?.before, { n: 1 });
+      const created = all.items[2];
+      assert.deepEqual([created?.after, created?.before], [{ 'a.b': 1 }, null], 'keys with dots kept; a create has no before');
+      assert.deepEqual(
+        (await store.audit.list({ user: 'ann', from: at(0) })).items.map((e) => e.method),
+        ['DELETE', 'POST'],
+      );
+      assert.deepEqual(
+        (await store.audit.list({ q: 'job_1', from: at(0) })).items.map((e) => e.user),
+        ['bob', 'ann'],
+      );
+      assert.deepEqual(
+        (await store.audit.list({ method: 'put', from: at(0) })).items.map((e) => e.user),
+        ['bob'],
+      );
+      assert.deepEqual(
+        (await store.audit.list({ from: at(1), to: at(2) })).items.map((e) => e.user),
+        ['bob'],
+      );
+      const first = await store.audit.list({ from: at(0), limit: 2 });
+      assert.equal(first.items.length, 2);
+      const second = await store.audit.list({ from: at(0), limit: 2, cursor: first.nextCursor });
+      assert.deepEqual(
+        second.items.map((e) => e.method),
+        ['POST'],
+      );
+    });
+
     test('free-form maps keep keys with "." and "$" as they were (env, headers, details, context)', async () => {
       const odd = { 'a.b': '1', $x: '2', 'c$d.e': '3', '%2E': '4', plain: '5' };
       const shell = await store.jobs.create(spec({ kind: { type: 'shell', command: 'true', env: odd } }));

@@ -1,6 +1,7 @@
 import { ApiError } from '@clover/model/wire';
 import type { CronPreviewBody, Items, LoginBody, NodeDeleted, Ok, Page, PutNodeBody, SignedIn, Wire } from '@clover/model/wire';
 import type {
+  AuditEntry,
   ClusterConfigBody,
   ClusterSettings,
   Contact,
@@ -183,6 +184,8 @@ export const api = {
     request<Page<Incident>>('GET', `/api/incidents${qs({ ...q })}`),
   settings: () => request<ClusterSettings>('GET', '/api/config'),
   saveSettings: (body: ClusterConfigBody) => request<ClusterSettings>('PUT', '/api/config', { body }),
+  audit: (q: { user?: string; q?: string; method?: string; from?: string; cursor?: string | null; limit?: number } = {}) =>
+    request<Page<AuditEntry>>('GET', `/api/audit${qs({ ...q })}`),
   machines: () => request<Items<Machine>>('GET', '/api/machines'),
   closeIncident: (id: string) => request<Ok>('POST', `/api/incidents/${enc(id)}/close`),
   users: () => request<Items<UserView>>('GET', '/api/users'),

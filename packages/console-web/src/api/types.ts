@@ -66,5 +66,6 @@ export type RunsOverTimeBucket = Wire<M.RunsOverTimeBucket>;
 export type Stats = Wire<M.Stats>;
 export type TokenView = Wire<M.TokenView>;
 export type Machine = Wire<M.Machine>;
+export type AuditEntry = Wire<M.AuditEntry>;
 export type ClusterSettings = Wire<M.ClusterSettings>;
 export type ClusterConfigBody = M.ClusterConfigBody;

@@ -17,6 +17,7 @@ const NAV: { to: string; key: MessageKey; id: string; admin?: boolean }[] = [
   { to: '/settings', key: 'nav.settings', id: 'settings' },
   { to: '/users', key: 'nav.users', id: 'users', admin: true },
   { to: '/tokens', key: 'nav.tokens', id: 'tokens', admin: true },
+  { to: '/audit', key: 'nav.audit', id: 'audit', admin: true },
 ];
 
 const LANG_LABEL: Record<Lang, string> = { en: 'EN', zh: '中文' };

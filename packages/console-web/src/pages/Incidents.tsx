@@ -1,6 +1,8 @@
 import { Fragment, useState } from 'react';
 import { api } from '../api/client';
-import { Badge, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props, activate } from '../components/ui';
+import { useCan } from '../auth';
+import { useNotify } from '../components/notify';
+import { Badge, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props, activate, errorText } from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
 import { formatDuration, formatTime } from '../lib/format';
 import { usePaged } from '../lib/hooks';
@@ -17,6 +19,18 @@ export function IncidentsPage() {
     10_000,
   );
   const [open, setOpen] = useState<string | null>(null);
+  const can = useCan();
+  const notify = useNotify();
+  // By hand: the failure was dealt with, or the machine will not come back. Who did it is in the audit log.
+  const close = async (id: string) => {
+    try {
+      await api.closeIncident(id);
+      notify(t('incidents.closedByHand'));
+      await incidents.refresh();
+    } catch (err) {
+      notify(errorText(err, t), 'error');
+    }
+  };
   return (
     <div data-testid="page-incidents">
       <PageHeader title={t('incidents.title')}>
@@ -74,7 +88,22 @@ export function IncidentsPage() {
                         })}
                       </Badge>
                     ) : (
-                      <Badge kind="bad">{t('incidents.open')}</Badge>
+                      <>
+                        <Badge kind="bad">{t('incidents.open')}</Badge>
+                        {can.operate && (
+                          <button
+                            type="button"
+                            className="small"
+                            onClick={(e) => {
+                              e.stopPropagation();
+                              void close(i.id);
+                            }}
+                            data-testid="incident-close"
+                          >
+                            {t('incidents.close')}
+                          </button>
+                        )}
+                      </>
                     )}
                   </td>
                   <td className="nowrap">{i.notifiedAt ? formatTime(i.notifiedAt) : <span className="muted">—</span>}</td>

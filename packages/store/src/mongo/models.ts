@@ -71,6 +71,13 @@ interface LogDoc {
 interface OutboxDoc extends Doc {
   createdAt: Date;
 }
+interface AuditDoc extends Doc {
+  at: Date;
+  user: string;
+  method: string;
+  path: string;
+  target: string | null;
+}
 
 /**
  * Mongoose models on one connection: ids are `_id`, dates are Dates, nested values Mixed.
@@ -146,6 +153,10 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   const outbox = new Schema<OutboxDoc>({ _id: String, createdAt: Date, doc: any }, opts);
   outbox.index({ createdAt: -1, _id: -1 });
 
+  const audit = new Schema<AuditDoc>({ _id: String, at: Date, user: String, method: String, path: String, target: String, doc: any }, opts);
+  audit.index({ at: -1, _id: -1 });
+  audit.index({ user: 1, at: -1, _id: -1 });
+
   return {
     jobs: conn.model('Job', jobs, 'jobs'),
     runs: conn.model('Run', runs, 'runs'),
@@ -158,6 +169,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
     incidents: conn.model('Incident', incidents, 'incidents'),
     logs: conn.model('LogEntry', logs, 'logs'),
     outbox: conn.model('OutboxMail', outbox, 'outbox'),
+    audit: conn.model('AuditEntry', audit, 'audit'),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   logLevelRank,
   newId,
   outboxMailSchema,
+  auditEntrySchema,
   sessionSchema,
   userSchema,
   type Incident,
@@ -417,6 +418,33 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           limit,
           (r) => new Date(r.createdAt).getTime(),
           (r) => outboxMailSchema.parse(decodeKeys(r.doc)),
+        );
+      },
+    },
+    audit: {
+      async add(input) {
+        const entry = auditEntrySchema.parse({ ...input, id: newId('audit') });
+        const { id, at, user, method, path, target } = entry;
+        await m.audit.create({ _id: id, at, user, method, path, target, doc: encodeKeys(JSON.parse(JSON.stringify(entry))) });
+        return entry;
+      },
+      async list(q = {}) {
+        const limit = pageLimit(q.limit);
+        const f: Filter = { ...keyset('at', q.cursor) };
+        if (q.user) f.user = q.user;
+        if (q.method) f.method = q.method.toUpperCase();
+        if (q.from || q.to) f.at = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
+        if (q.q) f.$or = [{ path: { $regex: escapeRe(q.q), $options: 'i' } }, { target: { $regex: escapeRe(q.q), $options: 'i' } }];
+        const rows = await m.audit
+          .find(f)
+          .sort({ at: -1, _id: -1 })
+          .limit(limit + 1)
+          .lean();
+        return page(
+          rows,
+          limit,
+          (r) => new Date(r.at).getTime(),
+          (r) => auditEntrySchema.parse(decodeKeys(r.doc)),
         );
       },
     },
