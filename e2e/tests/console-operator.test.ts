@@ -252,6 +252,8 @@ step('i18n: in 中文 the job form, the cron preview and the contact dialog show
     assert.deepEqual(englishWords(formErrors.join(' ')), [], `English in: ${JSON.stringify(formErrors)}`);
     await screenshot(page, 'operator-i18n-zh-job-form');
 
+    // The edited form asks before it is left: yes.
+    page.once('dialog', (d) => void d.accept());
     await nav('contacts');
     await byId('contact-new').click();
     await byId('contact-name').fill('');
@@ -426,6 +428,70 @@ step('incidents: a job failure is closed by hand; a deleted job takes its incide
     audit.items.some((e) => e.path.endsWith('/close') && e.user === 'admin'),
     'who closed it is in the audit log',
   );
+});
+
+step('job form: handler offered from live agents, HTTP headers, a one-shot in the past confirmed, leaving asks first', async () => {
+  await page.goto('/jobs/new');
+  await byId('job-form').waitFor();
+  await byId('job-name').fill('e2e-form-extras');
+  await byId('job-handler-name').fill('no-such-handler');
+  await waitForText(byId('job-handler-warning'), 'echo');
+  await byId('job-handler-name').fill('echo');
+  await waitForCount(byId('job-handler-warning'), 0);
+  const offered = await page.locator('#job-handler-list option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  assert.ok(offered.includes('echo') && offered.includes('fail'), `offered: ${offered.join(', ')}`);
+
+  await choose('job-kind-type-http');
+  await byId('job-http-url').fill('https://example.com/hook');
+  await byId('job-http-headers').fill('X-E2E: yes\nAuthorization: Bearer abc');
+  await choose('job-schedule-type-once');
+  await byId('job-once-at').fill('2020-01-02T03:04');
+  // Leaving asks first: staying keeps the form.
+  page.once('dialog', (d) => void d.dismiss());
+  await byId('nav-dashboard').click();
+  await byId('job-form').waitFor();
+  // A past one-shot time asks too: declined, nothing is saved.
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d.dismiss();
+  });
+  await byId('job-save').click();
+  await waitFor(() => asked !== '', { message: 'the past-time question' });
+  assert.match(asked, /in the past/);
+  await byId('job-once-at').fill('2099-01-02T03:04');
+  await byId('job-save').click();
+  await byId('page-job').waitFor();
+  const id = (await byId('page-job').getAttribute('data-job-id')) ?? '';
+  const { job } = await api.call<{ job: { kind: { headers: Record<string, string> } } }>('GET', jobUrl(id));
+  assert.deepEqual(job.kind.headers, { 'X-E2E': 'yes', Authorization: 'Bearer abc' });
+  // Saved: leaving asks nothing.
+  await nav('dashboard');
+  await api.call('DELETE', jobUrl(id));
+});
+
+step('jobs: copy a job; select several and disable, then delete them', async () => {
+  await page.goto(`/jobs/${encodeURIComponent(shellJobId)}`);
+  await byId('job-copy').click();
+  await byId('job-form').waitFor();
+  assert.equal(await byId('job-name').inputValue(), 'e2e-shell-line (copy)');
+  assert.equal(await byId('job-shell-line').inputValue(), 'echo first-line && echo "second line"');
+  await byId('job-save').click();
+  await waitForText(byId('job-title'), 'e2e-shell-line (copy)');
+
+  await nav('jobs');
+  const names = ['e2e-shell-line (copy)', 'e2e-added-by-api'];
+  for (const name of names) await page.locator(`[data-testid=job-row][data-job-name="${name}"]`).getByTestId('job-select').check();
+  await waitForText(byId('jobs-bulk'), '2 selected');
+  await byId('jobs-bulk-disable').click();
+  type Listed = { items: Array<{ name: string; enabled: boolean; id: string }> };
+  const listed = async () => (await api.call<Listed>('GET', '/api/jobs?limit=500')).items.filter((j) => names.includes(j.name));
+  await waitFor(async () => (await listed()).every((j) => !j.enabled), { message: 'both disabled' });
+  await screenshot(page, 'operator-jobs-bulk');
+  for (const name of names) await page.locator(`[data-testid=job-row][data-job-name="${name}"]`).getByTestId('job-select').check();
+  await byId('jobs-bulk-delete').click();
+  await byId('confirm-ok').click();
+  await waitFor(async () => (await listed()).length === 0, { message: 'both deleted' });
 });
 
 for (const width of [760, 390]) {

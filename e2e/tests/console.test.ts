@@ -160,6 +160,8 @@ step('jobs: the form previews cron times, creates the job, shows its next fire t
   // A bad rule: the server's message shows under the preview while typing.
   await byId('job-cron-expr').fill('0 99 * * *');
   await waitForText(byId('cron-preview-error'), 'Bad cron rule');
+  // The form was edited: leaving it asks first (yes).
+  page.once('dialog', (d) => void d.accept());
   echoJobId = await createJob('e2e-echo', 'echo', { hello: 'e2e' });
   await waitForCount(byId('next-fire-time'), 10);
   assert.match(await textOf(byId('next-fire-time').first()), /19:00:00/);

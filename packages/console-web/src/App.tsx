@@ -90,14 +90,14 @@ function Session() {
 }
 
 function Routes() {
-  const { path } = useLocation();
+  const { path, search } = useLocation();
   const t = useT();
   let m: Record<string, string> | null;
   if (path === '/' || path === '') return <DashboardPage />;
   if (matchPath('/nodes', path)) return <NodesPage />;
   if (matchPath('/machines', path)) return <MachinesPage />;
   if (matchPath('/jobs', path)) return <JobsPage />;
-  if (matchPath('/jobs/new', path)) return <JobEditPage />;
+  if (matchPath('/jobs/new', path)) return <JobEditPage key={search.get('copy') ?? 'new'} copyOf={search.get('copy') ?? undefined} />;
   if ((m = matchPath('/jobs/:id/edit', path))) return <JobEditPage key={m.id} id={m.id} />;
   if ((m = matchPath('/jobs/:id', path)) && m.id) return <JobDetailPage key={m.id} id={m.id} />;
   if (matchPath('/runs', path)) return <RunsPage />;

@@ -76,6 +76,24 @@ describe('buildJobInput', () => {
     expect([program.shellMode, program.shellCommand, program.shellArgs]).toEqual(['program', '/bin/sh', '-x\na.sh']);
   });
 
+  it("HTTP headers: one Name: value per line, round trip; a line without a name is the form's own error", () => {
+    const input = buildJobInput(
+      form({ name: 'h', kindType: 'http', httpUrl: 'https://example.com', httpHeaders: 'X-A: 1\n\nAuthorization: Bearer a:b ' }),
+    ).input!;
+    expect(input.kind).toEqual({
+      type: 'http',
+      method: 'GET',
+      url: 'https://example.com',
+      headers: { 'X-A': '1', Authorization: 'Bearer a:b' },
+    });
+    expect(
+      jobToForm({ ...jobFixture(), kind: { type: 'http', method: 'GET', url: 'https://x', headers: { 'X-A': '1' } } }).httpHeaders,
+    ).toBe('X-A: 1');
+    expect(buildJobInput(form({ name: 'h', kindType: 'http', httpUrl: 'https://x', httpHeaders: 'no colon here' })).errors).toEqual({
+      'kind.headers': 'form.error.header',
+    });
+  });
+
   it('once, interval, node and tags targets, shell and http kinds', () => {
     const once = buildJobInput(
       form({

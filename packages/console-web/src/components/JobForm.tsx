@@ -71,12 +71,15 @@ export function JobForm({
   clientErrors = {},
   serverFields = {},
   contacts = [],
+  handlers,
 }: {
   form: JobFormState;
   onChange: (next: JobFormState) => void;
   clientErrors?: ClientErrors;
   serverFields?: Record<string, string>;
   contacts?: Contact[];
+  /** The handlers live agents serve (GET /api/machines); undefined while not known. */
+  handlers?: readonly string[] | undefined;
 }) {
   const t = useT();
   const set = <K extends keyof JobFormState>(key: K, value: JobFormState[K]) => onChange({ ...form, [key]: value });
@@ -94,7 +97,7 @@ export function JobForm({
       {...props}
     />
   );
-  const code = (key: 'payload' | 'shellArgs' | 'httpBody', id: string, rows: number) => (
+  const code = (key: 'payload' | 'shellArgs' | 'httpBody' | 'httpHeaders', id: string, rows: number) => (
     <textarea
       id={id}
       className="code"
@@ -280,7 +283,17 @@ export function JobForm({
               hint={t('job.handlerHint')}
               testId="job-handler-name"
             >
-              {text('handlerName', 'job-handler-name', { className: 'mono' })}
+              {text('handlerName', 'job-handler-name', { className: 'mono', list: 'job-handler-list' })}
+              <datalist id="job-handler-list">
+                {(handlers ?? []).map((h) => (
+                  <option key={h} value={h} />
+                ))}
+              </datalist>
+              {handlers && form.handlerName.trim() !== '' && !handlers.includes(form.handlerName.trim()) && (
+                <div className="field-warning" role="status" data-testid="job-handler-warning">
+                  {handlers.length ? t('job.handlerNotServed', { served: handlers.join(', ') }) : t('job.handlerNoAgents')}
+                </div>
+              )}
             </Field>
             <Field label={t('job.payload')} htmlFor="job-payload" error={err('payload')} wide testId="job-payload">
               {code('payload', 'job-payload', 5)}
@@ -352,6 +365,16 @@ export function JobForm({
                 {text('httpUrl', 'job-http-url', { type: 'url', className: 'mono wide-input', placeholder: 'https://' })}
               </Field>
             </div>
+            <Field
+              label={t('job.httpHeaders')}
+              htmlFor="job-http-headers"
+              error={err('kind.headers')}
+              hint={t('job.httpHeadersHint')}
+              wide
+              testId="job-http-headers"
+            >
+              {code('httpHeaders', 'job-http-headers', 3)}
+            </Field>
             {form.httpMethod !== 'GET' && form.httpMethod !== 'HEAD' && (
               <Field label={t('job.httpBody')} htmlFor="job-http-body" error={err('kind.body')} wide testId="job-http-body">
                 {code('httpBody', 'job-http-body', 3)}

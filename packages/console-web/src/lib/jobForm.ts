@@ -59,6 +59,8 @@ export interface JobFormState {
   shellCwd: string;
   httpMethod: HttpMethod;
   httpUrl: string;
+  /** One `Name: value` per line. */
+  httpHeaders: string;
   httpBody: string;
 
   timeoutSeconds: string;
@@ -77,7 +79,6 @@ export interface JobFormState {
   keep: {
     intervalStartAt?: string;
     shellEnv?: Record<string, string>;
-    httpHeaders?: Record<string, string>;
     retryFactor?: number;
     retryMaxBackoffMs?: number;
     window?: { startAt?: string; endAt?: string };
@@ -110,6 +111,7 @@ export function emptyJobForm(): JobFormState {
     shellCwd: '',
     httpMethod: 'GET',
     httpUrl: '',
+    httpHeaders: '',
     httpBody: '',
     timeoutSeconds: '60',
     retriesMax: '0',
@@ -185,7 +187,9 @@ export function jobToForm(job: Job): JobFormState {
     f.httpMethod = k.method;
     f.httpUrl = k.url;
     f.httpBody = k.body ?? '';
-    if (Object.keys(k.headers).length) f.keep.httpHeaders = k.headers;
+    f.httpHeaders = Object.entries(k.headers)
+      .map(([name, value]) => `${name}: ${value}`)
+      .join('\n');
   }
   f.payload = job.payload === undefined ? '{}' : JSON.stringify(job.payload, null, 2);
   f.timeoutSeconds = seconds(job.timeoutMs);
@@ -212,7 +216,20 @@ export function splitList(text: string): string[] {
 }
 
 /** Error message keys (i18n) the form itself finds, by JobInput field path. */
-export type ClientErrors = Record<string, 'form.error.json' | 'form.error.number' | 'form.error.date'>;
+export type ClientErrors = Record<string, 'form.error.json' | 'form.error.number' | 'form.error.date' | 'form.error.header'>;
+
+/** `Name: value` lines as headers; null when a line that is not blank has no name before a colon. */
+export function parseHeaders(text: string): Record<string, string> | null {
+  const headers: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).trim() : '';
+    if (!name) return null;
+    headers[name] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
 
 export function schedulePart(f: JobFormState): { schedule: Schedule | null; errors: ClientErrors } {
   switch (f.scheduleType) {
@@ -267,7 +284,8 @@ function kindPart(f: JobFormState): JobInput['kind'] {
     }
     case 'http': {
       const kind: JobInput['kind'] & { type: 'http' } = { type: 'http', method: f.httpMethod, url: f.httpUrl.trim() };
-      if (f.keep.httpHeaders) kind.headers = f.keep.httpHeaders;
+      const headers = parseHeaders(f.httpHeaders);
+      if (headers && Object.keys(headers).length) kind.headers = headers;
       if (f.httpBody !== '' && f.httpMethod !== 'GET' && f.httpMethod !== 'HEAD') kind.body = f.httpBody;
       return kind;
     }
@@ -301,6 +319,7 @@ export function buildJobInput(f: JobFormState): { input: JobInput | null; errors
       errors.payload = 'form.error.json';
     }
   }
+  if (f.kindType === 'http' && !parseHeaders(f.httpHeaders)) errors['kind.headers'] = 'form.error.header';
   const timeoutMs = num(f.timeoutSeconds, 'timeoutMs', errors, 1000);
   const retriesMax = num(f.retriesMax, 'retries.max', errors);
   const backoffMs = num(f.retryBackoffSeconds, 'retries.backoffMs', errors, 1000);

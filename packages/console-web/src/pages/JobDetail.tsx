@@ -115,6 +115,9 @@ export function JobDetailPage({ id }: { id: string }) {
             <button type="button" onClick={() => navigate(`/jobs/${encodeURIComponent(job.id)}/edit`)} data-testid="job-edit">
               {t('common.edit')}
             </button>
+            <button type="button" onClick={() => navigate(`/jobs/new?copy=${encodeURIComponent(job.id)}`)} data-testid="job-copy">
+              {t('job.copy')}
+            </button>
             <button type="button" className="danger" onClick={() => setConfirmDelete(true)} data-testid="job-delete">
               {t('common.delete')}
             </button>
