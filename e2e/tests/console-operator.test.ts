@@ -494,7 +494,38 @@ step('jobs: copy a job; select several and disable, then delete them', async () 
   await waitFor(async () => (await listed()).length === 0, { message: 'both deleted' });
 });
 
-for (const width of [760, 390]) {
+step("logs: a job's name, an error text inside the context and part of a source name all find the entry", async () => {
+  await nav('logs');
+  const entry = page.locator('[data-testid=log-row]', { hasText: 'run failed' }).first();
+  const findsEntry = async (fill: () => Promise<void>, what: string) => {
+    await fill();
+    await waitFor(
+      async () => {
+        if (await entry.count()) return true;
+        await byId('logs-refresh').click();
+        return false;
+      },
+      { timeoutMs: 20_000, intervalMs: 1000, message: `a "run failed" entry by ${what}` },
+    );
+  };
+  await findsEntry(() => byId('logs-text').fill('e2e-failing-often'), 'job name');
+  // The list may be replaced under the first click (the filter applies after a pause): click until it opens.
+  await waitFor(
+    async () => {
+      if (await byId('log-context').count()) return true;
+      await entry.click();
+      return false;
+    },
+    { timeoutMs: 15_000, intervalMs: 500, message: 'the entry opened' },
+  );
+  await waitForText(byId('log-context'), 'e2e failure');
+  await screenshot(page, 'operator-logs-by-job-name');
+  await findsEntry(() => byId('logs-text').fill('e2e failure'), 'text in the context');
+  await byId('logs-text').fill('');
+  await findsEntry(() => byId('logs-source').fill('dispatch'), 'part of the source');
+});
+
+for (const width of [1280, 760, 390]) {
   step(`layout: no page scrolls sideways at ${width} px`, async () => {
     await page.setViewportSize({ width, height: 900 });
     try {

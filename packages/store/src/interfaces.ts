@@ -192,12 +192,18 @@ export interface IncidentRepository {
 export interface LogQuery extends PageQuery {
   /** That level and the more severe ones. */
   level?: LogLevel;
+  /** Text in the source's name ("dispatch" finds "dispatch-server"). */
   source?: string;
   node?: string;
   from?: Date;
   to?: Date;
-  /** Text in the message. */
+  /** Text in the message, the source or the context's fields (keys and values, as JSON). */
   q?: string;
+  /**
+   * More texts any of which, found in the context, also matches `q` (the ids of the jobs whose
+   * name matches it: the console API passes them, so a job's name finds its entries).
+   */
+  qAlso?: string[];
 }
 
 export interface LogRepository {

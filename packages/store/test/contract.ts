@@ -449,6 +449,31 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         ['n1'],
       );
       assert.deepEqual((await store.logs.list({ level: 'error', source: 'svc' })).items[0]?.context, { code: 1 });
+      // Search covers the context's fields and the source; a source is found by part of its name.
+      await store.logs.write([
+        {
+          time: new Date(t + 3),
+          level: 'error',
+          source: 'dispatch-server',
+          node: 'n3',
+          message: 'run failed',
+          context: { jobId: 'job_zz9', error: 'ENOENT spawn' },
+        },
+      ]);
+      assert.deepEqual(
+        (await store.logs.list({ q: 'ENOENT' })).items.map((l) => l.message),
+        ['run failed'],
+      );
+      assert.deepEqual(
+        (await store.logs.list({ source: 'dispatch' })).items.map((l) => l.source),
+        ['dispatch-server'],
+      );
+      assert.deepEqual(
+        (await store.logs.list({ q: 'nightly', qAlso: ['job_zz9'] })).items.map((l) => l.node),
+        ['n3'],
+        'a job name finds its id',
+      );
+      assert.equal((await store.logs.list({ q: 'nightly' })).items.length, 0);
 
       const mail = await store.outbox.add({ to: ['a@example.com'], subject: 's', text: 't', incidentIds: [i.id] });
       assert.equal((await store.outbox.list()).items[0]?.id, mail.id);

@@ -475,7 +475,7 @@ export const en = {
   'logs.noMatch': 'No log entries match these filters.',
   'logs.node': 'Node',
   'logs.source': 'Source',
-  'logs.text': 'Text',
+  'logs.text': 'Text, fields or job name',
   'logs.time': 'Time',
   'logs.title': 'Logs',
 

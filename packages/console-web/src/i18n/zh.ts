@@ -469,7 +469,7 @@ export const zh: Messages = {
   'logs.noMatch': '没有符合筛选条件的日志。',
   'logs.node': '节点',
   'logs.source': '来源',
-  'logs.text': '文本',
+  'logs.text': '文本、字段或任务名',
   'logs.time': '时间',
   'logs.title': '日志',
 

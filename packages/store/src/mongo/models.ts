@@ -67,6 +67,8 @@ interface LogDoc {
   node: string | null;
   message: string;
   context: unknown;
+  /** The context as JSON text, for search (entries written before it have none: their message still matches). */
+  text?: string;
 }
 interface OutboxDoc extends Doc {
   createdAt: Date;
@@ -143,7 +145,17 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   incidents.index({ notifiedAt: 1 });
 
   const logs = new Schema<LogDoc>(
-    { _id: String, time: Date, level: String, levelRank: Number, source: String, node: String, message: String, context: any },
+    {
+      _id: String,
+      time: Date,
+      level: String,
+      levelRank: Number,
+      source: String,
+      node: String,
+      message: String,
+      context: any,
+      text: String,
+    },
     opts,
   );
   logs.index({ time: -1, _id: -1 });

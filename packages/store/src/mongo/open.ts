@@ -370,6 +370,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
               node: e.node,
               message: e.message,
               context: encodeKeys(e.context),
+              text: JSON.stringify(e.context),
             };
           }),
         );
@@ -378,10 +379,18 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         const limit = pageLimit(q.limit);
         const f: Filter = { ...keyset('time', q.cursor) };
         if (q.level) f.levelRank = { $lte: logLevelRank[q.level] };
-        if (q.source) f.source = q.source;
+        if (q.source) f.source = { $regex: escapeRe(q.source), $options: 'i' };
         if (q.node) f.node = q.node;
         if (q.from || q.to) f.time = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
-        if (q.q) f.message = { $regex: escapeRe(q.q), $options: 'i' };
+        if (q.q) {
+          const re = (t: string) => ({ $regex: escapeRe(t), $options: 'i' });
+          f.$or = [
+            { message: re(q.q) },
+            { source: re(q.q) },
+            { text: re(q.q) },
+            ...(q.qAlso ?? []).slice(0, 50).map((t) => ({ text: re(t) })),
+          ];
+        }
         const rows = await m.logs
           .find(f)
           .sort({ time: -1, _id: -1 })

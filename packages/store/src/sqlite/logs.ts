@@ -63,11 +63,19 @@ export class SqliteLogs implements LogRepository {
       const limit = pageLimit(query.limit);
       const where = new Where();
       if (query.level) where.and('level_rank <= @rank', { rank: logLevelRank[query.level] });
-      if (query.source) where.and('source = @source', { source: query.source });
+      if (query.source) where.and("source LIKE @source ESCAPE '\\'", { source: likeContaining(query.source) });
       if (query.node) where.and('node = @node', { node: query.node });
       if (query.from) where.and('time >= @from', { from: query.from.getTime() });
       if (query.to) where.and('time < @to', { to: query.to.getTime() });
-      if (query.q) where.and("message LIKE @q ESCAPE '\\'", { q: likeContaining(query.q) });
+      if (query.q) {
+        // A scan of the time range (LIKE '%…%' uses no index): the time index bounds it, newest first.
+        const also = (query.qAlso ?? []).slice(0, 50);
+        const alsoSql = also.map((_, i) => ` OR context LIKE @qa${i} ESCAPE '\\'`).join('');
+        where.and(`(message LIKE @q ESCAPE '\\' OR source LIKE @q ESCAPE '\\' OR context LIKE @q ESCAPE '\\'${alsoSql})`, {
+          q: likeContaining(query.q),
+          ...Object.fromEntries(also.map((t, i) => [`qa${i}`, likeContaining(t)])),
+        });
+      }
       where.after('time', query.cursor);
       const rows = this.db
         .prepare(`SELECT * FROM logs ${where.sql} ORDER BY time DESC, id DESC LIMIT @limit`)
