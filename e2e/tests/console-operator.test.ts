@@ -421,8 +421,15 @@ step('incidents: a job failure is closed by hand; a deleted job takes its incide
 
   await nav('incidents');
   const row = page.locator('[data-testid=incident-row]', { hasText: failing.id }).first();
+  await row.getByTestId('incident-acknowledge').click();
+  await waitForText(row.getByTestId('incident-acknowledged'), 'acknowledged by admin');
+  await screenshot(page, 'operator-incident-acknowledged');
   await row.getByTestId('incident-close').click();
   await waitFor(async () => (await openOf(failing.id)) === undefined, { message: 'closed by hand' });
+  const closed = (
+    await api.call<{ items: Array<Incident & { closedBy: string | null }> }>('GET', '/api/incidents?open=false&limit=100')
+  ).items.find((i) => i.jobId === failing.id);
+  assert.equal(closed?.closedBy, 'admin');
   const audit = await api.call<{ items: Array<{ path: string; user: string }> }>('GET', `/api/audit?q=/close&limit=50`);
   assert.ok(
     audit.items.some((e) => e.path.endsWith('/close') && e.user === 'admin'),

@@ -51,6 +51,7 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
     get: { summary: 'servers, agents and monitors from their heartbeats, and the dead ones an open incident names', role: 'viewer' },
   },
   '/api/incidents/{id}/close': { post: { summary: 'close an incident by hand (dismiss a dead machine)', role: 'operator' } },
+  '/api/incidents/{id}/acknowledge': { post: { summary: 'acknowledge an incident (who and when; it stays open)', role: 'operator' } },
   '/api/audit': {
     get: {
       summary: 'the audit log: every write through the API, newest first',

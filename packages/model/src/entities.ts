@@ -58,6 +58,11 @@ export const incidentSchema = z.object({
   runId: z.string().nullable().default(null),
   openedAt: z.coerce.date(),
   closedAt: z.coerce.date().nullable().default(null),
+  /** Who closed it by hand (the console); null when it closed by itself (recovery) or is open. */
+  closedBy: z.string().nullable().default(null),
+  /** Someone has taken it on: who and when. It stays open until it recovers or is closed. */
+  acknowledgedAt: z.coerce.date().nullable().default(null),
+  acknowledgedBy: z.string().nullable().default(null),
   message: z.string(),
   details: z.record(z.string(), z.unknown()).default({}),
   notifiedAt: z.coerce.date().nullable().default(null),

@@ -186,7 +186,10 @@ export interface IncidentRepository {
   listRecoveryUnnotified(): Promise<Incident[]>;
   markNotified(id: string, contacts: string[], at: Date): Promise<void>;
   markRecoveryNotified(id: string, at: Date): Promise<void>;
-  close(id: string, at: Date): Promise<Incident | null>;
+  /** Closes it (once: a closed incident stays as it was); `by`: who closed it by hand. */
+  close(id: string, at: Date, by?: string): Promise<Incident | null>;
+  /** Marks it taken on by `by` at `at` (once: the first acknowledgement stands); null when there is none. */
+  acknowledge(id: string, by: string, at: Date): Promise<Incident | null>;
 }
 
 export interface LogQuery extends PageQuery {

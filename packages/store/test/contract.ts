@@ -425,7 +425,12 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.ok((await store.incidents.listUnnotified()).some((x) => x.id === i.id));
       await store.incidents.markNotified(i.id, ['a@example.com'], new Date());
       assert.ok(!(await store.incidents.listUnnotified()).some((x) => x.id === i.id));
-      await store.incidents.close(i.id, new Date());
+      const acked = await store.incidents.acknowledge(i.id, 'ann', new Date(5000));
+      assert.deepEqual([acked?.acknowledgedBy, acked?.acknowledgedAt?.getTime(), acked?.closedAt], ['ann', 5000, null]);
+      await store.incidents.acknowledge(i.id, 'bob', new Date(6000));
+      assert.equal((await store.incidents.get(i.id))?.acknowledgedBy, 'ann', 'the first acknowledgement stands');
+      await store.incidents.close(i.id, new Date(), 'ann');
+      assert.equal((await store.incidents.get(i.id))?.closedBy, 'ann');
       assert.equal(await store.incidents.findOpen('node_dead', 'agent-7'), null);
       assert.ok((await store.incidents.listRecoveryUnnotified()).some((x) => x.id === i.id));
       await store.incidents.markRecoveryNotified(i.id, new Date());

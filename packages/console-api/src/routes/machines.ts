@@ -87,9 +87,18 @@ export function machineRoutes(d: ApiDeps): Router {
     const id = String(req.params.id);
     const incident = await d.store.incidents.get(id);
     if (!incident) throw notFound(`incident ${id}`);
-    if (!incident.closedAt) await d.store.incidents.close(id, new Date(d.clock()));
+    if (!incident.closedAt) await d.store.incidents.close(id, new Date(d.clock()), principalOf(res)?.name);
     d.logger.info('incident closed by hand', { incident: id, subject: incident.subject, by: principalOf(res)?.name });
     res.json({ ok: true } satisfies Ok);
+  });
+
+  // Taken on: who deals with it, for the others looking at the same list. It stays open.
+  r.post('/incidents/:id/acknowledge', requireRole('operator'), async (req, res) => {
+    const id = String(req.params.id);
+    const by = principalOf(res)?.name ?? 'unknown';
+    const incident = await d.store.incidents.acknowledge(id, by, new Date(d.clock()));
+    if (!incident) throw notFound(`incident ${id}`);
+    res.json(incident satisfies Incident);
   });
   return r;
 }

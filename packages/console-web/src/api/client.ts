@@ -188,6 +188,7 @@ export const api = {
     request<Page<AuditEntry>>('GET', `/api/audit${qs({ ...q })}`),
   machines: () => request<Items<Machine>>('GET', '/api/machines'),
   closeIncident: (id: string) => request<Ok>('POST', `/api/incidents/${enc(id)}/close`),
+  acknowledgeIncident: (id: string) => request<Incident>('POST', `/api/incidents/${enc(id)}/acknowledge`),
   users: () => request<Items<UserView>>('GET', '/api/users'),
   createUser: (body: NewUserBody) => request<UserView>('POST', '/api/users', { body }),
   setUserRole: (name: string, role: Role) => request<UserView>('PUT', `/api/users/${enc(name)}`, { body: { role } }),

@@ -22,10 +22,10 @@ export function IncidentsPage() {
   const can = useCan();
   const notify = useNotify();
   // By hand: the failure was dealt with, or the machine will not come back. Who did it is in the audit log.
-  const close = async (id: string) => {
+  const act = async (call: () => Promise<unknown>, done: string) => {
     try {
-      await api.closeIncident(id);
-      notify(t('incidents.closedByHand'));
+      await call();
+      notify(done);
       await incidents.refresh();
     } catch (err) {
       notify(errorText(err, t), 'error');
@@ -90,13 +90,33 @@ export function IncidentsPage() {
                     ) : (
                       <>
                         <Badge kind="bad">{t('incidents.open')}</Badge>
+                        {i.acknowledgedBy ? (
+                          <span className="muted small" data-testid="incident-acknowledged">
+                            {' '}
+                            {t('incidents.acknowledgedBy', { name: i.acknowledgedBy, at: formatTime(i.acknowledgedAt) })}
+                          </span>
+                        ) : (
+                          can.operate && (
+                            <button
+                              type="button"
+                              className="small"
+                              onClick={(e) => {
+                                e.stopPropagation();
+                                void act(() => api.acknowledgeIncident(i.id), t('incidents.acknowledged'));
+                              }}
+                              data-testid="incident-acknowledge"
+                            >
+                              {t('incidents.acknowledge')}
+                            </button>
+                          )
+                        )}
                         {can.operate && (
                           <button
                             type="button"
                             className="small"
                             onClick={(e) => {
                               e.stopPropagation();
-                              void close(i.id);
+                              void act(() => api.closeIncident(i.id), t('incidents.closedByHand'));
                             }}
                             data-testid="incident-close"
                           >
@@ -114,7 +134,7 @@ export function IncidentsPage() {
                       <Props
                         rows={[
                           [t('incidents.id'), <code key="id">{i.id}</code>],
-                          [t('incidents.closedAt'), formatTime(i.closedAt)],
+                          [t('incidents.closedAt'), i.closedBy ? `${formatTime(i.closedAt)} · ${i.closedBy}` : formatTime(i.closedAt)],
                           [t('incidents.nodeKind'), i.nodeKind ?? '—'],
                           [
                             t('incidents.job'),

@@ -353,7 +353,8 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       async markRecoveryNotified(id, at) {
         await mutateIncident(id, (i) => ({ ...i, recoveryNotifiedAt: at }));
       },
-      close: (id, at) => mutateIncident(id, (i) => (i.closedAt ? i : { ...i, closedAt: at })),
+      close: (id, at, by) => mutateIncident(id, (i) => (i.closedAt ? i : { ...i, closedAt: at, closedBy: by ?? null })),
+      acknowledge: (id, by, at) => mutateIncident(id, (i) => (i.acknowledgedAt ? i : { ...i, acknowledgedAt: at, acknowledgedBy: by })),
     },
     logs: {
       async write(entries) {
