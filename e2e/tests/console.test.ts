@@ -1,22 +1,16 @@
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { CleanupError, CleanupStack } from '@clover/lifecycle';
-import { freePort, spawnProcess, tempDir, waitFor, within, type ChildHandle, type TempDir } from '@clover/testkit';
-import { ConsoleSession, waitForHealth } from '../lib/api.js';
-import { launchBrowser, openConsolePage, screenshot, type ConsolePage } from '../lib/browser.js';
+import { waitFor } from '@clover/testkit';
+import type { ConsoleSession } from '../lib/api.js';
+import { openConsolePage, screenshotSteps, textOf, waitForCount, waitForText, type ConsolePage } from '../lib/browser.js';
+import { startStandaloneConsole } from '../lib/standalone.js';
 
 // The console as an operator uses it: `clover standalone` (built bins, fresh data directory)
 // driven through Chromium. Each test leaves e2e/screenshots/<test>.png behind.
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cloverBin = path.join(repoRoot, 'packages/clover/dist/bin.js');
 const password = 'e2e-console-password';
 
-let data: TempDir;
-let proc: ChildHandle;
-let baseUrl: string;
 let browser: Browser;
 let cp: ConsolePage;
 let page: Page;
@@ -33,31 +27,8 @@ interface ZNode {
 }
 
 before(async () => {
-  data = await tempDir('clover-console-');
-  opened.push('temp dir', () => data.cleanup());
-  const httpPort = await freePort();
-  baseUrl = `http://127.0.0.1:${httpPort}`;
-  proc = spawnProcess(process.execPath, [cloverBin, 'standalone'], {
-    name: 'standalone',
-    cwd: repoRoot,
-    env: {
-      CLOVER_DATA_DIR: data.path,
-      CLOVER_HTTP_PORT: String(httpPort),
-      CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
-      CLOVER_ADMIN_PASSWORD: password,
-    },
-  });
-  opened.push('standalone', () => proc.kill('SIGTERM'));
-  // Kept so the after hook can close a browser whose launch finished after the server failed to
-  // start (Promise.all rejects at once, and the browser would be left running).
-  const launching = launchBrowser();
-  opened.push('chromium', async () => {
-    const b = await launching.catch(() => undefined);
-    await within(b?.close() ?? Promise.resolve(), 20_000, 'chromium to close').catch(() => {});
-  });
-  [browser] = await Promise.all([launching, proc.waitForOutput(/console at http/, 60_000)]);
-  await waitForHealth(baseUrl);
-  api = await ConsoleSession.login(baseUrl, 'admin', password);
+  ({ browser, api } = await startStandaloneConsole(opened, password));
+  const baseUrl = api.baseUrl;
   cp = await openConsolePage(browser, baseUrl);
   page = cp.page;
   pageForScreenshots = page;
@@ -68,39 +39,9 @@ after(async () => {
   if (failed.length) throw new CleanupError(failed);
 });
 
-/** One test; its screenshot is taken whether it passes or not. */
-function step(name: string, fn: () => Promise<void>): void {
-  test(name, { timeout: 45_000 }, async () => {
-    try {
-      await fn();
-    } finally {
-      if (pageForScreenshots) await screenshot(pageForScreenshots, name).catch(() => {});
-    }
-  });
-}
+const step = screenshotSteps(() => pageForScreenshots);
 
 const byId = (id: string): Locator => page.getByTestId(id);
-
-async function textOf(l: Locator): Promise<string> {
-  return ((await l.textContent()) ?? '').trim();
-}
-
-/** Waits until the locator's text matches (playwright-core has no expect()). */
-async function waitForText(l: Locator, want: string | RegExp, timeoutMs = 15_000): Promise<string> {
-  let last = '';
-  await waitFor(
-    async () => {
-      last = (await l.count()) ? await textOf(l.first()) : '';
-      return typeof want === 'string' ? last.includes(want) : want.test(last);
-    },
-    { timeoutMs, message: `text ${String(want)} (last seen: "${last}")` },
-  );
-  return last;
-}
-
-async function waitForCount(l: Locator, n: number, timeoutMs = 15_000): Promise<void> {
-  await waitFor(async () => (await l.count()) === n, { timeoutMs, message: `${n} × ${String(l)}` });
-}
 
 async function nav(id: string): Promise<void> {
   await byId(`nav-${id}`).click();
@@ -218,7 +159,9 @@ step('jobs: the form previews cron times, creates the job, shows its next fire t
   await byId('job-new').click();
   // A bad rule: the server's message shows under the preview while typing.
   await byId('job-cron-expr').fill('0 99 * * *');
-  await waitForText(byId('cron-preview-error'), 'bad cron rule');
+  await waitForText(byId('cron-preview-error'), 'Bad cron rule');
+  // The form was edited: leaving it asks first (yes).
+  page.once('dialog', (d) => void d.accept());
   echoJobId = await createJob('e2e-echo', 'echo', { hello: 'e2e' });
   await waitForCount(byId('next-fire-time'), 10);
   assert.match(await textOf(byId('next-fire-time').first()), /19:00:00/);
@@ -275,9 +218,10 @@ step('jobs: trigger now, the run appears and succeeds', async () => {
   await run.waitFor({ timeout: 30_000 });
   assert.match(await textOf(run), /manual/);
   await run.click();
-  await byId('run-detail').waitFor();
+  await byId('page-run').waitFor();
   await waitForText(byId('run-detail'), 'succeeded');
-  await byId('modal-close').click();
+  await byId('run-back-to-job').click();
+  await byId('page-job').waitFor();
 
   // Disable and enable from the detail page.
   await byId('job-disable').click();
@@ -294,7 +238,7 @@ step('logs: a failing job leaves an entry; its context names the error', async (
   await run.waitFor({ timeout: 30_000 });
   await run.click();
   await waitForText(byId('run-error'), 'e2e boom');
-  await byId('modal-close').click();
+  await byId('run-back-to-job').click();
 
   await nav('logs');
   await byId('logs-level').selectOption('warn');

@@ -13,10 +13,13 @@ import type { ApiDeps } from './deps.js';
 import { apiError, errorHandler } from './errors.js';
 import { ConsoleMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { auditRoutes, auditWrites } from './routes/audit.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { machineRoutes } from './routes/machines.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { settingsRoutes } from './routes/settings.js';
 import { contactRoutes, historyRoutes } from './routes/records.js';
 import { statsRoutes } from './routes/stats.js';
 
@@ -83,9 +86,13 @@ export function createConsoleApp(o: ConsoleAppOptions): Express {
   api.get('/openapi.json', (_req, res) => void res.json(openapi));
   api.use(healthRoutes(deps));
   api.use(authenticate(o.store));
+  api.use(auditWrites(deps));
+  api.use(auditRoutes(deps));
   api.use(authRoutes(deps));
   api.use(statsRoutes(deps));
   api.use(nodeRoutes(deps));
+  api.use(machineRoutes(deps));
+  api.use(settingsRoutes(deps));
   api.use(jobRoutes(deps));
   api.use(historyRoutes(deps));
   api.use(contactRoutes(deps));

@@ -17,7 +17,8 @@ export const badRequest = (message: string, fields?: Record<string, string>) => 
 /** Maps what the layers below throw to the API's error codes. */
 export function toApiError(err: unknown): ServerError {
   if (isServerError(err)) return err;
-  if (err instanceof ValidationError) return apiError('validation_failed', 'some fields are invalid', err.fields);
+  if (err instanceof ValidationError)
+    return new ApiError(apiErrorStatus.validation_failed, 'validation_failed', 'some fields are invalid', err.fields, null, err.issues);
   if (err instanceof BadVersionError) return apiError('conflict', 'the node was changed by someone else; reload it and try again');
   if (err instanceof NoNodeError) return apiError('not_found', 'no such ZooKeeper node');
   if (err instanceof NodeExistsError) return apiError('conflict', 'the ZooKeeper node already exists');
@@ -49,7 +50,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         err,
       });
     if (api.retryAfterSec !== null) res.setHeader('Retry-After', String(api.retryAfterSec));
-    const body: ApiErrorBody = { error: api.code, message: api.message, ...(Object.keys(api.fields).length ? { fields: api.fields } : {}) };
+    const body: ApiErrorBody = {
+      error: api.code,
+      message: api.message,
+      ...(Object.keys(api.fields).length ? { fields: api.fields } : {}),
+      ...(Object.keys(api.issues).length ? { issues: api.issues } : {}),
+    };
     res.status(api.status).json(body);
   };
 }

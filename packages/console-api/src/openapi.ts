@@ -77,9 +77,29 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   // No login needed: it clears the cookies whoever calls, so a stale browser tab can always log out.
   '/api/auth/logout': { post: { summary: 'log out (ends the session if there is one; clears the cookies)' } },
   '/api/auth/me': { get: { summary: 'who is logged in', role: 'any' } },
-  '/api/auth/tokens': { post: { summary: 'create an API token (shown once)', role: 'admin', body: 'NewTokenBody', status: 201 } },
+  '/api/auth/tokens': {
+    get: { summary: 'API tokens (never the token itself)', role: 'admin' },
+    post: { summary: 'create an API token (shown once)', role: 'admin', body: 'NewTokenBody', status: 201 },
+  },
+  '/api/auth/tokens/{id}': { delete: { summary: 'revoke an API token', role: 'admin' } },
   '/api/stats': {
     get: { summary: 'dashboard figures from the hourly counters, and the waiting backlog', role: 'viewer', params: ['hours'] },
+  },
+  '/api/machines': {
+    get: { summary: 'servers, agents and monitors from their heartbeats, and the dead ones an open incident names', role: 'viewer' },
+  },
+  '/api/incidents/{id}/close': { post: { summary: 'close an incident by hand (dismiss a dead machine)', role: 'operator' } },
+  '/api/incidents/{id}/acknowledge': { post: { summary: 'acknowledge an incident (who and when; it stays open)', role: 'operator' } },
+  '/api/audit': {
+    get: {
+      summary: 'the audit log: every write through the API, newest first',
+      role: 'admin',
+      params: ['user', 'q', 'method', 'from', 'to', 'cursor', 'limit'],
+    },
+  },
+  '/api/config': {
+    get: { summary: 'the cluster settings (/clover/config), their version and defaults', role: 'viewer' },
+    put: { summary: 'change the cluster settings (validated, version-checked)', role: 'admin' },
   },
   '/api/nodes': { get: { summary: 'every znode under the clover root', role: 'viewer' } },
   '/api/nodes/data': {
@@ -160,8 +180,9 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
   },
   '/api/users/{name}': {
     put: { summary: "change a user's role and/or grants", role: 'admin', body: 'UserAccessBody' },
-    delete: { summary: 'delete a user', role: 'admin' },
+    delete: { summary: 'delete a user (409 for the last admin)', role: 'admin' },
   },
+  '/api/users/{name}/password': { put: { summary: "set a user's new password", role: 'admin' } },
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createConsoleApp, type ConsoleAppOptions } from './app.js';
+import { ensureClusterConfig } from './routes/settings.js';
 
 export interface ConsoleServerOptions extends ConsoleAppOptions {
   port: number;
@@ -13,7 +14,9 @@ export interface RunningConsole {
   close(): Promise<void>;
 }
 
+/** Serves the console on `port`; first writes /clover/config with its defaults if no one has yet. */
 export async function startConsoleServer(o: ConsoleServerOptions): Promise<RunningConsole> {
+  if (await ensureClusterConfig(o.zk, o.paths)) o.logger.info('cluster settings written with their defaults', { path: o.paths.config });
   const app = createConsoleApp(o);
   const host = o.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();

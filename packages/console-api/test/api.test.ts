@@ -5,12 +5,15 @@ import { cleanUp, followCursor } from '@clover/testkit';
 import { JobChangeFeed, type JobChange } from '@clover/zk-kit';
 import type {
   ApiErrorBody,
+  AuditEntry,
+  FieldIssue,
   Contact,
   ContactList,
   CronPreview,
   Health,
   IncidentPage,
   Job,
+  Page,
   JobDetail,
   JobPage,
   LogPage,
@@ -20,6 +23,7 @@ import type {
   SignedIn,
   Stats,
   TokenCreated,
+  TokenList,
   UserList,
   UserView,
   Wire,
@@ -165,7 +169,102 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal((await new Client(h.url).login('newbie', 'long-enough')).body.user.role, 'operator');
         assert.ok((await admin.call<UserList>('GET', '/api/users')).body.items.some((u) => u.name === 'newbie'));
         assert.equal((await admin.call('DELETE', '/api/users/newbie')).status, 200);
-        assert.equal((await admin.call('DELETE', '/api/users/admin')).status, 400, 'not yourself');
+        assert.equal((await admin.call('DELETE', '/api/users/admin')).status, 409, 'the last admin, and yourself');
+      });
+
+      test('the last admin can be neither deleted nor demoted; with a second admin, the other one can', async () => {
+        const alone = await admin.call<ApiErrorBody>('DELETE', '/api/users/admin');
+        assert.equal(alone.status, 409);
+        assert.match(alone.body.message, /last admin/);
+        const demote = await admin.call<ApiErrorBody>('PUT', '/api/users/admin', { role: 'operator' });
+        assert.equal(demote.status, 409);
+        assert.equal((await admin.call<UserView>('PUT', '/api/users/admin', { grants: [] })).status, 200, 'grants alone still change');
+        assert.equal((await admin.call('POST', '/api/users', { name: 'ada', password: 'long-enough', role: 'admin' })).status, 201);
+        assert.equal((await admin.call('DELETE', '/api/users/admin')).status, 400, 'two admins: still not yourself');
+        assert.equal((await admin.call<UserView>('PUT', '/api/users/ada', { role: 'operator' })).status, 200, 'two admins: the other one');
+        assert.equal((await admin.call('PUT', '/api/users/ada', { role: 'admin' })).status, 200);
+        assert.equal((await admin.call('DELETE', '/api/users/ada')).status, 200);
+        assert.deepEqual(
+          (await admin.call<UserList>('GET', '/api/users')).body.items.filter((u) => u.role === 'admin').map((u) => u.name),
+          ['admin'],
+        );
+      });
+
+      test('audit: every write is kept with who, before and after; secrets never; admins read it', async () => {
+        const made = await operator.call<Job>('POST', '/api/jobs', everySecondJob('audited'));
+        const id = made.body.id;
+        await operator.call('PUT', `/api/jobs/${id}`, { description: 'changed' });
+        await operator.call('POST', `/api/jobs/${id}/disable`);
+        await operator.call('DELETE', `/api/jobs/${id}`);
+        await operator.call('POST', '/api/jobs', { name: '' }); // refused: not a change
+        assert.equal((await operator.call('GET', `/api/audit?q=${id}`)).status, 403);
+        const log = await admin.call<Wire<Page<AuditEntry>>>('GET', `/api/audit?q=${id}`);
+        assert.equal(log.status, 200);
+        assert.deepEqual(
+          log.body.items.map((e) => [e.user, e.method, e.path, e.target]),
+          [
+            ['olga', 'DELETE', `/api/jobs/${id}`, id],
+            ['olga', 'POST', `/api/jobs/${id}/disable`, id],
+            ['olga', 'PUT', `/api/jobs/${id}`, id],
+          ],
+          'the create names the new job only in its answer',
+        );
+        const [del, disable, put] = log.body.items;
+        assert.equal((put?.before as { description?: string }).description, '');
+        assert.equal((put?.after as { description?: string }).description, 'changed');
+        assert.equal((disable?.after as { enabled?: boolean }).enabled, false);
+        assert.equal((del?.before as { name?: string }).name, 'audited');
+        assert.equal(del?.after, null);
+        const created = await admin.call<Wire<Page<AuditEntry>>>('GET', '/api/audit?method=POST&q=/api/jobs&user=olga&limit=500');
+        assert.ok(created.body.items.some((e) => (e.after as { id?: string } | null)?.id === id && e.before === null));
+
+        await admin.call('POST', '/api/users', { name: 'audited-user', password: 'secret-password', role: 'viewer' });
+        await admin.call('PUT', '/api/users/audited-user/password', { password: 'other-secret' });
+        const token = await admin.call<TokenCreated>('POST', '/api/auth/tokens', { name: 'audited-token' });
+        const all = JSON.stringify((await admin.call('GET', '/api/audit?user=admin&limit=500')).body);
+        for (const secret of ['secret-password', 'other-secret', token.body.token])
+          assert.ok(!all.includes(secret), `no ${secret.slice(0, 6)}… kept`);
+        assert.ok(all.includes('/api/users/audited-user/password'));
+      });
+
+      test("a deleted job's open failure incident closes with it", async () => {
+        const made = await operator.call<Job>('POST', '/api/jobs', everySecondJob('fails-then-goes'));
+        const id = made.body.id;
+        const incident = await h.store.incidents.open({
+          kind: 'job_failed',
+          subject: id,
+          jobId: id,
+          openedAt: new Date(),
+          message: 'failed',
+        });
+        assert.equal((await operator.call('DELETE', `/api/jobs/${id}`)).status, 200);
+        assert.notEqual((await h.store.incidents.get(incident.id))?.closedAt, null);
+        assert.equal(await h.store.incidents.findOpen('job_failed', id), null);
+      });
+
+      test('tokens are listed without their secret and revoked; a password is reset', async () => {
+        const made = await admin.call<TokenCreated>('POST', '/api/auth/tokens', { name: 'to-revoke' });
+        assert.equal(made.status, 201);
+        const listed = await admin.call<TokenList>('GET', '/api/auth/tokens');
+        const mine = listed.body.items.find((t) => t.id === made.body.id);
+        assert.deepEqual(Object.keys(mine ?? {}).sort(), ['createdAt', 'id', 'name', 'user']);
+        assert.ok(!JSON.stringify(listed.body).includes(made.body.token), 'the secret is never listed');
+        const script = new Client(h.url);
+        script.bearer = made.body.token;
+        assert.equal((await script.call('GET', '/api/auth/me')).status, 200);
+        assert.equal((await admin.call('DELETE', `/api/auth/tokens/${made.body.id}`)).status, 200);
+        assert.equal((await script.call('GET', '/api/auth/me')).status, 401, 'revoked at once');
+        assert.equal((await admin.call('DELETE', `/api/auth/tokens/${made.body.id}`)).status, 404);
+
+        assert.equal(
+          (await admin.call('POST', '/api/users', { name: 'forgetful', password: 'first-password', role: 'viewer' })).status,
+          201,
+        );
+        assert.equal((await admin.call('PUT', '/api/users/forgetful/password', { password: 'short' })).status, 400);
+        assert.equal((await admin.call('PUT', '/api/users/forgetful/password', { password: 'second-password' })).status, 200);
+        assert.equal((await new Client(h.url).login('forgetful', 'first-password')).status, 401);
+        assert.equal((await new Client(h.url).login('forgetful', 'second-password')).status, 200);
+        assert.equal((await admin.call('PUT', '/api/users/nobody/password', { password: 'second-password' })).status, 404);
       });
     });
 
@@ -260,20 +359,38 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal((await h.store.runs.list({ jobId: id })).items.length, 0, 'its runs went with it');
       });
 
-      test('validation names the field: bad cron, unknown timezone, empty target, oversized payload', async () => {
-        const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-          [{ schedule: { type: 'cron', expr: '61 * * * * *' } }, 'schedule.expr', /bad cron rule/],
-          [{ schedule: { type: 'cron', expr: '0 0 0 31 4 *' } }, 'schedule.expr', /bad cron rule: the rule can never fire/],
-          [{ schedule: { type: 'cron', expr: '* * * * * *', timezone: 'Mars/Olympus' } }, 'schedule.timezone', /unknown timezone/],
-          [{ target: { type: 'group', group: '' } }, 'target.group', /must not be empty/],
-          [{ payload: { blob: 'x'.repeat(70 * 1024) } }, 'payload', /./],
-          [{ name: '' }, 'name', /must not be empty/],
+      test('validation names the field, in words and as a code: bad cron, unknown timezone, empty target, oversized payload, units', async () => {
+        const cases: Array<[Record<string, unknown>, string, RegExp, FieldIssue]> = [
+          [
+            { schedule: { type: 'cron', expr: '61 * * * * *' } },
+            'schedule.expr',
+            /bad cron rule/,
+            { code: 'cron', params: { detail: 'second: 61 is outside 0-59' } },
+          ],
+          [
+            { schedule: { type: 'cron', expr: '0 0 0 31 4 *' } },
+            'schedule.expr',
+            /bad cron rule: the rule can never fire/,
+            { code: 'cron', params: { detail: 'the rule can never fire: day of month "31" never falls in month "4"' } },
+          ],
+          [
+            { schedule: { type: 'cron', expr: '* * * * * *', timezone: 'Mars/Olympus' } },
+            'schedule.timezone',
+            /unknown timezone/,
+            { code: 'timezone' },
+          ],
+          [{ target: { type: 'group', group: '' } }, 'target.group', /must not be empty/, { code: 'required' }],
+          [{ payload: { blob: 'x'.repeat(70 * 1024) } }, 'payload', /./, { code: 'too_large', params: { n: 65536 } }],
+          [{ name: '' }, 'name', /must not be empty/, { code: 'required' }],
+          // In the schema's unit (ms): the console says "at least 0.1 s" in a form that asks for seconds.
+          [{ timeoutMs: 0 }, 'timeoutMs', /./, { code: 'min', params: { n: 100 } }],
         ];
-        for (const [patch, field, message] of cases) {
+        for (const [patch, field, message, issue] of cases) {
           const r = await operator.call<ApiErrorBody>('POST', '/api/jobs', { ...everySecondJob(), ...patch });
           assert.equal(r.status, 400, field);
           assert.equal(r.body.error, 'validation_failed');
           assert.match(r.body.fields?.[field] ?? '', message, `${field}: ${JSON.stringify(r.body.fields)}`);
+          assert.deepEqual(r.body.issues?.[field], issue, field);
         }
       });
 
@@ -400,8 +517,8 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal((await admin.call('PUT', '/api/users/nobody', { grants: [] })).status, 404);
         assert.equal(
           (await admin.call('PUT', '/api/users/admin', { role: 'operator' })).status,
-          400,
-          'an admin keeps their own admin role',
+          409,
+          'an admin keeps their own admin role (the last admin, here)',
         );
         assert.equal((await operator.call('PUT', '/api/users/olga', { grants: ['commands'] })).status, 403, 'only admins grant');
       });

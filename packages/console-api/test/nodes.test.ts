@@ -16,7 +16,7 @@ import {
   type JobChange,
   type ZkClient,
 } from '@clover/zk-kit';
-import type { ApiErrorBody, NodeList, NodeView, Stats, Wire } from '@clover/model';
+import type { ApiErrorBody, ClusterSettings, MachineList, NodeList, NodeView, Stats, Wire } from '@clover/model';
 import { embeddedBackend, ifStarted, loggedIn, mongoBackend, paths, startHarness, type Client, type Harness } from './harness.js';
 
 // The nodes endpoints against both ZooKeeper backends: the in-process tree on the embedded store
@@ -55,6 +55,7 @@ for (const backend of ['memory', 'zookeeper'] as const) {
         version: 'test',
         endpoint: 'tcp://127.0.0.1:1',
         intervalMs: 200,
+        info: () => ({ running: 2, capacity: 8, handlers: ['echo', 'report.daily'], groups: ['billing'], tags: ['gpu'] }),
       });
       await beat.start();
       await h.zk.ensurePath(`${paths.root}/scratch`);
@@ -83,6 +84,67 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       assert.ok(!Number.isNaN(Date.parse(agent.mtime)), 'when its data last changed');
       const stats = await viewer.call<Wire<Stats>>('GET', '/api/stats');
       assert.equal(stats.body.nodes.clients, 1);
+    });
+
+    test('machines: a live agent from its heartbeat; a dead one from its open incident until it is closed by hand', async () => {
+      const dead = await h.store.incidents.open({
+        kind: 'node_dead',
+        subject: 'agent-gone',
+        nodeKind: 'clients',
+        openedAt: new Date(),
+        message: 'agent-gone stopped beating',
+        details: { host: 'old-host', pid: 7, lastBeatAt: Date.now() - 10_000 },
+      });
+      const r = await viewer.call<Wire<MachineList>>('GET', '/api/machines');
+      assert.equal(r.status, 200);
+      const agent = r.body.items.find((m) => m.id === 'agent-1');
+      assert.ok(agent, JSON.stringify(r.body.items));
+      assert.deepEqual(
+        [agent.kind, agent.state, agent.running, agent.capacity, agent.handlers, agent.groups, agent.tags, agent.leader],
+        ['clients', 'up', 2, 8, ['echo', 'report.daily'], ['billing'], ['gpu'], null],
+      );
+      assert.ok(agent.ageMs !== null && agent.ageMs < 60_000);
+      const gone = r.body.items.find((m) => m.id === 'agent-gone');
+      assert.deepEqual([gone?.state, gone?.host, gone?.pid, gone?.incident?.id], ['dead', 'old-host', 7, dead.id]);
+      assert.equal((await viewer.call('POST', `/api/incidents/${dead.id}/close`)).status, 403, 'viewers only look');
+      assert.equal((await admin.call('POST', `/api/incidents/${dead.id}/close`)).status, 200);
+      const after = await viewer.call<Wire<MachineList>>('GET', '/api/machines');
+      assert.ok(!after.body.items.some((m) => m.id === 'agent-gone'), 'dismissed');
+      assert.equal((await admin.call('POST', '/api/incidents/no-such/close')).status, 404);
+    });
+
+    test('cluster settings: written with the defaults at start, validated, version-checked, followed by the readers', async () => {
+      const first = await viewer.call<Wire<ClusterSettings>>('GET', '/api/config');
+      assert.equal(first.status, 200);
+      assert.ok(first.body.version >= 0, 'the console wrote /clover/config at start');
+      assert.deepEqual((await h.zk.get(paths.config))?.data, first.body.defaults);
+      const body = {
+        heartbeatIntervalMs: 1000,
+        deadTimeoutMs: { servers: 5000, clients: 1500, monitors: 5000 },
+        version: first.body.version,
+      };
+      assert.equal((await viewer.call('PUT', '/api/config', body)).status, 403);
+      const bad = await admin.call<ApiErrorBody>('PUT', '/api/config', body);
+      assert.equal(bad.status, 400);
+      assert.deepEqual(bad.body.issues?.['deadTimeoutMs.clients'], { code: 'min', params: { n: 2000 } }, 'twice the heartbeat interval');
+      const tooFast = await admin.call<ApiErrorBody>('PUT', '/api/config', { ...body, heartbeatIntervalMs: 10 });
+      assert.deepEqual(tooFast.body.issues?.heartbeatIntervalMs, { code: 'min', params: { n: 100 } });
+      const seen: ClusterConfig[] = [];
+      const stop = watchClusterConfig(agentZk, paths, (c) => seen.push(c));
+      try {
+        await stop.ready;
+        const good = { ...body, deadTimeoutMs: { ...body.deadTimeoutMs, clients: 3000 } };
+        const saved = await admin.call<Wire<ClusterSettings>>('PUT', '/api/config', good);
+        assert.equal(saved.status, 200);
+        assert.equal(saved.body.version, first.body.version + 1);
+        await waitFor(() => seen.some((c) => c.deadTimeoutMs.clients === 3000 && c.heartbeatIntervalMs === 1000), {
+          message: 'a reader follows the change',
+        });
+        assert.equal((await admin.call('PUT', '/api/config', good)).status, 409, 'a stale version');
+      } finally {
+        stop();
+        await writeClusterConfig(h.zk, paths, first.body.defaults);
+      }
     });
 
     test('update is version-checked; a stale version is a 409', async () => {

@@ -7,6 +7,7 @@ import { NotifyProvider } from './components/notify';
 import { ErrorBanner } from './components/ui';
 import { I18nProvider, useT } from './i18n';
 import { matchPath, useLocation } from './lib/router';
+import { AuditPage } from './pages/Audit';
 import { ContactsPage } from './pages/Contacts';
 import { DashboardPage } from './pages/Dashboard';
 import { IncidentsPage } from './pages/Incidents';
@@ -15,9 +16,14 @@ import { JobEditPage } from './pages/JobEdit';
 import { JobsPage } from './pages/Jobs';
 import { LoginPage } from './pages/Login';
 import { LogsPage } from './pages/Logs';
+import { MachinesPage } from './pages/Machines';
 import { NodesPage } from './pages/Nodes';
 import { OutboxPage } from './pages/Outbox';
+import { RunPage } from './pages/Run';
 import { RunsPage } from './pages/Runs';
+import { SettingsPage } from './pages/Settings';
+import { TokensPage } from './pages/Tokens';
+import { UsersPage } from './pages/Users';
 
 export function App() {
   return (
@@ -84,20 +90,26 @@ function Session() {
 }
 
 function Routes() {
-  const { path } = useLocation();
+  const { path, search } = useLocation();
   const t = useT();
   let m: Record<string, string> | null;
   if (path === '/' || path === '') return <DashboardPage />;
   if (matchPath('/nodes', path)) return <NodesPage />;
+  if (matchPath('/machines', path)) return <MachinesPage />;
   if (matchPath('/jobs', path)) return <JobsPage />;
-  if (matchPath('/jobs/new', path)) return <JobEditPage />;
+  if (matchPath('/jobs/new', path)) return <JobEditPage key={search.get('copy') ?? 'new'} copyOf={search.get('copy') ?? undefined} />;
   if ((m = matchPath('/jobs/:id/edit', path))) return <JobEditPage key={m.id} id={m.id} />;
   if ((m = matchPath('/jobs/:id', path)) && m.id) return <JobDetailPage key={m.id} id={m.id} />;
   if (matchPath('/runs', path)) return <RunsPage />;
+  if ((m = matchPath('/runs/:id', path)) && m.id) return <RunPage key={m.id} id={m.id} />;
   if (matchPath('/contacts', path)) return <ContactsPage />;
   if (matchPath('/logs', path)) return <LogsPage />;
   if (matchPath('/incidents', path)) return <IncidentsPage />;
   if (matchPath('/outbox', path)) return <OutboxPage />;
+  if (matchPath('/users', path)) return <UsersPage />;
+  if (matchPath('/audit', path)) return <AuditPage />;
+  if (matchPath('/settings', path)) return <SettingsPage />;
+  if (matchPath('/tokens', path)) return <TokensPage />;
   return (
     <div className="empty" data-testid="not-found">
       {t('common.notFound')}

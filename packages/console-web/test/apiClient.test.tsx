@@ -145,8 +145,29 @@ describe('field errors in the job form', () => {
     expect(screen.getByTestId('job-cron-expr-error').textContent).toBe('bad cron rule: minute: 99 is outside 0-59');
     expect(screen.getByTestId('job-handler-name-error').textContent).toBe('handler name must not be empty');
     const banner = screen.getByTestId('job-form-error');
-    expect(banner.textContent).toContain('the job is not valid');
+    expect(banner.textContent).toContain('Some fields are invalid.');
     expect(banner.textContent).toContain('window.endAt');
     expect(banner.textContent).not.toContain('handler name must not be empty');
+  });
+
+  it('words coded issues in the language and the units of the form', async () => {
+    fakeFetch(() => ({ body: { nextFireTimes: [] } })); // the cron preview
+    const save = vi.fn((): Promise<Job> =>
+      Promise.reject(
+        new ApiError(
+          400,
+          'validation_failed',
+          'some fields are invalid',
+          { name: 'name must not be empty', timeoutMs: 'Too small: expected number to be >=100', 'schedule.timezone': 'unknown timezone' },
+          null,
+          { name: { code: 'required' }, timeoutMs: { code: 'min', params: { n: 100 } }, 'schedule.timezone': { code: 'timezone' } },
+        ),
+      ),
+    );
+    renderWithI18n(<JobEditor job={null} contacts={[]} onSaved={() => {}} save={save} />, 'zh');
+    await clickAndSettle(screen.getByTestId('job-save'));
+    expect(screen.getByTestId('job-name-error').textContent).toBe('此项必填。');
+    expect(screen.getByTestId('job-timeout-error').textContent).toBe('至少 0.1 秒。');
+    expect(screen.getByTestId('job-form-error').textContent).toContain('部分字段无效。');
   });
 });

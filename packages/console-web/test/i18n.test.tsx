@@ -13,7 +13,7 @@ afterEach(() => {
   localStorage.clear();
 });
 
-const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '').sort();
 
 describe('i18n dictionaries', () => {
   it('en and zh have exactly the same keys', () => {
@@ -24,11 +24,15 @@ describe('i18n dictionaries', () => {
     expect(zhKeys).toEqual(enKeys);
   });
 
+  // The cron parser's own words are English: the Chinese message says what a rule needs instead.
+  const leftOutInZh: Partial<Record<keyof typeof en, string[]>> = { 'validation.cron': ['detail'] };
+
   it('no message is empty and both languages use the same placeholders', () => {
     for (const key of Object.keys(en) as (keyof typeof en)[]) {
       expect(en[key].trim(), key).not.toBe('');
       expect(zh[key].trim(), key).not.toBe('');
-      expect(placeholders(zh[key]), key).toEqual(placeholders(en[key]));
+      const left = leftOutInZh[key] ?? [];
+      expect(placeholders(zh[key]), key).toEqual(placeholders(en[key]).filter((p) => !left.includes(p)));
     }
   });
 

@@ -67,6 +67,33 @@ describe('buildJobInput', () => {
     });
   });
 
+  it('a shell command line goes to /bin/sh -c, and such a job opens in that mode again', () => {
+    const input = buildJobInput(form({ name: 's', kindType: 'shell', shellLine: ' echo hi && date ' })).input!;
+    expect(input.kind).toEqual({ type: 'shell', command: '/bin/sh', args: ['-c', 'echo hi && date'] });
+    const again = jobToForm({ ...jobFixture(), kind: { type: 'shell', command: '/bin/sh', args: ['-c', 'echo hi && date'], env: {} } });
+    expect([again.shellMode, again.shellLine, again.shellCommand]).toEqual(['sh', 'echo hi && date', '']);
+    const program = jobToForm({ ...jobFixture(), kind: { type: 'shell', command: '/bin/sh', args: ['-x', 'a.sh'], env: {} } });
+    expect([program.shellMode, program.shellCommand, program.shellArgs]).toEqual(['program', '/bin/sh', '-x\na.sh']);
+  });
+
+  it("HTTP headers: one Name: value per line, round trip; a line without a name is the form's own error", () => {
+    const input = buildJobInput(
+      form({ name: 'h', kindType: 'http', httpUrl: 'https://example.com', httpHeaders: 'X-A: 1\n\nAuthorization: Bearer a:b ' }),
+    ).input!;
+    expect(input.kind).toEqual({
+      type: 'http',
+      method: 'GET',
+      url: 'https://example.com',
+      headers: { 'X-A': '1', Authorization: 'Bearer a:b' },
+    });
+    expect(
+      jobToForm({ ...jobFixture(), kind: { type: 'http', method: 'GET', url: 'https://x', headers: { 'X-A': '1' } } }).httpHeaders,
+    ).toBe('X-A: 1');
+    expect(buildJobInput(form({ name: 'h', kindType: 'http', httpUrl: 'https://x', httpHeaders: 'no colon here' })).errors).toEqual({
+      'kind.headers': 'form.error.header',
+    });
+  });
+
   it('once, interval, node and tags targets, shell and http kinds', () => {
     const once = buildJobInput(
       form({
@@ -77,6 +104,7 @@ describe('buildJobInput', () => {
         targetType: 'node',
         targetNode: 'client-7',
         kindType: 'shell',
+        shellMode: 'program',
         shellCommand: 'backup.sh',
         shellArgs: '--full\n\n--to=/tmp/a b\n',
         shellCwd: '/srv',
@@ -206,6 +234,7 @@ describe('job form UI', () => {
     change('job-target-node', 'client-1');
     change('job-routing', 'failover');
     fireEvent.click(screen.getByTestId('job-kind-type-shell'));
+    fireEvent.click(screen.getByTestId('job-shell-mode-program'));
     change('job-shell-command', 'find');
     change('job-shell-args', '/tmp\n-mtime\n+7\n-delete');
     change('job-timeout', '30');

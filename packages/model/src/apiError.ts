@@ -19,11 +19,27 @@ export const apiErrorStatus = {
 } as const satisfies Record<string, number>;
 export type ApiErrorCode = keyof typeof apiErrorStatus;
 
-/** The body of every 4xx/5xx answer; `fields` names the invalid fields (`{ "schedule.expr": "bad cron rule: …" }`). */
+/**
+ * One invalid field as a code and parameters, for a client to word in its own language and units.
+ * Codes: `required`; `min`, `max` (`n`, in the field's own unit: ms for `…Ms`); `min_length`,
+ * `max_length`, `min_items`, `max_items` (`n`); `email`; `url`; `format`; `one_of` (`values`);
+ * `type` (`expected`); `cron` (`detail`: the parser's English words); `timezone`; `too_large`
+ * (`n` bytes); `invalid` (anything else: the English message is all there is).
+ */
+export interface FieldIssue {
+  code: string;
+  params?: Record<string, string | number>;
+}
+
+/**
+ * The body of every 4xx/5xx answer; `fields` names the invalid fields in English
+ * (`{ "schedule.expr": "bad cron rule: …" }`), `issues` the same fields as codes (`FieldIssue`).
+ */
 export interface ApiErrorBody {
   error: ApiErrorCode;
   message: string;
   fields?: Record<string, string>;
+  issues?: Record<string, FieldIssue>;
 }
 
 /**
@@ -39,6 +55,8 @@ export class ApiError<Code extends string = string> extends Error {
     readonly fields: Record<string, string> = {},
     /** From a 429's Retry-After: how long to wait, in seconds; null when not said. */
     readonly retryAfterSec: number | null = null,
+    /** `fields` as codes and parameters (`FieldIssue`), for a client that words them itself. */
+    readonly issues: Record<string, FieldIssue> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -56,6 +74,7 @@ export class ApiError<Code extends string = string> extends Error {
       typeof b.message === 'string' && b.message ? b.message : `${status} ${statusText}`.trim(),
       isStringRecord(b.fields) ? b.fields : {},
       retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) : null,
+      isIssueRecord(b.issues) ? b.issues : {},
     );
   }
 
@@ -67,4 +86,13 @@ export class ApiError<Code extends string = string> extends Error {
 
 function isStringRecord(v: unknown): v is Record<string, string> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+}
+
+function isIssueRecord(v: unknown): v is Record<string, FieldIssue> {
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    Object.values(v).every((x: unknown) => x !== null && typeof x === 'object' && typeof (x as { code?: unknown }).code === 'string')
+  );
 }

@@ -78,6 +78,11 @@ export const incidentSchema = z.object({
   runId: z.string().nullable().default(null),
   openedAt: z.coerce.date(),
   closedAt: z.coerce.date().nullable().default(null),
+  /** Who closed it by hand (the console); null when it closed by itself (recovery) or is open. */
+  closedBy: z.string().nullable().default(null),
+  /** Someone has taken it on: who and when. It stays open until it recovers or is closed. */
+  acknowledgedAt: z.coerce.date().nullable().default(null),
+  acknowledgedBy: z.string().nullable().default(null),
   message: z.string(),
   details: z.record(z.string(), z.unknown()).default({}),
   notifiedAt: z.coerce.date().nullable().default(null),
@@ -101,6 +106,26 @@ export const logEntrySchema = z.object({
 });
 export type LogEntry = z.output<typeof logEntrySchema>;
 export type LogEntryInput = Omit<z.input<typeof logEntrySchema>, 'id'>;
+
+/**
+ * One write through the console API, kept for the audit log: who (`user`), when (`at`), what
+ * (`method` and `path`, the `target` id when the route names one, the answer's `status`), and the
+ * thing `before` and `after` (null where there was none: a create has no before, a delete no after;
+ * secrets such as passwords and tokens are never kept).
+ */
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  at: z.coerce.date(),
+  user: z.string(),
+  method: z.string(),
+  path: z.string(),
+  target: z.string().nullable().default(null),
+  status: z.number().int(),
+  before: z.unknown().default(null),
+  after: z.unknown().default(null),
+});
+export type AuditEntry = z.output<typeof auditEntrySchema>;
+export type AuditEntryInput = Omit<z.input<typeof auditEntrySchema>, 'id'>;
 
 export const outboxMailSchema = z.object({
   id: z.string(),

@@ -9,7 +9,10 @@ export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 8 * 1024;
 
 const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
-const timezone = z.string().default('UTC').refine(isValidTimezone, { error: 'unknown timezone (use an IANA name such as Europe/Berlin)' });
+const timezone = z
+  .string()
+  .default('UTC')
+  .refine(isValidTimezone, { error: 'unknown timezone (use an IANA name such as Europe/Berlin)', params: { code: 'timezone' } });
 
 export const cronScheduleSchema = z.object({
   type: z.literal('cron'),
@@ -17,7 +20,11 @@ export const cronScheduleSchema = z.object({
     try {
       parseCron(expr);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: err instanceof CronError ? `bad cron rule: ${err.message}` : 'bad cron rule' });
+      ctx.addIssue({
+        code: 'custom',
+        message: err instanceof CronError ? `bad cron rule: ${err.message}` : 'bad cron rule',
+        params: { code: 'cron', ...(err instanceof CronError ? { detail: err.message } : {}) },
+      });
     }
   }),
   timezone,
@@ -54,7 +61,7 @@ export const jobKindSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('http'),
     method: z.enum(httpMethods).default('GET'),
-    url: z.url('must be an http(s) URL').refine((u) => /^https?:/.test(u), 'must be an http(s) URL'),
+    url: z.url('must be an http(s) URL').refine((u) => /^https?:/.test(u), { error: 'must be an http(s) URL', params: { code: 'url' } }),
     headers: z.record(z.string(), z.string()).default({}),
     body: z.string().optional(),
   }),
@@ -69,6 +76,7 @@ function jsonBytes(value: unknown): number {
 
 export const payloadSchema = z.unknown().refine((v) => jsonBytes(v) <= MAX_PAYLOAD_BYTES, {
   error: `payload is larger than ${MAX_PAYLOAD_BYTES} bytes of JSON`,
+  params: { code: 'too_large', n: MAX_PAYLOAD_BYTES },
 });
 
 export const retriesSchema = z.object({

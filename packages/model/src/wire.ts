@@ -9,7 +9,7 @@
  * modules they name, imported here as types only.
  */
 import type { DstShift } from './cronTime.js';
-import type { Contact, Incident, LogEntry, OutboxMail, User } from './entities.js';
+import type { ApiToken, Contact, Incident, LogEntry, OutboxMail, User } from './entities.js';
 import type { Job, RunStatus } from './job.js';
 import type { Run } from './run.js';
 
@@ -17,9 +17,16 @@ export * from './lists.js';
 export * from './apiError.js';
 export type { Job, JobInput, JobKind, JobSpec, RetryPolicy, Routing, RunStatus, Schedule, Target } from './job.js';
 export type { Run } from './run.js';
-export type { Contact, ContactInput, Grant, Incident, LogEntry, LogLevel, OutboxMail, Role, User } from './entities.js';
+export type { AuditEntry, Contact, ContactInput, Grant, Incident, LogEntry, LogLevel, OutboxMail, Role, User } from './entities.js';
 export type { DstShift } from './cronTime.js';
-export type { CronPreviewBody, LoginBody, NewTokenBody, NewUserBody, PutNodeBody } from './requests.js';
+export type { ClusterConfigBody, CronPreviewBody, LoginBody, NewTokenBody, NewUserBody, PutNodeBody } from './requests.js';
+
+/** GET /api/config: the cluster settings (ms), the node's version (-1: not written yet, the defaults shown), and the defaults. */
+export interface ClusterSettings {
+  config: { heartbeatIntervalMs: number; deadTimeoutMs: { servers: number; clients: number; monitors: number } };
+  version: number;
+  defaults: ClusterSettings['config'];
+}
 
 /** `T` as JSON carries it: every `Date` (however deep) an ISO-8601 string. */
 export type Wire<T> = T extends Date
@@ -62,7 +69,11 @@ export interface SignedIn {
 /** POST /api/auth/tokens: the token, shown this once (only its hash is kept). */
 export interface TokenCreated {
   token: string;
+  /** The id to revoke it by (DELETE /api/auth/tokens/:id). */
+  id: string;
 }
+/** An API token as GET /api/auth/tokens lists one: never the token or its hash. */
+export type TokenView = Pick<ApiToken, 'id' | 'name' | 'user' | 'createdAt'>;
 
 /** An upcoming fire; `shifted` only when daylight saving time moved it (`gap`, `fold`: see `previewFireTimes`). */
 export interface UpcomingFire {
@@ -81,6 +92,41 @@ export interface JobDetail extends CronPreview {
 
 /** The members clover registers under `/nodes/<kind>/<id>`; `other` is any other znode. */
 export type NodeViewKind = 'servers' | 'clients' | 'monitors' | 'other';
+
+/**
+ * A server, agent (`clients`) or monitor as GET /api/machines shows it: read from its heartbeat
+ * znode (nodes/<kind>/<id>) while it lives; `dead` while an open node_dead incident names it and it
+ * has not come back (then the facts are the incident's, kept from its last beat). Fields a kind
+ * does not beat are null or empty.
+ */
+export interface Machine {
+  kind: Exclude<NodeViewKind, 'other'>;
+  id: string;
+  /** `up`, `leaving` (drains before it stops), `dead` (an open incident, no znode). */
+  state: 'up' | 'leaving' | 'dead';
+  host: string | null;
+  pid: number | null;
+  version: string | null;
+  endpoint: string | null;
+  startedAt: Date | null;
+  /** The last beat; `ageMs` is now − beatAt, in ms (a live machine beats every 2 s by default). */
+  beatAt: Date | null;
+  ageMs: number | null;
+  /** Executions in flight (agents; a server's: runs it tracks), and the agent's slots. */
+  running: number | null;
+  capacity: number | null;
+  groups: string[];
+  tags: string[];
+  /** The handlers an agent serves. */
+  handlers: string[];
+  /** A server leading dispatch; the monitor that is active; null for agents. */
+  leader: boolean | null;
+  /** A server's lateness figures as it beats them (execLatenessMs of dispatch-server), null otherwise. */
+  lateness: Record<string, unknown> | null;
+  /** The open node_dead incident of a dead machine. */
+  incident: Incident | null;
+}
+export type MachineList = Items<Machine>;
 /** A ZooKeeper node as GET /api/nodes lists it. */
 export interface NodeView {
   path: string;
@@ -157,3 +203,4 @@ export type IncidentPage = Page<Incident>;
 export type OutboxPage = Page<OutboxMail>;
 export type ContactList = Items<Contact>;
 export type UserList = Items<UserView>;
+export type TokenList = Items<TokenView>;

@@ -1,7 +1,7 @@
 import type { Contact, Incident } from '@clover/model';
 import type { Store } from '@clover/store';
 import type { Mail, Mailer } from './mailer.js';
-import { openingMail, recoveryMail } from './templates.js';
+import { openingMail, recoveryMail, type MailContext } from './templates.js';
 import type { Logger } from '@clover/telemetry';
 import type { MonitorMetrics } from './metrics.js';
 
@@ -47,6 +47,17 @@ export class Notifier {
     return byEmail;
   }
 
+  /** The console link and the names of the incidents' jobs (read now: a job renamed since the failure is mailed by its new name). */
+  private async mailContext(incidents: Incident[]): Promise<MailContext> {
+    const jobNames = new Map<string, string>();
+    for (const i of incidents) {
+      if (i.kind !== 'job_failed' || !i.jobId || jobNames.has(i.jobId)) continue;
+      const job = await this.o.store.jobs.get(i.jobId);
+      if (job) jobNames.set(i.jobId, job.name);
+    }
+    return { consoleUrl: this.o.consoleUrl, jobNames };
+  }
+
   /** One pass: returns how many mails went out. */
   async tick(): Promise<number> {
     const now = this.o.clock();
@@ -90,9 +101,10 @@ export class Notifier {
     }
     if (!loud.length) return 0;
     const byEmail = await this.recipients(loud);
+    const context = await this.mailContext(loud);
     const delivered = new Map<string, string[]>();
     for (const [email, incidents] of byEmail) {
-      await this.deliver(openingMail([email], incidents, this.o.consoleUrl));
+      await this.deliver(openingMail([email], incidents, context));
       for (const i of incidents) delivered.set(i.id, [...(delivered.get(i.id) ?? []), email]);
     }
     for (const i of loud) {
@@ -108,7 +120,8 @@ export class Notifier {
     // Tell those who were told of the death.
     const byEmail = new Map<string, Incident[]>();
     for (const i of pending) for (const email of i.notifiedContacts) byEmail.set(email, [...(byEmail.get(email) ?? []), i]);
-    for (const [email, incidents] of byEmail) await this.deliver(recoveryMail([email], incidents, this.o.consoleUrl));
+    const context = await this.mailContext(pending);
+    for (const [email, incidents] of byEmail) await this.deliver(recoveryMail([email], incidents, context));
     for (const i of pending) await this.o.store.incidents.markRecoveryNotified(i.id, new Date(this.o.clock()));
     return byEmail.size;
   }

@@ -255,12 +255,14 @@ test("a job failure reported by a dispatch-server mails the job's own contacts",
   assert.equal(mailsAbout(job.id).length, 1, "only the job's contact");
   assert.equal(mails[0]!.to && 'text' in mails[0]!.to ? mails[0]!.to.text : '', 'ann@example.com');
   assert.match(mails[0]!.text ?? '', /exit code 2/);
+  assert.equal(mails[0]!.subject, '[clover] job "nightly-report" failed');
 
   // The job succeeds again: a dispatch-server closes the incident; its contact hears once.
   const open = await store.incidents.findOpen('job_failed', job.id);
   await store.incidents.close(open!.id, new Date());
-  await waitFor(() => mailsAbout(`recovered: ${job.id}`).length === 1, { timeoutMs: 15_000, message: 'job recovery mail' });
-  assert.match(mailsAbout(`recovered: ${job.id}`)[0]!.text ?? '', /succeeded again/);
+  // Mails name the job by its name (its id stays in the facts).
+  await waitFor(() => mailsAbout('recovered: nightly-report').length === 1, { timeoutMs: 15_000, message: 'job recovery mail' });
+  assert.match(mailsAbout('recovered: nightly-report')[0]!.text ?? '', /succeeded again/);
 });
 
 test('close() twice at once: one drain, and the second caller waits for it to finish', async () => {

@@ -19,6 +19,8 @@ export type {
   IncidentRepository,
   LogRepository,
   OutboxRepository,
+  AuditQuery,
+  AuditRepository,
   RunWrites,
   RunWriteResults,
   RunUpdate,

@@ -1,6 +1,8 @@
 import type {
   ActiveStatus,
   ApiToken,
+  AuditEntry,
+  AuditEntryInput,
   Contact,
   ContactInput,
   Incident,
@@ -184,18 +186,27 @@ export interface IncidentRepository {
   listRecoveryUnnotified(): Promise<Incident[]>;
   markNotified(id: string, contacts: string[], at: Date): Promise<void>;
   markRecoveryNotified(id: string, at: Date): Promise<void>;
-  close(id: string, at: Date): Promise<Incident | null>;
+  /** Closes it (once: a closed incident stays as it was); `by`: who closed it by hand. */
+  close(id: string, at: Date, by?: string): Promise<Incident | null>;
+  /** Marks it taken on by `by` at `at` (once: the first acknowledgement stands); null when there is none. */
+  acknowledge(id: string, by: string, at: Date): Promise<Incident | null>;
 }
 
 export interface LogQuery extends PageQuery {
   /** That level and the more severe ones. */
   level?: LogLevel;
+  /** Text in the source's name ("dispatch" finds "dispatch-server"). */
   source?: string;
   node?: string;
   from?: Date;
   to?: Date;
-  /** Text in the message. */
+  /** Text in the message, the source or the context's fields (keys and values, as JSON). */
   q?: string;
+  /**
+   * More texts any of which, found in the context, also matches `q` (the ids of the jobs whose
+   * name matches it: the console API passes them, so a job's name finds its entries).
+   */
+  qAlso?: string[];
 }
 
 export interface LogRepository {
@@ -203,6 +214,22 @@ export interface LogRepository {
   /** Newest first. */
   list(query?: LogQuery): Promise<Page<LogEntry>>;
   deleteOlderThan(cutoff: Date): Promise<number>;
+}
+
+export interface AuditQuery extends PageQuery {
+  user?: string;
+  /** Text in the path (`/api/jobs`, a job id) or the target. */
+  q?: string;
+  method?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/** The audit log: every write through the console API. */
+export interface AuditRepository {
+  add(entry: AuditEntryInput): Promise<AuditEntry>;
+  /** Newest first. */
+  list(query?: AuditQuery): Promise<Page<AuditEntry>>;
 }
 
 export interface OutboxRepository {
@@ -250,6 +277,7 @@ export interface Store {
   incidents: IncidentRepository;
   logs: LogRepository;
   outbox: OutboxRepository;
+  audit: AuditRepository;
   /**
    * runs.insertEach, runs.updateEach and jobs.recordRunStates in one go: one transaction on the
    * embedded store (one commit, not three), one after another on MongoDB.

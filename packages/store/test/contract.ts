@@ -453,7 +453,12 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.ok((await store.incidents.listUnnotified()).some((x) => x.id === i.id));
       await store.incidents.markNotified(i.id, ['a@example.com'], new Date());
       assert.ok(!(await store.incidents.listUnnotified()).some((x) => x.id === i.id));
-      await store.incidents.close(i.id, new Date());
+      const acked = await store.incidents.acknowledge(i.id, 'ann', new Date(5000));
+      assert.deepEqual([acked?.acknowledgedBy, acked?.acknowledgedAt?.getTime(), acked?.closedAt], ['ann', 5000, null]);
+      await store.incidents.acknowledge(i.id, 'bob', new Date(6000));
+      assert.equal((await store.incidents.get(i.id))?.acknowledgedBy, 'ann', 'the first acknowledgement stands');
+      await store.incidents.close(i.id, new Date(), 'ann');
+      assert.equal((await store.incidents.get(i.id))?.closedBy, 'ann');
       assert.equal(await store.incidents.findOpen('node_dead', 'agent-7'), null);
       assert.ok((await store.incidents.listRecoveryUnnotified()).some((x) => x.id === i.id));
       await store.incidents.markRecoveryNotified(i.id, new Date());
@@ -477,9 +482,102 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         ['n1'],
       );
       assert.deepEqual((await store.logs.list({ level: 'error', source: 'svc' })).items[0]?.context, { code: 1 });
+      // Search covers the context's fields and the source; a source is found by part of its name.
+      await store.logs.write([
+        {
+          time: new Date(t + 3),
+          level: 'error',
+          source: 'dispatch-server',
+          node: 'n3',
+          message: 'run failed',
+          context: { jobId: 'job_zz9', error: 'ENOENT spawn' },
+        },
+      ]);
+      assert.deepEqual(
+        (await store.logs.list({ q: 'ENOENT' })).items.map((l) => l.message),
+        ['run failed'],
+      );
+      assert.deepEqual(
+        (await store.logs.list({ source: 'dispatch' })).items.map((l) => l.source),
+        ['dispatch-server'],
+      );
+      assert.deepEqual(
+        (await store.logs.list({ q: 'nightly', qAlso: ['job_zz9'] })).items.map((l) => l.node),
+        ['n3'],
+        'a job name finds its id',
+      );
+      assert.equal((await store.logs.list({ q: 'nightly' })).items.length, 0);
 
       const mail = await store.outbox.add({ to: ['a@example.com'], subject: 's', text: 't', incidentIds: [i.id] });
       assert.equal((await store.outbox.list()).items[0]?.id, mail.id);
+    });
+
+    test('audit: kept with before and after, newest first, filtered by user, text, method and time, paged', async () => {
+      const t0 = Date.now();
+      const at = (s: number) => new Date(t0 + s * 1000);
+      await store.audit.add({
+        at: at(0),
+        user: 'ann',
+        method: 'POST',
+        path: '/api/jobs',
+        target: 'job_1',
+        status: 201,
+        after: { 'a.b': 1 },
+      });
+      await store.audit.add({
+        at: at(1),
+        user: 'bob',
+        method: 'PUT',
+        path: '/api/jobs/job_1',
+        target: 'job_1',
+        status: 200,
+        before: { n: 1 },
+        after: { n: 2 },
+      });
+      await store.audit.add({
+        at: at(2),
+        user: 'ann',
+        method: 'DELETE',
+        path: '/api/contacts/c_9',
+        target: 'c_9',
+        status: 200,
+        before: { n: 3 },
+      });
+      const all = await store.audit.list({ from: at(0) });
+      assert.deepEqual(
+        all.items.map((e) => [e.user, e.method, e.target]),
+        [
+          ['ann', 'DELETE', 'c_9'],
+          ['bob', 'PUT', 'job_1'],
+          ['ann', 'POST', 'job_1'],
+        ],
+      );
+      assert.deepEqual(all.items[1]?.before, { n: 1 });
+      const created = all.items[2];
+      assert.deepEqual([created?.after, created?.before], [{ 'a.b': 1 }, null], 'keys with dots kept; a create has no before');
+      assert.deepEqual(
+        (await store.audit.list({ user: 'ann', from: at(0) })).items.map((e) => e.method),
+        ['DELETE', 'POST'],
+      );
+      assert.deepEqual(
+        (await store.audit.list({ q: 'job_1', from: at(0) })).items.map((e) => e.user),
+        ['bob', 'ann'],
+      );
+      assert.deepEqual(
+        (await store.audit.list({ method: 'put', from: at(0) })).items.map((e) => e.user),
+        ['bob'],
+      );
+      assert.deepEqual(
+        (await store.audit.list({ from: at(1), to: at(2) })).items.map((e) => e.user),
+        ['bob'],
+      );
+      const first = await store.audit.list({ from: at(0), limit: 2 });
+      assert.equal(first.items.length, 2);
+      const second = await store.audit.list({ from: at(0), limit: 2, cursor: first.nextCursor });
+      assert.deepEqual(
+        second.items.map((e) => e.method),
+        ['POST'],
+      );
     });
 
     test('free-form maps keep keys with "." and "$" as they were (env, headers, details, context)', async () => {

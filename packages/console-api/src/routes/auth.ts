@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import {
   loginBodySchema,
+  newPasswordBodySchema,
   newTokenBodySchema,
   newUserBodySchema,
   userAccessBodySchema,
@@ -8,6 +9,7 @@ import {
   type Ok,
   type SignedIn,
   type TokenCreated,
+  type TokenList,
   type UserList,
   type UserView,
 } from '@clover/model';
@@ -61,8 +63,20 @@ export function authRoutes(d: ApiDeps): Router {
     const body = parseOrThrow(newTokenBodySchema, req.body);
     const owner = body.user ?? requirePrincipal(res).name;
     if (!(await d.store.users.get(owner))) throw notFound(`user ${owner}`);
-    const { token } = await createApiToken(d.store, { name: body.name, user: owner });
-    res.status(201).json({ token } satisfies TokenCreated);
+    const { token, id } = await createApiToken(d.store, { name: body.name, user: owner });
+    res.status(201).json({ token, id } satisfies TokenCreated);
+  });
+
+  r.get('/auth/tokens', requireRole('admin'), async (_req, res) => {
+    const tokens = await d.store.tokens.list();
+    res.json({ items: tokens.map(({ id, name, user, createdAt }) => ({ id, name, user, createdAt })) } satisfies TokenList);
+  });
+
+  r.delete('/auth/tokens/:id', requireRole('admin'), async (req, res) => {
+    const id = String(req.params.id);
+    if (!(await d.store.tokens.delete(id))) throw notFound(`token ${id}`);
+    d.logger.info('API token revoked', { token: id, by: requirePrincipal(res).name });
+    res.json({ ok: true } satisfies Ok);
   });
 
   r.get('/users', requireRole('admin'), async (_req, res) => {
@@ -88,8 +102,20 @@ export function authRoutes(d: ApiDeps): Router {
 
   r.delete('/users/:name', requireRole('admin'), async (req, res) => {
     const name = String(req.params.name);
+    await refuseLastAdmin(d, name, 'delete');
     if (name === requirePrincipal(res).name) throw apiError('bad_request', 'you cannot delete yourself');
     if (!(await d.store.users.delete(name))) throw notFound(`user ${name}`);
+    // A deleted user's tokens would fail anyway (the user is looked up on each call); revoke them so none is left listed.
+    for (const token of await d.store.tokens.list()) if (token.user === name) await d.store.tokens.delete(token.id);
+    d.logger.info('user deleted', { user: name, by: requirePrincipal(res).name });
+    res.json({ ok: true } satisfies Ok);
+  });
+
+  r.put('/users/:name/password', requireRole('admin'), async (req, res) => {
+    const name = String(req.params.name);
+    const body = parseOrThrow(newPasswordBodySchema, req.body);
+    if (!(await d.store.users.setPassword(name, await hashPassword(body.password)))) throw notFound(`user ${name}`);
+    d.logger.info('password reset', { user: name, by: requirePrincipal(res).name });
     res.json({ ok: true } satisfies Ok);
   });
 
@@ -97,6 +123,7 @@ export function authRoutes(d: ApiDeps): Router {
     const name = String(req.params.name);
     const body = parseOrThrow(userAccessBodySchema, req.body);
     const by = requirePrincipal(res).name;
+    if (body.role !== undefined && body.role !== 'admin') await refuseLastAdmin(d, name, 'demote');
     // The last word on access must stay with an admin: no one demotes themselves by accident.
     if (name === by && body.role !== undefined && body.role !== 'admin')
       throw apiError('bad_request', 'you cannot take the admin role from yourself');
@@ -107,4 +134,20 @@ export function authRoutes(d: ApiDeps): Router {
   });
 
   return r;
+}
+
+/**
+ * 409 when `name` is the only admin: deleting or demoting them would leave no one able to manage
+ * users, tokens or nodes, and no way back short of editing the store. Checked before the rule
+ * against changing yourself (which the only admin always meets), so the answer says why; it
+ * also holds for an admin acting through an API token. Two admins demoting each other at the
+ * same instant could both pass this read: the store has no transaction across users.
+ */
+async function refuseLastAdmin(d: ApiDeps, name: string, what: 'delete' | 'demote'): Promise<void> {
+  const admins = (await d.store.users.list()).filter((u) => u.role === 'admin');
+  if (admins.length === 1 && admins[0]?.name === name)
+    throw apiError(
+      'conflict',
+      `${name} is the last admin: make another user admin before you ${what === 'delete' ? 'delete' : 'demote'} them`,
+    );
 }

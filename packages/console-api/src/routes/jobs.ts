@@ -109,7 +109,10 @@ export function jobRoutes(d: ApiDeps): Router {
     if (active.length) await d.store.runs.updateEach(active.map((run) => ({ id: run.id, patch })));
     if (!(await d.store.jobs.delete(id))) throw notFound(`job ${id}`);
     await announce(id, 'delete');
-    d.logger.info('job deleted', { jobId: id, by });
+    // Its failure incident is over with it: a deleted job never succeeds again to close it.
+    const incident = await d.store.incidents.findOpen('job_failed', id);
+    if (incident) await d.store.incidents.close(incident.id, new Date(d.clock()));
+    d.logger.info('job deleted', { jobId: id, by, closedIncident: incident?.id ?? null });
     res.json({ ok: true } satisfies Ok);
   });
 

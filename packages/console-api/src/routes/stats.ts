@@ -44,9 +44,11 @@ export function statsRoutes(d: ApiDeps): Router {
     }
     const ok = summary.totals.succeeded ?? 0;
     const bad = failures.reduce((a, s) => a + (summary.totals[s] ?? 0), 0);
+    // Newest first by the time the console shows (scheduledAt), the run id breaking ties between
+    // the attempts of one slot: sorting by finishedAt put a run that timed out late above newer ones.
     const recentFailures: Run[] = recent
       .flatMap((p) => p.items)
-      .sort((a, b) => (b.finishedAt ?? b.scheduledAt).getTime() - (a.finishedAt ?? a.scheduledAt).getTime())
+      .sort((a, b) => b.scheduledAt.getTime() - a.scheduledAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .slice(0, 10);
     res.json({
       hours,

@@ -1,6 +1,9 @@
 import { ApiError } from '@clover/model/wire';
 import type { CronPreviewBody, Items, LoginBody, NodeDeleted, Ok, Page, PutNodeBody, SignedIn, Wire } from '@clover/model/wire';
 import type {
+  AuditEntry,
+  ClusterConfigBody,
+  ClusterSettings,
   Contact,
   ContactInput,
   CronPreview,
@@ -11,12 +14,18 @@ import type {
   JobInput,
   JobUpdate,
   LogEntry,
+  Machine,
   NodeList,
   NodeView,
   OutboxMail,
+  NewUserBody,
+  Role,
   Run,
   Schedule,
   Stats,
+  TokenCreated,
+  TokenView,
+  UserView,
 } from './types';
 
 export { ApiError };
@@ -173,5 +182,20 @@ export const api = {
   logs: (q: LogQuery = {}) => request<Page<LogEntry>>('GET', `/api/logs${qs({ ...q })}`),
   incidents: (q: { open?: boolean | ''; cursor?: string | null; limit?: number } = {}) =>
     request<Page<Incident>>('GET', `/api/incidents${qs({ ...q })}`),
+  settings: () => request<ClusterSettings>('GET', '/api/config'),
+  saveSettings: (body: ClusterConfigBody) => request<ClusterSettings>('PUT', '/api/config', { body }),
+  audit: (q: { user?: string; q?: string; method?: string; from?: string; cursor?: string | null; limit?: number } = {}) =>
+    request<Page<AuditEntry>>('GET', `/api/audit${qs({ ...q })}`),
+  machines: () => request<Items<Machine>>('GET', '/api/machines'),
+  closeIncident: (id: string) => request<Ok>('POST', `/api/incidents/${enc(id)}/close`),
+  acknowledgeIncident: (id: string) => request<Incident>('POST', `/api/incidents/${enc(id)}/acknowledge`),
+  users: () => request<Items<UserView>>('GET', '/api/users'),
+  createUser: (body: NewUserBody) => request<UserView>('POST', '/api/users', { body }),
+  setUserRole: (name: string, role: Role) => request<UserView>('PUT', `/api/users/${enc(name)}`, { body: { role } }),
+  setUserPassword: (name: string, password: string) => request<Ok>('PUT', `/api/users/${enc(name)}/password`, { body: { password } }),
+  deleteUser: (name: string) => request<Ok>('DELETE', `/api/users/${enc(name)}`),
+  tokens: () => request<Items<TokenView>>('GET', '/api/auth/tokens'),
+  createToken: (name: string, user: string) => request<TokenCreated>('POST', '/api/auth/tokens', { body: { name, user } }),
+  revokeToken: (id: string) => request<Ok>('DELETE', `/api/auth/tokens/${enc(id)}`),
   outbox: (q: { cursor?: string | null; limit?: number } = {}) => request<Page<OutboxMail>>('GET', `/api/outbox${qs({ ...q })}`),
 };

@@ -24,6 +24,8 @@ export type {
   RunStatus,
   StartDeadlineOutcome,
   UserView,
+  TokenCreated,
+  NewUserBody,
 } from '@clover/model/wire';
 export {
   runStatuses as RUN_STATUSES,
@@ -62,3 +64,8 @@ export type NodeView = Wire<M.NodeView>;
 export type NodeList = Wire<M.NodeList>;
 export type RunsOverTimeBucket = Wire<M.RunsOverTimeBucket>;
 export type Stats = Wire<M.Stats>;
+export type TokenView = Wire<M.TokenView>;
+export type Machine = Wire<M.Machine>;
+export type AuditEntry = Wire<M.AuditEntry>;
+export type ClusterSettings = Wire<M.ClusterSettings>;
+export type ClusterConfigBody = M.ClusterConfigBody;

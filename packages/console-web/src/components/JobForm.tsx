@@ -9,6 +9,7 @@ import {
   type JobFormState,
   type KindType,
   type ScheduleType,
+  type ShellMode,
   type TargetType,
 } from '../lib/jobForm';
 import { CronField, SchedulePreview } from './SchedulePreview';
@@ -17,6 +18,7 @@ import { Field } from './ui';
 const SCHEDULE_TYPES: ScheduleType[] = ['cron', 'once', 'interval'];
 const TARGET_TYPES: TargetType[] = ['any', 'node', 'group', 'tags'];
 const KIND_TYPES: KindType[] = ['handler', 'shell', 'http'];
+const SHELL_MODES: ShellMode[] = ['sh', 'program'];
 
 function Section({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -69,12 +71,15 @@ export function JobForm({
   clientErrors = {},
   serverFields = {},
   contacts = [],
+  handlers,
 }: {
   form: JobFormState;
   onChange: (next: JobFormState) => void;
   clientErrors?: ClientErrors;
   serverFields?: Record<string, string>;
   contacts?: Contact[];
+  /** The handlers live agents serve (GET /api/machines); undefined while not known. */
+  handlers?: readonly string[] | undefined;
 }) {
   const t = useT();
   const set = <K extends keyof JobFormState>(key: K, value: JobFormState[K]) => onChange({ ...form, [key]: value });
@@ -90,6 +95,17 @@ export function JobForm({
       data-testid={id}
       autoComplete="off"
       {...props}
+    />
+  );
+  const code = (key: 'payload' | 'shellArgs' | 'httpBody' | 'httpHeaders', id: string, rows: number) => (
+    <textarea
+      id={id}
+      className="code"
+      rows={rows}
+      value={form[key]}
+      onChange={(e) => set(key, e.target.value)}
+      spellCheck={false}
+      data-testid={id}
     />
   );
   const schedule = schedulePart(form).schedule;
@@ -267,24 +283,41 @@ export function JobForm({
               hint={t('job.handlerHint')}
               testId="job-handler-name"
             >
-              {text('handlerName', 'job-handler-name', { className: 'mono' })}
+              {text('handlerName', 'job-handler-name', { className: 'mono', list: 'job-handler-list' })}
+              <datalist id="job-handler-list">
+                {(handlers ?? []).map((h) => (
+                  <option key={h} value={h} />
+                ))}
+              </datalist>
+              {handlers && form.handlerName.trim() !== '' && !handlers.includes(form.handlerName.trim()) && (
+                <div className="field-warning" role="status" data-testid="job-handler-warning">
+                  {handlers.length ? t('job.handlerNotServed', { served: handlers.join(', ') }) : t('job.handlerNoAgents')}
+                </div>
+              )}
             </Field>
             <Field label={t('job.payload')} htmlFor="job-payload" error={err('payload')} wide testId="job-payload">
-              <textarea
-                id="job-payload"
-                className="code"
-                rows={5}
-                value={form.payload}
-                onChange={(e) => set('payload', e.target.value)}
-                spellCheck={false}
-                data-testid="job-payload"
-              />
+              {code('payload', 'job-payload', 5)}
             </Field>
           </>
         )}
         {form.kindType === 'shell' && (
           <>
-            <div className="row">
+            <Segmented
+              name="shell-mode"
+              label={t('job.shellMode')}
+              value={form.shellMode}
+              options={SHELL_MODES.map((v) => ({ value: v, label: t(`job.shellMode.${v}` as MessageKey) }))}
+              onChange={(v) => set('shellMode', v)}
+              testId="job-shell-mode"
+            />
+            <div className="hint" data-testid="job-shell-mode-hint">
+              {t(`job.shellMode.${form.shellMode}.hint` as MessageKey)}
+            </div>
+            {form.shellMode === 'sh' ? (
+              <Field label={t('job.shellLine')} htmlFor="job-shell-line" error={err('kind.args', 'kind')} wide testId="job-shell-line">
+                {text('shellLine', 'job-shell-line', { className: 'mono wide-input', placeholder: 'echo hi && date' })}
+              </Field>
+            ) : (
               <Field
                 label={t('job.shellCommand')}
                 htmlFor="job-shell-command"
@@ -293,28 +326,22 @@ export function JobForm({
               >
                 {text('shellCommand', 'job-shell-command', { className: 'mono' })}
               </Field>
-              <Field label={t('job.shellCwd')} htmlFor="job-shell-cwd" error={err('kind.cwd')} testId="job-shell-cwd">
-                {text('shellCwd', 'job-shell-cwd', { className: 'mono' })}
-              </Field>
-            </div>
-            <Field
-              label={t('job.shellArgs')}
-              htmlFor="job-shell-args"
-              error={err('kind.args')}
-              hint={t('job.onePerLine')}
-              wide
-              testId="job-shell-args"
-            >
-              <textarea
-                id="job-shell-args"
-                className="code"
-                rows={3}
-                value={form.shellArgs}
-                onChange={(e) => set('shellArgs', e.target.value)}
-                spellCheck={false}
-                data-testid="job-shell-args"
-              />
+            )}
+            <Field label={t('job.shellCwd')} htmlFor="job-shell-cwd" error={err('kind.cwd')} testId="job-shell-cwd">
+              {text('shellCwd', 'job-shell-cwd', { className: 'mono' })}
             </Field>
+            {form.shellMode === 'program' && (
+              <Field
+                label={t('job.shellArgs')}
+                htmlFor="job-shell-args"
+                error={err('kind.args')}
+                hint={t('job.onePerLine')}
+                wide
+                testId="job-shell-args"
+              >
+                {code('shellArgs', 'job-shell-args', 3)}
+              </Field>
+            )}
           </>
         )}
         {form.kindType === 'http' && (
@@ -338,17 +365,19 @@ export function JobForm({
                 {text('httpUrl', 'job-http-url', { type: 'url', className: 'mono wide-input', placeholder: 'https://' })}
               </Field>
             </div>
+            <Field
+              label={t('job.httpHeaders')}
+              htmlFor="job-http-headers"
+              error={err('kind.headers')}
+              hint={t('job.httpHeadersHint')}
+              wide
+              testId="job-http-headers"
+            >
+              {code('httpHeaders', 'job-http-headers', 3)}
+            </Field>
             {form.httpMethod !== 'GET' && form.httpMethod !== 'HEAD' && (
               <Field label={t('job.httpBody')} htmlFor="job-http-body" error={err('kind.body')} wide testId="job-http-body">
-                <textarea
-                  id="job-http-body"
-                  className="code"
-                  rows={3}
-                  value={form.httpBody}
-                  onChange={(e) => set('httpBody', e.target.value)}
-                  spellCheck={false}
-                  data-testid="job-http-body"
-                />
+                {code('httpBody', 'job-http-body', 3)}
               </Field>
             )}
           </>

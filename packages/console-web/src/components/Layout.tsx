@@ -3,15 +3,21 @@ import { useAuth } from '../auth';
 import { LANGS, useI18n, type Lang, type MessageKey } from '../i18n';
 import { Link, useLocation } from '../lib/router';
 
-const NAV: { to: string; key: MessageKey; id: string }[] = [
+/** The header's pages; `admin`: shown to admins only (the API refuses the rest anyway). */
+const NAV: { to: string; key: MessageKey; id: string; admin?: boolean }[] = [
   { to: '/', key: 'nav.dashboard', id: 'dashboard' },
   { to: '/jobs', key: 'nav.jobs', id: 'jobs' },
   { to: '/runs', key: 'nav.runs', id: 'runs' },
+  { to: '/machines', key: 'nav.machines', id: 'machines' },
   { to: '/nodes', key: 'nav.nodes', id: 'nodes' },
   { to: '/logs', key: 'nav.logs', id: 'logs' },
   { to: '/incidents', key: 'nav.incidents', id: 'incidents' },
   { to: '/outbox', key: 'nav.outbox', id: 'outbox' },
   { to: '/contacts', key: 'nav.contacts', id: 'contacts' },
+  { to: '/settings', key: 'nav.settings', id: 'settings' },
+  { to: '/users', key: 'nav.users', id: 'users', admin: true },
+  { to: '/tokens', key: 'nav.tokens', id: 'tokens', admin: true },
+  { to: '/audit', key: 'nav.audit', id: 'audit', admin: true },
 ];
 
 const LANG_LABEL: Record<Lang, string> = { en: 'EN', zh: '中文' };
@@ -49,7 +55,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <span>clover</span>
         </Link>
         <nav className="nav" aria-label={t('header.nav')}>
-          {NAV.map((n) => (
+          {NAV.filter((n) => !n.admin || user.role === 'admin').map((n) => (
             <Link
               key={n.to}
               to={n.to}

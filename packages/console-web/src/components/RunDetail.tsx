@@ -3,6 +3,7 @@ import type { Run } from '../api/types';
 import { useT, type MessageKey } from '../i18n';
 import { formatDuration, formatTime, runDuration } from '../lib/format';
 import { useAsync } from '../lib/hooks';
+import { useJobNames } from '../lib/jobNames';
 import { Link } from '../lib/router';
 import { ErrorBanner, Loading, Modal, Props, StatusBadge } from './ui';
 
@@ -20,6 +21,7 @@ export function RunDetailModal({ id, onClose }: { id: string; onClose: () => voi
 
 export function RunDetail({ run, onNavigate }: { run: Run; onNavigate?: () => void }) {
   const t = useT();
+  const names = useJobNames();
   return (
     <div className="run-detail">
       <Props
@@ -28,7 +30,7 @@ export function RunDetail({ run, onNavigate }: { run: Run; onNavigate?: () => vo
           [
             t('runs.job'),
             <Link key="job" to={`/jobs/${encodeURIComponent(run.jobId)}`} onClick={onNavigate}>
-              {run.jobId}
+              {names.get(run.jobId) ?? run.jobId}
             </Link>,
           ],
           [t('runs.status'), <StatusBadge key="s" status={run.status} />],

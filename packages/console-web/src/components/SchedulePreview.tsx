@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api/client';
 import type { Schedule, UpcomingFire } from '../api/types';
-import { useT } from '../i18n';
-import { browserTimeZone, formatTime } from '../lib/format';
+import { useT, type Translate } from '../i18n';
+import { fieldTexts } from '../lib/issues';
+import { browserTimeZone, formatTime, formatTimeIn } from '../lib/format';
 import { DstNote, firesOf } from './DstNote';
-import { Field } from './ui';
+import { errorText, Field } from './ui';
 
 export const PREVIEW_DEBOUNCE_MS = 300;
 
@@ -12,35 +13,18 @@ type PreviewState =
   | { status: 'idle' }
   | { status: 'pending'; times: UpcomingFire[] }
   | { status: 'ok'; times: UpcomingFire[] }
-  | { status: 'error'; message: string };
+  | { status: 'error'; error: unknown };
 
 /** The message to show for a rejected schedule: the field's own message when the server names one. */
-export function previewErrorText(err: unknown): string {
+export function previewErrorText(err: unknown, t: Translate): string {
   if (err instanceof ApiError) {
-    const f = err.fields;
+    const f = fieldTexts(err, t);
     const key =
       ['schedule.expr', 'schedule.timezone', 'schedule.at', 'schedule.everyMs', 'schedule.startAt', 'schedule'].find((k) => f[k]) ??
       Object.keys(f)[0];
-    return (key && f[key]) || err.message;
+    return (key && f[key]) || errorText(err, t);
   }
   return err instanceof Error ? err.message : String(err);
-}
-
-function inZone(iso: string, timeZone: string): string {
-  try {
-    return new Intl.DateTimeFormat('sv-SE', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    }).format(new Date(iso));
-  } catch {
-    return '';
-  }
 }
 
 /**
@@ -74,7 +58,7 @@ export function SchedulePreview({ schedule, delayMs = PREVIEW_DEBOUNCE_MS }: { s
         },
         (err: unknown) => {
           if (ctrl.signal.aborted) return;
-          setAnswer({ key, state: { status: 'error', message: previewErrorText(err) } });
+          setAnswer({ key, state: { status: 'error', error: err } });
         },
       );
     }, delayMs);
@@ -96,7 +80,7 @@ export function SchedulePreview({ schedule, delayMs = PREVIEW_DEBOUNCE_MS }: { s
       </div>
       {state.status === 'error' && (
         <div className="field-error" role="alert" data-testid="cron-preview-error">
-          {state.message}
+          {previewErrorText(state.error, t)}
         </div>
       )}
       {(state.status === 'ok' || state.status === 'pending') && state.times.length > 0 && (
@@ -113,7 +97,7 @@ export function SchedulePreview({ schedule, delayMs = PREVIEW_DEBOUNCE_MS }: { s
               <tr key={fire.at} data-testid="cron-preview-time" data-iso={fire.at}>
                 <td className="muted">{i + 1}</td>
                 <td className="mono">{formatTime(fire.at)}</td>
-                {showZone && <td className="mono">{inZone(fire.at, zone)}</td>}
+                {showZone && <td className="mono">{formatTimeIn(fire.at, zone)}</td>}
                 <td>
                   <DstNote fire={fire} />
                 </td>

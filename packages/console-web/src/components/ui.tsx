@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 import type { RunStatus } from '../api/types';
+import { fieldTexts } from '../lib/issues';
 import { useT, type MessageKey } from '../i18n';
 import { json } from '../lib/format';
 import { useLatest } from '../lib/hooks';
@@ -11,6 +12,7 @@ export function errorText(error: unknown, t: ReturnType<typeof useT>): string {
     if (error.status === 0) return t('error.network');
     if (error.status === 429) return t('error.tooMany');
     if (error.status === 403 && error.code === 'forbidden') return `${t('error.forbidden')} (${error.message})`;
+    if (error.code === 'validation_failed') return t('error.validationFailed');
     return error.message;
   }
   if (error instanceof Error) return error.message;
@@ -20,7 +22,7 @@ export function errorText(error: unknown, t: ReturnType<typeof useT>): string {
 export function ErrorBanner({ error, testId = 'error-banner' }: { error: unknown; testId?: string }) {
   const t = useT();
   if (!error) return null;
-  const fields = error instanceof ApiError ? Object.entries(error.fields) : [];
+  const fields = Object.entries(fieldTexts(error, t));
   return (
     <div className="banner banner-error" role="alert" data-testid={testId}>
       <span>{errorText(error, t)}</span>
@@ -292,4 +294,29 @@ export function activate(fn: () => void) {
     },
     tabIndex: 0,
   };
+}
+
+/** A form dialog's footer: Cancel, and Save (disabled while `busy`); `testId` names them `<testId>-cancel` and `<testId>-save`. */
+export function SaveCancel({
+  onCancel,
+  onSave,
+  busy = false,
+  testId,
+}: {
+  onCancel: () => void;
+  onSave: () => void;
+  busy?: boolean;
+  testId: string;
+}) {
+  const t = useT();
+  return (
+    <>
+      <button type="button" onClick={onCancel} data-testid={`${testId}-cancel`}>
+        {t('common.cancel')}
+      </button>
+      <button type="button" className="primary" disabled={busy} onClick={onSave} data-testid={`${testId}-save`}>
+        {t('common.save')}
+      </button>
+    </>
+  );
 }

@@ -11,6 +11,37 @@ export function formatTime(iso: string | null | undefined): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/**
+ * `2025-01-31 14:05:09` in the IANA zone `timeZone` (the job's own zone, say, beside the viewer's);
+ * '—' for nothing; the ISO text back when the zone is unknown to this browser.
+ */
+export function formatTimeIn(iso: string | null | undefined, timeZone: string): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  try {
+    const parts = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    }).formatToParts(d);
+    const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+    return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')}:${part('second')}`;
+  } catch {
+    return iso;
+  }
+}
+
+/** The zone a job's times are written in: its cron rule's; null for schedules that have none (once, interval). */
+export function jobTimeZone(schedule: Schedule): string | null {
+  return schedule.type === 'cron' ? schedule.timezone : null;
+}
+
 /** `HH:00` of an hour bucket, local time. */
 export function formatHour(iso: string): string {
   const d = new Date(iso);

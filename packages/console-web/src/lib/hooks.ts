@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type SyntheticEvent } from 'react';
 
 /**
  * True in the render in which `inputs` differ (Object.is, item by item) from the previous render's.
@@ -194,4 +194,42 @@ export function useNow(ms = 1000): number {
     return () => clearInterval(timer);
   }, [ms]);
   return now;
+}
+
+export interface SubmitState {
+  /** Runs the action once at a time (a second click while it runs does nothing); a form's submit event is kept from reloading the page. */
+  submit: (e?: SyntheticEvent) => Promise<void>;
+  busy: boolean;
+  /** What the last run threw; null before a run and while one runs. */
+  error: unknown;
+}
+
+/**
+ * A dialog's save button: `action` runs on submit, `busy` while it does; a failure is kept in
+ * `error` for the fields and banner to show, and the dialog stays open to be corrected.
+ */
+export function useSubmit(action: () => Promise<void>): SubmitState {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const actionRef = useLatest(action);
+  const running = useRef(false);
+  const submit = useCallback(
+    async (e?: SyntheticEvent) => {
+      e?.preventDefault();
+      if (running.current) return;
+      running.current = true;
+      setBusy(true);
+      setError(null);
+      try {
+        await actionRef.current();
+      } catch (err) {
+        setError(err);
+      } finally {
+        running.current = false;
+        setBusy(false);
+      }
+    },
+    [actionRef],
+  );
+  return { submit, busy, error };
 }

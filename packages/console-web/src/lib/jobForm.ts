@@ -15,6 +15,10 @@ import type {
 export type ScheduleType = Schedule['type'];
 export type TargetType = Target['type'];
 export type KindType = JobKind['type'];
+export type ShellMode = 'sh' | 'program';
+
+/** The program `sh` mode runs, and its flag: the job is stored as `{ command: '/bin/sh', args: ['-c', line] }`. */
+export const SHELL_PROGRAM = '/bin/sh';
 
 /** The job form's inputs, all as the controls hold them (strings for numbers and JSON). */
 export interface JobFormState {
@@ -41,12 +45,22 @@ export interface JobFormState {
   handlerName: string;
   /** JSON text; empty means `{}` */
   payload: string;
+  /**
+   * How a shell job's command runs: `sh`, one command line given to `/bin/sh -c` (pipes, `&&`,
+   * variables); `program`, an executable spawned as it is with its arguments, no shell between (the
+   * agent spawns the job's `command` without a shell: scheduler-client's executors/shell.ts).
+   */
+  shellMode: ShellMode;
+  /** The command line of `sh` mode. */
+  shellLine: string;
   shellCommand: string;
   /** one argument per line */
   shellArgs: string;
   shellCwd: string;
   httpMethod: HttpMethod;
   httpUrl: string;
+  /** One `Name: value` per line. */
+  httpHeaders: string;
   httpBody: string;
 
   timeoutSeconds: string;
@@ -65,7 +79,6 @@ export interface JobFormState {
   keep: {
     intervalStartAt?: string;
     shellEnv?: Record<string, string>;
-    httpHeaders?: Record<string, string>;
     retryFactor?: number;
     retryMaxBackoffMs?: number;
     window?: { startAt?: string; endAt?: string };
@@ -91,11 +104,14 @@ export function emptyJobForm(): JobFormState {
     kindType: 'handler',
     handlerName: '',
     payload: '{}',
+    shellMode: 'sh',
+    shellLine: '',
     shellCommand: '',
     shellArgs: '',
     shellCwd: '',
     httpMethod: 'GET',
     httpUrl: '',
+    httpHeaders: '',
     httpBody: '',
     timeoutSeconds: '60',
     retriesMax: '0',
@@ -159,8 +175,11 @@ export function jobToForm(job: Job): JobFormState {
   f.kindType = k.type;
   if (k.type === 'handler') f.handlerName = k.name;
   if (k.type === 'shell') {
-    f.shellCommand = k.command;
-    f.shellArgs = k.args.join('\n');
+    const viaShell = k.command === SHELL_PROGRAM && k.args.length === 2 && k.args[0] === '-c';
+    f.shellMode = viaShell ? 'sh' : 'program';
+    f.shellLine = viaShell ? (k.args[1] ?? '') : '';
+    f.shellCommand = viaShell ? '' : k.command;
+    f.shellArgs = viaShell ? '' : k.args.join('\n');
     f.shellCwd = k.cwd ?? '';
     if (Object.keys(k.env).length) f.keep.shellEnv = k.env;
   }
@@ -168,7 +187,9 @@ export function jobToForm(job: Job): JobFormState {
     f.httpMethod = k.method;
     f.httpUrl = k.url;
     f.httpBody = k.body ?? '';
-    if (Object.keys(k.headers).length) f.keep.httpHeaders = k.headers;
+    f.httpHeaders = Object.entries(k.headers)
+      .map(([name, value]) => `${name}: ${value}`)
+      .join('\n');
   }
   f.payload = job.payload === undefined ? '{}' : JSON.stringify(job.payload, null, 2);
   f.timeoutSeconds = seconds(job.timeoutMs);
@@ -195,7 +216,20 @@ export function splitList(text: string): string[] {
 }
 
 /** Error message keys (i18n) the form itself finds, by JobInput field path. */
-export type ClientErrors = Record<string, 'form.error.json' | 'form.error.number' | 'form.error.date'>;
+export type ClientErrors = Record<string, 'form.error.json' | 'form.error.number' | 'form.error.date' | 'form.error.header'>;
+
+/** `Name: value` lines as headers; null when a line that is not blank has no name before a colon. */
+export function parseHeaders(text: string): Record<string, string> | null {
+  const headers: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).trim() : '';
+    if (!name) return null;
+    headers[name] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
 
 export function schedulePart(f: JobFormState): { schedule: Schedule | null; errors: ClientErrors } {
   switch (f.scheduleType) {
@@ -233,21 +267,25 @@ function kindPart(f: JobFormState): JobInput['kind'] {
     case 'handler':
       return { type: 'handler', name: f.handlerName.trim() };
     case 'shell': {
-      const kind: JobInput['kind'] & { type: 'shell' } = {
-        type: 'shell',
-        command: f.shellCommand.trim(),
-        args: f.shellArgs
-          .split('\n')
-          .map((a) => a.replace(/\r$/, ''))
-          .filter((a) => a.trim() !== ''),
-      };
+      const kind: JobInput['kind'] & { type: 'shell' } =
+        f.shellMode === 'sh'
+          ? { type: 'shell', command: SHELL_PROGRAM, args: ['-c', f.shellLine.trim()] }
+          : {
+              type: 'shell',
+              command: f.shellCommand.trim(),
+              args: f.shellArgs
+                .split('\n')
+                .map((a) => a.replace(/\r$/, ''))
+                .filter((a) => a.trim() !== ''),
+            };
       if (f.keep.shellEnv) kind.env = f.keep.shellEnv;
       if (f.shellCwd.trim()) kind.cwd = f.shellCwd.trim();
       return kind;
     }
     case 'http': {
       const kind: JobInput['kind'] & { type: 'http' } = { type: 'http', method: f.httpMethod, url: f.httpUrl.trim() };
-      if (f.keep.httpHeaders) kind.headers = f.keep.httpHeaders;
+      const headers = parseHeaders(f.httpHeaders);
+      if (headers && Object.keys(headers).length) kind.headers = headers;
       if (f.httpBody !== '' && f.httpMethod !== 'GET' && f.httpMethod !== 'HEAD') kind.body = f.httpBody;
       return kind;
     }
@@ -281,6 +319,7 @@ export function buildJobInput(f: JobFormState): { input: JobInput | null; errors
       errors.payload = 'form.error.json';
     }
   }
+  if (f.kindType === 'http' && !parseHeaders(f.httpHeaders)) errors['kind.headers'] = 'form.error.header';
   const timeoutMs = num(f.timeoutSeconds, 'timeoutMs', errors, 1000);
   const retriesMax = num(f.retriesMax, 'retries.max', errors);
   const backoffMs = num(f.retryBackoffSeconds, 'retries.backoffMs', errors, 1000);

@@ -7,8 +7,19 @@ export function currentLocation(): { path: string; search: URLSearchParams } {
   return { path: window.location.pathname || '/', search: new URLSearchParams(window.location.search) };
 }
 
+let leaveGuard: (() => boolean) | null = null;
+
+/**
+ * While set, every navigation inside the console asks `guard` first and stays when it answers
+ * false: an edited form asks before its changes are thrown away. Null removes it.
+ */
+export function setLeaveGuard(guard: (() => boolean) | null): void {
+  leaveGuard = guard;
+}
+
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   if (to === window.location.pathname + window.location.search) return;
+  if (leaveGuard && !leaveGuard()) return;
   if (options.replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
   window.dispatchEvent(new Event(EVENT));

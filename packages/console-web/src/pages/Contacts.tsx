@@ -1,11 +1,12 @@
-import { useState, type SyntheticEvent } from 'react';
-import { api, ApiError } from '../api/client';
+import { useState } from 'react';
+import { api } from '../api/client';
 import type { Contact, ContactInput } from '../api/types';
 import { useCan } from '../auth';
 import { useNotify } from '../components/notify';
-import { Badge, ConfirmDialog, Empty, ErrorBanner, errorText, Field, Loading, Modal, PageHeader } from '../components/ui';
+import { Badge, SaveCancel, ConfirmDialog, Empty, ErrorBanner, errorText, Field, Loading, Modal, PageHeader } from '../components/ui';
+import { fieldTexts } from '../lib/issues';
 import { useT } from '../i18n';
-import { useAsync } from '../lib/hooks';
+import { useAsync, useSubmit } from '../lib/hooks';
 import { fieldError } from '../lib/jobForm';
 
 export function ContactsPage() {
@@ -122,45 +123,24 @@ function ContactDialog({
   const [phone, setPhone] = useState(contact?.phone ?? '');
   const [groups, setGroups] = useState((contact?.groups ?? []).join(', '));
   const [enabled, setEnabled] = useState(contact?.enabled ?? true);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e?: SyntheticEvent) => {
-    e?.preventDefault();
-    if (busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const input = contactInput({ name, email, phone, groups, enabled });
-      if (contact) await api.updateContact(contact.id, input);
-      else await api.createContact(input);
-      onSaved(!contact);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
-  const fields = error instanceof ApiError ? error.fields : {};
+  const { submit, busy, error } = useSubmit(async () => {
+    const input = contactInput({ name, email, phone, groups, enabled });
+    if (contact) await api.updateContact(contact.id, input);
+    else await api.createContact(input);
+    onSaved(!contact);
+  });
+  const fields = fieldTexts(error, t);
   return (
     <Modal
       title={contact ? t('contacts.editTitle') : t('contacts.newTitle')}
       onClose={onClose}
       testId="contact-dialog"
-      footer={
-        <>
-          <button type="button" onClick={onClose} data-testid="contact-cancel">
-            {t('common.cancel')}
-          </button>
-          <button type="button" className="primary" disabled={busy} onClick={() => void submit()} data-testid="contact-save">
-            {t('common.save')}
-          </button>
-        </>
-      }
+      footer={<SaveCancel onCancel={onClose} onSave={() => void submit()} busy={busy} testId="contact" />}
     >
       <form onSubmit={(e) => void submit(e)} noValidate>
         {error != null && (
           <div className="banner banner-error" role="alert" data-testid="contact-error">
-            {error instanceof Error ? error.message : errorText(error, t)}
+            {errorText(error, t)}
           </div>
         )}
         <Field label={t('contacts.name')} htmlFor="contact-name" error={fieldError(fields, 'name')} testId="contact-name">

@@ -181,7 +181,13 @@ function RecentFailures({ runs }: { runs: Run[] }) {
         </thead>
         <tbody>
           {runs.map((r) => (
-            <tr key={r.id} className="clickable" {...activate(() => setOpen(r.id))} data-testid="failure-row">
+            <tr
+              key={r.id}
+              className="clickable"
+              {...activate(() => setOpen(r.id))}
+              data-testid="failure-row"
+              data-scheduled-at={r.scheduledAt}
+            >
               <td className="nowrap">{formatTime(r.scheduledAt)}</td>
               <td>
                 <Link to={`/jobs/${encodeURIComponent(r.jobId)}`} onClick={(e) => e.stopPropagation()}>

@@ -1,6 +1,8 @@
 import { Fragment, useState } from 'react';
 import { api } from '../api/client';
-import { Badge, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props, activate } from '../components/ui';
+import { useCan } from '../auth';
+import { useNotify } from '../components/notify';
+import { Badge, Empty, ErrorBanner, JsonView, LoadMore, Loading, PageHeader, Props, activate, errorText } from '../components/ui';
 import { useT, type MessageKey } from '../i18n';
 import { formatDuration, formatTime } from '../lib/format';
 import { usePaged } from '../lib/hooks';
@@ -17,6 +19,18 @@ export function IncidentsPage() {
     10_000,
   );
   const [open, setOpen] = useState<string | null>(null);
+  const can = useCan();
+  const notify = useNotify();
+  // By hand: the failure was dealt with, or the machine will not come back. Who did it is in the audit log.
+  const act = async (call: () => Promise<unknown>, done: string) => {
+    try {
+      await call();
+      notify(done);
+      await incidents.refresh();
+    } catch (err) {
+      notify(errorText(err, t), 'error');
+    }
+  };
   return (
     <div data-testid="page-incidents">
       <PageHeader title={t('incidents.title')}>
@@ -74,7 +88,42 @@ export function IncidentsPage() {
                         })}
                       </Badge>
                     ) : (
-                      <Badge kind="bad">{t('incidents.open')}</Badge>
+                      <>
+                        <Badge kind="bad">{t('incidents.open')}</Badge>
+                        {i.acknowledgedBy ? (
+                          <span className="muted small" data-testid="incident-acknowledged">
+                            {' '}
+                            {t('incidents.acknowledgedBy', { name: i.acknowledgedBy, at: formatTime(i.acknowledgedAt) })}
+                          </span>
+                        ) : (
+                          can.operate && (
+                            <button
+                              type="button"
+                              className="small"
+                              onClick={(e) => {
+                                e.stopPropagation();
+                                void act(() => api.acknowledgeIncident(i.id), t('incidents.acknowledged'));
+                              }}
+                              data-testid="incident-acknowledge"
+                            >
+                              {t('incidents.acknowledge')}
+                            </button>
+                          )
+                        )}
+                        {can.operate && (
+                          <button
+                            type="button"
+                            className="small"
+                            onClick={(e) => {
+                              e.stopPropagation();
+                              void act(() => api.closeIncident(i.id), t('incidents.closedByHand'));
+                            }}
+                            data-testid="incident-close"
+                          >
+                            {t('incidents.close')}
+                          </button>
+                        )}
+                      </>
                     )}
                   </td>
                   <td className="nowrap">{i.notifiedAt ? formatTime(i.notifiedAt) : <span className="muted">—</span>}</td>
@@ -85,7 +134,7 @@ export function IncidentsPage() {
                       <Props
                         rows={[
                           [t('incidents.id'), <code key="id">{i.id}</code>],
-                          [t('incidents.closedAt'), formatTime(i.closedAt)],
+                          [t('incidents.closedAt'), i.closedBy ? `${formatTime(i.closedAt)} · ${i.closedBy}` : formatTime(i.closedAt)],
                           [t('incidents.nodeKind'), i.nodeKind ?? '—'],
                           [
                             t('incidents.job'),

@@ -4,7 +4,7 @@ import type { Job } from '../api/types';
 import { useCan } from '../auth';
 import { useNotify } from '../components/notify';
 import { DstNote, firesOf } from '../components/DstNote';
-import { RunDetailModal } from '../components/RunDetail';
+import { ZonedTime } from '../components/ZonedTime';
 import {
   Badge,
   ConfirmDialog,
@@ -21,10 +21,13 @@ import {
 } from '../components/ui';
 import { useT, type MessageKey, type Translate } from '../i18n';
 import {
+  browserTimeZone,
   defaultStartDeadlineText,
   formatDuration,
   formatRelative,
   formatTime,
+  formatTimeIn,
+  jobTimeZone,
   kindSummary,
   runDuration,
   scheduleSummary,
@@ -45,7 +48,6 @@ export function JobDetailPage({ id }: { id: string }) {
   const runs = usePaged((cursor, limit) => api.runs({ jobId: id, cursor, limit }), [id], JOB_RUNS_REFRESH_MS);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [openRun, setOpenRun] = useState<string | null>(null);
 
   const act = async (what: () => Promise<unknown>, done: string) => {
     setBusy(true);
@@ -73,6 +75,8 @@ export function JobDetailPage({ id }: { id: string }) {
   if (!detail.data) return <Loading />;
   const { job } = detail.data;
   const nextFireTimes = firesOf(detail.data);
+  const zone = jobTimeZone(job.schedule);
+  const viewerZone = browserTimeZone();
 
   return (
     <div data-testid="page-job" data-job-id={job.id}>
@@ -111,6 +115,9 @@ export function JobDetailPage({ id }: { id: string }) {
             <button type="button" onClick={() => navigate(`/jobs/${encodeURIComponent(job.id)}/edit`)} data-testid="job-edit">
               {t('common.edit')}
             </button>
+            <button type="button" onClick={() => navigate(`/jobs/new?copy=${encodeURIComponent(job.id)}`)} data-testid="job-copy">
+              {t('job.copy')}
+            </button>
             <button type="button" className="danger" onClick={() => setConfirmDelete(true)} data-testid="job-delete">
               {t('common.delete')}
             </button>
@@ -129,11 +136,21 @@ export function JobDetailPage({ id }: { id: string }) {
             <Empty>{job.enabled ? t('job.noNextFire') : t('job.disabledNoFire')}</Empty>
           ) : (
             <table className="table compact" data-testid="job-next-fire-times">
+              <thead>
+                <tr>
+                  <th />
+                  <th data-testid="next-fire-viewer-zone">{t('time.viewerZoneColumn', { zone: viewerZone })}</th>
+                  {zone && zone !== viewerZone && <th data-testid="next-fire-job-zone">{t('time.jobZoneColumn', { zone })}</th>}
+                  <th />
+                  <th />
+                </tr>
+              </thead>
               <tbody>
                 {nextFireTimes.map((fire, i) => (
                   <tr key={fire.at} data-testid="next-fire-time">
                     <td className="muted">{i + 1}</td>
                     <td className="mono">{formatTime(fire.at)}</td>
+                    {zone && zone !== viewerZone && <td className="mono">{formatTimeIn(fire.at, zone)}</td>}
                     <td className="muted">{formatRelative(fire.at, now, t)}</td>
                     <td>
                       <DstNote fire={fire} />
@@ -165,7 +182,9 @@ export function JobDetailPage({ id }: { id: string }) {
           <table className="table" data-testid="job-runs">
             <thead>
               <tr>
-                <th>{t('runs.scheduledAt')}</th>
+                <th>
+                  {t('runs.scheduledAt')} <span className="zone-label">{viewerZone}</span>
+                </th>
                 <th>{t('runs.status')}</th>
                 <th>{t('runs.trigger')}</th>
                 <th>{t('runs.node')}</th>
@@ -179,7 +198,7 @@ export function JobDetailPage({ id }: { id: string }) {
                 <tr
                   key={r.id}
                   className="clickable"
-                  {...activate(() => setOpenRun(r.id))}
+                  {...activate(() => navigate(`/runs/${encodeURIComponent(r.id)}`))}
                   data-testid="run-row"
                   data-run-id={r.id}
                   data-status={r.status}
@@ -203,7 +222,6 @@ export function JobDetailPage({ id }: { id: string }) {
         <LoadMore nextCursor={runs.nextCursor} loading={runs.loading} onClick={() => void runs.loadMore()} />
       </section>
 
-      {openRun && <RunDetailModal id={openRun} onClose={() => setOpenRun(null)} />}
       {confirmDelete && (
         <ConfirmDialog
           title={t('job.deleteTitle')}
@@ -277,11 +295,11 @@ function JobProps({ job, nextFireTimes }: { job: Job; nextFireTimes: readonly st
           job.contacts.length ? job.contacts.map((c) => contacts.data?.get(c) ?? c).join(', ') : <span className="muted">—</span>,
         ],
         [t('jobs.lastStatus'), <StatusBadge key="ls" status={job.lastStatus} />],
-        [t('jobs.lastRun'), formatTime(job.lastRunAt)],
-        [t('jobs.nextRun'), job.enabled ? formatTime(job.nextRunAt) : '—'],
+        [t('jobs.lastRun'), <ZonedTime key="lr" iso={job.lastRunAt} jobZone={jobTimeZone(job.schedule)} />],
+        [t('jobs.nextRun'), job.enabled ? <ZonedTime key="nr" iso={job.nextRunAt} jobZone={jobTimeZone(job.schedule)} /> : '—'],
         [t('jobs.runsFailures'), `${job.runCount} / ${job.failureCount}`],
-        [t('job.createdAt'), formatTime(job.createdAt)],
-        [t('job.updatedAt'), formatTime(job.updatedAt)],
+        [t('job.createdAt'), <ZonedTime key="ca" iso={job.createdAt} />],
+        [t('job.updatedAt'), <ZonedTime key="ua" iso={job.updatedAt} />],
       ]}
     />
   );

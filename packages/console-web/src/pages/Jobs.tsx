@@ -1,11 +1,27 @@
 import { useState } from 'react';
 import { api } from '../api/client';
 import { useCan } from '../auth';
-import { Badge, Empty, ErrorBanner, LoadMore, Loading, PageHeader, StatusBadge, activate } from '../components/ui';
+import { useNotify } from '../components/notify';
+import {
+  Badge,
+  ConfirmDialog,
+  Empty,
+  ErrorBanner,
+  LoadMore,
+  Loading,
+  PageHeader,
+  StatusBadge,
+  activate,
+  errorText,
+} from '../components/ui';
+import { forgetJobNames } from '../lib/jobNames';
 import { useT } from '../i18n';
 import { useDebounced, useNow, usePaged } from '../lib/hooks';
 import { formatRelative, formatTime, kindSummary, scheduleSummary } from '../lib/format';
 import { Link, navigate } from '../lib/router';
+
+/** The list is read again on this period, as the dashboard and the runs are: last status and next run move on their own. */
+export const JOBS_REFRESH_MS = 5000;
 
 export function JobsPage() {
   const t = useT();
@@ -20,8 +36,34 @@ export function JobsPage() {
     (cursor, limit) =>
       api.jobs({ q: query.q, group: query.group, enabled: query.enabled === '' ? '' : query.enabled === 'true', cursor, limit }),
     [query.q, query.group, query.enabled],
+    JOBS_REFRESH_MS,
   );
   const filtered = Boolean(query.q || query.group || query.enabled);
+  const notify = useNotify();
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const toggle = (id: string) => {
+    const next = new Set(selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setSelected(next);
+  };
+  // One call per job, one after another: the API has no bulk route, and each change is audited as its own.
+  const bulk = async (action: (id: string) => Promise<unknown>) => {
+    let done = 0;
+    try {
+      for (const id of selected) {
+        await action(id);
+        done++;
+      }
+      notify(t('jobs.bulkDone', { n: done }));
+    } catch (err) {
+      notify(`${t('jobs.bulkDone', { n: done })} ${errorText(err, t)}`, 'error');
+    }
+    setSelected(new Set());
+    forgetJobNames();
+    await jobs.refresh();
+  };
 
   return (
     <div data-testid="page-jobs">
@@ -59,6 +101,28 @@ export function JobsPage() {
           </select>
         </label>
       </div>
+      {can.operate && selected.size > 0 && (
+        <div className="bulk-bar" data-testid="jobs-bulk">
+          <span>{t('jobs.selected', { n: selected.size })}</span>
+          <button type="button" onClick={() => void bulk((id) => api.enableJob(id))} data-testid="jobs-bulk-enable">
+            {t('jobs.bulkEnable')}
+          </button>
+          <button type="button" onClick={() => void bulk((id) => api.disableJob(id))} data-testid="jobs-bulk-disable">
+            {t('jobs.bulkDisable')}
+          </button>
+          <button type="button" className="danger" onClick={() => setConfirmDelete(true)} data-testid="jobs-bulk-delete">
+            {t('jobs.bulkDelete')}
+          </button>
+        </div>
+      )}
+      {confirmDelete && (
+        <ConfirmDialog
+          title={t('jobs.bulkDeleteTitle')}
+          message={t('jobs.bulkDeleteMessage', { n: selected.size })}
+          onConfirm={() => bulk((id) => api.deleteJob(id))}
+          onClose={() => setConfirmDelete(false)}
+        />
+      )}
       <ErrorBanner error={jobs.error} />
       {!jobs.loaded && !jobs.error && <Loading />}
       {jobs.loaded && jobs.items.length === 0 && (
@@ -77,6 +141,7 @@ export function JobsPage() {
         <table className="table" data-testid="jobs-table">
           <thead>
             <tr>
+              {can.operate && <th aria-label={t('jobs.select')} />}
               <th>{t('jobs.name')}</th>
               <th>{t('jobs.group')}</th>
               <th>{t('jobs.schedule')}</th>
@@ -98,6 +163,17 @@ export function JobsPage() {
                 data-job-id={j.id}
                 data-job-name={j.name}
               >
+                {can.operate && (
+                  <td onClick={(e) => e.stopPropagation()}>
+                    <input
+                      type="checkbox"
+                      checked={selected.has(j.id)}
+                      onChange={() => toggle(j.id)}
+                      aria-label={t('jobs.select')}
+                      data-testid="job-select"
+                    />
+                  </td>
+                )}
                 <td>
                   <Link to={`/jobs/${encodeURIComponent(j.id)}`} onClick={(e) => e.stopPropagation()} className="strong">
                     {j.name}

@@ -4,6 +4,7 @@ import type { NodeViewKind, NodeView } from '../api/types';
 import { useCan } from '../auth';
 import { useNotify } from '../components/notify';
 import { ConfirmDialog, Empty, ErrorBanner, Field, JsonView, Loading, Modal, PageHeader, Props, errorText } from '../components/ui';
+import { fieldTexts } from '../lib/issues';
 import { useT, type MessageKey } from '../i18n';
 import { formatDuration, json } from '../lib/format';
 import { useAsync } from '../lib/hooks';
@@ -245,7 +246,7 @@ export function NodeEditDialog({ node, onClose, onSaved }: { node: NodeView; onC
     }
   };
 
-  const fields = error instanceof ApiError ? error.fields : {};
+  const fields = fieldTexts(error, t);
   return (
     <Modal
       title={t('nodes.editTitle', { path: node.path })}

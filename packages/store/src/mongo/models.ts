@@ -67,9 +67,18 @@ interface LogDoc {
   node: string | null;
   message: string;
   context: unknown;
+  /** The context as JSON text, for search (entries written before it have none: their message still matches). */
+  text?: string;
 }
 interface OutboxDoc extends Doc {
   createdAt: Date;
+}
+interface AuditDoc extends Doc {
+  at: Date;
+  user: string;
+  method: string;
+  path: string;
+  target: string | null;
 }
 
 /**
@@ -136,7 +145,17 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   incidents.index({ notifiedAt: 1 });
 
   const logs = new Schema<LogDoc>(
-    { _id: String, time: Date, level: String, levelRank: Number, source: String, node: String, message: String, context: any },
+    {
+      _id: String,
+      time: Date,
+      level: String,
+      levelRank: Number,
+      source: String,
+      node: String,
+      message: String,
+      context: any,
+      text: String,
+    },
     opts,
   );
   logs.index({ time: -1, _id: -1 });
@@ -145,6 +164,10 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
 
   const outbox = new Schema<OutboxDoc>({ _id: String, createdAt: Date, doc: any }, opts);
   outbox.index({ createdAt: -1, _id: -1 });
+
+  const audit = new Schema<AuditDoc>({ _id: String, at: Date, user: String, method: String, path: String, target: String, doc: any }, opts);
+  audit.index({ at: -1, _id: -1 });
+  audit.index({ user: 1, at: -1, _id: -1 });
 
   return {
     jobs: conn.model('Job', jobs, 'jobs'),
@@ -158,6 +181,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
     incidents: conn.model('Incident', incidents, 'incidents'),
     logs: conn.model('LogEntry', logs, 'logs'),
     outbox: conn.model('OutboxMail', outbox, 'outbox'),
+    audit: conn.model('AuditEntry', audit, 'audit'),
   };
 }
 

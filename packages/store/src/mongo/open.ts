@@ -9,6 +9,7 @@ import {
   logLevelRank,
   newId,
   outboxMailSchema,
+  auditEntrySchema,
   sessionSchema,
   userSchema,
   type Incident,
@@ -352,7 +353,8 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       async markRecoveryNotified(id, at) {
         await mutateIncident(id, (i) => ({ ...i, recoveryNotifiedAt: at }));
       },
-      close: (id, at) => mutateIncident(id, (i) => (i.closedAt ? i : { ...i, closedAt: at })),
+      close: (id, at, by) => mutateIncident(id, (i) => (i.closedAt ? i : { ...i, closedAt: at, closedBy: by ?? null })),
+      acknowledge: (id, by, at) => mutateIncident(id, (i) => (i.acknowledgedAt ? i : { ...i, acknowledgedAt: at, acknowledgedBy: by })),
     },
     logs: {
       async write(entries) {
@@ -369,6 +371,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
               node: e.node,
               message: e.message,
               context: encodeKeys(e.context),
+              text: JSON.stringify(e.context),
             };
           }),
         );
@@ -377,10 +380,18 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         const limit = pageLimit(q.limit);
         const f: Filter = { ...keyset('time', q.cursor) };
         if (q.level) f.levelRank = { $lte: logLevelRank[q.level] };
-        if (q.source) f.source = q.source;
+        if (q.source) f.source = { $regex: escapeRe(q.source), $options: 'i' };
         if (q.node) f.node = q.node;
         if (q.from || q.to) f.time = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
-        if (q.q) f.message = { $regex: escapeRe(q.q), $options: 'i' };
+        if (q.q) {
+          const re = (t: string) => ({ $regex: escapeRe(t), $options: 'i' });
+          f.$or = [
+            { message: re(q.q) },
+            { source: re(q.q) },
+            { text: re(q.q) },
+            ...(q.qAlso ?? []).slice(0, 50).map((t) => ({ text: re(t) })),
+          ];
+        }
         const rows = await m.logs
           .find(f)
           .sort({ time: -1, _id: -1 })
@@ -417,6 +428,33 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           limit,
           (r) => new Date(r.createdAt).getTime(),
           (r) => outboxMailSchema.parse(decodeKeys(r.doc)),
+        );
+      },
+    },
+    audit: {
+      async add(input) {
+        const entry = auditEntrySchema.parse({ ...input, id: newId('audit') });
+        const { id, at, user, method, path, target } = entry;
+        await m.audit.create({ _id: id, at, user, method, path, target, doc: encodeKeys(JSON.parse(JSON.stringify(entry))) });
+        return entry;
+      },
+      async list(q = {}) {
+        const limit = pageLimit(q.limit);
+        const f: Filter = { ...keyset('at', q.cursor) };
+        if (q.user) f.user = q.user;
+        if (q.method) f.method = q.method.toUpperCase();
+        if (q.from || q.to) f.at = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
+        if (q.q) f.$or = [{ path: { $regex: escapeRe(q.q), $options: 'i' } }, { target: { $regex: escapeRe(q.q), $options: 'i' } }];
+        const rows = await m.audit
+          .find(f)
+          .sort({ at: -1, _id: -1 })
+          .limit(limit + 1)
+          .lean();
+        return page(
+          rows,
+          limit,
+          (r) => new Date(r.at).getTime(),
+          (r) => auditEntrySchema.parse(decodeKeys(r.doc)),
         );
       },
     },

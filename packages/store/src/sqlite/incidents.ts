@@ -106,7 +106,11 @@ export class SqliteIncidents implements IncidentRepository {
     });
   }
 
-  close(id: string, at: Date): Promise<Incident | null> {
-    return promised(() => this.mutate(id, (i) => (i.closedAt ? i : { ...i, closedAt: at })));
+  close(id: string, at: Date, by?: string): Promise<Incident | null> {
+    return promised(() => this.mutate(id, (i) => (i.closedAt ? i : { ...i, closedAt: at, closedBy: by ?? null })));
+  }
+
+  acknowledge(id: string, by: string, at: Date): Promise<Incident | null> {
+    return promised(() => this.mutate(id, (i) => (i.acknowledgedAt ? i : { ...i, acknowledgedAt: at, acknowledgedBy: by })));
   }
 }

@@ -6,7 +6,7 @@ import { startBackgroundCheckpointer } from './checkpointer.js';
 import { SqliteCounters } from './counters.js';
 import { SqliteIncidents } from './incidents.js';
 import { SqliteJobs } from './jobs.js';
-import { SqliteLogs, SqliteOutbox } from './logs.js';
+import { SqliteAudit, SqliteLogs, SqliteOutbox } from './logs.js';
 import { SqliteContacts, SqliteSessions, SqliteTokens, SqliteUsers } from './people.js';
 import { SqliteRuns } from './runs.js';
 import { busyWaitMs, promised } from './promised.js';
@@ -74,6 +74,7 @@ export function openSqliteStore(opts: StoreOptions): Store {
     incidents: new SqliteIncidents(db),
     logs,
     outbox: new SqliteOutbox(db),
+    audit: new SqliteAudit(db),
     writeRuns: (w) =>
       promised(() =>
         db

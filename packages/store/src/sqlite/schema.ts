@@ -46,6 +46,13 @@ export function migrate(db: Database.Database): void {
     CREATE INDEX IF NOT EXISTS logs_level_time ON logs (level_rank, time DESC);
 
     CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, doc TEXT NOT NULL);
+
+    CREATE TABLE IF NOT EXISTS audit (
+      id TEXT PRIMARY KEY, at INTEGER NOT NULL, user TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+      target TEXT, doc TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS audit_at ON audit (at DESC, id DESC);
+    CREATE INDEX IF NOT EXISTS audit_user_at ON audit (user, at DESC, id DESC);
   `);
   addJobRunStateColumns(db);
   indexRunsForCheapStatusChanges(db);

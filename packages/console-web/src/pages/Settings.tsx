@@ -1,0 +1,122 @@
+import { useState } from 'react';
+import { api } from '../api/client';
+import type { ClusterSettings } from '../api/types';
+import { useCan } from '../auth';
+import { useNotify } from '../components/notify';
+import { ErrorBanner, Field, Loading, PageHeader } from '../components/ui';
+import { useT, type MessageKey } from '../i18n';
+import { useAsync, useSubmit } from '../lib/hooks';
+import { fieldTexts } from '../lib/issues';
+
+const KINDS = ['servers', 'clients', 'monitors'] as const;
+type Kind = (typeof KINDS)[number];
+type Form = { heartbeat: string } & Record<Kind, string>;
+
+const seconds = (ms: number) => String(ms / 1000);
+const formOf = (s: ClusterSettings): Form => ({
+  heartbeat: seconds(s.config.heartbeatIntervalMs),
+  servers: seconds(s.config.deadTimeoutMs.servers),
+  clients: seconds(s.config.deadTimeoutMs.clients),
+  monitors: seconds(s.config.deadTimeoutMs.monitors),
+});
+/** Seconds as typed → ms; NaN for what is not a number, which the API refuses with a field message. */
+const ms = (text: string) => (text.trim() === '' ? NaN : Math.round(Number(text) * 1000));
+
+/**
+ * The cluster settings (/clover/config): how often every process beats, and how long each kind may
+ * be silent before the monitor declares it dead. Admins edit; the API validates and checks the
+ * version read, as a node edit does; every process follows a change as it is written.
+ */
+export function SettingsPage() {
+  const t = useT();
+  const can = useCan();
+  const settings = useAsync(() => api.settings(), []);
+  if (settings.error && !settings.data) return <ErrorBanner error={settings.error} />;
+  if (!settings.data) return <Loading />;
+  return <SettingsForm key={settings.data.version} settings={settings.data} readOnly={!can.admin} onSaved={settings.setData} t={t} />;
+}
+
+function SettingsForm({
+  settings,
+  readOnly,
+  onSaved,
+  t,
+}: {
+  settings: ClusterSettings;
+  readOnly: boolean;
+  onSaved: (s: ClusterSettings) => void;
+  t: ReturnType<typeof useT>;
+}) {
+  const notify = useNotify();
+  const [form, setForm] = useState<Form>(() => formOf(settings));
+  const { submit, busy, error } = useSubmit(async () => {
+    const saved = await api.saveSettings({
+      heartbeatIntervalMs: ms(form.heartbeat),
+      deadTimeoutMs: { servers: ms(form.servers), clients: ms(form.clients), monitors: ms(form.monitors) },
+      version: settings.version,
+    });
+    notify(t('settings.saved'));
+    onSaved(saved);
+  });
+  const fields = fieldTexts(error, t);
+  const input = (key: keyof Form, id: string) => (
+    <input
+      id={id}
+      type="number"
+      step="any"
+      min={0}
+      className="narrow"
+      value={form[key]}
+      disabled={readOnly}
+      onChange={(e) => setForm({ ...form, [key]: e.target.value })}
+      data-testid={id}
+    />
+  );
+  const d = settings.defaults;
+  return (
+    <form onSubmit={(e) => void submit(e)} noValidate data-testid="page-settings">
+      <PageHeader title={t('settings.title')}>
+        {!readOnly && (
+          <button type="submit" className="primary" disabled={busy} data-testid="settings-save">
+            {t('common.save')}
+          </button>
+        )}
+      </PageHeader>
+      <p className="muted">{t('settings.intro')}</p>
+      {error != null && <ErrorBanner error={error} testId="settings-error" />}
+      <fieldset className="panel form-section">
+        <legend>{t('settings.heartbeat')}</legend>
+        <Field
+          label={t('settings.heartbeatInterval')}
+          htmlFor="settings-heartbeat"
+          error={fields.heartbeatIntervalMs}
+          hint={t('settings.default', { n: d.heartbeatIntervalMs / 1000 })}
+          testId="settings-heartbeat"
+        >
+          {input('heartbeat', 'settings-heartbeat')}
+        </Field>
+      </fieldset>
+      <fieldset className="panel form-section">
+        <legend>{t('settings.deadTimeout')}</legend>
+        <p className="muted small">{t('settings.deadTimeoutHint')}</p>
+        <div className="row">
+          {KINDS.map((k) => (
+            <Field
+              key={k}
+              label={t(`machines.kind.${k}` as MessageKey)}
+              htmlFor={`settings-dead-${k}`}
+              error={fields[`deadTimeoutMs.${k}`]}
+              hint={t('settings.default', { n: d.deadTimeoutMs[k] / 1000 })}
+              testId={`settings-dead-${k}`}
+            >
+              {input(k, `settings-dead-${k}`)}
+            </Field>
+          ))}
+        </div>
+      </fieldset>
+      <p className="muted small" data-testid="settings-version">
+        {settings.version < 0 ? t('settings.notWritten') : t('settings.version', { n: settings.version })}
+      </p>
+    </form>
+  );
+}
