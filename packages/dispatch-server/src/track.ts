@@ -219,6 +219,19 @@ export class RunTracker {
    * its start deadline, which counts from its slot as before.
    */
   sendNew(job: Job, run: Run): void {
+    // Several unsent runs of one `forbid` job can be left by leaders that came and went (a
+    // ZooKeeper restart: each short term fired a slot into the queue, then lost the lead):
+    // the first goes, the rest are skipped as their fire would have been (issue 16's chaos run
+    // ran three at once).
+    const others = job.concurrency === 'forbid' ? this.activeRuns(job.id).filter((r) => r.id !== run.id) : [];
+    if (others.length && !this.flights.has(execIdOf(run))) {
+      void this.persist(run.id, {
+        status: 'skipped',
+        error: `skipped: ${others.length} run(s) of this job still running (concurrency forbid)`,
+        finishedAt: new Date(this.d.clock()),
+      });
+      return;
+    }
     this.launch(job, run, {});
   }
 

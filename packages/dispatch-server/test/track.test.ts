@@ -264,6 +264,25 @@ test('an agent gone while its EXEC is unanswered: the run is lost (a new attempt
   await waitFor(() => finished.length === 1);
 });
 
+test('unsent runs of a forbid job left by earlier leaders: the first is sent, the rest are skipped as forbid skips a fire', async () => {
+  const { job, tracker, sent, slot } = await setup({ concurrency: 'forbid' });
+  const ids = [0, 1, 2].map((i) => runId(job.id, new Date(slot.getTime() - 3000 + i * 1000)));
+  for (const [i, id] of ids.entries())
+    await store.runs.insert({ id, jobId: job.id, scheduledAt: new Date(slot.getTime() - 3000 + i * 1000), status: 'waiting' });
+  for (const id of ids) tracker.sendNew(job, (await store.runs.get(id))!);
+  await waitFor(() => execs(sent).length === 1, { message: 'the first sent' });
+  await waitFor(async () => (await store.runs.get(ids[2]!))!.status === 'skipped', { message: 'the last skipped' });
+  assert.deepEqual(
+    execs(sent).map((s) => s.msg.type === 'EXEC' && s.msg.body.execId),
+    [ids[0]],
+  );
+  for (const id of ids.slice(1)) {
+    const r = (await store.runs.get(id))!;
+    assert.deepEqual([r.status, r.error], ['skipped', 'skipped: 1 run(s) of this job still running (concurrency forbid)']);
+  }
+  tracker.abandon();
+});
+
 const result = (execId: string, status: 'succeeded' | 'failed') => ({
   execId,
   status,
