@@ -65,6 +65,16 @@ const requests: Record<string, { path: string; body?: unknown }> = {
   },
   'PUT /api/users/{name}': { path: '/api/users/no-such-user', body: { role: 'viewer' } },
   'DELETE /api/users/{name}': { path: '/api/users/no-such-user' },
+  'PUT /api/users/{name}/password': { path: '/api/users/no-such-user/password', body: { password: 'matrix-password-2' } },
+  'GET /api/auth/tokens': { path: '/api/auth/tokens' },
+  'DELETE /api/auth/tokens/{id}': { path: '/api/auth/tokens/no-such-token' },
+  'GET /api/machines': { path: '/api/machines' },
+  'POST /api/incidents/{id}/acknowledge': { path: '/api/incidents/no-such-incident/acknowledge' },
+  'POST /api/incidents/{id}/close': { path: '/api/incidents/no-such-incident/close' },
+  'GET /api/audit': { path: '/api/audit' },
+  'GET /api/config': { path: '/api/config' },
+  // Refused by validation (400) when the caller may write it: the cluster's settings stay as they are.
+  'PUT /api/config': { path: '/api/config', body: { heartbeatIntervalMs: 'often' } },
 };
 
 let h: Harness;
