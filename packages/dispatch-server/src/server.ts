@@ -160,10 +160,7 @@ export class DispatchServer {
       // After a pause nothing leaves until the lead is confirmed: a retry's or a resend's timer,
       // overdue on waking, must not reach an agent on behalf of a leader that no longer leads.
       send: async (peer, msg) => {
-        if (this.checkPause() && this.leadCheck) {
-          await this.leadCheck;
-          if (!this.leading) return false;
-        }
+        if (!(await this.leadSureAfterPause())) return false;
         return this.transport.send(peer, msg);
       },
       agents: this.agents,
@@ -198,7 +195,7 @@ export class DispatchServer {
       // At the slot, a leader that was paused meanwhile first makes sure it still leads.
       untilSlot: async (slotMs) => {
         await this.gate.until(slotMs);
-        if (this.checkPause() && this.leadCheck) await this.leadCheck;
+        await this.leadSureAfterPause();
       },
       jobAtSlot: (job, slotMs) => {
         const current = this.scheduler.job(job.id);
@@ -448,6 +445,16 @@ export class DispatchServer {
     this.lastTickAt = now;
     if (gap > (this.opts.pauseLimitMs ?? defaultPauseLimitMs) && this.leading && !this.leadCheck) this.doubtLead(gap);
     return this.leadCheck !== null;
+  }
+
+  /**
+   * Waits out the doubt a pause raised (checkPause), if any: false when the check ended this
+   * server's lead, else true (at once when there was no pause).
+   */
+  private async leadSureAfterPause(): Promise<boolean> {
+    if (!(this.checkPause() && this.leadCheck)) return true;
+    await this.leadCheck;
+    return this.leading;
   }
 
   private doubtLead(gapMs: number): void {

@@ -2,7 +2,7 @@ import { noopLogger } from '@clover/telemetry';
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobInputSchema, runId, type Job, type Run } from '@clover/model';
-import type { Message } from '@clover/protocol';
+import type { Hello, Message } from '@clover/protocol';
 import { openStore, type Store } from '@clover/store';
 import { tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { AgentDirectory } from '../src/agents.js';
@@ -34,6 +34,20 @@ afterEach(() => {
   for (const t of trackers.splice(0)) t.abandon();
 });
 
+/** An agent's HELLO as these tests' fake agents say it: handler 'h', capacity 4; `over` changes any field. */
+const helloOf = (agentId: string, over: Partial<Hello> = {}): Hello => ({
+  agentId,
+  version: '1',
+  handlers: ['h'],
+  capacity: 4,
+  running: [],
+  groups: [],
+  tags: [],
+  shell: true,
+  http: true,
+  ...over,
+});
+
 let seq = 0;
 async function setup(over: Record<string, unknown> = {}, timings: Partial<TrackerTimings> = {}) {
   const job: Job = await store.jobs.create(
@@ -47,10 +61,7 @@ async function setup(over: Record<string, unknown> = {}, timings: Partial<Tracke
   const sent: Array<{ peer: string; msg: Message; storedStatus: string | undefined; storedNode: string | null | undefined }> = [];
   const agents = new AgentDirectory(() => undefined);
   for (const id of ['agent-a', 'agent-b']) {
-    agents.hello(
-      { agentId: id, version: '1', handlers: ['h'], capacity: 4, running: [], groups: [], tags: [], shell: true, http: true },
-      Date.now(),
-    );
+    agents.hello(helloOf(id), Date.now());
   }
   agents.setLive(['agent-a', 'agent-b']);
   const finished: Run[] = [];
@@ -147,10 +158,7 @@ test('an adopted run its agent neither runs nor reported after saying HELLO was 
   const id2 = runId(job.id, new Date(slot.getTime() - 60_000));
   await store.runs.insert({ id: id2, jobId: job.id, scheduledAt: new Date(slot.getTime() - 60_000), status: 'scheduled' });
   const running = (await store.runs.update(id2, { status: 'dispatched', node: 'agent-b', dispatchedAt: new Date() }))!;
-  agents.hello(
-    { agentId: 'agent-b', version: '1', handlers: ['h'], capacity: 4, running: [id2], groups: [], tags: [], shell: true, http: true },
-    Date.now(),
-  );
+  agents.hello(helloOf('agent-b', { running: [id2] }), Date.now());
   tracker.adopt(job, run);
   tracker.adopt(job, running);
   tracker.agentSaidHello('agent-b');
@@ -196,21 +204,7 @@ test('an adopted run sent to an earlier life of its agent is lost, never sent ag
   await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
   const run = (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: sentAt }))!;
   tracker.adopt(job, run);
-  agents.hello(
-    {
-      agentId: 'agent-a',
-      version: '1',
-      handlers: ['h'],
-      capacity: 4,
-      running: [],
-      groups: [],
-      tags: [],
-      shell: true,
-      http: true,
-      startedAt: sentAt.getTime() + 2000,
-    },
-    Date.now(),
-  );
+  agents.hello(helloOf('agent-a', { startedAt: sentAt.getTime() + 2000 }), Date.now());
   tracker.agentSaidHello('agent-a', true);
   await waitFor(async () => (await store.runs.get(id))!.status === 'lost', { timeoutMs: 5000, message: 'lost' });
   assert.match((await store.runs.get(id))!.error ?? '', /agent agent-a restarted after the run was sent to it/);
@@ -224,21 +218,7 @@ test('an adopted run sent to the life of its agent that says HELLO now is sent a
   await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
   const run = (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date() }))!;
   tracker.adopt(job, run);
-  agents.hello(
-    {
-      agentId: 'agent-a',
-      version: '1',
-      handlers: ['h'],
-      capacity: 4,
-      running: [],
-      groups: [],
-      tags: [],
-      shell: true,
-      http: true,
-      startedAt: Date.now() - 60_000,
-    },
-    Date.now(),
-  );
+  agents.hello(helloOf('agent-a', { startedAt: Date.now() - 60_000 }), Date.now());
   tracker.agentSaidHello('agent-a', true);
   await waitFor(() => execs(sent).length === 1, { timeoutMs: 5000, message: 'sent again' });
   tracker.abandon();
