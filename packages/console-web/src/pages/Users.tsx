@@ -146,22 +146,7 @@ function UserDialog({ onClose, onSaved }: { onClose: () => void; onSaved: (name:
         <Field label={t('users.name')} htmlFor="user-name" error={fields.name} testId="user-name">
           <input id="user-name" value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" data-testid="user-name" />
         </Field>
-        <Field
-          label={t('users.password')}
-          htmlFor="user-password"
-          error={fields.password}
-          hint={t('users.passwordHint')}
-          testId="user-password"
-        >
-          <input
-            id="user-password"
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            autoComplete="new-password"
-            data-testid="user-password"
-          />
-        </Field>
+        <NewPasswordField id="user-password" label={t('users.password')} value={password} onChange={setPassword} error={fields.password} />
         <Field label={t('users.role')} htmlFor="user-role-new">
           <select id="user-role-new" value={role} onChange={(e) => setRole(e.target.value as Role)} data-testid="user-role-new">
             {ROLES.map((r) => (
@@ -174,6 +159,23 @@ function UserDialog({ onClose, onSaved }: { onClose: () => void; onSaved: (name:
         <button type="submit" hidden />
       </form>
     </Modal>
+  );
+}
+
+/** A new password's field, as both the new-user and the reset dialogs ask for it; `id` is its input's id and test id. */
+function NewPasswordField(props: { id: string; label: string; value: string; onChange: (v: string) => void; error?: string }) {
+  const t = useT();
+  return (
+    <Field label={props.label} htmlFor={props.id} error={props.error} hint={t('users.passwordHint')} testId={props.id}>
+      <input
+        id={props.id}
+        type="password"
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        autoComplete="new-password"
+        data-testid={props.id}
+      />
+    </Field>
   );
 }
 
@@ -192,22 +194,13 @@ function PasswordDialog({ name, onClose, onSaved }: { name: string; onClose: () 
       footer={<SaveCancel onCancel={onClose} onSave={() => void save()} testId="password" />}
     >
       <form onSubmit={(e) => void save(e)} noValidate>
-        <Field
+        <NewPasswordField
+          id="password-input"
           label={t('users.newPassword')}
-          htmlFor="password-input"
+          value={password}
+          onChange={setPassword}
           error={fieldTexts(error, t).password}
-          hint={t('users.passwordHint')}
-          testId="password-input"
-        >
-          <input
-            id="password-input"
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            autoComplete="new-password"
-            data-testid="password-input"
-          />
-        </Field>
+        />
         <button type="submit" hidden />
       </form>
     </Modal>
