@@ -1,6 +1,7 @@
 import { runId, type Job, type Run, type RunInput, type RunPatch } from '@clover/model';
 import { DuplicateRunError } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
+import type { KeyedChain } from './keyed-chain.js';
 import { runFields, type Logger } from '@clover/telemetry';
 import type { Router } from './route.js';
 import type { RunTracker } from './track.js';
@@ -19,6 +20,8 @@ export interface FireDeps {
   untilSlot(slotMs: number): Promise<void>;
   /** The job as it stands at its slot, or null if it was removed or no longer fires at that slot. */
   jobAtSlot(job: Job, slotMs: number): Job | null;
+  /** Where the fires of a job that may not overlap itself queue, one after another (fireJob). */
+  lanes: KeyedChain;
   tracker: RunTracker;
   agents: AgentDirectory;
   router: Router;
@@ -36,28 +39,37 @@ interface Claim {
  * leader firing the same slot after a failover hits the key and stops there. A slot handed over
  * ahead of its time (the scheduler's lead) is claimed ahead: the row is written, and at the slot
  * only the EXEC is left to send, so a busy second's store writes never make its runs late.
- * Then the job's concurrency policy, then dispatch.
+ * Then the job's concurrency policy, then dispatch. Fires of a job whose concurrency is not
+ * `allow` run one after another (`FireDeps.lanes`), each seeing the runs the one before started.
  */
-export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): Promise<Run[]> {
+export function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): Promise<Run[]> {
+  // A job that may not overlap itself fires one slot at a time: fires side by side (the overdue
+  // slots of a busy new leader) each looked before any had claimed, saw nothing running, and all
+  // ran (issue 16's chaos run: 72 `forbid` overlaps).
+  if (job.concurrency === 'allow') return fireSlot(d, job, slotMs, trigger);
+  return d.lanes.run(job.id, () => fireSlot(d, job, slotMs, trigger));
+}
+
+async function fireSlot(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): Promise<Run[]> {
   const term = d.term();
   const ahead = slotMs > d.tracker.now();
   // A run going now may be over by the slot: a policy that looks at running runs waits to look then.
-  if (ahead && job.concurrency !== 'allow' && d.tracker.activeRuns(job.id).length > 0) {
+  if (ahead && job.concurrency !== 'allow' && d.tracker.inProgress(job.id) > 0) {
     await d.untilSlot(slotMs);
     const atSlot = d.leads(term) ? d.jobAtSlot(job, slotMs) : null;
     if (!atSlot) return [];
     job = atSlot;
   }
   const scheduledAt = new Date(slotMs);
-  const active = d.tracker.activeRuns(job.id);
-  if (active.length > 0 && job.concurrency === 'forbid') {
+  const active = d.tracker.inProgress(job.id);
+  if (active > 0 && job.concurrency === 'forbid') {
     await insertOnce(d, {
       id: runId(job.id, scheduledAt),
       jobId: job.id,
       scheduledAt,
       trigger,
       status: 'skipped',
-      error: forbidden(active.length),
+      error: forbidden(active),
     });
     return [];
   }
@@ -72,8 +84,8 @@ export async function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Tr
     if (!atSlot) return skip(d, claims, 'skipped: the job was disabled, deleted or rescheduled before its slot');
     job = atSlot;
     // A run started since the claim (a manual trigger) counts for the policy too.
-    const now = d.tracker.activeRuns(job.id);
-    if (now.length > 0 && job.concurrency === 'forbid') return skip(d, claims, forbidden(now.length));
+    const now = d.tracker.inProgress(job.id);
+    if (now > 0 && job.concurrency === 'forbid') return skip(d, claims, forbidden(now));
   }
   if (job.concurrency === 'replace') for (const r of d.tracker.activeRuns(job.id)) d.tracker.cancel(r, 'replaced');
   for (const { run, order } of claims) d.tracker.sendFired(job, run, order);

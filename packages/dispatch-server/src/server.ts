@@ -18,6 +18,7 @@ import { LatenessMeter } from './lateness.js';
 import { DispatchMetrics } from './metrics.js';
 import { StoreWriteBatch } from './write-batch.js';
 import { fireJob, type FireDeps } from './fire.js';
+import { KeyedChain } from './keyed-chain.js';
 import { defaultClaimAheadMs, defaultTimings, type Clock, type TrackerTimings } from './interfaces.js';
 import { Router } from './route.js';
 import { JobScheduler, nextSlot, type FireTrigger } from './schedule.js';
@@ -177,6 +178,7 @@ export class DispatchServer {
       onExecResent: () => metrics.execResends.inc(),
       onAckTimeout: () => metrics.ackTimeouts.inc(),
       onWaitEnded: (ms, outcome) => metrics.waitDuration.observe(Math.max(0, ms) / 1000, { outcome }),
+      leadDoubt: () => (this.checkPause() && this.leadCheck ? this.leadSureAfterPause() : null),
       onFinished: (job, run) => {
         if (run.startedAt) metrics.startLateness.observe(Math.max(0, run.startedAt.getTime() - run.scheduledAt.getTime()) / 1000);
         void this.onFinished(job, run);
@@ -202,6 +204,7 @@ export class DispatchServer {
         if (!current) return null;
         return current === job || nextSlot(current, slotMs - 1) === slotMs ? current : null;
       },
+      lanes: new KeyedChain(),
       tracker: this.tracker,
       agents: this.agents,
       router: this.router,

@@ -4,7 +4,8 @@ import type { Ack, Message, Result, Start } from '@clover/protocol';
 import type { Store } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
 import { FailureIncidents } from './failure-incidents.js';
-import { Flight, Flights, execIdOf, runIdOf } from './flight.js';
+import { KeyedChain } from './keyed-chain.js';
+import { Flight, Flights, execIdOf, runIdOf, type FlightTimer } from './flight.js';
 import { RecentIds } from './recent-ids.js';
 import { defaultMaxWaitingRuns, type Clock, type TrackerTimings } from './interfaces.js';
 import { matches, type Router } from './route.js';
@@ -46,6 +47,14 @@ export interface TrackerDeps {
    * latest edit, and never runs for a job deleted or disabled meanwhile). Default: the store.
    */
   currentJob?(jobId: string): Promise<Job | null>;
+  /**
+   * While the server doubts it still leads (its process stood still: a SIGSTOP, a paused VM, a
+   * long GC), a promise of whether it does; null when there is no doubt. Every timer here (ACK,
+   * deadline, start deadline, retry backoff, adoption) acts only once it resolves true: overdue on
+   * waking, they would otherwise write `timed_out` and `lost` and send retries for runs the next
+   * leader owns (issue 16's chaos run). Default: never in doubt.
+   */
+  leadDoubt?(): Promise<boolean> | null;
 }
 
 /** A retry waiting out its backoff: the next attempt's run, and how the attempt before ended. */
@@ -131,7 +140,8 @@ export class RunTracker {
   private readonly retryTimers = new Map<NodeJS.Timeout, PendingRetry>();
   /** Jobs disabled or deleted since their runs were fired: no retry follows, and a deleted job gets no counters or incident. */
   private readonly halted = new Map<string, JobStop>();
-  private readonly writes = new Map<string, Promise<unknown>>();
+  /** Each run's transitions, written one after another. */
+  private readonly writes = new KeyedChain();
   /** Flights no agent could take yet (phase 'waiting'), oldest slot first: offered to agents as they free slots. */
   private readonly waiting: WaitingQueue<Flight>;
   /** A look at the waiting runs is due at the end of this turn (a slot freed, an agent said HELLO). */
@@ -159,6 +169,34 @@ export class RunTracker {
     };
   }
 
+  /**
+   * Arms one of a flight's timers with its action fenced (see `fenced`).
+   * @param ms from now, in ms.
+   */
+  private arm(f: Flight, timer: FlightTimer, ms: number, action: () => void): void {
+    f.arm(timer, ms, this.fenced(action));
+  }
+
+  /**
+   * A timer's action as it must run: after the I/O that arrived before the timer ran out (an ACK
+   * or RESULT read late on a busy loop would otherwise lose to its own timeout, and the run would
+   * be judged lost while it ran), and only while this server still leads (TrackerDeps.leadDoubt).
+   */
+  private fenced(action: () => void): () => void {
+    const term = this.term;
+    return () =>
+      setImmediate(() => {
+        const doubt = this.d.leadDoubt?.();
+        if (!doubt) {
+          if (term === this.term) action();
+          return;
+        }
+        void doubt.then((leads) => {
+          if (leads && term === this.term) action();
+        });
+      });
+  }
+
   /** Executions in flight here (waiting, sent, acknowledged, running or adopted). */
   get size(): number {
     return this.flights.size;
@@ -179,9 +217,19 @@ export class RunTracker {
     return [...this.flights.ofJob(jobId)].map((f) => f.run);
   }
 
+  /**
+   * The job's runs in flight here plus those waiting out a retry's backoff: what `forbid` counts
+   * as running, as Kubernetes counts a Job that is still retrying (its backoffLimit) as active.
+   */
+  inProgress(jobId: string): number {
+    let n = this.activeRuns(jobId).length;
+    for (const r of this.retryTimers.values()) if (r.jobId === jobId) n++;
+    return n;
+  }
+
   /** Whether any run of the job is in flight here or waiting to be retried. */
   busy(jobId: string): boolean {
-    return this.activeRuns(jobId).length > 0 || [...this.retryTimers.values()].some((r) => r.jobId === jobId);
+    return this.inProgress(jobId) > 0;
   }
 
   /**
@@ -190,17 +238,11 @@ export class RunTracker {
    * issued in the same turn as the run's write, for what belongs beside it (a failure incident).
    */
   private persist(runId: string, patch: RunPatch, also?: () => Promise<unknown>, jobState?: JobRunState): Promise<unknown> {
-    const prev = this.writes.get(runId) ?? Promise.resolve();
-    const next = prev
-      .then(() => Promise.all([this.batch.updateRun(runId, patch, jobState), also?.()]))
+    return this.writes
+      .run(runId, () => Promise.all([this.batch.updateRun(runId, patch, jobState), also?.()]))
       .catch((err: unknown) => {
         this.d.logger.error('could not record run transition', { runId, err });
       });
-    this.writes.set(runId, next);
-    void next.then(() => {
-      if (this.writes.get(runId) === next) this.writes.delete(runId);
-    });
-    return next;
   }
 
   /**
@@ -319,10 +361,10 @@ export class RunTracker {
       if (!this.flights.holds(f) || f.phase !== 'waiting') return;
       // A timer may fire a millisecond before the clock says its time has come: never end a run early.
       const left = deadlineAt - this.d.clock();
-      if (left > 0) f.arm('startDeadline', left, expire);
+      if (left > 0) this.arm(f, 'startDeadline', left, expire);
       else this.missedStart(f, this.capacityMessage(f, `waited ${startDeadlineOf(f.job, slot)} ms for capacity`));
     };
-    f.arm('startDeadline', deadlineAt - now, expire);
+    this.arm(f, 'startDeadline', deadlineAt - now, expire);
     this.recordWaiting(f);
     this.placeSoon();
   }
@@ -397,7 +439,7 @@ export class RunTracker {
     if (run.node) this.d.agents.reserve(run.id, run.node);
     this.armDeadline(f);
     if (f.agentId && this.d.agents.get(f.agentId)) this.recheckAdopted(f);
-    f.arm('adoptGrace', this.d.timings.adoptGraceMs, () => {
+    this.arm(f, 'adoptGrace', this.d.timings.adoptGraceMs, () => {
       const agent = f.agentId ? this.d.agents.get(f.agentId) : undefined;
       if (!this.flights.holds(f) || agent?.running.has(f.execId)) return;
       void this.ifStillOpen(
@@ -428,7 +470,7 @@ export class RunTracker {
     if (f.isArmed('redeliver') && !resultsRepeated) return;
     // Never before its slot: a leader that claimed it ahead may have died well before it was due.
     const wait = Math.max(resultsRepeated ? 0 : this.d.timings.redeliverAfterHelloMs, f.run.scheduledAt.getTime() - this.d.clock());
-    f.arm('redeliver', wait, () => {
+    this.arm(f, 'redeliver', wait, () => {
       const execId = f.execId;
       const agentId = f.agentId;
       const agent = agentId ? this.d.agents.get(agentId) : undefined;
@@ -586,11 +628,11 @@ export class RunTracker {
    * of a later PING): then it, or its ACK, went missing. Resending on a timer alone answered
    * every backlog with a second EXEC, a second ACK and a second RESULT per run, which at 5,000
    * fires/s on a slow machine cut what got recorded by 45%. It waits until the run's deadline.
-   * An agent silent since the EXEC left is given up after `maxExecSends`: the next agent for
-   * 'failover' routing, else the run is lost.
+   * An agent silent since the EXEC left is given up after `maxExecSends`: the run is lost (and
+   * retried as a new attempt if the job allows); only an EXEC that never left goes to the next agent.
    */
   private armAck(f: Flight, agentId: string, waitMs: number): void {
-    f.arm('ack', waitMs, () => {
+    this.arm(f, 'ack', waitMs, () => {
       if (!this.flights.holds(f) || f.acked || f.agentId !== agentId || this.retiring) return;
       this.d.onAckTimeout?.();
       const now = this.d.clock();
@@ -632,10 +674,10 @@ export class RunTracker {
           sends: f.sends,
         });
         this.sendExec(f);
-      } else if (f.job.routing === 'failover') {
-        f.refusals.push(`${agentId}: no ACK`);
-        this.tryNext(f);
       } else {
+        // Not the next agent under the same execution id, even for 'failover' routing: an EXEC
+        // that left may have reached an agent that ran it and died before answering (issue 16's
+        // chaos run started 14 executions twice so). Lost, and a new attempt if the job allows.
         void this.finish(f, 'lost', { error: `agent ${agentId} did not acknowledge the execution and went silent` });
       }
     });
@@ -643,7 +685,7 @@ export class RunTracker {
 
   private armDeadline(f: Flight): void {
     const delay = Math.max(0, f.deadline - this.d.clock()) + this.d.timings.deadlineGraceMs;
-    f.arm('deadline', delay, () => {
+    this.arm(f, 'deadline', delay, () => {
       if (!this.flights.holds(f)) return;
       void this.ifStillOpen(f, () => {
         if (f.agentId) void this.d.send(f.agentId, { type: 'CANCEL', body: { execId: f.execId, reason: 'timeout' } });
@@ -684,7 +726,7 @@ export class RunTracker {
     // Most runs are over in moments: their final write carries startedAt, and a store write
     // for 'running' is only worth it for a run still going a little later.
     if (f.isArmed('runningWrite')) return;
-    f.arm('runningWrite', this.d.timings.runningWriteDelayMs, () => {
+    this.arm(f, 'runningWrite', this.d.timings.runningWriteDelayMs, () => {
       if (this.flights.holds(f)) void this.persist(f.run.id, { status: 'running', startedAt: new Date(startedAt) });
     });
   }
@@ -794,10 +836,15 @@ export class RunTracker {
       }).finally(() => this.completing.delete(execId));
       const tried = f.agentId ? [f.agentId] : [];
       const pending: PendingRetry = { jobId: f.job.id, run, prev: { attempt, status, details } };
-      const timer = setTimeout(() => {
-        this.retryTimers.delete(timer);
-        void this.retryNow(pending, tried).catch((err: unknown) => this.d.logger.error('could not retry run', { ...runFields(run), err }));
-      }, backoff);
+      const timer = setTimeout(
+        this.fenced(() => {
+          this.retryTimers.delete(timer);
+          void this.retryNow(pending, tried).catch((err: unknown) =>
+            this.d.logger.error('could not retry run', { ...runFields(run), err }),
+          );
+        }),
+        backoff,
+      );
       this.retryTimers.set(timer, pending);
       return Promise.resolve();
     }
@@ -908,7 +955,7 @@ export class RunTracker {
     await Promise.all(done);
     if (why !== 'deleted') return;
     // Outcomes of this job's runs already on their way to the store (one may open an incident).
-    await Promise.all([...this.writes].filter(([runId]) => runId.startsWith(`${jobId}@`)).map(([, w]) => w));
+    await this.writes.settled((runId) => runId.startsWith(`${jobId}@`));
     for (let i = 0; i < 10; i++) {
       const open = await this.d.store.incidents.findOpen('job_failed', jobId);
       if (!open) break;
@@ -960,6 +1007,6 @@ export class RunTracker {
   async drain(timeoutMs: number): Promise<void> {
     const deadline = this.d.clock() + timeoutMs;
     while (this.flights.size > 0 && this.d.clock() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await Promise.all([...this.writes.values()]);
+    await this.writes.settled();
   }
 }

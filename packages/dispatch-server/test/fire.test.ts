@@ -4,6 +4,7 @@ import { jobSchema, runSchema, type Job, type Run, type RunInput, type RunPatch 
 import { noopLogger } from '@clover/telemetry';
 import { AgentDirectory, FireTimer, JobScheduler, Router } from '../src/index.js';
 import { fireJob, type FireDeps } from '../src/fire.js';
+import { KeyedChain } from '../src/keyed-chain.js';
 import { SlotGate } from '../src/slot-gate.js';
 import type { RunTracker } from '../src/track.js';
 
@@ -37,10 +38,13 @@ function harness(
   const tracker = {
     now: () => now,
     activeRuns: () => active,
+    inProgress: () => active.length,
     route: () => ['agent-1', 'agent-2'],
     sendFired: (j: Job, run: Run, order: string[]) => {
       log.push('dispatch');
       dispatched.push({ job: j, run, order });
+      // What the tracker does: the run is in flight from here on.
+      active = [...active, run];
     },
     cancel: (run: Run) => log.push(`cancel ${run.id}`),
   } as unknown as RunTracker;
@@ -50,7 +54,8 @@ function harness(
       inserted.push(input);
       // A claim write that took longer than the lead.
       if (opts.slowClaim) now = slot + 10;
-      return Promise.resolve(runSchema.parse({ attempt: 1, ...input }));
+      // The store answers on a later turn, as the write batch does.
+      return new Promise((r) => setImmediate(() => r(runSchema.parse({ attempt: 1, ...input }))));
     },
     updateRun: (id, patch) => {
       log.push('update');
@@ -67,6 +72,7 @@ function harness(
       leading = opts.leadingAtSlot ?? true;
     },
     jobAtSlot: (j) => (opts.atSlot ? opts.atSlot(j) : j),
+    lanes: new KeyedChain(),
     tracker,
     agents: new AgentDirectory(() => undefined),
     router: new Router(),
@@ -161,6 +167,29 @@ test('forbid with a run still going at the slot writes the slot skipped; replace
   r.reachSlot();
   assert.equal((await replaced).length, 1);
   assert.deepEqual(r.log, ['wait', 'insert', 'wait', 'cancel j1@earlier', 'dispatch']);
+});
+
+test('overdue slots of a forbid job fired in one turn: the first runs, the others are written skipped', async () => {
+  // Issue 16's chaos run: a new leader, busy adopting, fired a forbid job's slots 20–24 late and
+  // side by side; each looked before any had claimed, and all five ran at once.
+  const h = harness({ now: slot + 5000 });
+  const forbid = job({ concurrency: 'forbid' });
+  const fired = await Promise.all([0, 1, 2, 3].map((i) => fireJob(h.deps, forbid, slot + i * 1000, 'misfire')));
+  assert.deepEqual(
+    fired.map((runs) => runs.length),
+    [1, 0, 0, 0],
+  );
+  assert.deepEqual(
+    h.inserted.map((r) => r.status),
+    ['dispatched', 'skipped', 'skipped', 'skipped'],
+  );
+  // An `allow` job's fires do not wait for each other.
+  const a = harness({ now: slot + 5000 });
+  const all = await Promise.all([0, 1].map((i) => fireJob(a.deps, job(), slot + i * 1000, 'misfire')));
+  assert.deepEqual(
+    all.map((runs) => runs.length),
+    [1, 1],
+  );
 });
 
 test('a slot already past (a misfire, a manual trigger) is written and sent at once', async () => {

@@ -8,7 +8,7 @@ import { tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { AgentDirectory } from '../src/agents.js';
 import { defaultTimings, type TrackerTimings } from '../src/interfaces.js';
 import { Router } from '../src/route.js';
-import { RunTracker, execIdOf } from '../src/track.js';
+import { RunTracker, execIdOf, type TrackerDeps } from '../src/track.js';
 
 // The run tracker on its own: the real embedded store, fake agents that are just ids in the
 // directory, and a send() that records what would go over ZeroMQ.
@@ -49,7 +49,7 @@ const helloOf = (agentId: string, over: Partial<Hello> = {}): Hello => ({
 });
 
 let seq = 0;
-async function setup(over: Record<string, unknown> = {}, timings: Partial<TrackerTimings> = {}) {
+async function setup(over: Record<string, unknown> = {}, timings: Partial<TrackerTimings> = {}, deps: Pick<TrackerDeps, 'leadDoubt'> = {}) {
   const job: Job = await store.jobs.create(
     jobInputSchema.parse({
       name: `t${++seq}`,
@@ -73,6 +73,7 @@ async function setup(over: Record<string, unknown> = {}, timings: Partial<Tracke
     logger: noopLogger,
     timings: { ...defaultTimings, ackTimeoutMs: 5000, ...timings },
     onFinished: (_job, run) => finished.push(run),
+    ...deps,
     async send(peer, msg) {
       // What the store says about the run at the moment the EXEC leaves.
       const run = msg.type === 'EXEC' ? await store.runs.get(msg.body.execId.replace(/~\d+$/, '')) : null;
@@ -361,7 +362,7 @@ test('an ACK carrying its start marks the run running; a RESULT in place of the 
   assert.equal(execs(sent).length, 2, 'nothing sent again');
 });
 
-test('no ACK from an agent gone silent: lost after the resends (another agent for failover routing)', async () => {
+test('no ACK from an agent gone silent: lost after the resends, for failover routing too; the retry is a new attempt', async () => {
   const { job, tracker, sent, agents, slot } = await setup({ routing: 'first' }, { ackTimeoutMs: 50, maxExecSends: 2 });
   agents.seen('agent-a', Date.now() - 60_000);
   const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
@@ -376,11 +377,19 @@ test('no ACK from an agent gone silent: lost after the resends (another agent fo
   assert.match(lost.error ?? '', /went silent/);
   assert.equal(execs(sent).length, 2);
 
-  const fo = await setup({ routing: 'failover' }, { ackTimeoutMs: 50, maxExecSends: 2 });
+  // Issue 16's chaos run: an agent SIGKILLed just after it started 14 executions never ACKed
+  // them; failover sent each to the next agent under the same execution id, and it ran twice.
+  const fo = await setup({ routing: 'failover', retries: { max: 1, backoffMs: 10 } }, { ackTimeoutMs: 50, maxExecSends: 2 });
   fo.agents.seen('agent-a', Date.now() - 60_000);
   const run2 = await store.runs.insert({ id: runId(fo.job.id, fo.slot), jobId: fo.job.id, scheduledAt: fo.slot, status: 'scheduled' });
   fo.tracker.sendNew(fo.job, run2);
-  await waitFor(() => execs(fo.sent).some((e) => e.peer === 'agent-b'), { timeoutMs: 5000, message: 'failed over to agent-b' });
+  await waitFor(() => execs(fo.sent).length === 3, { timeoutMs: 5000, message: 'two sends and a retry' });
+  const ids = execs(fo.sent).map((e) => `${e.peer} ${(e.msg.body as { execId: string }).execId}`);
+  assert.deepEqual(
+    ids,
+    [`agent-a ${run2.id}`, `agent-a ${run2.id}`, `agent-b ${run2.id}~2`],
+    'the first attempt only to agent-a; agent-b gets the retry',
+  );
   fo.tracker.abandon();
 });
 
@@ -516,4 +525,66 @@ test('an agent holding as many runs as its capacity is offered no more: the next
   const fifth = execs(sent)[4]!.msg;
   assert.equal(fifth.type === 'EXEC' ? fifth.body.execId : fifth.type, last.id);
   assert.deepEqual(tracker.queue(), { depth: 0, peak: 1, oldestAt: undefined });
+});
+
+test('after a pause the timers wait for the lead: a deadline that ran out meanwhile writes nothing until ZooKeeper confirms, and nothing at all if the lead was lost', async () => {
+  // Issue 16's chaos run: a leader SIGSTOPped past its session woke to overdue deadline timers and
+  // wrote `timed_out` over runs the next leader had adopted, before its pause check answered.
+  let doubt: { promise: Promise<boolean>; settle(leads: boolean): void } | null = null;
+  const inDoubt = () => {
+    let settle!: (leads: boolean) => void;
+    const promise = new Promise<boolean>((r) => (settle = r));
+    doubt = { promise, settle };
+    return doubt;
+  };
+  const { job, tracker, sent, slot } = await setup(
+    { routing: 'first', timeoutMs: 100 },
+    { deadlineGraceMs: 50 },
+    { leadDoubt: () => doubt?.promise ?? null },
+  );
+  const acked = async (at: Date) => {
+    const run = await store.runs.insert({ id: runId(job.id, at), jobId: job.id, scheduledAt: at, status: 'scheduled' });
+    tracker.sendNew(job, run);
+    await waitFor(() => tracker.flight(run.id)?.isArmed('ack'), { message: 'the EXEC left' });
+    tracker.onAck('agent-a', { execId: run.id, accepted: true });
+    return run;
+  };
+
+  // The lead confirmed: the timeout is recorded then, not before.
+  const kept = await acked(slot);
+  const confirm = inDoubt();
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal((await store.runs.get(kept.id))!.status, 'dispatched', 'nothing written while in doubt');
+  assert.ok(!sent.some((s) => s.msg.type === 'CANCEL'), 'nothing sent while in doubt');
+  doubt = null;
+  confirm.settle(true);
+  await waitFor(async () => (await store.runs.get(kept.id))!.status === 'timed_out', {
+    timeoutMs: 5000,
+    message: 'timed out once confirmed',
+  });
+
+  // The lead lost: the server abandons its flights, and the overdue timer writes nothing.
+  const slot2 = new Date(slot.getTime() - 100_000);
+  const lost = await acked(slot2);
+  const deny = inDoubt();
+  await new Promise((r) => setTimeout(r, 400));
+  doubt = null;
+  tracker.abandon();
+  deny.settle(false);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal((await store.runs.get(lost.id))!.status, 'dispatched', 'the next leader owns it');
+  assert.equal(sent.filter((s) => s.msg.type === 'CANCEL').length, 1, 'only the confirmed run was cancelled');
+});
+
+test('a run waiting out its retry backoff counts as in progress (what forbid counts), as Kubernetes counts a retrying Job active', async () => {
+  const { job, tracker, sent, slot } = await setup({ routing: 'first', concurrency: 'forbid', retries: { max: 1, backoffMs: 300 } });
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  await waitFor(() => execs(sent).length === 1);
+  assert.equal(tracker.inProgress(job.id), 1, 'in flight');
+  await tracker.onResult('agent-a', result(run.id, 'failed'));
+  assert.equal(tracker.activeRuns(job.id).length, 0, 'no flight while the backoff runs');
+  assert.equal(tracker.inProgress(job.id), 1, 'but the retry is pending');
+  await waitFor(() => execs(sent).length === 2, { message: 'the retry left' });
+  assert.equal(tracker.inProgress(job.id), 1);
 });
