@@ -57,6 +57,11 @@ export class Flight {
   sentAt = 0;
   /** Its number among the messages its agent answers in order (AgentInfo.sentSeq); 0: not sent. */
   execSeq = 0;
+  /**
+   * The life of its agent (HELLO `startedAt`) the first EXEC was sent to; null when the agent does
+   * not say. An EXEC sent to an earlier life may have run there unheard: never sent again to a later one.
+   */
+  sentToLife: number | null = null;
   /** The wait for an ACK from a busy agent, in ms, doubling (0: the plain `ackTimeoutMs`). */
   ackBackoffMs = 0;
   /** When a waiting run gives up (epoch ms): its start deadline, set the first time it waits and kept. */
@@ -159,10 +164,16 @@ export class Flight {
     this.deadline = dispatchedAtMs + this.job.timeoutMs;
   }
 
-  /** An EXEC was handed to the transport, numbered `seq` among what its agent answers in order. */
-  execSent(seq: number): void {
+  /** An EXEC was handed to the transport, numbered `seq` among what its agent answers in order, for its agent's life `life`. */
+  execSent(seq: number, life: number | null): void {
+    if (this.sends === 0) this.sentToLife = life;
     this.sends += 1;
     this.execSeq = seq;
+  }
+
+  /** Whether an EXEC of this flight left for an earlier life of the agent than `life` (HELLO `startedAt`). */
+  sentToEarlierLife(life: number | null): boolean {
+    return this.sends > 0 && this.sentToLife !== null && life !== null && life !== this.sentToLife;
   }
 
   /** The agent has it: the wait for its ACK is over. */

@@ -587,7 +587,7 @@ export class RunTracker {
     if (!agentId) throw new Error(`run ${f.run.id}: an EXEC with no agent chosen`);
     const execId = f.execId;
     const k = f.job.kind;
-    f.execSent(this.d.agents.nextSeq(agentId));
+    f.execSent(this.d.agents.nextSeq(agentId), this.d.agents.get(agentId)?.startedAt ?? null);
     void this.d
       .send(agentId, {
         type: 'EXEC',
@@ -607,6 +607,13 @@ export class RunTracker {
         if (!this.flights.holds(f) || f.agentId !== agentId || f.acked || this.retiring) return;
         if (!sent) {
           this.d.agents.markFull(agentId);
+          if (f.sends > 1) {
+            // An earlier EXEC of it left, and may have reached the agent before it went: waited
+            // for like a sent one (lost once the resends are spent), never given to the next
+            // agent under the same execution id (issue 16's chaos run ran 23 executions twice so).
+            this.armAck(f, agentId, this.d.timings.ackTimeoutMs);
+            return;
+          }
           f.refusals.push(`${agentId}: not connected`);
           this.tryNext(f);
           return;
@@ -640,6 +647,13 @@ export class RunTracker {
       const talking = agent !== undefined && agent.lastSeenAt > f.sentAt;
       if (talking && now < f.deadline + this.d.timings.deadlineGraceMs) {
         const ackMs = this.d.timings.ackTimeoutMs;
+        if (agent.answeredSeq > f.execSeq && f.sentToEarlierLife(agent.startedAt)) {
+          // It answers what was sent after, so this EXEC never reached its present life: it went
+          // to the one before, which may have run it and died before answering (issue 16's chaos
+          // run: a run started twice on one agent, before and after its SIGKILL).
+          void this.finish(f, 'lost', { error: `agent ${agentId} restarted after this execution was sent to it` });
+          return;
+        }
         if (agent.answeredSeq > f.execSeq) {
           this.d.logger.debug('agent answered later messages but not this EXEC; sending it again', {
             ...runFields(f.run),

@@ -59,6 +59,8 @@ async function setup(over: Record<string, unknown> = {}, timings: Partial<Tracke
     }),
   );
   const sent: Array<{ peer: string; msg: Message; storedStatus: string | undefined; storedNode: string | null | undefined }> = [];
+  /** Agents whose connection is gone: send() answers false for them, as the ROUTER does. */
+  const unreachable = new Set<string>();
   const agents = new AgentDirectory(() => undefined);
   for (const id of ['agent-a', 'agent-b']) {
     agents.hello(helloOf(id), Date.now());
@@ -75,6 +77,7 @@ async function setup(over: Record<string, unknown> = {}, timings: Partial<Tracke
     onFinished: (_job, run) => finished.push(run),
     ...deps,
     async send(peer, msg) {
+      if (unreachable.has(peer)) return false;
       // What the store says about the run at the moment the EXEC leaves.
       const run = msg.type === 'EXEC' ? await store.runs.get(msg.body.execId.replace(/~\d+$/, '')) : null;
       sent.push({ peer, msg, storedStatus: run?.status, storedNode: run?.node });
@@ -83,7 +86,7 @@ async function setup(over: Record<string, unknown> = {}, timings: Partial<Tracke
   });
   trackers.push(tracker);
   const slot = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000 * seq);
-  return { job, tracker, sent, agents, finished, slot };
+  return { job, tracker, sent, agents, finished, slot, unreachable };
 }
 
 const execs = <T extends { msg: Message }>(sent: T[]): T[] => sent.filter((s) => s.msg.type === 'EXEC');
@@ -587,4 +590,55 @@ test('a run waiting out its retry backoff counts as in progress (what forbid cou
   assert.equal(tracker.inProgress(job.id), 1, 'but the retry is pending');
   await waitFor(() => execs(sent).length === 2, { message: 'the retry left' });
   assert.equal(tracker.inProgress(job.id), 1);
+});
+
+test('an EXEC sent again to an agent no longer connected is not handed to the next agent: the first may have reached it; lost after the resends', async () => {
+  // Issue 16's chaos run: an agent SIGKILLed after it started a run, before its ACK; the resend
+  // found it disconnected, and the run went to the next agent under the same execution id.
+  const { job, tracker, sent, agents, slot, unreachable } = await setup({ routing: 'failover' }, { ackTimeoutMs: 50, maxExecSends: 3 });
+  agents.seen('agent-a', Date.now() - 60_000);
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  await waitFor(() => execs(sent).length === 1, { message: 'the first EXEC left' });
+  unreachable.add('agent-a');
+  const lost = await waitFor(
+    async () => {
+      const r = (await store.runs.get(run.id))!;
+      return r.status === 'lost' ? r : null;
+    },
+    { timeoutMs: 5000, message: 'lost' },
+  );
+  assert.match(lost.error ?? '', /went silent/);
+  assert.deepEqual(
+    execs(sent).map((e) => e.peer),
+    ['agent-a'],
+    'never sent to agent-b',
+  );
+});
+
+test('an unanswered EXEC to an agent that restarted since: lost once the new life answers later messages, never sent to it again', async () => {
+  // Issue 16's chaos run: the agent's first life ran it and was SIGKILLed before its RESULT; the
+  // leader, seeing the new life answer later EXECs, sent it again and it ran a second time.
+  const { job, tracker, sent, agents, slot } = await setup({ routing: 'first', retries: { max: 1, backoffMs: 10 } }, { ackTimeoutMs: 50 });
+  agents.hello(helloOf('agent-a', { startedAt: 1000 }), Date.now());
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  await waitFor(() => execs(sent).length === 1, { message: 'the EXEC left' });
+  const execSeq = tracker.flight(run.id)!.execSeq;
+  // The new life says HELLO and answers a message sent after the EXEC.
+  agents.hello(helloOf('agent-a', { startedAt: 2000 }), Date.now() + 1);
+  agents.answered('agent-a', execSeq + 1);
+  const lost = await waitFor(
+    async () => {
+      const r = (await store.runs.get(run.id))!;
+      return r.attempt === 2 ? r : null;
+    },
+    { timeoutMs: 5000, message: 'lost, and retried as attempt 2' },
+  );
+  assert.match(lost.error ?? '', /restarted after this execution was sent/);
+  assert.deepEqual(
+    execs(sent).map((e) => (e.msg.body as { execId: string }).execId),
+    [run.id, `${run.id}~2`],
+    'attempt 1 sent once; the retry is a new execution',
+  );
 });
