@@ -62,6 +62,12 @@ export class Flight {
    * not say. An EXEC sent to an earlier life may have run there unheard: never sent again to a later one.
    */
   sentToLife: number | null = null;
+  /**
+   * Whether an EXEC of this execution may be at an agent: one left (from here, or from an earlier
+   * leader for an adopted run) and no agent has refused it since. Such a run never moves to
+   * another agent under the same execution id: it is answered, or lost.
+   */
+  mayHaveLeft = false;
   /** The wait for an ACK from a busy agent, in ms, doubling (0: the plain `ackTimeoutMs`). */
   ackBackoffMs = 0;
   /** When a waiting run gives up (epoch ms): its start deadline, set the first time it waits and kept. */
@@ -86,6 +92,7 @@ export class Flight {
     if (opts.adopted) {
       this.deadline = opts.adopted.deadline;
       this.sends = 1;
+      this.mayHaveLeft = true;
     }
     this.currentPhase = opts.adopted ? 'adopted' : 'waiting';
   }
@@ -168,12 +175,18 @@ export class Flight {
   execSent(seq: number, life: number | null): void {
     if (this.sends === 0) this.sentToLife = life;
     this.sends += 1;
+    this.mayHaveLeft = true;
     this.execSeq = seq;
   }
 
   /** Whether an EXEC of this flight left for an earlier life of the agent than `life` (HELLO `startedAt`). */
   sentToEarlierLife(life: number | null): boolean {
     return this.sends > 0 && this.sentToLife !== null && life !== null && life !== this.sentToLife;
+  }
+
+  /** Its agent refused it (an ACK that says no): no EXEC of it is at an agent any more. */
+  refused(): void {
+    this.mayHaveLeft = false;
   }
 
   /** The agent has it: the wait for its ACK is over. */

@@ -587,6 +587,7 @@ export class RunTracker {
     if (!agentId) throw new Error(`run ${f.run.id}: an EXEC with no agent chosen`);
     const execId = f.execId;
     const k = f.job.kind;
+    const leftBefore = f.mayHaveLeft;
     f.execSent(this.d.agents.nextSeq(agentId), this.d.agents.get(agentId)?.startedAt ?? null);
     void this.d
       .send(agentId, {
@@ -607,10 +608,12 @@ export class RunTracker {
         if (!this.flights.holds(f) || f.agentId !== agentId || f.acked || this.retiring) return;
         if (!sent) {
           this.d.agents.markFull(agentId);
-          if (f.sends > 1) {
-            // An earlier EXEC of it left, and may have reached the agent before it went: waited
-            // for like a sent one (lost once the resends are spent), never given to the next
-            // agent under the same execution id (issue 16's chaos run ran 23 executions twice so).
+          if (leftBefore) {
+            // An earlier EXEC of it left (from here, or from the leader before for a run adopted
+            // and sent again), and may have reached the agent before it went: waited for like a
+            // sent one (lost once the resends are spent), never given to the next agent or the
+            // queue under the same execution id (issue 16's chaos runs ran 2, then 12, so).
+            f.sentAt = this.d.clock();
             this.armAck(f, agentId, this.d.timings.ackTimeoutMs);
             return;
           }
@@ -645,15 +648,19 @@ export class RunTracker {
       const now = this.d.clock();
       const agent = this.d.agents.get(agentId);
       const talking = agent !== undefined && agent.lastSeenAt > f.sentAt;
+      if (agent && f.sentToEarlierLife(agent.startedAt)) {
+        // Unanswered, and its agent has restarted since: never sent to the new life, since the
+        // life before may have run it and died before answering (issue 16's chaos run: runs
+        // started twice on one agent, before and after its SIGKILL). Once the new life answers
+        // what was sent after it, it never got it: lost. Until then it may yet (sent as it
+        // connected), and is waited for, up to its deadline.
+        if (agent.answeredSeq > f.execSeq || now >= f.deadline + this.d.timings.deadlineGraceMs)
+          void this.finish(f, 'lost', { error: `agent ${agentId} restarted after this execution was sent to it` });
+        else this.armAck(f, agentId, this.d.timings.ackTimeoutMs);
+        return;
+      }
       if (talking && now < f.deadline + this.d.timings.deadlineGraceMs) {
         const ackMs = this.d.timings.ackTimeoutMs;
-        if (agent.answeredSeq > f.execSeq && f.sentToEarlierLife(agent.startedAt)) {
-          // It answers what was sent after, so this EXEC never reached its present life: it went
-          // to the one before, which may have run it and died before answering (issue 16's chaos
-          // run: a run started twice on one agent, before and after its SIGKILL).
-          void this.finish(f, 'lost', { error: `agent ${agentId} restarted after this execution was sent to it` });
-          return;
-        }
         if (agent.answeredSeq > f.execSeq) {
           this.d.logger.debug('agent answered later messages but not this EXEC; sending it again', {
             ...runFields(f.run),
@@ -723,6 +730,7 @@ export class RunTracker {
     // Whatever the reason, it is offered nothing more until it frees a slot or says HELLO: a run
     // that waits after this refusal would otherwise go straight back to it, turn after turn.
     this.d.agents.markFull(agentId);
+    f.refused();
     f.refusals.push(`${agentId}: ${ack.reason ?? 'refused'}`);
     this.tryNext(f);
   }

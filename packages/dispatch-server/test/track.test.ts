@@ -642,3 +642,34 @@ test('an unanswered EXEC to an agent that restarted since: lost once the new lif
     'attempt 1 sent once; the retry is a new execution',
   );
 });
+
+test('an adopted run sent again that finds its agent gone is lost, never queued for the next agent: the old leader EXEC may have reached it', async () => {
+  // Issue 16's chaos run: the agent ran the old leader's EXEC, was SIGKILLed before repeating
+  // its RESULT to the new leader, whose redelivery then found it disconnected and queued the
+  // run; its next life (or another agent) ran it again under the same execution id.
+  const { job, tracker, sent, agents, slot, unreachable } = await setup(
+    { routing: 'first' },
+    { redeliverAfterHelloMs: 20, ackTimeoutMs: 50, maxExecSends: 2 },
+  );
+  const run = await store.runs.insert({
+    id: runId(job.id, slot),
+    jobId: job.id,
+    scheduledAt: slot,
+    status: 'dispatched',
+    node: 'agent-a',
+    dispatchedAt: new Date(),
+  });
+  tracker.adopt(job, run);
+  unreachable.add('agent-a');
+  agents.seen('agent-a', Date.now() - 60_000);
+  tracker.agentSaidHello('agent-a');
+  const lost = await waitFor(
+    async () => {
+      const r = (await store.runs.get(run.id))!;
+      return r.status === 'lost' ? r : null;
+    },
+    { timeoutMs: 5000, message: 'lost' },
+  );
+  assert.equal(lost.node, 'agent-a');
+  assert.deepEqual(execs(sent), [], 'never reached any agent from here, and never sent to agent-b');
+});
