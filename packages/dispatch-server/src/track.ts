@@ -931,6 +931,19 @@ export class RunTracker {
       // The policy was lowered under this run: the attempt that failed was its last.
       return this.complete(job, { ...p.run, attempt: p.prev.attempt }, p.prev.status, { ...p.prev.details, attempt: p.prev.attempt });
     }
+    // The store must still have this attempt waiting, as this server wrote it: another leader
+    // may have recorded the run's outcome meanwhile (a RESULT it was repeated; the store then
+    // keeps the run final) or sent the retry itself. Sending ours too would run it again.
+    await this.writes.settled((id) => id === p.run.id);
+    const row = await this.d.store.runs.get(p.run.id);
+    if (this.retiring || term !== this.term) return;
+    if (!row || row.attempt !== p.run.attempt || row.status !== 'scheduled') {
+      this.d.logger.info('retry not sent: the store has the run elsewhere', {
+        ...runFields(p.run),
+        stored: row ? `${row.status}, attempt ${row.attempt}` : 'gone',
+      });
+      return;
+    }
     this.retryElsewhere(job, p.run, tried);
   }
 

@@ -673,3 +673,19 @@ test('an adopted run sent again that finds its agent gone is lost, never queued 
   assert.equal(lost.node, 'agent-a');
   assert.deepEqual(execs(sent), [], 'never reached any agent from here, and never sent to agent-b');
 });
+
+test('a retry whose run another leader has moved on meanwhile (sent it, or recorded its outcome) is not sent from here', async () => {
+  // Issue 16's chaos run: a run one leader recorded was retried by another that had judged it
+  // lost, and ran again.
+  const { job, tracker, sent, slot } = await setup({ routing: 'first', retries: { max: 1, backoffMs: 300 } });
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  await waitFor(() => execs(sent).length === 1);
+  await tracker.onResult('agent-a', result(run.id, 'failed'));
+  await waitFor(async () => (await store.runs.get(run.id))!.attempt === 2, { message: 'attempt 2 written' });
+  await store.runs.update(run.id, { status: 'dispatched', node: 'agent-b', dispatchedAt: new Date() });
+  await waitFor(() => tracker.inProgress(job.id) === 0, { timeoutMs: 5000, message: 'the backoff over' });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(execs(sent).length, 1, 'not sent from here');
+  assert.deepEqual([(await store.runs.get(run.id))!.status, (await store.runs.get(run.id))!.node], ['dispatched', 'agent-b']);
+});

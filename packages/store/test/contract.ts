@@ -268,6 +268,55 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.deepEqual(totals, { lost: 1 });
     });
 
+    test('runs: a retry reopens only a failure, and takes it off the job counts until its new attempt ends; a run that succeeded is never reopened', async () => {
+      // Issue 16's chaos run: one leader recorded a run's outcome, another that had judged it
+      // lost retried it, and the job counted the run twice (runCount one over its runs).
+      const job = await store.jobs.create(spec({ name: 'reopened' }));
+      const t0 = Date.UTC(2026, 10, 30, 11, 0, 0);
+      const failedRun = run(job.id, t0);
+      await store.runs.insert(failedRun);
+      await store.runs.update(
+        failedRun.id,
+        { status: 'failed', finishedAt: new Date(t0 + 10) },
+        { lastStatus: 'failed', runCountDelta: 1, failureCountDelta: 1 },
+      );
+      const counts = async () => {
+        const j = (await store.jobs.get(job.id))!;
+        return [j.runCount, j.failureCount];
+      };
+      assert.deepEqual(await counts(), [1, 1]);
+      await store.writeRuns({
+        inserts: [],
+        updates: [{ id: failedRun.id, patch: { status: 'scheduled', attempt: 2, node: null } }],
+        jobStates: [],
+      });
+      assert.equal((await store.runs.get(failedRun.id))!.status, 'scheduled');
+      assert.deepEqual(await counts(), [0, 0], 'the reopened failure no longer counts');
+      await store.runs.update(
+        failedRun.id,
+        { status: 'succeeded', finishedAt: new Date(t0 + 500) },
+        { lastStatus: 'succeeded', runCountDelta: 1, failureCountDelta: 0 },
+      );
+      assert.deepEqual(await counts(), [1, 0], 'the run counts once, as what its last attempt did');
+
+      const ok = run(job.id, t0 + 1000);
+      await store.runs.insert(ok);
+      await store.runs.update(
+        ok.id,
+        { status: 'succeeded', finishedAt: new Date(t0 + 1010) },
+        { lastStatus: 'succeeded', runCountDelta: 1, failureCountDelta: 0 },
+      );
+      for (const write of [
+        () => store.runs.update(ok.id, { status: 'scheduled', attempt: 2, node: null }),
+        () =>
+          store.writeRuns({ inserts: [], updates: [{ id: ok.id, patch: { status: 'scheduled', attempt: 2, node: null } }], jobStates: [] }),
+      ])
+        await write();
+      const still = (await store.runs.get(ok.id))!;
+      assert.deepEqual([still.status, still.attempt], ['succeeded', 1], 'a run that succeeded is not reopened');
+      assert.deepEqual(await counts(), [2, 0]);
+    });
+
     test('runs: a patch writes only what it gives, never the slot; a bad one writes nothing; counters follow', async () => {
       const job = await store.jobs.create(spec());
       const t0 = Date.UTC(2026, 3, 1, 8, 0, 0);

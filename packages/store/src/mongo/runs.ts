@@ -17,7 +17,7 @@ import { DuplicateRunError } from '../errors.js';
 import type { Models } from './models.js';
 import { bulkWriteInChunks } from './chunks.js';
 import { jobStateUpdate } from './job-state.js';
-import { countedOnce } from '../counted-once.js';
+import { countedOnce, patchApplies, reopenedCounts } from '../counted-once.js';
 import { duplicateIndexes, keyset, page, type Filter } from './queries.js';
 
 /*
@@ -241,9 +241,8 @@ export class MongoRuns implements RunRepository {
       const cur = current.get(id);
       if (!cur) return null;
       const valid = patchSchema.parse(patch);
-      // Final is final: only a new attempt (a retry) takes a run out of a final status (as the embedded store).
-      if (terminal.has(cur.status) && patch.status !== undefined && !terminal.has(patch.status) && !((patch.attempt ?? 0) > cur.attempt))
-        return cur;
+      // Final is final (patchApplies, as the embedded store).
+      if (!patchApplies(cur, patch)) return cur;
       const changes: Partial<Run> = {};
       // Judged on the patch itself: the parsed one has every absent field filled with its default.
       for (const f of patchFields) if (patch[f] !== undefined) (changes as Record<string, unknown>)[f] = valid[f];
@@ -251,7 +250,13 @@ export class MongoRuns implements RunRepository {
       const counters = countsOf(next.jobId, next.scheduledAt, cur.status, next.status);
       // A run's outcome counts for its job once: a second final write (two leaders recording
       // one RESULT) changes the row and its counters, not the job's counts (as the embedded store).
-      const job = jobState ? { jobId: next.jobId, state: countedOnce(jobState, cur.status) } : null;
+      // A retry that reopens a counted failure takes it off the job's counts (reopenedCounts).
+      const reopened = reopenedCounts(cur.status, next.status);
+      const job = jobState
+        ? { jobId: next.jobId, state: countedOnce(jobState, cur.status) }
+        : reopened
+          ? { jobId: next.jobId, state: reopened }
+          : null;
       if (counters.length || job) tally.shares.push({ runId: id, seq, counters, job });
       current.set(id, next);
       return next;

@@ -16,7 +16,7 @@ import { DuplicateRunError } from '../errors.js';
 import { unsucceeded } from './schema.js';
 import { promised } from './promised.js';
 import { Where } from './where.js';
-import { countedOnce } from '../counted-once.js';
+import { countedOnce, patchApplies, reopenedCounts } from '../counted-once.js';
 
 interface RunRow {
   id: string;
@@ -240,12 +240,9 @@ export class SqliteRuns implements RunRepository {
   ): { row: RunRow; before: RunStatus } | null {
     const row = this.db.prepare(`SELECT ${columns} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
     if (!row) return null;
-    const wasFinal = terminal.has(row.status);
-    // Final is final: only a new attempt (a retry) takes a run out of a final status. A stale
-    // leader's 'dispatched' once reopened a finished run, which a later leader then finished and
-    // counted again (issue 16's chaos run).
-    if (wasFinal && patch.status !== undefined && !terminal.has(patch.status) && !((patch.attempt ?? 0) > row.attempt))
-      return { row, before: row.status };
+    // Final is final (patchApplies): a stale leader's 'dispatched' once reopened a finished run,
+    // which a later leader then finished and counted again (issue 16's chaos run).
+    if (!patchApplies(row, patch)) return { row, before: row.status };
     const valid = patchSchema.parse(patch);
     const changes: Partial<Record<keyof RunRow, unknown>> = {};
     let given = 0;
@@ -264,6 +261,8 @@ export class SqliteRuns implements RunRepository {
     if (next.status !== row.status) {
       this.count(row.job_id, row.scheduled_at, row.status, -1);
       this.count(row.job_id, row.scheduled_at, next.status, 1);
+      const reopened = reopenedCounts(row.status, next.status);
+      if (reopened) this.recordJobState(row.job_id, reopened);
     }
     return { row: next, before: row.status };
   }
