@@ -924,7 +924,7 @@ export class RunTracker {
     const term = this.term;
     const job = await (this.d.currentJob ?? ((id: string) => this.d.store.jobs.get(id)))(p.jobId);
     // Leadership lost (or shutting down) while reading: the next leader has the run from the store.
-    if (this.retiring || term !== this.term) return;
+    if (this.stale(term)) return;
     if (!job) return this.dropRetry(p, null, 'deleted');
     if (!job.enabled) return this.dropRetry(p, job, 'disabled');
     if (p.run.attempt > job.retries.max + 1) {
@@ -936,7 +936,7 @@ export class RunTracker {
     // keeps the run final) or sent the retry itself. Sending ours too would run it again.
     await this.writes.settled((id) => id === p.run.id);
     const row = await this.d.store.runs.get(p.run.id);
-    if (this.retiring || term !== this.term) return;
+    if (this.stale(term)) return;
     if (!row || row.attempt !== p.run.attempt || row.status !== 'scheduled') {
       this.d.logger.info('retry not sent: the store has the run elsewhere', {
         ...runFields(p.run),
@@ -945,6 +945,11 @@ export class RunTracker {
       return;
     }
     this.retryElsewhere(job, p.run, tried);
+  }
+
+  /** Whether work begun in `term` is no longer this tracker's: it is retiring, or abandon() came since. */
+  private stale(term: number): boolean {
+    return this.retiring || term !== this.term;
   }
 
   /** A pending retry that will not be sent: recorded `cancelled`, naming how the attempt before it ended. */
