@@ -49,7 +49,7 @@ function clean() {
   return {
     from,
     to,
-    jobs: [{ id: 'noop', mix: 'noop' as const }],
+    jobs: [{ id: 'noop', mix: 'noop' as const, createdAt: from - 60_000 }],
     runs,
     journals: runs.flatMap((r) => [start(r.id, 'noop', r.scheduledAt.getTime() + 5), end(r.id, 'noop', r.scheduledAt.getTime() + 10)]),
     jobRows: new Map([['noop', jobRow('noop', 5)]]),
@@ -91,6 +91,19 @@ test('a gap inside a disruption that ends in a misfire run is the misfire policy
   e.jobRows.set('noop', jobRow('noop', 3));
   e.counters.set('noop', { succeeded: 3 });
   assert.deepEqual(checkChaos(e).zeros.slotsMissedBeyondPolicy, 0);
+});
+
+test('a slot that came before its job was created (a loaded machine writing the jobs into the window) is no miss; the next one is', () => {
+  const e = clean();
+  e.jobs[0] = { ...e.jobs[0]!, createdAt: from + 1200 };
+  // Slots 0–2 came before the job existed and its leader could hear of it; slot 3 did not.
+  e.runs = e.runs.filter((r) => r.scheduledAt.getTime() > slots[3]!);
+  e.jobRows.set('noop', jobRow('noop', 1));
+  e.counters.set('noop', { succeeded: 1 });
+  e.journals = e.runs.flatMap((r) => [start(r.id, 'noop', r.scheduledAt.getTime() + 5), end(r.id, 'noop', r.scheduledAt.getTime() + 10)]);
+  const r = checkChaos(e);
+  assert.equal(r.zeros.slotsMissedBeyondPolicy, 2, 'slot 3 missed, and the gap it leaves ending in no misfire run');
+  assert.match(r.examples.slotsMissedBeyondPolicy[0] ?? '', /T12:00:03\.000Z: no run/);
 });
 
 test('forbid: two executions of one job that overlap are counted, one ended by its agent dying is not open for ever', () => {
