@@ -1,23 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jobSchema, type Job } from '@clover/model';
+import type { Job } from '@clover/model';
 import { waitFor } from '@clover/testkit';
 import { JobScheduler, latestSlotBetween, nextSlot } from '../src/index.js';
 import { misfireThresholdMs } from '../src/schedule.js';
+import { testJob } from './jobs.js';
 
 // The scheduler's misfire rules on their own, with a clock the test sets (the real FireTimer
 // underneath): what a slot that comes too late fires, and how the latest missed slot is found.
 
-const job = (over: Record<string, unknown> = {}): Job =>
-  jobSchema.parse({
-    id: 'j1',
-    name: 'j',
-    schedule: { type: 'cron', expr: '* * * * * *' },
-    kind: { type: 'handler', name: 'h' },
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    ...over,
-  });
+const job = testJob;
 
 /** The latest slot in (from, to] the slow way: every slot from `from` on. */
 function walkedLatest(j: Job, fromMs: number, toMs: number): number | null {

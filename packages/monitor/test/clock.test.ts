@@ -1,13 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jobInputSchema } from '@clover/model';
 import { noopLogger } from '@clover/telemetry';
 import { openStore, type Store } from '@clover/store';
 import {
   cleanUp,
-  spawnProcess,
   startSmtpSink,
   startZooKeeper,
   tempDir,
@@ -18,17 +15,15 @@ import {
   type SmtpSink,
   type ZooKeeperHandle,
 } from '@clover/testkit';
-import { cloverPaths, createZkClient, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
+import { createZkClient, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
 import { Monitor, createMailer } from '../src/index.js';
+import { beatingNode, paths, registered } from './beating.js';
 
 // Clock trouble for the watchdog (docs/architecture.md, "Clock trouble"): heartbeats written by
 // hosts whose clocks are ten minutes off, and a monitor whose own wall clock steps an hour.
 // Real ZooKeeper, real heartbeat processes (test/fixtures/beating-node.ts, its clock skewed by
 // SKEW_MS, hung for good by SIGUSR2), real SMTP sink; the monitor's wall clock is injected.
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixture = path.join(here, 'fixtures/beating-node.ts');
-const paths = cloverPaths('/clover');
 const deadTimeoutMs = 3000;
 const tenMinutesMs = 600_000;
 
@@ -43,19 +38,12 @@ const children: ChildHandle[] = [];
 const opened: CleanupStep[] = [];
 
 function node(id: string, skewMs: number, env: Record<string, string> = {}): ChildHandle {
-  const child = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
-    name: id,
-    cwd: path.join(here, '..'),
-    env: { CLOVER_ZK: zkServer.connectString, NODE_ID: id, SKEW_MS: String(skewMs), SESSION_MS: '30000', ...env },
-  });
+  const child = beatingNode(zkServer.connectString, id, { SKEW_MS: String(skewMs), SESSION_MS: '30000', ...env });
   children.push(child);
   return child;
 }
 
-async function ready(child: ChildHandle, id: string): Promise<void> {
-  await child.waitForOutput(/ready/, 30_000);
-  await waitFor(() => admin.exists(paths.node('clients', id)), { message: `${id} registered` });
-}
+const ready = (child: ChildHandle, id: string) => registered(admin, child, id);
 
 const deathOf = (id: string) => store.incidents.findOpen('node_dead', id);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
