@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Run } from '@clover/model';
-import { waitFor } from '@clover/testkit';
+import { freePort, waitFor } from '@clover/testkit';
 import type { Handler } from '@clover/scheduler-client';
-import { startCluster, type Cluster } from './harness.js';
+import { DispatchServer } from '../src/index.js';
+import { paths, startCluster, type Cluster } from './harness.js';
 
 // A leader whose wall clock steps an hour forward or back while it fires (NTP stepping a clock
 // that was wrong, an operator's `date -s`, a VM resumed): real agent over ZeroMQ, embedded store,
@@ -155,6 +156,51 @@ test('the wall clock steps an hour back: no slot fires again, and firing resumes
     await waitFor(() => [...executions.keys()].length >= runs.length - 2, { message: 'the agent ran them' });
     assertEachExecutedOnce(executions);
   } finally {
+    await c.close();
+  }
+});
+
+// The store here holds only this test's runs, not an hour of them: the step back is a few
+// seconds, so that every slot the new leader's clock reads again was fired, as after an hour's
+// step on a cluster that had been firing for that hour.
+test('a new leader takes over while the wall clock reads slots already fired: the run key stops each, no second EXEC', async () => {
+  const clock = steppableClock();
+  const c = await startCluster('clock-back-failover', { clock: clock.now, timings: { electionSettleMs: 500 } });
+  const standby = new DispatchServer({
+    zk: await c.zk(),
+    paths,
+    store: c.store,
+    id: 'clock-back-failover-standby',
+    bind: `tcp://127.0.0.1:${await freePort()}`,
+    clock: clock.now,
+    timings: { electionSettleMs: 500 },
+    drainTimeoutMs: 1000,
+  });
+  try {
+    await standby.start();
+    const { handler, executions } = countingHandler();
+    await c.startAgent('agent-failover', { handlers: { count: handler } });
+    const job = await c.createJob(every('every-second', 'fire_once'));
+    await waitFor(async () => (await runsOf(c, job.id)).length >= 8, { message: 'fires before the step' });
+
+    clock.step(-6000);
+    await c.server.close();
+    await waitFor(() => standby.isLeader, { message: 'the standby leads' });
+    await waitFor(() => standby.stats.skippedDuplicates >= 3, { message: 'the new leader fires slots its clock reads again' });
+    await waitFor(async () => (await runsOf(c, job.id)).some((r) => r.scheduledAt.getTime() > clock.now() - 1500), {
+      message: 'and goes on past them',
+    });
+    const runs = await runsOf(c, job.id);
+    const slots = runs.map((r) => r.scheduledAt.getTime());
+    assert.deepEqual(
+      slots.slice(1).filter((s, i) => s - slots[i]! !== 1000),
+      [],
+      'one row per slot, none missing',
+    );
+    await waitFor(() => executions.size >= runs.length - 1, { message: 'the agent ran them' });
+    assertEachExecutedOnce(executions);
+  } finally {
+    await standby.close();
     await c.close();
   }
 });
