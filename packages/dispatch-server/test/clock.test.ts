@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Run } from '@clover/model';
 import { freePort, waitFor } from '@clover/testkit';
+import { DealerTransport } from '@clover/protocol';
+import { noopLogger, type Logger } from '@clover/telemetry';
 import type { Handler } from '@clover/scheduler-client';
 import { DispatchServer } from '../src/index.js';
-import { paths, startCluster, type Cluster } from './harness.js';
+import { paths, sayHello, startCluster, type Cluster } from './harness.js';
 
 // A leader whose wall clock steps an hour forward or back while it fires (NTP stepping a clock
 // that was wrong, an operator's `date -s`, a VM resumed): real agent over ZeroMQ, embedded store,
@@ -201,6 +203,55 @@ test('a new leader takes over while the wall clock reads slots already fired: th
     assertEachExecutedOnce(executions);
   } finally {
     await standby.close();
+    await c.close();
+  }
+});
+
+/** A leader on a steppable clock that pings every 200 ms and drops an agent silent for 1.5 s; its warnings, one line each. */
+async function pingingCluster(name: string) {
+  const clock = steppableClock();
+  const warnings: string[] = [];
+  const logger: Logger = { ...noopLogger, warn: (message, context) => void warnings.push(`${message} ${JSON.stringify(context)}`) };
+  const c = await startCluster(name, { clock: clock.now, logger, timings: { pingIntervalMs: 200, agentSilenceMs: 1500 } });
+  return { clock, warnings, c };
+}
+
+test("an agent silent across a step back of the leader's wall clock is dropped after agentSilenceMs, not an hour later", async () => {
+  const { clock, warnings, c } = await pingingCluster('clock-silence');
+  // An agent that says HELLO and nothing more (no PONG): its ZooKeeper node stays, so only its silence can tell.
+  const id = 'silent-agent';
+  const zk = await c.zk();
+  await zk.ensurePath(paths.nodesOf('clients'));
+  await zk.create(paths.node('clients', id), { id, beatAt: Date.now(), seq: 1 }, 'ephemeral');
+  const t = new DealerTransport({ id, onMessage: () => undefined });
+  t.connect(c.endpoint);
+  try {
+    await sayHello(t, id, 'h');
+    await new Promise((r) => setTimeout(r, 300));
+    clock.step(-hourMs);
+    await waitFor(() => warnings.some((w) => w.startsWith('agent silent too long') && w.includes(id)), {
+      timeoutMs: 10_000,
+      message: 'the silent agent dropped',
+    });
+  } finally {
+    await t.close();
+    await c.close();
+  }
+});
+
+test("a step forward of the leader's wall clock is no silence: an agent that answers stays", async () => {
+  const { clock, warnings, c } = await pingingCluster('clock-no-silence');
+  try {
+    await c.startAgent('answering-agent');
+    await new Promise((r) => setTimeout(r, 500));
+    clock.step(hourMs);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(
+      warnings.filter((w) => w.includes('answering-agent') || w.startsWith('event loop was held')),
+      [],
+      'neither dropped nor excused: an hour of wall clock is no hour of silence',
+    );
+  } finally {
     await c.close();
   }
 });

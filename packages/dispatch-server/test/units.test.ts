@@ -21,6 +21,7 @@ const agent = (id: string, over: Partial<AgentInfo> = {}): AgentInfo => ({
   full: false,
   lastHelloAt: 0,
   lastSeenAt: 0,
+  lastHeardMs: 0,
   running: new Set(),
   sentSeq: 0,
   answeredSeq: 0,
