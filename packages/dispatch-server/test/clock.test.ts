@@ -255,3 +255,37 @@ test("a step forward of the leader's wall clock is no silence: an agent that ans
     await c.close();
   }
 });
+
+for (const [side, skewMs] of [
+  ['ahead of', -10 * 60_000],
+  ['behind', 10 * 60_000],
+] as const) {
+  test(`an agent whose clock is ten minutes ${side} the leader's runs its executions to the end, not timed out at once`, async () => {
+    // The leader's clock is the one skewed here: the agent's is the test's own.
+    const leaderClock = steppableClock();
+    leaderClock.step(skewMs);
+    const c = await startCluster(`clock-skew-${skewMs > 0 ? 'behind' : 'ahead'}`, { clock: leaderClock.now });
+    try {
+      await c.startAgent('skewed-agent', {
+        handlers: { nap: () => new Promise((r) => setTimeout(r, 300)) },
+      });
+      const job = await c.createJob({
+        name: 'nap',
+        schedule: { type: 'once', at: new Date(leaderClock.now() + 1000) },
+        kind: { type: 'handler', name: 'nap' },
+        timeoutMs: 20_000,
+        deleteWhenDone: false,
+      });
+      const [run] = await waitFor(
+        async () => {
+          const runs = await runsOf(c, job.id);
+          return runs.length && ['succeeded', 'failed', 'timed_out', 'lost'].includes(runs[0]!.status) ? runs : undefined;
+        },
+        { timeoutMs: 20_000, message: 'the run ends' },
+      );
+      assert.equal(run!.status, 'succeeded', run!.error ?? '');
+    } finally {
+      await c.close();
+    }
+  });
+}
