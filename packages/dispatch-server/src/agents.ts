@@ -21,6 +21,12 @@ export interface AgentInfo {
   lastHelloAt: number;
   /** Last time anything arrived from the agent (HELLO, ACK, PONG, ...). */
   lastSeenAt: number;
+  /**
+   * The same moment on the server's monotonic clock (ms): what the agent's silence is judged by
+   * ({@link AgentDirectory.silentFor}), so that a step of the wall clock neither silences every
+   * agent (forward) nor keeps a silent one for the length of the step (back).
+   */
+  lastHeardMs: number;
   /** Executions the agent said it runs, in its last HELLO. */
   running: Set<string>;
   /** When this life of the agent began, epoch ms by its clock (HELLO `startedAt`); null from an agent that does not say. */
@@ -43,7 +49,14 @@ export class AgentDirectory {
   /** Capacity held on an agent, by run id: one reservation per run, on one agent at a time. */
   private readonly reservations = new Map<string, string>();
 
-  constructor(private readonly onGone: (id: string) => void) {}
+  /**
+   * @param onGone called once for each agent removed.
+   * @param monotonic a monotonic clock in ms (default performance.now): silence is measured by it.
+   */
+  constructor(
+    private readonly onGone: (id: string) => void,
+    private readonly monotonic: () => number = () => performance.now(),
+  ) {}
 
   hello(h: Hello, now: number): AgentInfo {
     const prev = this.agents.get(h.agentId);
@@ -59,6 +72,7 @@ export class AgentDirectory {
       full: false,
       lastHelloAt: now,
       lastSeenAt: now,
+      lastHeardMs: this.monotonic(),
       running: new Set(h.running),
       startedAt: h.startedAt ?? null,
       sentSeq: prev?.sentSeq ?? 0,
@@ -137,7 +151,9 @@ export class AgentDirectory {
 
   seen(id: string, now: number): void {
     const a = this.agents.get(id);
-    if (a) a.lastSeenAt = now;
+    if (!a) return;
+    a.lastSeenAt = now;
+    a.lastHeardMs = this.monotonic();
   }
 
   /**
@@ -170,9 +186,10 @@ export class AgentDirectory {
     if (ping && ping.nonce === nonce) this.answered(id, ping.seq);
   }
 
-  /** Agents heard from last before `cutoff`. */
-  silentSince(cutoff: number): string[] {
-    return [...this.agents.values()].filter((a) => a.lastSeenAt < cutoff).map((a) => a.id);
+  /** Agents not heard from for longer than `ms`, on the monotonic clock. */
+  silentFor(ms: number): string[] {
+    const cutoff = this.monotonic() - ms;
+    return [...this.agents.values()].filter((a) => a.lastHeardMs < cutoff).map((a) => a.id);
   }
 
   ids(): string[] {
@@ -203,7 +220,10 @@ export class AgentDirectory {
    * the agents waited in the socket meanwhile. Nobody's silence counts over that time.
    */
   excuse(ms: number): void {
-    for (const a of this.agents.values()) a.lastSeenAt += ms;
+    for (const a of this.agents.values()) {
+      a.lastSeenAt += ms;
+      a.lastHeardMs += ms;
+    }
   }
 
   clear(): void {

@@ -46,6 +46,12 @@ export interface DispatchServerOptions {
   metrics?: Metrics;
   /** The time now, epoch ms (default Date.now). */
   clock?: Clock;
+  /**
+   * A monotonic clock in ms from any origin (default performance.now): how long an agent has
+   * been silent and how long the event loop was held between pings are measured with it, so a
+   * step of the wall clock (`clock`) is no silence (docs/architecture.md, "Clock trouble").
+   */
+  monotonic?: () => number;
   /** Any of the tracker's timings, in ms; the rest from `defaultTimings` (interfaces.ts). */
   timings?: Partial<TrackerTimings>;
   /** How often the heartbeat znode is rewritten, in ms (default 2,000). */
@@ -113,8 +119,9 @@ export class DispatchServer {
   private lastTickAt = Date.now();
   /** The check that this server still leads after a pause, while it runs. */
   private leadCheck: Promise<void> | null = null;
-  /** When pingAgents last ran: how late it runs tells how long the event loop was held. */
+  /** When pingAgents last ran, on the monotonic clock: how late it runs tells how long the event loop was held. */
   private lastPingAt = 0;
+  private readonly monotonic: () => number;
   private readonly timings: TrackerTimings;
   private leading = false;
   private leaderEpoch = 0;
@@ -137,7 +144,8 @@ export class DispatchServer {
     this.logger = opts.logger ?? noopLogger;
     this.clock = opts.clock ?? Date.now;
     this.endpoint = opts.advertise ?? opts.bind.replace('0.0.0.0', '127.0.0.1').replace('tcp://*:', 'tcp://127.0.0.1:');
-    this.agents = new AgentDirectory((id) => this.tracker.agentGone(id));
+    this.monotonic = opts.monotonic ?? (() => performance.now());
+    this.agents = new AgentDirectory((id) => this.tracker.agentGone(id), this.monotonic);
     this.transport = new RouterTransport({
       bind: opts.bind,
       curve: opts.curve,
@@ -279,7 +287,7 @@ export class DispatchServer {
       this.checkSettled();
     });
     // PONGs (and HELLOs) prove an agent is still there even while its ZooKeeper session lingers.
-    this.lastPingAt = this.clock();
+    this.lastPingAt = this.monotonic();
     this.pingTimer = setInterval(() => this.pingAgents(), this.timings.pingIntervalMs);
     this.pingTimer.unref();
     this.lastTickAt = Date.now();
@@ -526,13 +534,14 @@ export class DispatchServer {
     // Timers run before the socket is read: after a long hold of the event loop (a burst of
     // work, a major GC) every agent's messages are still waiting unread. That is the leader's
     // deafness, not the agents' silence.
-    const heldMs = now - this.lastPingAt - this.timings.pingIntervalMs;
-    this.lastPingAt = now;
+    const pingedAt = this.monotonic();
+    const heldMs = pingedAt - this.lastPingAt - this.timings.pingIntervalMs;
+    this.lastPingAt = pingedAt;
     if (heldMs > this.timings.pingIntervalMs) {
       this.logger.warn('event loop was held; agent silence not judged this time', { heldMs });
       this.agents.excuse(heldMs + this.timings.pingIntervalMs);
     }
-    for (const id of this.agents.silentSince(now - this.timings.agentSilenceMs)) {
+    for (const id of this.agents.silentFor(this.timings.agentSilenceMs)) {
       this.logger.warn('agent silent too long; treating it as lost', { agent: id });
       this.agents.remove(id);
     }

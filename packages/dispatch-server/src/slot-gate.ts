@@ -1,3 +1,5 @@
+import { wallCheckMs } from './timer.js';
+
 interface Waiting {
   timer: NodeJS.Timeout;
   release: Array<() => void>;
@@ -42,7 +44,8 @@ export class SlotGate {
         if (w && atMs > this.clock()) w.timer = this.arm(atMs);
         else this.open(atMs);
       },
-      Math.max(0, atMs - this.clock()),
+      // Looked at again at least every wallCheckMs: a wall clock stepped forward lets it go then.
+      Math.min(Math.max(0, atMs - this.clock()), wallCheckMs),
     );
   }
 

@@ -7,6 +7,12 @@ interface HeapEntry {
 }
 
 /**
+ * The longest the fire timer sleeps without reading the wall clock, in ms: how late a slot may
+ * be seen after the wall clock steps forward. One wake-up a second, whatever the jobs.
+ */
+export const wallCheckMs = 1000;
+
+/**
  * One timer for every armed job: a min-heap of due times driven by a single setTimeout aligned
  * to the earliest. node-cron keeps a timer (and a once-a-second check) per task; with 10,000
  * jobs that is 10,000 wake-ups a second, while this wakes once per due slot.
@@ -66,8 +72,11 @@ export class FireTimer {
     if (this.timeout && top.at >= this.timeoutAt) return;
     if (this.timeout) clearTimeout(this.timeout);
     this.timeoutAt = top.at;
-    // setTimeout's maximum is ~24.8 days; a farther slot just re-checks then.
-    const delay = Math.min(Math.max(0, top.at - this.leadMs - this.now()), 2 ** 31 - 1);
+    // setTimeout counts on the monotonic clock, slots are on the wall clock: a step forward of
+    // the wall clock (NTP, an operator, a resumed VM) would leave every slot due meanwhile
+    // waiting out the old delay, a daily job firing an hour late after a one-hour step. Looking
+    // at the wall clock at least every wallCheckMs sees such a step within that time.
+    const delay = Math.min(Math.max(0, top.at - this.leadMs - this.now()), wallCheckMs);
     this.timeout = setTimeout(() => this.tick(), delay);
   }
 

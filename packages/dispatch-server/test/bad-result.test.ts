@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DealerTransport, type Message } from '@clover/protocol';
-import { waitFor, within } from '@clover/testkit';
-import { paths, startCluster, type Cluster } from './harness.js';
+import { waitFor } from '@clover/testkit';
+import { paths, sayHello, startCluster, type Cluster } from './harness.js';
 
 // "Oversized answers", the server's side: a RESULT that fails validation but names a run the
 // server knows still ends that run, failed, at once, saying what was wrong with the answer.
@@ -45,14 +45,7 @@ test('a RESULT with a 5,000-character error ends its run failed at once, naming 
   });
   t.connect(c.endpoint);
   try {
-    await within(
-      t.send({
-        type: 'HELLO',
-        body: { agentId: id, version: '1', handlers: ['raw'], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false },
-      }),
-      10_000,
-      'the HELLO to go out',
-    );
+    await sayHello(t, id, 'raw');
     const job = await c.createJob({
       name: 'long-error',
       schedule: { type: 'once', at: new Date(Date.now() + 300) },

@@ -4,10 +4,11 @@ import * as zmq from 'zeromq';
 import { jobInputSchema, type Run } from '@clover/model';
 import { DealerTransport, type Message } from '@clover/protocol';
 import { openStore, type Store } from '@clover/store';
-import { cleanUp, freePort, tempDir, waitFor, within, type TempDir } from '@clover/testkit';
+import { cleanUp, freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { MemoryZkServer, cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
 import { DispatchServer } from '../src/index.js';
+import { sayHello } from './harness.js';
 
 // One dispatch-server and two agents in this process: real ZeroMQ over tcp, the embedded
 // store, the in-process ZooKeeper tree.
@@ -319,14 +320,7 @@ test('a lost ACK is resent and the execution runs once', async () => {
   t.connect(endpoint);
   try {
     // The transport queues nothing for an absent peer: this send waits for the connection.
-    await within(
-      t.send({
-        type: 'HELLO',
-        body: { agentId: id, version: '1', handlers: ['deaf'], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false },
-      }),
-      10_000,
-      "the deaf agent's HELLO to go out",
-    );
+    await sayHello(t, id, 'deaf');
     const job = await createJob({
       name: 'deaf',
       schedule: { type: 'once', at: new Date(Date.now() + 300) },

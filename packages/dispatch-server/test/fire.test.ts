@@ -1,25 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jobSchema, runSchema, type Job, type Run, type RunInput, type RunPatch } from '@clover/model';
+import { runSchema, type Job, type Run, type RunInput, type RunPatch } from '@clover/model';
 import { noopLogger } from '@clover/telemetry';
 import { AgentDirectory, FireTimer, JobScheduler, Router } from '../src/index.js';
 import { fireJob, type FireDeps } from '../src/fire.js';
 import { KeyedChain } from '../src/keyed-chain.js';
 import { SlotGate } from '../src/slot-gate.js';
 import type { RunTracker } from '../src/track.js';
+import { testJob } from './jobs.js';
 
 // fireJob's decisions, around a tracker that only records what it is asked: the store, the
 // sockets and the agents are the integration tests' (dispatch.test.ts).
-const job = (over: Record<string, unknown> = {}): Job =>
-  jobSchema.parse({
-    id: 'j1',
-    name: 'j',
-    schedule: { type: 'cron', expr: '* * * * * *' },
-    kind: { type: 'handler', name: 'h' },
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    ...over,
-  });
+const job = testJob;
 
 const slot = Date.UTC(2026, 0, 1, 0, 0, 10);
 

@@ -1,8 +1,9 @@
 import { jobInputSchema, type Job, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
-import { cleanUp, freePort, tempDir, waitFor, type TempDir } from '@clover/testkit';
+import { cleanUp, freePort, tempDir, waitFor, within, type TempDir } from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers, type Handler } from '@clover/scheduler-client';
+import type { DealerTransport } from '@clover/protocol';
 import { DispatchServer, type DispatchServerOptions } from '../src/index.js';
 
 /**
@@ -32,7 +33,9 @@ export const paths = cloverPaths('/clover');
 
 export async function startCluster(
   name: string,
-  opts: Pick<DispatchServerOptions, 'timings' | 'claimAheadMs'> & { beforeStart?: (store: Store) => Promise<void> } = {},
+  opts: Pick<DispatchServerOptions, 'timings' | 'claimAheadMs' | 'clock' | 'logger'> & {
+    beforeStart?: (store: Store) => Promise<void>;
+  } = {},
 ): Promise<Cluster> {
   const zkName = `${name}-${process.pid}`;
   const zks: ZkClient[] = [];
@@ -114,4 +117,19 @@ export async function startCluster(
     throw err;
   }
   return c;
+}
+
+/**
+ * The HELLO of a hand-made agent (a bare DEALER) serving `handler`, one slot, no shell or http;
+ * resolves once it went out (the transport queues nothing for an absent peer), within 10 s.
+ */
+export function sayHello(t: DealerTransport, agentId: string, handler: string): Promise<unknown> {
+  return within(
+    t.send({
+      type: 'HELLO',
+      body: { agentId, version: '1', handlers: [handler], capacity: 1, running: [], groups: [], tags: [], shell: false, http: false },
+    }),
+    10_000,
+    `the HELLO of ${agentId} to go out`,
+  );
 }

@@ -1,21 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jobSchema, type Job } from '@clover/model';
 import { FireTimer, JobScheduler, LatenessMeter, Router, latestSlotBetween, type AgentInfo } from '../src/index.js';
 import { RecentIds } from '../src/recent-ids.js';
 import { AgentDirectory } from '../src/agents.js';
 import { WaitingQueue } from '../src/waiting.js';
+import { testJob } from './jobs.js';
 
-const job = (over: Record<string, unknown> = {}): Job =>
-  jobSchema.parse({
-    id: 'j1',
-    name: 'j',
-    schedule: { type: 'cron', expr: '* * * * * *' },
-    kind: { type: 'handler', name: 'h' },
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    ...over,
-  });
+const job = testJob;
 
 const agent = (id: string, over: Partial<AgentInfo> = {}): AgentInfo => ({
   id,
@@ -30,6 +21,7 @@ const agent = (id: string, over: Partial<AgentInfo> = {}): AgentInfo => ({
   full: false,
   lastHelloAt: 0,
   lastSeenAt: 0,
+  lastHeardMs: 0,
   running: new Set(),
   sentSeq: 0,
   answeredSeq: 0,

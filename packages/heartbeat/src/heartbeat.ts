@@ -13,6 +13,12 @@ export interface HeartbeatOptions {
   intervalMs?: number;
   /** Extra fields for the znode, read at every beat: load, running, groups, handlers... */
   info?: () => Record<string, unknown>;
+  /**
+   * The wall clock, epoch ms (default Date.now): `startedAt` and `beatAt`, for people to read.
+   * Nobody judges liveness by them (another host's clock may be off by minutes): the monitor
+   * watches `seq` move on its own monotonic clock (@clover/monitor DeathDetector), and the
+   * beats themselves are paced by a timer, which a step of this clock does not move.
+   */
   clock?: () => number;
   logger?: Logger;
 }

@@ -6,7 +6,7 @@ export interface TrackedNode {
   path: string;
   data: Record<string, unknown>;
   seq: number;
-  /** Monitor-clock time the seq last moved (or the node was first seen). */
+  /** When the seq last moved (or the node was first seen), on the monitor's monotonic clock, ms. */
   advancedAt: number;
   dead: boolean;
 }
@@ -16,8 +16,10 @@ export type Detection =
 
 /**
  * Decides who is dead from what ZooKeeper shows. A node is alive while its `seq` keeps moving
- * as seen on the monitor's own clock, so a host whose clock is off (a beatAt an hour behind)
- * is not called dead; a node whose seq stands still for the dead timeout is, even while its
+ * as seen on the monitor's own monotonic clock (every `now` here is one), never by its
+ * `beatAt`: a host whose clock is off (a beatAt an hour behind, or ten minutes ahead) is
+ * neither called dead while it beats nor kept alive once it stops, and a step of the
+ * monitor's own wall clock changes nothing; a node whose seq stands still for the dead timeout is, even while its
  * ZooKeeper session (a C thread) keeps the znode there. A znode gone without a 'leaving' last
  * word is a death too.
  */

@@ -28,7 +28,15 @@ export interface MonitorOptions {
   /** Where its metrics go (MonitorMetrics: nodes, deaths, detection delay, mails); default: nowhere. */
   metrics?: Metrics;
   id: string;
+  /** The wall clock, epoch ms (default Date.now): the times written into incidents and mails. */
   clock?: () => number;
+  /**
+   * A monotonic clock, ms from any origin (default performance.now): what a node's silence is
+   * measured with. A step of the wall clock (NTP, an operator) then neither declares a beating
+   * node dead (a step forward) nor keeps a silent one alive (a step back); docs/architecture.md,
+   * "Clock trouble".
+   */
+  monotonic?: () => number;
   consoleUrl?: string;
   quietPeriodMs?: number;
   digestWindowMs?: number;
@@ -45,6 +53,7 @@ export interface MonitorOptions {
  */
 export class Monitor {
   private readonly clock: () => number;
+  private readonly monotonic: () => number;
   private readonly detector = new DeathDetector();
   private readonly book: IncidentBook;
   private readonly notifier: Notifier;
@@ -64,6 +73,7 @@ export class Monitor {
 
   constructor(private readonly o: MonitorOptions) {
     this.clock = o.clock ?? Date.now;
+    this.monotonic = o.monotonic ?? (() => performance.now());
     this.metrics = new MonitorMetrics(o.metrics ?? noopMetrics, { nodes: () => this.detector.tracked(), active: () => this.isActive });
     this.book = new IncidentBook(o.store, o.logger);
     this.notifier = new Notifier({
@@ -71,6 +81,7 @@ export class Monitor {
       mailer: o.mailer,
       logger: o.logger,
       clock: this.clock,
+      monotonic: this.monotonic,
       consoleUrl: o.consoleUrl,
       digestWindowMs: o.digestWindowMs ?? 2000,
       quietPeriodMs: o.quietPeriodMs ?? 5 * 60_000,
@@ -105,7 +116,7 @@ export class Monitor {
     await stopConfig.ready;
     await this.heartbeat.start();
     for (const kind of nodeKinds) {
-      this.stops.push(this.registry.watch(kind, (nodes) => this.handle(this.detector.update(kind, nodes, this.clock()))));
+      this.stops.push(this.registry.watch(kind, (nodes) => this.handle(this.detector.update(kind, nodes, this.monotonic()))));
     }
     this.election.on('elected', () => {
       this.o.logger.info('monitor active', { id: this.o.id });
@@ -116,7 +127,7 @@ export class Monitor {
     this.election.on('revoked', () => this.o.logger.warn('monitor standing by', { id: this.o.id }));
     await this.election.start();
     this.timer = setInterval(() => {
-      if (this.config) this.handle(this.detector.check(this.clock(), this.config.deadTimeoutMs));
+      if (this.config) this.handle(this.detector.check(this.monotonic(), this.config.deadTimeoutMs));
     }, this.o.checkIntervalMs ?? 500);
     this.mailTimer = setInterval(() => {
       if (this.isActive) this.serial(() => this.notifier.tick());
@@ -130,7 +141,7 @@ export class Monitor {
   private handle(detections: Detection[]): void {
     if (!detections.length) return;
     if (!this.isActive) {
-      const now = this.clock();
+      const now = this.monotonic();
       const horizon = 5 * 60_000;
       this.standbyDeaths = [
         ...this.standbyDeaths.filter((d) => now - d.node.advancedAt < horizon),

@@ -9,9 +9,20 @@ export interface NotifierOptions {
   store: Store;
   mailer: Mailer;
   logger: Logger;
+  /** The wall clock, epoch ms: the times written into the store. */
   clock: () => number;
+  /**
+   * A monotonic clock, ms: every wait here (the digest window, the quiet period, the backoff)
+   * is measured with it, from what this monitor saw, never from an incident's `openedAt`,
+   * which another host's clock may have written (a dispatch-server ten minutes ahead would
+   * have its failures held ten minutes).
+   */
+  monotonic: () => number;
   consoleUrl?: string;
-  /** Incidents opened within this window of each other go out as one digest (default 2 s). */
+  /**
+   * Incidents this monitor sees within this window of each other go out as one digest (default
+   * 2 s); none is held longer than five windows.
+   */
   digestWindowMs: number;
   /** After a mail about a subject, no other mail about it for this long (default 5 min). */
   quietPeriodMs: number;
@@ -26,6 +37,8 @@ export interface NotifierOptions {
  */
 export class Notifier {
   private readonly lastMailed = new Map<string, number>();
+  /** When this monitor first saw each unmailed incident, on the monotonic clock. */
+  private readonly firstSeen = new Map<string, number>();
   private failures = 0;
   private nextAttemptAt = 0;
 
@@ -60,7 +73,7 @@ export class Notifier {
 
   /** One pass: returns how many mails went out. */
   async tick(): Promise<number> {
-    const now = this.o.clock();
+    const now = this.o.monotonic();
     if (now < this.nextAttemptAt) return 0;
     let sent = 0;
     try {
@@ -85,8 +98,12 @@ export class Notifier {
     const pending = await this.o.store.incidents.listUnnotified();
     this.o.metrics?.mailsQueued.set(pending.length);
     if (!pending.length) return 0;
-    const newest = Math.max(...pending.map((i) => i.openedAt.getTime()));
-    const oldest = Math.min(...pending.map((i) => i.openedAt.getTime()));
+    const ids = new Set(pending.map((i) => i.id));
+    for (const id of this.firstSeen.keys()) if (!ids.has(id)) this.firstSeen.delete(id);
+    for (const i of pending) if (!this.firstSeen.has(i.id)) this.firstSeen.set(i.id, now);
+    const seen = pending.map((i) => this.firstSeen.get(i.id) ?? now);
+    const newest = Math.max(...seen);
+    const oldest = Math.min(...seen);
     // Wait for a burst to settle, but never hold a mail back for long.
     if (now - newest < this.o.digestWindowMs && now - oldest < 5 * this.o.digestWindowMs) return 0;
     const quiet: Incident[] = [];
@@ -96,7 +113,7 @@ export class Notifier {
       (last !== undefined && now - last < this.o.quietPeriodMs ? quiet : loud).push(i);
     }
     for (const i of quiet) {
-      await this.o.store.incidents.markNotified(i.id, [], new Date(now));
+      await this.o.store.incidents.markNotified(i.id, [], new Date(this.o.clock()));
       this.o.logger.info('incident not mailed: quiet period', { incident: i.id, subject: i.subject });
     }
     if (!loud.length) return 0;

@@ -2,13 +2,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '@clover/logging';
 import { jobInputSchema } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import {
   cleanUp,
-  spawnProcess,
   startSmtpSink,
   startZooKeeper,
   tempDir,
@@ -20,12 +18,10 @@ import {
   type TempDir,
   type ZooKeeperHandle,
 } from '@clover/testkit';
-import { cloverPaths, createZkClient, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
+import { createZkClient, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
 import { Monitor, createMailer } from '../src/index.js';
+import { beatingNode, paths, registered } from './beating.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixture = path.join(here, 'fixtures/beating-node.ts');
-const paths = cloverPaths('/clover');
 const deadTimeoutMs = 3000;
 
 let zkServer: ZooKeeperHandle;
@@ -40,11 +36,7 @@ let logDir: string;
 const opened: CleanupStep[] = [];
 
 function node(id: string, env: Record<string, string> = {}): ChildHandle {
-  const child = spawnProcess(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
-    name: id,
-    cwd: path.join(here, '..'),
-    env: { CLOVER_ZK: zkServer.connectString, NODE_ID: id, ...env },
-  });
+  const child = beatingNode(zkServer.connectString, id, env);
   children.push(child);
   return child;
 }
@@ -112,10 +104,7 @@ after(() =>
   ]),
 );
 
-async function ready(child: ChildHandle, id: string) {
-  await child.waitForOutput(/ready/, 30_000);
-  await waitFor(() => admin.exists(paths.node('clients', id)), { message: `${id} registered` });
-}
+const ready = (child: ChildHandle, id: string) => registered(admin, child, id);
 
 test('an agent killed with SIGKILL: one incident, one mail to each enabled contact, in the log file and the store', async () => {
   const agent = node('agent-kill');

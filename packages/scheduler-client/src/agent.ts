@@ -30,6 +30,7 @@ import { OutputTail } from './output.js';
 import { RecentExecutions } from './recent.js';
 import { checkAgentOptions, checkHandlerName } from './limits.js';
 import { DEFAULT_CAPACITY, defaultProcessCapacity, Slots } from './capacity.js';
+import { LeaderClock } from './leader-clock.js';
 
 const helloEveryMs = 5000;
 const resendResultsForMs = 60_000;
@@ -60,6 +61,7 @@ export class Agent {
   private ownsZk = false;
   private heartbeat: Heartbeat | null = null;
   private transport: DealerTransport | null = null;
+  private readonly leaderClock = new LeaderClock();
   private stopLeaderWatch: (() => void) | null = null;
   private helloTimer: NodeJS.Timeout | null = null;
   private draining = false;
@@ -183,6 +185,7 @@ export class Agent {
       }
       this.logger.info(endpoint ? 'following dispatch leader' : 'no dispatch leader', { leader: leader?.id, endpoint });
       this.transport?.connect(endpoint);
+      this.leaderClock.reset();
       if (endpoint && this.leaderConnects++ > 0) this.metrics.reconnects.inc();
       if (endpoint) void this.hello(true);
     });
@@ -267,6 +270,7 @@ export class Agent {
         return;
       }
       case 'PING':
+        this.leaderClock.sampled(msg.body.sentAt);
         this.answers.push(() => ({ type: 'PONG', body: msg.body }));
         return;
       case 'BYE':
@@ -353,7 +357,8 @@ export class Agent {
         deadline.passed = true;
         abort.abort('timeout');
       },
-      Math.max(0, Math.min(exec.deadline - Date.now(), exec.timeoutMs)),
+      // The deadline is on the leader's clock, not this host's.
+      this.leaderClock.timeLeftMs(exec),
     );
     let outcome: ExecOutcome;
     try {
