@@ -84,6 +84,8 @@ export class Agent {
   private readonly metrics: AgentMetrics;
   /** Leaders followed so far: the second and later count as reconnects. */
   private leaderConnects = 0;
+  /** The dispatch-server followed now (its node id), the only one this agent hears from; null: none. */
+  private leaderId: string | null = null;
 
   constructor(private readonly opts: AgentOptions) {
     if (!opts.id || opts.id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${opts.id}"`);
@@ -179,8 +181,10 @@ export class Agent {
           fix: 'set CLOVER_CURVE_PUBLIC_KEY, CLOVER_CURVE_SECRET_KEY and CLOVER_CURVE_SERVER_KEY (clover keys), or CLOVER_INSECURE_PLAINTEXT=true',
         });
         this.transport?.connect(null);
+        this.leaderId = null;
         return;
       }
+      this.leaderId = endpoint ? (leader?.id ?? null) : null;
       this.logger.info(endpoint ? 'following dispatch leader' : 'no dispatch leader', { leader: leader?.id, endpoint });
       this.transport?.connect(endpoint);
       if (endpoint && this.leaderConnects++ > 0) this.metrics.reconnects.inc();
@@ -319,6 +323,7 @@ export class Agent {
       jobId: exec.jobId,
       attempt: exec.attempt,
       scheduledAt: exec.scheduledAt,
+      ...(this.leaderId ? { leader: this.leaderId } : {}),
     });
     this.metrics.started.inc({ kind: exec.kind.type });
     this.logger.debug('execution started', { ...runFieldsOf(exec), kind: exec.kind.type });
