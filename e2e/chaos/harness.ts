@@ -115,7 +115,7 @@ export interface ChaosCluster {
   /** Disruptions done so far: a scenario adds each, for the slots it may excuse. */
   disruptions: Disruption[];
   /** The leading dispatch-server as the console sees it, or null. */
-  leaderNow(): Promise<string | null>;
+  leaderNow: () => Promise<string | null>;
   /** Waits (60 s at most) for a leader other than `old`. @throws when none comes. */
   newLeader(old: string | null): Promise<string>;
   /** The running process of that id. @throws when there is none. */
@@ -409,9 +409,12 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       metrics: async (id) => {
         if (!network) throw new Error('metrics(id) reads a host of its own: only with hosts: true');
         // From inside the host's namespace, over its loopback: it answers while the host is cut off.
-        const { stdout } = await run(...network.host(id).command('curl', ['-sf', '--max-time', '4', `http://127.0.0.1:${metricsPort}/metrics`]), {
-          timeout: 5000,
-        });
+        const { stdout } = await run(
+          ...network.host(id).command('curl', ['-sf', '--max-time', '4', `http://127.0.0.1:${metricsPort}/metrics`]),
+          {
+            timeout: 5000,
+          },
+        );
         return parseMetrics(stdout);
       },
       progress,

@@ -15,6 +15,15 @@ const sessionMs = 4000;
 // Two jobs of each kind, and two of the slow ones (4 s runs every 5 s) to cut an agent off in the middle of.
 const mix: Mix[] = ['noop', 'shell', 'forbid', 'flaky', 'once', 'skip', 'slow'];
 const jobs = 14;
+// CHAOS_KEEP=1 keeps the cluster's data and logs; CHAOS_LOG_LEVEL=info says more in them.
+const common = {
+  hosts: true,
+  jobs,
+  mix,
+  sessionMs,
+  keepDir: process.env.CHAOS_KEEP === '1',
+  ...(process.env.CHAOS_LOG_LEVEL ? { logLevel: process.env.CHAOS_LOG_LEVEL } : {}),
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const isRoot = process.getuid?.() === 0 && canNetns();
 
@@ -74,10 +83,7 @@ const skip = isRoot ? false : 'needs root (ip netns)';
 test(`the leader's host cut off for ${2.5 * sessionMs} ms (past its session), then put back`, { skip }, async () => {
   const cutMs = 2.5 * sessionMs;
   const report = await runChaos({
-    hosts: true,
-    jobs,
-    mix,
-    sessionMs,
+    ...common,
     durationMs: 45_000,
     scenario: async (c) => {
       await sleep(c.from + 8000 - Date.now());
@@ -154,10 +160,7 @@ test(`the leader's host cut off for ${2.5 * sessionMs} ms (past its session), th
 test(`an agent's host cut off in the middle of a run for ${2.5 * sessionMs} ms, then put back`, { skip }, async () => {
   const cutMs = 2.5 * sessionMs;
   const report = await runChaos({
-    hosts: true,
-    jobs,
-    mix,
-    sessionMs,
+    ...common,
     durationMs: 45_000,
     scenario: async (c) => {
       await sleep(c.from + 8000 - Date.now());
@@ -208,10 +211,7 @@ test(`an agent's host cut off in the middle of a run for ${2.5 * sessionMs} ms, 
 test(`the ZooKeeper host cut off for ${0.75 * sessionMs} ms (shorter than the session and the dead timeout)`, { skip }, async () => {
   const cutMs = 0.75 * sessionMs;
   const report = await runChaos({
-    hosts: true,
-    jobs,
-    mix,
-    sessionMs,
+    ...common,
     durationMs: 30_000,
     scenario: async (c) => {
       await sleep(c.from + 8000 - Date.now());

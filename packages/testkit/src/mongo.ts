@@ -87,7 +87,9 @@ export async function startMongo(opts: MongoOptions = {}): Promise<MongoHandle> 
   let child: ChildHandle | null = null;
   try {
     const args = ['-listen', `${opts.host ?? '127.0.0.1'}:0`, '-data', dir.path, '-log-level', 'error'];
-    child = spawnProcess(...(opts.command ?? ((c: string, a: readonly string[]): [string, string[]] => [c, [...a]]))(bin, args), { name: 'ferretdb' });
+    child = spawnProcess(...(opts.command ?? ((c: string, a: readonly string[]): [string, string[]] => [c, [...a]]))(bin, args), {
+      name: 'ferretdb',
+    });
     const line = await child.waitForOutput(/ready (mongodb:\/\/\S+)/, opts.startTimeoutMs ?? 30_000);
     const url = line.slice('ready '.length);
     const port = Number(new URL(url).port);

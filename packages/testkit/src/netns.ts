@@ -53,7 +53,7 @@ export interface NetHost {
    * `ip` execs the command in place (no fork), so the pid spawned is the command's own and
    * signals (SIGSTOP, SIGKILL) reach it.
    */
-  command(cmd: string, args: readonly string[]): [string, string[]];
+  readonly command: (cmd: string, args: readonly string[]) => [string, string[]];
 }
 
 export interface HostNetworkOptions {
