@@ -86,6 +86,8 @@ export class Agent {
   private leaderConnects = 0;
   /** The dispatch-server followed now (its node id), the only one this agent hears from; null: none. */
   private leaderId: string | null = null;
+  /** ZooKeeper has named no leader since the one followed now was (see the leader watch). */
+  private leaderUnknown = false;
 
   constructor(private readonly opts: AgentOptions) {
     if (!opts.id || opts.id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${opts.id}"`);
@@ -170,8 +172,26 @@ export class Agent {
     await this.heartbeat.start();
     this.stopLeaderWatch = watchLeader(this.zk, this.paths.electionDispatch, (leader) => {
       const endpoint = typeof leader?.data.endpoint === 'string' ? leader.data.endpoint : null;
+      if (!endpoint && this.transport?.endpoint) {
+        // No leader known (ZooKeeper out of reach, or an election under way): keep the connection
+        // to the last one, which may lead still, until another is known. Closing the socket here
+        // closed it just as the ZooKeeper client reconnected: in issue 16's partition runs the
+        // sessions an agent opened then went deaf or spun ("zookeeper_process returned no response
+        // too many times"), agent after agent, until the flapping stopped by chance; the two
+        // native addons share this event loop and its file descriptor numbers.
+        if (!this.leaderUnknown) this.logger.info('no dispatch leader known; still following the last one', { leader: this.leaderId });
+        this.leaderUnknown = true;
+        return;
+      }
       if (this.transport) this.transport.batching = leader?.data.batch === true;
-      if (endpoint === this.transport?.endpoint) return;
+      if (endpoint === this.transport?.endpoint) {
+        // The same leader after a spell without one: it may have lost and won the lead meanwhile,
+        // so it hears the recent RESULTs again, as a new leader would.
+        if (endpoint && this.leaderUnknown) void this.hello(true);
+        this.leaderUnknown = false;
+        return;
+      }
+      this.leaderUnknown = false;
       if (endpoint && !this.opts.curve && this.opts.insecurePlaintext !== true && !isLocalEndpoint(endpoint)) {
         // Whoever can write the election znode chooses where a plaintext agent connects, and what it
         // runs: off this machine, only a server that proves it holds the pinned CURVE key may.
