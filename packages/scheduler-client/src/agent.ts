@@ -318,6 +318,27 @@ export class Agent {
       this.refuse(exec.execId, 'draining');
       return;
     }
+    const now = Date.now();
+    if (exec.deadline <= now) {
+      // Its time to run (min(deadline − now, timeoutMs), docs/protocol.md) is gone before it
+      // starts: it is not started, and its RESULT says so. An EXEC held in a TCP connection
+      // through a partition arrives when the link is back, long after its leader recorded the run
+      // lost and retried it elsewhere (issue 16's partition runs: a forbid job's run started there
+      // 13 s after its slot, beside the job's next run).
+      const result: Result = {
+        execId: exec.execId,
+        status: 'timed_out',
+        exitCode: null,
+        startedAt: now,
+        finishedAt: now,
+        outputTail: '',
+        error: `arrived ${now - exec.deadline} ms after its deadline; not started`,
+      };
+      this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: now });
+      this.logger.info('execution not started: it arrived after its deadline', { ...runFieldsOf(exec), lateMs: now - exec.deadline });
+      this.answers.push(() => ({ type: 'RESULT', body: result }));
+      return;
+    }
     if (exec.kind.type === 'handler' && !this.handlers.has(exec.kind.name)) {
       this.refuse(exec.execId, 'no_handler');
       return;
