@@ -10,6 +10,9 @@ import { runChaos, type ChaosCluster, type ChaosReport, type Mix } from './harne
 // host cut off the network (its bridge port down: packets dropped, no RST) and put back. Each
 // scenario is checked by the harness's counts that must be 0 and by checks of its own.
 // `pnpm --filter @clover/e2e chaos:partitions`; needs root (`ip netns`), so it skips without.
+// Not in `pnpm test`: the leader scenario still fails (2026-11-30): the write batches the leader
+// fired as it was cut off reach the store when the link is back, after the new leader took over,
+// and leave their runs `dispatched` for good (bench/README, "Hosts and partitions").
 
 const sessionMs = 4000;
 // Two jobs of each kind, and two of the slow ones (4 s runs every 5 s) to cut an agent off in the middle of.
