@@ -14,6 +14,11 @@
  * SIGKILLed every `agentKillEveryMs` and started again; the leader SIGSTOPped for longer than its
  * ZooKeeper session and continued; ZooKeeper itself stopped and started once.
  *
+ * On hosts (`hosts: true`, issue 16's "Hosts and partitions"): every process, ZooKeeper and the
+ * store (MongoDB: FerretDB) on a host of its own, a network namespace with its own address on one
+ * bridge (@clover/testkit `createHostNetwork`), so a `scenario` can cut a host off the network and
+ * put it back (e2e/chaos/partitions.test.ts).
+ *
  * {@link checkChaos} counts what must be 0: executions started twice for one execution id,
  * slots with more than one run, slots missed beyond the job's misfire policy, `forbid` overlaps,
  * runs not in a final state, counters that disagree with the runs.
@@ -26,7 +31,10 @@ import { failureStatuses, terminalStatuses, type Job, type NodeView, type Run } 
 import { openStore, type Store } from '@clover/store';
 import {
   cleanUp,
+  createHostNetwork,
   freePort,
+  parseMetrics,
+  startMongo,
   followCursor,
   spawnProcess,
   startSmtpSink,
@@ -35,7 +43,11 @@ import {
   waitFor,
   within,
   type ChildHandle,
+  type HostNetwork,
+  type Scrape,
 } from '@clover/testkit';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cloverPaths, createZkClient, writeClusterConfig, type ZkClient } from '@clover/zk-kit';
 import { ConsoleSession, waitForHealth } from '../lib/api.js';
 
@@ -43,6 +55,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const bin = (pkg: string) => path.join(repoRoot, 'packages', pkg, 'dist/bin.js');
 const paths = cloverPaths('/clover');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+const run = promisify(execFile);
+/** Every bin's /metrics port on hosts of their own (each host has its ports to itself). */
+const metricsPort = 9464;
 
 export interface ChaosOptions {
   /** The window the jobs fire in and the chaos runs in, ms (default 600,000: 10 minutes). */
@@ -67,7 +82,56 @@ export interface ChaosOptions {
   logLevel?: string;
   /** Only these kinds of disruption (default all): to look at one alone. */
   only?: ReadonlyArray<DisruptionKind>;
+  /**
+   * Every process on a host of its own (default false: all on this machine's loopback): a network
+   * namespace each, ZooKeeper and the store (MongoDB: FerretDB, on a host of its own; `storeEnv`
+   * and `openStore` are then ignored) too. Needs root (`ip netns`).
+   */
+  hosts?: boolean;
+  /**
+   * The disruptions to run instead of the kills, stops and restart above (default: those), given
+   * the cluster once its jobs are written; it records each in `cluster.disruptions`. Its answer
+   * comes back in the report's `scenario`.
+   */
+  scenario?: (cluster: ChaosCluster) => Promise<unknown>;
+  /** The job mix, job i getting `mix[i % mix.length]` (default {@link defaultMix}: 5 noop, shell, forbid, flaky, once, skip). */
+  mix?: readonly Mix[];
 }
+
+/** What a scenario may use: the cluster running, its jobs written, the window about to open. */
+export interface ChaosCluster {
+  /** The window, epoch ms: the jobs fire on every second of [from, to). */
+  from: number;
+  to: number;
+  sessionMs: number;
+  servers: readonly string[];
+  agents: readonly string[];
+  /** The hosts (with `hosts: true`), each process's named for its id, plus `zookeeper`, `store`. */
+  network: HostNetwork | null;
+  /** The jobs written, by id, each with its kind in the mix. */
+  jobs: ReadonlyArray<{ id: string; mix: Mix }>;
+  /** An admin's session on the console API. */
+  api: ConsoleSession;
+  /** Disruptions done so far: a scenario adds each, for the slots it may excuse. */
+  disruptions: Disruption[];
+  /** The leading dispatch-server as the console sees it, or null. */
+  leaderNow: () => Promise<string | null>;
+  /** Waits (60 s at most) for a leader other than `old`. @throws when none comes. */
+  newLeader(old: string | null): Promise<string>;
+  /** The running process of that id. @throws when there is none. */
+  process(id: string): ChildHandle;
+  /** The agents' journals as they stand. */
+  journals(): Promise<JournalLine[]>;
+  /**
+   * The process's /metrics, read on its own host (so also while the host is cut off).
+   * @throws when it does not answer within 5 s.
+   */
+  metrics(id: string): Promise<Scrape>;
+  progress(line: string): void;
+}
+
+/** The mix of the 10-minute run: 5 noop, shell, forbid, flaky, once, skip. */
+export const defaultMix: readonly Mix[] = ['noop', 'noop', 'noop', 'noop', 'noop', 'shell', 'forbid', 'flaky', 'once', 'skip'];
 
 export type DisruptionKind = 'leader' | 'agent' | 'stop' | 'zookeeper';
 
@@ -106,18 +170,31 @@ export interface ChaosReport {
   figures: ChaosFigures;
   zeros: ChaosZeros;
   examples: Record<keyof ChaosZeros, string[]>;
+  /** What the checks read, for a scenario's own checks. */
+  evidence: Evidence;
+  /** The scenario's answer (`scenario` option), if any. */
+  scenario?: unknown;
 }
 
-type Mix = 'noop' | 'shell' | 'forbid' | 'flaky' | 'once' | 'skip';
-const mixOf = (i: number): Mix => (['noop', 'noop', 'noop', 'noop', 'noop', 'shell', 'forbid', 'flaky', 'once', 'skip'] as const)[i % 10]!;
+/**
+ * A job's kind in the mix. `slow`: a 4-second `sleep` every 5 s, `forbid`, one retry: a run long
+ * enough to be cut off in the middle of.
+ */
+export type Mix = 'noop' | 'shell' | 'forbid' | 'flaky' | 'once' | 'skip' | 'slow';
+/** The slots of a job of that mix, ms apart. */
+const periodOf = (mix: Mix) => (mix === 'slow' ? 5000 : 1000);
 
-interface JournalLine {
+/** A line of an agent's execution journal (scheduler-client's JournalEntry). */
+export interface JournalLine {
   event: 'start' | 'end';
   at: number;
   agentId: string;
   execId: string;
   jobId: string;
+  attempt?: number;
   status?: string;
+  /** The dispatch-server the EXEC came from (start lines). */
+  leader?: string;
 }
 
 /**
@@ -135,14 +212,33 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
   const progress = opts.progress ?? ((line: string) => console.error(`[${new Date().toISOString()}] ${line}`));
   const opened = new CleanupStack();
   const procsSeen = new Map<string, ChildHandle>();
+  const servers = ['dispatch-1', 'dispatch-2', 'dispatch-3'];
+  const agents = ['agent-1', 'agent-2', 'agent-3'];
+  const monitors = ['monitor-1', 'monitor-2'];
   try {
-    const zkServer = await startZooKeeper();
+    let network: HostNetwork | null = null;
+    if (opts.hosts) {
+      network = await createHostNetwork(['zookeeper', 'store', 'console', ...servers, ...agents, ...monitors]);
+      opened.push('host network', () => network?.close());
+    }
+    const onHost = (id: string) => (network ? { host: network.host(id).address, command: network.host(id).command } : {});
+    const zkServer = await startZooKeeper(onHost('zookeeper'));
     opened.push('ZooKeeper', () => zkServer.cleanup());
-    const sink = await startSmtpSink();
+    const sink = await startSmtpSink(network ? { host: network.gateway } : {});
     opened.push('SMTP sink', () => sink.stop());
     const dir = await tempDir('clover-chaos-');
     if (opts.keepDir) progress(`keeping the cluster's data and logs in ${dir.path}`);
     else opened.push('temp dir', () => dir.cleanup());
+    let storeEnv = opts.storeEnv;
+    let storeOf = opts.openStore ?? ((d: string) => openStore({ dataDir: d }));
+    if (network) {
+      // A store the cut-off hosts cannot reach either: SQLite would be one file every namespace shares.
+      const mongo = await startMongo(onHost('store'));
+      opened.push('MongoDB (FerretDB)', () => mongo.stop());
+      const mongoUrl = mongo.databaseUrl('chaos');
+      storeEnv = { CLOVER_MONGO_URL: mongoUrl };
+      storeOf = () => openStore({ mongoUrl });
+    }
     // The harness's own session, for the cluster's settings and to see every part come up.
     const admin: ZkClient = createZkClient({ connect: zkServer.connectString, sessionTimeoutMs: sessionMs });
     opened.push('admin ZooKeeper session', () => admin.close());
@@ -152,24 +248,28 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       deadTimeoutMs: { servers: sessionMs, clients: sessionMs, monitors: sessionMs },
     });
     const httpPort = await freePort();
-    const baseUrl = `http://127.0.0.1:${httpPort}`;
+    const consoleHost = network?.host('console').address ?? '127.0.0.1';
+    const baseUrl = `http://${consoleHost}:${httpPort}`;
     const common: Record<string, string> = {
       CLOVER_ZK: zkServer.connectString,
       CLOVER_ZK_SESSION_TIMEOUT_MS: String(sessionMs),
       CLOVER_HEARTBEAT_MS: '1000',
-      // Each bin's /metrics on a free port: nine bins share this machine.
-      CLOVER_METRICS_PORT: '0',
+      // Each bin's /metrics on a free port: nine bins share this machine. On hosts, one port each.
+      CLOVER_METRICS_PORT: network ? String(metricsPort) : '0',
+      // The agents follow a leader on another host's address, without CURVE keys, on a private bridge.
+      ...(network ? { CLOVER_INSECURE_PLAINTEXT: 'true' } : {}),
       CLOVER_DATA_DIR: dir.path,
       CLOVER_LOG_DIR: path.join(dir.path, 'logs'),
       CLOVER_LOG_LEVEL: opts.logLevel ?? 'warn',
-      ...opts.storeEnv,
+      ...storeEnv,
     };
     const procs = new Map<string, ChildHandle>();
     opened.push('processes', () => cleanUp([...procs].map(([id, p]) => [id, () => p.kill('SIGKILL')] as const)));
     const env = new Map<string, Record<string, string>>();
     const pkgOf = new Map<string, string>();
     const start = (id: string): ChildHandle => {
-      const child = spawnProcess(process.execPath, [bin(pkgOf.get(id)!)], {
+      const cmd = network?.host(id).command ?? ((c: string, a: readonly string[]): [string, string[]] => [c, [...a]]);
+      const child = spawnProcess(...cmd(process.execPath, [bin(pkgOf.get(id)!)]), {
         name: id,
         cwd: repoRoot,
         env: { ...common, CLOVER_NODE_ID: id, ...env.get(id) },
@@ -182,23 +282,24 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       pkgOf.set(id, pkg);
       env.set(id, extra);
     };
-    const servers = ['dispatch-1', 'dispatch-2', 'dispatch-3'];
-    const agents = ['agent-1', 'agent-2', 'agent-3'];
-    for (const id of servers) define(id, 'dispatch-server', { CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}` });
+    for (const id of servers)
+      define(id, 'dispatch-server', {
+        CLOVER_DISPATCH_BIND: network ? `tcp://${network.host(id).address}:7000` : `tcp://127.0.0.1:${await freePort()}`,
+      });
     for (const id of agents)
       define(id, 'scheduler-client', {
         CLOVER_EXEC_JOURNAL: path.join(dir.path, 'journals', `${id}.jsonl`),
         CLOVER_ALLOW_SHELL: 'true',
         CLOVER_DATA_DIR: path.join(dir.path, id),
       });
-    for (const id of ['monitor-1', 'monitor-2'])
+    for (const id of monitors)
       define(id, 'monitor', { CLOVER_SMTP_URL: sink.url, CLOVER_MAIL_FROM: 'clover@chaos.test', CLOVER_CONSOLE_URL: baseUrl });
     define('console', 'console-api', {
       CLOVER_HTTP_PORT: String(httpPort),
-      CLOVER_HTTP_HOST: '127.0.0.1',
+      CLOVER_HTTP_HOST: consoleHost,
       CLOVER_ADMIN_PASSWORD: 'chaos-admin-pw',
     });
-    for (const id of [...servers, 'monitor-1', 'monitor-2', ...agents, 'console']) start(id);
+    for (const id of [...servers, ...monitors, ...agents, 'console']) start(id);
     await waitForHealth(baseUrl, 90_000);
     for (const id of agents)
       await waitFor(() => admin.exists(paths.node('clients', id)), { timeoutMs: 60_000, message: `${id} registered` });
@@ -206,7 +307,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       timeoutMs: 60_000,
       message: 'every dispatch-server in the election',
     });
-    const store = await (opts.openStore ?? ((d: string) => openStore({ dataDir: d })))(dir.path);
+    const store = await storeOf(dir.path);
     opened.push('store', () => store.close());
     const api = await ConsoleSession.login(baseUrl, 'admin', 'chaos-admin-pw');
 
@@ -215,8 +316,9 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
     const to = from + durationMs;
     const window = { startAt: new Date(from).toISOString(), endAt: new Date(to - 1000).toISOString() };
     const jobs: Array<{ id: string; mix: Mix; createdAt: number }> = [];
+    const mixes = opts.mix ?? defaultMix;
     for (let i = 0; i < jobCount; i++) {
-      const mix = mixOf(i);
+      const mix = mixes[i % mixes.length]!;
       const every = { type: 'cron', expr: '* * * * * *' };
       const spec = {
         noop: { schedule: every, kind: { type: 'handler', name: 'noop' } },
@@ -233,6 +335,13 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
           kind: { type: 'handler', name: 'noop' },
         },
         skip: { schedule: every, kind: { type: 'handler', name: 'noop' }, misfire: 'skip' },
+        slow: {
+          schedule: { type: 'cron', expr: '*/5 * * * * *' },
+          kind: { type: 'handler', name: 'sleep' },
+          payload: { ms: 4000 },
+          concurrency: 'forbid',
+          retries: { max: 1, backoffMs: 200, factor: 2, maxBackoffMs: 1000 },
+        },
       }[mix];
       const job = await api.call<Job>('POST', '/api/jobs', {
         name: `chaos-${mix}-${i}`,
@@ -271,13 +380,55 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
     // A new leader holds its first fires until its agents say HELLO (electionSettleMs, 3 s): the
     // slots of the gap are the misfire policy's from then, with a second of slack.
     const healedAfterElectionMs = 4000;
+    const readJournals = async () => {
+      const lines: JournalLine[] = [];
+      for (const id of agents) {
+        const text = await readFile(path.join(dir.path, 'journals', `${id}.jsonl`), 'utf8').catch(() => '');
+        for (const line of text.split('\n')) if (line) lines.push(JSON.parse(line) as JournalLine);
+      }
+      return lines;
+    };
+    const cluster: ChaosCluster = {
+      from,
+      to,
+      sessionMs,
+      servers,
+      agents,
+      network,
+      jobs,
+      api,
+      disruptions,
+      leaderNow,
+      newLeader,
+      process: (id) => {
+        const p = procs.get(id);
+        if (!p) throw new Error(`no process ${id}`);
+        return p;
+      },
+      journals: readJournals,
+      metrics: async (id) => {
+        if (!network) throw new Error('metrics(id) reads a host of its own: only with hosts: true');
+        // From inside the host's namespace, over its loopback: it answers while the host is cut off.
+        const { stdout } = await run(
+          ...network.host(id).command('curl', ['-sf', '--max-time', '4', `http://127.0.0.1:${metricsPort}/metrics`]),
+          {
+            timeout: 5000,
+          },
+        );
+        return parseMetrics(stdout);
+      },
+      progress,
+    };
     type Event = { at: number; kind: DisruptionKind };
     const events: Event[] = [];
-    for (let t = from + leaderKillEveryMs; t < to - 5000; t += leaderKillEveryMs) events.push({ at: t, kind: 'leader' });
-    for (let t = from + agentKillEveryMs; t < to - 5000; t += agentKillEveryMs) events.push({ at: t + 5000, kind: 'agent' });
-    events.push({ at: from + Math.round(durationMs * 0.35) + 2500, kind: 'stop' });
-    events.push({ at: from + Math.round(durationMs * 0.7) + 7500, kind: 'zookeeper' });
-    events.sort((a, b) => a.at - b.at);
+    if (!opts.scenario) {
+      for (let t = from + leaderKillEveryMs; t < to - 5000; t += leaderKillEveryMs) events.push({ at: t, kind: 'leader' });
+      for (let t = from + agentKillEveryMs; t < to - 5000; t += agentKillEveryMs) events.push({ at: t + 5000, kind: 'agent' });
+      events.push({ at: from + Math.round(durationMs * 0.35) + 2500, kind: 'stop' });
+      events.push({ at: from + Math.round(durationMs * 0.7) + 7500, kind: 'zookeeper' });
+      events.sort((a, b) => a.at - b.at);
+    }
+    const scenario = await opts.scenario?.(cluster);
     for (const e of events) {
       if (e.at >= to - 3000 || (opts.only && !opts.only.includes(e.kind))) continue;
       await sleep(e.at - Date.now());
@@ -349,11 +500,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       message: 'every run of the window over',
     }).catch(() => progress('runs still active 90 s after the window: counted as not final'));
     const runs = await readRuns();
-    const journals: JournalLine[] = [];
-    for (const id of agents) {
-      const text = await readFile(path.join(dir.path, 'journals', `${id}.jsonl`), 'utf8').catch(() => '');
-      for (const line of text.split('\n')) if (line) journals.push(JSON.parse(line) as JournalLine);
-    }
+    const journals = await readJournals();
     const jobRows = new Map<string, Job>();
     for (const j of jobs) {
       const row = await store.jobs.get(j.id);
@@ -364,7 +511,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       const s = await store.counters.summary({ from: new Date(from - 3_600_000), to: new Date(to + 3_600_000), jobId: j.id });
       counters.set(j.id, s.totals);
     }
-    return checkChaos({ from, to, jobs, runs, journals, jobRows, counters, disruptions, agentKillsAt, counts });
+    const report = checkChaos({ from, to, jobs, runs, journals, jobRows, counters, disruptions, agentKillsAt, counts });
+    return opts.scenario ? { ...report, scenario } : report;
   } catch (err) {
     // What each process said last, to see why.
     for (const [id, p] of procsSeen) progress(`--- ${id} (last lines) ---\n${p.output().split('\n').slice(-15).join('\n')}`);
@@ -374,7 +522,8 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
   }
 }
 
-interface Evidence {
+/** What {@link checkChaos} reads: the window, the jobs, the store's runs, the agents' journals, the counters. */
+export interface Evidence {
   from: number;
   to: number;
   /** The jobs, and when the console answered each one's creation (epoch ms): a slot before that is no job's yet. */
@@ -446,10 +595,11 @@ export function checkChaos(e: Evidence): ChaosReport {
     for (const r of rs)
       if (job.mix === 'skip' && r.trigger === 'misfire') count('slotsMissedBeyondPolicy', `${r.id}: a misfire run of a misfire=skip job`);
     let gap: number[] = [];
+    const period = periodOf(job.mix);
     // A loaded machine writes the jobs into the window's first seconds: a slot that came before
     // its job was created (and the second its leader needs to hear of it) is no miss.
-    const first = Math.max(e.from, Math.ceil((job.createdAt + 1000) / 1000) * 1000);
-    for (let s = first; s < e.to; s += 1000) {
+    const first = Math.max(e.from, job.createdAt + 1000);
+    for (let s = Math.ceil(first / period) * period; s < e.to; s += period) {
       if (!at.has(s)) {
         gap.push(s);
         continue;
@@ -476,7 +626,7 @@ export function checkChaos(e: Evidence): ChaosReport {
   // 4. forbid: no two executions of one job overlap, by the agents' own journals. An execution
   //    whose agent was SIGKILLed has no end line: it ended with its agent.
   const ends = new Map(e.journals.filter((l) => l.event === 'end').map((l) => [l.execId, l.at]));
-  const forbidJobs = new Set(e.jobs.filter((j) => j.mix === 'forbid').map((j) => j.id));
+  const forbidJobs = new Set(e.jobs.filter((j) => j.mix === 'forbid' || j.mix === 'slow').map((j) => j.id));
   const spans = new Map<string, Array<{ execId: string; from: number; to: number }>>();
   for (const s of starts) {
     if (!forbidJobs.has(s.jobId)) continue;
@@ -521,6 +671,7 @@ export function checkChaos(e: Evidence): ChaosReport {
   }
 
   return {
+    evidence: e,
     figures: {
       window: { from: e.from, to: e.to },
       jobs: e.jobs.length,

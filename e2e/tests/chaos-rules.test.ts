@@ -122,3 +122,22 @@ test('forbid: two executions of one job that overlap are counted, one ended by i
     'with f@2 over at +1650: only f@2 began before f@1 ended; f@4 began after f@3 died with its agent',
   );
 });
+
+test('a slow job (every 5 s) misses only the slots of its own period, and overlaps as a forbid job', () => {
+  const e = clean();
+  const s0 = Math.ceil(from / 5000) * 5000;
+  e.to = s0 + 15_000;
+  e.jobs = [{ id: 's', mix: 'slow' } as never];
+  e.runs = [run('s', s0), run('s', s0 + 5000), run('s', s0 + 10_000)];
+  e.journals = e.runs.flatMap((r) => [start(r.id, 's', r.scheduledAt.getTime() + 5), end(r.id, 's', r.scheduledAt.getTime() + 4005)]);
+  e.jobRows = new Map([['s', jobRow('s', 3)]]);
+  e.counters = new Map([['s', { succeeded: 3 }]]);
+  assert.deepEqual(Object.values(checkChaos(e).zeros), [0, 0, 0, 0, 0, 0], 'one run each 5 s is every slot');
+  e.runs.splice(1, 1);
+  e.jobRows.set('s', jobRow('s', 2));
+  e.counters.set('s', { succeeded: 2 });
+  e.journals.push(start('s@late', 's', s0 + 2000), end('s@late', 's', s0 + 2500));
+  const r = checkChaos(e);
+  assert.equal(r.zeros.slotsMissedBeyondPolicy, 2, 'the missed slot, and the gap it leaves ending in no misfire run');
+  assert.equal(r.zeros.forbidOverlaps, 1);
+});

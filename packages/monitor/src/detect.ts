@@ -25,6 +25,28 @@ export type Detection =
  */
 export class DeathDetector {
   private readonly nodes = new Map<string, TrackedNode>();
+  /** The monitor cannot see ZooKeeper now: no beat can reach it, so no silence is judged. */
+  private blind = false;
+
+  /**
+   * The monitor's own ZooKeeper connection is lost (disconnected or expired): until
+   * {@link regainedSight}, `check` finds nobody silent.
+   */
+  lostSight(): void {
+    this.blind = true;
+  }
+
+  /**
+   * The monitor sees ZooKeeper again at `now`: every node's silence counts from then, not from its
+   * last beat seen before. A ZooKeeper host cut off for 2 s (issue 16's partition runs) had a
+   * server called dead for 4.06 s of silence, 130 ms before its next beat: the monitor, cut off as
+   * well, judged the moment it was back, before any node had had the time to beat. A node that
+   * died while the monitor was blind is called dead a dead timeout later than it would have been.
+   */
+  regainedSight(now: number): void {
+    this.blind = false;
+    for (const node of this.nodes.values()) node.advancedAt = Math.max(node.advancedAt, now);
+  }
 
   private key(kind: NodeKind, id: string): string {
     return `${kind}/${id}`;
@@ -68,6 +90,7 @@ export class DeathDetector {
   /** Nodes whose seq has not moved for their kind's dead timeout. */
   check(now: number, deadTimeoutMs: Record<NodeKind, number>): Detection[] {
     const out: Detection[] = [];
+    if (this.blind) return out;
     for (const node of this.nodes.values()) {
       if (node.dead) continue;
       const silent = now - node.advancedAt;

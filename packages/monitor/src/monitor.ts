@@ -118,6 +118,9 @@ export class Monitor {
     for (const kind of nodeKinds) {
       this.stops.push(this.registry.watch(kind, (nodes) => this.handle(this.detector.update(kind, nodes, this.monotonic()))));
     }
+    this.stops.push(
+      this.o.zk.onState((state) => (state === 'connected' ? this.detector.regainedSight(this.clock()) : this.detector.lostSight())),
+    );
     this.election.on('elected', () => {
       this.o.logger.info('monitor active', { id: this.o.id });
       const missed = this.standbyDeaths;

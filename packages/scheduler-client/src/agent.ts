@@ -86,6 +86,10 @@ export class Agent {
   private readonly metrics: AgentMetrics;
   /** Leaders followed so far: the second and later count as reconnects. */
   private leaderConnects = 0;
+  /** The dispatch-server followed now (its node id), the only one this agent hears from; null: none. */
+  private leaderId: string | null = null;
+  /** ZooKeeper has named no leader since the one followed now was (see the leader watch). */
+  private leaderUnknown = false;
 
   constructor(private readonly opts: AgentOptions) {
     if (!opts.id || opts.id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${opts.id}"`);
@@ -170,8 +174,26 @@ export class Agent {
     await this.heartbeat.start();
     this.stopLeaderWatch = watchLeader(this.zk, this.paths.electionDispatch, (leader) => {
       const endpoint = typeof leader?.data.endpoint === 'string' ? leader.data.endpoint : null;
+      if (!endpoint && this.transport?.endpoint) {
+        // No leader known (ZooKeeper out of reach, or an election under way): keep the connection
+        // to the last one, which may lead still, until another is known. Closing the socket here
+        // closed it just as the ZooKeeper client reconnected: in issue 16's partition runs the
+        // sessions an agent opened then went deaf or spun ("zookeeper_process returned no response
+        // too many times"), agent after agent, until the flapping stopped by chance; the two
+        // native addons share this event loop and its file descriptor numbers.
+        if (!this.leaderUnknown) this.logger.info('no dispatch leader known; still following the last one', { leader: this.leaderId });
+        this.leaderUnknown = true;
+        return;
+      }
       if (this.transport) this.transport.batching = leader?.data.batch === true;
-      if (endpoint === this.transport?.endpoint) return;
+      if (endpoint === this.transport?.endpoint) {
+        // The same leader after a spell without one: it may have lost and won the lead meanwhile,
+        // so it hears the recent RESULTs again, as a new leader would.
+        if (endpoint && this.leaderUnknown) void this.hello(true);
+        this.leaderUnknown = false;
+        return;
+      }
+      this.leaderUnknown = false;
       if (endpoint && !this.opts.curve && this.opts.insecurePlaintext !== true && !isLocalEndpoint(endpoint)) {
         // Whoever can write the election znode chooses where a plaintext agent connects, and what it
         // runs: off this machine, only a server that proves it holds the pinned CURVE key may.
@@ -181,8 +203,10 @@ export class Agent {
           fix: 'set CLOVER_CURVE_PUBLIC_KEY, CLOVER_CURVE_SECRET_KEY and CLOVER_CURVE_SERVER_KEY (clover keys), or CLOVER_INSECURE_PLAINTEXT=true',
         });
         this.transport?.connect(null);
+        this.leaderId = null;
         return;
       }
+      this.leaderId = endpoint ? (leader?.id ?? null) : null;
       this.logger.info(endpoint ? 'following dispatch leader' : 'no dispatch leader', { leader: leader?.id, endpoint });
       this.transport?.connect(endpoint);
       this.leaderClock.reset();
@@ -298,6 +322,29 @@ export class Agent {
       this.refuse(exec.execId, 'draining');
       return;
     }
+    const now = Date.now();
+    // On the leader's clock, as the time it may run (a skewed agent's own clock would refuse all).
+    if (this.leaderClock.timeLeftMs(exec) <= 0) {
+      const lateMs = this.leaderClock.overdueMs(exec);
+      // Its time to run (min(deadline − now, timeoutMs), docs/protocol.md) is gone before it
+      // starts: it is not started, and its RESULT says so. An EXEC held in a TCP connection
+      // through a partition arrives when the link is back, long after its leader recorded the run
+      // lost and retried it elsewhere (issue 16's partition runs: a forbid job's run started there
+      // 13 s after its slot, beside the job's next run).
+      const result: Result = {
+        execId: exec.execId,
+        status: 'timed_out',
+        exitCode: null,
+        startedAt: now,
+        finishedAt: now,
+        outputTail: '',
+        error: `arrived ${lateMs} ms after its deadline; not started`,
+      };
+      this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: now });
+      this.logger.info('execution not started: it arrived after its deadline', { ...runFieldsOf(exec), lateMs });
+      this.answers.push(() => ({ type: 'RESULT', body: result }));
+      return;
+    }
     if (exec.kind.type === 'handler' && !this.handlers.has(exec.kind.name)) {
       this.refuse(exec.execId, 'no_handler');
       return;
@@ -323,6 +370,7 @@ export class Agent {
       jobId: exec.jobId,
       attempt: exec.attempt,
       scheduledAt: exec.scheduledAt,
+      ...(this.leaderId ? { leader: this.leaderId } : {}),
     });
     this.metrics.started.inc({ kind: exec.kind.type });
     this.logger.debug('execution started', { ...runFieldsOf(exec), kind: exec.kind.type });

@@ -3,7 +3,20 @@ import path from 'node:path';
 
 /** One line of an execution journal: JSON, newline-terminated. */
 export type JournalEntry =
-  | { event: 'start'; at: number; agentId: string; execId: string; jobId: string; attempt: number; scheduledAt: number }
+  | {
+      event: 'start';
+      at: number;
+      agentId: string;
+      execId: string;
+      jobId: string;
+      attempt: number;
+      scheduledAt: number;
+      /**
+       * The dispatch-server the EXEC came from: the leader the agent followed when it arrived (an
+       * agent hears from one leader at a time, on one connection). Absent when it followed none.
+       */
+      leader?: string;
+    }
   | { event: 'end'; at: number; agentId: string; execId: string; status: string };
 
 /**

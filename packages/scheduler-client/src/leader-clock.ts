@@ -34,6 +34,11 @@ export class LeaderClock {
    * (`deadline − timeoutMs`, its own clock too): the whole `timeoutMs`, which the leader's own
    * deadline (plus its grace) still bounds.
    */
+  /** How long past its deadline the execution is on the leader's clock, in ms: 0 when it is not (or before the leader's first PING). */
+  overdueMs(exec: { deadline: number }): number {
+    return this.offsetMs === null ? 0 : Math.max(0, this.now() + this.offsetMs - exec.deadline);
+  }
+
   timeLeftMs(exec: { deadline: number; timeoutMs: number }): number {
     const leaderNow = this.offsetMs === null ? exec.deadline - exec.timeoutMs : this.now() + this.offsetMs;
     return Math.max(0, Math.min(exec.deadline - leaderNow, exec.timeoutMs));

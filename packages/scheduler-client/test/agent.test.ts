@@ -214,6 +214,23 @@ test('a duplicate EXEC is acknowledged as such and runs once; its result is repe
   assert.equal(runs, 1);
 });
 
+// Issue 16's partition runs: an EXEC held in a TCP connection through a partition arrived when
+// the link came back, after its leader had recorded the run lost and retried it elsewhere.
+test('an EXEC that arrives after its deadline is not started: its RESULT says timed_out at once', async () => {
+  let runs = 0;
+  agent.register('count', () => ++runs);
+  // The deadline is on the leader's clock, which the agent learns from its PINGs.
+  const nonce = `clock-${Date.now()}`;
+  await router.send('agent-a', { type: 'PING', body: { nonce, sentAt: Date.now() } });
+  await waitFor(() => inbox.some(([, m]) => m.type === 'PONG' && m.body.nonce === nonce), { message: 'PONG' });
+  const e = exec({ type: 'handler', name: 'count' }, { deadline: Date.now() - 5000 });
+  const result = await runToResult(e);
+  assert.equal(result.status, 'timed_out');
+  assert.match(result.error ?? '', /after its deadline; not started/);
+  assert.equal(runs, 0);
+  assert.deepEqual(find('ACK', e.execId), [], 'no ACK: it never started');
+});
+
 test('answers go in the order their EXEC or PING arrived, whatever kind each is', async () => {
   const first = exec({ type: 'handler', name: 'slow' });
   const quick = exec({ type: 'handler', name: 'noop' });

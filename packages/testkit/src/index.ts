@@ -8,3 +8,4 @@ export { startSmtpSink, type SmtpSink } from './smtp.js';
 export { startMongo, buildMongoServer, type MongoHandle, type MongoOptions } from './mongo.js';
 export { mongoForTest, type TestMongo, type NoTestMongo } from './mongo-for-test.js';
 export { scrapeMetrics, parseMetrics, type Scrape, type MetricFamily, type MetricSample } from './metrics.js';
+export { createHostNetwork, removeHostNetwork, type HostNetwork, type HostNetworkOptions, type NetHost } from './netns.js';

@@ -28,6 +28,10 @@ export interface MongoOptions {
   startTimeoutMs?: number;
   /** How long a first build of the server may take (ms, default 600,000). */
   buildTimeoutMs?: number;
+  /** The address it listens on (default 127.0.0.1). */
+  host?: string;
+  /** The command line that runs the server, given its own (default: as is): a netns host's `command`. */
+  command?: (cmd: string, args: readonly string[]) => [string, string[]];
 }
 
 /** tools/ferretdb of this repository: testkit lives at packages/testkit/{src,dist}. */
@@ -82,7 +86,10 @@ export async function startMongo(opts: MongoOptions = {}): Promise<MongoHandle> 
   const dir = await tempDir('clover-ferretdb-');
   let child: ChildHandle | null = null;
   try {
-    child = spawnProcess(bin, ['-listen', '127.0.0.1:0', '-data', dir.path, '-log-level', 'error'], { name: 'ferretdb' });
+    const args = ['-listen', `${opts.host ?? '127.0.0.1'}:0`, '-data', dir.path, '-log-level', 'error'];
+    child = spawnProcess(...(opts.command ?? ((c: string, a: readonly string[]): [string, string[]] => [c, [...a]]))(bin, args), {
+      name: 'ferretdb',
+    });
     const line = await child.waitForOutput(/ready (mongodb:\/\/\S+)/, opts.startTimeoutMs ?? 30_000);
     const url = line.slice('ready '.length);
     const port = Number(new URL(url).port);

@@ -17,9 +17,9 @@ export interface SmtpSink {
 /**
  * A real SMTP server (the `smtp-server` package) that keeps what it receives for the test to read.
  * With `auth`, it requires SMTP AUTH (PLAIN or LOGIN, over plain TCP: a test has no TLS) with
- * exactly that user and password, and refuses any other.
+ * exactly that user and password, and refuses any other. `host`: the address it listens on (default 127.0.0.1).
  */
-export async function startSmtpSink(opts: { port?: number; auth?: { user: string; pass: string } } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(opts: { port?: number; auth?: { user: string; pass: string }; host?: string } = {}): Promise<SmtpSink> {
   const port = opts.port ?? (await freePort());
   const messages: ParsedMail[] = [];
   let server: SMTPServer | null = null;
@@ -49,7 +49,7 @@ export async function startSmtpSink(opts: { port?: number; auth?: { user: string
     });
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => resolve());
+      s.listen(port, opts.host ?? '127.0.0.1', () => resolve());
     });
     s.on('error', () => {
       /* a client dropping mid-session is not the test's failure */
@@ -60,7 +60,7 @@ export async function startSmtpSink(opts: { port?: number; auth?: { user: string
   await start();
   return {
     port,
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://${opts.host ?? '127.0.0.1'}:${port}`,
     messages,
     waitForMessages: (n, timeoutMs = 15_000) =>
       waitFor(() => (messages.length >= n ? messages.slice() : undefined), {

@@ -22,14 +22,21 @@ export interface ZooKeeperHandle {
 export interface ZooKeeperOptions {
   /** ZooKeeper tick; the shortest session it grants is two ticks. */
   tickTimeMs?: number;
+  /** The address it listens on and clients connect to (default 127.0.0.1). */
+  host?: string;
+  /**
+   * The command line that runs the server, given its own (default: as is). A host of a
+   * `HostNetwork` (netns.ts) gives its `command`, to run the server in that host's namespace.
+   */
+  command?: (cmd: string, args: readonly string[]) => [string, string[]];
 }
 
 const classpath = '/usr/share/java/*:/usr/share/zookeeper/lib/*';
 
 /** Answers ZooKeeper's `ruok` four-letter word: true when the server serves requests. */
-function ruok(port: number): Promise<boolean> {
+function ruok(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(port, host);
     let answer = '';
     socket.setTimeout(1000);
     socket.on('connect', () => socket.write('ruok'));
@@ -48,6 +55,8 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
   const dir = await tempDir('clover-zk-');
   const port = await freePort();
   const tick = opts.tickTimeMs ?? 250;
+  const host = opts.host ?? '127.0.0.1';
+  const command = opts.command ?? ((cmd: string, args: readonly string[]): [string, string[]] => [cmd, [...args]]);
   const dataDir = path.join(dir.path, 'data');
   await mkdir(dataDir, { recursive: true });
   const cfg = path.join(dir.path, 'zoo.cfg');
@@ -57,7 +66,7 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
       `tickTime=${tick}`,
       `dataDir=${dataDir}`,
       `clientPort=${port}`,
-      'clientPortAddress=127.0.0.1',
+      `clientPortAddress=${host}`,
       'admin.enableServer=false',
       '4lw.commands.whitelist=ruok,srvr,mntr',
       // Tests use sessions of 1.5–4 s to see expiry quickly.
@@ -77,8 +86,7 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
   let child: ChildHandle | null = null;
   const launch = async () => {
     child = spawnProcess(
-      'java',
-      [
+      ...command('java', [
         '-Xmx256m',
         '-XX:+UseSerialGC',
         '-XX:TieredStopAtLevel=1',
@@ -88,13 +96,13 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
         classpath,
         'org.apache.zookeeper.server.ZooKeeperServerMain',
         cfg,
-      ],
+      ]),
       { name: `zookeeper:${port}` },
     );
     const started = child;
     await waitFor(
       async () => {
-        if (await ruok(port)) return true;
+        if (await ruok(host, port)) return true;
         // Settled by the time a zero-length wait ends only when it has exited already.
         if ((await settleWithin(started.exited, 0)) === 'settled')
           throw new Error(`ZooKeeper exited during start-up:\n${started.output().slice(-3000)}`);
@@ -121,7 +129,7 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
     throw err;
   }
   return {
-    connectString: `127.0.0.1:${port}`,
+    connectString: `${host}:${port}`,
     port,
     stop: () => halt('SIGTERM'),
     start: async () => {

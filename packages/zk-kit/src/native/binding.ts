@@ -50,6 +50,8 @@ export interface NativeClientOptions {
   /** Joins this session (hex id, as client_id answers) instead of opening a new one. */
   client_id?: string;
   client_password?: string;
+  /** Readable events in a row without a whole response before the binding closes the session (its default: 10). */
+  response_counter_limit?: number;
 }
 
 // The binding is CommonJS: loaded with require, typed by the interfaces above.

@@ -106,11 +106,24 @@ function sameAcl(answer: unknown, mine: ZkAclEntry[]): boolean {
   return mine.every((e) => theirs.has(key(e.scheme, e.id, e.perms)));
 }
 
+/**
+ * How many readable events in a row may end without a whole response before the binding gives the
+ * session up as dead (its `response_counter_limit`; the binding's default is 10). A partial read
+ * counts as "no response", so at 10 any response of more than about 10 TCP segments that arrive
+ * one at a time killed the session: over a network, not loopback, every agent whose session had
+ * ended lost each new one within a second, for good (issue 16's partition runs;
+ * test/partial-reads.test.ts). 16,384 lets ZooKeeper's largest response (jute.maxbuffer, 1 MiB)
+ * arrive 64 bytes at a time, and still gives up on a socket that is readable for ever with nothing
+ * to read, after that many turns of the event loop (well under a second).
+ */
+const partialReadLimit = 16_384;
+
 export function openNativeSession(connect: string, sessionTimeoutMs: number, events: SessionEvents, security?: NativeSecurity): RawSession {
   const zk = new NativeZooKeeper({
     connect,
     timeout: sessionTimeoutMs,
     debug_level: 1, // ZOO_LOG_LEVEL_ERROR: the C client is chatty on every reconnect
+    response_counter_limit: partialReadLimit,
     host_order_deterministic: false,
     data_as_buffer: true,
   });
