@@ -108,7 +108,7 @@ test('a slot that came before its job was created (a loaded machine writing the 
 
 test('forbid: two executions of one job that overlap are counted, one ended by its agent dying is not open for ever', () => {
   const e = clean();
-  e.jobs.push({ id: 'f', mix: 'forbid' } as never);
+  e.jobs.push({ id: 'f', mix: 'forbid' as never, createdAt: from - 60_000 });
   e.journals.push(start('f@1', 'f', from + 100), end('f@1', 'f', from + 1600), start('f@2', 'f', from + 1500));
   // f@3 never ended: its agent was SIGKILLed at from + 2000; f@4 starts after that.
   e.journals.push(start('f@3', 'f', from + 1700, 'agent-3'), start('f@4', 'f', from + 2500));
@@ -127,7 +127,7 @@ test('a slow job (every 5 s) misses only the slots of its own period, and overla
   const e = clean();
   const s0 = Math.ceil(from / 5000) * 5000;
   e.to = s0 + 15_000;
-  e.jobs = [{ id: 's', mix: 'slow' } as never];
+  e.jobs = [{ id: 's', mix: 'slow' as never, createdAt: from - 60_000 }];
   e.runs = [run('s', s0), run('s', s0 + 5000), run('s', s0 + 10_000)];
   e.journals = e.runs.flatMap((r) => [start(r.id, 's', r.scheduledAt.getTime() + 5), end(r.id, 's', r.scheduledAt.getTime() + 4005)]);
   e.jobRows = new Map([['s', jobRow('s', 3)]]);
