@@ -61,6 +61,15 @@ export interface TrackerTimings {
    * they are done (an agent's HELLO with `resultsRepeated`, docs/protocol.md, ends it at once).
    */
   redeliverAfterHelloMs: number;
+  /**
+   * How often a settled leader looks in the store for open runs it does not track (default
+   * 10 s): writes of a leader cut off from the network reach the store once the link is back,
+   * after the next leader adopted what it found (issue 16's partition runs left 16 runs
+   * `dispatched` for ever so). Those older than `orphanAgeMs` are adopted as at a takeover.
+   */
+  orphanSweepMs: number;
+  /** How old an untracked open run must be (since its dispatch, else its slot) to be taken for an orphan (default 15 s). */
+  orphanAgeMs: number;
 }
 
 /**
@@ -83,4 +92,6 @@ export const defaultTimings: TrackerTimings = {
   electionSettleMs: 3000,
   runningWriteDelayMs: 500,
   redeliverAfterHelloMs: 1000,
+  orphanSweepMs: 10_000,
+  orphanAgeMs: 15_000,
 };

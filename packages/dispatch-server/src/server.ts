@@ -116,6 +116,9 @@ export class DispatchServer {
   private pingTimer: NodeJS.Timeout | null = null;
   /** Sees the event loop run every 100 ms; a longer gap is a pause (checkPause). */
   private pauseTicker: NodeJS.Timeout | null = null;
+  /** Looks for open runs no one tracks (sweepOrphans), every TrackerTimings.orphanSweepMs. */
+  private orphanTicker: NodeJS.Timeout | null = null;
+  private sweeping = false;
   private lastTickAt = Date.now();
   /** The check that this server still leads after a pause, while it runs. */
   private leadCheck: Promise<void> | null = null;
@@ -293,6 +296,8 @@ export class DispatchServer {
     this.lastTickAt = Date.now();
     this.pauseTicker = setInterval(() => this.checkPause(), 100);
     this.pauseTicker.unref();
+    this.orphanTicker = setInterval(() => void this.sweepOrphans(), this.timings.orphanSweepMs);
+    this.orphanTicker.unref();
     this.election.on('elected', () => this.becomeLeader());
     this.election.on('revoked', () => this.stepDown('leadership revoked'));
     await this.election.start();
@@ -380,6 +385,39 @@ export class DispatchServer {
             if (this.leadsIn(term)) this.whenSettled(send);
           });
       } else this.tracker.adopt(job, run);
+    }
+  }
+
+  /**
+   * Adopts the open runs in the store that this settled leader does not track and that are
+   * older than `orphanAgeMs`: writes of a leader cut off from the network that reached the store
+   * after this one took over and read it (issue 16's partition runs: 16 runs stayed `dispatched`
+   * for good). Adopted as at a takeover: sent if unsent, else confirmed by the agent or lost.
+   */
+  private async sweepOrphans(): Promise<void> {
+    if (!this.leading || !this.settled || this.sweeping || this.closed) return;
+    this.sweeping = true;
+    const term = this.leaderEpoch;
+    try {
+      const active = await this.opts.store.runs.listActive();
+      const cutoff = this.clock() - this.timings.orphanAgeMs;
+      const orphans = active.filter((r) => (r.dispatchedAt ?? r.scheduledAt).getTime() < cutoff && !this.tracker.knows(r));
+      if (!orphans.length || !this.leadsIn(term)) return;
+      const jobs = new Map<string, Job | null>();
+      for (const r of orphans)
+        if (!jobs.has(r.jobId)) jobs.set(r.jobId, this.scheduler.job(r.jobId) ?? (await this.opts.store.jobs.get(r.jobId)));
+      // A run that moved on while the jobs were read is no orphan.
+      if (!this.leadsIn(term)) return;
+      const still = orphans.filter((r) => !this.tracker.knows(r));
+      this.logger.warn('adopting open runs no one tracks (written by a leader cut off, after this one took over)', {
+        runs: still.length,
+        examples: still.slice(0, 3).map((r) => r.id),
+      });
+      this.adoptRuns(still, jobs);
+    } catch (err) {
+      this.logger.warn('could not look for orphaned runs', { err });
+    } finally {
+      this.sweeping = false;
     }
   }
 
@@ -730,6 +768,7 @@ export class DispatchServer {
           () => {
             if (this.pingTimer) clearInterval(this.pingTimer);
             if (this.pauseTicker) clearInterval(this.pauseTicker);
+            if (this.orphanTicker) clearInterval(this.orphanTicker);
             if (this.settleTimer) clearTimeout(this.settleTimer);
           },
         ],

@@ -227,6 +227,18 @@ export class RunTracker {
     return n;
   }
 
+  /**
+   * Whether this tracker has the run in hand: in flight, its outcome being written or recorded
+   * here lately, or its retry waiting out the backoff. An open run in the store that it does not
+   * know is an orphan (DispatchServer's sweep).
+   */
+  knows(run: Run): boolean {
+    const execId = execIdOf(run);
+    if (this.flights.has(execId) || this.completing.has(execId) || this.recorded.has(execId)) return true;
+    for (const r of this.retryTimers.values()) if (r.run.id === run.id) return true;
+    return false;
+  }
+
   /** Whether any run of the job is in flight here or waiting to be retried. */
   busy(jobId: string): boolean {
     return this.inProgress(jobId) > 0;
