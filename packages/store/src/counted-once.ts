@@ -4,16 +4,21 @@ const terminal = new Set<RunStatus>(terminalStatuses);
 const failing = new Set<RunStatus>(failureStatuses);
 
 /**
- * A final status's job state as it applies to a run whose status was `before`: a run counts for
- * its job's runs once, and for its failures once. Written again final (two leaders recording one
- * RESULT), its run count does not move, and its failure count moves only if it was not a failure
- * already; what the state says of the job's last run still holds.
+ * A final status's job state as it applies to a run whose status goes from `before` to `after`:
+ * a run counts for its job's runs once, and for its failures once, and only while its final
+ * status is one. Written again final (two leaders recording one RESULT), its run count does not
+ * move; its failure count moves only if it turns from a success into a failure (+1) or from a
+ * failure into a success (−1: a leader's `timed_out` after which the agent's own RESULT came,
+ * issue 16's chaos run); what the state says of the job's last run still holds.
  */
-export function countedOnce(state: JobRunState, before: RunStatus): JobRunState {
+export function countedOnce(state: JobRunState, before: RunStatus, after: RunStatus): JobRunState {
   if (!terminal.has(before)) return state;
   const rest = { ...state };
   delete rest.runCountDelta;
-  if (failing.has(before)) delete rest.failureCountDelta;
+  const was = failing.has(before);
+  const is = failing.has(after);
+  if (was === is) delete rest.failureCountDelta;
+  else rest.failureCountDelta = is ? 1 : -1;
   return rest;
 }
 

@@ -266,6 +266,11 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.deepEqual([again.runCount, again.failureCount, again.lastStatus], [1, 1, 'lost']);
       const totals = (await store.counters.summary({ from: new Date(t0 - 3_600_000), to: new Date(t0 + 3_600_000), jobId: job.id })).totals;
       assert.deepEqual(totals, { lost: 1 });
+      // The agent's own RESULT after a leader's verdict of failure: a success again, and no failure
+      // any more (issue 16's chaos run: a leader's timed_out, then the agent's succeeded).
+      await store.runs.update(a.id, final, state);
+      const back = (await store.jobs.get(job.id))!;
+      assert.deepEqual([back.runCount, back.failureCount, back.lastStatus], [1, 0, 'succeeded']);
     });
 
     test('runs: a retry reopens only a failure, and takes it off the job counts until its new attempt ends; a run that succeeded is never reopened', async () => {

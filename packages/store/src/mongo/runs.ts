@@ -253,7 +253,7 @@ export class MongoRuns implements RunRepository {
       // A retry that reopens a counted failure takes it off the job's counts (reopenedCounts).
       const reopened = reopenedCounts(cur.status, next.status);
       const job = jobState
-        ? { jobId: next.jobId, state: countedOnce(jobState, cur.status) }
+        ? { jobId: next.jobId, state: countedOnce(jobState, cur.status, next.status) }
         : reopened
           ? { jobId: next.jobId, state: reopened }
           : null;

@@ -190,7 +190,7 @@ export class SqliteRuns implements RunRepository {
         .transaction(() => {
           const out = this.patchSync(id, patch, '*');
           this.faultPoint?.('runs-written');
-          if (out && jobState) this.recordJobState(out.row.job_id, countedOnce(jobState, out.before));
+          if (out && jobState) this.recordJobState(out.row.job_id, countedOnce(jobState, out.before, out.row.status));
           return out ? toRun(out.row) : null;
         })
         .immediate(),
@@ -221,7 +221,7 @@ export class SqliteRuns implements RunRepository {
       if (out && i.jobState) {
         // Inside the transaction: a writer killed here leaves neither write.
         this.faultPoint?.('runs-written');
-        this.recordJobState(out.row.job_id, countedOnce(i.jobState, out.before));
+        this.recordJobState(out.row.job_id, countedOnce(i.jobState, out.before, out.row.status));
       }
       return out !== null;
     });
