@@ -86,8 +86,10 @@ export function partitionNodeName(partition: number): string {
 export class PartitionOwnership extends EventEmitter {
   private readonly owned = new Map<number, PartitionGrant>();
   private readonly watches = new Map<number, Unsubscribe>();
-  /** Owned partitions whose znode changed since the last pass: read again to see whether they are still ours. */
-  private readonly dirty = new Set<number>();
+  /** Partitions whose owner znode changed since the last pass (ours: still ours? others': released?). */
+  private readonly touched = new Set<number>();
+  /** The live members' sessions, as the last full pass read them. */
+  private live = new Set<string>();
   private readonly membersPath: string;
   private readonly ownersPath: string;
   private readonly logger: Logger;
@@ -96,6 +98,8 @@ export class PartitionOwnership extends EventEmitter {
   private offState: (() => void) | null = null;
   private queue: Promise<void> = Promise.resolve();
   private passPending = false;
+  /** A full pass is due (start, members changed, reconnect), not only one over touched partitions. */
+  private fullPending = false;
   private started = false;
   private leaving = false;
   private closing: Promise<void> | undefined;
@@ -158,14 +162,14 @@ export class PartitionOwnership extends EventEmitter {
     await this.checkCount();
     this.started = true;
     this.offState = this.zk.onState((state) => {
-      if (state === 'connected') this.schedule();
+      if (state === 'connected') this.schedule(true);
       else this.loseAll(`ZooKeeper connection ${state}`);
     });
     this.stopMembersWatch = this.zk.watch(this.membersPath, (e) => {
       // A member's data changes when it starts leaving (it re-registers, a children event).
-      if (e.type === 'children' || e.type === 'deleted' || e.type === 'created') this.schedule();
+      if (e.type === 'children' || e.type === 'deleted' || e.type === 'created') this.schedule(true);
     });
-    if (this.zk.state === 'connected') this.schedule();
+    if (this.zk.state === 'connected') this.schedule(true);
     await this.queue;
   }
 
@@ -182,7 +186,7 @@ export class PartitionOwnership extends EventEmitter {
   private async leave(): Promise<void> {
     if (!this.started) return;
     this.leaving = true;
-    this.schedule();
+    this.schedule(true);
     await this.queue;
     this.started = false;
     this.offState?.();
@@ -215,7 +219,8 @@ export class PartitionOwnership extends EventEmitter {
     return this.checkCount();
   }
 
-  private schedule(): void {
+  private schedule(full = false): void {
+    if (full) this.fullPending = true;
     if (this.passPending) return;
     this.passPending = true;
     this.queue = this.queue
@@ -227,7 +232,7 @@ export class PartitionOwnership extends EventEmitter {
         this.passPending = false;
         if (this.listenerCount('error') > 0) this.emit('error', err);
         else this.logger.warn('partition ownership pass failed; retrying', { err });
-        setTimeout(() => this.started && this.zk.state === 'connected' && this.schedule(), 500);
+        setTimeout(() => this.started && this.zk.state === 'connected' && this.schedule(true), 500);
       });
   }
 
@@ -236,7 +241,7 @@ export class PartitionOwnership extends EventEmitter {
     if (this.owned.size === 0) return;
     const lost = [...this.owned.keys()].sort((a, b) => a - b);
     this.owned.clear();
-    this.dirty.clear();
+    this.touched.clear();
     this.emit('revoked', lost, why);
   }
 
@@ -286,20 +291,41 @@ export class PartitionOwnership extends EventEmitter {
     return members.filter((m): m is Member => m !== null);
   }
 
-  /** One pass: register, read the members, hand over what is no longer ours, claim what is. */
+  /**
+   * One pass. A full one (start, a change of the members, a reconnect): register, read the
+   * members, hand over what is no longer ours, claim what is. Otherwise only the partitions
+   * whose znodes changed are looked at: a release by another member, or a change to one of
+   * ours; a member waiting for a leaver's thousand partitions reads each once, not all of them
+   * at every release.
+   */
   private async pass(): Promise<void> {
     if (!this.started || this.zk.state !== 'connected') return;
     const session = this.zk.sessionId;
     const generation = this.generation;
-    await this.register();
-    let members = await this.readMembers();
-    let live = new Set(members.map((m) => m.session));
-    this.current = this.assignmentOf(members);
+    const full = this.fullPending || !this.current;
+    this.fullPending = false;
+    const touched = [...this.touched];
+    this.touched.clear();
+    try {
+      await this.passOver(full, touched, session, generation);
+    } catch (err) {
+      // Looked at again by the retry (a full pass).
+      for (const p of touched) this.touched.add(p);
+      throw err;
+    }
+  }
+
+  private async passOver(full: boolean, touched: number[], session: string | null, generation: number): Promise<void> {
+    if (full) {
+      await this.register();
+      const members = await this.readMembers();
+      this.live = new Set(members.map((m) => m.session));
+      this.current = this.assignmentOf(members);
+    }
     const me = this.opts.id;
 
     // Owned partitions whose znode changed: still ours only if it still names us at our epoch.
-    const changed = [...this.dirty].filter((p) => this.owned.has(p));
-    this.dirty.clear();
+    const changed = touched.filter((p) => this.owned.has(p));
     const taken: number[] = [];
     await this.limited(changed, async (p) => {
       const node = await this.readRecord(p);
@@ -317,27 +343,33 @@ export class PartitionOwnership extends EventEmitter {
     }
 
     const assignment = this.current;
-    const handOver = [...this.owned.keys()].filter((p) => assignment?.owners[p] !== me).sort((a, b) => a - b);
-    if (handOver.length) await this.handOver(handOver);
+    if (full) {
+      const handOver = [...this.owned.keys()].filter((p) => assignment?.owners[p] !== me).sort((a, b) => a - b);
+      if (handOver.length) await this.handOver(handOver);
+    }
 
-    const wanted = assignment && !this.leaving ? partitionsOf(assignment, me).filter((p) => !this.owned.has(p)) : [];
+    const ours = (p: number) => !this.leaving && assignment?.owners[p] === me && !this.owned.has(p);
+    const wanted = full ? (assignment && !this.leaving ? partitionsOf(assignment, me).filter(ours) : []) : touched.filter(ours);
     // Watch before reading: a release that lands between the read and the watch is not missed.
     await this.limited(wanted, (p) => this.watchRecord(p));
     const records = await this.limited(wanted, async (p) => ({ p, node: await this.readRecord(p) }));
     // An owner this pass does not know may have joined after the members were read: read them
     // again, after its record, so that only a session that really ended counts as dead.
-    if (records.some(({ node }) => node?.record?.session && !live.has(node.record.session))) {
-      members = await this.readMembers();
-      live = new Set(members.map((m) => m.session));
+    if (records.some(({ node }) => node?.record?.session && !this.live.has(node.record.session))) {
+      this.live = new Set((await this.readMembers()).map((m) => m.session));
     }
+    const live = this.live;
     const grants = (
       await this.limited(records, ({ p, node }) => (this.zk.sessionId === session ? this.claim(p, node, live, session) : null))
     ).filter((g): g is PartitionGrant => g !== null);
 
-    for (const [p, off] of this.watches) {
-      if (this.owned.has(p) || grants.some((g) => g.partition === p) || assignment?.owners[p] === me) continue;
-      off();
-      this.watches.delete(p);
+    if (full) {
+      const granted = new Set(grants.map((g) => g.partition));
+      for (const [p, off] of this.watches) {
+        if (this.owned.has(p) || granted.has(p) || assignment?.owners[p] === me) continue;
+        off();
+        this.watches.delete(p);
+      }
     }
     // Lost meanwhile (a disconnect): the claims stay in ZooKeeper, and the next pass in this
     // session takes them back without a write; in a new session they are a dead session's.
@@ -364,7 +396,7 @@ export class PartitionOwnership extends EventEmitter {
   private async watchRecord(partition: number): Promise<void> {
     if (this.watches.has(partition)) return;
     const off = this.zk.watch(this.recordPath(partition), () => {
-      if (this.owned.has(partition)) this.dirty.add(partition);
+      this.touched.add(partition);
       this.schedule();
     });
     this.watches.set(partition, off);
