@@ -419,7 +419,9 @@ export class PartitionOwnership extends EventEmitter {
         // Someone claimed it first; its watch brings another pass.
         if (err instanceof NodeExistsError) return null;
         if (!(err instanceof NoNodeError)) throw err;
+        // The folder was deleted behind our back: made again, and every partition looked at again.
         await this.zk.ensurePath(this.ownersPath);
+        this.schedule(true);
         return null;
       }
       const made = await this.readRecord(p);
