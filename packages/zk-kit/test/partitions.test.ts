@@ -39,6 +39,18 @@ class Holders {
   }
 }
 
+/** Runs `body` against a real ZooKeeper, then closes what it pushed on the stack and the server, even when it fails. */
+async function onZooKeeper(body: (zk: ZooKeeperHandle, cleanup: CleanupStack) => Promise<void>): Promise<void> {
+  const cleanup = new CleanupStack();
+  try {
+    const zk = await startZooKeeper();
+    cleanup.push('zookeeper', () => zk.cleanup());
+    await body(zk, cleanup);
+  } finally {
+    await cleanup.close();
+  }
+}
+
 async function client(zk: ZooKeeperHandle, cleanup: CleanupStack, sessionTimeoutMs = 4000): Promise<ZkClient> {
   const c = createZkClient({ connect: zk.connectString, sessionTimeoutMs });
   cleanup.push('zk client', () => c.close());
@@ -61,11 +73,8 @@ async function member(
   return m;
 }
 
-test('members split the partitions as rendezvous hashing says; a leave and a join hand over only what moves, never to two owners at once', async () => {
-  const cleanup = new CleanupStack();
-  try {
-    const zk = await startZooKeeper();
-    cleanup.push('zookeeper', () => zk.cleanup());
+test('members split the partitions as rendezvous hashing says; a leave and a join hand over only what moves, never to two owners at once', () =>
+  onZooKeeper(async (zk, cleanup) => {
     const holders = new Holders();
     const a = await member(zk, cleanup, holders, 'server-a');
     await waitFor(() => holders.matches(['server-a']), { message: 'a alone holds all' });
@@ -107,16 +116,10 @@ test('members split the partitions as rendezvous hashing says; a leave and a joi
     const after = new Set(a.grants().map((g) => g.partition));
     for (const p of after) assert.ok(aHad.has(p), `a gained partition ${p} on a join`);
     assert.deepEqual(holders.violations, []);
-  } finally {
-    await cleanup.close();
-  }
-});
+  }));
 
-test('a member whose session expires (its process stopped) has its partitions taken by the others; woken, it hears it lost them and claims its share at higher epochs', async () => {
-  const cleanup = new CleanupStack();
-  try {
-    const zk = await startZooKeeper();
-    cleanup.push('zookeeper', () => zk.cleanup());
+test('a member whose session expires (its process stopped) has its partitions taken by the others; woken, it hears it lost them and claims its share at higher epochs', () =>
+  onZooKeeper(async (zk, cleanup) => {
     const holders = new Holders();
     await member(zk, cleanup, holders, 'server-a');
     await member(zk, cleanup, holders, 'server-c');
@@ -165,20 +168,11 @@ test('a member whose session expires (its process stopped) has its partitions ta
     });
     for (const p of bWants) assert.ok((await versionOf(p)) > (bEpochs.get(p) ?? 0) + 2, `partition ${p} claimed by b anew`);
     assert.deepEqual(holders.violations, []);
-  } finally {
-    await cleanup.close();
-  }
-});
+  }));
 
-test('a member started with another partition count is refused', async () => {
-  const cleanup = new CleanupStack();
-  try {
-    const zk = await startZooKeeper();
-    cleanup.push('zookeeper', () => zk.cleanup());
+test('a member started with another partition count is refused', () =>
+  onZooKeeper(async (zk, cleanup) => {
     await member(zk, cleanup, new Holders(), 'server-a');
     const other = new PartitionOwnership(await client(zk, cleanup), { path: root, id: 'server-b', partitionCount: count * 2 });
     await assert.rejects(other.start(), /set for 256 partitions, this member for 512/);
-  } finally {
-    await cleanup.close();
-  }
-});
+  }));
