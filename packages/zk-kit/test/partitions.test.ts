@@ -88,7 +88,7 @@ test('members split the partitions as rendezvous hashing says; a leave and a joi
     assert.deepEqual(holders.violations, []);
   }));
 
-test('a member whose session expires (its process stopped) has its partitions taken by the others; woken, it hears it lost them and claims its share at higher epochs', () =>
+test('a member whose session expires (its process stopped) has its partitions taken by the others; woken, it hears it lost them and claims its share at higher epochs', (t) =>
   onZooKeeper(async (zk, cleanup) => {
     const holders = new Holders();
     await member(zk, cleanup, holders, 'server-a');
@@ -115,6 +115,7 @@ test('a member whose session expires (its process stopped) has its partitions ta
 
     // Stopped, b cannot answer ZooKeeper: its session expires and a and c take its partitions.
     process.kill(b.pid, 'SIGSTOP');
+    const stoppedAt = performance.now();
     cleanup.push('member b continued', () => {
       try {
         process.kill(b.pid, 'SIGCONT');
@@ -123,6 +124,10 @@ test('a member whose session expires (its process stopped) has its partitions ta
       }
     });
     await waitFor(() => holders.matches(['server-a', 'server-c']), { timeoutMs: sessionMs + 15_000, message: "b's share taken over" });
+    // A figure, not an assertion (speed belongs in bench/): the issue asks for the session timeout plus 1 s.
+    t.diagnostic(
+      `b's ${bWants.length} partitions owned again ${Math.round(performance.now() - stoppedAt)} ms after SIGSTOP (session ${sessionMs} ms)`,
+    );
     for (const p of bWants) assert.ok((await versionOf(p)) > (bEpochs.get(p) ?? 0), `partition ${p}: the epoch b held is fenced`);
 
     // Woken, b learns its session is gone (every partition lost at once), joins again, and gets its share at higher epochs.
