@@ -24,6 +24,8 @@ const COUNT = Number(process.env.PARTITIONS ?? defaultPartitionCount);
 const root = '/bench/partitions';
 const gc = (globalThis as { gc?: () => void }).gc;
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+/** `part` as a percentage of `whole`, or 'n/a' when there is no whole (JOBS=0: the ZooKeeper side alone). */
+const pct = (part: number, whole: number) => (whole > 0 ? `${fmt((100 * part) / whole, 1)}%` : 'n/a');
 const mib = (bytes: number) => `${fmt(bytes / 2 ** 20, 1)} MiB`;
 const heapUsed = () => {
   gc?.();
@@ -103,8 +105,11 @@ async function seed(store: Store): Promise<number> {
   return performance.now() - t;
 }
 
-/** Waits until every live stand holds exactly the partitions rendezvous hashing gives it, with their jobs loaded. */
-async function settled(stands: Stand[], what: string): Promise<number> {
+/**
+ * Waits until every live stand holds exactly the partitions rendezvous hashing gives it, then
+ * until their jobs are loaded: the milliseconds to each, from the call.
+ */
+async function settled(stands: Stand[], what: string): Promise<{ ownedMs: number; loadedMs: number }> {
   const t = performance.now();
   const owners = assign(
     stands.map((s) => s.id),
@@ -118,8 +123,9 @@ async function settled(stands: Stand[], what: string): Promise<number> {
       }),
     { timeoutMs: 300_000, intervalMs: 5, message: what },
   );
+  const ownedMs = performance.now() - t;
   await Promise.all(stands.map((s) => s.idle()));
-  return performance.now() - t;
+  return { ownedMs, loadedMs: performance.now() - t };
 }
 
 function shareLine(stands: Stand[]): { max: number; mean: number } {
@@ -128,7 +134,7 @@ function shareLine(stands: Stand[]): { max: number; mean: number } {
   const max = Math.max(...counts);
   const min = Math.min(...counts);
   console.log(
-    `  shares: mean ${fmt(mean)} jobs, largest ${fmt(max)} (${fmt((100 * (max - mean)) / mean, 1)}% over), smallest ${fmt(min)} (${fmt((100 * (mean - min)) / mean, 1)}% under)`,
+    `  shares: mean ${fmt(mean)} jobs, largest ${fmt(max)} (${pct(max - mean, mean)} over), smallest ${fmt(min)} (${pct(mean - min, mean)} under)`,
   );
   return { max, mean };
 }
@@ -150,7 +156,9 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     await Promise.all(stands.map((s) => s.start()));
     await settled(stands, 'members settle');
-    console.log(`  ${SERVERS} members registered and settled on the assignment in ${fmt(performance.now() - t0)} ms`);
+    console.log(
+      `  ${SERVERS} members registered and every partition owned as rendezvous hashing says in ${fmt(performance.now() - t0)} ms`,
+    );
 
     // Each server loads its share, one at a time so that its time and heap are its own.
     console.log('  server        partitions       jobs   load ms   heap held');
@@ -166,7 +174,7 @@ async function main(): Promise<void> {
     const total = stands.reduce((n, s) => n + s.jobCount, 0);
     if (total !== enabled) throw new Error(`loaded ${total} jobs, the store has ${enabled} enabled`);
     const { max, mean } = shareLine(stands);
-    verdicts.push(`largest share ${fmt((100 * (max - mean)) / mean, 1)}% over the mean (≤ 10%): ${max <= 1.1 * mean ? 'PASS' : 'FAIL'}`);
+    verdicts.push(`largest share ${pct(max - mean, mean)} over the mean (≤ 10%): ${max <= 1.1 * mean ? 'PASS' : 'FAIL'}`);
     console.log(
       `  process: heap ${mib(heapUsed())}, RSS ${mib(process.memoryUsage().rss)}${gc ? '' : ' (run with --expose-gc for exact heap figures)'}`,
     );
@@ -175,12 +183,13 @@ async function main(): Promise<void> {
       const loadedBefore = new Map(stands.map((s) => [s, s.loaded]));
       const t = performance.now();
       await change();
-      const ms = await settled(live(), what);
+      const changedMs = performance.now() - t;
+      const { ownedMs, loadedMs } = await settled(live(), what);
       const moved = stands.reduce((n, s) => n + s.loaded - (loadedBefore.get(s) ?? 0), 0);
       const all = live().reduce((n, s) => n + s.jobCount, 0);
       if (all !== enabled) throw new Error(`${what}: ${all} jobs held, the store has ${enabled} enabled`);
       console.log(
-        `  ${what}: ${fmt(moved)} jobs moved (${fmt((100 * moved) / enabled, 1)}%), every job held by its new owner ${fmt(performance.now() - t)} ms after (settle ${fmt(ms)} ms)`,
+        `  ${what}: ${fmt(moved)} jobs moved (${pct(moved, enabled)}); every partition owned ${fmt(changedMs + ownedMs)} ms after, every job loaded by its new owner ${fmt(changedMs + loadedMs)} ms after`,
       );
       return moved;
     };
@@ -192,9 +201,7 @@ async function main(): Promise<void> {
       () => leaver.member.close().then(() => leaver.zk.close()),
       () => stands.filter((s) => s !== leaver),
     );
-    verdicts.push(
-      `a leave moved ${fmt((100 * leaveMoved) / enabled, 1)}% of the jobs (≤ 15%): ${leaveMoved <= 0.15 * enabled ? 'PASS' : 'FAIL'}`,
-    );
+    verdicts.push(`a leave moved ${pct(leaveMoved, enabled)} of the jobs (≤ 15%): ${leaveMoved <= 0.15 * enabled ? 'PASS' : 'FAIL'}`);
     shareLine(stands.filter((s) => s !== leaver));
 
     // A join: a new server takes its share.
@@ -206,9 +213,7 @@ async function main(): Promise<void> {
       () => joiner.start(),
       () => stands.filter((s) => s !== leaver),
     );
-    verdicts.push(
-      `a join moved ${fmt((100 * joinMoved) / enabled, 1)}% of the jobs (≤ 15%): ${joinMoved <= 0.15 * enabled ? 'PASS' : 'FAIL'}`,
-    );
+    verdicts.push(`a join moved ${pct(joinMoved, enabled)} of the jobs (≤ 15%): ${joinMoved <= 0.15 * enabled ? 'PASS' : 'FAIL'}`);
     shareLine(stands.filter((s) => s !== leaver));
 
     // A crash: a server's session ends with no hand-over (its partitions are a dead session's).
