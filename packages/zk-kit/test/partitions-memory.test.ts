@@ -48,3 +48,24 @@ test('in-process tree: an expired session loses its partitions at once and claim
     await cleanup.close();
   }
 });
+
+test('in-process tree: a folder whose data is not JSON gets the count written over it; a member with another count is refused', async () => {
+  const name = `partitions-garbled-${process.pid}`;
+  const cleanup = new CleanupStack();
+  try {
+    const zk = createZkClient({ connect: `memory:${name}` });
+    cleanup.push('zk', () => zk.close());
+    await zk.connect();
+    await zk.ensurePath('/clover/partitions');
+    await zk.setRaw('/clover/partitions', Buffer.from('not json'));
+    const m = new PartitionOwnership(zk, { path: '/clover/partitions', id: 'server-a', partitionCount: count });
+    cleanup.push('member', () => m.close());
+    await m.start();
+    assert.deepEqual((await zk.get('/clover/partitions'))?.data, { partitionCount: count });
+    await waitFor(() => m.grants().length === count, { message: 'a alone holds all' });
+    const other = new PartitionOwnership(zk, { path: '/clover/partitions', id: 'server-b', partitionCount: 2 * count });
+    await assert.rejects(other.start(), /every dispatch-server of a cluster must use the same count/);
+  } finally {
+    await cleanup.close();
+  }
+});

@@ -202,7 +202,12 @@ export class PartitionOwnership extends EventEmitter {
   private async checkCount(): Promise<void> {
     await this.zk.ensurePath(this.membersPath);
     await this.zk.ensurePath(this.ownersPath);
-    const node = await this.zk.get(this.opts.path);
+    // Data that is not JSON (written behind the recipe's back) counts as no count yet, and is replaced.
+    const node = await this.zk.get(this.opts.path).catch(async (err: unknown) => {
+      if (!(err instanceof InvalidDataError)) throw err;
+      const raw = await this.zk.getRaw(this.opts.path);
+      return raw && { data: null, stat: raw.stat };
+    });
     const have = rootSchema.safeParse(node?.data);
     if (have.success) {
       if (have.data.partitionCount !== this.opts.partitionCount) {
