@@ -79,6 +79,10 @@ class Stand {
         for (const job of page.items) this.jobs.get(partitionOf(job.id, COUNT))?.push(job);
         this.loaded += page.items.length;
         cursor = page.nextCursor;
+        // A turn of the event loop between pages, as dispatch-server's loadEnabledJobs takes: the
+        // embedded store answers at once, and without it a load starves every other stand's
+        // ZooKeeper events (their watches come on later turns) until it is done.
+        await new Promise((r) => setImmediate(r));
       } while (cursor);
       this.loadMs += performance.now() - t;
     });
