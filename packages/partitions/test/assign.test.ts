@@ -87,7 +87,9 @@ test('shares are balanced: ten members of 16,384 partitions, the largest within 
       );
       assert.ok(Math.max(...s) <= 1.1 * 1638.4, `largest share ${Math.max(...s)}`);
     }),
-    { numRuns: 30 },
+    // A fixed seed: with random members the largest share passes 10% about once in 10^4 sets
+    // (4.3 standard deviations at 16,384 partitions), which would fail a CI run now and then.
+    { numRuns: 30, seed: 17 },
   );
 });
 
