@@ -4,6 +4,8 @@ export type {
   Page,
   PageQuery,
   JobQuery,
+  JobHashQuery,
+  HashRange,
   RunQuery,
   LogQuery,
   IncidentQuery,

@@ -46,12 +46,34 @@ export interface JobQuery extends PageQuery {
   enabled?: boolean;
 }
 
+/** Half-open range [from, to) of 32-bit job hashes (@clover/partitions `jobHash`). */
+export interface HashRange {
+  from: number;
+  to: number;
+}
+
+/** The jobs of some partitions, for the dispatch-server that owns them (docs/architecture.md, "Scale-out: partitions"). */
+export interface JobHashQuery extends PageQuery {
+  /**
+   * The job hashes wanted: ascending ranges that do not overlap, as @clover/partitions
+   * `hashRanges(partitions, count)` gives them for a server's partitions. RangeError otherwise.
+   */
+  ranges: HashRange[];
+  enabled?: boolean;
+}
+
 export interface JobRepository {
   create(spec: JobSpec): Promise<Job>;
   get(id: string): Promise<Job | null>;
   /** Newest first. */
   list(query?: JobQuery): Promise<Page<Job>>;
   listEnabled(): Promise<Job[]>;
+  /**
+   * The jobs whose hash is in the query's ranges, by (hash, id) ascending, a page at a time (at
+   * most 1000): how a dispatch-server loads only the jobs of its partitions. Each range is one
+   * scan of the (hash, id) index. The store keeps each job's hash, written with the job.
+   */
+  listByHash(query: JobHashQuery): Promise<Page<Job>>;
   /** Replaces the spec; keeps id, createdAt and the scheduler's fields. */
   replace(id: string, spec: JobSpec): Promise<Job | null>;
   setEnabled(id: string, enabled: boolean): Promise<Job | null>;

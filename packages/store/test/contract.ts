@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanUp, followCursor, type CleanupStep } from '@clover/testkit';
-import { jobInputSchema, runId, type JobSpec, type RunInput, type RunStatus } from '@clover/model';
+import { jobInputSchema, runId, type Job, type JobSpec, type RunInput, type RunStatus } from '@clover/model';
+import { hashRanges, jobHash, partitionOf } from '@clover/partitions';
 import { BadCursorError, DuplicateError, DuplicateRunError, type Store } from '../src/index.js';
 
 export interface StoreFactory {
@@ -431,6 +432,57 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         ['new'],
       );
       assert.deepEqual((await store.counters.summary(all)).totals, { succeeded: 1 }, "the old hour's counters went with its runs");
+    });
+
+    test("jobs by hash: a server's partitions as hash ranges, paged in (hash, id) order, each job once; enabled filter; bad ranges refused", async () => {
+      const made = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => store.jobs.create(spec({ name: `p${i}`, enabled: i % 5 !== 0 }))),
+      );
+      const all: Job[] = [];
+      for (let cursor: string | null = null; ;) {
+        const page = await store.jobs.list({ limit: 1000, cursor });
+        all.push(...page.items);
+        if (!(cursor = page.nextCursor)) break;
+      }
+      assert.ok(made.every((j) => all.some((a) => a.id === j.id)));
+      const count = 8;
+      const mine = [1, 2, 5, 7];
+      const ranges = hashRanges(mine, count);
+      assert.equal(ranges.length, 3, 'partitions 1 and 2 are one range');
+      const byHash = (a: Job, b: Job) => jobHash(a.id) - jobHash(b.id) || (a.id < b.id ? -1 : 1);
+      const expected = all.filter((j) => mine.includes(partitionOf(j.id, count))).sort(byHash);
+      const read = async (enabled?: boolean) => {
+        const ids: string[] = [];
+        for (let cursor: string | null = null; ;) {
+          const page = await store.jobs.listByHash({ ranges, limit: 3, cursor, ...(enabled === undefined ? {} : { enabled }) });
+          assert.ok(page.items.length <= 3);
+          ids.push(...page.items.map((j) => j.id));
+          if (!(cursor = page.nextCursor)) break;
+        }
+        return ids;
+      };
+      assert.deepEqual(
+        await read(),
+        expected.map((j) => j.id),
+      );
+      assert.deepEqual(
+        await read(true),
+        expected.filter((j) => j.enabled).map((j) => j.id),
+      );
+      // The whole hash space in one range: every job.
+      assert.equal((await store.jobs.listByHash({ ranges: [{ from: 0, to: 2 ** 32 }], limit: 1000 })).items.length, all.length);
+      for (const bad of [
+        [{ from: 5, to: 5 }],
+        [{ from: -1, to: 3 }],
+        [{ from: 0, to: 2 ** 32 + 1 }],
+        [
+          { from: 10, to: 20 },
+          { from: 15, to: 30 },
+        ],
+        [{ from: 0.5, to: 2 }],
+      ])
+        await assert.rejects(store.jobs.listByHash({ ranges: bad }), RangeError);
+      await assert.rejects(store.jobs.listByHash({ ranges, cursor: 'garbage' }), BadCursorError);
     });
 
     test('deleting a job removes its runs and counters', async () => {

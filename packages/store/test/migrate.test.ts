@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { jobSchema } from '@clover/model';
 import { tempDir } from '@clover/testkit';
+import { hashRange, partitionOf } from '@clover/partitions';
 import { openStore } from '../src/index.js';
 
 test('a file from before the run-state columns: opened, its jobs keep their last run, status and counts', async () => {
@@ -39,6 +40,12 @@ test('a file from before the run-state columns: opened, its jobs keep their last
     const after = (await store.jobs.get(job.id))!;
     assert.deepEqual([after.lastRunAt?.getTime(), after.lastStatus, after.runCount, after.failureCount], [7000, 'succeeded', 8, 2]);
     assert.equal((await store.jobs.listEnabled()).find((j) => j.id === job.id)?.runCount, 8);
+    // It gets its hash too: the jobs of its partition find it.
+    const { from } = hashRange(partitionOf(job.id, 1024), 1024);
+    assert.deepEqual(
+      (await store.jobs.listByHash({ ranges: [{ from, to: from + 2 ** 22 }] })).items.map((j) => j.id),
+      [job.id],
+    );
   } finally {
     await store.close();
   }

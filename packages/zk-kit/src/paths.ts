@@ -9,6 +9,8 @@ export interface CloverPaths {
   electionMonitor: string;
   jobChanges: string;
   config: string;
+  /** The partition ownership recipe's folder (PartitionOwnership): members, owners, the count. */
+  partitions: string;
 }
 
 export const nodeKinds: readonly NodeKind[] = ['servers', 'clients', 'monitors'];
@@ -29,6 +31,7 @@ export function cloverPaths(root = '/clover'): CloverPaths {
     electionMonitor: `${root}/election/monitor`,
     jobChanges: `${root}/jobs/changes`,
     config: `${root}/config`,
+    partitions: `${root}/partitions`,
   };
 }
 
@@ -110,6 +113,12 @@ export function structuralPaths(paths: CloverPaths): StructuralPath[] {
       role: 'job change feed',
       onDelete:
         'drops queued job changes: those not yet read by the dispatch leader are lost and reach it only at its next election; the feed starts again',
+    },
+    {
+      path: paths.partitions,
+      role: 'partition ownership',
+      onDelete:
+        'ends every partition claim: each dispatch-server stops firing its partitions, the folder is made again and the partitions are claimed anew (epochs start again in a new incarnation)',
     },
     {
       path: paths.config,

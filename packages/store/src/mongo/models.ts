@@ -17,6 +17,8 @@ interface JobDoc extends Doc {
   group: string;
   enabled: boolean;
   createdAt: Date;
+  /** The job id's 32-bit hash (@clover/partitions `jobHash`): a partition is a range of it. */
+  hash: number;
 }
 interface StoredRun {
   _id: string;
@@ -89,10 +91,12 @@ interface AuditDoc extends Doc {
 export function defineModels(conn: Connection, retention: { runsSec: number; logsSec: number; ttl: boolean }) {
   const expiring = (seconds: number, name: string) => (retention.ttl ? { expireAfterSeconds: seconds, name } : { name: `${name}_sweep` });
   const jobs = new Schema<JobDoc>(
-    { _id: String, name: String, description: String, group: String, enabled: Boolean, createdAt: Date, doc: any },
+    { _id: String, name: String, description: String, group: String, enabled: Boolean, createdAt: Date, hash: Number, doc: any },
     opts,
   );
   jobs.index({ enabled: 1 });
+  // A dispatch-server loads the jobs of its partitions as hash ranges (listByHash).
+  jobs.index({ hash: 1, _id: 1 });
   jobs.index({ group: 1, _id: -1 });
 
   const runs = new Schema<StoredRun>(

@@ -17,7 +17,8 @@ import {
   type LogEntry,
   type RunStatus,
 } from '@clover/model';
-import type { CounterSummary, Store, StoreOptions, StatusCounts } from '../interfaces.js';
+import { jobHash } from '@clover/partitions';
+import type { CounterSummary, HashRange, Store, StoreOptions, StatusCounts } from '../interfaces.js';
 import { decodeCursor, hourOf, pageLimit } from '../cursor.js';
 import { DuplicateError } from '../errors.js';
 import { probeServer } from './capabilities.js';
@@ -25,6 +26,8 @@ import { bulkWriteInChunks } from './chunks.js';
 import { countCommands } from './command-count.js';
 import { defineModels } from './models.js';
 import { jobStateUpdate } from './job-state.js';
+import { backfillJobHashes } from './job-hash.js';
+import { pageByHash, type HashPosition } from '../job-hash.js';
 import { decodeKeys, encodeKeys } from './keys.js';
 import { MongoRuns } from './runs.js';
 import { isDuplicateKey, keyset, page, type Filter } from './queries.js';
@@ -64,6 +67,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
     ttl: caps.ttlIndexes,
   });
   await Promise.all(Object.values(m).map((model) => model.syncIndexes()));
+  await backfillJobHashes(m.jobs);
 
   // $set, not a replace: the job's `ops` (tallies applied to it, see runs.ts) must survive an edit.
   const writeJob = (job: Job) =>
@@ -76,6 +80,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
           group: job.group,
           enabled: job.enabled,
           createdAt: job.createdAt,
+          hash: jobHash(job.id),
           doc: encodeKeys(JSON.parse(JSON.stringify(job))),
         },
       },
@@ -142,6 +147,15 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       },
       async listEnabled() {
         return (await m.jobs.find({ enabled: true }).lean()).map(toJob);
+      },
+      listByHash(q) {
+        const read = (range: HashRange, after: HashPosition | null, n: number) => {
+          const f: Filter = { hash: { $gte: range.from, $lt: range.to } };
+          if (after) f.$or = [{ hash: { $gt: after.hash } }, { hash: after.hash, _id: { $gt: after.id } }];
+          if (q.enabled !== undefined) f.enabled = q.enabled;
+          return m.jobs.find(f).sort({ hash: 1, _id: 1 }).limit(n).lean();
+        };
+        return pageByHash(q, read, (d) => ({ hash: d.hash, id: d._id }), toJob);
       },
       async replace(id, spec) {
         const cur = await getJob(id);

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
 import { jobSchema, newId, type Job, type JobRunState, type JobSpec } from '@clover/model';
-import type { JobQuery, JobRepository, Page } from '../interfaces.js';
+import { jobHash } from '@clover/partitions';
+import type { HashRange, JobHashQuery, JobQuery, JobRepository, Page } from '../interfaces.js';
 import { decodeCursor, pageLimit, pageOf } from '../cursor.js';
+import { pageByHash, type HashPosition } from '../job-hash.js';
 import { promised } from './promised.js';
 import { likeContaining, Where } from './where.js';
 
@@ -13,6 +15,10 @@ interface JobRow {
   next_run_at: string | null;
   run_count: number;
   failure_count: number;
+}
+
+interface HashedJobRow extends JobRow {
+  job_hash: number;
 }
 
 /** Every read of a job takes its run state from the columns (see schema.ts), not the document. */
@@ -36,8 +42,8 @@ export class SqliteJobs implements JobRepository {
     const { lastRunAt, lastStatus, nextRunAt, runCount, failureCount, ...doc } = job;
     this.db
       .prepare(
-        `INSERT INTO jobs (id, name, description, grp, enabled, created_at, doc, last_run_at, last_status, next_run_at, run_count, failure_count)
-        VALUES (@id, @name, @description, @grp, @enabled, @createdAt, @doc, @lastRunAt, @lastStatus, @nextRunAt, @runCount, @failureCount)
+        `INSERT INTO jobs (id, name, description, grp, enabled, created_at, doc, last_run_at, last_status, next_run_at, run_count, failure_count, job_hash)
+        VALUES (@id, @name, @description, @grp, @enabled, @createdAt, @doc, @lastRunAt, @lastStatus, @nextRunAt, @runCount, @failureCount, @jobHash)
         ON CONFLICT (id) DO UPDATE SET name=@name, description=@description, grp=@grp, enabled=@enabled, doc=@doc, last_run_at=@lastRunAt,
         last_status=@lastStatus, next_run_at=@nextRunAt, run_count=@runCount, failure_count=@failureCount`,
       )
@@ -54,6 +60,7 @@ export class SqliteJobs implements JobRepository {
         nextRunAt: nextRunAt?.toISOString() ?? null,
         runCount,
         failureCount,
+        jobHash: jobHash(job.id),
       });
   }
 
@@ -87,6 +94,23 @@ export class SqliteJobs implements JobRepository {
 
   listEnabled(): Promise<Job[]> {
     return promised(() => (this.db.prepare(`SELECT ${jobColumns} FROM jobs WHERE enabled = 1`).all() as JobRow[]).map(toJob));
+  }
+
+  listByHash(query: JobHashQuery): Promise<Page<Job>> {
+    const read = (range: HashRange, after: HashPosition | null, n: number): HashedJobRow[] => {
+      const where = new Where();
+      where.and('job_hash >= @from AND job_hash < @to', { from: range.from, to: range.to });
+      if (after) where.and('(job_hash, id) > (@afterHash, @afterId)', { afterHash: after.hash, afterId: after.id });
+      if (query.enabled !== undefined) where.and('enabled = @enabled', { enabled: query.enabled ? 1 : 0 });
+      return (
+        this.db
+          // INDEXED BY: with `enabled = 1` beside the range the planner took jobs_enabled (nearly
+          // every row), a scan of the table per range: 23 s to load 2,000 jobs of 1,600 partitions.
+          .prepare(`SELECT ${jobColumns}, job_hash FROM jobs INDEXED BY jobs_hash ${where.sql} ORDER BY job_hash, id LIMIT @n`)
+          .all({ ...where.params, n }) as HashedJobRow[]
+      );
+    };
+    return pageByHash(query, read, (row) => ({ hash: row.job_hash, id: row.id }), toJob);
   }
 
   replace(id: string, spec: JobSpec): Promise<Job | null> {
