@@ -31,6 +31,12 @@ export interface AgentInfo {
   running: Set<string>;
   /** When this life of the agent began, epoch ms by its clock (HELLO `startedAt`); null from an agent that does not say. */
   startedAt: number | null;
+  /**
+   * Set when a HELLO came from a new life of the agent: the znode of the life before may still
+   * be there, and vanish when its session expires while this life runs (DispatchServer.confirmAgentGone).
+   * Cleared once that has happened.
+   */
+  restartedSince: boolean;
   /** Numbers the messages it answers in order (EXEC by an ACK, PING by a PONG) as they are sent. */
   sentSeq: number;
   /** The highest of those answered: the agent has read everything sent before it. */
@@ -75,6 +81,9 @@ export class AgentDirectory {
       lastHeardMs: this.monotonic(),
       running: new Set(h.running),
       startedAt: h.startedAt ?? null,
+      restartedSince:
+        prev !== undefined &&
+        (prev.restartedSince || (prev.startedAt !== null && h.startedAt !== undefined && prev.startedAt !== h.startedAt)),
       sentSeq: prev?.sentSeq ?? 0,
       answeredSeq: prev?.answeredSeq ?? 0,
       ping: prev?.ping ?? null,

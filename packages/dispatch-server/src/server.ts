@@ -563,7 +563,18 @@ export class DispatchServer {
     }
     // Still there (the list was stale), or listed again since.
     if (stat !== null || this.agents.liveIds()?.has(id)) return;
-    if (this.agents.get(id)) this.logger.warn('agent znode gone; treating it as lost', { agent: id });
+    const agent = this.agents.get(id);
+    if (agent?.restartedSince && this.monotonic() - agent.lastHeardMs < this.timings.pingIntervalMs) {
+      // A new life said HELLO and speaks: the znode that went was the earlier life's, its
+      // session expiring after the restart (issue 16's chaos run: a forbid job's run on the new
+      // life taken for lost, and the next slot ran beside it). The new life's znode follows;
+      // only what went to the earlier life is lost. (This life's own session expiring is a loss.)
+      agent.restartedSince = false;
+      this.logger.info('agent znode gone, but the agent speaks: an earlier life of it', { agent: id, life: agent.startedAt });
+      this.tracker.agentRestarted(id, agent.startedAt);
+      return;
+    }
+    if (agent) this.logger.warn('agent znode gone; treating it as lost', { agent: id });
     this.agents.remove(id);
   }
 

@@ -823,6 +823,19 @@ export class RunTracker {
    * agent's earlier session expiring after the new one said HELLO: issue 16's chaos run started
    * 90 executions twice so, on the gone agent and on the next).
    */
+  /**
+   * The agent lives, in a later life (`life`, its HELLO's `startedAt`) than some of its runs were
+   * sent to: those not acknowledged are lost (retried as new attempts if the job allows), the
+   * rest are its present life's and go on. For the znode of an earlier life vanishing after the
+   * new one said HELLO (DispatchServer.confirmAgentGone).
+   */
+  agentRestarted(agentId: string, life: number | null): void {
+    for (const f of [...this.flights.values()]) {
+      if (f.agentId !== agentId || f.acked || !f.sentToEarlierLife(life)) continue;
+      void this.finish(f, 'lost', { error: `agent ${agentId} restarted after this execution was sent to it` });
+    }
+  }
+
   agentGone(agentId: string): void {
     for (const f of [...this.flights.values()]) {
       if (f.agentId !== agentId) continue;

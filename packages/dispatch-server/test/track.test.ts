@@ -689,3 +689,22 @@ test('a retry whose run another leader has moved on meanwhile (sent it, or recor
   assert.equal(execs(sent).length, 1, 'not sent from here');
   assert.deepEqual([(await store.runs.get(run.id))!.status, (await store.runs.get(run.id))!.node], ['dispatched', 'agent-b']);
 });
+
+test('an agent that restarted: its unacknowledged runs sent to the earlier life are lost, those of the present life go on', async () => {
+  // Issue 16's chaos run: the znode of an agent's earlier life vanished after its new life had
+  // said HELLO and started a forbid job's run; taking the whole agent for lost ran the next slot beside it.
+  const { job, tracker, sent, agents, slot } = await setup({ routing: 'first' });
+  agents.hello(helloOf('agent-a', { startedAt: 1000 }), Date.now());
+  const old = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, old);
+  await waitFor(() => execs(sent).length === 1);
+  agents.hello(helloOf('agent-a', { startedAt: 2000 }), Date.now());
+  const slot2 = new Date(slot.getTime() - 100_000);
+  const now = await store.runs.insert({ id: runId(job.id, slot2), jobId: job.id, scheduledAt: slot2, status: 'scheduled' });
+  tracker.sendNew(job, now);
+  await waitFor(() => execs(sent).length === 2);
+  tracker.agentRestarted('agent-a', 2000);
+  await waitFor(async () => (await store.runs.get(old.id))!.status === 'lost', { message: 'the earlier life run lost' });
+  assert.equal(tracker.flight(now.id)?.phase, 'sent', 'the present life run goes on');
+  assert.equal((await store.runs.get(now.id))!.status, 'dispatched');
+});

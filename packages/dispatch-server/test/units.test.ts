@@ -15,6 +15,7 @@ const agent = (id: string, over: Partial<AgentInfo> = {}): AgentInfo => ({
   tags: new Set(),
   capacity: 4,
   startedAt: null,
+  restartedSince: false,
   shell: true,
   http: true,
   inFlight: 0,
