@@ -138,6 +138,34 @@ step('job page: every row of the run history opens its run', async () => {
   }
 });
 
+step("live output: a running shell job's lines show on its run page before it ends", async () => {
+  const job = await api.call<Job>('POST', '/api/jobs', {
+    name: 'e2e-live-output',
+    schedule: { type: 'cron', expr: '0 0 3 * * *' },
+    kind: { type: 'shell', command: '/bin/sh', args: ['-c', 'for i in 1 2 3 4 5; do echo line$i; sleep 1; done'] },
+    target: { type: 'any' },
+    timeoutMs: 60_000,
+  });
+  await api.call('POST', `${jobUrl(job.id)}/trigger`);
+  const running = await waitFor(async () => (await runsOf(job.id)).find((r) => r.status === 'running' || r.status === 'dispatched'), {
+    timeoutMs: 15_000,
+    message: 'the run under way',
+  });
+  await page.goto(`/runs/${encodeURIComponent(running.id)}`);
+  await byId('page-run').waitFor();
+  // Lines 1 and 2 are out about a second after it starts; line 5 only after four more.
+  await waitForText(byId('run-live-output'), /line1\s+line2/, 15_000);
+  const seen = await textOf(byId('run-live-output'));
+  const status = (await api.call<Run>('GET', `/api/runs/${encodeURIComponent(running.id)}`)).status;
+  await screenshot(page, 'operator-live-output-while-running');
+  assert.equal(await byId('page-run').getAttribute('data-finished'), 'false', 'the run page still shows the run as going');
+  assert.ok(!seen.includes('line5'), `the lines came before the end: ${seen}`);
+  assert.ok(status === 'running' || status === 'dispatched', `the run was still going when its lines showed (${status})`);
+  // Once it ends, the page shows the run's final output tail.
+  await waitForText(byId('run-output'), /line1\s+line2\s+line3\s+line4\s+line5/, 20_000);
+  assert.equal(await byId('page-run').getAttribute('data-finished'), 'true');
+});
+
 step('dashboard: recent failures newest first', async () => {
   const failing = await api.call<Job>('POST', '/api/jobs', {
     name: 'e2e-failing-often',

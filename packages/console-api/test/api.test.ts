@@ -577,6 +577,35 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         assert.equal((await viewer.call('GET', `/api/runs/${encodeURIComponent(`${jobId}@nope`)}`)).status, 404);
       });
 
+      test("a running run's output streams as server-sent events: what there is, then what is new, then its end", async () => {
+        const liveJob = `job_live_${randomUUID().slice(0, 8)}`;
+        const scheduledAt = new Date();
+        const id = `${liveJob}@${scheduledAt.toISOString()}`;
+        await h.store.runs.insert({ id, jobId: liveJob, scheduledAt, status: 'running' });
+        const put = (text: string, end: number) =>
+          h.store.liveOutputs.put({ runId: id, jobId: liveJob, execId: id, text, end, updatedAt: new Date() });
+        await put('line1\n', 6);
+        const controller = new AbortController();
+        const res = await fetch(`${h.url}/api/runs/${encodeURIComponent(id)}/output/stream`, {
+          headers: { cookie: `clover_session=${viewer.cookie('clover_session') ?? ''}` },
+          signal: AbortSignal.any([controller.signal, AbortSignal.timeout(15_000)]),
+        });
+        try {
+          assert.equal(res.status, 200);
+          assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+          const events = sseEvents(res);
+          assert.deepEqual(await events.next(), { event: 'output', data: { text: 'line1\n', reset: true } });
+          await put('line1\nline2\n', 12);
+          assert.deepEqual(await events.next(), { event: 'output', data: { text: 'line2\n', reset: false } });
+          await h.store.runs.update(id, { status: 'succeeded', finishedAt: new Date(), outputTail: 'line1\nline2\n' });
+          assert.deepEqual(await events.next(), { event: 'end', data: { status: 'succeeded', outputTail: 'line1\nline2\n' } });
+          assert.equal(await events.next(), null, 'the stream closes after its end');
+        } finally {
+          controller.abort();
+        }
+        assert.equal((await viewer.call('GET', `/api/runs/${encodeURIComponent(`${liveJob}@nope`)}/output/stream`)).status, 404);
+      });
+
       test('stats come from the counters: statuses, success rate, the hour chart, jobs and failures', async () => {
         const r = await viewer.call<Wire<Stats>>('GET', '/api/stats?hours=6');
         assert.equal(r.status, 200);
@@ -669,4 +698,29 @@ after(() => cleanUp([['MongoDB', () => mongo.cleanup()]]));
 for (const backend of [embeddedBackend, mongo.backend]) {
   if ('skip' in backend) describe(`console API on ${backend.name}`, { skip: backend.skip }, () => {});
   else apiSuite(backend.name, backend.store);
+}
+
+/** The events of a server-sent event stream, one at a time (`null` once it has closed); comments and `retry` skipped. */
+function sseEvents(res: Response): { next(): Promise<{ event: string; data: unknown } | null> } {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  return {
+    async next() {
+      for (;;) {
+        const end = buffered.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const lines = block.split('\n');
+          const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
+          const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+          if (event && data !== undefined) return { event, data: JSON.parse(data) as unknown };
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) return null;
+        buffered += value;
+      }
+    },
+  };
 }

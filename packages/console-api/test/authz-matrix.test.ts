@@ -51,6 +51,7 @@ const requests: Record<string, { path: string; body?: unknown }> = {
   'POST /api/cron/preview': { path: '/api/cron/preview', body: { schedule: { type: 'cron', expr: '* * * * *' } } },
   'GET /api/runs': { path: '/api/runs' },
   'GET /api/runs/{id}': { path: '/api/runs/no-such-run' },
+  'GET /api/runs/{id}/output/stream': { path: '/api/runs/no-such-run/output/stream' },
   'GET /api/contacts': { path: '/api/contacts' },
   'POST /api/contacts': { path: '/api/contacts', body: { name: 'matrix', email: 'matrix@example.com' } },
   'PUT /api/contacts/{id}': { path: '/api/contacts/no-such-contact', body: { name: 'matrix', email: 'matrix@example.com' } },

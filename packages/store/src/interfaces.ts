@@ -12,6 +12,7 @@ import type {
   JobSpec,
   LogEntry,
   LogEntryInput,
+  LiveOutput,
   LogLevel,
   OutboxMail,
   OutboxMailInput,
@@ -107,6 +108,18 @@ export interface RunRepository {
    */
   backlog(status: ActiveStatus): Promise<RunBacklog>;
   deleteOlderThan(cutoff: Date): Promise<number>;
+}
+
+/**
+ * The output of running runs, as the leading dispatch-server last wrote it (model `LiveOutput`),
+ * one record per run, for the console's live view. Removed with the job and by the run retention
+ * (by `updatedAt`).
+ */
+export interface LiveOutputRepository {
+  /** Writes the run's live output, replacing what was there. */
+  put(output: LiveOutput): Promise<void>;
+  /** Null when the run has none (it printed nothing while running, or it is gone). */
+  get(runId: string): Promise<LiveOutput | null>;
 }
 
 /** `RunRepository.backlog`'s answer. */
@@ -269,6 +282,7 @@ export interface Store {
   readonly server: string;
   jobs: JobRepository;
   runs: RunRepository;
+  liveOutputs: LiveOutputRepository;
   counters: CounterRepository;
   contacts: ContactRepository;
   users: UserRepository;

@@ -438,6 +438,7 @@ export const en = {
   'runs.noOutput': 'No output.',
   'runs.node': 'Node',
   'runs.output': 'Output (tail)',
+  'runs.liveOutput': 'Output (live, as it runs)',
   'runs.backToJob': 'Back to the job',
   'time.jobZone': "The job's time zone",
   'time.viewerZoneColumn': 'Your time ({zone})',

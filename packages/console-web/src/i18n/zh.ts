@@ -432,6 +432,7 @@ export const zh: Messages = {
   'runs.noOutput': '没有输出。',
   'runs.node': '节点',
   'runs.output': '输出（末尾）',
+  'runs.liveOutput': '输出（运行中，实时）',
   'runs.backToJob': '返回任务',
   'time.jobZone': '任务的时区',
   'time.viewerZoneColumn': '您的时间（{zone}）',

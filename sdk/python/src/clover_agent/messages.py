@@ -17,7 +17,7 @@ from typing import Any, Callable, Final, Literal
 
 from .limits import LIMITS, MAX_BODIES, MAX_BODY_BYTES, PROTOCOL_VERSION, truncate_field, utf16_len
 
-MessageType = Literal["HELLO", "EXEC", "ACK", "START", "RESULT", "CANCEL", "PING", "PONG", "BYE"]
+MessageType = Literal["HELLO", "EXEC", "ACK", "START", "RESULT", "OUTPUT", "CANCEL", "PING", "PONG", "BYE"]
 Body = dict[str, Any]
 
 #: How much of a refused body's own ``error`` text a ProtocolError keeps (as the reference).
@@ -230,12 +230,18 @@ def _kind(v: Any, path: str) -> Any:
     return kind(v, path)
 
 
-def _output_tail(v: Any, path: str) -> Any:
-    if not isinstance(v, str):
-        raise SchemaError(path, "expected a string")
-    if len(v.encode("utf-8", "surrogatepass")) > LIMITS.OUTPUT_TAIL_BYTES:
-        raise SchemaError(path, f"output tail over {LIMITS.OUTPUT_TAIL_BYTES} bytes")
-    return v
+def _utf8_bounded(max_bytes: int, what: str) -> Check:
+    def check(v: Any, path: str) -> Any:
+        if not isinstance(v, str):
+            raise SchemaError(path, "expected a string")
+        if len(v.encode("utf-8", "surrogatepass")) > max_bytes:
+            raise SchemaError(path, f"{what} over {max_bytes} bytes")
+        return v
+
+    return check
+
+
+_output_tail = _utf8_bounded(LIMITS.OUTPUT_TAIL_BYTES, "output tail")
 
 
 _ping = _object({"nonce": (_string(LIMITS.NONCE_CHARS), R), "sentAt": (_epoch_ms, R)})
@@ -289,6 +295,13 @@ SCHEMAS: Final[dict[str, Check]] = {
             "finishedAt": (_epoch_ms, R),
             "outputTail": (_output_tail, R),
             "error": (_nullable(_string(LIMITS.ERROR_CHARS)), R),
+        }
+    ),
+    "OUTPUT": _object(
+        {
+            "execId": (_id, R),
+            "seq": (_integer(1, LIMITS.OUTPUT_SEQ_MAX), R),
+            "chunk": (_utf8_bounded(LIMITS.OUTPUT_CHUNK_BYTES, "output chunk"), R),
         }
     ),
     "CANCEL": _object({"execId": (_id, R), "reason": (_enum("timeout", "replaced", "requested", "shutdown"), R)}),
