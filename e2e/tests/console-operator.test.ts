@@ -560,6 +560,23 @@ step("logs: a job's name, an error text inside the context and part of a source 
   await findsEntry(() => byId('logs-source').fill('dispatch'), 'part of the source');
 });
 
+step('logs: the "error" level shows failed runs, logged at error', async () => {
+  await nav('logs');
+  await byId('logs-level').selectOption('error');
+  const failed = page.locator('[data-testid=log-row]', { hasText: 'run failed' }).first();
+  await waitFor(
+    async () => {
+      if (await failed.count()) return true;
+      await byId('logs-refresh').click();
+      return false;
+    },
+    { timeoutMs: 20_000, intervalMs: 1000, message: 'a "run failed" entry under the error filter' },
+  );
+  assert.equal(await failed.getAttribute('data-level'), 'error');
+  const levels = await byId('log-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-level')));
+  assert.deepEqual([...new Set(levels)], ['error'], 'the filter shows error entries only');
+});
+
 for (const width of [1280, 760, 390]) {
   step(`layout: no page scrolls sideways at ${width} px`, async () => {
     await page.setViewportSize({ width, height: 900 });

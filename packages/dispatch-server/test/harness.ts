@@ -32,7 +32,7 @@ export const paths = cloverPaths('/clover');
 
 export async function startCluster(
   name: string,
-  opts: Pick<DispatchServerOptions, 'timings' | 'claimAheadMs'> & { beforeStart?: (store: Store) => Promise<void> } = {},
+  opts: Pick<DispatchServerOptions, 'timings' | 'claimAheadMs' | 'logger'> & { beforeStart?: (store: Store) => Promise<void> } = {},
 ): Promise<Cluster> {
   const zkName = `${name}-${process.pid}`;
   const zks: ZkClient[] = [];
