@@ -335,6 +335,29 @@ step('users: add, change a role, set a password, delete; the last admin stays', 
   await waitForCount(row, 0);
 });
 
+step('users: a disabled user cannot log in or use their session; enabled, they can; the last admin cannot be disabled', async () => {
+  await api.call('POST', '/api/users', { name: 'e2e-leaver', password: 'e2e-leaver-password', role: 'operator' });
+  const leaver = await ConsoleSession.login(sa.baseUrl, 'e2e-leaver', 'e2e-leaver-password');
+  assert.equal((await leaver.call<{ user: { name: string } }>('GET', '/api/auth/me')).user.name, 'e2e-leaver');
+  await nav('users');
+  const row = page.locator('[data-testid=user-row][data-user-name="e2e-leaver"]');
+  await row.getByTestId('user-disable').click();
+  await waitFor(async () => (await row.getAttribute('data-disabled')) === 'true', { message: 'e2e-leaver shown disabled' });
+  await row.getByTestId('user-disabled-badge').waitFor();
+  await screenshot(page, 'operator-users-disabled');
+  await assert.rejects(leaver.call('GET', '/api/auth/me'), /→ 401/, 'the open session no longer works');
+  await assert.rejects(ConsoleSession.login(sa.baseUrl, 'e2e-leaver', 'e2e-leaver-password'), /→ 401: .*disabled/);
+  // The only admin: the API refuses, and the page says why.
+  await page.locator('[data-testid=user-row][data-user-name="admin"]').getByTestId('user-disable').click();
+  await waitForText(byId('toast').last(), 'last admin');
+  assert.equal(await page.locator('[data-testid=user-row][data-user-name="admin"]').getAttribute('data-disabled'), 'false');
+  await row.getByTestId('user-enable').click();
+  await waitFor(async () => (await row.getAttribute('data-disabled')) === 'false', { message: 'e2e-leaver shown enabled' });
+  const back = await ConsoleSession.login(sa.baseUrl, 'e2e-leaver', 'e2e-leaver-password');
+  assert.equal((await back.call<{ user: { name: string } }>('GET', '/api/auth/me')).user.name, 'e2e-leaver');
+  await api.call('DELETE', '/api/users/e2e-leaver');
+});
+
 step('api tokens: created and shown once, listed, revoked', async () => {
   await nav('tokens');
   await byId('token-new').click();

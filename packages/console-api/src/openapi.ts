@@ -193,6 +193,13 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
     delete: { summary: 'delete a user (409 for the last admin)', role: 'admin' },
   },
   '/api/users/{name}/password': { put: { summary: "set a user's new password", role: 'admin' } },
+  '/api/users/{name}/disable': {
+    post: {
+      summary: 'disable a user: no login, and their sessions and tokens stop working (409 for the last enabled admin; not yourself)',
+      role: 'admin',
+    },
+  },
+  '/api/users/{name}/enable': { post: { summary: 'enable a disabled user again', role: 'admin' } },
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

@@ -102,7 +102,7 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         const c = new Client(h.url);
         const r = await c.login('vic');
         assert.equal(r.status, 200);
-        assert.deepEqual(r.body.user, { name: 'vic', role: 'viewer', grants: [] });
+        assert.deepEqual(r.body.user, { name: 'vic', role: 'viewer', grants: [], disabled: false });
         const cookies = r.headers.getSetCookie();
         assert.ok(cookies.some((s) => s.startsWith('clover_session=') && /HttpOnly/i.test(s) && /SameSite=Strict/i.test(s)));
         assert.ok(cookies.some((s) => s.startsWith('clover_csrf=') && !/HttpOnly/i.test(s)));
@@ -188,6 +188,43 @@ function apiSuite(storeName: string, store: HarnessStore): void {
           (await admin.call<UserList>('GET', '/api/users')).body.items.filter((u) => u.role === 'admin').map((u) => u.name),
           ['admin'],
         );
+      });
+
+      test('a disabled user cannot log in, and their session and token stop working at once; enabled, they work again', async () => {
+        assert.equal((await admin.call('POST', '/api/users', { name: 'dora', password: 'dora-password', role: 'operator' })).status, 201);
+        const dora = await loggedIn(h.url, 'dora');
+        const made = await admin.call<TokenCreated>('POST', '/api/auth/tokens', { name: 'dora-script', user: 'dora' });
+        const script = new Client(h.url);
+        script.bearer = made.body.token;
+        assert.equal((await script.call('GET', '/api/jobs')).status, 200);
+        assert.equal((await operator.call('POST', '/api/users/dora/disable')).status, 403, 'only admins');
+        const disabled = await admin.call<UserView>('POST', '/api/users/dora/disable');
+        assert.deepEqual(disabled.body, { name: 'dora', role: 'operator', grants: [], disabled: true });
+        assert.equal((await dora.call('GET', '/api/jobs')).status, 401, 'the open session no longer works');
+        assert.equal((await script.call('GET', '/api/jobs')).status, 401, 'nor the token');
+        const refused = await new Client(h.url).login<ApiErrorBody>('dora');
+        assert.equal(refused.status, 401);
+        assert.match(refused.body.message, /disabled/);
+        const wrong = await new Client(h.url).login<ApiErrorBody>('dora', 'not-her-password');
+        assert.doesNotMatch(wrong.body.message, /disabled/, 'a wrong password learns nothing of the user');
+        assert.ok((await admin.call<UserList>('GET', '/api/users')).body.items.some((u) => u.name === 'dora' && u.disabled));
+        assert.equal((await admin.call<UserView>('POST', '/api/users/dora/enable')).body.disabled, false);
+        assert.equal((await script.call('GET', '/api/jobs')).status, 200, 'the token works again');
+        assert.equal((await new Client(h.url).login('dora')).status, 200);
+        assert.equal((await admin.call('POST', '/api/users/nobody/disable')).status, 404);
+        assert.equal((await admin.call('DELETE', '/api/users/dora')).status, 200);
+      });
+
+      test('the last enabled admin cannot be disabled, nor can an admin disable themselves', async () => {
+        const alone = await admin.call<ApiErrorBody>('POST', '/api/users/admin/disable');
+        assert.equal(alone.status, 409);
+        assert.match(alone.body.message, /last admin/);
+        assert.equal((await admin.call('POST', '/api/users', { name: 'ada2', password: 'long-enough', role: 'admin' })).status, 201);
+        assert.equal((await admin.call('POST', '/api/users/admin/disable')).status, 400, 'two admins: still not yourself');
+        assert.equal((await admin.call('POST', '/api/users/ada2/disable')).status, 200, 'two admins: the other one');
+        // ada2 disabled counts for no admin: admin is the last enabled one again.
+        assert.equal((await admin.call('PUT', '/api/users/admin', { role: 'operator' })).status, 409);
+        assert.equal((await admin.call('DELETE', '/api/users/ada2')).status, 200);
       });
 
       test('audit: every write is kept with who, before and after; secrets never; admins read it', async () => {
@@ -499,7 +536,7 @@ function apiSuite(storeName: string, store: HarnessStore): void {
           assert.equal((await viewer.call('POST', `/api/jobs/${id}/trigger`)).status, 403, 'a viewer triggers nothing');
 
           const granted = await admin.call<UserView>('PUT', '/api/users/olga', { grants: ['commands'] });
-          assert.deepEqual(granted.body, { name: 'olga', role: 'operator', grants: ['commands'] });
+          assert.deepEqual(granted.body, { name: 'olga', role: 'operator', grants: ['commands'], disabled: false });
           assert.equal((await operator.call('POST', `/api/jobs/${id}/trigger`)).status, 202, 'with the grant');
           assert.equal((await operator.call('PUT', `/api/jobs/${id}`, { description: 'y' })).status, 200);
           const webJob = await operator.call<Job>('POST', '/api/jobs', web);

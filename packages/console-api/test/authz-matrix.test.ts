@@ -67,6 +67,8 @@ const requests: Record<string, { path: string; body?: unknown }> = {
   'PUT /api/users/{name}': { path: '/api/users/no-such-user', body: { role: 'viewer' } },
   'DELETE /api/users/{name}': { path: '/api/users/no-such-user' },
   'PUT /api/users/{name}/password': { path: '/api/users/no-such-user/password', body: { password: 'matrix-password-2' } },
+  'POST /api/users/{name}/disable': { path: '/api/users/no-such-user/disable' },
+  'POST /api/users/{name}/enable': { path: '/api/users/no-such-user/enable' },
   'GET /api/auth/tokens': { path: '/api/auth/tokens' },
   'DELETE /api/auth/tokens/{id}': { path: '/api/auth/tokens/no-such-token' },
   'GET /api/machines': { path: '/api/machines' },

@@ -51,6 +51,11 @@ export const userSchema = z.object({
   role: roleSchema,
   /** Default none; users stored before grants existed read as none. */
   grants: z.array(grantSchema).default([]),
+  /**
+   * A disabled user can neither log in nor use a session or API token made before (each request
+   * reads the user). Default false; users stored before it existed read as enabled.
+   */
+  disabled: z.boolean().default(false),
   createdAt: z.coerce.date(),
 });
 export type User = z.output<typeof userSchema>;

@@ -61,7 +61,7 @@ export interface Health {
 }
 
 /** A user as the API shows one: never the password hash. */
-export type UserView = Pick<User, 'name' | 'role' | 'grants'>;
+export type UserView = Pick<User, 'name' | 'role' | 'grants' | 'disabled'>;
 /** POST /api/auth/login, GET /api/auth/me */
 export interface SignedIn {
   user: UserView;

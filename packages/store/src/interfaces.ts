@@ -161,8 +161,8 @@ export interface UserRepository {
   /** DuplicateError when the name is taken. `grants` default to none. */
   create(user: UserInput): Promise<User>;
   setPassword(name: string, passwordHash: string): Promise<boolean>;
-  /** Changes a user's role and/or grants; the user as stored after, or null when there is none. */
-  setAccess(name: string, access: { role?: Role; grants?: Grant[] }): Promise<User | null>;
+  /** Changes a user's role, grants or disabled flag; the user as stored after, or null when there is none. */
+  setAccess(name: string, access: { role?: Role; grants?: Grant[]; disabled?: boolean }): Promise<User | null>;
   delete(name: string): Promise<boolean>;
   count(): Promise<number>;
 }

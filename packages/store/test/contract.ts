@@ -455,6 +455,14 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       );
       assert.equal((await store.users.setAccess('ops1', { role: 'viewer', grants: [] }))?.role, 'viewer');
       assert.equal(await store.users.setAccess('nobody', { role: 'admin' }), null);
+      assert.equal((await store.users.get('ops1'))?.disabled, false, 'enabled unless disabled');
+      assert.equal((await store.users.setAccess('ops1', { disabled: true }))?.disabled, true);
+      assert.deepEqual(
+        [(await store.users.get('ops1'))?.disabled, (await store.users.get('ops1'))?.role],
+        [true, 'viewer'],
+        'disabling keeps the rest',
+      );
+      await store.users.setAccess('ops1', { disabled: false });
       assert.ok((await store.users.count()) >= 1);
 
       await store.sessions.create({ id: 's1', user: 'ops1', csrf: 'c', expiresAt: new Date(Date.now() + 60_000) });

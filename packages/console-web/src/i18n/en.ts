@@ -158,6 +158,11 @@ export const en = {
   'users.deleteTitle': 'Delete user',
   'users.deleteMessage': 'Delete user {name}? Their API tokens are revoked with them.',
   'users.deleted': 'User {name} deleted.',
+  'users.disable': 'Disable',
+  'users.enable': 'Enable',
+  'users.disabled': 'disabled',
+  'users.disabledNow': '{name} is disabled: they can no longer log in, and their sessions and API tokens stop working.',
+  'users.enabledNow': '{name} is enabled again.',
   'tokens.title': 'API tokens',
   'tokens.intro':
     'Tokens let scripts and the clover CLI call the API as a user (Authorization: Bearer …). A token is shown once, when it is created.',
