@@ -528,6 +528,28 @@ step('job form: handler offered from live agents, HTTP headers, a one-shot in th
   await api.call('DELETE', jobUrl(id));
 });
 
+step('HTTP job: the form sets the expected status; a bad one is refused on its field', async () => {
+  await page.goto('/jobs/new');
+  await byId('job-form').waitFor();
+  await byId('job-name').fill('e2e-http-expect');
+  await byId('job-cron-expr').fill('0 0 3 * * *');
+  await choose('job-kind-type-http');
+  await byId('job-http-url').fill('https://example.com/health');
+  // A new HTTP job expects a 2xx.
+  assert.equal(await byId('job-http-expect-status').inputValue(), '200-299');
+  await byId('job-http-expect-status').fill('2xx');
+  await byId('job-save').click();
+  await waitForText(byId('job-http-expect-status-error'), 'comma separated');
+  await byId('job-http-expect-status').fill('200-299, 404');
+  await screenshot(page, 'operator-http-expected-status');
+  await byId('job-save').click();
+  await byId('page-job').waitFor();
+  const id = (await byId('page-job').getAttribute('data-job-id')) ?? '';
+  const { job } = await api.call<{ job: { kind: { expectStatus?: string } } }>('GET', jobUrl(id));
+  assert.equal(job.kind.expectStatus, '200-299, 404');
+  await api.call('DELETE', jobUrl(id));
+});
+
 step('jobs: copy a job; select several and disable, then delete them', async () => {
   await page.goto(`/jobs/${encodeURIComponent(shellJobId)}`);
   await byId('job-copy').click();

@@ -199,6 +199,21 @@ _id = _string(LIMITS.ID_CHARS, 1)
 _name = _string(LIMITS.NAME_CHARS)
 _epoch_ms = _integer(0)
 
+_STATUS_PART: Final = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$", re.ASCII)
+
+
+def _expect_status(v: Any, path: str) -> Any:
+    """An HTTP job's expected statuses: codes (100-599) and ranges, comma separated (docs/protocol.md, EXEC)."""
+    _string(200)(v, path)
+    for part in v.split(","):
+        m = _STATUS_PART.match(part)
+        first = int(m.group(1)) if m else 0
+        last = int(m.group(2)) if m and m.group(2) else first
+        if not m or first < 100 or last > 599 or first > last:
+            raise SchemaError(path, "expected statuses are codes and ranges, comma separated: 200-299, 200,204")
+    return v
+
+
 _KINDS: Final[dict[str, Check]] = {
     "handler": _object({"type": (_any, R), "name": (_non_empty_trimmed, R)}),
     "shell": _object(
@@ -217,6 +232,7 @@ _KINDS: Final[dict[str, Check]] = {
             "url": (_http_url, R),
             "headers": (_record_of_strings, ("default", {})),
             "body": (_string(), O),
+            "expectStatus": (_expect_status, O),
         }
     ),
 }
