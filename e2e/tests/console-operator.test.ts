@@ -429,6 +429,25 @@ step('settings: /clover/config exists from the first start and is edited with va
   assert.equal(after.config.heartbeatIntervalMs, 2000);
 });
 
+step('settings: the quiet period and digest window are edited with validation and stored in /clover/config', async () => {
+  type Settings = { config: { quietPeriodMs?: number; digestWindowMs?: number }; version: number };
+  await nav('settings');
+  // Not written at first start: empty, each monitor applies its own.
+  assert.equal(await byId('settings-quiet').inputValue(), '');
+  await byId('settings-quiet').fill('600');
+  await byId('settings-digest').fill('120');
+  await byId('settings-save').click();
+  assert.equal(await waitForText(byId('settings-digest-error'), 'At most'), 'At most 60 s.');
+  await byId('settings-digest').fill('5');
+  await byId('settings-save').click();
+  await waitFor(async () => (await api.call<Settings>('GET', '/api/config')).config.quietPeriodMs === 600_000, {
+    message: 'the quiet period stored',
+  });
+  await screenshot(page, 'operator-settings-mail-windows');
+  const after = await api.call<Settings>('GET', '/api/config');
+  assert.deepEqual([after.config.quietPeriodMs, after.config.digestWindowMs], [600_000, 5000]);
+});
+
 step('audit: the changes made through the console, filtered, with before and after', async () => {
   await nav('audit');
   await byId('audit-q').fill('/api/config');

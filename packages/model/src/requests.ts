@@ -49,6 +49,10 @@ export const clusterConfigBodySchema = z
       clients: z.number().int().min(1000).max(3_600_000),
       monitors: z.number().int().min(1000).max(3_600_000),
     }),
+    /** Absent: each monitor's own CLOVER_QUIET_PERIOD_MS. At most a day. */
+    quietPeriodMs: z.number().int().min(0).max(86_400_000).optional(),
+    /** Absent: each monitor's own CLOVER_DIGEST_WINDOW_MS. At most a minute: mails wait for it. */
+    digestWindowMs: z.number().int().min(0).max(60_000).optional(),
     version: z.number().int().min(-1),
   })
   .superRefine((b, ctx) => {

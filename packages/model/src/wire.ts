@@ -23,7 +23,13 @@ export type { ClusterConfigBody, CronPreviewBody, LoginBody, NewTokenBody, NewUs
 
 /** GET /api/config: the cluster settings (ms), the node's version (-1: not written yet, the defaults shown), and the defaults. */
 export interface ClusterSettings {
-  config: { heartbeatIntervalMs: number; deadTimeoutMs: { servers: number; clients: number; monitors: number } };
+  config: {
+    heartbeatIntervalMs: number;
+    deadTimeoutMs: { servers: number; clients: number; monitors: number };
+    /** Absent: each monitor's own setting. */
+    quietPeriodMs?: number;
+    digestWindowMs?: number;
+  };
   version: number;
   defaults: ClusterSettings['config'];
 }

@@ -28,8 +28,23 @@ export class Notifier {
   private readonly lastMailed = new Map<string, number>();
   private failures = 0;
   private nextAttemptAt = 0;
+  /** The windows in force: the cluster settings' where they name one, else the options'. */
+  private windows: Pick<NotifierOptions, 'digestWindowMs' | 'quietPeriodMs'>;
 
-  constructor(private readonly o: NotifierOptions) {}
+  constructor(private readonly o: NotifierOptions) {
+    this.windows = { digestWindowMs: o.digestWindowMs, quietPeriodMs: o.quietPeriodMs };
+  }
+
+  /**
+   * Applies the cluster settings (/clover/config) from the next tick on: each window they name
+   * replaces this notifier's own (its options'); one they leave out goes back to it.
+   */
+  configure(settings: { digestWindowMs?: number | undefined; quietPeriodMs?: number | undefined }): void {
+    this.windows = {
+      digestWindowMs: settings.digestWindowMs ?? this.o.digestWindowMs,
+      quietPeriodMs: settings.quietPeriodMs ?? this.o.quietPeriodMs,
+    };
+  }
 
   private async recipients(incidents: Incident[]): Promise<Map<string, Incident[]>> {
     const contacts = (await this.o.store.contacts.list()).filter((c) => c.enabled);
@@ -88,12 +103,12 @@ export class Notifier {
     const newest = Math.max(...pending.map((i) => i.openedAt.getTime()));
     const oldest = Math.min(...pending.map((i) => i.openedAt.getTime()));
     // Wait for a burst to settle, but never hold a mail back for long.
-    if (now - newest < this.o.digestWindowMs && now - oldest < 5 * this.o.digestWindowMs) return 0;
+    if (now - newest < this.windows.digestWindowMs && now - oldest < 5 * this.windows.digestWindowMs) return 0;
     const quiet: Incident[] = [];
     const loud: Incident[] = [];
     for (const i of pending) {
       const last = this.lastMailed.get(i.subject);
-      (last !== undefined && now - last < this.o.quietPeriodMs ? quiet : loud).push(i);
+      (last !== undefined && now - last < this.windows.quietPeriodMs ? quiet : loud).push(i);
     }
     for (const i of quiet) {
       await this.o.store.incidents.markNotified(i.id, [], new Date(now));

@@ -94,6 +94,16 @@ export interface NodeRecord {
 export interface ClusterConfig {
   heartbeatIntervalMs: number;
   deadTimeoutMs: Record<NodeKind, number>;
+  /**
+   * After a mail about a subject (a node, a job), no other mail about it for this long, in ms.
+   * Absent: each monitor's own setting (CLOVER_QUIET_PERIOD_MS, default 300,000).
+   */
+  quietPeriodMs?: number;
+  /**
+   * Incidents opened within this long of each other go out as one digest mail, in ms. Absent:
+   * each monitor's own setting (CLOVER_DIGEST_WINDOW_MS, default 2,000).
+   */
+  digestWindowMs?: number;
 }
 
 export interface JobChange {
