@@ -233,6 +233,38 @@ step('mails: a failed job is mailed by its name, with a link to its page', async
   await waitForText(byId('outbox-table'), '[clover] job "e2e-mailed-by-name" failed');
 });
 
+step("mails: a contact who reads Chinese gets the job's failure mail in Chinese", async () => {
+  await nav('contacts');
+  await byId('contact-new').click();
+  await byId('contact-dialog').waitFor();
+  await byId('contact-name').fill('E2E 值班');
+  await byId('contact-email').fill('zh-oncall@example.com');
+  await byId('contact-language').selectOption('zh');
+  await screenshot(page, 'operator-contact-language');
+  await byId('contact-save').click();
+  await byId('contact-dialog').waitFor({ state: 'detached' });
+  const contacts = await api.call<{ items: Array<{ id: string; email: string; language?: string }> }>('GET', '/api/contacts');
+  const zh = contacts.items.find((c) => c.email === 'zh-oncall@example.com');
+  assert.ok(zh, 'the contact saved');
+  assert.equal(zh.language, 'zh');
+  const job = await api.call<Job>('POST', '/api/jobs', {
+    name: 'e2e-mail-zh',
+    schedule: { type: 'cron', expr: '0 0 3 * * *' },
+    kind: { type: 'handler', name: 'fail' },
+    contacts: [zh.id],
+  });
+  await api.call('POST', `${jobUrl(job.id)}/trigger`);
+  type Mail = { to: string[]; subject: string; text: string };
+  const mail = await waitFor(
+    async () =>
+      (await api.call<{ items: Mail[] }>('GET', '/api/outbox?limit=50')).items.find((m) => m.to.includes('zh-oncall@example.com')),
+    { timeoutMs: 30_000, message: 'the mail to the Chinese-reading contact' },
+  );
+  assert.equal(mail.subject, '[clover] 任务“e2e-mail-zh”失败');
+  assert.match(mail.text, /clover 新建了一个事件。/);
+  await api.call('DELETE', jobUrl(job.id));
+});
+
 step('cli: `pnpm exec clover jobs ls` from the clone finds the standalone on CLOVER_HTTP_PORT', async () => {
   const { stdout } = await run('pnpm', ['exec', 'clover', 'jobs', 'ls'], {
     cwd: repoRoot,
@@ -339,7 +371,9 @@ step('users: a disabled user cannot log in or use their session; enabled, they c
   await api.call('POST', '/api/users', { name: 'e2e-leaver', password: 'e2e-leaver-password', role: 'operator' });
   const leaver = await ConsoleSession.login(sa.baseUrl, 'e2e-leaver', 'e2e-leaver-password');
   assert.equal((await leaver.call<{ user: { name: string } }>('GET', '/api/auth/me')).user.name, 'e2e-leaver');
-  await nav('users');
+  // Loaded afresh: the step before leaves the Users page open, from before this user existed.
+  await page.goto('/users');
+  await byId('page-users').waitFor();
   const row = page.locator('[data-testid=user-row][data-user-name="e2e-leaver"]');
   await row.getByTestId('user-disable').click();
   await waitFor(async () => (await row.getAttribute('data-disabled')) === 'true', { message: 'e2e-leaver shown disabled' });

@@ -12,6 +12,7 @@ import type { DstShift } from './cronTime.js';
 import type { ApiToken, Contact, Incident, LogEntry, OutboxMail, User } from './entities.js';
 import type { Job, RunStatus } from './job.js';
 import type { Run } from './run.js';
+import type { MailLanguage } from './lists.js';
 
 export * from './lists.js';
 export * from './apiError.js';
@@ -29,6 +30,7 @@ export interface ClusterSettings {
     /** Absent: each monitor's own setting. */
     quietPeriodMs?: number;
     digestWindowMs?: number;
+    language?: MailLanguage;
   };
   version: number;
   defaults: ClusterSettings['config'];

@@ -104,6 +104,8 @@ export interface ClusterConfig {
    * each monitor's own setting (CLOVER_DIGEST_WINDOW_MS, default 2,000).
    */
   digestWindowMs?: number;
+  /** The language of incident mails for a contact who names none: `en` or `zh`. Absent: English. */
+  language?: 'en' | 'zh';
 }
 
 export interface JobChange {

@@ -10,7 +10,7 @@ import { fieldTexts } from '../lib/issues';
 
 const KINDS = ['servers', 'clients', 'monitors'] as const;
 type Kind = (typeof KINDS)[number];
-type Form = { heartbeat: string; quiet: string; digest: string } & Record<Kind, string>;
+type Form = { heartbeat: string; quiet: string; digest: string; language: '' | 'en' | 'zh' } & Record<Kind, string>;
 
 const seconds = (ms: number) => String(ms / 1000);
 const formOf = (s: ClusterSettings): Form => ({
@@ -20,6 +20,7 @@ const formOf = (s: ClusterSettings): Form => ({
   monitors: seconds(s.config.deadTimeoutMs.monitors),
   quiet: s.config.quietPeriodMs === undefined ? '' : seconds(s.config.quietPeriodMs),
   digest: s.config.digestWindowMs === undefined ? '' : seconds(s.config.digestWindowMs),
+  language: s.config.language ?? '',
 });
 /** An optional setting: empty leaves it out, and each monitor applies its own. */
 const optionalMs = (text: string) => (text.trim() === '' ? undefined : ms(text));
@@ -60,6 +61,7 @@ function SettingsForm({
       deadTimeoutMs: { servers: ms(form.servers), clients: ms(form.clients), monitors: ms(form.monitors) },
       quietPeriodMs: optionalMs(form.quiet),
       digestWindowMs: optionalMs(form.digest),
+      ...(form.language ? { language: form.language } : {}),
       version: settings.version,
     });
     notify(t('settings.saved'));
@@ -142,6 +144,19 @@ function SettingsForm({
             testId="settings-digest"
           >
             {input('digest', 'settings-digest')}
+          </Field>
+          <Field label={t('settings.language')} htmlFor="settings-language" hint={t('settings.languageHint')} testId="settings-language">
+            <select
+              id="settings-language"
+              value={form.language}
+              disabled={readOnly}
+              onChange={(e) => setForm({ ...form, language: e.target.value as '' | 'en' | 'zh' })}
+              data-testid="settings-language"
+            >
+              <option value="">English ({t('settings.languageDefault')})</option>
+              <option value="zh">中文</option>
+              <option value="en">English</option>
+            </select>
           </Field>
         </div>
       </fieldset>

@@ -60,6 +60,10 @@ function parseClusterConfig(data: unknown, warn: (problem: string) => void): Clu
     if (v.success) config[key] = v.data;
     else warn(`${key} is not an integer of 0 or more; each monitor's own setting applies`);
   }
+  if (d.language !== undefined) {
+    if (d.language === 'en' || d.language === 'zh') config.language = d.language;
+    else warn('language is neither en nor zh; English applies');
+  }
   if (d.deadTimeoutMs !== undefined) {
     const dead = d.deadTimeoutMs;
     if (typeof dead !== 'object' || dead === null || Array.isArray(dead)) warn('deadTimeoutMs is not an object');

@@ -52,3 +52,49 @@ test("the cluster settings' quiet period replaces the monitor's own, and leaving
     await dir.cleanup();
   }
 });
+
+test("mails go in each contact's language, else the cluster's, else English", async () => {
+  const dir = await tempDir();
+  const store = await openStore({ file: path.join(dir.path, 'clover.db') });
+  try {
+    await store.contacts.create({ name: 'Li', email: 'li@example.com', language: 'zh' });
+    await store.contacts.create({ name: 'Ann', email: 'ann@example.com' });
+    await store.contacts.create({ name: 'Bob', email: 'bob@example.com', language: 'en' });
+    let now = Date.UTC(2026, 11, 1);
+    const notifier = new Notifier({
+      store,
+      mailer: createMailer({ store, from: 'clover@test' }),
+      logger: noopLogger,
+      clock: () => now,
+      digestWindowMs: 0,
+      quietPeriodMs: 0,
+    });
+    const subjects = async (subject: string) => {
+      await store.incidents.open({
+        kind: 'node_dead',
+        subject,
+        nodeKind: 'clients',
+        openedAt: new Date(now),
+        message: `${subject} is dead`,
+      });
+      now += 1000;
+      await notifier.tick();
+      const mails = (await store.outbox.list()).items.filter((m) => m.subject.includes(subject));
+      return Object.fromEntries(mails.map((m) => [m.to.join(), m.subject]));
+    };
+    assert.deepEqual(await subjects('agent-1'), {
+      'li@example.com': '[clover] 执行器 agent-1 已失联',
+      'ann@example.com': '[clover] client agent-1 is dead',
+      'bob@example.com': '[clover] client agent-1 is dead',
+    });
+    notifier.configure({ language: 'zh' });
+    assert.deepEqual(await subjects('agent-2'), {
+      'li@example.com': '[clover] 执行器 agent-2 已失联',
+      'ann@example.com': '[clover] 执行器 agent-2 已失联',
+      'bob@example.com': '[clover] client agent-2 is dead',
+    });
+  } finally {
+    await store.close();
+    await dir.cleanup();
+  }
+});
