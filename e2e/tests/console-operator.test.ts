@@ -138,6 +138,34 @@ step('job page: every row of the run history opens its run', async () => {
   }
 });
 
+step("live output: a running shell job's lines show on its run page before it ends", async () => {
+  const job = await api.call<Job>('POST', '/api/jobs', {
+    name: 'e2e-live-output',
+    schedule: { type: 'cron', expr: '0 0 3 * * *' },
+    kind: { type: 'shell', command: '/bin/sh', args: ['-c', 'for i in 1 2 3 4 5; do echo line$i; sleep 1; done'] },
+    target: { type: 'any' },
+    timeoutMs: 60_000,
+  });
+  await api.call('POST', `${jobUrl(job.id)}/trigger`);
+  const running = await waitFor(async () => (await runsOf(job.id)).find((r) => r.status === 'running' || r.status === 'dispatched'), {
+    timeoutMs: 15_000,
+    message: 'the run under way',
+  });
+  await page.goto(`/runs/${encodeURIComponent(running.id)}`);
+  await byId('page-run').waitFor();
+  // Lines 1 and 2 are out about a second after it starts; line 5 only after four more.
+  await waitForText(byId('run-live-output'), /line1\s+line2/, 15_000);
+  const seen = await textOf(byId('run-live-output'));
+  const status = (await api.call<Run>('GET', `/api/runs/${encodeURIComponent(running.id)}`)).status;
+  await screenshot(page, 'operator-live-output-while-running');
+  assert.equal(await byId('page-run').getAttribute('data-finished'), 'false', 'the run page still shows the run as going');
+  assert.ok(!seen.includes('line5'), `the lines came before the end: ${seen}`);
+  assert.ok(status === 'running' || status === 'dispatched', `the run was still going when its lines showed (${status})`);
+  // Once it ends, the page shows the run's final output tail.
+  await waitForText(byId('run-output'), /line1\s+line2\s+line3\s+line4\s+line5/, 20_000);
+  assert.equal(await byId('page-run').getAttribute('data-finished'), 'true');
+});
+
 step('dashboard: recent failures newest first', async () => {
   const failing = await api.call<Job>('POST', '/api/jobs', {
     name: 'e2e-failing-often',
@@ -203,6 +231,38 @@ step('mails: a failed job is mailed by its name, with a link to its page', async
   assert.ok(mail.text.includes(`/jobs/${job.id}`), 'the mail links to the job page');
   await nav('outbox');
   await waitForText(byId('outbox-table'), '[clover] job "e2e-mailed-by-name" failed');
+});
+
+step("mails: a contact who reads Chinese gets the job's failure mail in Chinese", async () => {
+  await nav('contacts');
+  await byId('contact-new').click();
+  await byId('contact-dialog').waitFor();
+  await byId('contact-name').fill('E2E 值班');
+  await byId('contact-email').fill('zh-oncall@example.com');
+  await byId('contact-language').selectOption('zh');
+  await screenshot(page, 'operator-contact-language');
+  await byId('contact-save').click();
+  await byId('contact-dialog').waitFor({ state: 'detached' });
+  const contacts = await api.call<{ items: Array<{ id: string; email: string; language?: string }> }>('GET', '/api/contacts');
+  const zh = contacts.items.find((c) => c.email === 'zh-oncall@example.com');
+  assert.ok(zh, 'the contact saved');
+  assert.equal(zh.language, 'zh');
+  const job = await api.call<Job>('POST', '/api/jobs', {
+    name: 'e2e-mail-zh',
+    schedule: { type: 'cron', expr: '0 0 3 * * *' },
+    kind: { type: 'handler', name: 'fail' },
+    contacts: [zh.id],
+  });
+  await api.call('POST', `${jobUrl(job.id)}/trigger`);
+  type Mail = { to: string[]; subject: string; text: string };
+  const mail = await waitFor(
+    async () =>
+      (await api.call<{ items: Mail[] }>('GET', '/api/outbox?limit=50')).items.find((m) => m.to.includes('zh-oncall@example.com')),
+    { timeoutMs: 30_000, message: 'the mail to the Chinese-reading contact' },
+  );
+  assert.equal(mail.subject, '[clover] 任务“e2e-mail-zh”失败');
+  assert.match(mail.text, /clover 新建了一个事件。/);
+  await api.call('DELETE', jobUrl(job.id));
 });
 
 step('cli: `pnpm exec clover jobs ls` from the clone finds the standalone on CLOVER_HTTP_PORT', async () => {
@@ -307,6 +367,31 @@ step('users: add, change a role, set a password, delete; the last admin stays', 
   await waitForCount(row, 0);
 });
 
+step('users: a disabled user cannot log in or use their session; enabled, they can; the last admin cannot be disabled', async () => {
+  await api.call('POST', '/api/users', { name: 'e2e-leaver', password: 'e2e-leaver-password', role: 'operator' });
+  const leaver = await ConsoleSession.login(sa.baseUrl, 'e2e-leaver', 'e2e-leaver-password');
+  assert.equal((await leaver.call<{ user: { name: string } }>('GET', '/api/auth/me')).user.name, 'e2e-leaver');
+  // Loaded afresh: the step before leaves the Users page open, from before this user existed.
+  await page.goto('/users');
+  await byId('page-users').waitFor();
+  const row = page.locator('[data-testid=user-row][data-user-name="e2e-leaver"]');
+  await row.getByTestId('user-disable').click();
+  await waitFor(async () => (await row.getAttribute('data-disabled')) === 'true', { message: 'e2e-leaver shown disabled' });
+  await row.getByTestId('user-disabled-badge').waitFor();
+  await screenshot(page, 'operator-users-disabled');
+  await assert.rejects(leaver.call('GET', '/api/auth/me'), /→ 401/, 'the open session no longer works');
+  await assert.rejects(ConsoleSession.login(sa.baseUrl, 'e2e-leaver', 'e2e-leaver-password'), /→ 401: .*disabled/);
+  // The only admin: the API refuses, and the page says why.
+  await page.locator('[data-testid=user-row][data-user-name="admin"]').getByTestId('user-disable').click();
+  await waitForText(byId('toast').last(), 'last admin');
+  assert.equal(await page.locator('[data-testid=user-row][data-user-name="admin"]').getAttribute('data-disabled'), 'false');
+  await row.getByTestId('user-enable').click();
+  await waitFor(async () => (await row.getAttribute('data-disabled')) === 'false', { message: 'e2e-leaver shown enabled' });
+  const back = await ConsoleSession.login(sa.baseUrl, 'e2e-leaver', 'e2e-leaver-password');
+  assert.equal((await back.call<{ user: { name: string } }>('GET', '/api/auth/me')).user.name, 'e2e-leaver');
+  await api.call('DELETE', '/api/users/e2e-leaver');
+});
+
 step('api tokens: created and shown once, listed, revoked', async () => {
   await nav('tokens');
   await byId('token-new').click();
@@ -376,6 +461,25 @@ step('settings: /clover/config exists from the first start and is edited with va
   const after = await api.call<Settings>('GET', '/api/config');
   assert.equal(after.config.deadTimeoutMs.clients, 15_000);
   assert.equal(after.config.heartbeatIntervalMs, 2000);
+});
+
+step('settings: the quiet period and digest window are edited with validation and stored in /clover/config', async () => {
+  type Settings = { config: { quietPeriodMs?: number; digestWindowMs?: number }; version: number };
+  await nav('settings');
+  // Not written at first start: empty, each monitor applies its own.
+  assert.equal(await byId('settings-quiet').inputValue(), '');
+  await byId('settings-quiet').fill('600');
+  await byId('settings-digest').fill('120');
+  await byId('settings-save').click();
+  assert.equal(await waitForText(byId('settings-digest-error'), 'At most'), 'At most 60 s.');
+  await byId('settings-digest').fill('5');
+  await byId('settings-save').click();
+  await waitFor(async () => (await api.call<Settings>('GET', '/api/config')).config.quietPeriodMs === 600_000, {
+    message: 'the quiet period stored',
+  });
+  await screenshot(page, 'operator-settings-mail-windows');
+  const after = await api.call<Settings>('GET', '/api/config');
+  assert.deepEqual([after.config.quietPeriodMs, after.config.digestWindowMs], [600_000, 5000]);
 });
 
 step('audit: the changes made through the console, filtered, with before and after', async () => {
@@ -477,6 +581,28 @@ step('job form: handler offered from live agents, HTTP headers, a one-shot in th
   await api.call('DELETE', jobUrl(id));
 });
 
+step('HTTP job: the form sets the expected status; a bad one is refused on its field', async () => {
+  await page.goto('/jobs/new');
+  await byId('job-form').waitFor();
+  await byId('job-name').fill('e2e-http-expect');
+  await byId('job-cron-expr').fill('0 0 3 * * *');
+  await choose('job-kind-type-http');
+  await byId('job-http-url').fill('https://example.com/health');
+  // A new HTTP job expects a 2xx.
+  assert.equal(await byId('job-http-expect-status').inputValue(), '200-299');
+  await byId('job-http-expect-status').fill('2xx');
+  await byId('job-save').click();
+  await waitForText(byId('job-http-expect-status-error'), 'comma separated');
+  await byId('job-http-expect-status').fill('200-299, 404');
+  await screenshot(page, 'operator-http-expected-status');
+  await byId('job-save').click();
+  await byId('page-job').waitFor();
+  const id = (await byId('page-job').getAttribute('data-job-id')) ?? '';
+  const { job } = await api.call<{ job: { kind: { expectStatus?: string } } }>('GET', jobUrl(id));
+  assert.equal(job.kind.expectStatus, '200-299, 404');
+  await api.call('DELETE', jobUrl(id));
+});
+
 step('jobs: copy a job; select several and disable, then delete them', async () => {
   await page.goto(`/jobs/${encodeURIComponent(shellJobId)}`);
   await byId('job-copy').click();
@@ -530,6 +656,23 @@ step("logs: a job's name, an error text inside the context and part of a source 
   await findsEntry(() => byId('logs-text').fill('e2e failure'), 'text in the context');
   await byId('logs-text').fill('');
   await findsEntry(() => byId('logs-source').fill('dispatch'), 'part of the source');
+});
+
+step('logs: the "error" level shows failed runs, logged at error', async () => {
+  await nav('logs');
+  await byId('logs-level').selectOption('error');
+  const failed = page.locator('[data-testid=log-row]', { hasText: 'run failed' }).first();
+  await waitFor(
+    async () => {
+      if (await failed.count()) return true;
+      await byId('logs-refresh').click();
+      return false;
+    },
+    { timeoutMs: 20_000, intervalMs: 1000, message: 'a "run failed" entry under the error filter' },
+  );
+  assert.equal(await failed.getAttribute('data-level'), 'error');
+  const levels = await byId('log-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-level')));
+  assert.deepEqual([...new Set(levels)], ['error'], 'the filter shows error entries only');
 });
 
 for (const width of [1280, 760, 390]) {

@@ -128,6 +128,7 @@ def messages_file() -> dict[str, Any]:
     a = "docs/protocol.md#ack--agent--server"
     s = "docs/protocol.md#start--agent--server"
     r = "docs/protocol.md#result--agent--server"
+    o = "docs/protocol.md#output--agent--server"
     c = "docs/protocol.md#cancel--server--agent"
     p = "docs/protocol.md#ping-and-pong--either-way"
     y = "docs/protocol.md#bye--either-way"
@@ -161,6 +162,11 @@ def messages_file() -> dict[str, Any]:
         ok("EXEC of an HTTP call without method or headers: the defaults are filled in",
            msg("EXEC", body(w(EXEC, kind={"type": "http", "url": "https://example.com/hook"}))),
            ("EXEC", w(EXEC, kind={"type": "http", "method": "GET", "url": "https://example.com/hook", "headers": {}})), rule=e),
+        ok("EXEC of an HTTP call with expectStatus",
+           msg("EXEC", body(w(EXEC, kind={"type": "http", "url": "https://example.com/hook", "expectStatus": "200-299, 404"}))),
+           ("EXEC", w(EXEC, kind={"type": "http", "method": "GET", "url": "https://example.com/hook", "headers": {}, "expectStatus": "200-299, 404"})), rule=e),
+        bad("EXEC", "EXEC of an HTTP call expecting status 600", w(EXEC, kind={"type": "http", "url": "https://example.com/", "expectStatus": "200-600"}), e, EID),
+        bad("EXEC", "EXEC of an HTTP call expecting a range backwards", w(EXEC, kind={"type": "http", "url": "https://example.com/", "expectStatus": "299-200"}), e, EID),
         bad("EXEC", "EXEC of an HTTP call to an ftp: URL", w(EXEC, kind={"type": "http", "url": "ftp://example.com/x"}), e, EID),
         bad("EXEC", "EXEC of an HTTP call with method TRACE", w(EXEC, kind={"type": "http", "method": "TRACE", "url": "https://example.com/"}), e, EID),
         ok("EXEC: a handler name is trimmed of surrounding white space",
@@ -202,6 +208,13 @@ def messages_file() -> dict[str, Any]:
         bad("RESULT", "RESULT without exitCode (the key is required, null allowed)", w(RESULT, exitCode=DROP), r, EID, "exit code 3"),
         bad("RESULT", "RESULT without error (the key is required, null allowed)", w(RESULT, error=DROP), r, EID),
         bad("RESULT", "RESULT with exitCode 1.5", w(RESULT, exitCode=1.5), r, EID, "exit code 3"),
+        # OUTPUT
+        ok("OUTPUT", msg("OUTPUT", body({"execId": EID, "seq": 1, "chunk": "line1\nline2\n"})),
+           ("OUTPUT", {"execId": EID, "seq": 1, "chunk": "line1\nline2\n"}), rule=o),
+        ok("OUTPUT with an empty chunk", msg("OUTPUT", body({"execId": EID, "seq": 7, "chunk": ""})), ("OUTPUT", {"execId": EID, "seq": 7, "chunk": ""}), rule=o),
+        bad("OUTPUT", "OUTPUT with seq 0 (seq counts from 1)", {"execId": EID, "seq": 0, "chunk": "x"}, o, EID),
+        bad("OUTPUT", "OUTPUT without chunk", {"execId": EID, "seq": 1}, o, EID),
+        bad("OUTPUT", "OUTPUT with seq 1.5", {"execId": EID, "seq": 1.5, "chunk": "x"}, o, EID),
         # CANCEL
         *[ok(f"CANCEL for {reason}", msg("CANCEL", body({"execId": EID, "reason": reason})), ("CANCEL", {"execId": EID, "reason": reason}), rule=c)
           for reason in ["timeout", "replaced", "requested", "shutdown"]],
@@ -268,6 +281,7 @@ def batch_file() -> dict[str, Any]:
 def bounds_file() -> dict[str, Any]:
     h = "docs/protocol.md#hello--agent--server"
     r = "docs/protocol.md#result--agent--server"
+    ou = "docs/protocol.md#output--agent--server"
     cb = "docs/protocol.md#framing"  # "Characters and bytes"
     id512 = "i" * 512
     emoji = "\U0001f600"  # 2 UTF-16 code units, 4 UTF-8 bytes
@@ -294,6 +308,13 @@ def bounds_file() -> dict[str, Any]:
            ("RESULT", w(RESULT, outputTail=emoji * 2048)), rule=r),
         bad("RESULT", "outputTail of 8,193 bytes", w(RESULT, outputTail="o" * 8193), r, EID, "exit code 3"),
         bad("RESULT", "outputTail of 2,731 euro signs: 8,193 bytes, 2,731 chars", w(RESULT, outputTail="\u20ac" * 2731), r, EID, "exit code 3"),
+        ok("an OUTPUT chunk of 16,384 bytes", msg("OUTPUT", body({"execId": EID, "seq": 1, "chunk": "o" * 16384})),
+           ("OUTPUT", {"execId": EID, "seq": 1, "chunk": "o" * 16384}), rule=ou),
+        bad("OUTPUT", "an OUTPUT chunk of 16,385 bytes", {"execId": EID, "seq": 1, "chunk": "o" * 16385}, ou, EID),
+        bad("OUTPUT", "an OUTPUT chunk of 5,462 euro signs: 16,386 bytes, 5,462 chars", {"execId": EID, "seq": 1, "chunk": "\u20ac" * 5462}, ou, EID),
+        ok("OUTPUT seq 2,147,483,647", msg("OUTPUT", body({"execId": EID, "seq": 2147483647, "chunk": ""})),
+           ("OUTPUT", {"execId": EID, "seq": 2147483647, "chunk": ""}), rule=ou),
+        bad("OUTPUT", "OUTPUT seq 2,147,483,648", {"execId": EID, "seq": 2147483648, "chunk": ""}, ou, EID),
         ok("a nonce of 64 chars", msg("PONG", body(w(PING, nonce="n" * 64))), ("PONG", w(PING, nonce="n" * 64)), rule="docs/protocol.md#ping-and-pong--either-way"),
         bad("PONG", "a nonce of 65 chars", w(PING, nonce="n" * 65), "docs/protocol.md#ping-and-pong--either-way"),
         ok("a BYE reason of 200 chars", msg("BYE", body({"reason": "r" * 200})), ("BYE", {"reason": "r" * 200}), rule="docs/protocol.md#bye--either-way"),

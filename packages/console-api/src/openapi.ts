@@ -29,6 +29,8 @@ interface Op {
   list?: boolean;
   status?: number;
   params?: string[];
+  /** Answers with server-sent events (text/event-stream), not JSON. */
+  stream?: boolean;
 }
 
 const schemas = {
@@ -145,6 +147,14 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
     },
   },
   '/api/runs/{id}': { get: { summary: 'one run with its output tail', role: 'viewer', answer: 'Run' } },
+  '/api/runs/{id}/output/stream': {
+    get: {
+      summary:
+        'the output of a running run as server-sent events: `output` {text, reset} with what is new (the whole tail when reset), `end` {status, outputTail} when it is over',
+      role: 'viewer',
+      stream: true,
+    },
+  },
   '/api/contacts': {
     get: { summary: 'contacts', role: 'viewer', answer: 'Contact', list: true },
     post: { summary: 'add a contact', role: 'operator', body: 'ContactInput', answer: 'Contact', status: 201 },
@@ -183,6 +193,13 @@ const ops: Record<string, Partial<Record<Method, Op>>> = {
     delete: { summary: 'delete a user (409 for the last admin)', role: 'admin' },
   },
   '/api/users/{name}/password': { put: { summary: "set a user's new password", role: 'admin' } },
+  '/api/users/{name}/disable': {
+    post: {
+      summary: 'disable a user: no login, and their sessions and tokens stop working (409 for the last enabled admin; not yourself)',
+      role: 'admin',
+    },
+  },
+  '/api/users/{name}/enable': { post: { summary: 'enable a disabled user again', role: 'admin' } },
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -230,7 +247,9 @@ export function openApiDocument(version: string): object {
         ...(parameters.length ? { parameters } : {}),
         ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
         responses: {
-          [String(op.status ?? 200)]: { description: 'ok', content: { 'application/json': { schema: answer } } },
+          [String(op.status ?? 200)]: op.stream
+            ? { description: 'ok: server-sent events', content: { 'text/event-stream': { schema: { type: 'string' } } } }
+            : { description: 'ok', content: { 'application/json': { schema: answer } } },
           default: { description: 'error', content: { 'application/json': { schema: ref('Error') } } },
         },
       };

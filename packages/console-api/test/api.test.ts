@@ -102,7 +102,7 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         const c = new Client(h.url);
         const r = await c.login('vic');
         assert.equal(r.status, 200);
-        assert.deepEqual(r.body.user, { name: 'vic', role: 'viewer', grants: [] });
+        assert.deepEqual(r.body.user, { name: 'vic', role: 'viewer', grants: [], disabled: false });
         const cookies = r.headers.getSetCookie();
         assert.ok(cookies.some((s) => s.startsWith('clover_session=') && /HttpOnly/i.test(s) && /SameSite=Strict/i.test(s)));
         assert.ok(cookies.some((s) => s.startsWith('clover_csrf=') && !/HttpOnly/i.test(s)));
@@ -188,6 +188,43 @@ function apiSuite(storeName: string, store: HarnessStore): void {
           (await admin.call<UserList>('GET', '/api/users')).body.items.filter((u) => u.role === 'admin').map((u) => u.name),
           ['admin'],
         );
+      });
+
+      test('a disabled user cannot log in, and their session and token stop working at once; enabled, they work again', async () => {
+        assert.equal((await admin.call('POST', '/api/users', { name: 'dora', password: 'dora-password', role: 'operator' })).status, 201);
+        const dora = await loggedIn(h.url, 'dora');
+        const made = await admin.call<TokenCreated>('POST', '/api/auth/tokens', { name: 'dora-script', user: 'dora' });
+        const script = new Client(h.url);
+        script.bearer = made.body.token;
+        assert.equal((await script.call('GET', '/api/jobs')).status, 200);
+        assert.equal((await operator.call('POST', '/api/users/dora/disable')).status, 403, 'only admins');
+        const disabled = await admin.call<UserView>('POST', '/api/users/dora/disable');
+        assert.deepEqual(disabled.body, { name: 'dora', role: 'operator', grants: [], disabled: true });
+        assert.equal((await dora.call('GET', '/api/jobs')).status, 401, 'the open session no longer works');
+        assert.equal((await script.call('GET', '/api/jobs')).status, 401, 'nor the token');
+        const refused = await new Client(h.url).login<ApiErrorBody>('dora');
+        assert.equal(refused.status, 401);
+        assert.match(refused.body.message, /disabled/);
+        const wrong = await new Client(h.url).login<ApiErrorBody>('dora', 'not-her-password');
+        assert.doesNotMatch(wrong.body.message, /disabled/, 'a wrong password learns nothing of the user');
+        assert.ok((await admin.call<UserList>('GET', '/api/users')).body.items.some((u) => u.name === 'dora' && u.disabled));
+        assert.equal((await admin.call<UserView>('POST', '/api/users/dora/enable')).body.disabled, false);
+        assert.equal((await script.call('GET', '/api/jobs')).status, 200, 'the token works again');
+        assert.equal((await new Client(h.url).login('dora')).status, 200);
+        assert.equal((await admin.call('POST', '/api/users/nobody/disable')).status, 404);
+        assert.equal((await admin.call('DELETE', '/api/users/dora')).status, 200);
+      });
+
+      test('the last enabled admin cannot be disabled, nor can an admin disable themselves', async () => {
+        const alone = await admin.call<ApiErrorBody>('POST', '/api/users/admin/disable');
+        assert.equal(alone.status, 409);
+        assert.match(alone.body.message, /last admin/);
+        assert.equal((await admin.call('POST', '/api/users', { name: 'ada2', password: 'long-enough', role: 'admin' })).status, 201);
+        assert.equal((await admin.call('POST', '/api/users/admin/disable')).status, 400, 'two admins: still not yourself');
+        assert.equal((await admin.call('POST', '/api/users/ada2/disable')).status, 200, 'two admins: the other one');
+        // ada2 disabled counts for no admin: admin is the last enabled one again.
+        assert.equal((await admin.call('PUT', '/api/users/admin', { role: 'operator' })).status, 409);
+        assert.equal((await admin.call('DELETE', '/api/users/ada2')).status, 200);
       });
 
       test('audit: every write is kept with who, before and after; secrets never; admins read it', async () => {
@@ -499,7 +536,7 @@ function apiSuite(storeName: string, store: HarnessStore): void {
           assert.equal((await viewer.call('POST', `/api/jobs/${id}/trigger`)).status, 403, 'a viewer triggers nothing');
 
           const granted = await admin.call<UserView>('PUT', '/api/users/olga', { grants: ['commands'] });
-          assert.deepEqual(granted.body, { name: 'olga', role: 'operator', grants: ['commands'] });
+          assert.deepEqual(granted.body, { name: 'olga', role: 'operator', grants: ['commands'], disabled: false });
           assert.equal((await operator.call('POST', `/api/jobs/${id}/trigger`)).status, 202, 'with the grant');
           assert.equal((await operator.call('PUT', `/api/jobs/${id}`, { description: 'y' })).status, 200);
           const webJob = await operator.call<Job>('POST', '/api/jobs', web);
@@ -575,6 +612,35 @@ function apiSuite(storeName: string, store: HarnessStore): void {
         const one = await viewer.call<Wire<Run>>('GET', `/api/runs/${encodeURIComponent(newest.id)}`);
         assert.equal(one.body.outputTail, 'out 5');
         assert.equal((await viewer.call('GET', `/api/runs/${encodeURIComponent(`${jobId}@nope`)}`)).status, 404);
+      });
+
+      test("a running run's output streams as server-sent events: what there is, then what is new, then its end", async () => {
+        const liveJob = `job_live_${randomUUID().slice(0, 8)}`;
+        const scheduledAt = new Date();
+        const id = `${liveJob}@${scheduledAt.toISOString()}`;
+        await h.store.runs.insert({ id, jobId: liveJob, scheduledAt, status: 'running' });
+        const put = (text: string, end: number) =>
+          h.store.liveOutputs.put({ runId: id, jobId: liveJob, execId: id, text, end, updatedAt: new Date() });
+        await put('line1\n', 6);
+        const controller = new AbortController();
+        const res = await fetch(`${h.url}/api/runs/${encodeURIComponent(id)}/output/stream`, {
+          headers: { cookie: `clover_session=${viewer.cookie('clover_session') ?? ''}` },
+          signal: AbortSignal.any([controller.signal, AbortSignal.timeout(15_000)]),
+        });
+        try {
+          assert.equal(res.status, 200);
+          assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+          const events = sseEvents(res);
+          assert.deepEqual(await events.next(), { event: 'output', data: { text: 'line1\n', reset: true } });
+          await put('line1\nline2\n', 12);
+          assert.deepEqual(await events.next(), { event: 'output', data: { text: 'line2\n', reset: false } });
+          await h.store.runs.update(id, { status: 'succeeded', finishedAt: new Date(), outputTail: 'line1\nline2\n' });
+          assert.deepEqual(await events.next(), { event: 'end', data: { status: 'succeeded', outputTail: 'line1\nline2\n' } });
+          assert.equal(await events.next(), null, 'the stream closes after its end');
+        } finally {
+          controller.abort();
+        }
+        assert.equal((await viewer.call('GET', `/api/runs/${encodeURIComponent(`${liveJob}@nope`)}/output/stream`)).status, 404);
       });
 
       test('stats come from the counters: statuses, success rate, the hour chart, jobs and failures', async () => {
@@ -669,4 +735,29 @@ after(() => cleanUp([['MongoDB', () => mongo.cleanup()]]));
 for (const backend of [embeddedBackend, mongo.backend]) {
   if ('skip' in backend) describe(`console API on ${backend.name}`, { skip: backend.skip }, () => {});
   else apiSuite(backend.name, backend.store);
+}
+
+/** The events of a server-sent event stream, one at a time (`null` once it has closed); comments and `retry` skipped. */
+function sseEvents(res: Response): { next(): Promise<{ event: string; data: unknown } | null> } {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  return {
+    async next() {
+      for (;;) {
+        const end = buffered.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const lines = block.split('\n');
+          const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
+          const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+          if (event && data !== undefined) return { event, data: JSON.parse(data) as unknown };
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) return null;
+        buffered += value;
+      }
+    },
+  };
 }

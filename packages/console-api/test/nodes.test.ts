@@ -147,6 +147,34 @@ for (const backend of ['memory', 'zookeeper'] as const) {
       }
     });
 
+    test("cluster settings: the quiet period and digest window are validated, stored in /clover/config, and left out mean each monitor's own", async () => {
+      const first = await viewer.call<Wire<ClusterSettings>>('GET', '/api/config');
+      assert.equal(first.body.config.quietPeriodMs, undefined, 'not written at start: each monitor applies its own');
+      const body = { ...first.body.config, version: first.body.version };
+      const tooLong = await admin.call<ApiErrorBody>('PUT', '/api/config', { ...body, quietPeriodMs: 86_400_001, digestWindowMs: -1 });
+      assert.equal(tooLong.status, 400);
+      const issues = tooLong.body.issues ?? {};
+      assert.deepEqual(issues.quietPeriodMs, { code: 'max', params: { n: 86_400_000 } });
+      assert.deepEqual(issues.digestWindowMs, { code: 'min', params: { n: 0 } });
+      try {
+        const saved = await admin.call<Wire<ClusterSettings>>('PUT', '/api/config', {
+          ...body,
+          quietPeriodMs: 60_000,
+          digestWindowMs: 5000,
+        });
+        assert.equal(saved.status, 200);
+        const stored = (await h.zk.get(paths.config))?.data as Record<string, unknown>;
+        assert.deepEqual([stored.quietPeriodMs, stored.digestWindowMs], [60_000, 5000]);
+        const read = await viewer.call<Wire<ClusterSettings>>('GET', '/api/config');
+        assert.deepEqual([read.body.config.quietPeriodMs, read.body.config.digestWindowMs], [60_000, 5000]);
+        // Left out again: gone from the node, each monitor's own setting applies.
+        await admin.call('PUT', '/api/config', { ...first.body.config, version: read.body.version });
+        assert.equal(((await h.zk.get(paths.config))?.data as Record<string, unknown>).quietPeriodMs, undefined);
+      } finally {
+        await writeClusterConfig(h.zk, paths, first.body.defaults);
+      }
+    });
+
     test('update is version-checked; a stale version is a 409', async () => {
       const path = `${paths.root}/scratch/note`;
       const read = await viewer.call<Wire<NodeView>>('GET', `/api/nodes/data?path=${encodeURIComponent(path)}`);

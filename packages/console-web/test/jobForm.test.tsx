@@ -85,6 +85,7 @@ describe('buildJobInput', () => {
       method: 'GET',
       url: 'https://example.com',
       headers: { 'X-A': '1', Authorization: 'Bearer a:b' },
+      expectStatus: '200-299',
     });
     expect(
       jobToForm({ ...jobFixture(), kind: { type: 'http', method: 'GET', url: 'https://x', headers: { 'X-A': '1' } } }).httpHeaders,
@@ -130,10 +131,19 @@ describe('buildJobInput', () => {
     ).input!;
     expect(every.schedule).toEqual({ type: 'interval', everyMs: 90_000 });
     expect(every.target).toEqual({ type: 'tags', tags: ['gpu', 'eu-west', 'linux'] });
-    expect(every.kind).toEqual({ type: 'http', method: 'POST', url: 'https://example.com/hook', body: '{"a":1}' });
+    expect(every.kind).toEqual({ type: 'http', method: 'POST', url: 'https://example.com/hook', body: '{"a":1}', expectStatus: '200-299' });
 
     const get = buildJobInput(form({ name: 'g', kindType: 'http', httpMethod: 'GET', httpUrl: 'http://x', httpBody: 'ignored' })).input!;
-    expect(get.kind).toEqual({ type: 'http', method: 'GET', url: 'http://x' });
+    expect(get.kind).toEqual({ type: 'http', method: 'GET', url: 'http://x', expectStatus: '200-299' });
+    // A job without expected statuses edits as one: the field empty, none sent back.
+    const none = jobToForm({ ...jobFixture(), kind: { type: 'http', method: 'GET', url: 'https://x', headers: {} } });
+    expect(none.httpExpectStatus).toBe('');
+    expect(buildJobInput({ ...none, httpExpectStatus: ' 200, 404 ' }).input!.kind).toEqual({
+      type: 'http',
+      method: 'GET',
+      url: 'https://x',
+      expectStatus: '200, 404',
+    });
     expect(buildJobInput(form({ name: 'a' })).input!.target).toEqual({ type: 'any' });
     expect(buildJobInput(form({ name: 'a', payload: '  ' })).input!.payload).toEqual({});
   });

@@ -64,7 +64,7 @@ async function settle() {
 
 function renderAs(role: 'admin' | 'viewer', lang: Lang = 'en') {
   return renderWithI18n(
-    <AuthProvider value={{ user: { name: role, role, grants: [] }, logout: () => {} }}>
+    <AuthProvider value={{ user: { name: role, role, grants: [], disabled: false }, logout: () => {} }}>
       <NotifyProvider>
         <NodesPage />
       </NotifyProvider>

@@ -24,6 +24,7 @@ import { Router } from './route.js';
 import { JobScheduler, nextSlot, type FireTrigger } from './schedule.js';
 import { SlotGate } from './slot-gate.js';
 import { RunTracker } from './track.js';
+import { LiveOutputs } from './live-output.js';
 
 export interface DispatchServerOptions {
   /** This server's ZooKeeper session: election, heartbeat, agent registry, job change feed. */
@@ -99,6 +100,8 @@ export class DispatchServer {
   private readonly agents: AgentDirectory;
   private readonly router = new Router();
   private readonly tracker: RunTracker;
+  /** Running executions' output (OUTPUT frames), written to the store for the console. */
+  private readonly liveOutputs: LiveOutputs;
   private readonly writes: StoreWriteBatch;
   private readonly lateness: LatenessMeter;
   private readonly metrics: DispatchMetrics;
@@ -198,6 +201,12 @@ export class DispatchServer {
         const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
         return at === undefined ? undefined : new Date(at);
       },
+    });
+    this.liveOutputs = new LiveOutputs({
+      store: opts.store,
+      flightOf: (execId) => this.flightOf(execId),
+      logger: this.logger,
+      clock: this.clock,
     });
     this.gate = new SlotGate(this.clock);
     this.fireDeps = {
@@ -709,6 +718,9 @@ export class DispatchServer {
       case 'RESULT':
         void this.tracker.onResult(peer, msg.body).catch((err: unknown) => this.logger.error('could not record result', { err }));
         return;
+      case 'OUTPUT':
+        this.liveOutputs.onOutput(peer, msg.body);
+        return;
       case 'PING':
         void this.transport.send(peer, { type: 'PONG', body: msg.body });
         return;
@@ -721,6 +733,12 @@ export class DispatchServer {
       default:
         this.logger.debug('ignored message', { peer, type: msg.type });
     }
+  }
+
+  /** An execution in flight on this server, as the live output needs it. */
+  private flightOf(execId: string): { runId: string; jobId: string; agentId: string | null } | undefined {
+    const f = this.tracker.flight(execId);
+    return f && { runId: f.run.id, jobId: f.run.jobId, agentId: f.agentId };
   }
 
   /**
@@ -774,6 +792,7 @@ export class DispatchServer {
           },
         ],
         ['run tracker', () => this.tracker.abandon()],
+        ['live output', () => this.liveOutputs.close()],
         [
           'timers',
           () => {

@@ -934,7 +934,8 @@ export class RunTracker {
       if (mine) this.completing.delete(execId);
     }
     if (!job) return;
-    if (isFailure) this.d.logger.warn('run failed', { ...runFields(run), status, agent: run.node, error: details.error });
+    // `error`: a run that ended failed, timed out or lost wants a look (docs/deploy.md, Log levels).
+    if (isFailure) this.d.logger.error('run failed', { ...runFields(run), status, agent: run.node, error: details.error });
     this.d.onFinished(job, final);
   }
 

@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DealerTransport, type Message } from '@clover/protocol';
-import { waitFor } from '@clover/testkit';
+import { recordingLogger } from '@clover/telemetry';
+import { waitFor, within } from '@clover/testkit';
 import { paths, sayHello, startCluster, type Cluster } from './harness.js';
 
 // "Oversized answers", the server's side: a RESULT that fails validation but names a run the
@@ -9,8 +10,9 @@ import { paths, sayHello, startCluster, type Cluster } from './harness.js';
 let c: Cluster;
 // What before() got as far as opening, for after() to close: unset where it failed first.
 let opened: Cluster | undefined;
+const logger = recordingLogger();
 before(async () => {
-  c = opened = await startCluster('bad-result');
+  c = opened = await startCluster('bad-result', { logger });
 });
 after(async () => {
   await opened?.close();
@@ -63,6 +65,11 @@ test('a RESULT with a 5,000-character error ends its run failed at once, naming 
     assert.match(run.error ?? '', /^the agent's RESULT was refused: RESULT body for \S+ does not match its schema: error: .*4096/);
     assert.match(run.error ?? '', /the agent's error began: Error: x{100}/);
     assert.ok((run.error ?? '').length < 2000, 'the recorded error is bounded');
+    // A failed run is logged at error, so the Logs page's "error" filter finds it (docs/deploy.md, Log levels).
+    const line = await waitFor(() => logger.records.find((r) => r.message === 'run failed' && r.fields.runId === run.id), {
+      message: 'the run failed line',
+    });
+    assert.equal(line.level, 'error');
   } finally {
     await t.close();
     await zk.delete(paths.node('clients', id)).catch(() => undefined);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { incidentKinds, logLevels, roles, grants } from './lists.js';
+import { incidentKinds, logLevels, roles, grants, mailLanguages } from './lists.js';
 
 /** Whether an address zod's email pattern passed keeps RFC 5321's lengths: local part ≤ 64, each domain label ≤ 63. */
 function deliverableLengths(address: string): boolean {
@@ -27,6 +27,8 @@ export const contactInputSchema = z.object({
   phone: z.string().trim().max(50).optional(),
   groups: z.array(z.string().trim().min(1)).default([]),
   enabled: z.boolean().default(true),
+  /** The language of the mails this contact gets; absent: the cluster's (`/clover/config` `language`), else English. */
+  language: z.enum(mailLanguages).optional(),
 });
 export type ContactInput = z.input<typeof contactInputSchema>;
 export const contactSchema = contactInputSchema.extend({ id: z.string() });
@@ -51,6 +53,11 @@ export const userSchema = z.object({
   role: roleSchema,
   /** Default none; users stored before grants existed read as none. */
   grants: z.array(grantSchema).default([]),
+  /**
+   * A disabled user can neither log in nor use a session or API token made before (each request
+   * reads the user). Default false; users stored before it existed read as enabled.
+   */
+  disabled: z.boolean().default(false),
   createdAt: z.coerce.date(),
 });
 export type User = z.output<typeof userSchema>;

@@ -4,6 +4,7 @@ export * from './entities.js';
 export * from './requests.js';
 export * from './wire.js';
 export { truncateOutput } from './output.js';
+export { DEFAULT_EXPECTED_STATUS, parseExpectStatus, statusExpected } from './http-status.js';
 export { parseCron, compileCron, CronError, type CronRule } from './cron.js';
 export { nextCronTime, type CronFireDetail, type DstShift } from './cronTime.js';
 export { isValidTimezone } from './zone.js';

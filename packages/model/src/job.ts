@@ -4,6 +4,7 @@ import { isValidTimezone } from './zone.js';
 import { utf8Length } from './bytes.js';
 import { concurrencies, httpMethods, misfires, routings, runStatuses, startDeadlineOutcomes } from './lists.js';
 import { nextFireTimeInWindow } from './schedule.js';
+import { parseExpectStatus } from './http-status.js';
 
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_OUTPUT_BYTES = 8 * 1024;
@@ -64,6 +65,19 @@ export const jobKindSchema = z.discriminatedUnion('type', [
     url: z.url('must be an http(s) URL').refine((u) => /^https?:/.test(u), { error: 'must be an http(s) URL', params: { code: 'url' } }),
     headers: z.record(z.string(), z.string()).default({}),
     body: z.string().optional(),
+    /**
+     * The statuses that mean success, codes and ranges comma separated (`200-299`, `200,204`);
+     * absent: any below 400 (DEFAULT_EXPECTED_STATUS). The agent judges the final status, after
+     * the redirects it follows.
+     */
+    expectStatus: z
+      .string()
+      .max(200)
+      .refine((s) => parseExpectStatus(s) !== null, {
+        error: 'expected statuses are codes and ranges, comma separated: 200-299, 200,204 (codes 100 to 599)',
+        params: { code: 'expect_status' },
+      })
+      .optional(),
   }),
 ]);
 export type JobKind = z.infer<typeof jobKindSchema>;

@@ -56,3 +56,7 @@ export type Misfire = (typeof misfires)[number];
 export type StartDeadlineOutcome = (typeof startDeadlineOutcomes)[number];
 export type RunTrigger = (typeof runTriggers)[number];
 export type IncidentKind = (typeof incidentKinds)[number];
+
+/** Languages incident mails are written in (monitor templates): a contact's `language`, the cluster's. */
+export const mailLanguages = ['en', 'zh'] as const;
+export type MailLanguage = (typeof mailLanguages)[number];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { grantSchema, roleSchema, userSchema } from './entities.js';
 import { scheduleSchema } from './job.js';
+import { mailLanguages } from './lists.js';
 
 // The bodies the console API takes besides the entities' own input schemas (`jobInputSchema`,
 // `contactInputSchema`). Their input types are what the console and the CLI send.
@@ -49,6 +50,12 @@ export const clusterConfigBodySchema = z
       clients: z.number().int().min(1000).max(3_600_000),
       monitors: z.number().int().min(1000).max(3_600_000),
     }),
+    /** Absent: each monitor's own CLOVER_QUIET_PERIOD_MS. At most a day. */
+    quietPeriodMs: z.number().int().min(0).max(86_400_000).optional(),
+    /** Absent: each monitor's own CLOVER_DIGEST_WINDOW_MS. At most a minute: mails wait for it. */
+    digestWindowMs: z.number().int().min(0).max(60_000).optional(),
+    /** Incident mails for a contact who names no language; absent: English. */
+    language: z.enum(mailLanguages).optional(),
     version: z.number().int().min(-1),
   })
   .superRefine((b, ctx) => {

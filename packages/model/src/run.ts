@@ -45,3 +45,34 @@ export function runIdOf(execId: string): string {
 export function runId(jobId: string, scheduledAt: Date, node?: string): string {
   return `${jobId}@${scheduledAt.toISOString()}${node ? `#${node}` : ''}`;
 }
+
+/**
+ * The most of a running execution's output the leader keeps and the store holds (`LiveOutput.text`),
+ * in bytes of UTF-8: eight times the run's `outputTail` (MAX_OUTPUT_BYTES), enough for a page of a
+ * build log while it runs, small enough that a write every 500 ms per running run costs little.
+ */
+export const MAX_LIVE_OUTPUT_BYTES = 64 * 1024;
+
+/**
+ * The output of a run while it runs, as the leading dispatch-server last wrote it (at most every
+ * 500 ms per run): what `GET /api/runs/:id/output/stream` serves. Kept in the store (not only in
+ * the leader's memory) so the console-api, another process, can read it, and so it outlives a
+ * leader change; removed with the run's job and by the run retention. After the run ends, the
+ * run's own `outputTail` is the final word on how the output ended.
+ */
+export interface LiveOutput {
+  runId: string;
+  jobId: string;
+  /** The execution (attempt) it is the output of: a retry's starts afresh. */
+  execId: string;
+  /** The last `MAX_LIVE_OUTPUT_BYTES` of the output, never a split character. */
+  text: string;
+  /**
+   * Characters (UTF-16 code units) of output seen since the run began, `text` being the last of
+   * them: a reader that has seen up to an earlier `end` takes the rest of `text` as what is new,
+   * and knows it missed some when the difference exceeds `text.length`.
+   */
+  end: number;
+  /** When it was written, epoch ms by the writer's clock. */
+  updatedAt: Date;
+}

@@ -12,6 +12,7 @@ import type { DstShift } from './cronTime.js';
 import type { ApiToken, Contact, Incident, LogEntry, OutboxMail, User } from './entities.js';
 import type { Job, RunStatus } from './job.js';
 import type { Run } from './run.js';
+import type { MailLanguage } from './lists.js';
 
 export * from './lists.js';
 export * from './apiError.js';
@@ -23,7 +24,14 @@ export type { ClusterConfigBody, CronPreviewBody, LoginBody, NewTokenBody, NewUs
 
 /** GET /api/config: the cluster settings (ms), the node's version (-1: not written yet, the defaults shown), and the defaults. */
 export interface ClusterSettings {
-  config: { heartbeatIntervalMs: number; deadTimeoutMs: { servers: number; clients: number; monitors: number } };
+  config: {
+    heartbeatIntervalMs: number;
+    deadTimeoutMs: { servers: number; clients: number; monitors: number };
+    /** Absent: each monitor's own setting. */
+    quietPeriodMs?: number;
+    digestWindowMs?: number;
+    language?: MailLanguage;
+  };
   version: number;
   defaults: ClusterSettings['config'];
 }
@@ -61,7 +69,7 @@ export interface Health {
 }
 
 /** A user as the API shows one: never the password hash. */
-export type UserView = Pick<User, 'name' | 'role' | 'grants'>;
+export type UserView = Pick<User, 'name' | 'role' | 'grants' | 'disabled'>;
 /** POST /api/auth/login, GET /api/auth/me */
 export interface SignedIn {
   user: UserView;

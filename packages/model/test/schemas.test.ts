@@ -10,6 +10,9 @@ import {
   truncateOutput,
   contactInputSchema,
   startDeadlineOf,
+  jobKindSchema,
+  parseExpectStatus,
+  statusExpected,
 } from '../src/index.js';
 
 const valid = { name: 'report', schedule: { type: 'cron', expr: '0 * * * * *' }, kind: { type: 'handler', name: 'report.daily' } };
@@ -85,4 +88,22 @@ test('start deadline: its fields default so a stored job stays valid; unset, it 
   assert.equal(startDeadlineOf(ended, slot), 60_000, 'no slot after this one: no period');
   assert.equal(jobInputSchema.safeParse({ ...valid, onStartDeadline: 'lost' }).success, false);
   assert.equal(jobInputSchema.safeParse({ ...valid, startDeadlineMs: -1 }).success, false);
+});
+
+test("an HTTP job's expectStatus: codes and ranges, comma separated, 100 to 599; anything else is refused with its code", () => {
+  const http = (expectStatus: string) => jobKindSchema.safeParse({ type: 'http', url: 'https://example.com/', expectStatus });
+  for (const ok of ['200', '200-299', '200,204', ' 200 - 299 , 404 ', '100-599']) assert.ok(http(ok).success, ok);
+  for (const bad of ['', '2xx', '200-', '99', '600', '299-200', '200;204', '200,,204', '1000']) {
+    const r = http(bad);
+    assert.ok(!r.success, bad);
+    assert.equal((r.error.issues[0] as { params?: { code?: string } }).params?.code, 'expect_status', bad);
+  }
+  assert.deepEqual(parseExpectStatus('200-299, 404'), [
+    [200, 299],
+    [404, 404],
+  ]);
+  assert.ok(statusExpected(302, undefined), 'none named: below 400');
+  assert.ok(!statusExpected(400, undefined));
+  assert.ok(!statusExpected(204, '200'));
+  assert.ok(!statusExpected(200, 'garbage'), 'a text that does not parse expects nothing');
 });

@@ -38,7 +38,9 @@ export interface MonitorOptions {
    */
   monotonic?: () => number;
   consoleUrl?: string;
+  /** No second mail about one subject within this, in ms (default 300,000); /clover/config's `quietPeriodMs` overrides it. */
   quietPeriodMs?: number;
+  /** Incidents this close together go out as one digest, in ms (default 2,000); /clover/config's `digestWindowMs` overrides it. */
   digestWindowMs?: number;
   /** How often silent nodes are looked for (default 500 ms). */
   checkIntervalMs?: number;
@@ -111,7 +113,15 @@ export class Monitor {
     await this.o.zk.connect();
     // A deleted or garbled config gives the defaults (logged), never a monitor that keeps stale
     // settings or cannot start; a later valid write is picked up.
-    const stopConfig = watchClusterConfig(this.o.zk, this.o.paths, (c) => (this.config = c), { logger: this.o.logger });
+    const stopConfig = watchClusterConfig(
+      this.o.zk,
+      this.o.paths,
+      (c) => {
+        this.config = c;
+        this.notifier.configure(c);
+      },
+      { logger: this.o.logger },
+    );
     this.stops.push(stopConfig);
     await stopConfig.ready;
     await this.heartbeat.start();

@@ -1,4 +1,4 @@
-import type { Contact, Incident } from '@clover/model';
+import type { Contact, Incident, MailLanguage } from '@clover/model';
 import type { Store } from '@clover/store';
 import type { Mail, Mailer } from './mailer.js';
 import { openingMail, recoveryMail, type MailContext } from './templates.js';
@@ -41,11 +41,36 @@ export class Notifier {
   private readonly firstSeen = new Map<string, number>();
   private failures = 0;
   private nextAttemptAt = 0;
+  /** The windows in force: the cluster settings' where they name one, else the options'. */
+  private windows: Pick<NotifierOptions, 'digestWindowMs' | 'quietPeriodMs'>;
+  /** The cluster's mail language (/clover/config `language`): for a contact who names none. */
+  private language: MailLanguage | undefined;
+  /** Each recipient's language, as the contacts said at the last read. */
+  private languages = new Map<string, MailLanguage | undefined>();
 
-  constructor(private readonly o: NotifierOptions) {}
+  constructor(private readonly o: NotifierOptions) {
+    this.windows = { digestWindowMs: o.digestWindowMs, quietPeriodMs: o.quietPeriodMs };
+  }
+
+  /**
+   * Applies the cluster settings (/clover/config) from the next tick on: each window they name
+   * replaces this notifier's own (its options'); one they leave out goes back to it.
+   */
+  configure(settings: {
+    digestWindowMs?: number | undefined;
+    quietPeriodMs?: number | undefined;
+    language?: MailLanguage | undefined;
+  }): void {
+    this.language = settings.language;
+    this.windows = {
+      digestWindowMs: settings.digestWindowMs ?? this.o.digestWindowMs,
+      quietPeriodMs: settings.quietPeriodMs ?? this.o.quietPeriodMs,
+    };
+  }
 
   private async recipients(incidents: Incident[]): Promise<Map<string, Incident[]>> {
     const contacts = (await this.o.store.contacts.list()).filter((c) => c.enabled);
+    this.languages = new Map(contacts.map((c) => [c.email, c.language]));
     const byEmail = new Map<string, Incident[]>();
     for (const i of incidents) {
       let to: Contact[] = contacts;
@@ -69,6 +94,11 @@ export class Notifier {
       if (job) jobNames.set(i.jobId, job.name);
     }
     return { consoleUrl: this.o.consoleUrl, jobNames };
+  }
+
+  /** A recipient's mail language: the contact's own, else the cluster's, else English. */
+  private languageOf(email: string): MailLanguage {
+    return this.languages.get(email) ?? this.language ?? 'en';
   }
 
   /** One pass: returns how many mails went out. */
@@ -105,12 +135,12 @@ export class Notifier {
     const newest = Math.max(...seen);
     const oldest = Math.min(...seen);
     // Wait for a burst to settle, but never hold a mail back for long.
-    if (now - newest < this.o.digestWindowMs && now - oldest < 5 * this.o.digestWindowMs) return 0;
+    if (now - newest < this.windows.digestWindowMs && now - oldest < 5 * this.windows.digestWindowMs) return 0;
     const quiet: Incident[] = [];
     const loud: Incident[] = [];
     for (const i of pending) {
       const last = this.lastMailed.get(i.subject);
-      (last !== undefined && now - last < this.o.quietPeriodMs ? quiet : loud).push(i);
+      (last !== undefined && now - last < this.windows.quietPeriodMs ? quiet : loud).push(i);
     }
     for (const i of quiet) {
       await this.o.store.incidents.markNotified(i.id, [], new Date(this.o.clock()));
@@ -121,7 +151,7 @@ export class Notifier {
     const context = await this.mailContext(loud);
     const delivered = new Map<string, string[]>();
     for (const [email, incidents] of byEmail) {
-      await this.deliver(openingMail([email], incidents, context));
+      await this.deliver(openingMail([email], incidents, { ...context, language: this.languageOf(email) }));
       for (const i of incidents) delivered.set(i.id, [...(delivered.get(i.id) ?? []), email]);
     }
     for (const i of loud) {
@@ -138,7 +168,9 @@ export class Notifier {
     const byEmail = new Map<string, Incident[]>();
     for (const i of pending) for (const email of i.notifiedContacts) byEmail.set(email, [...(byEmail.get(email) ?? []), i]);
     const context = await this.mailContext(pending);
-    for (const [email, incidents] of byEmail) await this.deliver(recoveryMail([email], incidents, context));
+    this.languages = new Map((await this.o.store.contacts.list()).map((c) => [c.email, c.language]));
+    for (const [email, incidents] of byEmail)
+      await this.deliver(recoveryMail([email], incidents, { ...context, language: this.languageOf(email) }));
     for (const i of pending) await this.o.store.incidents.markRecoveryNotified(i.id, new Date(this.o.clock()));
     return byEmail.size;
   }

@@ -1,4 +1,5 @@
-import type { Incident } from '@clover/model';
+import type { Incident, MailLanguage } from '@clover/model';
+import { mailWords } from './mail-words.js';
 import type { Mail } from './mailer.js';
 
 const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -12,7 +13,7 @@ const shown = (v: unknown): string =>
       : typeof v === 'number' || typeof v === 'boolean'
         ? String(v)
         : JSON.stringify(v);
-const secs = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : 'unknown');
+const secs = (ms: unknown, c: MailContext = {}) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1)} s` : mailWords(c.language).unknown);
 
 /**
  * What a mail needs besides the incidents: `consoleUrl`, the console's root (links go to the job's
@@ -21,6 +22,8 @@ const secs = (ms: unknown) => (typeof ms === 'number' ? `${(ms / 1000).toFixed(1
 export interface MailContext {
   consoleUrl?: string | undefined;
   jobNames?: ReadonlyMap<string, string>;
+  /** The language the mail is written in (default English); the incident's own message stays as it was recorded. */
+  language?: MailLanguage | undefined;
 }
 
 const jobName = (i: Incident, c: MailContext): string => {
@@ -37,31 +40,33 @@ export function incidentLink(i: Incident, c: MailContext): string | undefined {
 
 function facts(i: Incident, c: MailContext): Array<[string, string]> {
   const d = i.details;
+  const w = mailWords(c.language);
   if (i.kind === 'job_failed') {
     return [
-      ['job', `${jobName(i, c)} (${i.jobId ?? i.subject})`],
-      ['run', i.runId ?? '-'],
-      ['node', shown(d.node)],
-      ['attempt', shown(d.attempt)],
-      ['when', i.openedAt.toISOString()],
+      [w.facts.job, `${jobName(i, c)} (${i.jobId ?? i.subject})`],
+      [w.facts.run, i.runId ?? '-'],
+      [w.facts.node, shown(d.node)],
+      [w.facts.attempt, shown(d.attempt)],
+      [w.facts.when, i.openedAt.toISOString()],
     ];
   }
   const running = Array.isArray(d.running) ? (d.running as unknown[]).join(', ') : '';
   return [
-    ['node', `${i.nodeKind ?? ''}/${i.subject}`],
-    ['host', shown(d.host)],
-    ['pid', shown(d.pid)],
-    ['endpoint', shown(d.endpoint)],
-    ['declared dead', i.openedAt.toISOString()],
-    ['last beat', typeof d.lastBeatAt === 'number' ? new Date(d.lastBeatAt).toISOString() : '-'],
-    ['silent for', secs(d.silentForMs)],
-    ['why', d.reason === 'silent' ? 'heartbeat stopped advancing (process hung?)' : 'its ZooKeeper session ended'],
-    ['was running', running || 'nothing'],
+    [w.facts.node, `${i.nodeKind ?? ''}/${i.subject}`],
+    [w.facts.host, shown(d.host)],
+    [w.facts.pid, shown(d.pid)],
+    [w.facts.endpoint, shown(d.endpoint)],
+    [w.facts.declaredDead, i.openedAt.toISOString()],
+    [w.facts.lastBeat, typeof d.lastBeatAt === 'number' ? new Date(d.lastBeatAt).toISOString() : '-'],
+    [w.facts.silentFor, secs(d.silentForMs, c)],
+    [w.facts.why, d.reason === 'silent' ? w.silent : w.sessionEnded],
+    [w.facts.wasRunning, running || w.nothing],
   ];
 }
 
 function title(i: Incident, c: MailContext): string {
-  return i.kind === 'job_failed' ? `job "${jobName(i, c)}" failed` : `${(i.nodeKind ?? 'node').replace(/s$/, '')} ${i.subject} is dead`;
+  const w = mailWords(c.language);
+  return i.kind === 'job_failed' ? w.jobFailed(jobName(i, c)) : w.nodeDead(w.kinds[i.nodeKind ?? 'node'] ?? i.nodeKind ?? '', i.subject);
 }
 
 function body(incidents: Incident[], intro: string, c: MailContext): { text: string; html: string } {
@@ -73,7 +78,7 @@ function body(incidents: Incident[], intro: string, c: MailContext): { text: str
       return [
         `* ${title(i, c)}: ${i.message}`,
         ...facts(i, c).map(([k, v]) => `    ${k}: ${v}`),
-        ...(link ? [`    open: ${link}`] : []),
+        ...(link ? [`    ${mailWords(c.language).facts.open}: ${link}`] : []),
         '',
       ];
     }),
@@ -85,7 +90,7 @@ function body(incidents: Incident[], intro: string, c: MailContext): { text: str
         .map(([k, v]) => `<tr><th align="left">${esc(k)}</th><td>${esc(v)}</td></tr>`)
         .join(
           '',
-        )}</table>${link ? `<p><a href="${esc(link)}">${i.kind === 'job_failed' ? 'Open the job' : 'Open the incidents'} in the clover console</a></p>` : ''}`;
+        )}</table>${link ? `<p><a href="${esc(link)}">${esc(i.kind === 'job_failed' ? mailWords(c.language).openJob : mailWords(c.language).openIncidents)}</a></p>` : ''}`;
     })
     .join('')}`;
   return { text, html };
@@ -97,26 +102,27 @@ export function openingMail(to: string[], incidents: Incident[], c: MailContext 
   const subject =
     incidents.length === 1 && only
       ? `[clover] ${title(only, c)}`
-      : `[clover] ${incidents.length} incidents: ${incidents
+      : `[clover] ${mailWords(c.language).incidents(incidents.length)}: ${incidents
           .slice(0, 5)
           .map((i) => (i.kind === 'job_failed' ? jobName(i, c) : i.subject))
           .join(', ')}${incidents.length > 5 ? ', …' : ''}`;
-  const intro =
-    incidents.length === 1 ? 'clover opened an incident.' : `clover opened ${incidents.length} incidents at about the same time.`;
+  const w = mailWords(c.language);
+  const intro = incidents.length === 1 ? w.openedOne : w.openedMany(incidents.length);
   return { to, subject, ...body(incidents, intro, c), incidentIds: incidents.map((i) => i.id) };
 }
 
 /** The mail that tells those who heard of the incidents that they are over. */
 export function recoveryMail(to: string[], incidents: Incident[], c: MailContext = {}): Mail {
   const names = incidents.map((i) => (i.kind === 'job_failed' ? jobName(i, c) : i.subject));
+  const w = mailWords(c.language);
   const subject =
-    incidents.length === 1 ? `[clover] recovered: ${names[0]}` : `[clover] ${incidents.length} recovered: ${names.slice(0, 5).join(', ')}`;
+    incidents.length === 1
+      ? `[clover] ${w.recovered}: ${names[0]}`
+      : `[clover] ${w.recoveredMany(incidents.length)}: ${names.slice(0, 5).join(', ')}`;
   const intro = incidents
     .map((i) => {
-      const span = secs((i.closedAt?.getTime() ?? Date.now()) - i.openedAt.getTime());
-      return i.kind === 'job_failed'
-        ? `job "${jobName(i, c)}" succeeded again (failing for ${span}).`
-        : `${i.subject} is back (down ${span}).`;
+      const span = secs((i.closedAt?.getTime() ?? Date.now()) - i.openedAt.getTime(), c);
+      return i.kind === 'job_failed' ? w.jobBack(jobName(i, c), span) : w.nodeBack(i.subject, span);
     })
     .join(' ');
   return { to, subject, ...body(incidents, intro, c), incidentIds: incidents.map((i) => i.id) };

@@ -42,3 +42,17 @@ test('a recovery names the job; a job whose name is unknown (deleted) keeps its 
   assert.equal(recoveryMail(['ann@example.com'], [failed]).subject, '[clover] recovered: job_0mx39abc');
   assert.doesNotMatch(openingMail(['ann@example.com'], [failed]).text, /open:/, 'no link without a console URL');
 });
+
+test("a mail in Chinese: subject, intro, facts and link text in the contact's language; names and ids as they are", () => {
+  const mail = openingMail(['zh@example.com'], [failed], { ...context, language: 'zh' });
+  assert.equal(mail.subject, '[clover] 任务“nightly report”失败');
+  assert.match(mail.text, /^clover 新建了一个事件。/);
+  assert.match(mail.text, /任务: nightly report \(job_0mx39abc\)/);
+  assert.match(mail.text, /查看: http:\/\/console\.example:8080\/jobs\/job_0mx39abc\n/);
+  assert.match(mail.html ?? '', /在 clover 控制台中查看该任务/);
+  const node = openingMail(['zh@example.com'], [dead], { ...context, language: 'zh' });
+  assert.equal(node.subject, '[clover] 执行器 agent-1 已失联');
+  const back = recoveryMail(['zh@example.com'], [failed], { ...context, language: 'zh' });
+  assert.equal(back.subject, '[clover] 已恢复: nightly report');
+  assert.match(back.text, /任务“nightly report”已再次成功（此前失败持续 300\.0 s）。/);
+});

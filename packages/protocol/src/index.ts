@@ -3,6 +3,7 @@ export { LIMITS, truncateField } from './limits.js';
 export { peekExecutionId } from './peek.js';
 export { encode, encodeBatch, decode, decodeAll } from './codec.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { DropLog, type DropLogOptions } from './drop-log.js';
 export { RouterTransport, type RouterTransportOptions, type ServerCurve } from './router.js';
 export { DealerTransport, type DealerTransportOptions, type ClientCurve } from './dealer.js';
 export { z85Encode } from './z85.js';

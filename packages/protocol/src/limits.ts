@@ -26,6 +26,13 @@ export const LIMITS = {
   errorChars: 4096,
   /** RESULT `outputTail`, in bytes of its UTF-8 form (the model's MAX_OUTPUT_BYTES, the run's own bound). */
   outputTailBytes: MAX_OUTPUT_BYTES,
+  /**
+   * OUTPUT `chunk`, in bytes of its UTF-8 form: twice the run's output tail, so a chunk sent every
+   * 250 ms carries 64 KiB a second, more than a job's log is worth reading live.
+   */
+  outputChunkBytes: 2 * MAX_OUTPUT_BYTES,
+  /** OUTPUT `seq`: a frame counter per execution, far above what 250 ms frames reach in a year. */
+  outputSeqMax: 2 ** 31 - 1,
   /** PING/PONG `nonce`. */
   nonceChars: 64,
   /** BYE `reason`. */

@@ -83,6 +83,20 @@ export const resultSchema = z.object({
   error: chars(LIMITS.errorChars).nullable(),
 });
 
+/**
+ * Output of a running execution, as it is produced (docs/protocol.md, OUTPUT): optional for an
+ * agent, at most one frame per execution every 250 ms. `seq` counts an execution's frames from 1,
+ * so a server drops a repeat and can tell a gap; `chunk` is what the execution printed since the
+ * frame before, or its end when that was more than the bound.
+ */
+export const outputSchema = z.object({
+  execId: id,
+  seq: z.number().int().min(1).max(LIMITS.outputSeqMax),
+  chunk: z
+    .string()
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= LIMITS.outputChunkBytes, `output chunk over ${LIMITS.outputChunkBytes} bytes`),
+});
+
 export const cancelSchema = z.object({ execId: id, reason: z.enum(['timeout', 'replaced', 'requested', 'shutdown']) });
 export const pingSchema = z.object({ nonce: chars(LIMITS.nonceChars), sentAt: epochMs });
 export const byeSchema = z.object({ reason: chars(LIMITS.reasonChars) });
@@ -93,6 +107,7 @@ export const messageSchemas = {
   ACK: ackSchema,
   START: startSchema,
   RESULT: resultSchema,
+  OUTPUT: outputSchema,
   CANCEL: cancelSchema,
   PING: pingSchema,
   PONG: pingSchema,
@@ -105,6 +120,7 @@ export type Exec = z.infer<typeof execSchema>;
 export type Ack = z.infer<typeof ackSchema>;
 export type Start = z.infer<typeof startSchema>;
 export type Result = z.infer<typeof resultSchema>;
+export type Output = z.infer<typeof outputSchema>;
 export type Cancel = z.infer<typeof cancelSchema>;
 export type Ping = z.infer<typeof pingSchema>;
 export type Bye = z.infer<typeof byeSchema>;

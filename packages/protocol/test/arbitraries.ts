@@ -105,6 +105,19 @@ export const bodies: { [K in MessageType]: fc.Arbitrary<Extract<Message, { type:
     },
     { noNullPrototype: true },
   ),
+  OUTPUT: fc.record(
+    {
+      execId: id,
+      seq: fc.integer({ min: 1, max: LIMITS.outputSeqMax }),
+      // The bound is in UTF-8 bytes, as for RESULT's outputTail.
+      chunk: fc.oneof(
+        text(200),
+        fc.string({ unit: fc.constant('a'), minLength: LIMITS.outputChunkBytes, maxLength: LIMITS.outputChunkBytes }),
+        fc.string({ unit: fc.constant('€'), maxLength: Math.floor(LIMITS.outputChunkBytes / 3) }),
+      ),
+    },
+    { noNullPrototype: true },
+  ),
   CANCEL: fc.record({ execId: id, reason: fc.constantFrom('timeout', 'replaced', 'requested', 'shutdown') }, { noNullPrototype: true }),
   PING: fc.record({ nonce: atBound(LIMITS.nonceChars), sentAt: epochMs }, { noNullPrototype: true }),
   PONG: fc.record({ nonce: atBound(LIMITS.nonceChars), sentAt: epochMs }, { noNullPrototype: true }),

@@ -100,6 +100,10 @@ test('one over any bound is refused by its schema with a typed error', () => {
     { type: 'START', body: { execId: 'e', startedAt: Number.MAX_SAFE_INTEGER + 2 } },
     { type: 'PING', body: { nonce: over(LIMITS.nonceChars), sentAt: 1 } },
     { type: 'BYE', body: { reason: over(LIMITS.reasonChars) } },
+    { type: 'OUTPUT', body: { execId: 'e', seq: 0, chunk: '' } },
+    { type: 'OUTPUT', body: { execId: 'e', seq: LIMITS.outputSeqMax + 1, chunk: '' } },
+    { type: 'OUTPUT', body: { execId: 'e', seq: 1, chunk: 'a'.repeat(LIMITS.outputChunkBytes + 1) } },
+    { type: 'OUTPUT', body: { execId: 'e', seq: 1, chunk: '€'.repeat(Math.floor(LIMITS.outputChunkBytes / 3) + 1) } },
     {
       type: 'RESULT',
       body: {

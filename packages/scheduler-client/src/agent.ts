@@ -27,6 +27,7 @@ import { GroupReaper } from './orphans/reaper.js';
 import { GroupRecords, type LeftBehind } from './orphans/records.js';
 import { ExecJournal } from './journal.js';
 import { OutputTail } from './output.js';
+import { DEFAULT_OUTPUT_INTERVAL_MS, OutputPump } from './live-output.js';
 import { RecentExecutions } from './recent.js';
 import { checkAgentOptions, checkHandlerName } from './limits.js';
 import { DEFAULT_CAPACITY, defaultProcessCapacity, Slots } from './capacity.js';
@@ -397,7 +398,12 @@ export class Agent {
   }
 
   private async execute(exec: Exec, abort: ExecAbort, startedAt: number, ended: () => void): Promise<void> {
-    const out = new OutputTail();
+    const intervalMs = this.opts.outputIntervalMs ?? DEFAULT_OUTPUT_INTERVAL_MS;
+    const pump =
+      intervalMs > 0 && !this.closed
+        ? new OutputPump(exec.execId, (body) => void this.transport?.send({ type: 'OUTPUT', body }), intervalMs)
+        : null;
+    const out = new OutputTail(pump ? (chunk) => pump.push(chunk) : undefined);
     // Set by the timer's callback, so held in an object: a `let` would read as always false here.
     const deadline = { passed: false };
     const timer = setTimeout(
@@ -430,6 +436,7 @@ export class Agent {
       outcome = { exitCode: null, error: `the agent failed to run it: ${String(err)}` };
     } finally {
       clearTimeout(timer);
+      pump?.stop();
     }
     const state = this.recent.get(exec.execId);
     const cancelReason = state?.phase === 'running' ? state.cancelReason : undefined;

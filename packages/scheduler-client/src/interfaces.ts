@@ -55,6 +55,12 @@ export interface AgentOptions {
   /** Whether http jobs may run here (default false; see `shell`). */
   http?: boolean;
   /**
+   * The least time between two OUTPUT frames of one running execution, in ms (default 250): its
+   * output streams to the leader, and on to its run page, while it runs (docs/protocol.md,
+   * OUTPUT). 0 sends none; the RESULT's `outputTail` still carries the end.
+   */
+  outputIntervalMs?: number;
+  /**
    * Where http jobs may go (default: public addresses only, any URL): see {@link EgressPolicy}.
    * The rule holds after DNS resolution and on every redirect.
    */

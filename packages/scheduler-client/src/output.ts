@@ -8,7 +8,11 @@ import { LIMITS } from '@clover/protocol';
 export class OutputTail {
   private text = '';
 
+  /** `onAppend`, when given, sees every chunk as it comes (the live output's OutputPump); it must not throw. */
+  constructor(private readonly onAppend?: (chunk: string) => void) {}
+
   append(chunk: string): void {
+    this.onAppend?.(chunk);
     this.text += chunk;
     // Trim in batches: re-cutting on every small chunk would be quadratic.
     if (this.text.length > 4 * LIMITS.outputTailBytes) this.text = truncateOutput(this.text, LIMITS.outputTailBytes);

@@ -20,6 +20,8 @@ before(async () => {
   server = http.createServer((req, res) => {
     hits.push(req.url ?? '');
     if (req.url === '/open/hop') res.writeHead(302, { location: '/secret' }).end();
+    else if (req.url === '/open/accepted') res.writeHead(202, { 'content-type': 'text/plain' }).end('queued');
+    else if (req.url === '/open/gone') res.writeHead(404, { 'content-type': 'text/plain' }).end('no such thing');
     else if (req.url === '/open/see-other') res.writeHead(303, { location: '/open/landing' }).end();
     else res.writeHead(200, { 'content-type': 'text/plain' }).end(`${req.method} ${req.url}`);
   });
@@ -113,6 +115,26 @@ test('private addresses allowed: the call goes through; each redirect hop is che
     );
     assert.match(hop.error ?? '', new RegExp(`^refused: ${base}/secret is outside this agent's allowed URL prefixes`));
     assert.deepEqual(hits.slice(before), ['/open/hop'], 'the redirect target was never requested');
+  } finally {
+    await egress.close();
+  }
+});
+
+test("the job's expected statuses decide success: a 202 fails a job expecting 200, a 404 passes one expecting it; none named, below 400 passes", async () => {
+  const egress = new EgressClient({ allowPrivate: true, urlPrefixes: [`${base}/open/`] });
+  const call = (path: string, expectStatus?: string) =>
+    runHttp(
+      { type: 'http', method: 'GET', url: `${base}${path}`, headers: {}, ...(expectStatus === undefined ? {} : { expectStatus }) },
+      new AbortController().signal,
+      new OutputTail(),
+      egress,
+    );
+  try {
+    assert.deepEqual(await call('/open/accepted'), { exitCode: 0, error: null }, 'no expectStatus: any status below 400');
+    assert.deepEqual(await call('/open/accepted', '200-299'), { exitCode: 0, error: null });
+    assert.deepEqual(await call('/open/accepted', '200'), { exitCode: 202, error: 'HTTP 202 Accepted: queued' });
+    assert.deepEqual(await call('/open/gone', '200-299, 404'), { exitCode: 0, error: null });
+    assert.deepEqual(await call('/open/gone'), { exitCode: 404, error: 'HTTP 404 Not Found: no such thing' });
   } finally {
     await egress.close();
   }

@@ -12,6 +12,7 @@ import type {
   JobSpec,
   LogEntry,
   LogEntryInput,
+  LiveOutput,
   LogLevel,
   OutboxMail,
   OutboxMailInput,
@@ -131,6 +132,18 @@ export interface RunRepository {
   deleteOlderThan(cutoff: Date): Promise<number>;
 }
 
+/**
+ * The output of running runs, as the leading dispatch-server last wrote it (model `LiveOutput`),
+ * one record per run, for the console's live view. Removed with the job and by the run retention
+ * (by `updatedAt`).
+ */
+export interface LiveOutputRepository {
+  /** Writes the run's live output, replacing what was there. */
+  put(output: LiveOutput): Promise<void>;
+  /** Null when the run has none (it printed nothing while running, or it is gone). */
+  get(runId: string): Promise<LiveOutput | null>;
+}
+
 /** `RunRepository.backlog`'s answer. */
 export interface RunBacklog {
   count: number;
@@ -170,8 +183,8 @@ export interface UserRepository {
   /** DuplicateError when the name is taken. `grants` default to none. */
   create(user: UserInput): Promise<User>;
   setPassword(name: string, passwordHash: string): Promise<boolean>;
-  /** Changes a user's role and/or grants; the user as stored after, or null when there is none. */
-  setAccess(name: string, access: { role?: Role; grants?: Grant[] }): Promise<User | null>;
+  /** Changes a user's role, grants or disabled flag; the user as stored after, or null when there is none. */
+  setAccess(name: string, access: { role?: Role; grants?: Grant[]; disabled?: boolean }): Promise<User | null>;
   delete(name: string): Promise<boolean>;
   count(): Promise<number>;
 }
@@ -291,6 +304,7 @@ export interface Store {
   readonly server: string;
   jobs: JobRepository;
   runs: RunRepository;
+  liveOutputs: LiveOutputRepository;
   counters: CounterRepository;
   contacts: ContactRepository;
   users: UserRepository;

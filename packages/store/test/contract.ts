@@ -485,6 +485,38 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       await assert.rejects(store.jobs.listByHash({ ranges, cursor: 'garbage' }), BadCursorError);
     });
 
+    test('live outputs: put replaces, get reads back; removed with their job and by the run retention', async () => {
+      const job = await store.jobs.create(spec());
+      const other = await store.jobs.create(spec());
+      const now = Date.now();
+      const r = await store.runs.insert(run(job.id, now - 1000, { status: 'running' }));
+      assert.equal(await store.liveOutputs.get(r.id), null);
+      const first = { runId: r.id, jobId: job.id, execId: r.id, text: 'line1\n', end: 6, updatedAt: new Date(now) };
+      await store.liveOutputs.put(first);
+      assert.deepEqual(await store.liveOutputs.get(r.id), first);
+      // The end of 64 KiB of text (multi-byte characters, '.' and '$' kept as they are).
+      const text = '$.€ '.repeat((64 * 1024) / 8);
+      const second = { ...first, execId: `${r.id}~2`, text, end: 1_000_000, updatedAt: new Date(now + 500) };
+      await store.liveOutputs.put(second);
+      assert.deepEqual(await store.liveOutputs.get(r.id), second, 'a put replaces the record');
+      const kept = { runId: 'other-run', jobId: other.id, execId: 'other-run', text: 'x', end: 1, updatedAt: new Date(now) };
+      const old = {
+        runId: 'old-run',
+        jobId: other.id,
+        execId: 'old-run',
+        text: 'y',
+        end: 1,
+        updatedAt: new Date(now - 40 * 24 * 3600_000),
+      };
+      await store.liveOutputs.put(kept);
+      await store.liveOutputs.put(old);
+      assert.equal(await store.jobs.delete(job.id), true);
+      assert.equal(await store.liveOutputs.get(r.id), null, "deleting the job removed its run's live output");
+      await store.sweep(new Date(now));
+      assert.equal(await store.liveOutputs.get('old-run'), null, 'retention removed the one last written 40 days ago');
+      assert.deepEqual(await store.liveOutputs.get('other-run'), kept);
+    });
+
     test('deleting a job removes its runs and counters', async () => {
       const job = await store.jobs.create(spec());
       const other = await store.jobs.create(spec());
@@ -529,6 +561,14 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       );
       assert.equal((await store.users.setAccess('ops1', { role: 'viewer', grants: [] }))?.role, 'viewer');
       assert.equal(await store.users.setAccess('nobody', { role: 'admin' }), null);
+      assert.equal((await store.users.get('ops1'))?.disabled, false, 'enabled unless disabled');
+      assert.equal((await store.users.setAccess('ops1', { disabled: true }))?.disabled, true);
+      assert.deepEqual(
+        [(await store.users.get('ops1'))?.disabled, (await store.users.get('ops1'))?.role],
+        [true, 'viewer'],
+        'disabling keeps the rest',
+      );
+      await store.users.setAccess('ops1', { disabled: false });
       assert.ok((await store.users.count()) >= 1);
 
       await store.sessions.create({ id: 's1', user: 'ops1', csrf: 'c', expiresAt: new Date(Date.now() + 60_000) });

@@ -94,6 +94,18 @@ export interface NodeRecord {
 export interface ClusterConfig {
   heartbeatIntervalMs: number;
   deadTimeoutMs: Record<NodeKind, number>;
+  /**
+   * After a mail about a subject (a node, a job), no other mail about it for this long, in ms.
+   * Absent: each monitor's own setting (CLOVER_QUIET_PERIOD_MS, default 300,000).
+   */
+  quietPeriodMs?: number;
+  /**
+   * Incidents opened within this long of each other go out as one digest mail, in ms. Absent:
+   * each monitor's own setting (CLOVER_DIGEST_WINDOW_MS, default 2,000).
+   */
+  digestWindowMs?: number;
+  /** The language of incident mails for a contact who names none: `en` or `zh`. Absent: English. */
+  language?: 'en' | 'zh';
 }
 
 export interface JobChange {

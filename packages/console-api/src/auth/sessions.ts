@@ -44,6 +44,7 @@ export function authenticate(store: Store): RequestHandler {
       const token = await store.tokens.findByHash(digest(bearer.trim()));
       const user = token && (await store.users.get(token.user));
       if (!user) throw apiError('unauthenticated', 'unknown or revoked API token');
+      if (user.disabled) throw apiError('unauthenticated', `the token's user ${user.name} is disabled`);
       res.locals.principal = { name: user.name, role: user.role, grants: user.grants, via: 'token' } satisfies Principal;
       next();
       return;
@@ -60,7 +61,8 @@ export function authenticate(store: Store): RequestHandler {
       return;
     }
     const user = await store.users.get(session.user);
-    if (!user) {
+    // A disabled user's session reads as no session: the console shows its login page.
+    if (!user || user.disabled) {
       next();
       return;
     }

@@ -10,6 +10,7 @@ import {
   type SignedIn,
   type TokenCreated,
   type TokenList,
+  type User,
   type UserList,
   type UserView,
 } from '@clover/model';
@@ -45,8 +46,10 @@ export function authRoutes(d: ApiDeps): Router {
       throw apiError('unauthenticated', 'wrong user name or password');
     }
     d.throttle.succeed(key);
+    // Said only to whoever knows the password: it tells nothing to someone guessing names.
+    if (user.disabled) throw apiError('unauthenticated', 'this user is disabled; ask an admin to enable it');
     await openSession(d.store, req, res, user);
-    res.json({ user: { name: user.name, role: user.role, grants: user.grants } } satisfies SignedIn);
+    res.json({ user: viewOf(user) } satisfies SignedIn);
   });
 
   r.post('/auth/logout', async (_req, res) => {
@@ -56,7 +59,7 @@ export function authRoutes(d: ApiDeps): Router {
 
   r.get('/auth/me', (_req, res) => {
     const p = requirePrincipal(res);
-    res.json({ user: { name: p.name, role: p.role, grants: [...p.grants] } } satisfies SignedIn);
+    res.json({ user: { name: p.name, role: p.role, grants: [...p.grants], disabled: false } } satisfies SignedIn);
   });
 
   r.post('/auth/tokens', requireRole('admin'), async (req, res) => {
@@ -80,7 +83,7 @@ export function authRoutes(d: ApiDeps): Router {
   });
 
   r.get('/users', requireRole('admin'), async (_req, res) => {
-    res.json({ items: (await d.store.users.list()).map((u) => ({ name: u.name, role: u.role, grants: u.grants })) } satisfies UserList);
+    res.json({ items: (await d.store.users.list()).map(viewOf) } satisfies UserList);
   });
 
   r.post('/users', requireRole('admin'), async (req, res) => {
@@ -97,7 +100,7 @@ export function authRoutes(d: ApiDeps): Router {
       if (err instanceof DuplicateError) throw apiError('conflict', `user ${body.name} exists`, { name: 'taken' });
       throw err;
     }
-    res.status(201).json({ name: body.name, role: body.role, grants: body.grants } satisfies UserView);
+    res.status(201).json({ name: body.name, role: body.role, grants: body.grants, disabled: false } satisfies UserView);
   });
 
   r.delete('/users/:name', requireRole('admin'), async (req, res) => {
@@ -130,24 +133,43 @@ export function authRoutes(d: ApiDeps): Router {
     const user = await d.store.users.setAccess(name, body);
     if (!user) throw notFound(`user ${name}`);
     d.logger.info('user access changed', { user: name, role: user.role, grants: user.grants, by });
-    res.json({ name: user.name, role: user.role, grants: user.grants } satisfies UserView);
+    res.json(viewOf(user) satisfies UserView);
   });
+
+  // Disabling keeps the user, their tokens and their history; each request reads the user, so
+  // their sessions and tokens stop working at once (auth/sessions.ts), and enabling brings them back.
+  for (const disabled of [true, false]) {
+    r.post(`/users/:name/${disabled ? 'disable' : 'enable'}`, requireRole('admin'), async (req, res) => {
+      const name = String(req.params.name);
+      const by = requirePrincipal(res).name;
+      if (disabled) {
+        await refuseLastAdmin(d, name, 'disable');
+        if (name === by) throw apiError('bad_request', 'you cannot disable yourself');
+      }
+      const user = await d.store.users.setAccess(name, { disabled });
+      if (!user) throw notFound(`user ${name}`);
+      d.logger.info(disabled ? 'user disabled' : 'user enabled', { user: name, by });
+      res.json(viewOf(user) satisfies UserView);
+    });
+  }
 
   return r;
 }
 
+/** What the API shows of a user: never the password's hash. */
+function viewOf(u: User): UserView {
+  return { name: u.name, role: u.role, grants: u.grants, disabled: u.disabled };
+}
+
 /**
- * 409 when `name` is the only admin: deleting or demoting them would leave no one able to manage
+ * 409 when `name` is the only enabled admin: deleting, demoting or disabling them would leave no one able to manage
  * users, tokens or nodes, and no way back short of editing the store. Checked before the rule
  * against changing yourself (which the only admin always meets), so the answer says why; it
  * also holds for an admin acting through an API token. Two admins demoting each other at the
  * same instant could both pass this read: the store has no transaction across users.
  */
-async function refuseLastAdmin(d: ApiDeps, name: string, what: 'delete' | 'demote'): Promise<void> {
-  const admins = (await d.store.users.list()).filter((u) => u.role === 'admin');
+async function refuseLastAdmin(d: ApiDeps, name: string, what: 'delete' | 'demote' | 'disable'): Promise<void> {
+  const admins = (await d.store.users.list()).filter((u) => u.role === 'admin' && !u.disabled);
   if (admins.length === 1 && admins[0]?.name === name)
-    throw apiError(
-      'conflict',
-      `${name} is the last admin: make another user admin before you ${what === 'delete' ? 'delete' : 'demote'} them`,
-    );
+    throw apiError('conflict', `${name} is the last admin: make another user admin before you ${what} them`);
 }

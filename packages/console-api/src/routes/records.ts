@@ -18,6 +18,7 @@ import {
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../errors.js';
 import { requireRole } from '../auth/principal.js';
+import { streamRunOutput } from './output-stream.js';
 import { booleanText, optionalDate, pageQuery, parseQuery } from '../query.js';
 
 const runQuery = pageQuery.extend({
@@ -47,6 +48,11 @@ export function historyRoutes(d: ApiDeps): Router {
     const run = await d.store.runs.get(req.params.id as string);
     if (!run) throw notFound(`run ${String(req.params.id)}`);
     res.json(run satisfies Run);
+  });
+  r.get('/runs/:id/output/stream', requireRole('viewer'), async (req, res) => {
+    const run = await d.store.runs.get(req.params.id as string);
+    if (!run) throw notFound(`run ${String(req.params.id)}`);
+    streamRunOutput(d, run, req, res);
   });
   r.get('/logs', requireRole('viewer'), async (req, res) => {
     const query = parseQuery(logQuery, req.query);

@@ -194,6 +194,8 @@ export const api = {
   setUserRole: (name: string, role: Role) => request<UserView>('PUT', `/api/users/${enc(name)}`, { body: { role } }),
   setUserPassword: (name: string, password: string) => request<Ok>('PUT', `/api/users/${enc(name)}/password`, { body: { password } }),
   deleteUser: (name: string) => request<Ok>('DELETE', `/api/users/${enc(name)}`),
+  setUserDisabled: (name: string, disabled: boolean) =>
+    request<UserView>('POST', `/api/users/${enc(name)}/${disabled ? 'disable' : 'enable'}`),
   tokens: () => request<Items<TokenView>>('GET', '/api/auth/tokens'),
   createToken: (name: string, user: string) => request<TokenCreated>('POST', '/api/auth/tokens', { body: { name, user } }),
   revokeToken: (id: string) => request<Ok>('DELETE', `/api/auth/tokens/${enc(id)}`),

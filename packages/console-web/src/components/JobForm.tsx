@@ -87,6 +87,12 @@ export function JobForm({
     for (const p of paths) if (clientErrors[p]) return t(clientErrors[p]);
     return fieldError(serverFields, ...paths);
   };
+  /**
+   * The error of a kind's main field, or one about the kind as a whole (`kind` itself: a kind the
+   * server cannot read), never another kind field's (`kind.expectStatus` has its own).
+   */
+  const kindErr = (path: string): string | undefined =>
+    err(path) ?? (clientErrors.kind ? t(clientErrors.kind) : undefined) ?? serverFields.kind;
   const text = (key: keyof JobFormState, id: string, props: Record<string, unknown> = {}) => (
     <input
       id={id}
@@ -279,7 +285,7 @@ export function JobForm({
             <Field
               label={t('job.handlerName')}
               htmlFor="job-handler-name"
-              error={err('kind.name', 'kind')}
+              error={kindErr('kind.name')}
               hint={t('job.handlerHint')}
               testId="job-handler-name"
             >
@@ -314,16 +320,11 @@ export function JobForm({
               {t(`job.shellMode.${form.shellMode}.hint` as MessageKey)}
             </div>
             {form.shellMode === 'sh' ? (
-              <Field label={t('job.shellLine')} htmlFor="job-shell-line" error={err('kind.args', 'kind')} wide testId="job-shell-line">
+              <Field label={t('job.shellLine')} htmlFor="job-shell-line" error={kindErr('kind.args')} wide testId="job-shell-line">
                 {text('shellLine', 'job-shell-line', { className: 'mono wide-input', placeholder: 'echo hi && date' })}
               </Field>
             ) : (
-              <Field
-                label={t('job.shellCommand')}
-                htmlFor="job-shell-command"
-                error={err('kind.command', 'kind')}
-                testId="job-shell-command"
-              >
+              <Field label={t('job.shellCommand')} htmlFor="job-shell-command" error={kindErr('kind.command')} testId="job-shell-command">
                 {text('shellCommand', 'job-shell-command', { className: 'mono' })}
               </Field>
             )}
@@ -361,7 +362,7 @@ export function JobForm({
                   ))}
                 </select>
               </Field>
-              <Field label={t('job.httpUrl')} htmlFor="job-http-url" error={err('kind.url', 'kind')} testId="job-http-url">
+              <Field label={t('job.httpUrl')} htmlFor="job-http-url" error={kindErr('kind.url')} testId="job-http-url">
                 {text('httpUrl', 'job-http-url', { type: 'url', className: 'mono wide-input', placeholder: 'https://' })}
               </Field>
             </div>
@@ -374,6 +375,15 @@ export function JobForm({
               testId="job-http-headers"
             >
               {code('httpHeaders', 'job-http-headers', 3)}
+            </Field>
+            <Field
+              label={t('job.httpExpectStatus')}
+              htmlFor="job-http-expect-status"
+              error={err('kind.expectStatus')}
+              hint={t('job.httpExpectStatusHint')}
+              testId="job-http-expect-status"
+            >
+              {text('httpExpectStatus', 'job-http-expect-status', { className: 'mono', placeholder: t('job.httpExpectStatusNone') })}
             </Field>
             {form.httpMethod !== 'GET' && form.httpMethod !== 'HEAD' && (
               <Field label={t('job.httpBody')} htmlFor="job-http-body" error={err('kind.body')} wide testId="job-http-body">

@@ -19,7 +19,11 @@ export function RunDetailModal({ id, onClose }: { id: string; onClose: () => voi
   );
 }
 
-export function RunDetail({ run, onNavigate }: { run: Run; onNavigate?: () => void }) {
+/**
+ * A run's fields, error and output. `liveOutput`: the output of a run still going, as it streams
+ * (the run page's useLiveOutput), shown in place of the output tail, which only the end fills.
+ */
+export function RunDetail({ run, onNavigate, liveOutput }: { run: Run; onNavigate?: () => void; liveOutput?: string | null }) {
   const t = useT();
   const names = useJobNames();
   return (
@@ -53,8 +57,12 @@ export function RunDetail({ run, onNavigate }: { run: Run; onNavigate?: () => vo
       ) : (
         <div className="muted">{t('runs.noError')}</div>
       )}
-      <h3>{t('runs.output')}</h3>
-      {run.outputTail ? (
+      <h3>{liveOutput != null ? t('runs.liveOutput') : t('runs.output')}</h3>
+      {liveOutput != null ? (
+        <pre className="output" data-testid="run-live-output">
+          {liveOutput}
+        </pre>
+      ) : run.outputTail ? (
         <pre className="output" data-testid="run-output">
           {run.outputTail}
         </pre>

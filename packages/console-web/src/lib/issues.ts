@@ -17,6 +17,7 @@ const WORDED = new Set([
   'max_items',
   'email',
   'url',
+  'expect_status',
   'format',
   'one_of',
   'type',

@@ -62,6 +62,8 @@ export interface JobFormState {
   /** One `Name: value` per line. */
   httpHeaders: string;
   httpBody: string;
+  /** The statuses that mean success (`200-299`, `200,204`); '' for the API's default, any below 400. */
+  httpExpectStatus: string;
 
   timeoutSeconds: string;
   retriesMax: string;
@@ -113,6 +115,8 @@ export function emptyJobForm(): JobFormState {
     httpUrl: '',
     httpHeaders: '',
     httpBody: '',
+    // A new HTTP job expects a 2xx: a 3xx left after the redirects followed is rarely what was meant.
+    httpExpectStatus: '200-299',
     timeoutSeconds: '60',
     retriesMax: '0',
     retryBackoffSeconds: '1',
@@ -187,6 +191,7 @@ export function jobToForm(job: Job): JobFormState {
     f.httpMethod = k.method;
     f.httpUrl = k.url;
     f.httpBody = k.body ?? '';
+    f.httpExpectStatus = k.expectStatus ?? '';
     f.httpHeaders = Object.entries(k.headers)
       .map(([name, value]) => `${name}: ${value}`)
       .join('\n');
@@ -287,6 +292,7 @@ function kindPart(f: JobFormState): JobInput['kind'] {
       const headers = parseHeaders(f.httpHeaders);
       if (headers && Object.keys(headers).length) kind.headers = headers;
       if (f.httpBody !== '' && f.httpMethod !== 'GET' && f.httpMethod !== 'HEAD') kind.body = f.httpBody;
+      if (f.httpExpectStatus.trim() !== '') kind.expectStatus = f.httpExpectStatus.trim();
       return kind;
     }
   }

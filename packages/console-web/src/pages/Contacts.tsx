@@ -94,7 +94,15 @@ export function ContactsPage() {
 }
 
 /** The ContactInput the API expects from the dialog's inputs. */
-export function contactInput(v: { name: string; email: string; phone: string; groups: string; enabled: boolean }): ContactInput {
+export function contactInput(v: {
+  name: string;
+  email: string;
+  phone: string;
+  groups: string;
+  enabled: boolean;
+  /** '' for none: the cluster's language applies. */
+  language?: '' | 'en' | 'zh';
+}): ContactInput {
   const input: ContactInput = {
     name: v.name.trim(),
     email: v.email.trim(),
@@ -105,6 +113,7 @@ export function contactInput(v: { name: string; email: string; phone: string; gr
     enabled: v.enabled,
   };
   if (v.phone.trim()) input.phone = v.phone.trim();
+  if (v.language) input.language = v.language;
   return input;
 }
 
@@ -123,8 +132,9 @@ function ContactDialog({
   const [phone, setPhone] = useState(contact?.phone ?? '');
   const [groups, setGroups] = useState((contact?.groups ?? []).join(', '));
   const [enabled, setEnabled] = useState(contact?.enabled ?? true);
+  const [language, setLanguage] = useState<'' | 'en' | 'zh'>(contact?.language ?? '');
   const { submit, busy, error } = useSubmit(async () => {
-    const input = contactInput({ name, email, phone, groups, enabled });
+    const input = contactInput({ name, email, phone, groups, enabled, language });
     if (contact) await api.updateContact(contact.id, input);
     else await api.createContact(input);
     onSaved(!contact);
@@ -160,6 +170,18 @@ function ContactDialog({
           testId="contact-groups"
         >
           <input id="contact-groups" value={groups} onChange={(e) => setGroups(e.target.value)} data-testid="contact-groups" />
+        </Field>
+        <Field label={t('contacts.language')} htmlFor="contact-language" hint={t('contacts.languageHint')} testId="contact-language">
+          <select
+            id="contact-language"
+            value={language}
+            onChange={(e) => setLanguage(e.target.value as '' | 'en' | 'zh')}
+            data-testid="contact-language"
+          >
+            <option value="">{t('contacts.languageCluster')}</option>
+            <option value="en">English</option>
+            <option value="zh">中文</option>
+          </select>
         </Field>
         <div className="field field-check">
           <label>

@@ -180,6 +180,7 @@ const SHOWN = [
   'kind.url',
   'kind.headers',
   'kind.body',
+  'kind.expectStatus',
   'payload',
   'timeoutMs',
   'retries.max',

@@ -3,6 +3,7 @@ import { RunDetail } from '../components/RunDetail';
 import { ErrorBanner, Loading, PageHeader } from '../components/ui';
 import { useT } from '../i18n';
 import { useAsync } from '../lib/hooks';
+import { useLiveOutput } from '../lib/liveOutput';
 import { Link } from '../lib/router';
 
 /** How often a run that has not finished is read again, so its status and output tail stay current. */
@@ -15,6 +16,8 @@ export function RunPage({ id }: { id: string }) {
   const t = useT();
   const run = useAsync(() => api.run(id), [id], RUN_REFRESH_MS);
   const done = run.data !== undefined && finished.has(run.data.status);
+  // Streams from the first render on: a run that is over answers with its end at once.
+  const live = useLiveOutput(id, run.data !== undefined && !done);
   return (
     <div data-testid="page-run" data-run-id={id} data-finished={done}>
       <PageHeader title={t('runs.detailTitle')}>
@@ -28,7 +31,7 @@ export function RunPage({ id }: { id: string }) {
       {!run.data && !run.error && <Loading />}
       {run.data && (
         <section className="panel" data-testid="run-detail">
-          <RunDetail run={run.data} />
+          <RunDetail run={run.data} liveOutput={done ? null : live} />
         </section>
       )}
     </div>

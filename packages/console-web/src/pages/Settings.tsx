@@ -10,7 +10,7 @@ import { fieldTexts } from '../lib/issues';
 
 const KINDS = ['servers', 'clients', 'monitors'] as const;
 type Kind = (typeof KINDS)[number];
-type Form = { heartbeat: string } & Record<Kind, string>;
+type Form = { heartbeat: string; quiet: string; digest: string; language: '' | 'en' | 'zh' } & Record<Kind, string>;
 
 const seconds = (ms: number) => String(ms / 1000);
 const formOf = (s: ClusterSettings): Form => ({
@@ -18,13 +18,19 @@ const formOf = (s: ClusterSettings): Form => ({
   servers: seconds(s.config.deadTimeoutMs.servers),
   clients: seconds(s.config.deadTimeoutMs.clients),
   monitors: seconds(s.config.deadTimeoutMs.monitors),
+  quiet: s.config.quietPeriodMs === undefined ? '' : seconds(s.config.quietPeriodMs),
+  digest: s.config.digestWindowMs === undefined ? '' : seconds(s.config.digestWindowMs),
+  language: s.config.language ?? '',
 });
+/** An optional setting: empty leaves it out, and each monitor applies its own. */
+const optionalMs = (text: string) => (text.trim() === '' ? undefined : ms(text));
 /** Seconds as typed → ms; NaN for what is not a number, which the API refuses with a field message. */
 const ms = (text: string) => (text.trim() === '' ? NaN : Math.round(Number(text) * 1000));
 
 /**
- * The cluster settings (/clover/config): how often every process beats, and how long each kind may
- * be silent before the monitor declares it dead. Admins edit; the API validates and checks the
+ * The cluster settings (/clover/config): how often every process beats, how long each kind may
+ * be silent before the monitor declares it dead, and the monitor's mail quiet period and digest
+ * window (empty: each monitor's own setting). Admins edit; the API validates and checks the
  * version read, as a node edit does; every process follows a change as it is written.
  */
 export function SettingsPage() {
@@ -53,6 +59,9 @@ function SettingsForm({
     const saved = await api.saveSettings({
       heartbeatIntervalMs: ms(form.heartbeat),
       deadTimeoutMs: { servers: ms(form.servers), clients: ms(form.clients), monitors: ms(form.monitors) },
+      quietPeriodMs: optionalMs(form.quiet),
+      digestWindowMs: optionalMs(form.digest),
+      ...(form.language ? { language: form.language } : {}),
       version: settings.version,
     });
     notify(t('settings.saved'));
@@ -112,6 +121,43 @@ function SettingsForm({
               {input(k, `settings-dead-${k}`)}
             </Field>
           ))}
+        </div>
+      </fieldset>
+      <fieldset className="panel form-section">
+        <legend>{t('settings.mail')}</legend>
+        <p className="muted small">{t('settings.mailHint')}</p>
+        <div className="row">
+          <Field
+            label={t('settings.quietPeriod')}
+            htmlFor="settings-quiet"
+            error={fields.quietPeriodMs}
+            hint={t('settings.quietPeriodHint')}
+            testId="settings-quiet"
+          >
+            {input('quiet', 'settings-quiet')}
+          </Field>
+          <Field
+            label={t('settings.digestWindow')}
+            htmlFor="settings-digest"
+            error={fields.digestWindowMs}
+            hint={t('settings.digestWindowHint')}
+            testId="settings-digest"
+          >
+            {input('digest', 'settings-digest')}
+          </Field>
+          <Field label={t('settings.language')} htmlFor="settings-language" hint={t('settings.languageHint')} testId="settings-language">
+            <select
+              id="settings-language"
+              value={form.language}
+              disabled={readOnly}
+              onChange={(e) => setForm({ ...form, language: e.target.value as '' | 'en' | 'zh' })}
+              data-testid="settings-language"
+            >
+              <option value="">English ({t('settings.languageDefault')})</option>
+              <option value="zh">中文</option>
+              <option value="en">English</option>
+            </select>
+          </Field>
         </div>
       </fieldset>
       <p className="muted small" data-testid="settings-version">

@@ -11,8 +11,9 @@ import { fieldTexts } from '../lib/issues';
 const ROLES: Role[] = ['viewer', 'operator', 'admin'];
 
 /**
- * Users (admins only): add one, change a role, set a new password, delete. The API refuses to
- * delete or demote the last admin and says so; the page shows that answer as it comes.
+ * Users (admins only): add one, change a role, set a new password, disable or enable, delete. The
+ * API refuses to delete, demote or disable the last enabled admin and says so; the page shows
+ * that answer as it comes.
  */
 export function UsersPage() {
   const t = useT();
@@ -27,6 +28,16 @@ export function UsersPage() {
     try {
       await api.setUserRole(u.name, role);
       notify(t('users.roleChanged', { name: u.name, role: t(`role.${role}` as MessageKey) }));
+    } catch (err) {
+      notify(errorText(err, t), 'error');
+    }
+    await users.reload();
+  };
+
+  const setDisabled = async (u: UserView, disabled: boolean) => {
+    try {
+      await api.setUserDisabled(u.name, disabled);
+      notify(t(disabled ? 'users.disabledNow' : 'users.enabledNow', { name: u.name }));
     } catch (err) {
       notify(errorText(err, t), 'error');
     }
@@ -56,9 +67,17 @@ export function UsersPage() {
           </thead>
           <tbody>
             {users.data.items.map((u) => (
-              <tr key={u.name} data-testid="user-row" data-user-name={u.name} data-role={u.role}>
+              <tr key={u.name} data-testid="user-row" data-user-name={u.name} data-role={u.role} data-disabled={u.disabled}>
                 <td className="strong">
                   {u.name} {u.name === me.name && <span className="muted small">{t('users.you')}</span>}
+                  {u.disabled && (
+                    <>
+                      {' '}
+                      <span className="badge badge-idle" data-testid="user-disabled-badge">
+                        {t('users.disabled')}
+                      </span>
+                    </>
+                  )}
                 </td>
                 <td>
                   <select
@@ -78,6 +97,14 @@ export function UsersPage() {
                 <td className="num nowrap">
                   <button type="button" className="small" onClick={() => setResetting(u.name)} data-testid="user-reset-password">
                     {t('users.resetPassword')}
+                  </button>{' '}
+                  <button
+                    type="button"
+                    className="small"
+                    onClick={() => void setDisabled(u, !u.disabled)}
+                    data-testid={u.disabled ? 'user-enable' : 'user-disable'}
+                  >
+                    {t(u.disabled ? 'users.enable' : 'users.disable')}
                   </button>{' '}
                   <button type="button" className="small danger" onClick={() => setDeleting(u.name)} data-testid="user-delete">
                     {t('common.delete')}

@@ -1,5 +1,6 @@
 import type { Exec } from '@clover/protocol';
 import { LIMITS } from '@clover/protocol';
+import { statusExpected } from '@clover/model';
 import type { OutputTail } from '../output.js';
 import { refusedBy, type EgressClient } from './egress-client.js';
 import { describeError, failed, succeeded, type ExecOutcome } from './outcome.js';
@@ -7,8 +8,9 @@ import { describeError, failed, succeeded, type ExecOutcome } from './outcome.js
 type HttpKind = Extract<Exec['kind'], { type: 'http' }>;
 
 /**
- * One HTTP call, through the agent's {@link EgressClient} (its address and URL policy). A status of
- * 400 or more is a failure whose error is the status line and the start of the body (a server
+ * One HTTP call, through the agent's {@link EgressClient} (its address and URL policy). A status
+ * the job does not expect (`kind.expectStatus`, by default any below 400: model's statusExpected)
+ * is a failure whose error is the status line and the start of the body (a server
  * usually says why there), bounded to LIMITS.errorChars; the output is the status line and the end
  * of the body. The body is read as a stream, so a huge one costs at most the two bounds in memory,
  * not its size. A call the policy refuses fails with the refusal as its error, and no request.
@@ -30,7 +32,7 @@ export async function runHttp(kind: HttpKind, signal: AbortSignal, out: OutputTa
       if (head.length <= LIMITS.errorChars) head += rest;
       out.append(rest);
     }
-    if (res.status < 400) return succeeded;
+    if (statusExpected(res.status, kind.expectStatus)) return succeeded;
     const said = head.trim();
     return failed(res.status, said ? `${status}: ${said}` : status);
   } catch (err) {

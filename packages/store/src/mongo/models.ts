@@ -72,6 +72,14 @@ interface LogDoc {
   /** The context as JSON text, for search (entries written before it have none: their message still matches). */
   text?: string;
 }
+interface LiveOutputDoc {
+  _id: string;
+  jobId: string;
+  execId: string;
+  text: string;
+  end: number;
+  updatedAt: Date;
+}
 interface OutboxDoc extends Doc {
   createdAt: Date;
 }
@@ -129,6 +137,14 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   // An hour's counters expire an hour after its last runs do, so retention keeps them in step.
   counters.index({ hour: 1 }, expiring(retention.runsSec + 3600, 'counters_ttl'));
 
+  // Live outputs of running runs (LiveOutputRepository), by run id; they expire with the runs.
+  const liveOutputs = new Schema<LiveOutputDoc>(
+    { _id: String, jobId: String, execId: String, text: String, end: Number, updatedAt: Date },
+    opts,
+  );
+  liveOutputs.index({ jobId: 1 });
+  liveOutputs.index({ updatedAt: 1 }, expiring(retention.runsSec, 'run_outputs_ttl'));
+
   // Write-ahead records of run batches whose counts are being applied (runs.ts); short-lived.
   const tallies = new Schema<TallyDoc>({ _id: String, at: Date, shares: any }, opts);
   tallies.index({ at: 1 });
@@ -177,6 +193,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
     jobs: conn.model('Job', jobs, 'jobs'),
     runs: conn.model('Run', runs, 'runs'),
     tallies: conn.model('RunTally', tallies, 'run_tallies'),
+    liveOutputs: conn.model('RunOutput', liveOutputs, 'run_outputs'),
     counters: conn.model('RunCounter', counters, 'run_counters'),
     contacts: conn.model('Contact', docs, 'contacts'),
     users: conn.model('User', users, 'users'),

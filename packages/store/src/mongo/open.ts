@@ -198,6 +198,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         const r = await m.jobs.deleteOne({ _id: id });
         await m.runs.deleteMany({ jobId: id });
         await m.counters.deleteMany({ jobId: id });
+        await m.liveOutputs.deleteMany({ jobId: id });
         return r.deletedCount > 0;
       },
       async counts() {
@@ -206,6 +207,16 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       },
     },
     runs,
+    liveOutputs: {
+      async put(o) {
+        const { runId, jobId, execId, text, end, updatedAt } = o;
+        await m.liveOutputs.replaceOne({ _id: runId }, { _id: runId, jobId, execId, text, end, updatedAt }, { upsert: true });
+      },
+      async get(runId) {
+        const d = await m.liveOutputs.findById(runId).lean();
+        return d ? { runId: d._id, jobId: d.jobId, execId: d.execId, text: d.text, end: d.end, updatedAt: new Date(d.updatedAt) } : null;
+      },
+    },
     counters: {
       async summary(q): Promise<CounterSummary> {
         const f: Filter = { hour: { $gte: new Date(hourOf(q.from.getTime())), $lt: q.to } };
@@ -481,6 +492,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
         runs: await store.runs.deleteOlderThan(new Date(now.getTime() - runRetentionMs)),
         logs: await store.logs.deleteOlderThan(new Date(now.getTime() - logRetentionMs)),
       };
+      await m.liveOutputs.deleteMany({ updatedAt: { $lt: new Date(now.getTime() - runRetentionMs) } });
       if (!caps.ttlIndexes) await store.sessions.deleteExpired(now);
       return swept;
     },

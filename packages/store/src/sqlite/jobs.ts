@@ -201,6 +201,7 @@ export class SqliteJobs implements JobRepository {
         .transaction(() => {
           const gone = this.db.prepare('DELETE FROM jobs WHERE id = ?').run(id).changes > 0;
           this.db.prepare('DELETE FROM runs WHERE job_id = ?').run(id);
+          this.db.prepare('DELETE FROM run_outputs WHERE job_id = ?').run(id);
           this.db.prepare('DELETE FROM run_counters WHERE job_id = ?').run(id);
           return gone;
         })

@@ -9,6 +9,7 @@ import { SqliteJobs } from './jobs.js';
 import { SqliteAudit, SqliteLogs, SqliteOutbox } from './logs.js';
 import { SqliteContacts, SqliteSessions, SqliteTokens, SqliteUsers } from './people.js';
 import { SqliteRuns } from './runs.js';
+import { SqliteLiveOutputs } from './live-outputs.js';
 import { busyWaitMs, promised } from './promised.js';
 import { migrate } from './schema.js';
 
@@ -66,6 +67,7 @@ export function openSqliteStore(opts: StoreOptions): Store {
     server: `SQLite ${(db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v}`,
     jobs,
     runs,
+    liveOutputs: new SqliteLiveOutputs(db),
     counters: new SqliteCounters(db),
     contacts: new SqliteContacts(db),
     users: new SqliteUsers(db),

@@ -75,7 +75,7 @@ export class SqliteUsers implements UserRepository {
     this.db.prepare('UPDATE users SET doc = ? WHERE name = ?').run(JSON.stringify({ ...u, passwordHash }), name);
     return true;
   }
-  setAccess(name: string, access: { role?: Role; grants?: Grant[] }): Promise<User | null> {
+  setAccess(name: string, access: { role?: Role; grants?: Grant[]; disabled?: boolean }): Promise<User | null> {
     return promised(() => {
       const u = doc(this.db.prepare('SELECT doc FROM users WHERE name = ?').get(name), (v) => userSchema.parse(v));
       if (!u) return null;

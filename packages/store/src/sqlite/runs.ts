@@ -316,11 +316,12 @@ export class SqliteRuns implements RunRepository {
     });
   }
 
-  /** Retention: the runs and the counter hours wholly before the cutoff go together. */
+  /** Retention: the runs, the counter hours wholly before the cutoff and the live outputs last written before it go together. */
   deleteOlderThan(cutoff: Date): Promise<number> {
     return promised(() => {
       return this.db.transaction(() => {
         this.db.prepare('DELETE FROM run_counters WHERE hour < ?').run(hourOf(cutoff.getTime()));
+        this.db.prepare('DELETE FROM run_outputs WHERE updated_at < ?').run(cutoff.getTime());
         return this.db.prepare('DELETE FROM runs WHERE scheduled_at < ?').run(cutoff.getTime()).changes;
       })();
     });

@@ -20,6 +20,13 @@ export function migrate(db: Database.Database): void {
     CREATE INDEX IF NOT EXISTS runs_job_time ON runs (job_id, scheduled_at DESC, id DESC);
     CREATE INDEX IF NOT EXISTS runs_time ON runs (scheduled_at DESC, id DESC);
 
+    CREATE TABLE IF NOT EXISTS run_outputs (
+      run_id TEXT PRIMARY KEY, job_id TEXT NOT NULL, exec_id TEXT NOT NULL, text TEXT NOT NULL,
+      end_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS run_outputs_job ON run_outputs (job_id);
+    CREATE INDEX IF NOT EXISTS run_outputs_updated ON run_outputs (updated_at);
+
     CREATE TABLE IF NOT EXISTS run_counters (
       job_id TEXT NOT NULL, hour INTEGER NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
       PRIMARY KEY (job_id, hour, status)

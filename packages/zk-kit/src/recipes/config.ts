@@ -11,6 +11,7 @@ export const defaultClusterConfig: ClusterConfig = {
 };
 
 const positive = z.number().int().positive();
+const nonNegative = z.number().int().nonnegative();
 
 export interface ClusterConfigOptions {
   /** Told (warn) about every setting that was unreadable and fell back to its default. */
@@ -23,7 +24,8 @@ export interface ClusterConfigOptions {
  * Self-healing: the node is anyone's to edit (console, zkCli), so bad data never stops a reader.
  * A missing node gives the defaults; data that is not JSON, or not an object, gives the defaults
  * with a warning; a single setting that is not a positive integer (ms) falls back to its default
- * with a warning naming it, and the valid ones are kept. Nothing here throws InvalidDataError;
+ * with a warning naming it, and the valid ones are kept. `quietPeriodMs` and `digestWindowMs`
+ * (integers ≥ 0) are read only when present: absent, each monitor applies its own. Nothing here throws InvalidDataError;
  * only a lost connection rejects.
  */
 export async function readClusterConfig(zk: ZkClient, paths: CloverPaths, opts: ClusterConfigOptions = {}): Promise<ClusterConfig> {
@@ -51,6 +53,16 @@ function parseClusterConfig(data: unknown, warn: (problem: string) => void): Clu
     const v = positive.safeParse(d.heartbeatIntervalMs);
     if (v.success) config.heartbeatIntervalMs = v.data;
     else warn('heartbeatIntervalMs is not a positive integer');
+  }
+  for (const key of ['quietPeriodMs', 'digestWindowMs'] as const) {
+    if (d[key] === undefined) continue;
+    const v = nonNegative.safeParse(d[key]);
+    if (v.success) config[key] = v.data;
+    else warn(`${key} is not an integer of 0 or more; each monitor's own setting applies`);
+  }
+  if (d.language !== undefined) {
+    if (d.language === 'en' || d.language === 'zh') config.language = d.language;
+    else warn('language is neither en nor zh; English applies');
   }
   if (d.deadTimeoutMs !== undefined) {
     const dead = d.deadTimeoutMs;

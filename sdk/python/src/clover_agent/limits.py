@@ -30,6 +30,8 @@ class LIMITS:
     CAPACITY: Final = 100_000
     ERROR_CHARS: Final = 4096
     OUTPUT_TAIL_BYTES: Final = 8192
+    OUTPUT_CHUNK_BYTES: Final = 16384
+    OUTPUT_SEQ_MAX: Final = 2**31 - 1
     NONCE_CHARS: Final = 64
     REASON_CHARS: Final = 200
     ORPHANS_KILLED: Final = 1000

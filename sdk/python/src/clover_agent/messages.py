@@ -17,7 +17,7 @@ from typing import Any, Callable, Final, Literal
 
 from .limits import LIMITS, MAX_BODIES, MAX_BODY_BYTES, PROTOCOL_VERSION, truncate_field, utf16_len
 
-MessageType = Literal["HELLO", "EXEC", "ACK", "START", "RESULT", "CANCEL", "PING", "PONG", "BYE"]
+MessageType = Literal["HELLO", "EXEC", "ACK", "START", "RESULT", "OUTPUT", "CANCEL", "PING", "PONG", "BYE"]
 Body = dict[str, Any]
 
 #: How much of a refused body's own ``error`` text a ProtocolError keeps (as the reference).
@@ -199,6 +199,21 @@ _id = _string(LIMITS.ID_CHARS, 1)
 _name = _string(LIMITS.NAME_CHARS)
 _epoch_ms = _integer(0)
 
+_STATUS_PART: Final = re.compile(r"^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$", re.ASCII)
+
+
+def _expect_status(v: Any, path: str) -> Any:
+    """An HTTP job's expected statuses: codes (100-599) and ranges, comma separated (docs/protocol.md, EXEC)."""
+    _string(200)(v, path)
+    for part in v.split(","):
+        m = _STATUS_PART.match(part)
+        first = int(m.group(1)) if m else 0
+        last = int(m.group(2)) if m and m.group(2) else first
+        if not m or first < 100 or last > 599 or first > last:
+            raise SchemaError(path, "expected statuses are codes and ranges, comma separated: 200-299, 200,204")
+    return v
+
+
 _KINDS: Final[dict[str, Check]] = {
     "handler": _object({"type": (_any, R), "name": (_non_empty_trimmed, R)}),
     "shell": _object(
@@ -217,6 +232,7 @@ _KINDS: Final[dict[str, Check]] = {
             "url": (_http_url, R),
             "headers": (_record_of_strings, ("default", {})),
             "body": (_string(), O),
+            "expectStatus": (_expect_status, O),
         }
     ),
 }
@@ -230,12 +246,18 @@ def _kind(v: Any, path: str) -> Any:
     return kind(v, path)
 
 
-def _output_tail(v: Any, path: str) -> Any:
-    if not isinstance(v, str):
-        raise SchemaError(path, "expected a string")
-    if len(v.encode("utf-8", "surrogatepass")) > LIMITS.OUTPUT_TAIL_BYTES:
-        raise SchemaError(path, f"output tail over {LIMITS.OUTPUT_TAIL_BYTES} bytes")
-    return v
+def _utf8_bounded(max_bytes: int, what: str) -> Check:
+    def check(v: Any, path: str) -> Any:
+        if not isinstance(v, str):
+            raise SchemaError(path, "expected a string")
+        if len(v.encode("utf-8", "surrogatepass")) > max_bytes:
+            raise SchemaError(path, f"{what} over {max_bytes} bytes")
+        return v
+
+    return check
+
+
+_output_tail = _utf8_bounded(LIMITS.OUTPUT_TAIL_BYTES, "output tail")
 
 
 _ping = _object({"nonce": (_string(LIMITS.NONCE_CHARS), R), "sentAt": (_epoch_ms, R)})
@@ -289,6 +311,13 @@ SCHEMAS: Final[dict[str, Check]] = {
             "finishedAt": (_epoch_ms, R),
             "outputTail": (_output_tail, R),
             "error": (_nullable(_string(LIMITS.ERROR_CHARS)), R),
+        }
+    ),
+    "OUTPUT": _object(
+        {
+            "execId": (_id, R),
+            "seq": (_integer(1, LIMITS.OUTPUT_SEQ_MAX), R),
+            "chunk": (_utf8_bounded(LIMITS.OUTPUT_CHUNK_BYTES, "output chunk"), R),
         }
     ),
     "CANCEL": _object({"execId": (_id, R), "reason": (_enum("timeout", "replaced", "requested", "shutdown"), R)}),
