@@ -19,11 +19,12 @@
  * error, the skipped runs by message, the `job_failed` incidents opened, how late the no-op runs
  * started (slot → startedAt), how long the pool was full (every slot held, from each run's EXEC
  * to its finish), how long capacity was full as the leader saw it (runs waiting in its queue: its
- * `clover_dispatch_waiting_runs` gauge, read every 100 ms), the leader's queue (its heartbeat), the leader kills and how long each
- * fail-over took, and where the skipped and the latest no-op runs sit against the kills; then one verdict line against
- * the issue's criteria: every no-op run succeeded, late by no more than the time capacity was
- * full (all slots held, or runs waiting for one at the leader) or no leader dispatched; the sleepers ran as capacity allowed; every skipped run says it
- * waited for capacity (or was skipped by `forbid`); no failure incident.
+ * `clover_dispatch_waiting_runs` gauge, read every 100 ms), the leader's queue (its heartbeat),
+ * the leader kills and how long each fail-over took, and where the skipped and the latest no-op
+ * runs sit against the kills; then one verdict line against the issue's criteria: every no-op
+ * run succeeded, late by no more than the time capacity was full (all slots held, or runs
+ * waiting for one at the leader) or no leader dispatched; the sleepers ran as capacity allowed;
+ * every skipped run says it waited for capacity (or was skipped by `forbid`); no failure incident.
  *
  * Prints figures; asserts nothing.
  */

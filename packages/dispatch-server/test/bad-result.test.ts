@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DealerTransport, type Message } from '@clover/protocol';
 import { recordingLogger } from '@clover/telemetry';
-import { waitFor, within } from '@clover/testkit';
+import { waitFor } from '@clover/testkit';
 import { paths, sayHello, startCluster, type Cluster } from './harness.js';
 
 // "Oversized answers", the server's side: a RESULT that fails validation but names a run the
