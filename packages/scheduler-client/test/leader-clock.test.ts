@@ -33,3 +33,23 @@ for (const [side, skewMs] of [
     assert.equal(clock.timeLeftMs({ deadline: 42_000, timeoutMs: 1000 }), 1000);
   });
 }
+
+test('PINGs that arrive late (held through a partition) do not make the leader seem behind: the offset is the sample that waited least', () => {
+  // Issue 16's partition runs: PINGs held ten seconds in the connection made the agent think its
+  // leader ten seconds behind; it ran past the leader's deadline, and the leader's retry ran beside it.
+  const leaderNow = 1_800_000_000_000;
+  let agentNow = leaderNow;
+  const clock = new LeaderClock(() => agentNow);
+  clock.sampled(leaderNow - 1);
+  agentNow += 12_000;
+  // Sent 2 s after the last, delivered 10 s late.
+  clock.sampled(leaderNow + 2000);
+  assert.equal(clock.offset, -1, 'the late sample does not count');
+  assert.equal(clock.timeLeftMs({ deadline: agentNow + 3000, timeoutMs: 10_000 }), 3001);
+  // A leader whose clock steps back is followed once the samples from before the step are gone.
+  for (let i = 0; i < 8; i++) {
+    agentNow += 2000;
+    clock.sampled(agentNow - 60_000);
+  }
+  assert.equal(clock.offset, -60_000);
+});
