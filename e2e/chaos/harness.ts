@@ -23,6 +23,7 @@
  * slots with more than one run, slots missed beyond the job's misfire policy, `forbid` overlaps,
  * runs not in a final state, counters that disagree with the runs.
  */
+import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -523,6 +524,22 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
 }
 
 /** What {@link checkChaos} reads: the window, the jobs, the store's runs, the agents' journals, the counters. */
+/**
+ * Fails (AssertionError) unless every count of `report.zeros` is 0, naming the examples of each
+ * that is not: the check every chaos test ends with.
+ */
+export function assertNoFaults(report: ChaosReport): void {
+  const none: ChaosZeros = {
+    executionsStartedTwice: 0,
+    slotsWithMoreThanOneRun: 0,
+    slotsMissedBeyondPolicy: 0,
+    forbidOverlaps: 0,
+    runsNotFinal: 0,
+    countersDisagreeing: 0,
+  };
+  assert.deepEqual(report.zeros, none, JSON.stringify(report.examples, null, 1));
+}
+
 export interface Evidence {
   from: number;
   to: number;
