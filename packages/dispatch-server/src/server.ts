@@ -342,7 +342,7 @@ export class DispatchServer {
       // First what the last leader left in flight, then the slots it missed: a misfire fired
       // here must never be taken for a run to adopt (and sent a second time).
       const byId = new Map<string, Job | null>(jobs.map((j) => [j.id, j]));
-      for (const run of active) if (!byId.has(run.jobId)) byId.set(run.jobId, await this.opts.store.jobs.get(run.jobId));
+      await this.addJobsOf(active, byId);
       if (!this.leadsIn(epoch)) return;
       this.adoptRuns(active, byId);
       this.stats.misfired += this.scheduler.load(jobs);
@@ -413,8 +413,7 @@ export class DispatchServer {
       const orphans = active.filter((r) => (r.dispatchedAt ?? r.scheduledAt).getTime() < cutoff && !this.tracker.knows(r));
       if (!orphans.length || !this.leadsIn(term)) return;
       const jobs = new Map<string, Job | null>();
-      for (const r of orphans)
-        if (!jobs.has(r.jobId)) jobs.set(r.jobId, this.scheduler.job(r.jobId) ?? (await this.opts.store.jobs.get(r.jobId)));
+      await this.addJobsOf(orphans, jobs);
       // A run that moved on while the jobs were read is no orphan.
       if (!this.leadsIn(term)) return;
       const still = orphans.filter((r) => !this.tracker.knows(r));
@@ -428,6 +427,12 @@ export class DispatchServer {
     } finally {
       this.sweeping = false;
     }
+  }
+
+  /** Adds to `jobs` the job of each run not in it yet: the one armed here, else the store's (null: deleted). */
+  private async addJobsOf(runs: Run[], jobs: Map<string, Job | null>): Promise<void> {
+    for (const r of runs)
+      if (!jobs.has(r.jobId)) jobs.set(r.jobId, this.scheduler.job(r.jobId) ?? (await this.opts.store.jobs.get(r.jobId)));
   }
 
   /** Whether the term of leadership `term` is still going. */

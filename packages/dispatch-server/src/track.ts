@@ -666,8 +666,7 @@ export class RunTracker {
         // started twice on one agent, before and after its SIGKILL). Once the new life answers
         // what was sent after it, it never got it: lost. Until then it may yet (sent as it
         // connected), and is waited for, up to its deadline.
-        if (agent.answeredSeq > f.execSeq || now >= f.deadline + this.d.timings.deadlineGraceMs)
-          void this.finish(f, 'lost', { error: `agent ${agentId} restarted after this execution was sent to it` });
+        if (agent.answeredSeq > f.execSeq || now >= f.deadline + this.d.timings.deadlineGraceMs) this.lostToEarlierLife(f, agentId);
         else this.armAck(f, agentId, this.d.timings.ackTimeoutMs);
         return;
       }
@@ -823,6 +822,11 @@ export class RunTracker {
    * agent's earlier session expiring after the new one said HELLO: issue 16's chaos run started
    * 90 executions twice so, on the gone agent and on the next).
    */
+  /** Ends a run sent to an earlier life of its agent: `lost`, retried as a new attempt if the job allows. */
+  private lostToEarlierLife(f: Flight, agentId: string): void {
+    void this.finish(f, 'lost', { error: `agent ${agentId} restarted after this execution was sent to it` });
+  }
+
   /**
    * The agent lives, in a later life (`life`, its HELLO's `startedAt`) than some of its runs were
    * sent to: those not acknowledged are lost (retried as new attempts if the job allows), the
@@ -832,7 +836,7 @@ export class RunTracker {
   agentRestarted(agentId: string, life: number | null): void {
     for (const f of [...this.flights.values()]) {
       if (f.agentId !== agentId || f.acked || !f.sentToEarlierLife(life)) continue;
-      void this.finish(f, 'lost', { error: `agent ${agentId} restarted after this execution was sent to it` });
+      this.lostToEarlierLife(f, agentId);
     }
   }
 
