@@ -9,31 +9,21 @@ import { defaultTimings } from '../src/interfaces.js';
 import { Router } from '../src/route.js';
 import { RunTracker } from '../src/track.js';
 import { startCluster, type Cluster } from './harness.js';
+import { helloOf } from './jobs.js';
 
 // "A busy leader never loses sight of a live agent", and the rule for a fire that finds none.
-const hello = (agentId: string) => ({
-  agentId,
-  version: '1',
-  handlers: ['h'],
-  capacity: 4,
-  running: [],
-  groups: [],
-  tags: [],
-  shell: true,
-  http: true,
-});
 
 test('an agent the registry view dropped is usable again at its next HELLO', () => {
   const gone: string[] = [];
   const agents = new AgentDirectory((id) => gone.push(id));
-  agents.hello(hello('agent-a'), 1000);
+  agents.hello(helloOf('agent-a'), 1000);
   assert.deepEqual(agents.setLive(['agent-a']), []);
   // A list read under load comes back without it: the caller checks, and removes it.
   assert.deepEqual(agents.setLive([]), ['agent-a']);
   agents.remove('agent-a');
   assert.deepEqual(gone, ['agent-a']);
   // The view still lacks it (its watch was lost with that list), but the agent says HELLO.
-  agents.hello(hello('agent-a'), 6000);
+  agents.hello(helloOf('agent-a'), 6000);
   assert.deepEqual(
     agents.usable().map((a) => a.id),
     ['agent-a'],

@@ -2,13 +2,14 @@ import { noopLogger } from '@clover/telemetry';
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jobInputSchema, runId, type Job, type Run } from '@clover/model';
-import type { Hello, Message } from '@clover/protocol';
+import type { Message } from '@clover/protocol';
 import { openStore, type Store } from '@clover/store';
 import { tempDir, waitFor, type TempDir } from '@clover/testkit';
 import { AgentDirectory } from '../src/agents.js';
 import { defaultTimings, type TrackerTimings } from '../src/interfaces.js';
 import { Router } from '../src/route.js';
 import { RunTracker, execIdOf, type TrackerDeps } from '../src/track.js';
+import { helloOf } from './jobs.js';
 
 // The run tracker on its own: the real embedded store, fake agents that are just ids in the
 // directory, and a send() that records what would go over ZeroMQ.
@@ -32,20 +33,6 @@ after(async () => {
 const trackers: RunTracker[] = [];
 afterEach(() => {
   for (const t of trackers.splice(0)) t.abandon();
-});
-
-/** An agent's HELLO as these tests' fake agents say it: handler 'h', capacity 4; `over` changes any field. */
-const helloOf = (agentId: string, over: Partial<Hello> = {}): Hello => ({
-  agentId,
-  version: '1',
-  handlers: ['h'],
-  capacity: 4,
-  running: [],
-  groups: [],
-  tags: [],
-  shell: true,
-  http: true,
-  ...over,
 });
 
 let seq = 0;

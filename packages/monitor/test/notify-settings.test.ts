@@ -1,11 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openStore } from '@clover/store';
+import { openStore, type Store } from '@clover/store';
 import { noopLogger } from '@clover/telemetry';
 import { tempDir } from '@clover/testkit';
 import { createMailer } from '../src/mailer.js';
 import { Notifier } from '../src/notify.js';
+
+/**
+ * A notifier on `store` mailing to its outbox, with no digest window or quiet period of its own,
+ * on the test's clock `now` (wall and monotonic).
+ */
+const notifierOn = (store: Store, now: () => number) =>
+  new Notifier({
+    store,
+    mailer: createMailer({ store, from: 'clover@test' }),
+    logger: noopLogger,
+    clock: now,
+    monotonic: now,
+    digestWindowMs: 0,
+    quietPeriodMs: 0,
+  });
 
 test("the cluster settings' quiet period replaces the monitor's own, and leaving it out brings the own back", async () => {
   const dir = await tempDir();
@@ -13,15 +28,7 @@ test("the cluster settings' quiet period replaces the monitor's own, and leaving
   try {
     await store.contacts.create({ name: 'Ann', email: 'ann@example.com' });
     let now = Date.UTC(2026, 11, 1);
-    const notifier = new Notifier({
-      store,
-      mailer: createMailer({ store, from: 'clover@test' }),
-      logger: noopLogger,
-      clock: () => now,
-      monotonic: () => now,
-      digestWindowMs: 0,
-      quietPeriodMs: 0,
-    });
+    const notifier = notifierOn(store, () => now);
     // Mails that say it died (a death also closes the one before, whose recovery mail is not counted).
     const deathMails = async () => (await store.outbox.list()).items.filter((m) => / is dead$/.test(m.subject)).length;
     const mailsAfter = async (step: () => Promise<void>) => {
@@ -62,15 +69,7 @@ test("mails go in each contact's language, else the cluster's, else English", as
     await store.contacts.create({ name: 'Ann', email: 'ann@example.com' });
     await store.contacts.create({ name: 'Bob', email: 'bob@example.com', language: 'en' });
     let now = Date.UTC(2026, 11, 1);
-    const notifier = new Notifier({
-      store,
-      mailer: createMailer({ store, from: 'clover@test' }),
-      logger: noopLogger,
-      clock: () => now,
-      monotonic: () => now,
-      digestWindowMs: 0,
-      quietPeriodMs: 0,
-    });
+    const notifier = notifierOn(store, () => now);
     const subjects = async (subject: string) => {
       await store.incidents.open({
         kind: 'node_dead',
