@@ -33,7 +33,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jobInputSchema, type Incident, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
-import { freePort, spawnProcess, startZooKeeper, tempDir, waitFor, type ChildHandle } from '@clover/testkit';
+import { freePort, scrapeMetrics, spawnProcess, startZooKeeper, tempDir, waitFor, type ChildHandle } from '@clover/testkit';
 import { runsOfJobs } from './lib/runs.js';
 import { NodeRegistry, cloverPaths, createZkClient, publishJobChange, readLeader } from '@clover/zk-kit';
 
@@ -270,16 +270,14 @@ function sampleQueue(): { stop: () => { depth: number; oldestWaitMs: number; sam
 function sampleWaiting(): { stop: () => Array<[number, number]> } {
   const everyMs = 100;
   const spans: Array<[number, number]> = [];
-  const gauge = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   const timer = setInterval(() => {
     const at = Date.now();
     for (const url of metricsUrls.values())
-      void fetch(url, { signal: AbortSignal.timeout(1000) })
-        .then((r) => r.text())
-        .then((text) => {
-          if (gauge(text, 'clover_dispatch_leader') === 1 && gauge(text, 'clover_dispatch_waiting_runs') > 0)
-            spans.push([at - everyMs, at]);
+      void scrapeMetrics(url, 1000)
+        .then((m) => {
+          if (m.total('clover_dispatch_leader') === 1 && m.total('clover_dispatch_waiting_runs') > 0) spans.push([at - everyMs, at]);
         })
+        // A server killed or not up yet: no reading this time.
         .catch(() => undefined);
   }, everyMs);
   timer.unref();

@@ -93,9 +93,12 @@ export function parseMetrics(text: string): Scrape {
   };
 }
 
-/** GETs `url` (a bin's `/metrics`) and parses it; throws on a status other than 200. */
-export async function scrapeMetrics(url: string): Promise<Scrape> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+/**
+ * GETs `url` (a bin's `/metrics`) and parses it; throws on a status other than 200, or when no
+ * answer came within `timeoutMs` (default 10 s).
+ */
+export async function scrapeMetrics(url: string, timeoutMs = 10_000): Promise<Scrape> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${text.slice(0, 200)}`);
   return parseMetrics(text);
