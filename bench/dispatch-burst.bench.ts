@@ -159,6 +159,7 @@ async function queueMemory(): Promise<void> {
       exitCode: null,
       outputTail: '',
       error: null,
+      leaderTerm: null,
     });
   }
   const before = heapNow();

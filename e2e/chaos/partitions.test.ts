@@ -10,9 +10,7 @@ import { assertNoFaults, runChaos, type ChaosCluster, type ChaosReport, type Mix
 // host cut off the network (its bridge port down: packets dropped, no RST) and put back. Each
 // scenario is checked by the harness's counts that must be 0 and by checks of its own.
 // `pnpm --filter @clover/e2e chaos:partitions`; needs root (`ip netns`), so it skips without.
-// Not in `pnpm test`: the leader scenario still fails (2026-11-30): the write batches the leader
-// fired as it was cut off reach the store when the link is back, after the new leader took over,
-// and leave their runs `dispatched` for good (bench/README, "Hosts and partitions").
+// Not in `pnpm test` (about 4 minutes, and root): bench/README, "Hosts and partitions", has its figures.
 
 const sessionMs = 4000;
 // Two jobs of each kind, and two of the slow ones (4 s runs every 5 s) to cut an agent off in the middle of.
@@ -65,6 +63,7 @@ async function serverView(c: ChaosCluster, id: string) {
     at: Date.now(),
     leading: m.total('clover_dispatch_leader'),
     recorded: m.total('clover_dispatch_fires_total') + m.total('clover_dispatch_runs_finished_total'),
+    fenced: m.total('clover_store_writes_fenced_total'),
     connected: m.total('clover_zookeeper_session_state', { state: 'connected' }),
   };
 }
@@ -137,9 +136,19 @@ test(`the leader's host cut off for ${2.5 * sessionMs} ms (past its session), th
     [],
     'the cut-off server still says it leads past its session',
   );
+  // While cut off it records nothing. Once the link is back, the writes it queued before it lost
+  // the lead reach the store (TCP retransmits them): its updates of runs the next leader had
+  // taken are refused by the store's fence (`clover_store_writes_fenced_total`), its inserts take
+  // only slots no one else fired, and the next leader's sweep adopts them (0 runs not final above).
   const recordedThen = late[0]!.recorded;
-  assert.equal(s.rejoined.recorded, recordedThen, 'the cut-off server recorded runs after it may no longer lead (by the heal)');
-  assert.equal(s.after.recorded, recordedThen, 'the cut-off server recorded runs after it may no longer lead (by the end)');
+  assert.deepEqual(
+    late.filter((v) => v.recorded !== recordedThen),
+    [],
+    'the cut-off server recorded runs while cut off past its session',
+  );
+  console.log(
+    `  its writes that reached the store after the heal: ${s.after.recorded - recordedThen} recorded, ${s.after.fenced} refused by the fence`,
+  );
   // No agent started anything it sent once it may no longer lead.
   const fromOld = report.evidence.journals.filter((l) => l.event === 'start' && l.leader === s.leader && l.at >= mayNoLongerLead);
   assert.deepEqual(fromOld, [], 'executions started on an EXEC of the cut-off server past its session');

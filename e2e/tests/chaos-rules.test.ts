@@ -23,6 +23,7 @@ const run = (jobId: string, at: number, over: Partial<Run> = {}): Run => ({
   exitCode: 0,
   outputTail: '',
   error: null,
+  leaderTerm: null,
   ...over,
 });
 const jobRow = (id: string, runCount: number, failureCount = 0): Job =>

@@ -76,6 +76,8 @@ export class Flight {
   avoid: string[] = [];
   /** Taken over from a previous leader (built from the store), and not sent again by this one. */
   adopted: boolean;
+  /** Taken over from a previous leader (adopted), even once sent again from here: an EXEC of it left before this leader's. */
+  readonly takenOver: boolean;
 
   /**
    * @param job the job as it stands (its retry policy follows later edits: {@link Flight.job} is replaced then)
@@ -88,6 +90,7 @@ export class Flight {
   ) {
     this.candidates = opts.candidates ?? [];
     this.adopted = opts.adopted !== undefined;
+    this.takenOver = this.adopted;
     this.agentId = opts.adopted?.agentId ?? null;
     if (opts.adopted) {
       this.deadline = opts.adopted.deadline;

@@ -31,6 +31,7 @@ export class DispatchMetrics {
   private readonly batchSize: Histogram;
   private readonly batchSeconds: Histogram;
   private readonly batchFailures: Counter;
+  private readonly fenced: Counter;
   /** Slot to EXEC handed to the socket, scheduled first attempts (the heartbeat's LatenessMeter figures). */
   readonly execLateness: Histogram;
   /** Slot to the agent's start, every run that started. */
@@ -83,6 +84,10 @@ export class DispatchMetrics {
       buckets: secondsBuckets,
     });
     this.batchFailures = m.counter({ name: 'clover_store_write_batch_failures_total', help: 'Write batches the store failed' });
+    this.fenced = m.counter({
+      name: 'clover_store_writes_fenced_total',
+      help: "Run updates the store refused because a later leader term had the run (this server's writes after it was deposed)",
+    });
     m.gauge({
       name: 'clover_dispatch_runs_in_flight',
       help: 'Runs between their EXEC and their final status',
@@ -120,7 +125,9 @@ export class DispatchMetrics {
     seconds: number,
     inserted: ReadonlyArray<{ input: RunInput; ok: boolean }>,
     updated: ReadonlyArray<{ patch: RunPatch; ok: boolean }>,
+    fenced = 0,
   ): void {
+    if (fenced) this.fenced.inc(undefined, fenced);
     this.batchSize.observe(writes);
     this.batchSeconds.observe(seconds);
     for (const { input, ok } of inserted) {

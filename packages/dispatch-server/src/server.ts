@@ -131,6 +131,13 @@ export class DispatchServer {
   private readonly timings: TrackerTimings;
   private leading = false;
   private leaderEpoch = 0;
+  /**
+   * The leader term of this server's current (or last) lead: its election znode's sequence
+   * number (LeaderElection.term), a fencing token that only grows from leader to leader.
+   * Undefined until it first leads; it stays after a step-down, so writes queued in that term
+   * still carry it.
+   */
+  private fenceTerm: number | undefined;
   /** False from an election until the agents have said HELLO (or the settle time ran out). */
   private settled = true;
   private settleTimer: NodeJS.Timeout | null = null;
@@ -168,7 +175,8 @@ export class DispatchServer {
       zkState: () => opts.zk.state,
     });
     const metrics = this.metrics;
-    this.writes = new StoreWriteBatch(opts.store, metrics);
+    // Each write carries the term it was queued in: the store refuses a deposed term's late updates.
+    this.writes = new StoreWriteBatch(opts.store, metrics, () => this.fenceTerm);
     this.lateness = new LatenessMeter(this.clock);
     this.tracker = new RunTracker({
       store: opts.store,
@@ -272,6 +280,11 @@ export class DispatchServer {
     return this.leading;
   }
 
+  /** The leader term (fencing token) of this server's lead now; null while it does not lead. */
+  get leaderTerm(): number | null {
+    return this.leading ? (this.fenceTerm ?? null) : null;
+  }
+
   /**
    * The runs waiting here for an agent with a free slot: how many now, the most at once since
    * this server started, and how long the oldest has waited (ms since its slot; 0: none waits).
@@ -321,6 +334,7 @@ export class DispatchServer {
 
   private becomeLeader(): void {
     const epoch = ++this.leaderEpoch;
+    this.fenceTerm = this.election.term ?? undefined;
     this.leading = true;
     this.settled = false;
     this.stats.electedAt = this.clock();
@@ -337,6 +351,9 @@ export class DispatchServer {
       if (reconciled.runs) this.logger.warn('finished run counts a previous writer left half written', { runs: reconciled.runs });
       const jobs = await this.loadEnabledJobs(epoch);
       if (!jobs) return;
+      // The open runs are this term's before they are read: a deposed leader's update that
+      // reaches the store later (held in TCP through a partition) changes none of them.
+      await this.fenceOpenRuns(epoch);
       const active = await this.opts.store.runs.listActive();
       if (!this.leadsIn(epoch)) return;
       // First what the last leader left in flight, then the slots it missed: a misfire fired
@@ -410,8 +427,18 @@ export class DispatchServer {
     try {
       const active = await this.opts.store.runs.listActive();
       const cutoff = this.clock() - this.timings.orphanAgeMs;
-      const orphans = active.filter((r) => (r.dispatchedAt ?? r.scheduledAt).getTime() < cutoff && !this.tracker.knows(r));
+      const mine = this.fenceTerm;
+      // An earlier term's run this leader does not track is an orphan now; one without a term
+      // (a writer from before terms) once it is older than orphanAgeMs.
+      const earlier = (r: Run) => r.leaderTerm !== null && mine !== undefined && r.leaderTerm < mine;
+      const orphans = active.filter((r) => (earlier(r) || (r.dispatchedAt ?? r.scheduledAt).getTime() < cutoff) && !this.tracker.knows(r));
       if (!orphans.length || !this.leadsIn(term)) return;
+      if (mine !== undefined)
+        await this.opts.store.runs.fence(
+          mine,
+          orphans.map((r) => r.id),
+        );
+      if (!this.leadsIn(term)) return;
       const jobs = new Map<string, Job | null>();
       await this.addJobsOf(orphans, jobs);
       // A run that moved on while the jobs were read is no orphan.
@@ -426,6 +453,21 @@ export class DispatchServer {
       this.logger.warn('could not look for orphaned runs', { err });
     } finally {
       this.sweeping = false;
+    }
+  }
+
+  /**
+   * Stamps every open run with this leader's term (`RunRepository.fence`). A failure is logged
+   * and leadership goes on: the runs are adopted as before, only without the fence.
+   */
+  private async fenceOpenRuns(epoch: number): Promise<void> {
+    const term = this.fenceTerm;
+    if (term === undefined || !this.leadsIn(epoch)) return;
+    try {
+      const n = await this.opts.store.runs.fence(term);
+      if (n) this.logger.info('took the open runs for this leader term', { term, runs: n });
+    } catch (err) {
+      this.logger.error('could not fence the open runs for this leader term', { term, err });
     }
   }
 

@@ -98,7 +98,7 @@ function avoiding(candidates: string[], avoid: string[], pinned: string | null):
 }
 
 /** Refusals that say "not now" (full, unreachable, shutting down, gone) rather than "never": the run waits for a slot. */
-const notNow = (refusal: string): boolean => /: (at_capacity|not connected|draining|gone)$/.test(refusal);
+const notNow = (refusal: string): boolean => /: (at_capacity|not connected|draining|gone|other_life)$/.test(refusal);
 
 /**
  * The waiting queue's lane of a run: the set of agents that can take it, named by what decides
@@ -600,7 +600,8 @@ export class RunTracker {
     const execId = f.execId;
     const k = f.job.kind;
     const leftBefore = f.mayHaveLeft;
-    f.execSent(this.d.agents.nextSeq(agentId), this.d.agents.get(agentId)?.startedAt ?? null);
+    const life = this.d.agents.get(agentId)?.startedAt ?? null;
+    f.execSent(this.d.agents.nextSeq(agentId), life);
     void this.d
       .send(agentId, {
         type: 'EXEC',
@@ -614,6 +615,8 @@ export class RunTracker {
           timeoutMs: f.job.timeoutMs,
           deadline: f.deadline,
           scheduledAt: f.run.scheduledAt.getTime(),
+          // For the life whose HELLO this server has: a restarted agent (same routing id) refuses it.
+          ...(life === null ? {} : { agentStartedAt: life }),
         },
       })
       .then((sent) => {
@@ -738,8 +741,16 @@ export class RunTracker {
       if (ack.startedAt !== undefined) this.started(f, ack.startedAt);
       return;
     }
+    if (ack.reason === 'other_life' && (f.sends > 1 || f.takenOver)) {
+      // Sent for an earlier life of the agent, and an EXEC of it went before this one (from here,
+      // or from the leader before): that life may have run it and died before answering. Never
+      // sent again under this execution id: lost, and retried as a new attempt if the job allows.
+      this.lostToEarlierLife(f, agentId);
+      return;
+    }
     // Whatever the reason, it is offered nothing more until it frees a slot or says HELLO: a run
-    // that waits after this refusal would otherwise go straight back to it, turn after turn.
+    // that waits after this refusal would otherwise go straight back to it, turn after turn. (An
+    // `other_life` refusal of a first EXEC: no life has it, and the new one says HELLO soon.)
     this.d.agents.markFull(agentId);
     f.refused();
     f.refusals.push(`${agentId}: ${ack.reason ?? 'refused'}`);

@@ -8,6 +8,15 @@ interface Pending<I, O> {
   reject(err: unknown): void;
 }
 
+/** What each pending list holds, and what its callers are answered. */
+interface Lists {
+  inserts: { input: RunInput; output: Run };
+  updates: { input: RunUpdate; output: boolean };
+  states: { input: { id: string; state: JobRunState }; output: undefined };
+}
+type PendingInput<K extends keyof Lists> = Lists[K]['input'];
+type PendingOutput<K extends keyof Lists> = Lists[K]['output'];
+
 /** Job run states written per transaction at most (5,000: ~120 ms on the embedded store). */
 const maxStatesPerFlush = 5000;
 
@@ -22,18 +31,25 @@ const maxStatesPerFlush = 5000;
 export class StoreWriteBatch {
   private inserts: Array<Pending<RunInput, Run>> = [];
   private updates: Array<Pending<RunUpdate, boolean>> = [];
-  private states: Array<Pending<{ id: string; state: JobRunState }, void>> = [];
+  private states: Array<Pending<{ id: string; state: JobRunState }, undefined>> = [];
   private scheduled = false;
+  /** The leader term the pending writes were queued in: one batch, one term. */
+  private pendingTerm: number | undefined;
 
-  /** @param metrics told of each batch: its size and time, and the runs and final statuses it recorded. */
+  /**
+   * @param metrics told of each batch: its size and time, and the runs and final statuses it recorded.
+   * @param term the writer's leader term when a write is queued (`RunWrites.term`, the store's
+   *   fence); undefined (the default) writes unfenced. A write belongs to the term it was queued in.
+   */
   constructor(
     private readonly store: Pick<Store, 'writeRuns'>,
     private readonly metrics?: Pick<DispatchMetrics, 'written' | 'writeFailed'>,
+    private readonly term: () => number | undefined = () => undefined,
   ) {}
 
   /** Rejects with DuplicateRunError when the slot exists. */
   insertRun(input: RunInput): Promise<Run> {
-    return this.queue(this.inserts, input);
+    return this.queue('inserts', input);
   }
 
   /**
@@ -41,16 +57,21 @@ export class StoreWriteBatch {
    * written with the run, both or neither (see `RunUpdate.jobState` in @clover/store).
    */
   updateRun(id: string, patch: RunPatch, jobState?: JobRunState): Promise<boolean> {
-    return this.queue(this.updates, jobState ? { id, patch, jobState } : { id, patch });
+    return this.queue('updates', jobState ? { id, patch, jobState } : { id, patch });
   }
 
-  recordRunState(id: string, state: JobRunState): Promise<void> {
-    return this.queue(this.states, { id, state });
+  async recordRunState(id: string, state: JobRunState): Promise<void> {
+    await this.queue('states', { id, state });
   }
 
-  private queue<I, O>(list: Array<Pending<I, O>>, input: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      list.push({ input, resolve, reject });
+  private queue<K extends 'inserts' | 'updates' | 'states'>(kind: K, input: PendingInput<K>): Promise<PendingOutput<K>> {
+    const term = this.term();
+    // Writes of an earlier term go first, in a batch of their own (flush takes them at once).
+    if (term !== this.pendingTerm && this.inserts.length + this.updates.length + this.states.length > 0) void this.flush();
+    this.pendingTerm = term;
+    return new Promise((resolve, reject) => {
+      // The list read after any flush above: it took the arrays it found.
+      (this[kind] as Array<Pending<PendingInput<K>, PendingOutput<K>>>).push({ input, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
@@ -60,6 +81,9 @@ export class StoreWriteBatch {
 
   private async flush(): Promise<void> {
     this.scheduled = false;
+    // A turn's flush that a term change ran early left nothing for the one scheduled.
+    if (!this.inserts.length && !this.updates.length && !this.states.length) return;
+    const term = this.pendingTerm;
     const [inserts, updates] = [this.inserts, this.updates];
     this.inserts = [];
     this.updates = [];
@@ -78,6 +102,7 @@ export class StoreWriteBatch {
         inserts: inserts.map((p) => p.input),
         updates: updates.map((p) => p.input),
         jobStates: states.map((p) => p.input),
+        ...(term === undefined ? {} : { term }),
       });
       // One answer per write, in order (Store.writeRuns); a store that answered fewer fails the rest.
       for (const [i, p] of inserts.entries()) {
@@ -91,12 +116,13 @@ export class StoreWriteBatch {
         if (r === undefined) p.reject(missingAnswer('update', i));
         else p.resolve(r);
       }
-      for (const p of states) p.resolve();
+      for (const p of states) p.resolve(undefined);
       this.metrics?.written(
         writes,
         (performance.now() - startedAt) / 1000,
         inserts.map((p, i) => ({ input: p.input, ok: !(out.inserted[i] instanceof Error) && out.inserted[i] !== undefined })),
         updates.map((p, i) => ({ patch: p.input.patch, ok: out.updated[i] === true })),
+        out.fenced,
       );
     } catch (err) {
       this.metrics?.writeFailed(writes, (performance.now() - startedAt) / 1000);

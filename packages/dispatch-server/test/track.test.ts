@@ -215,6 +215,39 @@ test('an adopted run sent to the life of its agent that says HELLO now is sent a
   tracker.abandon();
 });
 
+test('an EXEC names the life it is for; an adopted run redelivered to an earlier life (the agent restarted before its HELLO came) is lost on the other_life refusal', async () => {
+  // Issue 16's 10-minute chaos run: the new leader's redelivery went out while the agent's
+  // earlier life's HELLO was the latest it had; the new life (same routing id) took it and ran
+  // it a second time (37 executions).
+  const { job, tracker, sent, agents, finished, slot } = await setup({}, { adoptGraceMs: 30_000, redeliverAfterHelloMs: 20_000 });
+  const id = runId(job.id, slot);
+  const oldLife = Date.now() - 60_000;
+  await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  const run = (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date() }))!;
+  tracker.adopt(job, run);
+  agents.hello(helloOf('agent-a', { startedAt: oldLife }), Date.now());
+  tracker.agentSaidHello('agent-a', true);
+  const [exec] = await waitFor(() => (execs(sent).length === 1 ? execs(sent) : undefined), { timeoutMs: 5000, message: 'redelivered' });
+  assert.ok(exec!.msg.type === 'EXEC' && exec!.msg.body.agentStartedAt === oldLife, 'the EXEC names the life it is for');
+  tracker.onAck('agent-a', { execId: id, accepted: false, reason: 'other_life' });
+  await waitFor(async () => (await store.runs.get(id))!.status === 'lost', { timeoutMs: 5000, message: 'lost' });
+  assert.equal(execs(sent).length, 1, 'never sent again under the same id');
+  await waitFor(() => finished.length === 1);
+});
+
+test('a first EXEC refused as other_life (sent as the agent restarted) is not lost: it goes to the next agent', async () => {
+  const { job, tracker, sent, slot } = await setup({ routing: 'failover' });
+  const id = runId(job.id, slot);
+  const run = await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  const [first] = await waitFor(() => (execs(sent).length === 1 ? execs(sent) : undefined), { timeoutMs: 5000, message: 'sent' });
+  tracker.onAck(first!.peer, { execId: id, accepted: false, reason: 'other_life' });
+  const [, second] = await waitFor(() => (execs(sent).length === 2 ? execs(sent) : undefined), { timeoutMs: 5000, message: 'sent on' });
+  assert.notEqual(second!.peer, first!.peer);
+  assert.notEqual((await store.runs.get(id))!.status, 'lost');
+  tracker.abandon();
+});
+
 test('an agent gone while its EXEC is unanswered: the run is lost (a new attempt if the job allows), never sent to the next agent under the same id', async () => {
   // Issue 16's chaos run: a restarted agent's earlier session expired after its new life had
   // taken an EXEC; the leader took the vanished znode for the agent's death and sent the same

@@ -81,3 +81,44 @@ test('a turn of 12,000 job run states (a new leader arming its jobs) goes in tra
     await dir.cleanup();
   }
 });
+
+test('each write carries the leader term it was queued in: a new term ends the batch, and the store refuses the older term over a run the newer has', async () => {
+  const dir = await tempDir('clover-batch-');
+  const store = await openStore({ dataDir: dir.path });
+  try {
+    const calls: Array<[number | undefined, number, number]> = [];
+    const writeRuns = store.writeRuns.bind(store);
+    store.writeRuns = (w) => (calls.push([w.term, w.inserts.length, w.updates.length]), writeRuns(w));
+    let term: number | undefined = 3;
+    const batch = new StoreWriteBatch(store, undefined, () => term);
+    const slot = (s: number) => ({
+      id: `t@2026-01-01T00:00:0${s}.000Z`,
+      jobId: 't',
+      scheduledAt: new Date(Date.UTC(2026, 0, 1, 0, 0, s)),
+      status: 'dispatched' as const,
+    });
+    const first = batch.insertRun(slot(1));
+    term = 4;
+    const second = batch.insertRun(slot(2));
+    await Promise.all([first, second]);
+    assert.deepEqual(
+      calls,
+      [
+        [3, 1, 0],
+        [4, 1, 0],
+      ],
+      'one batch per term, the older first',
+    );
+    assert.deepEqual([(await store.runs.get(slot(1).id))?.leaderTerm, (await store.runs.get(slot(2).id))?.leaderTerm], [3, 4]);
+    // The newer term has taken the run: an update queued in the older one changes nothing.
+    await store.runs.fence(4, [slot(1).id]);
+    term = 3;
+    assert.equal(await batch.updateRun(slot(1).id, { status: 'failed' }), false);
+    assert.equal((await store.runs.get(slot(1).id))?.status, 'dispatched');
+    term = undefined;
+    assert.equal(await batch.updateRun(slot(1).id, { node: 'a2' }), true, 'no term: no fence');
+  } finally {
+    await store.close();
+    await dir.cleanup();
+  }
+});

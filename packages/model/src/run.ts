@@ -22,10 +22,18 @@ export const runSchema = z.object({
     .refine((s) => utf8Length(s) <= MAX_OUTPUT_BYTES, `output is larger than ${MAX_OUTPUT_BYTES} bytes`)
     .default(''),
   error: z.string().nullable().default(null),
+  /**
+   * The leader term that last wrote the run (a dispatch-server's fencing token: its election
+   * znode's sequence number, which only grows from one leader to the next); null for a run no
+   * leader wrote (an import, a test). The store sets it from `RunWrites.term`, never a patch:
+   * a write of an earlier term does not change a run a later term has written (store `writeRuns`).
+   */
+  leaderTerm: z.number().int().min(0).nullable().default(null),
 });
 export type Run = z.output<typeof runSchema>;
 export type RunInput = z.input<typeof runSchema>;
-export type RunPatch = Partial<Omit<Run, 'id' | 'jobId' | 'scheduledAt'>>;
+/** What a transition may change: not the run's identity, nor its term (the store's fence sets that). */
+export type RunPatch = Partial<Omit<Run, 'id' | 'jobId' | 'scheduledAt' | 'leaderTerm'>>;
 
 /**
  * The id an agent sees: the run id for the first attempt, with `~attempt` after. Agents drop

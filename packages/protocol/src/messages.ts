@@ -59,12 +59,20 @@ export const execSchema = z.object({
   timeoutMs: z.number().int().positive(),
   deadline: epochMs,
   scheduledAt: epochMs,
+  /**
+   * The life of the agent this EXEC is for: the `startedAt` of the HELLO the sender last had from
+   * it. An agent whose own life began at another time refuses it (`other_life`): a restarted
+   * agent keeps its routing id, so an EXEC meant for the life before (a resend, a new leader's
+   * redelivery) reaches the new one, which knows nothing of what that life ran (issue 16's
+   * 10-minute chaos run: 37 executions started twice). Absent: for any life.
+   */
+  agentStartedAt: epochMs.optional(),
 });
 
 export const ackSchema = z.object({
   execId: id,
   accepted: z.boolean(),
-  reason: z.enum(['duplicate', 'no_handler', 'at_capacity', 'unsupported', 'draining']).optional(),
+  reason: z.enum(['duplicate', 'no_handler', 'at_capacity', 'unsupported', 'draining', 'other_life']).optional(),
   /** Accepted and already running since then: no START follows. */
   startedAt: epochMs.optional(),
 });

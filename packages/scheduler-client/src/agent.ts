@@ -6,6 +6,7 @@ import {
   isLocalEndpoint,
   LIMITS,
   truncateField,
+  type Ack,
   type Exec,
   type Hello,
   type Message,
@@ -306,7 +307,7 @@ export class Agent {
     }
   }
 
-  private refuse(execId: string, reason: 'duplicate' | 'no_handler' | 'at_capacity' | 'unsupported' | 'draining'): void {
+  private refuse(execId: string, reason: NonNullable<Ack['reason']>): void {
     this.metrics.refused.inc({ reason });
     this.answers.push(() => ({ type: 'ACK', body: { execId, accepted: false, reason } }));
   }
@@ -317,6 +318,17 @@ export class Agent {
       // A re-delivery (lost ACK, new leader): never run it twice; repeat the outcome if known.
       this.refuse(exec.execId, 'duplicate');
       if (seen.phase === 'finished') this.answers.push(() => ({ type: 'RESULT', body: seen.result }));
+      return;
+    }
+    if (exec.agentStartedAt !== undefined && exec.agentStartedAt !== this.startedAt) {
+      // Meant for an earlier life of this agent (same routing id), which may have run it: this
+      // life must not run it again; the leader judges the run (docs/protocol.md, ACK).
+      this.logger.info('execution refused: it was sent to an earlier life of this agent', {
+        ...runFieldsOf(exec),
+        sentTo: exec.agentStartedAt,
+        life: this.startedAt,
+      });
+      this.refuse(exec.execId, 'other_life');
       return;
     }
     if (this.draining) {

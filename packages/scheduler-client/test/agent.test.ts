@@ -214,6 +214,25 @@ test('a duplicate EXEC is acknowledged as such and runs once; its result is repe
   assert.equal(runs, 1);
 });
 
+// Issue 16's 10-minute chaos run: an agent SIGKILLed and restarted keeps its routing id, and an
+// EXEC a new leader meant for its earlier life (which had run it) reached the new one: 37
+// executions started twice.
+test('an EXEC for an earlier life of the agent is refused as other_life and not run; one for this life runs', async () => {
+  let runs = 0;
+  agent.register('count', () => ++runs);
+  const hello = inbox.find(([p, m]) => p === 'agent-a' && m.type === 'HELLO')![1] as Extract<Message, { type: 'HELLO' }>;
+  const life = hello.body.startedAt!;
+  assert.ok(life > 0, 'HELLO says when this life began');
+  const earlier = exec({ type: 'handler', name: 'count' }, { agentStartedAt: life - 60_000 });
+  await router.send('agent-a', { type: 'EXEC', body: earlier });
+  const [ack] = await waitFor(() => (find('ACK', earlier.execId).length ? find('ACK', earlier.execId) : undefined), { message: 'ACK' });
+  assert.deepEqual([ack!.body.accepted, ack!.body.reason], [false, 'other_life']);
+  const mine = exec({ type: 'handler', name: 'count' }, { agentStartedAt: life });
+  assert.equal((await runToResult(mine)).status, 'succeeded');
+  assert.equal(runs, 1, 'only the EXEC for this life ran');
+  assert.deepEqual(find('RESULT', earlier.execId), []);
+});
+
 // Issue 16's partition runs: an EXEC held in a TCP connection through a partition arrived when
 // the link came back, after its leader had recorded the run lost and retried it elsewhere.
 test('an EXEC that arrives after its deadline is not started: its RESULT says timed_out at once', async () => {

@@ -129,6 +129,16 @@ export interface RunRepository {
    * range and its first entry, never a scan of the other runs.
    */
   backlog(status: ActiveStatus): Promise<RunBacklog>;
+  /**
+   * Takes open runs for a leader term: each of `runIds` (default: every open run) that is still
+   * open gets `leaderTerm = term`, so a write of an earlier term that reaches the store later
+   * changes none of them (`RunWrites.term`). A new leader calls it before it reads the runs it
+   * adopts; its orphan sweep, for the runs it adopts then. Every open run, whatever its term: a
+   * run of a later term than this one's means a rebuilt ZooKeeper (its sequence numbers began
+   * again), and the leader ZooKeeper names now is the one whose writes must count.
+   * @returns how many runs it stamped.
+   */
+  fence(term: number, runIds?: string[]): Promise<number>;
   deleteOlderThan(cutoff: Date): Promise<number>;
 }
 
@@ -290,12 +300,25 @@ export interface RunWrites {
   updates: RunUpdate[];
   /** Job states that belong to no run transition (a next run time), applied after the updates. */
   jobStates: Array<{ id: string; state: JobRunState }>;
+  /**
+   * The writer's leader term, its fencing token (Kleppmann, "How to do distributed locking"; the
+   * ZooKeeper recipe's sequence number): every insert is stamped with it (`Run.leaderTerm`), and
+   * an update applies only to a run whose term is at most this one, which it then stamps. A
+   * deposed leader's writes that reach the store late (held in TCP through a partition) then
+   * change no run a later leader has taken (`RunRepository.fence`). Inserts are not fenced: the
+   * run id is the slot, so a late one can only take a slot no later leader has fired, and that
+   * leader's orphan sweep adopts it. Omitted: no fence, the term left as it is.
+   */
+  term?: number;
 }
 
-/** Per insert: the stored Run or a DuplicateRunError; per update: whether the run was there. */
+/** Per insert: the stored Run or a DuplicateRunError; per update: whether it was applied. */
 export interface RunWriteResults {
   inserted: Array<Run | DuplicateRunError>;
+  /** False for a run not in the store, and for one a later term has (see `fenced`). */
   updated: boolean[];
+  /** How many of the updates were refused because a later leader term had the run. */
+  fenced: number;
 }
 
 export interface Store {

@@ -134,7 +134,7 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       assert.deepEqual([j.runCount, j.lastStatus, j.lastRunAt?.getTime()], [1, 'succeeded', t0 + 1000]);
       const totals = (await store.counters.summary({ from: new Date(t0 - 3600_000), to: new Date(t0 + 3600_000), jobId: job.id })).totals;
       assert.deepEqual(totals, { succeeded: 1 });
-      assert.deepEqual(await store.writeRuns({ inserts: [], updates: [], jobStates: [] }), { inserted: [], updated: [] });
+      assert.deepEqual(await store.writeRuns({ inserts: [], updates: [], jobStates: [] }), { inserted: [], updated: [], fenced: 0 });
     });
 
     test('runs: the unique slot key, transitions, active runs, counters that match', async () => {
@@ -321,6 +321,84 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       const still = (await store.runs.get(ok.id))!;
       assert.deepEqual([still.status, still.attempt], ['succeeded', 1], 'a run that succeeded is not reopened');
       assert.deepEqual(await counts(), [2, 0]);
+    });
+
+    test('runs: a write of an earlier leader term changes no run a later term has taken, and counts nothing (the fence)', async () => {
+      // Issue 16's partition run: a leader cut off from the store fired and recorded runs whose
+      // writes reached the store after the heal, over runs the next leader had adopted.
+      const job = await store.jobs.create(spec({ name: 'fenced' }));
+      const t0 = Date.UTC(2026, 11, 1, 2, 0, 0);
+      const a = run(job.id, t0);
+      const first = await store.writeRuns({
+        inserts: [a],
+        updates: [{ id: a.id, patch: { status: 'dispatched', node: 'n1' } }],
+        jobStates: [],
+        term: 5,
+      });
+      assert.deepEqual([first.updated, first.fenced], [[true], 0]);
+      assert.equal((await store.runs.get(a.id))!.leaderTerm, 5, 'an insert carries its term');
+
+      assert.ok((await store.runs.fence(7)) >= 1, 'the next leader takes every open run');
+      assert.equal((await store.runs.get(a.id))!.leaderTerm, 7);
+      const late = await store.writeRuns({
+        inserts: [],
+        updates: [
+          {
+            id: a.id,
+            patch: { status: 'failed', finishedAt: new Date(t0 + 50) },
+            jobState: { lastStatus: 'failed', runCountDelta: 1, failureCountDelta: 1 },
+          },
+        ],
+        jobStates: [],
+        term: 5,
+      });
+      assert.deepEqual([late.updated, late.fenced], [[false], 1], "the deposed term's update is refused");
+      const kept = (await store.runs.get(a.id))!;
+      assert.deepEqual([kept.status, kept.node, kept.leaderTerm], ['dispatched', 'n1', 7]);
+      const counts = async () => {
+        const j = (await store.jobs.get(job.id))!;
+        const totals = (await store.counters.summary({ from: new Date(t0 - 3600_000), to: new Date(t0 + 3600_000), jobId: job.id })).totals;
+        return [j.runCount, j.failureCount, totals.failed ?? 0, totals.succeeded ?? 0];
+      };
+      assert.deepEqual(await counts(), [0, 0, 0, 0], 'a refused update counts nothing');
+
+      const now = await store.writeRuns({
+        inserts: [],
+        updates: [
+          {
+            id: a.id,
+            patch: { status: 'succeeded', finishedAt: new Date(t0 + 60) },
+            jobState: { lastStatus: 'succeeded', runCountDelta: 1, failureCountDelta: 0 },
+          },
+        ],
+        jobStates: [],
+        term: 7,
+      });
+      assert.deepEqual([now.updated, now.fenced], [[true], 0]);
+      assert.deepEqual(await counts(), [1, 0, 0, 1]);
+      assert.equal(await store.runs.fence(8, [a.id]), 0, 'a final run is no one to take');
+
+      // A deposed term's insert is not fenced (the slot is the key); the next sweep takes it.
+      const b = run(job.id, t0 + 1000);
+      await store.writeRuns({ inserts: [b], updates: [], jobStates: [], term: 5 });
+      assert.equal(await store.runs.fence(8, []), 0);
+      assert.equal(await store.runs.fence(8, [a.id, b.id, 'run_missing']), 1, 'only the open runs named');
+      assert.equal((await store.runs.get(b.id))!.leaderTerm, 8);
+      assert.equal(await store.runs.fence(8, [b.id]), 0, 'stamped already');
+      // A rebuilt ZooKeeper numbers terms from 0 again: the leader it names takes every open run.
+      assert.ok((await store.runs.fence(2)) >= 1);
+      assert.equal((await store.runs.get(b.id))!.leaderTerm, 2);
+      const after = await store.writeRuns({
+        inserts: [],
+        updates: [{ id: b.id, patch: { status: 'dispatched', node: 'n2' } }],
+        jobStates: [],
+        term: 2,
+      });
+      assert.deepEqual([after.updated, after.fenced], [[true], 0]);
+      // A write outside any leader (no term) is never fenced and leaves the term as it is.
+      await store.runs.update(b.id, { node: 'n3' });
+      const unfenced = (await store.runs.get(b.id))!;
+      assert.deepEqual([unfenced.node, unfenced.leaderTerm], ['n3', 2]);
     });
 
     test('runs: a patch writes only what it gives, never the slot; a bad one writes nothing; counters follow', async () => {

@@ -161,6 +161,18 @@ async def scenario(cluster: Cluster) -> None:
         assert dup[1].body == result
         assert ran == ["e-1"]
 
+        # An EXEC meant for an earlier life of this agent (same routing id) is refused, never run;
+        # one naming this life runs (docs/protocol.md, EXEC agentStartedAt).
+        await first.send("EXEC", {**exec_body("e-old", "quick"), "agentStartedAt": started_at - 60_000})
+        refused = (await answers(first, 1))[0]
+        assert (refused.type, refused.body) == ("ACK", {"execId": "e-old", "accepted": False, "reason": "other_life"})
+        await first.send("EXEC", {**exec_body("e-mine", "quick"), "agentStartedAt": started_at})
+        m = (await answers(first, 1))[0]
+        if m.type == "ACK":
+            m = (await answers(first, 1))[0]
+        assert m.type == "RESULT" and m.body["status"] == "succeeded"
+        assert ran == ["e-1", "e-mine"]
+
         # Answers in the order their EXECs and PINGs came; a malformed frame between them is dropped.
         await first.sock.send_multipart([first.peer, b"1", b"EXEC", b"{not json"])
         await first.send("EXEC", exec_body("e-2", "nobody"))
@@ -203,7 +215,7 @@ async def scenario(cluster: Cluster) -> None:
                 assert json.loads(raw[3]).get("resultsRepeated") is True
                 break
             repeated.append(m)
-        assert {(m.type, m.body["execId"]) for m in repeated} == {("RESULT", "e-1"), ("RESULT", "b-0"), ("RESULT", "b-1")}
+        assert {(m.type, m.body["execId"]) for m in repeated} == {("RESULT", "e-1"), ("RESULT", "e-mine"), ("RESULT", "b-0"), ("RESULT", "b-1")}
 
         # Close: b-2 is cut at the drain timeout (0.2 s here) and reported, then a BYE; the znode goes.
         await agent.close()

@@ -5,6 +5,11 @@ interface BulkWriter {
   bulkWrite(ops: never[], options: { ordered: boolean }): Promise<unknown>;
 }
 
+/** What a chunked bulk write answers: how many documents its filters matched, over every chunk. */
+export interface ChunkedWriteResult {
+  matched: number;
+}
+
 /**
  * At most this many statements in one write command. MongoDB takes 100,000 a command, but
  * FerretDB 1.24 on SQLite deadlocks on an `update` command of 100 statements or more: each
@@ -20,15 +25,18 @@ export const MAX_STATEMENTS_PER_COMMAND = 50;
  * after another (so an ordered bulk keeps its order). Unordered: every chunk is sent even when one
  * fails, and the first failure is thrown at the end with its `writeErrors` indexes made relative
  * to `ops` as a whole.
+ * @returns the documents matched by the chunks that succeeded (`BulkWriteResult.matchedCount`).
  * @throws what the driver throws (MongoBulkWriteError, …).
  */
-export async function bulkWriteInChunks(model: BulkWriter, ops: AnyBulkWriteOperation[], ordered: boolean): Promise<void> {
+export async function bulkWriteInChunks(model: BulkWriter, ops: AnyBulkWriteOperation[], ordered: boolean): Promise<ChunkedWriteResult> {
+  let matched = 0;
   let failure: (Error & { writeErrors?: Array<{ index: number }> }) | null = null;
   const allErrors: Array<{ index: number; code?: number }> = [];
   for (let start = 0; start < ops.length; start += MAX_STATEMENTS_PER_COMMAND) {
     const chunk = ops.slice(start, start + MAX_STATEMENTS_PER_COMMAND);
     try {
-      await model.bulkWrite(chunk as never[], { ordered });
+      const result = (await model.bulkWrite(chunk as never[], { ordered })) as { matchedCount?: number } | undefined;
+      matched += result?.matchedCount ?? 0;
     } catch (err) {
       const e = err as Error & { writeErrors?: Array<{ index: number; code?: number }> };
       if (ordered || !e.writeErrors) throw err;
@@ -37,4 +45,5 @@ export async function bulkWriteInChunks(model: BulkWriter, ops: AnyBulkWriteOper
     }
   }
   if (failure) throw Object.assign(failure, { writeErrors: allErrors });
+  return { matched };
 }

@@ -34,6 +34,8 @@ interface StoredRun {
   exitCode: number | null;
   outputTail: string;
   error: string | null;
+  /** Run.leaderTerm: the fencing token of the leader that wrote it last. */
+  leaderTerm: number | null;
 }
 interface TallyDoc {
   _id: string;
@@ -122,6 +124,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
       exitCode: Number,
       outputTail: String,
       error: String,
+      leaderTerm: Number,
     },
     opts,
   );

@@ -18,6 +18,7 @@ import type { Models } from './models.js';
 import { bulkWriteInChunks } from './chunks.js';
 import { jobStateUpdate } from './job-state.js';
 import { countedOnce, patchApplies, reopenedCounts } from '../counted-once.js';
+import { termAdmits } from '../fence.js';
 import { duplicateIndexes, keyset, page, type Filter } from './queries.js';
 
 /*
@@ -91,7 +92,7 @@ interface RunDoc {
 }
 
 const terminal = new Set<RunStatus>(terminalStatuses);
-const patchSchema = runSchema.omit({ id: true, jobId: true, scheduledAt: true }).partial();
+const patchSchema = runSchema.omit({ id: true, jobId: true, scheduledAt: true, leaderTerm: true }).partial();
 const patchFields = Object.keys(patchSchema.shape) as Array<keyof RunPatch>;
 
 const runDoc = (r: Run): RunDoc => ({
@@ -108,6 +109,7 @@ const runDoc = (r: Run): RunDoc => ({
   exitCode: r.exitCode,
   outputTail: r.outputTail,
   error: r.error,
+  leaderTerm: r.leaderTerm,
 });
 const toRun = (d: RunDoc): Run => runSchema.parse({ ...d, id: d._id });
 
@@ -179,26 +181,39 @@ export class MongoRuns implements RunRepository {
   }
 
   update(id: string, patch: RunPatch, jobState?: JobRunState): Promise<Run | null> {
-    return this.serial(async () => single(await this.updateNow([{ id, patch, ...(jobState ? { jobState } : {}) }])));
+    return this.serial(async () => unfenced(single(await this.updateNow([{ id, patch, ...(jobState ? { jobState } : {}) }]))));
   }
 
   updateEach(items: Array<{ id: string; patch: RunPatch }>): Promise<Array<Run | null>> {
-    return this.serial(() => this.updateNow(items));
+    return this.serial(async () => (await this.updateNow(items)).map(unfenced));
   }
 
-  /** Inserts, then updates, then job states, as one serialised batch. */
+  /** Inserts, then updates, then job states, as one serialised batch; `w.term` fences the updates. */
   writeRuns(w: RunWrites, recordJobStates: (items: RunWrites['jobStates']) => Promise<void>): Promise<RunWriteResults> {
     return this.serial(async () => {
-      const inserted = w.inserts.length ? await this.insertNow(w.inserts) : [];
-      const updated = w.updates.length ? (await this.updateNow(w.updates)).map((r) => r !== null) : [];
+      const inserted = w.inserts.length ? await this.insertNow(w.inserts, w.term) : [];
+      const answers = w.updates.length ? await this.updateNow(w.updates, w.term) : [];
       if (w.jobStates.length) await recordJobStates(w.jobStates);
-      return { inserted, updated };
+      return {
+        inserted,
+        updated: answers.map((r) => r !== null && r !== 'fenced'),
+        fenced: answers.filter((r) => r === 'fenced').length,
+      };
     });
   }
 
-  /** New rows in one unordered insert (a duplicate costs only itself), their counts as a tally. */
-  private async insertNow(inputs: RunInput[]): Promise<Array<Run | DuplicateRunError>> {
-    const runs = inputs.map((i) => runSchema.parse(i));
+  fence(term: number, runIds?: string[]): Promise<number> {
+    return this.serial(async () => {
+      if (runIds && !runIds.length) return 0;
+      const f: Filter = { status: { $in: [...activeStatuses] }, leaderTerm: { $ne: term } };
+      if (runIds) f._id = { $in: runIds };
+      return (await this.m.runs.collection.updateMany(f, { $set: { leaderTerm: term } })).modifiedCount;
+    });
+  }
+
+  /** New rows in one unordered insert (a duplicate costs only itself), their counts as a tally; `term` stamps each. */
+  private async insertNow(inputs: RunInput[], term?: number): Promise<Array<Run | DuplicateRunError>> {
+    const runs = inputs.map((i) => runSchema.parse(term === undefined ? i : { ...i, leaderTerm: term }));
     const tally: Tally = { _id: randomUUID(), at: new Date(), shares: [] };
     const docs = runs.map((run, seq) => {
       const doc = runDoc(run);
@@ -227,9 +242,12 @@ export class MongoRuns implements RunRepository {
 
   /**
    * Every update in order (a run may appear twice), from one read of the runs they name. A patch
-   * writes only the fields it gives.
+   * writes only the fields it gives. With a `term`, a run a later term has is left alone and
+   * answered 'fenced', also when that term took it between the read and the write: each
+   * replacement matches only a run whose term still admits this one (`termAdmits`), and the runs
+   * whose replacement matched nothing are read again, their shares taken out of the tally.
    */
-  private async updateNow(items: RunUpdate[]): Promise<Array<Run | null>> {
+  private async updateNow(items: RunUpdate[], term?: number): Promise<Array<Run | null | 'fenced'>> {
     const ids = [...new Set(items.map((i) => i.id))];
     const rows = (await this.m.runs.collection
       .find(ids.length === 1 ? { _id: ids[0] } : ({ _id: { $in: ids } } as Filter))
@@ -237,16 +255,21 @@ export class MongoRuns implements RunRepository {
     const current = new Map<string, Run>();
     for (const row of rows) current.set(row._id, toRun(row));
     const tally: Tally = { _id: randomUUID(), at: new Date(), shares: [] };
-    const out = items.map(({ id, patch, jobState }, seq) => {
+    const fenced = new Set<string>();
+    const out = items.map(({ id, patch, jobState }, seq): Run | null | 'fenced' => {
       const cur = current.get(id);
       if (!cur) return null;
+      if (fenced.has(id) || !termAdmits(term, cur.leaderTerm)) {
+        fenced.add(id);
+        return 'fenced';
+      }
       const valid = patchSchema.parse(patch);
       // Final is final (patchApplies, as the embedded store).
       if (!patchApplies(cur, patch)) return cur;
       const changes: Partial<Run> = {};
       // Judged on the patch itself: the parsed one has every absent field filled with its default.
       for (const f of patchFields) if (patch[f] !== undefined) (changes as Record<string, unknown>)[f] = valid[f];
-      const next: Run = { ...cur, ...changes };
+      const next: Run = { ...cur, ...changes, ...(term === undefined ? {} : { leaderTerm: term }) };
       const counters = countsOf(next.jobId, next.scheduledAt, cur.status, next.status);
       // A run's outcome counts for its job once: a second final write (two leaders recording
       // one RESULT) changes the row and its counters, not the job's counts (as the embedded store).
@@ -263,15 +286,28 @@ export class MongoRuns implements RunRepository {
     });
     const marked = new Set(tally.shares.map((s) => s.runId));
     const ops: AnyBulkWriteOperation[] = [];
+    const written: string[] = [];
+    // `leaderTerm: null` matches a run without one too.
+    const admits: Filter = term === undefined ? {} : { $or: [{ leaderTerm: null }, { leaderTerm: { $lte: term } }] };
     for (const id of ids) {
       const run = current.get(id);
-      if (!run) continue;
+      if (!run || fenced.has(id)) continue;
       const doc = runDoc(run);
       if (marked.has(id)) doc.tally = tally._id;
-      ops.push({ replaceOne: { filter: { _id: id }, replacement: doc } });
+      ops.push({ replaceOne: { filter: { _id: id, ...admits }, replacement: doc } });
+      written.push(id);
     }
     if (tally.shares.length) await this.begin(tally);
-    if (ops.length) await bulkWriteInChunks(this.m.runs, ops, true);
+    const { matched } = ops.length ? await bulkWriteInChunks(this.m.runs, ops, true) : { matched: 0 };
+    if (term !== undefined && matched < written.length) {
+      // A later term took some between the read and the write: theirs stand, and count nothing here.
+      const now = (await this.m.runs.collection
+        .find({ _id: { $in: written } } as Filter, { projection: { leaderTerm: 1 } })
+        .toArray()) as unknown as Array<{ _id: string; leaderTerm?: number | null }>;
+      const lost = new Set(now.filter((r) => r.leaderTerm !== term).map((r) => r._id));
+      tally.shares = tally.shares.filter((sh) => !lost.has(sh.runId));
+      for (const [i, item] of items.entries()) if (lost.has(item.id) && out[i] !== null) out[i] = 'fenced';
+    }
     this.opts.faultPoint?.('runs-written');
     await this.count(tally.shares.length ? [tally] : []);
     return out;
@@ -415,6 +451,11 @@ export class MongoRuns implements RunRepository {
     await this.m.counters.deleteMany({ hour: { $lt: new Date(hourOf(cutoff.getTime())) } });
     return (await this.m.runs.deleteMany({ scheduledAt: { $lt: cutoff } })).deletedCount;
   }
+}
+
+/** An unfenced update's answer ('fenced' needs a term, which only writeRuns gives). */
+function unfenced(answer: Run | null | 'fenced'): Run | null {
+  return answer === 'fenced' ? null : answer;
 }
 
 /** The answer for the one item of a one-item batch (insertNow and updateNow answer each item, in order). */

@@ -81,10 +81,10 @@ export function openSqliteStore(opts: StoreOptions): Store {
       promised(() =>
         db
           .transaction(() => {
-            const inserted = runs.insertEachSync(w.inserts);
-            const updated = runs.updateFoundEachSync(w.updates);
+            const inserted = runs.insertEachSync(w.inserts, w.term);
+            const { updated, fenced } = runs.updateFoundEachSync(w.updates, w.term);
             jobs.recordRunStatesSync(w.jobStates);
-            return { inserted, updated };
+            return { inserted, updated, fenced };
           })
           .immediate(),
       ),

@@ -17,6 +17,7 @@ import { unsucceeded } from './schema.js';
 import { promised } from './promised.js';
 import { Where } from './where.js';
 import { countedOnce, patchApplies, reopenedCounts } from '../counted-once.js';
+import { termAdmits } from '../fence.js';
 
 interface RunRow {
   id: string;
@@ -32,6 +33,7 @@ interface RunRow {
   exit_code: number | null;
   output_tail: string;
   error: string | null;
+  leader_term: number | null;
 }
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
@@ -42,7 +44,7 @@ const terminal = new Set<RunStatus>(terminalStatuses);
 const active = `status IN (${activeStatuses.map((s) => `'${s}'`).join(', ')})`;
 
 /** A patch can never move a run to another slot, so those fields are not even read from it. */
-const patchSchema = runSchema.omit({ id: true, jobId: true, scheduledAt: true }).partial();
+const patchSchema = runSchema.omit({ id: true, jobId: true, scheduledAt: true, leaderTerm: true }).partial();
 
 /**
  * A bit for each, in this fixed order: a set of patched fields is a number, and one SQL text.
@@ -62,12 +64,15 @@ const patchColumns = Object.entries({
 } satisfies Record<keyof RunPatch, keyof RunRow>) as Array<[keyof RunPatch, keyof RunRow]>;
 
 const updateTexts = new Map<number, string>();
+/** The bit after the patch's: the write stamps the run with its leader term (`RunWrites.term`). */
+const termBit = 1 << patchColumns.length;
 
 /** Built once per set: building and hashing a fresh text on every call cost about 1 µs, as much as validating the patch. */
 function updateSql(given: number): string {
   let sql = updateTexts.get(given);
   if (!sql) {
     const set = patchColumns.filter((_, i) => given & (1 << i)).map(([, c]) => `${c} = @${c}`);
+    if (given & termBit) set.push('leader_term = @leader_term');
     updateTexts.set(given, (sql = `UPDATE runs SET ${set.join(', ')} WHERE id = @id`));
   }
   return sql;
@@ -88,6 +93,7 @@ function toRun(r: RunRow): Run {
     exitCode: r.exit_code,
     outputTail: r.output_tail,
     error: r.error,
+    leaderTerm: r.leader_term,
   };
 }
 
@@ -106,6 +112,7 @@ function toRow(run: Run): RunRow {
     exit_code: run.exitCode,
     output_tail: run.outputTail,
     error: run.error,
+    leader_term: run.leaderTerm,
   };
 }
 
@@ -123,8 +130,8 @@ export class SqliteRuns implements RunRepository {
     private readonly faultPoint?: StoreOptions['faultPoint'],
   ) {
     this.insertStmt =
-      db.prepare(`INSERT INTO runs (id, job_id, scheduled_at, dispatched_at, started_at, finished_at, node, attempt, trigger, status, exit_code, output_tail, error)
-      VALUES (@id, @job_id, @scheduled_at, @dispatched_at, @started_at, @finished_at, @node, @attempt, @trigger, @status, @exit_code, @output_tail, @error)`);
+      db.prepare(`INSERT INTO runs (id, job_id, scheduled_at, dispatched_at, started_at, finished_at, node, attempt, trigger, status, exit_code, output_tail, error, leader_term)
+      VALUES (@id, @job_id, @scheduled_at, @dispatched_at, @started_at, @finished_at, @node, @attempt, @trigger, @status, @exit_code, @output_tail, @error, @leader_term)`);
     this.bumpStmt = db.prepare(
       'INSERT INTO run_counters (job_id, hour, status, n) VALUES (?, ?, ?, ?) ON CONFLICT (job_id, hour, status) DO UPDATE SET n = n + excluded.n',
     );
@@ -135,8 +142,8 @@ export class SqliteRuns implements RunRepository {
     if (terminal.has(status)) this.bumpStmt.run(jobId, hourOf(scheduledAt), status, delta);
   }
 
-  private insertSync(input: RunInput): Run {
-    const run = runSchema.parse(input);
+  private insertSync(input: RunInput, term?: number): Run {
+    const run = runSchema.parse(term === undefined ? input : { ...input, leaderTerm: term });
     try {
       this.insertStmt.run(toRow(run));
     } catch (err) {
@@ -167,11 +174,11 @@ export class SqliteRuns implements RunRepository {
     return promised(() => this.db.transaction(() => this.insertEachSync(inputs)).immediate());
   }
 
-  /** Inside the caller's transaction (insertEach, the store's writeRuns). */
-  insertEachSync(inputs: RunInput[]): Array<Run | DuplicateRunError> {
+  /** Inside the caller's transaction (insertEach, the store's writeRuns); `term` stamps each (`RunWrites.term`). */
+  insertEachSync(inputs: RunInput[], term?: number): Array<Run | DuplicateRunError> {
     return inputs.map((input) => {
       try {
-        return this.insertSync(input);
+        return this.insertSync(input, term);
       } catch (err) {
         if (err instanceof DuplicateRunError) return err;
         throw err;
@@ -189,6 +196,7 @@ export class SqliteRuns implements RunRepository {
       this.db
         .transaction(() => {
           const out = this.patchSync(id, patch, '*');
+          if (out === 'fenced') return null; // never without a term
           this.faultPoint?.('runs-written');
           if (out && jobState) this.recordJobState(out.row.job_id, countedOnce(jobState, out.before, out.row.status));
           return out ? toRun(out.row) : null;
@@ -208,16 +216,23 @@ export class SqliteRuns implements RunRepository {
 
   private updateSync(id: string, patch: RunPatch): Run | null {
     const out = this.patchSync(id, patch, '*');
-    return out ? toRun(out.row) : null;
+    return out && out !== 'fenced' ? toRun(out.row) : null;
   }
 
   /**
-   * For the store's writeRuns, whose caller only needs to know the run was there: reading the
-   * whole row back and building it (~7 µs of an update's ~25) is left out.
+   * For the store's writeRuns, whose caller only needs to know the run was there and the patch
+   * applied: reading the whole row back and building it (~7 µs of an update's ~25) is left out.
+   * A run a later term has is left alone and answered false (`RunWrites.term`), and counted in
+   * `fenced`.
    */
-  updateFoundEachSync(items: RunUpdate[]): boolean[] {
-    return items.map((i) => {
-      const out = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status, attempt');
+  updateFoundEachSync(items: RunUpdate[], term?: number): { updated: boolean[]; fenced: number } {
+    let fenced = 0;
+    const updated = items.map((i) => {
+      const out = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status, attempt, leader_term', term);
+      if (out === 'fenced') {
+        fenced++;
+        return false;
+      }
       if (out && i.jobState) {
         // Inside the transaction: a writer killed here leaves neither write.
         this.faultPoint?.('runs-written');
@@ -225,6 +240,7 @@ export class SqliteRuns implements RunRepository {
       }
       return out !== null;
     });
+    return { updated, fenced };
   }
 
   /**
@@ -236,10 +252,12 @@ export class SqliteRuns implements RunRepository {
   private patchSync(
     id: string,
     patch: RunPatch,
-    columns: '*' | 'id, job_id, scheduled_at, status, attempt',
-  ): { row: RunRow; before: RunStatus } | null {
+    columns: '*' | 'id, job_id, scheduled_at, status, attempt, leader_term',
+    term?: number,
+  ): { row: RunRow; before: RunStatus } | 'fenced' | null {
     const row = this.db.prepare(`SELECT ${columns} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
     if (!row) return null;
+    if (!termAdmits(term, row.leader_term)) return 'fenced';
     // Final is final (patchApplies): a stale leader's 'dispatched' once reopened a finished run,
     // which a later leader then finished and counted again (issue 16's chaos run).
     if (!patchApplies(row, patch)) return { row, before: row.status };
@@ -254,6 +272,10 @@ export class SqliteRuns implements RunRepository {
       given |= 1 << i;
     });
     if (!given) return { row, before: row.status };
+    if (term !== undefined && row.leader_term !== term) {
+      changes.leader_term = term;
+      given |= termBit;
+    }
     // The old row plus the changes is what gets written, so it is what is returned: reading it
     // back (UPDATE ... RETURNING) measured slower than this.
     const next = { ...row, ...changes } as RunRow;
@@ -313,6 +335,19 @@ export class SqliteRuns implements RunRepository {
         ? (this.db.prepare(`SELECT * FROM runs ${where.sql} ORDER BY scheduled_at, id LIMIT 1`).get(where.params) as RunRow | undefined)
         : undefined;
       return { count: n, oldest: row ? toRun(row) : null };
+    });
+  }
+
+  fence(term: number, runIds?: string[]): Promise<number> {
+    return promised(() => {
+      // Through the status index, as listActive; an id list is short (an orphan sweep's finds).
+      const where = new Where(active, unsucceeded);
+      where.and('(leader_term IS NULL OR leader_term <> @term)', { term });
+      if (runIds) {
+        if (!runIds.length) return 0;
+        where.and('id IN (SELECT value FROM json_each(@ids))', { ids: JSON.stringify(runIds) });
+      }
+      return this.db.prepare(`UPDATE runs SET leader_term = @term ${where.sql}`).run(where.params).changes;
     });
   }
 

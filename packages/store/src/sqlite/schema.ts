@@ -65,6 +65,13 @@ export function migrate(db: Database.Database): void {
   addJobRunStateColumns(db);
   indexRunsForCheapStatusChanges(db);
   addJobHashColumn(db);
+  addRunLeaderTermColumn(db);
+}
+
+/** `Run.leaderTerm`, the fencing token of the leader that wrote the run last; null in a file from before. */
+function addRunLeaderTermColumn(db: Database.Database): void {
+  const have = new Set((db.prepare('PRAGMA table_info(runs)').all() as Array<{ name: string }>).map((c) => c.name));
+  if (!have.has('leader_term')) db.exec('ALTER TABLE runs ADD COLUMN leader_term INTEGER');
 }
 
 /**

@@ -56,6 +56,17 @@ export class LeaderElection extends EventEmitter {
     return this.candidate;
   }
 
+  /**
+   * This candidate's sequence number (null before it has entered): the leader's term, a fencing
+   * token. ZooKeeper numbers a parent's sequential children in creation order, and the leader is
+   * always the live candidate with the lowest number, so each leader's number is higher than every
+   * leader's before it (Kleppmann, "How to do distributed locking"). It begins again only if the
+   * election's parent znode is made anew (a rebuilt ZooKeeper).
+   */
+  get term(): number | null {
+    return this.candidate === null ? null : seqOf(this.candidate);
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;

@@ -43,7 +43,7 @@ ABORTED_GRACE_SECONDS: Final = 2.0
 BYE_WAIT_SECONDS: Final = 0.5
 DEFAULT_CAPACITY: Final = 64
 
-Refusal = Literal["duplicate", "no_handler", "at_capacity", "unsupported", "draining"]
+Refusal = Literal["duplicate", "no_handler", "at_capacity", "unsupported", "draining", "other_life"]
 
 
 @dataclass(frozen=True)
@@ -571,6 +571,12 @@ class Agent:
             if finished is not None:
                 self._answer(lambda: Message("RESULT", finished))
             return
+        sent_to = e.get("agentStartedAt")
+        if sent_to is not None and sent_to != self._life_started_at:
+            # Meant for an earlier life of this agent (same routing id), which may have run it:
+            # never run here; the leader judges the run (docs/protocol.md, ACK).
+            log.info("execution %s refused: it was sent to an earlier life of this agent", exec_id)
+            return self._refuse(exec_id, "other_life")
         if self._draining:
             return self._refuse(exec_id, "draining")
         kind = e["kind"]

@@ -291,13 +291,14 @@ SCHEMAS: Final[dict[str, Check]] = {
             "timeoutMs": (_integer(1), R),
             "deadline": (_epoch_ms, R),
             "scheduledAt": (_epoch_ms, R),
+            "agentStartedAt": (_epoch_ms, O),
         }
     ),
     "ACK": _object(
         {
             "execId": (_id, R),
             "accepted": (_boolean, R),
-            "reason": (_enum("duplicate", "no_handler", "at_capacity", "unsupported", "draining"), O),
+            "reason": (_enum("duplicate", "no_handler", "at_capacity", "unsupported", "draining", "other_life"), O),
             "startedAt": (_epoch_ms, O),
         }
     ),

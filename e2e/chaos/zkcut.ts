@@ -1,0 +1,18 @@
+import { createHostNetwork, startZooKeeper, spawnProcess } from '@clover/testkit';
+const net = await createHostNetwork(['zookeeper', 'client'], { prefix: 'zkc' });
+const zk = await startZooKeeper({ host: net.host('zookeeper').address, command: net.host('zookeeper').command });
+console.log('zk', zk.connectString);
+const [cmd, args] = net.host('client').command(process.execPath, ['--conditions=source', '--import', 'tsx', 'chaos/zkcut-client.ts', zk.connectString]);
+const child = spawnProcess(cmd, args, { name: "client", cwd: process.cwd(), env: {}, echo: true });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+await sleep(5000);
+console.log('--- cut', new Date().toISOString());
+await net.cut('zookeeper');
+await sleep(Number(process.env.CUT_MS ?? 2000));
+await net.heal('zookeeper');
+console.log('--- heal', new Date().toISOString());
+await sleep(20000);
+child.kill('SIGKILL');
+await zk.cleanup();
+await net.close();
+process.exit(0);
