@@ -18,6 +18,7 @@ import { noopMetrics, type Logger, type Metrics } from '@clover/telemetry';
 import { MonitorMetrics } from './metrics.js';
 import type { Mailer } from './mailer.js';
 import { Notifier } from './notify.js';
+import { SightProbe } from './sight.js';
 
 export interface MonitorOptions {
   zk: ZkClient;
@@ -128,9 +129,21 @@ export class Monitor {
     for (const kind of nodeKinds) {
       this.stops.push(this.registry.watch(kind, (nodes) => this.handle(this.detector.update(kind, nodes, this.monotonic()))));
     }
+    // Silence is on the monotonic clock (the detector's), never the wall clock: a wall-clock
+    // time here once put every node's last beat decades ahead, and no hung node was ever
+    // called dead after the monitor's first reconnect.
     this.stops.push(
-      this.o.zk.onState((state) => (state === 'connected' ? this.detector.regainedSight(this.clock()) : this.detector.lostSight())),
+      this.o.zk.onState((state) => (state === 'connected' ? this.detector.regainedSight(this.monotonic()) : this.detector.lostSight())),
     );
+    const probe = new SightProbe({
+      roundTrip: () => this.o.zk.exists(this.o.paths.electionMonitor),
+      monotonic: this.monotonic,
+      onBlind: () => this.detector.lostSight(),
+      onSight: (now) => this.detector.regainedSight(now),
+      logger: this.o.logger,
+    });
+    probe.start();
+    this.stops.push(() => probe.stop());
     this.election.on('elected', () => {
       this.o.logger.info('monitor active', { id: this.o.id });
       const missed = this.standbyDeaths;

@@ -58,6 +58,18 @@ export class MemoryZkServer {
     setImmediate(() => s.events.expired());
   }
 
+  /**
+   * Cuts a session's connection for `forMs` without ending the session: the client hears
+   * 'disconnected', then 'connected' in the same session, as after a network blip shorter than
+   * the session timeout. Its watches and ephemerals stay.
+   */
+  interruptSession(sessionId: string, forMs: number): void {
+    const s = this.sessions.get(sessionId);
+    if (!s) return;
+    setImmediate(() => s.alive && s.events.disconnected());
+    setTimeout(() => s.alive && s.events.connected(), forMs).unref();
+  }
+
   sessionIds(): string[] {
     return [...this.sessions.keys()];
   }
