@@ -16,6 +16,7 @@ import type { AuditQuery, AuditRepository, LogQuery, LogRepository, OutboxReposi
 import { pageLimit, pageOf } from '../cursor.js';
 import { promised } from './promised.js';
 import { likeContaining, Where } from './where.js';
+import { jobIdWordsFor, logEntryWords, queryWords } from '../log-words.js';
 
 interface LogRow {
   id: string;
@@ -27,13 +28,20 @@ interface LogRow {
   context: string;
 }
 
+/**
+ * Log entries, searched through `logs_words` (schema.ts): an FTS5 table of each entry's words
+ * (log-words.ts), under the entry's rowid. A search reads the matching rowids from it and only
+ * those rows of `logs`, so its cost follows the number of matches, not the table's size.
+ */
 export class SqliteLogs implements LogRepository {
   private readonly insert: Database.Statement;
+  private readonly insertWords: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare(
       'INSERT INTO logs (id, time, level, level_rank, source, node, message, context) VALUES (@id, @time, @level, @rank, @source, @node, @message, @context)',
     );
+    this.insertWords = db.prepare('INSERT INTO logs_words (rowid, words) VALUES (?, ?)');
   }
 
   write(entries: LogEntryInput[]): Promise<void> {
@@ -42,7 +50,7 @@ export class SqliteLogs implements LogRepository {
         .transaction(() => {
           for (const input of entries) {
             const e = logEntrySchema.parse({ ...input, id: newId('log') });
-            this.insert.run({
+            const { lastInsertRowid } = this.insert.run({
               id: e.id,
               time: e.time.getTime(),
               level: e.level,
@@ -52,6 +60,7 @@ export class SqliteLogs implements LogRepository {
               message: e.message,
               context: JSON.stringify(e.context),
             });
+            this.insertWords.run(lastInsertRowid, logEntryWords(e).join(' '));
           }
         })
         .immediate();
@@ -61,25 +70,8 @@ export class SqliteLogs implements LogRepository {
   list(query: LogQuery = {}): Promise<Page<LogEntry>> {
     return promised(() => {
       const limit = pageLimit(query.limit);
-      const where = new Where();
-      if (query.level) where.and('level_rank <= @rank', { rank: logLevelRank[query.level] });
-      if (query.source) where.and("source LIKE @source ESCAPE '\\'", { source: likeContaining(query.source) });
-      if (query.node) where.and('node = @node', { node: query.node });
-      if (query.from) where.and('time >= @from', { from: query.from.getTime() });
-      if (query.to) where.and('time < @to', { to: query.to.getTime() });
-      if (query.q) {
-        // A scan of the time range (LIKE '%…%' uses no index): the time index bounds it, newest first.
-        const also = (query.qAlso ?? []).slice(0, 50);
-        const alsoSql = also.map((_, i) => ` OR context LIKE @qa${i} ESCAPE '\\'`).join('');
-        where.and(`(message LIKE @q ESCAPE '\\' OR source LIKE @q ESCAPE '\\' OR context LIKE @q ESCAPE '\\'${alsoSql})`, {
-          q: likeContaining(query.q),
-          ...Object.fromEntries(also.map((t, i) => [`qa${i}`, likeContaining(t)])),
-        });
-      }
-      where.after('time', query.cursor);
-      const rows = this.db
-        .prepare(`SELECT * FROM logs ${where.sql} ORDER BY time DESC, id DESC LIMIT @limit`)
-        .all({ ...where.params, limit: limit + 1 }) as LogRow[];
+      const { sql, params } = this.select(query, limit + 1);
+      const rows = this.db.prepare(sql).all(params) as LogRow[];
       return pageOf(
         rows,
         limit,
@@ -97,6 +89,61 @@ export class SqliteLogs implements LogRepository {
     });
   }
 
+  /**
+   * The statement `list` runs for `query`, reading at most `rows` rows, and its parameters (a
+   * test asks SQLite for its plan). With words, CROSS JOIN keeps the word index the outer loop:
+   * the planner would otherwise walk logs_time newest first and test every row, the full scan
+   * the index is here to avoid; the matching rows are then sorted by time.
+   */
+  select(query: LogQuery, rows: number): { sql: string; params: Record<string, unknown> } {
+    const where = new Where();
+    if (query.level) where.and('level_rank <= @rank', { rank: logLevelRank[query.level] });
+    if (query.source) where.and("source LIKE @source ESCAPE '\\'", { source: likeContaining(query.source) });
+    if (query.node) where.and('node = @node', { node: query.node });
+    if (query.from) where.and('time >= @from', { from: query.from.getTime() });
+    if (query.to) where.and('time < @to', { to: query.to.getTime() });
+    const words = queryWords(query.q);
+    let from = 'logs';
+    if (words.length) {
+      from = 'logs_words CROSS JOIN logs ON logs.rowid = logs_words.rowid';
+      where.and('logs_words MATCH @match', { match: this.matchOf(words) });
+    }
+    where.after('time', query.cursor);
+    return {
+      sql: `SELECT logs.* FROM ${from} ${where.sql} ORDER BY time DESC, id DESC LIMIT @limit`,
+      params: { ...where.params, limit: rows },
+    };
+  }
+
+  /**
+   * The FTS5 query for `words` (log-words.ts's rule): each word as a prefix, or the ids of the jobs
+   * it begins a name word of. Words hold only letters, digits and `_`, so quoting them is enough.
+   */
+  private matchOf(words: string[]): string {
+    return words
+      .map((w) => {
+        const ids = this.jobsNamed(w).map((id) => ` OR "${id}"`);
+        return `("${w}"*${ids.join('')})`;
+      })
+      .join(' AND ');
+  }
+
+  /**
+   * The job ids `word` stands for (log-words.ts `jobIdWordsFor`), jobs taken by id. LIKE narrows
+   * them first for an ASCII word; it folds ASCII case only, so a word with other letters (`ärger`,
+   * of a job named `Ärger`) reads every job's name instead.
+   */
+  private jobsNamed(word: string): string[] {
+    const ascii = /^[a-z0-9_]*$/.test(word);
+    const named = (
+      ascii
+        ? this.db.prepare("SELECT id, name FROM jobs WHERE name LIKE ? ESCAPE '\\' ORDER BY id").all(likeContaining(word))
+        : this.db.prepare('SELECT id, name FROM jobs ORDER BY id').all()
+    ) as Array<{ id: string; name: string }>;
+    return jobIdWordsFor(word, named);
+  }
+
+  /** Removes the entries before `cutoff`; a trigger on `logs` (schema.ts) takes their words out of the index. */
   deleteOlderThan(cutoff: Date): Promise<number> {
     return promised(() => this.db.prepare('DELETE FROM logs WHERE time < ?').run(cutoff.getTime()).changes);
   }

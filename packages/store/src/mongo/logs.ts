@@ -1,0 +1,110 @@
+import { logEntrySchema, logLevelRank, newId, type LogEntry } from '@clover/model';
+import type { LogRepository } from '../interfaces.js';
+import { pageLimit } from '../cursor.js';
+import { jobIdWordsFor, logEntryWords, queryWords } from '../log-words.js';
+import { decodeKeys, encodeKeys } from './keys.js';
+import type { Models } from './models.js';
+import { escapeRe, keyset, page, type Filter } from './queries.js';
+
+/** How many entries one backfill round reads and updates. */
+const backfillBatch = 1000;
+
+/**
+ * Log entries, searched by their `words` (log-words.ts), an array under a multikey index
+ * ({ words: 1, time: -1 }, models.ts): each query word is an anchored, case-sensitive regex
+ * (`^word`, the words are lower-cased) that MongoDB answers from the index's range for that prefix.
+ *
+ * Not `$text`: FerretDB 1.x, our test server, has no text indexes, and `$text` matches whole
+ * stemmed words only (`disp` would not find `dispatch-server`) with a rule of its own that
+ * SQLite's index could not repeat. A word array gives both stores one rule. FerretDB 1.24 on
+ * SQLite pushes no filter down to an index (its explain: `SCAN`, `filterPushdown: false`), so there
+ * it still reads every row; MongoDB uses the index. FerretDB also answers `$all` of regexes
+ * with nothing, hence an `$and` of one regex each.
+ */
+export function mongoLogs(m: Models): LogRepository {
+  /** The job ids `word` stands for (log-words.ts `jobIdWordsFor`), jobs taken by id; a regex narrows them first. */
+  const jobsNamed = async (word: string): Promise<string[]> => {
+    const named = await m.jobs
+      .find({ name: { $regex: escapeRe(word), $options: 'i' } }, { _id: 1, name: 1 })
+      .sort({ _id: 1 })
+      .lean();
+    return jobIdWordsFor(
+      word,
+      named.map((j) => ({ id: j._id, name: j.name })),
+    );
+  };
+  return {
+    async write(entries) {
+      if (!entries.length) return;
+      await m.logs.insertMany(
+        entries.map((input) => {
+          const e = logEntrySchema.parse({ ...input, id: newId('log') });
+          return {
+            _id: e.id,
+            time: e.time,
+            level: e.level,
+            levelRank: logLevelRank[e.level],
+            source: e.source,
+            node: e.node,
+            message: e.message,
+            context: encodeKeys(e.context),
+            words: logEntryWords(e),
+          };
+        }),
+      );
+    },
+    async list(q = {}) {
+      const limit = pageLimit(q.limit);
+      const and: Filter[] = [keyset('time', q.cursor)];
+      if (q.level) and.push({ levelRank: { $lte: logLevelRank[q.level] } });
+      if (q.source) and.push({ source: { $regex: escapeRe(q.source), $options: 'i' } });
+      if (q.node) and.push({ node: q.node });
+      if (q.from || q.to) and.push({ time: { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) } });
+      for (const w of queryWords(q.q)) {
+        const ids = await jobsNamed(w);
+        const prefix = { words: { $regex: `^${escapeRe(w)}` } };
+        and.push(ids.length ? { $or: [prefix, { words: { $in: ids } }] } : prefix);
+      }
+      const rows = await m.logs
+        .find({ $and: and })
+        .sort({ time: -1, _id: -1 })
+        .limit(limit + 1)
+        .lean();
+      return page(
+        rows,
+        limit,
+        (r) => new Date(r.time).getTime(),
+        (r): LogEntry => logEntrySchema.parse({ ...r, context: decodeKeys(r.context), id: r._id }),
+      );
+    },
+    async deleteOlderThan(cutoff) {
+      return (await m.logs.deleteMany({ time: { $lt: cutoff } })).deletedCount;
+    },
+  };
+}
+
+/**
+ * Gives every entry stored before the `words` field its words, a thousand at a time, when the
+ * store opens: search finds an entry only by them. After the first open there are none, and this
+ * is one query that finds nothing (through the words index on MongoDB). Entries leave within the
+ * log retention anyway, so a large store that cannot wait may be opened after its old entries age out.
+ */
+export async function backfillLogWords(logs: Models['logs']): Promise<number> {
+  let done = 0;
+  for (;;) {
+    const rows = await logs
+      .find({ words: { $exists: false } }, { _id: 1, message: 1, source: 1, context: 1 })
+      .limit(backfillBatch)
+      .lean();
+    if (!rows.length) return done;
+    await logs.bulkWrite(
+      rows.map((r) => ({
+        updateOne: {
+          filter: { _id: r._id },
+          update: { $set: { words: logEntryWords({ message: r.message, source: r.source, context: decodeKeys(r.context) }) } },
+        },
+      })),
+    );
+    done += rows.length;
+  }
+}
