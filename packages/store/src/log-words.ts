@@ -14,10 +14,19 @@
  * A query matches an entry when every word of it (the first `maxQueryWords`) is the beginning of
  * one of the entry's words, or the beginning of a word of the name of a job whose id is one of the
  * entry's words (at most `maxJobsPerWord` jobs a word). A query without words sets no condition.
+ *
+ * How a store answers (both alike): first it reads the newest `probedRows` entries that pass the
+ * other filters and tests them here (`entryMatches`); when they hold a page of matches, or are all
+ * there is, that is the answer. Otherwise it asks its word index. A frequent word (`dispatch`,
+ * half the entries) is thus answered from a few hundred rows, where the index would list and sort
+ * every match; a rare one from the index, whose cost follows the matches, not the table. The most
+ * the index is then asked to sort is about (page size / `probedRows`) of the entries in range.
  */
 
 /** Distinct words kept from one entry: a long stack trace in a context is cut there (the index grows by each). */
 export const maxWordsPerEntry = 256;
+/** Newest entries tested before the index is asked (see above); 1,000 cost ~2.5 ms on SQLite (bench/log-search.bench.ts). */
+export const probedRows = 1000;
 /** Words of a query beyond these are ignored. */
 export const maxQueryWords = 16;
 /** Jobs whose name a query word can stand for; a word that begins more job names finds the entries of these only. */
@@ -69,4 +78,24 @@ export function jobIdWordsFor(word: string, jobs: Array<{ id: string; name: stri
       const idWords = wordsOf(j.id);
       return idWords.length === 1 ? idWords : [];
     });
+}
+
+/** One word of a query and the ids of the jobs whose name it stands for (`jobIdWordsFor`). */
+export interface QueryTerm {
+  word: string;
+  jobIds: readonly string[];
+}
+
+/** Whether an entry of these words (`logEntryWords`) matches every term. */
+export function entryMatches(words: readonly string[], terms: readonly QueryTerm[]): boolean {
+  return terms.every((t) => words.some((w) => w.startsWith(t.word) || t.jobIds.includes(w)));
+}
+
+/**
+ * Whether text holding all of an entry's strings (lower-cased, its context as JSON) may match
+ * every term: each term's word or one of its job ids must be in it somewhere. A cheap test that
+ * turns most entries away before their words are cut (`entryMatches` decides).
+ */
+export function mayMatch(lowerText: string, terms: readonly QueryTerm[]): boolean {
+  return terms.every((t) => lowerText.includes(t.word) || t.jobIds.some((id) => lowerText.includes(id)));
 }

@@ -4,6 +4,7 @@ import { cleanUp, followCursor, type CleanupStep } from '@clover/testkit';
 import { jobInputSchema, runId, type Job, type JobSpec, type RunInput, type RunStatus } from '@clover/model';
 import { hashRanges, jobHash, partitionOf } from '@clover/partitions';
 import { BadCursorError, DuplicateError, DuplicateRunError, type Store } from '../src/index.js';
+import { probedRows } from '../src/log-words.js';
 
 export interface StoreFactory {
   open(): Promise<Store>;
@@ -673,8 +674,24 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         },
         { time: at(4), level: 'info', source: 'agent', node: 'a2', message: 'run started', context: { job: german.id } },
       ]);
-      const nodes = async (q: Parameters<Store['logs']['list']>[0]) =>
-        (await store.logs.list({ from: at(0), ...q })).items.map((l) => l.node);
+      // Newer entries that match no search, as many as a search probes (log-words.ts): with them in
+      // range a search is answered from the word index; with the range ending before them, from the
+      // newest rows. Each case asks both ways.
+      await store.logs.write(
+        Array.from({ length: probedRows }, (_, i) => ({
+          time: at(100 + i),
+          level: 'debug' as const,
+          source: 'filler',
+          message: `tick ${i}`,
+        })),
+      );
+      const nodes = async (query: Parameters<Store['logs']['list']>[0]) => {
+        const ask = async (range: { from: Date; to?: Date }) => (await store.logs.list({ ...range, ...query })).items.map((l) => l.node);
+        const byIndex = await ask({ from: at(0) });
+        const byProbe = await ask({ from: at(0), to: at(99) });
+        assert.deepEqual(byProbe, byIndex, `${JSON.stringify(query)}: the newest rows and the index agree`);
+        return byIndex;
+      };
       assert.deepEqual(await nodes({ q: 'timeout' }), ['a1'], 'a word of the message');
       assert.deepEqual(await nodes({ q: 'TIME' }), ['a1'], 'the beginning of a word, any case');
       assert.deepEqual(await nodes({ q: 'out' }), [], 'not the inside of a word');
@@ -702,12 +719,16 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       await store.logs.write(
         Array.from({ length: 5 }, (_, i) => ({ time: at(10 + i), level: 'info' as const, source: 'pager', message: `page probe ${i}` })),
       );
-      const pages = await followCursor((cursor) => store.logs.list({ q: 'probe pag', limit: 2, ...(cursor ? { cursor } : {}) }));
-      assert.equal(pages.length, 3);
-      assert.deepEqual(
-        pages.flatMap((p) => p.items.map((l) => l.message)),
-        [4, 3, 2, 1, 0].map((i) => `page probe ${i}`),
-      );
+      for (const range of [{}, { to: at(99) }]) {
+        const pages = await followCursor((cursor) =>
+          store.logs.list({ ...range, q: 'probe pag', limit: 2, ...(cursor ? { cursor } : {}) }),
+        );
+        assert.equal(pages.length, 3);
+        assert.deepEqual(
+          pages.flatMap((p) => p.items.map((l) => l.message)),
+          [4, 3, 2, 1, 0].map((i) => `page probe ${i}`),
+        );
+      }
     });
 
     test('audit: kept with before and after, newest first, filtered by user, text, method and time, paged', async () => {

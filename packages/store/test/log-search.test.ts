@@ -39,7 +39,7 @@ describe('log search, embedded store', () => {
         { q: 'run', source: 'dispatch', node: 'n1', from: new Date(0), to: new Date(), cursor: null },
       ];
       for (const query of queries) {
-        const { sql, params } = logs.select(query, 51);
+        const { sql, params } = logs.select(query, logs.termsOf(query.q), 51);
         const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((p) => p.detail);
         assert.ok(
           plan.some((d) => d.startsWith('SCAN logs_words VIRTUAL TABLE')),

@@ -1,10 +1,16 @@
 import { logEntrySchema, logLevelRank, newId, type LogEntry } from '@clover/model';
 import type { LogRepository } from '../interfaces.js';
 import { pageLimit } from '../cursor.js';
-import { jobIdWordsFor, logEntryWords, queryWords } from '../log-words.js';
+import { entryMatches, jobIdWordsFor, logEntryWords, probedRows as defaultProbedRows, queryWords, type QueryTerm } from '../log-words.js';
 import { decodeKeys, encodeKeys } from './keys.js';
 import type { Models } from './models.js';
 import { escapeRe, keyset, page, type Filter } from './queries.js';
+
+/** A term's filter on the words index: a prefix of a word, or one of the ids of the jobs it stands for. */
+function termFilter(t: QueryTerm): Filter {
+  const prefix = { words: { $regex: `^${escapeRe(t.word)}` } };
+  return t.jobIds.length ? { $or: [prefix, { words: { $in: t.jobIds } }] } : prefix;
+}
 
 /** How many entries one backfill round reads and updates. */
 const backfillBatch = 1000;
@@ -20,8 +26,11 @@ const backfillBatch = 1000;
  * SQLite pushes no filter down to an index (its explain: `SCAN`, `filterPushdown: false`), so there
  * it still reads every row; MongoDB uses the index. FerretDB also answers `$all` of regexes
  * with nothing, hence an `$and` of one regex each.
+ *
+ * @param probedRows newest rows a search tests before it asks the index (log-words.ts; default
+ * `probedRows`); 0 asks the index straight away.
  */
-export function mongoLogs(m: Models): LogRepository {
+export function mongoLogs(m: Models, probedRows = defaultProbedRows): LogRepository {
   /** The job ids `word` stands for (log-words.ts `jobIdWordsFor`), jobs taken by id; a regex narrows them first. */
   const jobsNamed = async (word: string): Promise<string[]> => {
     const named = await m.jobs
@@ -60,16 +69,18 @@ export function mongoLogs(m: Models): LogRepository {
       if (q.source) and.push({ source: { $regex: escapeRe(q.source), $options: 'i' } });
       if (q.node) and.push({ node: q.node });
       if (q.from || q.to) and.push({ time: { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) } });
-      for (const w of queryWords(q.q)) {
-        const ids = await jobsNamed(w);
-        const prefix = { words: { $regex: `^${escapeRe(w)}` } };
-        and.push(ids.length ? { $or: [prefix, { words: { $in: ids } }] } : prefix);
+      const read = (filters: Filter[], rows: number) => m.logs.find({ $and: filters }).sort({ time: -1, _id: -1 }).limit(rows).lean();
+      const terms: QueryTerm[] = [];
+      for (const word of queryWords(q.q)) terms.push({ word, jobIds: await jobsNamed(word) });
+      let rows: Awaited<ReturnType<typeof read>> | null = null;
+      if (!terms.length) rows = await read(and, limit + 1);
+      else if (probedRows > 0) {
+        // log-words.ts: the newest rows first, the index only when they do not settle it.
+        const recent = await read(and, probedRows);
+        const hits = recent.filter((r) => entryMatches(r.words ?? [], terms)).slice(0, limit + 1);
+        if (hits.length > limit || recent.length < probedRows) rows = hits;
       }
-      const rows = await m.logs
-        .find({ $and: and })
-        .sort({ time: -1, _id: -1 })
-        .limit(limit + 1)
-        .lean();
+      rows ??= await read([...and, ...terms.map(termFilter)], limit + 1);
       return page(
         rows,
         limit,

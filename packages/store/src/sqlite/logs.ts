@@ -16,7 +16,15 @@ import type { AuditQuery, AuditRepository, LogQuery, LogRepository, OutboxReposi
 import { pageLimit, pageOf } from '../cursor.js';
 import { promised } from './promised.js';
 import { likeContaining, Where } from './where.js';
-import { jobIdWordsFor, logEntryWords, queryWords } from '../log-words.js';
+import {
+  entryMatches,
+  jobIdWordsFor,
+  logEntryWords,
+  mayMatch,
+  probedRows as defaultProbedRows,
+  queryWords,
+  type QueryTerm,
+} from '../log-words.js';
 
 interface LogRow {
   id: string;
@@ -30,14 +38,22 @@ interface LogRow {
 
 /**
  * Log entries, searched through `logs_words` (schema.ts): an FTS5 table of each entry's words
- * (log-words.ts), under the entry's rowid. A search reads the matching rowids from it and only
- * those rows of `logs`, so its cost follows the number of matches, not the table's size.
+ * (log-words.ts), under the entry's rowid. A search the newest rows do not settle reads the
+ * matching rowids from it and only those rows of `logs`: its cost follows the number of matches,
+ * not the table's size.
  */
 export class SqliteLogs implements LogRepository {
   private readonly insert: Database.Statement;
   private readonly insertWords: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  /**
+   * @param probedRows newest rows a search tests before it asks the index (log-words.ts; default
+   * `probedRows`); 0 asks the index straight away.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly probedRows = defaultProbedRows,
+  ) {
     this.insert = db.prepare(
       'INSERT INTO logs (id, time, level, level_rank, source, node, message, context) VALUES (@id, @time, @level, @rank, @source, @node, @message, @context)',
     );
@@ -70,8 +86,28 @@ export class SqliteLogs implements LogRepository {
   list(query: LogQuery = {}): Promise<Page<LogEntry>> {
     return promised(() => {
       const limit = pageLimit(query.limit);
-      const { sql, params } = this.select(query, limit + 1);
-      const rows = this.db.prepare(sql).all(params) as LogRow[];
+      const read = (terms: QueryTerm[], rows: number) => {
+        const { sql, params } = this.select(query, terms, rows);
+        return this.db.prepare(sql).all(params) as LogRow[];
+      };
+      const terms = this.termsOf(query.q);
+      let rows: LogRow[] | null = null;
+      if (!terms.length) rows = read([], limit + 1);
+      else if (this.probedRows > 0) {
+        // log-words.ts: the newest rows first, the index only when they do not settle it.
+        // Read as tested: a frequent word stops after a page of matches, not probedRows rows.
+        const { sql, params } = this.select(query, [], this.probedRows);
+        const hits: LogRow[] = [];
+        let probed = 0;
+        for (const r of this.db.prepare(sql).iterate(params) as IterableIterator<LogRow>) {
+          probed++;
+          if (!mayMatch(`${r.message}\n${r.source}\n${r.context}`.toLowerCase(), terms)) continue;
+          if (entryMatches(logEntryWords({ ...r, context: JSON.parse(r.context) as unknown }), terms)) hits.push(r);
+          if (hits.length > limit) break;
+        }
+        if (hits.length > limit || probed < this.probedRows) rows = hits;
+      }
+      rows ??= read(terms, limit + 1);
       return pageOf(
         rows,
         limit,
@@ -89,43 +125,35 @@ export class SqliteLogs implements LogRepository {
     });
   }
 
+  /** `q`'s words (log-words.ts), each with the ids of the jobs whose name it stands for. */
+  termsOf(q: string | undefined): QueryTerm[] {
+    return queryWords(q).map((word) => ({ word, jobIds: this.jobsNamed(word) }));
+  }
+
   /**
-   * The statement `list` runs for `query`, reading at most `rows` rows, and its parameters (a
-   * test asks SQLite for its plan). With words, CROSS JOIN keeps the word index the outer loop:
-   * the planner would otherwise walk logs_time newest first and test every row, the full scan
-   * the index is here to avoid; the matching rows are then sorted by time.
+   * A statement `list` runs for `query`, newest first, at most `rows` rows, and its parameters (a
+   * test asks SQLite for its plan): with `terms`, the rows the word index finds; without, the
+   * rows of the other filters. With terms, CROSS JOIN keeps the word index the outer loop: the
+   * planner could otherwise walk logs_time newest first and test every row, the full scan the
+   * index is here to avoid; the matching rows are then sorted by time.
    */
-  select(query: LogQuery, rows: number): { sql: string; params: Record<string, unknown> } {
+  select(query: LogQuery, terms: QueryTerm[], rows: number): { sql: string; params: Record<string, unknown> } {
     const where = new Where();
     if (query.level) where.and('level_rank <= @rank', { rank: logLevelRank[query.level] });
     if (query.source) where.and("source LIKE @source ESCAPE '\\'", { source: likeContaining(query.source) });
     if (query.node) where.and('node = @node', { node: query.node });
     if (query.from) where.and('time >= @from', { from: query.from.getTime() });
     if (query.to) where.and('time < @to', { to: query.to.getTime() });
-    const words = queryWords(query.q);
     let from = 'logs';
-    if (words.length) {
+    if (terms.length) {
       from = 'logs_words CROSS JOIN logs ON logs.rowid = logs_words.rowid';
-      where.and('logs_words MATCH @match', { match: this.matchOf(words) });
+      where.and('logs_words MATCH @match', { match: matchOf(terms) });
     }
     where.after('time', query.cursor);
     return {
       sql: `SELECT logs.* FROM ${from} ${where.sql} ORDER BY time DESC, id DESC LIMIT @limit`,
       params: { ...where.params, limit: rows },
     };
-  }
-
-  /**
-   * The FTS5 query for `words` (log-words.ts's rule): each word as a prefix, or the ids of the jobs
-   * it begins a name word of. Words hold only letters, digits and `_`, so quoting them is enough.
-   */
-  private matchOf(words: string[]): string {
-    return words
-      .map((w) => {
-        const ids = this.jobsNamed(w).map((id) => ` OR "${id}"`);
-        return `("${w}"*${ids.join('')})`;
-      })
-      .join(' AND ');
   }
 
   /**
@@ -147,6 +175,14 @@ export class SqliteLogs implements LogRepository {
   deleteOlderThan(cutoff: Date): Promise<number> {
     return promised(() => this.db.prepare('DELETE FROM logs WHERE time < ?').run(cutoff.getTime()).changes);
   }
+}
+
+/**
+ * The FTS5 query for `terms` (log-words.ts's rule): each word as a prefix, or the ids of the jobs
+ * it stands for. Words hold only letters, digits and `_`, so quoting them is enough.
+ */
+function matchOf(terms: QueryTerm[]): string {
+  return terms.map((t) => `("${t.word}"*${t.jobIds.map((id) => ` OR "${id}"`).join('')})`).join(' AND ');
 }
 
 export class SqliteOutbox implements OutboxRepository {
