@@ -15,12 +15,19 @@
  * one of the entry's words, or the beginning of a word of the name of a job whose id is one of the
  * entry's words (at most `maxJobsPerWord` jobs a word). A query without words sets no condition.
  *
+ * Job names are resolved when a search runs, not when an entry is written: a renamed job is
+ * found by its new name, the write path (a dispatch-server's batches) reads no jobs, and the index
+ * keeps no copy of any name. The price is one read of the jobs whose name holds each query word
+ * (jobs are thousands where entries are millions), and entries of a deleted job are found by its
+ * id only.
+ *
  * How a store answers (both alike): first it reads the newest `probedRows` entries that pass the
  * other filters and tests them here (`entryMatches`); when they hold a page of matches, or are all
  * there is, that is the answer. Otherwise it asks its word index. A frequent word (`dispatch`,
  * half the entries) is thus answered from a few hundred rows, where the index would list and sort
- * every match; a rare one from the index, whose cost follows the matches, not the table. The most
- * the index is then asked to sort is about (page size / `probedRows`) of the entries in range.
+ * every match; a rare one from the index, whose cost follows the matches, not the table. The
+ * slow case left is a word frequent among older entries but rare among the newest: the index
+ * lists and sorts all its matches.
  */
 
 /** Distinct words kept from one entry: a long stack trace in a context is cut there (the index grows by each). */

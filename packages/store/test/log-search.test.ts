@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import mongoose from 'mongoose';
 import { jobInputSchema } from '@clover/model';
-import { cleanUp, mongoForTest, tempDir, type CleanupStep, type TempDir, type TestMongo } from '@clover/testkit';
-import { openStore, type Store } from '../src/index.js';
+import { cleanUp, followCursor, mongoForTest, tempDir, type CleanupStep, type TempDir, type TestMongo } from '@clover/testkit';
+import { openStore, type LogRepository, type Store } from '../src/index.js';
+import { mongoLogs } from '../src/mongo/logs.js';
+import { defineModels } from '../src/mongo/models.js';
 import { SqliteLogs } from '../src/sqlite/logs.js';
 import { migrate } from '../src/sqlite/schema.js';
 
@@ -167,6 +169,41 @@ describe('log search, MongoDB', () => {
           assert.match(plan, /IXSCAN/);
           assert.match(plan, /words_1_time_-1/);
         }
+      } finally {
+        await conn.close();
+      }
+    }, t);
+  });
+
+  test('the newest-rows probe and the words index answer alike (the store on FerretDB uses the index only)', async (t) => {
+    await withStore(async (store, url) => {
+      const job = await store.jobs.create(spec('hourly digest'));
+      const t0 = Date.now() + 3600_000;
+      await store.logs.write(
+        Array.from({ length: 30 }, (_, i) => ({
+          time: new Date(t0 + i * 1000),
+          level: i % 3 ? ('info' as const) : ('error' as const),
+          source: i % 2 ? 'dispatch-server' : 'monitor',
+          message: `probe line ${i}`,
+          context: i % 5 ? {} : { jobId: job.id },
+        })),
+      );
+      const conn = await mongoose.createConnection(url).asPromise();
+      try {
+        const m = defineModels(conn, { runsSec: 60, logsSec: 60, ttl: false });
+        const probing = mongoLogs(m, 1000);
+        const indexed = mongoLogs(m, 0);
+        const queries = [{ q: 'probe dispatch' }, { q: 'hourly' }, { q: 'digest line', level: 'error' as const }, { q: 'zzqx' }];
+        for (const query of queries) {
+          const all = async (logs: LogRepository) =>
+            (await followCursor((cursor) => logs.list({ ...query, limit: 4, ...(cursor ? { cursor } : {}) }))).flatMap((p) =>
+              p.items.map((l) => l.message),
+            );
+          const byProbe = await all(probing);
+          assert.deepEqual(byProbe, await all(indexed), JSON.stringify(query));
+          assert.deepEqual(byProbe, await all(store.logs), JSON.stringify(query));
+        }
+        assert.equal((await probing.list({ q: 'hourly' })).items.length, 6, 'entries 0, 5, ... 25 name the job');
       } finally {
         await conn.close();
       }

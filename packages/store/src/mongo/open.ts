@@ -379,7 +379,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       close: (id, at, by) => mutateIncident(id, (i) => (i.closedAt ? i : { ...i, closedAt: at, closedBy: by ?? null })),
       acknowledge: (id, by, at) => mutateIncident(id, (i) => (i.acknowledgedAt ? i : { ...i, acknowledgedAt: at, acknowledgedBy: by })),
     },
-    logs: mongoLogs(m),
+    logs: mongoLogs(m, caps.indexedFilters ? undefined : 0),
     outbox: {
       async add(input) {
         const mail = outboxMailSchema.parse({ ...input, id: newId('mail'), createdAt: new Date() });
