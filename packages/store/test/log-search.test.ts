@@ -216,19 +216,23 @@ describe('log search, MongoDB', () => {
       await store.close();
       const conn = await mongoose.createConnection(url).asPromise();
       try {
-        await conn.db!.collection('logs').insertOne({
-          _id: 'log_old' as never,
-          time: new Date(),
-          levelRank: 3,
-          ...oldEntry,
-          context: { jobId, error: 'EACCES' },
-          text: JSON.stringify({ jobId, error: 'EACCES' }),
-        });
+        // More than one write command's worth (chunks.ts: 50), as a release before the field left them.
+        await conn.db!.collection('logs').insertMany(
+          Array.from({ length: 120 }, (_, i) => ({
+            _id: (i ? `log_old${i}` : 'log_old') as never,
+            time: new Date(Date.now() - (i + 1) * 1000),
+            levelRank: 3,
+            ...oldEntry,
+            context: i ? { n: i } : { jobId, error: 'EACCES' },
+            text: JSON.stringify(i ? { n: i } : { jobId, error: 'EACCES' }),
+          })),
+        );
       } finally {
         await conn.close();
       }
       const reopened = await openStore({ mongoUrl: url });
       try {
+        assert.equal((await reopened.logs.list({ q: 'run failed', limit: 500 })).items.length, 120 + 1, 'every old entry has its words');
         for (const q of ['eacces', 'weekly', 'eacces disp']) {
           assert.deepEqual(
             (await reopened.logs.list({ q })).items.map((l) => l.id),

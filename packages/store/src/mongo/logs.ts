@@ -2,6 +2,7 @@ import { logEntrySchema, logLevelRank, newId, type LogEntry } from '@clover/mode
 import type { LogRepository } from '../interfaces.js';
 import { pageLimit } from '../cursor.js';
 import { entryMatches, jobIdWordsFor, logEntryWords, probedRows as defaultProbedRows, queryWords, type QueryTerm } from '../log-words.js';
+import { bulkWriteInChunks } from './chunks.js';
 import { decodeKeys, encodeKeys } from './keys.js';
 import type { Models } from './models.js';
 import { escapeRe, keyset, page, type Filter } from './queries.js';
@@ -108,13 +109,16 @@ export async function backfillLogWords(logs: Models['logs']): Promise<number> {
       .limit(backfillBatch)
       .lean();
     if (!rows.length) return done;
-    await logs.bulkWrite(
+    // In commands of 50 (chunks.ts): FerretDB deadlocks on an update of 100 statements or more.
+    await bulkWriteInChunks(
+      logs,
       rows.map((r) => ({
         updateOne: {
           filter: { _id: r._id },
           update: { $set: { words: logEntryWords({ message: r.message, source: r.source, context: decodeKeys(r.context) }) } },
         },
       })),
+      false,
     );
     done += rows.length;
   }
