@@ -32,7 +32,7 @@
 
 /** Distinct words kept from one entry: a long stack trace in a context is cut there (the index grows by each). */
 export const maxWordsPerEntry = 256;
-/** Newest entries tested before the index is asked (see above); 1,000 cost ~2.5 ms on SQLite (bench/log-search.bench.ts). */
+/** Newest entries tested before the index is asked (see above); 1,000 cost 2.5-4 ms on SQLite (bench/log-search.bench.ts). */
 export const probedRows = 1000;
 /** Words of a query beyond these are ignored. */
 export const maxQueryWords = 16;

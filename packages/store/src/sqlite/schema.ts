@@ -77,8 +77,10 @@ export function migrate(db: Database.Database): void {
  * `ascii` tokenizer with `_` as a word character cuts the stored words, already lower-cased and
  * joined by spaces, exactly where log-words.ts did. The write path adds the words (SqliteLogs.write);
  * a trigger takes them out with the row, whatever deletes it (the retention sweep). A file from
- * before gets the table filled from its entries when it is opened, once, through a SQL function
- * (see bench/log-search.bench.ts for how long that takes a million entries).
+ * before gets the table filled from its entries when it is opened, once, through a SQL function:
+ * 17.5 s a million entries on the shared 2-core VM (bench/log-search.bench.ts), with the write lock
+ * held. A process of an older release writing to the same file adds no words: its entries are
+ * found only by the look at the newest rows (log-words.ts) until they age out.
  */
 function indexLogWords(db: Database.Database): void {
   const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'logs_words'").get();
