@@ -658,6 +658,39 @@ step("logs: a job's name, an error text inside the context and part of a source 
   await findsEntry(() => byId('logs-source').fill('dispatch'), 'part of the source');
 });
 
+step(
+  "logs: the text search finds an entry by words of its job's name and by the beginning of its source, not by the inside of a word",
+  async () => {
+    await nav('logs');
+    const entry = page.locator('[data-testid=log-row]', { hasText: 'run failed' }).first();
+    const findsEntry = async (text: string, what: string) => {
+      // From an empty list, so the entry shown is this search's, not the one before it.
+      await byId('logs-text').fill('zzqx-no-such-word');
+      await byId('logs-empty').waitFor({ timeout: 20_000 });
+      await byId('logs-text').fill(text);
+      await waitFor(
+        async () => {
+          if (await entry.count()) return true;
+          await byId('logs-refresh').click();
+          return false;
+        },
+        { timeoutMs: 20_000, intervalMs: 1000, message: `a "run failed" entry by ${what} ("${text}")` },
+      );
+    };
+    await byId('logs-source').fill('');
+    await findsEntry('often failing', "words of the job's name, in any order");
+    await screenshot(page, 'operator-logs-search-job-words');
+    await findsEntry('dispatch', 'the beginning of the source');
+    await findsEntry('dispatch often', 'the source and the job name together');
+    await screenshot(page, 'operator-logs-search-source');
+    type Logs = { items: Array<{ message: string; source: string }> };
+    const found = await api.call<Logs>('GET', '/api/logs?q=dispatch&limit=100');
+    assert.ok(found.items.some((l) => l.message === 'run failed' && l.source.startsWith('dispatch')));
+    const inside = await api.call<Logs>('GET', '/api/logs?q=ispatch&limit=100');
+    assert.ok(!inside.items.some((l) => l.message === 'run failed'), 'a word is found by its beginning only');
+  },
+);
+
 step('logs: the "error" level shows failed runs, logged at error', async () => {
   await nav('logs');
   await byId('logs-level').selectOption('error');

@@ -245,13 +245,13 @@ export interface LogQuery extends PageQuery {
   node?: string;
   from?: Date;
   to?: Date;
-  /** Text in the message, the source or the context's fields (keys and values, as JSON). */
-  q?: string;
   /**
-   * More texts any of which, found in the context, also matches `q` (the ids of the jobs whose
-   * name matches it: the console API passes them, so a job's name finds its entries).
+   * Words, each of which must begin a word of the entry's message, source or context values, or of
+   * the name of a job whose id the entry holds (`disp` finds `dispatch-server`, `nightly` the
+   * entries of the job named `nightly backup`, `ENOENT` an error in the context). Served by an
+   * index in both stores, not a scan; the rule in full, with its limits, is in log-words.ts.
    */
-  qAlso?: string[];
+  q?: string;
 }
 
 export interface LogRepository {

@@ -4,6 +4,7 @@ import { cleanUp, followCursor, type CleanupStep } from '@clover/testkit';
 import { jobInputSchema, runId, type Job, type JobSpec, type RunInput, type RunStatus } from '@clover/model';
 import { hashRanges, jobHash, partitionOf } from '@clover/partitions';
 import { BadCursorError, DuplicateError, DuplicateRunError, type Store } from '../src/index.js';
+import { probedRows } from '../src/log-words.js';
 
 export interface StoreFactory {
   open(): Promise<Store>;
@@ -706,34 +707,106 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
         ['n1'],
       );
       assert.deepEqual((await store.logs.list({ level: 'error', source: 'svc' })).items[0]?.context, { code: 1 });
-      // Search covers the context's fields and the source; a source is found by part of its name.
-      await store.logs.write([
-        {
-          time: new Date(t + 3),
-          level: 'error',
-          source: 'dispatch-server',
-          node: 'n3',
-          message: 'run failed',
-          context: { jobId: 'job_zz9', error: 'ENOENT spawn' },
-        },
-      ]);
-      assert.deepEqual(
-        (await store.logs.list({ q: 'ENOENT' })).items.map((l) => l.message),
-        ['run failed'],
-      );
+      // The source filter finds a source by part of its name.
+      await store.logs.write([{ time: new Date(t + 3), level: 'error', source: 'dispatch-server', node: 'n3', message: 'run failed' }]);
       assert.deepEqual(
         (await store.logs.list({ source: 'dispatch' })).items.map((l) => l.source),
         ['dispatch-server'],
       );
-      assert.deepEqual(
-        (await store.logs.list({ q: 'nightly', qAlso: ['job_zz9'] })).items.map((l) => l.node),
-        ['n3'],
-        'a job name finds its id',
-      );
-      assert.equal((await store.logs.list({ q: 'nightly' })).items.length, 0);
 
       const mail = await store.outbox.add({ to: ['a@example.com'], subject: 's', text: 't', incidentIds: [i.id] });
       assert.equal((await store.outbox.list()).items[0]?.id, mail.id);
+    });
+
+    test('logs: search by words of the message, context values, job id or name and source, with the filters, paged', async () => {
+      const nightly = await store.jobs.create(spec({ name: 'Nightly backup' }));
+      const other = await store.jobs.create(spec({ name: 'hourly sync' }));
+      const german = await store.jobs.create(spec({ name: 'Ärger täglich' }));
+      const t0 = Date.now() + 3600_000;
+      const at = (s: number) => new Date(t0 + s * 1000);
+      await store.logs.write([
+        { time: at(0), level: 'info', source: 'agent', node: 'a1', message: 'probe timeout after 5s' },
+        {
+          time: at(1),
+          level: 'warn',
+          source: 'dispatch-server',
+          node: 's1',
+          message: 'run failed',
+          context: { jobId: nightly.id, error: 'connect ECONNREFUSED 10.0.0.7:5432', attempt: 3 },
+        },
+        {
+          time: at(2),
+          level: 'error',
+          source: 'dispatch-server',
+          node: 's2',
+          message: 'run failed',
+          context: { jobId: other.id, error: 'ENOENT' },
+        },
+        {
+          time: at(3),
+          level: 'info',
+          source: 'monitor',
+          node: 'm1',
+          message: 'dispatcher elected',
+          context: { nested: { deep: ['Blue-Whale'] } },
+        },
+        { time: at(4), level: 'info', source: 'agent', node: 'a2', message: 'run started', context: { job: german.id } },
+      ]);
+      // Newer entries that match no search, as many as a search probes (log-words.ts): with them in
+      // range a search is answered from the word index; with the range ending before them, from the
+      // newest rows. Each case asks both ways.
+      await store.logs.write(
+        Array.from({ length: probedRows }, (_, i) => ({
+          time: at(100 + i),
+          level: 'debug' as const,
+          source: 'filler',
+          message: `tick ${i}`,
+        })),
+      );
+      const nodes = async (query: Parameters<Store['logs']['list']>[0]) => {
+        const ask = async (range: { from: Date; to?: Date }) => (await store.logs.list({ ...range, ...query })).items.map((l) => l.node);
+        const byIndex = await ask({ from: at(0) });
+        const byProbe = await ask({ from: at(0), to: at(99) });
+        assert.deepEqual(byProbe, byIndex, `${JSON.stringify(query)}: the newest rows and the index agree`);
+        return byIndex;
+      };
+      assert.deepEqual(await nodes({ q: 'timeout' }), ['a1'], 'a word of the message');
+      assert.deepEqual(await nodes({ q: 'TIME' }), ['a1'], 'the beginning of a word, any case');
+      assert.deepEqual(await nodes({ q: 'out' }), [], 'not the inside of a word');
+      assert.deepEqual(await nodes({ q: 'econnrefused' }), ['s1'], 'an error text inside the context');
+      assert.deepEqual(await nodes({ q: '10.0.0.7' }), ['s1'], 'every word of an address');
+      assert.deepEqual(await nodes({ q: 'whale' }), ['m1'], 'a value deep in the context');
+      assert.deepEqual(await nodes({ q: nightly.id }), ['s1'], 'a job id');
+      assert.deepEqual(await nodes({ q: nightly.id.slice(0, -3) }), ['s1'], 'the beginning of a job id');
+      assert.deepEqual(await nodes({ q: 'nightly' }), ['s1'], "a job's name");
+      assert.deepEqual(await nodes({ q: 'backup night' }), ['s1'], "words of a job's name, any order");
+      assert.deepEqual(await nodes({ q: 'nightly refused' }), [], 'every word must match');
+      assert.deepEqual(await nodes({ q: 'ÄRGER TÄG' }), ['a2'], 'a job name with letters beyond ASCII, any case');
+      assert.deepEqual(await nodes({ q: 'nightly econn' }), ['s1'], "a job's name and a context word together");
+      assert.deepEqual(await nodes({ q: 'dispatch' }), ['m1', 's2', 's1'], 'the beginning of a source name (and of a message word)');
+      assert.deepEqual(await nodes({ q: 'patch' }), [], 'not the inside of a source name');
+      assert.deepEqual(await nodes({ q: 'jobid' }), [], "the context's keys are not searched");
+      assert.deepEqual(await nodes({ q: 'zzzznothing' }), [], 'no match');
+      assert.deepEqual(await nodes({ q: 'run', level: 'error' }), ['s2'], 'with the level filter');
+      assert.deepEqual(await nodes({ q: 'dispatch', source: 'monitor' }), ['m1'], 'with the source filter');
+      assert.deepEqual(await nodes({ q: 'failed', to: at(2) }), ['s1'], 'with a time range');
+      assert.deepEqual(await nodes({ q: 'failed', node: 's2' }), ['s2'], 'with the node filter');
+      assert.deepEqual(await nodes({ q: ' %% - ', source: 'agent' }), ['a2', 'a1'], 'a query without words sets no condition');
+
+      // Paged: newest first, each matching entry once, across pages.
+      await store.logs.write(
+        Array.from({ length: 5 }, (_, i) => ({ time: at(10 + i), level: 'info' as const, source: 'pager', message: `page probe ${i}` })),
+      );
+      for (const range of [{}, { to: at(99) }]) {
+        const pages = await followCursor((cursor) =>
+          store.logs.list({ ...range, q: 'probe pag', limit: 2, ...(cursor ? { cursor } : {}) }),
+        );
+        assert.equal(pages.length, 3);
+        assert.deepEqual(
+          pages.flatMap((p) => p.items.map((l) => l.message)),
+          [4, 3, 2, 1, 0].map((i) => `page probe ${i}`),
+        );
+      }
     });
 
     test('audit: kept with before and after, newest first, filtered by user, text, method and time, paged', async () => {

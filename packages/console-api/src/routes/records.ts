@@ -55,10 +55,8 @@ export function historyRoutes(d: ApiDeps): Router {
     streamRunOutput(d, run, req, res);
   });
   r.get('/logs', requireRole('viewer'), async (req, res) => {
-    const query = parseQuery(logQuery, req.query);
-    // A job's name finds its entries: they name the job by id in their context.
-    const named = query.q?.trim() ? (await d.store.jobs.list({ q: query.q.trim(), limit: 50 })).items.map((j) => j.id) : [];
-    res.json((await d.store.logs.list({ ...query, qAlso: named })) satisfies LogPage);
+    // The store's search finds a job's entries by its name too (LogQuery.q).
+    res.json((await d.store.logs.list(parseQuery(logQuery, req.query))) satisfies LogPage);
   });
   r.get('/incidents', requireRole('viewer'), async (req, res) => {
     res.json((await d.store.incidents.list(parseQuery(incidentQuery, req.query))) satisfies IncidentPage);

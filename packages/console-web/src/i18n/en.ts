@@ -501,6 +501,7 @@ export const en = {
   'logs.node': 'Node',
   'logs.source': 'Source',
   'logs.text': 'Text, fields or job name',
+  'logs.textHint': 'Each word must begin a word of the message, the source, a context value or the job name: "disp" finds dispatch-server',
   'logs.time': 'Time',
   'logs.title': 'Logs',
 

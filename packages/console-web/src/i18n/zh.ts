@@ -495,6 +495,7 @@ export const zh: Messages = {
   'logs.node': '节点',
   'logs.source': '来源',
   'logs.text': '文本、字段或任务名',
+  'logs.textHint': '每个词须是消息、来源、上下文取值或任务名中某个词的开头：“disp” 可找到 dispatch-server',
   'logs.time': '时间',
   'logs.title': '日志',
 

@@ -61,7 +61,7 @@ export function LogsPage() {
         </label>
         <label>
           {t('logs.text')}
-          <input type="search" value={text} onChange={(e) => setText(e.target.value)} data-testid="logs-text" />
+          <input type="search" value={text} onChange={(e) => setText(e.target.value)} title={t('logs.textHint')} data-testid="logs-text" />
         </label>
       </div>
       <ErrorBanner error={logs.error} />

@@ -9,6 +9,12 @@ export interface ServerCapabilities {
    * when one is created, so there the store removes expired rows itself on a timer.
    */
   readonly ttlIndexes: boolean;
+  /**
+   * Whether a filter is answered from an index. FerretDB 1.24 on SQLite scans the collection for
+   * every filter but `_id` (its explain: `filterPushdown: false`), so there a log search skips its
+   * newest-rows probe (log-words.ts), which would only be a second scan.
+   */
+  readonly indexedFilters: boolean;
 }
 
 /**
@@ -21,7 +27,7 @@ export async function probeServer(conn: Connection): Promise<ServerCapabilities>
   if (!conn.db) throw new Error('MongoDB connection is not open: no database to ask for buildInfo');
   const info = (await conn.db.admin().command({ buildInfo: 1 })) as { version?: string; ferretdbVersion?: string };
   if (info.ferretdbVersion !== undefined) {
-    return { server: `FerretDB ${info.ferretdbVersion} (wire ${info.version ?? '?'})`, ttlIndexes: false };
+    return { server: `FerretDB ${info.ferretdbVersion} (wire ${info.version ?? '?'})`, ttlIndexes: false, indexedFilters: false };
   }
-  return { server: `MongoDB ${info.version ?? '?'}`, ttlIndexes: true };
+  return { server: `MongoDB ${info.version ?? '?'}`, ttlIndexes: true, indexedFilters: true };
 }

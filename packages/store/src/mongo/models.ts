@@ -71,8 +71,8 @@ interface LogDoc {
   node: string | null;
   message: string;
   context: unknown;
-  /** The context as JSON text, for search (entries written before it have none: their message still matches). */
-  text?: string;
+  /** The entry's words (log-words.ts), for search; entries from before it get them at open (logs.ts). */
+  words?: string[];
 }
 interface LiveOutputDoc {
   _id: string;
@@ -177,12 +177,14 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
       node: String,
       message: String,
       context: any,
-      text: String,
+      words: [String],
     },
     opts,
   );
   logs.index({ time: -1, _id: -1 });
   logs.index({ levelRank: 1, time: -1 });
+  // Search (logs.ts): multikey, one key per word; a prefix regex on words reads one range of it.
+  logs.index({ words: 1, time: -1 });
   logs.index({ time: 1 }, expiring(retention.logsSec, 'logs_ttl'));
 
   const outbox = new Schema<OutboxDoc>({ _id: String, createdAt: Date, doc: any }, opts);

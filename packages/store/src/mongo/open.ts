@@ -5,8 +5,6 @@ import {
   contactSchema,
   incidentSchema,
   jobSchema,
-  logEntrySchema,
-  logLevelRank,
   newId,
   outboxMailSchema,
   auditEntrySchema,
@@ -14,7 +12,6 @@ import {
   userSchema,
   type Incident,
   type Job,
-  type LogEntry,
   type RunStatus,
 } from '@clover/model';
 import { jobHash } from '@clover/partitions';
@@ -29,11 +26,11 @@ import { jobStateUpdate } from './job-state.js';
 import { backfillJobHashes } from './job-hash.js';
 import { pageByHash, type HashPosition } from '../job-hash.js';
 import { decodeKeys, encodeKeys } from './keys.js';
+import { mongoLogs, backfillLogWords } from './logs.js';
 import { MongoRuns } from './runs.js';
-import { isDuplicateKey, keyset, page, type Filter } from './queries.js';
+import { escapeRe, isDuplicateKey, keyset, page, type Filter } from './queries.js';
 
 const day = 24 * 3600_000;
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The MongoDB store through mongoose, with the embedded store's behaviour (same contract suite). */
 export async function openMongoStore(opts: StoreOptions & { mongoUrl: string }): Promise<Store> {
@@ -68,6 +65,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
   });
   await Promise.all(Object.values(m).map((model) => model.syncIndexes()));
   await backfillJobHashes(m.jobs);
+  await backfillLogWords(m.logs);
 
   // $set, not a replace: the job's `ops` (tallies applied to it, see runs.ts) must survive an edit.
   const writeJob = (job: Job) =>
@@ -381,59 +379,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       close: (id, at, by) => mutateIncident(id, (i) => (i.closedAt ? i : { ...i, closedAt: at, closedBy: by ?? null })),
       acknowledge: (id, by, at) => mutateIncident(id, (i) => (i.acknowledgedAt ? i : { ...i, acknowledgedAt: at, acknowledgedBy: by })),
     },
-    logs: {
-      async write(entries) {
-        if (!entries.length) return;
-        await m.logs.insertMany(
-          entries.map((input) => {
-            const e = logEntrySchema.parse({ ...input, id: newId('log') });
-            return {
-              _id: e.id,
-              time: e.time,
-              level: e.level,
-              levelRank: logLevelRank[e.level],
-              source: e.source,
-              node: e.node,
-              message: e.message,
-              context: encodeKeys(e.context),
-              text: JSON.stringify(e.context),
-            };
-          }),
-        );
-      },
-      async list(q = {}) {
-        const limit = pageLimit(q.limit);
-        const f: Filter = { ...keyset('time', q.cursor) };
-        if (q.level) f.levelRank = { $lte: logLevelRank[q.level] };
-        if (q.source) f.source = { $regex: escapeRe(q.source), $options: 'i' };
-        if (q.node) f.node = q.node;
-        if (q.from || q.to) f.time = { ...(q.from ? { $gte: q.from } : {}), ...(q.to ? { $lt: q.to } : {}) };
-        if (q.q) {
-          const re = (t: string) => ({ $regex: escapeRe(t), $options: 'i' });
-          f.$or = [
-            { message: re(q.q) },
-            { source: re(q.q) },
-            { text: re(q.q) },
-            ...(q.qAlso ?? []).slice(0, 50).map((t) => ({ text: re(t) })),
-          ];
-        }
-        const rows = await m.logs
-          .find(f)
-          .sort({ time: -1, _id: -1 })
-          .limit(limit + 1)
-          .lean();
-
-        return page(
-          rows,
-          limit,
-          (r) => new Date(r.time).getTime(),
-          (r): LogEntry => logEntrySchema.parse({ ...r, context: decodeKeys(r.context), id: r._id }),
-        );
-      },
-      async deleteOlderThan(cutoff) {
-        return (await m.logs.deleteMany({ time: { $lt: cutoff } })).deletedCount;
-      },
-    },
+    logs: mongoLogs(m, caps.indexedFilters ? undefined : 0),
     outbox: {
       async add(input) {
         const mail = outboxMailSchema.parse({ ...input, id: newId('mail'), createdAt: new Date() });

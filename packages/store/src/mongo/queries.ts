@@ -30,3 +30,6 @@ export function keyset(field: string, cursor: string | null | undefined): Filter
   const at = new Date(Number(c.sortValue));
   return { $or: [{ [field]: { $lt: at } }, { [field]: at, _id: { $lt: c.id } }] };
 }
+
+/** `s` as a regular expression that matches it as it is. */
+export const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -16,6 +16,15 @@ import type { AuditQuery, AuditRepository, LogQuery, LogRepository, OutboxReposi
 import { pageLimit, pageOf } from '../cursor.js';
 import { promised } from './promised.js';
 import { likeContaining, Where } from './where.js';
+import {
+  entryMatches,
+  jobIdWordsFor,
+  logEntryWords,
+  mayMatch,
+  probedRows as defaultProbedRows,
+  queryWords,
+  type QueryTerm,
+} from '../log-words.js';
 
 interface LogRow {
   id: string;
@@ -27,13 +36,28 @@ interface LogRow {
   context: string;
 }
 
+/**
+ * Log entries, searched through `logs_words` (schema.ts): an FTS5 table of each entry's words
+ * (log-words.ts), under the entry's rowid. A search the newest rows do not settle reads the
+ * matching rowids from it and only those rows of `logs`: its cost follows the number of matches,
+ * not the table's size.
+ */
 export class SqliteLogs implements LogRepository {
   private readonly insert: Database.Statement;
+  private readonly insertWords: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  /**
+   * @param probedRows newest rows a search tests before it asks the index (log-words.ts; default
+   * `probedRows`); 0 asks the index straight away.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly probedRows = defaultProbedRows,
+  ) {
     this.insert = db.prepare(
       'INSERT INTO logs (id, time, level, level_rank, source, node, message, context) VALUES (@id, @time, @level, @rank, @source, @node, @message, @context)',
     );
+    this.insertWords = db.prepare('INSERT INTO logs_words (rowid, words) VALUES (?, ?)');
   }
 
   write(entries: LogEntryInput[]): Promise<void> {
@@ -42,7 +66,7 @@ export class SqliteLogs implements LogRepository {
         .transaction(() => {
           for (const input of entries) {
             const e = logEntrySchema.parse({ ...input, id: newId('log') });
-            this.insert.run({
+            const { lastInsertRowid } = this.insert.run({
               id: e.id,
               time: e.time.getTime(),
               level: e.level,
@@ -52,6 +76,7 @@ export class SqliteLogs implements LogRepository {
               message: e.message,
               context: JSON.stringify(e.context),
             });
+            this.insertWords.run(lastInsertRowid, logEntryWords(e).join(' '));
           }
         })
         .immediate();
@@ -61,25 +86,28 @@ export class SqliteLogs implements LogRepository {
   list(query: LogQuery = {}): Promise<Page<LogEntry>> {
     return promised(() => {
       const limit = pageLimit(query.limit);
-      const where = new Where();
-      if (query.level) where.and('level_rank <= @rank', { rank: logLevelRank[query.level] });
-      if (query.source) where.and("source LIKE @source ESCAPE '\\'", { source: likeContaining(query.source) });
-      if (query.node) where.and('node = @node', { node: query.node });
-      if (query.from) where.and('time >= @from', { from: query.from.getTime() });
-      if (query.to) where.and('time < @to', { to: query.to.getTime() });
-      if (query.q) {
-        // A scan of the time range (LIKE '%…%' uses no index): the time index bounds it, newest first.
-        const also = (query.qAlso ?? []).slice(0, 50);
-        const alsoSql = also.map((_, i) => ` OR context LIKE @qa${i} ESCAPE '\\'`).join('');
-        where.and(`(message LIKE @q ESCAPE '\\' OR source LIKE @q ESCAPE '\\' OR context LIKE @q ESCAPE '\\'${alsoSql})`, {
-          q: likeContaining(query.q),
-          ...Object.fromEntries(also.map((t, i) => [`qa${i}`, likeContaining(t)])),
-        });
+      const read = (terms: QueryTerm[], rows: number) => {
+        const { sql, params } = this.select(query, terms, rows);
+        return this.db.prepare(sql).all(params) as LogRow[];
+      };
+      const terms = this.termsOf(query.q);
+      let rows: LogRow[] | null = null;
+      if (!terms.length) rows = read([], limit + 1);
+      else if (this.probedRows > 0) {
+        // log-words.ts: the newest rows first, the index only when they do not settle it.
+        // Read as tested: a frequent word stops after a page of matches, not probedRows rows.
+        const { sql, params } = this.select(query, [], this.probedRows);
+        const hits: LogRow[] = [];
+        let probed = 0;
+        for (const r of this.db.prepare(sql).iterate(params) as IterableIterator<LogRow>) {
+          probed++;
+          if (!mayMatch(`${r.message}\n${r.source}\n${r.context}`.toLowerCase(), terms)) continue;
+          if (entryMatches(logEntryWords({ ...r, context: JSON.parse(r.context) as unknown }), terms)) hits.push(r);
+          if (hits.length > limit) break;
+        }
+        if (hits.length > limit || probed < this.probedRows) rows = hits;
       }
-      where.after('time', query.cursor);
-      const rows = this.db
-        .prepare(`SELECT * FROM logs ${where.sql} ORDER BY time DESC, id DESC LIMIT @limit`)
-        .all({ ...where.params, limit: limit + 1 }) as LogRow[];
+      rows ??= read(terms, limit + 1);
       return pageOf(
         rows,
         limit,
@@ -97,9 +125,64 @@ export class SqliteLogs implements LogRepository {
     });
   }
 
+  /** `q`'s words (log-words.ts), each with the ids of the jobs whose name it stands for. */
+  termsOf(q: string | undefined): QueryTerm[] {
+    return queryWords(q).map((word) => ({ word, jobIds: this.jobsNamed(word) }));
+  }
+
+  /**
+   * A statement `list` runs for `query`, newest first, at most `rows` rows, and its parameters (a
+   * test asks SQLite for its plan): with `terms`, the rows the word index finds; without, the
+   * rows of the other filters. With terms, CROSS JOIN keeps the word index the outer loop: the
+   * planner could otherwise walk logs_time newest first and test every row, the full scan the
+   * index is here to avoid; the matching rows are then sorted by time.
+   */
+  select(query: LogQuery, terms: QueryTerm[], rows: number): { sql: string; params: Record<string, unknown> } {
+    const where = new Where();
+    if (query.level) where.and('level_rank <= @rank', { rank: logLevelRank[query.level] });
+    if (query.source) where.and("source LIKE @source ESCAPE '\\'", { source: likeContaining(query.source) });
+    if (query.node) where.and('node = @node', { node: query.node });
+    if (query.from) where.and('time >= @from', { from: query.from.getTime() });
+    if (query.to) where.and('time < @to', { to: query.to.getTime() });
+    let from = 'logs';
+    if (terms.length) {
+      from = 'logs_words CROSS JOIN logs ON logs.rowid = logs_words.rowid';
+      where.and('logs_words MATCH @match', { match: matchOf(terms) });
+    }
+    where.after('time', query.cursor);
+    return {
+      sql: `SELECT logs.* FROM ${from} ${where.sql} ORDER BY time DESC, id DESC LIMIT @limit`,
+      params: { ...where.params, limit: rows },
+    };
+  }
+
+  /**
+   * The job ids `word` stands for (log-words.ts `jobIdWordsFor`), jobs taken by id. LIKE narrows
+   * them first for an ASCII word; it folds ASCII case only, so a word with other letters (`ärger`,
+   * of a job named `Ärger`) reads every job's name instead.
+   */
+  private jobsNamed(word: string): string[] {
+    const ascii = /^[a-z0-9_]*$/.test(word);
+    const named = (
+      ascii
+        ? this.db.prepare("SELECT id, name FROM jobs WHERE name LIKE ? ESCAPE '\\' ORDER BY id").all(likeContaining(word))
+        : this.db.prepare('SELECT id, name FROM jobs ORDER BY id').all()
+    ) as Array<{ id: string; name: string }>;
+    return jobIdWordsFor(word, named);
+  }
+
+  /** Removes the entries before `cutoff`; a trigger on `logs` (schema.ts) takes their words out of the index. */
   deleteOlderThan(cutoff: Date): Promise<number> {
     return promised(() => this.db.prepare('DELETE FROM logs WHERE time < ?').run(cutoff.getTime()).changes);
   }
+}
+
+/**
+ * The FTS5 query for `terms` (log-words.ts's rule): each word as a prefix, or the ids of the jobs
+ * it stands for. Words hold only letters, digits and `_`, so quoting them is enough.
+ */
+function matchOf(terms: QueryTerm[]): string {
+  return terms.map((t) => `("${t.word}"*${t.jobIds.map((id) => ` OR "${id}"`).join('')})`).join(' AND ');
 }
 
 export class SqliteOutbox implements OutboxRepository {

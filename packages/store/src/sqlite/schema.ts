@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { jobHash } from '@clover/partitions';
+import { logEntryWords } from '../log-words.js';
 
 /** The embedded store's tables. Dates are epoch milliseconds; nested values are JSON text. */
 export function migrate(db: Database.Database): void {
@@ -66,6 +67,36 @@ export function migrate(db: Database.Database): void {
   indexRunsForCheapStatusChanges(db);
   addJobHashColumn(db);
   addRunLeaderTermColumn(db);
+  indexLogWords(db);
+}
+
+/**
+ * Log search's index: `logs_words`, an FTS5 table of each entry's words (log-words.ts) under the
+ * entry's rowid in `logs`. Contentless (the words are in `logs` already, the index is all it
+ * keeps) with `contentless_delete` (SQLite >= 3.43) so a row can leave it; `detail=none` (no
+ * positions: search asks for words and word beginnings only, never phrases) keeps it small. The
+ * `ascii` tokenizer with `_` as a word character cuts the stored words, already lower-cased and
+ * joined by spaces, exactly where log-words.ts did. The write path adds the words (SqliteLogs.write);
+ * a trigger takes them out with the row, whatever deletes it (the retention sweep). A file from
+ * before gets the table filled from its entries when it is opened, once, through a SQL function:
+ * 17.5 s a million entries on the shared 2-core VM (bench/log-search.bench.ts), with the write lock
+ * held. A process of an older release writing to the same file adds no words: its entries are
+ * found only by the look at the newest rows (log-words.ts) until they age out.
+ */
+function indexLogWords(db: Database.Database): void {
+  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'logs_words'").get();
+  if (!exists) {
+    db.function('clover_log_words', { deterministic: true }, (message: unknown, source: unknown, context: unknown) =>
+      logEntryWords({ message: String(message), source: String(source), context: JSON.parse(String(context)) as unknown }).join(' '),
+    );
+    db.transaction(() => {
+      db.exec(`
+        CREATE VIRTUAL TABLE logs_words USING fts5(words, content='', contentless_delete=1, detail=none, tokenize="ascii tokenchars '_'");
+        INSERT INTO logs_words (rowid, words) SELECT rowid, clover_log_words(message, source, context) FROM logs;
+      `);
+    })();
+  }
+  db.exec('CREATE TRIGGER IF NOT EXISTS logs_words_delete AFTER DELETE ON logs BEGIN DELETE FROM logs_words WHERE rowid = old.rowid; END');
 }
 
 /** `Run.leaderTerm`, the fencing token of the leader that wrote the run last; null in a file from before. */
