@@ -107,16 +107,20 @@ function sameAcl(answer: unknown, mine: ZkAclEntry[]): boolean {
 }
 
 /**
- * How many readable events in a row may end without a whole response before the binding gives the
- * session up as dead (its `response_counter_limit`; the binding's default is 10). A partial read
- * counts as "no response", so at 10 any response of more than about 10 TCP segments that arrive
- * one at a time killed the session: over a network, not loopback, every agent whose session had
- * ended lost each new one within a second, for good (issue 16's partition runs;
- * test/partial-reads.test.ts). 16,384 lets ZooKeeper's largest response (jute.maxbuffer, 1 MiB)
- * arrive 64 bytes at a time, and still gives up on a socket that is readable for ever with nothing
- * to read, after that many turns of the event loop (well under a second).
+ * How many turns of the event loop in a row may end without a whole response before the binding
+ * gives the session up as expired (its `response_counter_limit`; the binding's default is 10):
+ * never, in practice. Every poll event that completes no response counts, a partial read as much as
+ * a writable socket while the client waits for a server's answer, and a turn is microseconds:
+ *   - at 10, any response of more than about 10 TCP segments arriving one at a time killed the
+ *     session (issue 16's partition runs; test/partial-reads.test.ts);
+ *   - at 16,384 (a few hundred ms of turns), after a 2-s cut of ZooKeeper's host an agent lost
+ *     every new session within a second, 14 in 23 s ("no response too many times: 16385" each
+ *     time, a dead-node incident each), whenever the server's answer to its connect took longer.
+ * The C client bounds a connection that stays silent on its own (no bytes for 2/3 of the session
+ * timeout: it reconnects, and the session expires at the server's word), which is the rule
+ * ZooKeeper defines; this count only ever cut that short.
  */
-const partialReadLimit = 16_384;
+const partialReadLimit = 2_147_483_647;
 
 export function openNativeSession(connect: string, sessionTimeoutMs: number, events: SessionEvents, security?: NativeSecurity): RawSession {
   const zk = new NativeZooKeeper({
