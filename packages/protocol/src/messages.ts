@@ -17,6 +17,12 @@ const chars = (max: number) => z.string().refine((s) => s.length <= max, `at mos
 const id = chars(LIMITS.idChars).refine((s) => s.length >= 1, 'must not be empty');
 const name = chars(LIMITS.nameChars);
 const epochMs = z.number().int().nonnegative();
+/**
+ * Executions running on the agent that other dispatch-servers sent it (docs/protocol.md, Several
+ * servers): with what the receiving server has in flight there, the agent's whole load, which
+ * its capacity and `least_busy` routing read. Absent: 0 (an agent of one server says nothing).
+ */
+const runningForOthers = z.number().int().min(0).max(LIMITS.capacity).optional();
 
 export const helloSchema = z.object({
   agentId: id,
@@ -47,6 +53,13 @@ export const helloSchema = z.object({
    * leader must not send it again under the same exec id (docs/protocol.md, A new leader).
    */
   startedAt: epochMs.optional(),
+  /**
+   * The agent holds a connection to every live dispatch-server and answers each on its own
+   * (docs/protocol.md, Several servers). Absent: an agent of the single-leader protocol, which
+   * follows only the election's leader.
+   */
+  allServers: z.boolean().optional(),
+  runningForOthers,
 });
 
 export const execSchema = z.object({
@@ -67,6 +80,7 @@ export const ackSchema = z.object({
   reason: z.enum(['duplicate', 'no_handler', 'at_capacity', 'unsupported', 'draining']).optional(),
   /** Accepted and already running since then: no START follows. */
   startedAt: epochMs.optional(),
+  runningForOthers,
 });
 
 export const startSchema = z.object({ execId: id, startedAt: epochMs });
@@ -81,6 +95,7 @@ export const resultSchema = z.object({
     .string()
     .refine((s) => Buffer.byteLength(s, 'utf8') <= LIMITS.outputTailBytes, `output tail over ${LIMITS.outputTailBytes} bytes`),
   error: chars(LIMITS.errorChars).nullable(),
+  runningForOthers,
 });
 
 /**
