@@ -114,6 +114,8 @@ export const outputSchema = z.object({
 
 export const cancelSchema = z.object({ execId: id, reason: z.enum(['timeout', 'replaced', 'requested', 'shutdown']) });
 export const pingSchema = z.object({ nonce: chars(LIMITS.nonceChars), sentAt: epochMs });
+/** A PING's body back, with what runs on the agent for other servers (refreshed every 2 s so, on an idle channel too). */
+export const pongSchema = pingSchema.extend({ runningForOthers });
 export const byeSchema = z.object({ reason: chars(LIMITS.reasonChars) });
 
 export const messageSchemas = {
@@ -125,7 +127,7 @@ export const messageSchemas = {
   OUTPUT: outputSchema,
   CANCEL: cancelSchema,
   PING: pingSchema,
-  PONG: pingSchema,
+  PONG: pongSchema,
   BYE: byeSchema,
 } as const;
 
@@ -138,6 +140,7 @@ export type Result = z.infer<typeof resultSchema>;
 export type Output = z.infer<typeof outputSchema>;
 export type Cancel = z.infer<typeof cancelSchema>;
 export type Ping = z.infer<typeof pingSchema>;
+export type Pong = z.infer<typeof pongSchema>;
 export type Bye = z.infer<typeof byeSchema>;
 
 /** One protocol message: its type and its checked body. */

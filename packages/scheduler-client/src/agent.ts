@@ -129,6 +129,14 @@ export class Agent {
     return [...this.channels.keys()];
   }
 
+  /**
+   * Whether dispatch-server `id` sent anything in the last `leaderSilenceMs` (10 s): a server
+   * PINGs every 2 s each agent whose HELLO it took, so this says it serves this agent.
+   */
+  heardFrom(id: string): boolean {
+    return this.channels.get(id)?.heardWithin(leaderSilenceMs) === true;
+  }
+
   /** Serves jobs of kind `handler` with this name. Register before start(). */
   register(name: string, handler: Handler): this {
     checkHandlerName(name, this.handlers.has(name) ? this.handlers.size : this.handlers.size + 1);
@@ -351,7 +359,7 @@ export class Agent {
       }
       case 'PING':
         channel.clock.sampled(msg.body.sentAt);
-        channel.answers.push(() => ({ type: 'PONG', body: msg.body }));
+        channel.answers.push(() => ({ type: 'PONG', body: { ...msg.body, ...this.loadFor(channel) } }));
         return;
       case 'BYE':
         this.logger.info('dispatch-server said goodbye', { server: channel.server.id, reason: msg.body.reason });
