@@ -194,13 +194,14 @@ export class Agent {
 
   /**
    * ZooKeeper listed the live dispatch-servers (or, with null, could not say): a channel opens
-   * to each new one, closes for each gone, follows one that moved. A new channel, and a server's
-   * new life, get a HELLO, the recent RESULTs and a HELLO saying they are all in; so does a server
-   * the election names leader for the first time (it adopts the runs the last leader left).
-   * While the list is unknown or empty every channel stays: closing the sockets just as the
-   * ZooKeeper client reconnected broke the agents' next sessions in issue 16's partition runs
-   * (the two native addons share this event loop and its file descriptor numbers), and a
-   * server that leads may lead still.
+   * to each new one (with a HELLO), closes for each gone, follows one that moved. The recent
+   * RESULTs, then a HELLO saying they are all in, go to each server that may have taken runs
+   * over: the one the election names leader when that changes (it adopts what the last leader
+   * left), and, where servers share the jobs out, a server that joins and every server when one
+   * leaves. While the list is unknown or empty every channel stays: closing the sockets just as
+   * the ZooKeeper client reconnected broke the agents' next sessions in issue 16's partition runs
+   * (the two native addons share this event loop and its file descriptor numbers), and a server
+   * that leads may lead still.
    */
   private serversChanged(list: ServerList | null): void {
     if (this.closed) return;
@@ -213,17 +214,21 @@ export class Agent {
     const wasUnknown = this.serversUnknown;
     this.serversUnknown = false;
     const listed = new Map(list.servers.filter((s) => this.reachable(s)).map((s) => [s.id, s]));
+    let left = false;
     for (const [id, channel] of this.channels)
       if (!listed.has(id)) {
         this.channels.delete(id);
+        left = true;
         this.logger.info('dispatch-server gone; channel closed', { server: id, endpoint: channel.server.endpoint });
         void channel.close();
       }
-    const needResults = new Set<ServerChannel>();
+    /** Each channel to greet, and whether with the recent RESULTs. */
+    const greet = new Map<ServerChannel, boolean>();
     for (const [id, server] of listed) {
       const channel = this.channels.get(id);
       if (channel) {
-        if (channel.follow(server)) needResults.add(channel);
+        if (channel.follow(server)) greet.set(channel, server.shares);
+        else if (left && server.shares) greet.set(channel, true);
         continue;
       }
       const opened = new ServerChannel(server, {
@@ -234,7 +239,7 @@ export class Agent {
       });
       this.channels.set(id, opened);
       this.logger.info('dispatch-server found; channel opened', { server: id, endpoint: server.endpoint });
-      needResults.add(opened);
+      greet.set(opened, server.shares);
     }
     const leader = list.leader === null ? undefined : this.channels.get(list.leader);
     if (list.leader !== this.leaderId) {
@@ -243,14 +248,28 @@ export class Agent {
         endpoint: leader?.server.endpoint,
       });
       if (list.leader && this.leaderConnects++ > 0) this.metrics.reconnects.inc();
-      if (leader) needResults.add(leader);
+      if (leader) greet.set(leader, true);
     } else if (wasUnknown && leader) {
       // The same leader after a spell without word from ZooKeeper: it may have lost and won the
       // lead meanwhile, so it hears the recent RESULTs again, as a new leader would.
-      needResults.add(leader);
+      greet.set(leader, true);
     }
     this.leaderId = list.leader;
-    for (const c of needResults) void this.hello(c, true);
+    this.answerToLeader();
+    for (const [c, resend] of greet) void this.hello(c, resend);
+  }
+
+  /**
+   * An execution answers to the server that sent it while that server fires a share of the jobs.
+   * One sent by a server of the single-leader cluster, or by a server gone since, answers to the
+   * server that leads now, which adopts it (as the single-leader agent's one connection, moved
+   * to each new leader, did); its slot counts as that server's.
+   */
+  private answerToLeader(): void {
+    const leader = this.leaderId;
+    if (leader === null || !this.channels.has(leader)) return;
+    for (const [execId, server] of this.execServer)
+      if (server !== leader && this.channels.get(server)?.server.shares !== true) this.answerTo(execId, leader);
   }
 
   /**

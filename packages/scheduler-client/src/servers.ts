@@ -10,6 +10,12 @@ export interface DispatchServerInfo {
   endpoint: string;
   /** It reads messages of several bodies (the candidate's `batch`). */
   batch: boolean;
+  /**
+   * It fires a share of the jobs, not all or none (the candidate's `shares`; docs/protocol.md,
+   * Several servers): it takes runs over whenever the servers change, so it hears the recent
+   * RESULTs then. Absent: a server of the single-leader cluster, which does so only as leader.
+   */
+  shares: boolean;
 }
 
 /** Every live dispatch-server, in election order, and which of them leads (its id; null: none named). */
@@ -50,7 +56,13 @@ export async function readServers(zk: ZkClient, electionPath: string): Promise<S
     if (first && usable) leader = data.id as string;
     first = false;
     if (!usable || servers.some((s) => s.id === data.id)) continue;
-    servers.push({ id: data.id as string, node, endpoint: data.endpoint as string, batch: data.batch === true });
+    servers.push({
+      id: data.id as string,
+      node,
+      endpoint: data.endpoint as string,
+      batch: data.batch === true,
+      shares: data.shares === true,
+    });
   }
   return { servers, leader };
 }
