@@ -1,12 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DealerTransport, type Message } from '@clover/protocol';
+import { DealerTransport, RouterTransport, type Message } from '@clover/protocol';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
 import { openStore, type Store } from '@clover/store';
 import { recordingLogger, type RecordingLogger } from '@clover/telemetry';
 import { cleanUp, freePort, startZooKeeper, tempDir, waitFor, type CleanupStep, type ZooKeeperHandle } from '@clover/testkit';
 import { jobInputSchema } from '@clover/model';
-import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
+import { cloverPaths, createZkClient, LeaderElection, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { DispatchServer, Router } from '../src/index.js';
 import { AgentDirectory } from '../src/agents.js';
 import { singleLeaderRefusal } from '../src/admission.js';
@@ -166,4 +166,64 @@ test('an agent of the single-leader protocol is served as always, or, where a se
   await waitFor(() => newInbox.some((m) => m.type === 'PING') || undefined, { message: 'a PING to the agent of every server' });
   assert.ok(!newInbox.some((m) => m.type === 'BYE'));
   assert.ok(!oldInbox.some((m) => m.type === 'PING'), 'the refused agent is not among the agents the server knows');
+});
+
+test('least_busy on a real leader counts the slots another server’s work holds on an agent', async () => {
+  // The leader here, and beside it a second server that sends work of its own to agent-1 (a
+  // ROUTER and an election candidate, as partitioned servers will both send): agent-1 then has
+  // 1 slot of 4 free and agent-2 all 4. By its own runs alone the leader sees both idle and
+  // picks agent-1 (ties go by id); told what runs for the other server, it picks agent-2.
+  const root = cloverPaths('/least-busy');
+  const leader = await startServer('lb-leader', { paths: root });
+  await waitFor(() => leader.isLeader || undefined, { message: 'lb-leader leads' });
+  const otherInbox: Message[] = [];
+  const other = new RouterTransport({ bind: `tcp://127.0.0.1:${await freePort()}`, onMessage: (_p, m) => otherInbox.push(m) });
+  opened.push(['the other server', () => other.close()]);
+  await other.start();
+  const otherZk = createZkClient({ connect: zooKeeper.connectString });
+  opened.push(['the other server’s session', () => otherZk.close()]);
+  await otherZk.connect();
+  const candidacy = new LeaderElection(otherZk, { path: root.electionDispatch, id: 'lb-other', data: { endpoint: other.endpoint } });
+  opened.push(['the other server’s candidacy', () => candidacy.close()]);
+  await candidacy.start();
+  const agents: Agent[] = [];
+  for (const id of ['agent-1', 'agent-2']) {
+    const a = registerDemoHandlers(new Agent({ zk: zooKeeper.connectString, paths: root, id, capacity: 4, drainTimeoutMs: 500 }));
+    opened.push([id, () => a.close()]);
+    await a.start();
+    agents.push(a);
+  }
+  await waitFor(() => agents.every((a) => a.servers.length === 2) || undefined, { message: 'each agent has a channel to both servers' });
+  const sleeps = [1, 2, 3].map((i) => ({
+    execId: `other-job@${i}`,
+    jobId: 'other-job',
+    jobName: 'other',
+    attempt: 1,
+    kind: { type: 'handler' as const, name: 'sleep' },
+    payload: { ms: 60_000 },
+    timeoutMs: 60_000,
+    deadline: Date.now() + 60_000,
+    scheduledAt: Date.now(),
+  }));
+  for (const body of sleeps) await other.send('agent-1', { type: 'EXEC', body });
+  await waitFor(() => otherInbox.filter((m) => m.type === 'ACK' && m.body.accepted).length === 3 || undefined, {
+    message: 'agent-1 runs the other server’s 3 executions',
+  });
+  // Every server hears it at once (a handler registered is said in a HELLO to each), and in each PONG.
+  agents[0]!.register('now-busy', () => undefined);
+  const slot = Math.ceil((Date.now() + 2000) / 1000) * 1000;
+  const job = await store.jobs.create(
+    jobInputSchema.parse({
+      name: 'least busy',
+      schedule: { type: 'once', at: new Date(slot) },
+      kind: { type: 'handler', name: 'noop' },
+      routing: 'least_busy',
+      deleteWhenDone: false,
+    }),
+  );
+  await publishJobChange(admin, root, { jobId: job.id, op: 'upsert' });
+  const run = await waitFor(async () => (await store.runs.list({ jobId: job.id })).items.find((r) => r.status === 'succeeded'), {
+    message: 'the run succeeded',
+  });
+  assert.equal(run.node, 'agent-2', 'agent-1, 3 of 4 slots held by the other server’s work, is the busier');
 });
