@@ -405,7 +405,16 @@ export class Agent {
     const before = this.execServer.get(execId);
     if (before === undefined || before === server) return;
     this.execServer.set(execId, server);
-    if (this.slotsBy.get(before)?.delete(execId)) this.holdSlot(server, execId);
+    if (this.releaseSlot(before, execId)) this.holdSlot(server, execId);
+  }
+
+  /** The execution no longer holds a slot on `server`'s account; true if it held one. */
+  private releaseSlot(server: string, execId: string): boolean {
+    const held = this.slotsBy.get(server);
+    if (!held?.delete(execId)) return false;
+    // A server gone for good leaves no entry behind.
+    if (held.size === 0) this.slotsBy.delete(server);
+    return true;
   }
 
   private holdSlot(server: string, execId: string): void {
@@ -504,7 +513,7 @@ export class Agent {
       if (slotHeld) {
         this.slots.give(exec.kind);
         const by = this.execServer.get(exec.execId);
-        if (by !== undefined) this.slotsBy.get(by)?.delete(exec.execId);
+        if (by !== undefined) this.releaseSlot(by, exec.execId);
       }
       slotHeld = false;
     };
