@@ -131,6 +131,7 @@ def messages_file() -> dict[str, Any]:
     o = "docs/protocol.md#output--agent--server"
     c = "docs/protocol.md#cancel--server--agent"
     p = "docs/protocol.md#ping-and-pong--either-way"
+    ss = "docs/protocol.md#several-servers"
     y = "docs/protocol.md#bye--either-way"
     v: list[dict[str, Any]] = [
         # HELLO
@@ -142,6 +143,11 @@ def messages_file() -> dict[str, Any]:
         ok("HELLO with startedAt (when this life of the agent began)",
            msg("HELLO", body(w(HELLO, startedAt=1796000000000))), ("HELLO", w(HELLO, startedAt=1796000000000)), rule=h),
         bad("HELLO", "HELLO with a negative startedAt", w(HELLO, startedAt=-1), h),
+        ok("HELLO of an agent of every server: allServers, and runningForOthers",
+           msg("HELLO", body(w(HELLO, allServers=True, runningForOthers=3))), ("HELLO", w(HELLO, allServers=True, runningForOthers=3)), rule=ss),
+        bad("HELLO", "HELLO with allServers as a string", w(HELLO, allServers="true"), ss),
+        bad("HELLO", "HELLO with runningForOthers -1", w(HELLO, runningForOthers=-1), ss),
+        bad("HELLO", "HELLO with runningForOthers 100,001 (over LIMITS.capacity)", w(HELLO, runningForOthers=100_001), ss),
         ok("HELLO: unknown fields are stripped", msg("HELLO", body(w(HELLO, color="blue", extra={"a": 1}))), ("HELLO", HELLO), rule=FR),
         bad("HELLO", "HELLO without running", w(HELLO, running=DROP), h),
         bad("HELLO", "HELLO with capacity 0", w(HELLO, capacity=0), h),
@@ -195,6 +201,9 @@ def messages_file() -> dict[str, Any]:
              ("ACK", {"execId": EID, "accepted": False, "reason": reason}), rule=a)
           for reason in ["duplicate", "no_handler", "at_capacity", "unsupported", "draining"]],
         bad("ACK", "ACK with an unknown reason", {"execId": EID, "accepted": False, "reason": "busy"}, a, EID),
+        ok("ACK with runningForOthers", msg("ACK", body({"execId": EID, "accepted": True, "startedAt": 1795515300031, "runningForOthers": 2})),
+           ("ACK", {"execId": EID, "accepted": True, "startedAt": 1795515300031, "runningForOthers": 2}), rule=ss),
+        bad("ACK", "ACK with runningForOthers 1.5", {"execId": EID, "accepted": True, "runningForOthers": 1.5}, ss, EID),
         bad("ACK", "ACK without accepted", {"execId": EID}, a, EID),
         # START
         ok("START", msg("START", body({"execId": EID, "startedAt": 1795515300031})), ("START", {"execId": EID, "startedAt": 1795515300031}), rule=s),
@@ -205,6 +214,7 @@ def messages_file() -> dict[str, Any]:
              ("RESULT", w(RESULT, status=status, exitCode=None, error=None if status == "succeeded" else "x")), rule=r)
           for status in ["succeeded", "failed", "timed_out", "cancelled"]],
         bad("RESULT", "RESULT with status lost (a server's word, not an agent's)", w(RESULT, status="lost"), r, EID, "exit code 3"),
+        ok("RESULT with runningForOthers", msg("RESULT", body(w(RESULT, runningForOthers=1))), ("RESULT", w(RESULT, runningForOthers=1)), rule=ss),
         bad("RESULT", "RESULT without exitCode (the key is required, null allowed)", w(RESULT, exitCode=DROP), r, EID, "exit code 3"),
         bad("RESULT", "RESULT without error (the key is required, null allowed)", w(RESULT, error=DROP), r, EID),
         bad("RESULT", "RESULT with exitCode 1.5", w(RESULT, exitCode=1.5), r, EID, "exit code 3"),
@@ -223,6 +233,9 @@ def messages_file() -> dict[str, Any]:
         ok("PING", msg("PING", body(PING)), ("PING", PING), rule=p),
         ok("PONG", msg("PONG", body(PING)), ("PONG", PING), rule=p),
         bad("PING", "PING without sentAt", {"nonce": "n-1"}, p),
+        ok("PONG with runningForOthers", msg("PONG", body(w(PING, runningForOthers=5))), ("PONG", w(PING, runningForOthers=5)), rule=ss),
+        ok("PING: runningForOthers is a PONG's alone, stripped", msg("PING", body(w(PING, runningForOthers=5))), ("PING", PING), rule=ss),
+        bad("PONG", "PONG with runningForOthers null", w(PING, runningForOthers=None), ss),
         ok("BYE", msg("BYE", body({"reason": "shutdown"})), ("BYE", {"reason": "shutdown"}), rule=y),
         bad("BYE", "BYE with reason null", {"reason": None}, y),
     ]

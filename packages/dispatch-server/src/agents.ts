@@ -1,4 +1,5 @@
-import type { Hello } from '@clover/protocol';
+import type { Hello, Message } from '@clover/protocol';
+import { runningForOthersIn, slotsTaken } from './agent-load.js';
 
 export interface AgentInfo {
   id: string;
@@ -13,6 +14,12 @@ export interface AgentInfo {
    * (AgentDirectory.reserve). Read by 'least_busy' routing; only the directory changes it.
    */
   inFlight: number;
+  /**
+   * Executions the agent last said run on it for other dispatch-servers (HELLO, ACK, RESULT,
+   * PONG `runningForOthers`; 0 from an agent that serves one server): its slots this server
+   * cannot see in `inFlight` (agent-load.ts).
+   */
+  runningForOthers: number;
   /**
    * It refused a run (`at_capacity`, `draining`, …) or could not be reached, whatever `inFlight`
    * says: no run is offered to it until it frees a slot (a RESULT) or says HELLO.
@@ -75,6 +82,7 @@ export class AgentDirectory {
       shell: h.shell,
       http: h.http,
       inFlight: prev?.inFlight ?? 0,
+      runningForOthers: h.runningForOthers ?? 0,
       full: false,
       lastHelloAt: now,
       lastSeenAt: now,
@@ -133,12 +141,28 @@ export class AgentDirectory {
   }
 
   /**
-   * Whether a run offered to the agent now would find a free slot: it is known here, holds
-   * fewer reservations than its capacity, and has not said it is full since it last freed one.
+   * Whether a run offered to the agent now would find a free slot: it is known here, its slots
+   * taken (this server's reservations and what runs there for other servers) are fewer than its
+   * capacity, and it has not said it is full since it last freed one.
    */
   hasRoom(id: string): boolean {
     const a = this.agents.get(id);
-    return a !== undefined && !a.full && a.inFlight < a.capacity;
+    return a !== undefined && !a.full && slotsTaken(a) < a.capacity;
+  }
+
+  /**
+   * Reads what runs on the agent for other servers from a message of it that says so. Answers
+   * true when that fell: slots freed that this server learns of by no RESULT of its own, so it
+   * may offer the agent a run again (and place its waiting runs) though it was refused before.
+   */
+  reportedLoad(id: string, msg: Message): boolean {
+    const a = this.agents.get(id);
+    const others = runningForOthersIn(msg);
+    if (!a || others === undefined || others === a.runningForOthers) return false;
+    const fell = others < a.runningForOthers;
+    a.runningForOthers = others;
+    if (fell) a.full = false;
+    return fell;
   }
 
   /** The agent refused a run (or could not be reached): offer it nothing until {@link freed} or its next HELLO. */

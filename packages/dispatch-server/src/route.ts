@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Job } from '@clover/model';
 import type { AgentInfo } from './agents.js';
+import { slotsTaken } from './agent-load.js';
 
 /** Can this agent run this job at all: target and kind. */
 export function matches(job: Job, agent: AgentInfo): boolean {
@@ -65,7 +66,7 @@ export class Router {
         return [...ok.slice(i), ...ok.slice(0, i)];
       }
       case 'least_busy':
-        return [...ok].sort((a, b) => a.inFlight / a.capacity - b.inFlight / b.capacity || (a.id < b.id ? -1 : 1));
+        return [...ok].sort((a, b) => slotsTaken(a) / a.capacity - slotsTaken(b) / b.capacity || (a.id < b.id ? -1 : 1));
       case 'consistent_hash':
         return ringOrder(job.id, ok);
     }

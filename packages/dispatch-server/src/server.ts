@@ -25,6 +25,7 @@ import { JobScheduler, nextSlot, type FireTrigger } from './schedule.js';
 import { SlotGate } from './slot-gate.js';
 import { RunTracker } from './track.js';
 import { LiveOutputs } from './live-output.js';
+import { AgentAdmission } from './admission.js';
 
 export interface DispatchServerOptions {
   /** This server's ZooKeeper session: election, heartbeat, agent registry, job change feed. */
@@ -80,6 +81,12 @@ export interface DispatchServerOptions {
   maxWaitingRuns?: number;
   /** Written into the heartbeat (default '0.1.0'). */
   version?: string;
+  /**
+   * Refuse agents of the single-leader protocol, whose HELLO lacks `allServers` (default false:
+   * served as always). For servers that share the jobs out, where such an agent would get only
+   * the leader's share: it gets a BYE saying why (admission.ts, docs/protocol.md).
+   */
+  refuseSingleLeaderAgents?: boolean;
 }
 
 /** Jobs read per page when a new leader loads the job table (the store's largest page). */
@@ -98,6 +105,7 @@ export class DispatchServer {
   private readonly clock: Clock;
   private readonly transport: RouterTransport;
   private readonly agents: AgentDirectory;
+  private readonly admission: AgentAdmission;
   private readonly router = new Router();
   private readonly tracker: RunTracker;
   /** Running executions' output (OUTPUT frames), written to the store for the console. */
@@ -167,6 +175,12 @@ export class DispatchServer {
       onInvalid: (peer, err) => this.onInvalid(peer, err),
     });
     this.timings = { ...defaultTimings, ...opts.timings };
+    this.admission = new AgentAdmission({
+      refuseSingleLeader: opts.refuseSingleLeaderAgents === true,
+      logger: this.logger,
+      send: (peer, msg) => this.transport.send(peer, msg),
+      monotonic: this.monotonic,
+    });
     this.metrics = new DispatchMetrics(opts.metrics ?? noopMetrics, {
       inFlight: () => this.tracker.size,
       waiting: () => this.tracker.queue().depth,
@@ -742,12 +756,15 @@ export class DispatchServer {
 
   private onMessage(peer: string, msg: Message): void {
     this.agents.seen(peer, this.clock());
+    // Slots the agent freed for other servers let this one place its waiting runs there.
+    if (this.agents.reportedLoad(peer, msg) && this.leading) this.tracker.agentsChanged();
     switch (msg.type) {
       case 'HELLO':
         if (msg.body.agentId !== peer) {
           this.logger.warn('HELLO with an agent id that is not its routing id; dropped', { peer, agentId: msg.body.agentId });
           return;
         }
+        if (!this.admission.admits(peer, msg.body)) return;
         this.agents.hello(msg.body, this.clock());
         this.transport.setBatching(peer, msg.body.batch === true);
         if (this.leading) {

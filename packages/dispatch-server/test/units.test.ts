@@ -19,6 +19,7 @@ const agent = (id: string, over: Partial<AgentInfo> = {}): AgentInfo => ({
   shell: true,
   http: true,
   inFlight: 0,
+  runningForOthers: 0,
   full: false,
   lastHelloAt: 0,
   lastSeenAt: 0,

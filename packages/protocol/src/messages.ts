@@ -17,6 +17,12 @@ const chars = (max: number) => z.string().refine((s) => s.length <= max, `at mos
 const id = chars(LIMITS.idChars).refine((s) => s.length >= 1, 'must not be empty');
 const name = chars(LIMITS.nameChars);
 const epochMs = z.number().int().nonnegative();
+/**
+ * Executions running on the agent that other dispatch-servers sent it (docs/protocol.md, Several
+ * servers): with what the receiving server has in flight there, the agent's whole load, which
+ * its capacity and `least_busy` routing read. Absent: 0 (an agent of one server says nothing).
+ */
+const runningForOthers = z.number().int().min(0).max(LIMITS.capacity).optional();
 
 export const helloSchema = z.object({
   agentId: id,
@@ -47,6 +53,13 @@ export const helloSchema = z.object({
    * leader must not send it again under the same exec id (docs/protocol.md, A new leader).
    */
   startedAt: epochMs.optional(),
+  /**
+   * The agent holds a connection to every live dispatch-server and answers each on its own
+   * (docs/protocol.md, Several servers). Absent: an agent of the single-leader protocol, which
+   * follows only the election's leader.
+   */
+  allServers: z.boolean().optional(),
+  runningForOthers,
 });
 
 export const execSchema = z.object({
@@ -75,6 +88,7 @@ export const ackSchema = z.object({
   reason: z.enum(['duplicate', 'no_handler', 'at_capacity', 'unsupported', 'draining', 'other_life']).optional(),
   /** Accepted and already running since then: no START follows. */
   startedAt: epochMs.optional(),
+  runningForOthers,
 });
 
 export const startSchema = z.object({ execId: id, startedAt: epochMs });
@@ -89,6 +103,7 @@ export const resultSchema = z.object({
     .string()
     .refine((s) => Buffer.byteLength(s, 'utf8') <= LIMITS.outputTailBytes, `output tail over ${LIMITS.outputTailBytes} bytes`),
   error: chars(LIMITS.errorChars).nullable(),
+  runningForOthers,
 });
 
 /**
@@ -107,6 +122,8 @@ export const outputSchema = z.object({
 
 export const cancelSchema = z.object({ execId: id, reason: z.enum(['timeout', 'replaced', 'requested', 'shutdown']) });
 export const pingSchema = z.object({ nonce: chars(LIMITS.nonceChars), sentAt: epochMs });
+/** A PING's body back, with what runs on the agent for other servers (refreshed every 2 s so, on an idle channel too). */
+export const pongSchema = pingSchema.extend({ runningForOthers });
 export const byeSchema = z.object({ reason: chars(LIMITS.reasonChars) });
 
 export const messageSchemas = {
@@ -118,7 +135,7 @@ export const messageSchemas = {
   OUTPUT: outputSchema,
   CANCEL: cancelSchema,
   PING: pingSchema,
-  PONG: pingSchema,
+  PONG: pongSchema,
   BYE: byeSchema,
 } as const;
 
@@ -131,6 +148,7 @@ export type Result = z.infer<typeof resultSchema>;
 export type Output = z.infer<typeof outputSchema>;
 export type Cancel = z.infer<typeof cancelSchema>;
 export type Ping = z.infer<typeof pingSchema>;
+export type Pong = z.infer<typeof pongSchema>;
 export type Bye = z.infer<typeof byeSchema>;
 
 /** One protocol message: its type and its checked body. */

@@ -1,20 +1,11 @@
 import os from 'node:os';
 import { Heartbeat } from '@clover/heartbeat';
 import { cleanUp, defaultStepTimeoutMs, settleWithin } from '@clover/lifecycle';
-import {
-  DealerTransport,
-  isLocalEndpoint,
-  LIMITS,
-  truncateField,
-  type Ack,
-  type Exec,
-  type Hello,
-  type Message,
-  type Result,
-} from '@clover/protocol';
-import { cloverPaths, createZkClient, watchLeader, type CloverPaths, type ZkClient } from '@clover/zk-kit';
+import { isLocalEndpoint, LIMITS, truncateField, type Ack, type Exec, type Hello, type Message, type Result } from '@clover/protocol';
+import { cloverPaths, createZkClient, type CloverPaths, type ZkClient } from '@clover/zk-kit';
 import { ExecAbort } from './abort.js';
-import { OrderedAnswers } from './answers.js';
+import { ServerChannel } from './channel.js';
+import { watchServers, type DispatchServerInfo, type ServerList } from './servers.js';
 import { runHandler } from './executors/handler.js';
 import { EgressClient } from './executors/egress-client.js';
 import { runHttp } from './executors/http.js';
@@ -32,13 +23,12 @@ import { DEFAULT_OUTPUT_INTERVAL_MS, OutputPump } from './live-output.js';
 import { RecentExecutions } from './recent.js';
 import { checkAgentOptions, checkHandlerName } from './limits.js';
 import { DEFAULT_CAPACITY, defaultProcessCapacity, Slots } from './capacity.js';
-import { LeaderClock } from './leader-clock.js';
 
 const helloEveryMs = 5000;
 const resendResultsForMs = 60_000;
 /** At close, how long executions aborted at the end of the drain timeout get to end. */
 const abortedGraceMs = 2000;
-/** At close, how long the BYE may take to leave: the leader may be gone already. */
+/** At close, how long the BYE may take to leave: a server may be gone already. */
 const byeWaitMs = 500;
 /**
  * An agent that has heard nothing from its leader for this long is not ready: the leader PINGs
@@ -48,7 +38,8 @@ const leaderSilenceMs = 10_000;
 
 /**
  * An execution machine's agent, and the SDK an application embeds: it registers in ZooKeeper,
- * follows the dispatch leader over ZeroMQ, and runs what it is sent within its capacity.
+ * connects to every live dispatch-server over ZeroMQ (one DEALER each, docs/protocol.md, Several
+ * servers), and runs what they send within its one capacity, answering each on its own channel.
  */
 export class Agent {
   readonly id: string;
@@ -62,9 +53,13 @@ export class Agent {
   private zk: ZkClient | null = null;
   private ownsZk = false;
   private heartbeat: Heartbeat | null = null;
-  private transport: DealerTransport | null = null;
-  private readonly leaderClock = new LeaderClock();
-  private stopLeaderWatch: (() => void) | null = null;
+  /** One channel per live dispatch-server, by server id. */
+  private readonly channels = new Map<string, ServerChannel>();
+  /** The server each execution running here (or not yet answered) answers to, by exec id: the last one that sent its EXEC. */
+  private readonly execServer = new Map<string, string>();
+  /** Executions holding a slot, by the server they answer to: what each server is told runs for the others. */
+  private readonly slotsBy = new Map<string, Set<string>>();
+  private stopServerWatch: (() => void) | null = null;
   private helloTimer: NodeJS.Timeout | null = null;
   private draining = false;
   private started = false;
@@ -72,7 +67,6 @@ export class Agent {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly answers = new OrderedAnswers((msgs) => void this.transport?.sendAll(msgs));
   /** Accepted executions whose answer has not gone out yet: their RESULT goes in its place. */
   private readonly unanswered = new Set<string>();
   /** Kills the shell executions' process groups when this process dies, however it dies. */
@@ -86,12 +80,14 @@ export class Agent {
   private orphansKilled: string[] = [];
   private startedAt = 0;
   private readonly metrics: AgentMetrics;
-  /** Leaders followed so far: the second and later count as reconnects. */
+  /** Leaders met so far: the second and later count as reconnects. */
   private leaderConnects = 0;
-  /** The dispatch-server followed now (its node id), the only one this agent hears from; null: none. */
+  /** The dispatch-server the election names the leader (its node id); null: none named. */
   private leaderId: string | null = null;
-  /** ZooKeeper has named no leader since the one followed now was (see the leader watch). */
-  private leaderUnknown = false;
+  /** ZooKeeper has said nothing since the servers were last listed (see the server watch). */
+  private serversUnknown = false;
+  /** Endpoints refused (off this machine without CURVE), each logged once. */
+  private readonly refusedEndpoints = new Set<string>();
 
   constructor(private readonly opts: AgentOptions) {
     if (!opts.id || opts.id.includes('/')) throw new Error(`agent id must be non-empty without '/', got "${opts.id}"`);
@@ -118,19 +114,34 @@ export class Agent {
   }
 
   /**
-   * Whether this agent follows a dispatch leader and has heard from it in the last
-   * `leaderSilenceMs` (the leader PINGs every 2 s): what its `/readyz` asks besides ZooKeeper.
+   * Whether this agent has heard in the last `leaderSilenceMs` from the dispatch leader (every
+   * server PINGs every 2 s), or from any server while the election names no leader it reaches:
+   * what its `/readyz` asks besides ZooKeeper.
    */
   get leaderConnected(): boolean {
-    const t = this.transport;
-    return t?.endpoint != null && t.lastReceivedAt > 0 && Date.now() - t.lastReceivedAt < leaderSilenceMs;
+    const leader = this.leaderId === null ? undefined : this.channels.get(this.leaderId);
+    if (leader) return leader.heardWithin(leaderSilenceMs);
+    return [...this.channels.values()].some((c) => c.heardWithin(leaderSilenceMs));
+  }
+
+  /** The dispatch-servers this agent holds a channel to, by id: for tests and the console. */
+  get servers(): string[] {
+    return [...this.channels.keys()];
+  }
+
+  /**
+   * Whether dispatch-server `id` sent anything in the last `leaderSilenceMs` (10 s): a server
+   * PINGs every 2 s each agent whose HELLO it took, so this says it serves this agent.
+   */
+  heardFrom(id: string): boolean {
+    return this.channels.get(id)?.heardWithin(leaderSilenceMs) === true;
   }
 
   /** Serves jobs of kind `handler` with this name. Register before start(). */
   register(name: string, handler: Handler): this {
     checkHandlerName(name, this.handlers.has(name) ? this.handlers.size : this.handlers.size + 1);
     this.handlers.set(name, handler);
-    if (this.started) void this.hello();
+    if (this.started) for (const c of this.channels.values()) void this.hello(c);
     return this;
   }
 
@@ -152,7 +163,6 @@ export class Agent {
       this.zk = this.opts.zk;
     }
     await this.zk.connect();
-    this.transport = new DealerTransport({ id: this.id, curve: this.opts.curve, logger: this.logger, onMessage: (m) => this.onMessage(m) });
     this.heartbeat = new Heartbeat({
       zk: this.zk,
       paths: this.paths,
@@ -174,50 +184,109 @@ export class Agent {
       }),
     });
     await this.heartbeat.start();
-    this.stopLeaderWatch = watchLeader(this.zk, this.paths.electionDispatch, (leader) => {
-      const endpoint = typeof leader?.data.endpoint === 'string' ? leader.data.endpoint : null;
-      if (!endpoint && this.transport?.endpoint) {
-        // No leader known (ZooKeeper out of reach, or an election under way): keep the connection
-        // to the last one, which may lead still, until another is known. Closing the socket here
-        // closed it just as the ZooKeeper client reconnected: in issue 16's partition runs the
-        // sessions an agent opened then went deaf or spun ("zookeeper_process returned no response
-        // too many times"), agent after agent, until the flapping stopped by chance; the two
-        // native addons share this event loop and its file descriptor numbers.
-        if (!this.leaderUnknown) this.logger.info('no dispatch leader known; still following the last one', { leader: this.leaderId });
-        this.leaderUnknown = true;
-        return;
-      }
-      if (this.transport) this.transport.batching = leader?.data.batch === true;
-      if (endpoint === this.transport?.endpoint) {
-        // The same leader after a spell without one: it may have lost and won the lead meanwhile,
-        // so it hears the recent RESULTs again, as a new leader would.
-        if (endpoint && this.leaderUnknown) void this.hello(true);
-        this.leaderUnknown = false;
-        return;
-      }
-      this.leaderUnknown = false;
-      if (endpoint && !this.opts.curve && this.opts.insecurePlaintext !== true && !isLocalEndpoint(endpoint)) {
-        // Whoever can write the election znode chooses where a plaintext agent connects, and what it
-        // runs: off this machine, only a server that proves it holds the pinned CURVE key may.
-        this.logger.error('not following the dispatch leader: its endpoint is off this machine and this agent has no CURVE keys', {
-          leader: leader?.id,
-          endpoint,
-          fix: 'set CLOVER_CURVE_PUBLIC_KEY, CLOVER_CURVE_SECRET_KEY and CLOVER_CURVE_SERVER_KEY (clover keys), or CLOVER_INSECURE_PLAINTEXT=true',
-        });
-        this.transport?.connect(null);
-        this.leaderId = null;
-        return;
-      }
-      this.leaderId = endpoint ? (leader?.id ?? null) : null;
-      this.logger.info(endpoint ? 'following dispatch leader' : 'no dispatch leader', { leader: leader?.id, endpoint });
-      this.transport?.connect(endpoint);
-      this.leaderClock.reset();
-      if (endpoint && this.leaderConnects++ > 0) this.metrics.reconnects.inc();
-      if (endpoint) void this.hello(true);
-    });
-    // HELLO doubles as a keepalive: a leader that restarted on the same endpoint learns of us.
-    this.helloTimer = setInterval(() => void this.hello(), helloEveryMs);
+    this.stopServerWatch = watchServers(this.zk, this.paths.electionDispatch, (list) => this.serversChanged(list));
+    // HELLO doubles as a keepalive: a server that restarted on the same endpoint learns of us.
+    this.helloTimer = setInterval(() => {
+      for (const c of this.channels.values()) void this.hello(c);
+    }, helloEveryMs);
     this.helloTimer.unref();
+  }
+
+  /**
+   * ZooKeeper listed the live dispatch-servers (or, with null, could not say): a channel opens
+   * to each new one (with a HELLO), closes for each gone, follows one that moved. The recent
+   * RESULTs, then a HELLO saying they are all in, go to each server that may have taken runs
+   * over: the one the election names leader when that changes (it adopts what the last leader
+   * left), and, where servers share the jobs out, a server that joins and every server when one
+   * leaves. While the list is unknown or empty every channel stays: closing the sockets just as
+   * the ZooKeeper client reconnected broke the agents' next sessions in issue 16's partition runs
+   * (the two native addons share this event loop and its file descriptor numbers), and a server
+   * that leads may lead still.
+   */
+  private serversChanged(list: ServerList | null): void {
+    if (this.closed) return;
+    if (!list || list.servers.length === 0) {
+      if (!this.serversUnknown && this.channels.size)
+        this.logger.info('no dispatch-server listed; keeping the channels open', { servers: this.servers, leader: this.leaderId });
+      this.serversUnknown = true;
+      return;
+    }
+    const wasUnknown = this.serversUnknown;
+    this.serversUnknown = false;
+    const listed = new Map(list.servers.filter((s) => this.reachable(s)).map((s) => [s.id, s]));
+    let left = false;
+    for (const [id, channel] of this.channels)
+      if (!listed.has(id)) {
+        this.channels.delete(id);
+        left = true;
+        this.logger.info('dispatch-server gone; channel closed', { server: id, endpoint: channel.server.endpoint });
+        void channel.close();
+      }
+    /** Each channel to greet, and whether with the recent RESULTs. */
+    const greet = new Map<ServerChannel, boolean>();
+    for (const [id, server] of listed) {
+      const channel = this.channels.get(id);
+      if (channel) {
+        if (channel.follow(server)) greet.set(channel, server.shares);
+        else if (left && server.shares) greet.set(channel, true);
+        continue;
+      }
+      const opened = new ServerChannel(server, {
+        agentId: this.id,
+        curve: this.opts.curve,
+        logger: this.logger,
+        onMessage: (c, m) => this.onMessage(c, m),
+      });
+      this.channels.set(id, opened);
+      this.logger.info('dispatch-server found; channel opened', { server: id, endpoint: server.endpoint });
+      greet.set(opened, server.shares);
+    }
+    const leader = list.leader === null ? undefined : this.channels.get(list.leader);
+    if (list.leader !== this.leaderId) {
+      this.logger.info(list.leader ? 'following dispatch leader' : 'no dispatch leader', {
+        leader: list.leader,
+        endpoint: leader?.server.endpoint,
+      });
+      if (list.leader && this.leaderConnects++ > 0) this.metrics.reconnects.inc();
+      if (leader) greet.set(leader, true);
+    } else if (wasUnknown && leader) {
+      // The same leader after a spell without word from ZooKeeper: it may have lost and won the
+      // lead meanwhile, so it hears the recent RESULTs again, as a new leader would.
+      greet.set(leader, true);
+    }
+    this.leaderId = list.leader;
+    this.answerToLeader();
+    for (const [c, resend] of greet) void this.hello(c, resend);
+  }
+
+  /**
+   * An execution answers to the server that sent it while that server fires a share of the jobs.
+   * One sent by a server of the single-leader cluster, or by a server gone since, answers to the
+   * server that leads now, which adopts it (as the single-leader agent's one connection, moved
+   * to each new leader, did); its slot counts as that server's.
+   */
+  private answerToLeader(): void {
+    const leader = this.leaderId;
+    if (leader === null || !this.channels.has(leader)) return;
+    for (const [execId, server] of this.execServer)
+      if (server !== leader && this.channels.get(server)?.server.shares !== true) this.answerTo(execId, leader);
+  }
+
+  /**
+   * Whoever can write the election's znodes chooses where a plaintext agent connects, and what it
+   * runs: off this machine, only a server that proves it holds the pinned CURVE key may.
+   */
+  private reachable(server: DispatchServerInfo): boolean {
+    if (this.opts.curve || this.opts.insecurePlaintext === true || isLocalEndpoint(server.endpoint)) return true;
+    if (!this.refusedEndpoints.has(server.endpoint)) {
+      this.refusedEndpoints.add(server.endpoint);
+      this.logger.error('not connecting to a dispatch-server: its endpoint is off this machine and this agent has no CURVE keys', {
+        server: server.id,
+        endpoint: server.endpoint,
+        fix: 'set CLOVER_CURVE_PUBLIC_KEY, CLOVER_CURVE_SECRET_KEY and CLOVER_CURVE_SERVER_KEY (clover keys), or CLOVER_INSECURE_PLAINTEXT=true',
+      });
+    }
+    return false;
   }
 
   /**
@@ -250,20 +319,30 @@ export class Agent {
   }
 
   /**
-   * Says HELLO to the leader. To a new leader (`resendResults`), the RESULTs of the last minute
-   * follow, then a second HELLO with `resultsRepeated`: the leader then knows every one of them
-   * has arrived (one connection keeps the order) and judges the runs it adopted at once.
+   * Says HELLO to the server. To a new one, or a new leader (`resendResults`), the RESULTs of the
+   * last minute follow, then a second HELLO with `resultsRepeated`: the server then knows every
+   * one of them has arrived (one connection keeps the order) and judges the runs it adopted at once.
    */
-  private async hello(resendResults = false): Promise<void> {
-    if (!this.transport?.endpoint || this.closed) return;
-    await this.transport.send({ type: 'HELLO', body: this.helloBody() });
+  private async hello(channel: ServerChannel, resendResults = false): Promise<void> {
+    if (this.closed) return;
+    const t = channel.transport;
+    await t.send({ type: 'HELLO', body: this.helloBody(channel) });
     if (!resendResults) return;
-    // A new leader may never have heard how recent executions ended.
-    for (const r of this.recent.finishedSince(Date.now() - resendResultsForMs)) await this.transport.send({ type: 'RESULT', body: r });
-    await this.transport.send({ type: 'HELLO', body: { ...this.helloBody(), resultsRepeated: true } });
+    // A new server (or leader) may never have heard how recent executions ended.
+    for (const r of this.recent.finishedSince(Date.now() - resendResultsForMs)) await t.send({ type: 'RESULT', body: r });
+    await t.send({ type: 'HELLO', body: { ...this.helloBody(channel), resultsRepeated: true } });
   }
 
-  private helloBody(): Hello {
+  /**
+   * What a server is told runs here for the other servers (`runningForOthers`): the slots held
+   * by executions that answer to another server. Absent when 0, as an agent of one server says.
+   */
+  private loadFor(channel: ServerChannel): { runningForOthers?: number } {
+    const others = this.slots.running - (this.slotsBy.get(channel.server.id)?.size ?? 0);
+    return others > 0 ? { runningForOthers: others } : {};
+  }
+
+  private helloBody(channel: ServerChannel): Hello {
     const orphansKilled =
       this.orphansKilled.length && Date.now() - this.startedAt < resendResultsForMs ? { orphansKilled: this.orphansKilled } : {};
     return {
@@ -278,14 +357,16 @@ export class Agent {
       http: this.opts.http ?? false,
       batch: true,
       startedAt: this.startedAt,
+      allServers: true,
+      ...this.loadFor(channel),
       ...orphansKilled,
     };
   }
 
-  private onMessage(msg: Message): void {
+  private onMessage(channel: ServerChannel, msg: Message): void {
     switch (msg.type) {
       case 'EXEC':
-        this.onExec(msg.body);
+        this.onExec(channel, msg.body);
         return;
       case 'CANCEL': {
         const state = this.recent.get(msg.body.execId);
@@ -296,28 +377,61 @@ export class Agent {
         return;
       }
       case 'PING':
-        this.leaderClock.sampled(msg.body.sentAt);
-        this.answers.push(() => ({ type: 'PONG', body: msg.body }));
+        channel.clock.sampled(msg.body.sentAt);
+        channel.answers.push(() => ({ type: 'PONG', body: { ...msg.body, ...this.loadFor(channel) } }));
         return;
       case 'BYE':
-        this.logger.info('dispatch-server said goodbye', { reason: msg.body.reason });
+        this.logger.info('dispatch-server said goodbye', { server: channel.server.id, reason: msg.body.reason });
         return;
       default:
         this.logger.debug('ignored message', { type: msg.type });
     }
   }
 
-  private refuse(execId: string, reason: NonNullable<Ack['reason']>): void {
+  private refuse(channel: ServerChannel, execId: string, reason: NonNullable<Ack['reason']>): void {
     this.metrics.refused.inc({ reason });
-    this.answers.push(() => ({ type: 'ACK', body: { execId, accepted: false, reason } }));
+    channel.answers.push(() => ({ type: 'ACK', body: { execId, accepted: false, reason, ...this.loadFor(channel) } }));
   }
 
-  private onExec(exec: Exec): void {
+  /**
+   * The execution now answers to `server`: a server that sends an EXEC again (a new leader, or
+   * the next owner of its job) is the one that waits for its RESULT. Its slot moves with it.
+   */
+  private answerTo(execId: string, server: string): void {
+    const before = this.execServer.get(execId);
+    if (before === undefined || before === server) return;
+    this.execServer.set(execId, server);
+    if (this.releaseSlot(before, execId)) this.holdSlot(server, execId);
+  }
+
+  /** The execution no longer holds a slot on `server`'s account; true if it held one. */
+  private releaseSlot(server: string, execId: string): boolean {
+    const held = this.slotsBy.get(server);
+    if (!held?.delete(execId)) return false;
+    // A server gone for good leaves no entry behind.
+    if (held.size === 0) this.slotsBy.delete(server);
+    return true;
+  }
+
+  private holdSlot(server: string, execId: string): void {
+    let held = this.slotsBy.get(server);
+    if (!held) this.slotsBy.set(server, (held = new Set()));
+    held.add(execId);
+  }
+
+  /** The channel an execution's answers go on now, if its server is still listed. */
+  private channelOf(execId: string): ServerChannel | undefined {
+    const server = this.execServer.get(execId);
+    return server === undefined ? undefined : this.channels.get(server);
+  }
+
+  private onExec(channel: ServerChannel, exec: Exec): void {
     const seen = this.recent.get(exec.execId);
     if (seen) {
-      // A re-delivery (lost ACK, new leader): never run it twice; repeat the outcome if known.
-      this.refuse(exec.execId, 'duplicate');
-      if (seen.phase === 'finished') this.answers.push(() => ({ type: 'RESULT', body: seen.result }));
+      // A re-delivery (lost ACK, new leader, another server): never run it twice; repeat the outcome if known.
+      this.refuse(channel, exec.execId, 'duplicate');
+      if (seen.phase === 'finished') channel.answers.push(() => ({ type: 'RESULT', body: { ...seen.result, ...this.loadFor(channel) } }));
+      else this.answerTo(exec.execId, channel.server.id);
       return;
     }
     if (exec.agentStartedAt !== undefined && exec.agentStartedAt !== this.startedAt) {
@@ -328,17 +442,17 @@ export class Agent {
         sentTo: exec.agentStartedAt,
         life: this.startedAt,
       });
-      this.refuse(exec.execId, 'other_life');
+      this.refuse(channel, exec.execId, 'other_life');
       return;
     }
     if (this.draining) {
-      this.refuse(exec.execId, 'draining');
+      this.refuse(channel, exec.execId, 'draining');
       return;
     }
     const now = Date.now();
-    // On the leader's clock, as the time it may run (a skewed agent's own clock would refuse all).
-    if (this.leaderClock.timeLeftMs(exec) <= 0) {
-      const lateMs = this.leaderClock.overdueMs(exec);
+    // On the sending server's clock, as the time it may run (a skewed agent's own clock would refuse all).
+    if (channel.clock.timeLeftMs(exec) <= 0) {
+      const lateMs = channel.clock.overdueMs(exec);
       // Its time to run (min(deadline − now, timeoutMs), docs/protocol.md) is gone before it
       // starts: it is not started, and its RESULT says so. An EXEC held in a TCP connection
       // through a partition arrives when the link is back, long after its leader recorded the run
@@ -355,23 +469,27 @@ export class Agent {
       };
       this.recent.set(exec.execId, { phase: 'finished', result, finishedAt: now });
       this.logger.info('execution not started: it arrived after its deadline', { ...runFieldsOf(exec), lateMs });
-      this.answers.push(() => ({ type: 'RESULT', body: result }));
+      channel.answers.push(() => ({ type: 'RESULT', body: { ...result, ...this.loadFor(channel) } }));
       return;
     }
     if (exec.kind.type === 'handler' && !this.handlers.has(exec.kind.name)) {
-      this.refuse(exec.execId, 'no_handler');
+      this.refuse(channel, exec.execId, 'no_handler');
       return;
     }
     if ((exec.kind.type === 'shell' && this.opts.shell !== true) || (exec.kind.type === 'http' && this.opts.http !== true)) {
-      this.refuse(exec.execId, 'unsupported');
+      this.refuse(channel, exec.execId, 'unsupported');
       return;
     }
-    // Past either limit, the same answer: HELLO tells the leader one capacity, and the refusal
-    // sends the run on to another agent or back to wait, whichever limit it met.
+    // Past either limit, the same answer: HELLO tells the server one capacity, and the refusal
+    // sends the run on to another agent or back to wait, whichever limit it met. The slots are
+    // the machine's, one pool whichever server sends.
     if (!this.slots.take(exec.kind)) {
-      this.refuse(exec.execId, 'at_capacity');
+      this.refuse(channel, exec.execId, 'at_capacity');
       return;
     }
+    const server = channel.server.id;
+    this.execServer.set(exec.execId, server);
+    this.holdSlot(server, exec.execId);
     const abort = new ExecAbort();
     this.recent.set(exec.execId, { phase: 'running', abort });
     const startedAt = Date.now();
@@ -383,37 +501,42 @@ export class Agent {
       jobId: exec.jobId,
       attempt: exec.attempt,
       scheduledAt: exec.scheduledAt,
-      ...(this.leaderId ? { leader: this.leaderId } : {}),
+      leader: server,
     });
     this.metrics.started.inc({ kind: exec.kind.type });
     this.logger.debug('execution started', { ...runFieldsOf(exec), kind: exec.kind.type });
     this.unanswered.add(exec.execId);
-    this.answers.push(() => {
+    channel.answers.push(() => {
       this.unanswered.delete(exec.execId);
       const state = this.recent.get(exec.execId);
       return state?.phase === 'finished'
-        ? { type: 'RESULT', body: state.result }
-        : { type: 'ACK', body: { execId: exec.execId, accepted: true, startedAt } };
+        ? { type: 'RESULT', body: { ...state.result, ...this.loadFor(channel) } }
+        : { type: 'ACK', body: { execId: exec.execId, accepted: true, startedAt, ...this.loadFor(channel) } };
     });
     // The slot goes back once the outcome is recorded (a new EXEC may take it before the RESULT
     // is sent, as it could before), and at the latest when the task ends, whatever happened.
     let slotHeld = true;
     const giveSlot = () => {
-      if (slotHeld) this.slots.give(exec.kind);
+      if (slotHeld) {
+        this.slots.give(exec.kind);
+        const by = this.execServer.get(exec.execId);
+        if (by !== undefined) this.releaseSlot(by, exec.execId);
+      }
       slotHeld = false;
     };
-    const task = this.execute(exec, abort, startedAt, giveSlot).finally(() => {
+    const task = this.execute(channel, exec, abort, startedAt, giveSlot).finally(() => {
       giveSlot();
+      this.execServer.delete(exec.execId);
       this.inFlight.delete(task);
     });
     this.inFlight.add(task);
   }
 
-  private async execute(exec: Exec, abort: ExecAbort, startedAt: number, ended: () => void): Promise<void> {
+  private async execute(channel: ServerChannel, exec: Exec, abort: ExecAbort, startedAt: number, ended: () => void): Promise<void> {
     const intervalMs = this.opts.outputIntervalMs ?? DEFAULT_OUTPUT_INTERVAL_MS;
     const pump =
       intervalMs > 0 && !this.closed
-        ? new OutputPump(exec.execId, (body) => void this.transport?.send({ type: 'OUTPUT', body }), intervalMs)
+        ? new OutputPump(exec.execId, (body) => void this.channelOf(exec.execId)?.transport.send({ type: 'OUTPUT', body }), intervalMs)
         : null;
     const out = new OutputTail(pump ? (chunk) => pump.push(chunk) : undefined);
     // Set by the timer's callback, so held in an object: a `let` would read as always false here.
@@ -423,8 +546,8 @@ export class Agent {
         deadline.passed = true;
         abort.abort('timeout');
       },
-      // The deadline is on the leader's clock, not this host's.
-      this.leaderClock.timeLeftMs(exec),
+      // The deadline is on the sending server's clock, not this host's.
+      channel.clock.timeLeftMs(exec),
     );
     let outcome: ExecOutcome;
     try {
@@ -476,7 +599,11 @@ export class Agent {
     // A failure is worth a line at info: the run's fields let one grep follow it to the server's.
     this.logger[status === 'succeeded' ? 'debug' : 'info']('execution ended', { ...runFieldsOf(exec), status, error: result.error });
     ended();
-    if (!this.unanswered.has(exec.execId)) await this.transport?.send({ type: 'RESULT', body: result });
+    if (this.unanswered.has(exec.execId)) return;
+    // On the channel of the server it answers to; a server gone meanwhile hears it, if it comes
+    // back, among the RESULTs repeated to a new life, as does whichever server leads next.
+    const to = this.channelOf(exec.execId);
+    await to?.transport.send({ type: 'RESULT', body: { ...result, ...this.loadFor(to) } });
   }
 
   /** The reaper and the data directory's records follow a shell execution's process group. */
@@ -517,21 +644,25 @@ export class Agent {
         ['running executions', () => this.finishRunning(drainMs)],
         ['execution journal', () => this.journal?.close()],
         [
-          'HELLO timer and leader watch',
+          'HELLO timer and server watch',
           () => {
             this.closed = true;
             if (this.helloTimer) clearInterval(this.helloTimer);
-            this.stopLeaderWatch?.();
+            this.stopServerWatch?.();
           },
         ],
-        // Results still waiting to answer their EXEC go before the BYE, or the leader counts them lost.
-        ['answers owed', () => this.answers.flush()],
-        // The leader may be gone already: say goodbye, but do not wait on a peer that is not there.
+        // Results still waiting to answer their EXEC go before the BYE, or the server counts them lost.
+        ['answers owed', () => this.channels.forEach((c) => c.answers.flush())],
+        // A server may be gone already: say goodbye, but do not wait on a peer that is not there.
         [
           'BYE',
-          () => (this.transport ? settleWithin(this.transport.send({ type: 'BYE', body: { reason: 'shutdown' } }), byeWaitMs) : undefined),
+          () =>
+            settleWithin(
+              Promise.all([...this.channels.values()].map((c) => c.transport.send({ type: 'BYE', body: { reason: 'shutdown' } }))),
+              byeWaitMs,
+            ),
         ],
-        ['transport', () => this.transport?.close()],
+        ['channels', () => Promise.all([...this.channels.values()].map((c) => c.close()))],
         ['HTTP client', () => this.egress.close()],
         ['group reaper', () => this.reaper?.close()],
         ['heartbeat', () => this.heartbeat?.close()],

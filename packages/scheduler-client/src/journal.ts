@@ -12,8 +12,8 @@ export type JournalEntry =
       attempt: number;
       scheduledAt: number;
       /**
-       * The dispatch-server the EXEC came from: the leader the agent followed when it arrived (an
-       * agent hears from one leader at a time, on one connection). Absent when it followed none.
+       * The dispatch-server the EXEC came from (its node id): the agent holds a channel to each
+       * server, and this is the one it arrived on. Absent in journals of older agents.
        */
       leader?: string;
     }

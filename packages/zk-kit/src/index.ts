@@ -35,7 +35,17 @@ export {
 } from './paths.js';
 export { createZkClient } from './create.js';
 export { MemoryZkServer } from './memory/tree.js';
-export { LeaderElection, watchLeader, readLeader, type LeaderElectionOptions, type LeaderInfo } from './recipes/election.js';
+export {
+  LeaderElection,
+  watchLeader,
+  readLeader,
+  watchCandidates,
+  readCandidates,
+  type LeaderElectionOptions,
+  type LeaderInfo,
+  type CandidateInfo,
+  type CandidateList,
+} from './recipes/election.js';
 export { NodeRegistry } from './recipes/registry.js';
 export { PartitionOwnership, partitionNodeName, type PartitionGrant, type PartitionOwnershipOptions } from './recipes/partitions.js';
 export { publishJobChange, JobChangeFeed, type JobChangeFeedOptions } from './recipes/job-changes.js';

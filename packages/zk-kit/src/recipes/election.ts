@@ -235,26 +235,13 @@ async function readLeaderAt(zk: ZkClient, electionPath: string): Promise<{ leade
 }
 
 /**
- * Calls the listener with the current leader (or null) now and whenever it changes: a new
- * lowest candidate, or a change of the leader's data (its own znode is watched too, so a leader
- * whose data was overwritten and written back is reported again).
+ * Runs `read` now and again at each `ask()`, one pass at a time: asks that come while a pass
+ * runs are answered by one more pass after it, so the last word is always read.
  */
-export function watchLeader(zk: ZkClient, electionPath: string, listener: (leader: LeaderInfo | null) => void): () => void {
-  let stopped = false;
-  let last: string | undefined;
+function rereader(read: () => Promise<void>): () => void {
   let running = false;
-  /** Refreshes asked for: one running pass goes round again if more were asked while it read. */
   let asked = 0;
-  let leaderPath: string | null = null;
-  let stopLeaderWatch: (() => void) | null = null;
-  const followLeaderNode = (path: string | null) => {
-    if (path === leaderPath) return;
-    stopLeaderWatch?.();
-    stopLeaderWatch = null;
-    leaderPath = path;
-    if (path && !stopped) stopLeaderWatch = zk.watch(path, (e) => e.type === 'data' && void refresh());
-  };
-  const refresh = async () => {
+  const ask = async () => {
     asked++;
     if (running) return;
     running = true;
@@ -262,26 +249,155 @@ export function watchLeader(zk: ZkClient, electionPath: string, listener: (leade
       let answered: number;
       do {
         answered = asked;
-        const found = zk.state === 'connected' ? await readLeaderAt(zk, electionPath).catch(() => null) : null;
-        const leader = found?.leader ?? null;
-        if (!stopped) followLeaderNode(found?.path ?? null);
-        const key = leader ? `${leader.id}|${JSON.stringify(leader.data)}` : '';
-        if (!stopped && key !== last) {
-          last = key;
-          listener(leader);
-        }
-      } while (asked !== answered && !stopped);
+        await read();
+      } while (asked !== answered);
     } finally {
       running = false;
     }
   };
-  const stopWatch = zk.watch(electionPath, () => void refresh());
-  const offState = zk.onState(() => void refresh());
-  void refresh();
+  return () => void ask();
+}
+
+/**
+ * Reads an election with `read` now, at every change of its children or of the ZooKeeper
+ * connection, and at each `again()` (for the data watches a caller sets), one pass at a time.
+ * Each answer (null: ZooKeeper out of reach, or no answer) goes to `seen`, and to `listener`
+ * when its `key` differs from the last one's. Nothing is called once `stop()` has been.
+ */
+function followElection<T>(
+  zk: ZkClient,
+  electionPath: string,
+  how: { read: () => Promise<T>; key: (value: T | null) => string; seen?: (value: T | null) => void; listener: (value: T | null) => void },
+): { again: () => void; stop: () => void } {
+  let stopped = false;
+  const isStopped = () => stopped;
+  let last: string | undefined;
+  const again = rereader(async () => {
+    if (isStopped()) return;
+    const value = zk.state === 'connected' ? await how.read().catch(() => null) : null;
+    if (isStopped()) return;
+    how.seen?.(value);
+    const key = how.key(value);
+    if (key !== last) {
+      last = key;
+      how.listener(value);
+    }
+  });
+  const stopWatch = zk.watch(electionPath, again);
+  const offState = zk.onState(again);
+  again();
+  return {
+    again,
+    stop: () => {
+      stopped = true;
+      stopWatch();
+      offState();
+    },
+  };
+}
+
+/**
+ * Calls the listener with the current leader (or null) now and whenever it changes: a new
+ * lowest candidate, or a change of the leader's data (its own znode is watched too, so a leader
+ * whose data was overwritten and written back is reported again).
+ */
+export function watchLeader(zk: ZkClient, electionPath: string, listener: (leader: LeaderInfo | null) => void): () => void {
+  let leaderPath: string | null = null;
+  let stopLeaderWatch: (() => void) | null = null;
+  const followLeaderNode = (path: string | null) => {
+    if (path === leaderPath) return;
+    stopLeaderWatch?.();
+    stopLeaderWatch = null;
+    leaderPath = path;
+    if (path) stopLeaderWatch = zk.watch(path, (e) => e.type === 'data' && election.again());
+  };
+  const election = followElection(zk, electionPath, {
+    read: () => readLeaderAt(zk, electionPath),
+    key: (found) => (found?.leader ? `${found.leader.id}|${JSON.stringify(found.leader.data)}` : ''),
+    seen: (found) => followLeaderNode(found?.path ?? null),
+    listener: (found) => listener(found?.leader ?? null),
+  });
   return () => {
-    stopped = true;
-    stopWatch();
-    offState();
+    election.stop();
     followLeaderNode(null);
+  };
+}
+
+/** A candidate of an election: its znode's name (`c-<seq>`), its `id` and the rest of its data. */
+export interface CandidateInfo {
+  node: string;
+  id: string;
+  data: Record<string, unknown>;
+}
+
+/** Every candidate of an election, in election order, and the leader's id (null: none usable). */
+export interface CandidateList {
+  candidates: CandidateInfo[];
+  leader: string | null;
+}
+
+/**
+ * Reads every candidate of an election whose data is `{ id, ... }`, lowest first, and who
+ * leads: the lowest candidate, only if its data is usable (as {@link readLeader} says: a garbled
+ * lowest candidate means no leader, never the next one). A candidate gone between the listing
+ * and its read is skipped; an absent folder is an empty list. Throws what ZooKeeper throws
+ * otherwise.
+ */
+export async function readCandidates(zk: ZkClient, electionPath: string): Promise<CandidateList> {
+  let names: string[];
+  try {
+    names = (await zk.children(electionPath)).filter((n) => n.startsWith(candidatePrefix)).sort((a, b) => seqOf(a) - seqOf(b));
+  } catch (err) {
+    if (err instanceof NoNodeError) return { candidates: [], leader: null };
+    throw err;
+  }
+  const candidates: CandidateInfo[] = [];
+  let leader: string | null = null;
+  let lowest = true;
+  for (const node of names) {
+    const data = await zk.get<Record<string, unknown> | null>(joinPath(electionPath, node)).then(
+      (n) => n?.data,
+      () => null,
+    );
+    if (data === undefined) continue;
+    const usable = data !== null && typeof data === 'object' && typeof data.id === 'string';
+    if (lowest && usable) leader = data.id as string;
+    lowest = false;
+    if (usable) candidates.push({ node, id: data.id as string, data });
+  }
+  return { candidates, leader };
+}
+
+/**
+ * Calls `listener` with every candidate of an election now and whenever the candidates change
+ * (one enters, leaves, re-enters, or its data is rewritten: each candidate's znode is watched).
+ * `null` means not known: ZooKeeper is out of reach or did not answer; a listener keeps what it
+ * has until a list comes. Returns the stop.
+ */
+export function watchCandidates(zk: ZkClient, electionPath: string, listener: (list: CandidateList | null) => void): () => void {
+  /** A data watch on each candidate, so a candidate's data written back is seen. */
+  const nodeWatches = new Map<string, () => void>();
+  const followNodes = (nodes: string[]) => {
+    for (const [node, stop] of nodeWatches)
+      if (!nodes.includes(node)) {
+        stop();
+        nodeWatches.delete(node);
+      }
+    for (const node of nodes)
+      if (!nodeWatches.has(node))
+        nodeWatches.set(
+          node,
+          zk.watch(joinPath(electionPath, node), (e) => e.type === 'data' && election.again()),
+        );
+  };
+  const election = followElection(zk, electionPath, {
+    read: () => readCandidates(zk, electionPath),
+    key: (list) => JSON.stringify(list),
+    seen: (list) => list && followNodes(list.candidates.map((c) => c.node)),
+    listener,
+  });
+  return () => {
+    election.stop();
+    followNodes([]);
   };
 }

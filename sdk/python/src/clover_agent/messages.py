@@ -261,6 +261,12 @@ _output_tail = _utf8_bounded(LIMITS.OUTPUT_TAIL_BYTES, "output tail")
 
 
 _ping = _object({"nonce": (_string(LIMITS.NONCE_CHARS), R), "sentAt": (_epoch_ms, R)})
+# Executions running on an agent that other dispatch-servers sent it (docs/protocol.md, Several
+# servers): said by an agent of every server; this SDK's agent serves the leader alone and omits it.
+_running_for_others = _integer(0, LIMITS.CAPACITY)
+_pong = _object(
+    {"nonce": (_string(LIMITS.NONCE_CHARS), R), "sentAt": (_epoch_ms, R), "runningForOthers": (_running_for_others, O)}
+)
 
 SCHEMAS: Final[dict[str, Check]] = {
     "HELLO": _object(
@@ -278,6 +284,8 @@ SCHEMAS: Final[dict[str, Check]] = {
             "orphansKilled": (_array(_id, LIMITS.ORPHANS_KILLED), O),
             "resultsRepeated": (_boolean, O),
             "startedAt": (_epoch_ms, O),
+            "allServers": (_boolean, O),
+            "runningForOthers": (_running_for_others, O),
         }
     ),
     "EXEC": _object(
@@ -300,6 +308,7 @@ SCHEMAS: Final[dict[str, Check]] = {
             "accepted": (_boolean, R),
             "reason": (_enum("duplicate", "no_handler", "at_capacity", "unsupported", "draining", "other_life"), O),
             "startedAt": (_epoch_ms, O),
+            "runningForOthers": (_running_for_others, O),
         }
     ),
     "START": _object({"execId": (_id, R), "startedAt": (_epoch_ms, R)}),
@@ -312,6 +321,7 @@ SCHEMAS: Final[dict[str, Check]] = {
             "finishedAt": (_epoch_ms, R),
             "outputTail": (_output_tail, R),
             "error": (_nullable(_string(LIMITS.ERROR_CHARS)), R),
+            "runningForOthers": (_running_for_others, O),
         }
     ),
     "OUTPUT": _object(
@@ -323,7 +333,7 @@ SCHEMAS: Final[dict[str, Check]] = {
     ),
     "CANCEL": _object({"execId": (_id, R), "reason": (_enum("timeout", "replaced", "requested", "shutdown"), R)}),
     "PING": _ping,
-    "PONG": _ping,
+    "PONG": _pong,
     "BYE": _object({"reason": (_string(LIMITS.REASON_CHARS), R)}),
 }
 

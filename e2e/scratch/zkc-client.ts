@@ -1,0 +1,14 @@
+import { createZkClient } from '@clover/zk-kit';
+const t0 = Date.now();
+const log = (m: string, f?: unknown) => console.log(`+${Date.now() - t0}ms ${m} ${f ? JSON.stringify(f) : ''}`);
+const logger = { debug() {}, info: log, warn: log, error: log, child: () => logger } as any;
+const zk = createZkClient({ connect: process.argv[2]!, sessionTimeoutMs: 4000, logger });
+zk.onState((s) => log(`state ${s} session ${zk.sessionId}`));
+await zk.connect();
+const me = '/e-' + process.pid;
+await zk.create(me, { seq: 0 }, 'ephemeral');
+for (let i = 0; i < 20; i++) await zk.create(`/w-${process.pid}-${i}`, { i }, 'ephemeral').catch(() => undefined);
+for (let i = 0; i < 20; i++) zk.watch(`/w-${process.pid}-${i}`, () => undefined);
+let seq = 0;
+setInterval(() => void zk.set(me, { seq: ++seq, pad: 'x'.repeat(300) }).catch((e) => log('set err', String(e))), 250);
+setInterval(() => void zk.children('/').catch(() => undefined), 200);

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanUp, waitFor, type CleanupStep } from '@clover/testkit';
+import { createZkClient, LeaderElection, watchCandidates, type CandidateList, type ZkClient } from '../src/index.js';
+
+// What an agent of every server reads (docs/protocol.md, Several servers): every candidate of
+// the dispatch election, in order, with the leader; on the in-process tree.
+test('watchCandidates lists every candidate with its data, the lowest as leader, as they enter and leave', async () => {
+  const opened: CleanupStep[] = [];
+  try {
+    const path = '/candidates/election';
+    const session = async (): Promise<ZkClient> => {
+      const zk = createZkClient({ connect: `memory:candidates-${process.pid}` });
+      opened.push(['session', () => zk.close()]);
+      await zk.connect();
+      return zk;
+    };
+    const elections = new Map<string, LeaderElection>();
+    const enter = async (id: string) => {
+      const e = new LeaderElection(await session(), { path, id, data: { endpoint: `tcp://127.0.0.1:${id.length}` } });
+      opened.push([`election ${id}`, () => e.close()]);
+      await e.start();
+      elections.set(id, e);
+    };
+    let seen: CandidateList | null = null;
+    const watcher = await session();
+    const stop = watchCandidates(watcher, path, (list) => (seen = list));
+    opened.push(['watch', stop]);
+    const ids = () => seen?.candidates.map((c) => c.id).join(',');
+    await waitFor(() => (seen && seen.candidates.length === 0) || undefined, { message: 'an empty list before any candidate' });
+    await enter('server-a');
+    await enter('server-b');
+    await enter('server-c');
+    await waitFor(() => ids() === 'server-a,server-b,server-c' || undefined, { message: 'three candidates in order' });
+    assert.equal(seen!.leader, 'server-a');
+    assert.equal(seen!.candidates[1]!.data.endpoint, 'tcp://127.0.0.1:8');
+    assert.match(seen!.candidates[0]!.node, /^c-\d+$/);
+    await elections.get('server-a')!.close();
+    await waitFor(() => (ids() === 'server-b,server-c' && seen!.leader === 'server-b') || undefined, { message: 'server-a gone' });
+    await elections.get('server-b')!.close();
+    await waitFor(() => (ids() === 'server-c' && seen!.leader === 'server-c') || undefined, { message: 'server-b gone' });
+  } finally {
+    await cleanUp(opened.reverse());
+  }
+});
