@@ -86,6 +86,10 @@ export function decodeAll(frames: Buffer[]): { messages: Message[]; dropped: Pro
       dropped.push(new ProtocolError('json', `${typeName} body is not JSON`));
       continue;
     }
+    if (body.includes(protoKey) && hasProtoKey(json)) {
+      dropped.push(new ProtocolError('schema', `${typeName} body has a "__proto__" key`, typeName, peekExecutionId(json) ?? undefined));
+      continue;
+    }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const detail = parsed.error.issues
@@ -109,4 +113,19 @@ export function decodeAll(frames: Buffer[]): { messages: Message[]; dropped: Pro
     messages.push({ type: typeName, body: parsed.data } as Message);
   }
   return { messages, dropped };
+}
+
+const protoKey = Buffer.from('"__proto__"');
+
+/**
+ * Whether a parsed body has an own `__proto__` key at any depth. JSON.parse keeps one as a plain
+ * key, but the schemas drop it without a word (zod skips it; a plain object assigning it would set
+ * its prototype): a header or env var so named vanished from an EXEC (a fast-check round trip
+ * found it). Refused instead; looked for only when the raw text holds the quoted word.
+ */
+function hasProtoKey(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasProtoKey);
+  if (typeof v !== 'object' || v === null) return false;
+  if (Object.hasOwn(v, '__proto__')) return true;
+  return Object.values(v).some(hasProtoKey);
 }

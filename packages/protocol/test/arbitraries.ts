@@ -17,7 +17,12 @@ export const epochMs = fc.oneof(fc.nat({ max: 4_102_444_800_000 }), fc.constant(
 export const trimmedNonEmpty = text(60, 1)
   .map((s) => s.trim())
   .filter((s) => s.length > 0);
-export const stringRecord = fc.dictionary(text(20), text(40), { maxKeys: 4, noNullPrototype: true });
+// `__proto__` is no valid name in an env or headers map (model: stringMap).
+export const stringRecord = fc.dictionary(
+  text(20).filter((k) => k !== '__proto__'),
+  text(40),
+  { maxKeys: 4, noNullPrototype: true },
+);
 export const jsonValue = fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
 
 export const jobKind = fc.oneof(

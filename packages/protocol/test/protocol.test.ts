@@ -62,6 +62,34 @@ test('bad frames are typed errors, never anything else', () => {
     [[v, t, Buffer.from('{"execId":"x"}')], 'schema'],
     [[v, t, Buffer.alloc(2 * 1024 * 1024, 32)], 'size'],
     [[v, Buffer.from('__proto__'), b], 'type'],
+    // A header or env name `__proto__` would set the prototype of the parsed map, not a key: the
+    // entry vanished (fast-check found it); it is refused instead.
+    [
+      [
+        v,
+        t,
+        Buffer.from(
+          JSON.stringify({ ...(exec.body as object), kind: { type: 'http', method: 'GET', url: 'http://a.test', headers: {} } }).replace(
+            '"headers":{}',
+            '"headers":{"__proto__":"x"}',
+          ),
+        ),
+      ],
+      'schema',
+    ],
+    [
+      [
+        v,
+        t,
+        Buffer.from(
+          JSON.stringify({ ...(exec.body as object), kind: { type: 'shell', command: 'x', args: [], env: {} } }).replace(
+            '"env":{}',
+            '"env":{"__proto__":"x"}',
+          ),
+        ),
+      ],
+      'schema',
+    ],
   ];
   for (const [frames, code] of cases) {
     assert.throws(
