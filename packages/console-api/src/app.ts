@@ -10,7 +10,7 @@ import type { CloverPaths, ZkClient } from '@clover/zk-kit';
 import { authenticate } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
 import type { ApiDeps } from './deps.js';
-import { apiError, errorHandler } from './errors.js';
+import { apiError, errorHandler, protoKeyMessage } from './errors.js';
 import { ConsoleMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { auditRoutes, auditWrites } from './routes/audit.js';
@@ -76,7 +76,9 @@ export function createConsoleApp(o: ConsoleAppOptions): Express {
   });
 
   const api = express.Router();
-  api.use(express.json({ limit: '256kb' }));
+  // A `__proto__` key is refused, not dropped: the schemas skip it without a word (a job's header
+  // or environment variable so named vanished), as the wire codec refuses it (docs/protocol.md).
+  api.use(express.json({ limit: '256kb', reviver: refuseProtoKey }));
   api.use(cookieParser());
   api.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -114,4 +116,10 @@ export function createConsoleApp(o: ConsoleAppOptions): Express {
     );
   }
   return app;
+}
+
+/** express.json's reviver: a body with a `__proto__` key anywhere is a 400 that says so (errors.ts). */
+function refuseProtoKey(key: string, value: unknown): unknown {
+  if (key === '__proto__') throw new SyntaxError(protoKeyMessage);
+  return value;
 }

@@ -27,12 +27,16 @@ export function toApiError(err: unknown): ServerError {
   if (err instanceof BadCursorError) return apiError('bad_request', 'invalid cursor', { cursor: 'not a cursor from a previous page' });
   // express.json() raises these for unparsable or oversized bodies.
   const e: { type?: unknown; status?: unknown; message?: unknown } = err !== null && typeof err === 'object' ? err : {};
-  if (e.type === 'entity.parse.failed') return apiError('bad_request', 'the body is not valid JSON');
+  if (e.type === 'entity.parse.failed')
+    return apiError('bad_request', e.message === protoKeyMessage ? protoKeyMessage : 'the body is not valid JSON');
   if (e.type === 'entity.too.large') return apiError('bad_request', 'the body is too large');
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
     return apiError('bad_request', typeof e.message === 'string' ? e.message : 'bad request');
   return apiError('internal', 'internal error');
 }
+
+/** Why a body with a `__proto__` key is refused (app.ts). */
+export const protoKeyMessage = 'a "__proto__" key is not allowed anywhere in the body';
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   // Express knows an error handler by its four parameters.

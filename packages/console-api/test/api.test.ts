@@ -422,6 +422,20 @@ function apiSuite(storeName: string, store: HarnessStore): void {
           // In the schema's unit (ms): the console says "at least 0.1 s" in a form that asks for seconds.
           [{ timeoutMs: 0 }, 'timeoutMs', /./, { code: 'min', params: { n: 100 } }],
         ];
+        // A header named __proto__ would vanish in the schema: the body is refused, saying why.
+        const proto = await operator.call<ApiErrorBody>('POST', '/api/jobs', {
+          ...everySecondJob(),
+          kind: {
+            type: 'http',
+            method: 'GET',
+            url: 'http://example.test/',
+            headers: JSON.parse('{"__proto__":"x"}') as Record<string, string>,
+          },
+        });
+        assert.deepEqual(
+          [proto.status, proto.body.error, proto.body.message],
+          [400, 'bad_request', 'a "__proto__" key is not allowed anywhere in the body'],
+        );
         for (const [patch, field, message, issue] of cases) {
           const r = await operator.call<ApiErrorBody>('POST', '/api/jobs', { ...everySecondJob(), ...patch });
           assert.equal(r.status, 400, field);
