@@ -133,9 +133,12 @@ export interface RunRepository {
    * Takes open runs for a leader term: each of `runIds` (default: every open run) that is still
    * open gets `leaderTerm = term`, so a write of an earlier term that reaches the store later
    * changes none of them (`RunWrites.term`). A new leader calls it before it reads the runs it
-   * adopts; its orphan sweep, for the runs it adopts then. Every open run, whatever its term: a
-   * run of a later term than this one's means a rebuilt ZooKeeper (its sequence numbers began
-   * again), and the leader ZooKeeper names now is the one whose writes must count.
+   * adopts; its orphan sweep, for the runs it adopts then. A fence only raises a run's term,
+   * never lowers it: a deposed leader's own fence that reaches the store late (it passed its lead
+   * check, then paused) took runs back from the next leader when it stamped every open run
+   * whatever its term (mongo-java-server's chaos run, SIGSTOP). So a rebuilt ZooKeeper, whose
+   * sequence numbers begin again, leaves the open runs of the terms before it to be refused
+   * (`clover_store_writes_fenced_total` says so) until an operator closes them.
    * @returns how many runs it stamped.
    */
   fence(term: number, runIds?: string[]): Promise<number>;

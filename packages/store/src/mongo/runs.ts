@@ -205,7 +205,8 @@ export class MongoRuns implements RunRepository {
   fence(term: number, runIds?: string[]): Promise<number> {
     return this.serial(async () => {
       if (runIds && !runIds.length) return 0;
-      const f: Filter = { status: { $in: [...activeStatuses] }, leaderTerm: { $ne: term } };
+      // Only upwards (RunRepository.fence); `leaderTerm: null` matches a run without one too.
+      const f: Filter = { status: { $in: [...activeStatuses] }, $or: [{ leaderTerm: null }, { leaderTerm: { $lt: term } }] };
       if (runIds) f._id = { $in: runIds };
       return (await this.m.runs.collection.updateMany(f, { $set: { leaderTerm: term } })).modifiedCount;
     });

@@ -342,7 +342,8 @@ export class SqliteRuns implements RunRepository {
     return promised(() => {
       // Through the status index, as listActive; an id list is short (an orphan sweep's finds).
       const where = new Where(active, unsucceeded);
-      where.and('(leader_term IS NULL OR leader_term <> @term)', { term });
+      // Only upwards (RunRepository.fence).
+      where.and('(leader_term IS NULL OR leader_term < @term)', { term });
       if (runIds) {
         if (!runIds.length) return 0;
         where.and('id IN (SELECT value FROM json_each(@ids))', { ids: JSON.stringify(runIds) });

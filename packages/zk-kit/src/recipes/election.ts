@@ -61,7 +61,8 @@ export class LeaderElection extends EventEmitter {
    * token. ZooKeeper numbers a parent's sequential children in creation order, and the leader is
    * always the live candidate with the lowest number, so each leader's number is higher than every
    * leader's before it (Kleppmann, "How to do distributed locking"). It begins again only if the
-   * election's parent znode is made anew (a rebuilt ZooKeeper).
+   * election's parent znode is made anew (a rebuilt ZooKeeper): the store then refuses the new
+   * leaders' writes to the runs the earlier terms left open (RunRepository.fence).
    */
   get term(): number | null {
     return this.candidate === null ? null : seqOf(this.candidate);
