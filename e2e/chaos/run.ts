@@ -4,7 +4,9 @@
  *   CHAOS_SECONDS=600 (default) CHAOS_JOBS=1000 LEADER_KILL_EVERY_MS=20000 AGENT_KILL_EVERY_MS=30000
  *   CHAOS_KEEP=1: keep the cluster's data and logs; CHAOS_LOG_LEVEL=info: the processes' log level
  *   CHAOS_ONLY=leader,agent,stop,zookeeper: only those disruptions
- *   STORE=mongo: on MongoDB (FerretDB from tools/ferretdb, or CLOVER_TEST_MONGO_URL)
+ *   STORE=mongo: on MongoDB (FerretDB from tools/ferretdb, or CLOVER_TEST_MONGO_URL); with
+ *   CLOVER_TEST_MONGO_SERVER=java, mongo-java-server from tools/mongo-java-server (FerretDB cannot
+ *   carry 1,000 every-second jobs: bench/README.md)
  *
  * Prints the figures and each count that must be 0 (with examples when it is not); exits 1 when
  * any is not 0.
@@ -25,10 +27,12 @@ const opts: ChaosOptions = {
   ...(process.env.CHAOS_ONLY ? { only: process.env.CHAOS_ONLY.split(',') as ChaosOptions['only'] } : {}),
 };
 let stopMongo: (() => Promise<void>) | undefined;
+let storeName = 'SQLite';
 if (process.env.STORE === 'mongo') {
   const mongo = await mongoForTest('chaos');
   if ('skip' in mongo) throw new Error(`STORE=mongo: ${mongo.skip}`);
   stopMongo = () => mongo.cleanup();
+  storeName = `MongoDB (${mongo.server})`;
   opts.storeEnv = { CLOVER_MONGO_URL: mongo.databaseUrl };
   opts.openStore = () => openStore({ mongoUrl: mongo.databaseUrl });
 }
@@ -36,9 +40,7 @@ try {
   const t0 = Date.now();
   const report = await runChaos(opts);
   const f = report.figures;
-  console.log(
-    `chaos: ${process.env.STORE === 'mongo' ? 'MongoDB (FerretDB)' : 'SQLite'}, ${f.jobs} jobs, ${seconds} s window, Node ${process.version}`,
-  );
+  console.log(`chaos: ${storeName}, ${f.jobs} jobs, ${seconds} s window, Node ${process.version}`);
   console.log(`  runs ${f.runs}: ${JSON.stringify(f.runsByStatus)}; by trigger ${JSON.stringify(f.runsByTrigger)}`);
   console.log(`  executions journaled by the agents: ${f.executionsJournaled}`);
   console.log(
