@@ -5,7 +5,7 @@ export { tempDir, type TempDir } from './temp.js';
 export { spawnProcess, type ChildHandle, type SpawnOptions } from './process.js';
 export { startZooKeeper, type ZooKeeperHandle, type ZooKeeperOptions } from './zookeeper.js';
 export { startSmtpSink, type SmtpSink } from './smtp.js';
-export { startMongo, buildMongoServer, type MongoHandle, type MongoOptions } from './mongo.js';
+export { startMongo, buildMongoServer, mongoServerKind, type MongoHandle, type MongoOptions, type MongoServerKind } from './mongo.js';
 export { mongoForTest, type TestMongo, type NoTestMongo } from './mongo-for-test.js';
 export { scrapeMetrics, parseMetrics, type Scrape, type MetricFamily, type MetricSample } from './metrics.js';
 export { createHostNetwork, removeHostNetwork, type HostNetwork, type HostNetworkOptions, type NetHost } from './netns.js';

@@ -7,9 +7,9 @@ import { startMongo, type MongoHandle, type MongoOptions } from './mongo.js';
 export interface TestMongo {
   /** `mongodb://HOST:PORT/<prefix>_<pid>_<random>`: a database no other run uses. */
   readonly databaseUrl: string;
-  /** What serves it, for a test's name: `FerretDB 1.24 (SQLite)` or `CLOVER_TEST_MONGO_URL`. */
+  /** What serves it, for a test's name: `FerretDB 1.24 (SQLite)`, `mongo-java-server 1.47 (in memory)` or `CLOVER_TEST_MONGO_URL`. */
   readonly server: string;
-  /** Drops the database (on a server of CLOVER_TEST_MONGO_URL) or stops FerretDB. Safe twice. */
+  /** Drops the database (on a server of CLOVER_TEST_MONGO_URL) or stops the server it started. Safe twice. */
   cleanup(): Promise<void>;
 }
 
@@ -20,10 +20,11 @@ export interface NoTestMongo {
 
 /**
  * The MongoDB a test file runs on. `CLOVER_TEST_MONGO_URL` names a server of your own (a real
- * MongoDB); otherwise FerretDB is built if needed and started (`startMongo`). Either way the
- * file gets a database of its own, named `<prefix>_<pid>_<random>`.
+ * MongoDB); otherwise FerretDB (or, with CLOVER_TEST_MONGO_SERVER=java or `opts.kind`,
+ * mongo-java-server) is built if needed and started (`startMongo`). Either way the file gets a
+ * database of its own, named `<prefix>_<pid>_<random>`.
  *
- * When FerretDB cannot be had (no Go to build it, say), the answer is `{ skip }` with a one-line
+ * When that server cannot be had (no Go or Java to build it, say), the answer is `{ skip }` with a one-line
  * reason, but only outside CI: with the `CI` environment variable set it throws, so a CI run
  * never passes by skipping the MongoDB half of a suite.
  * @throws in CI when the server cannot be built or started.
@@ -47,7 +48,7 @@ export async function mongoForTest(prefix: string, opts: MongoOptions = {}): Pro
     if (process.env.CI) throw err;
     return { skip: `no MongoDB wire server (set CLOVER_TEST_MONGO_URL or install Go): ${(err as Error).message.split('\n')[0]}` };
   }
-  // Stopping FerretDB removes its data directory: nothing to drop.
+  // Stopping the server removes its data (a directory, or memory): nothing to drop.
   return { databaseUrl: server.databaseUrl(name), server: server.server, cleanup: () => server.stop() };
 }
 

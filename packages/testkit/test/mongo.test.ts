@@ -47,21 +47,32 @@ function got(m: Awaited<ReturnType<typeof mongoForTest>>): TestMongo {
   return m;
 }
 
-test('mongoForTest on FerretDB: a database of its own that takes writes; cleanup stops the server, safe twice', async () => {
-  const a = got(await withEnv({ CLOVER_TEST_MONGO_URL: undefined }, () => mongoForTest('clover_kit')));
-  assert.equal(a.server, 'FerretDB 1.24 (SQLite)');
-  assert.match(new URL(a.databaseUrl).pathname, new RegExp(`^/clover_kit_${process.pid}_[0-9a-f]{6}$`));
-  await withClient(a.databaseUrl, async (c) => {
-    await c.db().collection('probe').insertOne({ n: 1 });
-    assert.equal(await c.db().collection('probe').countDocuments(), 1);
+for (const [env, name] of [
+  [undefined, 'FerretDB 1.24 (SQLite)'],
+  ['java', 'mongo-java-server 1.47 (in memory)'],
+] as const) {
+  test(`mongoForTest on ${name} (CLOVER_TEST_MONGO_SERVER=${env ?? ''}): a database of its own that takes writes; cleanup stops the server, safe twice`, async () => {
+    const a = got(await withEnv({ CLOVER_TEST_MONGO_URL: undefined, CLOVER_TEST_MONGO_SERVER: env }, () => mongoForTest('clover_kit')));
+    assert.equal(a.server, name);
+    assert.match(new URL(a.databaseUrl).pathname, new RegExp(`^/clover_kit_${process.pid}_[0-9a-f]{6}$`));
+    await withClient(a.databaseUrl, async (c) => {
+      await c.db().collection('probe').insertOne({ n: 1 });
+      assert.equal(await c.db().collection('probe').countDocuments(), 1);
+    });
+    await a.cleanup();
+    await a.cleanup();
+    const answered = await withClient(a.databaseUrl, async (c) => c.db().command({ ping: 1 })).then(
+      () => true,
+      () => false,
+    );
+    assert.equal(answered, false, 'the server is gone');
   });
-  await a.cleanup();
-  await a.cleanup();
-  const answered = await withClient(a.databaseUrl, async (c) => c.db().command({ ping: 1 })).then(
-    () => true,
-    () => false,
+}
+
+test('CLOVER_TEST_MONGO_SERVER names a server there is, else startMongo says which there are', async () => {
+  await withEnv({ CLOVER_TEST_MONGO_SERVER: 'mongod' }, () =>
+    assert.rejects(startMongo(), /CLOVER_TEST_MONGO_SERVER is mongod: it is ferretdb or java/),
   );
-  assert.equal(answered, false, 'the server is gone');
 });
 
 test('mongoForTest with CLOVER_TEST_MONGO_URL: that server, a fresh database per call, cleanup drops only its own', async () => {
