@@ -49,6 +49,8 @@ export class Flight {
   agentId: string | null;
   /** EXECs sent to the current agent (an adopted run counts as sent once). */
   sends = 0;
+  /** How many of those EXECs its agent refused: it answers each, in order. */
+  refusedSends = 0;
   /** When the current agent must be done, epoch ms (dispatch time + the job's timeoutMs). */
   deadline = 0;
   /** Why agents before the current one did not take it (`agent: reason`), for the final error. */
@@ -158,6 +160,7 @@ export class Flight {
     this.currentPhase = 'waiting';
     this.agentId = null;
     this.sends = 0;
+    this.refusedSends = 0;
     this.refusals.length = 0;
   }
 
@@ -170,6 +173,7 @@ export class Flight {
     this.currentPhase = 'sent';
     this.agentId = agentId;
     this.sends = 0;
+    this.refusedSends = 0;
     this.ackBackoffMs = 0;
     this.deadline = dispatchedAtMs + this.job.timeoutMs;
   }
@@ -187,9 +191,18 @@ export class Flight {
     return this.sends > 0 && this.sentToLife !== null && life !== null && life !== this.sentToLife;
   }
 
-  /** Its agent refused it (an ACK that says no): no EXEC of it is at an agent any more. */
-  refused(): void {
+  /**
+   * Its agent refused one of its EXECs (an ACK that says no). True once every EXEC of it sent to
+   * this agent is refused: then none is at an agent any more. While one is unanswered, the answer
+   * to it decides: an agent that refused the first EXEC at capacity may take the one sent again
+   * (issue 16's 10-minute chaos run: the refusal sent the run on to the next agent while the
+   * busy agent, a slot freed, started the resent EXEC: one execution on two agents).
+   */
+  refused(): boolean {
+    this.refusedSends += 1;
+    if (this.refusedSends < this.sends) return false;
     this.mayHaveLeft = false;
+    return true;
   }
 
   /** The agent has it: the wait for its ACK is over. */
@@ -216,6 +229,7 @@ export class Flight {
     this.adopted = false;
     this.currentPhase = 'sent';
     this.sends = 0;
+    this.refusedSends = 0;
   }
 
   /** A final status, or let go (finished in the store, or leadership lost): every timer is cleared for good. */

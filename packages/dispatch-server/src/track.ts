@@ -752,7 +752,8 @@ export class RunTracker {
     // that waits after this refusal would otherwise go straight back to it, turn after turn. (An
     // `other_life` refusal of a first EXEC: no life has it, and the new one says HELLO soon.)
     this.d.agents.markFull(agentId);
-    f.refused();
+    // An EXEC of it sent again is still unanswered: the agent may take that one (Flight.refused).
+    if (!f.refused()) return;
     f.refusals.push(`${agentId}: ${ack.reason ?? 'refused'}`);
     this.tryNext(f);
   }

@@ -355,6 +355,44 @@ test('no ACK from an agent that keeps talking: the run waits, not resent while t
   }
 });
 
+test('an EXEC sent twice to a busy agent whose first is refused at capacity: not sent to the next agent while the second is unanswered', async () => {
+  // Issue 16's 10-minute chaos run: the refusal of the first EXEC sent the run to the next agent,
+  // and the busy agent, a slot freed, started the second: one execution on two agents.
+  const { job, tracker, sent, agents, slot } = await setup({ routing: 'failover' }, { ackTimeoutMs: 300, maxExecSends: 5 });
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  await waitFor(() => execs(sent).length === 1);
+  const first = execs(sent)[0]!.peer;
+  // It read past the EXEC without answering it: sent again.
+  agents.answered(first, agents.nextSeq(first));
+  await waitFor(() => execs(sent).length === 2, { timeoutMs: 2000, message: 'sent again' });
+  tracker.onAck(first, { execId: run.id, accepted: false, reason: 'at_capacity' });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(
+    execs(sent).every((e) => e.peer === first),
+    'the second EXEC is unanswered: nothing goes to the next agent',
+  );
+  tracker.onAck(first, { execId: run.id, accepted: true, startedAt: Date.now() });
+  await tracker.onResult(first, result(run.id, 'succeeded'));
+  await waitFor(async () => (await store.runs.get(run.id))!.status === 'succeeded');
+  assert.ok(execs(sent).every((e) => e.peer === first));
+});
+
+test('both EXECs to an agent refused at capacity: the run goes on to the next agent', async () => {
+  const { job, tracker, sent, agents, slot } = await setup({ routing: 'failover' }, { ackTimeoutMs: 50, maxExecSends: 3 });
+  const run = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  tracker.sendNew(job, run);
+  await waitFor(() => execs(sent).length === 1);
+  const first = execs(sent)[0]!.peer;
+  agents.answered(first, agents.nextSeq(first));
+  await waitFor(() => execs(sent).length === 2, { timeoutMs: 2000, message: 'sent again' });
+  tracker.onAck(first, { execId: run.id, accepted: false, reason: 'at_capacity' });
+  tracker.onAck(first, { execId: run.id, accepted: false, reason: 'at_capacity' });
+  await waitFor(() => execs(sent).length === 3, { timeoutMs: 2000, message: 'sent to the next agent' });
+  assert.notEqual(execs(sent)[2]!.peer, first);
+  tracker.abandon();
+});
+
 test('an ACK carrying its start marks the run running; a RESULT in place of the ACK answers its EXEC', async () => {
   const { job, tracker, sent, agents, slot } = await setup({ routing: 'first' }, { runningWriteDelayMs: 20 });
   const long = await store.runs.insert({ id: runId(job.id, slot), jobId: job.id, scheduledAt: slot, status: 'scheduled' });
