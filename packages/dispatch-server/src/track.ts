@@ -98,7 +98,7 @@ function avoiding(candidates: string[], avoid: string[], pinned: string | null):
 }
 
 /** Refusals that say "not now" (full, unreachable, shutting down, gone) rather than "never": the run waits for a slot. */
-const notNow = (refusal: string): boolean => /: (at_capacity|not connected|draining|gone|other_life)$/.test(refusal);
+const notNow = (refusal: string): boolean => /: (at_capacity|not connected|draining|gone|other_life|not_leader)$/.test(refusal);
 
 /**
  * The waiting queue's lane of a run: the set of agents that can take it, named by what decides

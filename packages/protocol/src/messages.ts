@@ -85,7 +85,7 @@ export const execSchema = z.object({
 export const ackSchema = z.object({
   execId: id,
   accepted: z.boolean(),
-  reason: z.enum(['duplicate', 'no_handler', 'at_capacity', 'unsupported', 'draining', 'other_life']).optional(),
+  reason: z.enum(['duplicate', 'no_handler', 'at_capacity', 'unsupported', 'draining', 'other_life', 'not_leader']).optional(),
   /** Accepted and already running since then: no START follows. */
   startedAt: epochMs.optional(),
   runningForOthers,

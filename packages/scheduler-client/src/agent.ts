@@ -84,6 +84,8 @@ export class Agent {
   private leaderConnects = 0;
   /** The dispatch-server the election names the leader (its node id); null: none named. */
   private leaderId: string | null = null;
+  /** Servers of the single-leader cluster that led and another leads since: their EXECs are refused. */
+  private readonly deposed = new Set<string>();
   /** ZooKeeper has said nothing since the servers were last listed (see the server watch). */
   private serversUnknown = false;
   /** Endpoints refused (off this machine without CURVE), each logged once. */
@@ -242,6 +244,11 @@ export class Agent {
       greet.set(opened, server.shares);
     }
     const leader = list.leader === null ? undefined : this.channels.get(list.leader);
+    if (list.leader !== this.leaderId && list.leader !== null) {
+      // The one before is deposed: what it sends from now on is refused (onExec).
+      if (this.leaderId !== null) this.deposed.add(this.leaderId);
+      this.deposed.delete(list.leader);
+    }
     if (list.leader !== this.leaderId) {
       this.logger.info(list.leader ? 'following dispatch leader' : 'no dispatch leader', {
         leader: list.leader,
@@ -432,6 +439,19 @@ export class Agent {
       this.refuse(channel, exec.execId, 'duplicate');
       if (seen.phase === 'finished') channel.answers.push(() => ({ type: 'RESULT', body: { ...seen.result, ...this.loadFor(channel) } }));
       else this.answerTo(exec.execId, channel.server.id);
+      return;
+    }
+    if (!channel.server.shares && this.deposed.has(channel.server.id)) {
+      // A server of the single-leader cluster that led and another leads since: a deposed
+      // leader's EXEC held in TCP through a partition arrives when the link is back, over the
+      // channel the agent keeps to every server, after the next leader has fired the job's next
+      // slots (issue 16's partition run: a forbid job ran beside itself). Only the leader's run.
+      this.logger.info('execution refused: its server no longer leads', {
+        ...runFieldsOf(exec),
+        server: channel.server.id,
+        leader: this.leaderId,
+      });
+      this.refuse(channel, exec.execId, 'not_leader');
       return;
     }
     if (exec.agentStartedAt !== undefined && exec.agentStartedAt !== this.startedAt) {

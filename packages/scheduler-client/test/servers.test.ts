@@ -38,12 +38,17 @@ class Server {
     this.port = port ?? this.port ?? (await freePort());
     this.router = new RouterTransport({ bind: this.endpoint, onMessage: (p, m) => this.inbox.push([p, m]) });
     await this.router.start();
+    await this.stand();
+    return this;
+  }
+
+  /** Stands in the election (again). */
+  async stand(): Promise<void> {
     this.zk = createZkClient({ connect: zooKeeper.connectString, sessionTimeoutMs: 4000 });
     await this.zk.connect();
     const data = { endpoint: this.endpoint, batch: true, ...(this.shares ? { shares: true } : {}) };
     this.election = new LeaderElection(this.zk, { path: paths.electionDispatch, id: this.id, data });
     await this.election.start();
-    return this;
   }
 
   port: number | undefined;
@@ -71,6 +76,14 @@ class Server {
   /** Answers (ACK or RESULT) about `execId` that reached this server. */
   answersTo(execId: string): Message[] {
     return this.inbox.filter(([, m]) => (m.type === 'ACK' || m.type === 'RESULT') && m.body.execId === execId).map(([, m]) => m);
+  }
+
+  /** Leaves the election, keeping its ROUTER: a leader cut off from ZooKeeper whose sockets still hold what it sent. */
+  async resign(): Promise<void> {
+    await this.election?.close();
+    await this.zk?.close();
+    this.election = null;
+    this.zk = null;
   }
 
   async stop(): Promise<void> {
@@ -244,5 +257,32 @@ test('a server the election names leader hears the recent RESULTs again, then HE
   const result = await waitFor(() => s2.got('RESULT').find((r) => r.execId === running.execId), {
     message: 'its RESULT to the new leader',
   });
+  assert.equal(result.status, 'succeeded');
+});
+
+// Issue 16's partition run: a leader cut off fired an EXEC that TCP held through the cut and
+// delivered over the channel the agent keeps to every server, after the next leader had fired
+// the forbid job's next slots: the job ran beside itself.
+test('a server of the single-leader cluster that led and another leads since: its EXEC is refused as not_leader, never run', async () => {
+  // A standby of its own, so there is one whatever the tests before left running.
+  const s5 = new Server('server-5');
+  opened.push(['server-5', () => s5.stop()]);
+  await s5.start();
+  const servers = [s1, s2, s3, s4, s5];
+  const old = await waitFor(() => servers.find((s) => s.isLeader && s !== s4), { message: 'a leader' });
+  await old.resign();
+  const next = await waitFor(() => servers.find((s) => s !== old && s.isLeader), { message: 'another leader' });
+  // Back in the election (a standby now), as the cut-off leader was once its link came back; the
+  // agent hears of both through ZooKeeper (a watch, then a read): given a moment.
+  await old.stand();
+  await new Promise((r) => setTimeout(r, 1500));
+  const e = execOf('late', { type: 'handler', name: 'quick' });
+  await old.send({ type: 'EXEC', body: e });
+  const ack = await waitFor(() => old.got('ACK').find((a) => a.execId === e.execId), { message: 'an answer to the deposed leader' });
+  assert.deepEqual([ack.accepted, ack.reason], [false, 'not_leader']);
+  assert.equal(old.got('RESULT').filter((r) => r.execId === e.execId).length, 0, 'not run');
+  const mine = execOf('now', { type: 'handler', name: 'quick' });
+  await next.send({ type: 'EXEC', body: mine });
+  const result = await waitFor(() => next.got('RESULT').find((r) => r.execId === mine.execId), { message: 'the leader’s EXEC runs' });
   assert.equal(result.status, 'succeeded');
 });

@@ -43,7 +43,7 @@ ABORTED_GRACE_SECONDS: Final = 2.0
 BYE_WAIT_SECONDS: Final = 0.5
 DEFAULT_CAPACITY: Final = 64
 
-Refusal = Literal["duplicate", "no_handler", "at_capacity", "unsupported", "draining", "other_life"]
+Refusal = Literal["duplicate", "no_handler", "at_capacity", "unsupported", "draining", "other_life", "not_leader"]
 
 
 @dataclass(frozen=True)

@@ -306,7 +306,7 @@ SCHEMAS: Final[dict[str, Check]] = {
         {
             "execId": (_id, R),
             "accepted": (_boolean, R),
-            "reason": (_enum("duplicate", "no_handler", "at_capacity", "unsupported", "draining", "other_life"), O),
+            "reason": (_enum("duplicate", "no_handler", "at_capacity", "unsupported", "draining", "other_life", "not_leader"), O),
             "startedAt": (_epoch_ms, O),
             "runningForOthers": (_running_for_others, O),
         }
