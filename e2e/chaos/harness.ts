@@ -59,6 +59,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)))
 const run = promisify(execFile);
 /** Every bin's /metrics port on hosts of their own (each host has its ports to itself). */
 const metricsPort = 9464;
+/**
+ * How long the counts may take to agree with the runs once the runs have ended (ms): MongoDB's
+ * tally of a leader killed mid-batch is finished by a settled leader's sweep (every 10 s) once it
+ * is older than the store's `reconcileAfterMs` (30 s); the embedded store agrees at once.
+ */
+const countsSettleMs = 45_000;
 
 export interface ChaosOptions {
   /** The window the jobs fire in and the chaos runs in, ms (default 600,000: 10 minutes). */
@@ -502,17 +508,27 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
     }).catch(() => progress('runs still active 90 s after the window: counted as not final'));
     const runs = await readRuns();
     const journals = await readJournals();
-    const jobRows = new Map<string, Job>();
-    for (const j of jobs) {
-      const row = await store.jobs.get(j.id);
-      if (row) jobRows.set(j.id, row);
+    const readCounts = async () => {
+      const jobRows = new Map<string, Job>();
+      const counters = new Map<string, Record<string, number>>();
+      for (const j of jobs) {
+        const row = await store.jobs.get(j.id);
+        if (row) jobRows.set(j.id, row);
+        const s = await store.counters.summary({ from: new Date(from - 3_600_000), to: new Date(to + 3_600_000), jobId: j.id });
+        counters.set(j.id, s.totals);
+      }
+      return checkChaos({ from, to, jobs, runs, journals, jobRows, counters, disruptions, agentKillsAt, counts });
+    };
+    let report = await readCounts();
+    // MongoDB's counts are eventually consistent: a leader killed mid-batch leaves a tally that
+    // the next settled leader finishes once it is older than the store's reconcileAfterMs (30 s),
+    // at its next sweep (10 s). The counts are read again until they agree, within that bound.
+    const countsSettleBy = Date.now() + countsSettleMs;
+    while (report.zeros.countersDisagreeing && Date.now() < countsSettleBy) {
+      await sleep(2000);
+      report = await readCounts();
     }
-    const counters = new Map<string, Record<string, number>>();
-    for (const j of jobs) {
-      const s = await store.counters.summary({ from: new Date(from - 3_600_000), to: new Date(to + 3_600_000), jobId: j.id });
-      counters.set(j.id, s.totals);
-    }
-    const report = checkChaos({ from, to, jobs, runs, journals, jobRows, counters, disruptions, agentKillsAt, counts });
+    if (report.zeros.countersDisagreeing) progress(`counts still disagree ${countsSettleMs / 1000} s after the runs ended`);
     return opts.scenario ? { ...report, scenario } : report;
   } catch (err) {
     // What each process said last, to see why.

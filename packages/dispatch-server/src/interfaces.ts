@@ -66,6 +66,10 @@ export interface TrackerTimings {
    * 10 s): writes of a leader cut off from the network reach the store once the link is back,
    * after the next leader adopted what it found (issue 16's partition runs left 16 runs
    * `dispatched` for ever so). Those older than `orphanAgeMs` are adopted as at a takeover.
+   * At the same tick it finishes the run counts a dead writer left half written
+   * (`Store.reconcile`; MongoDB's tallies older than its `reconcileAfterMs`): at the takeover alone,
+   * a leader killed less than that before was left uncounted until the next takeover (issue 16's
+   * MongoDB chaos run: 516 jobs' counts disagreed with their runs at its end).
    */
   orphanSweepMs: number;
   /** How old an untracked open run must be (since its dispatch, else its slot) to be taken for an orphan (default 15 s). */

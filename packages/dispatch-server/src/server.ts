@@ -332,7 +332,7 @@ export class DispatchServer {
     this.lastTickAt = Date.now();
     this.pauseTicker = setInterval(() => this.checkPause(), 100);
     this.pauseTicker.unref();
-    this.orphanTicker = setInterval(() => void this.sweepOrphans(), this.timings.orphanSweepMs);
+    this.orphanTicker = setInterval(() => void this.sweepOrphans().then(() => this.finishDeadWritersCounts()), this.timings.orphanSweepMs);
     this.orphanTicker.unref();
     this.election.on('elected', () => this.becomeLeader());
     this.election.on('revoked', () => this.stepDown('leadership revoked'));
@@ -425,6 +425,22 @@ export class DispatchServer {
             if (this.leadsIn(term)) this.whenSettled(send);
           });
       } else this.tracker.adopt(job, run);
+    }
+  }
+
+  /**
+   * Finishes the run counts that a writer which died mid-batch left half written, once they are
+   * old enough to be no live writer's (`Store.reconcile`; a no-op on the embedded store). At the
+   * takeover (becomeLeader) the last leader's are usually too young still; without this tick they
+   * waited for the next takeover.
+   */
+  private async finishDeadWritersCounts(): Promise<void> {
+    if (!this.leading || !this.settled || this.closed) return;
+    try {
+      const { runs } = await this.opts.store.reconcile();
+      if (runs) this.logger.warn('finished run counts a previous writer left half written', { runs });
+    } catch (err) {
+      this.logger.warn('could not reconcile run counts', { err });
     }
   }
 

@@ -35,6 +35,8 @@ export async function startCluster(
   name: string,
   opts: Pick<DispatchServerOptions, 'timings' | 'claimAheadMs' | 'clock' | 'logger'> & {
     beforeStart?: (store: Store) => Promise<void>;
+    /** The server's store; default the embedded store in the cluster's temp dir. */
+    openStore?: () => Promise<Store>;
   } = {},
 ): Promise<Cluster> {
   const zkName = `${name}-${process.pid}`;
@@ -47,10 +49,10 @@ export async function startCluster(
     return c;
   };
   const dir = await tempDir(`clover-${name}-`);
-  const store = await openStore({ dataDir: dir.path });
+  const { beforeStart, openStore: openOwnStore, ...serverOpts } = opts;
+  const store = await (openOwnStore ?? (() => openStore({ dataDir: dir.path })))();
   const endpoint = `tcp://127.0.0.1:${await freePort()}`;
   const admin = await zk();
-  const { beforeStart, ...serverOpts } = opts;
   const server = new DispatchServer({
     zk: await zk(),
     paths,
