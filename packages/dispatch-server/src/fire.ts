@@ -75,6 +75,9 @@ async function fireSlot(d: FireDeps, job: Job, slotMs: number, trigger: Trigger)
   }
   const claims = await claim(d, job, slotMs, trigger);
   if (!claims.length) return [];
+  // Deposed while the store held the claim (a pause, a slow store): the rows say where each run
+  // goes, and the next leader adopts them. Sent from here, they ran twice (issue 16's MongoDB run).
+  if (!d.leads(term)) return [];
   if (ahead) {
     // Judged again at the slot, even when the claim took longer than the lead. Leadership lost
     // meanwhile: the rows say where each run goes, and the next leader adopts them.

@@ -16,7 +16,14 @@ const job = testJob;
 const slot = Date.UTC(2026, 0, 1, 0, 0, 10);
 
 function harness(
-  opts: { now?: number; active?: Run[]; atSlot?: (j: Job) => Job | null; leadingAtSlot?: boolean; slowClaim?: boolean } = {},
+  opts: {
+    now?: number;
+    active?: Run[];
+    atSlot?: (j: Job) => Job | null;
+    leadingAtSlot?: boolean;
+    slowClaim?: boolean;
+    lostDuringClaim?: boolean;
+  } = {},
 ) {
   let now = opts.now ?? slot - 100;
   let leading = true;
@@ -46,6 +53,8 @@ function harness(
       inserted.push(input);
       // A claim write that took longer than the lead.
       if (opts.slowClaim) now = slot + 10;
+      // Deposed while the store held the write (a pause, a slow store).
+      if (opts.lostDuringClaim) leading = false;
       // The store answers on a later turn, as the write batch does.
       return new Promise((r) => setImmediate(() => r(runSchema.parse({ attempt: 1, ...input }))));
     },
@@ -190,6 +199,17 @@ test('a slot already past (a misfire, a manual trigger) is written and sent at o
   assert.equal(runs.length, 1);
   assert.deepEqual(h.log, ['insert', 'dispatch']);
   assert.equal((h.inserted[0]!.dispatchedAt as Date | undefined)?.getTime(), slot + 5000);
+});
+
+test('leadership lost while an overdue slot is being claimed: its run is not sent (the next leader adopts the row)', async () => {
+  // Issue 16's MongoDB chaos run: a leader SIGSTOPped past its session stepped down, and its
+  // overdue fires' claims, held ~20 s in a slow store's write queue, then landed; each was sent
+  // from the deposed server as if it still led, and 11 executions ran twice (once from there,
+  // once from a later leader that found the run still waiting).
+  const h = harness({ now: slot + 5000, lostDuringClaim: true });
+  assert.deepEqual(await fireJob(h.deps, job(), slot, 'misfire'), []);
+  assert.deepEqual(h.log, ['insert'], 'claimed, never dispatched');
+  assert.equal(h.dispatched.length, 0);
 });
 
 test('the timer with a lead hands a key out early, with its own time', async () => {
