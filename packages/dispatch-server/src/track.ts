@@ -489,25 +489,36 @@ export class RunTracker {
       const dispatchedAt = f.run.dispatchedAt?.getTime() ?? 0;
       if (!this.flights.holds(f) || !f.adopted || !agent || agent.running.has(execId) || f.run.status === 'running') return;
       if (this.d.clock() - dispatchedAt > redeliverWithinMs) return;
-      if (agent.startedAt !== null && dispatchedAt < agent.startedAt) {
-        // Sent to an earlier life of the agent, which may have run it and died before its RESULT
-        // got anywhere: sending it again under the same exec id could run it twice (issue 16's
-        // chaos run, leader and agent killed seconds apart). Its outcome is unknown: lost, and
-        // retried as a new attempt if the job allows.
-        void this.ifStillOpen(f, () => {
-          void this.finish(f, 'lost', {
-            error: `agent ${agentId ?? '?'} restarted after the run was sent to it, and a leader change lost what became of it`,
-          });
+      // Sent to an earlier life of the agent, which may have run it and died before its RESULT
+      // got anywhere: sending it again under the same exec id could run it twice (issue 16's
+      // chaos run, leader and agent killed seconds apart). Its outcome is unknown: lost, and
+      // retried as a new attempt if the job allows.
+      const sentToEarlierLife = () => {
+        const life = agentId ? (this.d.agents.get(agentId)?.startedAt ?? null) : null;
+        return life !== null && dispatchedAt < life;
+      };
+      const lostToRestart = () =>
+        void this.finish(f, 'lost', {
+          error: `agent ${agentId ?? '?'} restarted after the run was sent to it, and a leader change lost what became of it`,
         });
+      if (sentToEarlierLife()) {
+        void this.ifStillOpen(f, lostToRestart);
         return;
       }
       void this.ifStillOpen(f, (current) => {
-        if (!this.flights.holds(f) || !f.adopted || f.agentId !== agentId || agent.running.has(execId)) return;
+        if (!this.flights.holds(f) || !f.adopted || f.agentId !== agentId) return;
+        if (this.d.agents.get(agentId ?? '')?.running.has(execId)) return;
         if (current.status !== 'dispatched' || current.node !== agentId) {
           // Moved on since the leader read it (started, or sent elsewhere by the old leader while
           // it drained): follow the store and judge it on that agent's HELLO.
           f.follow(current);
           if (current.node) this.d.agents.reserve(f.run.id, current.node);
+          return;
+        }
+        // The agent may have restarted while the store was read: its new life never got the run
+        // (the MongoDB chaos run: 14 executions ran twice, the new life's HELLO read during the read).
+        if (sentToEarlierLife()) {
+          lostToRestart();
           return;
         }
         this.d.logger.info('adopted run was never delivered to its agent; sending it now', { ...runFields(f.run), agent: agentId });

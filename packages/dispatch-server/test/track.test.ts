@@ -215,6 +215,34 @@ test('an adopted run sent to the life of its agent that says HELLO now is sent a
   tracker.abandon();
 });
 
+test('an agent that restarts while the store is read for its adopted run: the new life is not sent it; the run is lost', async () => {
+  // Issue 16's MongoDB chaos run: the check that the run went to this life of its agent passed,
+  // then the store read took a while (MongoDB behind its writes), the agent was SIGKILLed and its
+  // new life said HELLO meanwhile, and the redelivery went to the new life, which ran it again
+  // (14 executions started twice).
+  const { job, tracker, sent, agents, slot } = await setup({}, { adoptGraceMs: 30_000, redeliverAfterHelloMs: 20_000 });
+  const id = runId(job.id, slot);
+  await store.runs.insert({ id, jobId: job.id, scheduledAt: slot, status: 'scheduled' });
+  const run = (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date(Date.now() - 1000) }))!;
+  tracker.adopt(job, run);
+  agents.hello(helloOf('agent-a', { startedAt: Date.now() - 60_000 }), Date.now());
+  const get = store.runs.get.bind(store.runs);
+  store.runs.get = async (runIdToRead) => {
+    const row = await get(runIdToRead);
+    // The new life's HELLO is read while the store answers.
+    agents.hello(helloOf('agent-a', { startedAt: Date.now() }), Date.now());
+    return row;
+  };
+  try {
+    tracker.agentSaidHello('agent-a', true);
+    await waitFor(async () => (await get(id))!.status === 'lost', { timeoutMs: 5000, message: 'lost' });
+  } finally {
+    store.runs.get = get;
+  }
+  assert.match((await store.runs.get(id))!.error ?? '', /agent agent-a restarted after the run was sent to it/);
+  assert.equal(execs(sent).length, 0, 'not sent to the new life');
+});
+
 test('an EXEC names the life it is for; an adopted run redelivered to an earlier life (the agent restarted before its HELLO came) is lost on the other_life refusal', async () => {
   // Issue 16's 10-minute chaos run: the new leader's redelivery went out while the agent's
   // earlier life's HELLO was the latest it had; the new life (same routing id) took it and ran
