@@ -94,6 +94,32 @@ test('a gap inside a disruption that ends in a misfire run is the misfire policy
   assert.deepEqual(checkChaos(e).zeros.slotsMissedBeyondPolicy, 0);
 });
 
+test('a second the whole cluster lost just before a leader kill (its rows never reached the store) is the disruption; one job alone missing it is a miss', () => {
+  // The MongoDB chaos run: the dying leader's last second or two of fires were claimed but their
+  // rows still in its write queue when it was SIGKILLed; the next leader's misfire run ends each gap.
+  const ids = ['a', 'b', 'c', 'd'];
+  const e = clean();
+  e.jobs = ids.map((id) => ({ id, mix: 'noop' as const, createdAt: from - 60_000 }));
+  const record = (lostAt2: string[]) =>
+    ids.flatMap((id) =>
+      slots.flatMap((s) => {
+        if (s === slots[2] && lostAt2.includes(id)) return [];
+        return [run(id, s, s === slots[3] && lostAt2.includes(id) ? { trigger: 'misfire' } : {})];
+      }),
+    );
+  // SIGKILLed 1.5 s after slot 2, healed by slot 3's misfire runs.
+  e.disruptions.push({ what: 'SIGKILL leader', from: slots[2]! + 1500, to: slots[2]! + 1800 } as never);
+  e.runs = record(ids);
+  assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 0, 'slot 2 lost by every job: the dying leader');
+  e.runs = record(['a']);
+  const r = checkChaos(e);
+  assert.equal(r.zeros.slotsMissedBeyondPolicy, 1, 'slot 2 lost by one job while the cluster fired it: a miss');
+  assert.match(r.examples.slotsMissedBeyondPolicy[0] ?? '', /^a@.*T12:00:02\.000Z: no run/);
+  e.runs = record(ids);
+  e.disruptions[0] = { what: 'SIGKILL leader', from: slots[2]! + 6500, to: slots[2]! + 6800 } as never;
+  assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 4, 'more than 5 s before the disruption, a lost second is not its');
+});
+
 test('a slot that came before its job was created (a loaded machine writing the jobs into the window) is no miss; the next one is', () => {
   const e = clean();
   e.jobs[0] = { ...e.jobs[0]!, createdAt: from + 1200 };
