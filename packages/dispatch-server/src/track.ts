@@ -98,6 +98,8 @@ function avoiding(candidates: string[], avoid: string[], pinned: string | null):
 }
 
 /** Refusals that say "not now" (full, unreachable, shutting down, gone) rather than "never": the run waits for a slot. */
+/** A forbid job's run not started because `n` others of it are under way (as fire.ts writes it). */
+const forbidSkip = (n: number) => `skipped: ${n} run(s) of this job still running (concurrency forbid)`;
 const notNow = (refusal: string): boolean => /: (at_capacity|not connected|draining|gone|other_life|not_leader)$/.test(refusal);
 
 /**
@@ -239,6 +241,21 @@ export class RunTracker {
     return false;
   }
 
+  /**
+   * The other runs of `f`'s job under way: sent from here (an adopted run once sent again),
+   * acknowledged, or running by the store's or its agent's word. Adopted runs not yet judged are
+   * not counted: they may never have reached their agent.
+   */
+  private othersUnderway(f: Flight): number {
+    let n = 0;
+    for (const o of this.flights.ofJob(f.job.id)) {
+      if (o === f) continue;
+      const agent = o.agentId ? this.d.agents.get(o.agentId) : undefined;
+      if (!o.adopted || o.acked || o.run.status === 'running' || agent?.running.has(o.execId)) n++;
+    }
+    return n;
+  }
+
   /** Whether any run of the job is in flight here or waiting to be retried. */
   busy(jobId: string): boolean {
     return this.inProgress(jobId) > 0;
@@ -281,7 +298,7 @@ export class RunTracker {
     if (others.length && !this.flights.has(execIdOf(run))) {
       void this.persist(run.id, {
         status: 'skipped',
-        error: `skipped: ${others.length} run(s) of this job still running (concurrency forbid)`,
+        error: forbidSkip(others.length),
         finishedAt: new Date(this.d.clock()),
       });
       return;
@@ -519,6 +536,14 @@ export class RunTracker {
         // (the MongoDB chaos run: 14 executions ran twice, the new life's HELLO read during the read).
         if (sentToEarlierLife()) {
           lostToRestart();
+          return;
+        }
+        const underway = f.job.concurrency === 'forbid' ? this.othersUnderway(f) : 0;
+        if (underway) {
+          // Several never-delivered runs of one forbid job, claimed by leaders that came and went:
+          // the first goes, the rest are skipped as their fire would have been (the MongoDB chaos
+          // run sent four slots of a forbid job side by side, 30 overlaps), as sendNew does.
+          void this.finish(f, 'skipped', { error: forbidSkip(underway), finishedAt: new Date(this.d.clock()) }, false);
           return;
         }
         this.d.logger.info('adopted run was never delivered to its agent; sending it now', { ...runFields(f.run), agent: agentId });

@@ -325,6 +325,37 @@ const result = (execId: string, status: 'succeeded' | 'failed') => ({
   error: status === 'failed' ? 'boom' : null,
 });
 
+test('never-delivered adopted runs of a forbid job: the first judged is sent again, the others are skipped as forbid skips a fire', async () => {
+  // The MongoDB chaos run: leaders that came and went each claimed a slot of a forbid job
+  // (rows dispatched, EXECs never sent); the next leader sent all four again side by side.
+  const { job, tracker, sent, agents, slot } = await setup(
+    { concurrency: 'forbid' },
+    { adoptGraceMs: 30_000, redeliverAfterHelloMs: 20_000 },
+  );
+  const ids: string[] = [];
+  for (let i = 3; i >= 0; i--) {
+    const at = new Date(slot.getTime() - i * 1000);
+    const id = runId(job.id, at);
+    ids.push(id);
+    await store.runs.insert({ id, jobId: job.id, scheduledAt: at, status: 'scheduled' });
+    tracker.adopt(job, (await store.runs.update(id, { status: 'dispatched', node: 'agent-a', dispatchedAt: new Date() }))!);
+  }
+  agents.hello(helloOf('agent-a', { startedAt: Date.now() - 60_000 }), Date.now());
+  tracker.agentSaidHello('agent-a', true);
+  await waitFor(async () => (await Promise.all(ids.map((id) => store.runs.get(id)))).filter((r) => r!.status === 'skipped').length === 3, {
+    timeoutMs: 5000,
+    message: 'three skipped',
+  });
+  assert.equal(execs(sent).length, 1, 'one sent again');
+  const sentId = (execs(sent)[0]!.msg.body as { execId: string }).execId;
+  for (const id of ids) {
+    const r = (await store.runs.get(id))!;
+    if (id === sentId) assert.equal(r.status, 'dispatched', 'the one sent again goes on');
+    else assert.match(r.error ?? '', /concurrency forbid/);
+  }
+  tracker.abandon();
+});
+
 test('a RESULT repeated while the first is being recorded counts once', async () => {
   // An agent that follows a new leader sends the RESULT it held, then repeats its recent ones.
   const { job, tracker, sent, slot } = await setup();
