@@ -1,4 +1,5 @@
 import {
+  boolean,
   endpoint,
   integer,
   list,
@@ -13,6 +14,7 @@ import {
 } from '@clover/config';
 import { createLogger } from '@clover/logging';
 import { serveObservability, zkAndStoreReady } from '@clover/observability';
+import { defaultPartitionCount, maxPartitionCount } from '@clover/partitions';
 import { openStore, type Store } from '@clover/store';
 import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { defaultClaimAheadMs, defaultMaxWaitingRuns } from './interfaces.js';
@@ -38,6 +40,16 @@ export const dispatchSettings = {
     fallback: defaultMaxWaitingRuns,
     min: 0,
     max: 10_000_000,
+  }),
+  shares: boolean('CLOVER_DISPATCH_SHARES', {
+    help: 'share the jobs out: every dispatch-server fires the jobs of the partitions it owns, not one elected leader all of them (every server of a cluster alike)',
+    fallback: false,
+  }),
+  partitionCount: integer('CLOVER_PARTITIONS', {
+    help: 'with CLOVER_DISPATCH_SHARES: the number of partitions, a power of two, the same on every server',
+    fallback: defaultPartitionCount,
+    min: 1,
+    max: maxPartitionCount,
   }),
   curveSecretKey: secret('CLOVER_CURVE_SECRET_KEY', {
     help: "the dispatch-servers' CURVE secret key (Z85, from clover keys); required when the bind endpoint is off this machine",
@@ -81,6 +93,8 @@ export async function startDispatch(s: SettingsOf<typeof dispatchSettings>, clea
     claimAheadMs: s.claimAheadMs,
     timings: { ackTimeoutMs: s.ackTimeoutMs },
     maxWaitingRuns: s.maxWaitingRuns,
+    shares: s.shares,
+    partitionCount: s.partitionCount,
     curve: s.curveSecretKey ? { secretKey: s.curveSecretKey, allowedClientKeys: s.curveAllowedKeys } : undefined,
   });
   // Pushed before start(): a start that fails half way has bound its socket or joined the election.
