@@ -779,29 +779,51 @@ export class DispatchServer {
     this.settled = false;
     this.logger.warn('the process stood still; holding fires until ZooKeeper confirms this server still leads', { gapMs });
     this.leadCheck = (async () => {
-      let confirmed = false;
-      try {
-        // An expired session fails this call (or revokes the election before it answers).
-        if (this.ownership) {
-          // Sharing the jobs out: partitions are taken only from a dead session (or released by
-          // their owner), so this member's znode, read in its session, proves none was taken.
-          const member = await within(this.ownership.confirmMember(), 10_000, 'a ZooKeeper round trip after a pause');
-          confirmed = this.leadsIn(epoch) && member;
-        } else {
-          await within(this.opts.zk.exists(this.opts.paths.electionDispatch), 10_000, 'a ZooKeeper round trip after a pause');
-          confirmed = this.leadsIn(epoch) && this.election.isLeader;
+      for (;;) {
+        const confirmed = await this.confirmLead(epoch);
+        if (!this.leadsIn(epoch)) break;
+        if (confirmed) {
+          this.leadCheck = null;
+          this.settle(epoch, leadConfirmed);
+          return;
         }
-      } catch (err) {
-        this.logger.warn('could not reach ZooKeeper after a pause', { err: String(err) });
+        if (!this.shares) {
+          this.leadCheck = null;
+          this.stepDown('could not confirm the lead after a pause');
+          return;
+        }
+        // Sharing the jobs out, the partitions cannot be given back from here: the doubt (and
+        // the fires held with it) lasts until ZooKeeper confirms them or the connection is given
+        // up, which revokes them all. Nothing else may settle meanwhile (an agent's HELLO would).
+        await new Promise((r) => setTimeout(r, 1000).unref());
+        if (!this.leadsIn(epoch)) break;
       }
+      // The lead (or every partition) was lost meanwhile; a new one settles as usual.
       this.leadCheck = null;
-      if (!this.leadsIn(epoch)) return;
-      if (confirmed) this.settle(epoch, leadConfirmed);
-      // The partitions stay held (fires with them) until ZooKeeper answers or the connection is
-      // given up, which revokes them all; they cannot be given back from here.
-      else if (this.shares) setTimeout(() => this.leadsIn(epoch) && !this.leadCheck && this.doubtLead(0), 1000).unref();
-      else this.stepDown('could not confirm the lead after a pause');
+      this.checkSettled();
     })();
+  }
+
+  /**
+   * One ZooKeeper round trip after a pause: whether this server still leads in `epoch`. The
+   * election names it still; sharing the jobs out, its member znode is there in its session
+   * (PartitionOwnership.confirmMember). False when ZooKeeper did not answer (within 10 s).
+   */
+  private async confirmLead(epoch: number): Promise<boolean> {
+    try {
+      // An expired session fails this call (or revokes the election before it answers).
+      if (this.ownership) {
+        // Partitions are taken only from a dead session (or released by their owner), so this
+        // member's znode, read in its session, proves none was taken.
+        const member = await within(this.ownership.confirmMember(), 10_000, 'a ZooKeeper round trip after a pause');
+        return this.leadsIn(epoch) && member;
+      }
+      await within(this.opts.zk.exists(this.opts.paths.electionDispatch), 10_000, 'a ZooKeeper round trip after a pause');
+      return this.leadsIn(epoch) && this.election.isLeader;
+    } catch (err) {
+      this.logger.warn('could not reach ZooKeeper after a pause', { err: String(err) });
+      return false;
+    }
   }
 
   private fire(job: Job, slotMs: number, trigger: FireTrigger | 'manual'): void {
