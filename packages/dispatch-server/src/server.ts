@@ -516,7 +516,7 @@ export class DispatchServer {
       this.scheduler.remove(id);
       this.router.forget(id);
     }
-    // Shutting down, the runs in flight were drained first; what is left goes to the next owner too.
+    // Shutting down too: close() hands the partitions over before its drain, runs in flight with them.
     this.tracker.abandon(theirs);
     this.logger.info('partitions revoked: stopped firing them', { id: this.opts.id, partitions: gone.size, why });
     if (shares.size > 0) return;
