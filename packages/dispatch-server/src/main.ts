@@ -9,12 +9,14 @@ import {
   secret,
   sharedSettings,
   optionalText,
+  SettingError,
   type CleanupStack,
+  type Setting,
   type SettingsOf,
 } from '@clover/config';
 import { createLogger } from '@clover/logging';
 import { serveObservability, zkAndStoreReady } from '@clover/observability';
-import { defaultPartitionCount, maxPartitionCount } from '@clover/partitions';
+import { assertPartitionCount, defaultPartitionCount, maxPartitionCount } from '@clover/partitions';
 import { openStore, type Store } from '@clover/store';
 import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { defaultClaimAheadMs, defaultMaxWaitingRuns } from './interfaces.js';
@@ -45,12 +47,7 @@ export const dispatchSettings = {
     help: 'share the jobs out: every dispatch-server fires the jobs of the partitions it owns, not one elected leader all of them (every server of a cluster alike)',
     fallback: false,
   }),
-  partitionCount: integer('CLOVER_PARTITIONS', {
-    help: 'with CLOVER_DISPATCH_SHARES: the number of partitions, a power of two, the same on every server',
-    fallback: defaultPartitionCount,
-    min: 1,
-    max: maxPartitionCount,
-  }),
+  partitionCount: partitionCountSetting(),
   curveSecretKey: secret('CLOVER_CURVE_SECRET_KEY', {
     help: "the dispatch-servers' CURVE secret key (Z85, from clover keys); required when the bind endpoint is off this machine",
   }),
@@ -58,6 +55,31 @@ export const dispatchSettings = {
   ...plaintextSettings,
   ...metricsSettings(defaultMetricsPort),
 };
+
+/**
+ * `CLOVER_PARTITIONS`: a power of two from 1 to 65,536 (@clover/partitions `assertPartitionCount`),
+ * default 16,384; another value is a bad setting, refused before anything opens.
+ */
+function partitionCountSetting(): Setting<number> {
+  const whole = integer('CLOVER_PARTITIONS', {
+    help: 'with CLOVER_DISPATCH_SHARES: the number of partitions, a power of two, the same on every server',
+    fallback: defaultPartitionCount,
+    min: 1,
+    max: maxPartitionCount,
+  });
+  return {
+    ...whole,
+    parse: (raw, name) => {
+      const n = whole.parse(raw, name);
+      try {
+        assertPartitionCount(n);
+      } catch {
+        throw new SettingError(name, `expected a power of two from 1 to ${maxPartitionCount}, got "${raw}"`);
+      }
+      return n;
+    },
+  };
+}
 
 /**
  * Opens the metrics and health endpoints, store, logger, ZooKeeper client and server, each pushed
