@@ -12,10 +12,14 @@ export interface FireDeps {
   /** Writes one run row; the server batches these (StoreWriteBatch). */
   insertRun(input: RunInput): Promise<Run>;
   updateRun(id: string, patch: RunPatch): Promise<boolean>;
-  /** This server's current term as leader: a fire belongs to the term it started in. */
-  term(): number;
-  /** Whether that term is still going (else the next leader has the fire's rows). */
-  leads(term: number): boolean;
+  /**
+   * The term the job is fired under now: a fire belongs to the term it started in. The single
+   * leader's term of leadership; where the servers share the jobs out, the local term its
+   * partition is held under (shares.ts).
+   */
+  term(jobId: string): number;
+  /** Whether that term is still going for the job (else the next leader or owner has the fire's rows). */
+  leads(term: number, jobId: string): boolean;
   /** Resolves at the slot (at once if it has passed, or when leadership is lost). */
   untilSlot(slotMs: number): Promise<void>;
   /** The job as it stands at its slot, or null if it was removed or no longer fires at that slot. */
@@ -51,12 +55,12 @@ export function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Trigger)
 }
 
 async function fireSlot(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): Promise<Run[]> {
-  const term = d.term();
+  const term = d.term(job.id);
   const ahead = slotMs > d.tracker.now();
   // A run going now may be over by the slot: a policy that looks at running runs waits to look then.
   if (ahead && job.concurrency !== 'allow' && d.tracker.inProgress(job.id) > 0) {
     await d.untilSlot(slotMs);
-    const atSlot = d.leads(term) ? d.jobAtSlot(job, slotMs) : null;
+    const atSlot = d.leads(term, job.id) ? d.jobAtSlot(job, slotMs) : null;
     if (!atSlot) return [];
     job = atSlot;
   }
@@ -77,12 +81,12 @@ async function fireSlot(d: FireDeps, job: Job, slotMs: number, trigger: Trigger)
   if (!claims.length) return [];
   // Deposed while the store held the claim (a pause, a slow store): the rows say where each run
   // goes, and the next leader adopts them. Sent from here, they ran twice (issue 16's MongoDB run).
-  if (!d.leads(term)) return [];
+  if (!d.leads(term, job.id)) return [];
   if (ahead) {
     // Judged again at the slot, even when the claim took longer than the lead. Leadership lost
     // meanwhile: the rows say where each run goes, and the next leader adopts them.
     await d.untilSlot(slotMs);
-    if (!d.leads(term)) return [];
+    if (!d.leads(term, job.id)) return [];
     const atSlot = d.jobAtSlot(job, slotMs);
     if (!atSlot) return skip(d, claims, 'skipped: the job was disabled, deleted or rescheduled before its slot');
     job = atSlot;

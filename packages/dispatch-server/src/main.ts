@@ -1,4 +1,5 @@
 import {
+  boolean,
   endpoint,
   integer,
   list,
@@ -8,11 +9,14 @@ import {
   secret,
   sharedSettings,
   optionalText,
+  SettingError,
   type CleanupStack,
+  type Setting,
   type SettingsOf,
 } from '@clover/config';
 import { createLogger } from '@clover/logging';
 import { serveObservability, zkAndStoreReady } from '@clover/observability';
+import { assertPartitionCount, defaultPartitionCount, maxPartitionCount } from '@clover/partitions';
 import { openStore, type Store } from '@clover/store';
 import { cloverPaths, createZkClient, type ZkClient } from '@clover/zk-kit';
 import { defaultClaimAheadMs, defaultMaxWaitingRuns } from './interfaces.js';
@@ -39,6 +43,11 @@ export const dispatchSettings = {
     min: 0,
     max: 10_000_000,
   }),
+  shares: boolean('CLOVER_DISPATCH_SHARES', {
+    help: 'share the jobs out: every dispatch-server fires the jobs of the partitions it owns, not one elected leader all of them (every server of a cluster alike)',
+    fallback: false,
+  }),
+  partitionCount: partitionCountSetting(),
   curveSecretKey: secret('CLOVER_CURVE_SECRET_KEY', {
     help: "the dispatch-servers' CURVE secret key (Z85, from clover keys); required when the bind endpoint is off this machine",
   }),
@@ -46,6 +55,31 @@ export const dispatchSettings = {
   ...plaintextSettings,
   ...metricsSettings(defaultMetricsPort),
 };
+
+/**
+ * `CLOVER_PARTITIONS`: a power of two from 1 to 65,536 (@clover/partitions `assertPartitionCount`),
+ * default 16,384; another value is a bad setting, refused before anything opens.
+ */
+function partitionCountSetting(): Setting<number> {
+  const whole = integer('CLOVER_PARTITIONS', {
+    help: 'with CLOVER_DISPATCH_SHARES: the number of partitions, a power of two, the same on every server',
+    fallback: defaultPartitionCount,
+    min: 1,
+    max: maxPartitionCount,
+  });
+  return {
+    ...whole,
+    parse: (raw, name) => {
+      const n = whole.parse(raw, name);
+      try {
+        assertPartitionCount(n);
+      } catch {
+        throw new SettingError(name, `expected a power of two from 1 to ${maxPartitionCount}, got "${raw}"`);
+      }
+      return n;
+    },
+  };
+}
 
 /**
  * Opens the metrics and health endpoints, store, logger, ZooKeeper client and server, each pushed
@@ -81,6 +115,8 @@ export async function startDispatch(s: SettingsOf<typeof dispatchSettings>, clea
     claimAheadMs: s.claimAheadMs,
     timings: { ackTimeoutMs: s.ackTimeoutMs },
     maxWaitingRuns: s.maxWaitingRuns,
+    shares: s.shares,
+    partitionCount: s.partitionCount,
     curve: s.curveSecretKey ? { secretKey: s.curveSecretKey, allowedClientKeys: s.curveAllowedKeys } : undefined,
   });
   // Pushed before start(): a start that fails half way has bound its socket or joined the election.

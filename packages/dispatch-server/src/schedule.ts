@@ -91,6 +91,15 @@ export class JobScheduler {
   /** Arms every job as a new leader; returns the misfired slots it fired. */
   load(jobs: Job[]): number {
     this.clear();
+    return this.add(jobs);
+  }
+
+  /**
+   * Arms these jobs beside those armed already, as a new leader arms its table (`load`): the
+   * slots missed since each job's `nextRunAt` go by its misfire policy. For a server that takes
+   * some partitions over (DispatchServerOptions.shares). Returns the misfired slots it fired.
+   */
+  add(jobs: Job[]): number {
     const now = this.clock();
     let misfired = 0;
     for (const job of jobs) {

@@ -4,13 +4,16 @@ import { CleanupError, defaultStepTimeoutMs, runSteps, settleWithin, within } fr
 import type { Job, Run } from '@clover/model';
 import { RouterTransport, type Message, type ProtocolError, type ServerCurve } from '@clover/protocol';
 import type { Store } from '@clover/store';
+import { defaultPartitionCount } from '@clover/partitions';
 import {
   JobChangeFeed,
   LeaderElection,
   NodeRegistry,
+  PartitionOwnership,
   publishJobChange,
   type CloverPaths,
   type JobChange,
+  type PartitionGrant,
   type ZkClient,
 } from '@clover/zk-kit';
 import { AgentDirectory } from './agents.js';
@@ -26,6 +29,7 @@ import { SlotGate } from './slot-gate.js';
 import { RunTracker } from './track.js';
 import { LiveOutputs } from './live-output.js';
 import { AgentAdmission } from './admission.js';
+import { jobIdOfRun, ShareTable } from './shares.js';
 
 export interface DispatchServerOptions {
   /** This server's ZooKeeper session: election, heartbeat, agent registry, job change feed. */
@@ -87,6 +91,23 @@ export interface DispatchServerOptions {
    * the leader's share: it gets a BYE saying why (admission.ts, docs/protocol.md).
    */
   refuseSingleLeaderAgents?: boolean;
+  /**
+   * Share the jobs out among every live dispatch-server rather than have one elected leader fire
+   * them all (docs/architecture.md, "Scale-out: partitions"). Default false: the single leader.
+   * With true, this server joins zk-kit's PartitionOwnership under `paths.partitions` and fires
+   * only the jobs of the partitions it owns (`partitionOf(jobId)`): it loads them, adopts their
+   * open runs and applies their misfire policies when it acquires them, and stops and hands them
+   * over when they are revoked. It still stands in the election, whose candidates the agents
+   * read to find every server (its data then says `shares: true`), but being elected changes
+   * nothing. Implies `refuseSingleLeaderAgents`. Every server of a cluster must agree.
+   */
+  shares?: boolean;
+  /**
+   * With `shares`: the number of partitions, a power of two up to 65,536 (default 16,384,
+   * @clover/partitions `defaultPartitionCount`). The same on every server: the first writes it
+   * into ZooKeeper and one started with another count fails to start.
+   */
+  partitionCount?: number;
 }
 
 /** Jobs read per page when a new leader loads the job table (the store's largest page). */
@@ -98,7 +119,9 @@ const leadConfirmed = 'lead confirmed after a pause';
 /**
  * The scheduling core. Every instance heartbeats, binds its ROUTER and stands in the election;
  * only the leader fires. A leader that loses its ZooKeeper connection stops at once, and when
- * it leads again it reloads the job table from the store and schedules by itself.
+ * it leads again it reloads the job table from the store and schedules by itself. With
+ * `shares`, every instance fires: the jobs of the partitions it owns (PartitionOwnership), each
+ * partition taken over and handed over as a whole table is by a leader.
  */
 export class DispatchServer {
   private readonly logger: Logger;
@@ -123,6 +146,10 @@ export class DispatchServer {
   private readonly election: LeaderElection;
   private readonly feed: JobChangeFeed;
   private readonly registry: NodeRegistry;
+  /** With `shares`: this server's membership and partitions (else null: the election decides). */
+  private readonly ownership: PartitionOwnership | null = null;
+  /** With `shares`: the partitions owned now, each with the local term it was acquired in. */
+  private readonly shares: ShareTable | null = null;
   private stopRegistry: (() => void) | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   /** Sees the event loop run every 100 ms; a longer gap is a pause (checkPause). */
@@ -175,8 +202,10 @@ export class DispatchServer {
       onInvalid: (peer, err) => this.onInvalid(peer, err),
     });
     this.timings = { ...defaultTimings, ...opts.timings };
+    if (opts.shares === true) this.shares = new ShareTable(opts.partitionCount ?? defaultPartitionCount);
     this.admission = new AgentAdmission({
-      refuseSingleLeader: opts.refuseSingleLeaderAgents === true,
+      // A server that fires only its share would give such an agent only that share.
+      refuseSingleLeader: opts.refuseSingleLeaderAgents === true || this.shares !== null,
       logger: this.logger,
       send: (peer, msg) => this.transport.send(peer, msg),
       monotonic: this.monotonic,
@@ -190,7 +219,15 @@ export class DispatchServer {
     });
     const metrics = this.metrics;
     // Each write carries the term it was queued in: the store refuses a deposed term's late updates.
-    this.writes = new StoreWriteBatch(opts.store, metrics, () => this.fenceTerm);
+    // Sharing the jobs out, no server has a term over every run: each run write carries its
+    // partition's token instead (docs/architecture.md, "Fencing", layer 3).
+    const shares = this.shares;
+    this.writes = new StoreWriteBatch(
+      opts.store,
+      metrics,
+      () => (shares ? undefined : this.fenceTerm),
+      shares ? { count: shares.partitionCount, tokenOf: (jobId) => shares.grantOf(jobId) } : undefined,
+    );
     this.lateness = new LatenessMeter(this.clock);
     this.tracker = new RunTracker({
       store: opts.store,
@@ -219,6 +256,7 @@ export class DispatchServer {
         if (run.startedAt) metrics.startLateness.observe(Math.max(0, run.startedAt.getTime() - run.scheduledAt.getTime()) / 1000);
         void this.onFinished(job, run);
       },
+      owns: (jobId) => this.shares?.owns(jobId) ?? true,
       nextRunAt: (jobId) => {
         const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
         return at === undefined ? undefined : new Date(at);
@@ -234,8 +272,8 @@ export class DispatchServer {
     this.fireDeps = {
       insertRun: (input) => this.writes.insertRun(input),
       updateRun: (id, patch) => this.writes.updateRun(id, patch),
-      term: () => this.leaderEpoch,
-      leads: (term) => this.leadsIn(term),
+      term: (jobId) => this.termFor(jobId),
+      leads: (term, jobId) => this.leadsIn(term, jobId),
       // At the slot, a leader that was paused meanwhile first makes sure it still leads.
       untilSlot: async (slotMs) => {
         await this.gate.until(slotMs);
@@ -280,8 +318,19 @@ export class DispatchServer {
     this.election = new LeaderElection(opts.zk, {
       path: opts.paths.electionDispatch,
       id: opts.id,
-      data: { endpoint: this.endpoint, batch: true },
+      // `shares`: agents greet each server with their recent RESULTs when servers come and go.
+      data: { endpoint: this.endpoint, batch: true, ...(this.shares ? { shares: true } : {}) },
     });
+    if (this.shares) {
+      this.ownership = new PartitionOwnership(opts.zk, {
+        path: opts.paths.partitions,
+        id: opts.id,
+        partitionCount: this.shares.partitionCount,
+        drain: (partitions) => this.drainPartitions(partitions),
+        drainTimeoutMs: this.claimAheadMs + 5000,
+        logger: this.logger,
+      });
+    }
     this.feed = new JobChangeFeed(opts.zk, opts.paths, {
       onChange: (c) => this.onJobChange(c),
       onReset: () => this.reloadJobs(),
@@ -294,9 +343,14 @@ export class DispatchServer {
     return this.leading;
   }
 
-  /** The leader term (fencing token) of this server's lead now; null while it does not lead. */
+  /** The leader term (fencing token) of this server's lead now; null while it does not lead (or shares the jobs out). */
   get leaderTerm(): number | null {
-    return this.leading ? (this.fenceTerm ?? null) : null;
+    return this.leading && !this.shares ? (this.fenceTerm ?? null) : null;
+  }
+
+  /** With `shares`: the partitions this server owns now, ascending (else empty). */
+  ownedPartitions(): number[] {
+    return this.shares?.partitions() ?? [];
   }
 
   /**
@@ -334,9 +388,17 @@ export class DispatchServer {
     this.pauseTicker.unref();
     this.orphanTicker = setInterval(() => void this.sweepOrphans().then(() => this.finishDeadWritersCounts()), this.timings.orphanSweepMs);
     this.orphanTicker.unref();
-    this.election.on('elected', () => this.becomeLeader());
-    this.election.on('revoked', () => this.stepDown('leadership revoked'));
+    if (!this.ownership) {
+      this.election.on('elected', () => this.becomeLeader());
+      this.election.on('revoked', () => this.stepDown('leadership revoked'));
+    }
     await this.election.start();
+    if (this.ownership) {
+      this.ownership.on('acquired', (grants: PartitionGrant[]) => this.onAcquired(grants));
+      this.ownership.on('revoked', (partitions: number[], why: string) => this.onRevoked(partitions, why));
+      this.ownership.on('error', (err: unknown) => this.logger.warn('partition ownership pass failed; retrying', { err }));
+      await this.ownership.start();
+    }
     this.logger.info('dispatch-server started', { id: this.opts.id, endpoint: this.endpoint });
   }
 
@@ -384,6 +446,123 @@ export class DispatchServer {
   }
 
   /**
+   * Partitions granted (shares mode), as becomeLeader is for the single leader but for these
+   * partitions only (docs/architecture.md, "Adoption by the new owner"): their enabled jobs are
+   * read by hash range, the open runs of their jobs adopted, then the jobs armed with their
+   * misfire policies. The first grant after owning none holds fires until the agents have said
+   * HELLO, as a new leader does. A partition revoked meanwhile is left out.
+   */
+  private onAcquired(grants: PartitionGrant[]): void {
+    const shares = this.shares;
+    if (!shares || this.closed) return;
+    if (!this.leading) {
+      // The first partitions of a spell: what a leader's election is to the single leader.
+      const epoch = ++this.leaderEpoch;
+      this.leading = true;
+      this.settled = false;
+      this.stats.electedAt = this.clock();
+      if (this.settleTimer) clearTimeout(this.settleTimer);
+      this.settleTimer = setTimeout(() => this.settle(epoch, 'settle time ran out'), this.timings.electionSettleMs);
+    }
+    const term = shares.acquire(grants);
+    const partitions = grants.map((g) => g.partition);
+    const held = () => partitions.filter((p) => shares.holdsPartition(p, term));
+    this.logger.info('partitions acquired: loading their jobs', { id: this.opts.id, partitions: partitions.length });
+    void this.serial(async () => {
+      if (!held().length) return;
+      // Counts a dead owner left half written (MongoDB: its last tallies) are finished first.
+      const reconciled = await this.opts.store.reconcile().catch((err: unknown) => {
+        this.logger.error('could not reconcile run counts', { err });
+        return { runs: 0 };
+      });
+      if (reconciled.runs) this.logger.warn('finished run counts a previous writer left half written', { runs: reconciled.runs });
+      // The partitions' runs are this owner's before they are read: an earlier owner's write that
+      // reaches the store later (it paused, or was cut off) changes none of them.
+      await this.opts.store.runs
+        .fencePartitions(grants.filter((g) => shares.holdsPartition(g.partition, term)))
+        .catch((err: unknown) => this.logger.error('could not raise the fences of the partitions acquired', { err }));
+      const loaded = await this.loadJobsOf(held(), () => held().length > 0);
+      if (!loaded) return;
+      const active = (await this.opts.store.runs.listActive()).filter((r) => shares.termOf(r.jobId) === term);
+      const jobs = loaded.filter((j) => shares.termOf(j.id) === term);
+      if (!held().length) return;
+      // As a new leader: first what the last owner left in flight, then the slots it missed.
+      const byId = new Map<string, Job | null>(jobs.map((j) => [j.id, j]));
+      await this.addJobsOf(active, byId);
+      const still = active.filter((r) => shares.termOf(r.jobId) === term);
+      this.adoptRuns(still, byId);
+      const armed = jobs.filter((j) => shares.termOf(j.id) === term);
+      this.stats.misfired += this.scheduler.add(armed);
+      this.stats.loadedJobs = this.scheduler.size;
+      this.logger.info('firing partitions', { partitions: held().length, jobs: armed.length, adopted: still.length });
+    });
+    this.checkSettled();
+  }
+
+  /**
+   * Partitions revoked (shares mode): handed to another member, or lost with the connection.
+   * Their jobs are disarmed at once; fires claimed ahead stop at their slot (fire.ts, `leads`),
+   * and their runs in flight are forgotten here without a write: the next owner adopts the rows.
+   * `drainPartitions` then lets what is being written finish before the release.
+   */
+  private onRevoked(partitions: number[], why: string): void {
+    const shares = this.shares;
+    if (!shares) return;
+    const gone = new Set(shares.revoke(partitions));
+    if (!gone.size) return;
+    const theirs = (jobId: string) => gone.has(shares.partitionOf(jobId));
+    for (const id of this.scheduler.ids()) {
+      if (!theirs(id)) continue;
+      this.scheduler.remove(id);
+      this.router.forget(id);
+    }
+    // Shutting down too: close() hands the partitions over before its drain, runs in flight with them.
+    this.tracker.abandon(theirs);
+    this.logger.info('partitions revoked: stopped firing them', { id: this.opts.id, partitions: gone.size, why });
+    if (shares.size > 0) return;
+    this.leading = false;
+    this.leaderEpoch++;
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    this.held = [];
+    this.logger.warn('stopped firing', { id: this.opts.id, why });
+  }
+
+  /**
+   * PartitionOwnership's `drain`, between `revoked` and the release: the fires under way (claimed
+   * ahead, being written) and the run writes queued for the revoked partitions reach the store
+   * first, so the next owner adopts complete rows. Bounded by the ownership's drain timeout.
+   */
+  private async drainPartitions(partitions: number[]): Promise<void> {
+    const shares = this.shares;
+    if (!shares) return;
+    const gone = new Set(partitions);
+    await settleWithin(Promise.allSettled([...this.firing]), this.claimAheadMs + 2000);
+    await this.tracker.writesSettled((runId) => gone.has(shares.partitionOf(jobIdOfRun(runId))));
+  }
+
+  /**
+   * The enabled jobs of some partitions (shares mode), by hash range (`jobs.listByHash`), a page
+   * at a time with a turn of the event loop between pages (see loadEnabledJobs); null once
+   * `wanted` says they are no longer wanted.
+   */
+  private async loadJobsOf(partitions: number[], wanted: () => boolean): Promise<Job[] | null> {
+    const shares = this.shares;
+    if (!shares) return [];
+    const jobs: Job[] = [];
+    const ranges = shares.ranges(partitions);
+    let cursor: string | null = null;
+    do {
+      const page = await this.opts.store.jobs.listByHash({ ranges, enabled: true, limit: loadPageSize, cursor });
+      jobs.push(...page.items);
+      cursor = page.nextCursor;
+      await new Promise((r) => setImmediate(r));
+      if (!wanted()) return null;
+    } while (cursor);
+    return jobs;
+  }
+
+  /**
    * The enabled jobs, read a page at a time with a turn of the event loop between pages; null
    * if the term ended meanwhile. Reading them in one call (`listEnabled`) held the event loop
    * for the whole read, 8.5 s for 100,000 jobs on the embedded store: the ZooKeeper client,
@@ -417,12 +596,14 @@ export class DispatchServer {
         // leaves at its slot. One whose slot has passed is queued now, ahead of the fires that
         // load() holds next, so `forbid` sees it among the job's runs (issue 16's chaos run: a
         // fire released first ran beside it).
-        const term = this.leaderEpoch;
-        const send = () => this.tracker.sendNew(job, run);
+        const term = this.termFor(job.id);
+        const send = () => {
+          if (this.leadsIn(term, job.id)) this.tracker.sendNew(job, run);
+        };
         if (run.scheduledAt.getTime() <= this.clock()) this.whenSettled(send);
         else
           void this.gate.until(run.scheduledAt.getTime()).then(() => {
-            if (this.leadsIn(term)) this.whenSettled(send);
+            if (this.leadsIn(term, job.id)) this.whenSettled(send);
           });
       } else this.tracker.adopt(job, run);
     }
@@ -461,7 +642,10 @@ export class DispatchServer {
       // An earlier term's run this leader does not track is an orphan now; one without a term
       // (a writer from before terms) once it is older than orphanAgeMs.
       const earlier = (r: Run) => r.leaderTerm !== null && mine !== undefined && r.leaderTerm < mine;
-      const orphans = active.filter((r) => (earlier(r) || (r.dispatchedAt ?? r.scheduledAt).getTime() < cutoff) && !this.tracker.knows(r));
+      const ours = (r: Run) => this.shares?.owns(r.jobId) ?? true;
+      const orphans = active.filter(
+        (r) => ours(r) && (earlier(r) || (r.dispatchedAt ?? r.scheduledAt).getTime() < cutoff) && !this.tracker.knows(r),
+      );
       if (!orphans.length || !this.leadsIn(term)) return;
       if (mine !== undefined)
         await this.opts.store.runs.fence(
@@ -473,7 +657,7 @@ export class DispatchServer {
       await this.addJobsOf(orphans, jobs);
       // A run that moved on while the jobs were read is no orphan.
       if (!this.leadsIn(term)) return;
-      const still = orphans.filter((r) => !this.tracker.knows(r));
+      const still = orphans.filter((r) => ours(r) && !this.tracker.knows(r));
       this.logger.warn('adopting open runs no one tracks (written by a leader cut off, after this one took over)', {
         runs: still.length,
         examples: still.slice(0, 3).map((r) => r.id),
@@ -507,9 +691,23 @@ export class DispatchServer {
       if (!jobs.has(r.jobId)) jobs.set(r.jobId, this.scheduler.job(r.jobId) ?? (await this.opts.store.jobs.get(r.jobId)));
   }
 
-  /** Whether the term of leadership `term` is still going. */
-  private leadsIn(term: number): boolean {
+  /**
+   * Whether the term of leadership `term` is still going. With `jobId`, where the servers share
+   * the jobs out: whether the job's partition is still held under `term` (a term of `termFor`).
+   */
+  private leadsIn(term: number, jobId?: string): boolean {
+    if (this.shares && jobId !== undefined) return this.leading && this.shares.termOf(jobId) === term;
     return this.leading && term === this.leaderEpoch;
+  }
+
+  /** The term work for the job begins under now (leadsIn): the leader's, or its partition's (-1: not owned). */
+  private termFor(jobId: string): number {
+    return this.shares ? (this.shares.termOf(jobId) ?? -1) : this.leaderEpoch;
+  }
+
+  /** Whether this server fires the job now: it leads, and, sharing the jobs out, owns the job's partition. */
+  private firesFor(jobId: string): boolean {
+    return this.leading && (this.shares?.owns(jobId) ?? true);
   }
 
   private whenSettled(fn: () => void): void {
@@ -597,23 +795,55 @@ export class DispatchServer {
     this.settled = false;
     this.logger.warn('the process stood still; holding fires until ZooKeeper confirms this server still leads', { gapMs });
     this.leadCheck = (async () => {
-      let confirmed = false;
-      try {
-        // An expired session fails this call (or revokes the election before it answers).
-        await within(this.opts.zk.exists(this.opts.paths.electionDispatch), 10_000, 'a ZooKeeper round trip after a pause');
-        confirmed = this.leadsIn(epoch) && this.election.isLeader;
-      } catch (err) {
-        this.logger.warn('could not reach ZooKeeper after a pause', { err: String(err) });
+      for (;;) {
+        const confirmed = await this.confirmLead(epoch);
+        if (!this.leadsIn(epoch)) break;
+        if (confirmed) {
+          this.leadCheck = null;
+          this.settle(epoch, leadConfirmed);
+          return;
+        }
+        if (!this.shares) {
+          this.leadCheck = null;
+          this.stepDown('could not confirm the lead after a pause');
+          return;
+        }
+        // Sharing the jobs out, the partitions cannot be given back from here: the doubt (and
+        // the fires held with it) lasts until ZooKeeper confirms them or the connection is given
+        // up, which revokes them all. Nothing else may settle meanwhile (an agent's HELLO would).
+        await new Promise((r) => setTimeout(r, 1000).unref());
+        if (!this.leadsIn(epoch)) break;
       }
+      // The lead (or every partition) was lost meanwhile; a new one settles as usual.
       this.leadCheck = null;
-      if (!this.leadsIn(epoch)) return;
-      if (confirmed) this.settle(epoch, leadConfirmed);
-      else this.stepDown('could not confirm the lead after a pause');
+      this.checkSettled();
     })();
   }
 
+  /**
+   * One ZooKeeper round trip after a pause: whether this server still leads in `epoch`. The
+   * election names it still; sharing the jobs out, its member znode is there in its session
+   * (PartitionOwnership.confirmMember). False when ZooKeeper did not answer (within 10 s).
+   */
+  private async confirmLead(epoch: number): Promise<boolean> {
+    try {
+      // An expired session fails this call (or revokes the election before it answers).
+      if (this.ownership) {
+        // Partitions are taken only from a dead session (or released by their owner), so this
+        // member's znode, read in its session, proves none was taken.
+        const member = await within(this.ownership.confirmMember(), 10_000, 'a ZooKeeper round trip after a pause');
+        return this.leadsIn(epoch) && member;
+      }
+      await within(this.opts.zk.exists(this.opts.paths.electionDispatch), 10_000, 'a ZooKeeper round trip after a pause');
+      return this.leadsIn(epoch) && this.election.isLeader;
+    } catch (err) {
+      this.logger.warn('could not reach ZooKeeper after a pause', { err: String(err) });
+      return false;
+    }
+  }
+
   private fire(job: Job, slotMs: number, trigger: FireTrigger | 'manual'): void {
-    if (!this.leading) return;
+    if (!this.firesFor(job.id)) return;
     this.checkPause();
     if (!this.settled) {
       this.held.push(() => this.fire(job, slotMs, trigger));
@@ -702,10 +932,11 @@ export class DispatchServer {
   }
 
   private onJobChange(change: JobChange): void {
-    if (!this.leading) return;
-    const epoch = this.leaderEpoch;
+    // Sharing the jobs out, a job of another server's partition is that server's to act on.
+    if (!this.firesFor(change.jobId)) return;
+    const term = this.termFor(change.jobId);
     void this.serial(async () => {
-      if (!this.leadsIn(epoch)) return;
+      if (!this.leadsIn(term, change.jobId)) return;
       const job = await this.opts.store.jobs.get(change.jobId);
       if (change.op === 'trigger') {
         if (job) this.fire(job, this.clock(), 'manual');
@@ -736,8 +967,11 @@ export class DispatchServer {
     const epoch = this.leaderEpoch;
     this.logger.warn('job change feed was reset: reloading the jobs', { id: this.opts.id });
     void this.serial(async () => {
-      const jobs = await this.loadEnabledJobs(epoch);
-      if (!jobs) return;
+      // Sharing the jobs out: those of the partitions owned now (a partition acquired since is loaded whole by onAcquired).
+      const shares = this.shares;
+      const loaded = shares ? await this.loadJobsOf(shares.partitions(), () => this.leadsIn(epoch)) : await this.loadEnabledJobs(epoch);
+      if (!loaded) return;
+      const jobs = shares ? loaded.filter((j) => shares.owns(j.id)) : loaded;
       const enabled = new Set(jobs.map((j) => j.id));
       for (const job of jobs) {
         if (this.scheduler.job(job.id)?.updatedAt.getTime() === job.updatedAt.getTime()) continue;
@@ -861,6 +1095,10 @@ export class DispatchServer {
             await settleWithin(Promise.allSettled([...this.firing]), this.claimAheadMs + 2000);
           },
         ],
+        // Sharing the jobs out: every partition handed over (revoked, drained, released) and its
+        // runs in flight with it, so the others fire them again at once rather than after this
+        // drain; the RESULTs that still come here are recorded as a new owner's would be.
+        ['partition ownership', () => this.ownership?.close()],
         // The standby takes over firing now; what runs here may still report to us while we drain.
         ['election', () => this.election.close()],
         [

@@ -55,6 +55,12 @@ export interface TrackerDeps {
    * leader owns (issue 16's chaos run). Default: never in doubt.
    */
   leadDoubt?(): Promise<boolean> | null;
+  /**
+   * Whether this server still fires the job: false once its partition was handed over (a server
+   * that shares the jobs out). A retry whose backoff ends after that is left to the new owner,
+   * which has it from the store. Default: always.
+   */
+  owns?(jobId: string): boolean;
 }
 
 /** A retry waiting out its backoff: the next attempt's run, and how the attempt before ended. */
@@ -1002,7 +1008,7 @@ export class RunTracker {
     const term = this.term;
     const job = await (this.d.currentJob ?? ((id: string) => this.d.store.jobs.get(id)))(p.jobId);
     // Leadership lost (or shutting down) while reading: the next leader has the run from the store.
-    if (this.stale(term)) return;
+    if (this.stale(term) || this.d.owns?.(p.jobId) === false) return;
     if (!job) return this.dropRetry(p, null, 'deleted');
     if (!job.enabled) return this.dropRetry(p, job, 'disabled');
     if (p.run.attempt > job.retries.max + 1) {
@@ -1014,7 +1020,7 @@ export class RunTracker {
     // keeps the run final) or sent the retry itself. Sending ours too would run it again.
     await this.writes.settled((id) => id === p.run.id);
     const row = await this.d.store.runs.get(p.run.id);
-    if (this.stale(term)) return;
+    if (this.stale(term) || this.d.owns?.(p.jobId) === false) return;
     if (!row || row.attempt !== p.run.attempt || row.status !== 'scheduled') {
       this.d.logger.info('retry not sent: the store has the run elsewhere', {
         ...runFields(p.run),
@@ -1106,19 +1112,46 @@ export class RunTracker {
     this.placeSoon();
   }
 
-  /** Leadership lost: forget every flight (the next leader adopts them from the store). */
-  abandon(): void {
-    this.term++;
-    // A job disabled now may be enabled before this server leads again, unseen.
-    this.halted.clear();
-    for (const f of this.flights.values()) {
-      f.end();
-      this.d.agents.release(f.run.id);
+  /**
+   * Leadership lost: forget every flight (the next leader adopts them from the store). With
+   * `which`, only the flights and pending retries of the jobs it picks (the partitions a server
+   * that shares the jobs out handed over, docs/architecture.md, "Scale-out: partitions"); the
+   * rest go on. Nothing is written: the next owner adopts the rows as they stand.
+   */
+  abandon(which?: (jobId: string) => boolean): void {
+    if (!which) {
+      this.term++;
+      // A job disabled now may be enabled before this server leads again, unseen.
+      this.halted.clear();
+      for (const f of this.flights.values()) {
+        f.end();
+        this.d.agents.release(f.run.id);
+      }
+      this.flights.clear();
+      this.waiting.clear();
+      for (const t of this.retryTimers.keys()) clearTimeout(t);
+      this.retryTimers.clear();
+      return;
     }
-    this.flights.clear();
-    this.waiting.clear();
-    for (const t of this.retryTimers.keys()) clearTimeout(t);
-    this.retryTimers.clear();
+    for (const id of [...this.halted.keys()]) if (which(id)) this.halted.delete(id);
+    for (const f of [...this.flights.values()]) {
+      if (!which(f.job.id)) continue;
+      f.end();
+      this.waiting.delete(f);
+      this.d.agents.release(f.run.id);
+      this.flights.delete(f);
+    }
+    for (const [t, p] of [...this.retryTimers]) {
+      if (!which(p.jobId)) continue;
+      clearTimeout(t);
+      this.retryTimers.delete(t);
+    }
+    this.placeSoon();
+  }
+
+  /** Resolves once the run writes queued now for the runs `which` picks (by run id) are done. */
+  writesSettled(which: (runId: string) => boolean): Promise<void> {
+    return this.writes.settled(which);
   }
 
   /** Waits up to `timeoutMs` (ms) for the flights to end, then for the store writes under way. */

@@ -1,6 +1,16 @@
 import type { JobRunState, Run, RunInput, RunPatch } from '@clover/model';
-import type { RunUpdate, Store } from '@clover/store';
+import type { PartitionToken, RunUpdate, Store } from '@clover/store';
 import type { DispatchMetrics } from './metrics.js';
+import { jobIdOfRun } from './shares.js';
+
+/**
+ * Where the servers share the jobs out: the cluster's partition count and the token (zk-kit
+ * PartitionGrant) this server holds now for a job's partition, undefined when it holds none.
+ */
+export interface PartitionTokens {
+  count: number;
+  tokenOf(jobId: string): PartitionToken | undefined;
+}
 
 interface Pending<I, O> {
   input: I;
@@ -35,16 +45,22 @@ export class StoreWriteBatch {
   private scheduled = false;
   /** The leader term the pending writes were queued in: one batch, one term. */
   private pendingTerm: number | undefined;
+  /** The partition tokens the pending writes were queued under, one per partition. */
+  private pendingTokens = new Map<number, PartitionToken>();
 
   /**
    * @param metrics told of each batch: its size and time, and the runs and final statuses it recorded.
    * @param term the writer's leader term when a write is queued (`RunWrites.term`, the store's
    *   fence); undefined (the default) writes unfenced. A write belongs to the term it was queued in.
+   * @param partitions where the servers share the jobs out: each run write carries the token of
+   *   its job's partition as held when it was queued (`RunWrites.partitions`), so the store refuses
+   *   it once a later owner has raised that partition's fence. Default: none.
    */
   constructor(
     private readonly store: Pick<Store, 'writeRuns'>,
     private readonly metrics?: Pick<DispatchMetrics, 'written' | 'writeFailed'>,
     private readonly term: () => number | undefined = () => undefined,
+    private readonly partitions?: PartitionTokens,
   ) {}
 
   /** Rejects with DuplicateRunError when the slot exists. */
@@ -66,9 +82,14 @@ export class StoreWriteBatch {
 
   private queue<K extends 'inserts' | 'updates' | 'states'>(kind: K, input: PendingInput<K>): Promise<PendingOutput<K>> {
     const term = this.term();
-    // Writes of an earlier term go first, in a batch of their own (flush takes them at once).
-    if (term !== this.pendingTerm && this.inserts.length + this.updates.length + this.states.length > 0) void this.flush();
+    const token = this.tokenOf(kind, input);
+    const held = token && this.pendingTokens.get(token.partition);
+    const pending = this.inserts.length + this.updates.length + this.states.length > 0;
+    // Writes of an earlier term (or partition token) go first, in a batch of their own (flush takes them at once).
+    if (pending && (term !== this.pendingTerm || (held && (held.epoch !== token.epoch || held.incarnation !== token.incarnation))))
+      void this.flush();
     this.pendingTerm = term;
+    if (token) this.pendingTokens.set(token.partition, token);
     return new Promise((resolve, reject) => {
       // The list read after any flush above: it took the arrays it found.
       (this[kind] as Array<Pending<PendingInput<K>, PendingOutput<K>>>).push({ input, resolve, reject });
@@ -79,11 +100,20 @@ export class StoreWriteBatch {
     });
   }
 
+  /** The token a run write goes under (none for a job state, or where the jobs are not shared out). */
+  private tokenOf<K extends keyof Lists>(kind: K, input: PendingInput<K>): PartitionToken | undefined {
+    if (!this.partitions || kind === 'states') return undefined;
+    const jobId = kind === 'inserts' ? (input as RunInput).jobId : jobIdOfRun((input as RunUpdate).id);
+    return this.partitions.tokenOf(jobId);
+  }
+
   private async flush(): Promise<void> {
     this.scheduled = false;
     // A turn's flush that a term change ran early left nothing for the one scheduled.
     if (!this.inserts.length && !this.updates.length && !this.states.length) return;
     const term = this.pendingTerm;
+    const tokens = [...this.pendingTokens.values()];
+    this.pendingTokens = new Map();
     const [inserts, updates] = [this.inserts, this.updates];
     this.inserts = [];
     this.updates = [];
@@ -103,6 +133,7 @@ export class StoreWriteBatch {
         updates: updates.map((p) => p.input),
         jobStates: states.map((p) => p.input),
         ...(term === undefined ? {} : { term }),
+        ...(this.partitions && tokens.length ? { partitions: { count: this.partitions.count, tokens } } : {}),
       });
       // One answer per write, in order (Store.writeRuns); a store that answered fewer fails the rest.
       for (const [i, p] of inserts.entries()) {

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FireTimer, JobScheduler, LatenessMeter, Router, latestSlotBetween, type AgentInfo } from '../src/index.js';
+import { readSettings, SettingError } from '@clover/config';
+import { hashRanges, partitionOf } from '@clover/partitions';
+import { dispatchSettings } from '../src/main.js';
 import { RecentIds } from '../src/recent-ids.js';
+import { jobIdOfRun, ShareTable } from '../src/shares.js';
 import { AgentDirectory } from '../src/agents.js';
 import { WaitingQueue } from '../src/waiting.js';
 import { testJob } from './jobs.js';
@@ -191,4 +195,31 @@ test('the waiting queue: oldest slot first across lanes, a lane with no room pas
   assert.equal(q.peak, 4, 'the peak stays');
   assert.ok(q.add('c', 'a', 10));
   assert.deepEqual([...q.values()], ['c']);
+});
+
+test('ShareTable: a job is owned under the term of the grant that brought its partition; lost and won back, under a new one', () => {
+  const table = new ShareTable(4);
+  const job = 'job_share';
+  const p = partitionOf(job, 4);
+  assert.equal(table.termOf(job), undefined);
+  const first = table.acquire([{ partition: p, epoch: 1, incarnation: 5 }]);
+  assert.equal(table.termOf(job), first);
+  assert.deepEqual(table.grantOf(job), { partition: p, epoch: 1, incarnation: 5 });
+  assert.ok(table.owns(job) && table.holdsPartition(p, first));
+  assert.deepEqual(table.revoke([p, (p + 1) % 4]), [p], 'only what was owned is answered');
+  assert.ok(!table.owns(job) && !table.holdsPartition(p, first));
+  const second = table.acquire([{ partition: p, epoch: 3, incarnation: 5 }]);
+  assert.notEqual(second, first, 'work begun under the first term does not go on under the second');
+  assert.deepEqual(table.ranges([p]), hashRanges([p], 4));
+  assert.equal(jobIdOfRun(`${job}@2026-01-01T00:00:00.000Z#node-1`), job);
+});
+
+test('the bin: CLOVER_DISPATCH_SHARES turns sharing on (off by default); CLOVER_PARTITIONS must be a power of two', () => {
+  const base = { CLOVER_ZK: 'memory' };
+  const off = readSettings(dispatchSettings, base);
+  assert.deepEqual([off.shares, off.partitionCount], [false, 16_384]);
+  const on = readSettings(dispatchSettings, { ...base, CLOVER_DISPATCH_SHARES: '1', CLOVER_PARTITIONS: '64' });
+  assert.deepEqual([on.shares, on.partitionCount], [true, 64]);
+  assert.throws(() => readSettings(dispatchSettings, { ...base, CLOVER_PARTITIONS: '100' }), SettingError);
+  assert.throws(() => readSettings(dispatchSettings, { ...base, CLOVER_PARTITIONS: '131072' }), SettingError);
 });

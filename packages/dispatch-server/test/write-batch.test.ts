@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DuplicateRunError, openStore } from '@clover/store';
+import { partitionOf } from '@clover/partitions';
+import { DuplicateRunError, FencedRunError, openStore } from '@clover/store';
 import { tempDir } from '@clover/testkit';
 import { StoreWriteBatch } from '../src/write-batch.js';
 
@@ -117,6 +118,57 @@ test('each write carries the leader term it was queued in: a new term ends the b
     assert.equal((await store.runs.get(slot(1).id))?.status, 'dispatched');
     term = undefined;
     assert.equal(await batch.updateRun(slot(1).id, { node: 'a2' }), true, 'no term: no fence');
+  } finally {
+    await store.close();
+    await dir.cleanup();
+  }
+});
+
+test('sharing the jobs out, each run write carries its partition token as held when queued; the store refuses those below the fence', async () => {
+  const dir = await tempDir('clover-batch-');
+  const store = await openStore({ dataDir: dir.path });
+  try {
+    const count = 4;
+    const sent: Array<Array<{ partition: number; epoch: number }>> = [];
+    const writeRuns = store.writeRuns.bind(store);
+    store.writeRuns = (w) => (
+      sent.push((w.partitions?.tokens ?? []).map((t) => ({ partition: t.partition, epoch: t.epoch }))),
+      writeRuns(w)
+    );
+    const jobId = 'job_fenced';
+    const p = partitionOf(jobId, count);
+    let epoch: number | undefined = 1;
+    const batch = new StoreWriteBatch(store, undefined, undefined, {
+      count,
+      tokenOf: (id) => (id === jobId && epoch !== undefined ? { partition: p, incarnation: 10, epoch } : undefined),
+    });
+    const slot = (s: number) => ({
+      id: `${jobId}@2026-01-01T00:00:0${s}.000Z`,
+      jobId,
+      scheduledAt: new Date(Date.UTC(2026, 0, 1, 0, 0, s)),
+      status: 'dispatched' as const,
+      node: 'a1',
+    });
+    await batch.insertRun(slot(0));
+    assert.deepEqual(sent, [[{ partition: p, epoch: 1 }]], 'the insert went with its token');
+    // A later owner raises the fence: what this server still holds is below it.
+    await store.runs.fencePartitions([{ partition: p, incarnation: 10, epoch: 2 }]);
+    const [claim, update] = await Promise.allSettled([batch.insertRun(slot(1)), batch.updateRun(slot(0).id, { status: 'lost' })]);
+    assert.ok(claim.status === 'rejected' && claim.reason instanceof FencedRunError, 'the claim of a slot is refused');
+    assert.ok(claim.reason instanceof DuplicateRunError, 'as a taken slot is: the fire stops there');
+    assert.deepEqual(update, { status: 'fulfilled', value: false }, 'the update is refused');
+    assert.equal((await store.runs.get(slot(0).id))?.status, 'dispatched');
+    // Two tokens of one partition never share a batch: a change of token flushes what was queued under the one before.
+    sent.length = 0;
+    epoch = 2;
+    const first = batch.updateRun(slot(0).id, { node: 'a2' });
+    epoch = 3;
+    const second = batch.updateRun(slot(0).id, { node: 'a3' });
+    assert.deepEqual(await Promise.all([first, second]), [true, true]);
+    assert.deepEqual(sent, [[{ partition: p, epoch: 2 }], [{ partition: p, epoch: 3 }]]);
+    // Not owned (no token): written unfenced, as a RESULT of a run handed over is recorded.
+    epoch = undefined;
+    assert.equal(await batch.updateRun(slot(0).id, { status: 'succeeded' }), true);
   } finally {
     await store.close();
     await dir.cleanup();

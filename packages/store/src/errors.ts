@@ -20,3 +20,16 @@ export class BadCursorError extends Error {
     this.name = 'BadCursorError';
   }
 }
+
+/**
+ * A run insert refused by its partition's fence (`RunWrites.partitions`): a later owner of the
+ * partition has taken it, so the slot is not this writer's to claim. A DuplicateRunError, so
+ * that a writer that stops at a taken slot stops here too.
+ */
+export class FencedRunError extends DuplicateRunError {
+  constructor(runId: string) {
+    super(runId);
+    this.name = 'FencedRunError';
+    this.message = `run ${runId} refused: a later owner of its partition fenced it`;
+  }
+}

@@ -27,6 +27,8 @@ export type {
   RunWriteResults,
   RunUpdate,
   InsertManyResult,
+  PartitionToken,
+  PartitionFence,
 } from './interfaces.js';
-export { DuplicateRunError, DuplicateError, BadCursorError } from './errors.js';
+export { DuplicateRunError, DuplicateError, BadCursorError, FencedRunError } from './errors.js';
 export { openStore } from './open-store.js';

@@ -142,6 +142,17 @@ export interface RunRepository {
    * @returns how many runs it stamped.
    */
   fence(term: number, runIds?: string[]): Promise<number>;
+  /**
+   * Raises the fence of each partition named to its token, where the token is higher than the
+   * fence (compared as (incarnation, epoch), in that order); a lower or equal one changes
+   * nothing. A dispatch-server that shares the jobs out calls it when it acquires partitions,
+   * before it reads their runs: from then on the writes of an earlier owner of those partitions
+   * (`RunWrites.partitions`) are refused (docs/architecture.md, "Fencing", layer 3).
+   * @returns how many fences it raised.
+   */
+  fencePartitions(tokens: PartitionToken[]): Promise<number>;
+  /** The fence of each partition asked for that has one, ascending (for tests and diagnosis). */
+  partitionFences(partitions: number[]): Promise<PartitionToken[]>;
   deleteOlderThan(cutoff: Date): Promise<number>;
 }
 
@@ -313,6 +324,35 @@ export interface RunWrites {
    * leader's orphan sweep adopts it. Omitted: no fence, the term left as it is.
    */
   term?: number;
+  /**
+   * The partition tokens of a writer that owns partitions (a dispatch-server that shares the
+   * jobs out): each insert and update of a run whose job's partition has a token here is applied
+   * only if that token is at least the partition's fence (`RunRepository.fencePartitions`), else
+   * refused: an insert answered with a FencedRunError (a DuplicateRunError: the slot is not this
+   * writer's), an update answered false; both counted in `fenced`. Checked in the write's
+   * transaction on the embedded store; on MongoDB against the fences read at the start of the
+   * batch. Writes of other partitions, and all writes when omitted, are not fenced this way.
+   */
+  partitions?: PartitionFence;
+}
+
+/**
+ * A partition's fencing token: zk-kit's PartitionGrant, the owner znode's creation time
+ * (`incarnation`, ms) and version after the claim (`epoch`). Tokens compare as (incarnation,
+ * epoch), in that order: each later owner of a partition holds a higher one.
+ */
+export interface PartitionToken {
+  partition: number;
+  incarnation: number;
+  epoch: number;
+}
+
+/** The partition tokens a batch of run writes was made under (`RunWrites.partitions`). */
+export interface PartitionFence {
+  /** The cluster's partition count: a run's partition is `partitionOf(run.jobId, count)` (@clover/partitions). */
+  count: number;
+  /** At most one token per partition: the writer's when it queued the writes. */
+  tokens: PartitionToken[];
 }
 
 /** Per insert: the stored Run or a DuplicateRunError; per update: whether it was applied. */
@@ -320,7 +360,7 @@ export interface RunWriteResults {
   inserted: Array<Run | DuplicateRunError>;
   /** False for a run not in the store, and for one a later term has (see `fenced`). */
   updated: boolean[];
-  /** How many of the updates were refused because a later leader term had the run. */
+  /** How many of the writes were refused: updates of a run a later leader term had, and writes below a partition's fence. */
   fenced: number;
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cleanUp, followCursor, type CleanupStep } from '@clover/testkit';
 import { jobInputSchema, runId, type Job, type JobSpec, type RunInput, type RunStatus } from '@clover/model';
 import { hashRanges, jobHash, partitionOf } from '@clover/partitions';
-import { BadCursorError, DuplicateError, DuplicateRunError, type Store } from '../src/index.js';
+import { BadCursorError, DuplicateError, DuplicateRunError, FencedRunError, type Store } from '../src/index.js';
 import { probedRows } from '../src/log-words.js';
 
 export interface StoreFactory {
@@ -401,6 +401,80 @@ export function storeContract(name: string, makeFactory: () => Promise<StoreFact
       await store.runs.update(b.id, { node: 'n3' });
       const unfenced = (await store.runs.get(b.id))!;
       assert.deepEqual([unfenced.node, unfenced.leaderTerm], ['n3', 8]);
+    });
+
+    test('runs: a write under a partition token below its fence is refused, insert or update; fences only rise', async () => {
+      // docs/architecture.md, "Fencing", layer 3: a server that shares the jobs out raises the
+      // fences of the partitions it acquires; an earlier owner's writes that arrive later change nothing.
+      const count = 16;
+      const job = await store.jobs.create(spec({ name: 'partition-fenced' }));
+      const other = await store.jobs.create(spec({ name: 'elsewhere' }));
+      const p = partitionOf(job.id, count);
+      const t0 = Date.UTC(2026, 11, 1, 3, 0, 0);
+      const a = run(job.id, t0);
+      const token = (incarnation: number, epoch: number) => ({ count, tokens: [{ partition: p, incarnation, epoch }] });
+      assert.equal(await store.runs.fencePartitions([{ partition: p, incarnation: 100, epoch: 3 }]), 1);
+      const first = await store.writeRuns({
+        inserts: [a],
+        updates: [{ id: a.id, patch: { status: 'dispatched', node: 'n1' } }],
+        jobStates: [],
+        partitions: token(100, 3),
+      });
+      assert.ok(!(first.inserted[0] instanceof Error));
+      assert.deepEqual([first.updated, first.fenced], [[true], 0], 'a token at the fence is admitted');
+
+      // The next owner: a higher epoch, and then a new incarnation with a lower epoch is higher still.
+      assert.equal(await store.runs.fencePartitions([{ partition: p, incarnation: 100, epoch: 5 }]), 1);
+      const late = await store.writeRuns({
+        inserts: [run(job.id, t0 + 1000), run(other.id, t0)],
+        updates: [
+          {
+            id: a.id,
+            patch: { status: 'failed', finishedAt: new Date(t0 + 50) },
+            jobState: { lastStatus: 'failed', runCountDelta: 1, failureCountDelta: 1 },
+          },
+        ],
+        jobStates: [],
+        partitions: token(100, 3),
+      });
+      assert.ok(late.inserted[0] instanceof FencedRunError, "the earlier owner's claim of a slot is refused");
+      assert.ok(late.inserted[0] instanceof DuplicateRunError, 'as a taken slot is');
+      const otherP = partitionOf(other.id, count);
+      if (otherP !== p) assert.ok(!(late.inserted[1] instanceof Error), 'a run of another partition is not fenced by this token');
+      assert.deepEqual([late.updated, late.fenced], [[false], otherP === p ? 3 : 2]);
+      assert.equal(await store.runs.get(run(job.id, t0 + 1000).id), null);
+      const kept = (await store.runs.get(a.id))!;
+      assert.deepEqual([kept.status, kept.node], ['dispatched', 'n1']);
+      assert.equal((await store.jobs.get(job.id))!.runCount, 0, 'a refused update counts nothing');
+
+      assert.equal(await store.runs.fencePartitions([{ partition: p, incarnation: 100, epoch: 4 }]), 0, 'a lower token raises nothing');
+      assert.equal(await store.runs.fencePartitions([{ partition: p, incarnation: 100, epoch: 5 }]), 0, 'nor an equal one');
+      assert.deepEqual(await store.runs.partitionFences([p]), [{ partition: p, incarnation: 100, epoch: 5 }]);
+      assert.equal(await store.runs.fencePartitions([{ partition: p, incarnation: 200, epoch: 0 }]), 1, 'a new incarnation is higher');
+      const stale = await store.writeRuns({
+        inserts: [],
+        updates: [{ id: a.id, patch: { node: 'n2' } }],
+        jobStates: [],
+        partitions: token(100, 9),
+      });
+      assert.deepEqual([stale.updated, stale.fenced], [[false], 1], 'an epoch of the incarnation before is below');
+      const now = await store.writeRuns({
+        inserts: [],
+        updates: [
+          {
+            id: a.id,
+            patch: { status: 'succeeded', finishedAt: new Date(t0 + 60) },
+            jobState: { lastStatus: 'succeeded', runCountDelta: 1, failureCountDelta: 0 },
+          },
+        ],
+        jobStates: [],
+        partitions: token(200, 0),
+      });
+      assert.deepEqual([now.updated, now.fenced], [[true], 0]);
+      assert.equal((await store.jobs.get(job.id))!.runCount, 1);
+      // Writes without tokens (console-api, imports) are not fenced by partition.
+      await store.runs.update(a.id, { outputTail: 'x' });
+      assert.equal((await store.runs.get(a.id))!.outputTail, 'x');
     });
 
     test('runs: a patch writes only what it gives, never the slot; a bad one writes nothing; counters follow', async () => {

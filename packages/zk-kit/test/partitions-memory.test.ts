@@ -31,9 +31,12 @@ test('in-process tree: an expired session loses its partitions at once and claim
     const b = members.get('server-b')!;
     const before = new Map(b.grants().map((g) => [g.partition, g.epoch]));
 
+    assert.equal(await b.confirmMember(), true, 'registered in its session: nothing can have been taken');
+
     const revoked: string[] = [];
     b.on('revoked', (_partitions: number[], why: string) => revoked.push(why));
     MemoryZkServer.get(name).expireSession(clients.get('server-b')!.sessionId!);
+    assert.equal(await b.confirmMember(), false, 'its session ended: its partitions may be anyone’s');
     await waitFor(() => revoked.includes('ZooKeeper connection expired'), { message: 'b told at once' });
     await waitFor(() => holders.matches(ids) && b.grants().length === before.size, { message: 'b back with its share' });
     for (const g of b.grants()) assert.ok(g.epoch > (before.get(g.partition) ?? Infinity), `partition ${g.partition} at a higher epoch`);

@@ -37,6 +37,11 @@ interface StoredRun {
   /** Run.leaderTerm: the fencing token of the leader that wrote it last. */
   leaderTerm: number | null;
 }
+interface PartitionFenceDoc {
+  _id: number;
+  incarnation: number;
+  epoch: number;
+}
 interface TallyDoc {
   _id: string;
   at: Date;
@@ -152,6 +157,9 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   const tallies = new Schema<TallyDoc>({ _id: String, at: Date, shares: any }, opts);
   tallies.index({ at: 1 });
 
+  // The highest token seen per partition (RunRepository.fencePartitions), keyed by partition.
+  const partitionFences = new Schema<PartitionFenceDoc>({ _id: Number, incarnation: Number, epoch: Number }, opts);
+
   const docs = new Schema<Doc>({ _id: String, doc: any }, opts);
   const users = new Schema<Doc>({ _id: String, doc: any }, opts);
   const sessions = new Schema<SessionDoc>({ _id: String, expiresAt: Date, doc: any }, opts);
@@ -198,6 +206,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
     jobs: conn.model('Job', jobs, 'jobs'),
     runs: conn.model('Run', runs, 'runs'),
     tallies: conn.model('RunTally', tallies, 'run_tallies'),
+    partitionFences: conn.model('PartitionFence', partitionFences, 'partition_fences'),
     liveOutputs: conn.model('RunOutput', liveOutputs, 'run_outputs'),
     counters: conn.model('RunCounter', counters, 'run_counters'),
     contacts: conn.model('Contact', docs, 'contacts'),

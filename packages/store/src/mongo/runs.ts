@@ -11,9 +11,21 @@ import {
   type RunStatus,
 } from '@clover/model';
 import type { AnyBulkWriteOperation } from 'mongoose';
-import type { InsertManyResult, Page, RunBacklog, RunQuery, RunRepository, RunUpdate, RunWriteResults, RunWrites } from '../interfaces.js';
+import type {
+  InsertManyResult,
+  Page,
+  PartitionFence,
+  PartitionToken,
+  RunBacklog,
+  RunQuery,
+  RunRepository,
+  RunUpdate,
+  RunWriteResults,
+  RunWrites,
+} from '../interfaces.js';
 import { hourOf, pageLimit } from '../cursor.js';
-import { DuplicateRunError } from '../errors.js';
+import { DuplicateRunError, FencedRunError } from '../errors.js';
+import { partitionRefusals } from '../fence.js';
 import type { Models } from './models.js';
 import { bulkWriteInChunks } from './chunks.js';
 import { jobStateUpdate } from './job-state.js';
@@ -188,18 +200,73 @@ export class MongoRuns implements RunRepository {
     return this.serial(async () => (await this.updateNow(items)).map(unfenced));
   }
 
-  /** Inserts, then updates, then job states, as one serialised batch; `w.term` fences the updates. */
+  /**
+   * Inserts, then updates, then job states, as one serialised batch; `w.term` fences the
+   * updates. `w.partitions` fences the inserts and updates against the partition fences as read
+   * at the start of the batch: with no transaction, a fence raised between that read and the
+   * writes does not stop them (the new owner raises its fence before it reads the runs it
+   * adopts, so such a write lands on a run it may have read already).
+   */
   writeRuns(w: RunWrites, recordJobStates: (items: RunWrites['jobStates']) => Promise<void>): Promise<RunWriteResults> {
     return this.serial(async () => {
-      const inserted = w.inserts.length ? await this.insertNow(w.inserts, w.term) : [];
-      const answers = w.updates.length ? await this.updateNow(w.updates, w.term) : [];
+      const refused = await this.partitionRefusals(w.partitions);
+      const admitted = refused ? w.inserts.filter((i) => !refused(i.jobId)) : w.inserts;
+      const written = admitted.length ? await this.insertNow(admitted, w.term) : [];
+      // The answers in input order: each refused one in its place, the written ones in theirs.
+      const answered = written.values();
+      const inserted = refused
+        ? w.inserts.map((i) => (refused(i.jobId) ? new FencedRunError(i.id) : (answered.next().value ?? new FencedRunError(i.id))))
+        : written;
+      const answers = w.updates.length ? await this.updateNow(w.updates, w.term, refused) : [];
       if (w.jobStates.length) await recordJobStates(w.jobStates);
       return {
         inserted,
         updated: answers.map((r) => r !== null && r !== 'fenced'),
-        fenced: answers.filter((r) => r === 'fenced').length,
+        fenced: answers.filter((r) => r === 'fenced').length + (w.inserts.length - admitted.length),
       };
     });
+  }
+
+  /** The jobs whose writes the batch's partition tokens do not admit (fence.ts), by one read of their fences. */
+  private async partitionRefusals(fence: PartitionFence | undefined): Promise<((jobId: string) => boolean) | null> {
+    if (!fence?.tokens.length) return null;
+    const rows = (await this.m.partitionFences.collection
+      .find({ _id: { $in: fence.tokens.map((t) => t.partition) } } as Filter)
+      .toArray()) as unknown as Array<{ _id: number; incarnation: number; epoch: number }>;
+    return partitionRefusals(fence, new Map(rows.map((r) => [r._id, r])));
+  }
+
+  fencePartitions(tokens: PartitionToken[]): Promise<number> {
+    return this.serial(async () => {
+      let raised = 0;
+      for (const t of tokens) {
+        // Only upwards: the upsert matches a fence below the token, or none; a fence at or above
+        // it makes the upsert try to insert a second document of that _id, refused as a duplicate.
+        const below: Filter = {
+          _id: t.partition,
+          $or: [{ incarnation: { $lt: t.incarnation } }, { incarnation: t.incarnation, epoch: { $lt: t.epoch } }],
+        };
+        try {
+          const r = await this.m.partitionFences.collection.updateOne(
+            below,
+            { $set: { incarnation: t.incarnation, epoch: t.epoch } },
+            { upsert: true },
+          );
+          raised += r.modifiedCount + r.upsertedCount;
+        } catch (err) {
+          if ((err as { code?: number }).code !== 11000) throw err;
+        }
+      }
+      return raised;
+    });
+  }
+
+  async partitionFences(partitions: number[]): Promise<PartitionToken[]> {
+    const rows = (await this.m.partitionFences.collection
+      .find({ _id: { $in: partitions } } as Filter)
+      .sort({ _id: 1 })
+      .toArray()) as unknown as Array<{ _id: number; incarnation: number; epoch: number }>;
+    return rows.map((r) => ({ partition: r._id, incarnation: r.incarnation, epoch: r.epoch }));
   }
 
   fence(term: number, runIds?: string[]): Promise<number> {
@@ -248,7 +315,11 @@ export class MongoRuns implements RunRepository {
    * replacement matches only a run whose term still admits this one (`termAdmits`), and the runs
    * whose replacement matched nothing are read again, their shares taken out of the tally.
    */
-  private async updateNow(items: RunUpdate[], term?: number): Promise<Array<Run | null | 'fenced'>> {
+  private async updateNow(
+    items: RunUpdate[],
+    term?: number,
+    refused?: ((jobId: string) => boolean) | null,
+  ): Promise<Array<Run | null | 'fenced'>> {
     const ids = [...new Set(items.map((i) => i.id))];
     const rows = (await this.m.runs.collection
       .find(ids.length === 1 ? { _id: ids[0] } : ({ _id: { $in: ids } } as Filter))
@@ -260,7 +331,7 @@ export class MongoRuns implements RunRepository {
     const out = items.map(({ id, patch, jobState }, seq): Run | null | 'fenced' => {
       const cur = current.get(id);
       if (!cur) return null;
-      if (fenced.has(id) || !termAdmits(term, cur.leaderTerm)) {
+      if (fenced.has(id) || !termAdmits(term, cur.leaderTerm) || refused?.(cur.jobId)) {
         fenced.add(id);
         return 'fenced';
       }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Store, StoreOptions } from '../interfaces.js';
+import { FencedRunError } from '../errors.js';
 import { startBackgroundCheckpointer } from './checkpointer.js';
 import { SqliteCounters } from './counters.js';
 import { SqliteIncidents } from './incidents.js';
@@ -81,10 +82,11 @@ export function openSqliteStore(opts: StoreOptions): Store {
       promised(() =>
         db
           .transaction(() => {
-            const inserted = runs.insertEachSync(w.inserts, w.term);
-            const { updated, fenced } = runs.updateFoundEachSync(w.updates, w.term);
+            const refused = runs.partitionRefusalsSync(w.partitions);
+            const inserted = runs.insertEachSync(w.inserts, w.term, refused);
+            const { updated, fenced } = runs.updateFoundEachSync(w.updates, w.term, refused);
             jobs.recordRunStatesSync(w.jobStates);
-            return { inserted, updated, fenced };
+            return { inserted, updated, fenced: fenced + inserted.filter((r) => r instanceof FencedRunError).length };
           })
           .immediate(),
       ),

@@ -10,14 +10,24 @@ import {
   type RunPatch,
   type RunStatus,
 } from '@clover/model';
-import type { InsertManyResult, Page, RunBacklog, RunQuery, RunRepository, RunUpdate, StoreOptions } from '../interfaces.js';
+import type {
+  InsertManyResult,
+  Page,
+  PartitionFence,
+  PartitionToken,
+  RunBacklog,
+  RunQuery,
+  RunRepository,
+  RunUpdate,
+  StoreOptions,
+} from '../interfaces.js';
 import { hourOf, pageLimit, pageOf } from '../cursor.js';
-import { DuplicateRunError } from '../errors.js';
+import { DuplicateRunError, FencedRunError } from '../errors.js';
 import { unsucceeded } from './schema.js';
 import { promised } from './promised.js';
 import { Where } from './where.js';
 import { countedOnce, patchApplies, reopenedCounts } from '../counted-once.js';
-import { termAdmits } from '../fence.js';
+import { partitionRefusals, termAdmits } from '../fence.js';
 
 interface RunRow {
   id: string;
@@ -39,6 +49,13 @@ interface RunRow {
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 const ms = (d: Date | null) => (d === null ? null : d.getTime());
 const terminal = new Set<RunStatus>(terminalStatuses);
+
+/** A row of `partition_fences`: the highest token seen for the partition (`RunRepository.fencePartitions`). */
+interface FenceRow {
+  part: number;
+  incarnation: number;
+  epoch: number;
+}
 
 /** `status IN ('scheduled', 'waiting', ...)`: the statuses are fixed words, so they go in the text. */
 const active = `status IN (${activeStatuses.map((s) => `'${s}'`).join(', ')})`;
@@ -174,9 +191,14 @@ export class SqliteRuns implements RunRepository {
     return promised(() => this.db.transaction(() => this.insertEachSync(inputs)).immediate());
   }
 
-  /** Inside the caller's transaction (insertEach, the store's writeRuns); `term` stamps each (`RunWrites.term`). */
-  insertEachSync(inputs: RunInput[], term?: number): Array<Run | DuplicateRunError> {
+  /**
+   * Inside the caller's transaction (insertEach, the store's writeRuns); `term` stamps each
+   * (`RunWrites.term`); `refused` picks the jobs whose partition's fence refuses the writer
+   * (`partitionRefusalsSync`): their inserts are answered FencedRunError.
+   */
+  insertEachSync(inputs: RunInput[], term?: number, refused?: ((jobId: string) => boolean) | null): Array<Run | DuplicateRunError> {
     return inputs.map((input) => {
+      if (refused?.(input.jobId)) return new FencedRunError(input.id);
       try {
         return this.insertSync(input, term);
       } catch (err) {
@@ -225,10 +247,14 @@ export class SqliteRuns implements RunRepository {
    * A run a later term has is left alone and answered false (`RunWrites.term`), and counted in
    * `fenced`.
    */
-  updateFoundEachSync(items: RunUpdate[], term?: number): { updated: boolean[]; fenced: number } {
+  updateFoundEachSync(
+    items: RunUpdate[],
+    term?: number,
+    refused?: ((jobId: string) => boolean) | null,
+  ): { updated: boolean[]; fenced: number } {
     let fenced = 0;
     const updated = items.map((i) => {
-      const out = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status, attempt, leader_term', term);
+      const out = this.patchSync(i.id, i.patch, 'id, job_id, scheduled_at, status, attempt, leader_term', term, refused);
       if (out === 'fenced') {
         fenced++;
         return false;
@@ -254,10 +280,11 @@ export class SqliteRuns implements RunRepository {
     patch: RunPatch,
     columns: '*' | 'id, job_id, scheduled_at, status, attempt, leader_term',
     term?: number,
+    refused?: ((jobId: string) => boolean) | null,
   ): { row: RunRow; before: RunStatus } | 'fenced' | null {
     const row = this.db.prepare(`SELECT ${columns} FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
     if (!row) return null;
-    if (!termAdmits(term, row.leader_term)) return 'fenced';
+    if (!termAdmits(term, row.leader_term) || refused?.(row.job_id)) return 'fenced';
     // Final is final (patchApplies): a stale leader's 'dispatched' once reopened a finished run,
     // which a later leader then finished and counted again (issue 16's chaos run).
     if (!patchApplies(row, patch)) return { row, before: row.status };
@@ -350,6 +377,45 @@ export class SqliteRuns implements RunRepository {
       }
       return this.db.prepare(`UPDATE runs SET leader_term = @term ${where.sql}`).run(where.params).changes;
     });
+  }
+
+  /**
+   * Inside the caller's transaction (the store's writeRuns): which jobs' writes the batch's
+   * partition tokens do not admit, read from `partition_fences` in that same transaction, so no
+   * fence raised after this check can let an earlier owner's write in. Null: none refused.
+   */
+  partitionRefusalsSync(fence: PartitionFence | undefined): ((jobId: string) => boolean) | null {
+    if (!fence?.tokens.length) return null;
+    const rows = this.db
+      .prepare('SELECT part, incarnation, epoch FROM partition_fences WHERE part IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(fence.tokens.map((t) => t.partition))) as FenceRow[];
+    return partitionRefusals(fence, new Map(rows.map((r) => [r.part, r])));
+  }
+
+  fencePartitions(tokens: PartitionToken[]): Promise<number> {
+    return promised(() =>
+      this.db
+        .transaction(() => {
+          // Only upwards: a row value compares (incarnation, epoch) in that order.
+          const raise = this.db.prepare(`INSERT INTO partition_fences (part, incarnation, epoch) VALUES (@part, @incarnation, @epoch)
+            ON CONFLICT (part) DO UPDATE SET incarnation = excluded.incarnation, epoch = excluded.epoch
+            WHERE (excluded.incarnation, excluded.epoch) > (partition_fences.incarnation, partition_fences.epoch)`);
+          let raised = 0;
+          for (const t of tokens) raised += raise.run({ part: t.partition, incarnation: t.incarnation, epoch: t.epoch }).changes;
+          return raised;
+        })
+        .immediate(),
+    );
+  }
+
+  partitionFences(partitions: number[]): Promise<PartitionToken[]> {
+    return promised(() =>
+      (
+        this.db
+          .prepare('SELECT part, incarnation, epoch FROM partition_fences WHERE part IN (SELECT value FROM json_each(?)) ORDER BY part')
+          .all(JSON.stringify(partitions)) as FenceRow[]
+      ).map((r) => ({ partition: r.part, incarnation: r.incarnation, epoch: r.epoch })),
+    );
   }
 
   /** Retention: the runs, the counter hours wholly before the cutoff and the live outputs last written before it go together. */

@@ -28,6 +28,10 @@ export function migrate(db: Database.Database): void {
     CREATE INDEX IF NOT EXISTS run_outputs_job ON run_outputs (job_id);
     CREATE INDEX IF NOT EXISTS run_outputs_updated ON run_outputs (updated_at);
 
+    CREATE TABLE IF NOT EXISTS partition_fences (
+      part INTEGER PRIMARY KEY, incarnation INTEGER NOT NULL, epoch INTEGER NOT NULL
+    );
+
     CREATE TABLE IF NOT EXISTS run_counters (
       job_id TEXT NOT NULL, hour INTEGER NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
       PRIMARY KEY (job_id, hour, status)

@@ -153,6 +153,23 @@ export class PartitionOwnership extends EventEmitter {
   }
 
   /**
+   * Asks ZooKeeper whether this member is still registered in the session it registered in: its
+   * member znode exists, read in that session. One round trip; what an owner does after a pause
+   * (docs/architecture.md, "Fencing", layer 2): partitions are taken from a member only once its
+   * session has ended (or released by the member itself), so a yes proves none was taken
+   * meanwhile. (An admin deleting the member znode is the exception; the owner znodes' watches
+   * report that loss.) False when the connection is down, the session changed, or the read fails.
+   */
+  async confirmMember(): Promise<boolean> {
+    const m = this.member;
+    // Asked again after the read: the answer counts only if the session was the same throughout.
+    const inSession = () => m !== null && this.zk.state === 'connected' && this.zk.sessionId === m.session;
+    if (!m || !inSession()) return false;
+    const stat = await this.zk.exists(m.path).catch(() => null);
+    return !!stat && inSession();
+  }
+
+  /**
    * Joins: checks (or, first, writes) the partition count, then registers this member and
    * claims its share. Resolves after the first pass; partitions still held by live owners come
    * later, when those release them. Throws when the folder holds another partition count.
