@@ -1,6 +1,16 @@
 import { jobInputSchema, type Job, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
-import { cleanUp, freePort, tempDir, waitFor, within, type TempDir } from '@clover/testkit';
+import {
+  cleanUp,
+  freePort,
+  startZooKeeper,
+  tempDir,
+  waitFor,
+  within,
+  type CleanupStep,
+  type TempDir,
+  type ZooKeeperHandle,
+} from '@clover/testkit';
 import { cloverPaths, createZkClient, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { Agent, registerDemoHandlers, type Handler } from '@clover/scheduler-client';
 import type { DealerTransport } from '@clover/protocol';
@@ -134,4 +144,33 @@ export function sayHello(t: DealerTransport, agentId: string, handler: string): 
     10_000,
     `the HELLO of ${agentId} to go out`,
   );
+}
+
+/**
+ * What the tests of several servers over real ZooKeeper stand on: a ZooKeeper server, a temp dir
+ * with the embedded store in it, and an admin session. Each step is pushed onto `opened` as it
+ * opens, for `cleanUp(opened.reverse())` to close even when a later step failed.
+ */
+export async function realZooKeeperBed(
+  prefix: string,
+  opened: CleanupStep[],
+): Promise<{ zooKeeper: ZooKeeperHandle; dir: TempDir; store: Store; admin: ZkClient }> {
+  const zooKeeper = await startZooKeeper();
+  opened.push(['ZooKeeper', () => zooKeeper.cleanup()]);
+  const dir = await tempDir(prefix);
+  opened.push(['dir', () => dir.cleanup()]);
+  const store = await openStore({ dataDir: dir.path });
+  opened.push(['store', () => store.close()]);
+  const admin = createZkClient({ connect: zooKeeper.connectString });
+  opened.push(['admin session', () => admin.close()]);
+  await admin.connect();
+  return { zooKeeper, dir, store, admin };
+}
+
+/** Holds this process's event loop for `ms` (ms), as a SIGSTOP holds a process: nothing of it runs meanwhile. */
+export function holdEventLoop(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // A stopped process: nothing of this one runs.
+  }
 }

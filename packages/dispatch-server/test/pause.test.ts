@@ -7,6 +7,7 @@ import { MemoryZkServer, cloverPaths, createZkClient, publishJobChange, type ZkC
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
 import type { Logger } from '@clover/telemetry';
 import { DispatchServer } from '../src/index.js';
+import { holdEventLoop } from './harness.js';
 
 // A leader whose process stood still (SIGSTOP, a paused VM) wakes to overdue timers before it
 // hears what ZooKeeper decided meanwhile. In-process ZooKeeper tree, real ZeroMQ, embedded store;
@@ -53,13 +54,6 @@ async function leader(id: string, lines: Line[], z: ZkClient): Promise<DispatchS
   await s.start();
   return s;
 }
-
-const holdEventLoop = (ms: number) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    // A stopped process: nothing of this one runs.
-  }
-};
 
 before(async () => {
   dir = opened.dir = await tempDir('clover-pause-');

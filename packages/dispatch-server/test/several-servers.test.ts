@@ -2,16 +2,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DealerTransport, RouterTransport, type Message } from '@clover/protocol';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
-import { openStore, type Store } from '@clover/store';
+import type { Store } from '@clover/store';
 import { recordingLogger, type RecordingLogger } from '@clover/telemetry';
-import { cleanUp, freePort, startZooKeeper, tempDir, waitFor, type CleanupStep, type ZooKeeperHandle } from '@clover/testkit';
+import { cleanUp, freePort, waitFor, type CleanupStep, type ZooKeeperHandle } from '@clover/testkit';
 import { jobInputSchema } from '@clover/model';
 import { cloverPaths, createZkClient, LeaderElection, publishJobChange, type ZkClient } from '@clover/zk-kit';
 import { DispatchServer, Router } from '../src/index.js';
 import { AgentDirectory } from '../src/agents.js';
 import { singleLeaderRefusal } from '../src/admission.js';
 import { helloOf, testJob } from './jobs.js';
-import { sayHello } from './harness.js';
+import { realZooKeeperBed, sayHello } from './harness.js';
 
 // Issue 17, "Agents serve every server": what a dispatch-server accepts of an agent that holds a
 // channel to every server (docs/protocol.md, Several servers), and what it does with one of the
@@ -74,15 +74,7 @@ async function startServer(id: string, over: { paths?: typeof paths; refuseSingl
 }
 
 before(async () => {
-  zooKeeper = await startZooKeeper();
-  opened.push(['ZooKeeper', () => zooKeeper.cleanup()]);
-  const dir = await tempDir('clover-several-');
-  opened.push(['dir', () => dir.cleanup()]);
-  store = await openStore({ dataDir: dir.path });
-  opened.push(['store', () => store.close()]);
-  admin = createZkClient({ connect: zooKeeper.connectString });
-  opened.push(['admin session', () => admin.close()]);
-  await admin.connect();
+  ({ zooKeeper, store, admin } = await realZooKeeperBed('clover-several-', opened));
 });
 
 after(() => cleanUp(opened.reverse()));

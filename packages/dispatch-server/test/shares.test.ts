@@ -5,13 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { jobInputSchema, type Job, type Run } from '@clover/model';
 import { partitionOf } from '@clover/partitions';
 import { Agent, registerDemoHandlers } from '@clover/scheduler-client';
-import { openStore, type Store } from '@clover/store';
+import type { Store } from '@clover/store';
 import {
   cleanUp,
   freePort,
   spawnProcess,
-  startZooKeeper,
-  tempDir,
   waitFor,
   type ChildHandle,
   type CleanupStep,
@@ -20,6 +18,7 @@ import {
 } from '@clover/testkit';
 import { cloverPaths, createZkClient, partitionNodeName, publishJobChange, readCandidates, type ZkClient } from '@clover/zk-kit';
 import { DispatchServer } from '../src/index.js';
+import { realZooKeeperBed } from './harness.js';
 
 // Issue 17, scale-out: every dispatch-server started with `shares: true` fires the jobs of the
 // partitions it owns (docs/architecture.md, "Scale-out: partitions"). In-process servers and one
@@ -107,15 +106,7 @@ async function settledAmong(ids: string[]): Promise<boolean> {
 }
 
 before(async () => {
-  zooKeeper = await startZooKeeper();
-  opened.push(['ZooKeeper', () => zooKeeper.cleanup()]);
-  dir = await tempDir('clover-shares-');
-  opened.push(['dir', () => dir.cleanup()]);
-  store = await openStore({ dataDir: dir.path });
-  opened.push(['store', () => store.close()]);
-  admin = createZkClient({ connect: zooKeeper.connectString });
-  opened.push(['admin session', () => admin.close()]);
-  await admin.connect();
+  ({ zooKeeper, dir, store, admin } = await realZooKeeperBed('clover-shares-', opened));
 });
 
 after(() => cleanUp(opened.reverse()));
