@@ -23,7 +23,18 @@ export const stringRecord = fc.dictionary(
   text(40),
   { maxKeys: 4, noNullPrototype: true },
 );
-export const jsonValue = fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+/** Whether `v` has an own `__proto__` key at any depth. */
+export function hasProtoKey(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (Object.hasOwn(v, '__proto__')) return true;
+  return Object.values(v).some(hasProtoKey);
+}
+// A body with a `__proto__` key anywhere is refused by the codec (codec.ts), so a valid payload
+// has none; fast-check makes such keys on purpose, about once in a few hundred values.
+export const jsonValue = fc
+  .jsonValue({ maxDepth: 3, stringUnit: 'binary' })
+  .map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+  .filter((v) => !hasProtoKey(v));
 
 export const jobKind = fc.oneof(
   fc.record({ type: fc.constant('handler' as const), name: trimmedNonEmpty }, { noNullPrototype: true }),

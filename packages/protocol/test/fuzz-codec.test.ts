@@ -20,7 +20,7 @@ import {
   type Message,
 } from '../src/index.js';
 import { bodyDeliverer } from '../src/deliver.js';
-import { anyFrame, bodies, jsonText, messageOf, messageTypes, wireGarbage } from './arbitraries.js';
+import { anyFrame, bodies, hasProtoKey, jsonText, jsonValue, messageOf, messageTypes, wireGarbage } from './arbitraries.js';
 
 /** Runs per property: enough to reach every branch of the codec, small enough for 2 shared cores. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -58,6 +58,13 @@ function decodeTyped(frames: Buffer[]): void {
 
 test('every message type has an arbitrary (a new type must get one here)', () => {
   assert.deepEqual(Object.keys(bodies).sort(), [...messageTypes].sort());
+});
+
+test('the payload arbitrary makes no `__proto__` key, which the codec refuses, though fast-check makes some', () => {
+  // Before the filter, a CI run's batch property drew `payload: {"__proto__": false}` (seed 1741699076).
+  const raw = fc.sample(fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }), { numRuns: 5000, seed: 16 });
+  assert.ok(raw.map((v) => JSON.parse(JSON.stringify(v)) as unknown).some(hasProtoKey), 'fast-check makes them in 5,000 values');
+  assert.equal(fc.sample(jsonValue, { numRuns: 5000, seed: 16 }).filter(hasProtoKey).length, 0);
 });
 
 for (const type of messageTypes) {

@@ -90,6 +90,19 @@ test('bad frames are typed errors, never anything else', () => {
       ],
       'schema',
     ],
+    // The same in a payload, at any depth (what fast-check's jsonValue made once in a CI run).
+    [
+      [
+        v,
+        t,
+        Buffer.from(JSON.stringify({ ...(exec.body as object), payload: {} }).replace('"payload":{}', '"payload":{"__proto__":false}')),
+      ],
+      'schema',
+    ],
+    [
+      [v, t, Buffer.from(JSON.stringify({ ...(exec.body as object), payload: [{ a: {} }] }).replace('"a":{}', '"a":{"__proto__":1}'))],
+      'schema',
+    ],
   ];
   for (const [frames, code] of cases) {
     assert.throws(
