@@ -67,6 +67,12 @@ import { duplicateIndexes, keyset, page, type Filter } from './queries.js';
  * Step 4 deletes the tally before it pulls the id: the other order would let a writer killed in
  * between have its tally applied a second time. The cost is that such a death leaves the id in
  * the `ops` arrays for good, a few bytes that no update matches again.
+ *
+ * `reconcile()` never pulls the ids of the tallies it applies: their writer may be stopped, not
+ * dead (SIGSTOP, a VM paused, a GC pause past `reconcileAfterMs`), and go on to step 3 when it
+ * resumes, which the id still in `ops` makes a no-op. Pulled, the id would let that late step 3
+ * count the batch a second time. Those ids stay for good too: one per counter and job a dead
+ * writer's batch touched, and counters are hourly.
  */
 
 /** One counted change: `delta` runs of `status` in the job's hour. */
@@ -92,6 +98,8 @@ interface Tally {
   /** When the writer began it (ms): reconcile leaves a live writer's young tallies alone. */
   at: Date;
   shares: Share[];
+  /** Applied by reconcile(): step 4 deletes it and leaves its id in the `ops` arrays. Never stored. */
+  reconciled?: true;
 }
 
 interface RunDoc {
@@ -404,6 +412,7 @@ export class MongoRuns implements RunRepository {
     const counterOps: AnyBulkWriteOperation[] = [];
     const jobOps: AnyBulkWriteOperation[] = [];
     for (const t of settling) {
+      if (t.reconciled) continue;
       for (const c of sumCounters(t.shares))
         counterOps.push({ updateOne: { filter: { jobId: c.jobId, hour: c.hour, status: c.status }, update: { $pull: { ops: t._id } } } });
       for (const jobId of new Set(t.shares.flatMap((s) => (s.job ? [s.job.jobId] : []))))
@@ -449,7 +458,8 @@ export class MongoRuns implements RunRepository {
 
   /**
    * Applies what dead writers' tallies left undone: for each tally older than
-   * `reconcileAfterMs`, the shares of the runs its mark reached, then deletes it.
+   * `reconcileAfterMs`, the shares of the runs its mark reached, then deletes it, leaving its id
+   * in the `ops` arrays (see the top of this file: its writer may only be stopped).
    */
   reconcile(now = new Date()): Promise<{ runs: number }> {
     return this.serial(async () => {
@@ -468,7 +478,7 @@ export class MongoRuns implements RunRepository {
           .filter((s) => reached.has(s.runId))
           .map((s) => ({ ...s, counters: s.counters.map((c) => ({ ...c, hour: new Date(c.hour) })) }));
         runs += reached.size;
-        await this.count([{ ...t, shares }]);
+        await this.count([{ _id: t._id, at: t.at, shares, reconciled: true }]);
       }
       if (this.applied.length) await this.count([]);
       return { runs };
