@@ -1,4 +1,4 @@
-export { freePort } from './ports.js';
+export { ephemeralPortRange, freePort } from './ports.js';
 export { waitFor, type WaitOptions } from './wait.js';
 export { within, cleanUp, followCursor, type CleanupStep } from './bounded.js';
 export { tempDir, type TempDir } from './temp.js';

@@ -2,7 +2,33 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import nodemailer from 'nodemailer';
-import { cleanUp, followCursor, startSmtpSink, startZooKeeper, spawnProcess, waitFor, within } from '../src/index.js';
+import {
+  cleanUp,
+  ephemeralPortRange,
+  followCursor,
+  freePort,
+  startSmtpSink,
+  startZooKeeper,
+  spawnProcess,
+  waitFor,
+  within,
+} from '../src/index.js';
+
+test("freePort answers ports outside the kernel's ephemeral range, never the same twice, each bindable", async () => {
+  // A port inside the range could be taken between the pick and the bind by any process's
+  // listener on port 0 or outgoing connection (the chaos cluster's console lost its port so).
+  const [low, high] = ephemeralPortRange();
+  assert.ok(low >= 1024 && high >= low && high <= 65535, `${low}-${high}`);
+  const ports: number[] = [];
+  for (let i = 0; i < 300; i++) ports.push(await freePort());
+  assert.equal(new Set(ports).size, ports.length, 'no port handed out twice');
+  for (const port of ports) assert.ok(port >= 10_000 && (port < low || port > high), `${port} outside ${low}-${high}`);
+  // Each is free: a listener gets it.
+  const port = await freePort();
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+  await new Promise((resolve) => server.close(resolve));
+});
 
 test('ZooKeeper starts on a free port, stops, and starts again on the same port', async () => {
   const zk = await startZooKeeper();

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -31,11 +32,34 @@ HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
 
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's ephemeral port range (Linux), else Linux's default."""
+    try:
+        low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    """A TCP port free on 127.0.0.1 a moment ago, for a server started next: at random outside
+    the kernel's ephemeral range (from 10,000 up), never one handed out before. A port the
+    kernel picked could be taken before the bind by any listener on port 0 or outgoing
+    connection, which draw from that range (testkit's freePort says the same)."""
+    low, high = _ephemeral_range()
+    candidates: list[int] = [p for p in (*range(10_000, low), *range(high + 1, 65_536)) if p not in _handed_out]
+    for port in random.sample(candidates, min(200, len(candidates))):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free port on 127.0.0.1 outside the ephemeral range {low}-{high}")
 
 
 def wait_for(check: Callable[[], T | None | bool], timeout: float, message: str, interval: float = 0.1) -> T:
