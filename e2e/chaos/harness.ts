@@ -14,6 +14,13 @@
  * SIGKILLed every `agentKillEveryMs` and started again; the leader SIGSTOPped for longer than its
  * ZooKeeper session and continued; ZooKeeper itself stopped and started once.
  *
+ * Sharing the jobs out (`shares: true`, issue 17): every dispatch-server runs with
+ * CLOVER_DISPATCH_SHARES=1 and fires the jobs of the partitions it owns. The leader kills become
+ * kills of a random server, started again once its session has expired (its partitions taken over
+ * by the others, then a share of them handed back when it joins); the SIGSTOP stops a random
+ * server; and halfway through the window a fourth server, `dispatch-4`, joins for good. The
+ * figures count the executions each server sent (the journals' `leader`).
+ *
  * On hosts (`hosts: true`, issue 16's "Hosts and partitions"): every process, ZooKeeper and the
  * store (MongoDB: FerretDB) on a host of its own, a network namespace with its own address on one
  * bridge (@clover/testkit `createHostNetwork`), so a `scenario` can cut a host off the network and
@@ -103,6 +110,12 @@ export interface ChaosOptions {
   scenario?: (cluster: ChaosCluster) => Promise<unknown>;
   /** The job mix, job i getting `mix[i % mix.length]` (default {@link defaultMix}: 5 noop, shell, forbid, flaky, once, skip). */
   mix?: readonly Mix[];
+  /**
+   * Every dispatch-server fires its partitions' share of the jobs (CLOVER_DISPATCH_SHARES=1;
+   * default false: one leader fires all). The kills and the stop then take a random server, and a
+   * fourth server joins halfway through (see the top of this module).
+   */
+  shares?: boolean;
 }
 
 /** What a scenario may use: the cluster running, its jobs written, the window about to open. */
@@ -140,7 +153,7 @@ export interface ChaosCluster {
 /** The mix of the 10-minute run: 5 noop, shell, forbid, flaky, once, skip. */
 export const defaultMix: readonly Mix[] = ['noop', 'noop', 'noop', 'noop', 'noop', 'shell', 'forbid', 'flaky', 'once', 'skip'];
 
-export type DisruptionKind = 'leader' | 'agent' | 'stop' | 'zookeeper';
+export type DisruptionKind = 'leader' | 'agent' | 'stop' | 'zookeeper' | 'join';
 
 /** One disruption and the time it may excuse missed slots for: [from, to], epoch ms. */
 export interface Disruption {
@@ -161,6 +174,10 @@ export interface ChaosFigures {
   agentKills: number;
   stops: number;
   zooKeeperRestarts: number;
+  /** Servers started mid-run beside the others (`shares`: `dispatch-4`). */
+  serverJoins: number;
+  /** Executions started, by the dispatch-server whose EXEC it was (the journals' `leader`). */
+  executionsByServer: Record<string, number>;
 }
 
 /** The counts that must all be 0, each with up to 10 examples. */
@@ -220,12 +237,22 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
   const opened = new CleanupStack();
   const procsSeen = new Map<string, ChildHandle>();
   const servers = ['dispatch-1', 'dispatch-2', 'dispatch-3'];
+  /** The server that joins halfway through a `shares` run. */
+  const joiner = 'dispatch-4';
   const agents = ['agent-1', 'agent-2', 'agent-3'];
   const monitors = ['monitor-1', 'monitor-2'];
   try {
     let network: HostNetwork | null = null;
     if (opts.hosts) {
-      network = await createHostNetwork(['zookeeper', 'store', 'console', ...servers, ...agents, ...monitors]);
+      network = await createHostNetwork([
+        'zookeeper',
+        'store',
+        'console',
+        ...servers,
+        ...(opts.shares ? [joiner] : []),
+        ...agents,
+        ...monitors,
+      ]);
       opened.push('host network', () => network?.close());
     }
     const onHost = (id: string) => (network ? { host: network.host(id).address, command: network.host(id).command } : {});
@@ -289,9 +316,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       pkgOf.set(id, pkg);
       env.set(id, extra);
     };
-    for (const id of servers)
+    for (const id of [...servers, ...(opts.shares ? [joiner] : [])])
       define(id, 'dispatch-server', {
         CLOVER_DISPATCH_BIND: network ? `tcp://${network.host(id).address}:7000` : `tcp://127.0.0.1:${await freePort()}`,
+        ...(opts.shares ? { CLOVER_DISPATCH_SHARES: '1' } : {}),
       });
     for (const id of agents)
       define(id, 'scheduler-client', {
@@ -365,7 +393,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
     // The disruptions, one after another, each healed before the next.
     const disruptions: Disruption[] = [];
     const agentKillsAt = new Map<string, number[]>();
-    const counts = { leaderKills: 0, agentKills: 0, stops: 0, zooKeeperRestarts: 0 };
+    const counts = { leaderKills: 0, agentKills: 0, stops: 0, zooKeeperRestarts: 0, serverJoins: 0 };
+    // Sharing, every server fires: a kill or a stop takes any of those running.
+    const firing = [...servers];
+    const anyServer = () => firing[Math.floor(Math.random() * firing.length)]!;
     // The leader as the cluster's console sees it: the server whose heartbeat says it leads, the
     // freshest one if a dead leader's znode still lingers. Read through the console-api process,
     // not a ZooKeeper session of the harness's own (see the ZooKeeper restart below).
@@ -387,6 +418,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
     // A new leader holds its first fires until its agents say HELLO (electionSettleMs, 3 s): the
     // slots of the gap are the misfire policy's from then, with a second of slack.
     const healedAfterElectionMs = 4000;
+    // A server that joins (or comes back) takes its share from the others: each hands its
+    // partitions over (drain, release) and the joiner loads them, holding its first fires until
+    // the agents said HELLO; slots of a moved job in between go by its misfire policy.
+    const handOverMs = 2 * healedAfterElectionMs;
     const readJournals = async () => {
       const lines: JournalLine[] = [];
       for (const id of agents) {
@@ -433,6 +468,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       for (let t = from + agentKillEveryMs; t < to - 5000; t += agentKillEveryMs) events.push({ at: t + 5000, kind: 'agent' });
       events.push({ at: from + Math.round(durationMs * 0.35) + 2500, kind: 'stop' });
       events.push({ at: from + Math.round(durationMs * 0.7) + 7500, kind: 'zookeeper' });
+      if (opts.shares) events.push({ at: from + Math.round(durationMs * 0.5) + 10_000, kind: 'join' });
       events.sort((a, b) => a.at - b.at);
     }
     const scenario = await opts.scenario?.(cluster);
@@ -440,7 +476,21 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       if (e.at >= to - 3000 || (opts.only && !opts.only.includes(e.kind))) continue;
       await sleep(e.at - Date.now());
       const t0 = Date.now();
-      if (e.kind === 'leader') {
+      if (e.kind === 'leader' && opts.shares) {
+        // Its partitions go to the others once its session has expired (within the session and a
+        // second), then it comes back and takes a share again.
+        const victim = anyServer();
+        await procs.get(victim)!.kill('SIGKILL');
+        await sleep(sessionMs + 1000);
+        start(victim);
+        disruptions.push({ what: `SIGKILL server ${victim}, started again`, from: t0, to: Date.now() + handOverMs });
+        counts.leaderKills++;
+      } else if (e.kind === 'join') {
+        start(joiner);
+        firing.push(joiner);
+        disruptions.push({ what: `${joiner} joins`, from: t0, to: Date.now() + handOverMs });
+        counts.serverJoins++;
+      } else if (e.kind === 'leader') {
         const leader = await leaderNow();
         if (!leader) continue;
         await procs.get(leader)!.kill('SIGKILL');
@@ -457,18 +507,19 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
         progress(`SIGKILL agent ${victim}`);
         continue;
       } else if (e.kind === 'stop') {
-        // Longer than its session: another server leads, and this one must fire nothing once it may no longer lead.
-        const leader = await leaderNow();
+        // Longer than its session: another server leads (or owns its partitions), and this one must
+        // fire nothing once it may no longer lead (own them).
+        const leader = opts.shares ? anyServer() : await leaderNow();
         if (!leader) continue;
         const pid = procs.get(leader)!.pid;
         process.kill(pid, 'SIGSTOP');
-        const next = await newLeader(leader);
+        const next = opts.shares ? 'the others' : await newLeader(leader);
         await sleep(t0 + sessionMs * 2 - Date.now());
         process.kill(pid, 'SIGCONT');
         disruptions.push({
           what: `SIGSTOP leader ${leader} for ${Date.now() - t0} ms → ${next}`,
           from: t0,
-          to: Date.now() + healedAfterElectionMs,
+          to: Date.now() + (opts.shares ? handOverMs : healedAfterElectionMs),
         });
         counts.stops++;
       } else {
@@ -567,7 +618,7 @@ export interface Evidence {
   counters: Map<string, Record<string, number>>;
   disruptions: Disruption[];
   agentKillsAt: Map<string, number[]>;
-  counts: { leaderKills: number; agentKills: number; stops: number; zooKeeperRestarts: number };
+  counts: { leaderKills: number; agentKills: number; stops: number; zooKeeperRestarts: number; serverJoins: number };
 }
 
 const tally = <T>(items: T[], key: (t: T) => string): Record<string, number> => {
@@ -723,6 +774,7 @@ export function checkChaos(e: Evidence): ChaosReport {
       runsByStatus: tally(e.runs, (r) => r.status),
       runsByTrigger: tally(e.runs, (r) => r.trigger),
       executionsJournaled: starts.length,
+      executionsByServer: tally(starts, (l) => l.leader ?? 'unknown'),
       disruptions: e.disruptions,
       ...e.counts,
     },

@@ -3,7 +3,9 @@
  *
  *   CHAOS_SECONDS=600 (default) CHAOS_JOBS=1000 LEADER_KILL_EVERY_MS=20000 AGENT_KILL_EVERY_MS=30000
  *   CHAOS_KEEP=1: keep the cluster's data and logs; CHAOS_LOG_LEVEL=info: the processes' log level
- *   CHAOS_ONLY=leader,agent,stop,zookeeper: only those disruptions
+ *   CHAOS_ONLY=leader,agent,stop,zookeeper,join: only those disruptions
+ *   CHAOS_SHARES=1: every dispatch-server fires its partitions' share (issue 17): the kills and the
+ *   stop take a random server, and a fourth server joins halfway
  *   STORE=mongo: on MongoDB (FerretDB from tools/ferretdb, or CLOVER_TEST_MONGO_URL); with
  *   CLOVER_TEST_MONGO_SERVER=java, mongo-java-server from tools/mongo-java-server (FerretDB cannot
  *   carry 1,000 every-second jobs: bench/README.md)
@@ -23,6 +25,7 @@ const opts: ChaosOptions = {
   agentKillEveryMs: Number(process.env.AGENT_KILL_EVERY_MS ?? 30_000),
   // CHAOS_ONLY=zookeeper,stop: only those disruptions.
   keepDir: process.env.CHAOS_KEEP === '1',
+  shares: process.env.CHAOS_SHARES === '1',
   ...(process.env.CHAOS_LOG_LEVEL ? { logLevel: process.env.CHAOS_LOG_LEVEL } : {}),
   ...(process.env.CHAOS_ONLY ? { only: process.env.CHAOS_ONLY.split(',') as ChaosOptions['only'] } : {}),
 };
@@ -69,11 +72,15 @@ try {
   const t0 = Date.now();
   const report = await runChaos(opts);
   const f = report.figures;
-  console.log(`chaos: ${storeName}, ${f.jobs} jobs, ${seconds} s window, Node ${process.version}`);
-  console.log(`  runs ${f.runs}: ${JSON.stringify(f.runsByStatus)}; by trigger ${JSON.stringify(f.runsByTrigger)}`);
-  console.log(`  executions journaled by the agents: ${f.executionsJournaled}`);
   console.log(
-    `  disruptions survived: ${f.leaderKills} leader SIGKILLs, ${f.agentKills} agent SIGKILLs, ${f.stops} SIGSTOP/SIGCONT, ${f.zooKeeperRestarts} ZooKeeper restarts`,
+    `chaos: ${storeName}, ${f.jobs} jobs, ${seconds} s window, ${opts.shares ? 'shared out (CLOVER_DISPATCH_SHARES)' : 'one leader'}, Node ${process.version}`,
+  );
+  console.log(`  runs ${f.runs}: ${JSON.stringify(f.runsByStatus)}; by trigger ${JSON.stringify(f.runsByTrigger)}`);
+  console.log(
+    `  executions journaled by the agents: ${f.executionsJournaled}, by the server that sent them ${JSON.stringify(f.executionsByServer)}`,
+  );
+  console.log(
+    `  disruptions survived: ${f.leaderKills} ${opts.shares ? 'server' : 'leader'} SIGKILLs, ${f.agentKills} agent SIGKILLs, ${f.stops} SIGSTOP/SIGCONT, ${f.zooKeeperRestarts} ZooKeeper restarts, ${f.serverJoins} servers joined`,
   );
   for (const d of f.disruptions) console.log(`    ${new Date(d.from).toISOString()} ${d.what} (healed in ${d.to - d.from} ms)`);
   let bad = 0;

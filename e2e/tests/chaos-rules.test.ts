@@ -57,7 +57,7 @@ function clean() {
     counters: new Map([['noop', { succeeded: 5 }]]),
     disruptions: [],
     agentKillsAt: new Map<string, number[]>(),
-    counts: { leaderKills: 0, agentKills: 0, stops: 0, zooKeeperRestarts: 0 },
+    counts: { leaderKills: 0, agentKills: 0, stops: 0, zooKeeperRestarts: 0, serverJoins: 0 },
   };
 }
 
