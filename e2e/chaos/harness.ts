@@ -345,6 +345,29 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
     const store = await storeOf(dir.path);
     opened.push('store', () => store.close());
     const api = await ConsoleSession.login(baseUrl, 'admin', 'chaos-admin-pw');
+    /**
+     * Sharing: whether every partition is owned by one of `ids` and each of them owns some, by
+     * the servers' heartbeats (`shares: { partitions, of }`) as the console reads them.
+     */
+    const sharesSettled = async (ids: readonly string[]): Promise<boolean> => {
+      const nodes = await api.call<{ items: NodeView[] }>('GET', '/api/nodes').catch(() => null);
+      const share = new Map<string, { partitions: number; of: number }>();
+      for (const n of nodes?.items ?? []) {
+        const s = (n.data as { shares?: { partitions: number; of: number } } | null)?.shares;
+        if (n.path.startsWith(`${paths.root}/nodes/servers/`) && s) share.set(n.id, s);
+      }
+      const of = share.get(ids[0] ?? '')?.of;
+      if (!of || !ids.every((id) => (share.get(id)?.partitions ?? 0) > 0)) return false;
+      return ids.reduce((sum, id) => sum + share.get(id)!.partitions, 0) === of;
+    };
+    // The servers came up one after another, each taking its share from those before it: the
+    // window opens once the shares have settled.
+    if (opts.shares)
+      await waitFor(() => sharesSettled(servers), {
+        timeoutMs: 90_000,
+        intervalMs: 250,
+        message: 'every partition owned, each server a share',
+      });
 
     // The window opens once every job is written (about 10 ms a job through the API), on a second.
     const from = Math.ceil((Date.now() + 5000 + jobCount * 15) / 1000) * 1000;
@@ -418,10 +441,6 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
     // A new leader holds its first fires until its agents say HELLO (electionSettleMs, 3 s): the
     // slots of the gap are the misfire policy's from then, with a second of slack.
     const healedAfterElectionMs = 4000;
-    // A server that joins (or comes back) takes its share from the others: each hands its
-    // partitions over (drain, release) and the joiner loads them, holding its first fires until
-    // the agents said HELLO; slots of a moved job in between go by its misfire policy.
-    const handOverMs = 2 * healedAfterElectionMs;
     const readJournals = async () => {
       const lines: JournalLine[] = [];
       for (const id of agents) {
@@ -481,14 +500,22 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
         // second), then it comes back and takes a share again.
         const victim = anyServer();
         await procs.get(victim)!.kill('SIGKILL');
-        await sleep(sessionMs + 1000);
+        const others = firing.filter((id) => id !== victim);
+        await waitFor(() => sharesSettled(others), { timeoutMs: 60_000, intervalMs: 100, message: `${victim}'s partitions taken over` });
+        const takenOverMs = Date.now() - t0;
         start(victim);
-        disruptions.push({ what: `SIGKILL server ${victim}, started again`, from: t0, to: Date.now() + handOverMs });
+        await waitFor(() => sharesSettled(firing), { timeoutMs: 60_000, intervalMs: 100, message: `${victim} back with a share` });
+        disruptions.push({
+          what: `SIGKILL server ${victim} (its partitions taken over in ${takenOverMs} ms), started again`,
+          from: t0,
+          to: Date.now() + healedAfterElectionMs,
+        });
         counts.leaderKills++;
       } else if (e.kind === 'join') {
         start(joiner);
         firing.push(joiner);
-        disruptions.push({ what: `${joiner} joins`, from: t0, to: Date.now() + handOverMs });
+        await waitFor(() => sharesSettled(firing), { timeoutMs: 60_000, intervalMs: 100, message: `${joiner} with a share` });
+        disruptions.push({ what: `${joiner} joins (a share in ${Date.now() - t0} ms)`, from: t0, to: Date.now() + healedAfterElectionMs });
         counts.serverJoins++;
       } else if (e.kind === 'leader') {
         const leader = await leaderNow();
@@ -514,12 +541,21 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
         const pid = procs.get(leader)!.pid;
         process.kill(pid, 'SIGSTOP');
         const next = opts.shares ? 'the others' : await newLeader(leader);
+        if (opts.shares)
+          await waitFor(() => sharesSettled(firing.filter((id) => id !== leader)), {
+            timeoutMs: 60_000,
+            intervalMs: 100,
+            message: `${leader}'s partitions taken over`,
+          });
         await sleep(t0 + sessionMs * 2 - Date.now());
         process.kill(pid, 'SIGCONT');
+        // Sharing, it finds its session gone, joins again and takes a share back.
+        if (opts.shares)
+          await waitFor(() => sharesSettled(firing), { timeoutMs: 60_000, intervalMs: 100, message: `${leader} back with a share` });
         disruptions.push({
           what: `SIGSTOP leader ${leader} for ${Date.now() - t0} ms → ${next}`,
           from: t0,
-          to: Date.now() + (opts.shares ? handOverMs : healedAfterElectionMs),
+          to: Date.now() + healedAfterElectionMs,
         });
         counts.stops++;
       } else {

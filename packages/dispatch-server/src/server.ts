@@ -309,6 +309,8 @@ export class DispatchServer {
       info: () => ({
         role: 'dispatch',
         leader: this.leading,
+        // Sharing the jobs out: this server's share, partitions owned of how many.
+        ...(this.shares ? { shares: { partitions: this.shares.size, of: this.shares.partitionCount } } : {}),
         jobs: this.scheduler.size,
         running: this.tracker.size,
         execLatenessMs: this.lateness.snapshot(),

@@ -224,6 +224,20 @@ test('three servers share the jobs; one is SIGKILLed and a fourth joins: every s
   });
   await untilEachRan(jobs, 5, 'every job ran five more times after the change', await succeeded(jobs));
   assert.ok(servers.get('share-d')!.server.stats.fired > 0, 'the newcomer fires the jobs of the partitions it took');
+  // Each heartbeat says the server's share (the console's machine list shows it): all together, every partition.
+  const shareOf = async (id: string) =>
+    ((await admin.get(paths.node('servers', id)))?.data as { shares?: { partitions: number; of: number } } | undefined)?.shares;
+  const beats = await waitFor(
+    async () => {
+      const shares = await Promise.all(['share-a', 'share-b', 'share-d'].map(shareOf));
+      return shares.every((s) => s && s.of === partitionCount && s.partitions > 0) &&
+        shares.reduce((sum, s) => sum + s!.partitions, 0) === partitionCount
+        ? shares
+        : undefined;
+    },
+    { timeoutMs: 10_000, message: 'the heartbeats to say the shares, together every partition' },
+  );
+  t.diagnostic(`shares in the heartbeats: ${beats.map((s) => s!.partitions).join(', ')} of ${partitionCount}`);
 
   const { problems, summary } = await closeWindow(jobs);
   t.diagnostic(summary);

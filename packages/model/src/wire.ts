@@ -131,6 +131,13 @@ export interface Machine {
   leader: boolean | null;
   /** A server's lateness figures as it beats them (execLatenessMs of dispatch-server), null otherwise. */
   lateness: Record<string, unknown> | null;
+  /** A server's jobs armed now (it fires them), null for agents and monitors. */
+  jobs: number | null;
+  /**
+   * A server sharing the jobs out (dispatch-server `shares`): the partitions it owns, of the
+   * cluster's partition count; null for a server of the single-leader cluster and for the rest.
+   */
+  share: { partitions: number; of: number } | null;
   /** The open node_dead incident of a dead machine. */
   incident: Incident | null;
 }

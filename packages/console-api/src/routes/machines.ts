@@ -32,8 +32,19 @@ export function machineOf(kind: NodeKind, id: string, data: Record<string, unkno
     leader: typeof data.leader === 'boolean' ? data.leader : typeof data.active === 'boolean' ? data.active : null,
     lateness:
       data.execLatenessMs !== null && typeof data.execLatenessMs === 'object' ? (data.execLatenessMs as Record<string, unknown>) : null,
+    jobs: kind === 'servers' ? num(data.jobs) : null,
+    share: kind === 'servers' ? shareOf(data.shares) : null,
     incident: null,
   };
+}
+
+/** A sharing server's `shares: { partitions, of }` (dispatch-server's heartbeat), else null. */
+function shareOf(v: unknown): Machine['share'] {
+  if (v === null || typeof v !== 'object') return null;
+  const { partitions, of } = v as Record<string, unknown>;
+  const p = num(partitions);
+  const n = num(of);
+  return p !== null && n !== null ? { partitions: p, of: n } : null;
 }
 
 /** A machine that died: what its open node_dead incident kept of it (the monitor copies the last beat's facts in). */

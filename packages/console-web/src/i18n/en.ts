@@ -144,6 +144,7 @@ export const en = {
   'machines.role': 'Role',
   'machines.leader': 'leader',
   'machines.active': 'active',
+  'machines.share': 'fires its share: {partitions} of {of} partitions, {jobs} jobs',
   'machines.standby': 'standby',
   'machines.lateness': 'lateness p99 {p99} ms ({n} runs, last minute)',
   'machines.empty': 'No machines match.',

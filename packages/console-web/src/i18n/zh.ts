@@ -141,6 +141,7 @@ export const zh: Messages = {
   'machines.role': '角色',
   'machines.leader': '主节点',
   'machines.active': '活动',
+  'machines.share': '分担调度：{of} 个分区中的 {partitions} 个，{jobs} 个任务',
   'machines.standby': '备用',
   'machines.lateness': '延迟 p99 {p99} 毫秒（最近一分钟 {n} 次运行）',
   'machines.empty': '没有匹配的机器。',

@@ -149,10 +149,17 @@ export function MachinesPage() {
   );
 }
 
-/** Leader or standby for servers and monitors, with a server's lateness (ms from slot to the agent's start, last minute). */
-function roleText(m: Machine, t: ReturnType<typeof useT>): string {
+/**
+ * Leader or standby for servers and monitors; a sharing server's share instead (partitions of
+ * the cluster's, jobs armed); then a server's lateness (ms from slot to the agent's start, last minute).
+ */
+export function roleText(m: Machine, t: ReturnType<typeof useT>): string {
   if (m.leader === null) return '—';
-  const role = m.leader ? t(m.kind === 'monitors' ? 'machines.active' : 'machines.leader') : t('machines.standby');
+  const role = m.share
+    ? t('machines.share', { partitions: m.share.partitions, of: m.share.of, jobs: m.jobs ?? 0 })
+    : m.leader
+      ? t(m.kind === 'monitors' ? 'machines.active' : 'machines.leader')
+      : t('machines.standby');
   const minute = (m.lateness as { lastMinute?: { p99?: unknown; count?: unknown } } | null)?.lastMinute;
   if (m.kind !== 'servers' || !minute || typeof minute.p99 !== 'number') return role;
   return `${role} · ${t('machines.lateness', { p99: Math.round(minute.p99), n: typeof minute.count === 'number' ? minute.count : 0 })}`;
