@@ -58,7 +58,7 @@ export const dispatchSettings = {
 
 /**
  * `CLOVER_PARTITIONS`: a power of two from 1 to 65,536 (@clover/partitions `assertPartitionCount`),
- * default 16,384; another value is a bad setting, refused before anything opens.
+ * default 1,024; another value is a bad setting, refused before anything opens.
  */
 function partitionCountSetting(): Setting<number> {
   const whole = integer('CLOVER_PARTITIONS', {

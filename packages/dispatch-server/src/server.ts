@@ -103,7 +103,7 @@ export interface DispatchServerOptions {
    */
   shares?: boolean;
   /**
-   * With `shares`: the number of partitions, a power of two up to 65,536 (default 16,384,
+   * With `shares`: the number of partitions, a power of two up to 65,536 (default 1,024,
    * @clover/partitions `defaultPartitionCount`). The same on every server: the first writes it
    * into ZooKeeper and one started with another count fails to start.
    */

@@ -217,7 +217,7 @@ test('ShareTable: a job is owned under the term of the grant that brought its pa
 test('the bin: CLOVER_DISPATCH_SHARES turns sharing on (off by default); CLOVER_PARTITIONS must be a power of two', () => {
   const base = { CLOVER_ZK: 'memory' };
   const off = readSettings(dispatchSettings, base);
-  assert.deepEqual([off.shares, off.partitionCount], [false, 16_384]);
+  assert.deepEqual([off.shares, off.partitionCount], [false, 1_024]);
   const on = readSettings(dispatchSettings, { ...base, CLOVER_DISPATCH_SHARES: '1', CLOVER_PARTITIONS: '64' });
   assert.deepEqual([on.shares, on.partitionCount], [true, 64]);
   assert.throws(() => readSettings(dispatchSettings, { ...base, CLOVER_PARTITIONS: '100' }), SettingError);

@@ -1,15 +1,16 @@
 import { jobHash } from './hash.js';
 
 /**
- * The number of partitions a cluster divides its jobs into unless configured otherwise: 16,384.
- * Rendezvous hashing gives each of N servers a binomial share of the partitions, so the largest
- * share exceeds the mean by about 1.5·sqrt((N-1)/P) at N = 10 (the expected maximum of ten
- * draws): +15% at 1,024 partitions, +7% at 4,096, +3.6% at 16,384. issue 17 asks for the largest
- * share within 10% of the mean; 16,384 keeps it there with margin (measured in
- * bench/partition-balance.bench.ts) while staying small for ZooKeeper: one small znode per
- * partition, about 1.5 MB in all, and about P/N claims by each server when a cluster starts.
+ * The number of partitions a cluster divides its jobs into unless configured otherwise: 1,024.
+ * The assignment gives each of N servers floor or ceil(P/N) partitions (assign: rendezvous with
+ * bounded loads), so the shares of jobs differ by the jobs per partition alone: at 1,000,000 jobs
+ * about 977 ± 31 each, a server's share within 1% of the mean at 10 servers
+ * (bench/partition-balance.bench.ts). Fewer partitions make hand-overs quicker: each moved
+ * partition is a few ZooKeeper round trips and a write, and a server that dies leaves P/N of them
+ * to claim (at 16,384, the earlier default that plain rendezvous needed for balance, a dead
+ * server's 5,400 took 12-15 s in the chaos run, past the session + 1 s issue 17 allows).
  */
-export const defaultPartitionCount = 16_384;
+export const defaultPartitionCount = 1_024;
 
 /** The most partitions a cluster may have: 2^16 (each is a znode and a hash range). */
 export const maxPartitionCount = 65_536;

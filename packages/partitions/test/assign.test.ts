@@ -40,25 +40,31 @@ test('the order of the members and repeated ids do not change the assignment', (
   );
 });
 
-test('a member joining takes only partitions for itself, about 1/(N+1) of them', () => {
+/**
+ * Bounded-load rendezvous moves about 1/N of the partitions on a join or a leave, plus a few
+ * between other members as the cap shifts; at most twice the ideal here (the worst of 200 random
+ * sets of 3 to 21 members at 1,024 was 1.76 times; at 10 members, 1.35), and never fewer than
+ * the joiner must take or the leaver must give up.
+ */
+const movedBound = (ideal: number) => 2 * ideal;
+
+test('a member joining takes its exact share, and about 1/(N+1) of the partitions move', () => {
   fc.assert(
     fc.property(memberSet(2, 21), (all) => {
       const joiner = all[0] as string;
       const before = assign(all.slice(1), count);
       const after = assign(all, count);
       const moved = moves(before, after);
-      for (const m of moved) assert.equal(m.to, joiner, `partition ${m.partition} moved to ${m.to}, not to the joiner`);
-      assert.equal(moved.length, partitionsOf(after, joiner).length);
-      // Binomial(count, 1/N): within 6 standard deviations of the mean (a failure would be a bug, not chance).
-      const n = all.length;
-      const mean = count / n;
-      const sd = Math.sqrt((count * (n - 1)) / (n * n));
-      assert.ok(Math.abs(moved.length - mean) <= 6 * sd, `${moved.length} moved, expected about ${mean.toFixed(0)}`);
+      const ideal = count / all.length;
+      const taken = partitionsOf(after, joiner).length;
+      assert.ok(taken === Math.floor(ideal) || taken === Math.ceil(ideal), `the joiner holds ${taken}, not about ${ideal.toFixed(1)}`);
+      assert.equal(moved.filter((m) => m.to === joiner).length, taken, 'every partition of the joiner moved to it');
+      assert.ok(moved.length <= movedBound(ideal), `${moved.length} moved, ideal ${ideal.toFixed(0)}`);
     }),
   );
 });
 
-test('a member leaving gives up only its own partitions, about 1/N of them', () => {
+test('a member leaving gives up all its partitions, and about 1/N of the partitions move', () => {
   fc.assert(
     fc.property(memberSet(2, 21), fc.nat(), (all, pick) => {
       const leaver = all[pick % all.length] as string;
@@ -68,28 +74,36 @@ test('a member leaving gives up only its own partitions, about 1/N of them', () 
         count,
       );
       const moved = moves(before, after);
-      for (const m of moved) assert.equal(m.from, leaver, `partition ${m.partition} moved from ${m.from}, not from the leaver`);
-      assert.equal(moved.length, partitionsOf(before, leaver).length);
-      const n = all.length;
-      const sd = Math.sqrt((count * (n - 1)) / (n * n));
-      assert.ok(Math.abs(moved.length - count / n) <= 6 * sd);
+      assert.equal(moved.filter((m) => m.from === leaver).length, partitionsOf(before, leaver).length);
+      assert.ok(moved.length <= movedBound(count / all.length), `${moved.length} moved, ideal ${(count / all.length).toFixed(0)}`);
     }),
   );
 });
 
-test('shares are balanced: ten members of 16,384 partitions, the largest within 10% of the mean', () => {
+test('shares are exact: every member holds floor or ceil(P/N) partitions, at any count', () => {
   fc.assert(
-    fc.property(memberSet(10, 10), (members) => {
-      const s = [...shares(assign(members, 16_384)).values()];
+    fc.property(memberSet(1, 30), fc.constantFrom(1, 2, 64, 1024, 16_384), (members, p) => {
+      const s = [...shares(assign(members, p)).values()];
       assert.equal(
         s.reduce((a, b) => a + b, 0),
-        16_384,
+        p,
       );
-      assert.ok(Math.max(...s) <= 1.1 * 1638.4, `largest share ${Math.max(...s)}`);
+      assert.ok(Math.max(...s) <= Math.ceil(p / members.length) && Math.min(...s) >= Math.floor(p / members.length), JSON.stringify(s));
     }),
-    // A fixed seed: with random members the largest share passes 10% about once in 10^4 sets
-    // (4.3 standard deviations at 16,384 partitions), which would fail a CI run now and then.
-    { numRuns: 30, seed: 17 },
+    { numRuns: 60 },
+  );
+});
+
+test('ten members of the default 1,024: a join and a leave each move at most 15% (issue 17)', () => {
+  fc.assert(
+    fc.property(memberSet(11, 11), (all) => {
+      const ten = all.slice(1);
+      const base = assign(ten, 1024);
+      assert.ok(moves(base, assign(all, 1024)).length <= 0.15 * 1024);
+      assert.ok(moves(base, assign(ten.slice(1), 1024)).length <= 0.15 * 1024);
+    }),
+    // Measured worst of 200 random sets: 12.4% (join), 12.8% (leave); a fixed seed keeps CI's draw the same.
+    { numRuns: 50, seed: 17 },
   );
 });
 
