@@ -35,7 +35,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CleanupStack } from '@clover/lifecycle';
-import { failureStatuses, terminalStatuses, type Job, type NodeView, type Run } from '@clover/model';
+import { failureStatuses, terminalStatuses, type Job, type Machine, type NodeView, type Run } from '@clover/model';
 import { openStore, type Store } from '@clover/store';
 import {
   cleanUp,
@@ -350,12 +350,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
      * the servers' heartbeats (`shares: { partitions, of }`) as the console reads them.
      */
     const sharesSettled = async (ids: readonly string[]): Promise<boolean> => {
-      const nodes = await api.call<{ items: NodeView[] }>('GET', '/api/nodes').catch(() => null);
+      // The machine list reads the heartbeat znodes alone (the node list would read every partition's too).
+      const machines = await api.call<{ items: Machine[] }>('GET', '/api/machines').catch(() => null);
       const share = new Map<string, { partitions: number; of: number }>();
-      for (const n of nodes?.items ?? []) {
-        const s = (n.data as { shares?: { partitions: number; of: number } } | null)?.shares;
-        if (n.path.startsWith(`${paths.root}/nodes/servers/`) && s) share.set(n.id, s);
-      }
+      for (const m of machines?.items ?? []) if (m.kind === 'servers' && m.state === 'up' && m.share) share.set(m.id, m.share);
       const of = share.get(ids[0] ?? '')?.of;
       if (!of || !ids.every((id) => (share.get(id)?.partitions ?? 0) > 0)) return false;
       return ids.reduce((sum, id) => sum + share.get(id)!.partitions, 0) === of;

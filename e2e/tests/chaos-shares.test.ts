@@ -8,10 +8,8 @@ import { assertNoFaults, runChaos } from '../chaos/harness.js';
 // once its partitions were taken over, an agent every 30 s, a server SIGSTOPped past its session,
 // ZooKeeper restarted once, and a fourth server joins halfway. Every server fires, and every count
 // that must be 0 is 0: exactly one run per job per slot across every hand-over.
-//
-// Not in `pnpm test` yet: its first runs (2026-12-01) had slots missed beyond policy around the
-// window's start and the joins (bench/README, "Chaos with the jobs shared out").
-// `pnpm --filter @clover/e2e chaos:shares` runs it.
+// Figures: bench/README, "Chaos with the jobs shared out". `pnpm --filter @clover/e2e chaos:shares`
+// runs it alone.
 const jobs = Number(process.env.CHAOS_JOBS ?? 300);
 
 test(`chaos with the jobs shared out, 2 minutes, ${jobs} jobs: every server fires, a server killed and one joining, and no execution twice, no slot twice, no slot missed beyond its policy, no forbid overlap, every run over, counters right`, async () => {
