@@ -199,6 +199,58 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       }
     });
 
+    // The scheduler-client suite's "another leader" wait timed out once in CI: a candidate that
+    // checked its predecessor before its watch on it was armed never heard it go (a watch learns a
+    // node's state when it arms and reports only changes after that).
+    test('leader election: a predecessor that goes while the watch on it is still arming is not missed', async () => {
+      const root = freshRoot();
+      const path = `${root}/election`;
+      const [za, zb] = [await client(), await client()];
+      // zb's watch on its predecessor arms only when the gate opens, as a slow round trip would have it.
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let armsAsked = 0;
+      const gated = new Proxy(zb, {
+        get(target, prop, receiver) {
+          if (prop !== 'watch') return Reflect.get(target, prop, receiver) as unknown;
+          return (p: string, listener: Parameters<ZkClient['watch']>[1]) => {
+            // The first is b's watch on its own znode, which arms at once.
+            if (++armsAsked === 1) return target.watch(p, listener);
+            let off: ReturnType<ZkClient['watch']> | null = null;
+            let stopped = false;
+            const ready = gate.then(() => {
+              if (stopped) return;
+              off = target.watch(p, listener);
+              return off.ready;
+            });
+            return Object.assign(
+              () => {
+                stopped = true;
+                off?.();
+              },
+              { ready },
+            );
+          };
+        },
+      });
+      const a = new LeaderElection(za, { path, id: 'a', data: {} });
+      const b = new LeaderElection(gated, { path, id: 'b', data: {} });
+      try {
+        await a.start();
+        const started = b.start();
+        // b has entered and asked for its watches (its own znode's, then a's): a goes now.
+        await waitFor(() => armsAsked >= 2 || undefined, { message: 'b to watch its predecessor' });
+        await a.close();
+        open();
+        await started;
+        await waitFor(() => b.isLeader || undefined, { timeoutMs: 10_000, message: 'b to lead once a is gone' });
+      } finally {
+        open();
+        await a.close();
+        await b.close();
+      }
+    });
+
     test('an expired leader revokes at once and re-enters the election', async () => {
       const root = freshRoot();
       const path = `${root}/election`;

@@ -187,9 +187,14 @@ export class LeaderElection extends EventEmitter {
     }
     this.setLeading(false);
     const predecessor = joinPath(this.opts.path, ahead);
-    this.stopWatch = this.zk.watch(predecessor, (e) => {
+    const watch = this.zk.watch(predecessor, (e) => {
       if (e.type === 'deleted') this.schedule();
     });
+    this.stopWatch = watch;
+    // Armed before the look below: a watch learns the node's state when it arms and reports only
+    // changes after that, so a predecessor gone between an earlier look and the arming went
+    // unheard, and this candidate never led (contract test "still arming").
+    await watch.ready;
     // It may have gone before the watch was set.
     if (!(await this.zk.exists(predecessor))) this.schedule();
   }
