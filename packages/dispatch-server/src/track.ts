@@ -549,7 +549,10 @@ export class RunTracker {
           // Several never-delivered runs of one forbid job, claimed by leaders that came and went:
           // the first goes, the rest are skipped as their fire would have been (the MongoDB chaos
           // run sent four slots of a forbid job side by side, 30 overlaps), as sendNew does.
-          void this.finish(f, 'skipped', { error: forbidSkip(underway), finishedAt: new Date(this.d.clock()) }, false);
+          // Recorded as a fire's skip is, with no job state: it counts for no run of the job (it
+          // did, through finish: the forbid jobs' runCount 2-3 above their runs in that run).
+          this.letGo(f);
+          void this.persist(f.run.id, { status: 'skipped', error: forbidSkip(underway), finishedAt: new Date(this.d.clock()) });
           return;
         }
         this.d.logger.info('adopted run was never delivered to its agent; sending it now', { ...runFields(f.run), agent: agentId });
