@@ -302,14 +302,18 @@ export class RunTracker {
     // ran three at once).
     const others = job.concurrency === 'forbid' ? this.activeRuns(job.id).filter((r) => r.id !== run.id) : [];
     if (others.length && !this.flights.has(execIdOf(run))) {
-      void this.persist(run.id, {
-        status: 'skipped',
-        error: forbidSkip(others.length),
-        finishedAt: new Date(this.d.clock()),
-      });
+      this.recordForbidSkip(run.id, others.length);
       return;
     }
     this.launch(job, run, {});
+  }
+
+  /**
+   * Records a run skipped as forbid skips a fire, `underway` runs of its job still running: as a
+   * fire's skip is, with no job state, so it counts for no run of the job.
+   */
+  private recordForbidSkip(runId: string, underway: number): void {
+    void this.persist(runId, { status: 'skipped', error: forbidSkip(underway), finishedAt: new Date(this.d.clock()) });
   }
 
   /** Sends a retry after its backoff, the agents its earlier attempts failed on (`tried`) last in line. */
@@ -549,10 +553,10 @@ export class RunTracker {
           // Several never-delivered runs of one forbid job, claimed by leaders that came and went:
           // the first goes, the rest are skipped as their fire would have been (the MongoDB chaos
           // run sent four slots of a forbid job side by side, 30 overlaps), as sendNew does.
-          // Recorded as a fire's skip is, with no job state: it counts for no run of the job (it
-          // did, through finish: the forbid jobs' runCount 2-3 above their runs in that run).
+          // Not through finish, which counted it as a run of the job (the forbid jobs' runCount
+          // 2-3 above their runs in that run).
           this.letGo(f);
-          void this.persist(f.run.id, { status: 'skipped', error: forbidSkip(underway), finishedAt: new Date(this.d.clock()) });
+          this.recordForbidSkip(f.run.id, underway);
           return;
         }
         this.d.logger.info('adopted run was never delivered to its agent; sending it now', { ...runFields(f.run), agent: agentId });
