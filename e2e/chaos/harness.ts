@@ -358,14 +358,12 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       if (!of || !ids.every((id) => (share.get(id)?.partitions ?? 0) > 0)) return false;
       return ids.reduce((sum, id) => sum + share.get(id)!.partitions, 0) === of;
     };
+    /** Waits (60 s at most, by default) until `sharesSettled(ids)`. @throws naming `what` when they do not. */
+    const untilShares = (ids: readonly string[], what: string, timeoutMs = 60_000) =>
+      waitFor(() => sharesSettled(ids), { timeoutMs, intervalMs: 100, message: what });
     // The servers came up one after another, each taking its share from those before it: the
     // window opens once the shares have settled.
-    if (opts.shares)
-      await waitFor(() => sharesSettled(servers), {
-        timeoutMs: 90_000,
-        intervalMs: 250,
-        message: 'every partition owned, each server a share',
-      });
+    if (opts.shares) await untilShares(servers, 'every partition owned, each server a share', 90_000);
 
     // The window opens once every job is written (about 10 ms a job through the API), on a second.
     const from = Math.ceil((Date.now() + 5000 + jobCount * 15) / 1000) * 1000;
@@ -499,10 +497,10 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
         const victim = anyServer();
         await procs.get(victim)!.kill('SIGKILL');
         const others = firing.filter((id) => id !== victim);
-        await waitFor(() => sharesSettled(others), { timeoutMs: 60_000, intervalMs: 100, message: `${victim}'s partitions taken over` });
+        await untilShares(others, `${victim}'s partitions taken over`);
         const takenOverMs = Date.now() - t0;
         start(victim);
-        await waitFor(() => sharesSettled(firing), { timeoutMs: 60_000, intervalMs: 100, message: `${victim} back with a share` });
+        await untilShares(firing, `${victim} back with a share`);
         disruptions.push({
           what: `SIGKILL server ${victim} (its partitions taken over in ${takenOverMs} ms), started again`,
           from: t0,
@@ -512,7 +510,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       } else if (e.kind === 'join') {
         start(joiner);
         firing.push(joiner);
-        await waitFor(() => sharesSettled(firing), { timeoutMs: 60_000, intervalMs: 100, message: `${joiner} with a share` });
+        await untilShares(firing, `${joiner} with a share`);
         disruptions.push({ what: `${joiner} joins (a share in ${Date.now() - t0} ms)`, from: t0, to: Date.now() + healedAfterElectionMs });
         counts.serverJoins++;
       } else if (e.kind === 'leader') {
@@ -540,16 +538,14 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
         process.kill(pid, 'SIGSTOP');
         const next = opts.shares ? 'the others' : await newLeader(leader);
         if (opts.shares)
-          await waitFor(() => sharesSettled(firing.filter((id) => id !== leader)), {
-            timeoutMs: 60_000,
-            intervalMs: 100,
-            message: `${leader}'s partitions taken over`,
-          });
+          await untilShares(
+            firing.filter((id) => id !== leader),
+            `${leader}'s partitions taken over`,
+          );
         await sleep(t0 + sessionMs * 2 - Date.now());
         process.kill(pid, 'SIGCONT');
         // Sharing, it finds its session gone, joins again and takes a share back.
-        if (opts.shares)
-          await waitFor(() => sharesSettled(firing), { timeoutMs: 60_000, intervalMs: 100, message: `${leader} back with a share` });
+        if (opts.shares) await untilShares(firing, `${leader} back with a share`);
         disruptions.push({
           what: `SIGSTOP leader ${leader} for ${Date.now() - t0} ms → ${next}`,
           from: t0,
