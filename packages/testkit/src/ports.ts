@@ -7,6 +7,8 @@ const defaultEphemeral: readonly [number, number] = [32768, 60999];
 const lowestPort = 10_000;
 /** Ports handed out by this process: two calls in a row never answer the same port. */
 const handedOut = new Set<number>();
+/** The ephemeral range, read at the first freePort (it is a kernel setting, fixed for a test run). */
+let ephemeral: [number, number] | undefined;
 
 /**
  * The kernel's ephemeral range, `[low, high]`, from /proc/sys/net/ipv4/ip_local_port_range
@@ -46,7 +48,7 @@ function canBind(port: number): Promise<boolean> {
  * @throws Error when 200 random ports in a row cannot be bound (a machine out of free ports).
  */
 export async function freePort(): Promise<number> {
-  const [low, high] = ephemeralPortRange();
+  const [low, high] = (ephemeral ??= ephemeralPortRange());
   const below = Math.max(0, low - lowestPort);
   const above = Math.max(0, 65535 - high);
   if (below + above === 0) throw new Error(`no port outside the ephemeral range ${low}-${high} from ${lowestPort} up`);

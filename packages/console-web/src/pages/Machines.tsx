@@ -153,7 +153,7 @@ export function MachinesPage() {
  * Leader or standby for servers and monitors; a sharing server's share instead (partitions of
  * the cluster's, jobs armed); then a server's lateness (ms from slot to the agent's start, last minute).
  */
-export function roleText(m: Machine, t: ReturnType<typeof useT>): string {
+function roleText(m: Machine, t: ReturnType<typeof useT>): string {
   if (m.leader === null) return '—';
   const role = m.share
     ? t('machines.share', { partitions: m.share.partitions, of: m.share.of, jobs: m.jobs ?? 0 })
