@@ -13,10 +13,12 @@ import {
   NotEmptyError,
   cloverPaths,
   publishJobChange,
+  readLeader,
   type JobChange,
   type WatchEvent,
   type ZkClient,
 } from '../src/index.js';
+import { gatedClient } from './gated-client.js';
 import { healingContract } from './healing.js';
 
 export interface Backend {
@@ -121,7 +123,10 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       const root = freshRoot();
       await owner.ensurePath(root);
       await owner.create(`${root}/e`, { me: 1 }, 'ephemeral');
-      assert.notEqual((await other.exists(`${root}/e`))?.ephemeralOwner, '0');
+      // The owner is the creating session's id, as ZkClient.sessionId spells it: recipes tell their
+      // own znodes from another session's under the same name by it (ownEphemeral).
+      assert.equal((await other.exists(`${root}/e`))?.ephemeralOwner, owner.sessionId);
+      assert.notEqual(owner.sessionId, other.sessionId);
       const events: WatchEvent[] = [];
       await other.watch(`${root}/e`, (e) => events.push(e)).ready;
       await owner.close();
@@ -246,6 +251,51 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
         await waitFor(() => b.isLeader || undefined, { timeoutMs: 10_000, message: 'b to lead once a is gone' });
       } finally {
         open();
+        await a.close();
+        await b.close();
+      }
+    });
+
+    // CI of 2026-12-01: the healing test "leader and a follower" timed out with one candidate left.
+    // A re-created election folder numbers its candidates from 0 again, so the follower, entering
+    // first, was given the leader's old name; the leader found a znode there, took it for its
+    // own, wrote its data over the follower's, and both led.
+    test("leader election: another candidate given this one's old name in a re-created folder is not taken for its own", async () => {
+      const root = freshRoot();
+      const path = `${root}/election`;
+      const [za, zb, raw] = [await client(), await client(), await client()];
+      // a's looks at its own candidate wait at the gate while the folder is made anew under it.
+      const gated = gatedClient(za, 'exists');
+      const a = new LeaderElection(gated.client, { path, id: 'a', data: {} });
+      const b = new LeaderElection(zb, { path, id: 'b', data: {} });
+      let maxLeaders = 0;
+      const sample = setInterval(() => (maxLeaders = Math.max(maxLeaders, [a, b].filter((e) => e.isLeader).length)), 2);
+      try {
+        await a.start();
+        await b.start();
+        await waitFor(() => a.isLeader || undefined, { message: 'a leads' });
+        const oldName = a.candidatePath;
+        gated.hold();
+        await raw.delete(path, { recursive: true });
+        // b enters the new folder first and is given a's old name.
+        await waitFor(
+          async () => {
+            const names = await raw.children(path).catch(() => []);
+            return names.length === 1 && `${path}/${names[0]}` === oldName && b.candidatePath === oldName && b.isLeader ? true : undefined;
+          },
+          { message: "b's candidate under a's old name, leading" },
+        );
+        gated.open();
+        await waitFor(async () => ((await raw.children(path)).length === 2 ? true : undefined), { message: 'a enters again beside b' });
+        await waitFor(() => (b.isLeader && !a.isLeader && a.candidatePath !== oldName) || undefined, {
+          message: 'b leads, a follows under a new name',
+        });
+        assert.equal((await raw.get(oldName!, z.object({ id: z.string() })))?.data.id, 'b', "b's candidate keeps b's data");
+        assert.equal((await readLeader(raw, path))?.id, 'b');
+        assert.equal(maxLeaders, 1, 'never two leaders at once');
+      } finally {
+        clearInterval(sample);
+        gated.open();
         await a.close();
         await b.close();
       }

@@ -1,7 +1,7 @@
-import { settleWithin } from '@clover/lifecycle';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { waitFor } from '@clover/testkit';
 import type { ZkClient } from '../src/index.js';
-import { NativeZooKeeper } from '../src/native/binding.js';
 
 /**
  * Ends a real session from outside: a second connection joins it with its id and password and
@@ -34,22 +34,27 @@ export async function forceExpiry(zk: ZkClient, connect: string): Promise<void> 
   if (!done()) throw new Error(`session ${original} did not expire after 10 attempts`);
 }
 
-/** Connects a twin to a session and closes it; gives up after 10 s if the session is gone. */
+/**
+ * Connects a twin to a session and closes it, in a child process (test/fixtures/session-twin.ts:
+ * the binding can abort the process that closes a handle just connected); gives up after 15 s.
+ */
 async function joinAndClose(connect: string, idHex: string, password: string): Promise<void> {
-  const twin = new NativeZooKeeper({ connect, timeout: 4000, debug_level: 1, client_id: idHex, client_password: password });
-  await settleWithin(
-    new Promise<void>((resolve) => {
-      twin.on('connect', () => resolve());
-      twin.on('close', () => resolve());
-      twin.init({});
-    }),
-    10_000,
-  );
-  try {
-    twin.close();
-  } catch {
-    // already closed by the server's expiry
-  }
+  await new Promise<void>((resolve) => {
+    execFile(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('fixtures/session-twin.ts', import.meta.url)),
+        connect,
+        idHex,
+        password,
+      ],
+      { timeout: 15_000 },
+      () => resolve(),
+    );
+  });
 }
 
 function sessionCredentials(zk: ZkClient): [string, string] {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { CleanupStack } from '@clover/lifecycle';
 import { waitFor } from '@clover/testkit';
 import { createZkClient, MemoryZkServer, PartitionOwnership, type ZkClient } from '../src/index.js';
+import { gatedClient } from './gated-client.js';
 import { Holders, count } from './partition-holders.js';
 
 // The recipe on the in-process tree, which `clover standalone` and the scale-out bench run on.
@@ -68,6 +69,54 @@ test('in-process tree: a folder whose data is not JSON gets the count written ov
     await waitFor(() => m.grants().length === count, { message: 'a alone holds all' });
     const other = new PartitionOwnership(zk, { path: '/clover/partitions', id: 'server-b', partitionCount: 2 * count });
     await assert.rejects(other.start(), /every dispatch-server of a cluster must use the same count/);
+  } finally {
+    await cleanup.close();
+  }
+});
+
+// The same fault as the election's "old name" contract test, in the membership: a members folder
+// made anew numbers from 0 again, so another session's znode can bear this member's old name.
+test("in-process tree: another session's znode under a member's old name in a re-created members folder is not taken for the member's", async () => {
+  const name = `partitions-old-name-${process.pid}`;
+  const path = '/clover/partitions';
+  const cleanup = new CleanupStack();
+  try {
+    const zk = createZkClient({ connect: `memory:${name}` });
+    const raw = createZkClient({ connect: `memory:${name}` });
+    cleanup.push('zk', () => zk.close());
+    cleanup.push('raw', () => raw.close());
+    await zk.connect();
+    await raw.connect();
+    // The member's creates wait at the gate, so the other session is first in the new folder.
+    const gated = gatedClient(zk, 'create');
+    const m = new PartitionOwnership(gated.client, { path, id: 'server-a', partitionCount: count });
+    cleanup.push('member', () => m.close());
+    cleanup.push('gate', () => gated.open());
+    await m.start();
+    await waitFor(() => m.grants().length === count, { message: 'a alone holds all' });
+    const oldName = (await raw.children(`${path}/members`)).map((n) => `${path}/members/${n}`);
+    assert.equal(oldName.length, 1);
+    assert.equal(await m.confirmMember(), true);
+
+    gated.hold();
+    await raw.delete(`${path}/members`, { recursive: true });
+    await raw.ensurePath(`${path}/members`);
+    const other = await raw.create(`${path}/members/m-`, { id: 'someone-else' }, 'ephemeral_sequential');
+    assert.equal(other, oldName[0], "the other session's znode has the member's old name");
+    assert.equal(await m.confirmMember(), false, "another session's znode proves nothing of the member's");
+
+    gated.open();
+    await waitFor(async () => ((await raw.children(`${path}/members`)).length === 2 ? true : undefined), {
+      message: 'the member registered again',
+    });
+    await waitFor(async () => ((await m.confirmMember()) ? true : undefined), { message: 'confirmed in its new znode' });
+    assert.deepEqual((await raw.get(other))?.data, { id: 'someone-else' }, 'the other znode left as it was');
+    await m.close();
+    assert.deepEqual(
+      await raw.children(`${path}/members`),
+      [other.slice(other.lastIndexOf('/') + 1)],
+      'the member removed its own znode only',
+    );
   } finally {
     await cleanup.close();
   }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { BadVersionError, InvalidDataError, NoNodeError } from '../errors.js';
 import type { ZkClient } from '../interfaces.js';
 import { joinPath } from '../paths.js';
+import { deleteOwnEphemeral, ownEphemeral } from './own-ephemeral.js';
 
 export interface LeaderElectionOptions {
   /** The election's parent znode, e.g. paths.electionDispatch. */
@@ -90,7 +91,7 @@ export class LeaderElection extends EventEmitter {
     this.setLeading(false);
     const mine = this.candidate;
     this.candidate = null;
-    if (mine && this.zk.state === 'connected') await this.zk.delete(mine).catch(() => undefined);
+    if (mine && this.zk.state === 'connected') await deleteOwnEphemeral(this.zk, mine, this.candidateSession);
   }
 
   private setLeading(leading: boolean): void {
@@ -137,7 +138,8 @@ export class LeaderElection extends EventEmitter {
   /** Writes the candidate's data back when someone else changed it; false when it is gone. */
   private async restorePayload(path: string): Promise<boolean> {
     const node = await this.zk.getRaw(path);
-    if (!node) return false;
+    // Another session's znode under this candidate's old name is not ours to write (ownEphemeral).
+    if (!node || node.stat.ephemeralOwner !== this.candidateSession) return false;
     const want = JSON.stringify(this.payload);
     let have: string | undefined;
     try {
@@ -157,7 +159,14 @@ export class LeaderElection extends EventEmitter {
     if (!this.started || this.zk.state !== 'connected') return;
     // An expired session took its candidate with it, or someone deleted it (or the whole
     // election folder): enter again. The folder is re-created, so the election heals itself.
-    if (!this.candidate || this.candidateSession !== this.zk.sessionId || !(await this.zk.exists(this.candidate))) {
+    // Its name alone does not say it is still ours: a re-created folder numbers from 0 again, and
+    // another candidate given our old name was taken for ours (both led, each writing its own
+    // data over the other's; zk-kit healing test "leader and a follower", CI of 2026-12-01).
+    if (
+      !this.candidate ||
+      this.candidateSession !== this.zk.sessionId ||
+      !(await ownEphemeral(this.zk, this.candidate, this.candidateSession))
+    ) {
       this.setLeading(false);
       await this.watchOwn(null);
       await this.zk.ensurePath(this.opts.path);

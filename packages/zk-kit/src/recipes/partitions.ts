@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { BadVersionError, InvalidDataError, NodeExistsError, NoNodeError } from '../errors.js';
 import type { Unsubscribe, ZkClient, ZkStat } from '../interfaces.js';
 import { joinPath } from '../paths.js';
+import { deleteOwnEphemeral, ownEphemeral } from './own-ephemeral.js';
 
 /**
  * A partition held by this member: what a writer checks before it acts for the partition.
@@ -165,7 +166,9 @@ export class PartitionOwnership extends EventEmitter {
     // Asked again after the read: the answer counts only if the session was the same throughout.
     const inSession = () => m !== null && this.zk.state === 'connected' && this.zk.sessionId === m.session;
     if (!m || !inSession()) return false;
-    const stat = await this.zk.exists(m.path).catch(() => null);
+    // The member znode's name alone proves nothing: a re-created members folder numbers from 0
+    // again, and another member's znode can bear it (ownEphemeral).
+    const stat = await ownEphemeral(this.zk, m.path, m.session).catch(() => null);
     return !!stat && inSession();
   }
 
@@ -213,7 +216,7 @@ export class PartitionOwnership extends EventEmitter {
     this.loseAll('closed');
     const mine = this.member;
     this.member = null;
-    if (mine && this.zk.state === 'connected') await this.zk.delete(mine.path).catch(() => undefined);
+    if (mine && this.zk.state === 'connected') await deleteOwnEphemeral(this.zk, mine.path, mine.session);
   }
 
   private async checkCount(): Promise<void> {
@@ -289,13 +292,13 @@ export class PartitionOwnership extends EventEmitter {
     const session = this.zk.sessionId;
     if (!session) return;
     const m = this.member;
-    if (m && m.session === session && m.leaving === this.leaving && (await this.zk.exists(m.path))) return;
+    if (m && m.session === session && m.leaving === this.leaving && (await ownEphemeral(this.zk, m.path, session))) return;
     await this.zk.ensurePath(this.membersPath);
     const data = { ...this.opts.data, id: this.opts.id, session, ...(this.leaving ? { leaving: true } : {}) };
     const path = await this.zk.create(joinPath(this.membersPath, memberPrefix), data, 'ephemeral_sequential');
     this.member = { path, session, leaving: this.leaving };
     // The new znode first, then the old one goes: the session is never without a member znode.
-    if (m && m.session === session && m.path !== path) await this.zk.delete(m.path).catch(() => undefined);
+    if (m && m.session === session && m.path !== path) await deleteOwnEphemeral(this.zk, m.path, session);
   }
 
   private async readMembers(): Promise<Member[]> {
