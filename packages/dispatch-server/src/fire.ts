@@ -51,7 +51,40 @@ export function fireJob(d: FireDeps, job: Job, slotMs: number, trigger: Trigger)
   // slots of a busy new leader) each looked before any had claimed, saw nothing running, and all
   // ran (issue 16's chaos run: 72 `forbid` overlaps).
   if (job.concurrency === 'allow') return fireSlot(d, job, slotMs, trigger);
-  return d.lanes.run(job.id, () => fireSlot(d, job, slotMs, trigger));
+  if (job.concurrency === 'replace') return d.lanes.run(job.id, () => fireSlot(d, job, slotMs, trigger));
+  // A `forbid` fire waits for the one before it only until its own slot: that one still going
+  // then (its claim held in a slow store) will run, so this slot is skipped as forbid says, now.
+  // Queued behind it instead, the fires of every later slot fell seconds behind, one store round
+  // trip each, and went unwritten with a leader killed meanwhile (issue 16's MongoDB run: a
+  // forbid job's slots 5–7 s late, six at a time missed).
+  const term = d.term(job.id);
+  return d.lanes.runUnless(
+    job.id,
+    () => fireSlot(d, job, slotMs, trigger),
+    () => d.untilSlot(slotMs),
+    () => skipBehindFire(d, job, slotMs, trigger, term),
+  );
+}
+
+/** Writes the slot skipped because the job's fire before it is still under way (fireJob). */
+async function skipBehindFire(d: FireDeps, job: Job, slotMs: number, trigger: Trigger, term: number): Promise<Run[]> {
+  // untilSlot resolves early when leadership is lost: the next leader decides this slot.
+  if (!d.leads(term, job.id)) return [];
+  return writeForbidSkip(d, job, slotMs, trigger, Math.max(1, d.tracker.inProgress(job.id)));
+}
+
+/** Writes the slot's row as skipped by `forbid`, `underway` runs of the job still going. */
+async function writeForbidSkip(d: FireDeps, job: Job, slotMs: number, trigger: Trigger, underway: number): Promise<Run[]> {
+  const scheduledAt = new Date(slotMs);
+  await insertOnce(d, {
+    id: runId(job.id, scheduledAt),
+    jobId: job.id,
+    scheduledAt,
+    trigger,
+    status: 'skipped',
+    error: forbidden(underway),
+  });
+  return [];
 }
 
 async function fireSlot(d: FireDeps, job: Job, slotMs: number, trigger: Trigger): Promise<Run[]> {
@@ -64,19 +97,8 @@ async function fireSlot(d: FireDeps, job: Job, slotMs: number, trigger: Trigger)
     if (!atSlot) return [];
     job = atSlot;
   }
-  const scheduledAt = new Date(slotMs);
   const active = d.tracker.inProgress(job.id);
-  if (active > 0 && job.concurrency === 'forbid') {
-    await insertOnce(d, {
-      id: runId(job.id, scheduledAt),
-      jobId: job.id,
-      scheduledAt,
-      trigger,
-      status: 'skipped',
-      error: forbidden(active),
-    });
-    return [];
-  }
+  if (active > 0 && job.concurrency === 'forbid') return writeForbidSkip(d, job, slotMs, trigger, active);
   const claims = await claim(d, job, slotMs, trigger);
   if (!claims.length) return [];
   // Deposed while the store held the claim (a pause, a slow store): the rows say where each run

@@ -193,6 +193,80 @@ test('overdue slots of a forbid job fired in one turn: the first runs, the other
   );
 });
 
+test("a forbid job's fire held in a slow store: each later slot is written skipped at its own time, not queued behind it", async () => {
+  // Issue 16's MongoDB chaos run: a forbid job's fires waited in line behind one another, a
+  // store round trip each; its slots ran 5-7 s late, and six at a time were never written
+  // before the leader was killed. Here the first slot's claim is held until the third slot.
+  const h = harness({ now: slot - 50 });
+  const offset = (r: RunInput) => (r.scheduledAt as Date).getTime() - slot;
+  let now = slot - 50;
+  const slotWaits = new Map<number, () => void>();
+  let releaseClaim!: () => void;
+  const claimHeld = new Promise<void>((r) => (releaseClaim = r));
+  const deps: FireDeps = {
+    ...h.deps,
+    tracker: Object.assign(Object.create(h.deps.tracker) as RunTracker, { now: () => now }),
+    insertRun: async (input) => {
+      if (offset(input) === 0) await claimHeld;
+      return h.deps.insertRun(input);
+    },
+    untilSlot: (at) => (at <= now ? Promise.resolve() : new Promise<void>((r) => slotWaits.set(at, r))),
+  };
+  const reach = async (at: number) => {
+    now = at;
+    for (const [t, go] of slotWaits) if (t <= at) go();
+    await settle();
+    await settle();
+  };
+  const forbid = job({ concurrency: 'forbid' });
+  const fires = [0, 1, 2].map((i) => fireJob(deps, forbid, slot + i * 1000, 'schedule'));
+  await settle();
+  await reach(slot + 1000);
+  assert.deepEqual(
+    h.inserted.map((r) => [offset(r), r.status]),
+    [[1000, 'skipped']],
+    'the second slot written skipped at its time, the first still held',
+  );
+  assert.match(h.inserted[0]!.error ?? '', /still running \(concurrency forbid\)/);
+  await reach(slot + 2000);
+  assert.deepEqual(
+    h.inserted.map((r) => [offset(r), r.status]),
+    [
+      [1000, 'skipped'],
+      [2000, 'skipped'],
+    ],
+  );
+  releaseClaim();
+  const runs = await Promise.all(fires);
+  assert.deepEqual(
+    runs.map((r) => r.length),
+    [1, 0, 0],
+  );
+  assert.deepEqual(
+    h.dispatched.map((d) => d.run.scheduledAt.getTime() - slot),
+    [0],
+    'the held slot still runs',
+  );
+  // Deposed while waiting: no row is written for the slot, the next leader decides it.
+  const lost = harness({ now: slot - 50 });
+  let hold!: () => void;
+  const held = new Promise<void>((r) => (hold = r));
+  const lostDeps: FireDeps = {
+    ...lost.deps,
+    insertRun: async (input) => {
+      await held;
+      return lost.deps.insertRun(input);
+    },
+    leads: () => false,
+    untilSlot: () => Promise.resolve(),
+  };
+  const first = fireJob(lostDeps, forbid, slot + 5000, 'schedule');
+  assert.deepEqual(await fireJob(lostDeps, forbid, slot + 6000, 'schedule'), []);
+  hold();
+  await first;
+  assert.ok(!lost.inserted.some((r) => r.status === 'skipped'), 'no skip written by a deposed server');
+});
+
 test('a slot already past (a misfire, a manual trigger) is written and sent at once', async () => {
   const h = harness({ now: slot + 5000 });
   const runs = await fireJob(h.deps, job(), slot, 'misfire');
