@@ -345,6 +345,51 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       stop();
     });
 
+    // CI of 2026-12-01: the monitor declared a hung node 'vanished' (its session had 30 s to run):
+    // a read of the list that failed left nodes out, and whoever reads the list takes a node left
+    // out for a node dead (the monitor mails it dead; a dispatch-server loses its agent's runs).
+    test('registry: a failed read lists no one as gone; the watch reads again and says nothing meanwhile; garbled data still lists the node', async () => {
+      const zk = await client();
+      const paths = cloverPaths(freshRoot());
+      await zk.ensurePath(paths.nodesOf('clients'));
+      for (const id of ['a1', 'a2']) await zk.create(paths.node('clients', id), { id, beatAt: 1 }, 'ephemeral');
+      // Reads of a2 fail with a lost connection while `failing` is set; a1's go through.
+      let failing = true;
+      const flaky = new Proxy(zk, {
+        get(target, prop, receiver) {
+          if (prop !== 'get') return Reflect.get(target, prop, receiver) as unknown;
+          return (path: string) => (failing && path.endsWith('/a2') ? Promise.reject(new ConnectionLossError(path)) : target.get(path));
+        },
+      });
+      const registry = new NodeRegistry(flaky, paths);
+      await assert.rejects(registry.list('clients'), ConnectionLossError);
+      const seen: string[][] = [];
+      const stop = registry.watch('clients', (nodes) => seen.push(nodes.map((n) => n.id)));
+      try {
+        // Several retries' worth of failing reads: nothing is said, certainly not a list without a2.
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(seen.length, 0, `nothing said while a2 cannot be read: ${JSON.stringify(seen)}`);
+        failing = false;
+        await waitFor(() => seen.at(-1)?.join() === 'a1,a2' || undefined, { message: 'the whole list once a2 reads again' });
+        await zk.setRaw(paths.node('clients', 'a2'), Buffer.from('not json'));
+        const list = await registry.list('clients');
+        assert.deepEqual(
+          list.map((n) => [n.id, n.data]),
+          [
+            ['a1', { id: 'a1', beatAt: 1 }],
+            ['a2', {}],
+          ],
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        assert.ok(
+          seen.every((ids) => ids.includes('a2')),
+          `never listed without a2: ${JSON.stringify(seen)}`,
+        );
+      } finally {
+        stop();
+      }
+    });
+
     test('job change feed delivers each change once, in order, from start on', async () => {
       const writer = await client();
       const reader = await client();
