@@ -12,6 +12,8 @@ export interface LeaderElectionOptions {
 }
 
 const candidatePrefix = 'c-';
+/** How long a follower of the election waits to read it again after a read failed, in ms. */
+const retryAfterFailedReadMs = 500;
 
 function seqOf(name: string): number {
   return Number(name.slice(name.lastIndexOf('-') + 1));
@@ -287,10 +289,25 @@ function followElection<T>(
   let stopped = false;
   const isStopped = () => stopped;
   let last: string | undefined;
+  let retry: NodeJS.Timeout | null = null;
   const again = rereader(async () => {
     if (isStopped()) return;
-    const value = zk.state === 'connected' ? await how.read().catch(() => null) : null;
+    let value: T | null = null;
+    let failed = false;
+    if (zk.state === 'connected') {
+      try {
+        value = await how.read();
+      } catch {
+        failed = true;
+      }
+    }
     if (isStopped()) return;
+    // A read that failed while connected is asked again: no event may come to ask it.
+    if (failed && !retry)
+      retry = setTimeout(() => {
+        retry = null;
+        again();
+      }, retryAfterFailedReadMs);
     how.seen?.(value);
     const key = how.key(value);
     if (key !== last) {
@@ -305,6 +322,7 @@ function followElection<T>(
     again,
     stop: () => {
       stopped = true;
+      if (retry) clearTimeout(retry);
       stopWatch();
       offState();
     },
@@ -370,9 +388,14 @@ export async function readCandidates(zk: ZkClient, electionPath: string): Promis
   let leader: string | null = null;
   let lowest = true;
   for (const node of names) {
+    // Garbled data is an unusable candidate; a read that failed is no answer at all (throws): a
+    // candidate left out would read as a server gone to the agents that follow the list.
     const data = await zk.get<Record<string, unknown> | null>(joinPath(electionPath, node)).then(
       (n) => n?.data,
-      () => null,
+      (err: unknown) => {
+        if (err instanceof InvalidDataError) return null;
+        throw err;
+      },
     );
     if (data === undefined) continue;
     const usable = data !== null && typeof data === 'object' && typeof data.id === 'string';
