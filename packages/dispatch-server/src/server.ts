@@ -870,7 +870,9 @@ export class DispatchServer {
   /**
    * An agent left the registry's list. The list is read child by child after a watch fires,
    * and under load one read can fail or come back after a newer one: its znode is read once
-   * more, and the agent removed only if it is really not there (or a later list agrees).
+   * more, and the agent removed only if it is really not there (or a later list agrees) and it
+   * no longer answers the pings (heard within 1.5 ping intervals: a session that ended is not a
+   * process that died).
    */
   private async confirmAgentGone(id: string): Promise<void> {
     const stat = await this.opts.zk.exists(this.opts.paths.node('clients', id)).catch(() => undefined);
@@ -882,7 +884,8 @@ export class DispatchServer {
     // Still there (the list was stale), or listed again since.
     if (stat !== null || this.agents.liveIds()?.has(id)) return;
     const agent = this.agents.get(id);
-    if (agent?.restartedSince && this.monotonic() - agent.lastHeardMs < this.timings.pingIntervalMs) {
+    const speaks = agent !== undefined && this.monotonic() - agent.lastHeardMs < this.timings.pingIntervalMs * 1.5;
+    if (agent?.restartedSince && speaks) {
       // A new life said HELLO and speaks: the znode that went was the earlier life's, its
       // session expiring after the restart (issue 16's chaos run: a forbid job's run on the new
       // life taken for lost, and the next slot ran beside it). The new life's znode follows;
@@ -890,6 +893,16 @@ export class DispatchServer {
       agent.restartedSince = false;
       this.logger.info('agent znode gone, but the agent speaks: an earlier life of it', { agent: id, life: agent.startedAt });
       this.tracker.agentRestarted(id, agent.startedAt);
+      return;
+    }
+    if (speaks) {
+      // Its ZooKeeper session ended, but the process answers: an outage of ZooKeeper longer than
+      // the sessions ends every agent's at once (the chaos run's ZooKeeper restart), or it alone
+      // is cut off from ZooKeeper. What it runs is still running; taken for lost, each run of a
+      // forbid job had its next slot run beside it, and a retry ran beside the first attempt. It
+      // takes no new run until its znode is back (it is not live), and its silence
+      // (agentSilenceMs) still loses what it runs.
+      this.logger.warn('agent znode gone, but the agent still answers: keeping what it runs until it goes silent', { agent: id });
       return;
     }
     if (agent) this.logger.warn('agent znode gone; treating it as lost', { agent: id });

@@ -369,6 +369,8 @@ test('an agent lost mid-run: the run is lost and, with retries, succeeds on anot
   await waitFor(async () => (await runsOf(job.id))[0]?.node === 'agent-0-doomed' && (await runsOf(job.id))[0]?.status === 'running', {
     message: 'running on the doomed agent',
   });
+  // Dead: it stops answering (its sockets closed, no BYE), and then its session ends.
+  await silence(doomed);
   const doomedZk = zks[zks.length - 1]!;
   MemoryZkServer.get(zkName).expireSession(doomedZk.sessionId!);
   const [run] = await waitFor(
@@ -381,6 +383,58 @@ test('an agent lost mid-run: the run is lost and, with retries, succeeds on anot
   assert.equal(run!.node, 'agent-1');
   assert.equal(run!.attempt, 2);
   await doomed.close();
+});
+
+/** Makes an in-process agent a dead one to its servers: its sockets close with no BYE, then its last PONG grows old. */
+async function silence(agent: Agent): Promise<void> {
+  const channels = (agent as unknown as { channels: Map<string, { transport: { close(): Promise<void> } }> }).channels;
+  for (const c of channels.values()) await c.transport.close();
+  await new Promise((r) => setTimeout(r, 3500));
+}
+
+test('an agent whose ZooKeeper session ends while it still answers keeps its run: not lost, not run again', async () => {
+  // The shares chaos run's ZooKeeper restart: every agent's session expired at once, every
+  // server took every agent for lost, and each forbid job's run still going had its next slot
+  // run beside it (8 overlaps); a lost run with retries ran a second attempt beside the first.
+  const alive = await startAgent('agent-0-alive', ['violet']);
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  alive.register('held', () => released.then(() => 'done'));
+  await waitFor(async () => (await zks[0]!.children(paths.nodesOf('clients'))).includes('agent-0-alive'));
+  const job = await createJob({
+    name: 'outlives-its-session',
+    schedule: { type: 'once', at: new Date(Date.now() + 500) },
+    kind: { type: 'handler', name: 'held' },
+    retries: { max: 2, backoffMs: 100 },
+    deleteWhenDone: false,
+    target: { type: 'group', group: 'violet' },
+  });
+  await waitFor(async () => (await runsOf(job.id))[0]?.status === 'running' || undefined, { message: 'running on the agent' });
+  const aliveZk = zks[zks.length - 1]!;
+  MemoryZkServer.get(zkName).expireSession(aliveZk.sessionId!);
+  // Its znode goes with the session; it registers again in a new one.
+  await waitFor(async () => !(await zks[0]!.children(paths.nodesOf('clients'))).includes('agent-0-alive') || undefined, {
+    message: 'its znode gone',
+  }).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 3000));
+  const during = await runsOf(job.id);
+  assert.deepEqual(
+    during.map((r) => [r.attempt, r.status]),
+    [[1, 'running']],
+    'still running, no second attempt',
+  );
+  release();
+  const [run] = await waitFor(
+    async () => {
+      const r = (await runsOf(job.id)).filter((x) => x.status === 'succeeded');
+      return r.length ? r : undefined;
+    },
+    { timeoutMs: 15_000, message: 'succeeds where it ran' },
+  );
+  assert.equal(run!.node, 'agent-0-alive');
+  assert.equal(run!.attempt, 1);
+  assert.equal((await runsOf(job.id)).length, 1);
+  await alive.close();
 });
 
 test('garbage, truncated and oversized frames leave the server running', async () => {
