@@ -11,6 +11,7 @@ import {
   NodeRegistry,
   PartitionOwnership,
   publishJobChange,
+  readCandidates,
   type CloverPaths,
   type JobChange,
   type PartitionGrant,
@@ -373,6 +374,7 @@ export class DispatchServer {
     if (this.started) return;
     this.started = true;
     await this.opts.zk.connect();
+    await this.refuseOtherMode();
     await this.transport.start();
     await this.heartbeat.start();
     await this.feed.start();
@@ -402,6 +404,28 @@ export class DispatchServer {
       await this.ownership.start();
     }
     this.logger.info('dispatch-server started', { id: this.opts.id, endpoint: this.endpoint });
+  }
+
+  /**
+   * Refuses to start beside dispatch-servers of the other mode, read from the election's
+   * candidates (a server sharing the jobs out says `shares: true` there): a single-leader server
+   * fires every job, so beside servers that share them out each slot would be fired twice (the
+   * run key stops a second run, not a `forbid` overlap across servers). A candidate with this
+   * server's own id is an earlier life of it, whose session has not ended yet, and is let be.
+   * Servers of both modes started at the same moment can both pass. Switching a cluster's mode
+   * means stopping every server first.
+   * @throws Error naming the servers of the other mode.
+   */
+  private async refuseOtherMode(): Promise<void> {
+    const sharing = this.shares !== null;
+    const { candidates } = await readCandidates(this.opts.zk, this.opts.paths.electionDispatch);
+    const other = candidates.filter((c) => c.id !== this.opts.id && (c.data.shares === true) !== sharing).map((c) => c.id);
+    if (!other.length) return;
+    throw new Error(
+      sharing
+        ? `dispatch-server ${this.opts.id} shares the jobs out, but ${other.join(', ')} fire every job as a single leader: every dispatch-server of a cluster must run in the same mode (CLOVER_DISPATCH_SHARES); stop them first`
+        : `dispatch-server ${this.opts.id} fires every job as a single leader, but ${other.join(', ')} share the jobs out: every dispatch-server of a cluster must run in the same mode (CLOVER_DISPATCH_SHARES); stop them first`,
+    );
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
