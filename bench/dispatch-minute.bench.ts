@@ -20,8 +20,15 @@
  * Those warm-up seconds are printed apart (they are what a freshly started leader or agent
  * shows), along with the few latest seconds of the window.
  *
+ * Scale-out (issue 17): AGENTS=n agent processes (default 1); SERVERS=n dispatch-servers (default 1),
+ * sharing the jobs out (CLOVER_DISPATCH_SHARES=1, PARTITIONS, default 1,024) when n > 1 or with
+ * SHARES=1; KILL_AT_S=s SIGKILLs the last server s seconds into the window and JOIN_AT_S=s starts one
+ * more then. With shares it also prints each server's share and lateness, and the time from the
+ * kill until no partition is the dead server's (read from the owner znodes every 100 ms) and from
+ * the join until the partitions are where rendezvous hashing puts them over the live servers.
+ *
  *   cd bench && node --conditions=source --import tsx dispatch-minute.bench.ts
- *   JOBS=10000 BENCH_SECONDS=120 WARMUP_SECONDS=30
+ *   JOBS=10000 BENCH_SECONDS=120 WARMUP_SECONDS=30 AGENTS=1 SERVERS=1 SHARES=0 PARTITIONS=1024 KILL_AT_S= JOIN_AT_S=
  */
 import { metricsEnv } from './lib/metrics.js';
 import { readFileSync } from 'node:fs';
@@ -30,9 +37,16 @@ import { fileURLToPath } from 'node:url';
 import { jobInputSchema, type Run } from '@clover/model';
 import { openStore } from '@clover/store';
 import { freePort, spawnProcess, startZooKeeper, tempDir, waitFor, type ChildHandle } from '@clover/testkit';
-import { cloverPaths, createZkClient } from '@clover/zk-kit';
+import { assign } from '@clover/partitions';
+import { cloverPaths, createZkClient, partitionNodeName, type ZkClient } from '@clover/zk-kit';
 
 const jobs = Number(process.env.JOBS ?? 10_000);
+const agentCount = Number(process.env.AGENTS ?? 1);
+const serverCount = Number(process.env.SERVERS ?? 1);
+const shares = serverCount > 1 || process.env.SHARES === '1';
+const partitionCount = Number(process.env.PARTITIONS ?? 1024);
+const killAtS = process.env.KILL_AT_S ? Number(process.env.KILL_AT_S) : null;
+const joinAtS = process.env.JOIN_AT_S ? Number(process.env.JOIN_AT_S) : null;
 const seconds = Number(process.env.BENCH_SECONDS ?? 120);
 const warmup = Number(process.env.WARMUP_SECONDS ?? 30);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -43,6 +57,31 @@ const serverBin = path.resolve(here, '../packages/dispatch-server/src/bin.ts');
 const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [];
 const at = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+const paths = cloverPaths('/clover');
+/** Each partition's owner now, from its owner znode (null: none, or unreadable). */
+const owners = (zk: ZkClient) =>
+  Promise.all(
+    Array.from({ length: partitionCount }, (_, p) =>
+      zk.get<{ owner?: string | null }>(`${paths.partitions}/owners/${partitionNodeName(p)}`).then(
+        (n) => n?.data.owner ?? null,
+        () => null,
+      ),
+    ),
+  );
+/** Polls the owner znodes every 100 ms until `done(owners)`; the ms it took, or null after 60 s. */
+async function untilOwners(zk: ZkClient, done: (o: Array<string | null>) => boolean): Promise<number | null> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 60_000) {
+    if (done(await owners(zk))) return Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
+}
+const byAssignment = (ids: string[]) => {
+  const want = assign(ids, partitionCount).owners;
+  return (o: Array<string | null>) => o.every((owner, p) => owner === want[p]);
+};
 
 const zkServer = await startZooKeeper();
 const dir = await tempDir('clover-minute-');
@@ -74,53 +113,111 @@ try {
     `dispatch-minute: ${jobs.toLocaleString()} jobs written in ${((Date.now() - created) / 1000).toFixed(1)} s; warm-up from ${new Date(start).toISOString()}, window ${new Date(from).toISOString()} + ${seconds} s; ${expected.size.toLocaleString()} slots expected`,
   );
 
-  const server = spawnProcess(process.execPath, [...prof, '--conditions=source', '--import', 'tsx', serverBin], {
-    name: 'server',
-    cwd: here,
-    env: {
-      CLOVER_ZK: zkServer.connectString,
-      ...metricsEnv,
-      CLOVER_DATA_DIR: dir.path,
-      CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
-      CLOVER_NODE_ID: 'bench-server',
-    },
-  });
-  children.push(server);
-  await server.waitForOutput(/leading/, 60_000);
-  const agent = spawnProcess(
-    process.execPath,
-    [...(process.env.BENCH_PROF_AGENT ? prof : []), '--conditions=source', '--import', 'tsx', agentBin],
-    {
-      name: 'agent',
+  const startServer = async (id: string) => {
+    const child = spawnProcess(process.execPath, [...prof, '--conditions=source', '--import', 'tsx', serverBin], {
+      name: id,
       cwd: here,
-      env: { CLOVER_ZK: zkServer.connectString, ...metricsEnv, CLOVER_NODE_ID: 'agent-1', CLOVER_CAPACITY: '10000' },
-    },
-  );
-  children.push(agent);
-  await agent.waitForOutput(/agent started/, 60_000);
+      env: {
+        CLOVER_ZK: zkServer.connectString,
+        ...metricsEnv,
+        CLOVER_DATA_DIR: dir.path,
+        CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
+        CLOVER_NODE_ID: id,
+        ...(shares ? { CLOVER_DISPATCH_SHARES: '1', CLOVER_PARTITIONS: String(partitionCount) } : {}),
+      },
+    });
+    children.push(child);
+    await child.waitForOutput(shares ? /dispatch-server started/ : /leading/, 120_000);
+    return child;
+  };
+  const serverIds = Array.from({ length: serverCount }, (_, i) => (i === 0 ? 'bench-server' : `bench-server-${i + 1}`));
+  const startedAt = Date.now();
+  const servers = new Map<string, ChildHandle>();
+  for (const id of serverIds) servers.set(id, await startServer(id));
+  const watcher = createZkClient({ connect: zkServer.connectString });
+  await watcher.connect();
+  if (shares) {
+    const ms = await untilOwners(watcher, byAssignment(serverIds));
+    console.log(
+      `  every partition owned as assigned over ${serverCount} server(s) ${ms === null ? 'not within 60 s' : `${((Date.now() - startedAt) / 1000).toFixed(1)} s after the first start`}`,
+    );
+  }
+  for (let i = 1; i <= agentCount; i++) {
+    const agent = spawnProcess(
+      process.execPath,
+      [...(process.env.BENCH_PROF_AGENT ? prof : []), '--conditions=source', '--import', 'tsx', agentBin],
+      {
+        name: `agent-${i}`,
+        cwd: here,
+        env: { CLOVER_ZK: zkServer.connectString, ...metricsEnv, CLOVER_NODE_ID: `agent-${i}`, CLOVER_CAPACITY: '10000' },
+      },
+    );
+    children.push(agent);
+    await agent.waitForOutput(/agent started/, 60_000);
+  }
   if (Date.now() > start) console.log('  (set-up ran into the warm-up: its first slots are late)');
 
-  let peakRss = 0;
+  const peakRss = new Map<string, number>();
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, rssMb(server.pid));
+    for (const [id, c] of servers) {
+      try {
+        peakRss.set(id, Math.max(peakRss.get(id) ?? 0, rssMb(c.pid)));
+      } catch {
+        // SIGKILLed: its last figure stays.
+      }
+    }
   }, 1000);
+  const events: Promise<string>[] = [];
+  const inWindow = (seconds: number) => new Promise((r) => setTimeout(r, Math.max(0, from + seconds * 1000 - Date.now())));
+  const live = [...serverIds];
+  if (killAtS !== null && serverCount > 1) {
+    const victim = serverIds.at(-1)!;
+    events.push(
+      inWindow(killAtS).then(async () => {
+        await servers.get(victim)!.kill('SIGKILL');
+        live.splice(live.indexOf(victim), 1);
+        const ms = await untilOwners(watcher, (o) => o.every((owner) => owner !== null && owner !== victim));
+        return `SIGKILL ${victim} at +${killAtS} s: no partition its ${ms === null ? 'after 60 s' : `${ms} ms`} later`;
+      }),
+    );
+  }
+  if (joinAtS !== null && shares) {
+    const joiner = `bench-server-${serverCount + 1}`;
+    events.push(
+      inWindow(joinAtS).then(async () => {
+        const t0 = Date.now();
+        servers.set(joiner, await startServer(joiner));
+        const started = Date.now() - t0;
+        live.push(joiner);
+        const ms = await untilOwners(watcher, byAssignment([...live]));
+        return `${joiner} started at +${joinAtS} s (its bin up in ${started} ms): partitions where rendezvous hashing puts them ${ms === null ? 'not within 60 s' : `${ms} ms`} after that`;
+      }),
+    );
+  }
   await new Promise((r) => setTimeout(r, Math.max(0, to - Date.now())));
+  for (const e of await Promise.all(events)) console.log(`  ${e}`);
+  const finalOwners = shares ? await owners(watcher) : [];
+  await watcher.close();
   await waitFor(async () => (await store.runs.listActive()).length === 0, {
     timeoutMs: 60_000,
     intervalMs: 500,
     message: 'every run finished',
   }).catch((e: unknown) => console.log(`  ${String(e)}`));
   clearInterval(sampler);
-  // The server's own figures: slot → EXEC handed to the socket, from its heartbeat data.
+  // The servers' own figures: slot → EXEC handed to the socket, from their heartbeat data.
   const zk = createZkClient({ connect: zkServer.connectString });
   await zk.connect();
   await new Promise((r) => setTimeout(r, 2500));
   type Figures = { count: number; p50: number; p99: number; max: number };
-  const beat = await zk.get<{ execLatenessMs?: { sinceStart: Figures; lastMinute: Figures } }>(
-    cloverPaths('/clover').node('servers', 'bench-server'),
-  );
+  const beats = new Map<string, { sinceStart: Figures; lastMinute: Figures }>();
+  for (const id of servers.keys()) {
+    const beat = await zk
+      .get<{ execLatenessMs?: { sinceStart: Figures; lastMinute: Figures } }>(paths.node('servers', id))
+      .catch(() => null);
+    if (beat?.data.execLatenessMs) beats.set(id, beat.data.execLatenessMs);
+  }
   await zk.close();
-  const sent = beat?.data.execLatenessMs;
+  const sent = beats.get('bench-server');
 
   const runs: Run[] = [];
   let cursor: string | null = null;
@@ -165,7 +262,13 @@ try {
   console.log(`  latest seconds of the window: ${latestSeconds.join(', ')}`);
   if (sent) console.log(figures('  EXEC sent, warm-up too', sent.sinceStart) + ' (since the server started)');
   if (toStartWarm.length) console.log(line(`  handler start, warm-up`, toStartWarm) + ` (the first ${warmup} s)`);
-  console.log(`missed slots ${missed}, duplicated ${duplicated}; server peak RSS ${peakRss.toFixed(0)} MB`);
+  if (shares)
+    for (const [id, b] of beats) {
+      const share = finalOwners.filter((o) => o === id).length;
+      console.log(figures(`  ${id}: ${share} partitions, EXEC sent`, b.lastMinute) + ', its last full minute');
+    }
+  const rss = [...peakRss].map(([id, mb]) => `${id} ${mb.toFixed(0)} MB`).join(', ');
+  console.log(`missed slots ${missed}, duplicated ${duplicated}; peak RSS ${rss}`);
   // Regression check (issue 13): a busy leader must never lose sight of its live agent.
   // Both ways a run fails without an agent: none there ("no live agent ..."), or none that took it
   // ("no agent accepted it (agent-1: not connected)", what a leader that lost its session saw).
