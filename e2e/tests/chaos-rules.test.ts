@@ -120,6 +120,24 @@ test('a second the whole cluster lost just before a leader kill (its rows never 
   assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 4, 'more than 5 s before the disruption, a lost second is not its');
 });
 
+test('a misfire=skip job: the slots a new leader found missed (its fire_once jobs misfire at them) are its policy, even past the recorded end of the disruption; a later slot is a miss', () => {
+  // The MongoDB chaos run (11:03:32, 11:08:12, 11:11:33): a new leader known at 30.5, firing from 33;
+  // its fire_once jobs' misfire runs at :32 said :32 was missed, and the ten skip jobs had no run there.
+  const e = clean();
+  e.jobs = [
+    { id: 'a', mix: 'noop' as const, createdAt: from - 60_000 },
+    { id: 'k', mix: 'skip' as never, createdAt: from - 60_000 },
+  ];
+  e.disruptions.push({ what: 'SIGKILL leader', from: slots[1]! - 500, to: slots[1]! + 300 } as never);
+  const aRuns = [run('a', slots[0]!), run('a', slots[2]!, { trigger: 'misfire' }), run('a', slots[3]!), run('a', slots[4]!)];
+  e.runs = [...aRuns, run('k', slots[0]!), run('k', slots[3]!), run('k', slots[4]!)];
+  assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 0, "k's slots 1 and 2: the takeover, by its policy");
+  e.runs = [...aRuns, run('k', slots[0]!), run('k', slots[4]!)];
+  const r = checkChaos(e);
+  assert.equal(r.zeros.slotsMissedBeyondPolicy, 1, "k's slot 3 came after the new leader's misfire slot: a miss");
+  assert.match(r.examples.slotsMissedBeyondPolicy[0] ?? '', /^k@.*T12:00:03\.000Z: no run/);
+});
+
 test('a slot that came before its job was created (a loaded machine writing the jobs into the window) is no miss; the next one is', () => {
   const e = clean();
   e.jobs[0] = { ...e.jobs[0]!, createdAt: from + 1200 };
