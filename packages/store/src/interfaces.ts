@@ -437,6 +437,12 @@ export interface StoreOptions {
    */
   faultPoint?: (step: 'tallied' | 'runs-written' | 'counted') => void;
   /**
+   * Testing only, MongoDB: awaited between an update's read of its runs and its write of them, so
+   * a test can have a second writer change a run in between (another server recording the same
+   * RESULT). The embedded store writes in one transaction and has no such gap.
+   */
+  beforeRunsWritten?: () => Promise<void>;
+  /**
    * Embedded store: checkpoint the write-ahead log from a worker thread rather than in the
    * writer's commits. For the one busy writer (a dispatch-server); default false.
    */

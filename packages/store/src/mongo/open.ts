@@ -111,6 +111,7 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
   const runs = new MongoRuns(m, {
     ...(opts.reconcileAfterMs !== undefined ? { reconcileAfterMs: opts.reconcileAfterMs } : {}),
     ...(opts.faultPoint ? { faultPoint: opts.faultPoint } : {}),
+    ...(opts.beforeRunsWritten ? { beforeRunsWritten: opts.beforeRunsWritten } : {}),
   });
   const getJob = async (id: string) => {
     const d = await m.jobs.findById(id).lean();

@@ -156,6 +156,11 @@ export interface MongoRunsOptions {
   reconcileAfterMs?: number;
   /** Called between steps (`tallied`, `runs-written`, `counted`): fault injection for tests. */
   faultPoint?: (step: 'tallied' | 'runs-written' | 'counted') => void;
+  /**
+   * Awaited between an update's read of its runs and its write of them: for tests, a second
+   * writer changing a run in between (another server recording the same RESULT).
+   */
+  beforeRunsWritten?: () => Promise<void>;
 }
 
 /** The runs repository of the MongoDB store, with `writeRuns` and `reconcile` (see the top of this file). */
@@ -327,6 +332,7 @@ export class MongoRuns implements RunRepository {
     items: RunUpdate[],
     term?: number,
     refused?: ((jobId: string) => boolean) | null,
+    round = 1,
   ): Promise<Array<Run | null | 'fenced'>> {
     const ids = [...new Set(items.map((i) => i.id))];
     const rows = (await this.m.runs.collection
@@ -369,27 +375,49 @@ export class MongoRuns implements RunRepository {
     const written: string[] = [];
     // `leaderTerm: null` matches a run without one too.
     const admits: Filter = term === undefined ? {} : { $or: [{ leaderTerm: null }, { leaderTerm: { $lte: term } }] };
+    // Each replacement applies only to the row as read (its `write` mark, or none): another writer
+    // that changed it in between (a second server recording the same RESULT after a leader change)
+    // is not overwritten, and its change not counted a second time (the 10-min MongoDB chaos run:
+    // three failed attempts each counted by two servers). The rows it changed are judged again.
+    const write = randomUUID();
+    const writeAsRead = new Map(rows.map((r) => [r._id, typeof r.write === 'string' ? r.write : null]));
     for (const id of ids) {
       const run = current.get(id);
       if (!run || fenced.has(id)) continue;
       const doc = runDoc(run);
+      doc.write = write;
       if (marked.has(id)) doc.tally = tally._id;
-      ops.push({ replaceOne: { filter: { _id: id, ...admits }, replacement: doc } });
+      ops.push({ replaceOne: { filter: { _id: id, ...admits, write: writeAsRead.get(id) ?? null }, replacement: doc } });
       written.push(id);
     }
     if (tally.shares.length) await this.begin(tally);
+    await this.opts.beforeRunsWritten?.();
     const { matched } = ops.length ? await bulkWriteInChunks(this.m.runs, ops, true) : { matched: 0 };
-    if (term !== undefined && matched < written.length) {
-      // A later term took some between the read and the write: theirs stand, and count nothing here.
+    const changed = new Set<string>();
+    if (matched < written.length) {
+      // Not written: a later term took the row (theirs stands: 'fenced'), or another writer of
+      // this term or an earlier one changed it since the read (judged again below). Neither counts here.
       const now = (await this.m.runs.collection
-        .find({ _id: { $in: written } } as Filter, { projection: { leaderTerm: 1 } })
-        .toArray()) as unknown as Array<{ _id: string; leaderTerm?: number | null }>;
-      const lost = new Set(now.filter((r) => r.leaderTerm !== term).map((r) => r._id));
+        .find({ _id: { $in: written } } as Filter, { projection: { leaderTerm: 1, write: 1 } })
+        .toArray()) as unknown as Array<{ _id: string; leaderTerm?: number | null; write?: string }>;
+      const lost = new Set(now.filter((r) => r.write !== write).map((r) => r._id));
       tally.shares = tally.shares.filter((sh) => !lost.has(sh.runId));
-      for (const [i, item] of items.entries()) if (lost.has(item.id) && out[i] !== null) out[i] = 'fenced';
+      for (const r of now) {
+        if (!lost.has(r._id)) continue;
+        if (term !== undefined && (r.leaderTerm ?? -Infinity) > term) continue;
+        changed.add(r._id);
+      }
+      for (const [i, item] of items.entries()) if (lost.has(item.id) && !changed.has(item.id) && out[i] !== null) out[i] = 'fenced';
     }
     this.opts.faultPoint?.('runs-written');
     await this.count(tally.shares.length ? [tally] : []);
+    if (changed.size) {
+      // A few rounds at most: each is lost only to a write that landed between its read and its write.
+      const again = items.filter((i) => changed.has(i.id));
+      const answers = round < 5 ? await this.updateNow(again, term, refused, round + 1) : again.map(() => 'fenced' as const);
+      let k = 0;
+      for (const [i, item] of items.entries()) if (changed.has(item.id)) out[i] = answers[k++] ?? null;
+    }
     return out;
   }
 
