@@ -120,6 +120,31 @@ test('a second the whole cluster lost just before a leader kill (its rows never 
   assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 4, 'more than 5 s before the disruption, a lost second is not its');
 });
 
+test("a fire_once job's slots a dying leader never wrote, closed by the next leader's misfire run, are its policy; closed by a schedule run, or begun more than 5 s before, a miss", () => {
+  // The MongoDB chaos run (11:53:31): a forbid job's skip, queued at its slot, was still in flight
+  // when the leader was SIGKILLed 3 s later; the next leader's misfire run closed the gap.
+  const e = clean();
+  e.jobs = ['a', 'b', 'c'].map((id) => ({ id, mix: 'noop' as const, createdAt: from - 60_000 }));
+  e.disruptions.push({ what: 'SIGKILL leader', from: slots[1]! + 3000, to: slots[1]! + 3300 } as never);
+  const others = ['b', 'c'].flatMap((id) => slots.map((s) => run(id, s)));
+  e.runs = [...others, run('a', slots[0]!), run('a', slots[4]!, { trigger: 'misfire' })];
+  assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 0, "a's slots 1-3, closed by its misfire run at the takeover");
+  e.runs = [...others, run('a', slots[0]!), run('a', slots[4]!)];
+  assert.equal(
+    checkChaos(e).zeros.slotsMissedBeyondPolicy,
+    5,
+    'closed by a schedule run: slots 1 and 2, and the gap of 3 not ending in a misfire',
+  );
+  // Killed at 6.5 s, the misfire run at 7: a gap from slot 1 began 5.5 s before the kill.
+  e.to = from + 8000;
+  e.disruptions[0] = { what: 'SIGKILL leader', from: from + 6500, to: from + 6800 } as never;
+  const longer = ['b', 'c'].flatMap((id) => [0, 1, 2, 3, 4, 5, 6, 7].map((i) => run(id, from + i * 1000)));
+  e.runs = [...longer, run('a', slots[0]!), run('a', from + 7000, { trigger: 'misfire' })];
+  assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 5, 'slots 1-5 (6 is the disruption): begun more than 5 s before it, a miss');
+  e.runs = [...longer, run('a', slots[0]!), run('a', slots[1]!), run('a', from + 7000, { trigger: 'misfire' })];
+  assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 0, 'slots 2-6, begun 4.5 s before it: the policy');
+});
+
 test('a misfire=skip job: the slots a new leader found missed (its fire_once jobs misfire at them) are its policy, even past the recorded end of the disruption; a later slot is a miss', () => {
   // The MongoDB chaos run (11:03:32, 11:08:12, 11:11:33): a new leader known at 30.5, firing from 33;
   // its fire_once jobs' misfire runs at :32 said :32 was missed, and the ten skip jobs had no run there.

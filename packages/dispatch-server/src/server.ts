@@ -27,6 +27,7 @@ import { defaultClaimAheadMs, defaultTimings, type Clock, type TrackerTimings } 
 import { Router } from './route.js';
 import { JobScheduler, nextSlot, type FireTrigger } from './schedule.js';
 import { SlotGate } from './slot-gate.js';
+import { UnwrittenSlots } from './unwritten-slots.js';
 import { RunTracker } from './track.js';
 import { LiveOutputs } from './live-output.js';
 import { AgentAdmission } from './admission.js';
@@ -179,6 +180,8 @@ export class DispatchServer {
   private settleTimer: NodeJS.Timeout | null = null;
   /** Fires and dispatches held while not settled, in order. */
   private held: Array<() => void> = [];
+  /** Slots handed out whose fire is still writing: the recorded next run time waits for them. */
+  private readonly unwritten = new UnwrittenSlots();
   private started = false;
   /** Set when close() begins: runs in flight are still ours to see finish, not the next leader's. */
   private closed = false;
@@ -260,7 +263,7 @@ export class DispatchServer {
       owns: (jobId) => this.shares?.owns(jobId) ?? true,
       nextRunAt: (jobId) => {
         const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
-        return at === undefined ? undefined : new Date(at);
+        return at === undefined ? undefined : new Date(this.unwritten.nextToRecord(jobId, at) ?? at);
       },
     });
     this.liveOutputs = new LiveOutputs({
@@ -537,6 +540,7 @@ export class DispatchServer {
     const gone = new Set(shares.revoke(partitions));
     if (!gone.size) return;
     const theirs = (jobId: string) => gone.has(shares.partitionOf(jobId));
+    this.unwritten.forget(theirs);
     for (const id of this.scheduler.ids()) {
       if (!theirs(id)) continue;
       this.scheduler.remove(id);
@@ -776,6 +780,7 @@ export class DispatchServer {
     this.leading = false;
     this.leaderEpoch++;
     this.scheduler.clear();
+    this.unwritten.forget();
     // Fires claimed ahead stop waiting for their slot: their rows go to the next leader.
     this.gate.openAll();
     if (this.settleTimer) clearTimeout(this.settleTimer);
@@ -871,14 +876,30 @@ export class DispatchServer {
   private fire(job: Job, slotMs: number, trigger: FireTrigger | 'manual'): void {
     if (!this.firesFor(job.id)) return;
     this.checkPause();
+    // A scheduled slot is spent only once its fire has written it (UnwrittenSlots), held
+    // until the agents said HELLO or not; a manual run has no slot.
+    const slotted = trigger !== 'manual';
+    if (slotted) this.unwritten.add(job.id, slotMs);
+    const written = () => {
+      if (slotted) this.unwritten.delete(job.id, slotMs);
+    };
     if (!this.settled) {
-      this.held.push(() => this.fire(job, slotMs, trigger));
+      this.held.push(() => this.fireSettled(job, slotMs, trigger, written));
       return;
     }
+    this.fireSettled(job, slotMs, trigger, written);
+  }
+
+  /** `fire` once the agents have said HELLO; `written` is called when the fire has written what it writes. */
+  private fireSettled(job: Job, slotMs: number, trigger: FireTrigger | 'manual', written: () => void): void {
     // A fire held until the agents said HELLO, for a job removed meanwhile.
-    if (trigger !== 'manual' && !this.scheduler.job(job.id)) return;
+    if (trigger !== 'manual' && !this.scheduler.job(job.id)) {
+      written();
+      return;
+    }
     this.stats.fired++;
     const firing = fireJob(this.fireDeps, job, slotMs, trigger)
+      .finally(written)
       .then((runs) => {
         if (runs.length || !this.leading) return;
         // Nothing to run (a duplicate slot, or skipped by the concurrency policy): no outcome will carry the next run time.
@@ -963,9 +984,10 @@ export class DispatchServer {
    */
   private recordNext(job: Job, nextMs: number | null, firing = false): void {
     if (firing && nextMs !== null) return;
+    const next = this.unwritten.nextToRecord(job.id, nextMs);
     // Batched: a new leader arming 10,000 jobs writes their next run times in a few
     // transactions, not 10,000 while it should be firing.
-    void this.writes.recordRunState(job.id, { nextRunAt: nextMs === null ? null : new Date(nextMs) }).catch((err: unknown) => {
+    void this.writes.recordRunState(job.id, { nextRunAt: next === null ? null : new Date(next) }).catch((err: unknown) => {
       this.logger.warn('could not record next run time', { jobId: job.id, err });
     });
   }
