@@ -706,7 +706,20 @@ export function checkChaos(e: Evidence): ChaosReport {
   const runsAt = new Map<number, number>();
   for (const r of e.runs) runsAt.set(r.scheduledAt.getTime(), (runsAt.get(r.scheduledAt.getTime()) ?? 0) + 1);
   const clusterLost = (t: number) => (runsAt.get(t) ?? 0) < everySecond / 2;
+  // A stall: a leader whose store stopped taking its writes some seconds before it was killed
+  //    (on MongoDB under overload, 10 s in the 14:36 run), seen as every second from some point up
+  //    to the disruption lost by the whole cluster (at most 30 s back). Its seconds are excused,
+  //    and so is the one before it: a `forbid` job's skip is written at its slot, not claimed
+  //    ahead, so the stall's first moment caught that row where the other jobs' claims had landed.
+  const stalled = new Set<number>();
+  for (const d of e.disruptions) {
+    let t = Math.ceil((d.from - 1000) / 1000) * 1000 - 1000;
+    let lost = 0;
+    for (; lost < 30 && clusterLost(t); lost++, t -= 1000) stalled.add(t);
+    if (lost > 0) stalled.add(t);
+  }
   const excused = (t: number) =>
+    stalled.has(t) ||
     e.disruptions.some((d) => (t >= d.from - 1000 && t <= d.to) || (t >= d.from - 5000 && t <= d.to + 10_000 && clusterLost(t)));
   // The slots a new leader found missed, by its `fire_once` jobs' misfire runs: each such run is
   // the last slot missed of its job's gap. A `skip` job's slots up to it went by its policy, even
@@ -743,9 +756,18 @@ export function checkChaos(e: Evidence): ChaosReport {
         // seconds behind on MongoDB), and the next leader's misfire policy covered them.
         const closedByTakeover =
           closing.trigger === 'misfire' && e.disruptions.some((d) => gap[0]! >= d.from - 5000 && s >= d.from && s <= d.to + 10_000);
+        // The rows either side say what the server did about the gap (a skip, a misfire, whose term).
+        const side = (r: Run | undefined) =>
+          r
+            ? `${r.scheduledAt.toISOString().slice(11, 23)} ${r.trigger} ${r.status} term ${r.leaderTerm ?? '-'}${r.error ? ` "${r.error.slice(0, 60)}"` : ''}`
+            : 'none';
+        const before = at.get(gap[0]! - period);
         for (const g of gap)
           if (!excused(g) && !(job.mix === 'skip' ? missedByTakeover(g) : closedByTakeover))
-            count('slotsMissedBeyondPolicy', `${job.id}@${new Date(g).toISOString()}: no run, outside any disruption`);
+            count(
+              'slotsMissedBeyondPolicy',
+              `${job.id}@${new Date(g).toISOString()}: no run, outside any disruption (before: ${side(before)}; after: ${side(closing)})`,
+            );
         // Under fire_once, the run that ends the gap is its misfire (the latest slot missed); a
         // retried run's trigger says 'retry' from its second attempt on, whatever fired it first.
         if (job.mix !== 'skip' && closing.trigger !== 'misfire' && !(closing.trigger === 'retry' && closing.attempt > 1))

@@ -145,6 +145,33 @@ test("a fire_once job's slots a dying leader never wrote, closed by the next lea
   assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 0, 'slots 2-6, begun 4.5 s before it: the policy');
 });
 
+test('a stall (the whole cluster lost every second up to a leader kill, here 6 s) and the second before it are the disruption; a lost stretch that ends before the kill is not', () => {
+  // The MongoDB chaos run at 14:41:56: a new leader's store took none of its writes for 10 s before
+  // it was killed; the forbid jobs' skips of the stall's first second (written at the slot) were lost
+  // where the others' claims (written ahead) had landed. The next leader's misfire runs close each gap.
+  const e = clean();
+  const ids = ['a', 'b', 'c', 'd'];
+  e.jobs = ids.map((id) => ({ id, mix: 'noop' as const, createdAt: from - 60_000 }));
+  e.to = from + 14_000;
+  e.disruptions.push({ what: 'SIGKILL leader', from: from + 12_000, to: from + 12_300 } as never);
+  const record = (lost: number[], misfireAt: number[]) =>
+    ids.flatMap((id) => [
+      ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+        .filter((i) => !lost.includes(i) && !(id === 'a' && i === 5))
+        .map((i) => run(id, from + i * 1000, misfireAt.includes(i) ? { trigger: 'misfire' } : {})),
+    ]);
+  e.runs = record([6, 7, 8, 9, 10, 11, 12], [13]);
+  assert.equal(checkChaos(e).zeros.slotsMissedBeyondPolicy, 0, "6-11 lost by all, and a's 5 just before them");
+  e.runs = record([6, 7, 8, 12], [9, 13]);
+  const r = checkChaos(e);
+  assert.equal(
+    r.zeros.slotsMissedBeyondPolicy,
+    5,
+    "9-11 fired, so 6-8 are no stall: 7 and 8 are within 5 s of the kill (excused as before), 6 is not (a miss for each job), nor is a's 5",
+  );
+  assert.match(r.examples.slotsMissedBeyondPolicy[0] ?? '', /^a@.*T12:00:05\.000Z: no run/);
+});
+
 test('a misfire=skip job: the slots a new leader found missed (its fire_once jobs misfire at them) are its policy, even past the recorded end of the disruption; a later slot is a miss', () => {
   // The MongoDB chaos run (11:03:32, 11:08:12, 11:11:33): a new leader known at 30.5, firing from 33;
   // its fire_once jobs' misfire runs at :32 said :32 was missed, and the ten skip jobs had no run there.
