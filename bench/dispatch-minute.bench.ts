@@ -29,7 +29,7 @@
  *
  *   cd bench && node --conditions=source --import tsx dispatch-minute.bench.ts
  *   JOBS=10000 BENCH_SECONDS=120 WARMUP_SECONDS=30 SETUP_SECONDS=40+JOBS/1000
- *   AGENTS=1 SERVERS=1 SHARES=0 PARTITIONS=1024 KILL_AT_S= JOIN_AT_S=
+ *   AGENTS=1 SERVERS=1 SHARES=0 PARTITIONS=1024 KILL_AT_S= JOIN_AT_S= BENCH_LOG_DIR= BENCH_PROF_DIR=
  */
 import { metricsEnv } from './lib/metrics.js';
 import { readFileSync } from 'node:fs';
@@ -126,11 +126,16 @@ try {
         CLOVER_DATA_DIR: dir.path,
         CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
         CLOVER_NODE_ID: id,
+        // BENCH_LOG_DIR=<dir>: each server's JSON log files there (CLOVER_LOG_DIR), kept after the run.
+        ...(process.env.BENCH_LOG_DIR ? { CLOVER_LOG_DIR: process.env.BENCH_LOG_DIR } : {}),
         ...(shares ? { CLOVER_DISPATCH_SHARES: '1', CLOVER_PARTITIONS: String(partitionCount) } : {}),
       },
     });
     children.push(child);
-    await child.waitForOutput(shares ? /dispatch-server started/ : /leading/, 120_000);
+    const t0 = Date.now();
+    await child.waitForOutput(shares ? /dispatch-server started/ : /\] leading \{/, 120_000);
+    // A single leader logs "leading" once its whole job table is armed: the issue's start-up time.
+    if (!shares) console.log(`  ${id}: leading, every job armed, ${((Date.now() - t0) / 1000).toFixed(1)} s after its process started`);
     return child;
   };
   const serverIds = Array.from({ length: serverCount }, (_, i) => (i === 0 ? 'bench-server' : `bench-server-${i + 1}`));
@@ -200,35 +205,39 @@ try {
   await new Promise((r) => setTimeout(r, Math.max(0, to - Date.now())));
   for (const e of await Promise.all(events)) console.log(`  ${e}`);
   const finalOwners = shares ? await owners(watcher) : [];
+  // The servers' own figures (slot → EXEC handed to the socket, from their heartbeat data), read
+  // before the store is: this process's reads of 250,000 runs are synchronous (better-sqlite3), and
+  // a ZooKeeper client left open across them timed out and then spun the event loop in the
+  // binding's reconnect (the 100,000-job runs of 12:05 and 14:51 never got past here).
+  await new Promise((r) => setTimeout(r, 2500));
+  type Figures = { count: number; p50: number; p99: number; max: number };
+  const beats = new Map<string, { sinceStart: Figures; lastMinute: Figures }>();
+  for (const id of servers.keys()) {
+    const beat = await watcher
+      .get<{ execLatenessMs?: { sinceStart: Figures; lastMinute: Figures } }>(paths.node('servers', id))
+      .catch(() => null);
+    if (beat?.data.execLatenessMs) beats.set(id, beat.data.execLatenessMs);
+  }
   await watcher.close();
+  const drained = Date.now();
   await waitFor(async () => (await store.runs.listActive()).length === 0, {
     timeoutMs: 60_000,
     intervalMs: 500,
     message: 'every run finished',
   }).catch((e: unknown) => console.log(`  ${String(e)}`));
   clearInterval(sampler);
-  // The servers' own figures: slot → EXEC handed to the socket, from their heartbeat data.
-  const zk = createZkClient({ connect: zkServer.connectString });
-  await zk.connect();
-  await new Promise((r) => setTimeout(r, 2500));
-  type Figures = { count: number; p50: number; p99: number; max: number };
-  const beats = new Map<string, { sinceStart: Figures; lastMinute: Figures }>();
-  for (const id of servers.keys()) {
-    const beat = await zk
-      .get<{ execLatenessMs?: { sinceStart: Figures; lastMinute: Figures } }>(paths.node('servers', id))
-      .catch(() => null);
-    if (beat?.data.execLatenessMs) beats.set(id, beat.data.execLatenessMs);
-  }
-  await zk.close();
+  console.log(`  every run over ${((Date.now() - drained) / 1000).toFixed(1)} s after the window`);
   const sent = beats.get('bench-server');
 
   const runs: Run[] = [];
   let cursor: string | null = null;
+  const readFrom = Date.now();
   do {
     const page = await store.runs.list({ from: new Date(start), to: new Date(to), limit: 1000, cursor });
     runs.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
+  console.log(`  ${runs.length.toLocaleString()} runs read back in ${((Date.now() - readFrom) / 1000).toFixed(1)} s`);
   const seen = new Map<string, number>();
   for (const r of runs) seen.set(r.id, (seen.get(r.id) ?? 0) + 1);
   const missed = [...expected].filter((id) => !seen.has(id)).length;
