@@ -219,14 +219,16 @@ try {
     if (beat?.data.execLatenessMs) beats.set(id, beat.data.execLatenessMs);
   }
   await watcher.close();
-  const drained = Date.now();
+  const drainFrom = Date.now();
   await waitFor(async () => (await store.runs.listActive()).length === 0, {
     timeoutMs: 60_000,
     intervalMs: 500,
     message: 'every run finished',
   }).catch((e: unknown) => console.log(`  ${String(e)}`));
   clearInterval(sampler);
-  console.log(`  every run over ${((Date.now() - drained) / 1000).toFixed(1)} s after the window`);
+  console.log(
+    `  waited ${((Date.now() - drainFrom) / 1000).toFixed(1)} s for the open runs to end (from ${((drainFrom - to) / 1000).toFixed(1)} s after the window)`,
+  );
   const sent = beats.get('bench-server');
 
   const runs: Run[] = [];

@@ -263,7 +263,7 @@ export class DispatchServer {
       owns: (jobId) => this.shares?.owns(jobId) ?? true,
       nextRunAt: (jobId) => {
         const at = this.leading ? this.scheduler.nextAt(jobId) : undefined;
-        return at === undefined ? undefined : new Date(this.unwritten.nextToRecord(jobId, at) ?? at);
+        return at === undefined ? undefined : new Date(this.unwritten.nextToRecord(jobId, at));
       },
     });
     this.liveOutputs = new LiveOutputs({

@@ -38,6 +38,8 @@ export class UnwrittenSlots {
    * `nextMs` (a job's next slot, epoch ms, or null for none), held back to the earliest slot of
    * the job still being written: the next run time the store may be told.
    */
+  nextToRecord(jobId: string, nextMs: number): number;
+  nextToRecord(jobId: string, nextMs: number | null): number | null;
   nextToRecord(jobId: string, nextMs: number | null): number | null {
     const earliest = this.earliest(jobId);
     if (earliest === undefined) return nextMs;
