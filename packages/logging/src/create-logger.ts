@@ -18,7 +18,10 @@ export interface LoggerOptions {
 }
 
 export interface ClosableLogger extends Logger {
-  /** Writes what is buffered (files, store) and releases the transports. */
+  /**
+   * Writes what is buffered (the store's batch, then the file's lines, on disk when it resolves)
+   * and releases the transports. Never rejects; waits at most 5 s for each stream.
+   */
   close(): Promise<void>;
 }
 
@@ -38,6 +41,17 @@ function wrap(w: winston.Logger, close: () => Promise<void>): ClosableLogger {
     close,
   };
 }
+
+/** Waits for `start` to call its callback, at most `CLOSE_WAIT_MS`: a stream that never finishes must not hold a shutdown. */
+function bounded(start: (done: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    setTimeout(resolve, CLOSE_WAIT_MS).unref();
+    start(() => resolve());
+  });
+}
+
+/** How long close waits for each stream to finish (5 s). */
+const CLOSE_WAIT_MS = 5000;
 
 /** The one logger factory every clover service uses. */
 export function createLogger(opts: LoggerOptions): ClosableLogger {
@@ -86,15 +100,17 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
   const close = () => {
     closing ??= (async () => {
       await storeTransport?.flush();
-      if (file) {
-        const f = file;
-        await new Promise<void>((resolve) => {
-          f.on('finish', () => resolve());
-          setTimeout(resolve, 1000).unref();
-          w.end();
-        });
-      } else {
+      // The logger's finish waits for each transport's own finish: for the daily file that is
+      // when its lines are handed to the rotating stream, whose file may not even be open yet.
+      // Ending that stream too is what puts the lines in the file (on a loaded CI machine a
+      // close that stopped at the first finish left an empty directory behind).
+      await bounded((done) => {
+        w.once('finish', done);
         w.end();
+      });
+      if (file) {
+        const stream = file.logStream;
+        await bounded((done) => stream.end(done));
       }
     })();
     return closing;
