@@ -443,6 +443,16 @@ export interface StoreOptions {
    */
   beforeRunsWritten?: () => Promise<void>;
   /**
+   * Testing only, MongoDB: awaited by `reconcile()` between claiming a dead writer's batch and
+   * applying its counts, so a test can have that batch's own writer finish it in between.
+   */
+  beforeTallyApplied?: (tallyId: string) => Promise<void>;
+  /**
+   * MongoDB: how long the clean-up of a counted batch of run writes may wait to travel with the
+   * next batch's commands before it is sent alone (ms, default 200).
+   */
+  settleDelayMs?: number;
+  /**
    * Embedded store: checkpoint the write-ahead log from a worker thread rather than in the
    * writer's commits. For the one busy writer (a dispatch-server); default false.
    */

@@ -45,6 +45,7 @@ interface PartitionFenceDoc {
 interface TallyDoc {
   _id: string;
   at: Date;
+  claimedAt?: Date;
   shares: unknown;
 }
 interface CounterDoc {
@@ -154,7 +155,7 @@ export function defineModels(conn: Connection, retention: { runsSec: number; log
   liveOutputs.index({ updatedAt: 1 }, expiring(retention.runsSec, 'run_outputs_ttl'));
 
   // Write-ahead records of run batches whose counts are being applied (runs.ts); short-lived.
-  const tallies = new Schema<TallyDoc>({ _id: String, at: Date, shares: any }, opts);
+  const tallies = new Schema<TallyDoc>({ _id: String, at: Date, claimedAt: Date, shares: any }, opts);
   tallies.index({ at: 1 });
 
   // The highest token seen per partition (RunRepository.fencePartitions), keyed by partition.

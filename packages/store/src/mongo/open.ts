@@ -112,6 +112,8 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
     ...(opts.reconcileAfterMs !== undefined ? { reconcileAfterMs: opts.reconcileAfterMs } : {}),
     ...(opts.faultPoint ? { faultPoint: opts.faultPoint } : {}),
     ...(opts.beforeRunsWritten ? { beforeRunsWritten: opts.beforeRunsWritten } : {}),
+    ...(opts.beforeTallyApplied ? { beforeTallyApplied: opts.beforeTallyApplied } : {}),
+    ...(opts.settleDelayMs !== undefined ? { settleDelayMs: opts.settleDelayMs } : {}),
   });
   const getJob = async (id: string) => {
     const d = await m.jobs.findById(id).lean();

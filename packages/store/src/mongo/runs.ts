@@ -68,6 +68,15 @@ import { duplicateIndexes, keyset, page, type Filter } from './queries.js';
  * between have its tally applied a second time. The cost is that such a death leaves the id in
  * the `ops` arrays for good, a few bytes that no update matches again.
  *
+ * A tally can be old and still its writer's: a writer slowed past `reconcileAfterMs` (a stopped
+ * process, a server answering in seconds) applies it and sends step 4 while a reconciler has it
+ * in hand. Pulled between the reconciler's read and its apply, the ids would let that apply count
+ * the batch a second time (the 10-minute MongoDB chaos run: counters one failure above the runs).
+ * So `reconcile()` first *claims* a tally (`claimedAt`, in one findOneAndUpdate that only an
+ * unclaimed tally, or one whose claim is itself `reconcileAfterMs` old, matches), and step 4
+ * deletes only unclaimed tallies and pulls the ids of those it found gone: a claimed tally keeps
+ * its ids in `ops`, and the reconciler's apply is a no-op.
+ *
  * `reconcile()` never pulls the ids of the tallies it applies: their writer may be stopped, not
  * dead (SIGSTOP, a VM paused, a GC pause past `reconcileAfterMs`), and go on to step 3 when it
  * resumes, which the id still in `ops` makes a no-op. Pulled, the id would let that late step 3
@@ -98,6 +107,8 @@ interface Tally {
   /** When the writer began it (ms): reconcile leaves a live writer's young tallies alone. */
   at: Date;
   shares: Share[];
+  /** When a reconciler took it: from then on its writer's step 4 neither deletes it nor pulls its id. */
+  claimedAt?: Date;
   /** Applied by reconcile(): step 4 deletes it and leaves its id in the `ops` arrays. Never stored. */
   reconciled?: true;
 }
@@ -161,6 +172,11 @@ export interface MongoRunsOptions {
    * writer changing a run in between (another server recording the same RESULT).
    */
   beforeRunsWritten?: () => Promise<void>;
+  /**
+   * Awaited by `reconcile()` between claiming a dead writer's tally and applying it: for tests,
+   * the tally's own writer sending its clean-up (step 4) in between.
+   */
+  beforeTallyApplied?: (tallyId: string) => Promise<void>;
 }
 
 /** The runs repository of the MongoDB store, with `writeRuns` and `reconcile` (see the top of this file). */
@@ -390,7 +406,8 @@ export class MongoRuns implements RunRepository {
       ops.push({ replaceOne: { filter: { _id: id, ...admits, write: writeAsRead.get(id) ?? null }, replacement: doc } });
       written.push(id);
     }
-    if (tally.shares.length) await this.begin(tally);
+    const begun = tally.shares.length > 0;
+    if (begun) await this.begin(tally);
     await this.opts.beforeRunsWritten?.();
     const { matched } = ops.length ? await bulkWriteInChunks(this.m.runs, ops, true) : { matched: 0 };
     const changed = new Set<string>();
@@ -410,7 +427,9 @@ export class MongoRuns implements RunRepository {
       for (const [i, item] of items.entries()) if (lost.has(item.id) && !changed.has(item.id) && out[i] !== null) out[i] = 'fenced';
     }
     this.opts.faultPoint?.('runs-written');
-    await this.count(tally.shares.length ? [tally] : []);
+    // A tally stored in step 1 is counted and cleaned up even with every share lost to another
+    // writer: left in run_tallies, it would wait there for a reconciler to find it.
+    await this.count(begun ? [tally] : []);
     if (changed.size) {
       // A few rounds at most: each is lost only to a write that landed between its read and its write.
       const again = items.filter((i) => changed.has(i.id));
@@ -436,11 +455,9 @@ export class MongoRuns implements RunRepository {
     this.applied = [];
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.settleTimer = null;
-    if (settling.length) await this.m.tallies.collection.deleteMany({ _id: { $in: settling.map((t) => t._id) } } as Filter);
     const counterOps: AnyBulkWriteOperation[] = [];
     const jobOps: AnyBulkWriteOperation[] = [];
-    for (const t of settling) {
-      if (t.reconciled) continue;
+    for (const t of await this.deleteSettled(settling)) {
       for (const c of sumCounters(t.shares))
         counterOps.push({ updateOne: { filter: { jobId: c.jobId, hour: c.hour, status: c.status }, update: { $pull: { ops: t._id } } } });
       for (const jobId of new Set(t.shares.flatMap((s) => (s.job ? [s.job.jobId] : []))))
@@ -468,6 +485,27 @@ export class MongoRuns implements RunRepository {
   }
 
   /**
+   * Step 4's delete: a reconciler's own tallies whatever their claim, this writer's only while no
+   * reconciler has claimed them. Answers this writer's tallies now gone, whose ids may be pulled.
+   */
+  private async deleteSettled(settling: Tally[]): Promise<Tally[]> {
+    const reconciled = settling.filter((t) => t.reconciled).map((t) => t._id);
+    const own = settling.filter((t) => !t.reconciled);
+    if (reconciled.length) await this.m.tallies.collection.deleteMany({ _id: { $in: reconciled } } as Filter);
+    if (!own.length) return [];
+    const ids = own.map((t) => t._id);
+    const { deletedCount } = await this.m.tallies.collection.deleteMany({ _id: { $in: ids }, claimedAt: { $exists: false } } as Filter);
+    if (deletedCount === own.length) return own;
+    // Some were claimed (or already reconciled and deleted): only those gone may lose their ids.
+    const kept = new Set(
+      (await this.m.tallies.collection.find({ _id: { $in: ids } } as Filter, { projection: { _id: 1 } }).toArray()).map((d) =>
+        String(d._id),
+      ),
+    );
+    return own.filter((t) => !kept.has(t._id));
+  }
+
+  /**
    * Counter changes, unordered. An upsert that hits the unique key means the tally id is in that
    * counter already (applied before), unless another writer created the counter at that moment:
    * each such op is tried once more without upsert, which tells the two apart.
@@ -486,8 +524,9 @@ export class MongoRuns implements RunRepository {
 
   /**
    * Applies what dead writers' tallies left undone: for each tally older than
-   * `reconcileAfterMs`, the shares of the runs its mark reached, then deletes it, leaving its id
-   * in the `ops` arrays (see the top of this file: its writer may only be stopped).
+   * `reconcileAfterMs` that it can claim, the shares of the runs its mark reached, then deletes
+   * it, leaving its id in the `ops` arrays (see the top of this file: its writer may only be
+   * stopped). Answers how many runs' shares it applied.
    */
   reconcile(now = new Date()): Promise<{ runs: number }> {
     return this.serial(async () => {
@@ -496,7 +535,16 @@ export class MongoRuns implements RunRepository {
         .find({ at: { $lt: new Date(now.getTime() - this.reconcileAfterMs) } } as Filter)
         .toArray()) as unknown as Tally[];
       let runs = 0;
-      for (const t of left) {
+      const staleClaim = new Date(now.getTime() - this.reconcileAfterMs);
+      for (const found of left) {
+        // Claimed first: from here its writer's step 4 leaves its ids in place (top of this file).
+        const t = (await this.m.tallies.collection.findOneAndUpdate(
+          { _id: found._id, $or: [{ claimedAt: { $exists: false } }, { claimedAt: { $lt: staleClaim } }] } as Filter,
+          { $set: { claimedAt: now } },
+          { returnDocument: 'after' },
+        )) as unknown as Tally | null;
+        if (!t) continue;
+        await this.opts.beforeTallyApplied?.(t._id);
         const ids = [...new Set(t.shares.map((s) => s.runId))];
         const marks = (await this.m.runs.collection
           .find({ _id: { $in: ids } } as Filter, { projection: { tally: 1 } })
