@@ -9,6 +9,24 @@ import { Holders, count } from './partition-holders.js';
 
 const root = '/clover/partitions';
 
+/** The partitions a fixture member (fixtures/partition-member.ts) says it holds, from its output so far. */
+function heldBy(output: string): Set<number> {
+  const held = new Set<number>();
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{"event"')) continue;
+    let parsed: { event: string; body: unknown };
+    try {
+      parsed = JSON.parse(line) as typeof parsed;
+    } catch {
+      continue; // a line cut by the C client's stderr written into the middle of it
+    }
+    const { event, body } = parsed;
+    if (event === 'acquired') for (const g of body as Array<{ partition: number }>) held.add(g.partition);
+    if (event === 'revoked') for (const p of (body as { partitions: number[] }).partitions) held.delete(p);
+  }
+  return held;
+}
+
 /** Runs `body` against a real ZooKeeper, then closes what it pushed on the stack and the server, even when it fails. */
 async function onZooKeeper(body: (zk: ZooKeeperHandle, cleanup: CleanupStack) => Promise<void>): Promise<void> {
   const cleanup = new CleanupStack();
@@ -111,6 +129,9 @@ test('a member whose session expires (its process stopped) has its partitions ta
       timeoutMs: 20_000,
       message: 'b holds its share',
     });
+    // And b knows it: its znodes can name it before its claims are answered (ci20: stopped in
+    // between, b never held them, so it had nothing to hear it lost).
+    await waitFor(() => bWants.every((p) => heldBy(b.output()).has(p)), { timeoutMs: 20_000, message: 'b says it holds its share' });
     const bEpochs = new Map(await Promise.all(bWants.map(async (p) => [p, await versionOf(p)] as const)));
 
     // Stopped, b cannot answer ZooKeeper: its session expires and a and c take its partitions.

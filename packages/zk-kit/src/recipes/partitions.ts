@@ -341,6 +341,7 @@ export class PartitionOwnership extends EventEmitter {
   }
 
   private async passOver(full: boolean, touched: number[], session: string | null, generation: number): Promise<void> {
+    const begunAt = performance.now();
     if (full) {
       await this.register();
       const members = await this.readMembers();
@@ -384,9 +385,19 @@ export class PartitionOwnership extends EventEmitter {
       this.live = new Set((await this.readMembers()).map((m) => m.session));
     }
     const live = this.live;
+    const readAt = performance.now();
     const grants = (
       await this.limited(records, ({ p, node }) => (this.zk.sessionId === session ? this.claim(p, node, live, session) : null))
     ).filter((g): g is PartitionGrant => g !== null);
+    if (grants.length)
+      // When a takeover is slow, which step: the members and records read, or the claims.
+      this.logger.info('partitions claimed', {
+        full,
+        wanted: wanted.length,
+        claimed: grants.length,
+        readMs: Math.round(readAt - begunAt),
+        claimMs: Math.round(performance.now() - readAt),
+      });
 
     if (full) {
       const granted = new Set(grants.map((g) => g.partition));
