@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CleanupStack } from '@clover/lifecycle';
 import { waitFor } from '@clover/testkit';
+import { assign } from '@clover/partitions';
 import { createZkClient, MemoryZkServer, PartitionOwnership, type ZkClient } from '../src/index.js';
 import { gatedClient } from './gated-client.js';
 import { Holders, count } from './partition-holders.js';
@@ -118,6 +119,71 @@ test("in-process tree: another session's znode under a member's old name in a re
       'the member removed its own znode only',
     );
   } finally {
+    await cleanup.close();
+  }
+});
+
+// The 100,000-job bench (issue 17): a survivor that handed a few partitions on while taking a dead
+// server's claimed them 9 s after the session ended, the length of its drain: a pass waited for
+// the hand-over before it claimed, and every later pass waited behind it.
+test('in-process tree: a member whose drain is slow still claims a dead member’s partitions at once; what it hands over stays its own until released', async () => {
+  const name = `partitions-drain-${process.pid}`;
+  const cleanup = new CleanupStack();
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  try {
+    const holders = new Holders();
+    const clients = new Map<string, ZkClient>();
+    let blockDrain = false;
+    const drainedWhileBlocked: number[][] = [];
+    const start = async (id: string) => {
+      const zk = createZkClient({ connect: `memory:${name}` });
+      cleanup.push(`zk ${id}`, () => zk.close());
+      await zk.connect();
+      const drain =
+        id === 'server-a'
+          ? async (partitions: number[]) => {
+              if (!blockDrain) return;
+              drainedWhileBlocked.push(partitions);
+              await released;
+            }
+          : undefined;
+      const m = new PartitionOwnership(zk, { path: '/clover/partitions', id, partitionCount: count, drain, drainTimeoutMs: 60_000 });
+      holders.follow(id, m);
+      cleanup.push(`member ${id}`, () => m.close());
+      await m.start();
+      clients.set(id, zk);
+      return m;
+    };
+    const a = await start('server-a');
+    await start('server-b');
+    await start('server-c');
+    await waitFor(() => holders.matches(['server-a', 'server-b', 'server-c']), { message: 'three-way split' });
+    const bHad = new Set(assign(['server-a', 'server-b', 'server-c'], count).owners.flatMap((o, p) => (o === 'server-b' ? [p] : [])));
+
+    // d joins: a hands some partitions to d and its drain blocks. Then b dies.
+    blockDrain = true;
+    await start('server-d');
+    await waitFor(() => drainedWhileBlocked.length > 0, { message: 'a drains what d takes' });
+    MemoryZkServer.get(name).expireSession(clients.get('server-b')!.sessionId!);
+
+    const after = assign(['server-a', 'server-c', 'server-d'], count).owners;
+    const aGains = [...bHad].filter((p) => after[p] === 'server-a');
+    assert.ok(aGains.length > 0, 'a takes some of b’s partitions');
+    await waitFor(() => aGains.every((p) => a.grantOf(p) !== undefined), {
+      timeoutMs: 5_000,
+      message: 'a claims b’s partitions while its drain is blocked',
+    });
+    // Still draining (the new assignment may have handed on a few more): what a hands on is not
+    // its new owner's yet, and a has not taken it back either.
+    for (const p of drainedWhileBlocked.flat()) {
+      assert.equal(holders.byPartition.get(p), undefined, `partition ${p} is its new owner's only after a releases it`);
+      assert.equal(a.grantOf(p), undefined, `partition ${p} is not a's any more`);
+    }
+    release();
+    await waitFor(() => holders.matches(['server-a', 'server-c', 'server-d']), { timeoutMs: 10_000, message: 'a, c and d split' });
+  } finally {
+    release(); // a's close waits for its hand-overs
     await cleanup.close();
   }
 });
