@@ -197,7 +197,7 @@ async function sqlite(): Promise<void> {
     const size = (await stat(file)).size;
     // The same file as a release before the index left it: the index dropped, then the store opened.
     const old = new Database(file);
-    old.exec('DROP TRIGGER logs_words_delete; DROP TABLE logs_words; VACUUM;');
+    old.exec('DROP TRIGGER logs_words_delete; DROP TABLE logs_words; PRAGMA user_version = 0; VACUUM;'); // a file from before: no schema stamp
     old.close();
     const before = (await stat(file)).size;
     const opening = performance.now();

@@ -88,7 +88,8 @@ describe('log search, embedded store', () => {
     }
     // The logs table as it was: without the index, one entry in it.
     const old = new Database(file);
-    old.exec('DROP TRIGGER logs_words_delete; DROP TABLE logs_words;');
+    // A file from before carries no schema stamp (user_version 0).
+    old.exec('DROP TRIGGER logs_words_delete; DROP TABLE logs_words; PRAGMA user_version = 0;');
     old
       .prepare('INSERT INTO logs (id, time, level, level_rank, source, node, message, context) VALUES (?, ?, ?, 3, ?, ?, ?, ?)')
       .run(

@@ -67,7 +67,8 @@ test('a file with the old run indexes: opened, they are replaced by the ones sta
     const old = new Database(file);
     old.exec(`DROP INDEX runs_unsucceeded_time; DROP INDEX runs_node_time;
       CREATE INDEX runs_status_time ON runs (status, scheduled_at DESC, id DESC);
-      CREATE INDEX runs_node_status ON runs (node, status);`);
+      CREATE INDEX runs_node_status ON runs (node, status);
+      PRAGMA user_version = 0; -- a file from before carries no schema stamp`);
     old.close();
     const store = await openStore({ file });
     await store.close();

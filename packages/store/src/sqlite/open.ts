@@ -11,10 +11,42 @@ import { SqliteAudit, SqliteLogs, SqliteOutbox } from './logs.js';
 import { SqliteContacts, SqliteSessions, SqliteTokens, SqliteUsers } from './people.js';
 import { SqliteRuns } from './runs.js';
 import { SqliteLiveOutputs } from './live-outputs.js';
-import { busyWaitMs, promised } from './promised.js';
+import { busyRetryForMs, busyWaitMs, isBusy, promised } from './promised.js';
 import { migrate } from './schema.js';
 
 const day = 24 * 3600_000;
+
+/**
+ * The schema `migrate()` builds, stamped in the file's `user_version` (SQLite's slot for it):
+ * raise it whenever `migrate()` changes, or files stamped already will not get the change.
+ */
+export const schemaVersion = 1;
+
+/**
+ * Brings the file's schema up to `schemaVersion`, once: a file stamped with it (or a later one)
+ * is opened without a write. Migrating takes the write lock, and a process starting beside busy
+ * writers (a dispatch-server joining a cluster at 100,000 jobs, the bench of 12-01) waited out
+ * the 5-s busy timeout and exited, "database is locked". The migration itself is tried again on
+ * SQLITE_BUSY for up to `busyRetryForMs` (60 s); its statements are idempotent.
+ */
+function migrateOnce(db: Database.Database): void {
+  const stamped = () => Number(db.pragma('user_version', { simple: true })) >= schemaVersion;
+  if (stamped()) return;
+  const until = Date.now() + busyRetryForMs;
+  for (;;) {
+    try {
+      db.transaction(() => {
+        // Another process may have migrated the file while this one waited for the lock.
+        if (stamped()) return;
+        migrate(db);
+        db.pragma(`user_version = ${schemaVersion}`);
+      }).immediate();
+      return;
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= until) throw err;
+    }
+  }
+}
 
 /**
  * The embedded store: one SQLite file in WAL mode. Several processes on one host may open the
@@ -33,7 +65,7 @@ export function openSqliteStore(opts: StoreOptions): Store {
   // every insert and update then reads pages back from the OS. 64 MiB (a ceiling, filled as
   // used) took a dispatch-server from 3,232 to 3,968 recorded executions/s (11-30 VM).
   db.pragma('cache_size = -65536');
-  db.transaction(() => migrate(db)).immediate();
+  migrateOnce(db);
   // From here a write that meets another process's lock waits in SQLite only briefly, then
   // again from a later turn (promised.ts): the event loop is never held for long.
   db.pragma(`busy_timeout = ${busyWaitMs}`);

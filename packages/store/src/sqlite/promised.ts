@@ -1,9 +1,10 @@
 /** How long one attempt at a write may wait on another process's lock, inside SQLite (ms): the event loop waits with it. */
 export const busyWaitMs = 100;
 /** How long a write keeps trying, between event-loop turns, before its SQLITE_BUSY is the answer (ms). */
-const busyRetryForMs = 60_000;
+export const busyRetryForMs = 60_000;
 
-const isBusy = (err: unknown): boolean => {
+/** Whether better-sqlite3 threw because another connection holds the lock the work needed. */
+export const isBusy = (err: unknown): boolean => {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
 };
