@@ -1,3 +1,4 @@
+import { settleWithin } from '@clover/lifecycle';
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
 import type { Store } from '@clover/store';
@@ -42,16 +43,8 @@ function wrap(w: winston.Logger, close: () => Promise<void>): ClosableLogger {
   };
 }
 
-/** Waits for `start` to call its callback, at most `CLOSE_WAIT_MS`: a stream that never finishes must not hold a shutdown. */
-function bounded(start: (done: () => void) => void): Promise<void> {
-  return new Promise<void>((resolve) => {
-    setTimeout(resolve, CLOSE_WAIT_MS).unref();
-    start(() => resolve());
-  });
-}
-
 /** How long close waits for each stream to finish (5 s). */
-const CLOSE_WAIT_MS = 5000;
+const closeWaitMs = 5000;
 
 /** The one logger factory every clover service uses. */
 export function createLogger(opts: LoggerOptions): ClosableLogger {
@@ -104,13 +97,16 @@ export function createLogger(opts: LoggerOptions): ClosableLogger {
       // when its lines are handed to the rotating stream, whose file may not even be open yet.
       // Ending that stream too is what puts the lines in the file (on a loaded CI machine a
       // close that stopped at the first finish left an empty directory behind).
-      await bounded((done) => {
-        w.once('finish', done);
-        w.end();
-      });
+      await settleWithin(
+        new Promise<void>((done) => {
+          w.once('finish', done);
+          w.end();
+        }),
+        closeWaitMs,
+      );
       if (file) {
         const stream = file.logStream;
-        await bounded((done) => stream.end(done));
+        await settleWithin(new Promise<void>((done) => stream.end(done)), closeWaitMs);
       }
     })();
     return closing;
