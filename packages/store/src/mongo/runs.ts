@@ -531,15 +531,14 @@ export class MongoRuns implements RunRepository {
   reconcile(now = new Date()): Promise<{ runs: number }> {
     return this.serial(async () => {
       if (this.applied.length) await this.count([]);
-      const left = (await this.m.tallies.collection
-        .find({ at: { $lt: new Date(now.getTime() - this.reconcileAfterMs) } } as Filter)
-        .toArray()) as unknown as Tally[];
+      // A tally this old is taken for a dead writer's; a claim this old, for a dead reconciler's.
+      const cutoff = new Date(now.getTime() - this.reconcileAfterMs);
+      const left = (await this.m.tallies.collection.find({ at: { $lt: cutoff } } as Filter).toArray()) as unknown as Tally[];
       let runs = 0;
-      const staleClaim = new Date(now.getTime() - this.reconcileAfterMs);
       for (const found of left) {
         // Claimed first: from here its writer's step 4 leaves its ids in place (top of this file).
         const t = (await this.m.tallies.collection.findOneAndUpdate(
-          { _id: found._id, $or: [{ claimedAt: { $exists: false } }, { claimedAt: { $lt: staleClaim } }] } as Filter,
+          { _id: found._id, $or: [{ claimedAt: { $exists: false } }, { claimedAt: { $lt: cutoff } }] } as Filter,
           { $set: { claimedAt: now } },
           { returnDocument: 'after' },
         )) as unknown as Tally | null;
