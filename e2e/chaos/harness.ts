@@ -358,9 +358,38 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosReport> {
       if (!of || !ids.every((id) => (share.get(id)?.partitions ?? 0) > 0)) return false;
       return ids.reduce((sum, id) => sum + share.get(id)!.partitions, 0) === of;
     };
-    /** Waits (60 s at most, by default) until `sharesSettled(ids)`. @throws naming `what` when they do not. */
+    /**
+     * Who holds the partitions, by their owner znodes as the console reads them: per owner and
+     * session, how many, and whether that session is a live member's; then the servers' shares by
+     * their heartbeats. What a failed wait for the shares prints, since CI keeps no logs.
+     */
+    const ownershipNow = async (): Promise<string> => {
+      const nodes = await api.call<{ items: NodeView[] }>('GET', '/api/nodes');
+      const members = new Map<string, string>();
+      const holders = new Map<string, number>();
+      for (const n of nodes.items) {
+        const d = (n.data ?? {}) as { id?: unknown; owner?: unknown; session?: unknown };
+        if (n.path.startsWith(`${paths.partitions}/members/`)) members.set(String(d.session), String(d.id));
+      }
+      for (const n of nodes.items) {
+        if (!n.path.startsWith(`${paths.partitions}/owners/`)) continue;
+        const d = (n.data ?? {}) as { owner?: unknown; session?: unknown };
+        const key =
+          typeof d.owner === 'string'
+            ? `${d.owner} (session ${String(d.session)}, ${members.has(String(d.session)) ? 'live' : 'ended'})`
+            : 'free';
+        holders.set(key, (holders.get(key) ?? 0) + 1);
+      }
+      const machines = await api.call<{ items: Machine[] }>('GET', '/api/machines');
+      const shares = machines.items.filter((m) => m.kind === 'servers').map((m) => `${m.id} ${m.state} ${JSON.stringify(m.share ?? null)}`);
+      return `owner znodes: ${JSON.stringify(Object.fromEntries(holders))}; members: ${JSON.stringify(Object.fromEntries(members))}; heartbeats: ${shares.join(', ')}`;
+    };
+    /** Waits (60 s at most, by default) until `sharesSettled(ids)`. @throws naming `what`, and who holds what, when they do not. */
     const untilShares = (ids: readonly string[], what: string, timeoutMs = 60_000) =>
-      waitFor(() => sharesSettled(ids), { timeoutMs, intervalMs: 100, message: what });
+      waitFor(() => sharesSettled(ids), { timeoutMs, intervalMs: 100, message: what }).catch(async (err: unknown) => {
+        const state = await within(ownershipNow(), 30_000, 'the ownership read').catch((e: unknown) => `unread: ${String(e)}`);
+        throw new Error(`${(err as Error).message}; ${state}`);
+      });
     // The servers came up one after another, each taking its share from those before it: the
     // window opens once the shares have settled.
     if (opts.shares) await untilShares(servers, 'every partition owned, each server a share', 90_000);

@@ -1,4 +1,4 @@
-import type { ZkClient } from '../src/index.js';
+import { ConnectionLossError, type ZkClient } from '../src/index.js';
 
 /** A client whose calls of one method wait, once `hold()` is called, until `open()` is. */
 export interface GatedClient {
@@ -33,5 +33,43 @@ export function gatedClient(zk: ZkClient, method: 'exists' | 'create'): GatedCli
       held = true;
     },
     open: () => open(),
+  };
+}
+
+/** A client whose calls of one method fail, while `refuse(true)` holds, as a lost connection's do. */
+export interface RefusingClient {
+  client: ZkClient;
+  refuse(on: boolean): void;
+  /** How many calls were refused so far. */
+  readonly refused: number;
+}
+
+/**
+ * Wraps `zk` so that, while refusing, each call of `method` rejects with ConnectionLossError
+ * before it goes out: a request caught by a connection loss (a ZooKeeper restart) while the
+ * session itself lives on. Other calls go straight through.
+ */
+export function refusingClient(zk: ZkClient, method: 'set' | 'create'): RefusingClient {
+  let on = false;
+  let refused = 0;
+  const client = new Proxy(zk, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop !== method || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (!on) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        refused++;
+        return Promise.reject(new ConnectionLossError());
+      };
+    },
+  });
+  return {
+    client,
+    refuse: (v) => {
+      on = v;
+    },
+    get refused() {
+      return refused;
+    },
   };
 }

@@ -3,30 +3,48 @@ import assert from 'node:assert/strict';
 import { CleanupStack } from '@clover/lifecycle';
 import { waitFor } from '@clover/testkit';
 import { assign } from '@clover/partitions';
-import { createZkClient, MemoryZkServer, PartitionOwnership, type ZkClient } from '../src/index.js';
-import { gatedClient } from './gated-client.js';
+import { createZkClient, MemoryZkServer, PartitionOwnership, type PartitionOwnershipOptions, type ZkClient } from '../src/index.js';
+import { gatedClient, refusingClient } from './gated-client.js';
 import { Holders, count } from './partition-holders.js';
 
 // The recipe on the in-process tree, which `clover standalone` and the scale-out bench run on.
+
+/**
+ * Members on the in-process tree `name`, each with a client of its own (passed through `wrap`, to
+ * gate or refuse its calls), followed by `holders` and closed by `cleanup`; `start(id)` resolves
+ * once the member's first pass is done. `options(id)` adds to each member's options.
+ */
+function membersOn(
+  name: string,
+  cleanup: CleanupStack,
+  holders: Holders,
+  opts: { wrap?: (id: string, zk: ZkClient) => ZkClient; options?: (id: string) => Partial<PartitionOwnershipOptions> } = {},
+) {
+  const clients = new Map<string, ZkClient>();
+  const members = new Map<string, PartitionOwnership>();
+  const start = async (id: string): Promise<PartitionOwnership> => {
+    const zk = createZkClient({ connect: `memory:${name}` });
+    cleanup.push(`zk ${id}`, () => zk.close());
+    await zk.connect();
+    const client = opts.wrap?.(id, zk) ?? zk;
+    const m = new PartitionOwnership(client, { path: '/clover/partitions', id, partitionCount: count, ...opts.options?.(id) });
+    holders.follow(id, m);
+    cleanup.push(`member ${id}`, () => m.close());
+    await m.start();
+    clients.set(id, zk);
+    members.set(id, m);
+    return m;
+  };
+  return { start, clients, members };
+}
 
 test('in-process tree: an expired session loses its partitions at once and claims its share again at higher epochs', async () => {
   const name = `partitions-${process.pid}`;
   const cleanup = new CleanupStack();
   try {
     const holders = new Holders();
-    const clients = new Map<string, ZkClient>();
-    const members = new Map<string, PartitionOwnership>();
-    for (const id of ['server-a', 'server-b', 'server-c']) {
-      const zk = createZkClient({ connect: `memory:${name}` });
-      cleanup.push(`zk ${id}`, () => zk.close());
-      await zk.connect();
-      const m = new PartitionOwnership(zk, { path: '/clover/partitions', id, partitionCount: count });
-      holders.follow(id, m);
-      cleanup.push(`member ${id}`, () => m.close());
-      await m.start();
-      clients.set(id, zk);
-      members.set(id, m);
-    }
+    const { start, clients, members } = membersOn(name, cleanup, holders);
+    for (const id of ['server-a', 'server-b', 'server-c']) await start(id);
     const ids = ['server-a', 'server-b', 'server-c'];
     await waitFor(() => holders.matches(ids), { message: 'three-way split' });
     assert.deepEqual(holders.violations, []);
@@ -133,28 +151,16 @@ test('in-process tree: a member whose drain is slow still claims a dead memberâ€
   const released = new Promise<void>((r) => (release = r));
   try {
     const holders = new Holders();
-    const clients = new Map<string, ZkClient>();
     let blockDrain = false;
     const drainedWhileBlocked: number[][] = [];
-    const start = async (id: string) => {
-      const zk = createZkClient({ connect: `memory:${name}` });
-      cleanup.push(`zk ${id}`, () => zk.close());
-      await zk.connect();
-      const drain =
-        id === 'server-a'
-          ? async (partitions: number[]) => {
-              if (!blockDrain) return;
-              drainedWhileBlocked.push(partitions);
-              await released;
-            }
-          : undefined;
-      const m = new PartitionOwnership(zk, { path: '/clover/partitions', id, partitionCount: count, drain, drainTimeoutMs: 60_000 });
-      holders.follow(id, m);
-      cleanup.push(`member ${id}`, () => m.close());
-      await m.start();
-      clients.set(id, zk);
-      return m;
+    const drain = async (partitions: number[]) => {
+      if (!blockDrain) return;
+      drainedWhileBlocked.push(partitions);
+      await released;
     };
+    const { start, clients } = membersOn(name, cleanup, holders, {
+      options: (id) => (id === 'server-a' ? { drain, drainTimeoutMs: 60_000 } : {}),
+    });
     const a = await start('server-a');
     await start('server-b');
     await start('server-c');
@@ -184,6 +190,66 @@ test('in-process tree: a member whose drain is slow still claims a dead memberâ€
     await waitFor(() => holders.matches(['server-a', 'server-c', 'server-d']), { timeoutMs: 10_000, message: 'a, c and d split' });
   } finally {
     release(); // a's close waits for its hand-overs
+    await cleanup.close();
+  }
+});
+
+// The 2-minute chaos run with shares (CI, 12-01): after ZooKeeper's restart a server's partitions
+// were never taken over. A member cut off loses what it fires at once, while its owner znodes
+// still name its live session; the assignment changed meanwhile, and back in the same session
+// it took back what was still its own and released nothing else: those partitions waited for a
+// release nobody would write, unfired, until the member's session ended.
+test('in-process tree: a member cut off while another joins releases, back in its session, what is no longer its own', async () => {
+  const name = `partitions-cutoff-${process.pid}`;
+  const cleanup = new CleanupStack();
+  try {
+    const holders = new Holders();
+    const { start, clients, members } = membersOn(name, cleanup, holders);
+    for (const id of ['server-a', 'server-b', 'server-c']) await start(id);
+    await waitFor(() => holders.matches(['server-a', 'server-b', 'server-c']), { message: 'three-way split' });
+    const a = members.get('server-a')!;
+    const aHad = a.grants().map((g) => g.partition);
+    const toD = assign(['server-a', 'server-b', 'server-c', 'server-d'], count).owners.flatMap((o, p) =>
+      o === 'server-d' && aHad.includes(p) ? [p] : [],
+    );
+    assert.ok(toD.length > 0, 'd is due some of aâ€™s partitions');
+
+    MemoryZkServer.get(name).interruptSession(clients.get('server-a')!.sessionId!, 1000);
+    await waitFor(() => a.grants().length === 0, { message: 'a cut off: it fires nothing' });
+    await start('server-d');
+    await waitFor(() => holders.matches(['server-a', 'server-b', 'server-c', 'server-d']), {
+      timeoutMs: 10_000,
+      message: 'a back: d gets what a held, and a keeps its own',
+    });
+    assert.deepEqual(holders.violations, []);
+  } finally {
+    await cleanup.close();
+  }
+});
+
+test('in-process tree: a release refused by a lost connection is written by a later pass', async () => {
+  const name = `partitions-release-${process.pid}`;
+  const cleanup = new CleanupStack();
+  try {
+    const holders = new Holders();
+    let aSets: ReturnType<typeof refusingClient> | undefined;
+    const { start } = membersOn(name, cleanup, holders, {
+      wrap: (id, zk) => (id === 'server-a' ? (aSets = refusingClient(zk, 'set')).client : zk),
+    });
+    for (const id of ['server-a', 'server-b', 'server-c']) await start(id);
+    await waitFor(() => holders.matches(['server-a', 'server-b', 'server-c']), { message: 'three-way split' });
+
+    // d joins; a's releases fail until the connection is "back".
+    aSets!.refuse(true);
+    await start('server-d');
+    await waitFor(() => aSets!.refused >= 2, { message: 'aâ€™s release refused, and tried again' });
+    aSets!.refuse(false);
+    await waitFor(() => holders.matches(['server-a', 'server-b', 'server-c', 'server-d']), {
+      timeoutMs: 10_000,
+      message: 'd gets what a hands on once aâ€™s release goes through',
+    });
+    assert.deepEqual(holders.violations, []);
+  } finally {
     await cleanup.close();
   }
 });

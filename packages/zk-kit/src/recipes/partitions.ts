@@ -86,6 +86,15 @@ export function partitionNodeName(partition: number): string {
  */
 export class PartitionOwnership extends EventEmitter {
   private readonly owned = new Map<number, PartitionGrant>();
+  /**
+   * Every claim this member's session has in ZooKeeper and has not released, whether or not it
+   * fires the partition now, with the session it was made in: after a disconnect `owned` is empty
+   * while the owner znodes still name this session, and another member waits for their release.
+   * A full pass in the same session takes back those that are still ours and releases the others
+   * (the chaos run's orphans: partitions a member held through ZooKeeper's restart, given to
+   * another meanwhile, released by nobody while the holder's session lived).
+   */
+  private readonly held = new Map<number, PartitionGrant & { session: string | null }>();
   private readonly watches = new Map<number, Unsubscribe>();
   /** Partitions whose owner znode changed since the last pass (ours: still ours? others': released?). */
   private readonly touched = new Set<number>();
@@ -348,6 +357,8 @@ export class PartitionOwnership extends EventEmitter {
   private async passOver(full: boolean, touched: number[], session: string | null, generation: number): Promise<void> {
     const begunAt = performance.now();
     if (full) {
+      // Claims of an ended session are anyone's (its session is not live): nothing to release.
+      for (const [p, h] of this.held) if (h.session !== session) this.held.delete(p);
       await this.register();
       const members = await this.readMembers();
       this.live = new Set(members.map((m) => m.session));
@@ -364,7 +375,10 @@ export class PartitionOwnership extends EventEmitter {
       if (!grant || !node?.record || node.stat.version !== grant.epoch || node.record.session !== session) taken.push(p);
     });
     if (taken.length) {
-      for (const p of taken) this.owned.delete(p);
+      for (const p of taken) {
+        this.owned.delete(p);
+        this.held.delete(p);
+      }
       this.logger.warn('partitions taken behind our back', { partitions: taken.length });
       this.emit(
         'revoked',
@@ -375,7 +389,7 @@ export class PartitionOwnership extends EventEmitter {
 
     const assignment = this.current;
     if (full) {
-      const handOver = [...this.owned.keys()].filter((p) => assignment?.owners[p] !== me).sort((a, b) => a - b);
+      const handOver = [...this.held.keys()].filter((p) => assignment?.owners[p] !== me && !this.handingOver.has(p)).sort((a, b) => a - b);
       if (handOver.length) this.startHandOver(handOver);
     }
 
@@ -396,6 +410,8 @@ export class PartitionOwnership extends EventEmitter {
     const grants = (
       await this.limited(records, ({ p, node }) => (this.zk.sessionId === session ? this.claim(p, node, live, session) : null))
     ).filter((g): g is PartitionGrant => g !== null);
+    // Held in ZooKeeper from here, whether or not this pass may still fire them.
+    for (const g of grants) this.held.set(g.partition, { ...g, session });
     if (grants.length)
       // When a takeover is slow, which step: the members and records read, or the claims.
       this.logger.info('partitions claimed', {
@@ -492,39 +508,57 @@ export class PartitionOwnership extends EventEmitter {
    */
   private startHandOver(partitions: number[]): void {
     for (const p of partitions) this.handingOver.add(p);
+    let failed = false;
     const done: Promise<void> = this.handOver(partitions)
-      .catch((err: unknown) => this.logger.warn('handing partitions over failed', { partitions: partitions.length, err }))
+      .catch((err: unknown) => {
+        failed = true;
+        this.logger.warn('handing partitions over failed; the next full pass tries again', { partitions: partitions.length, err });
+      })
       .finally(() => {
         for (const p of partitions) this.handingOver.delete(p);
         this.handOvers.delete(done);
-        if (this.started && this.zk.state === 'connected') this.schedule(true);
+        const again = () => this.started && this.zk.state === 'connected' && this.schedule(true);
+        // After a failure, not at once: a release ZooKeeper keeps refusing is not tried in a loop.
+        if (failed) setTimeout(again, 500);
+        else again();
       });
     this.handOvers.add(done);
   }
 
-  /** Stops owning partitions that are someone else's now: 'revoked', the drain, then each released. */
+  /**
+   * Stops owning partitions that are someone else's now: those it fires are 'revoked' and
+   * drained; then each claim it holds is released. A release that fails (the connection lost)
+   * stays held, and the next full pass in the session releases it.
+   */
   private async handOver(partitions: number[]): Promise<void> {
-    const grants = partitions.map((p) => this.owned.get(p)).filter((g): g is PartitionGrant => g !== undefined);
-    for (const p of partitions) this.owned.delete(p);
-    this.emit('revoked', partitions, this.leaving ? 'leaving' : 'reassigned');
-    if (this.opts.drain) {
+    const firing = partitions.filter((p) => this.owned.has(p));
+    for (const p of firing) this.owned.delete(p);
+    if (firing.length) this.emit('revoked', firing, this.leaving ? 'leaving' : 'reassigned');
+    if (firing.length && this.opts.drain) {
       const drained = await settleWithin(
-        this.opts
-          .drain(partitions)
-          .catch((err: unknown) => this.logger.warn('draining partitions failed; handing them over anyway', { err })),
+        this.opts.drain(firing).catch((err: unknown) => this.logger.warn('draining partitions failed; handing them over anyway', { err })),
         this.opts.drainTimeoutMs ?? 10_000,
       );
       if (drained === 'timeout')
-        this.logger.warn('draining partitions took too long; handing them over anyway', { partitions: partitions.length });
+        this.logger.warn('draining partitions took too long; handing them over anyway', { partitions: firing.length });
     }
-    await this.limited(grants, async (g) => {
+    const released = await this.limited(partitions, async (p): Promise<number> => {
+      const claim = this.held.get(p);
+      if (!claim || claim.session !== this.zk.sessionId) return 0;
       // Versioned: a release never clears a claim made since by someone else.
-      await this.zk.set(this.recordPath(g.partition), { owner: null, session: null }, g.epoch).catch((err: unknown) => {
+      await this.zk.set(this.recordPath(p), { owner: null, session: null }, claim.epoch).catch((err: unknown) => {
         if (!(err instanceof BadVersionError) && !(err instanceof NoNodeError)) throw err;
       });
-      this.watches.get(g.partition)?.();
-      this.watches.delete(g.partition);
+      if (this.held.get(p) === claim) this.held.delete(p);
+      this.watches.get(p)?.();
+      this.watches.delete(p);
+      return 1;
     });
+    if (firing.length < partitions.length)
+      this.logger.info('claims not fired released', {
+        partitions: partitions.length - firing.length,
+        released: released.reduce((a, b) => a + b, 0),
+      });
   }
 
   /** Runs `fn` over `items` with at most `concurrency` in flight; results in input order. */
