@@ -70,6 +70,11 @@ export class Monitor {
   private queue: Promise<unknown> = Promise.resolve();
   /** Deaths seen while standing by, acted on if this monitor takes over. */
   private standbyDeaths: Array<Extract<Detection, { type: 'dead' }>> = [];
+  /**
+   * Deaths and recoveries whose incident could not be written (the store refused or was out of
+   * reach): tried again at every check, since the detector reports each only once.
+   */
+  private unrecorded: Detection[] = [];
   private started = false;
   private closing: Promise<void> | undefined;
   private readonly metrics: MonitorMetrics;
@@ -153,6 +158,7 @@ export class Monitor {
     this.election.on('revoked', () => this.o.logger.warn('monitor standing by', { id: this.o.id }));
     await this.election.start();
     this.timer = setInterval(() => {
+      if (this.isActive && this.unrecorded.length) this.handle(this.unrecorded.splice(0), true);
       if (this.config) this.handle(this.detector.check(this.monotonic(), this.config.deadTimeoutMs));
     }, this.o.checkIntervalMs ?? 500);
     this.mailTimer = setInterval(() => {
@@ -164,7 +170,8 @@ export class Monitor {
     this.queue = this.queue.then(fn).catch((err: unknown) => this.o.logger.error('monitor step failed', { err }));
   }
 
-  private handle(detections: Detection[]): void {
+  /** `retry`: detections that failed before; a recovery is then written only if the node is still alive. */
+  private handle(detections: Detection[], retry = false): void {
     if (!detections.length) return;
     if (!this.isActive) {
       const now = this.monotonic();
@@ -177,8 +184,19 @@ export class Monitor {
     }
     this.serial(async () => {
       for (const d of detections) {
-        if (d.type === 'dead') await this.onDeath(d);
-        else await this.book.closeRecovery(d.node.kind, d.node.id, new Date(this.clock()));
+        try {
+          if (d.type === 'dead') await this.onDeath(d);
+          else if (!retry || !this.detector.isDead(d.node.kind, d.node.id))
+            await this.book.closeRecovery(d.node.kind, d.node.id, new Date(this.clock()));
+        } catch (err) {
+          // Not lost: a death whose incident was never written would never be mailed.
+          this.unrecorded.push(d);
+          this.o.logger.error(`could not record a node's ${d.type === 'dead' ? 'death' : 'recovery'}; trying again`, {
+            err,
+            kind: d.node.kind,
+            node: d.node.id,
+          });
+        }
       }
     });
   }

@@ -195,6 +195,28 @@ test('the SMTP server down: the mail is retried and delivered when it is back', 
   await waitFor(() => mailsAbout('agent-smtp').length >= 2, { timeoutMs: 40_000, message: 'delivered after SMTP is back' });
 });
 
+test('the store refusing the incident at first: the death is written and mailed once the store answers', async () => {
+  const agent = node('agent-outage');
+  await ready(agent, 'agent-outage');
+  // A store outage, for incidents alone: every open is refused until the store is back.
+  const incidents = store.incidents;
+  const open = incidents.open.bind(incidents);
+  let refused = 0;
+  incidents.open = () => {
+    refused++;
+    return Promise.reject(new Error('the store is out of reach'));
+  };
+  try {
+    await agent.kill('SIGKILL');
+    await waitFor(() => refused >= 2, { timeoutMs: deadTimeoutMs + 10_000, message: 'the incident tried, then tried again' });
+  } finally {
+    incidents.open = open;
+  }
+  await waitFor(() => mailsAbout('agent-outage').length >= 2, { timeoutMs: 15_000, message: 'mails once the store answers' });
+  const opened = (await store.incidents.list({ open: true, limit: 100 })).items.filter((i) => i.subject === 'agent-outage');
+  assert.equal(opened.length, 1, 'one incident');
+});
+
 test('the active monitor dies: the standby takes over without mailing the same incident again', async () => {
   const standby = await startMonitor('monitor-b');
   const agent = node('agent-failover');
