@@ -105,6 +105,9 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
         CLOVER_MAIL_FROM: 'clover@cluster.test',
         CLOVER_CONSOLE_URL: baseUrl,
         CLOVER_DIGEST_WINDOW_MS: '500',
+        // Every death mailed: a node that flapped earlier (a heartbeat held past the dead timeout on
+        // a loaded machine) would otherwise have its real death within the quiet period unmailed.
+        CLOVER_QUIET_PERIOD_MS: '0',
       });
       start('agent-1', 'scheduler-client', { CLOVER_GROUPS: 'workers' });
       start('agent-2', 'scheduler-client', { CLOVER_GROUPS: 'workers' });
@@ -136,6 +139,23 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
           routing,
           retries: { max: 2, backoffMs: 200 },
         });
+      /**
+       * The first mail after the `since`-th whose subject or text says `title` (a digest names each
+       * of its incidents in its text only). @throws after 30 s, with the mails seen and what the
+       * monitor logged about deaths and mail.
+       */
+      const mailSaying = (title: string, since: number) =>
+        waitFor(() => sink.messages.slice(since).find((m) => `${m.subject ?? ''}\n${m.text ?? ''}`.includes(title)), {
+          timeoutMs: 30_000,
+          message: `a mail saying "${title}"`,
+        }).catch((err: unknown) => {
+          const subjects = sink.messages.slice(since).map((m) => m.subject);
+          const said = (procs.get('monitor-1')?.output() ?? '')
+            .split('\n')
+            .filter((l) => /dead|mail|quiet|fail|error|standing|active|recovered/i.test(l))
+            .slice(-40);
+          throw new Error(`${(err as Error).message}; mails since: ${JSON.stringify(subjects)}; the monitor logged:\n${said.join('\n')}`);
+        });
       const broadcast = await job('broadcast', 'fan-out');
       const spread = await job('round_robin', 'spread');
       const runsOf = async (jobId: string) =>
@@ -155,6 +175,7 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
       assert.ok(leader && procs.has(leader.id), `a leader among the servers: ${leader?.id}`);
       const survivor = leader.id === 'dispatch-1' ? 'dispatch-2' : 'dispatch-1';
       const killedAt = Date.now();
+      const mailsBeforeLeaderDied = sink.messages.length;
       await procs.get(leader.id)!.kill('SIGKILL');
       await waitFor(async () => (await readLeader(admin, paths.electionDispatch))?.id === survivor, {
         timeoutMs: 30_000,
@@ -164,18 +185,13 @@ function clusterScenario(storeName: string, storeEnv: Record<string, string>): v
         timeoutMs: 30_000,
         message: 'runs after the hand-over',
       });
-      await waitFor(() => sink.messages.some((m) => (m.subject ?? '').includes(`server ${leader.id} is dead`)), {
-        timeoutMs: 30_000,
-        message: 'mail about the dead server',
-      });
+      await mailSaying(`server ${leader.id} is dead`, mailsBeforeLeaderDied);
 
       // Then an agent dies: its node goes, an incident opens, the contact is mailed, work moves to the other.
       const agentKilledAt = Date.now();
+      const mailsBeforeAgentDied = sink.messages.length;
       await procs.get('agent-2')!.kill('SIGKILL');
-      const mail = await waitFor(() => sink.messages.find((m) => (m.subject ?? '').includes('client agent-2 is dead')), {
-        timeoutMs: 30_000,
-        message: 'mail about agent-2',
-      });
+      const mail = await mailSaying('client agent-2 is dead', mailsBeforeAgentDied);
       assert.equal(mail.to && 'text' in mail.to ? mail.to.text : '', 'ops@cluster.test');
       assert.match(mail.text ?? '', new RegExp(baseUrl.replace(/[.:/]/g, '\\$&')), 'the mail links to the console');
       const incidents = await waitFor(
