@@ -289,7 +289,9 @@ try {
   const noAgent = runs.filter((r) => r.status === 'failed' && /^no live agent|^no agent accepted it/.test(r.error ?? '')).length;
   console.log(`runs failed for want of an agent: ${noAgent}`);
 } finally {
-  for (const c of children.reverse()) await c.kill('SIGTERM');
+  // Profiling, a server's clean-up (its hand-over of every partition, under 100,000 jobs) may take
+  // longer than the default 30 s, and a server SIGKILLed then writes no profile.
+  for (const c of children.reverse()) await c.kill('SIGTERM', prof.length ? 180_000 : undefined);
   await store.close();
   await zkServer.cleanup();
   await dir.cleanup();

@@ -5,6 +5,7 @@ import type { Store } from '@clover/store';
 import type { AgentDirectory } from './agents.js';
 import { FailureIncidents } from './failure-incidents.js';
 import { KeyedChain } from './keyed-chain.js';
+import { LogTally } from './log-tally.js';
 import { Flight, Flights, execIdOf, runIdOf, type FlightTimer } from './flight.js';
 import { RecentIds } from './recent-ids.js';
 import { defaultMaxWaitingRuns, type Clock, type TrackerTimings } from './interfaces.js';
@@ -168,9 +169,12 @@ export class RunTracker {
   /** Counts abandon() calls: work begun before one is not this tracker's any more. */
   private term = 0;
   private readonly incidents: FailureIncidents;
+  /** Adopted runs sent again after their agent's HELLO, logged as one line a second. */
+  private readonly redelivered: LogTally;
 
   constructor(private readonly d: TrackerDeps) {
     this.incidents = new FailureIncidents(d.store, d.clock);
+    this.redelivered = new LogTally(d.logger, 'adopted runs never delivered to their agents: sent now');
     this.waiting = new WaitingQueue(d.maxWaitingRuns ?? defaultMaxWaitingRuns);
     this.batch = d.writes ?? {
       updateRun: async (id, patch, jobState) => (await d.store.runs.update(id, patch, jobState)) !== null,
@@ -559,7 +563,7 @@ export class RunTracker {
           this.recordForbidSkip(f.run.id, underway);
           return;
         }
-        this.d.logger.info('adopted run was never delivered to its agent; sending it now', { ...runFields(f.run), agent: agentId });
+        this.redelivered.note(f.run.id, { ...runFields(f.run), agent: agentId });
         f.redeliver();
         this.sendExec(f);
       });
@@ -1166,5 +1170,6 @@ export class RunTracker {
     const deadline = this.d.clock() + timeoutMs;
     while (this.flights.size > 0 && this.d.clock() < deadline) await new Promise((r) => setTimeout(r, 50));
     await this.writes.settled();
+    this.redelivered.flush();
   }
 }
