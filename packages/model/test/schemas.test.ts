@@ -107,3 +107,21 @@ test("an HTTP job's expectStatus: codes and ranges, comma separated, 100 to 599;
   assert.ok(!statusExpected(204, '200'));
   assert.ok(!statusExpected(200, 'garbage'), 'a text that does not parse expects nothing');
 });
+
+test('a cron rule is judged the same every time it is given: its verdict is remembered, good or bad, past the memory’s size', () => {
+  const bad = { ...valid, schedule: { type: 'cron', expr: '0 0 0 31 4 *' } };
+  for (let i = 0; i < 3; i++) {
+    const r = jobInputSchema.safeParse(bad);
+    assert.ok(!r.success);
+    assert.match(fieldErrors(r.error)['schedule.expr'] ?? '', /^bad cron rule: the rule can never fire/);
+    assert.ok(jobInputSchema.safeParse(valid).success);
+  }
+  // More distinct rules than are remembered (10,000): the memory starts over, the verdicts stay right.
+  for (let s = 0; s < 60; s++)
+    for (let m = 0; m < 60; m++)
+      for (const h of [0, 1, 2]) {
+        assert.ok(jobInputSchema.safeParse({ ...valid, schedule: { type: 'cron', expr: `${s} ${m} ${h} * * *` } }).success);
+      }
+  assert.ok(!jobInputSchema.safeParse(bad).success);
+  assert.ok(!jobInputSchema.safeParse({ ...valid, schedule: { type: 'cron', expr: '61 * * * * *' } }).success);
+});
