@@ -45,7 +45,8 @@ export interface HeartbeatData extends Record<string, unknown> {
  * dead, from the console, by zkCli, with its kind folder or the whole root), it is written back
  * at once, folders included. Overwritten by anyone else, it is rewritten at once rather than at
  * the next beat. Replaced by a persistent node of the same name (it would outlive us and lie
- * about our death), it is deleted and created again as our ephemeral.
+ * about our death), it is deleted and created again as our ephemeral. A deletion heard while
+ * the connection is down is healed as soon as it is back (a beat there needs the connection).
  */
 export class Heartbeat {
   readonly path: string;
@@ -78,6 +79,16 @@ export class Heartbeat {
       if (e.type === 'deleted') void this.beatNow();
       else if (e.type === 'data' || e.type === 'created') void this.healIfChanged();
     });
+    // A beat asked for while the connection was down did nothing (beat() needs it): a deletion
+    // heard then would wait for the next timed beat. Back, the heartbeat beats at once.
+    const offState = this.opts.zk.onState((state) => {
+      if (state === 'connected' && this.running) void this.beatNow();
+    });
+    const stopNodeWatch = this.stopWatch;
+    this.stopWatch = () => {
+      stopNodeWatch();
+      offState();
+    };
     this.timer = setInterval(() => void this.beatNow(), this.intervalMs);
   }
 

@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanUp, startZooKeeper, waitFor, within, type ZooKeeperHandle } from '@clover/testkit';
-import { cloverPaths, createZkClient, type WatchEvent, type ZkClient } from '@clover/zk-kit';
+import { cloverPaths, createZkClient, MemoryZkServer, type WatchEvent, type ZkClient } from '@clover/zk-kit';
 import { Heartbeat, type HeartbeatData } from '../src/index.js';
 
 let n = 0;
@@ -103,6 +103,41 @@ function suite(name: string, connect: () => Promise<string>) {
 }
 
 suite('the in-process tree', () => Promise.resolve('memory:heartbeat'));
+
+// A CI run under load (12-01): the kind folder deleted, and the heartbeat not back within 10 s.
+// Its client was cut off when the deletion's event came; the beat that event asked for found no
+// connection and did nothing, and nothing asked again until the next timed beat (an hour here).
+test('heartbeat: a deletion heard while cut off is healed once the connection is back, not at the next timed beat', async () => {
+  const name = `heartbeat-cutoff-${process.pid}`;
+  const paths = cloverPaths('/clover');
+  const zk = createZkClient({ connect: `memory:${name}` });
+  const other = createZkClient({ connect: `memory:${name}` });
+  const hb = new Heartbeat({ zk, paths, kind: 'servers', id: 'server-c', version: '1.0.0', intervalMs: 3_600_000 });
+  try {
+    await zk.connect();
+    await other.connect();
+    await hb.start();
+    assert.ok(await other.exists(hb.path));
+    const cut = new Promise<void>((resolve) => {
+      const off = zk.onState((state) => {
+        if (state !== 'disconnected') return;
+        off();
+        resolve();
+      });
+    });
+    MemoryZkServer.get(name).interruptSession(zk.sessionId!, 500);
+    await cut;
+    await other.delete(hb.path);
+    await waitFor(() => zk.state === 'connected', { message: 'connected again' });
+    await waitFor(() => other.exists(hb.path), { timeoutMs: 5000, message: 'the heartbeat znode back' });
+  } finally {
+    await cleanUp([
+      ['heartbeat', () => hb.close()],
+      ['zk', () => zk.close()],
+      ['other', () => other.close()],
+    ]);
+  }
+});
 
 let server: ZooKeeperHandle | null = null;
 suite('ZooKeeper 3.8', async () => {
