@@ -529,21 +529,26 @@ export class DispatchServer {
       await this.addJobsOf(active, byId);
       // In turns, every one of them adopted before any job is armed; a partition revoked between
       // two turns is left out of the rest (its term is over).
-      const ofTerm = <T>(items: T[], jobId: (item: T) => string) => items.filter((i) => shares.termOf(jobId(i)) === term);
-      let adopted = 0;
-      for (let i = 0; i < active.length && held().length; i += takeoverTurn) {
-        const turn = ofTerm(active.slice(i, i + takeoverTurn), (r) => r.jobId);
-        this.adoptRuns(turn, byId);
-        adopted += turn.length;
-        await nextTurn();
-      }
-      let armed = 0;
-      for (let i = 0; i < jobs.length && held().length; i += takeoverTurn) {
-        const turn = ofTerm(jobs.slice(i, i + takeoverTurn), (j) => j.id);
-        this.stats.misfired += this.scheduler.add(turn);
-        armed += turn.length;
-        await nextTurn();
-      }
+      const inTurns = async <T>(items: T[], jobId: (item: T) => string, apply: (turn: T[]) => void): Promise<number> => {
+        let done = 0;
+        for (let i = 0; i < items.length && held().length; i += takeoverTurn) {
+          const turn = items.slice(i, i + takeoverTurn).filter((item) => shares.termOf(jobId(item)) === term);
+          apply(turn);
+          done += turn.length;
+          await nextTurn();
+        }
+        return done;
+      };
+      const adopted = await inTurns(
+        active,
+        (r) => r.jobId,
+        (turn) => this.adoptRuns(turn, byId),
+      );
+      const armed = await inTurns(
+        jobs,
+        (j) => j.id,
+        (turn) => (this.stats.misfired += this.scheduler.add(turn)),
+      );
       this.stats.loadedJobs = this.scheduler.size;
       if (!held().length) return;
       this.logger.info('firing partitions', { partitions: held().length, jobs: armed, adopted });

@@ -56,6 +56,7 @@ export class Heartbeat {
   private seq = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopWatch: (() => void) | null = null;
+  private stopStateWatch: (() => void) | null = null;
   private running = false;
   private beating: Promise<void> = Promise.resolve();
   /** The znode version our last write left: a data event at any other version is someone else's. */
@@ -81,14 +82,9 @@ export class Heartbeat {
     });
     // A beat asked for while the connection was down did nothing (beat() needs it): a deletion
     // heard then would wait for the next timed beat. Back, the heartbeat beats at once.
-    const offState = this.opts.zk.onState((state) => {
+    this.stopStateWatch = this.opts.zk.onState((state) => {
       if (state === 'connected' && this.running) void this.beatNow();
     });
-    const stopNodeWatch = this.stopWatch;
-    this.stopWatch = () => {
-      stopNodeWatch();
-      offState();
-    };
     this.timer = setInterval(() => void this.beatNow(), this.intervalMs);
   }
 
@@ -172,6 +168,8 @@ export class Heartbeat {
     this.timer = null;
     this.stopWatch?.();
     this.stopWatch = null;
+    this.stopStateWatch?.();
+    this.stopStateWatch = null;
     await this.beating;
     this.running = false;
     if (this.opts.zk.state !== 'connected') return;

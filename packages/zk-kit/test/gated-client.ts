@@ -1,5 +1,19 @@
 import { ConnectionLossError, type ZkClient } from '../src/index.js';
 
+/**
+ * `zk` with each call of `method` made through `around(call)`, where `call()` makes the real call;
+ * every other property, and the client's own internal calls, untouched.
+ */
+function intercepting(zk: ZkClient, method: keyof ZkClient, around: (call: () => unknown) => unknown): ZkClient {
+  return new Proxy(zk, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop !== method || typeof value !== 'function') return value;
+      return (...args: unknown[]) => around(() => (value as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+}
+
 /** A client whose calls of one method wait, once `hold()` is called, until `open()` is. */
 export interface GatedClient {
   client: ZkClient;
@@ -17,15 +31,9 @@ export function gatedClient(zk: ZkClient, method: 'exists' | 'create'): GatedCli
   let held = false;
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
-  const client = new Proxy(zk, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (prop !== method || typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        if (held) await gate;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
+  const client = intercepting(zk, method, async (call) => {
+    if (held) await gate;
+    return call();
   });
   return {
     client,
@@ -52,16 +60,10 @@ export interface RefusingClient {
 export function refusingClient(zk: ZkClient, method: 'set' | 'create'): RefusingClient {
   let on = false;
   let refused = 0;
-  const client = new Proxy(zk, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (prop !== method || typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (!on) return (value as (...a: unknown[]) => unknown).apply(target, args);
-        refused++;
-        return Promise.reject(new ConnectionLossError());
-      };
-    },
+  const client = intercepting(zk, method, (call) => {
+    if (!on) return call();
+    refused++;
+    return Promise.reject(new ConnectionLossError());
   });
   return {
     client,
