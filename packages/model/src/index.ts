@@ -1,4 +1,5 @@
 export * from './job.js';
+export { jobFromStored } from './job-stored.js';
 export * from './run.js';
 export * from './entities.js';
 export * from './requests.js';

@@ -4,6 +4,7 @@ import {
   contactInputSchema,
   contactSchema,
   incidentSchema,
+  jobFromStored,
   jobSchema,
   newId,
   outboxMailSchema,
@@ -84,7 +85,8 @@ async function buildMongoStore(connecting: Connection, opts: StoreOptions & { mo
       },
       { upsert: true },
     );
-  const toJob = (d: { doc?: unknown }): Job => jobSchema.parse(decodeKeys(d.doc));
+  // Written through `jobSchema` by this store: `jobFromStored` maps it without parsing it again.
+  const toJob = (d: { doc?: unknown }): Job => jobFromStored(decodeKeys(d.doc) as Record<string, unknown>);
   const toIncident = (d: { doc?: unknown }): Incident => incidentSchema.parse(decodeKeys(d.doc));
   const writeIncident = (i: Incident) =>
     m.incidents.replaceOne(

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { jobSchema, newId, type Job, type JobRunState, type JobSpec } from '@clover/model';
+import { jobFromStored, jobSchema, newId, type Job, type JobRunState, type JobSpec } from '@clover/model';
 import { jobHash } from '@clover/partitions';
 import type { HashRange, JobHashQuery, JobQuery, JobRepository, Page } from '../interfaces.js';
 import { decodeCursor, pageLimit, pageOf } from '../cursor.js';
@@ -24,15 +24,17 @@ interface HashedJobRow extends JobRow {
 /** Every read of a job takes its run state from the columns (see schema.ts), not the document. */
 const jobColumns = 'id, doc, last_run_at, last_status, next_run_at, run_count, failure_count';
 
+/** The store wrote the document through `jobSchema` itself: `jobFromStored` maps it without parsing it again. */
 const toJob = (row: JobRow): Job =>
-  jobSchema.parse({
-    ...JSON.parse(row.doc),
-    lastRunAt: row.last_run_at,
-    lastStatus: row.last_status,
-    nextRunAt: row.next_run_at,
-    runCount: row.run_count,
-    failureCount: row.failure_count,
-  });
+  jobFromStored(
+    Object.assign(JSON.parse(row.doc) as Record<string, unknown>, {
+      lastRunAt: row.last_run_at,
+      lastStatus: row.last_status,
+      nextRunAt: row.next_run_at,
+      runCount: row.run_count,
+      failureCount: row.failure_count,
+    }),
+  );
 
 export class SqliteJobs implements JobRepository {
   constructor(private readonly db: Database.Database) {}
