@@ -24,12 +24,12 @@
  * sharing the jobs out (CLOVER_DISPATCH_SHARES=1, PARTITIONS, default 1,024) when n > 1 or with
  * SHARES=1; KILL_AT_S=s SIGKILLs the last server s seconds into the window and JOIN_AT_S=s starts one
  * more then. With shares it also prints each server's share and lateness, and the time from the
- * kill until no partition is the dead server's (read from the owner znodes every 100 ms) and from
+ * kill until no partition is the dead server's (read from the owner znodes every 500 ms) and from
  * the join until the partitions are where rendezvous hashing puts them over the live servers.
  *
  *   cd bench && node --conditions=source --import tsx dispatch-minute.bench.ts
  *   JOBS=10000 BENCH_SECONDS=120 WARMUP_SECONDS=30 SETUP_SECONDS=40+JOBS/1000
- *   AGENTS=1 SERVERS=1 SHARES=0 PARTITIONS=1024 KILL_AT_S= JOIN_AT_S= BENCH_LOG_DIR= BENCH_PROF_DIR=
+ *   AGENTS=1 SERVERS=1 SHARES=0 PARTITIONS=1024 KILL_AT_S= JOIN_AT_S= BENCH_LOG_DIR= BENCH_PROF_DIR= BENCH_NODE_ARGS=
  */
 import { metricsEnv } from './lib/metrics.js';
 import { readFileSync } from 'node:fs';
@@ -57,7 +57,12 @@ const agentBin = path.resolve(here, '../packages/scheduler-client/src/bin.ts');
 const serverBin = path.resolve(here, '../packages/dispatch-server/src/bin.ts');
 // BENCH_PROF_DIR=<dir>: the server (and with BENCH_PROF_AGENT=1 the agent) writes a V8 CPU
 // profile there when it exits, sampled every 250 µs.
-const prof = process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [];
+// BENCH_NODE_ARGS="<flags>": more node flags for the servers, split on spaces (for example
+// `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/tmp/heap` to take a heap snapshot with kill -USR2).
+const prof = [
+  ...(process.env.BENCH_PROF_DIR ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : []),
+  ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+];
 const at = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
@@ -72,12 +77,18 @@ const owners = (zk: ZkClient) =>
       ),
     ),
   );
-/** Polls the owner znodes every 100 ms until `done(owners)`; the ms it took, or null after 60 s. */
+/**
+ * Between two reads of every owner znode: each read is PARTITIONS requests to the ZooKeeper the
+ * servers keep their sessions with, on the same two cores. Every 100 ms (until 2026-12-02) it was
+ * ~10,000 reads a second through a takeover, the bench loading the very thing it measured.
+ */
+const ownersPollMs = 500;
+/** Polls the owner znodes every `ownersPollMs` until `done(owners)`; the ms it took, or null after 60 s. */
 async function untilOwners(zk: ZkClient, done: (o: Array<string | null>) => boolean): Promise<number | null> {
   const t0 = Date.now();
   while (Date.now() - t0 < 60_000) {
     if (done(await owners(zk))) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, ownersPollMs));
   }
   return null;
 }

@@ -2,7 +2,7 @@ import { noopLogger, type Logger } from '@clover/telemetry';
 import type { ZodType } from 'zod';
 import { decodeJson, encodeJson } from './codec.js';
 import { ConnectionLossError, NodeExistsError, NoNodeError, NotEmptyError } from './errors.js';
-import type { CreateMode, Unsubscribe, WatchEvent, ZkClient, ZkConnectionState, ZkStat } from './interfaces.js';
+import type { CreateMode, Unsubscribe, WatchEvent, WatchOptions, ZkClient, ZkConnectionState, ZkStat } from './interfaces.js';
 import { joinPath, parentOf, assertPath } from './paths.js';
 import type { RawSession, SessionFactory } from './session.js';
 
@@ -11,6 +11,8 @@ const recursiveDeletePasses = 10;
 
 interface PersistentWatch {
   listeners: Set<(e: WatchEvent) => void>;
+  /** Whether any listener wants `children` events: without one, no children watch is set. */
+  children: boolean;
   nodeArmed: boolean;
   childrenArmed: boolean;
   /** The node's stat as last read: undefined before the first read, null while absent. */
@@ -310,13 +312,16 @@ export class SessionClient implements ZkClient {
     if (parent !== '/') await this.ensurePath(parent);
   }
 
-  watch(path: string, listener: (e: WatchEvent) => void): Unsubscribe {
+  watch(path: string, listener: (e: WatchEvent) => void, opts: WatchOptions = {}): Unsubscribe {
     assertPath(path);
+    const children = opts.children ?? true;
     let w = this.watches.get(path);
     if (!w) {
-      w = { listeners: new Set(), nodeArmed: false, childrenArmed: false, lastStat: undefined };
+      w = { listeners: new Set(), children, nodeArmed: false, childrenArmed: false, lastStat: undefined };
       this.watches.set(path, w);
     }
+    // A listener that wants children events on a node watched without them: set the children watch from now on.
+    if (children) w.children = true;
     w.listeners.add(listener);
     const ready = this.currentState === 'connected' ? this.arm(path) : Promise.resolve();
     const unsubscribe = () => {
@@ -364,7 +369,7 @@ export class SessionClient implements ZkClient {
       if (this.watches.get(path) === w) void this.arm(path, fromNode);
     };
     try {
-      if (!w.childrenArmed) {
+      if (w.children && !w.childrenArmed) {
         w.childrenArmed = true;
         try {
           await session.children(path, () => {
@@ -387,7 +392,7 @@ export class SessionClient implements ZkClient {
         stat = await session.exists(path);
       }
       // The node appeared after the children watch was skipped: watch its children now.
-      if (stat && !w.childrenArmed) {
+      if (stat && w.children && !w.childrenArmed) {
         await this.arm(path, nodeNotified);
         return;
       }

@@ -6,6 +6,7 @@ export type {
   CreateMode,
   WatchEvent,
   WatchEventType,
+  WatchOptions,
   NodeKind,
   NodeRecord,
   Unsubscribe,

@@ -57,8 +57,17 @@ export interface ZkClient {
    * A persistent subscription to a path: created, data, children and deleted events. It re-arms
    * itself after every event and after reconnects and session expiry (then it also emits `data`
    * and `children` once, since changes may have been missed while no session was watching).
+   * With `{ children: false }` it sets no children watch: a round trip less at every (re-)arm,
+   * for a leaf whose children nobody reads (a partition's owner znode); `children` events may
+   * then still come, but only from changes seen at a read, never by notification.
    */
-  watch(path: string, listener: (event: WatchEvent) => void): Unsubscribe;
+  watch(path: string, listener: (event: WatchEvent) => void, opts?: WatchOptions): Unsubscribe;
+}
+
+/** How `ZkClient.watch` watches. */
+export interface WatchOptions {
+  /** Whether to watch the node's children too (default true). A path watched with and without them is watched with them. */
+  children?: boolean;
 }
 
 /** Stops a watch; `ready` resolves once the watch is armed and has read the node's state. */

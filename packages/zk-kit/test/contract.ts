@@ -155,6 +155,25 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       await waitFor(() => events.some((e) => e.type === 'created'), { message: 'created event' });
     });
 
+    test('a watch without children fires for data, deletion and creation, again and again', async () => {
+      const zk = await client();
+      const writer = await client();
+      const root = freshRoot();
+      await zk.ensurePath(`${root}/leaf`);
+      const events: WatchEvent[] = [];
+      await zk.watch(`${root}/leaf`, (e) => events.push(e), { children: false }).ready;
+      await writer.set(`${root}/leaf`, { n: 1 });
+      await waitFor(() => events.some((e) => e.type === 'data'), { message: 'data event' });
+      await writer.set(`${root}/leaf`, { n: 2 });
+      await waitFor(() => events.filter((e) => e.type === 'data').length >= 2, { message: 'second data event (re-armed)' });
+      await writer.delete(`${root}/leaf`);
+      await waitFor(() => events.some((e) => e.type === 'deleted'), { message: 'deleted event' });
+      await writer.create(`${root}/leaf`);
+      await waitFor(() => events.some((e) => e.type === 'created'), { message: 'created event' });
+      await writer.set(`${root}/leaf`, { n: 3 });
+      await waitFor(() => events.filter((e) => e.type === 'data').length >= 3, { message: 'data event after re-creation' });
+    });
+
     test('after session expiry: a new session, ephemerals back, watches still firing', async () => {
       const zk = await client();
       const writer = await client();

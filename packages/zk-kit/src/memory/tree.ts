@@ -70,6 +70,11 @@ export class MemoryZkServer {
     setTimeout(() => s.alive && s.events.connected(), forMs).unref();
   }
 
+  /** One-shot watches armed on `path` and not fired yet, of the node (get, exists) and of its children: for tests and diagnosis. */
+  watchesOn(path: string): { node: number; children: number } {
+    return { node: this.nodeWatches.get(path)?.size ?? 0, children: this.childWatches.get(path)?.size ?? 0 };
+  }
+
   sessionIds(): string[] {
     return [...this.sessions.keys()];
   }
