@@ -32,7 +32,7 @@
  *   AGENTS=1 SERVERS=1 SHARES=0 PARTITIONS=1024 KILL_AT_S= JOIN_AT_S= BENCH_LOG_DIR= BENCH_PROF_DIR= BENCH_NODE_ARGS=
  */
 import { metricsEnv } from './lib/metrics.js';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jobInputSchema, type Run } from '@clover/model';
@@ -137,7 +137,8 @@ try {
         CLOVER_DATA_DIR: dir.path,
         CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
         CLOVER_NODE_ID: id,
-        // BENCH_LOG_DIR=<dir>: each server's JSON log files there (CLOVER_LOG_DIR), kept after the run.
+        // BENCH_LOG_DIR=<dir>: each server's JSON log files there (CLOVER_LOG_DIR), kept after the run,
+        // with ZooKeeper's log (zookeeper.log) and its mntr figures each second (zookeeper-mntr.jsonl).
         ...(process.env.BENCH_LOG_DIR ? { CLOVER_LOG_DIR: process.env.BENCH_LOG_DIR } : {}),
         ...(shares ? { CLOVER_DISPATCH_SHARES: '1', CLOVER_PARTITIONS: String(partitionCount) } : {}),
       },
@@ -186,6 +187,26 @@ try {
       }
     }
   }, 1000);
+  // With BENCH_LOG_DIR, ZooKeeper's own figures once a second (mntr: its request latency, requests
+  // outstanding, connections): when a takeover's reads are slow, whether ZooKeeper was.
+  const logDir = process.env.BENCH_LOG_DIR;
+  const mntrLog = logDir ? path.join(logDir, 'zookeeper-mntr.jsonl') : null;
+  const mntrSampler =
+    mntrLog &&
+    setInterval(() => {
+      void zkServer.mntr().then((m) => {
+        const keep = [
+          'zk_avg_latency',
+          'zk_max_latency',
+          'zk_outstanding_requests',
+          'zk_num_alive_connections',
+          'zk_packets_received',
+          'zk_watch_count',
+        ];
+        const line = { at: new Date().toISOString(), ...(m ? Object.fromEntries(keep.map((k) => [k, m[k]])) : { answered: false }) };
+        appendFileSync(mntrLog, JSON.stringify(line) + '\n');
+      });
+    }, 1000);
   const events: Promise<string>[] = [];
   const inWindow = (seconds: number) => new Promise((r) => setTimeout(r, Math.max(0, from + seconds * 1000 - Date.now())));
   const live = [...serverIds];
@@ -237,6 +258,7 @@ try {
     message: 'every run finished',
   }).catch((e: unknown) => console.log(`  ${String(e)}`));
   clearInterval(sampler);
+  if (mntrSampler) clearInterval(mntrSampler);
   console.log(
     `  waited ${((Date.now() - drainFrom) / 1000).toFixed(1)} s for the open runs to end (from ${((drainFrom - to) / 1000).toFixed(1)} s after the window)`,
   );
@@ -300,6 +322,8 @@ try {
   const noAgent = runs.filter((r) => r.status === 'failed' && /^no live agent|^no agent accepted it/.test(r.error ?? '')).length;
   console.log(`runs failed for want of an agent: ${noAgent}`);
 } finally {
+  const logDir = process.env.BENCH_LOG_DIR;
+  if (logDir) writeFileSync(path.join(logDir, 'zookeeper.log'), zkServer.output());
   // Profiling, a server's clean-up (its hand-over of every partition, under 100,000 jobs) may take
   // longer than the default 30 s, and a server SIGKILLed then writes no profile.
   for (const c of children.reverse()) await c.kill('SIGTERM', prof.length ? 180_000 : undefined);

@@ -17,6 +17,13 @@ export interface ZooKeeperHandle {
   kill(): Promise<void>;
   /** Stops it and removes its data. */
   cleanup(): Promise<void>;
+  /**
+   * The server's own figures (`mntr`: zk_avg_latency and zk_max_latency in ms, zk_outstanding_requests,
+   * zk_num_alive_connections, zk_watch_count, ...), or null when it does not answer within 5 s.
+   */
+  mntr(): Promise<Record<string, number | string> | null>;
+  /** What the running server process printed (its log, WARN and above); '' when it is not running. */
+  output(): string;
 }
 
 export interface ZooKeeperOptions {
@@ -33,24 +40,42 @@ export interface ZooKeeperOptions {
 
 const classpath = '/usr/share/java/*:/usr/share/zookeeper/lib/*';
 
-/** Answers ZooKeeper's `ruok` four-letter word: true when the server serves requests. */
-function ruok(host: string, port: number): Promise<boolean> {
+/**
+ * A four-letter word's answer (ZooKeeper Administrator's Guide, "The Four Letter Words"; the
+ * server allows `ruok`, `srvr` and `mntr`): the text, or null when no answer came within `timeoutMs`.
+ */
+function fourLetterWord(host: string, port: number, word: 'ruok' | 'srvr' | 'mntr', timeoutMs = 1000): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = net.connect(port, host);
     let answer = '';
-    socket.setTimeout(1000);
-    socket.on('connect', () => socket.write('ruok'));
+    socket.setTimeout(timeoutMs);
+    socket.on('connect', () => socket.write(word));
     socket.on('data', (d) => (answer += d.toString()));
-    socket.on('end', () => resolve(answer === 'imok'));
+    socket.on('end', () => resolve(answer));
     socket.on('timeout', () => {
       socket.destroy();
-      resolve(false);
+      resolve(null);
     });
-    socket.on('error', () => resolve(false));
+    socket.on('error', () => resolve(null));
   });
 }
 
-/** A real ZooKeeper 3.8 (Debian's package) on a free port with its own data directory. */
+/** Answers ZooKeeper's `ruok` four-letter word: true when the server serves requests. */
+const ruok = async (host: string, port: number) => (await fourLetterWord(host, port, 'ruok')) === 'imok';
+
+/** `mntr`'s `key<TAB>value` lines as a record, numbers as numbers; null without an answer. */
+async function mntr(host: string, port: number): Promise<Record<string, number | string> | null> {
+  const text = await fourLetterWord(host, port, 'mntr', 5000);
+  if (!text) return null;
+  const out: Record<string, number | string> = {};
+  for (const line of text.split('\n')) {
+    const [key, value] = line.split('\t');
+    if (!key || value === undefined) continue;
+    out[key] = value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  return out;
+}
+
 export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKeeperHandle> {
   const dir = await tempDir('clover-zk-');
   const port = await freePort();
@@ -136,6 +161,8 @@ export async function startZooKeeper(opts: ZooKeeperOptions = {}): Promise<ZooKe
       if (!child) await launch();
     },
     kill: () => halt('SIGKILL'),
+    mntr: () => mntr(host, port),
+    output: () => (child ? child.output() : ''),
     cleanup: async () => {
       await halt('SIGKILL');
       await dir.cleanup();
