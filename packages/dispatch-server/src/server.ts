@@ -32,7 +32,6 @@ import { RunTracker } from './track.js';
 import { LiveOutputs } from './live-output.js';
 import { AgentAdmission } from './admission.js';
 import { jobIdOfRun, ShareTable } from './shares.js';
-import { nextTurn, TimeSlice } from './time-slice.js';
 
 export interface DispatchServerOptions {
   /** This server's ZooKeeper session: election, heartbeat, agent registry, job change feed. */
@@ -116,16 +115,17 @@ export interface DispatchServerOptions {
 /** Jobs read per page when a new leader loads the job table (the store's largest page). */
 const loadPageSize = 1000;
 /**
- * The most a takeover works (adopting open runs, arming jobs, loading pages of them) before it
- * lets the event loop run, in ms. In one go, a server taking 348 partitions at 100,000 jobs
- * adopted 9,282 open runs and armed 17,000 jobs (each firing its missed slot) with its loop held
- * 12 s, past its ZooKeeper session; in fixed turns of 500 items, a loop busy with its own fires
- * spent ~9 s of turns arming 17,000 jobs (bench/README, the 100,000-job kill-and-join runs). A
- * slice of time costs the same on a fast machine and a slow one.
+ * Open runs adopted, or jobs armed, per turn of the event loop when partitions are taken over.
+ * In one go, a server taking 348 partitions at 100,000 jobs adopted 9,282 open runs and armed
+ * 17,000 jobs (each firing its missed slot) with its loop held 12 s, past its ZooKeeper session
+ * (bench/README, the 100,000-job kill-and-join runs). Slices of 25 ms of work instead (tried
+ * 2026-12-02) made the turns longer, and ZooKeeper answers come one per turn of the loop
+ * (bench/zk-turns.bench.ts): that run's takeover was slower (35 s against 22 s), its join never
+ * settled; kept at 500 items.
  */
-const takeoverSliceMs = 25;
-/** Items (open runs, jobs) handled between two looks at the clock and the partitions' term. */
-const takeoverChunk = 100;
+const takeoverTurn = 500;
+/** Lets the event loop run what waits (ZooKeeper pings, agents' frames) before going on. */
+const nextTurn = () => new Promise<void>((r) => setImmediate(r));
 /** DispatchServerOptions.pauseLimitMs: well under any ZooKeeper session a cluster would run (4 s at the least). */
 const defaultPauseLimitMs = 2000;
 const leadConfirmed = 'lead confirmed after a pause';
@@ -532,14 +532,13 @@ export class DispatchServer {
       await this.addJobsOf(active, byId);
       // In turns, every one of them adopted before any job is armed; a partition revoked between
       // two turns is left out of the rest (its term is over).
-      const slice = new TimeSlice(takeoverSliceMs);
-      const inTurns = async <T>(items: T[], jobId: (item: T) => string, apply: (chunk: T[]) => void): Promise<number> => {
+      const inTurns = async <T>(items: T[], jobId: (item: T) => string, apply: (turn: T[]) => void): Promise<number> => {
         let done = 0;
-        for (let i = 0; i < items.length && held().length; i += takeoverChunk) {
-          const chunk = items.slice(i, i + takeoverChunk).filter((item) => shares.termOf(jobId(item)) === term);
-          apply(chunk);
-          done += chunk.length;
-          await slice.yieldIfSpent();
+        for (let i = 0; i < items.length && held().length; i += takeoverTurn) {
+          const turn = items.slice(i, i + takeoverTurn).filter((item) => shares.termOf(jobId(item)) === term);
+          apply(turn);
+          done += turn.length;
+          await nextTurn();
         }
         return done;
       };
@@ -605,8 +604,7 @@ export class DispatchServer {
 
   /**
    * The enabled jobs of some partitions (shares mode), by hash range (`jobs.listByHash`), a page
-   * at a time, with a turn of the event loop whenever a slice of `takeoverSliceMs` is spent (see
-   * loadEnabledJobs); null once
+   * at a time with a turn of the event loop between pages (see loadEnabledJobs); null once
    * `wanted` says they are no longer wanted.
    */
   private async loadJobsOf(partitions: number[], wanted: () => boolean): Promise<Job[] | null> {
@@ -614,13 +612,12 @@ export class DispatchServer {
     if (!shares) return [];
     const jobs: Job[] = [];
     const ranges = shares.ranges(partitions);
-    const slice = new TimeSlice(takeoverSliceMs);
     let cursor: string | null = null;
     do {
       const page = await this.opts.store.jobs.listByHash({ ranges, enabled: true, limit: loadPageSize, cursor });
       jobs.push(...page.items);
       cursor = page.nextCursor;
-      await slice.yieldIfSpent();
+      await nextTurn();
       if (!wanted()) return null;
     } while (cursor);
     return jobs;
