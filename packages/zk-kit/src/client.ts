@@ -13,6 +13,13 @@ interface PersistentWatch {
   listeners: Set<(e: WatchEvent) => void>;
   /** Whether any listener wants `children` events: without one, no children watch is set. */
   children: boolean;
+  /** Whether the node watch is armed by reading the data (`get`), kept in `data` (WatchOptions.data). */
+  keepData: boolean;
+  /**
+   * The node's data and stat as the watch last read them (keepData): null while absent;
+   * undefined when not known (not read yet, read without the data, or disconnected since).
+   */
+  data: { data: Buffer; stat: ZkStat } | null | undefined;
   nodeArmed: boolean;
   childrenArmed: boolean;
   /** The node's stat as last read: undefined before the first read, null while absent. */
@@ -94,7 +101,10 @@ export class SessionClient implements ZkClient {
       if (!mine()) return;
       this.clearDisconnectTimer();
       this.logger.warn('ZooKeeper session expired; opening a new one', { sessionId: this.session?.id });
-      for (const w of this.watches.values()) w.nodeArmed = w.childrenArmed = false;
+      for (const w of this.watches.values()) {
+        w.nodeArmed = w.childrenArmed = false;
+        w.data = undefined;
+      }
       const old = this.session;
       this.session = null;
       this.generation++;
@@ -315,13 +325,15 @@ export class SessionClient implements ZkClient {
   watch(path: string, listener: (e: WatchEvent) => void, opts: WatchOptions = {}): Unsubscribe {
     assertPath(path);
     const children = opts.children ?? true;
+    const keepData = opts.data ?? false;
     let w = this.watches.get(path);
     if (!w) {
-      w = { listeners: new Set(), children, nodeArmed: false, childrenArmed: false, lastStat: undefined };
+      w = { listeners: new Set(), children, keepData, data: undefined, nodeArmed: false, childrenArmed: false, lastStat: undefined };
       this.watches.set(path, w);
     }
     // A listener that wants children events on a node watched without them: set the children watch from now on.
     if (children) w.children = true;
+    if (keepData) w.keepData = true;
     w.listeners.add(listener);
     const ready = this.currentState === 'connected' ? this.arm(path) : Promise.resolve();
     const unsubscribe = () => {
@@ -382,12 +394,15 @@ export class SessionClient implements ZkClient {
         }
       }
       let stat: ZkStat | null;
-      if (!w.nodeArmed) {
+      const watcher = () => {
+        w.nodeArmed = false;
+        rearm(true);
+      };
+      if (w.keepData) {
+        stat = await this.readForWatch(session, path, w, w.nodeArmed ? undefined : watcher);
+      } else if (!w.nodeArmed) {
         w.nodeArmed = true;
-        stat = await session.exists(path, () => {
-          w.nodeArmed = false;
-          rearm(true);
-        });
+        stat = await session.exists(path, watcher);
       } else {
         stat = await session.exists(path);
       }
@@ -399,8 +414,41 @@ export class SessionClient implements ZkClient {
       this.diff(path, w, stat, nodeNotified);
     } catch (err) {
       w.nodeArmed = w.childrenArmed = false;
+      w.data = undefined;
       if (!(err instanceof ConnectionLossError)) this.logger.warn('could not arm watch', { path, err });
     }
+  }
+
+  /**
+   * A keepData watch's read: `get` with the watch (ZooKeeper sets a data watch only on a node
+   * that exists), and `exists` with it when the node is absent, so its creation is heard. One
+   * round trip where a node that exists would take two (exists, then get). `watcher` undefined:
+   * armed already, only read.
+   */
+  private async readForWatch(
+    session: RawSession,
+    path: string,
+    w: PersistentWatch,
+    watcher: (() => void) | undefined,
+  ): Promise<ZkStat | null> {
+    if (watcher) w.nodeArmed = true;
+    try {
+      const node = await session.get(path, watcher);
+      w.data = node;
+      return node.stat;
+    } catch (err) {
+      if (!(err instanceof NoNodeError)) throw err;
+    }
+    const stat = await session.exists(path, watcher);
+    // Created between the two reads: its data is not known yet (the watch was set by exists, and
+    // the next change reads it).
+    w.data = stat ? undefined : null;
+    return stat;
+  }
+
+  watchedData(path: string): { data: Buffer; stat: ZkStat } | null | undefined {
+    const w = this.watches.get(path);
+    return w?.keepData && w.nodeArmed && this.currentState === 'connected' ? w.data : undefined;
   }
 
   private diff(path: string, w: PersistentWatch, stat: ZkStat | null, nodeNotified = false): void {

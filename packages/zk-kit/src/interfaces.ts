@@ -62,12 +62,25 @@ export interface ZkClient {
    * then still come, but only from changes seen at a read, never by notification.
    */
   watch(path: string, listener: (event: WatchEvent) => void, opts?: WatchOptions): Unsubscribe;
+  /**
+   * The data and stat a `{ data: true }` watch on `path` read when it last armed: as fresh as a
+   * read made then, and re-read at every change it hears. null: absent at that read; undefined:
+   * not known (no such watch, not armed yet, or the connection dropped since): read the node.
+   * A write conditioned on the stat's version is as safe with it as with a read of one's own.
+   */
+  watchedData(path: string): { data: Buffer; stat: ZkStat } | null | undefined;
 }
 
 /** How `ZkClient.watch` watches. */
 export interface WatchOptions {
   /** Whether to watch the node's children too (default true). A path watched with and without them is watched with them. */
   children?: boolean;
+  /**
+   * Whether to arm the node watch with a read of its data (`get`, or `exists` while it is absent)
+   * and keep it for `watchedData` (default false): one round trip where a watch and a read of
+   * one's own take two.
+   */
+  data?: boolean;
 }
 
 /** Stops a watch; `ready` resolves once the watch is armed and has read the node's state. */

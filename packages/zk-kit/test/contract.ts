@@ -174,6 +174,33 @@ export function zkContract(name: string, makeBackend: () => Promise<Backend & { 
       await waitFor(() => events.filter((e) => e.type === 'data').length >= 3, { message: 'data event after re-creation' });
     });
 
+    test('a watch that keeps the data: watchedData is what it read when it last armed, re-read at each change, null once deleted', async () => {
+      const zk = await client();
+      const writer = await client();
+      const root = freshRoot();
+      const leaf = `${root}/kept`;
+      await zk.ensurePath(root);
+      assert.equal(zk.watchedData(leaf), undefined, 'no watch: not known');
+      const events: WatchEvent[] = [];
+      await zk.watch(leaf, (e) => events.push(e), { children: false, data: true }).ready;
+      assert.equal(zk.watchedData(leaf), null, 'absent at the read');
+      await writer.create(leaf, { n: 1 });
+      await waitFor(() => events.some((e) => e.type === 'created'), { message: 'created event' });
+      // Created: heard through exists, whose watch then reads the data at the next change.
+      await writer.set(leaf, { n: 2 });
+      await waitFor(() => zk.watchedData(leaf)?.data.toString() === JSON.stringify({ n: 2 }) || undefined, {
+        message: 'data read at the change',
+      });
+      const version = zk.watchedData(leaf)!.stat.version;
+      await writer.set(leaf, { n: 3 });
+      await waitFor(() => zk.watchedData(leaf)?.data.toString() === JSON.stringify({ n: 3 }) || undefined, {
+        message: 'read again at the next',
+      });
+      assert.equal(zk.watchedData(leaf)!.stat.version, version + 1);
+      await writer.delete(leaf);
+      await waitFor(() => zk.watchedData(leaf) === null || undefined, { message: 'null once deleted' });
+    });
+
     test('after session expiry: a new session, ephemerals back, watches still firing', async () => {
       const zk = await client();
       const writer = await client();

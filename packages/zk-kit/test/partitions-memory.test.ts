@@ -253,3 +253,32 @@ test('in-process tree: a release refused by a lost connection is written by a la
     await cleanup.close();
   }
 });
+
+test('in-process tree: a takeover reads each partition it claims once, with the read that arms its watch', async () => {
+  const name = `partitions-reads-${process.pid}`;
+  const cleanup = new CleanupStack();
+  try {
+    const holders = new Holders();
+    const { start, clients } = membersOn(name, cleanup, holders);
+    for (const id of ['server-a', 'server-b']) await start(id);
+    await waitFor(() => holders.matches(['server-a', 'server-b']), { message: 'two-way split' });
+    const tree = MemoryZkServer.get(name);
+    const theirs = [...holders.byPartition.values()].filter((id) => id === 'server-b').length;
+    const before = new Map(tree.requests);
+    // b crashes: its session ends with its client, and nothing of b comes back.
+    await clients.get('server-b')!.close();
+    await waitFor(() => holders.matches(['server-a']), { message: "b's partitions claimed by a" });
+    // Let the claims' own watch events settle (each re-reads its znode once).
+    await new Promise((r) => setTimeout(r, 200));
+    const asked = (kind: string) => (tree.requests.get(kind) ?? 0) - (before.get(kind) ?? 0);
+    // Per partition: the read that arms the watch, the claim, and the watch's read after the claim
+    // (the check that the claim is still ours then uses it). Armed by exists, each partition also
+    // took an exists at both arms: 258 of them here for 128 partitions before this change.
+    assert.equal(asked('set'), theirs, 'one claim each');
+    assert.ok(asked('get') <= 2 * theirs + 10, `reads ${asked('get')} for ${theirs} partitions`);
+    assert.ok(asked('exists') <= 10, `exists ${asked('exists')}`);
+    assert.ok(asked('children') <= 10, `children ${asked('children')}`);
+  } finally {
+    await cleanup.close();
+  }
+});

@@ -70,6 +70,13 @@ export class MemoryZkServer {
     setTimeout(() => s.alive && s.events.connected(), forMs).unref();
   }
 
+  /** Requests served so far, by kind (`get`, `exists`, `children`, `set`, ...): for tests and diagnosis. */
+  readonly requests = new Map<string, number>();
+
+  private served(kind: string): void {
+    this.requests.set(kind, (this.requests.get(kind) ?? 0) + 1);
+  }
+
   /** One-shot watches armed on `path` and not fired yet, of the node (get, exists) and of its children: for tests and diagnosis. */
   watchesOn(path: string): { node: number; children: number } {
     return { node: this.nodeWatches.get(path)?.size ?? 0, children: this.childWatches.get(path)?.size ?? 0 };
@@ -85,33 +92,35 @@ export class MemoryZkServer {
     this.sessions.set(id, state);
     setImmediate(() => state.alive && events.connected());
     // As the real session's calls: what `fn` throws is the rejection, never a throw out of the call.
-    const guard = <T>(fn: () => T): Promise<T> =>
-      state.alive ? new Promise((resolve) => resolve(fn())) : Promise.reject(new ConnectionLossError());
+    const guard = <T>(kind: string, fn: () => T): Promise<T> => {
+      this.served(kind);
+      return state.alive ? new Promise((resolve) => resolve(fn())) : Promise.reject(new ConnectionLossError());
+    };
     return {
       id,
-      create: (path, data, mode) => guard(() => this.create(state, path, data, mode)),
+      create: (path, data, mode) => guard('create', () => this.create(state, path, data, mode)),
       get: (path, watcher) =>
-        guard(() => {
+        guard('get', () => {
           const node = this.find(path);
           if (!node) throw new NoNodeError(path);
           if (watcher) this.addWatch(this.nodeWatches, path, state, watcher);
           return { data: Buffer.from(node.data), stat: { ...node.stat } };
         }),
       exists: (path, watcher) =>
-        guard(() => {
+        guard('exists', () => {
           if (watcher) this.addWatch(this.nodeWatches, path, state, watcher);
           const node = this.find(path);
           return node ? { ...node.stat } : null;
         }),
       children: (path, watcher) =>
-        guard(() => {
+        guard('children', () => {
           const node = this.find(path);
           if (!node) throw new NoNodeError(path);
           if (watcher) this.addWatch(this.childWatches, path, state, watcher);
           return [...node.children.keys()];
         }),
       set: (path, data, version) =>
-        guard(() => {
+        guard('set', () => {
           const node = this.find(path);
           if (!node) throw new NoNodeError(path);
           if (version !== -1 && version !== node.stat.version) throw new BadVersionError(path);
@@ -122,7 +131,7 @@ export class MemoryZkServer {
           this.fire(this.nodeWatches, path, 'data');
           return { ...node.stat };
         }),
-      delete: (path, version) => guard(() => this.remove(path, version)),
+      delete: (path, version) => guard('delete', () => this.remove(path, version)),
       close: () =>
         new Promise<void>((resolve) => {
           if (state.alive) this.endSession(state);

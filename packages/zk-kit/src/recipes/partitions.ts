@@ -55,6 +55,19 @@ const memberPrefix = 'm-';
 const memberSchema = z.object({ id: z.string().min(1), session: z.string().min(1), leaving: z.boolean().optional() }).loose();
 const recordSchema = z.object({ owner: z.string().nullable(), session: z.string().nullable() }).loose();
 const rootSchema = z.object({ partitionCount: z.number() }).loose();
+
+/** An owner znode's record and stat; a record that is not one (written behind the recipe's back) is nobody's, so free to claim. */
+function parseRecord(node: { data: Buffer; stat: ZkStat } | null): { record: OwnerRecord | null; stat: ZkStat } | null {
+  if (!node) return null;
+  let record: OwnerRecord | null = null;
+  try {
+    const parsed = recordSchema.safeParse(JSON.parse(node.data.toString('utf8')));
+    if (parsed.success) record = parsed.data;
+  } catch {
+    // Not JSON: nobody's.
+  }
+  return { record, stat: node.stat };
+}
 type Member = z.infer<typeof memberSchema>;
 type OwnerRecord = z.infer<typeof recordSchema>;
 
@@ -289,16 +302,18 @@ export class PartitionOwnership extends EventEmitter {
   }
 
   private async readRecord(partition: number): Promise<{ record: OwnerRecord | null; stat: ZkStat } | null> {
-    const node = await this.zk.getRaw(this.recordPath(partition));
-    if (!node) return null;
-    let record: OwnerRecord | null = null;
-    try {
-      const parsed = recordSchema.safeParse(JSON.parse(node.data.toString('utf8')));
-      if (parsed.success) record = parsed.data;
-    } catch {
-      // Not JSON (written behind the recipe's back): nobody's, so free to claim.
-    }
-    return { record, stat: node.stat };
+    return parseRecord(await this.zk.getRaw(this.recordPath(partition)));
+  }
+
+  /**
+   * Partition p's owner znode as its watch last read it (armed with `data: true`: the same
+   * request reads it), else read now. A claim is a write at the version read, so a record read
+   * when the watch armed is as good as one read after: a change since fails the write and its
+   * event brings another pass.
+   */
+  private async watchedRecord(partition: number): Promise<{ record: OwnerRecord | null; stat: ZkStat } | null> {
+    const seen = this.zk.watchedData(this.recordPath(partition));
+    return seen === undefined ? this.readRecord(partition) : parseRecord(seen);
   }
 
   /** Registers this member for the current session (again after an expiry, or when it starts leaving). */
@@ -370,7 +385,7 @@ export class PartitionOwnership extends EventEmitter {
     const changed = touched.filter((p) => this.owned.has(p));
     const taken: number[] = [];
     await this.limited(changed, async (p) => {
-      const node = await this.readRecord(p);
+      const node = await this.watchedRecord(p);
       const grant = this.owned.get(p);
       if (!grant || !node?.record || node.stat.version !== grant.epoch || node.record.session !== session) taken.push(p);
     });
@@ -399,7 +414,7 @@ export class PartitionOwnership extends EventEmitter {
     const wanted = full ? (assignment && !this.leaving ? partitionsOf(assignment, me).filter(ours) : []) : touched.filter(ours);
     // Watch before reading: a release that lands between the read and the watch is not missed.
     await this.limited(wanted, (p) => this.watchRecord(p));
-    const records = await this.limited(wanted, async (p) => ({ p, node: await this.readRecord(p) }));
+    const records = await this.limited(wanted, async (p) => ({ p, node: await this.watchedRecord(p) }));
     // An owner this pass does not know may have joined after the members were read: read them
     // again, after its record, so that only a session that really ended counts as dead.
     if (records.some(({ node }) => node?.record?.session && !this.live.has(node.record.session))) {
@@ -454,14 +469,15 @@ export class PartitionOwnership extends EventEmitter {
 
   private async watchRecord(partition: number): Promise<void> {
     if (this.watches.has(partition)) return;
-    // A leaf: no children watch, a round trip less per partition at every arm (1,024 a full pass).
+    // A leaf: no children watch; armed by a read of the record (data: true), which the pass then
+    // uses: one round trip per partition where a children watch, an exists and a read took three.
     const off = this.zk.watch(
       this.recordPath(partition),
       () => {
         this.touched.add(partition);
         this.schedule();
       },
-      { children: false },
+      { children: false, data: true },
     );
     this.watches.set(partition, off);
     await off.ready;
