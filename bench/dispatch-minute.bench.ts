@@ -50,6 +50,9 @@ const killAtS = process.env.KILL_AT_S ? Number(process.env.KILL_AT_S) : null;
 const joinAtS = process.env.JOIN_AT_S ? Number(process.env.JOIN_AT_S) : null;
 const seconds = Number(process.env.BENCH_SECONDS ?? 120);
 const warmup = Number(process.env.WARMUP_SECONDS ?? 30);
+// BENCH_LOG_DIR=<dir>: each server's JSON log files there (CLOVER_LOG_DIR), kept after the run,
+// with ZooKeeper's log (zookeeper.log) and its mntr figures each second (zookeeper-mntr.jsonl).
+const logDir = process.env.BENCH_LOG_DIR;
 // Writing the jobs and starting the processes, before the warm-up: ~1 s per 1,000 jobs on SQLite.
 const setupSeconds = Number(process.env.SETUP_SECONDS ?? 40 + Math.ceil(jobs / 1000));
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -137,9 +140,7 @@ try {
         CLOVER_DATA_DIR: dir.path,
         CLOVER_DISPATCH_BIND: `tcp://127.0.0.1:${await freePort()}`,
         CLOVER_NODE_ID: id,
-        // BENCH_LOG_DIR=<dir>: each server's JSON log files there (CLOVER_LOG_DIR), kept after the run,
-        // with ZooKeeper's log (zookeeper.log) and its mntr figures each second (zookeeper-mntr.jsonl).
-        ...(process.env.BENCH_LOG_DIR ? { CLOVER_LOG_DIR: process.env.BENCH_LOG_DIR } : {}),
+        ...(logDir ? { CLOVER_LOG_DIR: logDir } : {}),
         ...(shares ? { CLOVER_DISPATCH_SHARES: '1', CLOVER_PARTITIONS: String(partitionCount) } : {}),
       },
     });
@@ -189,7 +190,6 @@ try {
   }, 1000);
   // With BENCH_LOG_DIR, ZooKeeper's own figures once a second (mntr: its request latency, requests
   // outstanding, connections): when a takeover's reads are slow, whether ZooKeeper was.
-  const logDir = process.env.BENCH_LOG_DIR;
   const mntrLog = logDir ? path.join(logDir, 'zookeeper-mntr.jsonl') : null;
   const mntrSampler =
     mntrLog &&
@@ -322,7 +322,6 @@ try {
   const noAgent = runs.filter((r) => r.status === 'failed' && /^no live agent|^no agent accepted it/.test(r.error ?? '')).length;
   console.log(`runs failed for want of an agent: ${noAgent}`);
 } finally {
-  const logDir = process.env.BENCH_LOG_DIR;
   if (logDir) writeFileSync(path.join(logDir, 'zookeeper.log'), zkServer.output());
   // Profiling, a server's clean-up (its hand-over of every partition, under 100,000 jobs) may take
   // longer than the default 30 s, and a server SIGKILLed then writes no profile.

@@ -70,8 +70,8 @@ function reviveOptional(obj: Record<string, unknown>, key: string): void {
  * and returned; pass a fresh object (`JSON.parse` of the stored text).
  *
  * Why not `jobSchema.parse`: a dispatch-server maps every job of every partition it takes over,
- * and the full parse costs ~40 µs a job (`bench/job-parse.bench.ts`), 4 s of a busy event loop
- * for 100,000 jobs, where this costs the `JSON.parse` and a few `Date`s. The document is trusted
+ * and the full parse costs 19-28 µs a job (`bench/job-parse.bench.ts`, 2026-12-02), 2-3 s of a
+ * busy event loop for 100,000 jobs, where this costs 6-9 µs, mostly the `JSON.parse`. The document is trusted
  * to be what the schema produced, so values are not checked again; a document missing a field
  * the schema defaults (written before that field existed) still goes through `jobSchema.parse`,
  * so it gets its defaults exactly as before.

@@ -55,6 +55,8 @@ const memberPrefix = 'm-';
 const memberSchema = z.object({ id: z.string().min(1), session: z.string().min(1), leaving: z.boolean().optional() }).loose();
 const recordSchema = z.object({ owner: z.string().nullable(), session: z.string().nullable() }).loose();
 const rootSchema = z.object({ partitionCount: z.number() }).loose();
+type Member = z.infer<typeof memberSchema>;
+type OwnerRecord = z.infer<typeof recordSchema>;
 
 /** An owner znode's record and stat; a record that is not one (written behind the recipe's back) is nobody's, so free to claim. */
 function parseRecord(node: { data: Buffer; stat: ZkStat } | null): { record: OwnerRecord | null; stat: ZkStat } | null {
@@ -68,8 +70,6 @@ function parseRecord(node: { data: Buffer; stat: ZkStat } | null): { record: Own
   }
   return { record, stat: node.stat };
 }
-type Member = z.infer<typeof memberSchema>;
-type OwnerRecord = z.infer<typeof recordSchema>;
 
 /** The znode name of partition p's owner record: zero-padded, so a listing sorts by partition. */
 export function partitionNodeName(partition: number): string {
@@ -412,7 +412,9 @@ export class PartitionOwnership extends EventEmitter {
     // release is versioned by the epoch held, and would clear a claim taken back at that epoch.
     const ours = (p: number) => !this.leaving && assignment?.owners[p] === me && !this.owned.has(p) && !this.handingOver.has(p);
     const wanted = full ? (assignment && !this.leaving ? partitionsOf(assignment, me).filter(ours) : []) : touched.filter(ours);
-    // Watch before reading: a release that lands between the read and the watch is not missed.
+    // Watch before reading: a release that lands between the read and the watch is not missed. A
+    // watch armed now read the record as it armed (data: true), so only one armed earlier, and not
+    // re-armed since, is read again here.
     await this.limited(wanted, (p) => this.watchRecord(p));
     const records = await this.limited(wanted, async (p) => ({ p, node: await this.watchedRecord(p) }));
     // An owner this pass does not know may have joined after the members were read: read them
